@@ -1,0 +1,256 @@
+"""Cassette format v1: an append-only YAML stream, durable and loadable after any crash.
+
+Layout: every document starts with ``---`` and ends with ``...``. The first document is
+the header (``fc_cassette: 1`` plus versions and creation time); each following one is
+an interaction, appended with one ``write`` and fsynced before the client gets its
+response. So:
+
+- a crash (even ``kill -9``) leaves every complete interaction loadable;
+- a file cut short at any byte loads every interaction before the cut: the loader keeps
+  the text up to the last ``...`` line and reports where it was cut;
+- a new or re-recorded cassette is first written beside its final name and renamed
+  over it once it holds an interaction, so re-recording never destroys the old one
+  before the new one has content.
+
+Loading uses libyaml's safe loader with aliases refused (see :mod:`.yamlio`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from . import __version__, yamlio
+
+FORMAT_VERSION = 1
+DOC_START = "---\n"
+DOC_END = "...\n"
+MAX_CASSETTE_BYTES = 512 << 20
+
+
+class CassetteError(Exception):
+    """A cassette that cannot be used. ``str()`` is one line: ``file:line:col: problem``."""
+
+    def __init__(self, path: str | os.PathLike, message: str, line: int | None = None,
+                 column: int | None = None, unreadable: bool = True):
+        self.path, self.message, self.line, self.column = str(path), message, line, column
+        self.unreadable = unreadable
+        where = self.path + (f":{line}" if line else "") + (f":{column}" if line and column else "")
+        super().__init__(f"{where}: {message}")
+
+
+class RecordedRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    method: str
+    path: str
+    scheme: str = "https"
+    host: str = ""
+    port: int | None = None
+    query: dict[str, Any] | str = {}
+    headers: dict[str, str | list[str]] = {}
+    body: dict[Literal["form", "json", "text", "base64"], Any] | None = None
+
+
+class RecordedResponse(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    status: int
+    reason: str = ""
+    headers: dict[str, str | list[str]] = {}
+    body: dict[Literal["form", "json", "text", "base64"], Any] | None = None
+
+
+class Interaction(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    seq: int
+    request: RecordedRequest
+    response: RecordedResponse
+
+
+class Header(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    fc_cassette: int
+
+
+@dataclass
+class Cassette:
+    path: Path
+    header: dict[str, Any]
+    interactions: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+    text: str = ""
+    complete_bytes: int = 0  # bytes of the file that hold complete documents
+
+
+def new_header(stripe_version: str | None) -> dict[str, Any]:
+    import mitmproxy.version
+
+    return {
+        "fc_cassette": FORMAT_VERSION,
+        "generator": f"fc-cassette {__version__}",
+        "mitmproxy": mitmproxy.version.VERSION,
+        "stripe_version": stripe_version,
+        "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+    }
+
+
+def serialize(doc: dict[str, Any]) -> str:
+    return DOC_START + yamlio.dump(doc) + DOC_END
+
+
+def _line_at(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _doc_lines(text: str) -> list[int]:
+    """1-based line of each document's ``---``."""
+    lines, pos = [], 0
+    while True:
+        i = text.find(DOC_START, pos)
+        if i < 0:
+            return lines
+        if i == 0 or text[i - 1] == "\n":
+            lines.append(_line_at(text, i))
+        pos = i + len(DOC_START)
+
+
+def load(path: str | os.PathLike) -> Cassette:
+    """Load and check a cassette; raises :class:`CassetteError` with file and location."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise CassetteError(p, "is a directory, not a cassette")
+        size = p.stat().st_size
+        if size > MAX_CASSETTE_BYTES:
+            raise CassetteError(p, f"larger than {MAX_CASSETTE_BYTES >> 20} MiB")
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise CassetteError(p, "no such cassette") from None
+    except OSError as e:
+        raise CassetteError(p, f"cannot read: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CassetteError(p, f"not valid UTF-8 (byte {e.start})",
+                            _line_at(raw.decode("latin-1"), e.start)) from None
+    return parse(text, p)
+
+
+def parse(text: str, path: Path) -> Cassette:
+    if not text.strip():
+        raise CassetteError(path, "empty file, not a cassette")
+    warnings: list[str] = []
+    complete = len(text)
+    if not text.endswith("\n" + DOC_END) and text != DOC_END:
+        cut = text.rfind("\n" + DOC_END)
+        complete = cut + 1 + len(DOC_END) if cut >= 0 else 0
+        if complete == 0 and text.lstrip().startswith(("---", "fc_cassette")):
+            raise CassetteError(path, "cut short inside its header: no complete document",
+                                _line_at(text, len(text)))
+        if complete:
+            warnings.append(f"{path}:{_line_at(text, complete)}: cassette cut short at byte "
+                            f"{complete} of {len(text)}; kept the complete interactions "
+                            f"before the cut")
+    body = text[:complete] if complete else text
+    try:
+        docs = list(yamlio.load_all(body))
+    except yamlio.YamlError as e:
+        raise CassetteError(path, e.message, e.line, e.column) from None
+    if not docs or not isinstance(docs[0], dict) or "fc_cassette" not in docs[0]:
+        raise CassetteError(path, "not an fc-cassette cassette (no 'fc_cassette' header)", 1)
+    header = docs[0]
+    if header.get("fc_cassette") != FORMAT_VERSION:
+        raise CassetteError(path, f"unknown cassette format version "
+                                  f"{header.get('fc_cassette')!r} (this fc-cassette reads "
+                                  f"{FORMAT_VERSION})", 1)
+    interactions: list[dict[str, Any]] = []
+    for i, doc in enumerate(docs[1:], start=1):
+        try:
+            Interaction.model_validate(doc)
+        except ValidationError as e:
+            err = e.errors()[0]
+            loc = ".".join(str(x) for x in err["loc"]) or "(entry)"
+            line = _doc_lines(body)[i] if i < len(_doc_lines(body)) else None
+            raise CassetteError(path, f"interaction {i}: {loc}: {err['msg']}", line) from None
+        interactions.append(doc)
+    complete_bytes = len(body.encode("utf-8")) if warnings else len(text.encode("utf-8"))
+    return Cassette(path, header, interactions, warnings, text, complete_bytes)
+
+
+class Writer:
+    """Appends interactions durably; see the module docstring for the guarantees.
+
+    ``replace=True`` (record mode ``all``, or a new cassette) writes a fresh file that
+    replaces ``path`` on the first append; otherwise interactions are appended to the
+    existing cassette (``existing``: its loaded form, whose torn tail, if any, is cut).
+    """
+
+    def __init__(self, path: str | os.PathLike, *, existing: Cassette | None = None,
+                 fsync: bool = True):
+        self.path = Path(path)
+        self.fsync = fsync
+        self.existing = existing
+        self.count = len(existing.interactions) if existing else 0
+        self._fd: int | None = None
+
+    def append(self, entry: dict[str, Any], stripe_version: str | None = None,
+               check: Callable[[str], None] | None = None) -> int:
+        """Write one interaction durably, numbering it; returns its seq.
+
+        ``check`` sees the exact text about to be written and may raise to refuse it.
+        """
+        seq = self.count + 1
+        text = serialize({"seq": seq, **{k: v for k, v in entry.items() if k != "seq"}})
+        if check is not None:
+            check(text)
+        data = text.encode("utf-8")
+        if self._fd is None:
+            self._open(data, stripe_version)
+        else:
+            self._write(data)
+        self.count = seq
+        return seq
+
+    def _open(self, first: bytes, stripe_version: str | None) -> None:
+        if self.existing is not None:
+            fd = os.open(self.path, os.O_RDWR)
+            os.ftruncate(fd, self.existing.complete_bytes)  # drop a torn tail
+            os.lseek(fd, 0, os.SEEK_END)
+            self._fd = fd
+            self._write(first)
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.recording")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._fd = fd
+        self._write(serialize(new_header(stripe_version)).encode("utf-8") + first)
+        os.replace(tmp, self.path)
+        self._sync_dir()
+
+    def _write(self, data: bytes) -> None:
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:
+            n = os.write(self._fd, view)
+            view = view[n:]
+        if self.fsync:
+            os.fsync(self._fd)
+
+    def _sync_dir(self) -> None:
+        if not self.fsync:
+            return
+        dfd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

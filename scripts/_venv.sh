@@ -1,0 +1,20 @@
+# Sourced by scripts/test.sh and scripts/demo.sh: create or refresh .venv.
+# Re-installs only when pyproject.toml changed since the last install, so a
+# second run costs a hash and a stat.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="${PYTHON:-python3}"
+stamp="$VENV/.fc-cassette-installed"
+want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "fc-cassette: creating virtualenv in $VENV" >&2
+  "$PY" -m venv "$VENV"
+fi
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "fc-cassette: installing fc-cassette and its test extra into $VENV" >&2
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[test]" >&2
+  echo "$want" > "$stamp"
+fi
+export PATH="$VENV/bin:$PATH"

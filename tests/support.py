@@ -1,0 +1,92 @@
+"""Helpers for end-to-end tests: real fc-cassette/mitmdump processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+FC = str(BIN / "fc-cassette")
+MITMDUMP = str(BIN / "mitmdump")
+SCRIPT = str(ROOT / "addons" / "fc_cassette" / "mitmdump_script.py")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
+    """Wait until 127.0.0.1:port accepts connections (the proxy is ready to serve)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            out = proc.stdout.read() if proc.stdout else ""
+            raise RuntimeError(f"process exited early ({proc.returncode}):\n{out}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+class Proc:
+    """A background process whose combined output is kept in a file."""
+
+    def __init__(self, args: list[str], port: int | None, log: Path, env: dict | None = None,
+                 cwd: Path | None = None):
+        self.args, self.port, self.log = args, port, log
+        self._fh = open(log, "w")
+        full_env = {**os.environ, **(env or {})}
+        self.popen = subprocess.Popen(args, stdout=self._fh, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, env=full_env,
+                                      cwd=cwd or ROOT, start_new_session=True)
+        if port is not None:
+            try:
+                wait_port(port, self.popen)
+            except Exception:
+                self.stop()
+                raise RuntimeError(f"{args} did not start:\n{self.output()}") from None
+
+    def output(self) -> str:
+        self._fh.flush()
+        return self.log.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 20.0) -> int:
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(5)
+        self._fh.close()
+        return self.popen.returncode
+
+    def kill_group(self) -> None:
+        os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(10)
+
+
+def fc(args: list[str], tmp_path: Path, name: str = "fc", port: int | None = None,
+       env: dict | None = None) -> Proc:
+    """Start ``fc-cassette ARGS --port PORT`` and wait until it listens."""
+    full = [FC, *args]
+    if port is not None:
+        full += ["--port", str(port), "--set", f"confdir={tmp_path / 'mitmconf'}"]
+    return Proc(full, port, tmp_path / f"{name}.log", env=env)
+
+
+def run_fc(args: list[str], timeout: float = 60.0, cwd: Path | None = None
+           ) -> subprocess.CompletedProcess:
+    """Run an offline fc-cassette command to completion."""
+    return subprocess.run([FC, *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd or ROOT, stdin=subprocess.DEVNULL)

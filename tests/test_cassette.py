@@ -1,0 +1,184 @@
+"""Cassette format v1: writing, loading, truncation at any byte, atomic re-recording."""
+
+import os
+
+import pytest
+
+from fc_cassette import cassette as cio
+from fc_cassette import yamlio
+
+
+def entry(i: int, note: str = "") -> dict:
+    return {
+        "request": {"method": "GET", "scheme": "https", "host": "api.stripe.com", "port": 443,
+                    "path": f"/v1/financial_connections/sessions/fcsess_{i}", "query": {},
+                    "headers": {"Stripe-Version": "2026-10-28.endive"}, "body": None},
+        "response": {"status": 200, "reason": "OK",
+                     "headers": {"Content-Type": "application/json"},
+                     "body": {"json": {"id": f"fcsess_{i}", "note": note or "é ✓ ---\n...\n"}}},
+    }
+
+
+def write(path, n: int, **kw) -> None:
+    w = cio.Writer(path, **kw)
+    for i in range(n):
+        w.append(entry(i), stripe_version="2026-10-28.endive")
+    w.close()
+
+
+def test_round_trip_header_and_order(tmp_path):
+    p = tmp_path / "c.yaml"
+    write(p, 3)
+    c = cio.load(p)
+    assert c.header["fc_cassette"] == 1
+    assert c.header["stripe_version"] == "2026-10-28.endive"
+    assert c.header["generator"].startswith("fc-cassette ")
+    assert [i["seq"] for i in c.interactions] == [1, 2, 3]
+    assert c.interactions[2]["response"]["body"]["json"]["note"] == "é ✓ ---\n...\n"
+    assert c.warnings == []
+    text = p.read_text()
+    assert text.startswith("---\nfc_cassette: 1\n") and text.endswith("\n...\n")
+    assert "{" not in text.split("\n", 1)[1].split("---")[0]  # block style header
+
+
+def test_every_truncation_point_loads_the_complete_interactions(tmp_path):
+    p = tmp_path / "c.yaml"
+    write(p, 4)
+    raw = p.read_bytes()
+    # byte offsets where each document ends (after its "...\n")
+    ends = [i + 5 for i in range(len(raw)) if raw[i:i + 5] == b"\n...\n"]
+    header_end = ends[0]
+    cut_file = tmp_path / "cut.yaml"
+    for cut in range(1, len(raw)):
+        cut_file.write_bytes(raw[:cut])
+        complete = sum(1 for e in ends[1:] if e <= cut)
+        if cut < header_end:
+            with pytest.raises(cio.CassetteError):
+                cio.load(cut_file)
+            continue
+        try:
+            c = cio.load(cut_file)
+        except cio.CassetteError as e:  # a cut inside a multi-byte UTF-8 character
+            assert "UTF-8" in str(e), (cut, str(e))
+            continue
+        assert len(c.interactions) == complete, cut
+        assert [i["seq"] for i in c.interactions] == list(range(1, complete + 1))
+        if cut not in ends:
+            assert c.warnings and "cut short" in c.warnings[0], cut
+        else:
+            assert c.warnings == []
+
+
+def test_utf8_cut_in_last_entry_still_loads_earlier_ones(tmp_path):
+    p = tmp_path / "c.yaml"
+    write(p, 2)
+    raw = p.read_bytes()
+    idx = raw.rindex("é".encode())
+    p.write_bytes(raw[:idx + 1])  # cut in the middle of the two-byte é
+    with pytest.raises(cio.CassetteError) as e:
+        cio.load(p)
+    assert "UTF-8" in str(e.value)
+
+
+def test_appending_cuts_a_torn_tail_first(tmp_path):
+    p = tmp_path / "c.yaml"
+    write(p, 2)
+    raw = p.read_bytes()
+    p.write_bytes(raw[:-20])  # a crash tore the second entry
+    existing = cio.load(p)
+    assert len(existing.interactions) == 1 and existing.warnings
+    w = cio.Writer(p, existing=existing)
+    w.append(entry(9))
+    w.close()
+    c = cio.load(p)
+    assert [i["seq"] for i in c.interactions] == [1, 2]
+    assert c.interactions[1]["request"]["path"].endswith("fcsess_9")
+    assert c.warnings == []
+
+
+def test_rerecording_keeps_old_cassette_until_new_one_has_an_interaction(tmp_path):
+    p = tmp_path / "c.yaml"
+    write(p, 3)
+    before = p.read_bytes()
+    w = cio.Writer(p)  # record mode "all"
+    assert p.read_bytes() == before  # nothing happened yet
+    w.append(entry(7))
+    assert len(cio.load(p).interactions) == 1
+    w.close()
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".recording")]
+
+
+def test_check_can_refuse_an_entry_and_nothing_is_written(tmp_path):
+    p = tmp_path / "c.yaml"
+
+    def refuse(text):
+        if "fcsess_1" in text:
+            raise ValueError("no")
+
+    w = cio.Writer(p)
+    w.append(entry(0), check=refuse)
+    with pytest.raises(ValueError):
+        w.append(entry(1), check=refuse)
+    w.append(entry(2), check=refuse)
+    w.close()
+    assert [i["seq"] for i in cio.load(p).interactions] == [1, 2]
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"", "empty"),
+    (b"\x00\x01\x02\xff\xfe", "UTF-8"),
+    (b"---\nfc_cassette: 1\n...\n---\nseq: [1\n...\n", ""),
+    (b"- a\n- b\n", "not an fc-cassette"),
+    (b"---\nfc_cassette: 99\n...\n", "unknown cassette format version 99"),
+    (b"---\nfc_cassette: 1\n...\n---\n!!python/object/apply:os.system ['true']\n...\n",
+     "could not determine a constructor"),
+    (b"---\nfc_cassette: 1\n...\n---\na: &x [1, 2]\nb: *x\n...\n", "aliases"),
+    (b"---\nfc_cassette: 1\n...\n---\nseq: 1\nrequest: {method: GET}\nresponse: {status: 200}\n...\n",
+     "interaction 1: request.path"),
+    (b"---\nfc_cassette: 1\n...\n---\nseq: x\nrequest: {method: GET, path: /}\n"
+     b"response: {status: 200}\n...\n", "interaction 1: seq"),
+])
+def test_malformed_cassettes_give_one_line_errors(tmp_path, content, words):
+    p = tmp_path / "bad.yaml"
+    p.write_bytes(content)
+    with pytest.raises(cio.CassetteError) as e:
+        cio.load(p)
+    msg = str(e.value)
+    assert msg.startswith(str(p)) and "\n" not in msg and words in msg
+
+
+def test_missing_and_directory(tmp_path):
+    with pytest.raises(cio.CassetteError, match="no such cassette"):
+        cio.load(tmp_path / "nope.yaml")
+    with pytest.raises(cio.CassetteError, match="is a directory"):
+        cio.load(tmp_path)
+
+
+def test_error_location_points_at_the_bad_line(tmp_path):
+    p = tmp_path / "bad.yaml"
+    write(p, 2)
+    lines = p.read_text().splitlines(keepends=True)
+    bad_at = lines.index("seq: 2\n")
+    lines[bad_at] = "seq: [2\n"
+    p.write_text("".join(lines))
+    with pytest.raises(cio.CassetteError) as e:
+        cio.load(p)
+    assert e.value.line is not None and 0 <= e.value.line - (bad_at + 1) <= 2
+    assert str(e.value).startswith(f"{p}:{e.value.line}:")
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path):
+    bomb = ["---\nfc_cassette: 1\n...\n---\na: &a [x, x, x, x, x, x, x, x, x]\n"]
+    for i in range(1, 12):
+        bomb.append(f"{chr(97 + i)}: &{chr(97 + i)} [*{chr(96 + i)}, *{chr(96 + i)}, "
+                    f"*{chr(96 + i)}, *{chr(96 + i)}, *{chr(96 + i)}]\n")
+    p = tmp_path / "bomb.yaml"
+    p.write_text("".join(bomb) + "...\n")
+    with pytest.raises(cio.CassetteError, match="aliases"):
+        cio.load(p)
+
+
+def test_yaml_uses_libyaml_and_safe_loading():
+    assert yamlio.LIBYAML
+    with pytest.raises(yamlio.YamlError):
+        yamlio.load("!!python/name:os.system")
