@@ -1,0 +1,149 @@
+"""``fc-cassette <command>``: each proxy command is mitmdump, in-process, with our addons.
+
+Proxy commands (simulate, record, replay, inspect) translate their flags into
+mitmproxy options and run mitmproxy's own start-up (:func:`mitmproxy.tools.main.run`)
+with a master that already carries fc-cassette's addons, so every option error
+(ours or mitmproxy's, including unknown ``--set`` names) is reported in one line
+before anything listens. Offline commands (verify, show) never start mitmproxy.
+
+Exit codes: 0 success; 1 problems found (replay --strict misses, verify findings) or
+bad options/config; 2 unreadable input (verify/show/replay cassette).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+DEFAULT_UPSTREAM = "https://api.stripe.com"
+
+
+def _proxy_parser(sub, name: str, help_: str) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help_, description=help_)
+    p.add_argument("--port", type=int, default=8080, help="listen port (default 8080)")
+    p.add_argument("--listen-host", default="127.0.0.1",
+                   help="listen address (default 127.0.0.1; 0.0.0.0 exposes the proxy)")
+    p.add_argument("--config", metavar="FILE", help="YAML overriding config/default.yaml")
+    p.add_argument("--set", dest="setoptions", action="append", default=[],
+                   metavar="NAME=VALUE", help="mitmproxy option, passed as is (repeatable)")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fc-cassette",
+        description="Record/replay proxy for Stripe Financial Connections Sessions.")
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"fc-cassette {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = _proxy_parser(sub, "simulate", "Serve a stateful local FC Session API (no upstream).")
+    p.add_argument("--seed", type=int, default=None, help="seed for ids and secrets (default 0)")
+
+    p = _proxy_parser(sub, "record", "Record FC Session traffic into a YAML cassette.")
+    p.add_argument("cassette")
+    p.add_argument("--upstream", default=DEFAULT_UPSTREAM,
+                   help=f"reverse-proxy target (default {DEFAULT_UPSTREAM})")
+    p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
+    p.add_argument("--record-mode", choices=["once", "new_episodes", "all", "none"],
+                   default=None, help="VCR record mode (default: config record.mode, 'once')")
+
+    p = _proxy_parser(sub, "replay", "Answer from a cassette, fully offline.")
+    p.add_argument("cassette")
+    p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any request missed")
+
+    p = _proxy_parser(sub, "inspect", "Pass traffic through unchanged; validate and report it.")
+    p.add_argument("--upstream", default=DEFAULT_UPSTREAM,
+                   help=f"reverse-proxy target (default {DEFAULT_UPSTREAM})")
+    p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
+    p.add_argument("--report", metavar="FILE", help="write one JSON object per flow")
+    p.add_argument("--web", action="store_true", help="run mitmweb (UI on 127.0.0.1:8081)")
+
+    p = sub.add_parser("verify", help="Check cassettes: readable, valid, secret-free.")
+    p.add_argument("cassettes", nargs="+", metavar="CASSETTE")
+
+    p = sub.add_parser("show", help="List a cassette's interactions.")
+    p.add_argument("cassette")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def mitm_arguments(args: argparse.Namespace) -> list[str]:
+    """The mitmproxy command line equivalent to a proxy command's flags."""
+    mode_of = {
+        "simulate": "regular",  # answers relative-form requests and CONNECT alike
+        "record": "regular" if args.command == "record" and args.forward else None,
+        "replay": "regular" if getattr(args, "forward", False) else f"reverse:{DEFAULT_UPSTREAM}",
+        "inspect": "regular" if getattr(args, "forward", False) else None,
+    }
+    mode = mode_of[args.command] or f"reverse:{args.upstream}"
+    fc: dict[str, str] = {"fc_mode": args.command}
+    if args.config:
+        fc["fc_config"] = args.config
+    if getattr(args, "cassette", None):
+        fc["fc_cassette"] = args.cassette
+    if getattr(args, "seed", None) is not None:
+        fc["fc_seed"] = str(args.seed)
+    if getattr(args, "record_mode", None):
+        fc["fc_record_mode"] = args.record_mode
+    if getattr(args, "strict", False):
+        fc["fc_strict"] = "true"
+    if getattr(args, "report", None):
+        fc["fc_report"] = args.report
+    out = ["--mode", mode, "--listen-host", args.listen_host, "--listen-port", str(args.port),
+           "--set", "connection_strategy=lazy", "--set", "flow_detail=0"]
+    if args.command == "inspect" and args.web:
+        out += ["--set", "web_open_browser=false", "--set", "web_host=127.0.0.1"]
+    for k, v in fc.items():
+        out += ["--set", f"{k}={v}"]
+    for s in args.setoptions:  # last wins: the user's --set overrides our defaults
+        out += ["--set", s]
+    return out
+
+
+def _run_mitmproxy(arguments: list[str], web: bool) -> int:
+    from mitmproxy import ctx, exceptions
+    from mitmproxy.tools import cmdline
+    from mitmproxy.tools import main as mitm_main
+
+    from .addon import all_addons
+
+    if web:
+        from mitmproxy.tools.web.master import WebMaster as Base
+        make_parser: Callable = cmdline.mitmweb
+    else:
+        from mitmproxy.tools.dump import DumpMaster as Base
+        make_parser = cmdline.mitmdump
+
+    class Master(Base):  # type: ignore[valid-type,misc]
+        def __init__(self, opts, *a, **kw):
+            super().__init__(opts, *a, **kw)
+            self.addons.add(*all_addons())
+
+    def refuse_unknown_options(_args) -> dict:
+        unknown = sorted(getattr(ctx.options, "_deferred", {}))
+        if unknown:
+            raise exceptions.OptionsError(f"unknown option(s): {', '.join(unknown)}")
+        return {}
+
+    master = mitm_main.run(Master, make_parser, arguments, refuse_unknown_options)
+    codes = [getattr(a, "exit_code", 0) for a in master.addons.chain]
+    return max([c for c in codes if isinstance(c, int)] or [0])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    sys.argv[0] = "fc-cassette"
+    args = build_parser().parse_args(argv)
+    if args.command == "verify":
+        from .verify import main as verify_main
+        return verify_main(args.cassettes)
+    if args.command == "show":
+        from .show import main as show_main
+        return show_main(args.cassette, as_json=args.json)
+    return _run_mitmproxy(mitm_arguments(args), web=args.command == "inspect" and args.web)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

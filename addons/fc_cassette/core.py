@@ -1,0 +1,56 @@
+"""The options every mode shares, and the settings they read.
+
+``FcCore`` declares ``fc_mode``, ``fc_config`` and ``fc_cassette``, validates them in
+``configure`` (mitmproxy does not enforce ``choices`` on string options, and ignores
+``--set`` names nobody declared), and loads :class:`~fc_cassette.config.Settings`.
+Mode addons read the settings through :func:`settings`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mitmproxy import ctx, exceptions
+
+from .config import ConfigError, Settings, load_settings
+
+MODES = ("simulate", "record", "replay", "inspect")
+log = logging.getLogger("fc_cassette")
+
+
+class FcCore:
+    def __init__(self) -> None:
+        self.settings = Settings()
+
+    def load(self, loader) -> None:
+        loader.add_option("fc_mode", str, "",
+                          f"fc-cassette mode: one of {', '.join(MODES)} (empty: fc-cassette off).")
+        loader.add_option("fc_config", str, "",
+                          "YAML file overriding fc-cassette's config/default.yaml.")
+        loader.add_option("fc_cassette", str, "", "Cassette file for record and replay.")
+
+    def configure(self, updated: set[str]) -> None:
+        if "fc_mode" in updated and ctx.options.fc_mode not in ("", *MODES):
+            raise exceptions.OptionsError(
+                f"fc_mode must be one of {', '.join(MODES)}, not {ctx.options.fc_mode!r}")
+        if "fc_config" in updated:
+            try:
+                self.settings = load_settings(ctx.options.fc_config or None)
+            except ConfigError as e:
+                raise exceptions.OptionsError(str(e)) from None
+
+    def running(self) -> None:
+        # Under the CLI, unknown --set names are refused before start-up; under a raw
+        # `mitmdump -s`, this error stops mitmdump (errorcheck exits 1 on start-up errors).
+        unknown = sorted(n for n in getattr(ctx.options, "_deferred", {}) if n.startswith("fc_"))
+        if unknown:
+            log.error("fc-cassette: unknown option(s): %s", ", ".join(unknown))
+
+
+def settings() -> Settings:
+    core = ctx.master.addons.get("fccore")
+    return core.settings if core is not None else Settings()
+
+
+def active(mode: str) -> bool:
+    return ctx.options.fc_mode == mode

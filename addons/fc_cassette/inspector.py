@@ -1,0 +1,126 @@
+"""Inspect mode: traffic passes through unchanged; each FC Session flow is judged.
+
+For every in-scope flow: one log line (method, path, status, session id, request and
+response verdicts, drift), a comment and a marker on the flow (shown by mitmweb), and
+with ``fc_report`` one JSON object per line in the report file. Everything written or
+logged goes through the redactor first. At shutdown: a summary with drift counts.
+Stripe error bodies (non-2xx) are judged as the error envelope, not as a Session.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from typing import IO, Any
+
+from mitmproxy import ctx, exceptions, http
+
+from . import core, interaction
+from .redact import Redactor
+from .scope import in_scope
+
+log = logging.getLogger("fc_cassette")
+MARK_OK, MARK_DRIFT, MARK_INVALID = ":white_check_mark:", ":warning:", ":x:"
+
+
+def judge(request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    """The report object for one exchange (before redaction)."""
+    reports = interaction.validate(request, response) or {}
+    body = interaction.body_value(response.get("body"))
+    session_id = body.get("id") if isinstance(body, dict) and \
+        str(body.get("id", "")).startswith("fcsess_") else \
+        interaction.session_id_in_path(request["path"])
+    errors = [{"in": side, **e} for side, r in reports.items() for e in r.errors]
+    out: dict[str, Any] = {
+        "method": request["method"],
+        "path": request["path"],
+        "status": response["status"],
+        "endpoint": interaction.endpoint(request["method"], request["path"]),
+        "request_valid": reports["request"].valid if "request" in reports else None,
+        "response_valid": reports["response"].valid if "response" in reports else None,
+        "errors": errors,
+        "drift": sorted({d for r in reports.values() for d in r.drift}),
+    }
+    if session_id:
+        out["session_id"] = session_id
+    return out
+
+
+def _tick(v: bool | None) -> str:
+    return "-" if v is None else ("✓" if v else "✗")
+
+
+def describe(rep: dict[str, Any]) -> str:
+    sid = f" {rep['session_id']}" if rep.get("session_id") else ""
+    line = (f"{rep['method']} {rep['path']} {rep['status']}{sid} "
+            f"request {_tick(rep['request_valid'])} response {_tick(rep['response_valid'])}")
+    if rep["drift"]:
+        line += " drift: " + ", ".join(rep["drift"])
+    if rep["errors"]:
+        line += " errors: " + "; ".join(f"{e['in']} {e['path'] or '(root)'}: {e['message']}"
+                                        for e in rep["errors"][:5])
+    return line
+
+
+class Inspect:
+    def __init__(self) -> None:
+        self.redactor = Redactor()
+        self.report: IO[str] | None = None
+        self.seen = 0
+        self.invalid_requests = 0
+        self.invalid_responses = 0
+        self.drift: Counter[str] = Counter()
+
+    def load(self, loader) -> None:
+        loader.add_option("fc_report", str, "",
+                          "Inspect: write one JSON object per FC Session flow to this file.")
+
+    def configure(self, updated: set[str]) -> None:
+        if not core.active("inspect"):
+            return
+        if updated & {"fc_mode", "fc_config"}:
+            self.redactor = Redactor(core.settings().redaction)
+        if updated & {"fc_mode", "fc_report"}:
+            self._close()
+            if ctx.options.fc_report:
+                try:
+                    self.report = open(ctx.options.fc_report, "w", encoding="utf-8")
+                except OSError as e:
+                    raise exceptions.OptionsError(
+                        f"{ctx.options.fc_report}: cannot write the report: {e.strerror}"
+                    ) from None
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        if not core.active("inspect") or not in_scope(flow, core.settings().scope):
+            return
+        rep = self.redactor.redact_value(judge(interaction.request_record(flow),
+                                               interaction.response_record(flow)))
+        self.seen += 1
+        self.invalid_requests += rep["request_valid"] is False
+        self.invalid_responses += rep["response_valid"] is False
+        self.drift.update(rep["drift"])
+        valid = rep["request_valid"] is not False and rep["response_valid"] is not False
+        flow.marked = MARK_INVALID if not valid else (MARK_DRIFT if rep["drift"] else MARK_OK)
+        flow.comment = "fc-cassette: " + describe(rep)
+        (log.info if valid else log.warning)("fc-cassette inspect: %s", describe(rep))
+        if self.report is not None:
+            self.report.write(json.dumps(rep, ensure_ascii=False, sort_keys=True) + "\n")
+            self.report.flush()
+
+    def done(self) -> None:
+        if core.active("inspect"):
+            for line in self.summary():
+                log.info("fc-cassette inspect %s", line)
+        self._close()
+
+    def summary(self) -> list[str]:
+        lines = [f"summary: flows seen {self.seen}, invalid requests {self.invalid_requests}, "
+                 f"invalid responses {self.invalid_responses}, drift fields {len(self.drift)}"]
+        lines += [f"  drift: {path} ({n}x)" for path, n in sorted(self.drift.items())]
+        return lines
+
+    def _close(self) -> None:
+        if self.report is not None:
+            self.report.close()
+            self.report = None

@@ -1,0 +1,182 @@
+"""One HTTP exchange as plain data: the shape stored in cassettes and used for matching.
+
+``request_record`` / ``response_record`` turn a mitmproxy flow into dicts; bodies are
+stored decompressed and decoded by content type (form -> mapping via the codec, JSON
+-> value, other text -> text, binary -> base64); :func:`encode_body` turns them back
+into bytes. :func:`validate` checks an exchange against the Stripe models, and
+:func:`endpoint` names the FC Session endpoint a request is for.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import formcodec
+from .models import Report, validate_create_params, validate_response, validate_retrieve_params
+
+# Not stored: hop-by-hop headers, and headers that describe the wire form of a body
+# we store decoded (its length and compression change on replay).
+SKIP_HEADERS = frozenset({
+    "connection", "keep-alive", "proxy-connection", "proxy-authenticate",
+    "proxy-authorization", "te", "trailer", "trailers", "transfer-encoding", "upgrade",
+    "content-length", "content-encoding", "host",
+})
+
+_CREATE = re.compile(r"^/v1/financial_connections/sessions/?$")
+_RETRIEVE = re.compile(r"^/v1/financial_connections/sessions/([^/?#]+)$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def endpoint(method: str, path: str) -> str | None:
+    """``"create"``, ``"retrieve"`` or None for any other request."""
+    if method == "POST" and _CREATE.match(path):
+        return "create"
+    if method == "GET" and _RETRIEVE.match(path):
+        return "retrieve"
+    return None
+
+
+def session_id_in_path(path: str) -> str | None:
+    m = _RETRIEVE.match(path)
+    return m.group(1) if m else None
+
+
+def headers_record(headers) -> dict[str, Any]:
+    """mitmproxy Headers -> ``{name: value}`` (a list when a header repeats)."""
+    out: dict[str, Any] = {}
+    lower_seen: dict[str, str] = {}
+    for name, value in headers.items(multi=True):
+        low = name.lower()
+        if low in SKIP_HEADERS:
+            continue
+        key = lower_seen.setdefault(low, name)
+        if key in out:
+            prev = out[key]
+            out[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
+        else:
+            out[key] = value
+    return out
+
+
+def header_items(headers: dict[str, Any]) -> list[tuple[str, str]]:
+    items: list[tuple[str, str]] = []
+    for name, value in headers.items():
+        for v in value if isinstance(value, list) else [value]:
+            items.append((str(name), str(v)))
+    return items
+
+
+def decode_body(content: bytes | None, content_type: str) -> dict[str, Any] | None:
+    if not content:
+        return None
+    ct = content_type.split(";", 1)[0].strip().lower()
+    if ct == "application/x-www-form-urlencoded":
+        try:
+            return {"form": formcodec.decode(content)}
+        except formcodec.FormDecodeError:
+            pass
+    elif ct == "application/json" or ct.endswith("+json"):
+        try:
+            return {"json": json.loads(content)}
+        except ValueError:
+            pass
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and not _CONTROL.search(text):
+        return {"text": text}
+    return {"base64": base64.b64encode(content).decode("ascii")}
+
+
+def encode_body(body: dict[str, Any] | None) -> bytes:
+    if not body:
+        return b""
+    kind, value = next(iter(body.items()))
+    if kind == "json":
+        return json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8")
+    if kind == "form":
+        return formcodec.encode(value, sort=False).encode("ascii")
+    if kind == "text":
+        return str(value).encode("utf-8")
+    if kind == "base64":
+        return base64.b64decode(value)
+    raise ValueError(f"unknown body kind {kind!r}")
+
+
+def split_path(path: str) -> tuple[str, str]:
+    parts = urlsplit(path)
+    return parts.path, parts.query
+
+
+def decode_query(query: str) -> dict[str, Any] | str:
+    """The query as data; a query the codec refuses is kept as its raw string."""
+    if not query:
+        return {}
+    try:
+        return formcodec.decode(query)
+    except formcodec.FormDecodeError:
+        return query
+
+
+def request_record(flow) -> dict[str, Any]:
+    req = flow.request
+    path, query = split_path(req.path)
+    return {
+        "method": req.method,
+        "scheme": req.scheme,
+        "host": req.pretty_host,
+        "port": req.port,
+        "path": path,
+        "query": decode_query(query),
+        "headers": headers_record(req.headers),
+        "body": decode_body(req.get_content(strict=False),
+                            req.headers.get("content-type", "")),
+    }
+
+
+def response_record(flow) -> dict[str, Any]:
+    resp = flow.response
+    return {
+        "status": resp.status_code,
+        "reason": resp.reason,
+        "headers": headers_record(resp.headers),
+        "body": decode_body(resp.get_content(strict=False),
+                            resp.headers.get("content-type", "")),
+    }
+
+
+def body_value(body: dict[str, Any] | None) -> Any:
+    return next(iter(body.values())) if body else None
+
+
+def validate(request: dict[str, Any], response: dict[str, Any] | None
+             ) -> dict[str, Report] | None:
+    """Model checks of an FC Session exchange; None for requests of other endpoints."""
+    kind = endpoint(request["method"], request["path"])
+    if kind is None:
+        return None
+    if kind == "create":
+        body = request.get("body") or {}
+        if "form" in body or not body:
+            req_report = validate_create_params(body.get("form", {}))
+        else:
+            req_report = Report(False, [{"path": "", "message":
+                                          "create body is not form-encoded"}], [])
+    else:
+        query = request.get("query")
+        req_report = (validate_retrieve_params(query) if isinstance(query, dict) else
+                      Report(False, [{"path": "", "message": "query is not decodable"}], []))
+    out = {"request": req_report}
+    if response is not None:
+        rbody = response.get("body") or {}
+        if "json" in rbody:
+            out["response"] = validate_response(response["status"], rbody["json"])
+        else:
+            out["response"] = Report(False, [{"path": "", "message":
+                                              "response body is not JSON"}], [])
+    return out

@@ -1,0 +1,86 @@
+"""Answering requests from a loaded cassette: hits, explained misses, and a summary.
+
+Shared by replay mode and by the record modes that replay (``once`` on an existing
+cassette, ``new_episodes``, ``none``). A miss is answered with a Stripe-shaped error
+(status ``replay.miss_status``, default 400, which stripe-python raises as
+``InvalidRequestError`` and never retries; ``Stripe-Should-Retry: false`` says so too)
+whose message names the cassette and the closest recording's differing fields.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from mitmproxy import http
+
+from .cassette import Cassette
+from .config import Settings
+from .interaction import SKIP_HEADERS, encode_body, header_items
+from .matching import Matcher, Miss
+
+log = logging.getLogger("fc_cassette")
+MISS_HEADER = "Fc-Cassette-Miss"
+
+
+class Playback:
+    def __init__(self, cassette: Cassette, settings: Settings):
+        self.path = str(cassette.path)
+        self.matcher = Matcher(cassette.interactions, settings.matching,
+                               repeat_last=settings.replay.on_exhausted == "repeat_last")
+        self.miss_status = settings.replay.miss_status
+        self.served = 0
+        self.misses: list[str] = []
+        self._wire: dict[int, tuple[int, str, list[tuple[bytes, bytes]], bytes]] = {}
+
+    def take(self, req: dict[str, Any]) -> dict[str, Any] | Miss:
+        got = self.matcher.take(req)
+        if isinstance(got, Miss):
+            self.misses.append(got.message)
+        else:
+            self.served += 1
+        return got
+
+    def response_for(self, it: dict[str, Any]) -> http.Response:
+        """The recorded response, byte-for-byte the same on every replay."""
+        wire = self._wire.get(id(it))
+        if wire is None:
+            rec = it["response"]
+            headers = [(k.encode("utf-8"), v.encode("utf-8"))
+                       for k, v in header_items(rec.get("headers") or {})
+                       if k.lower() not in SKIP_HEADERS]
+            wire = (int(rec["status"]), str(rec.get("reason") or ""), headers,
+                    encode_body(rec.get("body")))
+            self._wire[id(it)] = wire
+        status, reason, headers, body = wire
+        resp = http.Response.make(status, body, http.Headers(headers))
+        if reason:
+            resp.reason = reason
+        return resp
+
+    def miss_response(self, miss: Miss) -> http.Response:
+        message = f"fc-cassette replay miss (cassette {self.path}): {miss.message}"
+        body = {"error": {"type": "invalid_request_error", "code": "fc_cassette_replay_miss",
+                          "message": message}}
+        return http.Response.make(
+            self.miss_status, json.dumps(body, indent=2).encode("utf-8"),
+            {"Content-Type": "application/json", MISS_HEADER: miss.reason,
+             "Stripe-Should-Retry": "false",
+             "Request-Id": f"req_fccassette_miss_{len(self.misses)}"})
+
+    def error_response(self, what: str) -> http.Response:
+        """An answer for a request fc-cassette failed to handle: never fall through upstream."""
+        self.misses.append(f"internal error: {what}")
+        return self.miss_response(Miss("internal_error", f"fc-cassette could not answer this "
+                                                         f"request: {what}"))
+
+    def summary(self) -> list[str]:
+        unused = self.matcher.unused()
+        lines = [f"replay summary for {self.path}: served {self.served}, "
+                 f"missed {len(self.misses)}, unused {len(unused)}"]
+        lines += [f"  miss: {m}" for m in self.misses]
+        for it in unused:
+            r = it["request"]
+            lines.append(f"  unused: interaction {it.get('seq')}: {r.get('method')} {r.get('path')}")
+        return lines

@@ -1,0 +1,202 @@
+"""Record mode: FC Session traffic -> validated, redacted, durable cassette entries.
+
+VCR record modes: ``once`` records into a new cassette and replays an existing one;
+``new_episodes`` replays what matches and records the rest; ``all`` records everything
+anew (the old cassette is replaced only once the new one holds an interaction);
+``none`` only replays. Matching is replay's (see :mod:`.matching`).
+
+Each in-scope exchange is validated, redacted, scanned for any secret left (a hit
+means the entry is not written and the flow is flagged: fail closed) and fsynced in
+the ``response`` hook, i.e. before mitmproxy releases the response to the client.
+Requests made with live-mode keys are refused unless ``fc_allow_live`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+from mitmproxy import ctx, exceptions, http
+
+from . import cassette as cassette_io
+from . import core, interaction
+from .matching import Miss
+from .playback import Playback
+from .redact import Redactor, scan
+from .scope import in_scope
+
+log = logging.getLogger("fc_cassette")
+RECORD_MODES = ("once", "new_episodes", "all", "none")
+_LIVE_KEY = re.compile(r"\b[sr]k_live_[A-Za-z0-9]")
+REPLAYED = "fc_cassette_replayed"
+
+
+class SecretLeft(Exception):
+    """The scanner found a secret in a serialized entry; it must not be written."""
+
+
+def uses_live_key(flow: http.HTTPFlow) -> bool:
+    import base64
+
+    auth = flow.request.headers.get("authorization", "")
+    if _LIVE_KEY.search(auth):
+        return True
+    if auth[:6].lower() == "basic ":
+        try:
+            return bool(_LIVE_KEY.search(base64.b64decode(auth[6:].strip()).decode("latin-1")))
+        except ValueError:
+            return False
+    return False
+
+
+def _refuse_live(flow: http.HTTPFlow) -> None:
+    body = {"error": {
+        "type": "invalid_request_error", "code": "fc_cassette_live_key_refused",
+        "message": "fc-cassette record refuses requests made with live-mode keys "
+                   "(sk_live_/rk_live_): nothing was forwarded. To record live traffic, set "
+                   "record.allow_live_keys: true in the config or --set fc_allow_live=true."}}
+    flow.response = http.Response.make(403, json.dumps(body, indent=2).encode(),
+                                       {"Content-Type": "application/json",
+                                        "Stripe-Should-Retry": "false"})
+
+
+class Record:
+    def __init__(self) -> None:
+        self.writer: cassette_io.Writer | None = None
+        self.playback: Playback | None = None
+        self.redactor = Redactor()
+        self.recorded = 0
+        self.refused = 0
+
+    def load(self, loader) -> None:
+        loader.add_option("fc_record_mode", str, "",
+                          "Record mode: once, new_episodes, all or none "
+                          "(empty: the config's record.mode).")
+        loader.add_option("fc_allow_live", bool, False,
+                          "Record: forward and record requests made with live-mode keys.")
+
+    def configure(self, updated: set[str]) -> None:
+        if not core.active("record") or not updated & {
+                "fc_mode", "fc_cassette", "fc_config", "fc_record_mode"}:
+            return
+        settings = core.settings()
+        mode = ctx.options.fc_record_mode or settings.record.mode
+        if mode not in RECORD_MODES:
+            raise exceptions.OptionsError(
+                f"fc_record_mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
+        if not ctx.options.fc_cassette:
+            raise exceptions.OptionsError("record needs a cassette: --set fc_cassette=FILE")
+        path = Path(ctx.options.fc_cassette)
+        existing = None
+        if path.exists() and mode != "all":
+            try:
+                existing = cassette_io.load(path)
+            except cassette_io.CassetteError as e:
+                raise exceptions.OptionsError(str(e)) from None
+            for w in existing.warnings:
+                log.warning("fc-cassette: %s", w)
+        elif mode == "none":
+            raise exceptions.OptionsError(f"{path}: no such cassette (record mode 'none' "
+                                          "only replays)")
+        self.close()
+        self.playback = Playback(existing, settings) if existing else None
+        replay_only = mode == "none" or (mode == "once" and existing is not None)
+        self.writer = None if replay_only else cassette_io.Writer(
+            path, existing=existing if mode == "new_episodes" else None,
+            fsync=settings.record.fsync)
+        self.redactor = Redactor(settings.redaction,
+                                 existing=existing.text if existing and self.writer else "")
+        what = "replaying only" if replay_only else "recording"
+        log.info("fc-cassette record (%s): %s %s", mode, what, path)
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if not core.active("record") or flow.response:
+            return
+        if uses_live_key(flow) and not (ctx.options.fc_allow_live
+                                        or core.settings().record.allow_live_keys):
+            _refuse_live(flow)
+            log.warning("fc-cassette record: refused a request made with a live-mode key "
+                        "(%s %s); nothing was forwarded", flow.request.method,
+                        self.redactor.redact_text(flow.request.path))
+            return
+        if self.playback is None or not in_scope(flow, core.settings().scope):
+            return
+        req = self.redactor.redact_entry({"request": interaction.request_record(flow)})
+        got = self.playback.take(req["request"])
+        if not isinstance(got, Miss):
+            flow.response = self.playback.response_for(got)
+            flow.metadata[REPLAYED] = True
+        elif self.writer is None:
+            flow.response = self.playback.miss_response(got)
+            flow.metadata[REPLAYED] = True
+            log.warning("fc-cassette record: replay miss: %s", got.message)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        if (not core.active("record") or self.writer is None or flow.metadata.get(REPLAYED)
+                or not in_scope(flow, core.settings().scope)):
+            return
+        request = interaction.request_record(flow)
+        response = interaction.response_record(flow)
+        entry = {"request": request, "response": response}
+        reports = interaction.validate(request, response)
+        if reports is not None:
+            entry["validation"] = {k: r.as_dict() for k, r in reports.items()}
+        if flow.response.timestamp_end and flow.request.timestamp_start:
+            entry["duration_ms"] = round(
+                (flow.response.timestamp_end - flow.request.timestamp_start) * 1000, 1)
+        entry = self.redactor.redact_entry(entry)
+        try:
+            seq = self.writer.append(entry, stripe_version=_header(request, "stripe-version"),
+                                     check=_fail_closed)
+        except SecretLeft as e:
+            self.refused += 1
+            flow.marked = ":no_entry:"
+            flow.comment = f"fc-cassette: NOT recorded: {e}"
+            log.error("fc-cassette record: NOT recorded %s %s: %s", request["method"],
+                      entry["request"]["path"], e)
+            return
+        self.recorded += 1
+        log.info("fc-cassette record: %s", _summary_line(seq, entry, reports))
+
+    def done(self) -> None:
+        if core.active("record"):
+            replayed = self.playback.served if self.playback else 0
+            log.info("fc-cassette record: recorded %d, replayed %d, refused by the secret "
+                     "scanner %d", self.recorded, replayed, self.refused)
+        self.close()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _header(record: dict, name: str) -> str | None:
+    for k, v in record["headers"].items():
+        if k.lower() == name:
+            return v if isinstance(v, str) else v[0]
+    return None
+
+
+def _fail_closed(text: str) -> None:
+    findings = scan(text)
+    if findings:
+        kinds = ", ".join(sorted({f.kind for f in findings}))
+        raise SecretLeft(f"the secret scanner found {len(findings)} secret(s) left after "
+                         f"redaction ({kinds})")
+
+
+def _summary_line(seq: int, entry: dict, reports) -> str:
+    req, resp = entry["request"], entry["response"]
+    body = interaction.body_value(resp.get("body"))
+    sid = body.get("id") if isinstance(body, dict) else None
+    parts = [f"#{seq} {req['method']} {req['path']} -> {resp['status']}"]
+    if sid:
+        parts.append(str(sid))
+    if reports:
+        parts.append(" ".join(f"{k} {'ok' if r.valid else 'INVALID'}" for k, r in reports.items()))
+        drift = sorted({d for r in reports.values() for d in r.drift})
+        if drift:
+            parts.append("drift: " + ", ".join(drift))
+    return " ".join(parts)

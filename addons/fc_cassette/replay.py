@@ -1,0 +1,102 @@
+"""Replay mode: every request is answered from the cassette; nothing ever goes upstream.
+
+Offline by construction: requests are answered in the ``request`` hook (so mitmproxy
+has no reason to connect), out-of-scope requests get a miss too, and a
+``server_connect`` guard refuses any upstream connection that would still be tried
+(with ``connection_strategy=lazy``, CONNECT does not connect either). At shutdown the
+summary lists served, missed and unused interactions; ``fc_strict`` makes any miss
+an exit code of 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from mitmproxy import ctx, exceptions, http
+
+from . import cassette as cassette_io
+from . import core
+from .interaction import request_record
+from .matching import Miss
+from .playback import Playback
+from .redact import Redactor
+from .scope import in_scope
+
+log = logging.getLogger("fc_cassette")
+OFFLINE = "fc-cassette replay is offline: upstream connections are refused"
+
+
+class Replay:
+    def __init__(self) -> None:
+        self.playback: Playback | None = None
+        self.redactor = Redactor()
+        self.upstream_attempts = 0
+        self.exit_code = 0
+
+    def load(self, loader) -> None:
+        loader.add_option("fc_strict", bool, False,
+                          "Replay: exit with code 1 at shutdown if any request missed.")
+
+    def configure(self, updated: set[str]) -> None:
+        if not core.active("replay") or not updated & {"fc_mode", "fc_cassette", "fc_config"}:
+            return
+        if not ctx.options.fc_cassette:
+            raise exceptions.OptionsError("replay needs a cassette: --set fc_cassette=FILE")
+        try:
+            loaded = cassette_io.load(ctx.options.fc_cassette)
+        except cassette_io.CassetteError as e:
+            raise exceptions.OptionsError(str(e)) from None
+        for w in loaded.warnings:
+            log.warning("fc-cassette: %s", w)
+        settings = core.settings()
+        self.redactor = Redactor(settings.redaction)
+        self.playback = Playback(loaded, settings)
+        log.info("fc-cassette replay: %d interactions from %s", len(loaded.interactions),
+                 loaded.path)
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if not core.active("replay") or self.playback is None or flow.response:
+            return
+        try:
+            self._answer(flow, self.playback)
+        except Exception as e:  # never let a bug of ours send the request upstream
+            log.error("fc-cassette replay: failed to answer %s %s: %s", flow.request.method,
+                      self.redactor.redact_text(flow.request.path),
+                      self.redactor.redact_text(traceback.format_exc()))
+            flow.response = self.playback.error_response(type(e).__name__)
+
+    def _answer(self, flow: http.HTTPFlow, pb: Playback) -> None:
+        if not in_scope(flow, core.settings().scope):
+            miss = Miss("out_of_scope", f"{flow.request.method} {flow.request.pretty_host}"
+                        f"{self.redactor.redact_text(flow.request.path)} is outside "
+                        "fc-cassette's scope; replay never forwards requests")
+            pb.misses.append(miss.message)
+            flow.response = pb.miss_response(miss)
+            log.warning("fc-cassette replay: %s", miss.message)
+            return
+        req = self.redactor.redact_entry({"request": request_record(flow)})["request"]
+        got = pb.take(req)
+        if isinstance(got, Miss):
+            flow.response = pb.miss_response(got)
+            log.warning("fc-cassette replay miss: %s", got.message)
+        else:
+            flow.response = pb.response_for(got)
+            log.info("fc-cassette replay: %s %s -> %s (interaction %s)", req["method"],
+                     req["path"], flow.response.status_code, got.get("seq"))
+
+    def server_connect(self, data) -> None:
+        if core.active("replay"):
+            self.upstream_attempts += 1
+            data.server.error = OFFLINE
+
+    def done(self) -> None:
+        if not core.active("replay") or self.playback is None:
+            return
+        for line in self.playback.summary():
+            log.info("fc-cassette %s", line)
+        log.info("fc-cassette replay: upstream connections attempted: %d",
+                 self.upstream_attempts)
+        if ctx.options.fc_strict and self.playback.misses:
+            log.error("fc-cassette replay --strict: %d miss(es)", len(self.playback.misses))
+            self.exit_code = 1

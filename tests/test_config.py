@@ -1,0 +1,48 @@
+"""Config: bundled defaults, user overrides, and one-line errors with file, line and key."""
+
+import pytest
+
+from fc_cassette.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from fc_cassette import yamlio
+
+
+def test_bundled_default_file_matches_the_models_defaults():
+    assert DEFAULT_CONFIG.exists()
+    assert load_settings() == Settings()
+    # every section of the schema is written out in the bundled file
+    assert set(yamlio.load(DEFAULT_CONFIG.read_text())) == set(Settings.model_fields)
+
+
+def test_user_file_overrides_key_by_key(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("replay:\n  on_exhausted: repeat_last\nmatching:\n  headers: []\n")
+    s = load_settings(f)
+    assert s.replay.on_exhausted == "repeat_last"
+    assert s.replay.miss_status == 400          # untouched sibling keeps its default
+    assert s.matching.headers == []              # lists replace lists
+    assert s.scope == Settings().scope
+
+
+@pytest.mark.parametrize("text, where, words", [
+    ("replay:\n  on_exhausted: sometimes\n", ":2: replay.on_exhausted:", "'miss' or 'repeat_last'"),
+    ("replay:\n  miss_status: 409\n", ":2: replay.miss_status:", "retried"),
+    ("scope:\n  paths: ['(']\n", ":2: scope.paths:", "invalid regex"),
+    ("\n\nrecrod:\n  mode: all\n", ":3: recrod:", "Extra inputs are not permitted"),
+    ("record:\n  fsync: maybe\n", ":2: record.fsync:", "boolean"),
+    ("- a\n", ":1:", "must be a mapping"),
+    ("replay: [\n", ":2:", ""),
+    ("a: !!python/object/apply:os.system ['true']\n", ":1:", "constructor"),
+])
+def test_bad_config_is_one_line_with_file_line_and_key(tmp_path, text, where, words):
+    f = tmp_path / "bad.yaml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_settings(f)
+    msg = str(e.value)
+    assert msg.startswith(str(f) + where), msg
+    assert words in msg and "\n" not in msg
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_settings(tmp_path / "nope.yaml")
