@@ -57,7 +57,8 @@ class Proc:
                 raise RuntimeError(f"{args} did not start:\n{self.output()}") from None
 
     def output(self) -> str:
-        self._fh.flush()
+        if not self._fh.closed:
+            self._fh.flush()
         return self.log.read_text(errors="replace")
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 20.0) -> int:
@@ -90,3 +91,51 @@ def run_fc(args: list[str], timeout: float = 60.0, cwd: Path | None = None
     """Run an offline fc-cassette command to completion."""
     return subprocess.run([FC, *args], capture_output=True, text=True, timeout=timeout,
                           cwd=cwd or ROOT, stdin=subprocess.DEVNULL)
+
+
+class Stack:
+    """An ``fc-cassette`` proxy process reachable as a Stripe API base URL."""
+
+    def __init__(self, proc: Proc, port: int, confdir: Path):
+        self.proc, self.port, self.confdir = proc, port, confdir
+        self.base = f"http://127.0.0.1:{port}"
+
+    @property
+    def ca(self) -> Path:
+        return self.confdir / "mitmproxy-ca-cert.pem"
+
+    def client(self, key: str, **kw):
+        import stripe
+
+        return stripe.StripeClient(key, base_addresses={"api": self.base},
+                                   max_network_retries=0, **kw)
+
+    def complete(self, session_id: str, key: str, accounts: int = 2):
+        """The simulator-only flow completion (passes through record proxies unrecorded)."""
+        import requests
+
+        r = requests.post(
+            f"{self.base}/_simulator/financial_connections/sessions/{session_id}/complete",
+            data={"accounts": str(accounts)}, headers={"Authorization": f"Bearer {key}"},
+            timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+
+def start(args: list[str], tmp_path: Path, name: str, env: dict | None = None) -> Stack:
+    port = free_port()
+    proc = fc(args, tmp_path, name=name, port=port, env=env)
+    return Stack(proc, port, tmp_path / "mitmconf")
+
+
+def encoded_forms(secret: str) -> list[str]:
+    """A secret as it could leak: raw, percent-encoded, base64 (also as Basic auth)."""
+    import base64
+    from urllib.parse import quote
+
+    forms = {secret, quote(secret, safe=""), base64.b64encode(secret.encode()).decode(),
+             base64.b64encode(f"{secret}:".encode()).decode().rstrip("="),
+             base64.urlsafe_b64encode(secret.encode()).decode().rstrip("=")}
+    # the tail alone (after the prefix) must not appear either
+    forms.add(secret.split("_")[-1])
+    return sorted(forms)

@@ -30,7 +30,7 @@ from .scope import in_scope
 log = logging.getLogger("fc_cassette")
 RECORD_MODES = ("once", "new_episodes", "all", "none")
 _LIVE_KEY = re.compile(r"\b[sr]k_live_[A-Za-z0-9]")
-REPLAYED = "fc_cassette_replayed"
+ANSWERED = "fc_cassette_answered_locally"  # replayed, missed or refused: not recorded
 
 
 class SecretLeft(Exception):
@@ -117,6 +117,7 @@ class Record:
         if uses_live_key(flow) and not (ctx.options.fc_allow_live
                                         or core.settings().record.allow_live_keys):
             _refuse_live(flow)
+            flow.metadata[ANSWERED] = True
             log.warning("fc-cassette record: refused a request made with a live-mode key "
                         "(%s %s); nothing was forwarded", flow.request.method,
                         self.redactor.redact_text(flow.request.path))
@@ -127,14 +128,14 @@ class Record:
         got = self.playback.take(req["request"])
         if not isinstance(got, Miss):
             flow.response = self.playback.response_for(got)
-            flow.metadata[REPLAYED] = True
+            flow.metadata[ANSWERED] = True
         elif self.writer is None:
             flow.response = self.playback.miss_response(got)
-            flow.metadata[REPLAYED] = True
+            flow.metadata[ANSWERED] = True
             log.warning("fc-cassette record: replay miss: %s", got.message)
 
     def response(self, flow: http.HTTPFlow) -> None:
-        if (not core.active("record") or self.writer is None or flow.metadata.get(REPLAYED)
+        if (not core.active("record") or self.writer is None or flow.metadata.get(ANSWERED)
                 or not in_scope(flow, core.settings().scope)):
             return
         request = interaction.request_record(flow)

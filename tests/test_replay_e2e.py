@@ -1,0 +1,241 @@
+"""End to end: record from ``fc-cassette simulate``, stop it, replay offline.
+
+The stripe SDK sees the same objects and the same exceptions with another API key;
+misses explain themselves; no upstream connection is ever attempted, in reverse mode
+and in forward mode through CONNECT.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+import requests
+import stripe
+
+from fc_cassette import cassette as cio
+from support import free_port, start
+
+REC_KEY = "sk_test_" + "fakeRecorderKey0123456789"
+CI_KEY = "sk_test_" + "fakeCiKey9876543210"
+CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeReplay1"},
+          "permissions": ["balances", "payment_method"], "prefetch": ["balances"]}
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """A cassette recorded through a real record proxy; the simulator is gone afterwards."""
+    tmp = tmp_path_factory.mktemp("recorded")
+    sim = start(["simulate", "--seed", "11"], tmp, "sim")
+    cassette = tmp / "replay.yaml"
+    rec = start(["record", str(cassette), "--upstream", sim.base], tmp, "rec")
+    sessions = rec.client(REC_KEY).v1.financial_connections.sessions
+    truth = {"created": sessions.create(params=CREATE)}
+    sid = truth["created"].id
+    truth["before"] = sessions.retrieve(sid)
+    rec.complete(sid, REC_KEY)
+    truth["after"] = sessions.retrieve(sid, params={"expand": ["accounts"]})
+    for name, call in [("bad", lambda: sessions.create(params={**CREATE, "permissions": ["x"]})),
+                       ("missing", lambda: sessions.retrieve("fcsess_fakeNope1"))]:
+        try:
+            call()
+        except stripe.InvalidRequestError as e:
+            truth[name] = e
+    # a request that carries the client secret back (as an app might): recorded redacted
+    truth["with_secret"] = requests.get(
+        f"{rec.base}/v1/financial_connections/sessions/{sid}",
+        params={"client_secret": truth["created"].client_secret},
+        headers={"Authorization": f"Bearer {REC_KEY}"}, timeout=10)
+    assert rec.proc.stop() == 0
+    assert sim.proc.stop() == 0
+    return cassette, truth
+
+
+def as_recorded(obj) -> dict:
+    """What the cassette holds for a live object: its client secret redacted."""
+    d = obj.to_dict()
+    if d.get("client_secret"):
+        d["client_secret"] = "fcsess_client_secret_REDACTED_1"
+    return d
+
+
+class Sentinel:
+    """A loopback TCP server that only counts connections: the 'upstream' must stay at 0."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def sentinel():
+    s = Sentinel()
+    yield s
+    s.close()
+
+
+def replay(tmp_path, cassette, *extra, name="replay"):
+    return start(["replay", str(cassette), *extra], tmp_path, name)
+
+
+def test_replay_gives_the_same_objects_and_errors_with_another_key(recorded, tmp_path, sentinel):
+    cassette, truth = recorded
+    rp = replay(tmp_path, cassette, "--strict", "--set", f"mode=reverse:http://127.0.0.1:{sentinel.port}")
+    sessions = rp.client(CI_KEY).v1.financial_connections.sessions
+    created = sessions.create(params=CREATE)
+    assert created.id == truth["created"].id
+    assert created.client_secret == "fcsess_client_secret_REDACTED_1"
+    assert sessions.retrieve(created.id).to_dict() == as_recorded(truth["before"])
+    after = sessions.retrieve(created.id, params={"expand": ["accounts"]})
+    assert after.to_dict() == as_recorded(truth["after"])  # order: before, then after completion
+    assert len(after.accounts.data) == 2
+    with pytest.raises(stripe.InvalidRequestError) as bad:
+        sessions.create(params={**CREATE, "permissions": ["x"]})
+    assert (bad.value.http_status, bad.value.param) == (400, truth["bad"].param)
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        sessions.retrieve("fcsess_fakeNope1")
+    assert missing.value.http_status == 404 and missing.value.code == "resource_missing"
+    # the replayed placeholder secret, sent back, matches the recorded (redacted) request
+    r = requests.get(f"{rp.base}/v1/financial_connections/sessions/{created.id}",
+                     params={"client_secret": created.client_secret},
+                     headers={"Authorization": f"Bearer {CI_KEY}"}, timeout=10)
+    assert r.status_code == truth["with_secret"].status_code
+    assert "Fc-Cassette-Miss" not in r.headers
+    assert rp.proc.stop() == 0  # --strict and no miss: exit 0
+    log = rp.proc.output()
+    assert "served 6, missed 0, unused 0" in log
+    assert "upstream connections attempted: 0" in log
+    assert sentinel.accepted == 0
+
+
+def test_changed_parameter_is_a_miss_that_names_the_difference(recorded, tmp_path, sentinel):
+    cassette, truth = recorded
+    rp = replay(tmp_path, cassette, "--strict", "--set", f"mode=reverse:http://127.0.0.1:{sentinel.port}")
+    sessions = rp.client(CI_KEY).v1.financial_connections.sessions
+    with pytest.raises(stripe.InvalidRequestError) as e:
+        sessions.create(params={**CREATE, "permissions": ["balances", "transactions"]})
+    msg = str(e.value)
+    assert str(cassette) in msg
+    assert "form.permissions[1]: recorded 'payment_method', got 'transactions'" in msg
+    assert e.value.http_status == 400
+    assert e.value.headers["Fc-Cassette-Miss"] == "unmatched"
+    assert e.value.headers["Stripe-Should-Retry"] == "false"
+    # the recording for the unchanged request is served once, then exhausted
+    sessions.create(params=CREATE)
+    with pytest.raises(stripe.InvalidRequestError) as again:
+        sessions.create(params=CREATE)
+    assert "recorded 1 time, this is call 2" in str(again.value)
+    assert rp.proc.stop() == 1  # --strict after a miss
+    log = rp.proc.output()
+    assert "missed 2" in log and "unused: interaction 2" in log
+    assert "form.permissions[1]: recorded 'payment_method', got 'transactions'" in log
+    assert sentinel.accepted == 0
+
+
+def test_replay_is_byte_identical_across_runs(recorded, tmp_path):
+    cassette, truth = recorded
+    sid = truth["created"].id
+
+    def run(name):
+        rp = replay(tmp_path, cassette, name=name)
+        out = []
+        with requests.Session() as s:
+            s.headers["Authorization"] = f"Bearer {CI_KEY}"
+            for query in ({}, {"expand[]": "accounts"}):  # curl style; recorded as expand[0]
+                r = s.get(f"{rp.base}/v1/financial_connections/sessions/{sid}", params=query)
+                out.append((r.status_code, sorted(r.headers.items()), r.content))
+            r = s.post(f"{rp.base}/v1/financial_connections/sessions",
+                       data={"account_holder[type]": "customer",
+                             "account_holder[customer]": "cus_fakeReplay1",
+                             "permissions[]": ["balances", "payment_method"],
+                             "prefetch[]": "balances"})
+            out.append((r.status_code, sorted(r.headers.items()), r.content))
+        assert rp.proc.stop() == 0
+        return out
+
+    first, second = run("r1"), run("r2")
+    assert first == second
+    assert [x[0] for x in first] == [200, 200, 200]
+    for status, headers, body in first:
+        assert {k.lower(): v for k, v in headers}["content-length"] == str(len(body))
+    assert first[0][2] != first[1][2]  # two recorded states, in order
+
+
+def test_repeat_last_option(recorded, tmp_path):
+    cassette, truth = recorded
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("replay:\n  on_exhausted: repeat_last\n")
+    rp = replay(tmp_path, cassette, "--config", str(cfg))
+    sessions = rp.client(CI_KEY).v1.financial_connections.sessions
+    s1 = sessions.create(params=CREATE)
+    assert sessions.create(params=CREATE).id == s1.id
+    assert rp.proc.stop() == 0
+
+
+def test_forward_mode_https_through_connect_with_the_sdk(recorded, tmp_path, sentinel):
+    cassette, truth = recorded
+    rp = replay(tmp_path, cassette, "--forward")
+    old = stripe.ca_bundle_path
+    stripe.ca_bundle_path = str(rp.ca)
+    try:
+        client = stripe.StripeClient(CI_KEY, proxy=f"http://127.0.0.1:{rp.port}",
+                                     max_network_retries=0)  # default https://api.stripe.com
+        sessions = client.v1.financial_connections.sessions
+        created = sessions.create(params=CREATE)
+        assert created.id == truth["created"].id
+        assert sessions.retrieve(created.id).to_dict() == as_recorded(truth["before"])
+    finally:
+        stripe.ca_bundle_path = old
+    # out-of-scope traffic through the forward proxy is refused locally, never forwarded
+    proxies = {"http": rp.base, "https": rp.base}
+    r = requests.get(f"http://127.0.0.1:{sentinel.port}/v1/financial_connections/sessions/x",
+                     proxies=proxies, timeout=10)
+    assert r.status_code == 400 and r.headers["Fc-Cassette-Miss"] == "out_of_scope"
+    r = requests.get(f"https://127.0.0.1:{sentinel.port}/anything", proxies=proxies,
+                     verify=str(rp.ca), timeout=10)
+    assert r.status_code == 400
+    assert rp.proc.stop() == 0
+    log = rp.proc.output()
+    assert "upstream connections attempted: 0" in log
+    assert sentinel.accepted == 0
+
+
+def test_malformed_cassette_stops_replay_with_one_line(tmp_path):
+    from support import run_fc
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("---\nfc_cassette: 1\n...\n---\nseq: [1\n...\n")
+    r = run_fc(["replay", str(bad), "--port", str(free_port())])
+    assert r.returncode != 0
+    out = (r.stdout + r.stderr).strip()
+    assert out.count("\n") == 0 and str(bad) in out and "Traceback" not in out
+
+
+def test_truncated_cassette_replays_its_complete_interactions(recorded, tmp_path):
+    cassette, truth = recorded
+    raw = cassette.read_bytes()
+    cut = tmp_path / "cut.yaml"
+    cut.write_bytes(raw[: raw.index(b"\nseq: 3\n") + 3])  # inside interaction 3
+    rp = replay(tmp_path, cut)
+    sessions = rp.client(CI_KEY).v1.financial_connections.sessions
+    assert sessions.create(params=CREATE).id == truth["created"].id
+    assert rp.proc.stop() == 0
+    assert "cut short" in rp.proc.output()
+    assert len(cio.load(cut).interactions) == 2
