@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 DEFAULT_UPSTREAM = "https://api.stripe.com"
 
@@ -92,15 +92,49 @@ def mitm_arguments(args: argparse.Namespace) -> list[str]:
         fc["fc_strict"] = "true"
     if getattr(args, "report", None):
         fc["fc_report"] = args.report
-    out = ["--mode", mode, "--listen-host", args.listen_host, "--listen-port", str(args.port),
-           "--set", "connection_strategy=lazy", "--set", "flow_detail=0"]
+    ours: dict[str, str] = {
+        "mode": mode, "listen_host": args.listen_host, "listen_port": str(args.port),
+        # lazy: never connect upstream before a request needs it (replay never does)
+        "connection_strategy": "lazy",
+        # mitmproxy's own per-flow lines could print secrets in URLs: we log our own
+        "flow_detail": "0",
+        **fc,
+    }
     if args.command == "inspect" and args.web:
-        out += ["--set", "web_open_browser=false", "--set", "web_host=127.0.0.1"]
-    for k, v in fc.items():
-        out += ["--set", f"{k}={v}"]
-    for s in args.setoptions:  # last wins: the user's --set overrides our defaults
-        out += ["--set", s]
-    return out
+        ours.update(web_open_browser="false", web_host="127.0.0.1")
+    # The user's --set replaces ours for the same name (mitmproxy refuses a repeated
+    # scalar option); a repeated sequence option (e.g. mode) keeps all the user's values.
+    merged: dict[str, list[str]] = {name: [f"{name}={value}"] for name, value in ours.items()}
+    user: dict[str, list[str]] = {}
+    for spec in args.setoptions:
+        user.setdefault(spec.partition("=")[0], []).append(spec)
+    merged.update(user)
+    return [arg for specs in merged.values() for spec in specs for arg in ("--set", spec)]
+
+
+def check_fc_options(arguments: list[str]) -> str | None:
+    """Type-check our own ``--set fc_*=...`` values, naming the option in the message
+    (mitmproxy's own message for ``--set fc_seed=abc`` is only "Not an integer: abc")."""
+    from mitmproxy import exceptions, optmanager
+
+    from .addon import all_addons
+
+    opts = optmanager.OptManager()
+
+    class Loader:
+        def add_option(self, name, typespec, default, help, choices=None):
+            opts.add_option(name, typespec, default, help, choices)
+
+    for addon in all_addons():
+        if hasattr(addon, "load"):
+            addon.load(Loader())
+    for spec in arguments[1::2]:
+        if spec.startswith("fc_"):
+            try:
+                opts.set(spec)
+            except exceptions.OptionsError as e:
+                return f"--set {spec}: {e}"
+    return None
 
 
 def _run_mitmproxy(arguments: list[str], web: bool) -> int:
@@ -112,10 +146,14 @@ def _run_mitmproxy(arguments: list[str], web: bool) -> int:
 
     if web:
         from mitmproxy.tools.web.master import WebMaster as Base
-        make_parser: Callable = cmdline.mitmweb
+
+        def make_parser(opts):  # run() reads args.filter_args, which only mitmdump defines
+            parser = cmdline.mitmweb(opts)
+            parser.set_defaults(filter_args=None)
+            return parser
     else:
         from mitmproxy.tools.dump import DumpMaster as Base
-        make_parser = cmdline.mitmdump
+        make_parser = cmdline.mitmdump  # type: ignore[assignment]
 
     class Master(Base):  # type: ignore[valid-type,misc]
         def __init__(self, opts, *a, **kw):
@@ -123,7 +161,7 @@ def _run_mitmproxy(arguments: list[str], web: bool) -> int:
             self.addons.add(*all_addons())
 
     def refuse_unknown_options(_args) -> dict:
-        unknown = sorted(getattr(ctx.options, "_deferred", {}))
+        unknown = sorted(getattr(ctx.options, "deferred", {}))
         if unknown:
             raise exceptions.OptionsError(f"unknown option(s): {', '.join(unknown)}")
         return {}
@@ -142,7 +180,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "show":
         from .show import main as show_main
         return show_main(args.cassette, as_json=args.json)
-    return _run_mitmproxy(mitm_arguments(args), web=args.command == "inspect" and args.web)
+    arguments = mitm_arguments(args)
+    problem = check_fc_options(arguments)
+    if problem:
+        print(f"fc-cassette: {problem}", file=sys.stderr)
+        return 1
+    return _run_mitmproxy(arguments, web=args.command == "inspect" and args.web)
 
 
 if __name__ == "__main__":  # pragma: no cover

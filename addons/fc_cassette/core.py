@@ -30,6 +30,12 @@ class FcCore:
         loader.add_option("fc_cassette", str, "", "Cassette file for record and replay.")
 
     def configure(self, updated: set[str]) -> None:
+        for name in sorted(updated):  # mitmproxy declares choices but does not enforce them
+            opt = ctx.options._options.get(name)
+            if opt is not None and opt.choices and opt.current() not in opt.choices:
+                raise exceptions.OptionsError(
+                    f"{name} must be one of {', '.join(map(str, opt.choices))}, "
+                    f"not {opt.current()!r}")
         if "fc_mode" in updated and ctx.options.fc_mode not in ("", *MODES):
             raise exceptions.OptionsError(
                 f"fc_mode must be one of {', '.join(MODES)}, not {ctx.options.fc_mode!r}")
@@ -42,7 +48,7 @@ class FcCore:
     def running(self) -> None:
         # Under the CLI, unknown --set names are refused before start-up; under a raw
         # `mitmdump -s`, this error stops mitmdump (errorcheck exits 1 on start-up errors).
-        unknown = sorted(n for n in getattr(ctx.options, "_deferred", {}) if n.startswith("fc_"))
+        unknown = sorted(n for n in getattr(ctx.options, "deferred", {}) if n.startswith("fc_"))
         if unknown:
             log.error("fc-cassette: unknown option(s): %s", ", ".join(unknown))
 

@@ -1,0 +1,135 @@
+"""The CLI contract shared by every proxy command: flags, errors, signals, raw mitmdump."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+
+import pytest
+import requests
+
+from fc_cassette import cli
+from support import MITMDUMP, SCRIPT, Proc, free_port, run_fc, start
+
+KEY = "sk_test_" + "fakeCliKey0123456789"
+
+
+def args(*argv):
+    return cli.build_parser().parse_args(list(argv))
+
+
+def mitm(*argv) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    flat = cli.mitm_arguments(args(*argv))
+    assert flat[::2] == ["--set"] * (len(flat) // 2)
+    for spec in flat[1::2]:
+        name, _, value = spec.partition("=")
+        out.setdefault(name, []).append(value)
+    return out
+
+
+def test_mitm_arguments_modes_and_defaults():
+    a = mitm("replay", "c.yaml")
+    assert a["mode"] == ["reverse:https://api.stripe.com"]
+    assert a["listen_host"] == ["127.0.0.1"]   # never every interface by default
+    assert a["listen_port"] == ["8080"]
+    assert a["connection_strategy"] == ["lazy"] and a["fc_cassette"] == ["c.yaml"]
+    assert a["flow_detail"] == ["0"] and a["fc_mode"] == ["replay"]
+    assert mitm("replay", "c.yaml", "--forward")["mode"] == ["regular"]
+    rec = mitm("record", "c.yaml", "--upstream", "http://127.0.0.1:9", "--record-mode", "all",
+               "--port", "9999")
+    assert rec["mode"] == ["reverse:http://127.0.0.1:9"]
+    assert rec["fc_record_mode"] == ["all"] and rec["listen_port"] == ["9999"]
+    sim = mitm("simulate", "--seed", "5", "--listen-host", "0.0.0.0")
+    assert sim["mode"] == ["regular"] and sim["fc_seed"] == ["5"]
+    assert sim["listen_host"] == ["0.0.0.0"]
+    # the user's --set replaces ours (mitmproxy refuses repeated scalar options)
+    user = mitm("replay", "c.yaml", "--set", "flow_detail=2", "--set", "mode=reverse:http://x",
+                "--set", "mode=regular@9000", "--set", "confdir=/x")
+    assert user["flow_detail"] == ["2"] and user["confdir"] == ["/x"]
+    assert user["mode"] == ["reverse:http://x", "regular@9000"]
+
+
+def test_help_lists_every_command():
+    r = run_fc(["--help"])
+    assert r.returncode == 0
+    for command in ("simulate", "record", "replay", "inspect", "verify", "show"):
+        assert command in r.stdout
+    r = run_fc(["replay", "--help"])
+    for flag in ("--port", "--listen-host", "--set", "--config", "--forward", "--strict"):
+        assert flag in r.stdout
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["simulate", "--set", "nonsense_option=1"], "unknown option(s): nonsense_option"),
+    (["simulate", "--set", "fc_mode=bogus"], "fc_mode must be one of"),
+    (["record", "c.yaml", "--set", "fc_record_mode=sometimes"], "fc_record_mode must be one of"),
+    (["simulate", "--set", "fc_seed=abc"], "fc_seed"),
+    (["simulate", "--set", "connection_strategy=sometimes"], "connection_strategy"),
+    (["replay", "no-such-cassette.yaml"], "no-such-cassette.yaml: no such cassette"),
+])
+def test_bad_options_are_one_line_and_exit_1_before_listening(argv, words, tmp_path):
+    port = free_port()
+    r = run_fc([*argv, "--port", str(port)], cwd=tmp_path)
+    assert r.returncode == 1
+    err = r.stderr.strip()
+    assert words in err and "Traceback" not in r.stderr + r.stdout
+    assert err.count("\n") == 0, err
+    assert err.startswith("fc-cassette: ")
+
+
+def test_bad_config_names_file_line_and_key(tmp_path):
+    cfg = tmp_path / "mine.yaml"
+    cfg.write_text("# comment\nreplay:\n  on_exhausted: sometimes\n")
+    r = run_fc(["simulate", "--config", str(cfg), "--port", str(free_port())])
+    assert r.returncode == 1
+    assert r.stderr.strip() == (f"fc-cassette: {cfg}:3: replay.on_exhausted: "
+                                "Input should be 'miss' or 'repeat_last'")
+
+
+def test_bad_argument_is_argparse_error():
+    r = run_fc(["replay"])
+    assert r.returncode == 2 and "cassette" in r.stderr
+    r = run_fc(["record", "c.yaml", "--record-mode", "sometimes"])
+    assert r.returncode == 2 and "invalid choice" in r.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_listens_on_loopback_and_stops_cleanly(tmp_path, sig):
+    stack = start(["simulate"], tmp_path, "sim")
+    r = requests.post(f"{stack.base}/v1/financial_connections/sessions",
+                      data={"account_holder[type]": "customer",
+                            "account_holder[customer]": "cus_fake1", "permissions[]": "balances"},
+                      headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
+    assert r.status_code == 200
+    assert stack.proc.stop(sig) == 0
+    assert f"listening at 127.0.0.1:{stack.port}" in stack.proc.output()
+
+
+def test_raw_mitmdump_script_runs_the_same_addon(tmp_path):
+    port = free_port()
+    proc = Proc([MITMDUMP, "-s", SCRIPT, "--listen-host", "127.0.0.1", "-p", str(port),
+                 "--set", "fc_mode=simulate", "--set", "fc_seed=4",
+                 "--set", f"confdir={tmp_path / 'conf'}"], port, tmp_path / "raw.log")
+    r = requests.get(f"http://127.0.0.1:{port}/v1/financial_connections/sessions/fcsess_x",
+                     headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "resource_missing"
+    assert proc.stop() == 0
+
+
+def test_raw_mitmdump_refuses_bad_fc_options(tmp_path):
+    for bad in (["--set", "fc_mode=bogus"], ["--set", "fc_modee=simulate"]):
+        r = subprocess.run([MITMDUMP, "-s", SCRIPT, "--listen-host", "127.0.0.1",
+                            "-p", str(free_port()), *bad], capture_output=True, text=True,
+                           timeout=60, stdin=subprocess.DEVNULL)
+        assert r.returncode == 1, bad
+
+
+def test_no_module_shadows_the_standard_library():
+    # mitmdump puts a script's folder first on sys.path while loading it
+    import sys
+    from pathlib import Path
+
+    from support import ROOT
+    names = {p.stem for p in (ROOT / "addons" / "fc_cassette").glob("*.py")}
+    assert not names & set(sys.stdlib_module_names)
