@@ -8,10 +8,11 @@ from __future__ import annotations
 
 
 def all_addons() -> list:
+    from .control import Control
     from .core import FcCore
     from .inspector import Inspect
     from .record import Record
     from .replay import Replay
     from .simulate import Simulate
 
-    return [FcCore(), Simulate(), Record(), Replay(), Inspect()]
+    return [FcCore(), Control(), Simulate(), Record(), Replay(), Inspect()]

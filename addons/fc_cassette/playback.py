@@ -27,9 +27,16 @@ MISS_HEADER = "Fc-Cassette-Miss"
 class Playback:
     def __init__(self, cassette: Cassette, settings: Settings):
         self.path = str(cassette.path)
-        self.matcher = Matcher(cassette.interactions, settings.matching,
-                               repeat_last=settings.replay.on_exhausted == "repeat_last")
+        self._interactions = cassette.interactions
+        self._settings = settings
         self.miss_status = settings.replay.miss_status
+        self.used: set[int] = set()  # seqs served since start-up (across rewinds)
+        self.rewind()
+
+    def rewind(self) -> None:
+        """Start over: every recording available again, counts reset (e.g. per test)."""
+        self.matcher = Matcher(self._interactions, self._settings.matching,
+                               repeat_last=self._settings.replay.on_exhausted == "repeat_last")
         self.served = 0
         self.misses: list[str] = []
         self._wire: dict[int, tuple[int, str, list[tuple[bytes, bytes]], bytes]] = {}
@@ -40,6 +47,7 @@ class Playback:
             self.misses.append(got.message)
         else:
             self.served += 1
+            self.used.add(got.get("seq", 0))
         return got
 
     def response_for(self, it: dict[str, Any]) -> http.Response:
@@ -74,6 +82,12 @@ class Playback:
         self.misses.append(f"internal error: {what}")
         return self.miss_response(Miss("internal_error", f"fc-cassette could not answer this "
                                                          f"request: {what}"))
+
+    def status(self) -> dict[str, Any]:
+        return {"cassette": self.path, "served": self.served, "misses": list(self.misses),
+                "unused": [it.get("seq") for it in self.matcher.unused()],
+                "never_used": sorted({it.get("seq", 0) for it in self._interactions}
+                                     - self.used)}
 
     def summary(self) -> list[str]:
         unused = self.matcher.unused()
