@@ -1,0 +1,212 @@
+"""The whole fc-cassette loop on bundled defaults, offline: simulate -> record -> replay -> verify.
+
+Run it through ``scripts/demo.sh`` (which sets up the virtualenv). Every process it
+starts listens on 127.0.0.1 only and is stopped before it exits.
+
+    python scripts/demo.py                       # the demo; output in demo-output/
+    python scripts/demo.py --refresh-bundled     # re-record cassettes/fc_sessions.yaml
+
+The app side is the real stripe SDK, driving the same deterministic flow each time:
+create a session, retrieve it, (the end user completes the flow in the simulator),
+retrieve it twice with linked accounts expanded, then two error cases (400 and 404).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import stripe
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "cassettes" / "fc_sessions.yaml"
+FC = [sys.executable, "-m", "fc_cassette"]
+SEED = "42"
+# Made-up test-mode keys: the recorder redacts them; replay works with any key.
+RECORD_KEY = "sk_test_" + "fakeDemoRecordingKey000111"
+REPLAY_KEY = "sk_test_" + "fakeDemoCiKey999888777"
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_fakeDemo42"},
+    "permissions": ["balances", "ownership", "payment_method"],
+    "prefetch": ["balances", "ownership"],
+    "filters": {"countries": ["US"]},
+    "return_url": "https://example.test/fc/return",
+}
+
+
+def step(n: int, text: str) -> None:
+    print(f"\n[{n}] {text}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Proxy:
+    def __init__(self, args: list[str], log: Path, confdir: Path):
+        self.port = free_port()
+        self.log = log
+        self.base = f"http://127.0.0.1:{self.port}"
+        with open(log, "w") as fh:
+            self.proc = subprocess.Popen(
+                [*FC, *args, "--port", str(self.port), "--set", f"confdir={confdir}"],
+                stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
+                start_new_session=True)
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"demo: {' '.join(args)} exited early:\n{log.read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise SystemExit(f"demo: {' '.join(args)} did not start")
+                time.sleep(0.05)
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        return self.proc.returncode
+
+
+def drive(base: str, key: str, complete=None) -> list[str]:
+    """The app: the same calls every time. Returns one line per call."""
+    client = stripe.StripeClient(key, base_addresses={"api": base}, max_network_retries=0)
+    sessions = client.v1.financial_connections.sessions
+    out = []
+    s = sessions.create(params=CREATE)
+    out.append(f"create                 -> {s.id} (client_secret {s.client_secret[:30]}...)")
+    r = sessions.retrieve(s.id)
+    out.append(f"retrieve               -> {len(r.accounts.data)} linked account(s)")
+    if complete is not None:
+        complete(s.id)
+        out.append("(end user completes the flow in the simulator: 2 accounts linked)")
+    for _ in range(2):
+        r = sessions.retrieve(s.id, params={"expand": ["accounts"]})
+        kinds = ", ".join(f"{a.id} {a.category}/{a.subcategory}" for a in r.accounts.data)
+        out.append(f"retrieve expand=accounts -> {len(r.accounts.data)} linked: {kinds}")
+    try:
+        sessions.create(params={**CREATE, "permissions": ["balances", "cash"]})
+    except stripe.InvalidRequestError as e:
+        out.append(f"create (bad permission) -> {e.http_status} InvalidRequestError param={e.param}")
+    try:
+        sessions.retrieve("fcsess_fakeDoesNotExist")
+    except stripe.InvalidRequestError as e:
+        out.append(f"retrieve (unknown id)  -> {e.http_status} {e.code}")
+    return out
+
+
+def completer(sim_base: str, key: str):
+    import requests
+
+    def complete(session_id: str) -> None:
+        requests.post(f"{sim_base}/_simulator/financial_connections/sessions/{session_id}/complete",
+                      data={"accounts": "2"}, headers={"Authorization": f"Bearer {key}"},
+                      timeout=10).raise_for_status()
+    return complete
+
+
+def record(cassette: Path, work: Path, mode: str) -> list[str]:
+    sim = Proxy(["simulate", "--seed", SEED], work / "simulate.log", work / "mitmproxy")
+    try:
+        rec = Proxy(["record", str(cassette), "--upstream", sim.base, "--record-mode", mode],
+                    work / "record.log", work / "mitmproxy")
+        try:
+            lines = drive(rec.base, RECORD_KEY, completer(sim.base, RECORD_KEY))
+        finally:
+            code = rec.stop()
+    finally:
+        sim.stop()
+    if code != 0:
+        raise SystemExit(f"demo: record exited {code}; see {work / 'record.log'}")
+    return lines
+
+
+def run(cmd: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([*FC, *cmd], cwd=ROOT, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "demo-output",
+                    help="where the demo writes its cassette and logs (default demo-output/)")
+    ap.add_argument("--refresh-bundled", action="store_true",
+                    help=f"re-record {BUNDLED.relative_to(ROOT)} (record mode all) and stop")
+    args = ap.parse_args()
+    work = args.out.resolve()
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+
+    if args.refresh_bundled:
+        for line in record(BUNDLED, work, "all"):
+            print("  " + line)
+        print(f"re-recorded {BUNDLED}")
+        return 0
+
+    cassette = work / "fc_sessions.yaml"
+    step(1, f"fc-cassette simulate (seed {SEED}) on 127.0.0.1, and fc-cassette record in "
+            "front of it; the stripe SDK creates, retrieves, completes and retrieves twice:")
+    for line in record(cassette, work, "once"):
+        print("    " + line)
+    print(f"    recorded {cassette}")
+
+    step(2, "Simulator stopped. fc-cassette replay --strict, offline, another API key:")
+    rp = Proxy(["replay", str(cassette), "--strict"], work / "replay.log", work / "mitmproxy")
+    try:
+        for line in drive(rp.base, REPLAY_KEY):
+            print("    " + line)
+    finally:
+        code = rp.stop()
+    replay_log = (work / "replay.log").read_text()
+    summary = [ln.split("] ", 1)[-1] for ln in replay_log.splitlines()
+               if "replay summary" in ln or "upstream connections attempted" in ln]
+    for line in summary:
+        print("    " + line)
+    if code != 0:
+        print(f"demo: replay --strict exited {code}; see {work / 'replay.log'}")
+        return 1
+
+    step(3, "fc-cassette verify: readable, valid against the models, no secret inside:")
+    v = run(["verify", str(cassette), str(BUNDLED)])
+    print("    " + (v.stdout + v.stderr).strip().replace("\n", "\n    "))
+    if v.returncode != 0:
+        return 1
+    for secret in (RECORD_KEY, REPLAY_KEY):
+        assert secret not in cassette.read_text() and secret not in (work / "record.log").read_text()
+    print("    (and neither demo API key appears in the cassette or the proxy logs)")
+
+    step(4, "fc-cassette show:")
+    print("    " + run(["show", str(cassette)]).stdout.strip().replace("\n", "\n    "))
+
+    print(f"""
+Done. The cassette is {cassette}
+(logs beside it). The bundled cassette {BUNDLED.relative_to(ROOT)} was recorded the same way.
+
+Next commands to try:
+  .venv/bin/fc-cassette show {BUNDLED.relative_to(ROOT)}
+  .venv/bin/fc-cassette replay {BUNDLED.relative_to(ROOT)} --strict --port 8080   # then point the SDK at http://127.0.0.1:8080
+  .venv/bin/fc-cassette simulate --port 12111                        # a local FC Session API
+  .venv/bin/fc-cassette inspect --upstream http://127.0.0.1:12111 --report flows.jsonl
+  bash scripts/test.sh                                                # the test suite""")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
