@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 
 from . import __version__, yamlio
 
@@ -32,15 +33,25 @@ FORMAT_VERSION = 1
 DOC_START = "---\n"
 DOC_END = "...\n"
 MAX_CASSETTE_BYTES = 512 << 20
+MAX_MESSAGE = 300
+
+
+def _redact_text(text: str) -> str:
+    from .redact import Redactor
+
+    return Redactor().redact_text(text)
 
 
 class CassetteError(Exception):
     """A cassette that cannot be used. ``str()`` is one line: ``file:line:col: problem``."""
 
     def __init__(self, path: str | os.PathLike, message: str, line: int | None = None,
-                 column: int | None = None, unreadable: bool = True):
+                 column: int | None = None):
+        # the message may quote cassette content: never a secret, never a huge line
+        message = " ".join(_redact_text(message).split())
+        if len(message) > MAX_MESSAGE:
+            message = message[:MAX_MESSAGE] + "..."
         self.path, self.message, self.line, self.column = str(path), message, line, column
-        self.unreadable = unreadable
         where = self.path + (f":{line}" if line else "") + (f":{column}" if line and column else "")
         super().__init__(f"{where}: {message}")
 
@@ -59,7 +70,7 @@ class RecordedRequest(BaseModel):
 
 class RecordedResponse(BaseModel):
     model_config = ConfigDict(extra="allow")
-    status: int
+    status: StrictInt
     reason: str = ""
     headers: dict[str, str | list[str]] = {}
     body: dict[Literal["form", "json", "text", "base64"], Any] | None = None
@@ -123,12 +134,17 @@ def load(path: str | os.PathLike) -> Cassette:
     """Load and check a cassette; raises :class:`CassetteError` with file and location."""
     p = Path(path)
     try:
-        if p.is_dir():
+        st = p.stat()
+        if stat.S_ISDIR(st.st_mode):
             raise CassetteError(p, "is a directory, not a cassette")
-        size = p.stat().st_size
-        if size > MAX_CASSETTE_BYTES:
+        if not stat.S_ISREG(st.st_mode):  # reading a FIFO blocks; a device may never end
+            raise CassetteError(p, "not a regular file (a pipe, socket or device), not a cassette")
+        if st.st_size > MAX_CASSETTE_BYTES:
             raise CassetteError(p, f"larger than {MAX_CASSETTE_BYTES >> 20} MiB")
-        raw = p.read_bytes()
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_CASSETTE_BYTES + 1)
+        if len(raw) > MAX_CASSETTE_BYTES:
+            raise CassetteError(p, f"larger than {MAX_CASSETTE_BYTES >> 20} MiB")
     except FileNotFoundError:
         raise CassetteError(p, "no such cassette") from None
     except OSError as e:
@@ -144,6 +160,9 @@ def load(path: str | os.PathLike) -> Cassette:
 def parse(text: str, path: Path) -> Cassette:
     if not text.strip():
         raise CassetteError(path, "empty file, not a cassette")
+    crlf = "\r\n" in text
+    if crlf:  # e.g. checked out with git's core.autocrlf
+        text = text.replace("\r\n", "\n")
     warnings: list[str] = []
     complete = len(text)
     if not text.endswith("\n" + DOC_END) and text != DOC_END:
@@ -164,21 +183,29 @@ def parse(text: str, path: Path) -> Cassette:
     if not docs or not isinstance(docs[0], dict) or "fc_cassette" not in docs[0]:
         raise CassetteError(path, "not an fc-cassette cassette (no 'fc_cassette' header)", 1)
     header = docs[0]
-    if header.get("fc_cassette") != FORMAT_VERSION:
-        raise CassetteError(path, f"unknown cassette format version "
-                                  f"{header.get('fc_cassette')!r} (this fc-cassette reads "
-                                  f"{FORMAT_VERSION})", 1)
+    version = header.get("fc_cassette")
+    if version != FORMAT_VERSION:
+        shown = repr(version) if isinstance(version, int) else repr(str(version)[:40])
+        raise CassetteError(path, f"unknown cassette format version {shown} (this "
+                                  f"fc-cassette reads {FORMAT_VERSION})", 1)
     interactions: list[dict[str, Any]] = []
     for i, doc in enumerate(docs[1:], start=1):
         try:
             Interaction.model_validate(doc)
+            req = doc["request"]  # the optional parts, as the format's defaults say
+            req.setdefault("query", {})
+            req.setdefault("headers", {})
+            req.setdefault("body", None)
+            doc["response"].setdefault("headers", {})
+            doc["response"].setdefault("body", None)
         except ValidationError as e:
             err = e.errors()[0]
             loc = ".".join(str(x) for x in err["loc"]) or "(entry)"
             line = _doc_lines(body)[i] if i < len(_doc_lines(body)) else None
             raise CassetteError(path, f"interaction {i}: {loc}: {err['msg']}", line) from None
         interactions.append(doc)
-    complete_bytes = len(body.encode("utf-8")) if warnings else len(text.encode("utf-8"))
+    kept = body if warnings else text
+    complete_bytes = len((kept.replace("\n", "\r\n") if crlf else kept).encode("utf-8"))
     return Cassette(path, header, interactions, warnings, text, complete_bytes)
 
 

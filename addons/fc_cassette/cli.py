@@ -6,8 +6,9 @@ with a master that already carries fc-cassette's addons, so every option error
 (ours or mitmproxy's, including unknown ``--set`` names) is reported in one line
 before anything listens. Offline commands (verify, show) never start mitmproxy.
 
-Exit codes: 0 success; 1 problems found (replay --strict misses, verify findings) or
-bad options/config; 2 unreadable input (verify/show/replay cassette).
+Exit codes: 0 success; 1 problems found (replay --strict misses, verify findings), or a
+proxy command that cannot start (bad option, config or cassette: one line on stderr);
+2 a cassette that verify or show cannot read, or a bad command line (argparse).
 """
 
 from __future__ import annotations
@@ -96,12 +97,12 @@ def mitm_arguments(args: argparse.Namespace) -> list[str]:
         "mode": mode, "listen_host": args.listen_host, "listen_port": str(args.port),
         # lazy: never connect upstream before a request needs it (replay never does)
         "connection_strategy": "lazy",
-        # mitmproxy's own per-flow lines could print secrets in URLs: we log our own
-        "flow_detail": "0",
         **fc,
     }
     if args.command == "inspect" and args.web:
         ours.update(web_open_browser="false", web_host="127.0.0.1")
+    else:  # mitmdump's own per-flow lines could print secrets in URLs: we log our own
+        ours["flow_detail"] = "0"
     # The user's --set replaces ours for the same name (mitmproxy refuses a repeated
     # scalar option); a repeated sequence option (e.g. mode) keeps all the user's values.
     merged: dict[str, list[str]] = {name: [f"{name}={value}"] for name, value in ours.items()}

@@ -94,6 +94,14 @@ class Inspect:
     def response(self, flow: http.HTTPFlow) -> None:
         if not core.active("inspect") or not in_scope(flow, core.settings().scope):
             return
+        try:
+            self._inspect(flow)
+        except Exception as e:  # noqa: BLE001 - a bug of ours must not touch the traffic
+            log.error("fc-cassette inspect: could not judge %s %s: %s", flow.request.method,
+                      self.redactor.redact_text(flow.request.path.split("?", 1)[0]),
+                      type(e).__name__)
+
+    def _inspect(self, flow: http.HTTPFlow) -> None:
         rep = self.redactor.redact_value(judge(interaction.request_record(flow),
                                                interaction.response_record(flow)))
         self.seen += 1

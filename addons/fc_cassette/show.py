@@ -1,4 +1,10 @@
-"""``fc-cassette show CASSETTE [--json]``: the interactions of a cassette, one per row."""
+"""``fc-cassette show CASSETTE [--json]``: the interactions of a cassette, one per row.
+
+Exit 0 with the listing (invalid interactions are marked, not refused), 2 when the file
+cannot be read as a cassette (one line on stderr). What is printed is redacted (a
+hand-edited cassette may hold a secret in a path; ``verify`` is the command that
+reports it), and each table row stays one line.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,10 @@ from typing import Any
 
 from . import cassette as cassette_io
 from . import interaction
+from .redact import Redactor
+from .verify import clean, emit
+
+CELL = 120  # widest table cell; --json keeps whole values
 
 
 def rows(c: cassette_io.Cassette) -> list[dict[str, Any]]:
@@ -15,8 +25,9 @@ def rows(c: cassette_io.Cassette) -> list[dict[str, Any]]:
     for it in c.interactions:
         req, resp = it["request"], it["response"]
         body = interaction.body_value(resp.get("body"))
-        ids = sorted({v for v in _ids(body)} | ({interaction.session_id_in_path(req["path"])}
-                                                 - {None}))
+        # the session first (from the path, else the body), then its linked accounts
+        ids = [i for i in dict.fromkeys([interaction.session_id_in_path(req["path"]),
+                                         *_ids(body)]) if i is not None]
         reports = interaction.validate(req, resp) or {}
         out.append({
             "n": it.get("seq"),
@@ -48,25 +59,31 @@ def _mark(v: bool | None) -> str:
 
 
 def main(path: str, as_json: bool = False) -> int:
+    redactor = Redactor()
     try:
         c = cassette_io.load(path)
     except cassette_io.CassetteError as e:
-        print(str(e), file=sys.stderr)
+        emit(clean(str(e), redactor), sys.stderr)
         return 2
     for w in c.warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    table = rows(c)
+        emit(clean(f"warning: {w}", redactor), sys.stderr)
+    table = redactor.redact_value(rows(c))
+    header = redactor.redact_value(c.header)
     if as_json:
-        print(json.dumps({"cassette": str(c.path), "header": c.header, "interactions": table},
-                         indent=2, default=str))
+        emit(json.dumps({"cassette": str(c.path), "header": header, "interactions": table},
+                        indent=2, default=str))
+        emit(None)
         return 0
     head = ["n", "method", "path", "status", "ids", "request", "response"]
-    lines = [[str(r["n"]), r["method"], r["path"], str(r["status"]), ",".join(r["ids"]),
-              _mark(r["request_valid"]), _mark(r["response_valid"])
-              + (f" drift: {','.join(r['drift'])}" if r["drift"] else "")] for r in table]
+    lines = [[clean(x, redactor, CELL) for x in (
+        str(r["n"]), str(r["method"]), str(r["path"]), str(r["status"]), ",".join(r["ids"]) or "-",
+        _mark(r["request_valid"]), _mark(r["response_valid"])
+        + (f" drift: {','.join(r['drift'])}" if r["drift"] else ""))] for r in table]
     widths = [max(len(x) for x in col) for col in zip(head, *lines)]
     for line in [head, *lines]:
-        print("  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip())
-    print(f"{len(table)} interaction(s) in {c.path} (format v{c.header['fc_cassette']}, "
-          f"{c.header.get('generator')}, Stripe-Version {c.header.get('stripe_version')})")
+        emit("  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip())
+    emit(clean(f"{len(table)} interaction(s) in {c.path} (format v{header['fc_cassette']}, "
+               f"{header.get('generator')}, Stripe-Version {header.get('stripe_version')})",
+               redactor))
+    emit(None)
     return 0

@@ -6,17 +6,53 @@ Exit 0 when every cassette is clean, 1 when problems are found (each printed as
 What counts as a problem: a cassette cut short; a response the current models reject;
 a request the models reject although Stripe answered it with 2xx (a request that
 Stripe itself refused with a 4xx is an intentional error case, not a problem); any
-secret the record mode's scanner finds anywhere in the file.
+secret the record mode's scanner finds anywhere in the file (a torn tail included: it
+is still in the file, and would be committed with it).
+
+Never a traceback and never a hang: the loader refuses a pipe or a device before
+reading it, and a closed stdout (``verify ... | head``) only ends the output.
+Every line printed is one line: secrets redacted (a message may quote the file, e.g.
+its format version or a key name), control characters escaped, length bounded.
 """
 
 from __future__ import annotations
 
 import bisect
+import os
+import re
 import sys
+from typing import IO, Any
 
 from . import cassette as cassette_io
 from . import interaction
-from .redact import scan
+from .redact import Redactor, scan
+
+MAX_LINE = 1000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def clean(text: str, redactor: Redactor | None = None, limit: int = MAX_LINE) -> str:
+    """One printable line: secrets redacted, control characters escaped, clipped."""
+    text = (redactor or Redactor()).redact_text(text[:4 * limit])
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
+                        else f"\\u{ord(m.group()):04x}", text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def emit(line: str | None, stream: IO[str] | None = None) -> None:
+    """print() (None: flush only), except that a reader who went away (``| head``)
+    silences the rest of the output instead of raising."""
+    stream = stream if stream is not None else sys.stdout
+    try:
+        if line is not None:
+            print(line, file=stream)
+        else:
+            stream.flush()
+    except BrokenPipeError:
+        try:  # later writes and the final flush go nowhere instead of raising again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+        except (OSError, ValueError):
+            pass
 
 
 def problems(c: cassette_io.Cassette) -> list[str]:
@@ -34,7 +70,7 @@ def problems(c: cassette_io.Cassette) -> list[str]:
             out += [f"{where}: request invalid at {e['path'] or '(root)'}: {e['message']} "
                     f"(yet Stripe answered {resp['status']})" for e in q.errors]
     starts = _entry_starts(c.text)
-    for f in scan(c.text[:c.complete_bytes] if c.warnings else c.text):
+    for f in scan(c.text):
         entry = bisect.bisect_right(starts, f.offset) - 1
         label = "header" if entry <= 0 else f"entry {entry}"
         out.append(f"{c.path}:{label}: possible secret ({f.kind}): {f.excerpt}")
@@ -56,13 +92,14 @@ def main(paths: list[str]) -> int:
         try:
             c = cassette_io.load(p)
         except cassette_io.CassetteError as e:
-            print(f"{e}", file=sys.stderr)
+            emit(clean(str(e)), sys.stderr)
             unreadable += 1
             continue
         interactions += len(c.interactions)
         for line in problems(c):
-            print(line)
+            emit(clean(line))
             found += 1
-    print(f"verify: {len(paths)} cassette(s), {interactions} interaction(s), {found} problem(s)"
-          + (f", {unreadable} unreadable" if unreadable else ""), file=sys.stderr)
+    emit(None)
+    emit(f"verify: {len(paths)} cassette(s), {interactions} interaction(s), {found} problem(s)"
+         + (f", {unreadable} unreadable" if unreadable else ""), sys.stderr)
     return 2 if unreadable else (1 if found else 0)

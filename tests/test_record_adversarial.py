@@ -1,0 +1,204 @@
+"""Record mode's redaction as a security control, through the real addon hooks.
+
+Flows are built with mitmproxy's own test helpers and run through the record addon
+exactly as mitmdump would; secrets are planted in every place an FC exchange can carry
+them. Nothing may reach the cassette or the log, in any encoding; and when redaction
+fails, the scanner must refuse the entry (fail closed).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import logging
+import random
+import string
+from urllib.parse import quote
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mitmproxy import http
+from mitmproxy.test import taddons, tflow
+
+from fc_cassette import cassette as cio
+from fc_cassette.addon import all_addons
+from fc_cassette.redact import scan
+from support import encoded_forms
+
+_rnd = random.Random(20261126)
+
+
+def secret(prefix: str) -> str:
+    """A realistic-looking secret made at run time (never a literal in this file)."""
+    return prefix + "fake" + "".join(_rnd.choices(string.ascii_letters + string.digits, k=24))
+
+
+def make_flow(method: str, path: str, req_body: bytes = b"", req_headers=None,
+              status: int = 200, resp_body: bytes = b"", resp_headers=None) -> http.HTTPFlow:
+    """A flow with exactly these bytes on the wire (bodies as sent, e.g. gzip-encoded)."""
+    req = http.Request.make(method, f"https://api.stripe.com{path}", b"", req_headers or {})
+    req.raw_content = req_body
+    resp = http.Response.make(status, b"", resp_headers or {})
+    resp.raw_content = resp_body
+    return tflow.tflow(req=req, resp=resp)
+
+
+@pytest.fixture
+def recorder(tmp_path):
+    path = tmp_path / "c.yaml"
+    addons = all_addons()
+    record = next(a for a in addons if type(a).__name__ == "Record")
+    with taddons.context(*addons) as tctx:
+        tctx.options.update(fc_mode="record", fc_cassette=str(path), fc_record_mode="all")
+        yield record, path
+        record.done()
+
+
+def run(record, flow):
+    record.request(flow)
+    record.response(flow)
+
+
+def test_secrets_everywhere_never_reach_the_cassette_or_log(recorder, caplog):
+    record, path = recorder
+    key, rk, secret1, secret2 = (secret("sk_test_"), secret("rk_test_"),
+                                 secret("fcsess_client_secret_"), secret("fcsess_client_secret_"))
+    form = "&".join([
+        "account_holder[type]=customer", "account_holder[customer]=cus_fake1",
+        "permissions[0]=balances",
+        f"return_url={quote('https://app.test/cb?key=' + rk, safe='')}",  # URL-encoded
+        f"metadata[note]={quote('my key is ' + key, safe='')}",
+        f"metadata[nested][0]={quote(json.dumps({'deep': [secret1]}), safe='')}",
+    ]).encode()
+    session = {
+        "id": "fcsess_fake1", "object": "financial_connections.session", "livemode": False,
+        "client_secret": secret1, "permissions": ["balances"],
+        "accounts": {"object": "list", "data": [], "has_more": False,
+                     "url": "/v1/financial_connections/accounts"},
+        "metadata": {"list": [secret2, {"k": f"Bearer {key}"}], secret2: "as a key"},
+        "error_hint": f"Invalid API Key provided: {key}",
+    }
+    flow = make_flow(
+        "POST", f"/v1/financial_connections/sessions?token={quote(key, safe='')}&cs={secret2}",
+        form, {"Content-Type": "application/x-www-form-urlencoded",
+               "Authorization": "Basic " + base64.b64encode(f"{rk}:".encode()).decode(),
+               "Cookie": f"sid={secret2}", "X-Debug": base64.b64encode(key.encode()).decode()},
+        200, gzip.compress(json.dumps(session).encode()),
+        {"Content-Type": "application/json", "Content-Encoding": "gzip",
+         "Set-Cookie": f"sid={key}; Path=/"})
+    with caplog.at_level(logging.DEBUG):
+        run(record, flow)
+        # a Stripe error response whose message carries the key in full
+        err = {"error": {"type": "invalid_request_error",
+                         "message": f"Invalid API Key provided: {key}"}}
+        run(record, make_flow("GET", "/v1/financial_connections/sessions/fcsess_fake1",
+                              req_headers={"Authorization": f"Bearer {key}"}, status=401,
+                              resp_body=json.dumps(err).encode(),
+                              resp_headers={"Content-Type": "application/json"}))
+    text = path.read_text()
+    c = cio.load(path)
+    assert len(c.interactions) == 2
+    first = c.interactions[0]
+    # bodies are stored decompressed, with the encoding header gone
+    placeholder = first["response"]["body"]["json"]["client_secret"]
+    assert placeholder.startswith("fcsess_client_secret_REDACTED_")
+    # the same secret got the same placeholder in the request (inside JSON in a form value)
+    assert placeholder in first["request"]["body"]["form"]["metadata"]["nested"][0]
+    assert "Content-Encoding" not in first["response"]["headers"]
+    assert base64.b64decode(first["request"]["headers"]["Authorization"][6:]) == b"rk_test_REDACTED_1:"
+    assert first["request"]["headers"]["Cookie"] == "REDACTED"
+    assert first["response"]["headers"]["Set-Cookie"] == "REDACTED"
+    for s in (key, rk, secret1, secret2):
+        for form_ in encoded_forms(s):
+            assert form_ not in text, form_
+            assert form_ not in caplog.text, form_
+    assert scan(text) == []
+
+
+def test_binary_body_with_a_secret_is_redacted(recorder):
+    record, path = recorder
+    key = secret("sk_live_")
+    blob = b"\x00\x01\xff" + key.encode() + b"\x00"
+    run(record, make_flow("POST", "/v1/financial_connections/sessions", blob,
+                          {"Content-Type": "application/octet-stream"}, 400, b"{}",
+                          {"Content-Type": "application/json"}))
+    text = path.read_text()
+    for form_ in encoded_forms(key):
+        assert form_ not in text
+    body = cio.load(path).interactions[0]["request"]["body"]
+    assert b"sk_live_REDACTED_1" in base64.b64decode(body["base64"])
+
+
+class _NoRedaction:
+    def redact_entry(self, entry):
+        return entry
+
+    def redact_text(self, s):
+        return s
+
+
+def test_scanner_refuses_an_entry_redaction_missed(recorder, caplog):
+    record, path = recorder
+    key = secret("sk_test_")
+    good = make_flow("GET", "/v1/financial_connections/sessions/fcsess_fake1", status=404,
+                     resp_body=b'{"error": {"type": "invalid_request_error"}}',
+                     resp_headers={"Content-Type": "application/json"})
+    run(record, good)
+    record.redactor = _NoRedaction()  # simulate a redaction bug
+    bad = make_flow("GET", "/v1/financial_connections/sessions/fcsess_fake2",
+                    req_headers={"Authorization": f"Bearer {key}"}, status=404,
+                    resp_body=b"{}", resp_headers={"Content-Type": "application/json"})
+    with caplog.at_level(logging.ERROR):
+        run(record, bad)
+    assert len(cio.load(path).interactions) == 1   # the leaky entry was not written
+    assert key not in path.read_text()
+    assert bad.marked and "NOT recorded" in bad.comment
+    assert "NOT recorded" in caplog.text and key not in caplog.text
+    assert record.refused == 1
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20)),
+    lambda c: st.one_of(st.lists(c, max_size=4),
+                        st.dictionaries(st.text(min_size=1, max_size=8), c, max_size=4)),
+    max_leaves=15)
+prefixes = st.sampled_from(["sk_test_", "sk_live_", "rk_test_", "rk_live_",
+                            "fcsess_client_secret_"])
+tails = st.text(alphabet=string.ascii_letters + string.digits, min_size=12, max_size=40)
+wrappers = st.sampled_from([
+    lambda s: s, lambda s: f"before {s} after", lambda s: quote(s, safe=""),
+    lambda s: base64.b64encode(s.encode()).decode(), lambda s: json.dumps({"x": s}),
+])
+
+
+def _plant(value, s: str, where: int):
+    if isinstance(value, dict):
+        return {**value, f"k{where}": s}
+    if isinstance(value, list):
+        return [*value[:where % (len(value) + 1)], s, *value[where % (len(value) + 1):]]
+    return {"v": value, "s": s}
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(json_values, prefixes, tails, wrappers, st.integers(0, 10), st.booleans())
+def test_property_planted_secret_never_on_disk(tmp_path_factory, payload, prefix, tail, wrap,
+                                               where, gz):
+    s = prefix + "fake" + tail
+    body = json.dumps({"data": _plant(payload, wrap(s), where)}).encode()
+    headers = {"Content-Type": "application/json"}
+    if gz:
+        body, headers = gzip.compress(body), {**headers, "Content-Encoding": "gzip"}
+    path = tmp_path_factory.mktemp("prop") / "c.yaml"
+    addons = all_addons()
+    record = next(a for a in addons if type(a).__name__ == "Record")
+    with taddons.context(*addons) as tctx:
+        tctx.options.update(fc_mode="record", fc_cassette=str(path), fc_record_mode="all")
+        run(record, make_flow("GET", "/v1/financial_connections/sessions/fcsess_fake1",
+                              status=200, resp_body=body, resp_headers=headers))
+        record.done()
+    text = path.read_text() if path.exists() else ""
+    for form_ in encoded_forms(s):
+        assert form_ not in text
+    assert scan(text) == []
