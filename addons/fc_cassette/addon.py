@@ -1,18 +1,28 @@
-"""The addon chain fc-cassette adds to mitmproxy: the shared core, then one addon per mode.
+"""The addon chain fc-cassette adds to mitmproxy: the shared core, then the mode addons.
 
-Every mode addon is always loaded (so every ``fc_*`` option exists) and acts only
-when ``fc_mode`` names it.
+``fc-cassette <command>`` knows its mode and loads only that mode's addon (every
+mitmproxy event goes through every loaded addon, so idle ones cost time on each
+request). A raw ``mitmdump -s`` cannot know the mode before options are read, so it
+loads every mode addon; each acts only when ``fc_mode`` names it.
 """
 
 from __future__ import annotations
 
 
-def all_addons() -> list:
-    from .control import Control
-    from .core import FcCore
+def mode_addons() -> dict[str, type]:
     from .inspector import Inspect
     from .record import Record
     from .replay import Replay
     from .simulate import Simulate
 
-    return [FcCore(), Control(), Simulate(), Record(), Replay(), Inspect()]
+    return {"simulate": Simulate, "record": Record, "replay": Replay, "inspect": Inspect}
+
+
+def all_addons(mode: str | None = None) -> list:
+    """The core and control addons, then ``mode``'s addon (every mode's when None)."""
+    from .control import Control
+    from .core import FcCore
+
+    modes = mode_addons()
+    chosen = [modes[mode]] if mode in modes else list(modes.values())
+    return [FcCore(), Control(), *(cls() for cls in chosen)]

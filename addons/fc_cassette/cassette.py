@@ -266,7 +266,7 @@ class Writer:
             n = os.write(self._fd, view)
             view = view[n:]
         if self.fsync:
-            os.fsync(self._fd)
+            os.fdatasync(self._fd)  # data and size; cheaper than fsync, as durable
 
     def _sync_dir(self) -> None:
         if not self.fsync:

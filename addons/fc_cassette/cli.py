@@ -113,7 +113,7 @@ def mitm_arguments(args: argparse.Namespace) -> list[str]:
     return [arg for specs in merged.values() for spec in specs for arg in ("--set", spec)]
 
 
-def check_fc_options(arguments: list[str]) -> str | None:
+def check_fc_options(arguments: list[str], mode: str) -> str | None:
     """Type-check our own ``--set fc_*=...`` values, naming the option in the message
     (mitmproxy's own message for ``--set fc_seed=abc`` is only "Not an integer: abc")."""
     from mitmproxy import exceptions, optmanager
@@ -126,7 +126,7 @@ def check_fc_options(arguments: list[str]) -> str | None:
         def add_option(self, name, typespec, default, help, choices=None):
             opts.add_option(name, typespec, default, help, choices)
 
-    for addon in all_addons():
+    for addon in all_addons(mode):
         if hasattr(addon, "load"):
             addon.load(Loader())
     for spec in arguments[1::2]:
@@ -138,7 +138,7 @@ def check_fc_options(arguments: list[str]) -> str | None:
     return None
 
 
-def _run_mitmproxy(arguments: list[str], web: bool) -> int:
+def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
     from mitmproxy import ctx, exceptions
     from mitmproxy.tools import cmdline
     from mitmproxy.tools import main as mitm_main
@@ -159,7 +159,7 @@ def _run_mitmproxy(arguments: list[str], web: bool) -> int:
     class Master(Base):  # type: ignore[valid-type,misc]
         def __init__(self, opts, *a, **kw):
             super().__init__(opts, *a, **kw)
-            self.addons.add(*all_addons())
+            self.addons.add(*all_addons(mode))
 
     def refuse_unknown_options(_args) -> dict:
         unknown = sorted(getattr(ctx.options, "deferred", {}))
@@ -181,12 +181,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "show":
         from .show import main as show_main
         return show_main(args.cassette, as_json=args.json)
+    if any(spec.partition("=")[0] == "fc_mode" for spec in args.setoptions):
+        print("fc-cassette: the command sets fc_mode; use 'fc-cassette "
+              "simulate|record|replay|inspect' instead of --set fc_mode", file=sys.stderr)
+        return 1
     arguments = mitm_arguments(args)
-    problem = check_fc_options(arguments)
+    problem = check_fc_options(arguments, args.command)
     if problem:
         print(f"fc-cassette: {problem}", file=sys.stderr)
         return 1
-    return _run_mitmproxy(arguments, web=args.command == "inspect" and args.web)
+    return _run_mitmproxy(arguments, args.command, web=args.command == "inspect" and args.web)
 
 
 if __name__ == "__main__":  # pragma: no cover

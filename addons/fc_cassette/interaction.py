@@ -139,6 +139,23 @@ def request_record(flow) -> dict[str, Any]:
     }
 
 
+def match_record(flow, header_names: list[str]) -> dict[str, Any]:
+    """The parts of a request that matching compares (see :mod:`.matching`): cheaper
+    than :func:`request_record`, which replay does not need on its hot path."""
+    req = flow.request
+    path, query = split_path(req.path)
+    headers = {name: v for name in header_names if (v := req.headers.get(name)) is not None}
+    return {
+        "method": req.method,
+        "host": req.pretty_host,
+        "path": path,
+        "query": decode_query(query),
+        "headers": headers,
+        "body": decode_body(req.get_content(strict=False),
+                            req.headers.get("content-type", "")),
+    }
+
+
 def response_record(flow) -> dict[str, Any]:
     resp = flow.response
     return {

@@ -24,6 +24,17 @@ log = logging.getLogger("fc_cassette")
 MISS_HEADER = "Fc-Cassette-Miss"
 
 
+Wire = tuple[int, str, list[tuple[bytes, bytes]], bytes]
+
+
+def _wire(rec: dict[str, Any]) -> Wire:
+    """A recorded response as status, reason, header fields and body bytes."""
+    headers = [(k.encode("utf-8"), v.encode("utf-8"))
+               for k, v in header_items(rec.get("headers") or {})
+               if k.lower() not in SKIP_HEADERS]
+    return int(rec["status"]), str(rec.get("reason") or ""), headers, encode_body(rec.get("body"))
+
+
 class Playback:
     def __init__(self, cassette: Cassette, settings: Settings):
         self.path = str(cassette.path)
@@ -31,6 +42,9 @@ class Playback:
         self._settings = settings
         self.miss_status = settings.replay.miss_status
         self.used: set[int] = set()  # seqs served since start-up (across rewinds)
+        # Encoded once, here: json.dumps with an indent runs in pure Python, too slow to
+        # repeat on the first serving of every interaction (the common case in CI).
+        self._wire = {id(it): _wire(it["response"]) for it in cassette.interactions}
         self.rewind()
 
     def rewind(self) -> None:
@@ -39,7 +53,6 @@ class Playback:
                                repeat_last=self._settings.replay.on_exhausted == "repeat_last")
         self.served = 0
         self.misses: list[str] = []
-        self._wire: dict[int, tuple[int, str, list[tuple[bytes, bytes]], bytes]] = {}
 
     def take(self, req: dict[str, Any]) -> dict[str, Any] | Miss:
         got = self.matcher.take(req)
@@ -52,16 +65,7 @@ class Playback:
 
     def response_for(self, it: dict[str, Any]) -> http.Response:
         """The recorded response, byte-for-byte the same on every replay."""
-        wire = self._wire.get(id(it))
-        if wire is None:
-            rec = it["response"]
-            headers = [(k.encode("utf-8"), v.encode("utf-8"))
-                       for k, v in header_items(rec.get("headers") or {})
-                       if k.lower() not in SKIP_HEADERS]
-            wire = (int(rec["status"]), str(rec.get("reason") or ""), headers,
-                    encode_body(rec.get("body")))
-            self._wire[id(it)] = wire
-        status, reason, headers, body = wire
+        status, reason, headers, body = self._wire[id(it)]
         resp = http.Response.make(status, body, http.Headers(headers))
         if reason:
             resp.reason = reason

@@ -124,8 +124,8 @@ class Record:
             return
         if self.playback is None or not in_scope(flow, core.settings().scope):
             return
-        req = self.redactor.redact_entry({"request": interaction.request_record(flow)})
-        got = self.playback.take(req["request"])
+        req = interaction.match_record(flow, core.settings().matching.headers)
+        got = self.playback.take(self.redactor.redact_entry({"request": req})["request"])
         if not isinstance(got, Miss):
             flow.response = self.playback.response_for(got)
             flow.metadata[ANSWERED] = True

@@ -17,7 +17,7 @@ from mitmproxy import ctx, exceptions, http
 
 from . import cassette as cassette_io
 from . import core
-from .interaction import request_record
+from .interaction import match_record
 from .matching import Miss
 from .playback import Playback
 from .redact import Redactor
@@ -75,15 +75,20 @@ class Replay:
             flow.response = pb.miss_response(miss)
             log.warning("fc-cassette replay: %s", miss.message)
             return
-        req = self.redactor.redact_entry({"request": request_record(flow)})["request"]
+        req = match_record(flow, core.settings().matching.headers)
+        req = self.redactor.redact_entry({"request": req})["request"]
         got = pb.take(req)
         if isinstance(got, Miss):
             flow.response = pb.miss_response(got)
             log.warning("fc-cassette replay miss: %s", got.message)
         else:
             flow.response = pb.response_for(got)
-            log.info("fc-cassette replay: %s %s -> %s (interaction %s)", req["method"],
-                     req["path"], flow.response.status_code, got.get("seq"))
+            # Only when asked for (--set termlog_verbosity=debug): mitmproxy sends every
+            # log record, even a DEBUG one, through the whole addon chain, which cost
+            # more than the rest of a hit. The shutdown summary counts hits anyway.
+            if getattr(ctx.options, "termlog_verbosity", "info") == "debug":
+                log.debug("fc-cassette replay: %s %s -> %s (interaction %s)", req["method"],
+                          req["path"], flow.response.status_code, got.get("seq"))
 
     def server_connect(self, data) -> None:
         if core.active("replay"):
