@@ -122,10 +122,16 @@ class Matcher:
             self._recorded[key] = self._recorded.get(key, 0) + 1
             self._norms.append((norm, it))
 
+    def prepare(self, req: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """``req``'s key and normalized form (what :meth:`take_prepared` needs)."""
+        norm = normalize(req, self.rules)
+        return key_of(norm), norm
+
     def take(self, req: dict[str, Any]) -> dict[str, Any] | Miss:
         """The next recording for ``req``, or a :class:`Miss` saying why there is none."""
-        norm = normalize(req, self.rules)
-        key = key_of(norm)
+        return self.take_prepared(*self.prepare(req))
+
+    def take_prepared(self, key: str, norm: dict[str, Any]) -> dict[str, Any] | Miss:
         self._calls[key] = self._calls.get(key, 0) + 1
         queue = self._queues.get(key)
         if queue:

@@ -55,7 +55,10 @@ class Playback:
         self.misses: list[str] = []
 
     def take(self, req: dict[str, Any]) -> dict[str, Any] | Miss:
-        got = self.matcher.take(req)
+        return self.take_prepared(*self.matcher.prepare(req))
+
+    def take_prepared(self, key: str, norm: dict[str, Any]) -> dict[str, Any] | Miss:
+        got = self.matcher.take_prepared(key, norm)
         if isinstance(got, Miss):
             self.misses.append(got.message)
         else:
