@@ -497,3 +497,29 @@ def test_a_failure_of_ours_leaves_the_flow_alone_and_logs_one_line(monkeypatch, 
     assert msgs == [f"fc-cassette inspect: could not judge GET {SESSIONS}/"
                     "fcsess_client_secret_REDACTED_1: RuntimeError"]
     assert_no_secret("\n".join(msgs))
+
+
+def test_flow_without_response_is_reported(tmp_path):
+    """An upstream failure (no response at all) is judged too, and leaks nothing."""
+    from mitmproxy import flow as mflow
+    from mitmproxy import http
+    from mitmproxy.test import taddons, tflow
+
+    addons = all_addons()
+    inspect = next(a for a in addons if isinstance(a, Inspect))
+    report = tmp_path / "r.jsonl"
+    with taddons.context(*addons) as tctx:
+        tctx.configure(inspect, fc_mode="inspect", fc_report=str(report))
+        f = tflow.tflow(req=http.Request.make(
+            "GET", f"https://api.stripe.com{SESSIONS}/fcsess_fakeDown1",
+            headers={"Authorization": f"Bearer {KEY}"}))
+        f.error = mflow.Error(f"connection refused while sending Bearer {KEY}")
+        inspect.error(f)
+        assert f.marked == ":x:" and "no response" in f.comment
+        assert KEY not in f.comment
+        inspect.done()
+    (line,) = [json.loads(x) for x in report.read_text().splitlines()]
+    assert line["status"] is None and line["response_valid"] is None
+    assert line["path"] == f"{SESSIONS}/fcsess_fakeDown1"
+    assert KEY not in report.read_text()
+    assert inspect.summary()[0].endswith("no response 1")

@@ -9,6 +9,7 @@ Mode addons read the settings through :func:`settings`.
 from __future__ import annotations
 
 import logging
+import traceback
 
 from mitmproxy import ctx, exceptions
 
@@ -51,6 +52,11 @@ class FcCore:
         unknown = sorted(n for n in getattr(ctx.options, "deferred", {}) if n.startswith("fc_"))
         if unknown:
             log.error("fc-cassette: unknown option(s): %s", ", ".join(unknown))
+
+
+def log_failure(what: str, redactor) -> None:
+    """Log the exception being handled, redacted (a traceback can quote a secret)."""
+    log.error("fc-cassette: %s: %s", what, redactor.redact_text(traceback.format_exc()))
 
 
 def settings() -> Settings:

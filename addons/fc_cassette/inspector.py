@@ -70,6 +70,7 @@ class Inspect:
         self.seen = 0
         self.invalid_requests = 0
         self.invalid_responses = 0
+        self.no_response = 0
         self.drift: Counter[str] = Counter()
 
     def load(self, loader) -> None:
@@ -116,6 +117,27 @@ class Inspect:
             self.report.write(json.dumps(rep, ensure_ascii=False, sort_keys=True) + "\n")
             self.report.flush()
 
+    def error(self, flow: http.HTTPFlow) -> None:
+        """A flow that ended without a response (upstream unreachable, reset, ...)."""
+        if (not core.active("inspect") or flow.response is not None
+                or not in_scope(flow, core.settings().scope)):
+            return
+        self.seen += 1
+        self.no_response += 1
+        path = self.redactor.redact_text(interaction.split_path(flow.request.path)[0])
+        reason = self.redactor.redact_text(flow.error.msg if flow.error else "no response")
+        line = f"{flow.request.method} {path} no response: {reason}"
+        flow.marked = MARK_INVALID
+        flow.comment = "fc-cassette: " + line
+        log.warning("fc-cassette inspect: %s", line)
+        if self.report is not None:
+            rep = {"method": flow.request.method, "path": path, "status": None,
+                   "endpoint": interaction.endpoint(flow.request.method, path),
+                   "request_valid": None, "response_valid": None, "drift": [],
+                   "errors": [{"in": "response", "path": "", "message": reason}]}
+            self.report.write(json.dumps(rep, ensure_ascii=False, sort_keys=True) + "\n")
+            self.report.flush()
+
     def done(self) -> None:
         if core.active("inspect"):
             for line in self.summary():
@@ -124,7 +146,8 @@ class Inspect:
 
     def summary(self) -> list[str]:
         lines = [f"summary: flows seen {self.seen}, invalid requests {self.invalid_requests}, "
-                 f"invalid responses {self.invalid_responses}, drift fields {len(self.drift)}"]
+                 f"invalid responses {self.invalid_responses}, drift fields {len(self.drift)}"
+                 + (f", no response {self.no_response}" if self.no_response else "")]
         lines += [f"  drift: {path} ({n}x)" for path, n in sorted(self.drift.items())]
         return lines
 

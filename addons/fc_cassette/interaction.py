@@ -28,6 +28,7 @@ SKIP_HEADERS = frozenset({
 
 _CREATE = re.compile(r"^/v1/financial_connections/sessions/?$")
 _RETRIEVE = re.compile(r"^/v1/financial_connections/sessions/([^/?#]+)$")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -81,8 +82,11 @@ def decode_body(content: bytes | None, content_type: str) -> dict[str, Any] | No
             pass
     elif ct == "application/json" or ct.endswith("+json"):
         try:
-            return {"json": json.loads(content)}
-        except ValueError:
+            value = json.loads(content)
+            if _SURROGATE_ESCAPE.search(content):  # "\ud800" alone: no YAML can hold it
+                json.dumps(value, ensure_ascii=False).encode("utf-8")
+            return {"json": value}
+        except (ValueError, UnicodeEncodeError):
             pass
     try:
         text = content.decode("utf-8")

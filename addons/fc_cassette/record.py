@@ -69,6 +69,7 @@ class Record:
         self.redactor = Redactor()
         self.recorded = 0
         self.refused = 0
+        self.failed = 0
 
     def load(self, loader) -> None:
         loader.add_option("fc_record_mode", str, "",
@@ -114,6 +115,16 @@ class Record:
     def request(self, flow: http.HTTPFlow) -> None:
         if not core.active("record") or flow.response:
             return
+        try:
+            self._request(flow)
+        except Exception as e:
+            core.log_failure(f"record failed on {flow.request.method} "
+                             f"{self.redactor.redact_text(flow.request.path)}", self.redactor)
+            if self.writer is None and self.playback is not None:  # replaying only: offline
+                flow.response = self.playback.error_response(type(e).__name__)
+                flow.metadata[ANSWERED] = True
+
+    def _request(self, flow: http.HTTPFlow) -> None:
         if uses_live_key(flow) and not (ctx.options.fc_allow_live
                                         or core.settings().record.allow_live_keys):
             _refuse_live(flow)
@@ -138,6 +149,16 @@ class Record:
         if (not core.active("record") or self.writer is None or flow.metadata.get(ANSWERED)
                 or not in_scope(flow, core.settings().scope)):
             return
+        try:
+            self._record(flow)
+        except Exception as e:  # e.g. a full disk: say so, and keep serving
+            self.failed += 1
+            flow.marked = ":no_entry:"
+            flow.comment = f"fc-cassette: NOT recorded: {type(e).__name__} (see the log)"
+            core.log_failure(f"NOT recorded {flow.request.method} "
+                             f"{self.redactor.redact_text(flow.request.path)}", self.redactor)
+
+    def _record(self, flow: http.HTTPFlow) -> None:
         request = interaction.request_record(flow)
         response = interaction.response_record(flow)
         entry = {"request": request, "response": response}
@@ -165,7 +186,7 @@ class Record:
         if core.active("record"):
             replayed = self.playback.served if self.playback else 0
             log.info("fc-cassette record: recorded %d, replayed %d, refused by the secret "
-                     "scanner %d", self.recorded, replayed, self.refused)
+                     "scanner %d, failed %d", self.recorded, replayed, self.refused, self.failed)
         self.close()
 
     def close(self) -> None:

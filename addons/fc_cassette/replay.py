@@ -11,7 +11,6 @@ an exit code of 1.
 from __future__ import annotations
 
 import logging
-import traceback
 from typing import Any
 
 from mitmproxy import ctx, exceptions, http
@@ -65,9 +64,8 @@ class Replay:
         try:
             self._answer(flow, self.playback)
         except Exception as e:  # never let a bug of ours send the request upstream
-            log.error("fc-cassette replay: failed to answer %s %s: %s", flow.request.method,
-                      self.redactor.redact_text(flow.request.path),
-                      self.redactor.redact_text(traceback.format_exc()))
+            core.log_failure(f"replay failed to answer {flow.request.method} "
+                             f"{self.redactor.redact_text(flow.request.path)}", self.redactor)
             flow.response = self.playback.error_response(type(e).__name__)
 
     def _answer(self, flow: http.HTTPFlow, pb: Playback) -> None:
