@@ -19,10 +19,9 @@ def mode_addons() -> dict[str, type]:
 
 
 def all_addons(mode: str | None = None) -> list:
-    """The core and control addons, then ``mode``'s addon (every mode's when None)."""
-    from .control import Control
+    """The core addon, then ``mode``'s addon (every mode's when None)."""
     from .core import FcCore
 
     modes = mode_addons()
     chosen = [modes[mode]] if mode in modes else list(modes.values())
-    return [FcCore(), Control(), *(cls() for cls in chosen)]
+    return [FcCore(), *(cls() for cls in chosen)]

@@ -21,7 +21,7 @@ from pathlib import Path
 from mitmproxy import ctx, exceptions, http
 
 from . import cassette as cassette_io
-from . import core, interaction
+from . import control, core, interaction
 from .matching import Miss
 from .playback import Playback
 from .redact import Redactor, scan
@@ -114,6 +114,9 @@ class Record:
 
     def request(self, flow: http.HTTPFlow) -> None:
         if not core.active("record") or flow.response:
+            return
+        if control.handle(flow, self.playback):
+            flow.metadata[ANSWERED] = True
             return
         try:
             self._request(flow)

@@ -16,7 +16,8 @@ from typing import Any
 from mitmproxy import ctx, exceptions, http
 
 from . import cassette as cassette_io
-from . import core
+from . import control, core
+from .config import Settings
 from .interaction import match_record
 from .matching import Miss
 from .playback import Playback
@@ -34,6 +35,8 @@ class Replay:
         self.redactor = Redactor()
         self.upstream_attempts = 0
         self.exit_code = 0
+        self.on = False  # fc_mode == "replay"; kept here: the hot path asks per request
+        self.settings = Settings()
         self._keys: dict[tuple, tuple[str, dict[str, Any]]] = {}
 
     def load(self, loader) -> None:
@@ -41,7 +44,9 @@ class Replay:
                           "Replay: exit with code 1 at shutdown if any request missed.")
 
     def configure(self, updated: set[str]) -> None:
-        if not core.active("replay") or not updated & {"fc_mode", "fc_cassette", "fc_config"}:
+        if "fc_mode" in updated:
+            self.on = ctx.options.fc_mode == "replay"
+        if not self.on or not updated & {"fc_mode", "fc_cassette", "fc_config"}:
             return
         if not ctx.options.fc_cassette:
             raise exceptions.OptionsError("replay needs a cassette: --set fc_cassette=FILE")
@@ -51,7 +56,7 @@ class Replay:
             raise exceptions.OptionsError(str(e)) from None
         for w in loaded.warnings:
             log.warning("fc-cassette: %s", w)
-        settings = core.settings()
+        self.settings = settings = core.settings()
         self.redactor = Redactor(settings.redaction)
         self.playback = Playback(loaded, settings)
         self._keys.clear()
@@ -59,7 +64,9 @@ class Replay:
                  loaded.path)
 
     def request(self, flow: http.HTTPFlow) -> None:
-        if not core.active("replay") or self.playback is None or flow.response:
+        if not self.on or self.playback is None or flow.response:
+            return
+        if control.handle(flow, self.playback):
             return
         try:
             self._answer(flow, self.playback)
@@ -69,7 +76,7 @@ class Replay:
             flow.response = self.playback.error_response(type(e).__name__)
 
     def _answer(self, flow: http.HTTPFlow, pb: Playback) -> None:
-        if not in_scope(flow, core.settings().scope):
+        if not in_scope(flow, self.settings.scope):
             miss = Miss("out_of_scope", f"{flow.request.method} {flow.request.pretty_host}"
                         f"{self.redactor.redact_text(flow.request.path)} is outside "
                         "fc-cassette's scope; replay never forwards requests")
@@ -97,9 +104,9 @@ class Replay:
         cassette for every test), and decoding, redacting and normalizing them was a
         fifth of replay's cost per request. Bounded; exact bytes, so never stale."""
         r = flow.request
-        headers = core.settings().matching.headers
-        raw = (r.method, r.pretty_host, r.path, r.raw_content,
-               tuple(r.headers.get(h) for h in headers))
+        headers = self.settings.matching.headers
+        host = r.pretty_host if self.settings.matching.match_host else None
+        raw = (r.method, host, r.path, r.raw_content, tuple(r.headers.get(h) for h in headers))
         hit = self._keys.get(raw)
         if hit is None:
             req = self.redactor.redact_entry({"request": match_record(flow, headers)})["request"]
@@ -109,12 +116,12 @@ class Replay:
         return hit
 
     def server_connect(self, data) -> None:
-        if core.active("replay"):
+        if self.on:
             self.upstream_attempts += 1
             data.server.error = OFFLINE
 
     def done(self) -> None:
-        if not core.active("replay") or self.playback is None:
+        if not self.on or self.playback is None:
             return
         for line in self.playback.summary():
             log.info("fc-cassette %s", line)
