@@ -362,15 +362,22 @@ def test_inspect_in_front_of_simulate_with_the_sdk(tmp_path):
 
 # --------------------------------------------------------------------------- mitmweb
 def test_inspect_web_serves_the_ui_and_still_proxies(upstream, tmp_path):
+    import mitmproxy.version
+
     web_port = free_port()
+    auth: dict[str, str] = {}
+    extra: list[str] = []
+    if int(mitmproxy.version.VERSION.split(".")[0]) >= 12:  # mitmweb 12 asks for a token
+        extra = ["--set", "web_password=fake-example-token"]
+        auth = {"Authorization": "Bearer fake-example-token"}
     insp = start(["inspect", "--upstream", upstream.base, "--web",
-                  "--set", f"web_port={web_port}"], tmp_path, "web")
+                  "--set", f"web_port={web_port}", *extra], tmp_path, "web")
     try:
         ui = f"http://127.0.0.1:{web_port}"
         deadline = time.monotonic() + 20
         while True:
             try:
-                home = requests.get(ui + "/", timeout=5)
+                home = requests.get(ui + "/", headers=auth, timeout=5)
                 break
             except requests.ConnectionError:
                 if time.monotonic() > deadline:
@@ -382,7 +389,7 @@ def test_inspect_web_serves_the_ui_and_still_proxies(upstream, tmp_path):
         assert r.status_code == 200
         assert r.content == ROUTES[("GET", f"{SESSIONS}/fcsess_fakeBadEnum1")][2]
         # the flow in mitmweb carries our comment and marker
-        flows = requests.get(ui + "/flows", timeout=5).json()
+        flows = requests.get(ui + "/flows", headers=auth, timeout=5).json()
         ours = [f for f in flows if f["request"]["path"].endswith("fcsess_fakeBadEnum1")]
         assert len(ours) == 1
         assert ours[0]["comment"].startswith("fc-cassette: GET ")
