@@ -3,10 +3,10 @@
 # second run costs a hash and a stat.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$ROOT/.venv"
+VENV="${FC_VENV:-$ROOT/.venv}"
 PY="${PYTHON:-python3}"
 stamp="$VENV/.fc-cassette-installed"
-want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+want="$( (cat "$ROOT/pyproject.toml"; echo "${FC_EXTRA_REQUIREMENT:-}") | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$VENV/bin/python" ]; then
   echo "fc-cassette: creating virtualenv in $VENV" >&2
   "$PY" -m venv "$VENV"
@@ -14,7 +14,8 @@ fi
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "fc-cassette: installing fc-cassette and its test extra into $VENV" >&2
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[test]" >&2
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[test]" \
+    ${FC_EXTRA_REQUIREMENT:+"$FC_EXTRA_REQUIREMENT"} >&2
   echo "$want" > "$stamp"
 fi
 export PATH="$VENV/bin:$PATH"
