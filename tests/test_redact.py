@@ -683,3 +683,19 @@ def test_property_planted_secrets_never_survive(case):
                 assert form not in text
         assert scan(text) == []
     assert r.redact_entry(out) == out
+
+
+# The scanner's fast paths must find exactly what the plain regexes find.
+_pieces = st.sampled_from(["sk_test_", "rk_live_", "sk_live_", "fcsess_client_secret_",
+                           "REDACTED_1", "Bearer ", "bearer\t", "Authorization: ",
+                           "\n", " ", "x", "0123456789", "AbCdEfGhIjKlMnOp", ":", "\"", "_"])
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.lists(_pieces, max_size=25).map("".join))
+def test_scanner_fast_paths_equal_the_plain_regexes(text):
+    from fc_cassette import redact as R
+    assert [m.span() for m in R._secret_matches(text)] == \
+        [m.span() for m in R._SECRET.finditer(text)]
+    assert [m.span() for m in R._bearer_scan_matches(text)] == \
+        [m.span() for m in R._BEARER_SCAN.finditer(text)]

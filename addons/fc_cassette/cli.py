@@ -71,28 +71,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# CLI flags that become fc_* options, where the command has them.
+FLAG_OPTIONS = (("config", "fc_config"), ("cassette", "fc_cassette"), ("seed", "fc_seed"),
+                ("record_mode", "fc_record_mode"), ("strict", "fc_strict"),
+                ("report", "fc_report"))
+
+
+def mitm_mode(args: argparse.Namespace) -> str:
+    if args.command == "simulate" or getattr(args, "forward", False):
+        return "regular"  # a forward proxy; it also answers requests sent to it directly
+    if args.command == "replay":
+        return f"reverse:{DEFAULT_UPSTREAM}"  # never contacted: replay is offline
+    return f"reverse:{args.upstream}"
+
+
 def mitm_arguments(args: argparse.Namespace) -> list[str]:
-    """The mitmproxy command line equivalent to a proxy command's flags."""
-    mode_of = {
-        "simulate": "regular",  # answers relative-form requests and CONNECT alike
-        "record": "regular" if args.command == "record" and args.forward else None,
-        "replay": "regular" if getattr(args, "forward", False) else f"reverse:{DEFAULT_UPSTREAM}",
-        "inspect": "regular" if getattr(args, "forward", False) else None,
-    }
-    mode = mode_of[args.command] or f"reverse:{args.upstream}"
+    """The mitmproxy ``--set`` options equivalent to a proxy command's flags."""
+    mode = mitm_mode(args)
     fc: dict[str, str] = {"fc_mode": args.command}
-    if args.config:
-        fc["fc_config"] = args.config
-    if getattr(args, "cassette", None):
-        fc["fc_cassette"] = args.cassette
-    if getattr(args, "seed", None) is not None:
-        fc["fc_seed"] = str(args.seed)
-    if getattr(args, "record_mode", None):
-        fc["fc_record_mode"] = args.record_mode
-    if getattr(args, "strict", False):
-        fc["fc_strict"] = "true"
-    if getattr(args, "report", None):
-        fc["fc_report"] = args.report
+    for attr, name in FLAG_OPTIONS:
+        value = getattr(args, attr, None)
+        if value is not None and value is not False:
+            fc[name] = "true" if value is True else str(value)
     ours: dict[str, str] = {
         "mode": mode, "listen_host": args.listen_host, "listen_port": str(args.port),
         # lazy: never connect upstream before a request needs it (replay never does)
