@@ -117,6 +117,25 @@ def test_secrets_everywhere_never_reach_the_cassette_or_log(recorder, caplog):
     assert scan(text) == []
 
 
+def test_secret_as_an_unknown_json_key_stays_out_of_the_log(recorder, caplog):
+    """Drift is reported by key name; a key can itself be a secret."""
+    record, path = recorder
+    key = secret("sk_test_")
+    session = {"id": "fcsess_fake1", "object": "financial_connections.session",
+               "livemode": False, "permissions": ["balances"],
+               "accounts": {"object": "list", "data": [], "has_more": False,
+                            "url": "/v1/financial_connections/accounts", key: 1},
+               key: "x"}
+    with caplog.at_level(logging.INFO):
+        run(record, make_flow("GET", "/v1/financial_connections/sessions/fcsess_fake1",
+                              status=200, resp_body=json.dumps(session).encode(),
+                              resp_headers={"Content-Type": "application/json"}))
+    assert "drift:" in caplog.text  # the unknown keys were reported ...
+    for form_ in encoded_forms(key):  # ... redacted, in the log and on disk
+        assert form_ not in caplog.text
+        assert form_ not in path.read_text()
+
+
 def test_binary_body_with_a_secret_is_redacted(recorder):
     record, path = recorder
     key = secret("sk_live_")

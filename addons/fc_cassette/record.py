@@ -183,7 +183,9 @@ class Record:
                       entry["request"]["path"], e)
             return
         self.recorded += 1
-        log.info("fc-cassette record: %s", _summary_line(seq, entry, reports))
+        # drift paths are the traffic's own keys, which can carry a secret: redact the line
+        log.info("fc-cassette record: %s",
+                 self.redactor.redact_text(_summary_line(seq, entry, reports)))
 
     def done(self) -> None:
         if core.active("record"):
