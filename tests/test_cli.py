@@ -128,7 +128,6 @@ def test_raw_mitmdump_refuses_bad_fc_options(tmp_path):
 def test_no_module_shadows_the_standard_library():
     # mitmdump puts a script's folder first on sys.path while loading it
     import sys
-    from pathlib import Path
 
     from support import ROOT
     names = {p.stem for p in (ROOT / "addons" / "fc_cassette").glob("*.py")} - {"__main__"}

@@ -239,3 +239,14 @@ def test_truncated_cassette_replays_its_complete_interactions(recorded, tmp_path
     assert rp.proc.stop() == 0
     assert "cut short" in rp.proc.output()
     assert len(cio.load(cut).interactions) == 2
+
+
+def test_unreplayable_body_stops_replay_with_one_line(tmp_path):
+    from support import run_fc
+    bad = tmp_path / "bad_body.yaml"
+    bad.write_text("---\nfc_cassette: 1\n...\n---\nseq: 1\nrequest: {method: GET, path: /x}\n"
+                   "response:\n  status: 200\n  body: {base64: 'abc'}\n...\n")
+    r = run_fc(["replay", str(bad), "--port", str(free_port())])
+    assert r.returncode == 1
+    err = r.stderr.strip()
+    assert err.count("\n") == 0 and "interaction 1" in err and "Traceback" not in err

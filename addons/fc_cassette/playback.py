@@ -9,20 +9,19 @@ whose message names the cassette and the closest recording's differing fields.
 
 from __future__ import annotations
 
+import binascii
 import json
-import logging
 import time
 from typing import Any
 
 from mitmproxy import http
 from mitmproxy.net.http import status_codes
 
-from .cassette import Cassette
+from .cassette import Cassette, CassetteError
 from .config import Settings
 from .interaction import SKIP_HEADERS, encode_body, header_items
 from .matching import Matcher, Miss
 
-log = logging.getLogger("fc_cassette")
 MISS_HEADER = "Fc-Cassette-Miss"
 
 
@@ -50,7 +49,13 @@ class Playback:
         self.used: set[int] = set()  # seqs served since start-up (across rewinds)
         # Encoded once, here: json.dumps with an indent runs in pure Python, too slow to
         # repeat on the first serving of every interaction (the common case in CI).
-        self._wire = {id(it): _wire(it["response"]) for it in cassette.interactions}
+        self._wire: dict[int, Wire] = {}
+        for it in cassette.interactions:
+            try:
+                self._wire[id(it)] = _wire(it["response"])
+            except (ValueError, TypeError, binascii.Error) as e:
+                raise CassetteError(cassette.path, f"interaction {it.get('seq')}: the "
+                                    f"response cannot be replayed: {e}") from None
         self.rewind()
 
     def rewind(self) -> None:
@@ -90,11 +95,15 @@ class Playback:
              "Stripe-Should-Retry": "false",
              "Request-Id": f"req_fccassette_miss_{len(self.misses)}"})
 
+    def refuse(self, miss: Miss) -> http.Response:
+        """Count a miss found outside the matcher (e.g. out of scope) and answer it."""
+        self.misses.append(miss.message)
+        return self.miss_response(miss)
+
     def error_response(self, what: str) -> http.Response:
         """An answer for a request fc-cassette failed to handle: never fall through upstream."""
-        self.misses.append(f"internal error: {what}")
-        return self.miss_response(Miss("internal_error", f"fc-cassette could not answer this "
-                                                         f"request: {what}"))
+        return self.refuse(Miss("internal_error", f"fc-cassette could not answer this "
+                                                  f"request: {what}"))
 
     def status(self) -> dict[str, Any]:
         return {"cassette": self.path, "served": self.served, "misses": list(self.misses),

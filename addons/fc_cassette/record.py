@@ -94,6 +94,7 @@ class Record:
         if path.exists() and mode != "all":
             try:
                 existing = cassette_io.load(path)
+                playback = Playback(existing, settings)
             except cassette_io.CassetteError as e:
                 raise exceptions.OptionsError(str(e)) from None
             for w in existing.warnings:
@@ -101,8 +102,10 @@ class Record:
         elif mode == "none":
             raise exceptions.OptionsError(f"{path}: no such cassette (record mode 'none' "
                                           "only replays)")
+        else:
+            playback = None
         self.close()
-        self.playback = Playback(existing, settings) if existing else None
+        self.playback = playback
         replay_only = mode == "none" or (mode == "once" and existing is not None)
         self.writer = None if replay_only else cassette_io.Writer(
             path, existing=existing if mode == "new_episodes" else None,

@@ -50,15 +50,15 @@ class Replay:
             return
         if not ctx.options.fc_cassette:
             raise exceptions.OptionsError("replay needs a cassette: --set fc_cassette=FILE")
+        self.settings = settings = core.settings()
         try:
             loaded = cassette_io.load(ctx.options.fc_cassette)
+            self.playback = Playback(loaded, settings)
         except cassette_io.CassetteError as e:
             raise exceptions.OptionsError(str(e)) from None
         for w in loaded.warnings:
             log.warning("fc-cassette: %s", w)
-        self.settings = settings = core.settings()
         self.redactor = Redactor(settings.redaction)
-        self.playback = Playback(loaded, settings)
         self._keys.clear()
         log.info("fc-cassette replay: %d interactions from %s", len(loaded.interactions),
                  loaded.path)
@@ -66,10 +66,9 @@ class Replay:
     def request(self, flow: http.HTTPFlow) -> None:
         if not self.on or self.playback is None or flow.response:
             return
-        if control.handle(flow, self.playback):
-            return
         try:
-            self._answer(flow, self.playback)
+            if not control.handle(flow, self.playback):
+                self._answer(flow, self.playback)
         except Exception as e:  # never let a bug of ours send the request upstream
             core.log_failure(f"replay failed to answer {flow.request.method} "
                              f"{self.redactor.redact_text(flow.request.path)}", self.redactor)
@@ -80,8 +79,7 @@ class Replay:
             miss = Miss("out_of_scope", f"{flow.request.method} {flow.request.pretty_host}"
                         f"{self.redactor.redact_text(flow.request.path)} is outside "
                         "fc-cassette's scope; replay never forwards requests")
-            pb.misses.append(miss.message)
-            flow.response = pb.miss_response(miss)
+            flow.response = pb.refuse(miss)
             log.warning("fc-cassette replay: %s", miss.message)
             return
         key, req = self._prepared(flow, pb)

@@ -21,7 +21,7 @@ import bisect
 import os
 import re
 import sys
-from typing import IO, Any
+from typing import IO
 
 from . import cassette as cassette_io
 from . import interaction
