@@ -215,3 +215,32 @@ def test_sigkill_mid_traffic_loses_no_answered_interaction(sim, tmp_path):
     assert set(answered) <= set(recorded)
     assert [i["seq"] for i in c.interactions] == list(range(1, len(recorded) + 1))
     assert len(set(recorded)) == len(recorded)  # no entry written twice or interleaved
+
+
+def test_forward_mode_record_then_reverse_mode_replay(sim, tmp_path):
+    """The SDK keeps calling https://api.stripe.com through the recording proxy (trusting
+    its CA); the recorder's own upstream is the simulator, itself a forward proxy, so
+    nothing leaves the machine. The cassette then replays in reverse mode."""
+    cassette = tmp_path / "fw.yaml"
+    rec = start(["record", str(cassette), "--forward",
+                 "--set", f"mode=upstream:{sim.base}",       # chain to the simulator proxy
+                 "--set", "ssl_insecure=true"], tmp_path, "rec")  # which has its own CA
+    old = stripe.ca_bundle_path
+    stripe.ca_bundle_path = str(rec.ca)
+    try:
+        client = stripe.StripeClient(KEY, proxy=rec.base, max_network_retries=0)
+        s = client.v1.financial_connections.sessions.create(params=CREATE)
+        client.v1.financial_connections.sessions.retrieve(s.id)
+    finally:
+        stripe.ca_bundle_path = old
+    assert rec.proc.stop() == 0
+    c = cio.load(cassette)
+    assert [(i["request"]["scheme"], i["request"]["host"], i["request"]["method"])
+            for i in c.interactions] == [("https", "api.stripe.com", "POST"),
+                                         ("https", "api.stripe.com", "GET")]
+    assert KEY not in cassette.read_text()
+    rp = start(["replay", str(cassette), "--strict"], tmp_path, "replay")
+    again = rp.client("sk_test_" + "fakeOtherKey0123456789").v1.financial_connections.sessions
+    assert again.create(params=CREATE).id == s.id
+    assert again.retrieve(s.id).id == s.id
+    assert rp.proc.stop() == 0
