@@ -182,3 +182,70 @@ def test_yaml_uses_libyaml_and_safe_loading():
     assert yamlio.LIBYAML
     with pytest.raises(yamlio.YamlError):
         yamlio.load("!!python/name:os.system")
+
+
+def test_a_failed_append_leaves_the_file_as_it_was(tmp_path, monkeypatch):
+    """A full disk mid-write: the torn bytes are cut off, later appends are clean."""
+    import errno
+
+    p = tmp_path / "c.yaml"
+    w = cio.Writer(p)
+    w.append(entry(0))
+    real_write = os.write
+    calls = {"n": 0}
+
+    def flaky(fd, data):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            real_write(fd, bytes(data)[:50])  # half an entry reaches the file ...
+            raise OSError(errno.ENOSPC, "No space left on device")  # ... then the disk is full
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", flaky)
+    with pytest.raises(OSError):
+        w.append(entry(1))
+    w.append(entry(2))
+    w.close()
+    c = cio.load(p)
+    assert c.warnings == []
+    assert [i["seq"] for i in c.interactions] == [1, 2]
+    assert c.interactions[1]["request"]["path"].endswith("fcsess_2")
+
+
+def test_a_failed_first_write_leaves_no_half_made_cassette(tmp_path):
+    target = tmp_path / "is_a_dir.yaml"
+    target.mkdir()  # the rename over it fails
+    w = cio.Writer(target)
+    with pytest.raises(OSError):
+        w.append(entry(0))
+    with pytest.raises(OSError):  # still failing, and still nothing half-made
+        w.append(entry(1))
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".recording")]
+
+
+def test_syncing_works_without_fdatasync(tmp_path, monkeypatch):
+    """macOS and Windows have no os.fdatasync."""
+    import importlib
+
+    monkeypatch.delattr(os, "fdatasync", raising=False)
+    fresh = importlib.reload(cio)
+    try:
+        p = tmp_path / "c.yaml"
+        w = fresh.Writer(p)
+        w.append(entry(0))
+        w.append(entry(1))
+        w.close()
+        assert len(fresh.load(p).interactions) == 2
+    finally:
+        monkeypatch.undo()
+        importlib.reload(cio)
+
+
+def test_check_sees_the_header_of_a_new_cassette(tmp_path):
+    seen = []
+    w = cio.Writer(tmp_path / "c.yaml")
+    w.append(entry(0), stripe_version="2026-10-28.endive", check=seen.append)
+    w.append(entry(1), check=seen.append)
+    w.close()
+    assert seen[0].startswith("---\nfc_cassette: 1\n") and "stripe_version" in seen[0]
+    assert "fc_cassette" not in seen[1]

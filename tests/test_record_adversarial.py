@@ -136,6 +136,20 @@ def test_secret_as_an_unknown_json_key_stays_out_of_the_log(recorder, caplog):
         assert form_ not in path.read_text()
 
 
+def test_secret_in_stripe_version_never_reaches_the_cassette_header(recorder):
+    """The header records the first request's Stripe-Version: redacted and scanned too."""
+    record, path = recorder
+    key = secret("sk_test_")
+    run(record, make_flow("GET", "/v1/financial_connections/sessions/fcsess_fake1",
+                          req_headers={"Stripe-Version": f"2026-10-28.endive {key}"},
+                          status=404, resp_body=b'{"error": {"type": "invalid_request_error"}}',
+                          resp_headers={"Content-Type": "application/json"}))
+    text = path.read_text()
+    for form_ in encoded_forms(key):
+        assert form_ not in text
+    assert cio.load(path).header["stripe_version"] == "2026-10-28.endive sk_test_REDACTED_1"
+
+
 def test_binary_body_with_a_secret_is_redacted(recorder):
     record, path = recorder
     key = secret("sk_live_")

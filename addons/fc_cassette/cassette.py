@@ -209,6 +209,11 @@ def parse(text: str, path: Path) -> Cassette:
     return Cassette(path, header, interactions, warnings, text, complete_bytes)
 
 
+# fdatasync syncs the data and the size, which is all an append needs; macOS and
+# Windows do not have it.
+_datasync = getattr(os, "fdatasync", os.fsync)
+
+
 class Writer:
     """Appends interactions durably; see the module docstring for the guarantees.
 
@@ -229,44 +234,67 @@ class Writer:
                check: Callable[[str], None] | None = None) -> int:
         """Write one interaction durably, numbering it; returns its seq.
 
-        ``check`` sees the exact text about to be written and may raise to refuse it.
+        ``check`` sees the exact text about to be written (with the cassette's header
+        when this append creates the file) and may raise to refuse it. A write that
+        fails leaves the file as it was before this append.
         """
         seq = self.count + 1
         text = serialize({"seq": seq, **{k: v for k, v in entry.items() if k != "seq"}})
+        if self._fd is None and self.existing is None:
+            text = serialize(new_header(stripe_version)) + text
         if check is not None:
             check(text)
         data = text.encode("utf-8")
         if self._fd is None:
-            self._open(data, stripe_version)
+            self._open(data)
         else:
-            self._write(data)
+            self._append(self._fd, data)
         self.count = seq
         return seq
 
-    def _open(self, first: bytes, stripe_version: str | None) -> None:
+    def _open(self, first: bytes) -> None:
         if self.existing is not None:
             fd = os.open(self.path, os.O_RDWR)
-            os.ftruncate(fd, self.existing.complete_bytes)  # drop a torn tail
-            os.lseek(fd, 0, os.SEEK_END)
+            try:
+                size = os.fstat(fd).st_size
+                os.ftruncate(fd, min(size, self.existing.complete_bytes))  # drop a torn tail
+                os.lseek(fd, 0, os.SEEK_END)
+                self._append(fd, first)
+            except BaseException:
+                os.close(fd)
+                raise
             self._fd = fd
-            self._write(first)
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.recording")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        self._fd = fd
-        self._write(serialize(new_header(stripe_version)).encode("utf-8") + first)
-        os.replace(tmp, self.path)
+        try:
+            self._write_all(fd, first)
+            os.replace(tmp, self.path)
+        except BaseException:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        self._fd = fd  # only once the cassette holds its first interaction
         self._sync_dir()
 
-    def _write(self, data: bytes) -> None:
-        assert self._fd is not None
+    def _append(self, fd: int, data: bytes) -> None:
+        """Append ``data``; on failure (e.g. a full disk) cut the file back as it was."""
+        offset = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            self._write_all(fd, data)
+        except BaseException:
+            os.ftruncate(fd, offset)
+            os.lseek(fd, offset, os.SEEK_SET)
+            raise
+
+    def _write_all(self, fd: int, data: bytes) -> None:
         view = memoryview(data)
         while view:
-            n = os.write(self._fd, view)
+            n = os.write(fd, view)
             view = view[n:]
         if self.fsync:
-            os.fdatasync(self._fd)  # data and size; cheaper than fsync, as durable
+            _datasync(fd)
 
     def _sync_dir(self) -> None:
         if not self.fsync:

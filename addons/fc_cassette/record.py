@@ -176,8 +176,9 @@ class Record:
                 (flow.response.timestamp_end - flow.request.timestamp_start) * 1000, 1)
         entry = self.redactor.redact_entry(entry)
         try:
-            seq = self.writer.append(entry, stripe_version=_header(request, "stripe-version"),
-                                     check=_fail_closed)
+            seq = self.writer.append(  # the redacted entry's version: it goes in the header
+                entry, stripe_version=_header(entry["request"], "stripe-version"),
+                check=_fail_closed)
         except SecretLeft as e:
             self.refused += 1
             flow.marked = ":no_entry:"
