@@ -249,3 +249,23 @@ def test_check_sees_the_header_of_a_new_cassette(tmp_path):
     w.close()
     assert seen[0].startswith("---\nfc_cassette: 1\n") and "stripe_version" in seen[0]
     assert "fc_cassette" not in seen[1]
+
+
+@pytest.mark.parametrize("cut_tail", [False, True])
+def test_appending_to_a_crlf_cassette_keeps_it_loadable(tmp_path, cut_tail):
+    """A cassette checked out with CRLF line endings (git core.autocrlf), appended to."""
+    p = tmp_path / "c.yaml"
+    write(p, 2)
+    raw = p.read_bytes().replace(b"\n", b"\r\n")
+    p.write_bytes(raw[:-15] if cut_tail else raw)
+    for round_ in range(2):
+        existing = cio.load(p)
+        w = cio.Writer(p, existing=existing)
+        w.append(entry(10 + round_))
+        w.close()
+    data = p.read_bytes()
+    assert b"\x00" not in data
+    c = cio.load(p)
+    assert c.warnings == []
+    assert len(c.interactions) == (1 if cut_tail else 2) + 2
+    assert [i["seq"] for i in c.interactions] == list(range(1, len(c.interactions) + 1))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,11 +158,20 @@ def load(path: str | os.PathLike) -> Cassette:
     return parse(text, p)
 
 
+_LAST_DOC_END = re.compile(r"\n\.\.\.\r?\n")
+
+
+def _complete_bytes(original: str) -> int:
+    """Bytes of the file up to its last complete document, whatever its line endings."""
+    ends = [m.end() for m in _LAST_DOC_END.finditer(original)]
+    return len(original[:ends[-1]].encode("utf-8")) if ends else 0
+
+
 def parse(text: str, path: Path) -> Cassette:
     if not text.strip():
         raise CassetteError(path, "empty file, not a cassette")
-    crlf = "\r\n" in text
-    if crlf:  # e.g. checked out with git's core.autocrlf
+    original = text
+    if "\r\n" in text:  # e.g. checked out with git's core.autocrlf (or partly so)
         text = text.replace("\r\n", "\n")
     warnings: list[str] = []
     complete = len(text)
@@ -204,8 +214,7 @@ def parse(text: str, path: Path) -> Cassette:
             line = _doc_lines(body)[i] if i < len(_doc_lines(body)) else None
             raise CassetteError(path, f"interaction {i}: {loc}: {err['msg']}", line) from None
         interactions.append(doc)
-    kept = body if warnings else text
-    complete_bytes = len((kept.replace("\n", "\r\n") if crlf else kept).encode("utf-8"))
+    complete_bytes = _complete_bytes(original) if warnings else len(original.encode("utf-8"))
     return Cassette(path, header, interactions, warnings, text, complete_bytes)
 
 
