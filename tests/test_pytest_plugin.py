@@ -78,6 +78,22 @@ def test_app_swallows_the_error(fc_proxy):
 '''
 
 
+NEW_EPISODE = '''
+import pytest
+
+KEY = "sk_test_" + "fakePluginKey0123456789"
+
+
+@pytest.mark.fc_cassette("cassettes/sessions.yaml")
+def test_a_new_request(fc_proxy):
+    sessions = fc_proxy.client(KEY).v1.financial_connections.sessions
+    s = sessions.create(params={"account_holder": {"type": "customer",
+                                                   "customer": "cus_fakePlugin2"},
+                                "permissions": ["ownership"]})
+    assert s.id.startswith("fcsess_")
+'''
+
+
 def run_pytest(cwd, *args):
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "-p", "no:randomly", *args], cwd=cwd, capture_output=True,
@@ -103,8 +119,18 @@ def test_record_once_then_replay_offline_then_changed_request_fails(suite, tmp_p
     r = run_pytest(suite, "--fc-record-mode=once", f"--fc-upstream={sim.base}")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "2 passed" in r.stdout
+    assert [i["request"]["method"] for i in cio.load(cassette).interactions] == \
+        ["POST", "GET", "POST"]
+
+    # 2b. new_episodes: a test with a new request records it and passes (not a miss)
+    (suite / "test_new.py").write_text(textwrap.dedent(NEW_EPISODE))
+    r = run_pytest(suite, "test_new.py", "--fc-record-mode=new_episodes",
+                   f"--fc-upstream={sim.base}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    (suite / "test_new.py").unlink()
     recorded = cio.load(cassette)
-    assert [i["request"]["method"] for i in recorded.interactions] == ["POST", "GET", "POST"]
+    assert [i["request"]["method"] for i in recorded.interactions] == \
+        ["POST", "GET", "POST", "POST"]
     assert sim.proc.stop() == 0  # the upstream is gone from here on
 
     # 3. offline replay (the default in CI): both tests pass; the unused recording is listed
@@ -112,7 +138,7 @@ def test_record_once_then_replay_offline_then_changed_request_fails(suite, tmp_p
     r = run_pytest(suite)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "3 passed" in r.stdout
-    assert f"fc-cassette: {cassette}: interactions no test used: 3" in r.stdout
+    assert f"fc-cassette: {cassette}: interactions no test used: 3, 4" in r.stdout
 
     # 4. a changed request fails, and the report shows the field-level difference
     (suite / "test_changed.py").write_text(textwrap.dedent(CHANGED))

@@ -107,6 +107,10 @@ def test_record_mode_once_records_then_replays_offline(sim, tmp_path):
     with pytest.raises(stripe.InvalidRequestError) as e:    # a new request is a miss
         again.create(params={**CREATE, "prefetch": ["balances"]})
     assert "fc-cassette replay miss" in str(e.value)
+    # replaying only: out-of-scope traffic is not forwarded either
+    r = requests.get(f"{rec2.base}/v1/customers/cus_fake1", timeout=10,
+                     headers={"Authorization": f"Bearer {KEY}"})
+    assert r.status_code == 400 and r.headers["Fc-Cassette-Miss"] == "out_of_scope"
     assert rec2.proc.stop() == 0
     assert cassette.read_bytes() == before
 

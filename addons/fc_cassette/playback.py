@@ -69,10 +69,10 @@ class Playback:
         return self.take_prepared(*self.matcher.prepare(req))
 
     def take_prepared(self, key: str, norm: dict[str, Any]) -> dict[str, Any] | Miss:
+        """The next recording, or a Miss; a miss counts only once answered (:meth:`refuse`),
+        since record's new_episodes forwards it instead."""
         got = self.matcher.take_prepared(key, norm)
-        if isinstance(got, Miss):
-            self.misses.append(got.message)
-        else:
+        if not isinstance(got, Miss):
             self.served += 1
             self.used.add(got.get("seq", 0))
         return got
@@ -96,7 +96,7 @@ class Playback:
              "Request-Id": f"req_fccassette_miss_{len(self.misses)}"})
 
     def refuse(self, miss: Miss) -> http.Response:
-        """Count a miss found outside the matcher (e.g. out of scope) and answer it."""
+        """Count a miss and answer it."""
         self.misses.append(miss.message)
         return self.miss_response(miss)
 

@@ -139,7 +139,15 @@ class Record:
                         "(%s %s); nothing was forwarded", flow.request.method,
                         self.redactor.redact_text(flow.request.path))
             return
-        if self.playback is None or not in_scope(flow, core.settings().scope):
+        if self.playback is None:
+            return
+        if not in_scope(flow, core.settings().scope):
+            if self.writer is None:  # only replaying (none, or once on a cassette): offline
+                flow.response = self.playback.refuse(Miss(
+                    "out_of_scope", f"{flow.request.method} {flow.request.pretty_host}"
+                    f"{self.redactor.redact_text(flow.request.path)} is outside "
+                    "fc-cassette's scope, and this record mode only replays"))
+                flow.metadata[ANSWERED] = True
             return
         req = interaction.match_record(flow, core.settings().matching.headers)
         got = self.playback.take(self.redactor.redact_entry({"request": req})["request"])
@@ -147,7 +155,7 @@ class Record:
             flow.response = self.playback.response_for(got)
             flow.metadata[ANSWERED] = True
         elif self.writer is None:
-            flow.response = self.playback.miss_response(got)
+            flow.response = self.playback.refuse(got)
             flow.metadata[ANSWERED] = True
             log.warning("fc-cassette record: replay miss: %s", got.message)
 

@@ -85,7 +85,7 @@ class Replay:
         key, req = self._prepared(flow, pb)
         got = pb.take_prepared(key, req)
         if isinstance(got, Miss):
-            flow.response = pb.miss_response(got)
+            flow.response = pb.refuse(got)
             log.warning("fc-cassette replay miss: %s", got.message)
         else:
             flow.response = pb.response_for(got)
