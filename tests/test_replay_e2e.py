@@ -250,3 +250,22 @@ def test_unreplayable_body_stops_replay_with_one_line(tmp_path):
     assert r.returncode == 1
     err = r.stderr.strip()
     assert err.count("\n") == 0 and "interaction 1" in err and "Traceback" not in err
+
+
+def test_mitmproxys_own_error_lines_are_redacted(recorded, tmp_path):
+    """A malformed request carrying a key makes mitmproxy log the raw request line."""
+    import random
+    import string
+
+    cassette, _ = recorded
+    key = "sk_test_fake" + "".join(random.Random(3).choices(string.ascii_letters, k=20))
+    rp = replay(tmp_path, cassette)
+    for raw in (f"GET /v1/financial_connections/sessions?key={key} HTTP/1.1 junk\r\n\r\n",
+                f"GET / HTTP/1.1\r\nHost: x\r\nBad Header {key}\r\n\r\n"):
+        with socket.create_connection(("127.0.0.1", rp.port), timeout=5) as s:
+            s.sendall(raw.encode())
+            s.recv(65536)
+    assert rp.proc.stop() == 0
+    log = rp.proc.output()
+    assert "Bad HTTP request line" in log or "Invalid header" in log  # mitmproxy did log it
+    assert key not in log and key[8:] not in log

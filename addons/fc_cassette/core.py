@@ -12,11 +12,40 @@ import logging
 import traceback
 
 from mitmproxy import ctx, exceptions
+from mitmproxy.log import MitmLogHandler
 
 from .config import ConfigError, Settings, load_settings
+from .redact import Redactor
 
 MODES = ("simulate", "record", "replay", "inspect")
 log = logging.getLogger("fc_cassette")
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts every record mitmproxy's handlers print, ours and mitmproxy's own
+    (e.g. "Bad HTTP request line: b'GET /...?key=sk_test_...'"), tracebacks included."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.redactor = Redactor()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+            record.exc_info, record.exc_text = None, None
+        redacted = self.redactor.redact_text(text)
+        if redacted != record.msg or record.args:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def install_log_redaction() -> None:
+    """Put a :class:`RedactingFilter` on each of mitmproxy's log handlers (once)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, MitmLogHandler) and not any(
+                isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
 
 
 class FcCore:
@@ -24,6 +53,7 @@ class FcCore:
         self.settings = Settings()
 
     def load(self, loader) -> None:
+        install_log_redaction()
         loader.add_option("fc_mode", str, "",
                           f"fc-cassette mode: one of {', '.join(MODES)} (empty: fc-cassette off).")
         loader.add_option("fc_config", str, "",
@@ -47,6 +77,7 @@ class FcCore:
                 raise exceptions.OptionsError(str(e)) from None
 
     def running(self) -> None:
+        install_log_redaction()  # handlers added after our load (e.g. mitmweb's event store)
         # Under the CLI, unknown --set names are refused before start-up; under a raw
         # `mitmdump -s`, this error stops mitmdump (errorcheck exits 1 on start-up errors).
         unknown = sorted(n for n in getattr(ctx.options, "deferred", {}) if n.startswith("fc_"))
@@ -56,7 +87,8 @@ class FcCore:
 
 def log_failure(what: str, redactor) -> None:
     """Log the exception being handled, redacted (a traceback can quote a secret)."""
-    log.error("fc-cassette: %s: %s", what, redactor.redact_text(traceback.format_exc()))
+    log.error("fc-cassette: %s: %s", redactor.redact_text(what),
+              redactor.redact_text(traceback.format_exc()))
 
 
 def settings() -> Settings:
