@@ -174,6 +174,11 @@ def test_live_keys_are_refused_and_nothing_is_forwarded(sim, tmp_path):
                       auth=("rk_live_" + "fakeRestricted0123456", ""), data={"permissions[]": "x"},
                       timeout=10)
     assert r.status_code == 403
+    import base64  # an unpadded Basic credential (lenient servers accept it) is caught too
+    unpadded = base64.b64encode(f"{live}:".encode()).decode().rstrip("=")
+    r = requests.post(f"{rec.base}/v1/financial_connections/sessions",
+                      headers={"Authorization": f"Basic {unpadded}"}, timeout=10)
+    assert r.status_code == 403
     assert rec.proc.stop() == 0
     assert not cassette.exists()
     log = rec.proc.output() + sim.proc.output()

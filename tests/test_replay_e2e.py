@@ -269,3 +269,20 @@ def test_mitmproxys_own_error_lines_are_redacted(recorded, tmp_path):
     log = rp.proc.output()
     assert "Bad HTTP request line" in log or "Invalid header" in log  # mitmproxy did log it
     assert key not in log and key[8:] not in log
+
+
+def test_memoized_match_key_respects_the_content_type(recorded, tmp_path):
+    """Same body bytes, different Content-Type: decoded differently, so keyed apart."""
+    cassette, truth = recorded
+    rp = replay(tmp_path, cassette)
+    body = ("account_holder[type]=customer&account_holder[customer]=cus_fakeReplay1"
+            "&permissions[0]=balances&permissions[1]=payment_method&prefetch[0]=balances")
+    url = f"{rp.base}/v1/financial_connections/sessions"
+    auth = {"Authorization": f"Bearer {CI_KEY}"}
+    as_text = requests.post(url, data=body, timeout=10,
+                            headers={**auth, "Content-Type": "text/plain"})
+    assert as_text.status_code == 400 and as_text.headers["Fc-Cassette-Miss"] == "unmatched"
+    as_form = requests.post(url, data=body, timeout=10, headers={
+        **auth, "Content-Type": "application/x-www-form-urlencoded"})
+    assert as_form.status_code == 200 and as_form.json()["id"] == truth["created"].id
+    assert rp.proc.stop() == 0

@@ -30,6 +30,7 @@ from .scope import in_scope
 log = logging.getLogger("fc_cassette")
 RECORD_MODES = ("once", "new_episodes", "all", "none")
 _LIVE_KEY = re.compile(r"\b[sr]k_live_[A-Za-z0-9]")
+_URLSAFE = str.maketrans("-_", "+/")
 ANSWERED = "fc_cassette_answered_locally"  # replayed, missed or refused: not recorded
 
 
@@ -44,10 +45,12 @@ def uses_live_key(flow: http.HTTPFlow) -> bool:
     if _LIVE_KEY.search(auth):
         return True
     if auth[:6].lower() == "basic ":
-        try:
-            return bool(_LIVE_KEY.search(base64.b64decode(auth[6:].strip()).decode("latin-1")))
+        cred = auth[6:].strip().rstrip("=").translate(_URLSAFE)
+        try:  # padding optional, either alphabet: servers are lenient, so are we
+            decoded = base64.b64decode(cred + "=" * (-len(cred) % 4))
         except ValueError:
             return False
+        return bool(_LIVE_KEY.search(decoded.decode("latin-1")))
     return False
 
 

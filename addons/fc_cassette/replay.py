@@ -27,6 +27,7 @@ from .scope import in_scope
 log = logging.getLogger("fc_cassette")
 OFFLINE = "fc-cassette replay is offline: upstream connections are refused"
 KEY_CACHE_SIZE = 4096
+KEY_CACHE_MAX_BODY = 16 * 1024
 
 
 class Replay:
@@ -97,20 +98,29 @@ class Replay:
                           req["path"], flow.response.status_code, got.get("seq"))
 
     def _prepared(self, flow: http.HTTPFlow, pb: Playback) -> tuple[str, dict[str, Any]]:
-        """The request's match key and normalized form, memoized on the raw request:
-        tests send the same requests again and again (the pytest plugin rewinds the
-        cassette for every test), and decoding, redacting and normalizing them was a
-        fifth of replay's cost per request. Bounded; exact bytes, so never stale."""
+        """The request's match key and normalized form, memoized on everything they are
+        computed from (method, path with query, body bytes, the headers that decode the
+        body or are matched on): tests send the same requests again and again (the
+        pytest plugin rewinds the cassette for every test), and decoding, redacting and
+        normalizing them was a fifth of replay's cost per request. Bounded in entries
+        and in body size."""
         r = flow.request
         headers = self.settings.matching.headers
-        host = r.pretty_host if self.settings.matching.match_host else None
-        raw = (r.method, host, r.path, r.raw_content, tuple(r.headers.get(h) for h in headers))
-        hit = self._keys.get(raw)
-        if hit is None:
-            req = self.redactor.redact_entry({"request": match_record(flow, headers)})["request"]
+        body = r.raw_content or b""
+        raw = None
+        if len(body) <= KEY_CACHE_MAX_BODY:  # the key holds the body: bound the memory
+            host = r.pretty_host if self.settings.matching.match_host else None
+            raw = (r.method, host, r.path, body, r.headers.get("content-type"),
+                   r.headers.get("content-encoding"), *(r.headers.get(h) for h in headers))
+            hit = self._keys.get(raw)
+            if hit is not None:
+                return hit
+        req = self.redactor.redact_entry({"request": match_record(flow, headers)})["request"]
+        hit = pb.matcher.prepare(req)
+        if raw is not None:
             if len(self._keys) >= KEY_CACHE_SIZE:
                 self._keys.clear()
-            hit = self._keys[raw] = pb.matcher.prepare(req)
+            self._keys[raw] = hit
         return hit
 
     def server_connect(self, data) -> None:
