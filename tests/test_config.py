@@ -46,3 +46,14 @@ def test_bad_config_is_one_line_with_file_line_and_key(tmp_path, text, where, wo
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="no such config file"):
         load_settings(tmp_path / "nope.yaml")
+
+
+def test_a_pipe_or_a_device_is_refused_without_reading(tmp_path):
+    import os
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero"):
+        with pytest.raises(ConfigError, match="not a regular file"):
+            load_settings(path)
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_settings(tmp_path)

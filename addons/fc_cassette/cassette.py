@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable
@@ -135,21 +134,9 @@ def load(path: str | os.PathLike) -> Cassette:
     """Load and check a cassette; raises :class:`CassetteError` with file and location."""
     p = Path(path)
     try:
-        st = p.stat()
-        if stat.S_ISDIR(st.st_mode):
-            raise CassetteError(p, "is a directory, not a cassette")
-        if not stat.S_ISREG(st.st_mode):  # reading a FIFO blocks; a device may never end
-            raise CassetteError(p, "not a regular file (a pipe, socket or device), not a cassette")
-        if st.st_size > MAX_CASSETTE_BYTES:
-            raise CassetteError(p, f"larger than {MAX_CASSETTE_BYTES >> 20} MiB")
-        with open(p, "rb") as fh:
-            raw = fh.read(MAX_CASSETTE_BYTES + 1)
-        if len(raw) > MAX_CASSETTE_BYTES:
-            raise CassetteError(p, f"larger than {MAX_CASSETTE_BYTES >> 20} MiB")
-    except FileNotFoundError:
-        raise CassetteError(p, "no such cassette") from None
-    except OSError as e:
-        raise CassetteError(p, f"cannot read: {e.strerror}") from None
+        raw = yamlio.read_file(p, "cassette", MAX_CASSETTE_BYTES)
+    except ValueError as e:
+        raise CassetteError(p, str(e)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

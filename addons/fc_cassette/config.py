@@ -115,15 +115,9 @@ class ConfigError(ValueError):
 
 def _read_mapping(path: Path) -> tuple[dict[str, Any], str]:
     try:
-        if path.is_dir():
-            raise ConfigError(f"{path}: is a directory, not a config file")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes")
+        raw = yamlio.read_file(path, "config file", MAX_CONFIG_BYTES)
+    except ValueError as e:
+        raise ConfigError(f"{path}: {e}") from None
     try:
         text = raw.decode("utf-8")
         data = yamlio.load(text)

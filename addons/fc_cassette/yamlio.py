@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import re
+import stat
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,6 +44,33 @@ class YamlError(ValueError):
         if self.line is None:
             return ""
         return f"{self.line}:{self.column}" if self.column else f"{self.line}"
+
+
+def read_file(path: Path, what: str, limit: int) -> bytes:
+    """A regular file's bytes, at most ``limit``; raises ``ValueError`` with a message.
+
+    A FIFO would block the reader forever and a device may never end, so anything
+    that is not a regular file is refused before it is opened.
+    """
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ValueError(f"no such {what}") from None
+    except OSError as e:
+        raise ValueError(f"cannot read: {e.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ValueError(f"is a directory, not a {what}")
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"not a regular file (a pipe, socket or device), not a {what}")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as e:
+        raise ValueError(f"cannot read: {e.strerror}") from None
+    if len(raw) > limit:
+        raise ValueError(f"larger than {limit >> 20} MiB" if limit >= 1 << 20
+                         else f"larger than {limit} bytes")
+    return raw
 
 
 class Loader(_BaseLoader):
