@@ -27,6 +27,7 @@ encodings, and credential formats other than the ones below (add them with
 from __future__ import annotations
 
 import binascii
+import bisect
 import functools
 import json
 import re
@@ -694,10 +695,15 @@ def _find(text: str, depth: int) -> list[tuple[str, str, int, str]]:
                         found.append((_KIND[sm.group("prefix")], sm.group(0), m.start(),
                                       "percent" if "%" in t else "unicode-escape"))
     if _BEARER_QUICK.search(text):
+        # a token already reported as a key or client secret is not reported again; the
+        # bearer findings added below start before their own token, and before any
+        # later token, so only the offsets found so far matter (sorted: no quadratic scan)
+        known = sorted(f[2] for f in found)
         for m in _bearer_scan_matches(text):
             tok = m.group("tok")
-            if _token_flagged(tok, m.group("auth") is not None) and not any(
-                    f[2] >= m.start("tok") and f[2] < m.end("tok") for f in found):
+            i = bisect.bisect_left(known, m.start("tok"))
+            if (_token_flagged(tok, m.group("auth") is not None)
+                    and not (i < len(known) and known[i] < m.end("tok"))):
                 found.append(("bearer", tok.rstrip("."), m.start("scheme"), "raw"))
     if depth >= MAX_DEPTH:
         return found
