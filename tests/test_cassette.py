@@ -269,3 +269,25 @@ def test_appending_to_a_crlf_cassette_keeps_it_loadable(tmp_path, cut_tail):
     assert c.warnings == []
     assert len(c.interactions) == (1 if cut_tail else 2) + 2
     assert [i["seq"] for i in c.interactions] == list(range(1, len(c.interactions) + 1))
+
+
+@pytest.mark.parametrize("response, words", [
+    ("{status: 200, headers: {X-A: \"1\\r\\nInjected: 1\"}}", "response.headers"),
+    ("{status: 200, reason: \"OK\\r\\nX: 1\"}", "response.reason"),
+    ("{status: 99999}", "response.status"),
+    ("{status: 42}", "response.status"),
+    ("{status: 200, headers: {\"Bad Name\": x}}", "response.headers"),
+])
+def test_what_replay_would_write_badly_is_refused_at_load(tmp_path, response, words):
+    p = tmp_path / "bad.yaml"
+    p.write_text(f"---\nfc_cassette: 1\n...\n---\nseq: 1\nrequest: {{method: GET, path: /x}}\n"
+                 f"response: {response}\n...\n")
+    with pytest.raises(cio.CassetteError, match=words.replace(".", r"\.")):
+        cio.load(p)
+
+
+def test_a_boolean_is_not_format_version_1(tmp_path):
+    p = tmp_path / "bool.yaml"
+    p.write_text("---\nfc_cassette: true\n...\n")
+    with pytest.raises(cio.CassetteError, match="unknown cassette format version True"):
+        cio.load(p)

@@ -500,3 +500,12 @@ def test_malformed_replay_refuses_before_listening(tmp_path):
         assert cases[path] in err[0], err
         assert took < 20, (path, took)
     assert not (tmp_path / "fc_cassette_pwned.txt").exists()
+
+
+def test_verify_reports_a_response_replay_cannot_encode(tmp_path):
+    bad = tmp_path / "binary_body.yaml"
+    bad.write_text("---\nfc_cassette: 1\n...\n---\nseq: 1\nrequest: {method: GET, path: /x}\n"
+                   "response:\n  status: 200\n  body: {json: !!binary aGVsbG8=}\n...\n")
+    p = run_fc(["verify", str(bad)])
+    assert p.returncode == 1
+    assert f"{bad}:entry 1: the response cannot be replayed" in p.stdout

@@ -23,9 +23,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
+from pydantic import (BaseModel, ConfigDict, Field, StrictInt, StringConstraints,
+                      ValidationError)
 
 from . import __version__, yamlio
 
@@ -56,6 +57,14 @@ class CassetteError(Exception):
         super().__init__(f"{where}: {message}")
 
 
+# Replay writes these back onto the wire: a line break in a header or reason would
+# inject headers, so the loader refuses them.
+HeaderName = Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")]
+OneLine = Annotated[str, StringConstraints(pattern=r"^[^\r\n]*$")]
+Headers = dict[HeaderName, OneLine | list[OneLine]]
+Body = dict[Literal["form", "json", "text", "base64"], Any] | None
+
+
 class RecordedRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
     method: str
@@ -64,16 +73,16 @@ class RecordedRequest(BaseModel):
     host: str = ""
     port: int | None = None
     query: dict[str, Any] | str = {}
-    headers: dict[str, str | list[str]] = {}
-    body: dict[Literal["form", "json", "text", "base64"], Any] | None = None
+    headers: Headers = {}
+    body: Body = None
 
 
 class RecordedResponse(BaseModel):
     model_config = ConfigDict(extra="allow")
-    status: StrictInt
-    reason: str = ""
-    headers: dict[str, str | list[str]] = {}
-    body: dict[Literal["form", "json", "text", "base64"], Any] | None = None
+    status: Annotated[StrictInt, Field(ge=100, le=599)]
+    reason: OneLine = ""
+    headers: Headers = {}
+    body: Body = None
 
 
 class Interaction(BaseModel):
@@ -81,11 +90,6 @@ class Interaction(BaseModel):
     seq: int
     request: RecordedRequest
     response: RecordedResponse
-
-
-class Header(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    fc_cassette: int
 
 
 @dataclass
@@ -181,7 +185,7 @@ def parse(text: str, path: Path) -> Cassette:
         raise CassetteError(path, "not an fc-cassette cassette (no 'fc_cassette' header)", 1)
     header = docs[0]
     version = header.get("fc_cassette")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:  # True == 1 in Python
         shown = repr(version) if isinstance(version, int) else repr(str(version)[:40])
         raise CassetteError(path, f"unknown cassette format version {shown} (this "
                                   f"fc-cassette reads {FORMAT_VERSION})", 1)

@@ -26,9 +26,10 @@ MISS_HEADER = "Fc-Cassette-Miss"
 
 
 Wire = tuple[int, bytes, http.Headers, bytes]
+WIRE_ERRORS = (ValueError, TypeError, binascii.Error)  # a body that cannot be encoded
 
 
-def _wire(rec: dict[str, Any]) -> Wire:
+def wire(rec: dict[str, Any]) -> Wire:
     """A recorded response as status, reason, headers (Content-Length included) and body."""
     body = encode_body(rec.get("body"))
     fields = [(k.encode("utf-8"), v.encode("utf-8"))
@@ -52,8 +53,8 @@ class Playback:
         self._wire: dict[int, Wire] = {}
         for it in cassette.interactions:
             try:
-                self._wire[id(it)] = _wire(it["response"])
-            except (ValueError, TypeError, binascii.Error) as e:
+                self._wire[id(it)] = wire(it["response"])
+            except WIRE_ERRORS as e:
                 raise CassetteError(cassette.path, f"interaction {it.get('seq')}: the "
                                     f"response cannot be replayed: {e}") from None
         self.rewind()

@@ -25,6 +25,7 @@ from typing import IO
 
 from . import cassette as cassette_io
 from . import interaction
+from .playback import WIRE_ERRORS, wire
 from .redact import Redactor, scan
 
 MAX_LINE = 1000
@@ -59,8 +60,13 @@ def problems(c: cassette_io.Cassette) -> list[str]:
     out = [f"{c.path}: {w.split(': ', 1)[-1]}" for w in c.warnings]
     for i, it in enumerate(c.interactions, start=1):
         req, resp = it["request"], it["response"]
-        reports = interaction.validate(req, resp) or {}
         where = f"{c.path}:entry {it.get('seq', i)}"
+        try:
+            wire(resp)  # exactly what replay does with it at start-up
+        except WIRE_ERRORS as e:
+            out.append(f"{where}: the response cannot be replayed: {e}")
+            continue
+        reports = interaction.validate(req, resp) or {}
         r = reports.get("response")
         if r is not None and not r.valid:
             out += [f"{where}: response invalid at {e['path'] or '(root)'}: {e['message']}"
