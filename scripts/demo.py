@@ -151,8 +151,14 @@ def main() -> int:
                     help=f"re-record {BUNDLED.relative_to(ROOT)} (record mode all) and stop")
     args = ap.parse_args()
     work = args.out.resolve()
-    shutil.rmtree(work, ignore_errors=True)
+    marker = work / ".fc-cassette-demo"
+    if work.exists() and any(work.iterdir()) and not marker.exists():
+        print(f"demo: {work} exists and is not a demo output folder; pick another --out",
+              file=sys.stderr)
+        return 2
+    shutil.rmtree(work, ignore_errors=True)  # only ever a folder this script made
     work.mkdir(parents=True)
+    marker.touch()
 
     if args.refresh_bundled:
         for line in record(BUNDLED, work, "all"):

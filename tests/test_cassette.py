@@ -289,5 +289,5 @@ def test_what_replay_would_write_badly_is_refused_at_load(tmp_path, response, wo
 def test_a_boolean_is_not_format_version_1(tmp_path):
     p = tmp_path / "bool.yaml"
     p.write_text("---\nfc_cassette: true\n...\n")
-    with pytest.raises(cio.CassetteError, match="unknown cassette format version True"):
+    with pytest.raises(cio.CassetteError, match="unknown cassette format version 'True'"):
         cio.load(p)

@@ -122,16 +122,14 @@ def _line_at(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def _doc_lines(text: str) -> list[int]:
-    """1-based line of each document's ``---``."""
-    lines, pos = [], 0
-    while True:
-        i = text.find(DOC_START, pos)
-        if i < 0:
-            return lines
+def doc_starts(text: str) -> list[int]:
+    """Offset of each document's ``---`` line in a cassette's text."""
+    starts, pos = [], 0
+    while (i := text.find(DOC_START, pos)) >= 0:
         if i == 0 or text[i - 1] == "\n":
-            lines.append(_line_at(text, i))
+            starts.append(i)
         pos = i + len(DOC_START)
+    return starts
 
 
 def load(path: str | os.PathLike) -> Cassette:
@@ -186,7 +184,7 @@ def parse(text: str, path: Path) -> Cassette:
     header = docs[0]
     version = header.get("fc_cassette")
     if type(version) is not int or version != FORMAT_VERSION:  # True == 1 in Python
-        shown = repr(version) if isinstance(version, int) else repr(str(version)[:40])
+        shown = repr(version) if type(version) is int else repr(_redact_text(str(version))[:40])
         raise CassetteError(path, f"unknown cassette format version {shown} (this "
                                   f"fc-cassette reads {FORMAT_VERSION})", 1)
     interactions: list[dict[str, Any]] = []
@@ -202,7 +200,8 @@ def parse(text: str, path: Path) -> Cassette:
         except ValidationError as e:
             err = e.errors()[0]
             loc = ".".join(str(x) for x in err["loc"]) or "(entry)"
-            line = _doc_lines(body)[i] if i < len(_doc_lines(body)) else None
+            starts = doc_starts(body)
+            line = _line_at(body, starts[i]) if i < len(starts) else None
             raise CassetteError(path, f"interaction {i}: {loc}: {err['msg']}", line) from None
         interactions.append(doc)
     complete_bytes = _complete_bytes(original) if warnings else len(original.encode("utf-8"))

@@ -99,7 +99,7 @@ def differences(recorded: dict[str, Any], got: dict[str, Any], limit: int = 5) -
 
 @dataclass
 class Miss:
-    reason: str  # "exhausted" or "unmatched"
+    reason: str  # "unmatched", "exhausted", "out_of_scope" or "internal_error"
     message: str
 
 
@@ -110,17 +110,24 @@ class Matcher:
                  repeat_last: bool = False):
         self.rules = rules
         self.repeat_last = repeat_last
-        self._queues: dict[str, deque[dict[str, Any]]] = {}
-        self._recorded: dict[str, int] = {}
-        self._calls: dict[str, int] = {}
-        self._last: dict[str, dict[str, Any]] = {}
         self._norms: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self._keys: list[str] = []
+        self._recorded: dict[str, int] = {}
         for it in interactions:
             norm = normalize(it["request"], rules)
             key = key_of(norm)
-            self._queues.setdefault(key, deque()).append(it)
-            self._recorded[key] = self._recorded.get(key, 0) + 1
             self._norms.append((norm, it))
+            self._keys.append(key)
+            self._recorded[key] = self._recorded.get(key, 0) + 1
+        self.reset()
+
+    def reset(self) -> None:
+        """Every recording available again (the keys are computed once, in __init__)."""
+        self._queues: dict[str, deque[dict[str, Any]]] = {}
+        self._calls: dict[str, int] = {}
+        self._last: dict[str, dict[str, Any]] = {}
+        for key, (_, it) in zip(self._keys, self._norms):
+            self._queues.setdefault(key, deque()).append(it)
 
     def prepare(self, req: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """``req``'s key and normalized form (what :meth:`take_prepared` needs)."""

@@ -45,9 +45,10 @@ class Playback:
     def __init__(self, cassette: Cassette, settings: Settings):
         self.path = str(cassette.path)
         self._interactions = cassette.interactions
-        self._settings = settings
         self.miss_status = settings.replay.miss_status
         self.used: set[int] = set()  # seqs served since start-up (across rewinds)
+        self.matcher = Matcher(cassette.interactions, settings.matching,
+                               repeat_last=settings.replay.on_exhausted == "repeat_last")
         # Encoded once, here: json.dumps with an indent runs in pure Python, too slow to
         # repeat on the first serving of every interaction (the common case in CI).
         self._wire: dict[int, Wire] = {}
@@ -61,8 +62,7 @@ class Playback:
 
     def rewind(self) -> None:
         """Start over: every recording available again, counts reset (e.g. per test)."""
-        self.matcher = Matcher(self._interactions, self._settings.matching,
-                               repeat_last=self._settings.replay.on_exhausted == "repeat_last")
+        self.matcher.reset()
         self.served = 0
         self.misses: list[str] = []
 

@@ -34,7 +34,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 def clean(text: str, redactor: Redactor | None = None, limit: int = MAX_LINE) -> str:
     """One printable line: secrets redacted, control characters escaped, clipped."""
-    text = (redactor or Redactor()).redact_text(text[:4 * limit])
+    text = (redactor or Redactor()).redact_text(text)  # redact first: a cut could split a key
     text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
                         else f"\\u{ord(m.group()):04x}", text)
     return text if len(text) <= limit else text[:limit - 3] + "..."
@@ -75,21 +75,12 @@ def problems(c: cassette_io.Cassette) -> list[str]:
         if q is not None and not q.valid and 200 <= int(resp["status"]) < 300:
             out += [f"{where}: request invalid at {e['path'] or '(root)'}: {e['message']} "
                     f"(yet Stripe answered {resp['status']})" for e in q.errors]
-    starts = _entry_starts(c.text)
+    starts = cassette_io.doc_starts(c.text)
     for f in scan(c.text):
         entry = bisect.bisect_right(starts, f.offset) - 1
         label = "header" if entry <= 0 else f"entry {entry}"
         out.append(f"{c.path}:{label}: possible secret ({f.kind}): {f.excerpt}")
     return out
-
-
-def _entry_starts(text: str) -> list[int]:
-    starts, pos = [], 0
-    while (i := text.find(cassette_io.DOC_START, pos)) >= 0:
-        if i == 0 or text[i - 1] == "\n":
-            starts.append(i)
-        pos = i + 1
-    return starts
 
 
 def main(paths: list[str]) -> int:
