@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import yamlio
 from .redact import RedactionRules
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "default.yaml"
+# config/default.yaml, reached through the package (a symlink in the checkout, a copy
+# in a built wheel), so a regular install finds it too.
+DEFAULT_CONFIG = Path(__file__).parent / "default.yaml"
 MAX_CONFIG_BYTES = 1 << 20
 
 
