@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import socket
@@ -38,6 +39,20 @@ def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+_RUNNING: list["Proc"] = []
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """A test that fails before stopping its processes must not leave them running."""
+    for proc in _RUNNING:
+        if proc.popen.poll() is None:
+            try:
+                os.killpg(proc.popen.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
 class Proc:
     """A background process whose combined output is kept in a file."""
 
@@ -49,6 +64,7 @@ class Proc:
         self.popen = subprocess.Popen(args, stdout=self._fh, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, env=full_env,
                                       cwd=cwd or ROOT, start_new_session=True)
+        _RUNNING.append(self)
         if port is not None:
             try:
                 wait_port(port, self.popen)
