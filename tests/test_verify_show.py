@@ -487,6 +487,8 @@ def test_malformed_replay_refuses_before_listening(tmp_path):
     cases = {**{MALFORMED / n: CORPUS[n] for n in REPLAYED},
              tmp_path / "adir": "is a directory, not a cassette",
              tmp_path / "missing.yaml": "no such cassette"}
+    # Started four at a time on one fresh confdir: this also checks that proxies starting
+    # together create mitmproxy's CA once (a torn CA key printed mitmproxy's traceback).
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = dict(zip(cases, pool.map(lambda p: _replay(p, tmp_path), cases)))
     for path, (p, took) in results.items():

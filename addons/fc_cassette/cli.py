@@ -138,6 +138,19 @@ def check_fc_options(arguments: list[str], mode: str) -> str | None:
     return None
 
 
+def prepare_ca(arguments: list[str]) -> str | None:
+    """Create mitmproxy's CA before mitmproxy starts, safely against proxies starting
+    at the same moment (see :mod:`fc_cassette.ca`)."""
+    from .ca import ensure_ca, options_from_arguments
+
+    confdir, key_size = options_from_arguments(arguments)
+    try:
+        ensure_ca(confdir, key_size)
+    except OSError as e:
+        return f"cannot create mitmproxy's CA in confdir {confdir}: {e.strerror or e}"
+    return None
+
+
 def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
     from mitmproxy import ctx, exceptions
     from mitmproxy.tools import cmdline
@@ -186,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               "simulate|record|replay|inspect' instead of --set fc_mode", file=sys.stderr)
         return 1
     arguments = mitm_arguments(args)
-    problem = check_fc_options(arguments, args.command)
+    problem = check_fc_options(arguments, args.command) or prepare_ca(arguments)
     if problem:
         print(f"fc-cassette: {problem}", file=sys.stderr)
         return 1

@@ -1,0 +1,117 @@
+"""mitmproxy's CA is created once, completely, even when proxies start together."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from pathlib import Path
+
+from cryptography import x509
+from mitmproxy.certs import CertStore
+
+from fc_cassette import ca
+from support import free_port, run_fc
+
+CA_FILES = {"mitmproxy-ca.pem", "mitmproxy-ca.p12", "mitmproxy-ca-cert.pem",
+            "mitmproxy-ca-cert.cer", "mitmproxy-ca-cert.p12", "mitmproxy-dhparam.pem"}
+
+
+def ca_files(confdir: Path) -> set[str]:
+    return {p.name for p in confdir.iterdir() if not p.name.startswith(".")}
+
+
+def test_creates_a_complete_ca_once(tmp_path):
+    confdir = tmp_path / "a" / "conf"  # parents are created
+    assert ca.ensure_ca(confdir, 1024) is True
+    assert ca_files(confdir) == CA_FILES
+    key = confdir / "mitmproxy-ca.pem"
+    assert key.stat().st_mode & 0o077 == 0  # the private key is the owner's only
+    before = key.read_bytes()
+    assert ca.ensure_ca(confdir, 1024) is False
+    assert key.read_bytes() == before
+    store = CertStore.from_store(confdir, "mitmproxy", 1024)
+    assert store.default_ca.cn == "mitmproxy"
+    assert [p.name for p in confdir.iterdir() if p.name.startswith(".fc-cassette-ca-")] == []
+
+
+def test_an_existing_ca_is_kept(tmp_path):
+    CertStore.create_store(tmp_path, "mitmproxy", 1024)
+    before = (tmp_path / "mitmproxy-ca.pem").read_bytes()
+    assert ca.ensure_ca(tmp_path, 1024) is False
+    assert (tmp_path / "mitmproxy-ca.pem").read_bytes() == before
+
+
+def test_the_key_file_appears_only_when_the_ca_is_complete(tmp_path, monkeypatch):
+    """mitmproxy loads the CA as soon as the key file exists, so it is published last."""
+    seen: list[set[str]] = []
+    real = CertStore.create_store
+
+    def spy(path, basename, key_size, *a, **kw):
+        real(path, basename, key_size, *a, **kw)
+        seen.append(ca_files(tmp_path))  # everything is written, nothing published yet
+    monkeypatch.setattr(CertStore, "create_store", staticmethod(spy))
+    published: list[set[str]] = []
+    real_replace = os.replace
+
+    def replace_spy(src, dst):
+        published.append(ca_files(tmp_path))
+        real_replace(src, dst)
+    monkeypatch.setattr(os, "replace", replace_spy)
+
+    assert ca.ensure_ca(tmp_path, 1024)
+    assert seen == [set()]
+    assert len(published) == len(CA_FILES)
+    assert all("mitmproxy-ca.pem" not in names for names in published)
+    assert published[-1] == CA_FILES - {"mitmproxy-ca.pem"}
+    assert ca_files(tmp_path) == CA_FILES
+
+
+def _race(confdir: str, barrier, results) -> None:
+    barrier.wait()
+    created = ca.ensure_ca(confdir, 1024)
+    store = CertStore.from_store(confdir, "mitmproxy", 1024)  # what mitmproxy then does
+    results.put((created, store.default_ca.serial))
+
+
+def test_concurrent_starts_create_one_ca(tmp_path):
+    """Processes released together on a fresh confdir: one creates, all load that CA."""
+    n = 6
+    mp = multiprocessing.get_context("fork")
+    barrier, results = mp.Barrier(n), mp.Queue()
+    procs = [mp.Process(target=_race, args=(str(tmp_path / "conf"), barrier, results))
+             for _ in range(n)]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(30)
+        assert p.exitcode == 0
+    assert sorted(created for created, _ in outcomes) == [False] * (n - 1) + [True]
+    assert len({serial for _, serial in outcomes}) == 1
+    assert ca_files(tmp_path / "conf") == CA_FILES
+
+
+def test_options_from_arguments():
+    assert ca.options_from_arguments([]) == ("~/.mitmproxy", 2048)
+    args = ["--set", "confdir=/a", "--set", "key_size=4096", "--set", "confdir=/b=c"]
+    assert ca.options_from_arguments(args) == ("/b=c", 4096)
+    assert ca.options_from_arguments(["--set", "key_size=big"]) == ("~/.mitmproxy", 2048)
+
+
+def test_cli_reports_a_confdir_it_cannot_create(tmp_path):
+    (tmp_path / "file").write_text("x")
+    confdir = tmp_path / "file" / "conf"
+    p = run_fc(["simulate", "--port", str(free_port()), "--set", f"confdir={confdir}"])
+    assert p.returncode == 1 and p.stdout == ""
+    assert p.stderr.splitlines() == [
+        f"fc-cassette: cannot create mitmproxy's CA in confdir {confdir}: Not a directory"]
+
+
+def test_cli_creates_the_ca_with_the_chosen_key_size(tmp_path):
+    """The CA exists before mitmproxy starts; a cassette error still stops the command."""
+    confdir = tmp_path / "conf"
+    p = run_fc(["replay", str(tmp_path / "missing.yaml"), "--port", str(free_port()),
+                "--set", f"confdir={confdir}", "--set", "key_size=1024"])
+    assert p.returncode == 1 and "no such cassette" in p.stderr
+    cert = x509.load_pem_x509_certificate((confdir / "mitmproxy-ca-cert.pem").read_bytes())
+    assert cert.public_key().key_size == 1024
