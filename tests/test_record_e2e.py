@@ -155,6 +155,36 @@ def test_record_mode_all_replaces_and_none_only_replays(sim, tmp_path):
     assert len(cio.load(cassette).interactions) == 2
 
 
+def test_one_recorder_per_cassette(sim, tmp_path):
+    """A second recorder on a cassette being recorded fails at start, naming the first;
+    replaying it meanwhile is fine; once the first stops, recording it works again."""
+    from support import run_fc
+    cassette = tmp_path / "busy.yaml"
+    lock = tmp_path / ".busy.yaml.lock"
+    rec = record(tmp_path, cassette, sim.base)
+    sessions = rec.client(KEY).v1.financial_connections.sessions
+    s = sessions.create(params=CREATE)
+    assert lock.read_text() == f"{rec.proc.popen.pid}\n"
+    for mode in ("new_episodes", "all"):  # (once on an existing cassette only replays)
+        r = run_fc(["record", str(cassette), "--record-mode", mode, "--upstream", sim.base,
+                    "--port", str(free_port()), "--set", f"confdir={tmp_path / 'mitmconf'}"])
+        assert r.returncode == 1 and r.stdout == "", (mode, r.stderr)
+        assert r.stderr.splitlines() == [
+            f"fc-cassette: {cassette}: being recorded by another fc-cassette "
+            f"(pid {rec.proc.popen.pid}); stop it first (lock file {lock})"], mode
+    replay = start(["replay", str(cassette)], tmp_path, "replay")  # readers need no lock
+    assert replay.client(KEY).v1.financial_connections.sessions.create(params=CREATE).id == s.id
+    assert replay.proc.stop() == 0
+    sessions.retrieve(s.id)  # the first recorder was not disturbed
+    assert rec.proc.stop() == 0
+    assert not lock.exists()
+    assert [i["seq"] for i in cio.load(cassette).interactions] == [1, 2]
+    rec2 = record(tmp_path, cassette, sim.base, "--record-mode", "new_episodes", name="rec2")
+    rec2.client(KEY).v1.financial_connections.sessions.retrieve(s.id, params={"expand": ["accounts"]})
+    assert rec2.proc.stop() == 0
+    assert [i["seq"] for i in cio.load(cassette).interactions] == [1, 2, 3]
+
+
 def test_record_mode_none_without_cassette_is_a_clear_start_up_error(tmp_path):
     from support import run_fc
     r = run_fc(["record", str(tmp_path / "nope.yaml"), "--record-mode", "none",

@@ -9,6 +9,7 @@ Each in-scope exchange is validated, redacted, scanned for any secret left (a hi
 means the entry is not written and the flow is flagged: fail closed) and fsynced in
 the ``response`` hook, i.e. before mitmproxy releases the response to the client.
 Requests made with live-mode keys are refused unless ``fc_allow_live`` is set.
+A recorder that writes holds the cassette's recording lock (see :mod:`.lock`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from mitmproxy import ctx, exceptions, http
 
 from . import cassette as cassette_io
 from . import control, core, interaction
+from .lock import RecordingLock, lock_path
 from .matching import Miss
 from .playback import Playback
 from .redact import Redactor, scan
@@ -68,6 +70,7 @@ def _refuse_live(flow: http.HTTPFlow) -> None:
 class Record:
     def __init__(self) -> None:
         self.writer: cassette_io.Writer | None = None
+        self.lock: RecordingLock | None = None
         self.playback: Playback | None = None
         self.redactor = Redactor()
         self.recorded = 0
@@ -93,23 +96,28 @@ class Record:
         if not ctx.options.fc_cassette:
             raise exceptions.OptionsError("record needs a cassette: --set fc_cassette=FILE")
         path = Path(ctx.options.fc_cassette)
-        existing = None
+        if mode == "none" and not path.exists():
+            raise exceptions.OptionsError(f"{path}: no such cassette (record mode 'none' "
+                                          "only replays)")
+        replay_only = mode == "none" or (mode == "once" and path.exists())
+        # the lock comes before reading: another recorder could be appending to it
+        lock = None if replay_only else self._lock(path)
+        existing, playback = None, None
         if path.exists() and mode != "all":
             try:
                 existing = cassette_io.load(path)
                 playback = Playback(existing, settings)
             except cassette_io.CassetteError as e:
+                if lock is not None and lock is not self.lock:
+                    lock.release()
                 raise exceptions.OptionsError(str(e)) from None
             for w in existing.warnings:
                 log.warning("fc-cassette: %s", w)
-        elif mode == "none":
-            raise exceptions.OptionsError(f"{path}: no such cassette (record mode 'none' "
-                                          "only replays)")
-        else:
-            playback = None
-        self.close()
-        self.playback = playback
-        replay_only = mode == "none" or (mode == "once" and existing is not None)
+        if self.writer is not None:
+            self.writer.close()
+        if self.lock is not None and self.lock is not lock:
+            self.lock.release()
+        self.lock, self.playback = lock, playback
         self.writer = None if replay_only else cassette_io.Writer(
             path, existing=existing if mode == "new_episodes" else None,
             fsync=settings.record.fsync)
@@ -212,6 +220,22 @@ class Record:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    def _lock(self, path: Path) -> RecordingLock:
+        """The recording lock on ``path``: the one held already, or a new one."""
+        if self.lock is not None and self.lock.held and self.lock.path == lock_path(path):
+            return self.lock
+        try:
+            return RecordingLock.acquire(path)
+        except cassette_io.CassetteError as e:
+            raise exceptions.OptionsError(str(e)) from None
+        except OSError as e:
+            raise exceptions.OptionsError(
+                f"{path}: cannot create the recording lock {lock_path(path)}: "
+                f"{e.strerror or e}") from None
 
 
 def _header(record: dict, name: str) -> str | None:
