@@ -66,6 +66,12 @@ def test_help_lists_every_command():
     (["record", "c.yaml", "--set", "fc_record_mode=sometimes"], "fc_record_mode must be one of"),
     (["simulate", "--set", "fc_seed=abc"], "fc_seed"),
     (["simulate", "--set", "connection_strategy=sometimes"], "connection_strategy"),
+    (["simulate", "--set", "termlog_verbosity=nope"],
+     "termlog_verbosity must be one of error, warn, info, alert, debug, not 'nope'"),
+    (["inspect", "--web", "--set", "termlog_verbosity=nope"], "termlog_verbosity must be"),
+    (["simulate", "--set", "ignore_hosts=["],
+     "ignore_hosts: not a regular expression: '[': unterminated character set"),
+    (["replay", "c.yaml", "--set", "allow_hosts=("], "allow_hosts: not a regular expression"),
     (["replay", "no-such-cassette.yaml"], "no-such-cassette.yaml: no such cassette"),
 ])
 def test_bad_options_are_one_line_and_exit_1_before_listening(argv, words, tmp_path):

@@ -172,7 +172,13 @@ def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
     class Master(Base):  # type: ignore[valid-type,misc]
         def __init__(self, opts, *a, **kw):
             super().__init__(opts, *a, **kw)
-            self.addons.add(*all_addons(mode))
+            core, *modes = all_addons(mode)
+            self.addons.add(core, *modes)
+            # The core first in the chain: its configure refuses any option value outside
+            # the option's choices before mitmproxy's own addons see it (termlog, given
+            # termlog_verbosity=nope, raises a bare ValueError: a logged traceback).
+            self.addons.chain.remove(core)
+            self.addons.chain.insert(0, core)
 
     def refuse_unknown_options(_args) -> dict:
         unknown = sorted(getattr(ctx.options, "deferred", {}))

@@ -3,12 +3,16 @@
 ``FcCore`` declares ``fc_mode``, ``fc_config`` and ``fc_cassette``, validates them in
 ``configure`` (mitmproxy does not enforce ``choices`` on string options, and ignores
 ``--set`` names nobody declared), and loads :class:`~fc_cassette.config.Settings`.
+The CLI puts it first in the addon chain, so its checks of mitmproxy's own options
+(choices, host regexes) run before the addons that would fail on a bad value with a
+traceback.
 Mode addons read the settings through :func:`settings`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 
 from mitmproxy import ctx, exceptions
@@ -18,6 +22,7 @@ from .config import ConfigError, Settings, load_settings
 from .redact import Redactor
 
 MODES = ("simulate", "record", "replay", "inspect")
+REGEX_OPTIONS = {"ignore_hosts", "allow_hosts"}
 log = logging.getLogger("fc_cassette")
 
 
@@ -67,6 +72,13 @@ class FcCore:
                 raise exceptions.OptionsError(
                     f"{name} must be one of {', '.join(map(str, opt.choices))}, "
                     f"not {opt.current()!r}")
+        for name in sorted(updated & REGEX_OPTIONS):  # mitmproxy's next_layer compiles
+            for pattern in getattr(ctx.options, name, []):  # them: a traceback if bad
+                try:
+                    re.compile(pattern, re.IGNORECASE)
+                except re.error as e:
+                    raise exceptions.OptionsError(
+                        f"{name}: not a regular expression: {pattern!r}: {e}") from None
         if "fc_mode" in updated and ctx.options.fc_mode not in ("", *MODES):
             raise exceptions.OptionsError(
                 f"fc_mode must be one of {', '.join(MODES)}, not {ctx.options.fc_mode!r}")
