@@ -107,6 +107,16 @@ def test_cli_reports_a_confdir_it_cannot_create(tmp_path):
         f"fc-cassette: cannot create mitmproxy's CA in confdir {confdir}: Not a directory"]
 
 
+def test_cli_reports_a_key_size_mitmproxy_refuses(tmp_path):
+    confdir = tmp_path / "conf"
+    p = run_fc(["simulate", "--port", str(free_port()), "--set", f"confdir={confdir}",
+                "--set", "key_size=100"])
+    assert p.returncode == 1 and p.stdout == ""
+    assert p.stderr.splitlines() == [
+        f"fc-cassette: cannot create mitmproxy's CA in confdir {confdir}: "
+        "key_size must be at least 1024-bits."]
+
+
 def test_cli_creates_the_ca_with_the_chosen_key_size(tmp_path):
     """The CA exists before mitmproxy starts; a cassette error still stops the command."""
     confdir = tmp_path / "conf"

@@ -72,6 +72,9 @@ def test_help_lists_every_command():
     (["simulate", "--set", "ignore_hosts=["],
      "ignore_hosts: not a regular expression: '[': unterminated character set"),
     (["replay", "c.yaml", "--set", "allow_hosts=("], "allow_hosts: not a regular expression"),
+    (["simulate", "--set", "tcp_hosts=("], "tcp_hosts: not a regular expression"),
+    (["simulate", "--set", "udp_hosts=["], "udp_hosts: not a regular expression"),
+    (["record", ".", "--record-mode", "all"], "fc-cassette: .: is a directory, not a cassette"),
     (["replay", "no-such-cassette.yaml"], "no-such-cassette.yaml: no such cassette"),
 ])
 def test_bad_options_are_one_line_and_exit_1_before_listening(argv, words, tmp_path):
@@ -138,3 +141,16 @@ def test_no_module_shadows_the_standard_library():
     from support import ROOT
     names = {p.stem for p in (ROOT / "addons" / "fc_cassette").glob("*.py")} - {"__main__"}
     assert not names & set(sys.stdlib_module_names)
+
+
+def test_a_recorder_that_cannot_start_leaves_no_lock_file(tmp_path):
+    """mitmproxy exits on a start-up error without its done hook; the lock still goes."""
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        r = run_fc(["record", str(tmp_path / "c.yaml"), "--upstream", "http://127.0.0.1:9",
+                    "--port", str(taken.getsockname()[1]),
+                    "--set", f"confdir={tmp_path / 'conf'}"], cwd=tmp_path)
+    assert r.returncode == 1 and "address already in use" in r.stdout + r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conf"]

@@ -114,3 +114,46 @@ def test_without_fcntl_recording_is_not_locked(tmp_path, monkeypatch):
     held = lock_mod.RecordingLock.acquire(tmp_path / "fc.yaml")
     assert not held.held and not lock_path(tmp_path / "fc.yaml").exists()
     held.release()
+
+
+def test_every_path_to_one_cassette_names_one_lock(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "fc.yaml").write_text("")
+    os.symlink(tmp_path / "fc.yaml", tmp_path / "alias.yaml")
+    os.symlink(tmp_path / "sub", tmp_path / "linkdir")
+    held = RecordingLock.acquire(tmp_path / "fc.yaml")
+    for other in ("fc.yaml", "alias.yaml", "sub/../fc.yaml", "linkdir/../fc.yaml"):
+        assert lock_path(other) == tmp_path / ".fc.yaml.lock", other
+        with pytest.raises(CassetteBusy):
+            RecordingLock.acquire(other)
+    held.release()
+
+
+def test_a_lock_file_that_is_a_symlink_is_refused_and_its_target_untouched(tmp_path):
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    os.symlink(precious, tmp_path / ".fc.yaml.lock")
+    with pytest.raises(OSError):
+        RecordingLock.acquire(tmp_path / "fc.yaml")
+    assert precious.read_text() == "keep me"
+
+
+def test_a_lock_file_that_is_not_a_regular_file_is_refused(tmp_path):
+    os.mkfifo(tmp_path / ".fc.yaml.lock")
+    with pytest.raises(OSError, match="not a regular file"):
+        RecordingLock.acquire(tmp_path / "fc.yaml")
+
+
+def test_a_pid_that_cannot_be_written_still_locks(tmp_path, monkeypatch):
+    """The pid is for the message; a full disk must not cost the lock or leak the file."""
+    def full(*_a):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(os, "pwrite", full)
+    held = RecordingLock.acquire(tmp_path / "fc.yaml")
+    monkeypatch.undo()
+    assert held.held
+    with pytest.raises(CassetteBusy, match=r"\(another process\)"):
+        RecordingLock.acquire(tmp_path / "fc.yaml")
+    held.release()
+    assert not lock_path(tmp_path / "fc.yaml").exists()

@@ -210,7 +210,8 @@ def parse(text: str, path: Path) -> Cassette:
 
 # fdatasync syncs the data and the size, which is all an append needs; macOS and
 # Windows do not have it.
-_datasync = getattr(os, "fdatasync", os.fsync)
+def _datasync(fd: int) -> None:
+    getattr(os, "fdatasync", os.fsync)(fd)
 
 
 class Writer:
@@ -266,7 +267,8 @@ class Writer:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.recording")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0),
+                     0o644)
         try:
             self._write_all(fd, first)
             os.replace(tmp, self.path)

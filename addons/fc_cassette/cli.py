@@ -148,6 +148,8 @@ def prepare_ca(arguments: list[str]) -> str | None:
         ensure_ca(confdir, key_size)
     except OSError as e:
         return f"cannot create mitmproxy's CA in confdir {confdir}: {e.strerror or e}"
+    except ValueError as e:  # e.g. key_size below 1024, a NUL byte in the path
+        return f"cannot create mitmproxy's CA in confdir {confdir}: {e}"
     return None
 
 
@@ -169,10 +171,13 @@ def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
         from mitmproxy.tools.dump import DumpMaster as Base
         make_parser = cmdline.mitmdump  # type: ignore[assignment]
 
+    ours: list = []
+
     class Master(Base):  # type: ignore[valid-type,misc]
         def __init__(self, opts, *a, **kw):
             super().__init__(opts, *a, **kw)
             core, *modes = all_addons(mode)
+            ours.extend([core, *modes])
             self.addons.add(core, *modes)
             # The core first in the chain: its configure refuses any option value outside
             # the option's choices before mitmproxy's own addons see it (termlog, given
@@ -186,7 +191,12 @@ def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
             raise exceptions.OptionsError(f"unknown option(s): {', '.join(unknown)}")
         return {}
 
-    master = mitm_main.run(Master, make_parser, arguments, refuse_unknown_options)
+    try:
+        master = mitm_main.run(Master, make_parser, arguments, refuse_unknown_options)
+    finally:  # a start-up that fails (e.g. port in use) exits without the done hook
+        for addon in ours:
+            if hasattr(addon, "close"):
+                addon.close()  # release the cassette and its recording lock
     codes = [getattr(a, "exit_code", 0) for a in master.addons.chain]
     return max([c for c in codes if isinstance(c, int)] or [0])
 

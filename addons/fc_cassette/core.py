@@ -22,7 +22,7 @@ from .config import ConfigError, Settings, load_settings
 from .redact import Redactor
 
 MODES = ("simulate", "record", "replay", "inspect")
-REGEX_OPTIONS = {"ignore_hosts", "allow_hosts"}
+REGEX_OPTIONS = {"ignore_hosts", "allow_hosts", "tcp_hosts", "udp_hosts"}
 log = logging.getLogger("fc_cassette")
 
 

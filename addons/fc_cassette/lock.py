@@ -13,7 +13,9 @@ Where ``fcntl`` does not exist (Windows) recording is not locked.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 
 from .cassette import CassetteError
@@ -23,8 +25,11 @@ class CassetteBusy(CassetteError):
     """Another process is recording the cassette."""
 
 
-def lock_path(cassette: Path) -> Path:
-    return cassette.with_name(f".{cassette.name}.lock")
+def lock_path(cassette: str | os.PathLike[str]) -> Path:
+    """``.NAME.lock`` beside the cassette's real file, so that every path to one
+    cassette (a symlink, ``sub/../c.yaml``) names one lock."""
+    real = Path(os.path.realpath(cassette))
+    return real.with_name(f".{real.name}.lock")
 
 
 class RecordingLock:
@@ -36,8 +41,7 @@ class RecordingLock:
     @classmethod
     def acquire(cls, cassette: str | os.PathLike[str]) -> RecordingLock:
         """Lock ``cassette`` for recording; raises CassetteBusy, or OSError when the
-        lock file cannot be created."""
-        cassette = Path(cassette)
+        lock file cannot be created or is not a regular file."""
         path = lock_path(cassette)
         try:
             import fcntl
@@ -45,7 +49,7 @@ class RecordingLock:
             return cls(path, None)
         path.parent.mkdir(parents=True, exist_ok=True)
         while True:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = _open(path)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -60,7 +64,7 @@ class RecordingLock:
             # A holder that released removed the file first: if the file we locked is
             # no longer the one at ``path``, lock the new one instead.
             try:
-                current = os.stat(path)
+                current = os.stat(path, follow_symlinks=False)
             except FileNotFoundError:
                 os.close(fd)
                 continue
@@ -68,8 +72,11 @@ class RecordingLock:
             if (current.st_dev, current.st_ino) != (mine.st_dev, mine.st_ino):
                 os.close(fd)
                 continue
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            try:  # the pid is for the message only: a full disk must not stop recording
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            except OSError:
+                pass
             return cls(path, fd)
 
     def release(self) -> None:
@@ -77,6 +84,8 @@ class RecordingLock:
             return
         try:
             self.path.unlink(missing_ok=True)  # while still holding it (see acquire)
+        except OSError:
+            pass  # e.g. a read-only folder: the file stays, unlocked
         finally:
             os.close(self._fd)
             self._fd = None
@@ -84,6 +93,20 @@ class RecordingLock:
     @property
     def held(self) -> bool:
         return self._fd is not None
+
+
+def _open(path: Path) -> int:
+    """The lock file, never through a symlink (it would truncate the link's target); a
+    stale one owned by another user is opened read-only (flock needs no write access)."""
+    flags = os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, os.O_RDWR | flags, 0o644)
+    except PermissionError:
+        fd = os.open(path, os.O_RDONLY | flags)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return fd
 
 
 def _read_pid(fd: int) -> int | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -71,6 +72,7 @@ class Record:
     def __init__(self) -> None:
         self.writer: cassette_io.Writer | None = None
         self.lock: RecordingLock | None = None
+        self.state: tuple | None = None  # (real path, mode, settings) in effect
         self.playback: Playback | None = None
         self.redactor = Redactor()
         self.recorded = 0
@@ -85,8 +87,11 @@ class Record:
                           "Record: forward and record requests made with live-mode keys.")
 
     def configure(self, updated: set[str]) -> None:
-        if not core.active("record") or not updated & {
-                "fc_mode", "fc_cassette", "fc_config", "fc_record_mode"}:
+        if not updated & {"fc_mode", "fc_cassette", "fc_config", "fc_record_mode"}:
+            return
+        if not core.active("record"):
+            if "fc_mode" in updated:  # switched to another mode: stop recording
+                self.close()
             return
         settings = core.settings()
         mode = ctx.options.fc_record_mode or settings.record.mode
@@ -96,12 +101,20 @@ class Record:
         if not ctx.options.fc_cassette:
             raise exceptions.OptionsError("record needs a cassette: --set fc_cassette=FILE")
         path = Path(ctx.options.fc_cassette)
+        if path.name in ("", ".", "..") or path.is_dir():
+            raise exceptions.OptionsError(f"{path}: is a directory, not a cassette")
+        state = (os.path.realpath(path), mode, settings)
+        if state == self.state:
+            # e.g. mitmproxy re-applying the old options after refusing a change: keep
+            # the writer ('all' would otherwise start its cassette over) and the lock
+            return
         if mode == "none" and not path.exists():
             raise exceptions.OptionsError(f"{path}: no such cassette (record mode 'none' "
                                           "only replays)")
+        # Locked before anything is read or decided: another recorder could be writing
+        # it, or create it between a check and the lock ('once' would then replace it).
+        lock = None if mode == "none" else self._lock(path)
         replay_only = mode == "none" or (mode == "once" and path.exists())
-        # the lock comes before reading: another recorder could be appending to it
-        lock = None if replay_only else self._lock(path)
         existing, playback = None, None
         if path.exists() and mode != "all":
             try:
@@ -113,11 +126,14 @@ class Record:
                 raise exceptions.OptionsError(str(e)) from None
             for w in existing.warnings:
                 log.warning("fc-cassette: %s", w)
+        keep = None if replay_only else lock  # a recorder that only replays needs no lock
+        if lock is not None and lock is not keep and lock is not self.lock:
+            lock.release()
         if self.writer is not None:
             self.writer.close()
-        if self.lock is not None and self.lock is not lock:
+        if self.lock is not None and self.lock is not keep:
             self.lock.release()
-        self.lock, self.playback = lock, playback
+        self.lock, self.playback, self.state = keep, playback, state
         self.writer = None if replay_only else cassette_io.Writer(
             path, existing=existing if mode == "new_episodes" else None,
             fsync=settings.record.fsync)
@@ -218,11 +234,14 @@ class Record:
         self.close()
 
     def close(self) -> None:
+        """Close the cassette and release its lock (idempotent)."""
         if self.writer is not None:
             self.writer.close()
+            self.writer = None
         if self.lock is not None:
             self.lock.release()
             self.lock = None
+        self.state = None
 
     def _lock(self, path: Path) -> RecordingLock:
         """The recording lock on ``path``: the one held already, or a new one."""
