@@ -127,11 +127,39 @@ def test_raw_mitmdump_script_runs_the_same_addon(tmp_path):
 
 
 def test_raw_mitmdump_refuses_bad_fc_options(tmp_path):
-    for bad in (["--set", "fc_mode=bogus"], ["--set", "fc_modee=simulate"]):
+    for bad, words in ((["--set", "fc_mode=bogus"], "fc-cassette: --set fc_mode=bogus: "
+                        "must be one of simulate, record, replay, inspect"),
+                       (["--set", "fc_modee=simulate"], "unknown option(s): fc_modee")):
         r = subprocess.run([MITMDUMP, "-s", SCRIPT, "--listen-host", "127.0.0.1",
-                            "-p", str(free_port()), *bad], capture_output=True, text=True,
+                            "-p", str(free_port()), "--set", f"confdir={tmp_path / 'conf'}",
+                            *bad], capture_output=True, text=True,
                            timeout=60, stdin=subprocess.DEVNULL)
         assert r.returncode == 1, bad
+        assert words in r.stdout + r.stderr
+        assert "Traceback" not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("fc_strict=maybe", 'fc_strict=maybe: Boolean must be "true", "false"'),
+    ("fc_allow_live=yes", "fc_allow_live=yes: Boolean must be"),
+    ("fc_seed=abc", "fc_seed=abc: Not an integer: abc"),
+    ("fc_record_mode=sometimes",
+     "fc_record_mode=sometimes: must be one of once, new_episodes, all, none"),
+])
+def test_raw_mitmdump_bad_fc_value_is_an_error_not_a_plain_proxy(tmp_path, bad, words):
+    """mitmproxy applies a script's --set values in one update: one that does not parse
+    used to leave fc_mode unset, silently (a replay proxy forwarding upstream)."""
+    cassette = tmp_path / "c.yaml"
+    cassette.write_text("---\nfc_cassette: 1\n...\n")
+    r = subprocess.run([MITMDUMP, "-s", SCRIPT, "--listen-host", "127.0.0.1",
+                        "-p", str(free_port()), "--set", f"confdir={tmp_path / 'conf'}",
+                        "--set", "fc_mode=replay", "--set", f"fc_cassette={cassette}",
+                        "--set", bad], capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, out
+    assert f"fc-cassette: --set {words}" in out
+    assert "fc-cassette replay: 0 interactions" in out  # the other values still applied
 
 
 def test_no_module_shadows_the_standard_library():

@@ -19,9 +19,11 @@ def mode_addons() -> dict[str, type]:
 
 
 def all_addons(mode: str | None = None) -> list:
-    """The core addon, then ``mode``'s addon (every mode's when None)."""
-    from .core import FcCore
+    """The core addon, then ``mode``'s addon (every mode's, and the check of the
+    script's ``--set`` values, when None: a raw ``mitmdump -s``)."""
+    from .core import DeferredOptionsCheck, FcCore
 
     modes = mode_addons()
-    chosen = [modes[mode]] if mode in modes else list(modes.values())
-    return [FcCore(), *(cls() for cls in chosen)]
+    if mode in modes:
+        return [FcCore(), modes[mode]()]
+    return [FcCore(), *(cls() for cls in modes.values()), DeferredOptionsCheck()]

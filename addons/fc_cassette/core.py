@@ -97,6 +97,38 @@ class FcCore:
             log.error("fc-cassette: unknown option(s): %s", ", ".join(unknown))
 
 
+class DeferredOptionsCheck:
+    """Last of a raw ``mitmdump -s`` script's addons: checks the script's ``--set fc_*``
+    values before mitmproxy applies them.
+
+    mitmproxy holds ``--set`` values for options a script declares and applies them all
+    in one update once the script's addons are loaded; one value that does not parse
+    (``fc_strict=maybe``) fails that update, and the failure is lost in a task, so
+    every fc-cassette option, ``fc_mode`` included, stays unset: mitmdump would run
+    as a plain proxy and forward replay traffic upstream. A bad value is dropped
+    here and logged as an error instead (mitmdump then exits 1, as on any start-up
+    error), and the others apply.
+    """
+
+    def load(self, loader) -> None:
+        from .record import RECORD_MODES
+
+        allowed = {"fc_mode": MODES, "fc_record_mode": RECORD_MODES}  # or "" (the default)
+        opts = loader.master.options
+        for name in sorted(n for n in opts.deferred if n.startswith("fc_") and n in opts):
+            raw = getattr(opts.deferred[name], "val", None)
+            if raw is None:  # already a value, not strings to parse
+                continue
+            try:
+                value = opts._parse_setval(opts._options[name], raw)
+                if name in allowed and value not in ("", *allowed[name]):
+                    raise exceptions.OptionsError(
+                        f"must be one of {', '.join(allowed[name])}")
+            except exceptions.OptionsError as e:
+                del opts.deferred[name]
+                log.error("fc-cassette: --set %s=%s: %s", name, " ".join(raw), e)
+
+
 def log_failure(what: str, redactor) -> None:
     """Log the exception being handled, redacted (a traceback can quote a secret)."""
     log.error("fc-cassette: %s: %s", redactor.redact_text(what),
