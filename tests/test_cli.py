@@ -96,6 +96,18 @@ def test_bad_config_names_file_line_and_key(tmp_path):
                                 "Input should be 'miss' or 'repeat_last'")
 
 
+@pytest.mark.parametrize("command", [["record", "c.yaml"], ["inspect"]])
+def test_forward_with_upstream_is_refused(command):
+    """--forward would silently ignore --upstream (and talk to real Stripe)."""
+    r = run_fc([*command, "--forward", "--upstream", "http://127.0.0.1:9"])
+    assert r.returncode == 2 and r.stdout == ""
+    assert "--upstream does not apply with --forward" in r.stderr
+    assert "--set mode=upstream:URL" in r.stderr
+    assert mitm(*command, "--upstream", "http://127.0.0.1:9")["mode"] == [
+        "reverse:http://127.0.0.1:9"]
+    assert mitm(*command)["mode"] == ["reverse:https://api.stripe.com"]
+
+
 def test_bad_argument_is_argparse_error():
     r = run_fc(["replay"])
     assert r.returncode == 2 and "cassette" in r.stderr
@@ -172,13 +184,31 @@ def test_no_module_shadows_the_standard_library():
 
 
 def test_a_recorder_that_cannot_start_leaves_no_lock_file(tmp_path):
-    """mitmproxy exits on a start-up error without its done hook; the lock still goes."""
+    """mitmproxy exits on a start-up error without its done hook; the lock still goes.
+    (The mode's own @PORT is taken: only mitmproxy finds out, after the lock.)"""
     import socket
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        r = run_fc(["record", str(tmp_path / "c.yaml"), "--upstream", "http://127.0.0.1:9",
-                    "--port", str(taken.getsockname()[1]),
-                    "--set", f"confdir={tmp_path / 'conf'}"], cwd=tmp_path)
+        mode = f"reverse:http://127.0.0.1:9@{taken.getsockname()[1]}"
+        r = run_fc(["record", str(tmp_path / "c.yaml"), "--port", str(free_port()),
+                    "--set", f"mode={mode}", "--set", f"confdir={tmp_path / 'conf'}"],
+                   cwd=tmp_path)
     assert r.returncode == 1 and "address already in use" in r.stdout + r.stderr
+    assert "fc-cassette record (once): recording" in r.stdout + r.stderr  # it had the lock
     assert sorted(p.name for p in tmp_path.iterdir()) == ["conf"]
+
+
+@pytest.mark.parametrize("how", ["--port", "--set listen_port"])
+def test_a_taken_port_is_one_line(tmp_path, how):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        flag = ["--port", str(port)] if how == "--port" else [
+            "--port", str(free_port()), "--set", f"listen_port={port}"]
+        r = run_fc(["replay", "cassettes/fc_sessions.yaml", *flag])
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.splitlines() == [f"fc-cassette: cannot listen on 127.0.0.1:{port}: "
+                                     "Address already in use (choose another --port)"]

@@ -44,8 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _proxy_parser(sub, "record", "Record FC Session traffic into a YAML cassette.")
     p.add_argument("cassette")
-    p.add_argument("--upstream", default=DEFAULT_UPSTREAM,
-                   help=f"reverse-proxy target (default {DEFAULT_UPSTREAM})")
+    p.add_argument("--upstream", help=f"reverse-proxy target (default {DEFAULT_UPSTREAM})")
     p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
     p.add_argument("--record-mode", choices=["once", "new_episodes", "all", "none"],
                    default=None, help="VCR record mode (default: config record.mode, 'once')")
@@ -56,8 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="exit 1 if any request missed")
 
     p = _proxy_parser(sub, "inspect", "Pass traffic through unchanged; validate and report it.")
-    p.add_argument("--upstream", default=DEFAULT_UPSTREAM,
-                   help=f"reverse-proxy target (default {DEFAULT_UPSTREAM})")
+    p.add_argument("--upstream", help=f"reverse-proxy target (default {DEFAULT_UPSTREAM})")
     p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
     p.add_argument("--report", metavar="FILE", help="write one JSON object per flow")
     p.add_argument("--web", action="store_true", help="run mitmweb (UI on 127.0.0.1:8081)")
@@ -82,7 +80,7 @@ def mitm_mode(args: argparse.Namespace) -> str:
         return "regular"  # a forward proxy; it also answers requests sent to it directly
     if args.command == "replay":
         return f"reverse:{DEFAULT_UPSTREAM}"  # never contacted: replay is offline
-    return f"reverse:{args.upstream}"
+    return f"reverse:{args.upstream or DEFAULT_UPSTREAM}"
 
 
 def mitm_arguments(args: argparse.Namespace) -> list[str]:
@@ -135,6 +133,39 @@ def check_fc_options(arguments: list[str], mode: str) -> str | None:
                 opts.set(spec)
             except exceptions.OptionsError as e:
                 return f"--set {spec}: {e}"
+    return None
+
+
+def _set_value(arguments: list[str], name: str) -> str | None:
+    """The last ``--set NAME=VALUE`` value for ``name`` in a mitmproxy argument list."""
+    value = None
+    for spec in arguments[1::2]:
+        key, _, v = spec.partition("=")
+        if key == name:
+            value = v
+    return value
+
+
+def check_listen(arguments: list[str]) -> str | None:
+    """Refuse a listen address that is taken, in one line (mitmproxy's own message spans
+    lines and suggests ``--mode ...@PORT``, a flag the CLI does not have)."""
+    import socket
+
+    host = _set_value(arguments, "listen_host") or ""
+    try:
+        port = int(_set_value(arguments, "listen_port") or 0)
+    except ValueError:
+        return None  # mitmproxy reports it
+    if not port:
+        return None
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's server
+            s.bind(addr)
+    except OSError as e:
+        return f"cannot listen on {host or '*'}:{port}: {e.strerror or e} (choose another --port)"
     return None
 
 
@@ -203,7 +234,12 @@ def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     sys.argv[0] = "fc-cassette"
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "forward", False) and getattr(args, "upstream", None) is not None:
+        parser.error("--upstream does not apply with --forward: a forward proxy sends each "
+                     "request to the host the app asked for (to chain to another proxy, "
+                     "e.g. the simulator: --set mode=upstream:URL)")
     if args.command == "verify":
         from .verify import main as verify_main
         return verify_main(args.cassettes)
@@ -215,7 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               "simulate|record|replay|inspect' instead of --set fc_mode", file=sys.stderr)
         return 1
     arguments = mitm_arguments(args)
-    problem = check_fc_options(arguments, args.command) or prepare_ca(arguments)
+    problem = (check_fc_options(arguments, args.command) or check_listen(arguments)
+               or prepare_ca(arguments))
     if problem:
         print(f"fc-cassette: {problem}", file=sys.stderr)
         return 1
