@@ -96,6 +96,21 @@ def test_appending_cuts_a_torn_tail_first(tmp_path):
     assert c.warnings == []
 
 
+def test_appending_continues_after_the_highest_seq(tmp_path):
+    """An entry pruned by hand leaves a gap; the next append must not reuse a seq."""
+    p = tmp_path / "c.yaml"
+    write(p, 3)
+    text = p.read_text()
+    header, one, two, three = cio.doc_starts(text)
+    p.write_text(text[:two] + text[three:])  # entry 2 pruned
+    existing = cio.load(p)
+    assert [i["seq"] for i in existing.interactions] == [1, 3]
+    w = cio.Writer(p, existing=existing)
+    assert w.append(entry(9)) == 4
+    w.close()
+    assert [i["seq"] for i in cio.load(p).interactions] == [1, 3, 4]
+
+
 def test_rerecording_keeps_old_cassette_until_new_one_has_an_interaction(tmp_path):
     p = tmp_path / "c.yaml"
     write(p, 3)

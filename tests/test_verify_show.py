@@ -181,6 +181,20 @@ def test_verify_invalid_response_exits_1_naming_entry_and_field(invalid):
     assert "2 problem(s)" in p.stderr
 
 
+def test_verify_flags_entries_whose_seq_does_not_increase(good, tmp_path):
+    """Two recorders on one cassette (or a bad hand edit) leave repeated numbers."""
+    text = good.read_text()
+    bad = tmp_path / "twice.yaml"
+    bad.write_text(text.replace("seq: 3\n", "seq: 2\n", 1))
+    gaps = tmp_path / "gaps.yaml"  # pruned entries leave gaps: not a problem
+    gaps.write_text(text.replace("seq: 3\n", "seq: 7\n", 1).replace("seq: 4\n", "seq: 9\n"))
+    p = run_fc(["verify", str(bad), str(gaps)])
+    no_traceback(p)
+    assert p.returncode == 1
+    assert lines(p.stdout) == [f"{bad}:entry 2: seq 2 does not follow seq 2 (entries written "
+                               "by two recorders at once, or edited by hand)"]
+
+
 def test_verify_planted_secrets_exit_1_without_printing_them(tmp_path):
     key = runtime_secret("sk_test_", 1)
     secret = runtime_secret("fcsess_client_secret_", 2)
@@ -336,6 +350,11 @@ def test_show_table_and_json(good, invalid):
     assert re.split(r"\s{2,}", rows[4]) == ["4", "POST", SESSIONS, "400", "-", "INVALID", "ok"]
     assert rows[5] == (f"4 interaction(s) in {good} (format v1, fc-cassette "
                        f"{cio.__version__}, Stripe-Version 2026-10-28.endive)")
+
+    bare = good.with_name("no_version.yaml")  # recorded from a client without the header
+    bare.write_text(good.read_text().replace("stripe_version: 2026-10-28.endive",
+                                             "stripe_version: null", 1))
+    assert lines(run_fc(["show", str(bare)]).stdout)[-1].endswith(", Stripe-Version -)")
 
     p = run_fc(["show", str(invalid)])
     assert p.returncode == 0                          # show lists; verify judges

@@ -227,7 +227,10 @@ class Writer:
         self.path = Path(path)
         self.fsync = fsync
         self.existing = existing
-        self.count = len(existing.interactions) if existing else 0
+        # after the highest seq, not the count: an entry pruned by hand leaves a gap
+        self.count = max([len(existing.interactions)] + [
+            i["seq"] for i in existing.interactions if isinstance(i.get("seq"), int)
+        ]) if existing else 0
         self._fd: int | None = None
 
     def append(self, entry: dict[str, Any], stripe_version: str | None = None,

@@ -83,7 +83,8 @@ def main(path: str, as_json: bool = False) -> int:
     for line in [head, *lines]:
         emit("  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip())
     emit(clean(f"{len(table)} interaction(s) in {c.path} (format v{header['fc_cassette']}, "
-               f"{header.get('generator')}, Stripe-Version {header.get('stripe_version')})",
+               f"{header.get('generator') or '-'}, "
+               f"Stripe-Version {header.get('stripe_version') or '-'})",
                redactor))
     emit(None)
     return 0

@@ -3,7 +3,9 @@
 Exit 0 when every cassette is clean, 1 when problems are found (each printed as
 ``cassette:entry N: problem``), 2 when a file cannot be read as a cassette at all.
 
-What counts as a problem: a cassette cut short; a response the current models reject;
+What counts as a problem: a cassette cut short; entries whose ``seq`` does not
+increase (two recorders wrote it at once, or it was edited); a response the current
+models reject;
 a request the models reject although Stripe answered it with 2xx (a request that
 Stripe itself refused with a 4xx is an intentional error case, not a problem); any
 secret the record mode's scanner finds anywhere in the file (a torn tail included: it
@@ -58,9 +60,16 @@ def emit(line: str | None, stream: IO[str] | None = None) -> None:
 
 def problems(c: cassette_io.Cassette) -> list[str]:
     out = [f"{c.path}: {w.split(': ', 1)[-1]}" for w in c.warnings]
+    previous = 0
     for i, it in enumerate(c.interactions, start=1):
         req, resp = it["request"], it["response"]
         where = f"{c.path}:entry {it.get('seq', i)}"
+        seq = it.get("seq")
+        if not isinstance(seq, int) or seq <= previous:
+            out.append(f"{where}: seq {seq!r} does not follow seq {previous} (entries "
+                       "written by two recorders at once, or edited by hand)")
+        if isinstance(seq, int):
+            previous = max(previous, seq)
         try:
             wire(resp)  # exactly what replay does with it at start-up
         except WIRE_ERRORS as e:
