@@ -185,6 +185,21 @@ def test_one_recorder_per_cassette(sim, tmp_path):
     assert [i["seq"] for i in cio.load(cassette).interactions] == [1, 2, 3]
 
 
+def test_an_unreachable_upstream_is_logged_not_recorded(tmp_path):
+    cassette = tmp_path / "dead.yaml"
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here
+    rec = record(tmp_path, cassette, dead)
+    r = requests.get(f"{rec.base}/v1/financial_connections/sessions/fcsess_fakeDead1",
+                     params={"k": KEY}, headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
+    assert r.status_code == 502
+    assert rec.proc.stop() == 0
+    log = rec.proc.output()
+    assert ("fc-cassette record: NOT recorded GET /v1/financial_connections/sessions/"
+            "fcsess_fakeDead1: no response from upstream:") in log
+    assert "failed 0, no response 1" in log
+    assert KEY not in log and not cassette.exists()
+
+
 def test_record_mode_none_without_cassette_is_a_clear_start_up_error(tmp_path):
     from support import run_fc
     r = run_fc(["record", str(tmp_path / "nope.yaml"), "--record-mode", "none",

@@ -78,6 +78,7 @@ class Record:
         self.recorded = 0
         self.refused = 0
         self.failed = 0
+        self.no_response = 0
 
     def load(self, loader) -> None:
         loader.add_option("fc_record_mode", str, "",
@@ -226,11 +227,25 @@ class Record:
         log.info("fc-cassette record: %s",
                  self.redactor.redact_text(_summary_line(seq, entry, reports)))
 
+    def error(self, flow: http.HTTPFlow) -> None:
+        """A forwarded flow that ended without a response (upstream unreachable, reset):
+        nothing to record, and the log says so."""
+        if (not core.active("record") or self.writer is None or flow.response is not None
+                or flow.metadata.get(ANSWERED) or not in_scope(flow, core.settings().scope)):
+            return
+        self.no_response += 1
+        reason = flow.error.msg if flow.error else "no response"
+        log.warning("fc-cassette record: NOT recorded %s %s: no response from upstream: %s",
+                    flow.request.method,
+                    self.redactor.redact_text(interaction.split_path(flow.request.path)[0]),
+                    self.redactor.redact_text(reason))
+
     def done(self) -> None:
         if core.active("record"):
             replayed = self.playback.served if self.playback else 0
             log.info("fc-cassette record: recorded %d, replayed %d, refused by the secret "
-                     "scanner %d, failed %d", self.recorded, replayed, self.refused, self.failed)
+                     "scanner %d, failed %d, no response %d", self.recorded, replayed,
+                     self.refused, self.failed, self.no_response)
         self.close()
 
     def close(self) -> None:

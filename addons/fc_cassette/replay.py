@@ -61,8 +61,8 @@ class Replay:
             log.warning("fc-cassette: %s", w)
         self.redactor = Redactor(settings.redaction)
         self._keys.clear()
-        log.info("fc-cassette replay: %d interactions from %s", len(loaded.interactions),
-                 loaded.path)
+        log.info("fc-cassette replay: %d interactions from %s (offline: nothing is "
+                 "forwarded)", len(loaded.interactions), loaded.path)
 
     def request(self, flow: http.HTTPFlow) -> None:
         if not self.on or self.playback is None or flow.response:
