@@ -226,6 +226,46 @@ def test_verify_planted_secrets_exit_1_without_printing_them(tmp_path):
             assert leaked not in p.stdout + p.stderr
 
 
+def test_verify_finds_keys_hidden_by_yaml_escapes_or_folding(good, tmp_path):
+    """The scan of the text cannot see "\\x73k_live_..." or a key folded over two lines;
+    the loaded value is that key all the same."""
+    key = runtime_secret("sk_live_", 5)
+    text = good.read_text()
+    anchor = "    Authorization: Bearer sk_test_REDACTED_1\n"
+    assert anchor in text
+    hidden = {
+        "x_escape": f'Authorization: "Bearer \\x73{key[1:]}"',
+        "u_escape": f'X-Note: "\\U00000073{key[1:]}"',
+        "folded": f'X-Note: "{key[:9]}\\\n      {key[9:]}"',
+    }
+    for name, line in hidden.items():
+        bad = tmp_path / f"{name}.yaml"
+        bad.write_text(text.replace(anchor, f"    {line}\n", 1))
+        assert key not in bad.read_text()
+        loaded = cio.load(bad).interactions[0]["request"]["headers"]
+        assert key in str(loaded), name
+        p = run_fc(["verify", str(bad)])
+        no_traceback(p)
+        assert p.returncode == 1, (name, p.stdout, p.stderr)
+        assert lines(p.stdout)[0].startswith(
+            f"{bad}:entry 1: possible secret (sk_live), written with YAML escapes or line "
+            "folding: "), name
+        for leaked in encoded_forms(key):
+            assert leaked not in p.stdout + p.stderr
+
+
+def test_show_json_redacts_values_json_cannot_hold(tmp_path, good):
+    """A YAML set is not JSON; show --json prints it as text, redacted."""
+    key = runtime_secret("sk_live_", 6)
+    bad = tmp_path / "set.yaml"
+    bad.write_text(good.read_text().replace(
+        "stripe_version: 2026-10-28.endive", f"stripe_version: !!set {{{key}: null}}", 1))
+    p = run_fc(["show", str(bad), "--json"])
+    no_traceback(p)
+    assert key not in p.stdout and key[8:] not in p.stdout
+    assert "sk_live_REDACTED_1" in p.stdout
+
+
 def test_verify_secret_in_the_header_document(tmp_path):
     key = runtime_secret("sk_test_", 4)
     cassette = write(tmp_path / "hdr.yaml", good_entries()[:1])

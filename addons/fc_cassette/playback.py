@@ -21,6 +21,7 @@ from .cassette import Cassette, CassetteError
 from .config import Settings
 from .interaction import SKIP_HEADERS, encode_body, header_items
 from .matching import Matcher, Miss
+from .redact import Redactor
 
 MISS_HEADER = "Fc-Cassette-Miss"
 
@@ -42,10 +43,14 @@ def wire(rec: dict[str, Any]) -> Wire:
 
 
 class Playback:
-    def __init__(self, cassette: Cassette, settings: Settings):
+    def __init__(self, cassette: Cassette, settings: Settings,
+                 redactor: Redactor | None = None):
         self.path = str(cassette.path)
         self._interactions = cassette.interactions
         self.miss_status = settings.replay.miss_status
+        # a miss explanation quotes recorded values and request values: it goes to the
+        # client, the status endpoint and pytest's report, so it is redacted like a log
+        self.redactor = redactor if redactor is not None else Redactor(settings.redaction)
         self.used: set[int] = set()  # seqs served since start-up (across rewinds)
         self.matcher = Matcher(cassette.interactions, settings.matching,
                                repeat_last=settings.replay.on_exhausted == "repeat_last")
@@ -87,7 +92,8 @@ class Playback:
         return http.Response(b"HTTP/1.1", status, reason, headers.copy(), body, None, now, now)
 
     def miss_response(self, miss: Miss) -> http.Response:
-        message = f"fc-cassette replay miss (cassette {self.path}): {miss.message}"
+        message = self.redactor.redact_text(
+            f"fc-cassette replay miss (cassette {self.path}): {miss.message}")
         body = {"error": {"type": "invalid_request_error", "code": "fc_cassette_replay_miss",
                           "message": message}}
         return http.Response.make(
@@ -98,7 +104,7 @@ class Playback:
 
     def refuse(self, miss: Miss) -> http.Response:
         """Count a miss and answer it."""
-        self.misses.append(miss.message)
+        self.misses.append(self.redactor.redact_text(miss.message))
         return self.miss_response(miss)
 
     def error_response(self, what: str) -> http.Response:
@@ -119,5 +125,6 @@ class Playback:
         lines += [f"  miss: {m}" for m in self.misses]
         for it in unused:
             r = it["request"]
-            lines.append(f"  unused: interaction {it.get('seq')}: {r.get('method')} {r.get('path')}")
+            lines.append(self.redactor.redact_text(
+                f"  unused: interaction {it.get('seq')}: {r.get('method')} {r.get('path')}"))
         return lines

@@ -117,10 +117,15 @@ class Record:
         lock = None if mode == "none" else self._lock(path)
         replay_only = mode == "none" or (mode == "once" and path.exists())
         existing, playback = None, None
+        redactor = Redactor(settings.redaction)
         if path.exists() and mode != "all":
             try:
                 existing = cassette_io.load(path)
-                playback = Playback(existing, settings)
+                # appending: placeholder numbers continue after the cassette's; one
+                # numbering for the entries and the miss explanations
+                redactor = Redactor(settings.redaction,
+                                    existing="" if replay_only else existing.text)
+                playback = Playback(existing, settings, redactor)
             except cassette_io.CassetteError as e:
                 if lock is not None and lock is not self.lock:
                     lock.release()
@@ -138,8 +143,7 @@ class Record:
         self.writer = None if replay_only else cassette_io.Writer(
             path, existing=existing if mode == "new_episodes" else None,
             fsync=settings.record.fsync)
-        self.redactor = Redactor(settings.redaction,
-                                 existing=existing.text if existing and self.writer else "")
+        self.redactor = redactor
         what = "replaying only" if replay_only else "recording"
         log.info("fc-cassette record (%s): %s %s", mode, what, path)
 
@@ -185,7 +189,7 @@ class Record:
         elif self.writer is None:
             flow.response = self.playback.refuse(got)
             flow.metadata[ANSWERED] = True
-            log.warning("fc-cassette record: replay miss: %s", got.message)
+            log.warning("fc-cassette record: replay miss: %s", self.playback.misses[-1])
 
     def response(self, flow: http.HTTPFlow) -> None:
         if (not core.active("record") or self.writer is None or flow.metadata.get(ANSWERED)

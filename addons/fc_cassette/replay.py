@@ -52,14 +52,15 @@ class Replay:
         if not ctx.options.fc_cassette:
             raise exceptions.OptionsError("replay needs a cassette: --set fc_cassette=FILE")
         self.settings = settings = core.settings()
+        redactor = Redactor(settings.redaction)  # one numbering for its messages
         try:
             loaded = cassette_io.load(ctx.options.fc_cassette)
-            self.playback = Playback(loaded, settings)
+            self.playback = Playback(loaded, settings, redactor)
         except cassette_io.CassetteError as e:
             raise exceptions.OptionsError(str(e)) from None
         for w in loaded.warnings:
             log.warning("fc-cassette: %s", w)
-        self.redactor = Redactor(settings.redaction)
+        self.redactor = redactor
         self._keys.clear()
         log.info("fc-cassette replay: %d interactions from %s (offline: nothing is "
                  "forwarded)", len(loaded.interactions), loaded.path)
@@ -81,13 +82,13 @@ class Replay:
                         f"{self.redactor.redact_text(flow.request.path)} is outside "
                         "fc-cassette's scope; replay never forwards requests")
             flow.response = pb.refuse(miss)
-            log.warning("fc-cassette replay: %s", miss.message)
+            log.warning("fc-cassette replay: %s", pb.misses[-1])
             return
         key, req = self._prepared(flow, pb)
         got = pb.take_prepared(key, req)
         if isinstance(got, Miss):
             flow.response = pb.refuse(got)
-            log.warning("fc-cassette replay miss: %s", got.message)
+            log.warning("fc-cassette replay miss: %s", pb.misses[-1])
         else:
             flow.response = pb.response_for(got)
             # Only when asked for (--set termlog_verbosity=debug): mitmproxy sends every

@@ -71,7 +71,7 @@ def main(path: str, as_json: bool = False) -> int:
     header = redactor.redact_value(c.header)
     if as_json:
         emit(json.dumps({"cassette": str(c.path), "header": header, "interactions": table},
-                        indent=2, default=str))
+                        indent=2, default=lambda o: redactor.redact_text(str(o))))
         emit(None)
         return 0
     head = ["n", "method", "path", "status", "ids", "request", "response"]

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from mitmproxy import ctx, http
 
 from . import core
+from .redact import Redactor
 from .simulator import Simulator
 
 log = logging.getLogger("fc_cassette")
@@ -29,6 +30,7 @@ USE_CONFIG_SEED = -1
 
 class Simulate:
     def __init__(self) -> None:
+        self.redactor = Redactor()
         self.simulator: Simulator | None = None
 
     def load(self, loader) -> None:
@@ -58,7 +60,9 @@ class Simulate:
         body = req.get_content(strict=False) or b""
         resp = self.simulator.handle(req.method, split.path, split.query, req.headers, body)
         flow.response = http.Response.make(resp.status, resp.body, resp.headers)
-        log.info("simulate: %s %s -> %d %s", req.method, _clip(split.path), resp.status,
+        # redacted before clipping: a clip through a key would hide it from redaction
+        log.info("simulate: %s %s -> %d %s", req.method,
+                 _clip(self.redactor.redact_text(split.path)), resp.status,
                  _summary(resp.status, resp.body))
 
     def server_connect(self, data) -> None:

@@ -20,6 +20,7 @@ its format version or a key name), control characters escaped, length bounded.
 from __future__ import annotations
 
 import bisect
+import json
 import os
 import re
 import sys
@@ -85,10 +86,24 @@ def problems(c: cassette_io.Cassette) -> list[str]:
             out += [f"{where}: request invalid at {e['path'] or '(root)'}: {e['message']} "
                     f"(yet Stripe answered {resp['status']})" for e in q.errors]
     starts = cassette_io.doc_starts(c.text)
-    for f in scan(c.text):
+    flagged: set[str] = set()
+    for f in scan(c.text):  # the file as written: comments and a torn tail included
         entry = bisect.bisect_right(starts, f.offset) - 1
         label = "header" if entry <= 0 else f"entry {entry}"
+        flagged.add(label)
         out.append(f"{c.path}:{label}: possible secret ({f.kind}): {f.excerpt}")
+    # ... and as loaded: YAML escapes ("\x73k_live_...") and folded lines hide a key
+    # from a scan of the text, not from the loaded value
+    docs = [("header", c.header)] + [(f"entry {i}", it)
+                                     for i, it in enumerate(c.interactions, start=1)]
+    for label, doc in docs:
+        if label in flagged:
+            continue
+        text = json.dumps(doc, ensure_ascii=False, default=str)
+        for f in scan(text):
+            out.append(f"{c.path}:{label}: possible secret ({f.kind}), written with YAML "
+                       f"escapes or line folding: {f.excerpt}")
+            break
     return out
 
 

@@ -1,0 +1,52 @@
+"""Playback's answers: miss explanations never carry a secret to the client, the status
+endpoint or pytest's report (they quote recorded values and request values)."""
+
+from __future__ import annotations
+
+import json
+
+from fc_cassette import cassette as cio
+from fc_cassette.config import Settings
+from fc_cassette.matching import Miss
+from fc_cassette.playback import Playback
+
+SESSIONS = "/v1/financial_connections/sessions"
+# made at run time: never a literal secret in the repository
+LIVE = "sk_live_" + "51AbCdEfGhIjKlMnOpQrStUv"
+TEST = "sk_test_" + "51ZyXwVuTsRqPoNmLkJiHgFe"
+
+
+def cassette_with_stripe_account(tmp_path, value: str) -> cio.Cassette:
+    """A hand-made cassette whose recorded request carries ``value`` (e.g. a key that
+    slipped past review as a YAML escape: verify is tested for that separately)."""
+    p = tmp_path / "c.yaml"
+    w = cio.Writer(p, fsync=False)
+    w.append({"request": {"method": "POST", "path": SESSIONS, "query": {},
+                          "headers": {"Stripe-Account": value},
+                          "body": {"form": {"permissions": ["balances"]}}},
+              "response": {"status": 200, "headers": {}, "body": {"json": {"id": "fcsess_1"}}}})
+    w.close()
+    return cio.load(p)
+
+
+def test_a_miss_quoting_a_recorded_secret_is_redacted_everywhere(tmp_path):
+    settings = Settings.model_validate({"matching": {"headers": ["stripe-account"]}})
+    pb = Playback(cassette_with_stripe_account(tmp_path, LIVE), settings)
+    got = pb.take({"method": "POST", "path": SESSIONS, "query": {}, "headers": {},
+                   "body": {"form": {"permissions": ["balances"]}}})
+    assert isinstance(got, Miss) and LIVE in got.message  # the matcher's own words
+    resp = pb.refuse(got)
+    seen = [resp.text, json.dumps(pb.status()), "\n".join(pb.summary()), *pb.misses,
+            *resp.headers.values()]
+    for text in seen:
+        assert LIVE not in text and LIVE[8:] not in text
+    assert "sk_live_REDACTED_1" in json.loads(resp.text)["error"]["message"]
+    assert "sk_live_REDACTED_1" in pb.misses[0]
+
+
+def test_an_out_of_scope_miss_naming_a_secret_host_is_redacted(tmp_path):
+    pb = Playback(cassette_with_stripe_account(tmp_path, "acct_1"), Settings())
+    resp = pb.refuse(Miss("out_of_scope", f"GET {TEST}.example/v1/x is outside "
+                                          "fc-cassette's scope"))
+    assert TEST not in resp.text and TEST not in json.dumps(pb.status())
+    assert pb.misses == ["GET sk_test_REDACTED_1.example/v1/x is outside fc-cassette's scope"]
