@@ -38,10 +38,15 @@ def secret(prefix: str) -> str:
 def make_flow(method: str, path: str, req_body: bytes = b"", req_headers=None,
               status: int = 200, resp_body: bytes = b"", resp_headers=None) -> http.HTTPFlow:
     """A flow with exactly these bytes on the wire (bodies as sent, e.g. gzip-encoded)."""
-    req = http.Request.make(method, f"https://api.stripe.com{path}", b"", req_headers or {})
+    req = http.Request.make(method, f"https://api.stripe.com{path}", b"")
     req.raw_content = req_body
-    resp = http.Response.make(status, b"", resp_headers or {})
+    resp = http.Response.make(status, b"")
     resp.raw_content = resp_body
+    # headers last: make() would drop a Content-Encoding it cannot apply to b""
+    for message, headers in ((req, req_headers), (resp, resp_headers)):
+        del message.headers["content-length"]
+        for name, value in (headers or {}).items():
+            message.headers[name] = value
     return tflow.tflow(req=req, resp=resp)
 
 
@@ -162,6 +167,52 @@ def test_binary_body_with_a_secret_is_redacted(recorder):
         assert form_ not in text
     body = cio.load(path).interactions[0]["request"]["body"]
     assert b"sk_live_REDACTED_1" in base64.b64decode(body["base64"])
+
+
+def test_bodies_under_any_content_coding_are_decoded_then_redacted(recorder):
+    """x-gzip and stacked codings: mitmproxy's lenient decoding returned the compressed
+    bytes, stored as base64 that no redaction or scan could read."""
+    import gzip
+    record, path = recorder
+    cs = secret("fcsess_client_secret_")
+    body = json.dumps({"id": "fcsess_fake1", "object": "financial_connections.session",
+                       "client_secret": cs}).encode()
+    for coding, data in (("x-gzip", gzip.compress(body)),
+                         ("gzip, gzip", gzip.compress(gzip.compress(body))),
+                         ("deflate, br, identity", None)):
+        if data is None:
+            import zlib
+
+            import brotli
+            data = brotli.compress(zlib.compress(body))
+        run(record, make_flow("GET", "/v1/financial_connections/sessions/fcsess_fake1",
+                              status=200, resp_body=data,
+                              resp_headers={"Content-Type": "application/json",
+                                            "Content-Encoding": coding}))
+    text = path.read_text()
+    for form_ in encoded_forms(cs):
+        assert form_ not in text
+    bodies = [i["response"]["body"] for i in cio.load(path).interactions]
+    assert [b["json"]["client_secret"] for b in bodies] == ["fcsess_client_secret_REDACTED_1"] * 3
+
+
+@pytest.mark.parametrize("coding", ["compress", "gzip", "gzip, x-unknown"])
+def test_a_body_that_cannot_be_decoded_is_not_recorded(recorder, caplog, coding):
+    """Fail closed: bytes fc-cassette cannot decode could hide a secret."""
+    import gzip
+    record, path = recorder
+    cs = secret("fcsess_client_secret_")
+    raw = b"not gzip at all " + cs.encode() if coding == "gzip" else gzip.compress(cs.encode())
+    f = make_flow("GET", "/v1/financial_connections/sessions/fcsess_fake1", status=200,
+                  resp_body=raw, resp_headers={"Content-Type": "application/json",
+                                               "Content-Encoding": coding})
+    with caplog.at_level(logging.INFO, logger="fc_cassette"):
+        run(record, f)
+    assert not path.exists()
+    assert f.marked == ":no_entry:" and "cannot be undone" in f.comment
+    assert any("NOT recorded GET /v1/financial_connections/sessions/fcsess_fake1: "
+               "Content-Encoding" in r.getMessage() for r in caplog.records)
+    assert cs not in caplog.text
 
 
 class _NoRedaction:

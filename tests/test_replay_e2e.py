@@ -286,3 +286,29 @@ def test_memoized_match_key_respects_the_content_type(recorded, tmp_path):
         **auth, "Content-Type": "application/x-www-form-urlencoded"})
     assert as_form.status_code == 200 and as_form.json()["id"] == truth["created"].id
     assert rp.proc.stop() == 0
+
+
+def test_a_body_that_cannot_be_decoded_is_an_explained_miss(recorded, tmp_path):
+    """Its bytes could hide a secret: never quoted, never a crash; later requests work."""
+    import gzip
+    cassette, truth = recorded
+    rp = replay(tmp_path, cassette)
+    url = f"{rp.base}/v1/financial_connections/sessions"
+    secret = "fcsess_client_secret_" + "fakeHiddenInGzip0123"
+    with requests.Session() as http:  # closed before the proxy stops (see test_cli)
+        for coding in ("compress", "gzip, x-unknown"):
+            r = http.post(url, data=gzip.compress(secret.encode()), timeout=10, headers={
+                "Authorization": f"Bearer {CI_KEY}", "Content-Encoding": coding,
+                "Content-Type": "application/x-www-form-urlencoded"})
+            assert r.status_code == 400 and r.headers["Fc-Cassette-Miss"] == "unmatched"
+            assert "cannot be undone, so it cannot be matched" in r.json()["error"]["message"]
+        ok = http.get(f"{url}/{truth['created'].id}", timeout=10,
+                      headers={"Authorization": f"Bearer {CI_KEY}"})
+        assert ok.status_code == 200
+    assert rp.proc.stop() == 0
+    log = rp.proc.output()
+    assert "fc-cassette replay miss: POST /v1/financial_connections/sessions: " \
+           "Content-Encoding 'compress' cannot be undone" in log
+    tracebacks = log[log.find("Traceback"):] if "Traceback" in log else ""
+    assert "fc_cassette" not in tracebacks and "H4sI" not in log  # (mitmproxy 11 may print
+    # an asyncio CancelledError traceback at shutdown: not ours)

@@ -71,6 +71,44 @@ def header_items(headers: dict[str, Any]) -> list[tuple[str, str]]:
     return items
 
 
+class UndecodableBody(ValueError):
+    """A body whose Content-Encoding cannot be undone: its bytes could hide a secret
+    that redaction cannot see, so it is neither recorded nor quoted."""
+
+
+_CODING_ALIASES = {"x-gzip": "gzip"}
+
+
+def content_of(message) -> bytes | None:
+    """A request's or response's body with every Content-Encoding undone (the last one
+    applied first), or :class:`UndecodableBody`. mitmproxy's own ``get_content(strict=
+    False)`` returns the still-compressed bytes for an encoding it does not know
+    (``x-gzip``, ``gzip, gzip``), which would be stored as opaque base64."""
+    from mitmproxy.net import encoding
+
+    raw = message.raw_content
+    codings = [c.strip().lower() for c in message.headers.get("content-encoding", "").split(",")]
+    codings = [_CODING_ALIASES.get(c, c) for c in codings if c and c != "identity"]
+    if not raw or not codings:
+        return raw
+    if len(codings) == 1:
+        try:
+            return message.get_content(strict=True)
+        except ValueError:
+            pass
+    data = raw
+    for coding in reversed(codings):
+        try:
+            decoded = encoding.decode(data, coding)
+        except ValueError:
+            raise UndecodableBody(f"Content-Encoding {', '.join(codings)!r} cannot be "
+                                  "undone") from None
+        if not isinstance(decoded, bytes):  # a text codec, not a content coding
+            raise UndecodableBody(f"Content-Encoding {coding!r} is not a content coding")
+        data = decoded
+    return data
+
+
 def decode_body(content: bytes | None, content_type: str) -> dict[str, Any] | None:
     if not content:
         return None
@@ -138,8 +176,7 @@ def request_record(flow) -> dict[str, Any]:
         "path": path,
         "query": decode_query(query),
         "headers": headers_record(req.headers),
-        "body": decode_body(req.get_content(strict=False),
-                            req.headers.get("content-type", "")),
+        "body": decode_body(content_of(req), req.headers.get("content-type", "")),
     }
 
 
@@ -155,8 +192,7 @@ def match_record(flow, header_names: list[str]) -> dict[str, Any]:
         "path": path,
         "query": decode_query(query),
         "headers": headers,
-        "body": decode_body(req.get_content(strict=False),
-                            req.headers.get("content-type", "")),
+        "body": decode_body(content_of(req), req.headers.get("content-type", "")),
     }
 
 
@@ -166,8 +202,7 @@ def response_record(flow) -> dict[str, Any]:
         "status": resp.status_code,
         "reason": resp.reason,
         "headers": headers_record(resp.headers),
-        "body": decode_body(resp.get_content(strict=False),
-                            resp.headers.get("content-type", "")),
+        "body": decode_body(content_of(resp), resp.headers.get("content-type", "")),
     }
 
 

@@ -181,7 +181,15 @@ class Record:
                     "fc-cassette's scope, and this record mode only replays"))
                 flow.metadata[ANSWERED] = True
             return
-        req = interaction.match_record(flow, core.settings().matching.headers)
+        try:
+            req = interaction.match_record(flow, core.settings().matching.headers)
+        except interaction.UndecodableBody as e:
+            if self.writer is None:  # only replaying: a miss, explained
+                flow.response = self.playback.refuse(Miss(
+                    "unmatched", f"{flow.request.method} {flow.request.path.split('?', 1)[0]}: "
+                    f"{e}, so it cannot be matched"))
+                flow.metadata[ANSWERED] = True
+            return  # recording: forwarded, and refused in the response hook
         got = self.playback.take(self.redactor.redact_entry({"request": req})["request"])
         if not isinstance(got, Miss):
             flow.response = self.playback.response_for(got)
@@ -205,8 +213,17 @@ class Record:
                              f"{self.redactor.redact_text(flow.request.path)}", self.redactor)
 
     def _record(self, flow: http.HTTPFlow) -> None:
-        request = interaction.request_record(flow)
-        response = interaction.response_record(flow)
+        try:
+            request = interaction.request_record(flow)
+            response = interaction.response_record(flow)
+        except interaction.UndecodableBody as e:  # fail closed: bytes we cannot redact
+            self.refused += 1
+            why = self.redactor.redact_text(str(e))
+            flow.marked = ":no_entry:"
+            flow.comment = f"fc-cassette: NOT recorded: {why}"
+            log.error("fc-cassette record: NOT recorded %s %s: %s", flow.request.method,
+                      self.redactor.redact_text(flow.request.path.split("?", 1)[0]), why)
+            return
         entry = {"request": request, "response": response}
         reports = interaction.validate(request, response)
         if reports is not None:
@@ -247,8 +264,8 @@ class Record:
     def done(self) -> None:
         if core.active("record"):
             replayed = self.playback.served if self.playback else 0
-            log.info("fc-cassette record: recorded %d, replayed %d, refused by the secret "
-                     "scanner %d, failed %d, no response %d", self.recorded, replayed,
+            log.info("fc-cassette record: recorded %d, replayed %d, refused (fail closed) "
+                     "%d, failed %d, no response %d", self.recorded, replayed,
                      self.refused, self.failed, self.no_response)
         self.close()
 

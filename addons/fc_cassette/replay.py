@@ -18,7 +18,7 @@ from mitmproxy import ctx, exceptions, http
 from . import cassette as cassette_io
 from . import control, core
 from .config import Settings
-from .interaction import match_record
+from .interaction import UndecodableBody, match_record
 from .matching import Miss
 from .playback import Playback
 from .redact import Redactor
@@ -84,7 +84,14 @@ class Replay:
             flow.response = pb.refuse(miss)
             log.warning("fc-cassette replay: %s", pb.misses[-1])
             return
-        key, req = self._prepared(flow, pb)
+        try:
+            key, req = self._prepared(flow, pb)
+        except UndecodableBody as e:
+            flow.response = pb.refuse(Miss("unmatched", f"{flow.request.method} "
+                                           f"{flow.request.path.split('?', 1)[0]}: {e}, so "
+                                           "it cannot be matched"))
+            log.warning("fc-cassette replay miss: %s", pb.misses[-1])
+            return
         got = pb.take_prepared(key, req)
         if isinstance(got, Miss):
             flow.response = pb.refuse(got)
