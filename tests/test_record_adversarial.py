@@ -215,12 +215,64 @@ def test_a_body_that_cannot_be_decoded_is_not_recorded(recorder, caplog, coding)
     assert cs not in caplog.text
 
 
+def test_credentials_without_a_known_prefix_are_chased_through_the_entry(recorder):
+    """An opaque Bearer token or a Basic password matches no secret pattern; once seen
+    in Authorization, its copies elsewhere (echoed by the upstream, in the query, in a
+    body) are replaced too, with the same placeholder."""
+    import base64
+    record, path = recorder
+    token = "ek_test_" + "".join(_rnd.choices(string.ascii_letters, k=30))
+    password = "".join(_rnd.choices(string.ascii_letters + string.digits, k=18))
+    basic = base64.b64encode(f"admin:{password}".encode()).decode()
+    for auth, cred in ((f"Bearer {token}", token), (f"Basic {basic}", password)):
+        body = json.dumps({"id": "fcsess_fake1", "object": "financial_connections.session",
+                           "note": f"token {cred}", "nested": {"q": quote(cred, safe="")}})
+        run(record, make_flow(
+            "GET", f"/v1/financial_connections/sessions/fcsess_fake1?echo={cred}",
+            req_headers={"Authorization": auth}, status=200, resp_body=body.encode(),
+            resp_headers={"Content-Type": "application/json", "X-Echo-Token": cred}))
+    text = path.read_text()
+    for cred in (token, password):
+        for form_ in encoded_forms(cred):
+            if len(form_) >= 8:
+                assert form_ not in text
+    first, second = cio.load(path).interactions
+    assert first["request"]["headers"]["Authorization"] == "Bearer REDACTED_1"
+    assert first["request"]["query"] == {"echo": "REDACTED_1"}
+    assert first["response"]["headers"]["X-Echo-Token"] == "REDACTED_1"
+    assert first["response"]["body"]["json"]["note"] == "token REDACTED_1"
+    assert first["response"]["body"]["json"]["nested"]["q"] == "REDACTED_1"
+    assert second["response"]["body"]["json"]["note"] == "token REDACTED_3"  # 2: "admin"
+    assert second["request"]["query"] == {"echo": "REDACTED_3"}
+
+
 class _NoRedaction:
+    learned: dict[str, str] = {}
+
     def redact_entry(self, entry):
         return entry
 
     def redact_text(self, s):
         return s
+
+
+def test_a_learned_credential_left_in_an_entry_is_refused(recorder, caplog):
+    """The scanner's second net: a credential learned from Authorization (no pattern
+    would find it) must not be written even if a redaction rule let it through."""
+    record, path = recorder
+    token = "ek_test_" + "".join(_rnd.choices(string.ascii_letters, k=30))
+
+    class Leaky(_NoRedaction):
+        learned = {token: "REDACTED_1"}
+    record.redactor = Leaky()
+    f = make_flow("GET", "/v1/financial_connections/sessions/fcsess_fake1",
+                  req_headers={"Authorization": f"Bearer {token}"}, status=200,
+                  resp_body=b"{}", resp_headers={"Content-Type": "application/json"})
+    with caplog.at_level(logging.INFO, logger="fc_cassette"):
+        run(record, f)
+    assert not path.exists() and f.marked == ":no_entry:"
+    assert "learned from an Authorization header" in f.comment
+    assert token not in caplog.text
 
 
 def test_scanner_refuses_an_entry_redaction_missed(recorder, caplog):

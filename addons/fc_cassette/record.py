@@ -235,7 +235,7 @@ class Record:
         try:
             seq = self.writer.append(  # the redacted entry's version: it goes in the header
                 entry, stripe_version=_header(entry["request"], "stripe-version"),
-                check=_fail_closed)
+                check=lambda text: _fail_closed(text, self.redactor.learned))
         except SecretLeft as e:
             self.refused += 1
             flow.marked = ":no_entry:"
@@ -300,8 +300,11 @@ def _header(record: dict, name: str) -> str | None:
     return None
 
 
-def _fail_closed(text: str) -> None:
+def _fail_closed(text: str, learned: dict[str, str] | None = None) -> None:
     findings = scan(text)
+    if learned and any(credential in text for credential in learned):
+        raise SecretLeft("a credential learned from an Authorization header is left "
+                         "after redaction")
     if findings:
         kinds = ", ".join(sorted({f.kind for f in findings}))
         raise SecretLeft(f"the secret scanner found {len(findings)} secret(s) left after "

@@ -119,6 +119,7 @@ _UESC_TOKEN = re.compile(r"\\{1,4}u[0-9A-Fa-f]{4}|.", re.S)
 _B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _B64_MIN = 16
 _CACHE_SIZE = 4096
+MIN_LEARNED = 8  # shorter credentials (a Basic user name like "admin") are not chased
 _CACHE_MAX_LEN = 512
 _B64_CRED = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 _TO_STD = str.maketrans("-_", "+/")
@@ -368,6 +369,11 @@ class Redactor:
         # _str is a pure function of the string once its secrets have numbers, so
         # results are reused (keys and common values repeat across entries).
         self._cache: dict[str, str] = {}
+        # Credentials that match no secret pattern (an opaque Bearer token, a Basic
+        # password) are learned from Authorization headers; their copies elsewhere
+        # (echoed in a body, a query, another header) are replaced too.
+        self.learned: dict[str, str] = {}
+        self._learned_forms: list[tuple[str, str]] = []  # raw and percent-encoded
         if existing:
             self._continue_after(existing)
 
@@ -488,6 +494,9 @@ class Redactor:
         if hit is not None:
             return hit
         out = self._rewrite(s, 0)
+        for form, placeholder in self._learned_forms:
+            if form in out:
+                out = out.replace(form, placeholder)
         for rx in self._patterns:
             out = rx.sub(REDACTED, out)
         if len(s) <= _CACHE_MAX_LEN:
@@ -507,7 +516,12 @@ class Redactor:
         red = self._str(tok)
         if _is_placeholder_token(red) or red == REDACTED:
             return red
-        return self._placeholder("", tok)
+        placeholder = self._placeholder("", tok)
+        if len(tok) >= MIN_LEARNED and tok not in self.learned:
+            self.learned[tok] = placeholder
+            self._learned_forms += [(f, placeholder) for f in {tok, quote(tok, safe="")}]
+            self._cache.clear()  # strings holding it now read differently
+        return placeholder
 
     def _basic(self, cred: str) -> str:
         if _is_placeholder_token(cred):
@@ -656,6 +670,13 @@ class Redactor:
 
     def redact_entry(self, entry: Mapping[str, Any]) -> dict[str, Any]:
         """A new, redacted copy of a recorded interaction (the input is not changed)."""
+        for part in ("request", "response"):  # learn credentials before walking the
+            msg = entry.get(part)             # query and path, which come first
+            headers = msg.get("headers") if isinstance(msg, Mapping) else None
+            if isinstance(headers, Mapping):
+                for name, value in headers.items():
+                    if isinstance(name, str) and _AUTH_NAME.search(name.lower()):
+                        self._auth_value(value)
         out: dict[str, Any] = {}
         for k, v in entry.items():
             if k in ("request", "response") and isinstance(v, Mapping):
