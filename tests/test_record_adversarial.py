@@ -246,6 +246,21 @@ def test_credentials_without_a_known_prefix_are_chased_through_the_entry(recorde
     assert second["request"]["query"] == {"echo": "REDACTED_3"}
 
 
+@pytest.mark.parametrize("charset", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_secret_in_a_utf16_or_utf32_text_body_is_never_written(recorder, charset):
+    """Stored as base64 (not UTF-8), its secrets are interleaved with NULs: redaction
+    cannot rewrite them in place, so the scanner refuses the entry (fail closed)."""
+    record, path = recorder
+    key = secret("sk_test_")
+    f = make_flow("POST", "/v1/financial_connections/sessions",
+                  f"note={key}".encode(charset),
+                  {"Content-Type": f"text/plain; charset={charset}"}, 400, b"{}",
+                  {"Content-Type": "application/json"})
+    run(record, f)
+    assert not path.exists() and f.marked == ":no_entry:"
+    assert "secret scanner found" in f.comment
+
+
 class _NoRedaction:
     learned: dict[str, str] = {}
 

@@ -759,8 +759,28 @@ def _find(text: str, depth: int) -> list[tuple[str, str, int, str]]:
 
 
 def _b64_interesting(run: str) -> tuple[tuple[int, str], ...]:
-    """The alignments of a base64-looking run whose decoding might hold a secret."""
-    return tuple((k, dec) for k, dec, _ in _b64_windows(run) if _INTERESTING.search(dec))
+    """The alignments of a base64-looking run whose decoding might hold a secret (as
+    bytes read one per character, or as UTF-16/UTF-32 text)."""
+    out = []
+    for k, dec, _ in _b64_windows(run):
+        if _INTERESTING.search(dec):
+            out.append((k, dec))
+        elif "\x00" in dec and (wide := _wide_text(dec.encode("latin-1"))) is not None:
+            out.append((k, wide))
+    return tuple(out)
+
+
+def _wide_text(raw: bytes) -> str | None:
+    """``raw`` read as UTF-16 or UTF-32 (either byte order, any alignment), when that
+    reading might hold a secret: a text body in those charsets is stored as base64,
+    and read one byte per character its secrets are interleaved with NULs."""
+    for codec, width in (("utf-16-le", 2), ("utf-16-be", 2), ("utf-32-le", 4),
+                         ("utf-32-be", 4)):
+        for start in range(width):
+            text = raw[start:].decode(codec, "ignore")
+            if _INTERESTING.search(text):
+                return text
+    return None
 
 
 # Entries repeat most runs (header values, ids, paths): decoding them again each time
