@@ -261,6 +261,27 @@ def test_a_secret_in_a_utf16_or_utf32_text_body_is_never_written(recorder, chars
     assert "secret scanner found" in f.comment
 
 
+def test_mitmproxys_own_log_lines_number_secrets_as_the_cassette_does(recorder):
+    """Key B first shows in one of mitmproxy's lines, then is recorded: one number."""
+    from fc_cassette.core import RedactingFilter
+    record, path = recorder
+    a, b = secret("sk_test_"), secret("sk_test_")
+    sessions = "/v1/financial_connections/sessions"
+
+    def call(key):
+        run(record, make_flow("GET", f"{sessions}/fcsess_fake1",
+                              req_headers={"Authorization": f"Bearer {key}"}, status=200,
+                              resp_body=b"{}", resp_headers={"Content-Type": "application/json"}))
+    call(a)
+    line = logging.LogRecord("mitmproxy.proxy.server", logging.INFO, __file__, 1,
+                             "Bad HTTP request line: %r", (f"GET /v1/x?k={b} HTTP/1.1",), None)
+    RedactingFilter().filter(line)
+    assert line.getMessage() == "Bad HTTP request line: 'GET /v1/x?k=sk_test_REDACTED_2 HTTP/1.1'"
+    call(b)
+    auth = [i["request"]["headers"]["Authorization"] for i in cio.load(path).interactions]
+    assert auth == ["Bearer sk_test_REDACTED_1", "Bearer sk_test_REDACTED_2"]
+
+
 class _NoRedaction:
     learned: dict[str, str] = {}
 

@@ -26,6 +26,15 @@ REGEX_OPTIONS = {"ignore_hosts", "allow_hosts", "tcp_hosts", "udp_hosts"}
 log = logging.getLogger("fc_cassette")
 
 
+_shared: list[Redactor] = []  # the active mode's redactor (see share_redactor)
+
+
+def share_redactor(redactor: Redactor) -> None:
+    """Number secrets in mitmproxy's own log lines as the active mode numbers them in
+    its cassette and its own lines (``sk_test_REDACTED_2`` is one key everywhere)."""
+    _shared[:] = [redactor]
+
+
 class RedactingFilter(logging.Filter):
     """Redacts every record mitmproxy's handlers print, ours and mitmproxy's own
     (e.g. "Bad HTTP request line: b'GET /...?key=sk_test_...'"), tracebacks included."""
@@ -39,7 +48,7 @@ class RedactingFilter(logging.Filter):
         if record.exc_info:
             text += "\n" + logging.Formatter().formatException(record.exc_info)
             record.exc_info, record.exc_text = None, None
-        redacted = self.redactor.redact_text(text)
+        redacted = (_shared[0] if _shared else self.redactor).redact_text(text)
         if redacted != record.msg or record.args:
             record.msg, record.args = redacted, ()
         return True

@@ -82,6 +82,7 @@ class Inspect:
             return
         if updated & {"fc_mode", "fc_config"}:
             self.redactor = Redactor(core.settings().redaction)
+            core.share_redactor(self.redactor)  # mitmproxy's own log lines too
         if updated & {"fc_mode", "fc_report"}:
             self._close()
             if ctx.options.fc_report:

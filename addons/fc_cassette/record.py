@@ -144,6 +144,7 @@ class Record:
             path, existing=existing if mode == "new_episodes" else None,
             fsync=settings.record.fsync)
         self.redactor = redactor
+        core.share_redactor(self.redactor)  # mitmproxy's own log lines too
         what = "replaying only" if replay_only else "recording"
         log.info("fc-cassette record (%s): %s %s", mode, what, path)
 

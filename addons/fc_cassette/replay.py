@@ -61,6 +61,7 @@ class Replay:
         for w in loaded.warnings:
             log.warning("fc-cassette: %s", w)
         self.redactor = redactor
+        core.share_redactor(self.redactor)  # mitmproxy's own log lines too
         self._keys.clear()
         log.info("fc-cassette replay: %d interactions from %s (offline: nothing is "
                  "forwarded)", len(loaded.interactions), loaded.path)
