@@ -312,3 +312,43 @@ def test_a_body_that_cannot_be_decoded_is_an_explained_miss(recorded, tmp_path):
     tracebacks = log[log.find("Traceback"):] if "Traceback" in log else ""
     assert "fc_cassette" not in tracebacks and "H4sI" not in log  # (mitmproxy 11 may print
     # an asyncio CancelledError traceback at shutdown: not ours)
+
+
+def _connect_then_raw_bytes(proxy_port: int, target_port: int) -> None:
+    """CONNECT, then bytes that are neither TLS nor HTTP: mitmproxy would open the
+    upstream connection to pass them through, unless something refuses it."""
+    with socket.create_connection(("127.0.0.1", proxy_port), timeout=10) as s:
+        s.sendall(f"CONNECT 127.0.0.1:{target_port} HTTP/1.1\r\n"
+                  f"Host: 127.0.0.1:{target_port}\r\n\r\n".encode())
+        s.recv(4096)
+        s.sendall(b"\x00\x01 binary\r\n")
+        s.settimeout(2)
+        try:
+            s.recv(4096)
+        except OSError:
+            pass
+
+
+@pytest.mark.parametrize("command", [["replay"], ["record", "--record-mode", "none"]])
+def test_modes_that_only_replay_never_connect_upstream_even_for_raw_bytes(
+        recorded, tmp_path, sentinel, command):
+    cassette, _ = recorded
+    rp = start([command[0], str(cassette), *command[1:], "--forward"], tmp_path, "p")
+    _connect_then_raw_bytes(rp.port, sentinel.port)
+    assert rp.proc.stop() == 0
+    assert sentinel.accepted == 0
+    log = rp.proc.output()
+    assert ("upstream connections attempted: 1" in log
+            or "upstream connections refused 1" in log), log
+
+
+def test_strict_counts_misses_from_before_a_rewind(recorded, tmp_path):
+    """One proxy for several runs: a miss in the first still fails --strict."""
+    cassette, _ = recorded
+    rp = replay(tmp_path, cassette, "--strict")
+    with requests.Session() as http:
+        miss = http.get(f"{rp.base}/v1/charges", timeout=10)
+        assert miss.status_code == 400
+        assert http.post(f"{rp.base}/__fc_cassette__/rewind", timeout=10).json()["misses"] == []
+    assert rp.proc.stop() == 1
+    assert "missed since start-up 1" in rp.proc.output()

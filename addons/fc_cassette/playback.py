@@ -52,6 +52,7 @@ class Playback:
         # client, the status endpoint and pytest's report, so it is redacted like a log
         self.redactor = redactor if redactor is not None else Redactor(settings.redaction)
         self.used: set[int] = set()  # seqs served since start-up (across rewinds)
+        self.missed_total = 0  # misses since start-up (across rewinds): --strict
         self.matcher = Matcher(cassette.interactions, settings.matching,
                                repeat_last=settings.replay.on_exhausted == "repeat_last")
         # Encoded once, here: json.dumps with an indent runs in pure Python, too slow to
@@ -104,6 +105,7 @@ class Playback:
 
     def refuse(self, miss: Miss) -> http.Response:
         """Count a miss and answer it."""
+        self.missed_total += 1
         self.misses.append(self.redactor.redact_text(miss.message))
         return self.miss_response(miss)
 
@@ -121,7 +123,9 @@ class Playback:
     def summary(self) -> list[str]:
         unused = self.matcher.unused()
         lines = [f"replay summary for {self.path}: served {self.served}, "
-                 f"missed {len(self.misses)}, unused {len(unused)}"]
+                 f"missed {len(self.misses)}, unused {len(unused)}"
+                 + (f" (since the last rewind; missed since start-up "
+                    f"{self.missed_total})" if self.missed_total != len(self.misses) else "")]
         lines += [f"  miss: {m}" for m in self.misses]
         for it in unused:
             r = it["request"]

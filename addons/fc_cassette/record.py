@@ -35,6 +35,8 @@ RECORD_MODES = ("once", "new_episodes", "all", "none")
 _LIVE_KEY = re.compile(r"\b[sr]k_live_[A-Za-z0-9]")
 _URLSAFE = str.maketrans("-_", "+/")
 ANSWERED = "fc_cassette_answered_locally"  # replayed, missed or refused: not recorded
+OFFLINE = ("fc-cassette record is only replaying (offline): upstream connections are "
+           "refused")
 
 
 class SecretLeft(Exception):
@@ -79,6 +81,7 @@ class Record:
         self.refused = 0
         self.failed = 0
         self.no_response = 0
+        self.upstream_refused = 0
 
     def load(self, loader) -> None:
         loader.add_option("fc_record_mode", str, "",
@@ -249,6 +252,14 @@ class Record:
         log.info("fc-cassette record: %s",
                  self.redactor.redact_text(_summary_line(seq, entry, reports)))
 
+    def server_connect(self, data) -> None:
+        """A mode that only replays (none, or once on a cassette) is offline like
+        replay: an upstream connection still tried (e.g. raw bytes through CONNECT,
+        or connection_strategy=eager) is refused."""
+        if core.active("record") and self.writer is None and self.playback is not None:
+            self.upstream_refused += 1
+            data.server.error = OFFLINE
+
     def error(self, flow: http.HTTPFlow) -> None:
         """A forwarded flow that ended without a response (upstream unreachable, reset):
         nothing to record, and the log says so."""
@@ -266,8 +277,9 @@ class Record:
         if core.active("record"):
             replayed = self.playback.served if self.playback else 0
             log.info("fc-cassette record: recorded %d, replayed %d, refused (fail closed) "
-                     "%d, failed %d, no response %d", self.recorded, replayed,
-                     self.refused, self.failed, self.no_response)
+                     "%d, failed %d, no response %d, upstream connections refused %d",
+                     self.recorded, replayed, self.refused, self.failed, self.no_response,
+                     self.upstream_refused)
         self.close()
 
     def close(self) -> None:
