@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -9,7 +10,7 @@ import textwrap
 import pytest
 
 from fc_cassette import cassette as cio
-from support import start
+from support import free_port, start
 
 SUITE = '''
 import pytest
@@ -94,10 +95,49 @@ def test_a_new_request(fc_proxy):
 '''
 
 
-def run_pytest(cwd, *args):
+ROBUST = '''
+import os
+import signal
+import time
+
+import pytest
+
+KEY = "sk_test_" + "fakePluginKey0123456789"
+CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakePlugin1"},
+          "permissions": ["balances", "payment_method"]}
+
+
+@pytest.fixture
+def misses_in_teardown(fc_proxy):
+    yield
+    try:
+        fc_proxy.client(KEY).v1.financial_connections.sessions.retrieve("fcsess_fakeLate1")
+    except Exception:
+        pass
+
+
+@pytest.mark.fc_cassette("cassettes/sessions.yaml")
+def test_a_teardown_miss(fc_proxy, misses_in_teardown):
+    assert fc_proxy.client(KEY).v1.financial_connections.sessions.create(params=CREATE).id
+
+
+@pytest.mark.fc_cassette("cassettes/sessions.yaml")
+def test_the_proxy_dies(fc_proxy):
+    os.killpg(fc_proxy.process.pid, signal.SIGKILL)
+    fc_proxy.process.wait(10)
+
+
+@pytest.mark.fc_cassette("cassettes/sessions.yaml")
+def test_later_tests_get_a_new_proxy(fc_proxy):
+    assert fc_proxy.client(KEY).v1.financial_connections.sessions.create(params=CREATE).id
+'''
+
+
+def run_pytest(cwd, *args, env=None):
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "-p", "no:randomly", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, stdin=subprocess.DEVNULL)
+                          text=True, timeout=300, stdin=subprocess.DEVNULL,
+                          env={**os.environ, **(env or {})})
 
 
 @pytest.fixture
@@ -148,3 +188,20 @@ def test_record_once_then_replay_offline_then_changed_request_fails(suite, tmp_p
     assert "form.permissions[1]: recorded 'payment_method', got 'transactions'" in r.stdout
     assert "test_app_swallows_the_error" in r.stdout and "replay miss" in r.stdout
     assert cio.load(cassette).interactions == recorded.interactions  # CI never records
+
+    # 5. a miss in a fixture's teardown fails its test; a proxy that dies fails only its
+    # own test (no INTERNALERROR, later tests get a new proxy, none is left running);
+    # HTTP(S)_PROXY in the environment diverts neither the plugin nor fc_proxy.client()
+    (suite / "test_robust.py").write_text(textwrap.dedent(ROBUST))
+    dead = f"http://127.0.0.1:{free_port()}"
+    r = run_pytest(suite, "test_robust.py", env={"HTTP_PROXY": dead, "http_proxy": dead})
+    out = r.stdout + r.stderr
+    assert r.returncode == 1 and "INTERNALERROR" not in out, out
+    assert "1 failed, 2 passed, 1 error" in r.stdout, out
+    assert "FAILED test_robust.py::test_the_proxy_dies" in r.stdout
+    assert "ERROR test_robust.py::test_a_teardown_miss" in r.stdout
+    assert "replay miss(es) during teardown" in out and "fcsess_fakeLate1" in out
+    assert "test_the_proxy_dies" in out and "did not answer" in out
+    left = subprocess.run(["pgrep", "-f", f"fc_cassette replay {cassette}"],
+                          capture_output=True, text=True)
+    assert left.stdout.strip() == ""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,6 +37,10 @@ import pytest
 
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 STASH_STATUS = pytest.StashKey[dict]()
+_REPORTED = pytest.StashKey[int]()  # misses already reported for a test
+# The control calls go straight to the proxy on 127.0.0.1: HTTP(S)_PROXY in the
+# environment must not divert them.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -93,16 +98,21 @@ class FcProxy:
 
     def client(self, api_key: str, **kwargs: Any):
         """A ``stripe.StripeClient`` pointed at the proxy (needs the stripe package)."""
+        import requests
         import stripe
 
         kwargs.setdefault("max_network_retries", 0)
+        if "http_client" not in kwargs and "proxy" not in kwargs:
+            session = requests.Session()
+            session.trust_env = False  # HTTP(S)_PROXY must not divert it from the proxy
+            kwargs["http_client"] = stripe.RequestsClient(session=session)
         return stripe.StripeClient(api_key, base_addresses={"api": self.url}, **kwargs)
 
     def _control(self, method: str, action: str) -> dict[str, Any] | None:
         req = urllib.request.Request(f"{self.url}/__fc_cassette__/{action}", method=method,
                                      data=b"" if method == "POST" else None)
         try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
+            with _DIRECT.open(req, timeout=10) as resp:
                 return json.loads(resp.read())
         except urllib.error.HTTPError as e:
             if e.code == 409:  # recording a new cassette: nothing is played back
@@ -166,10 +176,15 @@ class _Registry:
                 time.sleep(0.05)
 
     def _stop(self, proxy: FcProxy) -> None:
-        if proxy.process.poll() is None:
+        if proxy.process.poll() is not None:
+            return
+        try:
             status = proxy.status() if proxy.mode in ("none", "once") else None
             if status:
                 self.never_used[proxy.cassette] = status["never_used"]
+        except (OSError, ValueError):  # not answering: it is stopped all the same
+            pass
+        finally:  # never leave a proxy running after the session
             proxy.process.send_signal(signal.SIGINT)
             try:
                 proxy.process.wait(20)
@@ -180,6 +195,8 @@ class _Registry:
     def stop_all(self) -> None:
         for proxy in self.proxies.values():
             self._stop(proxy)
+        # the proxies' logs and mitmproxy's CA (a private key): not left in /tmp
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 _REGISTRY = pytest.StashKey[_Registry]()
@@ -199,17 +216,35 @@ def fc_proxy(request: pytest.FixtureRequest) -> FcProxy:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """After the test's call, and again after its teardown (a fixture's teardown or a
+    late thread can still miss): new misses fail the test, with their explanations."""
     outcome = yield
     report = outcome.get_result()
     proxy = getattr(item, "funcargs", {}).get("fc_proxy")
-    if call.when != "call" or not isinstance(proxy, FcProxy):
+    if call.when not in ("call", "teardown") or not isinstance(proxy, FcProxy):
         return
-    status = proxy.status()
-    if not status or not status["misses"]:
+    if call.when == "teardown" and proxy.process.poll() is not None:
+        return  # it died during the test: that test's call failed already
+    try:
+        status = proxy.status()
+    except (OSError, ValueError) as e:  # the proxy died or hangs: this test's failure
+        tail = "\n".join(proxy.output().splitlines()[-20:])
+        _fail(report, f"fc-cassette: the proxy for {proxy.cassette} did not answer "
+                      f"({e}); the end of its log:\n{tail}")
         return
-    lines = [f"fc-cassette: {len(status['misses'])} replay miss(es) against "
-             f"{status['cassette']}:"] + [f"  - {m}" for m in status["misses"]]
-    text = "\n".join(lines)
+    misses = status["misses"] if status else []
+    reported = item.stash.get(_REPORTED, 0)
+    if len(misses) <= reported:
+        return
+    item.stash[_REPORTED] = len(misses)
+    new = misses[reported:]
+    when = "" if call.when == "call" else " during teardown"
+    text = "\n".join([f"fc-cassette: {len(new)} replay miss(es){when} against "
+                      f"{status['cassette']}:"] + [f"  - {m}" for m in new])
+    _fail(report, text)
+
+
+def _fail(report: pytest.TestReport, text: str) -> None:
     if report.passed:  # the app swallowed the error: the miss still fails the test
         report.outcome = "failed"
         report.longrepr = text
