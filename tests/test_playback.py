@@ -50,3 +50,26 @@ def test_an_out_of_scope_miss_naming_a_secret_host_is_redacted(tmp_path):
                                           "fc-cassette's scope"))
     assert TEST not in resp.text and TEST not in json.dumps(pb.status())
     assert pb.misses == ["GET sk_test_REDACTED_1.example/v1/x is outside fc-cassette's scope"]
+
+
+def test_misses_are_counted_all_but_kept_bounded(tmp_path):
+    from fc_cassette.playback import MAX_KEPT_MISSES
+    pb = Playback(cassette_with_stripe_account(tmp_path, "acct_1"), Settings())
+    for i in range(MAX_KEPT_MISSES + 5):
+        pb.refuse(Miss("unmatched", f"miss {i}"))
+    assert len(pb.misses) == MAX_KEPT_MISSES and pb.missed == MAX_KEPT_MISSES + 5
+    assert pb.last_miss == f"miss {MAX_KEPT_MISSES + 4}"
+    assert "  ... and 5 more miss(es)" in pb.summary()
+    pb.rewind()
+    assert (pb.missed, pb.misses, pb.missed_total) == (0, [], MAX_KEPT_MISSES + 5)
+
+
+def test_a_huge_value_is_quoted_clipped_in_the_explanation(tmp_path):
+    """A 20 MB form value must not become a 20 MB explanation, kept and logged."""
+    pb = Playback(cassette_with_stripe_account(tmp_path, "acct_1"), Settings())
+    got = pb.take({"method": "POST", "path": SESSIONS, "query": {}, "headers": {},
+                   "body": {"form": {"permissions": ["x" * 5_000_000]}}})
+    assert isinstance(got, Miss)
+    assert len(got.message) < 2000
+    assert "... (5000002 chars)" in got.message
+    assert len(pb.refuse(got).content) < 4000

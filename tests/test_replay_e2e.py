@@ -352,3 +352,17 @@ def test_strict_counts_misses_from_before_a_rewind(recorded, tmp_path):
         assert http.post(f"{rp.base}/__fc_cassette__/rewind", timeout=10).json()["misses"] == []
     assert rp.proc.stop() == 1
     assert "missed since start-up 1" in rp.proc.output()
+
+
+def test_a_deeply_nested_json_body_is_an_explained_miss(recorded, tmp_path):
+    """Not an internal error with a long traceback: kept as text, compared, explained."""
+    cassette, _ = recorded
+    rp = replay(tmp_path, cassette)
+    with requests.Session() as http:
+        r = http.post(f"{rp.base}/v1/financial_connections/sessions", timeout=30,
+                      data=b"[" * 5000 + b"]" * 5000,
+                      headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and r.headers["Fc-Cassette-Miss"] == "unmatched"
+        assert "closest is interaction" in r.json()["error"]["message"]
+    assert rp.proc.stop() == 0
+    assert "RecursionError" not in rp.proc.output()

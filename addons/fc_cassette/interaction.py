@@ -109,6 +109,20 @@ def content_of(message) -> bytes | None:
     return data
 
 
+MAX_JSON_DEPTH = 64  # Stripe objects nest a handful of levels
+
+
+def _nested_within(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, (dict, list)):
+            if depth > limit:
+                return False
+            stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return True
+
+
 def decode_body(content: bytes | None, content_type: str) -> dict[str, Any] | None:
     if not content:
         return None
@@ -123,8 +137,9 @@ def decode_body(content: bytes | None, content_type: str) -> dict[str, Any] | No
             value = json.loads(content)
             if _SURROGATE_ESCAPE.search(content):  # "\ud800" alone: no YAML can hold it
                 json.dumps(value, ensure_ascii=False).encode("utf-8")
-            return {"json": value}
-        except (ValueError, UnicodeEncodeError):
+            if _nested_within(value, MAX_JSON_DEPTH):  # else kept as text: every walk
+                return {"json": value}                 # over it (redaction, matching,
+        except (ValueError, UnicodeEncodeError, RecursionError):  # YAML) would overflow
             pass
     try:
         text = content.decode("utf-8")

@@ -84,14 +84,25 @@ def _flat(norm: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+MAX_QUOTED = 200  # characters of a value quoted in a miss explanation
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_QUOTED else f"{text[:MAX_QUOTED]}... ({len(text)} chars)"
+
+
+def _quote(value: Any) -> str:
+    return _clip(repr(value))
+
+
 def differences(recorded: dict[str, Any], got: dict[str, Any], limit: int = 5) -> list[str]:
     a, b = _flat(recorded), _flat(got)
     diffs = []
     for k in sorted(set(a) | set(b)):
         if a.get(k) != b.get(k):
-            ra = repr(a[k]) if k in a else "nothing"
-            rb = repr(b[k]) if k in b else "nothing"
-            diffs.append(f"{k}: recorded {ra}, got {rb}")
+            ra = _quote(a[k]) if k in a else "nothing"
+            rb = _quote(b[k]) if k in b else "nothing"
+            diffs.append(f"{_clip(k)}: recorded {ra}, got {rb}")
     if len(diffs) > limit:
         diffs = diffs[:limit] + [f"... and {len(diffs) - limit} more"]
     return diffs
@@ -167,7 +178,8 @@ class Matcher:
             return f"no recorded request matches {norm['method']} {norm['path']} (the cassette is empty)"
         _, rec_norm, it = best
         diffs = "; ".join(differences(rec_norm, norm))
-        return (f"no recorded request matches {norm['method']} {norm['path']}; closest is "
+        path = _clip(norm["path"])
+        return (f"no recorded request matches {norm['method']} {path}; closest is "
                 f"interaction {it.get('seq')} ({rec_norm['method']} {rec_norm['path']}): {diffs}")
 
     def unused(self) -> list[dict[str, Any]]:

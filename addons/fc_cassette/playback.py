@@ -24,6 +24,7 @@ from .matching import Matcher, Miss
 from .redact import Redactor
 
 MISS_HEADER = "Fc-Cassette-Miss"
+MAX_KEPT_MISSES = 1000  # explanations kept per rewind (for the status and the summary)
 
 
 Wire = tuple[int, bytes, http.Headers, bytes]
@@ -70,7 +71,9 @@ class Playback:
         """Start over: every recording available again, counts reset (e.g. per test)."""
         self.matcher.reset()
         self.served = 0
-        self.misses: list[str] = []
+        self.misses: list[str] = []  # explanations, redacted (the first MAX_KEPT_MISSES)
+        self.missed = 0
+        self.last_miss = ""
 
     def take(self, req: dict[str, Any]) -> dict[str, Any] | Miss:
         return self.take_prepared(*self.matcher.prepare(req))
@@ -105,8 +108,11 @@ class Playback:
 
     def refuse(self, miss: Miss) -> http.Response:
         """Count a miss and answer it."""
+        self.last_miss = self.redactor.redact_text(miss.message)
+        self.missed += 1
         self.missed_total += 1
-        self.misses.append(self.redactor.redact_text(miss.message))
+        if len(self.misses) < MAX_KEPT_MISSES:  # counted beyond, not kept
+            self.misses.append(self.last_miss)
         return self.miss_response(miss)
 
     def error_response(self, what: str) -> http.Response:
@@ -123,10 +129,12 @@ class Playback:
     def summary(self) -> list[str]:
         unused = self.matcher.unused()
         lines = [f"replay summary for {self.path}: served {self.served}, "
-                 f"missed {len(self.misses)}, unused {len(unused)}"
+                 f"missed {self.missed}, unused {len(unused)}"
                  + (f" (since the last rewind; missed since start-up "
-                    f"{self.missed_total})" if self.missed_total != len(self.misses) else "")]
+                    f"{self.missed_total})" if self.missed_total != self.missed else "")]
         lines += [f"  miss: {m}" for m in self.misses]
+        if self.missed > len(self.misses):
+            lines.append(f"  ... and {self.missed - len(self.misses)} more miss(es)")
         for it in unused:
             r = it["request"]
             lines.append(self.redactor.redact_text(

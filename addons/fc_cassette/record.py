@@ -201,7 +201,7 @@ class Record:
         elif self.writer is None:
             flow.response = self.playback.refuse(got)
             flow.metadata[ANSWERED] = True
-            log.warning("fc-cassette record: replay miss: %s", self.playback.misses[-1])
+            log.warning("fc-cassette record: replay miss: %s", self.playback.last_miss)
 
     def response(self, flow: http.HTTPFlow) -> None:
         if (not core.active("record") or self.writer is None or flow.metadata.get(ANSWERED)

@@ -83,7 +83,7 @@ class Replay:
                         f"{self.redactor.redact_text(flow.request.path)} is outside "
                         "fc-cassette's scope; replay never forwards requests")
             flow.response = pb.refuse(miss)
-            log.warning("fc-cassette replay: %s", pb.misses[-1])
+            log.warning("fc-cassette replay: %s", pb.last_miss)
             return
         try:
             key, req = self._prepared(flow, pb)
@@ -91,12 +91,12 @@ class Replay:
             flow.response = pb.refuse(Miss("unmatched", f"{flow.request.method} "
                                            f"{flow.request.path.split('?', 1)[0]}: {e}, so "
                                            "it cannot be matched"))
-            log.warning("fc-cassette replay miss: %s", pb.misses[-1])
+            log.warning("fc-cassette replay miss: %s", pb.last_miss)
             return
         got = pb.take_prepared(key, req)
         if isinstance(got, Miss):
             flow.response = pb.refuse(got)
-            log.warning("fc-cassette replay miss: %s", pb.misses[-1])
+            log.warning("fc-cassette replay miss: %s", pb.last_miss)
         else:
             flow.response = pb.response_for(got)
             # Only when asked for (--set termlog_verbosity=debug): mitmproxy sends every
