@@ -196,6 +196,17 @@ def test_bodies_under_any_content_coding_are_decoded_then_redacted(recorder):
     assert [b["json"]["client_secret"] for b in bodies] == ["fcsess_client_secret_REDACTED_1"] * 3
 
 
+def test_a_compression_bomb_is_not_recorded(recorder):
+    record, path = recorder
+    f = make_flow("GET", "/v1/financial_connections/sessions/fcsess_fake1", status=200,
+                  resp_body=gzip.compress(b"{" * (32 << 20)),
+                  resp_headers={"Content-Type": "application/json",
+                                "Content-Encoding": "gzip"})
+    run(record, f)
+    assert not path.exists() and f.marked == ":no_entry:"
+    assert "the decompressed body is larger than 16 MiB" in f.comment
+
+
 @pytest.mark.parametrize("coding", ["compress", "gzip", "gzip, x-unknown"])
 def test_a_body_that_cannot_be_decoded_is_not_recorded(recorder, caplog, coding):
     """Fail closed: bytes fc-cassette cannot decode could hide a secret."""

@@ -366,3 +366,23 @@ def test_a_deeply_nested_json_body_is_an_explained_miss(recorded, tmp_path):
         assert "closest is interaction" in r.json()["error"]["message"]
     assert rp.proc.stop() == 0
     assert "RecursionError" not in rp.proc.output()
+
+
+def test_a_compression_bomb_is_refused_quickly(recorded, tmp_path):
+    """64 MB of zeros in 64 KB of gzip: stopped at 16 MiB, an explained miss, and the
+    proxy keeps serving."""
+    import gzip
+    cassette, truth = recorded
+    rp = replay(tmp_path, cassette)
+    bomb = gzip.compress(b"0" * (64 << 20), compresslevel=9)
+    with requests.Session() as http:
+        r = http.post(f"{rp.base}/v1/financial_connections/sessions", data=bomb, timeout=30,
+                      headers={"Content-Encoding": "gzip",
+                               "Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 400 and r.headers["Fc-Cassette-Miss"] == "unmatched"
+        assert "larger than 16 MiB" in r.json()["error"]["message"]
+        assert len(r.content) < 2000
+        ok = http.get(f"{rp.base}/v1/financial_connections/sessions/{truth['created'].id}",
+                      timeout=10)
+        assert ok.status_code == 200
+    assert rp.proc.stop() == 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import zlib
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -77,34 +78,65 @@ class UndecodableBody(ValueError):
 
 
 _CODING_ALIASES = {"x-gzip": "gzip"}
+MAX_BODY = 16 * 1024 * 1024  # decoded; Stripe FC Session bodies are kilobytes
+
+
+def _too_large(what: str) -> UndecodableBody:
+    return UndecodableBody(f"{what} is larger than {MAX_BODY // (1024 * 1024)} MiB")
+
+
+def _inflate(data: bytes, coding: str) -> bytes:
+    """gzip (every member) or deflate (zlib or raw), stopping at MAX_BODY: a few
+    kilobytes of a compression bomb must not become gigabytes in the proxy."""
+    out = b""
+    for wbits in ((31,) if coding == "gzip" else (15, -15)):
+        rest, out = data, b""
+        try:
+            while rest:
+                d = zlib.decompressobj(wbits)
+                out += d.decompress(rest, MAX_BODY + 1 - len(out))
+                if len(out) > MAX_BODY or d.unconsumed_tail:
+                    raise _too_large("the decompressed body")
+                if not d.eof:
+                    raise zlib.error("truncated")
+                rest = d.unused_data if coding == "gzip" else b""
+            return out
+        except zlib.error:
+            continue
+    raise ValueError(f"not {coding} data")
 
 
 def content_of(message) -> bytes | None:
     """A request's or response's body with every Content-Encoding undone (the last one
-    applied first), or :class:`UndecodableBody`. mitmproxy's own ``get_content(strict=
-    False)`` returns the still-compressed bytes for an encoding it does not know
-    (``x-gzip``, ``gzip, gzip``), which would be stored as opaque base64."""
+    applied first), or :class:`UndecodableBody` (which also refuses a body larger than
+    :data:`MAX_BODY`). mitmproxy's own ``get_content(strict=False)`` returns the
+    still-compressed bytes for an encoding it does not know (``x-gzip``, ``gzip,
+    gzip``), which would be stored as opaque base64."""
     from mitmproxy.net import encoding
 
     raw = message.raw_content
+    if raw and len(raw) > MAX_BODY:
+        raise _too_large("the body")
     codings = [c.strip().lower() for c in message.headers.get("content-encoding", "").split(",")]
     codings = [_CODING_ALIASES.get(c, c) for c in codings if c and c != "identity"]
     if not raw or not codings:
         return raw
-    if len(codings) == 1:
-        try:
-            return message.get_content(strict=True)
-        except ValueError:
-            pass
     data = raw
     for coding in reversed(codings):
         try:
-            decoded = encoding.decode(data, coding)
+            if coding in ("gzip", "deflate"):
+                decoded = _inflate(data, coding)
+            else:
+                decoded = encoding.decode(data, coding)
+        except UndecodableBody:
+            raise
         except ValueError:
             raise UndecodableBody(f"Content-Encoding {', '.join(codings)!r} cannot be "
                                   "undone") from None
         if not isinstance(decoded, bytes):  # a text codec, not a content coding
             raise UndecodableBody(f"Content-Encoding {coding!r} is not a content coding")
+        if len(decoded) > MAX_BODY:
+            raise _too_large("the decoded body")
         data = decoded
     return data
 
