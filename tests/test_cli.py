@@ -151,12 +151,11 @@ def test_raw_mitmdump_refuses_bad_fc_options(tmp_path):
         assert "Traceback" not in r.stdout + r.stderr
 
 
-@pytest.mark.parametrize("bad, words", [
-    ("fc_strict=maybe", 'fc_strict=maybe: Boolean must be "true", "false"'),
-    ("fc_allow_live=yes", "fc_allow_live=yes: Boolean must be"),
-    ("fc_seed=abc", "fc_seed=abc: Not an integer: abc"),
-    ("fc_record_mode=sometimes",
-     "fc_record_mode=sometimes: must be one of once, new_episodes, all, none"),
+@pytest.mark.parametrize("bad, words", [  # (mitmproxy 11 and 12 word it differently)
+    ("fc_strict=maybe", "boolean"),
+    ("fc_allow_live=yes", "boolean"),
+    ("fc_seed=abc", "integer"),
+    ("fc_record_mode=sometimes", "must be one of once, new_episodes, all, none"),
 ])
 def test_raw_mitmdump_bad_fc_value_is_an_error_not_a_plain_proxy(tmp_path, bad, words):
     """mitmproxy applies a script's --set values in one update: one that does not parse
@@ -170,7 +169,8 @@ def test_raw_mitmdump_bad_fc_value_is_an_error_not_a_plain_proxy(tmp_path, bad, 
                        stdin=subprocess.DEVNULL)
     out = r.stdout + r.stderr
     assert r.returncode == 1, out
-    assert f"fc-cassette: --set {words}" in out
+    line = next(ln for ln in out.splitlines() if f"fc-cassette: --set {bad}: " in ln)
+    assert words in line.lower()
     assert "fc-cassette replay: 0 interactions" in out  # the other values still applied
 
 
