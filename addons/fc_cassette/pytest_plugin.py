@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -64,10 +64,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         registry.stop_all()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# The proxy picks a free port itself (--port 0) and says which: a port chosen here and
+# bound later could be taken meanwhile by another worker's proxy (pytest-xdist), whose
+# socket would then pass for this one.
+_LISTENING = re.compile(r"listening at 127\.0\.0\.1:(\d+)")
 
 
 @dataclass
@@ -146,7 +146,6 @@ class _Registry:
         if self.record_mode == "none" and not cassette.exists():
             pytest.fail(f"fc-cassette: {cassette} does not exist; record it with "
                         f"--fc-record-mode=once (and --fc-upstream URL)", pytrace=False)
-        port = _free_port()
         n = len(self.proxies)
         confdir, log = self.tmp / "mitmproxy", self.tmp / f"proxy-{n}.log"
         if self.record_mode == "none":
@@ -154,26 +153,26 @@ class _Registry:
         else:
             args = ["record", str(cassette), "--record-mode", self.record_mode,
                     "--upstream", self.upstream]
-        cmd = [sys.executable, "-m", "fc_cassette", *args, "--port", str(port),
+        cmd = [sys.executable, "-m", "fc_cassette", *args, "--port", "0",
                "--set", f"confdir={confdir}"]
         with open(log, "w") as fh:
             proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        proxy = FcProxy(cassette, self.record_mode, port, confdir, proc, log)
+        proxy = FcProxy(cassette, self.record_mode, 0, confdir, proc, log)
         deadline = time.monotonic() + 60
-        while True:  # ready when it accepts connections: it listens only once loaded
+        while True:  # ready when it says where it listens: it listens only once loaded
             if proc.poll() is not None:
                 pytest.fail(f"fc-cassette proxy for {cassette} exited "
                             f"({proc.returncode}):\n{proxy.output()}", pytrace=False)
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            listening = _LISTENING.search(proxy.output())
+            if listening:
+                proxy.port = int(listening.group(1))
                 return proxy
-            except OSError:
-                if time.monotonic() > deadline:
-                    self._stop(proxy)
-                    pytest.fail(f"fc-cassette proxy for {cassette} did not start:\n"
-                                f"{proxy.output()}", pytrace=False)
-                time.sleep(0.05)
+            if time.monotonic() > deadline:
+                self._stop(proxy)
+                pytest.fail(f"fc-cassette proxy for {cassette} did not start:\n"
+                            f"{proxy.output()}", pytrace=False)
+            time.sleep(0.05)
 
     def _stop(self, proxy: FcProxy) -> None:
         if proxy.process.poll() is not None:
