@@ -102,7 +102,8 @@ def test_record_mode_once_records_then_replays_offline(sim, tmp_path):
     before = cassette.read_bytes()
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here
     rec2 = record(tmp_path, cassette, dead, name="rec2")
-    again = rec2.client("sk_test_" + "fakeOtherKey0123456789").v1.financial_connections.sessions
+    # a live key too: nothing is forwarded, so it is served like replay (not refused)
+    again = rec2.client("sk_live_" + "fakeOtherKey0123456789").v1.financial_connections.sessions
     assert again.create(params=CREATE).id == s.id          # served from the cassette
     with pytest.raises(stripe.InvalidRequestError) as e:    # a new request is a miss
         again.create(params={**CREATE, "prefetch": ["balances"]})

@@ -167,8 +167,9 @@ class Record:
                 flow.metadata[ANSWERED] = True
 
     def _request(self, flow: http.HTTPFlow) -> None:
-        if uses_live_key(flow) and not (ctx.options.fc_allow_live
-                                        or core.settings().record.allow_live_keys):
+        # (a mode that only replays forwards nothing: it serves live keys like replay)
+        if self.writer is not None and uses_live_key(flow) and not (
+                ctx.options.fc_allow_live or core.settings().record.allow_live_keys):
             _refuse_live(flow)
             flow.metadata[ANSWERED] = True
             log.warning("fc-cassette record: refused a request made with a live-mode key "
