@@ -303,3 +303,22 @@ def test_a_boolean_is_not_format_version_1(tmp_path):
     p.write_text("---\nfc_cassette: true\n...\n")
     with pytest.raises(cio.CassetteError, match="unknown cassette format version 'True'"):
         cio.load(p)
+
+
+def test_an_append_that_would_outgrow_the_loadable_size_is_refused(tmp_path, monkeypatch):
+    """Replay refuses to load a cassette above MAX_CASSETTE_BYTES: record must not
+    write one (nothing is written, the file stays loadable)."""
+    p = tmp_path / "c.yaml"
+    write(p, 1)
+    size = p.stat().st_size
+    monkeypatch.setattr(cio, "MAX_CASSETTE_BYTES", size + 100)
+    w = cio.Writer(p, existing=cio.load(p))
+    with pytest.raises(cio.CassetteFull, match="would grow past"):
+        w.append(entry(1))
+    w.close()
+    assert p.stat().st_size == size and len(cio.load(p).interactions) == 1
+    fresh = cio.Writer(tmp_path / "new.yaml")
+    monkeypatch.setattr(cio, "MAX_CASSETTE_BYTES", 100)
+    with pytest.raises(cio.CassetteFull):
+        fresh.append(entry(0))
+    assert not (tmp_path / "new.yaml").exists()

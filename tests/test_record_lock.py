@@ -147,3 +147,17 @@ def test_a_directory_is_not_a_cassette(addons, tmp_path, monkeypatch, name):
     (tmp_path / "adir").mkdir()
     with pytest.raises(exceptions.OptionsError, match="is a directory, not a cassette"):
         tctx.options.update(fc_mode="record", fc_cassette=name, fc_record_mode="all")
+
+
+def test_a_full_cassette_is_reported_not_written(addons, tmp_path, monkeypatch, caplog):
+    import logging
+    tctx, record = addons
+    c = tmp_path / "c.yaml"
+    tctx.options.update(fc_mode="record", fc_cassette=str(c), fc_record_mode="all")
+    monkeypatch.setattr(cio, "MAX_CASSETTE_BYTES", 100)
+    f = flow(1)
+    with caplog.at_level(logging.INFO, logger="fc_cassette"):
+        record.request(f)
+        record.response(f)
+    assert not c.exists() and record.failed == 1 and f.marked == ":no_entry:"
+    assert "would grow past" in f.comment and "Traceback" not in caplog.text

@@ -43,6 +43,10 @@ def _redact_text(text: str) -> str:
     return Redactor().redact_text(text)
 
 
+class CassetteFull(Exception):
+    """An append would make the cassette too large to load again; nothing was written."""
+
+
 class CassetteError(Exception):
     """A cassette that cannot be used. ``str()`` is one line: ``file:line:col: problem``."""
 
@@ -248,12 +252,22 @@ class Writer:
         if check is not None:
             check(text)
         data = text.encode("utf-8")
+        if self._size() + len(data) > MAX_CASSETTE_BYTES:
+            raise CassetteFull(f"{self.path} would grow past {MAX_CASSETTE_BYTES >> 20} MiB, "
+                               "the most a cassette may hold to be loaded again")
         if self._fd is None:
             self._open(data)
         else:
             self._append(self._fd, data)
         self.count = seq
         return seq
+
+    def _size(self) -> int:
+        if self._fd is not None:
+            return os.fstat(self._fd).st_size
+        if self.existing is not None:
+            return self.existing.complete_bytes
+        return 0
 
     def _open(self, first: bytes) -> None:
         if self.existing is not None:

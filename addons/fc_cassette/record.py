@@ -241,6 +241,13 @@ class Record:
             seq = self.writer.append(  # the redacted entry's version: it goes in the header
                 entry, stripe_version=_header(entry["request"], "stripe-version"),
                 check=lambda text: _fail_closed(text, self.redactor.learned))
+        except cassette_io.CassetteFull as e:
+            self.failed += 1
+            flow.marked = ":no_entry:"
+            flow.comment = f"fc-cassette: NOT recorded: {e}"
+            log.error("fc-cassette record: NOT recorded %s %s: %s", request["method"],
+                      entry["request"]["path"], e)
+            return
         except SecretLeft as e:
             self.refused += 1
             flow.marked = ":no_entry:"
