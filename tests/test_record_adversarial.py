@@ -196,18 +196,27 @@ def test_bodies_under_any_content_coding_are_decoded_then_redacted(recorder):
     assert [b["json"]["client_secret"] for b in bodies] == ["fcsess_client_secret_REDACTED_1"] * 3
 
 
-def test_a_compression_bomb_is_not_recorded(recorder):
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "zstd"])
+def test_a_compression_bomb_is_not_recorded(recorder, coding):
+    import zlib
+
+    import brotli
+    import zstandard
     record, path = recorder
+    bomb = b"{" * (32 << 20)
+    packed = {"gzip": gzip.compress, "deflate": zlib.compress, "br": brotli.compress,
+              "zstd": zstandard.ZstdCompressor().compress}[coding](bomb)
     f = make_flow("GET", "/v1/financial_connections/sessions/fcsess_fake1", status=200,
-                  resp_body=gzip.compress(b"{" * (32 << 20)),
+                  resp_body=packed,
                   resp_headers={"Content-Type": "application/json",
-                                "Content-Encoding": "gzip"})
+                                "Content-Encoding": coding})
     run(record, f)
     assert not path.exists() and f.marked == ":no_entry:"
     assert "the decompressed body is larger than 16 MiB" in f.comment
 
 
-@pytest.mark.parametrize("coding", ["compress", "gzip", "gzip, x-unknown"])
+@pytest.mark.parametrize("coding", ["compress", "gzip", "gzip, x-unknown", "rot13", "bz2",
+                                    "zlib", "base64"])
 def test_a_body_that_cannot_be_decoded_is_not_recorded(recorder, caplog, coding):
     """Fail closed: bytes fc-cassette cannot decode could hide a secret."""
     import gzip
@@ -258,13 +267,16 @@ def test_credentials_without_a_known_prefix_are_chased_through_the_entry(recorde
 
 
 @pytest.mark.parametrize("charset", ["utf-16", "utf-16-be", "utf-32"])
-def test_a_secret_in_a_utf16_or_utf32_text_body_is_never_written(recorder, charset):
+@pytest.mark.parametrize("ascii_prefix", [b"", b"--boundary0123456789abcdef\r\n"])
+def test_a_secret_in_a_utf16_or_utf32_text_body_is_never_written(recorder, charset,
+                                                                  ascii_prefix):
     """Stored as base64 (not UTF-8), its secrets are interleaved with NULs: redaction
-    cannot rewrite them in place, so the scanner refuses the entry (fail closed)."""
+    cannot rewrite them in place, so the scanner refuses the entry (fail closed), also
+    when ASCII text shares the body."""
     record, path = recorder
     key = secret("sk_test_")
     f = make_flow("POST", "/v1/financial_connections/sessions",
-                  f"note={key}".encode(charset),
+                  ascii_prefix + f"note={key}".encode(charset),
                   {"Content-Type": f"text/plain; charset={charset}"}, 400, b"{}",
                   {"Content-Type": "application/json"})
     run(record, f)
@@ -291,6 +303,29 @@ def test_mitmproxys_own_log_lines_number_secrets_as_the_cassette_does(recorder):
     call(b)
     auth = [i["request"]["headers"]["Authorization"] for i in cio.load(path).interactions]
     assert auth == ["Bearer sk_test_REDACTED_1", "Bearer sk_test_REDACTED_2"]
+
+
+def test_only_credential_shaped_tokens_are_chased_and_only_whole(recorder):
+    """Chasing replaces whole tokens of credentials that look like credentials: a Bearer
+    'sessions' or '1712345678' must not rewrite paths, keys or numbers."""
+    record, path = recorder
+    token = "Tok3n" + "".join(_rnd.choices(string.ascii_letters, k=12))
+    for auth in ("Bearer sessions", "Bearer 1712345678", f"Bearer {token}"):
+        body = json.dumps({"id": "fcsess_fake1", "object": "financial_connections.session",
+                           "sessions": 1, "created": "1712345678",
+                           "inside": f"x{token}y", "alone": f"token={token};"})
+        run(record, make_flow("GET", "/v1/financial_connections/sessions/fcsess_fake1",
+                              req_headers={"Authorization": auth}, status=200,
+                              resp_body=body.encode(),
+                              resp_headers={"Content-Type": "application/json"}))
+    entries = cio.load(path).interactions
+    assert len(entries) == 3
+    for e in entries:
+        assert e["request"]["path"] == "/v1/financial_connections/sessions/fcsess_fake1"
+        body = e["response"]["body"]["json"]
+        assert body["sessions"] == 1 and body["created"] == "1712345678"
+    assert entries[2]["response"]["body"]["json"]["inside"] == f"x{token}y"  # not a token
+    assert entries[2]["response"]["body"]["json"]["alone"] == "token=REDACTED_3;"
 
 
 class _NoRedaction:

@@ -161,3 +161,26 @@ def test_a_full_cassette_is_reported_not_written(addons, tmp_path, monkeypatch, 
         record.response(f)
     assert not c.exists() and record.failed == 1 and f.marked == ":no_entry:"
     assert "would grow past" in f.comment and "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize("mode", ["all", "once"])
+def test_a_refused_switch_to_another_mode_keeps_the_recording(tmp_path, mode):
+    """Under a raw mitmdump -s every mode's addon is loaded: leaving record closes the
+    cassette, and when mitmproxy rolls the refused switch back, the recorder continues
+    its own cassette ('all' must not start it over, 'once' must not replay it)."""
+    addons = all_addons()
+    record = next(a for a in addons if type(a).__name__ == "Record")
+    c = tmp_path / "c.yaml"
+    with taddons.context(*addons) as tctx:
+        tctx.options.update(fc_mode="record", fc_cassette=str(c), fc_record_mode=mode)
+        record_one(record, 1)
+        record_one(record, 2)
+        with pytest.raises(exceptions.OptionsError):
+            tctx.options.update(fc_mode="replay", fc_cassette=str(tmp_path / "missing.yaml"))
+        assert tctx.options.fc_mode == "record" and record.writer is not None
+        record_one(record, 3)
+        for a in addons:
+            if hasattr(a, "done"):
+                a.done()
+    assert queries(c) == [{"n": "1"}, {"n": "2"}, {"n": "3"}]
+    assert [i["seq"] for i in cio.load(c).interactions] == [1, 2, 3]

@@ -699,3 +699,13 @@ def test_scanner_fast_paths_equal_the_plain_regexes(text):
         [m.span() for m in R._SECRET.finditer(text)]
     assert [m.span() for m in R._bearer_scan_matches(text)] == \
         [m.span() for m in R._BEARER_SCAN.finditer(text)]
+
+
+def test_deep_json_text_with_pii_rules_is_kept_as_text():
+    """A text body too deep to walk (the decoder keeps such JSON as text) is not parsed
+    again by the pii/paths rules: no RecursionError escapes redaction."""
+    r = Redactor(RedactionRules(pii=True))
+    for depth in (900, 5000):
+        deep = "[" * depth + "]" * depth
+        assert r.redact_entry({"response": {"body": {"text": deep}}}) == {
+            "response": {"body": {"text": deep}}}

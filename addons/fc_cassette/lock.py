@@ -68,6 +68,9 @@ class RecordingLock:
             except FileNotFoundError:
                 os.close(fd)
                 continue
+            except OSError:
+                os.close(fd)
+                raise
             mine = os.fstat(fd)
             if (current.st_dev, current.st_ino) != (mine.st_dev, mine.st_ino):
                 os.close(fd)

@@ -27,7 +27,7 @@ from . import control, core, interaction
 from .lock import RecordingLock, lock_path
 from .matching import Miss
 from .playback import Playback
-from .redact import Redactor, scan
+from .redact import Redactor, learned_pattern, scan
 from .scope import in_scope
 
 log = logging.getLogger("fc_cassette")
@@ -75,6 +75,7 @@ class Record:
         self.writer: cassette_io.Writer | None = None
         self.lock: RecordingLock | None = None
         self.state: tuple | None = None  # (real path, mode, settings) in effect
+        self.written: set[str] = set()  # real paths of the cassettes this run appended to
         self.playback: Playback | None = None
         self.redactor = Redactor()
         self.recorded = 0
@@ -118,17 +119,23 @@ class Record:
         # Locked before anything is read or decided: another recorder could be writing
         # it, or create it between a check and the lock ('once' would then replace it).
         lock = None if mode == "none" else self._lock(path)
-        replay_only = mode == "none" or (mode == "once" and path.exists())
+        # A cassette this recorder wrote (this run) is continued, not started over nor
+        # replayed, when it comes back to it in 'once' or 'all' (e.g. after mitmproxy
+        # rolled back a refused switch to another mode or cassette).
+        continuing = state[0] in self.written and mode in ("once", "all") and path.exists()
+        replay_only = mode == "none" or (mode == "once" and path.exists() and not continuing)
         existing, playback = None, None
         redactor = Redactor(settings.redaction)
-        if path.exists() and mode != "all":
+        if path.exists() and (mode != "all" or continuing):
             try:
                 existing = cassette_io.load(path)
                 # appending: placeholder numbers continue after the cassette's; one
                 # numbering for the entries and the miss explanations
                 redactor = Redactor(settings.redaction,
                                     existing="" if replay_only else existing.text)
-                playback = Playback(existing, settings, redactor)
+                if continuing and self.redactor.rules == settings.redaction:
+                    redactor = self.redactor  # it knows which secret got which number
+                playback = None if continuing else Playback(existing, settings, redactor)
             except cassette_io.CassetteError as e:
                 if lock is not None and lock is not self.lock:
                     lock.release()
@@ -144,7 +151,7 @@ class Record:
             self.lock.release()
         self.lock, self.playback, self.state = keep, playback, state
         self.writer = None if replay_only else cassette_io.Writer(
-            path, existing=existing if mode == "new_episodes" else None,
+            path, existing=existing if mode == "new_episodes" or continuing else None,
             fsync=settings.record.fsync)
         self.redactor = redactor
         core.share_redactor(self.redactor)  # mitmproxy's own log lines too
@@ -256,6 +263,7 @@ class Record:
                       entry["request"]["path"], e)
             return
         self.recorded += 1
+        self.written.add(os.path.realpath(self.writer.path))
         # drift paths are the traffic's own keys, which can carry a secret: redact the line
         log.info("fc-cassette record: %s",
                  self.redactor.redact_text(_summary_line(seq, entry, reports)))
@@ -323,7 +331,7 @@ def _header(record: dict, name: str) -> str | None:
 
 def _fail_closed(text: str, learned: dict[str, str] | None = None) -> None:
     findings = scan(text)
-    if learned and any(credential in text for credential in learned):
+    if learned and learned_pattern(learned).search(text):
         raise SecretLeft("a credential learned from an Authorization header is left "
                          "after redaction")
     if findings:

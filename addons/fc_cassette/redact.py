@@ -120,6 +120,29 @@ _B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _B64_MIN = 16
 _CACHE_SIZE = 4096
 MIN_LEARNED = 8  # shorter credentials (a Basic user name like "admin") are not chased
+MAX_LEARNED = 256  # per cassette; beyond, credentials are still redacted in place
+_PLAIN_WORD = re.compile(r"[a-z]+|[0-9]+")  # not credential-shaped: chasing would mangle
+_TOKEN_CHAR = r"A-Za-z0-9_\-"
+
+
+_MAX_WALK_DEPTH = 64
+
+
+def _nested_within(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, (dict, list)):
+            if depth > limit:
+                return False
+            stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return True
+
+
+def learned_pattern(forms: Mapping[str, str]) -> re.Pattern[str]:
+    """The learned credentials as whole tokens (never inside a longer word)."""
+    alternatives = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return re.compile(f"(?<![{_TOKEN_CHAR}])(?:{alternatives})(?![{_TOKEN_CHAR}])")
 _CACHE_MAX_LEN = 512
 _B64_CRED = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 _TO_STD = str.maketrans("-_", "+/")
@@ -373,7 +396,8 @@ class Redactor:
         # password) are learned from Authorization headers; their copies elsewhere
         # (echoed in a body, a query, another header) are replaced too.
         self.learned: dict[str, str] = {}
-        self._learned_forms: list[tuple[str, str]] = []  # raw and percent-encoded
+        self._learned_forms: dict[str, str] = {}  # raw and percent-encoded -> placeholder
+        self._learned_re: re.Pattern[str] | None = None
         if existing:
             self._continue_after(existing)
 
@@ -494,9 +518,8 @@ class Redactor:
         if hit is not None:
             return hit
         out = self._rewrite(s, 0)
-        for form, placeholder in self._learned_forms:
-            if form in out:
-                out = out.replace(form, placeholder)
+        if self._learned_re is not None:
+            out = self._learned_re.sub(self._sub_learned, out)
         for rx in self._patterns:
             out = rx.sub(REDACTED, out)
         if len(s) <= _CACHE_MAX_LEN:
@@ -504,6 +527,9 @@ class Redactor:
                 self._cache.clear()
             self._cache[s] = out
         return out
+
+    def _sub_learned(self, m: re.Match[str]) -> str:
+        return self._learned_forms[m.group(0)]
 
     def redact_text(self, s: str) -> str:
         """A log line or error message with every secret replaced."""
@@ -517,9 +543,11 @@ class Redactor:
         if _is_placeholder_token(red) or red == REDACTED:
             return red
         placeholder = self._placeholder("", tok)
-        if len(tok) >= MIN_LEARNED and tok not in self.learned:
+        if (len(tok) >= MIN_LEARNED and tok not in self.learned
+                and len(self.learned) < MAX_LEARNED and not _PLAIN_WORD.fullmatch(tok)):
             self.learned[tok] = placeholder
-            self._learned_forms += [(f, placeholder) for f in {tok, quote(tok, safe="")}]
+            self._learned_forms[tok] = self._learned_forms[quote(tok, safe="")] = placeholder
+            self._learned_re = learned_pattern(self._learned_forms)
             self._cache.clear()  # strings holding it now read differently
         return placeholder
 
@@ -648,8 +676,10 @@ class Redactor:
         if (self._paths or self.rules.pii) and red.lstrip()[:1] in ("{", "["):
             try:
                 data = json.loads(red)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return red
+            if not _nested_within(data, _MAX_WALK_DEPTH):
+                return red  # too deep to walk (kept as text by the body decoder too)
             new = self.redact_value(data)
             if new != data:
                 return json.dumps(new, ensure_ascii=False)
@@ -765,7 +795,8 @@ def _b64_interesting(run: str) -> tuple[tuple[int, str], ...]:
     for k, dec, _ in _b64_windows(run):
         if _INTERESTING.search(dec):
             out.append((k, dec))
-        elif "\x00" in dec and (wide := _wide_text(dec.encode("latin-1"))) is not None:
+        # both readings: an ASCII run elsewhere in the window must not hide wide text
+        if "\x00" in dec and (wide := _wide_text(dec.encode("latin-1"))) is not None:
             out.append((k, wide))
     return tuple(out)
 

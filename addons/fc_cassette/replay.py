@@ -52,16 +52,18 @@ class Replay:
         if not ctx.options.fc_cassette:
             raise exceptions.OptionsError("replay needs a cassette: --set fc_cassette=FILE")
         self.settings = settings = core.settings()
-        redactor = Redactor(settings.redaction)  # one numbering for its messages
+        # Two numberings: the one requests are matched with must not depend on what
+        # was logged before; messages and log lines (ours and mitmproxy's) share the other.
+        messages = Redactor(settings.redaction)
         try:
             loaded = cassette_io.load(ctx.options.fc_cassette)
-            self.playback = Playback(loaded, settings, redactor)
+            self.playback = Playback(loaded, settings, messages)
         except cassette_io.CassetteError as e:
             raise exceptions.OptionsError(str(e)) from None
         for w in loaded.warnings:
             log.warning("fc-cassette: %s", w)
-        self.redactor = redactor
-        core.share_redactor(self.redactor)  # mitmproxy's own log lines too
+        self.redactor = Redactor(settings.redaction)
+        core.share_redactor(messages)
         self._keys.clear()
         log.info("fc-cassette replay: %d interactions from %s (offline: nothing is "
                  "forwarded)", len(loaded.interactions), loaded.path)
@@ -73,15 +75,16 @@ class Replay:
             if not control.handle(flow, self.playback):
                 self._answer(flow, self.playback)
         except Exception as e:  # never let a bug of ours send the request upstream
+            messages = self.playback.redactor
             core.log_failure(f"replay failed to answer {flow.request.method} "
-                             f"{self.redactor.redact_text(flow.request.path)}", self.redactor)
+                             f"{messages.redact_text(flow.request.path)}", messages)
             flow.response = self.playback.error_response(type(e).__name__)
 
     def _answer(self, flow: http.HTTPFlow, pb: Playback) -> None:
         if not in_scope(flow, self.settings.scope):
             miss = Miss("out_of_scope", f"{flow.request.method} {flow.request.pretty_host}"
-                        f"{self.redactor.redact_text(flow.request.path)} is outside "
-                        "fc-cassette's scope; replay never forwards requests")
+                        f"{flow.request.path} is outside fc-cassette's scope; replay never "
+                        "forwards requests")  # (refuse redacts it)
             flow.response = pb.refuse(miss)
             log.warning("fc-cassette replay: %s", pb.last_miss)
             return
