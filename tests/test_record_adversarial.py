@@ -198,14 +198,9 @@ def test_bodies_under_any_content_coding_are_decoded_then_redacted(recorder):
 
 @pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "zstd"])
 def test_a_compression_bomb_is_not_recorded(recorder, coding):
-    import zlib
-
-    import brotli
-    import zstandard
+    from mitmproxy.net import encoding
     record, path = recorder
-    bomb = b"{" * (32 << 20)
-    packed = {"gzip": gzip.compress, "deflate": zlib.compress, "br": brotli.compress,
-              "zstd": zstandard.ZstdCompressor().compress}[coding](bomb)
+    packed = encoding.encode(b"{" * (32 << 20), coding)  # zstd: mitmproxy 11 and 12 differ
     f = make_flow("GET", "/v1/financial_connections/sessions/fcsess_fake1", status=200,
                   resp_body=packed,
                   resp_headers={"Content-Type": "application/json",

@@ -125,9 +125,13 @@ def _unbrotli(data: bytes) -> bytes:
 
 
 def _unzstd(data: bytes) -> bytes:
+    """zstd (every frame), stopping at MAX_BODY. mitmproxy 11 brings the zstandard
+    package; mitmproxy 12 the standard library's (PEP 784) or its backport."""
+    try:
+        import zstandard
+    except ImportError:
+        return _unzstd_pep784(data)
     import io
-
-    import zstandard
 
     try:
         with zstandard.ZstdDecompressor().stream_reader(
@@ -137,6 +141,26 @@ def _unzstd(data: bytes) -> bytes:
         raise ValueError(str(e)) from None
     if len(out) > MAX_BODY:
         raise _too_large("the decompressed body")
+    return out
+
+
+def _unzstd_pep784(data: bytes) -> bytes:
+    try:
+        from compression import zstd  # type: ignore[import-not-found]
+    except ImportError:
+        from backports import zstd  # type: ignore[import-not-found,no-redef]
+    out, rest = b"", data
+    try:
+        while rest:
+            d = zstd.ZstdDecompressor()
+            out += d.decompress(rest, MAX_BODY + 1 - len(out))
+            if len(out) > MAX_BODY or (not d.eof and not d.needs_input):
+                raise _too_large("the decompressed body")
+            if not d.eof:
+                raise ValueError("truncated zstd data")
+            rest = d.unused_data
+    except zstd.ZstdError as e:
+        raise ValueError(str(e)) from None
     return out
 
 
