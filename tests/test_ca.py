@@ -91,11 +91,11 @@ def test_concurrent_starts_create_one_ca(tmp_path):
     assert ca_files(tmp_path / "conf") == CA_FILES
 
 
-def test_options_from_arguments():
-    assert ca.options_from_arguments([]) == ("~/.mitmproxy", 2048)
+def test_the_last_set_value_wins():
+    from fc_cassette.cli import _set_value
     args = ["--set", "confdir=/a", "--set", "key_size=4096", "--set", "confdir=/b=c"]
-    assert ca.options_from_arguments(args) == ("/b=c", 4096)
-    assert ca.options_from_arguments(["--set", "key_size=big"]) == ("~/.mitmproxy", 2048)
+    assert _set_value(args, "confdir") == "/b=c" and _set_value(args, "key_size") == "4096"
+    assert _set_value([], "confdir") is None
 
 
 def test_cli_reports_a_confdir_it_cannot_create(tmp_path):

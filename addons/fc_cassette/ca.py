@@ -67,20 +67,3 @@ def ensure_ca(confdir: str | os.PathLike[str] = CONF_DIR, key_size: int = KEY_SI
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return True
-
-
-def options_from_arguments(arguments: list[str]) -> tuple[str, int]:
-    """The confdir and key_size a mitmproxy ``--set NAME=VALUE`` argument list selects
-    (the last value wins, as in mitmproxy); a key_size that is not a number is left to
-    mitmproxy to report, so the default is used here."""
-    confdir, key_size = CONF_DIR, KEY_SIZE
-    for spec in arguments[1::2]:
-        name, _, value = spec.partition("=")
-        if name == "confdir":
-            confdir = value
-        elif name == "key_size":
-            try:
-                key_size = int(value)
-            except ValueError:
-                key_size = KEY_SIZE
-    return confdir, key_size

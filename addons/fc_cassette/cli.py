@@ -172,9 +172,13 @@ def check_listen(arguments: list[str]) -> str | None:
 def prepare_ca(arguments: list[str]) -> str | None:
     """Create mitmproxy's CA before mitmproxy starts, safely against proxies starting
     at the same moment (see :mod:`fc_cassette.ca`)."""
-    from .ca import ensure_ca, options_from_arguments
+    from .ca import CONF_DIR, KEY_SIZE, ensure_ca
 
-    confdir, key_size = options_from_arguments(arguments)
+    confdir = _set_value(arguments, "confdir") or CONF_DIR
+    try:
+        key_size = int(_set_value(arguments, "key_size") or KEY_SIZE)
+    except ValueError:  # mitmproxy reports it
+        key_size = KEY_SIZE
     try:
         ensure_ca(confdir, key_size)
     except OSError as e:

@@ -201,7 +201,8 @@ def content_of(message) -> bytes | None:
 MAX_JSON_DEPTH = 64  # Stripe objects nest a handful of levels
 
 
-def _nested_within(value: Any, limit: int) -> bool:
+def nested_within(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests no deeper than ``limit`` (iteratively: any depth)."""
     stack = [(value, 1)]
     while stack:
         v, depth = stack.pop()
@@ -230,7 +231,7 @@ def decode_body(content: bytes | None, content_type: str) -> dict[str, Any] | No
             # matching, the YAML emitter) would overflow the stack. Counting brackets
             # first spares the walk for nearly every body.
             if (content.count(b"[") + content.count(b"{") <= MAX_JSON_DEPTH
-                    or _nested_within(value, MAX_JSON_DEPTH)):
+                    or nested_within(value, MAX_JSON_DEPTH)):
                 return {"json": value}
         except (ValueError, UnicodeEncodeError, RecursionError):
             pass

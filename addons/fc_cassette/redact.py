@@ -125,20 +125,6 @@ _PLAIN_WORD = re.compile(r"[a-z]+|[0-9]+")  # not credential-shaped: chasing wou
 _TOKEN_CHAR = r"A-Za-z0-9_\-"
 
 
-_MAX_WALK_DEPTH = 64
-
-
-def _nested_within(value: Any, limit: int) -> bool:
-    stack = [(value, 1)]
-    while stack:
-        v, depth = stack.pop()
-        if isinstance(v, (dict, list)):
-            if depth > limit:
-                return False
-            stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
-    return True
-
-
 def learned_pattern(forms: Mapping[str, str]) -> re.Pattern[str]:
     """The learned credentials as whole tokens (never inside a longer word)."""
     alternatives = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
@@ -678,7 +664,8 @@ class Redactor:
                 data = json.loads(red)
             except (ValueError, RecursionError):
                 return red
-            if not _nested_within(data, _MAX_WALK_DEPTH):
+            from .interaction import MAX_JSON_DEPTH, nested_within
+            if not nested_within(data, MAX_JSON_DEPTH):
                 return red  # too deep to walk (kept as text by the body decoder too)
             new = self.redact_value(data)
             if new != data:
