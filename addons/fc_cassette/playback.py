@@ -95,25 +95,24 @@ class Playback:
         # headers were built at load (a third cheaper per hit)
         return http.Response(b"HTTP/1.1", status, reason, headers.copy(), body, None, now, now)
 
-    def miss_response(self, miss: Miss) -> http.Response:
-        message = self.redactor.redact_text(
-            f"fc-cassette replay miss (cassette {self.path}): {miss.message}")
+    def _miss_response(self, reason: str, explanation: str) -> http.Response:
+        message = f"fc-cassette replay miss (cassette {self.path}): {explanation}"
         body = {"error": {"type": "invalid_request_error", "code": "fc_cassette_replay_miss",
                           "message": message}}
         return http.Response.make(
             self.miss_status, json.dumps(body, indent=2).encode("utf-8"),
-            {"Content-Type": "application/json", MISS_HEADER: miss.reason,
+            {"Content-Type": "application/json", MISS_HEADER: reason,
              "Stripe-Should-Retry": "false",
-             "Request-Id": f"req_fccassette_miss_{len(self.misses)}"})
+             "Request-Id": f"req_fccassette_miss_{self.missed}"})
 
     def refuse(self, miss: Miss) -> http.Response:
-        """Count a miss and answer it."""
+        """Count a miss and answer it (the explanation redacted once, for every use)."""
         self.last_miss = self.redactor.redact_text(miss.message)
         self.missed += 1
         self.missed_total += 1
         if len(self.misses) < MAX_KEPT_MISSES:  # counted beyond, not kept
             self.misses.append(self.last_miss)
-        return self.miss_response(miss)
+        return self._miss_response(miss.reason, self.last_miss)
 
     def error_response(self, what: str) -> http.Response:
         """An answer for a request fc-cassette failed to handle: never fall through upstream."""
