@@ -119,16 +119,6 @@ _UESC_TOKEN = re.compile(r"\\{1,4}u[0-9A-Fa-f]{4}|.", re.S)
 _B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _B64_MIN = 16
 _CACHE_SIZE = 4096
-MIN_LEARNED = 8  # shorter credentials (a Basic user name like "admin") are not chased
-MAX_LEARNED = 256  # per cassette; beyond, credentials are still redacted in place
-_PLAIN_WORD = re.compile(r"[a-z]+|[0-9]+")  # not credential-shaped: chasing would mangle
-_TOKEN_CHAR = r"A-Za-z0-9_\-"
-
-
-def learned_pattern(forms: Mapping[str, str]) -> re.Pattern[str]:
-    """The learned credentials as whole tokens (never inside a longer word)."""
-    alternatives = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
-    return re.compile(f"(?<![{_TOKEN_CHAR}])(?:{alternatives})(?![{_TOKEN_CHAR}])")
 _CACHE_MAX_LEN = 512
 _B64_CRED = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 _TO_STD = str.maketrans("-_", "+/")
@@ -357,6 +347,18 @@ _PLACEHOLDER_B64 = _b64_fragments(b"REDACTED_")
 
 
 # --------------------------------------------------------------------------- redactor
+
+
+MIN_LEARNED = 8  # shorter credentials (a Basic user name like "admin") are not chased
+MAX_LEARNED = 256  # per cassette; beyond, credentials are still redacted in place
+_PLAIN_WORD = re.compile(r"[a-z]+|[0-9]+")  # not credential-shaped: chasing would mangle
+_TOKEN_CHAR = r"A-Za-z0-9_\-"
+
+
+def learned_pattern(forms: Mapping[str, str]) -> re.Pattern[str]:
+    """The learned credentials as whole tokens (never inside a longer word)."""
+    alternatives = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return re.compile(f"(?<![{_TOKEN_CHAR}])(?:{alternatives})(?![{_TOKEN_CHAR}])")
 
 
 class Redactor:
