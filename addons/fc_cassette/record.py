@@ -230,11 +230,8 @@ class Record:
             response = interaction.response_record(flow)
         except interaction.UndecodableBody as e:  # fail closed: bytes we cannot redact
             self.refused += 1
-            why = self.redactor.redact_text(str(e))
-            flow.marked = ":no_entry:"
-            flow.comment = f"fc-cassette: NOT recorded: {why}"
-            log.error("fc-cassette record: NOT recorded %s %s: %s", flow.request.method,
-                      self.redactor.redact_text(flow.request.path.split("?", 1)[0]), why)
+            path = self.redactor.redact_text(flow.request.path.split("?", 1)[0])
+            self._not_recorded(flow, path, self.redactor.redact_text(str(e)))
             return
         entry = {"request": request, "response": response}
         reports = interaction.validate(request, response)
@@ -248,25 +245,25 @@ class Record:
             seq = self.writer.append(  # the redacted entry's version: it goes in the header
                 entry, stripe_version=_header(entry["request"], "stripe-version"),
                 check=lambda text: _fail_closed(text, self.redactor.learned))
-        except cassette_io.CassetteFull as e:
-            self.failed += 1
-            flow.marked = ":no_entry:"
-            flow.comment = f"fc-cassette: NOT recorded: {e}"
-            log.error("fc-cassette record: NOT recorded %s %s: %s", request["method"],
-                      entry["request"]["path"], e)
-            return
-        except SecretLeft as e:
-            self.refused += 1
-            flow.marked = ":no_entry:"
-            flow.comment = f"fc-cassette: NOT recorded: {e}"
-            log.error("fc-cassette record: NOT recorded %s %s: %s", request["method"],
-                      entry["request"]["path"], e)
+        except (cassette_io.CassetteFull, SecretLeft) as e:
+            if isinstance(e, SecretLeft):
+                self.refused += 1
+            else:
+                self.failed += 1
+            self._not_recorded(flow, entry["request"]["path"], str(e))
             return
         self.recorded += 1
-        self.written.add(os.path.realpath(self.writer.path))
+        self.written.add(self.state[0])  # its real path
         # drift paths are the traffic's own keys, which can carry a secret: redact the line
         log.info("fc-cassette record: %s",
                  self.redactor.redact_text(_summary_line(seq, entry, reports)))
+
+    def _not_recorded(self, flow: http.HTTPFlow, path: str, why: str) -> None:
+        """Flag a flow whose interaction was not written, and say why in the log
+        (``path`` and ``why`` already redacted)."""
+        flow.marked = ":no_entry:"
+        flow.comment = f"fc-cassette: NOT recorded: {why}"
+        log.error("fc-cassette record: NOT recorded %s %s: %s", flow.request.method, path, why)
 
     def server_connect(self, data) -> None:
         """A mode that only replays (none, or once on a cassette) is offline like
