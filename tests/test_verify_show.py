@@ -236,7 +236,8 @@ def test_verify_finds_keys_hidden_by_yaml_escapes_or_folding(good, tmp_path):
     hidden = {
         "x_escape": f'Authorization: "Bearer \\x73{key[1:]}"',
         "u_escape": f'X-Note: "\\U00000073{key[1:]}"',
-        "folded": f'X-Note: "{key[:9]}\\\n      {key[9:]}"',
+        # folded inside the prefix: a key of any length after it is seen in the text
+        "folded": f'X-Note: "{key[:5]}\\\n      {key[5:]}"',
     }
     for name, line in hidden.items():
         bad = tmp_path / f"{name}.yaml"

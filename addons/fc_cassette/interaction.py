@@ -10,6 +10,7 @@ into bytes. :func:`validate` checks an exchange against the Stripe models, and
 from __future__ import annotations
 
 import base64
+import codecs
 import json
 import re
 import zlib
@@ -170,6 +171,31 @@ _DECODERS = {"gzip": lambda d: _inflate(d, "gzip"), "deflate": lambda d: _inflat
              "br": _unbrotli, "zstd": _unzstd}
 
 
+_CHARSET = re.compile(r";\s*charset\s*=\s*[\"']?([^\"';\s]+)", re.I)
+_PRINTABLE = "".join(map(chr, range(32, 127)))
+
+
+def charset_refusal(content_type: str) -> str | None:
+    """Why a body in this declared charset cannot be stored, or None.
+
+    Redaction and the secret scanner read bodies as ASCII-compatible text (UTF-16 and
+    UTF-32, stored as base64, the scanner reads too): in EBCDIC (``cp500``), UTF-7 or
+    a charset Python does not know, a secret could pass unseen, so such bodies are
+    refused (fail closed)."""
+    m = _CHARSET.search(content_type)
+    if not m:
+        return None
+    name = m.group(1)
+    try:
+        codec = codecs.lookup(name).name
+        ascii_ok = _PRINTABLE.encode(codec) == _PRINTABLE.encode("ascii")
+    except (LookupError, ValueError, TypeError):
+        return f"its charset {name!r} is not a text encoding fc-cassette knows"
+    if ascii_ok or codec.startswith(("utf-16", "utf-32")):
+        return None
+    return f"its charset {name!r} is not ASCII-compatible"
+
+
 def content_of(message) -> bytes | None:
     """A request's or response's body with every Content-Encoding undone (the last one
     applied first), or :class:`UndecodableBody` (which also refuses a body larger than
@@ -179,6 +205,8 @@ def content_of(message) -> bytes | None:
     raw = message.raw_content
     if raw and len(raw) > MAX_BODY:
         raise _too_large("the body")
+    if raw and (why := charset_refusal(message.headers.get("content-type", ""))):
+        raise UndecodableBody(f"the body cannot be checked for secrets: {why}")
     codings = [c.strip().lower() for c in message.headers.get("content-encoding", "").split(",")]
     codings = [_CODING_ALIASES.get(c, c) for c in codings if c and c != "identity"]
     if not raw or not codings:

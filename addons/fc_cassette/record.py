@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from pathlib import Path
 
 from mitmproxy import ctx, exceptions, http
@@ -29,11 +28,10 @@ from .matching import Miss
 from .playback import Playback
 from .redact import Redactor, learned_pattern, scan
 from .scope import in_scope
+from .secret_kinds import uses_live_key
 
 log = logging.getLogger("fc_cassette")
 RECORD_MODES = ("once", "new_episodes", "all", "none")
-_LIVE_KEY = re.compile(r"\b[sr]k_live_[A-Za-z0-9]")
-_URLSAFE = str.maketrans("-_", "+/")
 ANSWERED = "fc_cassette_answered_locally"  # replayed, missed or refused: not recorded
 OFFLINE = ("fc-cassette record is only replaying (offline): upstream connections are "
            "refused")
@@ -41,22 +39,6 @@ OFFLINE = ("fc-cassette record is only replaying (offline): upstream connections
 
 class SecretLeft(Exception):
     """The scanner found a secret in a serialized entry; it must not be written."""
-
-
-def uses_live_key(flow: http.HTTPFlow) -> bool:
-    import base64
-
-    auth = flow.request.headers.get("authorization", "")
-    if _LIVE_KEY.search(auth):
-        return True
-    if auth[:6].lower() == "basic ":
-        cred = auth[6:].strip().rstrip("=").translate(_URLSAFE)
-        try:  # padding optional, either alphabet: servers are lenient, so are we
-            decoded = base64.b64decode(cred + "=" * (-len(cred) % 4))
-        except ValueError:
-            return False
-        return bool(_LIVE_KEY.search(decoded.decode("latin-1")))
-    return False
 
 
 def _refuse_live(flow: http.HTTPFlow) -> None:
