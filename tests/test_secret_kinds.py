@@ -45,27 +45,40 @@ def test_live_kinds():
     assert set(LIVE_PREFIXES) == {"sk_live_", "rk_live_", "ek_live_"}
 
 
-def test_a_new_kind_is_one_row(monkeypatch):
-    """The derived regexes really come from the table (a fresh import sees a new row)."""
-    import importlib
+def test_a_new_kind_is_one_row(tmp_path):
+    """Adding a credential kind is one row in the table: a copy of the package with one
+    more row recognises, redacts, numbers and masks it everywhere."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    import fc_cassette.redact as redact_pkg
-    from fc_cassette.redact import patterns, redactor, scanner
+    import fc_cassette
 
-    monkeypatch.setattr(secret_kinds, "KINDS",
-                        (*KINDS, secret_kinds.SecretKind("fake_kind", "fakekind_")))
-    monkeypatch.setattr(secret_kinds, "PREFIXES", (*secret_kinds.PREFIXES, "fakekind_"))
-    monkeypatch.setattr(secret_kinds, "_BY_PREFIX",
-                        {**secret_kinds._BY_PREFIX, "fakekind_": "fake_kind"})
-    try:
-        for mod in (patterns, redactor, scanner, redact_pkg):
-            importlib.reload(mod)
-        assert [f.kind for f in redact_pkg.scan("x fakekind_abc1 y")] == ["fake_kind"]
-        assert redact_pkg.Redactor().redact_text("fakekind_abc1") == "fakekind_REDACTED_1"
-    finally:
-        monkeypatch.undo()
-        for mod in (patterns, redactor, scanner, redact_pkg):
-            importlib.reload(mod)
+    pkg = tmp_path / "fc_cassette"
+    shutil.copytree(Path(fc_cassette.__file__).parent, pkg,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    src = (pkg / "secret_kinds.py").read_text()
+    row = '    SecretKind("whsec", "whsec_"),'
+    assert src.count(row) == 1
+    (pkg / "secret_kinds.py").write_text(
+        src.replace(row, row + '\n    SecretKind("fake_kind", "fakekind_", live=True),'))
+    code = (
+        "from fc_cassette.redact import Redactor, scan, mask\n"
+        "from fc_cassette.secret_kinds import live_key_in\n"
+        "import base64\n"
+        "v = 'fakekind_' + 'Abc123xyz0987654'\n"
+        "print([(f.kind, f.encoding) for t in (v, base64.b64encode(v.encode()).decode())"
+        " for f in scan('a ' + t)])\n"
+        "print(Redactor().redact_text('k=' + v + '&x=' + v))\n"
+        "print(mask(v), live_key_in('Bearer ' + v))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)}, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "[('fake_kind', 'raw'), ('fake_kind', 'base64')]",
+        "k=fakekind_REDACTED_1&x=fakekind_REDACTED_1",
+        "fakekind_…(25 chars) True"]
 
 
 # ----------------------------------------------------------------------- live-key guard

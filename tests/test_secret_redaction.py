@@ -25,10 +25,25 @@ from urllib.parse import quote
 import pytest
 import yaml
 
+from mitmproxy.test import taddons
+
 from fc_cassette import cassette as cio
 from fc_cassette import yamlio
+from fc_cassette.addon import all_addons
 from fc_cassette.redact import Redactor, scan
-from test_record_adversarial import make_flow, recorder, run  # noqa: F401 (a fixture)
+from test_record_adversarial import make_flow, run
+
+
+@pytest.fixture
+def recorder(tmp_path):
+    """The real Record addon, in record mode ``all`` into ``tmp_path/c.yaml``."""
+    path = tmp_path / "c.yaml"
+    addons = all_addons()
+    record = next(a for a in addons if type(a).__name__ == "Record")
+    with taddons.context(*addons) as tctx:
+        tctx.options.update(fc_mode="record", fc_cassette=str(path), fc_record_mode="all")
+        yield record, path
+        record.done()
 
 SECRETS = {  # name -> (value, the placeholder's kept prefix)
     "whsec": ("whsec_" + "fakeExampleWebhook0123456789", "whsec_"),

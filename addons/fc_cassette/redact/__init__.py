@@ -19,6 +19,7 @@ encrypt a key before sending it). The package:
   placeholder that keeps the kind's prefix (``sk_test_REDACTED_1``,
   ``pi_3Abc_secret_REDACTED_2``; the same secret always gets the same number within
   one cassette), keeps the rest of the value byte for byte, and is idempotent.
+- :mod:`.learned`: credentials learned from ``Authorization`` and their echo forms.
 - :mod:`.scanner`: :func:`scan` re-checks the serialized text independently (it does
   not import the redactor) and reads more layers; the recorder refuses to write an
   entry it has findings for. Findings never carry the secret itself.
@@ -27,7 +28,8 @@ What is and is not covered: docs/security.md.
 """
 
 from .patterns import MAX_DEPTH, REDACTED, mask
-from .redactor import MAX_LEARNED, MIN_LEARNED, Redactor, echo_forms, learned_pattern
+from .learned import MAX_LEARNED, MIN_LEARNED, echo_forms, learned_pattern
+from .redactor import Redactor
 from .rules import RedactionRules
 from .scanner import Finding, scan
 

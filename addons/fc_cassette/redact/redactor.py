@@ -4,13 +4,11 @@ layer it can decode, with a stable placeholder, and learns opaque credentials fr
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 from ..secret_kinds import SECRET_FIELDS, kind_of
 from .codecs import (_B64_CRED, _B64_RUN, _PCT_SPAN, _PCT_TOKEN, _TO_URL, _UESC_SPAN,
@@ -21,6 +19,8 @@ from .patterns import (_AUTH_NAME, _AUTH_VALUE, _BEARER, _BEARER_QUICK, _ESC_SEC
                        _SECRET_QUICK, MAX_DEPTH, REDACTED, _is_field_value_secret,
                        _is_placeholder_token, _token_flagged, _unescape, field_matches,
                        sub_secrets)
+from .learned import (_PLAIN_WORD, MAX_LEARNED, MIN_LEARNED, _b64_map, _token_pattern,
+                      echo_forms)
 from .rules import RedactionRules, _parse_path
 
 _CACHE_SIZE = 4096
@@ -29,40 +29,6 @@ _PII_OWNER_OBJECT = "financial_connections.account_owner"
 _PII_OWNER_FIELDS = ("name", "email", "phone", "raw_address")
 _LAST4_PLACEHOLDER = "0000"
 _PLACEHOLDER_B64 = _b64_fragments(b"REDACTED_")
-
-MIN_LEARNED = 8  # shorter credentials (a Basic user name like "admin") are not chased
-MAX_LEARNED = 256  # per cassette; beyond, credentials are still redacted in place
-_PLAIN_WORD = re.compile(r"[a-z]+|[0-9]+")  # not credential-shaped: chasing would mangle
-_TOKEN_CHAR = r"A-Za-z0-9_\-"
-
-
-def echo_forms(secret: str) -> set[str]:
-    """The shapes in which an upstream may echo a credential: raw, percent-encoded,
-    base64 (either alphabet, padded or not) and hex (either case)."""
-    raw = secret.encode("utf-8", "replace")
-    std = base64.b64encode(raw).decode()
-    url = std.translate(_TO_URL)
-    return {secret, quote(secret, safe=""), std, std.rstrip("="), url, url.rstrip("="),
-            raw.hex(), raw.hex().upper()}
-
-
-def _token_pattern(forms: Iterable[str]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
-    return re.compile(f"(?<![{_TOKEN_CHAR}])(?:{alternatives})(?![{_TOKEN_CHAR}])")
-
-
-def learned_pattern(learned: Mapping[str, str]) -> re.Pattern[str]:
-    """The learned credentials, in each of their :func:`echo_forms`, as whole tokens
-    (never inside a longer word): what the recorder checks a written entry against."""
-    return _token_pattern({f for secret in learned for f in echo_forms(secret)})
-
-
-def _b64_map(text: str, new: str) -> dict[str, str]:
-    """The base64 forms of ``text`` mapped to the same forms of its redacted ``new``."""
-    url = new.translate(_TO_URL)
-    std = base64.b64encode(text.encode("latin-1", "replace")).decode()
-    su = std.translate(_TO_URL)
-    return {std: new, std.rstrip("="): new.rstrip("="), su: url, su.rstrip("="): url.rstrip("=")}
 
 
 class Redactor:

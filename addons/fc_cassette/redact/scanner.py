@@ -51,6 +51,15 @@ def _find(text: str, depth: int) -> Found:
                 enc = layer if chain == "raw" else f"{layer}+{chain}"
                 found.append((kind, secret, start, enc))
 
+    _find_rewritable_layers(text, nested)
+    _find_more_layers(text, nested)
+    return found
+
+
+def _find_rewritable_layers(text: str, nested: Callable[[str, int, str, str], None]
+                            ) -> None:
+    """The layers the redactor rewrites too: percent, \\u escapes, base64 (also of
+    gzip, and of UTF-16/32 text)."""
     if "%" in text:
         for m in _PCT_SPAN.finditer(text):
             span = m.group(0)
@@ -72,8 +81,6 @@ def _find(text: str, depth: int) -> Found:
             for k, dec, layer in windows:
                 nested(run, m.start() + k, dec, layer.replace("base64", "basic") if basic
                        else layer)
-    _find_more_layers(text, nested)
-    return found
 
 
 def _find_raw(text: str, found: Found) -> None:
