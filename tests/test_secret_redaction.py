@@ -354,3 +354,23 @@ def test_learned_credentials_are_chased_in_their_echoed_forms(recorder, auth, cr
 def test_html_unescape_is_what_browsers_do():
     value, _ = SECRETS["whsec"]
     assert html.unescape(SCANNER_ENCODINGS["html_named"](value)) == value
+
+
+def test_numbering_continues_after_an_existing_cassettes_placeholders():
+    existing = yamlio.dump({"a": "pi_3Old1_secret_REDACTED_4", "b": "whsec_REDACTED_2",
+                            "c": "ek_test_REDACTED_7"})
+    r = Redactor(existing=existing)
+    assert r.redact_text(SECRETS["seti"][0]) == "seti_1FakeX_secret_REDACTED_5"
+    assert r.redact_text(SECRETS["whsec"][0]) == "whsec_REDACTED_3"
+    assert r.redact_text(SECRETS["ek_test"][0]) == "ek_test_REDACTED_8"
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_redaction_of_new_kinds_is_idempotent(name):
+    value, _ = SECRETS[name]
+    e = entry(request={"query": {"client_secret": value}, "headers": {"X": f"Bearer {value}"}},
+              response={"body": {"json": {"secret": value, "m": f"x {b64(value)} y"}}})
+    r = Redactor()
+    once = r.redact_entry(e)
+    assert r.redact_entry(once) == once
+    assert Redactor().redact_entry(once) == once

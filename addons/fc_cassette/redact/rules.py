@@ -45,9 +45,11 @@ def _header_names(v: list[str]) -> list[str]:
 class RedactionRules(BaseModel):
     """Extra redaction on top of the built-in secret rules, which are always on.
 
-    Built in (not configurable): Stripe secret and restricted keys, FC client secrets,
-    ``Authorization`` credentials and ``Bearer`` tokens, in every encoding layer the
-    redactor can decode.
+    Built in (not configurable): every kind in :mod:`fc_cassette.secret_kinds` (secret,
+    restricted and ephemeral keys, webhook secrets, client secrets of any object),
+    values of ``client_secret``/``secret`` fields, ``Authorization`` credentials and
+    ``Bearer`` tokens, in every encoding layer the redactor can decode (see
+    docs/security.md).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
