@@ -47,7 +47,7 @@ def test_record_sdk_traffic_redacted_validated_and_complete(sim, tmp_path):
     secret = s.client_secret
     assert secret.startswith("fcsess_client_secret_") and "REDACTED" not in secret
     first = sessions.retrieve(s.id)
-    rec.complete(s.id, KEY)                      # out of scope: passes through, unrecorded
+    rec.complete(s.id, KEY)          # the simulator's completion: recorded like any call
     second = sessions.retrieve(s.id, params={"expand": ["accounts"]})
     assert len(first.accounts.data) == 0 and len(second.accounts.data) == 2
     with pytest.raises(stripe.InvalidRequestError):
@@ -65,10 +65,11 @@ def test_record_sdk_traffic_redacted_validated_and_complete(sim, tmp_path):
     sid = s.id
     assert got == [("POST", "/v1/financial_connections/sessions", 200),
                    ("GET", f"/v1/financial_connections/sessions/{sid}", 200),
+                   ("POST", f"/_simulator/financial_connections/sessions/{sid}/complete", 200),
                    ("GET", f"/v1/financial_connections/sessions/{sid}", 200),
                    ("POST", "/v1/financial_connections/sessions", 400),
                    ("GET", "/v1/financial_connections/sessions/fcsess_fakeMissing1", 404)]
-    create, r1, r2, bad, nf = c.interactions
+    create, r1, _complete, r2, bad, nf = c.interactions
     assert create["request"]["body"]["form"]["permissions"] == CREATE["permissions"]
     assert create["request"]["headers"]["Authorization"] == "Bearer sk_test_REDACTED_1"
     assert create["response"]["body"]["json"]["client_secret"] == "fcsess_client_secret_REDACTED_1"
@@ -86,7 +87,6 @@ def test_record_sdk_traffic_redacted_validated_and_complete(sim, tmp_path):
                             "x-stripe-client-telemetry"}
 
     text = cassette.read_text()
-    assert "/_simulator/" not in text
     for leaked in encoded_forms(KEY) + encoded_forms(secret):
         assert leaked not in text, leaked
         assert leaked not in log, leaked
@@ -108,10 +108,10 @@ def test_record_mode_once_records_then_replays_offline(sim, tmp_path):
     with pytest.raises(stripe.InvalidRequestError) as e:    # a new request is a miss
         again.create(params={**CREATE, "prefetch": ["balances"]})
     assert "fc-cassette replay miss" in str(e.value)
-    # replaying only: out-of-scope traffic is not forwarded either
+    # replaying only: a request the cassette does not hold is not forwarded either
     r = requests.get(f"{rec2.base}/v1/customers/cus_fake1", timeout=10,
                      headers={"Authorization": f"Bearer {KEY}"})
-    assert r.status_code == 400 and r.headers["Fc-Cassette-Miss"] == "out_of_scope"
+    assert r.status_code == 400 and r.headers["Fc-Cassette-Miss"] == "unmatched"
     assert rec2.proc.stop() == 0
     assert cassette.read_bytes() == before
 

@@ -19,11 +19,13 @@ def mode_addons() -> dict[str, type]:
 
 
 def all_addons(mode: str | None = None) -> list:
-    """The core addon, then ``mode``'s addon (every mode's, and the check of the
-    script's ``--set`` values, when None: a raw ``mitmdump -s``)."""
+    """The core addon, then ``mode``'s addon and the out-of-scope tracker (every mode's,
+    and the check of the script's ``--set`` values, when None: a raw ``mitmdump -s``)."""
     from .core import DeferredOptionsCheck, FcCore
+    from .passthrough import MODES as TRACKED, Passthrough
 
     modes = mode_addons()
-    if mode in modes:
-        return [FcCore(), modes[mode]()]
-    return [FcCore(), *(cls() for cls in modes.values()), DeferredOptionsCheck()]
+    if mode in modes:  # the tracker after the mode addon: it sees what that one refused
+        return [FcCore(), modes[mode](), *([Passthrough()] if mode in TRACKED else [])]
+    return [FcCore(), *(cls() for cls in modes.values()), Passthrough(),
+            DeferredOptionsCheck()]

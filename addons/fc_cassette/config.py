@@ -29,16 +29,16 @@ class _Strict(BaseModel):
 
 
 class ScopeRules(_Strict):
-    """Which flows are FC Session traffic (recorded, replayed, inspected)."""
+    """Which flows are recorded, replayed and inspected (default: every Stripe API call)."""
 
     hosts: list[str] = Field(
-        default=["api.stripe.com"],
+        default=["api.stripe.com", "files.stripe.com", "connect.stripe.com",
+                 "meter-events.stripe.com"],
         description="Hosts treated as Stripe in forward mode (reverse mode: every request "
                     "goes to the upstream, so the host is not checked).")
     paths: list[str] = Field(
-        default=[r"^/v1/financial_connections/sessions$",
-                 r"^/v1/financial_connections/sessions/[^/]+$"],
-        description="Regexes over the URL path; add '^/v1/' to record every Stripe path.")
+        default=[r"^/"],
+        description="Regexes over the URL path (default '^/': every path).")
 
     @field_validator("paths")
     @classmethod

@@ -35,6 +35,13 @@ def share_redactor(redactor: Redactor) -> None:
     _shared[:] = [redactor]
 
 
+def shared_redactor() -> Redactor:
+    """The active mode's redactor (a fresh one before any mode shared its own)."""
+    if not _shared:
+        _shared.append(Redactor())
+    return _shared[0]
+
+
 class RedactingFilter(logging.Filter):
     """Redacts every record mitmproxy's handlers print, ours and mitmproxy's own
     (e.g. "Bad HTTP request line: b'GET /...?key=sk_test_...'"), tracebacks included."""
