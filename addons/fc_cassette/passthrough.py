@@ -50,9 +50,10 @@ class Passthrough:
         self.note(flow, what)
 
     def note(self, flow: http.HTTPFlow, what: str) -> None:
-        path = flow.request.path.split("?", 1)[0]
+        r = flow.request
+        port = "" if r.port == {"http": 80, "https": 443}.get(r.scheme) else f":{r.port}"
         line = core.shared_redactor().redact_text(
-            f"{flow.request.method} {flow.request.pretty_host}{path} ({what})")
+            f"{r.method} {r.pretty_host}{port}{r.path.split('?', 1)[0]} ({what})")
         self.total += 1
         self.distinct[line] = self.distinct.get(line, 0) + 1
         if len(self.flows) < MAX_KEPT:
