@@ -1,0 +1,79 @@
+"""A path no model covers is neither valid nor invalid: show, verify and inspect say
+"no model" (issue #12), for a hand-written cassette and the inspect report line."""
+
+from __future__ import annotations
+
+import json
+
+from fc_cassette import inspector
+from support import run_fc
+
+CASSETTE = """---
+fc_cassette: 1
+...
+---
+seq: 1
+request:
+  method: POST
+  path: /v1/customers
+  body:
+    form:
+      email: jenny@example.com
+response:
+  status: 200
+  headers:
+    Content-Type: application/json
+  body:
+    json:
+      id: cus_fakeNoModel1
+      object: customer
+...
+---
+seq: 2
+request:
+  method: GET
+  path: /v1/financial_connections/accounts/fca_fakeNoModel1
+response:
+  status: 404
+  headers:
+    Content-Type: application/json
+  body:
+    json:
+      error:
+        type: invalid_request_error
+        code: resource_missing
+        param: account
+...
+"""
+
+
+def test_show_and_verify_say_no_model(tmp_path):
+    path = tmp_path / "mixed.yaml"
+    path.write_text(CASSETTE)
+    shown = run_fc(["show", str(path)])
+    assert shown.returncode == 0, shown.stderr
+    rows = shown.stdout.splitlines()
+    customers = next(r for r in rows if "/v1/customers" in r)
+    assert customers.count("no model") == 2 and "INVALID" not in customers
+    account = next(r for r in rows if "fca_fakeNoModel1" in r)
+    assert "ok" in account and "no model" not in account
+    as_json = json.loads(run_fc(["show", str(path), "--json"]).stdout)
+    assert as_json["interactions"][0]["model"] == "none"
+    assert as_json["interactions"][0]["request_valid"] is None
+    assert as_json["interactions"][1]["ids"] == ["fca_fakeNoModel1"]
+    v = run_fc(["verify", str(path)])
+    assert v.returncode == 0 and "0 problem(s)" in v.stderr, v.stdout + v.stderr
+
+
+def test_inspect_report_line_says_no_model():
+    request = {"method": "GET", "path": "/v1/balance", "query": {}, "body": None}
+    response = {"status": 200, "body": {"json": {"object": "balance"}}}
+    rep = inspector.judge(request, response)
+    assert rep["model"] == "none" and rep["request_valid"] is None
+    assert inspector.describe(rep) == "GET /v1/balance 200 no model"
+    fc_rep = inspector.judge({"method": "GET", "path": "/v1/financial_connections/accounts",
+                              "query": {"limit": "x"}, "body": None},
+                             {"status": 400, "body": {"json": {"error": {
+                                 "type": "invalid_request_error"}}}})
+    assert "model" not in fc_rep and fc_rep["endpoint"] == "accounts.list"
+    assert fc_rep["request_valid"] is False and "request ✗" in inspector.describe(fc_rep)
