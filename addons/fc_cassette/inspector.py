@@ -77,6 +77,7 @@ class Inspect:
         self.invalid_requests = 0
         self.invalid_responses = 0
         self.no_response = 0
+        self.no_model = 0
         self.drift: Counter[str] = Counter()
 
     def load(self, loader) -> None:
@@ -118,6 +119,9 @@ class Inspect:
         self.drift.update(rep["drift"])
         valid = rep["request_valid"] is not False and rep["response_valid"] is not False
         flow.marked = MARK_INVALID if not valid else (MARK_DRIFT if rep["drift"] else MARK_OK)
+        if rep.get("model") == NO_MODEL:  # nothing judged: no marker, never invalid
+            self.no_model += 1
+            flow.marked = ""
         flow.comment = "fc-cassette: " + describe(rep)
         (log.info if valid else log.warning)("fc-cassette inspect: %s", describe(rep))
         if self.report is not None:
@@ -154,7 +158,8 @@ class Inspect:
     def summary(self) -> list[str]:
         lines = [f"summary: flows seen {self.seen}, invalid requests {self.invalid_requests}, "
                  f"invalid responses {self.invalid_responses}, drift fields {len(self.drift)}"
-                 + (f", no response {self.no_response}" if self.no_response else "")]
+                 + (f", no response {self.no_response}" if self.no_response else "")
+                 + (f", no model {self.no_model}" if self.no_model else "")]
         lines += [f"  drift: {path} ({n}x)" for path, n in sorted(self.drift.items())]
         return lines
 
