@@ -20,7 +20,8 @@ CREATE = {
     "account_holder": {"type": "customer", "customer": "cus_fakeAccountsE2E"},
     "permissions": ["balances", "ownership", "transactions", "payment_method"],
 }
-SCOPE = "scope:\n  paths:\n    - ^/v1/financial_connections/\n"
+SCOPE = ("scope:\n  paths:\n    - ^/v1/financial_connections/\n"
+         "    - ^/_simulator/\n")
 
 
 def valid(model, stripe_obj) -> dict:
@@ -96,27 +97,32 @@ def test_lifecycle_recorded_then_replayed_offline_strict(sim, tmp_path: Path):
     rec = start(["record", str(cassette), "--upstream", sim.base, "--config", str(config)],
                 tmp_path, "rec")
     try:
-        recorded = lifecycle(rec.client(KEY), lambda sid: sim.complete(sid, KEY))
+        recorded = lifecycle(rec.client(KEY), lambda sid: rec.complete(sid, KEY))
     finally:
         assert rec.proc.stop() == 0, rec.proc.output()
     c = cio.load(cassette)
     paths = [it["request"]["path"] for it in c.interactions]
     assert any(p.endswith("/refresh") for p in paths) and any("/owners" in p for p in paths)
+    completion = [it for it in c.interactions if it["request"]["path"].startswith("/_simulator/")]
+    assert len(completion) == 1 and completion[0]["validation"] == {"model": "none"}
     for it in c.interactions:
-        assert it["validation"]["request"]["valid"], it["validation"]
-        assert it["validation"]["response"]["valid"], it["validation"]
+        if it is not completion[0]:
+            assert it["validation"]["request"]["valid"], it["validation"]
+            assert it["validation"]["response"]["valid"], it["validation"]
     text = cassette.read_text()
     assert KEY not in text and KEY[8:] not in text
     v = run_fc(["verify", str(cassette)])
     assert v.returncode == 0, v.stdout + v.stderr
     shown = run_fc(["show", str(cassette)])
     assert shown.returncode == 0 and "INVALID" not in shown.stdout
+    assert "no model" in next(r for r in shown.stdout.splitlines() if "/complete" in r)
 
     sim.proc.stop()  # offline from here on
     rp = start(["replay", str(cassette), "--strict", "--config", str(config)], tmp_path, "rp")
     try:
-        replayed = lifecycle(rp.client(OTHER_KEY), None)
+        replayed = lifecycle(rp.client(OTHER_KEY), lambda sid: rp.complete(sid, OTHER_KEY))
     finally:
         code = rp.proc.stop()
     assert code == 0, rp.proc.output()
+    assert "missed 0, unused 0" in rp.proc.output()
     assert replayed == recorded

@@ -302,3 +302,11 @@ def test_fuzz_account_endpoints_never_raise_and_always_validate(method, tail, wh
     resp = c.sim.handle(method, path, query, AUTH, body)
     checked(method, path, resp)
     assert resp.status in (200, 400, 404)
+
+
+def test_list_expands_data_ownership_only(c):
+    sid, accounts = c.linked(n=1)
+    got = c.call("GET", f"{FC}/accounts", f"session={sid}&expand[]=data.ownership")
+    assert got["data"][0]["ownership"]["id"] == accounts[0]["ownership"]
+    err = c.call("GET", f"{FC}/accounts", f"session={sid}&expand[]=data.balance", 400)["error"]
+    assert err["param"] == "expand[0]" and "cannot be expanded" in err["message"]

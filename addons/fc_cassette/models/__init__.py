@@ -18,6 +18,8 @@ drift, never rejected; the validators never raise. Everything is importable from
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from .account import (
     ACCOUNTS_URL,
     TRANSACTIONS_URL,
@@ -112,5 +114,5 @@ from .validators import (
     validate_transaction_list,
 )
 
-__all__ = [name for name in dict(globals()) if not name.startswith("_")
-           and name not in ("annotations",)]
+__all__ = [name for name, value in dict(globals()).items() if not name.startswith("_")
+           and name not in ("annotations", "ModuleType") and not isinstance(value, ModuleType)]

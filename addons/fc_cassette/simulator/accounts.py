@@ -157,7 +157,7 @@ class AccountsMixin:
     # ---------------------------------------------------------------- endpoints
     def _ep_accounts_retrieve(self, account_id: str, params: dict[str, Any]) -> dict:
         check_params(m.AccountRetrieveParams, params)
-        expand = check_expand(params, ("ownership",))
+        expand = check_expand(params, ("ownership",), exact=True)
         return self._render(self._account(account_id), expand)
 
     def _holder_filter(self, params: dict[str, Any]) -> tuple[str, str] | None:
@@ -173,7 +173,7 @@ class AccountsMixin:
 
     def _ep_accounts_list(self, _ident: str, params: dict[str, Any]) -> dict[str, Any]:
         check_params(m.AccountListParams, params)
-        expand = check_expand(params, ("data",))
+        expand = check_expand(params, ("data.ownership",), exact=True)
         holder = self._holder_filter(params)
         session = params.get("session")
         if session is not None:
@@ -190,7 +190,7 @@ class AccountsMixin:
 
     def _features(self, model, params: dict[str, Any]) -> list[str]:
         check_params(model, params)
-        check_expand(params, ("ownership",))
+        check_expand(params, ("ownership",), exact=True)
         if not params["features"]:
             raise missing("features")
         return list(dict.fromkeys(params["features"]))
@@ -209,7 +209,7 @@ class AccountsMixin:
 
     def _ep_accounts_disconnect(self, account_id: str, params: dict[str, Any]) -> dict:
         check_params(m.AccountDisconnectParams, params)
-        expand = check_expand(params, ("ownership",))
+        expand = check_expand(params, ("ownership",), exact=True)
         stored = self._account(account_id)
         if stored.obj["status"] != "disconnected":
             self._tick()

@@ -27,11 +27,13 @@ class StoredSession:
     completed: bool = False
 
 
-def check_expand(params: dict[str, Any], expandable: tuple[str, ...]) -> list[str]:
-    """``expand[]`` names, each of a field the object can expand (Stripe's wording)."""
+def check_expand(params: dict[str, Any], expandable: tuple[str, ...],
+                 exact: bool = False) -> list[str]:
+    """``expand[]`` names, each of a field the object can expand (Stripe's wording);
+    ``exact``: whole names (``data.ownership``), else their first part."""
     expand = params.get("expand") or []
     for i, item in enumerate(expand):
-        if item.split(".")[0] not in expandable:
+        if (item if exact else item.split(".")[0]) not in expandable:
             raise invalid(f"expand[{i}]", f"This property cannot be expanded ({clip(item)}).")
     return list(expand)
 
