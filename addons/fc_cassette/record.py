@@ -29,6 +29,7 @@ from .matching import Miss
 from .playback import Playback
 from .redact import Redactor, learned_pattern, scan
 from .scope import in_scope
+from .validation import verdicts
 
 log = logging.getLogger("fc_cassette")
 RECORD_MODES = ("once", "new_episodes", "all", "none")
@@ -345,7 +346,7 @@ def _summary_line(seq: int, entry: dict, reports) -> str:
     if sid:
         parts.append(str(sid))
     if reports:
-        parts.append(" ".join(f"{k} {'ok' if r.valid else 'INVALID'}" for k, r in reports.items()))
+        parts.append(verdicts(reports))
         drift = sorted({d for r in reports.values() for d in r.drift})
         if drift:
             parts.append("drift: " + ", ".join(drift))
