@@ -11,7 +11,7 @@ create a session, retrieve it, (the end user completes the flow in the simulator
 retrieve it twice with linked accounts expanded, then two error cases (400 and 404);
 then the linked account: retrieve it, refresh its balance (pending, then succeeded),
 list its owners and transactions, disconnect it, and see a refresh refused.
-Record and replay use ``scripts/demo_scope.yaml`` (every FC path in scope).
+Record and replay use the bundled default scope (the app's whole Stripe conversation).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import stripe
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "cassettes" / "fc_sessions.yaml"
-SCOPE = ROOT / "scripts" / "demo_scope.yaml"
 FC = [sys.executable, "-m", "fc_cassette"]
 SEED = "42"
 # Made-up test-mode keys: the recorder redacts them; replay works with any key.
@@ -155,8 +154,7 @@ def completer(sim_base: str, key: str):
 def record(cassette: Path, work: Path, mode: str) -> list[str]:
     sim = Proxy(["simulate", "--seed", SEED], work / "simulate.log", work / "mitmproxy")
     try:
-        rec = Proxy(["record", str(cassette), "--upstream", sim.base, "--record-mode", mode,
-                     "--config", str(SCOPE)],
+        rec = Proxy(["record", str(cassette), "--upstream", sim.base, "--record-mode", mode],
                     work / "record.log", work / "mitmproxy")
         try:
             lines = drive(rec.base, RECORD_KEY, completer(sim.base, RECORD_KEY))
@@ -206,7 +204,7 @@ def main() -> int:
     print(f"    recorded {cassette}")
 
     step(2, "Simulator stopped. fc-cassette replay --strict, offline, another API key:")
-    rp = Proxy(["replay", str(cassette), "--strict", "--config", str(SCOPE)], work / "replay.log",
+    rp = Proxy(["replay", str(cassette), "--strict"], work / "replay.log",
                work / "mitmproxy")
     try:
         for line in drive(rp.base, REPLAY_KEY):
@@ -240,7 +238,7 @@ Done. The cassette is {cassette}
 
 Next commands to try:
   .venv/bin/fc-cassette show {BUNDLED.relative_to(ROOT)}
-  .venv/bin/fc-cassette replay {BUNDLED.relative_to(ROOT)} --strict --config {SCOPE.relative_to(ROOT)} --port 8080
+  .venv/bin/fc-cassette replay {BUNDLED.relative_to(ROOT)} --strict --port 8080
                                                # then point the SDK at http://127.0.0.1:8080
   .venv/bin/fc-cassette simulate --port 12111  # a local FC API (docs/simulator.md)
   .venv/bin/fc-cassette inspect --upstream http://127.0.0.1:12111 --report flows.jsonl
