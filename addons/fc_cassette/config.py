@@ -153,9 +153,9 @@ def _fields_at(loc: list[Any]) -> list[str]:
     return list(getattr(model, "model_fields", {}))
 
 
-def _describe(err: Any, path: Path, text: str) -> str:
-    """One error as ``file:line: dotted.key: message``, with a did-you-mean for a key
-    the schema does not have."""
+def _describe(err: Any, path: Path, text: str) -> tuple[int, str]:
+    """One error as its line and ``file:line: dotted.key: message``, with a did-you-mean
+    for a key the schema does not have."""
     loc = [p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function-")]
     key = ".".join(str(p) for p in loc) or "(root)"
     line = yamlio.line_of(text, loc)
@@ -165,14 +165,15 @@ def _describe(err: Any, path: Path, text: str) -> str:
         near = difflib.get_close_matches(str(loc[-1]), _fields_at(loc[:-1]), n=1)
         allowed = ", ".join(_fields_at(loc[:-1]))
         msg += f" (did you mean {near[0]!r}?)" if near else f" (known keys: {allowed})"
-    return f"{where}: {key}: {msg}"
+    return line or 0, f"{where}: {key}: {msg}"
 
 
 def _validate(data: dict[str, Any], path: Path, text: str) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as e:  # every error, not only the first: one fix-up round
-        raise ConfigError("; ".join(_describe(err, path, text) for err in e.errors())) from None
+        found = sorted((_describe(err, path, text) for err in e.errors()), key=lambda d: d[0])
+        raise ConfigError("; ".join(message for _, message in found)) from None
 
 
 def load_settings(user_file: str | Path | None = None,
