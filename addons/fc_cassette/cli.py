@@ -194,6 +194,25 @@ def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
     return max([c for c in codes if isinstance(c, int)] or [0])
 
 
+def _offline(args: argparse.Namespace) -> int:
+    if args.command == "verify":
+        from .verify import main as verify_main
+        return verify_main(args.cassettes)
+    if args.command == "show":
+        from .show import main as show_main
+        return show_main(args.cassette, as_json=args.json)
+    from .diff import main as diff_main
+    return diff_main(args.old, args.new, as_json=args.json)
+
+
+def _refusal(args: argparse.Namespace) -> str | None:
+    """Why a proxy command's own flags cannot work (checked before mitmproxy's options)."""
+    if any(spec.partition("=")[0] == "fc_mode" for spec in args.setoptions):
+        return ("the command sets fc_mode; use 'fc-cassette simulate|record|replay|inspect' "
+                "instead of --set fc_mode")
+    return check_port(args) or check_upstream(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     sys.argv[0] = "fc-cassette"
     parser = build_parser()
@@ -202,26 +221,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--upstream does not apply with --forward: a forward proxy sends each "
                      "request to the host the app asked for (to chain to another proxy, "
                      "e.g. the simulator: --set mode=upstream:URL)")
-    if args.command == "verify":
-        from .verify import main as verify_main
-        return verify_main(args.cassettes)
-    if args.command == "show":
-        from .show import main as show_main
-        return show_main(args.cassette, as_json=args.json)
-    if args.command == "diff":
-        from .diff import main as diff_main
-        return diff_main(args.old, args.new, as_json=args.json)
-    if any(spec.partition("=")[0] == "fc_mode" for spec in args.setoptions):
-        print("fc-cassette: the command sets fc_mode; use 'fc-cassette "
-              "simulate|record|replay|inspect' instead of --set fc_mode", file=sys.stderr)
-        return 1
-    problem = check_port(args) or check_upstream(args)
-    if problem:
-        print(f"fc-cassette: {problem}", file=sys.stderr)
-        return 1
-    arguments = mitm_arguments(args)
-    problem = (check_fc_options(arguments, args.command) or check_listen(arguments)
-               or prepare_ca(arguments))
+    if args.command in ("verify", "show", "diff"):
+        return _offline(args)
+    problem = _refusal(args)
+    arguments = [] if problem else mitm_arguments(args)
+    problem = problem or (check_fc_options(arguments, args.command) or check_listen(arguments)
+                          or prepare_ca(arguments))
     if problem:
         print(f"fc-cassette: {problem}", file=sys.stderr)
         return 1

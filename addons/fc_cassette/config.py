@@ -213,6 +213,44 @@ def _shown(url: str) -> str:
     return repr(text if len(text) <= 100 else text[:97] + "...")
 
 
+def _upstream_scheme(text: str, bad: str) -> tuple[str, str]:
+    scheme, sep, rest = text.partition("://")
+    if not sep or not scheme:
+        hint = f", e.g. http://{text}" if text and "/" not in text and "@" not in text else ""
+        raise UpstreamError(f"{bad}: a scheme is required: use {UPSTREAM_FORM}{hint}")
+    if scheme.lower() not in UPSTREAM_SCHEMES:
+        near = difflib.get_close_matches(scheme.lower(), UPSTREAM_SCHEMES, n=1)
+        raise UpstreamError(f"{bad}: scheme {scheme!r} is not supported"
+                            + (f" (did you mean {near[0]!r}?)" if near else "")
+                            + f": use {UPSTREAM_FORM}")
+    return scheme.lower(), rest
+
+
+def _upstream_where(scheme: str, rest: str, bad: str) -> tuple[str, int | None]:
+    from urllib.parse import urlsplit
+
+    if "@" in re.split(r"[/?#]", rest, maxsplit=1)[0]:
+        raise UpstreamError(f"{bad}: credentials in the URL are refused (mitmproxy would "
+                            "print them in its log); the client sends its API key in its "
+                            f"Authorization header: use {UPSTREAM_FORM}")
+    bad_port = UpstreamError(f"{bad}: the port must be a number 1-65535: use {UPSTREAM_FORM}")
+    try:
+        parts = urlsplit(f"{scheme}://{rest}")
+        port = parts.port
+    except ValueError:
+        raise bad_port from None
+    if port == 0:
+        raise bad_port
+    host = parts.netloc.rsplit(":", 1)[0] if parts.netloc.endswith(":") or port is not None \
+        else parts.netloc
+    if not host or not _HOST.match(host):
+        raise UpstreamError(f"{bad}: a host is required: use {UPSTREAM_FORM}")
+    if parts.path not in ("", "/") or "?" in rest or "#" in rest:
+        raise UpstreamError(f"{bad}: a path, query or fragment is not supported (each request "
+                            f"keeps its own path): use {UPSTREAM_FORM}")
+    return host, port
+
+
 def parse_upstream(url: str, what: str = "--upstream") -> str:
     """The upstream base URL ``scheme://host[:port]`` of ``url``, or :class:`UpstreamError`.
 
@@ -223,38 +261,8 @@ def parse_upstream(url: str, what: str = "--upstream") -> str:
     its mode, URL included, in log lines and errors; the client sends its key itself.
     ``what`` names the option in the message (e.g. ``--fc-upstream``).
     """
-    from urllib.parse import urlsplit
-
     text = str(url).strip()
     bad = f"{what} {_shown(text)}"
-    scheme, sep, rest = text.partition("://")
-    if not sep or not scheme:
-        hint = f", e.g. http://{text}" if text and "/" not in text and "@" not in text else ""
-        raise UpstreamError(f"{bad}: a scheme is required: use {UPSTREAM_FORM}{hint}")
-    if scheme.lower() not in UPSTREAM_SCHEMES:
-        near = difflib.get_close_matches(scheme.lower(), UPSTREAM_SCHEMES, n=1)
-        raise UpstreamError(f"{bad}: scheme {scheme!r} is not supported"
-                            + (f" (did you mean {near[0]!r}?)" if near else "")
-                            + f": use {UPSTREAM_FORM}")
-    netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-    if "@" in netloc:
-        raise UpstreamError(f"{bad}: credentials in the URL are refused (mitmproxy would "
-                            "print them in its log); the client sends its API key in its "
-                            f"Authorization header: use {UPSTREAM_FORM}")
-    try:
-        parts = urlsplit(f"{scheme.lower()}://{rest}")
-        port = parts.port
-    except ValueError:
-        raise UpstreamError(f"{bad}: the port must be a number 1-65535: "
-                            f"use {UPSTREAM_FORM}") from None
-    host = parts.netloc.rsplit(":", 1)[0] if port is not None or parts.netloc.endswith(":") \
-        else parts.netloc
-    if not host or not _HOST.match(host):
-        raise UpstreamError(f"{bad}: a host is required: use {UPSTREAM_FORM}")
-    if port == 0:
-        raise UpstreamError(f"{bad}: the port must be a number 1-65535: use {UPSTREAM_FORM}")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or "?" in rest \
-            or "#" in rest:
-        raise UpstreamError(f"{bad}: a path, query or fragment is not supported (each request "
-                            f"keeps its own path): use {UPSTREAM_FORM}")
-    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+    scheme, rest = _upstream_scheme(text, bad)
+    host, port = _upstream_where(scheme, rest, bad)
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")

@@ -96,6 +96,16 @@ def _validation(it: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: r.as_dict() for k, r in reports.items()}
 
 
+def _validity(side: str, ra: dict[str, Any], rb: dict[str, Any]) -> list[dict[str, Any]]:
+    if ra.get("valid") is None or rb.get("valid") is None or bool(ra["valid"]) == bool(
+            rb["valid"]):
+        return []
+    errors = rb.get("errors") or ra.get("errors") or []
+    return [{"kind": "now valid" if rb["valid"] else "now invalid", "side": side,
+             "field": "; ".join(f"{e.get('path') or '(root)'}: {e.get('message')}"
+                                for e in errors)}]
+
+
 def drift_changes(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
     va, vb = _validation(a), _validation(b)
     out = []
@@ -104,12 +114,7 @@ def drift_changes(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
         da, db = set(ra.get("drift") or []), set(rb.get("drift") or [])
         for kind, fields in (("drift added", db - da), ("drift gone", da - db)):
             out += [{"kind": kind, "side": side, "field": f} for f in sorted(fields)]
-        if ra.get("valid") is not None and rb.get("valid") is not None \
-                and bool(ra["valid"]) != bool(rb["valid"]):
-            out.append({"kind": "now valid" if rb["valid"] else "now invalid", "side": side,
-                        "field": "; ".join(f"{e.get('path') or '(root)'}: {e.get('message')}"
-                                           for e in (rb.get("errors") or ra.get("errors")
-                                                     or []))})
+        out += _validity(side, ra, rb)
     return out
 
 
