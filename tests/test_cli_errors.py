@@ -169,3 +169,19 @@ def test_record_help_explains_the_record_modes():
 def test_verify_and_show_help_describe_them():
     assert "free of secrets" in " ".join(run_fc(["verify", "--help"]).stdout.split())
     assert "one row each" in run_fc(["show", "--help"]).stdout
+
+
+@pytest.mark.parametrize("argv", [
+    ["replay", CASSETTE, "--port", SECRET],
+    ["replay", CASSETTE, "--set", f"flow_detail={SECRET}"],
+    ["replay", CASSETTE, "--set", f"{SECRET}=1"],
+    [SECRET],
+    ["record", "c.yaml", "--upstream", f"http://127.0.0.1:9/{SECRET}"],
+])
+def test_a_secret_in_any_argument_is_redacted_in_the_error(argv):
+    port = ["--port", str(free_port())] if "--port" not in argv and len(argv) > 1 else []
+    r = run_fc([*argv, *port])
+    assert r.returncode in (1, 2)
+    assert r.stderr.startswith("fc-cassette: ") and "Traceback" not in r.stderr
+    for form in encoded_forms(SECRET):
+        assert form not in r.stdout + r.stderr, form

@@ -18,7 +18,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .cli_args import DEFAULT_UPSTREAM, build_parser  # noqa: F401 (the CLI's names)
+from .cli_args import DEFAULT_UPSTREAM, build_parser, one_line  # noqa: F401 (CLI names)
 from .cli_errors import bad_value, check_port, check_upstream, checked_set, unknown_options
 
 
@@ -228,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     problem = problem or (check_fc_options(arguments, args.command) or check_listen(arguments)
                           or prepare_ca(arguments))
     if problem:
-        print(f"fc-cassette: {problem}", file=sys.stderr)
+        print(one_line(f"fc-cassette: {problem}"), file=sys.stderr)
         return 1
     return _run_mitmproxy(arguments, args.command, web=args.command == "inspect" and args.web)
 

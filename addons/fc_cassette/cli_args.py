@@ -58,6 +58,13 @@ DESCRIPTIONS = {
 }
 
 
+def one_line(text: str) -> str:
+    """A message as printed: secrets redacted (an argument may quote a key), one line."""
+    from .verify import clean
+
+    return clean(text)
+
+
 def _closest(word: str, choices: list[str]) -> str:
     near = difflib.get_close_matches(word, choices, n=1)
     return f" (did you mean {near[0]!r}?)" if near else ""
@@ -108,7 +115,8 @@ class Parser(argparse.ArgumentParser):
         command = self._command()
         where = f"{command}: " if command and not message.startswith("argument COMMAND") else ""
         helper = f"fc-cassette {where[:-2]} --help" if where else "fc-cassette --help"
-        sys.stderr.write(f"fc-cassette: {where}{self._explain(message)} (see '{helper}')\n")
+        sys.stderr.write(one_line(f"fc-cassette: {where}{self._explain(message)} "
+                                  f"(see '{helper}')") + "\n")
         sys.exit(2)
 
 

@@ -12,6 +12,7 @@ import difflib
 import re
 from typing import Any
 
+from .cli_args import one_line
 from .config import UpstreamError, parse_upstream
 
 MAX_HELP = 240  # characters of an option's help quoted in a message
@@ -72,8 +73,8 @@ def bad_value(name: str, value: str, opt: Any, error: Exception) -> str:
     hint = " ".join(str(opt.help or "").split())
     if len(hint) > MAX_HELP:
         hint = hint[:MAX_HELP - 3] + "..."
-    return (f"--set {name}={value}: {text}; {name} takes {allowed_values(opt)}"
-            + (f" ({hint})" if hint else ""))
+    return one_line(f"--set {name}={value}: {text}; {name} takes {allowed_values(opt)}"
+                    + (f" ({hint})" if hint else ""))
 
 
 def checked_set(opts: Any, original) -> Any:
@@ -101,4 +102,4 @@ def unknown_options(names: list[str], known: list[str]) -> str:
     for name in names:
         near = difflib.get_close_matches(name, known, n=1)
         parts.append(f"{name} (did you mean {near[0]}?)" if near else name)
-    return f"unknown option(s): {', '.join(parts)}"
+    return one_line(f"unknown option(s): {', '.join(parts)}")
