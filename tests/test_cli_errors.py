@@ -81,6 +81,13 @@ def test_bad_port_is_one_line_before_mitmproxy(port):
     assert r.stdout == ""  # mitmproxy never started (it would log the cassette's load)
 
 
+@pytest.mark.parametrize("port", ["99999", "-3"])
+def test_bad_listen_port_set_is_one_line_before_mitmproxy(port):
+    r = run_fc(["replay", CASSETTE, "--set", f"listen_port={port}"])
+    one_line(r, 1, f"--set listen_port={port}: not a port number: use 0-65535")
+    assert r.stdout == ""
+
+
 def test_non_numeric_port_is_a_usage_error():
     r = run_fc(["replay", CASSETTE, "--port", "abc"])
     one_line(r, 2, "replay: argument --port: invalid int value: 'abc'",

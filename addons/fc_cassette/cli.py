@@ -111,6 +111,8 @@ def check_listen(arguments: list[str]) -> str | None:
         port = int(_set_value(arguments, "listen_port") or 0)
     except ValueError:
         return None  # mitmproxy reports it
+    if not 0 <= port <= 65535:
+        return f"--set listen_port={port}: not a port number: use 0-65535 (0: the OS picks one)"
     if not port:
         return None
     try:
