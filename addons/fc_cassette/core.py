@@ -111,6 +111,9 @@ class FcCore:
         unknown = sorted(n for n in getattr(ctx.options, "deferred", {}) if n.startswith("fc_"))
         if unknown:
             log.error("fc-cassette: unknown option(s): %s", ", ".join(unknown))
+        if not ctx.options.fc_mode:  # a raw `mitmdump -s` without --set fc_mode=...
+            log.warning("fc-cassette: inactive: fc_mode is not set, so mitmdump runs as a "
+                        "plain proxy; add --set fc_mode=%s", "|".join(MODES))
 
 
 class DeferredOptionsCheck:
