@@ -200,3 +200,53 @@ def test_timing_stays_out_of_the_cassette_unless_asked(addons, tmp_path):
     p, t = cio.load(plain), cio.load(timed)
     assert "duration_ms" not in p.interactions[0] and "created" not in p.header
     assert t.interactions[0]["duration_ms"] == 250.0 and "created" in t.header
+
+
+def test_a_response_after_shutdown_closed_the_cassette_is_withheld(addons, tmp_path):
+    """done() closes the cassette; a response still under way must not reach the client
+    as if it were recorded."""
+    tctx, record = addons
+    c = tmp_path / "c.yaml"
+    tctx.options.update(fc_mode="record", fc_cassette=str(c), fc_record_mode="all")
+    record_one(record, 1)
+    late = flow(2)
+    record.request(late)
+    record.done()
+    assert record.exit_code == 0
+    record.response(late)
+    assert_withheld(late, "fc-cassette was shutting down")
+    assert queries(c) == [{"n": "1"}] and record.exit_code == 1
+
+
+def test_what_prints_after_mitmproxys_handlers_is_redacted_and_one_line(capsys):
+    """At shutdown mitmproxy removes its log handlers: logging's last resort prints,
+    through the redacting filter; asyncio's report of a cancelled connection is dropped
+    and its other reports lose their traceback."""
+    import asyncio
+
+    from fc_cassette import core
+    core.install_log_redaction()
+    key = "sk_test_" + "fakeShutdownLeak0123456789"
+    asyncio_log = logging.getLogger("asyncio")
+
+    def report(exc: BaseException, text: str) -> None:
+        try:
+            raise exc
+        except BaseException:
+            import sys
+            rec = asyncio_log.makeRecord("asyncio", logging.ERROR, __file__, 1, text, (),
+                                         sys.exc_info())
+        if asyncio_log.filter(rec):
+            logging.lastResort.handle(rec)
+    report(asyncio.CancelledError(), "Exception in callback StreamReaderProtocol...")
+    report(ConnectionResetError(f"peer sent {key}"), f"Task exception was never retrieved\n"
+                                                     f"future: <Task {key}>")
+    logging.lastResort.handle(logging.getLogger("fc_cassette").makeRecord(
+        "fc_cassette", logging.ERROR, __file__, 1, "late line with %s", (key,), None))
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "CancelledError" not in err and key not in err
+    import re
+    lines = [re.sub(r"sk_test_REDACTED_\d+", "sk_test_REDACTED", ln) for ln in err.splitlines()]
+    assert lines == [
+        "Task exception was never retrieved: ConnectionResetError: peer sent "
+        "sk_test_REDACTED", "late line with sk_test_REDACTED"], err

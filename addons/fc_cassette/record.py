@@ -119,6 +119,7 @@ class Record:
         self.not_recorded_total = 0
         self.exit_code = 0
         self._gone_said: cassette_io.Writer | None = None
+        self.stopping = False  # done() closed a cassette it was recording into
 
     def load(self, loader) -> None:
         loader.add_option("fc_record_mode", str, "",
@@ -248,8 +249,13 @@ class Record:
             log.warning("fc-cassette record: replay miss: %s", self.playback.last_miss)
 
     def response(self, flow: http.HTTPFlow) -> None:
-        if (not core.active("record") or self.writer is None or flow.metadata.get(ANSWERED)
+        if (not core.active("record") or flow.metadata.get(ANSWERED)
+                or (self.writer is None and not self.stopping)
                 or not in_scope(flow, core.settings().scope)):
+            return
+        if self.writer is None:  # a response still under way when shutdown closed it
+            path = self.redactor.redact_text(interaction.split_path(flow.request.path)[0])
+            self._not_recorded(flow, path, "fc-cassette was shutting down")
             return
         try:
             self._record(flow)
@@ -325,6 +331,7 @@ class Record:
         log.error("fc-cassette record: NOT recorded %s; the client got a %d error instead",
                   line, NOT_RECORDED_STATUS)
         self.not_recorded_total += 1
+        self.exit_code = 1  # like replay --strict: the run lost something
         if len(self.not_recorded) < MAX_KEPT_MISSES:
             self.not_recorded.append(line)
         flow.response = not_recorded_response(status, why)
@@ -361,7 +368,7 @@ class Record:
             if self.not_recorded_total:
                 log.error("fc-cassette record: %d response(s) withheld because they could "
                           "not be recorded (exit 1)", self.not_recorded_total)
-                self.exit_code = 1
+            self.stopping = self.writer is not None
         self.close()
 
     def close(self) -> None:
