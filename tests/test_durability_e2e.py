@@ -86,7 +86,8 @@ def assert_acknowledged_is_durable(results, cassette: Path, log: str) -> None:
     recorded = [i["response"]["body"]["json"]["id"] for i in cio.load(cassette).interactions]
     assert sorted(recorded) == sorted(ok)  # every 2xx is on disk, and nothing else
     assert "Traceback" not in log
-    assert f"response(s) withheld because they could not be recorded" in log
+    assert f"{len(failed)} in-scope exchange(s) not recorded ({len(failed)} response(s) " \
+        "withheld because they could not be recorded, 0 without a response): exit 1" in log
     assert KEY not in log
 
 

@@ -250,3 +250,16 @@ def test_what_prints_after_mitmproxys_handlers_is_redacted_and_one_line(capsys):
     assert lines == [
         "Task exception was never retrieved: ConnectionResetError: peer sent "
         "sk_test_REDACTED", "late line with sk_test_REDACTED"], err
+
+
+def test_an_exchange_without_a_response_is_listed(addons, tmp_path):
+    tctx, record = addons
+    tctx.options.update(fc_mode="record", fc_cassette=str(tmp_path / "c.yaml"),
+                        fc_record_mode="all")
+    f = tflow.tflow(req=flow(1).request, err=True)
+    f.response = None
+    record.request(f)
+    record.error(f)
+    assert record.not_recorded == [f"GET /v1/financial_connections/sessions/{SID}: no response "
+                                   "from upstream: error"]
+    assert record.exit_code == 1

@@ -330,11 +330,16 @@ class Record:
         line = f"{flow.request.method} {path}: {why} (upstream answered {status})"
         log.error("fc-cassette record: NOT recorded %s; the client got a %d error instead",
                   line, NOT_RECORDED_STATUS)
+        self._list_not_recorded(line)
+        flow.response = not_recorded_response(status, why)
+
+    def _list_not_recorded(self, line: str) -> None:
+        """Count an in-scope exchange missing from the cassette and keep its (redacted)
+        line for the status and the pytest plugin; the run then exits 1."""
         self.not_recorded_total += 1
         self.exit_code = 1  # like replay --strict: the run lost something
         if len(self.not_recorded) < MAX_KEPT_MISSES:
             self.not_recorded.append(line)
-        flow.response = not_recorded_response(status, why)
 
     def server_connect(self, data) -> None:
         """A mode that only replays (none, or once on a cassette) is offline like
@@ -352,22 +357,24 @@ class Record:
             return
         self.no_response += 1
         reason = flow.error.msg if flow.error else "no response"
-        log.warning("fc-cassette record: NOT recorded %s %s: no response from upstream: %s",
-                    flow.request.method,
-                    self.redactor.redact_text(interaction.split_path(flow.request.path)[0]),
-                    self.redactor.redact_text(reason))
+        line = (f"{flow.request.method} "
+                f"{self.redactor.redact_text(interaction.split_path(flow.request.path)[0])}: "
+                f"no response from upstream: {self.redactor.redact_text(reason)}")
+        log.warning("fc-cassette record: NOT recorded %s", line)
+        self._list_not_recorded(line)  # the cassette lacks it: the test should know
 
     def done(self) -> None:
         if core.active("record"):
             replayed = self.playback.served if self.playback else 0
             log.info("fc-cassette record: recorded %d, replayed %d, refused (fail closed) "
-                     "%d, failed %d, no response %d, upstream connections refused %d, "
-                     "not recorded (client got an error) %d",
+                     "%d, failed %d, no response %d, upstream connections refused %d",
                      self.recorded, replayed, self.refused, self.failed, self.no_response,
-                     self.upstream_refused, self.not_recorded_total)
+                     self.upstream_refused)
             if self.not_recorded_total:
-                log.error("fc-cassette record: %d response(s) withheld because they could "
-                          "not be recorded (exit 1)", self.not_recorded_total)
+                log.error("fc-cassette record: %d in-scope exchange(s) not recorded (%d "
+                          "response(s) withheld because they could not be recorded, %d "
+                          "without a response): exit 1", self.not_recorded_total,
+                          self.not_recorded_total - self.no_response, self.no_response)
             self.stopping = self.writer is not None
         self.close()
 
