@@ -1,7 +1,8 @@
 """Cassette format v1: an append-only YAML stream, durable and loadable after any crash.
 
 Layout: every document starts with ``---`` and ends with ``...``. The first document is
-the header (``fc_cassette: 1`` plus versions and creation time); each following one is
+the header (``fc_cassette: 1`` plus versions; the creation time only with config
+``record.timing``, so re-recording gives identical bytes); each following one is
 an interaction, appended with one ``write`` and fsynced before the client gets its
 response. So:
 
@@ -10,7 +11,10 @@ response. So:
   the text up to the last ``...`` line and reports where it was cut;
 - a new or re-recorded cassette is first written beside its final name and renamed
   over it once it holds an interaction, so re-recording never destroys the old one
-  before the new one has content.
+  before the new one has content;
+- the writer appends only to the file it loaded or created: before and after each
+  append it compares that file's identity with the path's, and a cassette deleted or
+  replaced meanwhile raises :class:`CassetteGone` (for good).
 
 Loading uses libyaml's safe loader with aliases refused (see :mod:`.yamlio`).
 """
