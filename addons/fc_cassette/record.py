@@ -299,8 +299,8 @@ class Record:
             return
         self.recorded += 1
         self.written.add(self.state[0])  # its real path
-        if self.lock is not None:  # the file it created: its hard links share the lock
-            self.lock.cover(self.writer.path)
+        if self.lock is not None and seq == 1 and self.writer.existing is None:
+            self.lock.cover(self.writer.path)  # the file it created: hard links share it
         # drift paths are the traffic's own keys, which can carry a secret: redact the line
         log.info("fc-cassette record: %s",
                  self.redactor.redact_text(_summary_line(seq, entry, reports)))
