@@ -113,8 +113,9 @@ class Record:
         self.failed = 0
         self.no_response = 0
         self.upstream_refused = 0
-        # one redacted line per response withheld because it was not recorded (the first
-        # MAX_KEPT_MISSES; counted beyond): the control endpoint and the pytest plugin
+        # one redacted line per in-scope exchange missing from the cassette (a response
+        # withheld because it could not be written, or no response from upstream); the
+        # first MAX_KEPT_MISSES, all counted: the control endpoint and the pytest plugin
         self.not_recorded: list[str] = []
         self.not_recorded_total = 0
         self.exit_code = 0
