@@ -93,6 +93,9 @@ class RecordPolicy(_Strict):
                                                   "gets its response.")
     allow_live_keys: bool = Field(default=False, description="Forward and record requests "
                                                             "made with sk_live_/rk_live_ keys.")
+    timing: bool = Field(default=False, description="Keep each interaction's duration_ms and "
+                                                    "the header's creation time (off: "
+                                                    "re-recording gives identical bytes).")
 
 
 class SimulatePolicy(_Strict):

@@ -11,6 +11,7 @@ Mode addons read the settings through :func:`settings`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import traceback
@@ -61,12 +62,38 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class AsyncioReportFilter(logging.Filter):
+    """asyncio's own error reports, mostly printed at shutdown (SIGTERM/SIGINT while
+    clients are connected), after mitmproxy removed its handlers and its exception
+    handler: a connection task cancelled by the shutdown is no error (Python 3.11's
+    StreamReaderProtocol reports one with a traceback), so it is dropped; any other
+    report becomes one line without a traceback (redacted by the handler's filter)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, asyncio.CancelledError):
+            return False
+        lines = record.getMessage().splitlines()
+        text = lines[0] if lines else ""
+        if exc is not None:
+            text += f": {type(exc).__name__}: {exc}".rstrip(": ")
+        record.msg, record.args, record.exc_info, record.exc_text = text, (), None, None
+        return True
+
+
 def install_log_redaction() -> None:
-    """Put a :class:`RedactingFilter` on each of mitmproxy's log handlers (once)."""
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, MitmLogHandler) and not any(
-                isinstance(f, RedactingFilter) for f in handler.filters):
+    """Put a :class:`RedactingFilter` on each of mitmproxy's log handlers and on
+    logging's last-resort handler, which prints once mitmproxy removed its handlers at
+    shutdown (once each); asyncio's reports get :class:`AsyncioReportFilter`."""
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, MitmLogHandler)]
+    if logging.lastResort is not None:
+        handlers.append(logging.lastResort)
+    for handler in handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+    asyncio_log = logging.getLogger("asyncio")
+    if not any(isinstance(f, AsyncioReportFilter) for f in asyncio_log.filters):
+        asyncio_log.addFilter(AsyncioReportFilter())
 
 
 class FcCore:
