@@ -443,12 +443,12 @@ def test_record_then_verify_and_show(tmp_path):
         assert sim.proc.stop() == 0
     p = run_fc(["verify", str(cassette)])
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "3 interaction(s), 0 problem(s)" in p.stderr
+    assert "4 interaction(s), 0 problem(s)" in p.stderr  # the completion call included
     j = json.loads(run_fc(["show", "--json", str(cassette)]).stdout)
     ids = [a.id for a in done.accounts.data]
-    assert [r["status"] for r in j["interactions"]] == [200, 200, 404]
-    assert j["interactions"][1]["ids"] == [s.id, *ids]
-    assert j["interactions"][2]["ids"] == ["fcsess_fakeGone1"]
+    assert [r["status"] for r in j["interactions"]] == [200, 200, 200, 404]
+    assert j["interactions"][2]["ids"] == [s.id, *ids]
+    assert j["interactions"][3]["ids"] == ["fcsess_fakeGone1"]
     t = run_fc(["show", str(cassette)])
     assert t.returncode == 0 and all(i in t.stdout for i in ids)
     for leaked in encoded_forms(key) + encoded_forms(s.client_secret):
