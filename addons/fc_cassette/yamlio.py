@@ -8,6 +8,12 @@ Everything fc-cassette reads (config, cassettes) goes through :func:`load` /
 - refuse anchors/aliases: our own files never contain them, and refusing them
   makes "billion laughs" alias bombs impossible rather than merely expensive;
 - report failures as :class:`YamlError` carrying the 1-based line and column.
+
+Cassettes are read with ``strict=True`` (:class:`StrictLoader`): only plain values of
+the JSON data model load (mappings with string keys, sequences, strings, integers,
+finite floats, booleans, null). Any explicit tag (``!!binary``, ``!!str``, ``!!set``,
+``!local``...) and any duplicate key is an error, NaN and infinities are errors, and
+YAML 1.1's implicit timestamps, merge keys (``<<``) and ``=`` stay strings.
 """
 
 from __future__ import annotations
@@ -83,6 +89,95 @@ class Loader(_BaseLoader):
         return super().construct_object(node, deep)
 
 
+# StrictLoader: implicitly typed values get tags of a private namespace, and only
+# those have constructors, so an explicit tag (even ``!!str``) can never be constructed.
+_PRIVATE = "tag:fc-cassette.invalid,2026:"
+_STR, _SEQ, _MAP = _PRIVATE + "str", _PRIVATE + "seq", _PRIVATE + "map"
+_INT, _FLOAT, _BOOL, _NULL = (_PRIVATE + t for t in ("int", "float", "bool", "null"))
+_KEEP = {"tag:yaml.org,2002:int": _INT, "tag:yaml.org,2002:float": _FLOAT,
+         "tag:yaml.org,2002:bool": _BOOL, "tag:yaml.org,2002:null": _NULL}
+
+
+def _strict_resolvers() -> dict[Any, list[tuple[str, Any]]]:
+    out: dict[Any, list[tuple[str, Any]]] = {}
+    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items():
+        kept = [(_KEEP[tag], rx) for tag, rx in resolvers if tag in _KEEP]
+        if kept:  # timestamp, merge, value, yaml: left to the default, a string
+            out[first] = kept
+    return out
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _refuse(problem: str, node) -> yaml.constructor.ConstructorError:
+    return yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+
+
+class StrictLoader(_BaseLoader):
+    """Plain JSON-model values only: no tags, no aliases, no duplicate keys, no NaN."""
+
+    DEFAULT_SCALAR_TAG = _STR
+    DEFAULT_SEQUENCE_TAG = _SEQ
+    DEFAULT_MAPPING_TAG = _MAP
+    yaml_implicit_resolvers = _strict_resolvers()
+
+    def construct_document(self, node):  # noqa: D102 - PyYAML hook
+        self._seen: set[int] = set()
+        try:
+            return self._build(node)
+        finally:
+            self._seen = set()
+
+    def _build(self, node) -> Any:
+        if id(node) in self._seen:  # the same node twice: an alias
+            raise _refuse("YAML aliases/anchors are not allowed", node)
+        self._seen.add(id(node))
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if tag == _MAP:
+            return self._mapping(node)
+        if tag == _SEQ:
+            return [self._build(n) for n in node.value]
+        if tag == _INT:
+            return self.construct_yaml_int(node)
+        if tag == _FLOAT:
+            value = self.construct_yaml_float(node)
+            if not math.isfinite(value):
+                raise _refuse(f"{node.value!r} is not a finite number (JSON has no NaN or "
+                              "Infinity)", node)
+            return value
+        if tag == _BOOL:
+            return self.construct_yaml_bool(node)
+        if tag == _NULL:
+            return None
+        raise _refuse(f"YAML tag {_short_tag(tag)!r} is not allowed: a cassette holds "
+                      "plain values only", node)
+
+    def _mapping(self, node) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag != _STR:
+                self._bad_key(key_node)
+            key = key_node.value
+            if key in out:
+                raise _refuse(f"duplicate key {key!r} (each key may appear once)", key_node)
+            self._seen.add(id(key_node))
+            out[key] = self._build(value_node)
+        return out
+
+
+    def _bad_key(self, node) -> None:
+        if node.tag in (_INT, _FLOAT, _BOOL, _NULL):
+            raise _refuse(f"key {node.value!r} is not read as a string (quote it)", node)
+        if node.tag in (_MAP, _SEQ):
+            raise _refuse("a key must be a string, not a collection", node)
+        self._build(node)  # an explicit tag: refused there
+        raise _refuse("a key must be a plain string", node)  # pragma: no cover
+
+
 def _error(e: Exception) -> YamlError:
     if isinstance(e, yaml.MarkedYAMLError):
         mark = e.problem_mark or e.context_mark
@@ -107,10 +202,11 @@ def load(text: str | bytes) -> Any:
         raise _error(e) from None
 
 
-def load_all(text: str | bytes) -> Iterator[Any]:
-    """Load every document of a YAML stream safely; raises :class:`YamlError`."""
+def load_all(text: str | bytes, strict: bool = False) -> Iterator[Any]:
+    """Load every document of a YAML stream safely (``strict``: with
+    :class:`StrictLoader`); raises :class:`YamlError`."""
     try:
-        yield from yaml.load_all(text, Loader=Loader)  # noqa: S506
+        yield from yaml.load_all(text, Loader=StrictLoader if strict else Loader)  # noqa: S506
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError, ValueError) as e:
         raise _error(e) from None
 
