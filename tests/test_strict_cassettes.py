@@ -86,9 +86,10 @@ def test_replay_and_record_refuse_each_strict_case_with_one_line(tmp_path):
     ("a: .Inf\n", "1:4", "'.Inf' is not a finite number"),
     ("a: -.INF\n", "1:4", "'-.INF' is not a finite number"),
     ("a: 1.0e+999\n", "1:4", "'1.0e+999' is not a finite number"),
-    ("404: x\n", "1:1", "key '404' is not read as a string"),
-    ("on: x\n", "1:1", "key 'on' is not read as a string"),
-    ("~: x\n", "1:1", "key '~' is not read as a string"),
+    ("404: x\n", "1:1", "key '404' is read as a number, not as a string (quote it)"),
+    ("1.5: x\n", "1:1", "key '1.5' is read as a number"),
+    ("true: x\n", "1:1", "key 'true' is read as a boolean"),
+    ("~: x\n", "1:1", "key '~' is read as null"),
     ("? [a]\n: x\n", "1:3", "a key must be a string, not a collection"),
     ("? !!binary aGVsbG8=\n: x\n", "1:3", "YAML tag '!!binary' is not allowed"),
     ("a: &x [1]\nb: *x\n", "1:4", "aliases/anchors are not allowed"),
@@ -101,14 +102,20 @@ def test_strict_loader_refuses_with_position(text, where, words):
 
 
 def test_strict_loader_keeps_plain_values_and_surprises_stay_strings():
-    text = ("s: x\nq: 'on'\ni: [1, -2, 0x1f, 017, 1_000]\nf: [1.5, -0.25, 1.0e+3]\n"
-            "b: [true, false]\nn: [null, ~, Null]\nt: 2026-10-28\nts: 2026-10-28 10:00:00\n"
-            "m: <<\ne: =\n'<<': {a: 1}\nempty: {}\nlist: []\n")
+    text = ("s: x\nq: 'on'\ni: [1, -2, 0, 12345678901234567890]\n"
+            "f: [1.5, -0.25, 1.0e+3, 2.5E-7]\nb: [true, false, True, FALSE]\n"
+            "n: [null, ~, Null]\n"
+            "yaml11: [0x1f, 017, 1_000, +1, 190:20:30, .5, 1., 1_0.5, yes, no, on, off, Y, n]\n"
+            "t: 2026-10-28\nts: 2026-10-28 10:00:00\nm: <<\ne: =\n'<<': {a: 1}\n"
+            "on: country\nempty: {}\nlist: []\n")
     assert list(yamlio.load_all(text, strict=True)) == [{
-        "s": "x", "q": "on", "i": [1, -2, 31, 15, 1000], "f": [1.5, -0.25, 1000.0],
-        "b": [True, False], "n": [None, None, None], "t": "2026-10-28",
-        "ts": "2026-10-28 10:00:00", "m": "<<", "e": "=", "<<": {"a": 1}, "empty": {},
-        "list": []}]
+        "s": "x", "q": "on", "i": [1, -2, 0, 12345678901234567890],
+        "f": [1.5, -0.25, 1000.0, 2.5e-7], "b": [True, False, True, False],
+        "n": [None, None, None],
+        "yaml11": ["0x1f", "017", "1_000", "+1", "190:20:30", ".5", "1.", "1_0.5", "yes",
+                   "no", "on", "off", "Y", "n"],
+        "t": "2026-10-28", "ts": "2026-10-28 10:00:00", "m": "<<", "e": "=", "<<": {"a": 1},
+        "on": "country", "empty": {}, "list": []}]
     # the relaxed loader (config files) is unchanged
     assert math.isnan(yamlio.load("a: .nan\n")["a"])
 

@@ -73,7 +73,7 @@ CORPUS: dict[str, str] = {
     "nan_in_json_body.yaml": "'.nan' is not a finite number",
     "infinity_in_json_body.yaml": "'-.inf' is not a finite number",
     "seq_as_string.yaml": "interaction 1: seq: Input should be a valid integer",
-    "int_key_in_body.yaml": "key '404' is not read as a string",
+    "int_key_in_body.yaml": "key '404' is read as a number, not as a string",
 }
 # where the problem is: file:line:column for YAML errors, file:line when the line is known
 LOCATED = {"syntax_error.yaml": r":14:3: ", "bad_indentation.yaml": r":12:2: ",

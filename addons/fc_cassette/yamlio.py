@@ -12,8 +12,10 @@ Everything fc-cassette reads (config, cassettes) goes through :func:`load` /
 Cassettes are read with ``strict=True`` (:class:`StrictLoader`): only plain values of
 the JSON data model load (mappings with string keys, sequences, strings, integers,
 finite floats, booleans, null). Any explicit tag (``!!binary``, ``!!str``, ``!!set``,
-``!local``...) and any duplicate key is an error, NaN and infinities are errors, and
-YAML 1.1's implicit timestamps, merge keys (``<<``) and ``=`` stay strings.
+``!local``...), any duplicate key, any key that is not a string and NaN or infinities
+are errors. Numbers and booleans are read only as JSON writes them: YAML 1.1's other
+forms (``0x1f``, ``017``, ``190:20:30``, ``yes``/``no``/``on``/``off``), timestamps,
+merge keys (``<<``) and ``=`` are strings.
 """
 
 from __future__ import annotations
@@ -98,6 +100,15 @@ _KEEP = {"tag:yaml.org,2002:int": _INT, "tag:yaml.org,2002:float": _FLOAT,
          "tag:yaml.org,2002:bool": _BOOL, "tag:yaml.org,2002:null": _NULL}
 
 
+# Numbers, booleans and null only as JSON writes them (YAML 1.2's core schema for the
+# booleans): YAML 1.1's other forms (0x1f, 017, 1_000, 190:20:30, yes/no/on/off) are
+# strings, so "country: no" stays "no".
+_JSON_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_JSON_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_BOOLS = {"true": True, "True": True, "TRUE": True,
+          "false": False, "False": False, "FALSE": False}
+
+
 def _strict_resolvers() -> dict[Any, list[tuple[str, Any]]]:
     out: dict[Any, list[tuple[str, Any]]] = {}
     for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items():
@@ -142,40 +153,46 @@ class StrictLoader(_BaseLoader):
         if tag == _SEQ:
             return [self._build(n) for n in node.value]
         if tag == _INT:
-            return self.construct_yaml_int(node)
+            return int(node.value) if _JSON_INT.fullmatch(node.value) else node.value
         if tag == _FLOAT:
-            value = self.construct_yaml_float(node)
-            if not math.isfinite(value):
-                raise _refuse(f"{node.value!r} is not a finite number (JSON has no NaN or "
-                              "Infinity)", node)
-            return value
+            return self._float(node)
         if tag == _BOOL:
-            return self.construct_yaml_bool(node)
+            return _BOOLS.get(node.value, node.value)
         if tag == _NULL:
             return None
         raise _refuse(f"YAML tag {_short_tag(tag)!r} is not allowed: a cassette holds "
                       "plain values only", node)
 
+    def _float(self, node) -> float | str:
+        text = node.value
+        if _JSON_FLOAT.fullmatch(text):
+            value = float(text)
+            if math.isfinite(value):
+                return value
+        elif text.lstrip("+-").lower() not in (".inf", ".nan"):
+            return text  # YAML 1.1 only (".5", "1_0.5", "1:30.5"): a string
+        raise _refuse(f"{text!r} is not a finite number (JSON has no NaN or Infinity)", node)
+
     def _mapping(self, node) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if key_node.tag != _STR:
-                self._bad_key(key_node)
-            key = key_node.value
+            key = key_node.value if key_node.tag == _STR else self._key(key_node)
             if key in out:
                 raise _refuse(f"duplicate key {key!r} (each key may appear once)", key_node)
             self._seen.add(id(key_node))
             out[key] = self._build(value_node)
         return out
 
-
-    def _bad_key(self, node) -> None:
-        if node.tag in (_INT, _FLOAT, _BOOL, _NULL):
-            raise _refuse(f"key {node.value!r} is not read as a string (quote it)", node)
+    def _key(self, node) -> str:
         if node.tag in (_MAP, _SEQ):
             raise _refuse("a key must be a string, not a collection", node)
-        self._build(node)  # an explicit tag: refused there
-        raise _refuse("a key must be a plain string", node)  # pragma: no cover
+        key = self._build(node)  # an explicit tag is refused there
+        if not isinstance(key, str):
+            kind = ("null" if key is None else "a boolean" if isinstance(key, bool)
+                    else "a number")
+            raise _refuse(f"key {node.value!r} is read as {kind}, not as a string (quote "
+                          "it)", node)
+        return key
 
 
 def _error(e: Exception) -> YamlError:
