@@ -139,6 +139,35 @@ def _entry_line(text: str, i: int, keys: list[str | int]) -> int | None:
     return first + found - 1 if found else first
 
 
+def _header(docs: list[Any], path: Path) -> dict[str, Any]:
+    if not docs or not isinstance(docs[0], dict) or "fc_cassette" not in docs[0]:
+        raise CassetteError(path, "not an fc-cassette cassette (no 'fc_cassette' header)", 1)
+    version = docs[0].get("fc_cassette")
+    if type(version) is not int or version != FORMAT_VERSION:  # True == 1 in Python
+        shown = repr(version) if type(version) is int else repr(_redact_text(str(version))[:40])
+        raise CassetteError(path, f"unknown cassette format version {shown} (this "
+                                  f"fc-cassette reads {FORMAT_VERSION})", 1)
+    return docs[0]
+
+
+def _interactions(docs: list[Any], body: str, path: Path) -> list[dict[str, Any]]:
+    """The documents after the header, checked (:mod:`.entries`), defaults filled in."""
+    for i, doc in enumerate(docs[1:], start=1):
+        problem = entries.check(doc)
+        if problem is not None:
+            keys, message = problem
+            loc = ".".join(str(x) for x in keys) or "(entry)"
+            raise CassetteError(path, f"interaction {i}: {loc}: {message}",
+                                _entry_line(body, i, keys)) from None
+        req = doc["request"]  # the optional parts, as the format's defaults say
+        req.setdefault("query", {})
+        req.setdefault("headers", {})
+        req.setdefault("body", None)
+        doc["response"].setdefault("headers", {})
+        doc["response"].setdefault("body", None)
+    return docs[1:]
+
+
 def parse(text: str, path: Path) -> Cassette:
     if not text.strip():
         raise CassetteError(path, "empty file, not a cassette")
@@ -162,29 +191,8 @@ def parse(text: str, path: Path) -> Cassette:
         docs = list(yamlio.load_all(body, strict=True))
     except yamlio.YamlError as e:
         raise CassetteError(path, e.message, e.line, e.column) from None
-    if not docs or not isinstance(docs[0], dict) or "fc_cassette" not in docs[0]:
-        raise CassetteError(path, "not an fc-cassette cassette (no 'fc_cassette' header)", 1)
-    header = docs[0]
-    version = header.get("fc_cassette")
-    if type(version) is not int or version != FORMAT_VERSION:  # True == 1 in Python
-        shown = repr(version) if type(version) is int else repr(_redact_text(str(version))[:40])
-        raise CassetteError(path, f"unknown cassette format version {shown} (this "
-                                  f"fc-cassette reads {FORMAT_VERSION})", 1)
-    interactions: list[dict[str, Any]] = []
-    for i, doc in enumerate(docs[1:], start=1):
-        problem = entries.check(doc)
-        if problem is not None:
-            keys, message = problem
-            loc = ".".join(str(x) for x in keys) or "(entry)"
-            raise CassetteError(path, f"interaction {i}: {loc}: {message}",
-                                _entry_line(body, i, keys)) from None
-        req = doc["request"]  # the optional parts, as the format's defaults say
-        req.setdefault("query", {})
-        req.setdefault("headers", {})
-        req.setdefault("body", None)
-        doc["response"].setdefault("headers", {})
-        doc["response"].setdefault("body", None)
-        interactions.append(doc)
+    header = _header(docs, path)
+    interactions = _interactions(docs, body, path)
     complete_bytes = _complete_bytes(original) if warnings else len(original.encode("utf-8"))
     return Cassette(path, header, interactions, warnings, text, complete_bytes)
 
