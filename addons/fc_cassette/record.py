@@ -10,10 +10,17 @@ means the entry is not written and the flow is flagged: fail closed) and fsynced
 the ``response`` hook, i.e. before mitmproxy releases the response to the client.
 Requests made with live-mode keys are refused unless ``fc_allow_live`` is set.
 A recorder that writes holds the cassette's recording lock (see :mod:`.lock`).
+
+Acknowledged means durable: an in-scope response whose interaction cannot be written
+(a full disk, any I/O error, a cassette deleted or replaced meanwhile, the scanner's
+refusal, a body that cannot be decoded) is not released to the client; the client
+gets :func:`not_recorded_response` instead, the run lists it in ``not_recorded``
+and ``record`` exits 1 at shutdown. See docs/recording.md.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -26,9 +33,10 @@ from . import cassette as cassette_io
 from . import control, core, interaction
 from .lock import RecordingLock, lock_path
 from .matching import Miss
-from .playback import Playback
+from .playback import MAX_KEPT_MISSES, Playback
 from .redact import Redactor, learned_pattern, scan
 from .scope import in_scope
+from .validation import verdicts
 
 log = logging.getLogger("fc_cassette")
 RECORD_MODES = ("once", "new_episodes", "all", "none")
@@ -37,6 +45,14 @@ _URLSAFE = str.maketrans("-_", "+/")
 ANSWERED = "fc_cassette_answered_locally"  # replayed, missed or refused: not recorded
 OFFLINE = ("fc-cassette record is only replaying (offline): upstream connections are "
            "refused")
+# What a client gets instead of a response that could not be recorded. 500 is what it
+# is: the proxy failed, not the request (stripe-python raises APIError). Every Stripe
+# SDK retries a 5xx (and 409) unless the response says `Stripe-Should-Retry: false`
+# (stripe-python 16: _http_client._should_retry reads that header first): a retry
+# would repeat an effect that already happened upstream (a second session), so the
+# header says false. It is not a 4xx either: the request itself was fine.
+NOT_RECORDED_STATUS = 500
+NOT_RECORDED_CODE = "fc_cassette_not_recorded"
 
 
 class SecretLeft(Exception):
@@ -57,6 +73,21 @@ def uses_live_key(flow: http.HTTPFlow) -> bool:
             return False
         return bool(_LIVE_KEY.search(decoded.decode("latin-1")))
     return False
+
+
+def not_recorded_response(upstream_status: int, why: str) -> http.Response:
+    """The Stripe-shaped error that replaces a response fc-cassette could not record
+    (``why`` already redacted); see NOT_RECORDED_STATUS for the status and header."""
+    body = {"error": {
+        "type": "api_error", "code": NOT_RECORDED_CODE,
+        "message": f"fc-cassette could not record this request, so its response is "
+                   f"withheld: {why}. The upstream already answered {upstream_status}: "
+                   "its effect (e.g. a created session) already happened and is not in the "
+                   "cassette. Fix the cause, then record again."}}
+    return http.Response.make(NOT_RECORDED_STATUS, json.dumps(body, indent=2).encode(),
+                              {"Content-Type": "application/json",
+                               "Stripe-Should-Retry": "false",
+                               "Fc-Cassette-Not-Recorded": "true"})
 
 
 def _refuse_live(flow: http.HTTPFlow) -> None:
@@ -83,6 +114,14 @@ class Record:
         self.failed = 0
         self.no_response = 0
         self.upstream_refused = 0
+        # one redacted line per in-scope exchange missing from the cassette (a response
+        # withheld because it could not be written, or no response from upstream); the
+        # first MAX_KEPT_MISSES, all counted: the control endpoint and the pytest plugin
+        self.not_recorded: list[str] = []
+        self.not_recorded_total = 0
+        self.exit_code = 0
+        self._gone_said: cassette_io.Writer | None = None
+        self.stopping = False  # done() closed a cassette it was recording into
 
     def load(self, loader) -> None:
         loader.add_option("fc_record_mode", str, "",
@@ -212,17 +251,22 @@ class Record:
             log.warning("fc-cassette record: replay miss: %s", self.playback.last_miss)
 
     def response(self, flow: http.HTTPFlow) -> None:
-        if (not core.active("record") or self.writer is None or flow.metadata.get(ANSWERED)
+        if (not core.active("record") or flow.metadata.get(ANSWERED)
+                or (self.writer is None and not self.stopping)
                 or not in_scope(flow, core.settings().scope)):
+            return
+        if self.writer is None:  # a response still under way when shutdown closed it
+            path = self.redactor.redact_text(interaction.split_path(flow.request.path)[0])
+            self._not_recorded(flow, path, "fc-cassette was shutting down")
             return
         try:
             self._record(flow)
-        except Exception as e:  # e.g. a full disk: say so, and keep serving
+        except Exception as e:  # a bug: say so with the traceback, and withhold it
             self.failed += 1
-            flow.marked = ":no_entry:"
-            flow.comment = f"fc-cassette: NOT recorded: {type(e).__name__} (see the log)"
-            core.log_failure(f"NOT recorded {flow.request.method} "
-                             f"{self.redactor.redact_text(flow.request.path)}", self.redactor)
+            path = self.redactor.redact_text(interaction.split_path(flow.request.path)[0])
+            core.log_failure(f"NOT recorded {flow.request.method} {path}", self.redactor)
+            self._not_recorded(flow, path, f"an internal error ({type(e).__name__}, "
+                                           "see the log)")
 
     def _record(self, flow: http.HTTPFlow) -> None:
         try:
@@ -237,33 +281,67 @@ class Record:
         reports = interaction.validate(request, response)
         if reports is not None:
             entry["validation"] = {k: r.as_dict() for k, r in reports.items()}
-        if flow.response.timestamp_end and flow.request.timestamp_start:
+        if (core.settings().record.timing and flow.response.timestamp_end
+                and flow.request.timestamp_start):
             entry["duration_ms"] = round(
                 (flow.response.timestamp_end - flow.request.timestamp_start) * 1000, 1)
         entry = self.redactor.redact_entry(entry)
+        self.writer.timing = core.settings().record.timing  # the header's creation time
         try:
             seq = self.writer.append(  # the redacted entry's version: it goes in the header
                 entry, stripe_version=_header(entry["request"], "stripe-version"),
                 check=lambda text: _fail_closed(text, self.redactor.learned))
-        except (cassette_io.CassetteFull, SecretLeft) as e:
+        except (cassette_io.CassetteFull, cassette_io.CassetteGone, SecretLeft,
+                OSError) as e:
             if isinstance(e, SecretLeft):
                 self.refused += 1
             else:
                 self.failed += 1
-            self._not_recorded(flow, entry["request"]["path"], str(e))
+            self._not_recorded(flow, entry["request"]["path"], self._why(e))
             return
         self.recorded += 1
         self.written.add(self.state[0])  # its real path
+        if self.lock is not None and seq == 1 and self.writer.existing is None:
+            self.lock.cover(self.writer.path)  # the file it created: hard links share it
         # drift paths are the traffic's own keys, which can carry a secret: redact the line
         log.info("fc-cassette record: %s",
                  self.redactor.redact_text(_summary_line(seq, entry, reports)))
 
+    def _why(self, e: Exception) -> str:
+        """One redacted line for an append that failed."""
+        if isinstance(e, cassette_io.CassetteGone):
+            if self._gone_said is not self.writer:  # once; each flow still gets its line
+                self._gone_said = self.writer
+                log.error("fc-cassette record: %s; nothing more is recorded into it "
+                          "(stop and record again)", self.redactor.redact_text(str(e)))
+            return self.redactor.redact_text(str(e))
+        if isinstance(e, OSError):
+            name = errno.errorcode.get(e.errno or 0, "")
+            return self.redactor.redact_text(
+                f"cannot write the cassette {self.writer.path if self.writer else ''}: "
+                f"{e.strerror or e}" + (f" ({name})" if name else ""))
+        return self.redactor.redact_text(str(e))
+
     def _not_recorded(self, flow: http.HTTPFlow, path: str, why: str) -> None:
-        """Flag a flow whose interaction was not written, and say why in the log
-        (``path`` and ``why`` already redacted)."""
+        """Withhold the response of a flow whose interaction was not written: the client
+        gets :func:`not_recorded_response`, the flow is flagged, the log and
+        ``not_recorded`` say why (``path`` and ``why`` already redacted)."""
+        status = flow.response.status_code if flow.response else 0
         flow.marked = ":no_entry:"
         flow.comment = f"fc-cassette: NOT recorded: {why}"
-        log.error("fc-cassette record: NOT recorded %s %s: %s", flow.request.method, path, why)
+        line = f"{flow.request.method} {path}: {why} (upstream answered {status})"
+        log.error("fc-cassette record: NOT recorded %s; the client got a %d error instead",
+                  line, NOT_RECORDED_STATUS)
+        self._list_not_recorded(line)
+        flow.response = not_recorded_response(status, why)
+
+    def _list_not_recorded(self, line: str) -> None:
+        """Count an in-scope exchange missing from the cassette and keep its (redacted)
+        line for the status and the pytest plugin; the run then exits 1."""
+        self.not_recorded_total += 1
+        self.exit_code = 1  # like replay --strict: the run lost something
+        if len(self.not_recorded) < MAX_KEPT_MISSES:
+            self.not_recorded.append(line)
 
     def server_connect(self, data) -> None:
         """A mode that only replays (none, or once on a cassette) is offline like
@@ -281,10 +359,11 @@ class Record:
             return
         self.no_response += 1
         reason = flow.error.msg if flow.error else "no response"
-        log.warning("fc-cassette record: NOT recorded %s %s: no response from upstream: %s",
-                    flow.request.method,
-                    self.redactor.redact_text(interaction.split_path(flow.request.path)[0]),
-                    self.redactor.redact_text(reason))
+        line = (f"{flow.request.method} "
+                f"{self.redactor.redact_text(interaction.split_path(flow.request.path)[0])}: "
+                f"no response from upstream: {self.redactor.redact_text(reason)}")
+        log.warning("fc-cassette record: NOT recorded %s", line)
+        self._list_not_recorded(line)  # the cassette lacks it: the test should know
 
     def done(self) -> None:
         if core.active("record"):
@@ -293,6 +372,12 @@ class Record:
                      "%d, failed %d, no response %d, upstream connections refused %d",
                      self.recorded, replayed, self.refused, self.failed, self.no_response,
                      self.upstream_refused)
+            if self.not_recorded_total:
+                log.error("fc-cassette record: %d in-scope exchange(s) not recorded (%d "
+                          "response(s) withheld because they could not be recorded, %d "
+                          "without a response): exit 1", self.not_recorded_total,
+                          self.not_recorded_total - self.no_response, self.no_response)
+            self.stopping = self.writer is not None
         self.close()
 
     def close(self) -> None:
@@ -305,8 +390,10 @@ class Record:
             self.lock = None
         self.state = None
 
-    def _lock(self, path: Path) -> RecordingLock:
-        """The recording lock on ``path``: the one held already, or a new one."""
+    def _lock(self, path: Path) -> RecordingLock | None:
+        """The recording lock on ``path``: the one held already, or a new one; None
+        where none can be made (e.g. a read-only folder) for 'once' on an existing
+        cassette, which only replays."""
         if self.lock is not None and self.lock.held and self.lock.path == lock_path(path):
             return self.lock
         try:
@@ -314,6 +401,12 @@ class Record:
         except cassette_io.CassetteError as e:
             raise exceptions.OptionsError(str(e)) from None
         except OSError as e:
+            mode = ctx.options.fc_record_mode or core.settings().record.mode
+            if mode == "once" and path.is_file():  # it will only replay: no lock needed
+                log.info("fc-cassette record: cannot create the recording lock %s (%s); "
+                         "'once' on an existing cassette only replays, unlocked",
+                         lock_path(path), e.strerror or e)
+                return None
             raise exceptions.OptionsError(
                 f"{path}: cannot create the recording lock {lock_path(path)}: "
                 f"{e.strerror or e}") from None
@@ -345,7 +438,7 @@ def _summary_line(seq: int, entry: dict, reports) -> str:
     if sid:
         parts.append(str(sid))
     if reports:
-        parts.append(" ".join(f"{k} {'ok' if r.valid else 'INVALID'}" for k, r in reports.items()))
+        parts.append(verdicts(reports))
         drift = sorted({d for r in reports.values() for d in r.drift})
         if drift:
             parts.append("drift: " + ", ".join(drift))
