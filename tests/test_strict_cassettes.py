@@ -93,6 +93,8 @@ def test_replay_and_record_refuse_each_strict_case_with_one_line(tmp_path):
     ("? [a]\n: x\n", "1:3", "a key must be a string, not a collection"),
     ("? !!binary aGVsbG8=\n: x\n", "1:3", "YAML tag '!!binary' is not allowed"),
     ("a: &x [1]\nb: *x\n", "1:4", "aliases/anchors are not allowed"),
+    ("a: &k x\n*k : 1\n", "1:4", "aliases/anchors are not allowed"),
+    ("&k a: 1\nb: *k\n", "1:1", "aliases/anchors are not allowed"),
 ])
 def test_strict_loader_refuses_with_position(text, where, words):
     with pytest.raises(yamlio.YamlError) as e:

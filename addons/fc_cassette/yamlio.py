@@ -176,10 +176,15 @@ class StrictLoader(_BaseLoader):
     def _mapping(self, node) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = key_node.value if key_node.tag == _STR else self._key(key_node)
+            if key_node.tag == _STR:
+                if id(key_node) in self._seen:
+                    raise _refuse("YAML aliases/anchors are not allowed", key_node)
+                self._seen.add(id(key_node))
+                key = key_node.value
+            else:
+                key = self._key(key_node)
             if key in out:
                 raise _refuse(f"duplicate key {key!r} (each key may appear once)", key_node)
-            self._seen.add(id(key_node))
             out[key] = self._build(value_node)
         return out
 
