@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import codecs
 import json
+import math
 import re
 import zlib
 from typing import Any
@@ -246,6 +247,17 @@ def nested_within(value: Any, limit: int) -> bool:
     return True
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"{text} overflows")
+    return value
+
+
 def decode_body(content: bytes | None, content_type: str) -> dict[str, Any] | None:
     if not content:
         return None
@@ -257,7 +269,8 @@ def decode_body(content: bytes | None, content_type: str) -> dict[str, Any] | No
             pass
     elif ct == "application/json" or ct.endswith("+json"):
         try:
-            value = json.loads(content)
+            # NaN, Infinity or 1e999 (no cassette can hold them): kept as text
+            value = json.loads(content, parse_constant=_not_json, parse_float=_finite)
             if _SURROGATE_ESCAPE.search(content):  # "\ud800" alone: no YAML can hold it
                 json.dumps(value, ensure_ascii=False).encode("utf-8")
             # JSON nested too deep is kept as text: every walk over it (redaction,
