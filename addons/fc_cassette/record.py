@@ -17,24 +17,25 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from pathlib import Path
+from typing import Any
 
 from mitmproxy import ctx, exceptions, http
 
 from . import cassette as cassette_io
 from . import control, core, interaction
+from .cassette_cache import PlayerCache
+from .live_keys import refuse_live, uses_live_key
 from .lock import RecordingLock, lock_path
-from .matching import Miss
+from .player import Player, load_player
 from .playback import Playback
+from .record_plan import RECORD_MODES, Active, MissingCassette, plan
 from .redact import Redactor, learned_pattern, scan
 from .scope import in_scope
 
 log = logging.getLogger("fc_cassette")
-RECORD_MODES = ("once", "new_episodes", "all", "none")
-_LIVE_KEY = re.compile(r"\b[sr]k_live_[A-Za-z0-9]")
-_URLSAFE = str.maketrans("-_", "+/")
 ANSWERED = "fc_cassette_answered_locally"  # replayed, missed or refused: not recorded
+GENERATION = "fc_cassette_generation"  # which switch of the cassette a flow arrived on
 OFFLINE = ("fc-cassette record is only replaying (offline): upstream connections are "
            "refused")
 
@@ -43,46 +44,53 @@ class SecretLeft(Exception):
     """The scanner found a secret in a serialized entry; it must not be written."""
 
 
-def uses_live_key(flow: http.HTTPFlow) -> bool:
-    import base64
-
-    auth = flow.request.headers.get("authorization", "")
-    if _LIVE_KEY.search(auth):
-        return True
-    if auth[:6].lower() == "basic ":
-        cred = auth[6:].strip().rstrip("=").translate(_URLSAFE)
-        try:  # padding optional, either alphabet: servers are lenient, so are we
-            decoded = base64.b64decode(cred + "=" * (-len(cred) % 4))
-        except ValueError:
-            return False
-        return bool(_LIVE_KEY.search(decoded.decode("latin-1")))
-    return False
-
-
-def _refuse_live(flow: http.HTTPFlow) -> None:
-    body = {"error": {
-        "type": "invalid_request_error", "code": "fc_cassette_live_key_refused",
-        "message": "fc-cassette record refuses requests made with live-mode keys "
-                   "(sk_live_/rk_live_): nothing was forwarded. To record live traffic, set "
-                   "record.allow_live_keys: true in the config or --set fc_allow_live=true."}}
-    flow.response = http.Response.make(403, json.dumps(body, indent=2).encode(),
-                                       {"Content-Type": "application/json",
-                                        "Stripe-Should-Retry": "false"})
-
-
 class Record:
+    record_modes = RECORD_MODES  # what the control endpoint's ``use`` accepts
+
     def __init__(self) -> None:
-        self.writer: cassette_io.Writer | None = None
-        self.lock: RecordingLock | None = None
-        self.state: tuple | None = None  # (real path, mode, settings) in effect
+        self.active: Active | None = None  # the cassette in effect and what it holds
         self.written: set[str] = set()  # real paths of the cassettes this run appended to
-        self.playback: Playback | None = None
+        self.cache = PlayerCache()  # players of the cassettes a mode only replays
         self.redactor = Redactor()
+        self._settings: object = None  # the settings the cached players were built on
+        self._generation = 0  # one per switch: a flow knows which cassette it arrived on
         self.recorded = 0
         self.refused = 0
         self.failed = 0
         self.no_response = 0
         self.upstream_refused = 0
+
+    # the active cassette's resources, under the names the response side uses
+    @property
+    def writer(self) -> cassette_io.Writer | None:
+        return self.active.writer if self.active is not None else None
+
+    @writer.setter
+    def writer(self, value: cassette_io.Writer | None) -> None:
+        if self.active is not None:
+            self.active.writer = value
+
+    @property
+    def lock(self) -> RecordingLock | None:
+        return self.active.lock if self.active is not None else None
+
+    @lock.setter
+    def lock(self, value: RecordingLock | None) -> None:
+        if self.active is not None:
+            self.active.lock = value
+
+    @property
+    def playback(self) -> Playback | None:
+        player = self.active.player if self.active is not None else None
+        return player.playback if player is not None else None
+
+    @property
+    def state(self) -> Active | None:
+        return self.active
+
+    @state.setter
+    def state(self, value: Active | None) -> None:
+        self.active = value
 
     def load(self, loader) -> None:
         loader.add_option("fc_record_mode", str, "",
@@ -105,113 +113,177 @@ class Record:
                 f"fc_record_mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
         if not ctx.options.fc_cassette:
             raise exceptions.OptionsError("record needs a cassette: --set fc_cassette=FILE")
-        path = Path(ctx.options.fc_cassette)
+        self._switch(Path(ctx.options.fc_cassette), mode, settings)
+
+    def _switch(self, path: Path, mode: str, settings) -> None:
         if path.name in ("", ".", "..") or path.is_dir():
             raise exceptions.OptionsError(f"{path}: is a directory, not a cassette")
-        state = (os.path.realpath(path), mode, settings)
-        if state == self.state:
+        real = os.path.realpath(path)
+        if self.active is not None and self.active.same(real, mode, settings):
             # e.g. mitmproxy re-applying the old options after refusing a change: keep
             # the writer ('all' would otherwise start its cassette over) and the lock
             return
-        if mode == "none" and not path.exists():
-            raise exceptions.OptionsError(f"{path}: no such cassette (record mode 'none' "
-                                          "only replays)")
+        if settings is not self._settings:  # players are built on the settings
+            self.cache.clear()
+            self._settings = settings
         # Locked before anything is read or decided: another recorder could be writing
         # it, or create it between a check and the lock ('once' would then replace it).
         lock = None if mode == "none" else self._lock(path)
-        # A cassette this recorder wrote (this run) is continued, not started over nor
-        # replayed, when it comes back to it in 'once' or 'all' (e.g. after mitmproxy
-        # rolled back a refused switch to another mode or cassette).
-        continuing = state[0] in self.written and mode in ("once", "all") and path.exists()
-        replay_only = mode == "none" or (mode == "once" and path.exists() and not continuing)
-        existing, playback = None, None
-        redactor = Redactor(settings.redaction)
-        if path.exists() and (mode != "all" or continuing):
-            try:
-                existing = cassette_io.load(path)
-                # appending: placeholder numbers continue after the cassette's; one
-                # numbering for the entries and the miss explanations
-                redactor = Redactor(settings.redaction,
-                                    existing="" if replay_only else existing.text)
-                if continuing and self.redactor.rules == settings.redaction:
-                    redactor = self.redactor  # it knows which secret got which number
-                playback = None if continuing else Playback(existing, settings, redactor)
-            except cassette_io.CassetteError as e:
-                if lock is not None and lock is not self.lock:
-                    lock.release()
-                raise exceptions.OptionsError(str(e)) from None
+        try:
+            active = self._open(path, real, mode, settings, lock)
+        except (MissingCassette, cassette_io.CassetteError) as e:
+            if lock is not None and lock is not self.lock:
+                lock.release()
+            raise exceptions.OptionsError(
+                f"{path}: {e}" if isinstance(e, MissingCassette) else str(e)) from None
+        if lock is not None and lock is not active.lock and lock is not self.lock:
+            lock.release()  # a recorder that only replays needs no lock
+        self._retire(keep=active.lock)
+        self._generation += 1
+        self.active, self.redactor = active, active.redactor
+        core.share_redactor(self.redactor)  # mitmproxy's own log lines too
+        what = "recording" if active.plan.record else "replaying only"
+        log.info("fc-cassette record (%s): %s %s", mode, what, path)
+
+    def _open(self, path: Path, real: str, mode: str, settings,
+              lock: RecordingLock | None) -> Active:
+        """What ``mode`` needs for the cassette at ``path`` (see :func:`plan`), opened."""
+        p = plan(mode, path.exists(), real in self.written)
+        active = Active(path, real, mode, settings, p, counts=self._counts(),
+                        generation=self._generation + 1)
+        if not p.record:  # replaying only: from the cache (a switch back parses nothing)
+            active.player = self.cache.get(
+                real, lambda: load_player(str(path), settings, "record"))
+            active.redactor = active.player.playback.redactor
+            return active
+        existing, active.redactor = None, Redactor(settings.redaction)
+        if p.load:
+            existing = cassette_io.load(path)
             for w in existing.warnings:
                 log.warning("fc-cassette: %s", w)
-        keep = None if replay_only else lock  # a recorder that only replays needs no lock
-        if lock is not None and lock is not keep and lock is not self.lock:
-            lock.release()
-        if self.writer is not None:
-            self.writer.close()
-        if self.lock is not None and self.lock is not keep:
-            self.lock.release()
-        self.lock, self.playback, self.state = keep, playback, state
-        self.writer = None if replay_only else cassette_io.Writer(
-            path, existing=existing if mode == "new_episodes" or continuing else None,
-            fsync=settings.record.fsync)
-        self.redactor = redactor
-        core.share_redactor(self.redactor)  # mitmproxy's own log lines too
-        what = "replaying only" if replay_only else "recording"
-        log.info("fc-cassette record (%s): %s %s", mode, what, path)
+            # appending: placeholder numbers continue after the cassette's; one
+            # numbering for the entries and the miss explanations
+            active.redactor = Redactor(settings.redaction, existing=existing.text)
+            if p.continues and self.redactor.rules == settings.redaction:
+                active.redactor = self.redactor  # it knows which secret got which number
+            if p.replay:
+                active.player = Player(Playback(existing, settings, active.redactor),
+                                       settings, "record")
+        active.lock = lock
+        active.writer = cassette_io.Writer(path, existing=existing if p.append else None,
+                                           fsync=settings.record.fsync)
+        return active
+
+    def _counts(self) -> dict[str, int]:
+        return {"recorded": self.recorded, "refused": self.refused, "failed": self.failed,
+                "no_response": self.no_response,
+                "not_recorded": len(getattr(self, "not_recorded", []))}
+
+    def _retire(self, keep: RecordingLock | None = None) -> None:
+        """Leave the active cassette: its summary logged, its writer closed and its lock
+        released (unless ``keep``: the next cassette is the same file)."""
+        if self.active is None:
+            return
+        self._summarize(self.active)
+        self.active.release(keep)
+
+    def _summarize(self, active: Active) -> None:
+        now = self._counts()
+        delta = {k: now[k] - active.counts.get(k, 0) for k in now}
+        pb = active.player.playback if active.player is not None else None
+        log.info("fc-cassette record (%s) %s: recorded %d, replayed %d, missed %d, refused "
+                 "(fail closed) %d, failed %d, no response %d", active.mode, active.path,
+                 delta["recorded"], pb.served if pb else 0, pb.missed if pb else 0,
+                 delta["refused"], delta["failed"], delta["no_response"])
+
+    # the control endpoint's target (see control.Target)
+    def use(self, cassette: str, record_mode: str | None) -> None:
+        settings = core.settings()
+        mode = record_mode or ctx.options.fc_record_mode or settings.record.mode
+        try:
+            self._switch(Path(cassette), mode, settings)
+        except exceptions.OptionsError as e:
+            raise control.Refused("cassette", str(e)) from None
+        # the options say what is in effect (configure finds it so: nothing to do)
+        ctx.options.update(fc_cassette=cassette, fc_record_mode=mode)
+
+    def rewind(self) -> bool:
+        if self.playback is None:
+            return False
+        self.playback.rewind()
+        return True
+
+    def control_status(self) -> dict[str, Any] | None:
+        active = self.active
+        if active is None:
+            return None
+        status = self.playback.status() if self.playback is not None else {
+            "cassette": str(active.path), "served": 0, "misses": [], "unused": [],
+            "never_used": []}
+        return {**status, "record_mode": active.mode, "recording": active.plan.record,
+                "not_recorded": list(getattr(self, "not_recorded", []))[
+                    active.counts.get("not_recorded", 0):],
+                "passthrough": []}
 
     def request(self, flow: http.HTTPFlow) -> None:
         if not core.active("record") or flow.response:
             return
-        if control.handle(flow, self.playback):
+        if control.handle(flow, self):
             flow.metadata[ANSWERED] = True
             return
+        active = self.active  # answered from, or recorded into, this cassette only
+        flow.metadata[GENERATION] = active.generation if active is not None else 0
+        replay_only = active is not None and active.writer is None and active.player
         try:
-            self._request(flow)
+            self._request(flow, active)
         except Exception as e:
+            if replay_only:  # offline: an explained miss, never upstream
+                active.player.fail(flow, e)
+                flow.metadata[ANSWERED] = True
+                return
             core.log_failure(f"record failed on {flow.request.method} "
                              f"{self.redactor.redact_text(flow.request.path)}", self.redactor)
-            if self.writer is None and self.playback is not None:  # replaying only: offline
-                flow.response = self.playback.error_response(type(e).__name__)
-                flow.metadata[ANSWERED] = True
 
-    def _request(self, flow: http.HTTPFlow) -> None:
+    def _request(self, flow: http.HTTPFlow, active: Active | None) -> None:
+        if active is None:
+            return
+        writing = active.writer is not None
         # (a mode that only replays forwards nothing: it serves live keys like replay)
-        if self.writer is not None and uses_live_key(flow) and not (
-                ctx.options.fc_allow_live or core.settings().record.allow_live_keys):
-            _refuse_live(flow)
+        if writing and uses_live_key(flow) and not (
+                ctx.options.fc_allow_live or active.settings.record.allow_live_keys):
+            refuse_live(flow)
             flow.metadata[ANSWERED] = True
             log.warning("fc-cassette record: refused a request made with a live-mode key "
                         "(%s %s); nothing was forwarded", flow.request.method,
                         self.redactor.redact_text(flow.request.path))
             return
-        if self.playback is None:
-            return
-        if not in_scope(flow, core.settings().scope):
-            if self.writer is None:  # only replaying (none, or once on a cassette): offline
-                flow.response = self.playback.refuse(Miss(
-                    "out_of_scope", f"{flow.request.method} {flow.request.pretty_host}"
-                    f"{self.redactor.redact_text(flow.request.path)} is outside "
-                    "fc-cassette's scope, and this record mode only replays"))
-                flow.metadata[ANSWERED] = True
-            return
-        try:
-            req = interaction.match_record(flow, core.settings().matching.headers)
-        except interaction.UndecodableBody as e:
-            if self.writer is None:  # only replaying: a miss, explained
-                flow.response = self.playback.refuse(Miss(
-                    "unmatched", f"{flow.request.method} {flow.request.path.split('?', 1)[0]}: "
-                    f"{e}, so it cannot be matched"))
-                flow.metadata[ANSWERED] = True
-            return  # recording: forwarded, and refused in the response hook
-        got = self.playback.take(self.redactor.redact_entry({"request": req})["request"])
-        if not isinstance(got, Miss):
-            flow.response = self.playback.response_for(got)
+        # the same Player as replay: a mode that only replays behaves as replay does;
+        # one that writes serves hits and forwards the rest (recorded on the way back)
+        if active.player is not None and active.player.answer(flow, forward_misses=writing):
             flow.metadata[ANSWERED] = True
-        elif self.writer is None:
-            flow.response = self.playback.refuse(got)
-            flow.metadata[ANSWERED] = True
-            log.warning("fc-cassette record: replay miss: %s", self.playback.last_miss)
+
+    def _switched_away(self, flow: http.HTTPFlow) -> bool:
+        """A forwarded flow whose cassette is no longer the active one (a ``use`` came
+        in between): it is not recorded into the new one; the client gets an explained
+        miss instead of an answer that no cassette holds."""
+        arrived = flow.metadata.get(GENERATION)
+        if (arrived is None or flow.metadata.get(ANSWERED) or self.active is None
+                or arrived == self.active.generation):
+            return False
+        flow.metadata[ANSWERED] = True
+        flow.response = http.Response.make(409, json.dumps({"error": {
+            "type": "invalid_request_error", "code": "fc_cassette_replay_miss",
+            "message": "fc-cassette record: the active cassette changed while this request "
+                       "was in flight; it was not recorded"}}).encode(),
+            {"Content-Type": "application/json", "Stripe-Should-Retry": "false"})
+        log.warning("fc-cassette record: NOT recorded %s %s: the active cassette changed "
+                    "while it was in flight", flow.request.method,
+                    self.redactor.redact_text(flow.request.path.split("?", 1)[0]))
+        return True
 
     def response(self, flow: http.HTTPFlow) -> None:
+        if core.active("record") and self._switched_away(flow):
+            return
         if (not core.active("record") or self.writer is None or flow.metadata.get(ANSWERED)
                 or not in_scope(flow, core.settings().scope)):
             return
@@ -253,7 +325,7 @@ class Record:
             self._not_recorded(flow, entry["request"]["path"], str(e))
             return
         self.recorded += 1
-        self.written.add(self.state[0])  # its real path
+        self.written.add(self.state.real)  # its real path
         # drift paths are the traffic's own keys, which can carry a secret: redact the line
         log.info("fc-cassette record: %s",
                  self.redactor.redact_text(_summary_line(seq, entry, reports)))
@@ -269,9 +341,11 @@ class Record:
         """A mode that only replays (none, or once on a cassette) is offline like
         replay: an upstream connection still tried (e.g. raw bytes through CONNECT,
         or connection_strategy=eager) is refused."""
-        if core.active("record") and self.writer is None and self.playback is not None:
+        active = self.active
+        if (core.active("record") and active is not None and active.writer is None
+                and active.player is not None):
             self.upstream_refused += 1
-            data.server.error = OFFLINE
+            active.player.refuse_connect(data, OFFLINE)
 
     def error(self, flow: http.HTTPFlow) -> None:
         """A forwarded flow that ended without a response (upstream unreachable, reset):
@@ -288,6 +362,8 @@ class Record:
 
     def done(self) -> None:
         if core.active("record"):
+            if self.active is not None:  # the last cassette's own summary
+                self._summarize(self.active)
             replayed = self.playback.served if self.playback else 0
             log.info("fc-cassette record: recorded %d, replayed %d, refused (fail closed) "
                      "%d, failed %d, no response %d, upstream connections refused %d",
