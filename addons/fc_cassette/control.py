@@ -29,6 +29,7 @@ from .record_plan import RECORD_MODES
 from .scope import addressed_to_proxy
 
 PREFIX = "/__fc_cassette__/"
+NOTHING = {"error": "no cassette is being played back"}
 
 
 class Refused(Exception):
@@ -54,6 +55,23 @@ class Target(Protocol):
     def rewind(self) -> bool: ...  # False: nothing played back
 
     def use(self, cassette: str, record_mode: str | None) -> None: ...  # or Refused
+
+
+def passthrough() -> list[str]:
+    """Out-of-scope flows passed through or refused since the last rewind ("METHOD
+    host/path", redacted), from the ``passthrough`` addon when it is loaded."""
+    from mitmproxy import ctx
+
+    addon = ctx.master.addons.get("passthrough") if ctx.master else None
+    return list(getattr(addon, "flows", []) or [])
+
+
+def rewind_passthrough() -> None:
+    from mitmproxy import ctx
+
+    addon = ctx.master.addons.get("passthrough") if ctx.master else None
+    if addon is not None and hasattr(addon, "rewind"):
+        addon.rewind()
 
 
 def parse_use(raw: bytes, modes: tuple[str, ...]) -> Use:
@@ -87,7 +105,13 @@ def _use(flow: http.HTTPFlow, target: Target) -> tuple[int, dict[str, Any]]:
         return 400, {"error": str(e), "field": e.field}
     if use.rewind:
         target.rewind()
+        rewind_passthrough()
     return 200, target.control_status() or {"cassette": use.cassette, "recording": True}
+
+
+def _status(target: Target) -> tuple[int, dict[str, Any]]:
+    status = target.control_status()
+    return (409, NOTHING) if status is None else (200, status)
 
 
 def handle(flow: http.HTTPFlow, target: Target) -> bool:
@@ -98,13 +122,14 @@ def handle(flow: http.HTTPFlow, target: Target) -> bool:
     method = flow.request.method
     if action == "use" and method == "POST":
         status, body = _use(flow, target)
-    elif action not in ("rewind", "status") or method != (
-            "POST" if action == "rewind" else "GET"):
-        status, body = 404, {"error": f"unknown control action {action!r}"}
-    elif action == "rewind" and not target.rewind() or target.control_status() is None:
-        status, body = 409, {"error": "no cassette is being played back"}
+    elif (action, method) == ("rewind", "POST"):
+        rewound = target.rewind()
+        rewind_passthrough()
+        status, body = _status(target) if rewound else (409, NOTHING)
+    elif (action, method) == ("status", "GET"):
+        status, body = _status(target)
     else:
-        status, body = 200, target.control_status()
+        status, body = 404, {"error": f"unknown control action {action!r}"}
     flow.response = http.Response.make(status, json.dumps(body).encode(),
                                        {"Content-Type": "application/json"})
     return True

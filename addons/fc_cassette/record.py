@@ -223,7 +223,7 @@ class Record:
         return {**status, "record_mode": active.mode, "recording": active.plan.record,
                 "not_recorded": list(getattr(self, "not_recorded", []))[
                     active.counts.get("not_recorded", 0):],
-                "passthrough": []}
+                "passthrough": control.passthrough()}
 
     def request(self, flow: http.HTTPFlow) -> None:
         if not core.active("record") or flow.response:

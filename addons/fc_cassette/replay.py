@@ -93,7 +93,8 @@ class Replay:
     def control_status(self) -> dict[str, Any] | None:
         if self.player is None:
             return None
-        return {**self.player.playback.status(), "not_recorded": [], "passthrough": []}
+        return {**self.player.playback.status(), "record_mode": "none", "recording": False,
+                "not_recorded": [], "passthrough": control.passthrough()}
 
     def request(self, flow: http.HTTPFlow) -> None:
         if not self.on or self.player is None or flow.response:
