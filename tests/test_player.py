@@ -296,12 +296,19 @@ def test_record_use_moves_the_lock_and_never_records_into_the_wrong_cassette(
         [f"{SESSIONS}/fcsess_fakeA"]
     assert [i["request"]["path"] for i in cio.load(b).interactions] == \
         [f"{SESSIONS}/fcsess_fakeB"]
-    # back to a in 'once': it exists now, so it is replayed (offline) in a new run,
-    # but this run wrote it: continued, not replayed
-    ask(rec, control("POST", "use", {"cassette": str(a)}))
+    # options re-applied to a (e.g. mitmproxy rolling back a refused change): this run
+    # wrote it, so it is continued, not replayed nor started over
+    tctx.options.update(fc_cassette=str(a))
     assert rec.writer is not None and rec.active.plan.continues
     status = json.loads(ask(rec, control("GET", "status")).response.content)
     assert status["recording"] is True and status["not_recorded"] == []
+    # a ``use`` of a (a new test) in 'once': it exists now, so it is replayed, as VCR.py's
+    # once does, and its lock is released
+    ask(rec, control("POST", "use", {"cassette": str(b)}))
+    r = ask(rec, control("POST", "use", {"cassette": str(a), "rewind": True}))
+    assert json.loads(r.response.content)["recording"] is False and rec.lock is None
+    assert ask(rec, exchange("fcsess_fakeA")).response.status_code == 200  # replayed
+    assert len(cio.load(a).interactions) == 1
 
 
 def test_record_use_refuses_none_on_a_missing_cassette(record, tmp_path):
