@@ -18,7 +18,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -126,49 +125,51 @@ def _rss_kb(pid: str) -> int:
     return 0
 
 
-def sample_proxies(seen: set[str]) -> int:
-    """Summed RSS (kB) of the fc-cassette proxy processes running now (added to seen)."""
+def _ppid(pid: str) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def sample_proxies(parent: int, seen: set[str]) -> int:
+    """Summed RSS (kB) of the fc-cassette proxies ``parent`` runs now (added to seen);
+    other processes on the machine (another run's proxies) are not counted."""
     total = 0
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
-            if PROXY.search(Path(f"/proc/{pid}/cmdline").read_bytes()):
+            if _ppid(pid) == parent and PROXY.search(
+                    Path(f"/proc/{pid}/cmdline").read_bytes()):
                 total += _rss_kb(pid)
                 seen.add(pid)
-        except OSError:
+        except (OSError, IndexError, ValueError):
             continue
     return total
 
 
-def run_pytest(cwd: Path, upstream: str, *args: str, sample: bool = False
-               ) -> tuple[float, int, float]:
-    """Seconds from spawn to exit, proxies seen and their peak summed RSS (MB)."""
+def run_pytest(cwd: Path, upstream: str, *args: str) -> tuple[float, int, float]:
+    """Seconds from spawn to exit, the proxies it started and their peak summed RSS (MB),
+    sampled from /proc every 10 ms."""
     env = {**os.environ, "BENCH_UPSTREAM": upstream}
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
     seen: set[str] = set()
-    peak = [0]
-    done = threading.Event()
-
-    def sampler() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], sample_proxies(seen))
-            time.sleep(0.01)
-
-    thread = threading.Thread(target=sampler, daemon=True)
-    if sample:
-        thread.start()
+    peak = 0
+    out = cwd / "pytest.out"
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200,
-                       stdin=subprocess.DEVNULL)
+    with open(out, "w") as fh:
+        p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 1200
+        while p.poll() is None and time.monotonic() < deadline:
+            peak = max(peak, sample_proxies(p.pid, seen))
+            time.sleep(0.01)
+        if p.poll() is None:
+            p.kill()
+        p.wait()
     dt = time.perf_counter() - t0
-    done.set()
-    if sample:
-        thread.join()
     if p.returncode != 0:
         raise SuiteError(f"pytest {' '.join(args)} in {cwd.name} failed:\n"
-                         f"{p.stdout[-3000:]}{p.stderr[-2000:]}")
-    return dt, len(seen), peak[0] / 1024
+                         f"{out.read_text()[-4000:]}")
+    return dt, len(seen), peak / 1024
 
 
 def bench_suite(smoke: bool, tmp: Path) -> dict[str, Any]:
@@ -181,7 +182,7 @@ def bench_suite(smoke: bool, tmp: Path) -> dict[str, Any]:
         run_pytest(theirs, upstream, "--record-mode=once")
     finally:
         stop(sim)
-    ours_s, started, peak_mb = run_pytest(ours, upstream, sample=True)
+    ours_s, started, peak_mb = run_pytest(ours, upstream)
     theirs_s, _, _ = run_pytest(theirs, upstream, "--record-mode=none")
     shutil.rmtree(root / "suite-mitm", ignore_errors=True)
     return {"suite_tests": n, "suite_100_s": ours_s, "suite_per_test_ms": ours_s * 1000 / n,
