@@ -200,14 +200,6 @@ class Record:
     def use(self, cassette: str, record_mode: str | None) -> None:
         settings = core.settings()
         mode = record_mode or ctx.options.fc_record_mode or settings.record.mode
-        real = os.path.realpath(cassette)
-        if mode == "once" and real in self.written:
-            # a new test on a cassette this run recorded: it exists now, so 'once'
-            # replays it (as VCR.py does), instead of recording the test again
-            self.written.discard(real)
-            if self.active is not None and self.active.real == real:
-                self._retire()
-                self.active = None
         try:
             self._switch(Path(cassette), mode, settings)
         except exceptions.OptionsError as e:
