@@ -319,3 +319,28 @@ def test_record_use_refuses_none_on_a_missing_cassette(record, tmp_path):
     body = json.loads(r.response.content)
     assert body["field"] == "cassette" and "no such cassette" in body["error"]
     assert rec.active.real.endswith("a.yaml")
+
+
+def test_a_config_change_keeps_the_cassette_chosen_by_use(replay, tmp_path):
+    addon, a, b = replay
+    ask(addon, control("POST", "use", {"cassette": b}))
+    cfg = tmp_path / "fc.yaml"
+    cfg.write_text("replay:\n  on_exhausted: repeat_last\n")
+    from mitmproxy import ctx as mctx
+    mctx.options.update(fc_config=str(cfg))
+    assert addon.player.path == b and addon.settings.replay.on_exhausted == "repeat_last"
+    for _ in range(2):  # the new settings apply: the last recording repeats
+        assert ask(addon, get(f"{SESSIONS}/fcsess_fakeB")).response.status_code == 200
+
+
+def test_record_a_config_change_keeps_the_cassette_chosen_by_use(record, tmp_path):
+    tctx, rec = record
+    a = write_cassette(tmp_path / "a.yaml", "fcsess_fakeA")
+    b = write_cassette(tmp_path / "b.yaml", "fcsess_fakeB")
+    tctx.options.update(fc_mode="record", fc_cassette=a, fc_record_mode="none")
+    ask(rec, control("POST", "use", {"cassette": b}))
+    cfg = tmp_path / "fc.yaml"
+    cfg.write_text("record:\n  fsync: false\n")
+    tctx.options.update(fc_config=str(cfg))
+    assert rec.active.real.endswith("b.yaml") and rec.active.mode == "none"
+    assert rec.active.settings.record.fsync is False

@@ -108,12 +108,19 @@ class Record:
             return
         settings = core.settings()
         mode = ctx.options.fc_record_mode or settings.record.mode
+        path = ctx.options.fc_cassette
+        if self.active is not None and "fc_cassette" not in updated:
+            # a cassette chosen through the control endpoint stays (the options are not
+            # written back by ``use``: an options update costs as much as a switch)
+            path = str(self.active.path)
+            if "fc_record_mode" not in updated:
+                mode = self.active.mode
         if mode not in RECORD_MODES:
             raise exceptions.OptionsError(
                 f"fc_record_mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
-        if not ctx.options.fc_cassette:
+        if not path:
             raise exceptions.OptionsError("record needs a cassette: --set fc_cassette=FILE")
-        self._switch(Path(ctx.options.fc_cassette), mode, settings)
+        self._switch(Path(path), mode, settings)
 
     def _switch(self, path: Path, mode: str, settings) -> None:
         if path.name in ("", ".", "..") or path.is_dir():
@@ -204,8 +211,6 @@ class Record:
             self._switch(Path(cassette), mode, settings)
         except exceptions.OptionsError as e:
             raise control.Refused("cassette", str(e)) from None
-        # the options say what is in effect (configure finds it so: nothing to do)
-        ctx.options.update(fc_cassette=cassette, fc_record_mode=mode)
 
     def rewind(self) -> bool:
         if self.playback is None:

@@ -38,6 +38,7 @@ class Replay:
 
     def __init__(self) -> None:
         self.player: Player | None = None
+        self.path = ""  # the active cassette, as given (the option, or a ``use``)
         self.cache = PlayerCache()
         self.upstream_attempts = 0  # before any cassette was loaded (none are then)
         self.exit_code = 0
@@ -57,23 +58,26 @@ class Replay:
             self.on = ctx.options.fc_mode == "replay"
         if not self.on or not updated & {"fc_mode", "fc_cassette", "fc_config"}:
             return
-        if not ctx.options.fc_cassette:
+        # a cassette chosen through the control endpoint stays (unless fc_cassette changes)
+        path = self.path if "fc_cassette" not in updated and self.path else \
+            ctx.options.fc_cassette
+        if not path:
             raise exceptions.OptionsError("replay needs a cassette: --set fc_cassette=FILE")
         settings = core.settings()
         if settings is not self.settings:  # another config: players built on it go
             self.cache.clear()
             self.settings = settings
         try:
-            self._switch(ctx.options.fc_cassette)
+            self._switch(path)
         except cassette_io.CassetteError as e:
             raise exceptions.OptionsError(str(e)) from None
 
     def _switch(self, path: str) -> None:
         real = os.path.realpath(path)
-        if not os.path.isfile(real):
-            raise cassette_io.CassetteError(path, "no such cassette" if not os.path.exists(
-                real) else "not a file")
+        if not os.path.isfile(real):  # cassette_io.load says what it is instead
+            load_player(path, self.settings, "replay")
         self.player = self.cache.get(real, lambda: load_player(path, self.settings, "replay"))
+        self.path = path
         core.share_redactor(self.player.playback.redactor)
 
     # the control endpoint's target (see control.Target)
@@ -82,7 +86,8 @@ class Replay:
             self._switch(cassette)
         except cassette_io.CassetteError as e:
             raise control.Refused("cassette", str(e)) from None
-        ctx.options.update(fc_cassette=cassette)  # (its configure finds it cached)
+        # (not written back to the fc_cassette option: an options update goes through
+        # every addon of mitmproxy, which doubled the cost of a switch)
 
     def rewind(self) -> bool:
         if self.player is None:
