@@ -1,6 +1,6 @@
 """The pytest plugin on a real suite: one proxy per pytest process serves every cassette.
 
-A generated suite of 52 tests on 51 cassettes (default names, parametrized ids, a
+A generated suite of 53 tests on 52 cassettes (default names, parametrized ids, a
 class-level marker, explicit paths, two tests sharing a module-level marker) is recorded
 in one ``pytest --fc-record-mode=once --fc-upstream URL`` run against a real
 ``fc-cassette simulate``, then replayed offline; the fc-cassette processes each run
@@ -115,6 +115,31 @@ def test_with_a_changing_return_url(fc_proxy):
                         return_url=f"https://example.com/back?t={time.time_ns()}")
 '''
 
+RECORDING = '''
+import pytest
+from suitehelp import create_and_retrieve
+
+
+@pytest.mark.fc_cassette
+def test_recording_flag(fc_proxy, request):
+    mode = request.config.getoption("--fc-record-mode") or "none"
+    assert fc_proxy.recording is (mode != "none")
+    create_and_retrieve(fc_proxy, "cus_fakeFlag")
+'''
+
+OVERRIDE = '''
+import time
+
+import pytest
+from suitehelp import create_and_retrieve
+
+
+@pytest.mark.fc_cassette("cassettes/grow.yaml", record_mode="new_episodes")
+def test_grows(fc_proxy):
+    assert fc_proxy.recording
+    create_and_retrieve(fc_proxy, f"cus_fakeGrow{time.time_ns()}")  # new on every run
+'''
+
 PROXY_CMD = re.compile(r"-m\x00fc_cassette\x00(replay|record)\x00")
 
 
@@ -124,6 +149,7 @@ def write_suite(root: Path) -> None:
     (root / "test_params.py").write_text(textwrap.dedent(PARAMS))
     (root / "test_explicit.py").write_text(EXPLICIT)
     (root / "test_shared.py").write_text(textwrap.dedent(SHARED))
+    (root / "test_recording.py").write_text(RECORDING)
 
 
 def children_proxies(ppid: int) -> set[int]:
@@ -172,7 +198,7 @@ def simulate(tmp_path):
     proc.stop()
 
 
-def test_a_suite_of_52_tests_on_51_cassettes_records_then_replays_with_one_proxy(
+def test_a_suite_of_53_tests_on_52_cassettes_records_then_replays_with_one_proxy(
         simulate, tmp_path):
     upstream, sim = simulate
     suite = tmp_path / "suite"
@@ -180,11 +206,11 @@ def test_a_suite_of_52_tests_on_51_cassettes_records_then_replays_with_one_proxy
     write_suite(suite)
     r, started = run_counted(suite, "--fc-record-mode=once", f"--fc-upstream={upstream}")
     assert r.returncode == 0, r.stdout
-    assert "52 passed" in r.stdout and "fc-cassette: 1 proxy process(es) started" in r.stdout
+    assert "53 passed" in r.stdout and "fc-cassette: 1 proxy process(es) started" in r.stdout
     assert started == 1, r.stdout
     cassettes = sorted(p.relative_to(suite).as_posix()
                        for p in suite.glob("cassettes/**/*.yaml"))
-    assert len(cassettes) == 51
+    assert len(cassettes) == 52
     assert "cassettes/test_defaults/test_d0.yaml" in cassettes
     assert "cassettes/test_params/test_p-cus-3-x.yaml" in cassettes  # filesystem-safe
     assert "cassettes/test_params/TestGrouped.test_two.yaml" in cassettes
@@ -197,7 +223,7 @@ def test_a_suite_of_52_tests_on_51_cassettes_records_then_replays_with_one_proxy
 
     r, started = run_counted(suite)  # replay, the default
     assert r.returncode == 0, r.stdout
-    assert "52 passed" in r.stdout and started == 1, r.stdout
+    assert "53 passed" in r.stdout and started == 1, r.stdout
     assert r.stdout.count("interactions no test used") == 1  # the shared one's 2nd take
     assert "shared.yaml: interactions no test used: 3, 4" in r.stdout
 
@@ -242,3 +268,15 @@ def test_fc_config_changes_matching_for_the_suite(simulate, tmp_path):
     assert r.returncode == 0, r.stdout
     r, _ = run_counted(suite, "--fc-config", str(suite / "nope.yaml"))
     assert r.returncode != 0 and "fc-cassette: --fc-config" in r.stdout + r.stderr
+
+
+def test_a_marker_record_mode_overrides_the_session(simulate, tmp_path):
+    upstream, _ = simulate
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "suitehelp.py").write_text(HELPERS)
+    (suite / "test_grow.py").write_text(OVERRIDE)
+    for n in (1, 2):  # the session replays; this test records a new episode each run
+        r, started = run_counted(suite, f"--fc-upstream={upstream}")
+        assert r.returncode == 0 and started == 1, r.stdout
+        assert len(cio.load(suite / "cassettes/grow.yaml").interactions) == 2 * n
