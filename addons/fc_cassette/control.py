@@ -25,7 +25,6 @@ from typing import Any, Protocol
 
 from mitmproxy import http
 
-from .record_plan import RECORD_MODES
 from .scope import addressed_to_proxy
 
 PREFIX = "/__fc_cassette__/"
