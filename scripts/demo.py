@@ -8,7 +8,10 @@ starts listens on 127.0.0.1 only and is stopped before it exits.
 
 The app side is the real stripe SDK, driving the same deterministic flow each time:
 create a session, retrieve it, (the end user completes the flow in the simulator),
-retrieve it twice with linked accounts expanded, then two error cases (400 and 404).
+retrieve it twice with linked accounts expanded, then two error cases (400 and 404);
+then the linked account: retrieve it, refresh its balance (pending, then succeeded),
+list its owners and transactions, disconnect it, and see a refresh refused.
+Record and replay use the bundled default scope (the app's whole Stripe conversation).
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ RECORD_KEY = "sk_test_" + "fakeDemoRecordingKey000111"
 REPLAY_KEY = "sk_test_" + "fakeDemoCiKey999888777"
 CREATE = {
     "account_holder": {"type": "customer", "customer": "cus_fakeDemo42"},
-    "permissions": ["balances", "ownership", "payment_method"],
-    "prefetch": ["balances", "ownership"],
+    "permissions": ["balances", "ownership", "payment_method", "transactions"],
+    "prefetch": ["balances", "ownership", "transactions"],
     "filters": {"countries": ["US"]},
     "return_url": "https://example.test/fc/return",
 }
@@ -109,6 +112,32 @@ def drive(base: str, key: str, complete=None) -> list[str]:
         sessions.retrieve("fcsess_fakeDoesNotExist")
     except stripe.InvalidRequestError as e:
         out.append(f"retrieve (unknown id)  -> {e.http_status} {e.code}")
+    return out + drive_account(client, r.accounts.data[0].id)
+
+
+def drive_account(client, acc_id: str) -> list[str]:
+    """The linked account's life: retrieve, refresh, owners, transactions, disconnect."""
+    accounts = client.v1.financial_connections.accounts
+    acc = accounts.retrieve(acc_id)
+    out = [f"account retrieve       -> {acc.id} {acc.status}, balance "
+           f"{acc.balance.current['usd']} (as of {acc.balance.as_of})"]
+    acc = accounts.refresh(acc_id, params={"features": ["balance"]})
+    out.append(f"account refresh balance -> balance_refresh {acc.balance_refresh.status}")
+    acc = accounts.retrieve(acc_id)
+    out.append(f"account retrieve       -> balance_refresh {acc.balance_refresh.status}, "
+               f"balance {acc.balance.current['usd']} (as of {acc.balance.as_of})")
+    owners = accounts.owners.list(acc_id, params={"ownership": acc.ownership})
+    out.append("owners list            -> " + ", ".join(o.name for o in owners.data))
+    txns = client.v1.financial_connections.transactions.list(
+        params={"account": acc_id, "limit": 2})
+    ids = [t.id for t in txns.auto_paging_iter()]
+    out.append(f"transactions list      -> {len(ids)} transaction(s), pages of 2")
+    acc = accounts.disconnect(acc_id)
+    out.append(f"account disconnect     -> {acc.status}")
+    try:
+        accounts.refresh(acc_id, params={"features": ["balance"]})
+    except stripe.InvalidRequestError as e:
+        out.append(f"refresh (disconnected) -> {e.http_status} {e.code}")
     return out
 
 
@@ -168,13 +197,15 @@ def main() -> int:
 
     cassette = work / "fc_sessions.yaml"
     step(1, f"fc-cassette simulate (seed {SEED}) on 127.0.0.1, and fc-cassette record in "
-            "front of it; the stripe SDK creates, retrieves, completes and retrieves twice:")
+            "front of it; the stripe SDK creates, retrieves, completes and retrieves twice, "
+            "then uses the linked account:")
     for line in record(cassette, work, "once"):
         print("    " + line)
     print(f"    recorded {cassette}")
 
     step(2, "Simulator stopped. fc-cassette replay --strict, offline, another API key:")
-    rp = Proxy(["replay", str(cassette), "--strict"], work / "replay.log", work / "mitmproxy")
+    rp = Proxy(["replay", str(cassette), "--strict"], work / "replay.log",
+               work / "mitmproxy")
     try:
         for line in drive(rp.base, REPLAY_KEY):
             print("    " + line)
@@ -207,8 +238,9 @@ Done. The cassette is {cassette}
 
 Next commands to try:
   .venv/bin/fc-cassette show {BUNDLED.relative_to(ROOT)}
-  .venv/bin/fc-cassette replay {BUNDLED.relative_to(ROOT)} --strict --port 8080   # then point the SDK at http://127.0.0.1:8080
-  .venv/bin/fc-cassette simulate --port 12111                        # a local FC Session API
+  .venv/bin/fc-cassette replay {BUNDLED.relative_to(ROOT)} --strict --port 8080
+                                               # then point the SDK at http://127.0.0.1:8080
+  .venv/bin/fc-cassette simulate --port 12111  # a local FC API (docs/simulator.md)
   .venv/bin/fc-cassette inspect --upstream http://127.0.0.1:12111 --report flows.jsonl
   bash scripts/test.sh                                                # the test suite""")
     return 0

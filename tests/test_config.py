@@ -57,3 +57,42 @@ def test_a_pipe_or_a_device_is_refused_without_reading(tmp_path):
             load_settings(path)
     with pytest.raises(ConfigError, match="is a directory"):
         load_settings(tmp_path)
+
+
+def test_every_config_error_is_listed_with_its_line_and_a_did_you_mean(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("replay:\n  on_exhausted: sometimes\n  miss_status: 409\n"
+                 "recrod:\n  mode: all\nmatching:\n  header: []\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(f)
+    msg = str(e.value)
+    assert "\n" not in msg and "more)" not in msg
+    parts = msg.split(f"; {f}")
+    parts[1:] = [f"{f}{p}" for p in parts[1:]]
+    assert parts[0] == f"{f}:2: replay.on_exhausted: Input should be 'miss' or 'repeat_last'"
+    assert parts[1].startswith(f"{f}:3: replay.miss_status: 409 and 429 are retried")
+    assert parts[2] == (f"{f}:4: recrod: Extra inputs are not permitted "
+                        "(did you mean 'record'?)")
+    assert parts[3] == (f"{f}:7: matching.header: Extra inputs are not permitted "
+                        "(did you mean 'headers'?)")
+    assert len(parts) == 4
+
+
+def test_an_unknown_key_far_from_any_lists_the_known_ones(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("replay:\n  zzz: 1\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(f)
+    assert str(e.value) == (f"{f}:2: replay.zzz: Extra inputs are not permitted "
+                            "(known keys: on_exhausted, miss_status)")
+
+
+def test_every_config_error_reaches_the_cli_in_one_line(tmp_path):
+    from support import free_port, run_fc
+    f = tmp_path / "bad.yaml"
+    f.write_text("recrod:\n  mode: all\nreplay:\n  on_exhausted: sometimes\n")
+    r = run_fc(["simulate", "--config", str(f), "--port", str(free_port())])
+    assert r.returncode == 1 and "Traceback" not in r.stdout + r.stderr
+    assert r.stderr.strip() == (
+        f"fc-cassette: {f}:1: recrod: Extra inputs are not permitted (did you mean "
+        f"'record'?); {f}:4: replay.on_exhausted: Input should be 'miss' or 'repeat_last'")

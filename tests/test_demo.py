@@ -34,8 +34,12 @@ def test_demo_runs_every_step_offline_and_matches_the_bundled_cassette(tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     text = r.stdout
     for words in ("[1] fc-cassette simulate", "fc-cassette record", "[2] Simulator stopped",
-                  "served 6, missed 0, unused 0", "upstream connections attempted: 0",
+                  "served 14, missed 0, unused 0", "upstream connections attempted: 0",
                   "[3] fc-cassette verify", "0 problem(s)", "[4] fc-cassette show",
+                  "account refresh balance -> balance_refresh pending",
+                  "account retrieve       -> balance_refresh succeeded",
+                  "account disconnect     -> disconnected",
+                  "refresh (disconnected) -> 400 financial_connections_account_inactive",
                   f"The cassette is {out / 'fc_sessions.yaml'}", "Next commands to try"):
         assert words in text, words
     fresh = cio.load(out / "fc_sessions.yaml")
@@ -49,8 +53,27 @@ def test_bundled_cassette_shows_a_session_before_and_after_linking():
     c = cio.load(BUNDLED)
     assert c.warnings == []
     retrieves = [i for i in c.interactions if i["request"]["method"] == "GET"
-                 and i["response"]["status"] == 200]
+                 and "/sessions/" in i["request"]["path"] and i["response"]["status"] == 200]
     counts = [len(i["response"]["body"]["json"]["accounts"]["data"]) for i in retrieves]
     assert counts == [0, 2, 2]
     categories = {a["category"] for a in retrieves[-1]["response"]["body"]["json"]["accounts"]["data"]}
     assert categories == {"cash", "credit"}
+
+
+def test_bundled_cassette_goes_on_with_the_linked_account():
+    c = cio.load(BUNDLED)
+    calls = [(i["request"]["method"], i["request"]["path"].rsplit("/", 1)[-1],
+              i["response"]["status"]) for i in c.interactions[6:]]
+    account = c.interactions[6]["request"]["path"].rsplit("/", 1)[-1]
+    assert calls == [("GET", account, 200), ("POST", "refresh", 200), ("GET", account, 200),
+                     ("GET", "owners", 200), ("GET", "transactions", 200),
+                     ("GET", "transactions", 200), ("POST", "disconnect", 200),
+                     ("POST", "refresh", 400)]
+    bodies = [i["response"]["body"]["json"] for i in c.interactions[6:]]
+    assert bodies[1]["balance_refresh"]["status"] == "pending"
+    assert bodies[2]["balance_refresh"]["status"] == "succeeded"
+    assert bodies[2]["balance"]["as_of"] > bodies[0]["balance"]["as_of"]
+    assert bodies[6]["status"] == "disconnected"
+    assert bodies[7]["error"]["code"] == "financial_connections_account_inactive"
+    for it in c.interactions:  # every FC exchange validated as it was recorded
+        assert it["validation"]["response"]["valid"], it["validation"]

@@ -167,10 +167,20 @@ def assert_no_secret(text: str, secrets=SECRETS):
 
 
 # ------------------------------------------------------------ in front of a fixed upstream
+NARROW_SCOPE = """\
+scope:
+  paths:
+    - ^/v1/financial_connections/sessions$
+    - ^/v1/financial_connections/sessions/[^/]+$
+"""
+
+
 def test_inspect_passes_bytes_through_and_judges_each_flow(upstream, tmp_path):
     report = tmp_path / "report.jsonl"
-    insp = start(["inspect", "--upstream", upstream.base, "--report", str(report)],
-                 tmp_path, "inspect")
+    config = tmp_path / "narrow.yaml"  # the scope narrowed back to FC Sessions
+    config.write_text(NARROW_SCOPE)
+    insp = start(["inspect", "--upstream", upstream.base, "--report", str(report),
+                  "--config", str(config)], tmp_path, "inspect")
     got: list[tuple[str, str, int, bytes]] = []
     with requests.Session() as http:
         http.headers["Authorization"] = f"Bearer {KEY}"
@@ -309,7 +319,7 @@ def test_inspect_in_front_of_simulate_with_the_sdk(tmp_path):
         secret = s.client_secret
         assert secret.startswith("fcsess_client_secret_") and "REDACTED" not in secret
         before = sessions.retrieve(s.id)
-        insp.complete(s.id, KEY)                   # /_simulator/: passes, never reported
+        insp.complete(s.id, KEY)                   # /_simulator/: no model applies
         after = sessions.retrieve(s.id, params={"expand": ["accounts"]})
         assert len(before.accounts.data) == 0 and len(after.accounts.data) == 2
         assert [a.category for a in after.accounts.data] == ["cash", "credit"]
@@ -341,20 +351,21 @@ def test_inspect_in_front_of_simulate_with_the_sdk(tmp_path):
     assert got == [
         ("POST", SESSIONS, 200, True, True),
         ("GET", f"{SESSIONS}/{s.id}", 200, True, True),
+        ("POST", f"/_simulator/financial_connections/sessions/{s.id}/complete", 200,
+         None, None),                                    # in scope, but no model applies
         ("GET", f"{SESSIONS}/{s.id}", 200, True, True),
         ("GET", f"{SESSIONS}/fcsess_fakeNope1", 404, True, True),
         ("POST", SESSIONS, 400, False, True),
         ("GET", f"{SESSIONS}/{s.id}", 200, True, True),
     ]
-    assert all(x.get("session_id") == s.id for x in lines if x["status"] == 200)
-    assert lines[3]["session_id"] == "fcsess_fakeNope1"
-    assert [e["path"] for e in lines[4]["errors"]] == ["permissions[0]"]
-    assert "/_simulator/" not in report.read_text()
-    assert not any("/_simulator/" in ln for ln in log.splitlines()
-                   if "fc-cassette inspect" in ln)
+    assert lines[2]["model"] == "none"
+    assert all(x.get("session_id") == s.id for x in lines if x["status"] == 200
+               and x.get("model") != "none")
+    assert lines[4]["session_id"] == "fcsess_fakeNope1"
+    assert [e["path"] for e in lines[5]["errors"]] == ["permissions[0]"]
     # the simulator answers exactly the spec's fields: no drift (drift is proven above)
-    assert [x["drift"] for x in lines] == [[]] * 6
-    assert "summary: flows seen 6, invalid requests 1, invalid responses 0, drift fields 0" \
+    assert [x["drift"] for x in lines] == [[]] * 7
+    assert "summary: flows seen 7, invalid requests 1, invalid responses 0, drift fields 0" \
         in log
     assert_no_secret(log, [KEY, secret])
     assert_no_secret(report.read_text(), [KEY, secret])
@@ -441,11 +452,12 @@ def test_flow_gets_comment_and_marker(tmp_path):
                               "fcsess_fakeWithAccounts1 request ✓ response ✓")
         assert drift.comment.endswith("drift: accounts.total_count, brand_new_field")
         assert "response ✗" in bad.comment and "accounts.data[1].category" in bad.comment
-        assert other.marked == "" and other.comment == ""  # out of scope: untouched
-        assert inspect.summary()[0] == ("summary: flows seen 3, invalid requests 0, "
-                                        "invalid responses 1, drift fields 2")
+        assert other.marked == ""                    # no model applies: no verdict
+        assert other.comment == "fc-cassette: GET /v1/customers/cus_fakeX1 200 no model"
+        assert inspect.summary()[0] == ("summary: flows seen 4, invalid requests 0, "
+                                        "invalid responses 1, drift fields 2, no model 1")
         inspect.done()
-    assert len(read_report(report)) == 3
+    assert len(read_report(report)) == 4
     assert_no_secret(report.read_text())
 
 

@@ -47,7 +47,7 @@ def test_record_sdk_traffic_redacted_validated_and_complete(sim, tmp_path):
     secret = s.client_secret
     assert secret.startswith("fcsess_client_secret_") and "REDACTED" not in secret
     first = sessions.retrieve(s.id)
-    rec.complete(s.id, KEY)                      # out of scope: passes through, unrecorded
+    rec.complete(s.id, KEY)          # the simulator's completion: recorded like any call
     second = sessions.retrieve(s.id, params={"expand": ["accounts"]})
     assert len(first.accounts.data) == 0 and len(second.accounts.data) == 2
     with pytest.raises(stripe.InvalidRequestError):
@@ -65,10 +65,11 @@ def test_record_sdk_traffic_redacted_validated_and_complete(sim, tmp_path):
     sid = s.id
     assert got == [("POST", "/v1/financial_connections/sessions", 200),
                    ("GET", f"/v1/financial_connections/sessions/{sid}", 200),
+                   ("POST", f"/_simulator/financial_connections/sessions/{sid}/complete", 200),
                    ("GET", f"/v1/financial_connections/sessions/{sid}", 200),
                    ("POST", "/v1/financial_connections/sessions", 400),
                    ("GET", "/v1/financial_connections/sessions/fcsess_fakeMissing1", 404)]
-    create, r1, r2, bad, nf = c.interactions
+    create, r1, _complete, r2, bad, nf = c.interactions
     assert create["request"]["body"]["form"]["permissions"] == CREATE["permissions"]
     assert create["request"]["headers"]["Authorization"] == "Bearer sk_test_REDACTED_1"
     assert create["response"]["body"]["json"]["client_secret"] == "fcsess_client_secret_REDACTED_1"
@@ -79,14 +80,13 @@ def test_record_sdk_traffic_redacted_validated_and_complete(sim, tmp_path):
     assert bad["validation"]["request"]["valid"] is False          # invalid traffic is kept
     assert bad["validation"]["response"]["valid"] is True           # as a Stripe error body
     assert nf["response"]["body"]["json"]["error"]["code"] == "resource_missing"
-    assert all("duration_ms" in i for i in c.interactions)
+    assert not any("duration_ms" in i for i in c.interactions)  # record.timing: false
     for i in c.interactions:  # volatile and fingerprinting headers are dropped
         names = {h.lower() for h in i["request"]["headers"]}
         assert not names & {"idempotency-key", "x-stripe-client-user-agent",
                             "x-stripe-client-telemetry"}
 
     text = cassette.read_text()
-    assert "/_simulator/" not in text
     for leaked in encoded_forms(KEY) + encoded_forms(secret):
         assert leaked not in text, leaked
         assert leaked not in log, leaked
@@ -108,10 +108,10 @@ def test_record_mode_once_records_then_replays_offline(sim, tmp_path):
     with pytest.raises(stripe.InvalidRequestError) as e:    # a new request is a miss
         again.create(params={**CREATE, "prefetch": ["balances"]})
     assert "fc-cassette replay miss" in str(e.value)
-    # replaying only: out-of-scope traffic is not forwarded either
+    # replaying only: a request the cassette does not hold is not forwarded either
     r = requests.get(f"{rec2.base}/v1/customers/cus_fake1", timeout=10,
                      headers={"Authorization": f"Bearer {KEY}"})
-    assert r.status_code == 400 and r.headers["Fc-Cassette-Miss"] == "out_of_scope"
+    assert r.status_code == 400 and r.headers["Fc-Cassette-Miss"] == "unmatched"
     assert rec2.proc.stop() == 0
     assert cassette.read_bytes() == before
 
@@ -193,11 +193,12 @@ def test_an_unreachable_upstream_is_logged_not_recorded(tmp_path):
     r = requests.get(f"{rec.base}/v1/financial_connections/sessions/fcsess_fakeDead1",
                      params={"k": KEY}, headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
     assert r.status_code == 502
-    assert rec.proc.stop() == 0
+    assert rec.proc.stop() == 1  # the cassette lacks an in-scope exchange: exit 1
     log = rec.proc.output()
     assert ("fc-cassette record: NOT recorded GET /v1/financial_connections/sessions/"
             "fcsess_fakeDead1: no response from upstream:") in log
     assert "failed 0, no response 1" in log
+    assert "1 in-scope exchange(s) not recorded (0 response(s) withheld" in log
     assert KEY not in log and not cassette.exists()
 
 

@@ -104,6 +104,7 @@ def test_replay_gives_the_same_objects_and_errors_with_another_key(recorded, tmp
     assert created.id == truth["created"].id
     assert created.client_secret == "fcsess_client_secret_REDACTED_1"
     assert sessions.retrieve(created.id).to_dict() == as_recorded(truth["before"])
+    rp.complete(created.id, CI_KEY)  # the simulator's completion endpoint replays too
     after = sessions.retrieve(created.id, params={"expand": ["accounts"]})
     assert after.to_dict() == as_recorded(truth["after"])  # order: before, then after completion
     assert len(after.accounts.data) == 2
@@ -121,7 +122,7 @@ def test_replay_gives_the_same_objects_and_errors_with_another_key(recorded, tmp
     assert "Fc-Cassette-Miss" not in r.headers
     assert rp.proc.stop() == 0  # --strict and no miss: exit 0
     log = rp.proc.output()
-    assert "served 6, missed 0, unused 0" in log
+    assert "served 7, missed 0, unused 0" in log
     assert "upstream connections attempted: 0" in log
     assert sentinel.accepted == 0
 

@@ -1,4 +1,5 @@
-"""The addon chain fc-cassette adds to mitmproxy: the shared core, then the mode addons.
+"""The addon chain fc-cassette adds to mitmproxy: the shared core (with the h2c guard as
+its sub-addon: it replaces mitmproxy's DisableH2C, see :mod:`.h2c`), then the mode addons.
 
 ``fc-cassette <command>`` knows its mode and loads only that mode's addon (every
 mitmproxy event goes through every loaded addon, so idle ones cost time on each
@@ -19,11 +20,16 @@ def mode_addons() -> dict[str, type]:
 
 
 def all_addons(mode: str | None = None) -> list:
-    """The core addon, then ``mode``'s addon (every mode's, and the check of the
-    script's ``--set`` values, when None: a raw ``mitmdump -s``)."""
+    """The core addon (the h2c guard its sub-addon), then ``mode``'s addon and the
+    out-of-scope tracker (every mode's, and the check of the script's ``--set`` values,
+    when None: a raw ``mitmdump -s``)."""
     from .core import DeferredOptionsCheck, FcCore
+    from .h2c import H2cGuard
+    from .passthrough import MODES as TRACKED, Passthrough
 
+    core = FcCore()
+    core.addons = [H2cGuard()]  # a sub-addon: its hooks run right after the core's
     modes = mode_addons()
-    if mode in modes:
-        return [FcCore(), modes[mode]()]
-    return [FcCore(), *(cls() for cls in modes.values()), DeferredOptionsCheck()]
+    if mode in modes:  # the tracker after the mode addon: it sees what that one refused
+        return [core, modes[mode](), *([Passthrough()] if mode in TRACKED else [])]
+    return [core, *(cls() for cls in modes.values()), Passthrough(), DeferredOptionsCheck()]

@@ -1,7 +1,8 @@
 """Cassette format v1: an append-only YAML stream, durable and loadable after any crash.
 
 Layout: every document starts with ``---`` and ends with ``...``. The first document is
-the header (``fc_cassette: 1`` plus versions and creation time); each following one is
+the header (``fc_cassette: 1`` plus versions; the creation time only with config
+``record.timing``, so re-recording gives identical bytes); each following one is
 an interaction, appended with one ``write`` and fsynced before the client gets its
 response. So:
 
@@ -10,7 +11,10 @@ response. So:
   the text up to the last ``...`` line and reports where it was cut;
 - a new or re-recorded cassette is first written beside its final name and renamed
   over it once it holds an interaction, so re-recording never destroys the old one
-  before the new one has content.
+  before the new one has content;
+- the writer appends only to the file it loaded or created: before and after each
+  append it compares that file's identity with the path's, and a cassette deleted or
+  replaced meanwhile raises :class:`CassetteGone` (for good).
 
 Loading uses libyaml's safe loader with aliases refused (see :mod:`.yamlio`).
 """
@@ -45,6 +49,11 @@ def _redact_text(text: str) -> str:
 
 class CassetteFull(Exception):
     """An append would make the cassette too large to load again; nothing was written."""
+
+
+class CassetteGone(Exception):
+    """The cassette file was deleted or replaced while recording: nothing more is
+    written into it (an append would land in an unlinked or foreign file)."""
 
 
 class CassetteError(Exception):
@@ -106,16 +115,21 @@ class Cassette:
     complete_bytes: int = 0  # bytes of the file that hold complete documents
 
 
-def new_header(stripe_version: str | None) -> dict[str, Any]:
+def new_header(stripe_version: str | None, timing: bool = False) -> dict[str, Any]:
+    """A cassette's header; the creation time only with ``timing`` (config
+    ``record.timing``), so re-recording an unchanged flow gives identical bytes."""
     import mitmproxy.version
 
-    return {
+    header = {
         "fc_cassette": FORMAT_VERSION,
         "generator": f"fc-cassette {__version__}",
         "mitmproxy": mitmproxy.version.VERSION,
         "stripe_version": stripe_version,
-        "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
     }
+    if timing:
+        header["created"] = _dt.datetime.now(_dt.timezone.utc).replace(
+            microsecond=0).isoformat()
+    return header
 
 
 def serialize(doc: dict[str, Any]) -> str:
@@ -212,6 +226,15 @@ def parse(text: str, path: Path) -> Cassette:
     return Cassette(path, header, interactions, warnings, text, complete_bytes)
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(st_dev, st_ino) of the file at ``path`` (through symlinks), None if there is none."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 # fdatasync syncs the data and the size, which is all an append needs; macOS and
 # Windows do not have it.
 def _datasync(fd: int) -> None:
@@ -227,10 +250,13 @@ class Writer:
     """
 
     def __init__(self, path: str | os.PathLike, *, existing: Cassette | None = None,
-                 fsync: bool = True):
+                 fsync: bool = True, timing: bool = False):
         self.path = Path(path)
-        self.fsync = fsync
+        self.fsync, self.timing = fsync, timing
         self.existing = existing
+        self.gone: str | None = None  # why nothing more is written (see CassetteGone)
+        # the file that was loaded: appends go to it and to nothing else
+        self._identity = _identity(self.path) if existing is not None else None
         # after the highest seq, not the count: an entry pruned by hand leaves a gap
         self.count = max([len(existing.interactions)] + [
             i["seq"] for i in existing.interactions if isinstance(i.get("seq"), int)
@@ -245,10 +271,14 @@ class Writer:
         when this append creates the file) and may raise to refuse it. A write that
         fails leaves the file as it was before this append.
         """
+        if self.gone is None and (self._fd is not None or self.existing is not None):
+            self._check_identity()
+        if self.gone is not None:
+            raise CassetteGone(self.gone)
         seq = self.count + 1
         text = serialize({"seq": seq, **{k: v for k, v in entry.items() if k != "seq"}})
         if self._fd is None and self.existing is None:
-            text = serialize(new_header(stripe_version)) + text
+            text = serialize(new_header(stripe_version, self.timing)) + text
         if check is not None:
             check(text)
         data = text.encode("utf-8")
@@ -259,8 +289,25 @@ class Writer:
             self._open(data)
         else:
             self._append(self._fd, data)
+        self._check_identity()  # replaced while writing: the entry is not in the cassette
+        if self.gone is not None:
+            raise CassetteGone(self.gone)
         self.count = seq
         return seq
+
+    def _check_identity(self) -> None:
+        """Compare the file appended to (or loaded) with the one at the path; on a
+        mismatch set :attr:`gone` (for good: a replaced cassette is someone else's)."""
+        if self._fd is not None:
+            st = os.fstat(self._fd)
+            mine: tuple[int, int] | None = (st.st_dev, st.st_ino)
+        else:
+            mine = self._identity
+        now = _identity(self.path)
+        if now is None:
+            self.gone = f"{self.path} was deleted while recording"
+        elif now != mine:
+            self.gone = f"{self.path} was replaced by another file while recording"
 
     def _size(self) -> int:
         if self._fd is not None:
@@ -273,6 +320,10 @@ class Writer:
         if self.existing is not None:
             fd = os.open(self.path, os.O_RDWR)
             try:
+                st = os.fstat(fd)
+                if (st.st_dev, st.st_ino) != self._identity:  # swapped since the check
+                    self.gone = f"{self.path} was replaced by another file while recording"
+                    raise CassetteGone(self.gone)
                 size = os.fstat(fd).st_size
                 os.ftruncate(fd, min(size, self.existing.complete_bytes))  # drop a torn tail
                 os.lseek(fd, 0, os.SEEK_END)

@@ -4,11 +4,12 @@ Proxy commands (simulate, record, replay, inspect) translate their flags into
 mitmproxy options and run mitmproxy's own start-up (:func:`mitmproxy.tools.main.run`)
 with a master that already carries fc-cassette's addons, so every option error
 (ours or mitmproxy's, including unknown ``--set`` names) is reported in one line
-before anything listens. Offline commands (verify, show) never start mitmproxy.
+before anything listens. Offline commands (verify, show, diff) never start mitmproxy.
 
-Exit codes: 0 success; 1 problems found (replay --strict misses, verify findings), or a
-proxy command that cannot start (bad option, config or cassette: one line on stderr);
-2 a cassette that verify or show cannot read, or a bad command line (argparse).
+Exit codes: 0 success; 1 problems found (replay --strict misses, verify findings, diff
+differences), or a proxy command that cannot start (bad option, port, upstream URL,
+config or cassette: one line on stderr); 2 a cassette that verify, show or diff cannot
+read, or a bad command line (argparse; one ``fc-cassette:`` line, see :mod:`.cli_args`).
 """
 
 from __future__ import annotations
@@ -17,56 +18,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-DEFAULT_UPSTREAM = "https://api.stripe.com"
-
-
-def _proxy_parser(sub, name: str, help_: str) -> argparse.ArgumentParser:
-    p = sub.add_parser(name, help=help_, description=help_)
-    p.add_argument("--port", type=int, default=8080, help="listen port (default 8080)")
-    p.add_argument("--listen-host", default="127.0.0.1",
-                   help="listen address (default 127.0.0.1; 0.0.0.0 exposes the proxy)")
-    p.add_argument("--config", metavar="FILE", help="YAML overriding config/default.yaml")
-    p.add_argument("--set", dest="setoptions", action="append", default=[],
-                   metavar="NAME=VALUE", help="mitmproxy option, passed as is (repeatable)")
-    return p
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fc-cassette",
-        description="Record/replay proxy for Stripe Financial Connections Sessions.")
-    from . import __version__
-    parser.add_argument("--version", action="version", version=f"fc-cassette {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = _proxy_parser(sub, "simulate", "Serve a stateful local FC Session API (no upstream).")
-    p.add_argument("--seed", type=int, default=None, help="seed for ids and secrets (default 0)")
-
-    p = _proxy_parser(sub, "record", "Record FC Session traffic into a YAML cassette.")
-    p.add_argument("cassette")
-    p.add_argument("--upstream", help=f"reverse-proxy target (default {DEFAULT_UPSTREAM})")
-    p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
-    p.add_argument("--record-mode", choices=["once", "new_episodes", "all", "none"],
-                   default=None, help="VCR record mode (default: config record.mode, 'once')")
-
-    p = _proxy_parser(sub, "replay", "Answer from a cassette, fully offline.")
-    p.add_argument("cassette")
-    p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
-    p.add_argument("--strict", action="store_true", help="exit 1 if any request missed")
-
-    p = _proxy_parser(sub, "inspect", "Pass traffic through unchanged; validate and report it.")
-    p.add_argument("--upstream", help=f"reverse-proxy target (default {DEFAULT_UPSTREAM})")
-    p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
-    p.add_argument("--report", metavar="FILE", help="write one JSON object per flow")
-    p.add_argument("--web", action="store_true", help="run mitmweb (UI on 127.0.0.1:8081)")
-
-    p = sub.add_parser("verify", help="Check cassettes: readable, valid, secret-free.")
-    p.add_argument("cassettes", nargs="+", metavar="CASSETTE")
-
-    p = sub.add_parser("show", help="List a cassette's interactions.")
-    p.add_argument("cassette")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    return parser
+from .cli_args import DEFAULT_UPSTREAM, build_parser, one_line  # noqa: F401 (CLI names)
+from .cli_errors import bad_value, check_port, check_upstream, checked_set, unknown_options
 
 
 # CLI flags that become fc_* options, where the command has them.
@@ -128,11 +81,13 @@ def check_fc_options(arguments: list[str], mode: str) -> str | None:
         if hasattr(addon, "load"):
             addon.load(Loader())
     for spec in arguments[1::2]:
-        if spec.startswith("fc_"):
+        if spec.startswith("fc_") and spec.partition("=")[0] in opts:
             try:
                 opts.set(spec)
             except exceptions.OptionsError as e:
-                return f"--set {spec}: {e}"
+                name, _, value = spec.partition("=")
+                opt = opts._options.get(name)
+                return bad_value(name, value, opt, e) if opt is not None else f"--set {spec}: {e}"
     return None
 
 
@@ -156,6 +111,8 @@ def check_listen(arguments: list[str]) -> str | None:
         port = int(_set_value(arguments, "listen_port") or 0)
     except ValueError:
         return None  # mitmproxy reports it
+    if not 0 <= port <= 65535:
+        return f"--set listen_port={port}: not a port number: use 0-65535 (0: the OS picks one)"
     if not port:
         return None
     try:
@@ -211,6 +168,9 @@ def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
     class Master(Base):  # type: ignore[valid-type,misc]
         def __init__(self, opts, *a, **kw):
             super().__init__(opts, *a, **kw)
+            # a bad --set value names the option and what it takes (mitmproxy: "Not an
+            # integer: abc"); an instance attribute, as OptManager refuses setattr
+            opts.__dict__["set"] = checked_set(opts, opts.set)
             core, *modes = all_addons(mode)
             ours.extend([core, *modes])
             self.addons.add(core, *modes)
@@ -223,7 +183,7 @@ def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
     def refuse_unknown_options(_args) -> dict:
         unknown = sorted(getattr(ctx.options, "deferred", {}))
         if unknown:
-            raise exceptions.OptionsError(f"unknown option(s): {', '.join(unknown)}")
+            raise exceptions.OptionsError(unknown_options(unknown, sorted(ctx.options.keys())))
         return {}
 
     try:
@@ -236,29 +196,41 @@ def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
     return max([c for c in codes if isinstance(c, int)] or [0])
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    sys.argv[0] = "fc-cassette"
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "forward", False) and getattr(args, "upstream", None) is not None:
-        parser.error("--upstream does not apply with --forward: a forward proxy sends each "
-                     "request to the host the app asked for (to chain to another proxy, "
-                     "e.g. the simulator: --set mode=upstream:URL)")
+def _offline(args: argparse.Namespace) -> int:
     if args.command == "verify":
         from .verify import main as verify_main
         return verify_main(args.cassettes)
     if args.command == "show":
         from .show import main as show_main
         return show_main(args.cassette, as_json=args.json)
+    from .diff import main as diff_main
+    return diff_main(args.old, args.new, as_json=args.json)
+
+
+def _refusal(args: argparse.Namespace) -> str | None:
+    """Why a proxy command's own flags cannot work (checked before mitmproxy's options)."""
     if any(spec.partition("=")[0] == "fc_mode" for spec in args.setoptions):
-        print("fc-cassette: the command sets fc_mode; use 'fc-cassette "
-              "simulate|record|replay|inspect' instead of --set fc_mode", file=sys.stderr)
-        return 1
-    arguments = mitm_arguments(args)
-    problem = (check_fc_options(arguments, args.command) or check_listen(arguments)
-               or prepare_ca(arguments))
+        return ("the command sets fc_mode; use 'fc-cassette simulate|record|replay|inspect' "
+                "instead of --set fc_mode")
+    return check_port(args) or check_upstream(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    sys.argv[0] = "fc-cassette"
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+    if getattr(args, "forward", False) and getattr(args, "upstream", None) is not None:
+        parser.error("--upstream does not apply with --forward: a forward proxy sends each "
+                     "request to the host the app asked for (to chain to another proxy, "
+                     "e.g. the simulator: --set mode=upstream:URL)")
+    if args.command in ("verify", "show", "diff"):
+        return _offline(args)
+    problem = _refusal(args)
+    arguments = [] if problem else mitm_arguments(args)
+    problem = problem or (check_fc_options(arguments, args.command) or check_listen(arguments)
+                          or prepare_ca(arguments))
     if problem:
-        print(f"fc-cassette: {problem}", file=sys.stderr)
+        print(one_line(f"fc-cassette: {problem}"), file=sys.stderr)
         return 1
     return _run_mitmproxy(arguments, args.command, web=args.command == "inspect" and args.web)
 

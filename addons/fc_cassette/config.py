@@ -9,6 +9,7 @@ line and the dotted key.
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -29,16 +30,16 @@ class _Strict(BaseModel):
 
 
 class ScopeRules(_Strict):
-    """Which flows are FC Session traffic (recorded, replayed, inspected)."""
+    """Which flows are recorded, replayed and inspected (default: every Stripe API call)."""
 
     hosts: list[str] = Field(
-        default=["api.stripe.com"],
+        default=["api.stripe.com", "files.stripe.com", "connect.stripe.com",
+                 "meter-events.stripe.com"],
         description="Hosts treated as Stripe in forward mode (reverse mode: every request "
                     "goes to the upstream, so the host is not checked).")
     paths: list[str] = Field(
-        default=[r"^/v1/financial_connections/sessions$",
-                 r"^/v1/financial_connections/sessions/[^/]+$"],
-        description="Regexes over the URL path; add '^/v1/' to record every Stripe path.")
+        default=[r"^/"],
+        description="Regexes over the URL path (default '^/': every path).")
 
     @field_validator("paths")
     @classmethod
@@ -92,6 +93,9 @@ class RecordPolicy(_Strict):
                                                   "gets its response.")
     allow_live_keys: bool = Field(default=False, description="Forward and record requests "
                                                             "made with sk_live_/rk_live_ keys.")
+    timing: bool = Field(default=False, description="Keep each interaction's duration_ms and "
+                                                    "the header's creation time (off: "
+                                                    "re-recording gives identical bytes).")
 
 
 class SimulatePolicy(_Strict):
@@ -141,18 +145,38 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _fields_at(loc: list[Any]) -> list[str]:
+    """The keys the schema allows in the mapping at ``loc`` (for a did-you-mean)."""
+    model: Any = Settings
+    for part in loc:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        model = field.annotation
+    return list(getattr(model, "model_fields", {}))
+
+
+def _describe(err: Any, path: Path, text: str) -> tuple[int, str]:
+    """One error as its line and ``file:line: dotted.key: message``, with a did-you-mean
+    for a key the schema does not have."""
+    loc = [p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function-")]
+    key = ".".join(str(p) for p in loc) or "(root)"
+    line = yamlio.line_of(text, loc)
+    where = f"{path}:{line}" if line else str(path)
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden" and loc:
+        near = difflib.get_close_matches(str(loc[-1]), _fields_at(loc[:-1]), n=1)
+        allowed = ", ".join(_fields_at(loc[:-1]))
+        msg += f" (did you mean {near[0]!r}?)" if near else f" (known keys: {allowed})"
+    return line or 0, f"{where}: {key}: {msg}"
+
+
 def _validate(data: dict[str, Any], path: Path, text: str) -> Settings:
     try:
         return Settings.model_validate(data)
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = [p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function-")]
-        key = ".".join(str(p) for p in loc) or "(root)"
-        line = yamlio.line_of(text, loc)
-        where = f"{path}:{line}" if line else str(path)
-        msg = err["msg"].removeprefix("Value error, ")
-        more = f" (and {len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
-        raise ConfigError(f"{where}: {key}: {msg}{more}") from None
+    except ValidationError as e:  # every error, not only the first: one fix-up round
+        found = sorted((_describe(err, path, text) for err in e.errors()), key=lambda d: d[0])
+        raise ConfigError("; ".join(message for _, message in found)) from None
 
 
 def load_settings(user_file: str | Path | None = None,
@@ -168,3 +192,80 @@ def load_settings(user_file: str | Path | None = None,
         data = _merge(data, over)
         return _validate(data, path, text)
     return Settings.model_validate(data)
+
+
+class UpstreamError(ValueError):
+    """An upstream URL that cannot be used; ``str()`` is one line that never quotes
+    the URL's credentials."""
+
+
+UPSTREAM_FORM = "http://HOST[:PORT] or https://HOST[:PORT]"
+UPSTREAM_SCHEMES = ("http", "https")
+_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$|^\[[0-9A-Fa-f:.]+\]$")
+
+
+def _shown(url: str) -> str:
+    """``url`` as an error message may quote it: userinfo masked, secrets redacted."""
+    from .redact import Redactor
+
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, tail = rest.partition("/")
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    text = Redactor().redact_text(f"{scheme}{sep}{netloc}{slash}{tail}")
+    return repr(text if len(text) <= 100 else text[:97] + "...")
+
+
+def _upstream_scheme(text: str, bad: str) -> tuple[str, str]:
+    scheme, sep, rest = text.partition("://")
+    if not sep or not scheme:
+        hint = f", e.g. http://{text}" if text and "/" not in text and "@" not in text else ""
+        raise UpstreamError(f"{bad}: a scheme is required: use {UPSTREAM_FORM}{hint}")
+    if scheme.lower() not in UPSTREAM_SCHEMES:
+        near = difflib.get_close_matches(scheme.lower(), UPSTREAM_SCHEMES, n=1)
+        raise UpstreamError(f"{bad}: scheme {scheme!r} is not supported"
+                            + (f" (did you mean {near[0]!r}?)" if near else "")
+                            + f": use {UPSTREAM_FORM}")
+    return scheme.lower(), rest
+
+
+def _upstream_where(scheme: str, rest: str, bad: str) -> tuple[str, int | None]:
+    from urllib.parse import urlsplit
+
+    if "@" in re.split(r"[/?#]", rest, maxsplit=1)[0]:
+        raise UpstreamError(f"{bad}: credentials in the URL are refused (mitmproxy would "
+                            "print them in its log); the client sends its API key in its "
+                            f"Authorization header: use {UPSTREAM_FORM}")
+    bad_port = UpstreamError(f"{bad}: the port must be a number 1-65535: use {UPSTREAM_FORM}")
+    try:
+        parts = urlsplit(f"{scheme}://{rest}")
+        port = parts.port
+    except ValueError:
+        raise bad_port from None
+    if port == 0:
+        raise bad_port
+    host = parts.netloc.rsplit(":", 1)[0] if parts.netloc.endswith(":") or port is not None \
+        else parts.netloc
+    if not host or not _HOST.match(host):
+        raise UpstreamError(f"{bad}: a host is required: use {UPSTREAM_FORM}")
+    if parts.path not in ("", "/") or "?" in rest or "#" in rest:
+        raise UpstreamError(f"{bad}: a path, query or fragment is not supported (each request "
+                            f"keeps its own path): use {UPSTREAM_FORM}")
+    return host, port
+
+
+def parse_upstream(url: str, what: str = "--upstream") -> str:
+    """The upstream base URL ``scheme://host[:port]`` of ``url``, or :class:`UpstreamError`.
+
+    Only ``http`` and ``https`` with a host (and optionally a port) are accepted: no
+    scheme is refused (mitmproxy would silently assume https), and so is any path,
+    query or fragment (a proxied request keeps its own path). Credentials in the URL
+    (``http://user:KEY@host``) are refused without being echoed: mitmproxy prints
+    its mode, URL included, in log lines and errors; the client sends its key itself.
+    ``what`` names the option in the message (e.g. ``--fc-upstream``).
+    """
+    text = str(url).strip()
+    bad = f"{what} {_shown(text)}"
+    scheme, rest = _upstream_scheme(text, bad)
+    host, port = _upstream_where(scheme, rest, bad)
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")

@@ -11,6 +11,7 @@ Mode addons read the settings through :func:`settings`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import traceback
@@ -35,6 +36,13 @@ def share_redactor(redactor: Redactor) -> None:
     _shared[:] = [redactor]
 
 
+def shared_redactor() -> Redactor:
+    """The active mode's redactor (a fresh one before any mode shared its own)."""
+    if not _shared:
+        _shared.append(Redactor())
+    return _shared[0]
+
+
 class RedactingFilter(logging.Filter):
     """Redacts every record mitmproxy's handlers print, ours and mitmproxy's own
     (e.g. "Bad HTTP request line: b'GET /...?key=sk_test_...'"), tracebacks included."""
@@ -54,12 +62,38 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class AsyncioReportFilter(logging.Filter):
+    """asyncio's own error reports, mostly printed at shutdown (SIGTERM/SIGINT while
+    clients are connected), after mitmproxy removed its handlers and its exception
+    handler: a connection task cancelled by the shutdown is no error (Python 3.11's
+    StreamReaderProtocol reports one with a traceback), so it is dropped; any other
+    report becomes one line without a traceback (redacted by the handler's filter)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, asyncio.CancelledError):
+            return False
+        lines = record.getMessage().splitlines()
+        text = lines[0] if lines else ""
+        if exc is not None:
+            text += f": {type(exc).__name__}: {exc}".rstrip(": ")
+        record.msg, record.args, record.exc_info, record.exc_text = text, (), None, None
+        return True
+
+
 def install_log_redaction() -> None:
-    """Put a :class:`RedactingFilter` on each of mitmproxy's log handlers (once)."""
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, MitmLogHandler) and not any(
-                isinstance(f, RedactingFilter) for f in handler.filters):
+    """Put a :class:`RedactingFilter` on each of mitmproxy's log handlers and on
+    logging's last-resort handler, which prints once mitmproxy removed its handlers at
+    shutdown (once each); asyncio's reports get :class:`AsyncioReportFilter`."""
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, MitmLogHandler)]
+    if logging.lastResort is not None:
+        handlers.append(logging.lastResort)
+    for handler in handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+    asyncio_log = logging.getLogger("asyncio")
+    if not any(isinstance(f, AsyncioReportFilter) for f in asyncio_log.filters):
+        asyncio_log.addFilter(AsyncioReportFilter())
 
 
 class FcCore:
@@ -104,6 +138,9 @@ class FcCore:
         unknown = sorted(n for n in getattr(ctx.options, "deferred", {}) if n.startswith("fc_"))
         if unknown:
             log.error("fc-cassette: unknown option(s): %s", ", ".join(unknown))
+        if not ctx.options.fc_mode:  # a raw `mitmdump -s` without --set fc_mode=...
+            log.warning("fc-cassette: inactive: fc_mode is not set, so mitmdump runs as a "
+                        "plain proxy; add --set fc_mode=%s", "|".join(MODES))
 
 
 class DeferredOptionsCheck:

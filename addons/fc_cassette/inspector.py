@@ -1,10 +1,11 @@
-"""Inspect mode: traffic passes through unchanged; each FC Session flow is judged.
+"""Inspect mode: traffic passes through unchanged; each in-scope flow is judged.
 
 For every in-scope flow: one log line (method, path, status, session id, request and
 response verdicts, drift), a comment and a marker on the flow (shown by mitmweb), and
 with ``fc_report`` one JSON object per line in the report file. Everything written or
 logged goes through the redactor first. At shutdown: a summary with drift counts.
 Stripe error bodies (non-2xx) are judged as the error envelope, not as a Session.
+A path no model covers is reported with ``"model": "none"`` ("no model"), never invalid.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from mitmproxy import ctx, exceptions, http
 from . import core, interaction
 from .redact import Redactor
 from .scope import in_scope
+from .validation import NO_MODEL, no_model
 
 log = logging.getLogger("fc_cassette")
 MARK_OK, MARK_DRIFT, MARK_INVALID = ":white_check_mark:", ":warning:", ":x:"
@@ -44,6 +46,8 @@ def judge(request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
     }
     if session_id:
         out["session_id"] = session_id
+    if no_model(reports):
+        out["model"] = NO_MODEL  # neither valid nor invalid: no model covers the path
     return out
 
 
@@ -53,8 +57,10 @@ def _tick(v: bool | None) -> str:
 
 def describe(rep: dict[str, Any]) -> str:
     sid = f" {rep['session_id']}" if rep.get("session_id") else ""
-    line = (f"{rep['method']} {rep['path']} {rep['status']}{sid} "
-            f"request {_tick(rep['request_valid'])} response {_tick(rep['response_valid'])}")
+    line = f"{rep['method']} {rep['path']} {rep['status']}{sid} "
+    if rep.get("model") == NO_MODEL:
+        return line + "no model"
+    line += f"request {_tick(rep['request_valid'])} response {_tick(rep['response_valid'])}"
     if rep["drift"]:
         line += " drift: " + ", ".join(rep["drift"])
     if rep["errors"]:
@@ -71,6 +77,7 @@ class Inspect:
         self.invalid_requests = 0
         self.invalid_responses = 0
         self.no_response = 0
+        self.no_model = 0
         self.drift: Counter[str] = Counter()
 
     def load(self, loader) -> None:
@@ -112,6 +119,9 @@ class Inspect:
         self.drift.update(rep["drift"])
         valid = rep["request_valid"] is not False and rep["response_valid"] is not False
         flow.marked = MARK_INVALID if not valid else (MARK_DRIFT if rep["drift"] else MARK_OK)
+        if rep.get("model") == NO_MODEL:  # nothing judged: no marker, never invalid
+            self.no_model += 1
+            flow.marked = ""
         flow.comment = "fc-cassette: " + describe(rep)
         (log.info if valid else log.warning)("fc-cassette inspect: %s", describe(rep))
         if self.report is not None:
@@ -148,7 +158,8 @@ class Inspect:
     def summary(self) -> list[str]:
         lines = [f"summary: flows seen {self.seen}, invalid requests {self.invalid_requests}, "
                  f"invalid responses {self.invalid_responses}, drift fields {len(self.drift)}"
-                 + (f", no response {self.no_response}" if self.no_response else "")]
+                 + (f", no response {self.no_response}" if self.no_response else "")
+                 + (f", no model {self.no_model}" if self.no_model else "")]
         lines += [f"  drift: {path} ({n}x)" for path, n in sorted(self.drift.items())]
         return lines
 

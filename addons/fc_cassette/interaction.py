@@ -4,7 +4,8 @@
 stored decompressed and decoded by content type (form -> mapping via the codec, JSON
 -> value, other text -> text, binary -> base64); :func:`encode_body` turns them back
 into bytes. :func:`validate` checks an exchange against the Stripe models, and
-:func:`endpoint` names the FC Session endpoint a request is for.
+:func:`endpoint` names the FC endpoint a request is for (see :mod:`.validation`,
+:mod:`.endpoints`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import zlib
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import formcodec
-from .models import Report, validate_create_params, validate_response, validate_retrieve_params
+from . import endpoints, formcodec
+from .validation import validate  # noqa: F401 - part of this module's interface
 
 # Not stored: hop-by-hop headers, and headers that describe the wire form of a body
 # we store decoded (its length and compression change on replay).
@@ -27,24 +28,28 @@ SKIP_HEADERS = frozenset({
     "content-length", "content-encoding", "host",
 })
 
-_CREATE = re.compile(r"^/v1/financial_connections/sessions/?$")
-_RETRIEVE = re.compile(r"^/v1/financial_connections/sessions/([^/?#]+)$")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def endpoint(method: str, path: str) -> str | None:
-    """``"create"``, ``"retrieve"`` or None for any other request."""
-    if method == "POST" and _CREATE.match(path):
-        return "create"
-    if method == "GET" and _RETRIEVE.match(path):
-        return "retrieve"
-    return None
+    """The FC endpoint's name (``"create"``, ``"retrieve"`` for sessions, dotted names
+    such as ``"accounts.refresh"`` for the others; see :mod:`.endpoints`) or None."""
+    found = endpoints.match(method, path)
+    return found[0].name if found else None
 
 
 def session_id_in_path(path: str) -> str | None:
-    m = _RETRIEVE.match(path)
-    return m.group(1) if m else None
+    return endpoints.id_in_path(path, "session")
+
+
+def object_id_in_path(path: str) -> str | None:
+    """The id an FC path names (a session, an account, a transaction), or None."""
+    for kind in ("session", "account", "transaction"):
+        found = endpoints.id_in_path(path, kind)
+        if found is not None:
+            return found
+    return None
 
 
 def headers_record(headers) -> dict[str, Any]:
@@ -317,31 +322,3 @@ def response_record(flow) -> dict[str, Any]:
 
 def body_value(body: dict[str, Any] | None) -> Any:
     return next(iter(body.values())) if body else None
-
-
-def validate(request: dict[str, Any], response: dict[str, Any] | None
-             ) -> dict[str, Report] | None:
-    """Model checks of an FC Session exchange; None for requests of other endpoints."""
-    kind = endpoint(request["method"], request["path"])
-    if kind is None:
-        return None
-    if kind == "create":
-        body = request.get("body") or {}
-        if "form" in body or not body:
-            req_report = validate_create_params(body.get("form", {}))
-        else:
-            req_report = Report(False, [{"path": "", "message":
-                                          "create body is not form-encoded"}], [])
-    else:
-        query = request.get("query")
-        req_report = (validate_retrieve_params(query) if isinstance(query, dict) else
-                      Report(False, [{"path": "", "message": "query is not decodable"}], []))
-    out = {"request": req_report}
-    if response is not None:
-        rbody = response.get("body") or {}
-        if "json" in rbody:
-            out["response"] = validate_response(response["status"], rbody["json"])
-        else:
-            out["response"] = Report(False, [{"path": "", "message":
-                                              "response body is not JSON"}], [])
-    return out

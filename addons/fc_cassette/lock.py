@@ -8,6 +8,11 @@ start-up naming the holder's pid. The kernel releases the lock when its holder
 dies, so a crash (kill -9) leaves at most an unlocked lock file, which the next
 recorder takes over; a clean stop removes it.
 
+One cassette can have several names that are not one path: hard links. So the
+recorder also takes an ``flock`` on the cassette file itself (its inode) when it
+exists, and on the file it creates once it has created it (:meth:`RecordingLock.cover`):
+a second recorder reaching the same file through another name fails at start-up too.
+
 Where ``fcntl`` does not exist (Windows) recording is not locked.
 """
 
@@ -37,6 +42,7 @@ class RecordingLock:
 
     def __init__(self, path: Path, fd: int | None):
         self.path, self._fd = path, fd
+        self._file_fd: int | None = None  # the flock on the cassette file (its inode)
 
     @classmethod
     def acquire(cls, cassette: str | os.PathLike[str]) -> RecordingLock:
@@ -80,9 +86,56 @@ class RecordingLock:
                 os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             except OSError:
                 pass
-            return cls(path, fd)
+            lock = cls(path, fd)
+            try:
+                if not lock.cover(cassette):
+                    raise CassetteBusy(cassette, "being recorded by another fc-cassette "
+                                       "through another name of the same file (a hard "
+                                       "link); stop it first")
+            except BaseException:
+                lock.release()
+                raise
+            return lock
+
+    def cover(self, cassette: str | os.PathLike[str]) -> bool:
+        """Also lock the cassette file itself, so that its hard links share this lock;
+        False if another recorder holds that file. Nothing to do (True) while there is
+        no file yet, or when the file locked is the one at ``cassette`` already."""
+        if self._fd is None:
+            return True
+        import fcntl
+
+        try:  # non-blocking: a FIFO put there must not hang the recorder
+            fd = os.open(cassette, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except OSError:  # none yet (the writer creates it), or unreadable: the loader says
+            return True
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or self._covers(st):
+                os.close(fd)
+                return True
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except BaseException:
+            os.close(fd)
+            raise
+        if self._file_fd is not None:
+            os.close(self._file_fd)  # e.g. 'all' replaced the old file: not ours any more
+        self._file_fd = fd
+        return True
+
+    def _covers(self, st: os.stat_result) -> bool:
+        if self._file_fd is None:
+            return False
+        mine = os.fstat(self._file_fd)
+        return (mine.st_dev, mine.st_ino) == (st.st_dev, st.st_ino)
 
     def release(self) -> None:
+        if self._file_fd is not None:
+            os.close(self._file_fd)
+            self._file_fd = None
         if self._fd is None:
             return
         try:

@@ -10,41 +10,66 @@ means the entry is not written and the flow is flagged: fail closed) and fsynced
 the ``response`` hook, i.e. before mitmproxy releases the response to the client.
 Requests made with live-mode keys are refused unless ``fc_allow_live`` is set.
 A recorder that writes holds the cassette's recording lock (see :mod:`.lock`).
+
+Acknowledged means durable: an in-scope response whose interaction cannot be written
+(a full disk, any I/O error, a cassette deleted or replaced meanwhile, the scanner's
+refusal, a body that cannot be decoded) is not released to the client; the client
+gets :func:`not_recorded_response` instead, the run lists it in ``not_recorded``
+and ``record`` exits 1 at shutdown. See docs/recording.md.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
-import os
-from pathlib import Path
-from typing import Any
 
-from mitmproxy import ctx, exceptions, http
+from mitmproxy import ctx, http
 
 from . import cassette as cassette_io
 from . import control, core, interaction
 from .cassette_cache import PlayerCache
 from .live_keys import refuse_live, uses_live_key
-from .lock import RecordingLock, lock_path
-from .player import Player, load_player
-from .playback import Playback
-from .record_plan import RECORD_MODES, Active, MissingCassette, plan
+from .playback import MAX_KEPT_MISSES
+from .record_plan import RECORD_MODES, Active  # (RECORD_MODES: core reads it here)
+from .record_switch import ANSWERED, GENERATION, Switching
 from .redact import Redactor, learned_pattern, scan
 from .scope import in_scope
+from .validation import verdicts
 
 log = logging.getLogger("fc_cassette")
-ANSWERED = "fc_cassette_answered_locally"  # replayed, missed or refused: not recorded
-GENERATION = "fc_cassette_generation"  # which switch of the cassette a flow arrived on
 OFFLINE = ("fc-cassette record is only replaying (offline): upstream connections are "
            "refused")
+# What a client gets instead of a response that could not be recorded. 500 is what it
+# is: the proxy failed, not the request (stripe-python raises APIError). Every Stripe
+# SDK retries a 5xx (and 409) unless the response says `Stripe-Should-Retry: false`
+# (stripe-python 16: _http_client._should_retry reads that header first): a retry
+# would repeat an effect that already happened upstream (a second session), so the
+# header says false. It is not a 4xx either: the request itself was fine.
+NOT_RECORDED_STATUS = 500
+NOT_RECORDED_CODE = "fc_cassette_not_recorded"
 
 
 class SecretLeft(Exception):
     """The scanner found a secret in a serialized entry; it must not be written."""
 
 
-class Record:
+def not_recorded_response(upstream_status: int, why: str) -> http.Response:
+    """The Stripe-shaped error that replaces a response fc-cassette could not record
+    (``why`` already redacted); see NOT_RECORDED_STATUS for the status and header."""
+    body = {"error": {
+        "type": "api_error", "code": NOT_RECORDED_CODE,
+        "message": f"fc-cassette could not record this request, so its response is "
+                   f"withheld: {why}. The upstream already answered {upstream_status}: "
+                   "its effect (e.g. a created session) already happened and is not in the "
+                   "cassette. Fix the cause, then record again."}}
+    return http.Response.make(NOT_RECORDED_STATUS, json.dumps(body, indent=2).encode(),
+                              {"Content-Type": "application/json",
+                               "Stripe-Should-Retry": "false",
+                               "Fc-Cassette-Not-Recorded": "true"})
+
+
+class Record(Switching):
     record_modes = RECORD_MODES  # what the control endpoint's ``use`` accepts
 
     def __init__(self) -> None:
@@ -59,38 +84,14 @@ class Record:
         self.failed = 0
         self.no_response = 0
         self.upstream_refused = 0
-
-    # the active cassette's resources, under the names the response side uses
-    @property
-    def writer(self) -> cassette_io.Writer | None:
-        return self.active.writer if self.active is not None else None
-
-    @writer.setter
-    def writer(self, value: cassette_io.Writer | None) -> None:
-        if self.active is not None:
-            self.active.writer = value
-
-    @property
-    def lock(self) -> RecordingLock | None:
-        return self.active.lock if self.active is not None else None
-
-    @lock.setter
-    def lock(self, value: RecordingLock | None) -> None:
-        if self.active is not None:
-            self.active.lock = value
-
-    @property
-    def playback(self) -> Playback | None:
-        player = self.active.player if self.active is not None else None
-        return player.playback if player is not None else None
-
-    @property
-    def state(self) -> Active | None:
-        return self.active
-
-    @state.setter
-    def state(self, value: Active | None) -> None:
-        self.active = value
+        # one redacted line per in-scope exchange missing from the cassette (a response
+        # withheld because it could not be written, or no response from upstream); the
+        # first MAX_KEPT_MISSES, all counted: the control endpoint and the pytest plugin
+        self.not_recorded: list[str] = []
+        self.not_recorded_total = 0
+        self.exit_code = 0
+        self._gone_said: cassette_io.Writer | None = None
+        self.stopping = False  # done() closed a cassette it was recording into
 
     def load(self, loader) -> None:
         loader.add_option("fc_record_mode", str, "",
@@ -98,137 +99,6 @@ class Record:
                           "(empty: the config's record.mode).")
         loader.add_option("fc_allow_live", bool, False,
                           "Record: forward and record requests made with live-mode keys.")
-
-    def configure(self, updated: set[str]) -> None:
-        if not updated & {"fc_mode", "fc_cassette", "fc_config", "fc_record_mode"}:
-            return
-        if not core.active("record"):
-            if "fc_mode" in updated:  # switched to another mode: stop recording
-                self.close()
-            return
-        settings = core.settings()
-        mode = ctx.options.fc_record_mode or settings.record.mode
-        path = ctx.options.fc_cassette
-        if self.active is not None and "fc_cassette" not in updated:
-            # a cassette chosen through the control endpoint stays (the options are not
-            # written back by ``use``: an options update costs as much as a switch)
-            path = str(self.active.path)
-            if "fc_record_mode" not in updated:
-                mode = self.active.mode
-        if mode not in RECORD_MODES:
-            raise exceptions.OptionsError(
-                f"fc_record_mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
-        if not path:
-            raise exceptions.OptionsError("record needs a cassette: --set fc_cassette=FILE")
-        self._switch(Path(path), mode, settings)
-
-    def _switch(self, path: Path, mode: str, settings) -> None:
-        if path.name in ("", ".", "..") or path.is_dir():
-            raise exceptions.OptionsError(f"{path}: is a directory, not a cassette")
-        real = os.path.realpath(path)
-        if self.active is not None and self.active.same(real, mode, settings):
-            # e.g. mitmproxy re-applying the old options after refusing a change: keep
-            # the writer ('all' would otherwise start its cassette over) and the lock
-            return
-        if settings is not self._settings:  # players are built on the settings
-            self.cache.clear()
-            self._settings = settings
-        # Locked before anything is read or decided: another recorder could be writing
-        # it, or create it between a check and the lock ('once' would then replace it).
-        lock = None if mode == "none" else self._lock(path)
-        try:
-            active = self._open(path, real, mode, settings, lock)
-        except (MissingCassette, cassette_io.CassetteError) as e:
-            if lock is not None and lock is not self.lock:
-                lock.release()
-            raise exceptions.OptionsError(
-                f"{path}: {e}" if isinstance(e, MissingCassette) else str(e)) from None
-        if lock is not None and lock is not active.lock and lock is not self.lock:
-            lock.release()  # a recorder that only replays needs no lock
-        self._retire(keep=active.lock)
-        self._generation += 1
-        self.active, self.redactor = active, active.redactor
-        core.share_redactor(self.redactor)  # mitmproxy's own log lines too
-        what = "recording" if active.plan.record else "replaying only"
-        log.info("fc-cassette record (%s): %s %s", mode, what, path)
-
-    def _open(self, path: Path, real: str, mode: str, settings,
-              lock: RecordingLock | None) -> Active:
-        """What ``mode`` needs for the cassette at ``path`` (see :func:`plan`), opened."""
-        p = plan(mode, path.exists(), real in self.written)
-        active = Active(path, real, mode, settings, p, counts=self._counts(),
-                        generation=self._generation + 1)
-        if not p.record:  # replaying only: from the cache (a switch back parses nothing)
-            active.player = self.cache.get(
-                real, lambda: load_player(str(path), settings, "record"))
-            active.redactor = active.player.playback.redactor
-            return active
-        existing, active.redactor = None, Redactor(settings.redaction)
-        if p.load:
-            existing = cassette_io.load(path)
-            for w in existing.warnings:
-                log.warning("fc-cassette: %s", w)
-            # appending: placeholder numbers continue after the cassette's; one
-            # numbering for the entries and the miss explanations
-            active.redactor = Redactor(settings.redaction, existing=existing.text)
-            if p.continues and self.redactor.rules == settings.redaction:
-                active.redactor = self.redactor  # it knows which secret got which number
-            if p.replay:
-                active.player = Player(Playback(existing, settings, active.redactor),
-                                       settings, "record")
-        active.lock = lock
-        active.writer = cassette_io.Writer(path, existing=existing if p.append else None,
-                                           fsync=settings.record.fsync)
-        return active
-
-    def _counts(self) -> dict[str, int]:
-        return {"recorded": self.recorded, "refused": self.refused, "failed": self.failed,
-                "no_response": self.no_response,
-                "not_recorded": len(getattr(self, "not_recorded", []))}
-
-    def _retire(self, keep: RecordingLock | None = None) -> None:
-        """Leave the active cassette: its summary logged, its writer closed and its lock
-        released (unless ``keep``: the next cassette is the same file)."""
-        if self.active is None:
-            return
-        self._summarize(self.active)
-        self.active.release(keep)
-
-    def _summarize(self, active: Active) -> None:
-        now = self._counts()
-        delta = {k: now[k] - active.counts.get(k, 0) for k in now}
-        pb = active.player.playback if active.player is not None else None
-        log.info("fc-cassette record (%s) %s: recorded %d, replayed %d, missed %d, refused "
-                 "(fail closed) %d, failed %d, no response %d", active.mode, active.path,
-                 delta["recorded"], pb.served if pb else 0, pb.missed if pb else 0,
-                 delta["refused"], delta["failed"], delta["no_response"])
-
-    # the control endpoint's target (see control.Target)
-    def use(self, cassette: str, record_mode: str | None) -> None:
-        settings = core.settings()
-        mode = record_mode or ctx.options.fc_record_mode or settings.record.mode
-        try:
-            self._switch(Path(cassette), mode, settings)
-        except exceptions.OptionsError as e:
-            raise control.Refused("cassette", str(e)) from None
-
-    def rewind(self) -> bool:
-        if self.playback is None:
-            return False
-        self.playback.rewind()
-        return True
-
-    def control_status(self) -> dict[str, Any] | None:
-        active = self.active
-        if active is None:
-            return None
-        status = self.playback.status() if self.playback is not None else {
-            "cassette": str(active.path), "served": 0, "misses": [], "unused": [],
-            "never_used": []}
-        return {**status, "record_mode": active.mode, "recording": active.plan.record,
-                "not_recorded": list(getattr(self, "not_recorded", []))[
-                    active.counts.get("not_recorded", 0):],
-                "passthrough": control.passthrough()}
 
     def request(self, flow: http.HTTPFlow) -> None:
         if not core.active("record") or flow.response:
@@ -267,39 +137,25 @@ class Record:
         if active.player is not None and active.player.answer(flow, forward_misses=writing):
             flow.metadata[ANSWERED] = True
 
-    def _switched_away(self, flow: http.HTTPFlow) -> bool:
-        """A forwarded flow whose cassette is no longer the active one (a ``use`` came
-        in between): it is not recorded into the new one; the client gets an explained
-        miss instead of an answer that no cassette holds."""
-        arrived = flow.metadata.get(GENERATION)
-        if (arrived is None or flow.metadata.get(ANSWERED) or self.active is None
-                or arrived == self.active.generation):
-            return False
-        flow.metadata[ANSWERED] = True
-        flow.response = http.Response.make(409, json.dumps({"error": {
-            "type": "invalid_request_error", "code": "fc_cassette_replay_miss",
-            "message": "fc-cassette record: the active cassette changed while this request "
-                       "was in flight; it was not recorded"}}).encode(),
-            {"Content-Type": "application/json", "Stripe-Should-Retry": "false"})
-        log.warning("fc-cassette record: NOT recorded %s %s: the active cassette changed "
-                    "while it was in flight", flow.request.method,
-                    self.redactor.redact_text(flow.request.path.split("?", 1)[0]))
-        return True
-
     def response(self, flow: http.HTTPFlow) -> None:
         if core.active("record") and self._switched_away(flow):
             return
-        if (not core.active("record") or self.writer is None or flow.metadata.get(ANSWERED)
+        if (not core.active("record") or flow.metadata.get(ANSWERED)
+                or (self.writer is None and not self.stopping)
                 or not in_scope(flow, core.settings().scope)):
+            return
+        if self.writer is None:  # a response still under way when shutdown closed it
+            path = self.redactor.redact_text(interaction.split_path(flow.request.path)[0])
+            self._not_recorded(flow, path, "fc-cassette was shutting down")
             return
         try:
             self._record(flow)
-        except Exception as e:  # e.g. a full disk: say so, and keep serving
+        except Exception as e:  # a bug: say so with the traceback, and withhold it
             self.failed += 1
-            flow.marked = ":no_entry:"
-            flow.comment = f"fc-cassette: NOT recorded: {type(e).__name__} (see the log)"
-            core.log_failure(f"NOT recorded {flow.request.method} "
-                             f"{self.redactor.redact_text(flow.request.path)}", self.redactor)
+            path = self.redactor.redact_text(interaction.split_path(flow.request.path)[0])
+            core.log_failure(f"NOT recorded {flow.request.method} {path}", self.redactor)
+            self._not_recorded(flow, path, f"an internal error ({type(e).__name__}, "
+                                           "see the log)")
 
     def _record(self, flow: http.HTTPFlow) -> None:
         try:
@@ -314,33 +170,67 @@ class Record:
         reports = interaction.validate(request, response)
         if reports is not None:
             entry["validation"] = {k: r.as_dict() for k, r in reports.items()}
-        if flow.response.timestamp_end and flow.request.timestamp_start:
+        if (core.settings().record.timing and flow.response.timestamp_end
+                and flow.request.timestamp_start):
             entry["duration_ms"] = round(
                 (flow.response.timestamp_end - flow.request.timestamp_start) * 1000, 1)
         entry = self.redactor.redact_entry(entry)
+        self.writer.timing = core.settings().record.timing  # the header's creation time
         try:
             seq = self.writer.append(  # the redacted entry's version: it goes in the header
                 entry, stripe_version=_header(entry["request"], "stripe-version"),
                 check=lambda text: _fail_closed(text, self.redactor.learned))
-        except (cassette_io.CassetteFull, SecretLeft) as e:
+        except (cassette_io.CassetteFull, cassette_io.CassetteGone, SecretLeft,
+                OSError) as e:
             if isinstance(e, SecretLeft):
                 self.refused += 1
             else:
                 self.failed += 1
-            self._not_recorded(flow, entry["request"]["path"], str(e))
+            self._not_recorded(flow, entry["request"]["path"], self._why(e))
             return
         self.recorded += 1
         self.written.add(self.state.real)  # its real path
+        if self.lock is not None and seq == 1 and self.writer.existing is None:
+            self.lock.cover(self.writer.path)  # the file it created: hard links share it
         # drift paths are the traffic's own keys, which can carry a secret: redact the line
         log.info("fc-cassette record: %s",
                  self.redactor.redact_text(_summary_line(seq, entry, reports)))
 
+    def _why(self, e: Exception) -> str:
+        """One redacted line for an append that failed."""
+        if isinstance(e, cassette_io.CassetteGone):
+            if self._gone_said is not self.writer:  # once; each flow still gets its line
+                self._gone_said = self.writer
+                log.error("fc-cassette record: %s; nothing more is recorded into it "
+                          "(stop and record again)", self.redactor.redact_text(str(e)))
+            return self.redactor.redact_text(str(e))
+        if isinstance(e, OSError):
+            name = errno.errorcode.get(e.errno or 0, "")
+            return self.redactor.redact_text(
+                f"cannot write the cassette {self.writer.path if self.writer else ''}: "
+                f"{e.strerror or e}" + (f" ({name})" if name else ""))
+        return self.redactor.redact_text(str(e))
+
     def _not_recorded(self, flow: http.HTTPFlow, path: str, why: str) -> None:
-        """Flag a flow whose interaction was not written, and say why in the log
-        (``path`` and ``why`` already redacted)."""
+        """Withhold the response of a flow whose interaction was not written: the client
+        gets :func:`not_recorded_response`, the flow is flagged, the log and
+        ``not_recorded`` say why (``path`` and ``why`` already redacted)."""
+        status = flow.response.status_code if flow.response else 0
         flow.marked = ":no_entry:"
         flow.comment = f"fc-cassette: NOT recorded: {why}"
-        log.error("fc-cassette record: NOT recorded %s %s: %s", flow.request.method, path, why)
+        line = f"{flow.request.method} {path}: {why} (upstream answered {status})"
+        log.error("fc-cassette record: NOT recorded %s; the client got a %d error instead",
+                  line, NOT_RECORDED_STATUS)
+        self._list_not_recorded(line)
+        flow.response = not_recorded_response(status, why)
+
+    def _list_not_recorded(self, line: str) -> None:
+        """Count an in-scope exchange missing from the cassette and keep its (redacted)
+        line for the status and the pytest plugin; the run then exits 1."""
+        self.not_recorded_total += 1
+        self.exit_code = 1  # like replay --strict: the run lost something
+        if len(self.not_recorded) < MAX_KEPT_MISSES:
+            self.not_recorded.append(line)
 
     def server_connect(self, data) -> None:
         """A mode that only replays (none, or once on a cassette) is offline like
@@ -360,10 +250,11 @@ class Record:
             return
         self.no_response += 1
         reason = flow.error.msg if flow.error else "no response"
-        log.warning("fc-cassette record: NOT recorded %s %s: no response from upstream: %s",
-                    flow.request.method,
-                    self.redactor.redact_text(interaction.split_path(flow.request.path)[0]),
-                    self.redactor.redact_text(reason))
+        line = (f"{flow.request.method} "
+                f"{self.redactor.redact_text(interaction.split_path(flow.request.path)[0])}: "
+                f"no response from upstream: {self.redactor.redact_text(reason)}")
+        log.warning("fc-cassette record: NOT recorded %s", line)
+        self._list_not_recorded(line)  # the cassette lacks it: the test should know
 
     def done(self) -> None:
         if core.active("record"):
@@ -374,6 +265,12 @@ class Record:
                      "%d, failed %d, no response %d, upstream connections refused %d",
                      self.recorded, replayed, self.refused, self.failed, self.no_response,
                      self.upstream_refused)
+            if self.not_recorded_total:
+                log.error("fc-cassette record: %d in-scope exchange(s) not recorded (%d "
+                          "response(s) withheld because they could not be recorded, %d "
+                          "without a response): exit 1", self.not_recorded_total,
+                          self.not_recorded_total - self.no_response, self.no_response)
+            self.stopping = self.writer is not None
         self.close()
 
     def close(self) -> None:
@@ -385,19 +282,6 @@ class Record:
             self.lock.release()
             self.lock = None
         self.state = None
-
-    def _lock(self, path: Path) -> RecordingLock:
-        """The recording lock on ``path``: the one held already, or a new one."""
-        if self.lock is not None and self.lock.held and self.lock.path == lock_path(path):
-            return self.lock
-        try:
-            return RecordingLock.acquire(path)
-        except cassette_io.CassetteError as e:
-            raise exceptions.OptionsError(str(e)) from None
-        except OSError as e:
-            raise exceptions.OptionsError(
-                f"{path}: cannot create the recording lock {lock_path(path)}: "
-                f"{e.strerror or e}") from None
 
 
 def _header(record: dict, name: str) -> str | None:
@@ -426,7 +310,7 @@ def _summary_line(seq: int, entry: dict, reports) -> str:
     if sid:
         parts.append(str(sid))
     if reports:
-        parts.append(" ".join(f"{k} {'ok' if r.valid else 'INVALID'}" for k, r in reports.items()))
+        parts.append(verdicts(reports))
         drift = sorted({d for r in reports.values() for d in r.drift})
         if drift:
             parts.append("drift: " + ", ".join(drift))

@@ -15,6 +15,7 @@ from typing import Any
 from . import cassette as cassette_io
 from . import interaction
 from .redact import Redactor
+from .validation import NO_MODEL, no_model
 from .verify import clean, emit
 
 CELL = 120  # widest table cell; --json keeps whole values
@@ -26,10 +27,10 @@ def rows(c: cassette_io.Cassette) -> list[dict[str, Any]]:
         req, resp = it["request"], it["response"]
         body = interaction.body_value(resp.get("body"))
         # the session first (from the path, else the body), then its linked accounts
-        ids = [i for i in dict.fromkeys([interaction.session_id_in_path(req["path"]),
+        ids = [i for i in dict.fromkeys([interaction.object_id_in_path(req["path"]),
                                          *_ids(body)]) if i is not None]
         reports = interaction.validate(req, resp) or {}
-        out.append({
+        row = {
             "n": it.get("seq"),
             "method": req["method"],
             "path": req["path"],
@@ -38,23 +39,30 @@ def rows(c: cassette_io.Cassette) -> list[dict[str, Any]]:
             "request_valid": reports["request"].valid if "request" in reports else None,
             "response_valid": reports["response"].valid if "response" in reports else None,
             "drift": sorted({d for r in reports.values() for d in r.drift}),
-        })
+        }
+        if no_model(reports):
+            row["model"] = NO_MODEL
+        out.append(row)
     return out
 
 
 def _ids(body: Any) -> list[str]:
-    """Top-level and linked-account ids of a session response."""
+    """Top-level id of a response, and the ids of its listed objects (a session's
+    linked accounts, a list's data)."""
     if not isinstance(body, dict):
         return []
     found = [body["id"]] if isinstance(body.get("id"), str) else []
     accounts = body.get("accounts")
-    if isinstance(accounts, dict) and isinstance(accounts.get("data"), list):
-        found += [a["id"] for a in accounts["data"] if isinstance(a, dict)
+    listed = accounts.get("data") if isinstance(accounts, dict) else body.get("data")
+    if isinstance(listed, list):
+        found += [a["id"] for a in listed if isinstance(a, dict)
                   and isinstance(a.get("id"), str)]
     return found
 
 
-def _mark(v: bool | None) -> str:
+def _mark(v: bool | None, row: dict[str, Any] | None = None) -> str:
+    if row is not None and row.get("model") == NO_MODEL:
+        return "no model"
     return "-" if v is None else ("ok" if v else "INVALID")
 
 
@@ -77,7 +85,7 @@ def main(path: str, as_json: bool = False) -> int:
     head = ["n", "method", "path", "status", "ids", "request", "response"]
     lines = [[clean(x, redactor, CELL) for x in (
         str(r["n"]), str(r["method"]), str(r["path"]), str(r["status"]), ",".join(r["ids"]) or "-",
-        _mark(r["request_valid"]), _mark(r["response_valid"])
+        _mark(r["request_valid"], r), _mark(r["response_valid"], r)
         + (f" drift: {','.join(r['drift'])}" if r["drift"] else ""))] for r in table]
     widths = [max(len(x) for x in col) for col in zip(head, *lines)]
     for line in [head, *lines]:

@@ -1,13 +1,14 @@
-"""Simulate mode: a local, stateful FC Sessions API answered by :class:`Simulator`.
+"""Simulate mode: a local, stateful FC API (sessions, accounts, owners, transactions)
+answered by :class:`Simulator` (contract: docs/simulator.md).
 
 Every request is answered in the ``request`` hook (relative-form requests to the
 proxy and requests tunnelled through CONNECT alike), and the ``server_connect`` guard
 refuses any upstream connection, so nothing ever leaves the machine. The seed comes
 from ``fc_seed`` (the CLI's ``--seed``) or, when that is left at -1, from the config's
 ``simulate.seed``; the clock from ``simulate.clock_start``. Changing ``fc_mode``,
-``fc_seed`` or ``fc_config`` starts a fresh simulator (all sessions are forgotten).
+``fc_seed`` or ``fc_config`` starts a fresh simulator (all sessions and accounts are forgotten).
 
-One INFO line per request: method, path (no query), status, and the session id or the
+One INFO line per request: method, path (no query), status, and the object id or the
 error type. Never a key, a client secret, or a request body.
 """
 
