@@ -36,7 +36,7 @@ STATUS = {}
 def fc_proxy(request):
     STATUS.clear()
     STATUS.update({"cassette": "c.yaml", "misses": [], "not_recorded": [],
-                   "recording": True, "never_used": []})
+                   "recording": True, "never_used": [], "passthrough": []})
     return FcProxy(request.path, "once", 1, request.path, FakeProcess(), request.path,
                    True, FakeProxy())
 '''
@@ -56,18 +56,25 @@ def test_not_recorded(fc_proxy):
 
 def test_a_miss(fc_proxy):
     conftest.STATUS["misses"] = ["no recorded request matches GET /v1/x"]
+
+
+def test_passed_through(fc_proxy):
+    conftest.STATUS["passthrough"] = ["GET example.com/v1/x (passed through, NOT recorded: "
+                                      "outside the scope)"]
 '''
 
 
-def test_a_not_recorded_exchange_fails_its_test_only(pytester):
+def test_a_not_recorded_exchange_fails_its_test_only_and_passthrough_warns(pytester):
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_it=TESTS)
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, failed=2)
+    result.assert_outcomes(passed=2, failed=2, warnings=1)
     result.stdout.fnmatch_lines([
         "*1 exchange(s) NOT recorded into c.yaml:*",
         "*the secret scanner found 1 secret(s) left after redaction*",
-        "*1 replay miss(es) against c.yaml:*"])
+        "*1 replay miss(es) against c.yaml:*",
+        "*test_passed_through*",
+        "*fc-cassette: 1 request(s) outside the scope, not in c.yaml: GET example.com/v1/x*"])
 
 
 def test_an_unknown_ini_record_mode_is_a_usage_error(pytester):

@@ -34,7 +34,7 @@ from .pytest_proxy import ControlError, Pool, ProxyError, ProxyProcess, config_f
 
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 DEFAULT_UPSTREAM = "https://api.stripe.com"
-_REPORTED = pytest.StashKey[tuple]()  # (misses, not recorded) already reported for a test
+_REPORTED = pytest.StashKey[tuple]()  # (misses, not recorded, passthrough) reported
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -274,8 +274,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 def _report_new(item: pytest.Item, report: pytest.TestReport, status: dict[str, Any],
                 when: str) -> None:
     misses, unrecorded = status.get("misses", []), status.get("not_recorded", [])
-    seen_misses, seen_unrecorded = item.stash.get(_REPORTED, (0, 0))
-    item.stash[_REPORTED] = (len(misses), len(unrecorded))
+    seen_misses, seen_unrecorded, seen_passed = item.stash.get(_REPORTED, (0, 0, 0))
+    item.stash[_REPORTED] = (len(misses), len(unrecorded),
+                             len(status.get("passthrough", [])))
     lines = []
     if len(misses) > seen_misses:
         new = misses[seen_misses:]
@@ -287,6 +288,11 @@ def _report_new(item: pytest.Item, report: pytest.TestReport, status: dict[str, 
                   f"{status['cassette']}:"] + [f"  - {m}" for m in new]
     if lines:
         _fail(report, "\n".join(lines))
+    passed = status.get("passthrough", [])
+    if len(passed) > seen_passed:  # outside the scope: not in the cassette, a warning
+        item.warn(pytest.PytestWarning(
+            f"fc-cassette: {len(passed) - seen_passed} request(s) outside the scope, not in "
+            f"{status['cassette']}: " + "; ".join(passed[seen_passed:][:5])))
 
 
 def _fail(report: pytest.TestReport, text: str) -> None:
