@@ -120,18 +120,21 @@ class Switching:
         try:
             active = self._open(path, real, mode, settings, lock)
         except (MissingCassette, cassette_io.CassetteError) as e:
-            if lock is not None and lock is not self.lock:
-                lock.release()
+            self._drop(lock)
             raise exceptions.OptionsError(
                 f"{path}: {e}" if isinstance(e, MissingCassette) else str(e)) from None
-        if lock is not None and lock is not active.lock and lock is not self.lock:
-            lock.release()  # a recorder that only replays needs no lock
+        self._drop(lock, keep=active.lock)  # a recorder that only replays needs no lock
         self._retire(keep=active.lock)
         self._generation += 1
         self.active, self.redactor = active, active.redactor
         core.share_redactor(self.redactor)  # mitmproxy's own log lines too
         what = "recording" if active.plan.record else "replaying only"
         log.info("fc-cassette record (%s): %s %s", mode, what, path)
+
+    def _drop(self, lock: RecordingLock | None, keep: RecordingLock | None = None) -> None:
+        """Release a lock just taken, unless it is kept or is the active cassette's."""
+        if lock is not None and lock is not keep and lock is not self.lock:
+            lock.release()
 
     def _open(self, path: Path, real: str, mode: str, settings,
               lock: RecordingLock | None) -> Active:
