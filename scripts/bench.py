@@ -607,6 +607,43 @@ def measure_load(path: Path, repeats: int) -> dict[str, list[dict]]:
     return out
 
 
+# ------------------------------------------------------------------------- misses
+
+def measure_misses(path: Path, samples: int = 300) -> float:
+    """``miss_10k_ms``: milliseconds per replay miss against the large cassette (median),
+    in-process through the real ``Playback`` (match, explain the closest recording,
+    redact, build the 400 answer). Three kinds, alternating over a strided sample: a
+    create with a changed parameter, a retrieve with an extra query parameter, a
+    retrieve of an id that was never recorded."""
+    from fc_cassette import cassette
+    from fc_cassette.config import Settings
+    from fc_cassette.matching import Miss
+    from fc_cassette.playback import Playback
+
+    c = cassette.load(path)
+    pb = Playback(c, Settings())
+    n = len(c.interactions)
+    times = []
+    for j in range(samples):
+        it = c.interactions[(j * 7919) % n]
+        req = {**it["request"]}
+        if req["method"] == "POST" and j % 3 == 0:
+            form = {**req["body"]["form"], "permissions": ["balances", "transactions"]}
+            req["body"] = {"form": form}
+        elif j % 3 == 1:
+            req["query"] = {"expand": ["accounts"], "n": str(j)}
+        else:
+            req = {**req, "method": "GET", "body": None,
+                   "path": f"/v1/financial_connections/sessions/fcsess_Never{j:06d}"}
+        t = time.perf_counter()
+        got = pb.take(req)
+        if not isinstance(got, Miss):
+            raise BenchError(f"miss_10k_ms: expected a miss for {req['path']}")
+        pb.refuse(got)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000
+
+
 # ------------------------------------------------------------------------ startup
 
 def first_response_time(proc: Proc, method: str, path: str, body: bytes | None,
@@ -792,6 +829,7 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
     res["load_vs_yaml_parse"] = fc_s / yaml_s
     res["load_10k_peak_mb"] = statistics.median(x["peak_growth_mb"] for x in loads["fc"])
     res["yaml_parse_10k_peak_mb"] = statistics.median(x["peak_growth_mb"] for x in loads["yaml"])
+    res["miss_10k_ms"] = measure_misses(large_path)
 
     # -- startup
     note("startup ...")

@@ -146,7 +146,7 @@ def test_check_can_refuse_an_entry_and_nothing_is_written(tmp_path):
     (b"- a\n- b\n", "not an fc-cassette"),
     (b"---\nfc_cassette: 99\n...\n", "unknown cassette format version 99"),
     (b"---\nfc_cassette: 1\n...\n---\n!!python/object/apply:os.system ['true']\n...\n",
-     "could not determine a constructor"),
+     "YAML tag '!!python/object/apply:os.system' is not allowed"),
     (b"---\nfc_cassette: 1\n...\n---\na: &x [1, 2]\nb: *x\n...\n", "aliases"),
     (b"---\nfc_cassette: 1\n...\n---\nseq: 1\nrequest: {method: GET}\nresponse: {status: 200}\n...\n",
      "interaction 1: request.path"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from support import ROOT, run_fc
 
-SOURCE = (ROOT / "cassettes" / "fc_sessions.yaml").read_text()
+SOURCE = (ROOT / "tests" / "data" / "sessions_v1.yaml").read_text()  # six FC Session calls
 SESSION = "fcsess_OhbVrpoiVgRV5IfLBcbfnoGM"
 
 

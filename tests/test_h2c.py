@@ -11,7 +11,7 @@ import pytest
 
 from support import start
 
-CASSETTE = "cassettes/fc_sessions.yaml"
+CASSETTE = "tests/data/sessions_v1.yaml"
 SESSION = "/v1/financial_connections/sessions/fcsess_OhbVrpoiVgRV5IfLBcbfnoGM"
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes.fromhex("000000040000000000")
 

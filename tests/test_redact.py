@@ -382,10 +382,15 @@ def test_placeholders_never_count():
     assert Redactor().redact_text(text) == text
 
 
-def test_short_or_prefix_only_strings_are_not_keys():
-    text = "sk_test_ sk_test_short rk_live_123456789 fcsess_123 cus_123 pk_live_x"
+def test_prefix_only_strings_are_not_keys_but_short_keys_are():
+    # (changed deliberately: keys of any length after the prefix are keys, issue #14)
+    text = "sk_test_ rk_live_ whsec_ fcsess_123 cus_123 pk_live_x client_secret"
     assert Redactor().redact_text(text) == text
     assert scan(text) == []
+    short = "sk_test_short rk_live_123456789 sk_test_1"
+    assert Redactor().redact_text(short) == \
+        "sk_test_REDACTED_1 rk_live_REDACTED_1 sk_test_REDACTED_2"
+    assert [f.kind for f in scan(short)] == ["sk_test", "rk_live", "sk_test"]
 
 
 # ----------------------------------------------------------------------- configurable rules
@@ -694,11 +699,12 @@ _pieces = st.sampled_from(["sk_test_", "rk_live_", "sk_live_", "fcsess_client_se
 @settings(max_examples=300, derandomize=True, deadline=None)
 @given(st.lists(_pieces, max_size=25).map("".join))
 def test_scanner_fast_paths_equal_the_plain_regexes(text):
-    from fc_cassette import redact as R
-    assert [m.span() for m in R._secret_matches(text)] == \
-        [m.span() for m in R._SECRET.finditer(text)]
-    assert [m.span() for m in R._bearer_scan_matches(text)] == \
-        [m.span() for m in R._BEARER_SCAN.finditer(text)]
+    from fc_cassette.redact import patterns as P
+    from fc_cassette.redact import scanner as S
+    assert [m.span() for m in S._secret_matches(text)] == \
+        [m.span() for m in P._SECRET.finditer(text)]
+    assert [m.span() for m in S._bearer_scan_matches(text)] == \
+        [m.span() for m in P._BEARER_SCAN.finditer(text)]
 
 
 def test_deep_json_text_with_pii_rules_is_kept_as_text():

@@ -46,9 +46,9 @@ CORPUS: dict[str, str] = {
     "json_document.yaml": "not an fc-cassette cassette",
     "unknown_version.yaml": "unknown cassette format version 99",
     "version_as_string.yaml": "unknown cassette format version '1'",
-    "python_tag_header.yaml": "could not determine a constructor for the tag",
-    "python_tag_entry.yaml": "could not determine a constructor for the tag",
-    "unknown_tag.yaml": "could not determine a constructor for the tag '!fc/custom'",
+    "python_tag_header.yaml": "YAML tag '!!python/object/apply:os.system' is not allowed",
+    "python_tag_entry.yaml": "YAML tag '!!python/object/apply:os.system' is not allowed",
+    "unknown_tag.yaml": "YAML tag '!fc/custom' is not allowed",
     "alias_bomb.yaml": "aliases/anchors are not allowed",
     "deep_nesting.yaml": "nest",
     "entry_is_a_list.yaml": "interaction 1: (entry)",
@@ -57,12 +57,36 @@ CORPUS: dict[str, str] = {
     "missing_response.yaml": "interaction 1: response: Field required",
     "missing_method.yaml": "interaction 1: request.method: Field required",
     "cut_in_header.yaml": "cut short inside its header",
+    "binary_method.yaml": "YAML tag '!!binary' is not allowed",
+    "binary_path.yaml": "YAML tag '!!binary' is not allowed",
+    "binary_query.yaml": "YAML tag '!!binary' is not allowed",
+    "str_tag.yaml": "YAML tag '!!str' is not allowed",
+    "duplicate_key.yaml": "duplicate key 'path'",
+    "crlf_in_method.yaml": "interaction 1: request.method: method 'GET\\r\\n' is not an "
+                           "HTTP token (control character U+000D)",
+    "crlf_in_path.yaml": "interaction 1: request.path: control character U+000D in the path",
+    "nul_in_header_value.yaml": "interaction 1: response.headers.Content-Type: control "
+                                "character U+0000 in a header value",
+    "esc_in_header_value.yaml": "interaction 1: request.headers.Authorization: control "
+                                "character U+001B in a header value",
+    "control_in_header_name.yaml": "header name 'X-Note\\x01' is not an HTTP token",
+    "nan_in_json_body.yaml": "'.nan' is not a finite number",
+    "infinity_in_json_body.yaml": "'-.inf' is not a finite number",
+    "seq_as_string.yaml": "interaction 1: seq: Input should be a valid integer",
+    "int_key_in_body.yaml": "key '404' is read as a number, not as a string",
 }
 # where the problem is: file:line:column for YAML errors, file:line when the line is known
 LOCATED = {"syntax_error.yaml": r":14:3: ", "bad_indentation.yaml": r":12:2: ",
            "alias_bomb.yaml": r":3:7: ", "python_tag_entry.yaml": r":17:11: ",
-           "invalid_utf8.yaml": r":19: ", "missing_method.yaml": r":8: ",
-           "unknown_version.yaml": r":1: "}
+           "invalid_utf8.yaml": r":19: ", "missing_method.yaml": r":10: ",
+           "unknown_version.yaml": r":1: ", "wrong_field_types.yaml": r":17: ",
+           "binary_method.yaml": r":11:11: ", "binary_path.yaml": r":12:9: ",
+           "binary_query.yaml": r":13:10: ", "str_tag.yaml": r":19:19: ",
+           "duplicate_key.yaml": r":13:3: ", "crlf_in_method.yaml": r":11: ",
+           "crlf_in_path.yaml": r":12: ", "nul_in_header_value.yaml": r":19: ",
+           "esc_in_header_value.yaml": r":15: ", "control_in_header_name.yaml": r":15: ",
+           "nan_in_json_body.yaml": r":24:17: ", "infinity_in_json_body.yaml": r":24:17: ",
+           "seq_as_string.yaml": r":9: ", "int_key_in_body.yaml": r":24:9: "}
 
 
 def runtime_secret(prefix: str, seed: int) -> str:
@@ -236,7 +260,8 @@ def test_verify_finds_keys_hidden_by_yaml_escapes_or_folding(good, tmp_path):
     hidden = {
         "x_escape": f'Authorization: "Bearer \\x73{key[1:]}"',
         "u_escape": f'X-Note: "\\U00000073{key[1:]}"',
-        "folded": f'X-Note: "{key[:9]}\\\n      {key[9:]}"',
+        # folded inside the prefix: a key of any length after it is seen in the text
+        "folded": f'X-Note: "{key[:5]}\\\n      {key[5:]}"',
     }
     for name, line in hidden.items():
         bad = tmp_path / f"{name}.yaml"
@@ -254,16 +279,18 @@ def test_verify_finds_keys_hidden_by_yaml_escapes_or_folding(good, tmp_path):
             assert leaked not in p.stdout + p.stderr
 
 
-def test_show_json_redacts_values_json_cannot_hold(tmp_path, good):
-    """A YAML set is not JSON; show --json prints it as text, redacted."""
+def test_show_json_refuses_values_json_cannot_hold(tmp_path, good):
+    """A YAML set is not JSON: the cassette is refused (one line, no secret quoted)."""
     key = runtime_secret("sk_live_", 6)
     bad = tmp_path / "set.yaml"
     bad.write_text(good.read_text().replace(
         "stripe_version: 2026-10-28.endive", f"stripe_version: !!set {{{key}: null}}", 1))
     p = run_fc(["show", str(bad), "--json"])
     no_traceback(p)
-    assert key not in p.stdout and key[8:] not in p.stdout
-    assert "sk_live_REDACTED_1" in p.stdout
+    assert p.returncode == 2 and p.stdout == ""
+    assert lines(p.stderr) == [f"{bad}:5:17: YAML tag '!!set' is not allowed: a cassette "
+                               "holds plain values only"]
+    assert key[8:] not in p.stdout + p.stderr
 
 
 def test_verify_secret_in_the_header_document(tmp_path):
@@ -442,12 +469,12 @@ def test_record_then_verify_and_show(tmp_path):
         assert sim.proc.stop() == 0
     p = run_fc(["verify", str(cassette)])
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "3 interaction(s), 0 problem(s)" in p.stderr
+    assert "4 interaction(s), 0 problem(s)" in p.stderr  # the completion call included
     j = json.loads(run_fc(["show", "--json", str(cassette)]).stdout)
     ids = [a.id for a in done.accounts.data]
-    assert [r["status"] for r in j["interactions"]] == [200, 200, 404]
-    assert j["interactions"][1]["ids"] == [s.id, *ids]
-    assert j["interactions"][2]["ids"] == ["fcsess_fakeGone1"]
+    assert [r["status"] for r in j["interactions"]] == [200, 200, 200, 404]
+    assert j["interactions"][2]["ids"] == [s.id, *ids]
+    assert j["interactions"][3]["ids"] == ["fcsess_fakeGone1"]
     t = run_fc(["show", str(cassette)])
     assert t.returncode == 0 and all(i in t.stdout for i in ids)
     for leaked in encoded_forms(key) + encoded_forms(s.client_secret):
@@ -559,7 +586,7 @@ def test_malformed_replay_refuses_before_listening(tmp_path):
 def test_verify_reports_a_response_replay_cannot_encode(tmp_path):
     bad = tmp_path / "binary_body.yaml"
     bad.write_text("---\nfc_cassette: 1\n...\n---\nseq: 1\nrequest: {method: GET, path: /x}\n"
-                   "response:\n  status: 200\n  body: {json: !!binary aGVsbG8=}\n...\n")
+                   "response:\n  status: 200\n  body: {base64: '!!!notbase64'}\n...\n")
     p = run_fc(["verify", str(bad)])
     assert p.returncode == 1
     assert f"{bad}:entry 1: the response cannot be replayed" in p.stdout

@@ -27,12 +27,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import (BaseModel, ConfigDict, Field, StrictInt, StringConstraints,
-                      ValidationError)
-
-from . import __version__, yamlio
+from . import __version__, entries, yamlio
 
 FORMAT_VERSION = 1
 DOC_START = "---\n"
@@ -70,39 +67,10 @@ class CassetteError(Exception):
         super().__init__(f"{where}: {message}")
 
 
-# Replay writes these back onto the wire: a line break in a header or reason would
-# inject headers, so the loader refuses them.
-HeaderName = Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")]
-OneLine = Annotated[str, StringConstraints(pattern=r"^[^\r\n]*$")]
-Headers = dict[HeaderName, OneLine | list[OneLine]]
-Body = dict[Literal["form", "json", "text", "base64"], Any] | None
-
-
-class RecordedRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    method: str
-    path: str
-    scheme: str = "https"
-    host: str = ""
-    port: int | None = None
-    query: dict[str, Any] | str = {}
-    headers: Headers = {}
-    body: Body = None
-
-
-class RecordedResponse(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    status: Annotated[StrictInt, Field(ge=100, le=599)]
-    reason: OneLine = ""
-    headers: Headers = {}
-    body: Body = None
-
-
-class Interaction(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    seq: int
-    request: RecordedRequest
-    response: RecordedResponse
+# The interaction models live in .entries (strict types, no control characters where
+# replay writes to the wire); re-exported here for code that names them.
+Interaction, RecordedRequest, RecordedResponse = (entries.Interaction, entries.RecordedRequest,
+                                                  entries.RecordedResponse)
 
 
 @dataclass
@@ -174,6 +142,46 @@ def _complete_bytes(original: str) -> int:
     return len(original[:ends[-1]].encode("utf-8")) if ends else 0
 
 
+def _entry_line(text: str, i: int, keys: list[str | int]) -> int | None:
+    """Line of ``keys`` in document ``i`` of ``text`` (its ``---`` line if not found)."""
+    starts = doc_starts(text)
+    if i >= len(starts):
+        return None
+    end = starts[i + 1] if i + 1 < len(starts) else len(text)
+    first = _line_at(text, starts[i])
+    found = yamlio.line_of(text[starts[i]:end], keys) if keys else None
+    return first + found - 1 if found else first
+
+
+def _header(docs: list[Any], path: Path) -> dict[str, Any]:
+    if not docs or not isinstance(docs[0], dict) or "fc_cassette" not in docs[0]:
+        raise CassetteError(path, "not an fc-cassette cassette (no 'fc_cassette' header)", 1)
+    version = docs[0].get("fc_cassette")
+    if type(version) is not int or version != FORMAT_VERSION:  # True == 1 in Python
+        shown = repr(version) if type(version) is int else repr(_redact_text(str(version))[:40])
+        raise CassetteError(path, f"unknown cassette format version {shown} (this "
+                                  f"fc-cassette reads {FORMAT_VERSION})", 1)
+    return docs[0]
+
+
+def _interactions(docs: list[Any], body: str, path: Path) -> list[dict[str, Any]]:
+    """The documents after the header, checked (:mod:`.entries`), defaults filled in."""
+    for i, doc in enumerate(docs[1:], start=1):
+        problem = entries.check(doc)
+        if problem is not None:
+            keys, message = problem
+            loc = ".".join(str(x) for x in keys) or "(entry)"
+            raise CassetteError(path, f"interaction {i}: {loc}: {message}",
+                                _entry_line(body, i, keys)) from None
+        req = doc["request"]  # the optional parts, as the format's defaults say
+        req.setdefault("query", {})
+        req.setdefault("headers", {})
+        req.setdefault("body", None)
+        doc["response"].setdefault("headers", {})
+        doc["response"].setdefault("body", None)
+    return docs[1:]
+
+
 def parse(text: str, path: Path) -> Cassette:
     if not text.strip():
         raise CassetteError(path, "empty file, not a cassette")
@@ -194,34 +202,11 @@ def parse(text: str, path: Path) -> Cassette:
                             f"before the cut")
     body = text[:complete] if complete else text
     try:
-        docs = list(yamlio.load_all(body))
+        docs = list(yamlio.load_all(body, strict=True))
     except yamlio.YamlError as e:
         raise CassetteError(path, e.message, e.line, e.column) from None
-    if not docs or not isinstance(docs[0], dict) or "fc_cassette" not in docs[0]:
-        raise CassetteError(path, "not an fc-cassette cassette (no 'fc_cassette' header)", 1)
-    header = docs[0]
-    version = header.get("fc_cassette")
-    if type(version) is not int or version != FORMAT_VERSION:  # True == 1 in Python
-        shown = repr(version) if type(version) is int else repr(_redact_text(str(version))[:40])
-        raise CassetteError(path, f"unknown cassette format version {shown} (this "
-                                  f"fc-cassette reads {FORMAT_VERSION})", 1)
-    interactions: list[dict[str, Any]] = []
-    for i, doc in enumerate(docs[1:], start=1):
-        try:
-            Interaction.model_validate(doc)
-            req = doc["request"]  # the optional parts, as the format's defaults say
-            req.setdefault("query", {})
-            req.setdefault("headers", {})
-            req.setdefault("body", None)
-            doc["response"].setdefault("headers", {})
-            doc["response"].setdefault("body", None)
-        except ValidationError as e:
-            err = e.errors()[0]
-            loc = ".".join(str(x) for x in err["loc"]) or "(entry)"
-            starts = doc_starts(body)
-            line = _line_at(body, starts[i]) if i < len(starts) else None
-            raise CassetteError(path, f"interaction {i}: {loc}: {err['msg']}", line) from None
-        interactions.append(doc)
+    header = _header(docs, path)
+    interactions = _interactions(docs, body, path)
     complete_bytes = _complete_bytes(original) if warnings else len(original.encode("utf-8"))
     return Cassette(path, header, interactions, warnings, text, complete_bytes)
 

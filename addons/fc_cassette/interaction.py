@@ -11,7 +11,9 @@ into bytes. :func:`validate` checks an exchange against the Stripe models, and
 from __future__ import annotations
 
 import base64
+import codecs
 import json
+import math
 import re
 import zlib
 from typing import Any
@@ -175,6 +177,31 @@ _DECODERS = {"gzip": lambda d: _inflate(d, "gzip"), "deflate": lambda d: _inflat
              "br": _unbrotli, "zstd": _unzstd}
 
 
+_CHARSET = re.compile(r";\s*charset\s*=\s*[\"']?([^\"';\s]+)", re.I)
+_PRINTABLE = "".join(map(chr, range(32, 127)))
+
+
+def charset_refusal(content_type: str) -> str | None:
+    """Why a body in this declared charset cannot be stored, or None.
+
+    Redaction and the secret scanner read bodies as ASCII-compatible text (UTF-16 and
+    UTF-32, stored as base64, the scanner reads too): in EBCDIC (``cp500``), UTF-7 or
+    a charset Python does not know, a secret could pass unseen, so such bodies are
+    refused (fail closed)."""
+    m = _CHARSET.search(content_type)
+    if not m:
+        return None
+    name = m.group(1)
+    try:
+        codec = codecs.lookup(name).name
+        ascii_ok = _PRINTABLE.encode(codec) == _PRINTABLE.encode("ascii")
+    except (LookupError, ValueError, TypeError):
+        return f"its charset {name!r} is not a text encoding fc-cassette knows"
+    if ascii_ok or codec.startswith(("utf-16", "utf-32")):
+        return None
+    return f"its charset {name!r} is not ASCII-compatible"
+
+
 def content_of(message) -> bytes | None:
     """A request's or response's body with every Content-Encoding undone (the last one
     applied first), or :class:`UndecodableBody` (which also refuses a body larger than
@@ -184,6 +211,8 @@ def content_of(message) -> bytes | None:
     raw = message.raw_content
     if raw and len(raw) > MAX_BODY:
         raise _too_large("the body")
+    if raw and (why := charset_refusal(message.headers.get("content-type", ""))):
+        raise UndecodableBody(f"the body cannot be checked for secrets: {why}")
     codings = [c.strip().lower() for c in message.headers.get("content-encoding", "").split(",")]
     codings = [_CODING_ALIASES.get(c, c) for c in codings if c and c != "identity"]
     if not raw or not codings:
@@ -218,6 +247,17 @@ def nested_within(value: Any, limit: int) -> bool:
     return True
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"{text} overflows")
+    return value
+
+
 def decode_body(content: bytes | None, content_type: str) -> dict[str, Any] | None:
     if not content:
         return None
@@ -229,7 +269,8 @@ def decode_body(content: bytes | None, content_type: str) -> dict[str, Any] | No
             pass
     elif ct == "application/json" or ct.endswith("+json"):
         try:
-            value = json.loads(content)
+            # NaN, Infinity or 1e999 (no cassette can hold them): kept as text
+            value = json.loads(content, parse_constant=_not_json, parse_float=_finite)
             if _SURROGATE_ESCAPE.search(content):  # "\ud800" alone: no YAML can hold it
                 json.dumps(value, ensure_ascii=False).encode("utf-8")
             # JSON nested too deep is kept as text: every walk over it (redaction,

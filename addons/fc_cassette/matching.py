@@ -7,8 +7,9 @@ do not matter; JSON is parsed. The host is left out by default, so a cassette re
 in reverse mode replays in forward mode and back.
 
 Identical requests get their recordings in recorded order. When nothing matches,
-:meth:`Matcher.explain` names the closest recording and the fields that differ, or says
-that the matching recordings were already used.
+:meth:`Matcher.explain` names the closest recording (a bounded search, see
+:mod:`.closest`), the fields that differ and what fixes it (:mod:`.misses`), or says
+which recordings of the request were already used.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from . import formcodec
+from . import formcodec, misses
+from .closest import Nearest, shape
 from .config import MatchRules
-
-_ID_SEGMENT = re.compile(r"/[a-z]+_[A-Za-z0-9_]+(?=/|$)")
+from .misses import clip
 
 
 def _drop(data: Any, dotted: str) -> Any:
@@ -71,41 +72,9 @@ def key_of(norm: dict[str, Any]) -> str:
     return json.dumps(norm, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _flat(norm: dict[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for section, value in norm.items():
-        if isinstance(value, (dict, list)):
-            for k, v in formcodec.flatten(value):
-                out[f"{section}.{k}"] = v
-            if not value:
-                out[section] = "{}" if isinstance(value, dict) else "[]"
-        elif value is not None:
-            out[section] = str(value)
-    return out
-
-
-MAX_QUOTED = 200  # characters of a value quoted in a miss explanation
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_QUOTED else f"{text[:MAX_QUOTED]}... ({len(text)} chars)"
-
-
-def _quote(value: Any) -> str:
-    return _clip(repr(value))
-
-
-def differences(recorded: dict[str, Any], got: dict[str, Any], limit: int = 5) -> list[str]:
-    a, b = _flat(recorded), _flat(got)
-    diffs = []
-    for k in sorted(set(a) | set(b)):
-        if a.get(k) != b.get(k):
-            ra = _quote(a[k]) if k in a else "nothing"
-            rb = _quote(b[k]) if k in b else "nothing"
-            diffs.append(f"{_clip(k)}: recorded {ra}, got {rb}")
-    if len(diffs) > limit:
-        diffs = diffs[:limit] + [f"... and {len(diffs) - limit} more"]
-    return diffs
+def _seqs(seqs: list[Any], limit: int = 10) -> str:
+    shown = ", ".join(str(s) for s in seqs[:limit])
+    return shown + (f", ... ({len(seqs)} in all)" if len(seqs) > limit else "")
 
 
 @dataclass
@@ -115,21 +84,25 @@ class Miss:
 
 
 class Matcher:
-    """Index of recorded interactions by request key, handing them out in order."""
+    """Index of recorded interactions by request key, handing them out in order.
+
+    ``cassette`` is the name the fixes in miss explanations use."""
 
     def __init__(self, interactions: list[dict[str, Any]], rules: MatchRules,
-                 repeat_last: bool = False):
+                 repeat_last: bool = False, cassette: str = "CASSETTE"):
         self.rules = rules
         self.repeat_last = repeat_last
+        self.cassette = cassette
         self._norms: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self._keys: list[str] = []
-        self._recorded: dict[str, int] = {}
+        self._recorded: dict[str, list[Any]] = {}  # key -> the seqs recorded for it
         for it in interactions:
             norm = normalize(it["request"], rules)
             key = key_of(norm)
             self._norms.append((norm, it))
             self._keys.append(key)
-            self._recorded[key] = self._recorded.get(key, 0) + 1
+            self._recorded.setdefault(key, []).append(it.get("seq"))
+        self._nearest = Nearest([norm for norm, _ in self._norms])
         self.reset()
 
     def reset(self) -> None:
@@ -159,28 +132,42 @@ class Matcher:
         if key in self._recorded:
             if self.repeat_last:
                 return self._last[key]
-            n, call = self._recorded[key], self._calls[key]
-            return Miss("exhausted", f"{norm['method']} {norm['path']} was recorded {n} "
-                                     f"time{'s' if n != 1 else ''}, this is call {call}")
+            return Miss("exhausted", self._used_up(key, norm))
         return Miss("unmatched", self.explain(norm))
 
+    def _used_up(self, key: str, norm: dict[str, Any]) -> str:
+        seqs, call = self._recorded[key], self._calls[key]
+        n = len(seqs)
+        used = (f"interaction {_seqs(seqs)} was used by the earlier call" if n == 1 else
+                f"interactions {_seqs(seqs)} were used by the earlier calls")
+        return (f"{norm['method']} {clip(norm['path'])} was recorded {n} "
+                f"time{'s' if n != 1 else ''}, this is call {call}: {used}\n"
+                f"{misses.fix_exhausted(self.cassette)}")
+
     def explain(self, norm: dict[str, Any]) -> str:
-        """Name the closest recording and the field-level differences (scan: misses only)."""
-        shape = _ID_SEGMENT.sub("/{id}", norm["path"])
-        best: tuple[int, dict[str, Any], dict[str, Any]] | None = None
-        for rec_norm, it in self._norms:
-            score = len(differences(rec_norm, norm, limit=10_000))
-            score += 0 if rec_norm["method"] == norm["method"] else 1000
-            score += 0 if _ID_SEGMENT.sub("/{id}", rec_norm["path"]) == shape else 100
+        """Name the closest recording, the fields that differ, and what fixes it.
+
+        Compares a bounded set of candidates (:mod:`.closest`), never the whole cassette."""
+        path = clip(norm["path"])
+        if not self._norms:
+            return (f"no recorded request matches {norm['method']} {path} (the cassette is "
+                    f"empty)\n{misses.fix_empty(self.cassette)}")
+        got_flat, got_shape = misses.flat(norm), shape(norm["path"])
+        best: tuple[int, int, list] | None = None
+        for i in self._nearest.candidates(norm):
+            rec_norm = self._norms[i][0]
+            found = misses.diff(rec_norm, norm, got_flat)
+            score = len(found) + (0 if rec_norm["method"] == norm["method"] else 1000) \
+                + (0 if shape(rec_norm["path"]) == got_shape else 100)
             if best is None or score < best[0]:
-                best = (score, rec_norm, it)
-        if best is None:
-            return f"no recorded request matches {norm['method']} {norm['path']} (the cassette is empty)"
-        _, rec_norm, it = best
-        diffs = "; ".join(differences(rec_norm, norm))
-        path = _clip(norm["path"])
+                best = (score, i, found)
+        assert best is not None  # candidates() is never empty for a non-empty cassette
+        _, i, found = best
+        rec_norm, it = self._norms[i]
         return (f"no recorded request matches {norm['method']} {path}; closest is "
-                f"interaction {it.get('seq')} ({rec_norm['method']} {rec_norm['path']}): {diffs}")
+                f"interaction {it.get('seq')} ({rec_norm['method']} {clip(rec_norm['path'])})"
+                f": {'; '.join(misses.clauses(found))}\n"
+                f"{misses.fix_unmatched(found, self.cassette)}")
 
     def unused(self) -> list[dict[str, Any]]:
         left = [it for q in self._queues.values() for it in q]

@@ -55,7 +55,8 @@ class Playback:
         self.used: set[int] = set()  # seqs served since start-up (across rewinds)
         self.missed_total = 0  # misses since start-up (across rewinds): --strict
         self.matcher = Matcher(cassette.interactions, settings.matching,
-                               repeat_last=settings.replay.on_exhausted == "repeat_last")
+                               repeat_last=settings.replay.on_exhausted == "repeat_last",
+                               cassette=self.path)
         # Encoded once, here: json.dumps with an indent runs in pure Python, too slow to
         # repeat on the first serving of every interaction (the common case in CI).
         self._wire: dict[int, Wire] = {}

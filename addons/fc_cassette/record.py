@@ -29,12 +29,12 @@ from mitmproxy import ctx, http
 from . import cassette as cassette_io
 from . import control, core, interaction
 from .cassette_cache import PlayerCache
-from .live_keys import refuse_live, uses_live_key
 from .playback import MAX_KEPT_MISSES
 from .record_plan import RECORD_MODES, Active  # (RECORD_MODES: core reads it here)
 from .record_switch import ANSWERED, GENERATION, Switching
 from .redact import Redactor, learned_pattern, scan
 from .scope import in_scope
+from .secret_kinds import uses_live_key
 from .validation import verdicts
 
 log = logging.getLogger("fc_cassette")
@@ -67,6 +67,17 @@ def not_recorded_response(upstream_status: int, why: str) -> http.Response:
                               {"Content-Type": "application/json",
                                "Stripe-Should-Retry": "false",
                                "Fc-Cassette-Not-Recorded": "true"})
+
+
+def _refuse_live(flow: http.HTTPFlow) -> None:
+    body = {"error": {
+        "type": "invalid_request_error", "code": "fc_cassette_live_key_refused",
+        "message": "fc-cassette record refuses requests made with live-mode keys "
+                   "(sk_live_/rk_live_): nothing was forwarded. To record live traffic, set "
+                   "record.allow_live_keys: true in the config or --set fc_allow_live=true."}}
+    flow.response = http.Response.make(403, json.dumps(body, indent=2).encode(),
+                                       {"Content-Type": "application/json",
+                                        "Stripe-Should-Retry": "false"})
 
 
 class Record(Switching):
@@ -126,7 +137,7 @@ class Record(Switching):
         # (a mode that only replays forwards nothing: it serves live keys like replay)
         if writing and uses_live_key(flow) and not (
                 ctx.options.fc_allow_live or active.settings.record.allow_live_keys):
-            refuse_live(flow)
+            _refuse_live(flow)
             flow.metadata[ANSWERED] = True
             log.warning("fc-cassette record: refused a request made with a live-mode key "
                         "(%s %s); nothing was forwarded", flow.request.method,

@@ -8,6 +8,14 @@ Everything fc-cassette reads (config, cassettes) goes through :func:`load` /
 - refuse anchors/aliases: our own files never contain them, and refusing them
   makes "billion laughs" alias bombs impossible rather than merely expensive;
 - report failures as :class:`YamlError` carrying the 1-based line and column.
+
+Cassettes are read with ``strict=True`` (:class:`StrictLoader`): only plain values of
+the JSON data model load (mappings with string keys, sequences, strings, integers,
+finite floats, booleans, null). Any explicit tag (``!!binary``, ``!!str``, ``!!set``,
+``!local``...), any duplicate key, any key that is not a string and NaN or infinities
+are errors. Numbers and booleans are read only as JSON writes them: YAML 1.1's other
+forms (``0x1f``, ``017``, ``190:20:30``, ``yes``/``no``/``on``/``off``), timestamps,
+merge keys (``<<``) and ``=`` are strings.
 """
 
 from __future__ import annotations
@@ -83,6 +91,115 @@ class Loader(_BaseLoader):
         return super().construct_object(node, deep)
 
 
+# StrictLoader: implicitly typed values get tags of a private namespace, and only
+# those have constructors, so an explicit tag (even ``!!str``) can never be constructed.
+_PRIVATE = "tag:fc-cassette.invalid,2026:"
+_STR, _SEQ, _MAP = _PRIVATE + "str", _PRIVATE + "seq", _PRIVATE + "map"
+_INT, _FLOAT, _BOOL, _NULL = (_PRIVATE + t for t in ("int", "float", "bool", "null"))
+_KEEP = {"tag:yaml.org,2002:int": _INT, "tag:yaml.org,2002:float": _FLOAT,
+         "tag:yaml.org,2002:bool": _BOOL, "tag:yaml.org,2002:null": _NULL}
+
+
+# Numbers, booleans and null only as JSON writes them (YAML 1.2's core schema for the
+# booleans): YAML 1.1's other forms (0x1f, 017, 1_000, 190:20:30, yes/no/on/off) are
+# strings, so "country: no" stays "no".
+_JSON_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_JSON_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_BOOLS = {"true": True, "True": True, "TRUE": True,
+          "false": False, "False": False, "FALSE": False}
+
+
+def _strict_resolvers() -> dict[Any, list[tuple[str, Any]]]:
+    out: dict[Any, list[tuple[str, Any]]] = {}
+    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items():
+        kept = [(_KEEP[tag], rx) for tag, rx in resolvers if tag in _KEEP]
+        if kept:  # timestamp, merge, value, yaml: left to the default, a string
+            out[first] = kept
+    return out
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _refuse(problem: str, node) -> yaml.constructor.ConstructorError:
+    return yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+
+
+class StrictLoader(_BaseLoader):
+    """Plain JSON-model values only: no tags, no aliases, no duplicate keys, no NaN."""
+
+    DEFAULT_SCALAR_TAG = _STR
+    DEFAULT_SEQUENCE_TAG = _SEQ
+    DEFAULT_MAPPING_TAG = _MAP
+    yaml_implicit_resolvers = _strict_resolvers()
+
+    def construct_document(self, node):  # noqa: D102 - PyYAML hook
+        self._seen: set[int] = set()
+        try:
+            return self._build(node)
+        finally:
+            self._seen = set()
+
+    def _build(self, node) -> Any:
+        if id(node) in self._seen:  # the same node twice: an alias
+            raise _refuse("YAML aliases/anchors are not allowed", node)
+        self._seen.add(id(node))
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if tag == _MAP:
+            return self._mapping(node)
+        if tag == _SEQ:
+            return [self._build(n) for n in node.value]
+        if tag == _INT:
+            return int(node.value) if _JSON_INT.fullmatch(node.value) else node.value
+        if tag == _FLOAT:
+            return self._float(node)
+        if tag == _BOOL:
+            return _BOOLS.get(node.value, node.value)
+        if tag == _NULL:
+            return None
+        raise _refuse(f"YAML tag {_short_tag(tag)!r} is not allowed: a cassette holds "
+                      "plain values only", node)
+
+    def _float(self, node) -> float | str:
+        text = node.value
+        if _JSON_FLOAT.fullmatch(text):
+            value = float(text)
+            if math.isfinite(value):
+                return value
+        elif text.lstrip("+-").lower() not in (".inf", ".nan"):
+            return text  # YAML 1.1 only (".5", "1_0.5", "1:30.5"): a string
+        raise _refuse(f"{text!r} is not a finite number (JSON has no NaN or Infinity)", node)
+
+    def _mapping(self, node) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _STR:
+                if id(key_node) in self._seen:
+                    raise _refuse("YAML aliases/anchors are not allowed", key_node)
+                self._seen.add(id(key_node))
+                key = key_node.value
+            else:
+                key = self._key(key_node)
+            if key in out:
+                raise _refuse(f"duplicate key {key!r} (each key may appear once)", key_node)
+            out[key] = self._build(value_node)
+        return out
+
+    def _key(self, node) -> str:
+        if node.tag in (_MAP, _SEQ):
+            raise _refuse("a key must be a string, not a collection", node)
+        key = self._build(node)  # an explicit tag is refused there
+        if not isinstance(key, str):
+            kind = ("null" if key is None else "a boolean" if isinstance(key, bool)
+                    else "a number")
+            raise _refuse(f"key {node.value!r} is read as {kind}, not as a string (quote "
+                          "it)", node)
+        return key
+
+
 def _error(e: Exception) -> YamlError:
     if isinstance(e, yaml.MarkedYAMLError):
         mark = e.problem_mark or e.context_mark
@@ -107,10 +224,11 @@ def load(text: str | bytes) -> Any:
         raise _error(e) from None
 
 
-def load_all(text: str | bytes) -> Iterator[Any]:
-    """Load every document of a YAML stream safely; raises :class:`YamlError`."""
+def load_all(text: str | bytes, strict: bool = False) -> Iterator[Any]:
+    """Load every document of a YAML stream safely (``strict``: with
+    :class:`StrictLoader`); raises :class:`YamlError`."""
     try:
-        yield from yaml.load_all(text, Loader=Loader)  # noqa: S506
+        yield from yaml.load_all(text, Loader=StrictLoader if strict else Loader)  # noqa: S506
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError, ValueError) as e:
         raise _error(e) from None
 

@@ -1,0 +1,182 @@
+"""The regexes the redactor and the scanner share, all derived from the secret-kinds
+table (:mod:`fc_cassette.secret_kinds`), and the small predicates over them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+from ..secret_kinds import (OBJECT_SECRET, OBJECT_SECRET_ANCHOR, PREFIXES, SECRET_FIELDS,
+                            prefix_alternation)
+
+REDACTED = "REDACTED"
+#: How many encoding layers (percent, ``\\uXXXX``, base64, in any mix) are looked through.
+MAX_DEPTH = 4
+
+# A secret, or one of our placeholders (group "ph"), which is left alone. Any tail of
+# one letter or digit or more; no upper bound (a longer run is redacted whole rather
+# than missed), but the tail stops where another prefix starts, so secrets glued
+# together are each found whole. Object secrets keep their id: only the random part
+# after "_secret_" is replaced ("pi_3Abc_secret_REDACTED_1").
+_PREFIX = prefix_alternation()
+_TAIL_CHAR = rf"(?:(?!{_PREFIX})[A-Za-z0-9])"
+_SECRET = re.compile(
+    rf"(?P<prefix>{_PREFIX}|{OBJECT_SECRET})"
+    rf"(?:(?P<ph>REDACTED(?:_[0-9]+)?)(?![A-Za-z0-9])|(?P<tail>{_TAIL_CHAR}+))")
+# Cheap probe: can a string hold a secret of a known shape at all?
+_SECRET_QUICK = re.compile(f"{_PREFIX}|{OBJECT_SECRET_ANCHOR}")
+# The longest object-secret prefix before "_secret_" (see OBJECT_SECRET's bounds).
+_OBJECT_REACH = 20 + 2 * 21 + 1 + 100
+
+
+def _secret_matches(text: str) -> Iterator[re.Match[str]]:
+    """``_SECRET.finditer(text)``, faster: a match can only start where one of the
+    literal prefixes starts, or shortly before a "_secret_", and ``str.find``
+    locates those at C speed (the regex alone tries every position)."""
+    starts: set[int] = set()
+    for anchor in PREFIXES:
+        i = text.find(anchor)
+        while i >= 0:
+            starts.add(i)
+            i = text.find(anchor, i + 1)
+    i = text.find(OBJECT_SECRET_ANCHOR)
+    while i >= 0:
+        starts.update(range(max(0, i - _OBJECT_REACH), i))
+        i = text.find(OBJECT_SECRET_ANCHOR, i + 1)
+    end = 0
+    for i in sorted(starts):
+        if i >= end and (m := _SECRET.match(text, i)) is not None:
+            end = m.end()
+            yield m
+
+
+def sub_secrets(text: str, repl: Callable[[re.Match[str]], str]) -> str:
+    """``_SECRET.sub(repl, text)`` over :func:`_secret_matches`."""
+    parts: list[str] = []
+    last = 0
+    for m in _secret_matches(text):
+        parts += [text[last:m.start()], repl(m)]
+        last = m.end()
+    return "".join(parts) + text[last:] if parts else text
+
+
+def _escapable(c: str) -> str:
+    """``c`` literally, percent-encoded or ``\\u``-escaped (hex digits in any case)."""
+    h = "".join(f"[{x}{x.upper()}]" if x.isalpha() else x for x in f"{ord(c):02x}")
+    return rf"(?:{re.escape(c)}|%{h}|\\{{1,4}}u00{h})"
+
+
+# The same secrets with any of their characters percent- or \u-escaped, matched on the
+# escaped text itself: decoding a whole span first can go wrong when a stray "%" sits
+# right before an escaped secret ("100%" + "%66cs…" decodes to "100ücs…").
+_ESC_PREFIX = "|".join("".join(_escapable(c) for c in p) for p in PREFIXES)
+_ESC_ALNUM = r"(?:3[0-9]|4[1-9a-fA-F]|5[0-9aA]|6[1-9a-fA-F]|7[0-9aA])"
+_ESC_SECRET = re.compile(
+    rf"(?:{_ESC_PREFIX})(?:(?!{_ESC_PREFIX})(?:[A-Za-z0-9]|%{_ESC_ALNUM}"
+    rf"|\\{{1,4}}u00{_ESC_ALNUM}))+")
+_ESC_TOKEN = re.compile(r"%([0-9A-Fa-f]{2})|\\{1,4}u([0-9A-Fa-f]{4})")
+
+
+def _unescape(s: str) -> str:
+    return _ESC_TOKEN.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), s)
+
+
+# Stripe's own masked form in error messages ("sk_test_********1234"): the visible
+# characters are dropped so a developer's key does not leave its last four behind.
+_MASKED = re.compile(rf"(?P<prefix>{_PREFIX})[A-Za-z0-9]*(?P<stars>\*+)[A-Za-z0-9*]*")
+# "Bearer <token>"; after "Authorization:" every token counts (strict), elsewhere
+# only token-shaped ones (prose like "using Bearer auth" stays readable). The redactor
+# lets the gaps span lines; the scanner does not, because in YAML text a line break
+# may separate two different values (it only has to find what the redactor missed).
+_BEARER_TEMPLATE = (
+    r"(?P<auth>(?<![A-Za-z0-9_])(?i:authorization)[\"']?{ws}*[:=]{ws}*[\"']?)?"
+    r"(?<![A-Za-z0-9_])(?P<scheme>(?i:bearer))(?P<sp>{ws}+)"
+    r"(?=(?P<tok>[A-Za-z0-9\-._~+/=]+))")
+# The token is only looked at, not consumed, so "Bearer Bearer x" and "Bearer word
+# authorization: Bearer x" still see the second scheme. Word boundaries are ASCII-only:
+# a YAML dump may escape a non-ASCII letter and fold the line right after it.
+_BEARER = re.compile(_BEARER_TEMPLATE.format(ws=r"\s"))
+_BEARER_SCAN = re.compile(_BEARER_TEMPLATE.format(ws=r"[ \t]"))
+_BEARER_QUICK = re.compile(r"(?i)bearer")
+# Tokens that are not credentials: our placeholders, publishable keys, and doc
+# placeholders like YOUR_SECRET_KEY (Stripe's own 401 message quotes one).
+_PLACEHOLDER_TOKEN = re.compile(
+    rf"(?:{_PREFIX}|{OBJECT_SECRET})?REDACTED(?:_[0-9]+)?"
+    r"|pk_(?:test|live)_[A-Za-z0-9]+|[A-Z]+(?:_[A-Z]+)+")
+# Header names and mapping keys whose values are credentials ("Authorization",
+# "X-Authorization", and keys the scanner's strict form would also reach).
+_AUTH_NAME = re.compile(r"(?i)(?<![A-Za-z0-9_])authorization[^A-Za-z0-9_]*$")
+_AUTH_VALUE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)(?P<sp>\s+)"
+                         r"(?P<cred>\S.*)", re.S)
+# A secret field where its name is visible in text: "client_secret=abc" (a query or a
+# form), '"secret": "abc"' (JSON text, a log line), "payment_intent[client_secret]=abc".
+_FIELD_NAMES = "|".join(sorted(SECRET_FIELDS, key=len, reverse=True))
+_FIELD_TEXT = re.compile(
+    rf"(?<![A-Za-z0-9_])(?P<name>{_FIELD_NAMES})"
+    r"(?P<sep>\]?\\{0,3}[\"']?[ \t]*[:=][ \t]*\\{0,3}[\"']?)"
+    r"(?P<val>[A-Za-z0-9_\-.~+/%]+=*)")
+
+
+def field_matches(text: str) -> Iterator[re.Match[str]]:
+    """``_FIELD_TEXT.finditer(text)``, starting only where a field name occurs."""
+    starts: set[int] = set()
+    for name in SECRET_FIELDS:
+        i = text.find(name)
+        while i >= 0:
+            starts.add(i)
+            i = text.find(name, i + 1)
+    end = 0
+    for i in sorted(starts):
+        if i >= end and (m := _FIELD_TEXT.match(text, i)) is not None:
+            end = m.end()
+            yield m
+
+
+# Values after a secret field's name in text that are not taken for secrets: literals,
+# numbers, and short lower-case words ("client_secret: recorded ..." in a miss
+# explanation). Structured values (JSON, form, query) are redacted whatever they are.
+_NOT_A_VALUE = re.compile(r"null|true|false|None|~|-?[0-9]+(?:\.[0-9]+)?|[a-z]{1,15}")
+
+# Anything any layer could act on; strings without a match are returned untouched.
+# (Few alternatives: each costs a step at every position of a long decoded window.
+# "secret" covers the object-secret anchor, the field names and client-secret prefixes.)
+_PROBES = sorted({p[1:] for p in PREFIXES if "secret" not in p} | {"secret"}
+                 | {f for f in SECRET_FIELDS if "secret" not in f})
+_INTERESTING = re.compile(
+    "|".join(re.escape(p) for p in _PROBES)
+    + r"|(?i:bearer)|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|[A-Za-z0-9+/_-]{16}")
+
+_PLACEHOLDER_NUM = re.compile(
+    rf"(?:(?P<prefix>{_PREFIX}|{OBJECT_SECRET})|(?<![A-Za-z0-9_]))"
+    r"REDACTED_(?P<n>[0-9]+)")
+
+
+def mask(secret: str) -> str:
+    """A loggable stand-in: the known non-secret prefix and the length, nothing else."""
+    for p in (*PREFIXES, "pk_test_", "pk_live_", "Bearer ", "Basic "):
+        if secret.startswith(p):
+            return f"{p}…({len(secret)} chars)"
+    m = re.match(OBJECT_SECRET, secret)
+    if m:
+        return f"{secret.split('_', 1)[0]}_…_secret_…({len(secret)} chars)"
+    return f"…({len(secret)} chars)"
+
+
+def _is_placeholder_token(tok: str) -> bool:
+    return _PLACEHOLDER_TOKEN.fullmatch(tok.rstrip(".")) is not None
+
+
+def _is_field_value_secret(val: str) -> bool:
+    """A value after a secret field's name that must not stay as it is."""
+    return not (_is_placeholder_token(val) or val == REDACTED
+                or _NOT_A_VALUE.fullmatch(val))
+
+
+def _token_flagged(tok: str, strict: bool) -> bool:
+    """Is this bearer token a credential to redact (not a placeholder, token-shaped)?"""
+    t = tok.rstrip(".")
+    if not t or _is_placeholder_token(t):
+        return False
+    if strict:
+        return True
+    return len(t) >= 8 and (len(t) >= 20 or any(c.isdigit() for c in t))

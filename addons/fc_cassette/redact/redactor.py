@@ -1,0 +1,417 @@
+"""The :class:`Redactor`: replaces every secret it recognises, under every encoding
+layer it can decode, with a stable placeholder, and learns opaque credentials from
+``Authorization`` headers to chase their copies (raw, percent, base64, hex)."""
+
+from __future__ import annotations
+
+import binascii
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..secret_kinds import SECRET_FIELDS, kind_of
+from .codecs import (_B64_CRED, _B64_RUN, _PCT_SPAN, _PCT_TOKEN, _TO_URL, _UESC_SPAN,
+                     _UESC_TOKEN, _b64_decode, _b64_fragments, _b64_windows, _decode_mapped,
+                     _pct_encode, _pct_one, _splice, _uesc_encode, _uesc_one)
+from .patterns import (_AUTH_NAME, _AUTH_VALUE, _BEARER, _BEARER_QUICK, _ESC_SECRET,
+                       _INTERESTING, _MASKED, _PLACEHOLDER_NUM, _SECRET,
+                       _SECRET_QUICK, MAX_DEPTH, REDACTED, _is_field_value_secret,
+                       _is_placeholder_token, _token_flagged, _unescape, field_matches,
+                       sub_secrets)
+from .learned import (_PLAIN_WORD, MAX_LEARNED, MIN_LEARNED, _b64_map, _token_pattern,
+                      echo_forms)
+from .rules import RedactionRules, _parse_path
+
+_CACHE_SIZE = 4096
+_CACHE_MAX_LEN = 512
+_PII_OWNER_OBJECT = "financial_connections.account_owner"
+_PII_OWNER_FIELDS = ("name", "email", "phone", "raw_address")
+_LAST4_PLACEHOLDER = "0000"
+_PLACEHOLDER_B64 = _b64_fragments(b"REDACTED_")
+
+
+class Redactor:
+    """Redacts entries for one cassette, numbering placeholders consistently.
+
+    ``existing`` is the text of a cassette being appended to: numbering continues after
+    the highest placeholder of each kind found in it.
+    """
+
+    def __init__(self, rules: RedactionRules | None = None, existing: str = "") -> None:
+        self.rules = rules if rules is not None else RedactionRules()
+        # numbered per kind (sk_test, client_secret, ...; "bearer" for opaque ones)
+        self._numbers: dict[str, dict[str, int]] = {}
+        self._last: dict[str, int] = {}
+        self._drop = frozenset(self.rules.drop_headers)
+        self._blank = frozenset(self.rules.remove_header_values) | frozenset(
+            self.rules.redact_headers)
+        self._paths = tuple(_parse_path(p) for p in self.rules.paths)
+        self._patterns = tuple(re.compile(p) for p in self.rules.patterns)
+        # _str is a pure function of the string once its secrets have numbers, so
+        # results are reused (keys and common values repeat across entries).
+        self._cache: dict[str, str] = {}
+        # Credentials that match no secret pattern (an opaque Bearer token, a Basic
+        # password) are learned from Authorization headers; their copies elsewhere
+        # (echoed in a body, a query, another header) are replaced too.
+        self.learned: dict[str, str] = {}
+        self._learned_forms: dict[str, str] = {}  # each echo form -> its replacement
+        self._learned_re: re.Pattern[str] | None = None
+        if existing:
+            self._continue_after(existing)
+
+    # -- numbering
+
+    def _continue_after(self, text: str) -> None:
+        def take(s: str) -> None:
+            for m in _PLACEHOLDER_NUM.finditer(s):
+                kind = kind_of(m.group("prefix") or "")
+                self._last[kind] = max(self._last.get(kind, 0), int(m.group("n")))
+
+        take(text)
+        for m in _B64_RUN.finditer(text):  # e.g. a redacted Basic header
+            run = m.group(0)
+            if any(f in run for f in _PLACEHOLDER_B64):
+                for _, dec, _ in _b64_windows(run):
+                    take(dec)
+
+    def _placeholder(self, prefix: str, secret: str) -> str:
+        kind = kind_of(prefix)
+        table = self._numbers.setdefault(kind, {})
+        n = table.get(secret)
+        if n is None:
+            n = table[secret] = self._last[kind] = self._last.get(kind, 0) + 1
+        return f"{prefix}{REDACTED}_{n}"
+
+    # -- strings
+
+    def _sub_secret(self, m: re.Match[str]) -> str:
+        if m.group("ph") is not None:
+            return m.group(0)
+        return self._placeholder(m.group("prefix"), m.group(0))
+
+    def _bearer(self, s: str) -> str:
+        parts: list[str] = []
+        last = 0
+        for m in _BEARER.finditer(s):
+            tok, start = m.group("tok"), m.start("tok")
+            if start >= last and _token_flagged(tok, strict=m.group("auth") is not None):
+                core = tok.rstrip(".")
+                parts += [s[last:start], self._placeholder("", core)]
+                last = start + len(core)
+        return "".join(parts) + s[last:] if parts else s
+
+    def _sub_escaped_secret(self, m: re.Match[str]) -> str:
+        t = m.group(0)
+        if "%" not in t and "\\" not in t:
+            return t  # a plain secret: the raw rule below takes it
+        dec = _unescape(t)
+        red = _SECRET.sub(self._sub_secret, dec)
+        return t if red == dec else red
+
+    def _sub_pct(self, m: re.Match[str], depth: int) -> str:
+        span = m.group(0)
+        if "%" not in span:
+            return span
+        text, starts = _decode_mapped(span, _PCT_TOKEN, _pct_one)
+        if text == span:
+            return span
+        red = self._rewrite(text, depth + 1)
+        return span if red == text else _splice(span, starts, text, red, _pct_encode)
+
+    def _sub_uesc(self, m: re.Match[str], depth: int) -> str:
+        span = m.group(0)
+        if "\\" not in span:
+            return span
+        text, starts = _decode_mapped(span, _UESC_TOKEN, _uesc_one)
+        red = self._rewrite(text, depth + 1)
+        return span if red == text else _splice(span, starts, text, red, _uesc_encode)
+
+    def _sub_b64(self, m: re.Match[str], depth: int) -> str:
+        run = m.group(0)
+        for _ in range(8):  # a run may hold more than one encoded blob
+            for k, text, used in _b64_windows(run):
+                if not _INTERESTING.search(text):
+                    continue
+                red = self._rewrite(text, depth + 1)
+                if red == text:
+                    continue
+                body = run.rstrip("=")
+                padded = len(run) > len(body)
+                enc = binascii.b2a_base64(red.encode("latin-1", "replace"),
+                                          newline=False).decode()
+                if "-" in body or "_" in body:
+                    enc = enc.translate(_TO_URL)
+                rest = body[k + used:]
+                if not padded or rest:
+                    enc = enc.rstrip("=")
+                    rest += run[len(body):]
+                run = body[:k] + enc + rest
+                break
+            else:
+                return run
+        return run
+
+    def _rewrite(self, s: str, depth: int) -> str:
+        """The built-in rules over one string, looking through encodings (no patterns)."""
+        if not _INTERESTING.search(s):
+            return s
+        if "%" in s or "\\" in s:
+            s = _ESC_SECRET.sub(self._sub_escaped_secret, s)
+        if depth < MAX_DEPTH:
+            if "%" in s:
+                s = _PCT_SPAN.sub(lambda m: self._sub_pct(m, depth), s)
+            if "\\" in s:
+                s = _UESC_SPAN.sub(lambda m: self._sub_uesc(m, depth), s)
+            s = _B64_RUN.sub(lambda m: self._sub_b64(m, depth), s)
+        if _SECRET_QUICK.search(s):
+            if "*" in s:  # first: "sk_test_abc***1234" must not keep its last four
+                s = _MASKED.sub(lambda m: m.group("prefix") + m.group("stars"), s)
+            s = sub_secrets(s, self._sub_secret)
+        if _BEARER_QUICK.search(s):
+            s = self._bearer(s)
+        return s
+
+    def _str(self, s: str) -> str:
+        hit = self._cache.get(s)
+        if hit is not None:
+            return hit
+        out = self._rewrite(s, 0)
+        if "secret" in out:
+            out = self._sub_fields(out)
+        if self._learned_re is not None:
+            out = self._learned_re.sub(self._sub_learned, out)
+        for rx in self._patterns:
+            out = rx.sub(REDACTED, out)
+        if len(s) <= _CACHE_MAX_LEN:
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            self._cache[s] = out
+        return out
+
+    def _sub_fields(self, s: str) -> str:
+        parts: list[str] = []
+        last = 0
+        for m in field_matches(s):
+            parts += [s[last:m.start()], self._sub_field(m)]
+            last = m.end()
+        return "".join(parts) + s[last:] if parts else s
+
+    def _sub_field(self, m: re.Match[str]) -> str:
+        """"client_secret=abc": the value of a secret field, whatever its shape."""
+        val = m.group("val")
+        if not _is_field_value_secret(val):
+            return m.group(0)
+        return m.group("name") + m.group("sep") + self._opaque(val)
+
+    def _secret_value(self, v: Any) -> Any:
+        """The value of a field named in SECRET_FIELDS: every string in it replaced."""
+        if isinstance(v, str):
+            return self._opaque(v) if v.strip() else v
+        if isinstance(v, (list, tuple)):
+            return [self._secret_value(x) for x in v]
+        if isinstance(v, Mapping):
+            return {self._str(k) if isinstance(k, str) else k: self._secret_value(x)
+                    for k, x in v.items()}
+        return v
+
+    def _sub_learned(self, m: re.Match[str]) -> str:
+        return self._learned_forms[m.group(0)]
+
+    def redact_text(self, s: str) -> str:
+        """A log line or error message with every secret replaced."""
+        return self._str(s)
+
+    # -- credentials
+
+    def _opaque(self, tok: str) -> str:
+        """A credential that must not survive: placeholder or a fresh ``REDACTED_<n>``."""
+        red = self._str(tok)
+        if _is_placeholder_token(red) or red == REDACTED:
+            return red
+        placeholder = self._placeholder("", tok)
+        if len(tok) >= MIN_LEARNED and not _PLAIN_WORD.fullmatch(tok):
+            self._learn(tok, placeholder)
+        return placeholder
+
+    def _learn(self, secret: str, replacement: str,
+               encoded: Mapping[str, str] | None = None) -> None:
+        """Chase ``secret`` from now on in each of its echo forms: the raw one becomes
+        ``replacement``, an encoded one becomes ``encoded[form]`` (or ``replacement``)."""
+        if secret in self.learned or len(self.learned) >= MAX_LEARNED:
+            return
+        self.learned[secret] = replacement
+        for form in echo_forms(secret):
+            self._learned_forms.setdefault(form, (encoded or {}).get(form, replacement))
+        self._learned_re = _token_pattern(self._learned_forms)
+        self._cache.clear()  # strings holding it now read differently
+
+    def _basic(self, cred: str) -> str:
+        if _is_placeholder_token(cred):
+            return cred
+        dec = _b64_decode(cred.rstrip("=")) if _B64_CRED.fullmatch(cred) else None
+        if dec is None or dec[1] != len(cred.rstrip("=")):
+            return self._opaque(cred)
+        text = dec[0].decode("latin-1")
+        parts = text.split(":", 1)
+        red = ":".join(self._opaque(p) if p else p for p in parts)
+        if red == text:
+            return cred
+        new = binascii.b2a_base64(red.encode("latin-1", "replace"), newline=False).decode()
+        if any(p in self.learned for p in parts):  # echoed whole: "user:password" encoded
+            self._learn(text, red, _b64_map(text, new))
+        return new
+
+    def _auth(self, value: str) -> str:
+        """An ``Authorization`` value: credentials replaced, scheme kept."""
+        m = _AUTH_VALUE.fullmatch(value.strip())
+        if not m:
+            return value if not value.strip() else self._opaque(value)
+        scheme, cred = self._str(m.group("scheme")), m.group("cred")
+        new = self._basic(cred) if scheme.lower() == "basic" else self._opaque(cred)
+        return f"{scheme}{m.group('sp')}{new}"
+
+    # -- headers
+
+    def redact_headers(self, headers: Mapping[str, Any]) -> dict[str, Any]:
+        """Headers (``name -> str | list[str]``) with the header rules applied."""
+        out: dict[str, Any] = {}
+        for name, value in headers.items():
+            low = str(name).lower()
+            if low in self._drop:
+                continue
+            key = self._str(name) if isinstance(name, str) else name
+            if low in self._blank:
+                out[key] = [REDACTED for _ in value] if isinstance(value, list) else REDACTED
+            elif _AUTH_NAME.search(low):
+                out[key] = self._auth_value(value)
+            else:
+                out[key] = self._walk(value, ())
+        return out
+
+    def _auth_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self._auth(value)
+        if isinstance(value, list):
+            return [self._auth_value(v) for v in value]
+        return self._walk(value, ())
+
+    # -- structured values
+
+    def _advance(self, states: tuple[tuple[int, int], ...], key: Any, index: bool
+                 ) -> tuple[tuple[tuple[int, int], ...], bool]:
+        nxt: list[tuple[int, int]] = []
+        hit = False
+        for r, i in states:
+            tok = self._paths[r][i]
+            if (tok == "[]") if index else (tok == "*" or tok == str(key)):
+                if i + 1 == len(self._paths[r]):
+                    hit = True
+                else:
+                    nxt.append((r, i + 1))
+        return tuple(nxt), hit
+
+    def _walk(self, obj: Any, states: tuple[tuple[int, int], ...]) -> Any:
+        if isinstance(obj, str):
+            return self._str(obj)
+        if isinstance(obj, Mapping):
+            pii = self.rules.pii
+            owner = pii and obj.get("object") == _PII_OWNER_OBJECT
+            out: dict[Any, Any] = {}
+            for k, v in obj.items():
+                nk = self._str(k) if isinstance(k, str) else k
+                child, hit = self._advance(states, k, False) if states else ((), False)
+                if hit:
+                    out[nk] = REDACTED
+                elif owner and k in _PII_OWNER_FIELDS and v is not None:
+                    out[nk] = REDACTED
+                elif pii and k == "last4" and isinstance(v, (str, int)):
+                    out[nk] = _LAST4_PLACEHOLDER
+                elif isinstance(k, str) and k.lower() in SECRET_FIELDS:
+                    out[nk] = self._secret_value(v)
+                elif isinstance(k, str) and _AUTH_NAME.search(k):
+                    out[nk] = self._auth_value(v)
+                else:
+                    out[nk] = self._walk(v, child)
+            return out
+        if isinstance(obj, (list, tuple)):
+            child, hit = self._advance(states, None, True) if states else ((), False)
+            if hit:
+                return [REDACTED for _ in obj]
+            return [self._walk(v, child) for v in obj]
+        if isinstance(obj, (bytes, bytearray)):
+            return self._str(bytes(obj).decode("latin-1")).encode("latin-1", "replace")
+        return obj
+
+    def _root(self) -> tuple[tuple[int, int], ...]:
+        return tuple((r, 0) for r in range(len(self._paths)))
+
+    def redact_value(self, obj: Any) -> Any:
+        """Any JSON-like value (a body or query): built-ins, paths, patterns, PII."""
+        return self._walk(obj, self._root())
+
+    def _body(self, body: Any) -> Any:
+        if not isinstance(body, Mapping) or len(body) != 1:
+            return self.redact_value(body)
+        kind, value = next(iter(body.items()))
+        if kind == "base64" and isinstance(value, str):
+            return {kind: self._binary(value)}
+        if kind == "text" and isinstance(value, str):
+            return {kind: self._text_body(value)}
+        return {kind: self.redact_value(value)}
+
+    def _binary(self, value: str) -> str:
+        try:
+            raw = binascii.a2b_base64(value.encode("ascii"), strict_mode=True)
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            return self._str(value)
+        text = raw.decode("latin-1")
+        red = self._str(text)
+        if red == text:
+            return value
+        return binascii.b2a_base64(red.encode("latin-1", "replace"), newline=False).decode()
+
+    def _text_body(self, value: str) -> str:
+        red = self._str(value)
+        if (self._paths or self.rules.pii) and red.lstrip()[:1] in ("{", "["):
+            try:
+                data = json.loads(red)
+            except (ValueError, RecursionError):
+                return red
+            from ..interaction import MAX_JSON_DEPTH, nested_within
+            if not nested_within(data, MAX_JSON_DEPTH):
+                return red  # too deep to walk (kept as text by the body decoder too)
+            new = self.redact_value(data)
+            if new != data:
+                return json.dumps(new, ensure_ascii=False)
+        return red
+
+    def _message(self, msg: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in msg.items():
+            if k == "headers" and isinstance(v, Mapping):
+                out[k] = self.redact_headers(v)
+            elif k == "body":
+                out[k] = self._body(v)
+            elif k == "query":
+                out[k] = self.redact_value(v)
+            else:
+                out[self._str(k) if isinstance(k, str) else k] = self._walk(v, ())
+        return out
+
+    def redact_entry(self, entry: Mapping[str, Any]) -> dict[str, Any]:
+        """A new, redacted copy of a recorded interaction (the input is not changed)."""
+        for part in ("request", "response"):  # learn credentials before walking the
+            msg = entry.get(part)             # query and path, which come first
+            headers = msg.get("headers") if isinstance(msg, Mapping) else None
+            if isinstance(headers, Mapping):
+                for name, value in headers.items():
+                    if isinstance(name, str) and _AUTH_NAME.search(name.lower()):
+                        self._auth_value(value)
+        out: dict[str, Any] = {}
+        for k, v in entry.items():
+            if k in ("request", "response") and isinstance(v, Mapping):
+                out[k] = self._message(v)
+            else:
+                out[self._str(k) if isinstance(k, str) else k] = self._walk(v, ())
+        return out

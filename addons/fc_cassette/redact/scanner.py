@@ -1,0 +1,210 @@
+"""The fail-closed scanner: an independent second line after the redactor.
+
+It shares only the secret patterns (:mod:`.patterns`) and the decoders (:mod:`.codecs`)
+with the redactor, never the redactor itself: it re-reads the serialized text and
+reports every secret left, looking through more layers than the redactor rewrites.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from ..secret_kinds import kind_of
+from .codecs import (_B32_RUN, _B64_RUN, _HEX_RUN, _HTML_SPAN, _MIME_RUN, _PCT_SPAN,
+                     _PCT_TOKEN, _UESC_SPAN, _UESC_TOKEN, _b64_windows, _decode_mapped,
+                     _pct_one, _uesc_one, base32_windows, hex_windows, html_unescaped,
+                     inflated, mime_joined)
+from .patterns import (_BEARER_QUICK, _BEARER_SCAN, _ESC_SECRET, _INTERESTING, _SECRET,
+                       MAX_DEPTH, _is_field_value_secret, _secret_matches, _token_flagged,
+                       _unescape, field_matches, mask)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A secret that survived: its kind, where (offset in the scanned text), masked."""
+
+    kind: str
+    offset: int
+    excerpt: str
+    encoding: str = "raw"
+
+
+Found = list[tuple[str, str, int, str]]  # (kind, secret, offset, encoding chain)
+
+
+def _find(text: str, depth: int) -> Found:
+    """(kind, secret, offset, encoding chain) for every secret in ``text``."""
+    found: Found = []
+    if not _INTERESTING.search(text) and "&" not in text:
+        return found
+    _find_raw(text, found)
+    if depth >= MAX_DEPTH:
+        return found
+
+    def nested(span: str, start: int, inner: str, layer: str) -> None:
+        for kind, secret, _, chain in _find(inner, depth + 1):
+            if secret not in span:  # otherwise already reported in raw form
+                enc = layer if chain == "raw" else f"{layer}+{chain}"
+                found.append((kind, secret, start, enc))
+
+    _find_rewritable_layers(text, nested)
+    _find_more_layers(text, nested)
+    return found
+
+
+def _find_rewritable_layers(text: str, nested: Callable[[str, int, str, str], None]
+                            ) -> None:
+    """The layers the redactor rewrites too: percent, \\u escapes, base64 (also of
+    gzip, and of UTF-16/32 text)."""
+    if "%" in text:
+        for m in _PCT_SPAN.finditer(text):
+            span = m.group(0)
+            if "%" in span:
+                dec = _decode_mapped(span, _PCT_TOKEN, _pct_one)[0]
+                if dec != span:
+                    nested(span, m.start(), dec, "percent")
+    if "\\" in text:
+        for m in _UESC_SPAN.finditer(text):
+            span = m.group(0)
+            if "\\" in span:
+                nested(span, m.start(), _decode_mapped(span, _UESC_TOKEN, _uesc_one)[0],
+                       "unicode-escape")
+    for m in _B64_RUN.finditer(text):
+        run = m.group(0)
+        windows = _b64_interesting_cached(run) if len(run) <= 512 else _b64_interesting(run)
+        if windows:
+            basic = text[max(0, m.start() - 6):m.start()].lower() == "basic "
+            for k, dec, layer in windows:
+                nested(run, m.start() + k, dec, layer.replace("base64", "basic") if basic
+                       else layer)
+
+
+def _find_raw(text: str, found: Found) -> None:
+    """Secrets of a known shape as they stand, or behind percent/\\u escapes; bearer
+    tokens; values of secret fields."""
+    for m in _secret_matches(text):
+        if m.group("ph") is None:
+            found.append((kind_of(m.group("prefix")), m.group(0), m.start(), "raw"))
+    if "%" in text or "\\" in text:
+        for m in _ESC_SECRET.finditer(text):
+            t = m.group(0)
+            if "%" in t or "\\" in t:
+                for sm in _SECRET.finditer(_unescape(t)):
+                    if sm.group("ph") is None:
+                        found.append((kind_of(sm.group("prefix")), sm.group(0), m.start(),
+                                      "percent" if "%" in t else "unicode-escape"))
+    if "secret" in text:
+        for m in field_matches(text):
+            val = m.group("val")
+            if _is_field_value_secret(val) and not _SECRET.match(val):
+                found.append(("secret_field", val, m.start("val"), "raw"))
+    if _BEARER_QUICK.search(text):
+        # a token already reported as a key or client secret is not reported again; the
+        # bearer findings added below start before their own token, and before any
+        # later token, so only the offsets found so far matter (sorted: no quadratic scan)
+        known = sorted(f[2] for f in found)
+        for m in _bearer_scan_matches(text):
+            tok = m.group("tok")
+            i = bisect.bisect_left(known, m.start("tok"))
+            if (_token_flagged(tok, m.group("auth") is not None)
+                    and not (i < len(known) and known[i] < m.end("tok"))):
+                found.append(("bearer", tok.rstrip("."), m.start("scheme"), "raw"))
+
+
+def _find_more_layers(text: str, nested: Callable[[str, int, str, str], None]) -> None:
+    """The layers only the scanner reads: hex, base32, HTML character references,
+    line-wrapped (MIME) base64; gzip inside base64 is read with base64."""
+    for m in _HEX_RUN.finditer(text):
+        for k, dec in hex_windows(m.group(0)):
+            if _INTERESTING.search(dec):
+                nested(m.group(0), m.start() + k, dec, "hex")
+    for m in _B32_RUN.finditer(text):
+        if not m.group(0).rstrip("=").isdigit():
+            for k, dec in base32_windows(m.group(0)):
+                if _INTERESTING.search(dec) or "&" in dec:
+                    nested(m.group(0), m.start() + k, dec, "base32")
+    if "&" in text:
+        for m in _HTML_SPAN.finditer(text):
+            span = m.group(0)
+            if "&" in span and (dec := html_unescaped(span)) != span:
+                nested(span, m.start(), dec, "html")
+    if "\n" in text or "\\n" in text:
+        for m in _MIME_RUN.finditer(text):
+            joined = mime_joined(m.group(0))
+            for k, dec, layer in _b64_interesting(joined):
+                nested(m.group(0), m.start(), dec, "mime-" + layer)
+
+
+def _b64_interesting(run: str) -> tuple[tuple[int, str, str], ...]:
+    """(alignment, decoded text, layer) of a base64-looking run whose decoding might
+    hold a secret: as bytes read one per character, as UTF-16/UTF-32 text, or
+    inflated when it holds gzip/zlib data."""
+    out = []
+    for k, dec, _ in _b64_windows(run):
+        if _INTERESTING.search(dec) or "&" in dec:
+            out.append((k, dec, "base64"))
+        if (inf := inflated(dec)) is not None:
+            out.append((k, inf, "base64+gzip"))
+        # both readings: an ASCII run elsewhere in the window must not hide wide text
+        if "\x00" in dec and (wide := _wide_text(dec.encode("latin-1"))) is not None:
+            out.append((k, wide, "base64"))
+    return tuple(out)
+
+
+def _wide_text(raw: bytes) -> str | None:
+    """``raw`` read as UTF-16 or UTF-32 (either byte order, any alignment), when that
+    reading might hold a secret: a text body in those charsets is stored as base64,
+    and read one byte per character its secrets are interleaved with NULs."""
+    for codec, width in (("utf-16-le", 2), ("utf-16-be", 2), ("utf-32-le", 4),
+                         ("utf-32-be", 4)):
+        for start in range(width):
+            text = raw[start:].decode(codec, "ignore")
+            if _INTERESTING.search(text):
+                return text
+    return None
+
+
+# Entries repeat most runs (header values, ids, paths): decoding them again each time
+# was a third of the scanner's cost per recorded interaction. Pure, so memoized.
+_b64_interesting_cached = functools.lru_cache(maxsize=8192)(_b64_interesting)
+
+
+def _bearer_scan_matches(text: str) -> Iterator[re.Match[str]]:
+    """``_BEARER_SCAN.finditer(text)``, faster: its whitespace never crosses a line
+    break, so only the lines where the cheap ``bearer`` probe hits can match."""
+    line_end = -1
+    for q in _BEARER_QUICK.finditer(text):
+        if q.start() < line_end:
+            continue  # that line was scanned already
+        start = text.rfind("\n", 0, q.start()) + 1
+        line_end = text.find("\n", q.end())
+        if line_end < 0:
+            line_end = len(text)
+        yield from _BEARER_SCAN.finditer(text, start, line_end)
+
+
+def scan(text: str) -> list[Finding]:
+    """Every Stripe secret, client secret or bearer token left in ``text`` (fail closed).
+
+    Looks through percent-encoding (repeated), ``\\uXXXX`` escapes and base64/base64url
+    (including ``Basic`` credentials), up to :data:`MAX_DEPTH` layers. Placeholders and
+    publishable keys are not findings. One finding per distinct secret (at the first
+    place it shows); excerpts are masked.
+    """
+    seen: set[tuple[str, str]] = set()
+    out: list[Finding] = []
+    for kind, secret, offset, chain in sorted(_find(text, 0), key=lambda f: f[2]):
+        if (kind, secret) in seen:  # one finding per distinct secret, at its first place
+            continue
+        seen.add((kind, secret))
+        shown = ("Bearer " if kind == "bearer" else "") + mask(secret)
+        excerpt = shown
+        for layer in reversed(chain.split("+")):
+            if layer != "raw":
+                excerpt = f"{layer}({excerpt})"
+        out.append(Finding(kind, offset, excerpt, chain))
+    return out
