@@ -1,3 +1,17 @@
-"""fc-cassette: record/replay proxy for Stripe Financial Connections Sessions."""
+"""fc-cassette: record/replay proxy for Stripe Financial Connections Sessions.
+
+``fc_cassette.proxy("c.yaml")`` runs a cassette from Python (see docs/python-api.md);
+it is imported on first use, so that importing the package stays cheap.
+"""
 
 __version__ = "0.1.0"
+
+_API = ("proxy", "Proxy", "ProxyError", "ReplayMisses")
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'fc_cassette' has no attribute {name!r}")

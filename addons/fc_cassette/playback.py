@@ -132,7 +132,7 @@ class Playback:
                  f"missed {self.missed}, unused {len(unused)}"
                  + (f" (since the last rewind; missed since start-up "
                     f"{self.missed_total})" if self.missed_total != self.missed else "")]
-        lines += [f"  miss: {m}" for m in self.misses]
+        lines += ["  miss: " + m.replace("\n", "\n    ") for m in self.misses]
         if self.missed > len(self.misses):
             lines.append(f"  ... and {self.missed - len(self.misses)} more miss(es)")
         for it in unused:

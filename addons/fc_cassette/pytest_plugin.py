@@ -24,13 +24,18 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .pytest_proxy import ControlError, Pool, ProxyError, ProxyProcess, config_file
+from . import block_network
+from .config import UpstreamError, parse_upstream
+from .pytest_proxy import (LIVE_PORTS, ControlError, FcProxy, Pool, ProxyError, ProxyProcess,
+                           config_file)
+
+__all__ = ["FcProxy", "default_cassette", "cassette_of"]
 
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 DEFAULT_UPSTREAM = "https://api.stripe.com"
@@ -54,6 +59,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   default=DEFAULT_UPSTREAM)
     parser.addini("fc_config", "fc-cassette's YAML config file (relative to the ini file)",
                   default="")
+    group.addoption("--fc-block-network", action="store_true", default=None,
+                    help="a test may connect only to the fc-cassette proxies (and "
+                         "--fc-allowed-hosts); any other connection fails it "
+                         "(ini: fc_block_network)")
+    group.addoption("--fc-allowed-hosts", default=None, metavar="HOSTS",
+                    help="with --fc-block-network: hosts a test may also reach, "
+                         "comma-separated HOST or HOST:PORT, e.g. localhost:5432 "
+                         "(ini: fc_allowed_hosts)")
+    parser.addini("fc_block_network", "a test may connect only to the fc-cassette "
+                                      "proxies (and fc_allowed_hosts)", type="bool",
+                  default=False)
+    parser.addini("fc_allowed_hosts", "with fc_block_network: hosts a test may also reach "
+                                      "(HOST or HOST:PORT, comma-separated)", default="")
 
 
 def _option(config: pytest.Config, name: str) -> tuple[str, Path]:
@@ -74,73 +92,43 @@ def pytest_configure(config: pytest.Config) -> None:
     if mode not in RECORD_MODES:
         raise pytest.UsageError(f"fc-cassette: fc_record_mode: must be one of "
                                 f"{', '.join(RECORD_MODES)}, not {mode!r}")
-    upstream, _ = _option(config, "fc_upstream")
     cfg, base = _option(config, "fc_config")
     path = str((base / cfg).resolve()) if cfg else None
     if path and not Path(path).is_file():
         raise pytest.UsageError(f"fc-cassette: --fc-config {cfg}: no such file")
-    config.stash[_SESSION] = _Session(mode, upstream or DEFAULT_UPSTREAM, path)
+    config.stash[_SESSION] = _Session(mode, _upstream(config), path)
+    config.stash[_GUARD] = _guard(config)
+
+
+def _upstream(config: pytest.Config) -> str:
+    upstream, _ = _option(config, "fc_upstream")
+    cmdline = config.getoption("--fc-upstream") is not None
+    try:
+        return parse_upstream(upstream or DEFAULT_UPSTREAM,
+                              "--fc-upstream" if cmdline else "fc_upstream (ini)")
+    except UpstreamError as e:
+        raise pytest.UsageError(f"fc-cassette: {e}") from None
+
+
+def _guard(config: pytest.Config) -> block_network.Guard | None:
+    """--fc-block-network's guard (None: the network is not blocked)."""
+    on = config.getoption("--fc-block-network")
+    if not (on if on is not None else config.getini("fc_block_network")):
+        return None
+    hosts = config.getoption("--fc-allowed-hosts")
+    what = "--fc-allowed-hosts" if hosts is not None else "fc_allowed_hosts (ini)"
+    try:
+        allowed = block_network.parse_allowed(
+            hosts if hosts is not None else config.getini("fc_allowed_hosts"), what)
+    except block_network.AllowedHostsError as e:
+        raise pytest.UsageError(f"fc-cassette: {e}") from None
+    return block_network.Guard(allowed, lambda: LIVE_PORTS)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(_SESSION, None)
     if session is not None:
         session.stop()
-
-
-@dataclass
-class FcProxy:
-    """The session's fc-cassette proxy, on this test's cassette."""
-
-    cassette: Path
-    mode: str
-    port: int
-    confdir: Path
-    process: Any = field(repr=False)  # the subprocess.Popen
-    log: Path = field(repr=False)
-    recording: bool = False  # this test records (its cassette is being written)
-    _proxy: ProxyProcess | None = field(default=None, repr=False)
-
-    @property
-    def url(self) -> str:
-        """Reverse-mode base URL, e.g. ``StripeClient(key, base_addresses={"api": url})``."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def proxy_url(self) -> str | None:
-        """Forward-proxy URL (replay only), e.g. ``StripeClient(key, proxy=proxy_url)``."""
-        return self.url if self.mode == "none" else None
-
-    @property
-    def ca_bundle(self) -> Path:
-        """mitmproxy's CA certificate, for ``stripe.ca_bundle_path`` in forward mode."""
-        return self.confdir / "mitmproxy-ca-cert.pem"
-
-    def client(self, api_key: str, **kwargs: Any):
-        """A ``stripe.StripeClient`` pointed at the proxy (needs the stripe package)."""
-        import requests
-        import stripe
-
-        kwargs.setdefault("max_network_retries", 0)
-        if "http_client" not in kwargs and "proxy" not in kwargs:
-            session = requests.Session()
-            session.trust_env = False  # HTTP(S)_PROXY must not divert it from the proxy
-            kwargs["http_client"] = stripe.RequestsClient(session=session)
-        return stripe.StripeClient(api_key, base_addresses={"api": self.url}, **kwargs)
-
-    def rewind(self) -> None:
-        if self._proxy is not None:
-            try:
-                self._proxy.call("POST", "rewind")
-            except ControlError as e:
-                if e.status != 409:  # nothing played back (a new cassette): nothing to do
-                    raise
-
-    def status(self) -> dict[str, Any] | None:
-        return self._proxy.call("GET", "status") if self._proxy is not None else None
-
-    def output(self) -> str:
-        return self._proxy.output() if self._proxy is not None else ""
 
 
 def _safe(name: str) -> str:
@@ -218,6 +206,7 @@ class _Session:
 
 
 _SESSION = pytest.StashKey[_Session]()
+_GUARD = pytest.StashKey["block_network.Guard | None"]()
 
 
 def _tail(proxy: ProxyProcess | None) -> str:
@@ -248,13 +237,50 @@ def fc_proxy(request: pytest.FixtureRequest, fc_cassette_config: dict[str, Any])
     return session.open(cassette_of(request.node, marker), mode, fc_cassette_config or {})
 
 
+def _blocked(item: pytest.Item):
+    guard = item.config.stash.get(_GUARD, None)
+    return block_network.blocked(guard) if guard is not None else nullcontext()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    with _blocked(item):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    with _blocked(item):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item):
+    with _blocked(item):
+        yield
+
+
+def _report_refused(item: pytest.Item, report: pytest.TestReport) -> None:
+    """Connections --fc-block-network refused in this phase fail it (even if the
+    application swallowed the error)."""
+    guard = item.config.stash.get(_GUARD, None)
+    if guard is None or not guard.refused:
+        return
+    refused, guard.refused = list(dict.fromkeys(guard.refused)), []
+    _fail(report, f"fc-cassette: --fc-block-network refused {len(refused)} connection(s): "
+                  f"{', '.join(refused)}; a test may reach only the fc-cassette proxy; to "
+                  f"allow an address: " + block_network.HOW.format(where=",".join(refused)))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """After the test's call, and again after its teardown (a fixture's teardown or a
     late thread can still miss): new misses fail the test, with their explanations; so
-    does, when recording, an exchange that was not recorded."""
+    does, when recording, an exchange that was not recorded, and (any phase) a
+    connection --fc-block-network refused."""
     outcome = yield
     report = outcome.get_result()
+    _report_refused(item, report)
     proxy = getattr(item, "funcargs", {}).get("fc_proxy")
     if call.when not in ("call", "teardown") or not isinstance(proxy, FcProxy):
         return
@@ -281,11 +307,11 @@ def _report_new(item: pytest.Item, report: pytest.TestReport, status: dict[str, 
     if len(misses) > seen_misses:
         new = misses[seen_misses:]
         lines += [f"fc-cassette: {len(new)} replay miss(es){when} against "
-                  f"{status['cassette']}:"] + [f"  - {m}" for m in new]
+                  f"{status['cassette']}:"] + [f"  - {_indented(m)}" for m in new]
     if len(unrecorded) > seen_unrecorded:
         new = unrecorded[seen_unrecorded:]
         lines += [f"fc-cassette: {len(new)} exchange(s) NOT recorded{when} into "
-                  f"{status['cassette']}:"] + [f"  - {m}" for m in new]
+                  f"{status['cassette']}:"] + [f"  - {_indented(m)}" for m in new]
     if lines:
         _fail(report, "\n".join(lines))
     passed = status.get("passthrough", [])
@@ -293,6 +319,11 @@ def _report_new(item: pytest.Item, report: pytest.TestReport, status: dict[str, 
         item.warn(pytest.PytestWarning(
             f"fc-cassette: {len(passed) - seen_passed} request(s) outside the scope, not in "
             f"{status['cassette']}: " + "; ".join(passed[seen_passed:][:5])))
+
+
+def _indented(explanation: str) -> str:
+    """A miss's continuation lines (its ``To fix:``) indented under its ``  - `` line."""
+    return explanation.replace("\n", "\n    ")
 
 
 def _fail(report: pytest.TestReport, text: str) -> None:

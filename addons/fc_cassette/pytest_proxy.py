@@ -26,6 +26,9 @@ from typing import Any
 # socket would then pass for this one.
 _LISTENING = re.compile(r"listening at 127\.0\.0\.1:(\d+)")
 START_TIMEOUT = 60.0
+# The ports of the fc-cassette proxies this process started and has not stopped: what
+# --fc-block-network lets a test connect to (see :mod:`.block_network`).
+LIVE_PORTS: set[int] = set()
 
 
 class ProxyError(Exception):
@@ -82,6 +85,7 @@ class ProxyProcess:
         return answer
 
     def stop(self) -> None:
+        LIVE_PORTS.discard(self.port)
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -93,6 +97,62 @@ class ProxyProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(5)
+
+
+@dataclass
+class FcProxy:
+    """A running fc-cassette proxy on one cassette: the pytest plugin's ``fc_proxy`` and
+    the Python API's ``fc_cassette.proxy(...)`` (see docs/pytest.md, docs/python-api.md)."""
+
+    cassette: Path
+    mode: str
+    port: int
+    confdir: Path
+    process: Any = field(repr=False)  # the subprocess.Popen
+    log: Path = field(repr=False)
+    recording: bool = False  # this test records (its cassette is being written)
+    _proxy: ProxyProcess | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        """Reverse-mode base URL, e.g. ``StripeClient(key, base_addresses={"api": url})``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def proxy_url(self) -> str | None:
+        """Forward-proxy URL (replay only), e.g. ``StripeClient(key, proxy=proxy_url)``."""
+        return self.url if self.mode == "none" else None
+
+    @property
+    def ca_bundle(self) -> Path:
+        """mitmproxy's CA certificate, for ``stripe.ca_bundle_path`` in forward mode."""
+        return self.confdir / "mitmproxy-ca-cert.pem"
+
+    def client(self, api_key: str, **kwargs: Any):
+        """A ``stripe.StripeClient`` pointed at the proxy (needs the stripe package)."""
+        import requests
+        import stripe
+
+        kwargs.setdefault("max_network_retries", 0)
+        if "http_client" not in kwargs and "proxy" not in kwargs:
+            session = requests.Session()
+            session.trust_env = False  # HTTP(S)_PROXY must not divert it from the proxy
+            kwargs["http_client"] = stripe.RequestsClient(session=session)
+        return stripe.StripeClient(api_key, base_addresses={"api": self.url}, **kwargs)
+
+    def rewind(self) -> None:
+        if self._proxy is not None:
+            try:
+                self._proxy.call("POST", "rewind")
+            except ControlError as e:
+                if e.status != 409:  # nothing played back (a new cassette): nothing to do
+                    raise
+
+    def status(self) -> dict[str, Any] | None:
+        return self._proxy.call("GET", "status") if self._proxy is not None else None
+
+    def output(self) -> str:
+        return self._proxy.output() if self._proxy is not None else ""
 
 
 def config_file(base: str | None, overrides: dict[str, Any], tmp: Path) -> str | None:
@@ -159,6 +219,7 @@ class Pool:
             listening = _LISTENING.search(proxy.output())
             if listening:
                 proxy.port = int(listening.group(1))
+                LIVE_PORTS.add(proxy.port)
                 return proxy
             if time.monotonic() > deadline:
                 proxy.stop()

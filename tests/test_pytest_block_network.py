@@ -1,0 +1,183 @@
+"""``--fc-block-network``: a test reaches only the fc-cassette proxies (and the hosts the
+user allows). Real pytest runs on a sample suite, a real simulator and real sockets."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from support import FC, Proc
+
+SUITE = '''
+import socket
+import pytest
+
+KEY = "sk_test_" + "fakeBlockKey0123456789"
+CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeBlock1"},
+          "permissions": ["balances"]}
+PORT = int(open("port.txt").read())
+
+
+@pytest.mark.fc_cassette
+def test_through_the_proxy(fc_proxy):
+    s = fc_proxy.client(KEY).v1.financial_connections.sessions.create(params=CREATE)
+    assert s.id.startswith("fcsess_")
+
+
+def test_connect():
+    with socket.socket() as s:
+        s.connect(("127.0.0.1", PORT))
+
+
+def test_create_connection():
+    socket.create_connection(("127.0.0.1", PORT), timeout=5).close()
+
+
+def test_connect_ex():
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", PORT)) == 0
+
+
+def test_swallowed():
+    try:
+        socket.create_connection(("127.0.0.1", PORT), timeout=5).close()
+    except Exception:
+        pass  # the application hides the error: the test still fails
+'''
+
+REMOTE = '''
+import socket
+
+
+def test_remote_host_is_named_and_never_resolved(monkeypatch):
+    def no_dns(*a, **kw):
+        raise AssertionError("resolved")
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    socket.create_connection(("api.stripe.com", 443), timeout=5)
+'''
+
+
+@pytest.fixture
+def listener():
+    """A real listening socket on 127.0.0.1: without the block, connecting succeeds."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                server.accept()[0].close()
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(5)
+    server.close()
+
+
+@pytest.fixture
+def simulate(tmp_path):
+    proc = Proc([FC, "simulate", "--seed", "7", "--port", "0",
+                 "--set", f"confdir={tmp_path / 'simconf'}"], None, tmp_path / "sim.log")
+    deadline = time.monotonic() + 60
+    while not (m := re.search(r"listening at 127\.0\.0\.1:(\d+)", proc.output())):
+        assert proc.popen.poll() is None and time.monotonic() < deadline, proc.output()
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{m.group(1)}"
+    proc.stop()
+
+
+def run_pytest(cwd, *args):
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "-p", "no:randomly", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300, stdin=subprocess.DEVNULL,
+                          env={**os.environ})
+
+
+@pytest.fixture
+def suite(tmp_path, listener, simulate):
+    """The suite, its cassette recorded (with the network blocked: the test process
+    talks only to the recording proxy, the proxy to the simulator)."""
+    (tmp_path / "port.txt").write_text(str(listener))
+    (tmp_path / "test_app.py").write_text(textwrap.dedent(SUITE))
+    rec = run_pytest(tmp_path, "--fc-record-mode=once", f"--fc-upstream={simulate}",
+                     "--fc-block-network", "test_app.py::test_through_the_proxy")
+    assert rec.returncode == 0, rec.stdout + rec.stderr
+    assert (tmp_path / "cassettes" / "test_app" / "test_through_the_proxy.yaml").is_file()
+    return tmp_path
+
+
+def outcomes(result) -> dict[str, str]:
+    return {name: outcome for outcome, name in
+            re.findall(r"^(PASSED|FAILED|ERROR) test_app\.py::(\w+)", result.stdout, re.M)}
+
+
+def test_blocked_connections_fail_and_name_the_address(suite, listener):
+    r = run_pytest(suite, "-rA", "--fc-block-network")
+    got = outcomes(r)
+    assert got == {"test_through_the_proxy": "PASSED", "test_connect": "FAILED",
+                   "test_create_connection": "FAILED", "test_connect_ex": "FAILED",
+                   "test_swallowed": "FAILED"}, r.stdout + r.stderr
+    refused = (f"fc-cassette: --fc-block-network refused a connection to "
+               f"127.0.0.1:{listener}: a test may reach only the fc-cassette proxy "
+               f"(fc_proxy.url); to allow this address: "
+               f"--fc-allowed-hosts=127.0.0.1:{listener} (ini: fc_allowed_hosts)")
+    assert refused in r.stdout
+    assert (f"fc-cassette: --fc-block-network refused 1 connection(s): 127.0.0.1:{listener}"
+            in r.stdout)  # test_swallowed's report, though its error was swallowed
+
+
+def test_without_the_option_the_same_connections_pass(suite):
+    r = run_pytest(suite, "-rA")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "5 passed" in r.stdout
+
+
+def test_an_allowed_host_passes(suite, listener):
+    r = run_pytest(suite, "-rA", "--fc-block-network", f"--fc-allowed-hosts=127.0.0.1:{listener}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = run_pytest(suite, "-rA", "--fc-block-network", "--fc-allowed-hosts=127.0.0.1:1")
+    assert outcomes(r)["test_connect"] == "FAILED"  # another port of the host: refused
+
+
+def test_the_ini_options(suite, listener):
+    (suite / "pytest.ini").write_text(
+        f"[pytest]\nfc_block_network = true\nfc_allowed_hosts = localhost, 127.0.0.1\n")
+    r = run_pytest(suite, "-rA")
+    assert r.returncode == 0, r.stdout + r.stderr  # 127.0.0.1, any port
+    (suite / "pytest.ini").write_text("[pytest]\nfc_block_network = true\n")
+    r = run_pytest(suite, "-rA")
+    assert outcomes(r)["test_connect"] == "FAILED"
+    assert outcomes(r)["test_through_the_proxy"] == "PASSED"
+
+
+def test_a_remote_host_is_refused_by_name_without_a_dns_query(tmp_path):
+    (tmp_path / "test_remote.py").write_text(textwrap.dedent(REMOTE))
+    r = run_pytest(tmp_path, "--fc-block-network")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "refused a connection to api.stripe.com:443" in r.stdout
+    assert "--fc-allowed-hosts=api.stripe.com:443" in r.stdout
+    assert "resolved" not in r.stdout
+
+
+def test_a_bad_allowed_hosts_value_is_a_usage_error(tmp_path):
+    (tmp_path / "test_x.py").write_text("def test_x():\n    pass\n")
+    r = run_pytest(tmp_path, "--fc-block-network", "--fc-allowed-hosts=localhost:99999")
+    assert r.returncode == 4
+    assert r.stderr.strip() == ("ERROR: fc-cassette: --fc-allowed-hosts 'localhost:99999': "
+                                "use HOST or HOST:PORT (port 1-65535), comma-separated, "
+                                "e.g. localhost,127.0.0.1:5432")
