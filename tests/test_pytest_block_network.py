@@ -59,7 +59,7 @@ import socket
 
 def test_remote_host_is_named_and_never_resolved(monkeypatch):
     def no_dns(*a, **kw):
-        raise AssertionError("resolved")
+        raise AssertionError("a DNS query was made")
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     socket.create_connection(("api.stripe.com", 443), timeout=5)
 '''
@@ -171,7 +171,7 @@ def test_a_remote_host_is_refused_by_name_without_a_dns_query(tmp_path):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "refused a connection to api.stripe.com:443" in r.stdout
     assert "--fc-allowed-hosts=api.stripe.com:443" in r.stdout
-    assert "resolved" not in r.stdout
+    assert not re.search(r"^E +AssertionError: a DNS query", r.stdout, re.M), r.stdout
 
 
 def test_a_bad_allowed_hosts_value_is_a_usage_error(tmp_path):
