@@ -65,9 +65,14 @@ KEY = "sk_test_" + "fakeMissKey0123456789"
 
 @pytest.mark.fc_cassette("c.yaml")
 def test_changed(fc_proxy):
-    fc_proxy.client(KEY).v1.financial_connections.sessions.create(params={
-        "account_holder": {"type": "customer", "customer": "cus_fakeMiss1"},
-        "permissions": ["ownership"]})
+    try:
+        fc_proxy.client(KEY).v1.financial_connections.sessions.create(params={
+            "account_holder": {"type": "customer", "customer": "cus_fakeMiss1"},
+            "permissions": ["ownership"]})
+    except Exception:
+        pass  # swallowed: the plugin still fails the test
+    assert len(fc_proxy.misses) == 1 and "To fix:" in fc_proxy.misses[0], "MISSES WRONG"
+    assert fc_proxy.not_recorded == [], "NOT RECORDED WRONG"
 '''
 
 
@@ -98,6 +103,7 @@ def test_the_to_fix_line_is_indented_in_the_pytest_report(tmp_path):
     (tmp_path / "test_app.py").write_text(textwrap.dedent(CHANGED))
     r = run_pytest(tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
+    assert "WRONG" not in r.stdout and "1 replay miss(es) against" in r.stdout, r.stdout
     lines = r.stdout.splitlines()
     miss = next(i for i, ln in enumerate(lines) if ln.startswith("  - ")
                 and "permissions" in ln)

@@ -49,16 +49,8 @@ class Proxy(FcProxy):
     _pool: Pool | None = None
     _last: dict[str, Any] | None = None  # the status when the proxy stopped
 
-    @property
-    def misses(self) -> list[str]:
-        """The misses' explanations since the last rewind (after the block: at its end)."""
-        return list(self._status().get("misses", []))
-
-    @property
-    def not_recorded(self) -> list[str]:
-        return list(self._status().get("not_recorded", []))
-
     def _status(self) -> dict[str, Any]:
+        """Live while running; after :meth:`stop`, the last status (``misses`` etc.)."""
         if self._pool is None:
             return self._last or {}
         return self.status() or {}

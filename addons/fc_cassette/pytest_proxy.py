@@ -151,6 +151,19 @@ class FcProxy:
     def status(self) -> dict[str, Any] | None:
         return self._proxy.call("GET", "status") if self._proxy is not None else None
 
+    @property
+    def misses(self) -> list[str]:
+        """The explanations of this cassette's misses since the last rewind."""
+        return list(self._status().get("misses", []))
+
+    @property
+    def not_recorded(self) -> list[str]:
+        """When recording: the exchanges that could not be written."""
+        return list(self._status().get("not_recorded", []))
+
+    def _status(self) -> dict[str, Any]:
+        return self.status() or {}
+
     def output(self) -> str:
         return self._proxy.output() if self._proxy is not None else ""
 
