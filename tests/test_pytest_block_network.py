@@ -41,6 +41,13 @@ def test_create_connection():
     socket.create_connection(("127.0.0.1", PORT), timeout=5).close()
 
 
+def test_resolve_then_connect():  # as urllib3 does
+    family, kind, _, _, address = socket.getaddrinfo("localhost", PORT, socket.AF_INET,
+                                                     socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind) as s:
+        s.connect(address)
+
+
 def test_connect_ex():
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", PORT)) == 0
@@ -56,12 +63,15 @@ def test_swallowed():
 REMOTE = '''
 import socket
 
+import requests
 
-def test_remote_host_is_named_and_never_resolved(monkeypatch):
-    def no_dns(*a, **kw):
-        raise AssertionError("a DNS query was made")
-    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+
+def test_create_connection_by_name():
     socket.create_connection(("api.stripe.com", 443), timeout=5)
+
+
+def test_requests_resolves_first():  # urllib3: getaddrinfo, then connect()
+    requests.get("https://api.stripe.com/v1/customers", timeout=5)
 '''
 
 
@@ -105,7 +115,7 @@ def run_pytest(cwd, *args):
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "-p", "no:randomly", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=300, stdin=subprocess.DEVNULL,
-                          env={**os.environ})
+                          env={**os.environ, "COLUMNS": "400"})  # whole summary lines
 
 
 @pytest.fixture
@@ -130,8 +140,8 @@ def test_blocked_connections_fail_and_name_the_address(suite, listener):
     r = run_pytest(suite, "-rA", "--fc-block-network")
     got = outcomes(r)
     assert got == {"test_through_the_proxy": "PASSED", "test_connect": "FAILED",
-                   "test_create_connection": "FAILED", "test_connect_ex": "FAILED",
-                   "test_swallowed": "FAILED"}, r.stdout + r.stderr
+                   "test_create_connection": "FAILED", "test_resolve_then_connect": "FAILED",
+                   "test_connect_ex": "FAILED", "test_swallowed": "FAILED"}, r.stdout + r.stderr
     refused = (f"fc-cassette: --fc-block-network refused a connection to "
                f"127.0.0.1:{listener}: a test may reach only the fc-cassette proxy "
                f"(fc_proxy.url); to allow this address: "
@@ -144,12 +154,16 @@ def test_blocked_connections_fail_and_name_the_address(suite, listener):
 def test_without_the_option_the_same_connections_pass(suite):
     r = run_pytest(suite, "-rA")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "5 passed" in r.stdout
+    assert "6 passed" in r.stdout
 
 
 def test_an_allowed_host_passes(suite, listener):
     r = run_pytest(suite, "-rA", "--fc-block-network", f"--fc-allowed-hosts=127.0.0.1:{listener}")
     assert r.returncode == 0, r.stdout + r.stderr
+    r = run_pytest(suite, "-rA", "--fc-block-network", f"--fc-allowed-hosts=localhost:{listener}")
+    got = outcomes(r)  # a name: its addresses once resolved; create_connection by address: not
+    assert got["test_resolve_then_connect"] == "PASSED", r.stdout
+    assert got["test_connect"] == "FAILED"
     r = run_pytest(suite, "-rA", "--fc-block-network", "--fc-allowed-hosts=127.0.0.1:1")
     assert outcomes(r)["test_connect"] == "FAILED"  # another port of the host: refused
 
@@ -165,13 +179,16 @@ def test_the_ini_options(suite, listener):
     assert outcomes(r)["test_through_the_proxy"] == "PASSED"
 
 
-def test_a_remote_host_is_refused_by_name_without_a_dns_query(tmp_path):
+def test_a_remote_host_is_refused_by_name_before_any_dns_query(tmp_path):
     (tmp_path / "test_remote.py").write_text(textwrap.dedent(REMOTE))
-    r = run_pytest(tmp_path, "--fc-block-network")
+    r = run_pytest(tmp_path, "-rA", "--fc-block-network")
     assert r.returncode == 1, r.stdout + r.stderr
-    assert "refused a connection to api.stripe.com:443" in r.stdout
+    assert "2 failed" in r.stdout, r.stdout
+    for test in ("test_create_connection_by_name", "test_requests_resolves_first"):
+        assert (f"FAILED test_remote.py::{test} - fc_cassette.block_network.NetworkBlocked: "
+                f"fc-cassette: --fc-block-network refused a connection to api.stripe.com:443"
+                in r.stdout), r.stdout
     assert "--fc-allowed-hosts=api.stripe.com:443" in r.stdout
-    assert not re.search(r"^E +AssertionError: a DNS query", r.stdout, re.M), r.stdout
 
 
 def test_a_bad_allowed_hosts_value_is_a_usage_error(tmp_path):

@@ -1,7 +1,8 @@
 """``--fc-block-network``: a test may connect only to the fc-cassette proxies.
 
 While a test runs (its setup, call and teardown), ``socket.socket.connect``,
-``socket.socket.connect_ex`` and ``socket.create_connection`` refuse any address but a
+``socket.socket.connect_ex``, ``socket.create_connection`` and ``socket.getaddrinfo``
+(a DNS query is network too) refuse any address but a
 live fc-cassette proxy this process started (127.0.0.1 or localhost, its port) and the
 hosts the user allows (``--fc-allowed-hosts``: ``HOST`` for any port of it,
 ``HOST:PORT`` for one). Unix-domain sockets are local IPC, not network: they pass.
@@ -15,6 +16,7 @@ remembered: the plugin fails the test even if the application swallowed the erro
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 from contextlib import contextmanager
@@ -62,10 +64,11 @@ def parse_allowed(value: str, what: str = "--fc-allowed-hosts") -> list[tuple[st
 
 class Guard:
     """Which addresses pass: the live proxies' ports (asked each time: a proxy started
-    during the test counts) and the user's allowed hosts."""
+    during the test counts) and the user's allowed hosts (an allowed name's addresses
+    too, once resolved: a client that resolves first, then connects, as urllib3 does)."""
 
     def __init__(self, allowed: list[tuple[str, int | None]], proxy_ports: Callable[[], set]):
-        self.allowed, self.proxy_ports = allowed, proxy_ports
+        self.allowed, self.proxy_ports = set(allowed), proxy_ports
         self.refused: list[str] = []
         self._inside = threading.local()  # a create_connection already let through
 
@@ -73,16 +76,34 @@ class Guard:
         host = str(host).lower().strip("[]")
         if host in PROXY_HOSTS and port in self.proxy_ports():
             return True
-        return any(h == host and p in (None, port) for h, p in self.allowed)
+        return (host, None) in self.allowed or (host, port) in self.allowed
 
     def check(self, address: Any, family: int) -> None:
         if family not in (socket.AF_INET, socket.AF_INET6) or getattr(self._inside, "ok", 0):
             return
         host, port = address[0], address[1]
         if not self.permits(host, port):
-            where = f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
-            self.refused.append(where)
-            raise NetworkBlocked(where)
+            self.refuse(host, port)
+
+    def refuse(self, host: Any, port: Any) -> None:
+        where = f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+        self.refused.append(where)
+        raise NetworkBlocked(where)
+
+    def check_name(self, host: Any, port: Any) -> None:
+        """Before a name is resolved (a DNS query is network too): a proxy host name, an
+        address (its connect() is checked) or an allowed host."""
+        name = host.decode() if isinstance(host, bytes) else str(host or "localhost")
+        name = name.lower().strip("[]")
+        if name in PROXY_HOSTS or _is_address(name) or any(h == name for h, _ in self.allowed):
+            return
+        self.refuse(name, port)
+
+    def resolved(self, host: Any, infos: list) -> None:
+        """The addresses an allowed name resolved to are allowed, on its ports."""
+        name = str(host).lower()
+        for port in [p for h, p in self.allowed if h == name]:
+            self.allowed.update((str(info[4][0]).lower(), port) for info in infos)
 
     @contextmanager
     def let_through(self) -> Iterator[None]:
@@ -93,11 +114,25 @@ class Guard:
             self._inside.ok -= 1
 
 
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 @contextmanager
 def blocked(guard: Guard) -> Iterator[Guard]:
     """``socket`` patched so that every connection goes through ``guard``."""
     connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
-    create_connection = socket.create_connection
+    create_connection, getaddrinfo = socket.create_connection, socket.getaddrinfo
+
+    def guarded_getaddrinfo(host, port, *a, **kw):
+        guard.check_name(host, port)
+        infos = getaddrinfo(host, port, *a, **kw)
+        guard.resolved(host, infos)
+        return infos
 
     def guarded_connect(self, address, *a, **kw):
         guard.check(address, self.family)
@@ -114,8 +149,9 @@ def blocked(guard: Guard) -> Iterator[Guard]:
 
     socket.socket.connect, socket.socket.connect_ex = guarded_connect, guarded_connect_ex
     socket.create_connection = guarded_create_connection
+    socket.getaddrinfo = guarded_getaddrinfo
     try:
         yield guard
     finally:
         socket.socket.connect, socket.socket.connect_ex = connect, connect_ex
-        socket.create_connection = create_connection
+        socket.create_connection, socket.getaddrinfo = create_connection, getaddrinfo
