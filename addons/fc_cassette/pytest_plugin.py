@@ -16,7 +16,10 @@ class-level marker applies to each test; ``record_mode=`` on the marker override
 session's mode; ``--fc-record-mode``/``--fc-upstream``/``--fc-config`` have ini
 counterparts; the ``fc_cassette_config`` fixture (override it in a conftest.py) merges
 config over the file's. After the test, a miss (or, when recording, an exchange that
-was not recorded) fails it, with the explanation in the report. See docs/pytest.md.
+was not recorded) fails it, with the explanation in the report. ``--fc-block-network``
+(ini ``fc_block_network``) lets a test connect only to the proxies and
+``--fc-allowed-hosts`` (:mod:`.block_network`). The same proxy outside pytest:
+:mod:`.api`. See docs/pytest.md.
 """
 
 from __future__ import annotations
