@@ -123,3 +123,13 @@ def test_replaying_a_missing_cassette_says_how_to_record_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="record_mode='once'"):
         fc_cassette.proxy(tmp_path / "nope.yaml")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_proxy_that_dies_in_the_block_is_an_error_not_a_pass(recorded):
+    import signal
+
+    cassette, _ = recorded
+    with pytest.raises(fc_cassette.ProxyError, match="exited during the block"):
+        with fc_cassette.proxy(cassette) as p:
+            p.process.send_signal(signal.SIGKILL)
+            p.process.wait(10)

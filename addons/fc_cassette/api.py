@@ -59,25 +59,34 @@ class Proxy(FcProxy):
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.stop()
+        died = self.stop()
         misses, unrecorded = self.misses, self.not_recorded
-        if self.strict and (misses or unrecorded):
+        error: Exception | None = None
+        if died is not None:  # its misses are lost with it: never a silent pass
+            error = ProxyError(f"fc-cassette: the proxy for {self.cassette} exited during "
+                               f"the block; the end of its log:\n{died}")
+        elif self.strict and (misses or unrecorded):
             error = ReplayMisses(self.cassette, misses, unrecorded)
+        if error is not None:
             if exc is None:
                 raise error
-            exc.add_note(str(error))  # the block's own error first; the misses with it
+            exc.add_note(str(error))  # the block's own error first; ours with it
 
-    def stop(self) -> None:
-        """Stop the proxy (idempotent); ``misses`` keeps its last answer."""
+    def stop(self) -> str | None:
+        """Stop the proxy (idempotent); ``misses`` keeps its last answer. Returns the end
+        of its log if it had exited by itself (else None)."""
         if self._pool is None:
-            return
+            return None
+        died = None if self.process.poll() is None else \
+            "\n".join(self.output().splitlines()[-20:])
         try:
-            self._last = self.status() or {}
+            self._last = (self.status() or {}) if died is None else {}
         except (OSError, ValueError, ControlError):
-            self._last = self._last or {}
+            self._last = {}
         pool, self._pool, self._proxy = self._pool, None, None
         pool.stop_all()
         shutil.rmtree(pool.tmp, ignore_errors=True)  # logs, and the CA's private key
+        return died
 
 
 def _config(config: str | Path | dict | None, tmp: Path) -> str | None:
