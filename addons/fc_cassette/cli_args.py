@@ -13,8 +13,9 @@ import re
 import sys
 from typing import NoReturn
 
+from .vocab import RECORD_MODES
+
 DEFAULT_UPSTREAM = "https://api.stripe.com"
-RECORD_MODES = ("once", "new_episodes", "all", "none")
 
 _EXAMPLES = {
     "simulate": "fc-cassette simulate --port 12111 --seed 7\n"

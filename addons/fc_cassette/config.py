@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import yamlio
 from .redact import RedactionRules
+from .vocab import RecordMode
 
 # config/default.yaml, reached through the package (a symlink in the checkout, a copy
 # in a built wheel), so a regular install finds it too.
@@ -88,7 +89,7 @@ class ReplayPolicy(_Strict):
 class RecordPolicy(_Strict):
     """How record mode writes."""
 
-    mode: Literal["once", "new_episodes", "all", "none"] = "once"
+    mode: RecordMode = "once"
     fsync: bool = Field(default=True, description="fsync each interaction before the client "
                                                   "gets its response.")
     allow_live_keys: bool = Field(default=False, description="Forward and record requests "

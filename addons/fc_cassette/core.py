@@ -21,8 +21,9 @@ from mitmproxy.log import MitmLogHandler
 
 from .config import ConfigError, Settings, load_settings
 from .redact import Redactor
+from .vocab import FC_MODES as MODES
+from .vocab import RECORD_MODES
 
-MODES = ("simulate", "record", "replay", "inspect")
 REGEX_OPTIONS = {"ignore_hosts", "allow_hosts", "tcp_hosts", "udp_hosts"}
 log = logging.getLogger("fc_cassette")
 
@@ -157,8 +158,6 @@ class DeferredOptionsCheck:
     """
 
     def load(self, loader) -> None:
-        from .record import RECORD_MODES
-
         allowed = {"fc_mode": MODES, "fc_record_mode": RECORD_MODES}  # or "" (the default)
         opts = loader.master.options
         for name in sorted(n for n in opts.deferred if n.startswith("fc_") and n in opts):

@@ -24,6 +24,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, PlainValidator, Tag
 from pydantic_core import PydanticCustomError
 
+from ..stripe_errors import ErrorType
+
 ROOT = ""
 """The error path used when the whole value is wrong (e.g. a list where an object belongs)."""
 
@@ -180,7 +182,7 @@ class ApiError(Response):
     request_log_url: Str5000 = None  # type: ignore[assignment]
     setup_intent: ExternalObject = None  # type: ignore[assignment]
     source: ExternalObject = None  # type: ignore[assignment]  # bank_account|card|source
-    type: Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"]
+    type: ErrorType
 
 
 class ErrorEnvelope(Response):

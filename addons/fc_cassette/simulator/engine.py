@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from .. import endpoints, formcodec
+from .. import endpoints, formcodec, stripe_errors
 from .errors import StripeError, clip, mask_key
 
 log = logging.getLogger("fc_cassette")
@@ -191,8 +191,8 @@ class Engine:
             try:
                 return self._error(StripeError(500, _INTERNAL, type_="api_error"), version)
             except Exception:  # noqa: BLE001
-                return SimResponse(500, {"Content-Type": "application/json"}, json.dumps(
-                    {"error": {"message": _INTERNAL, "type": "api_error"}}, indent=2).encode())
+                return SimResponse(500, dict(stripe_errors.JSON_HEADERS), stripe_errors.encode(
+                    stripe_errors.body(_INTERNAL, type_="api_error")))
 
     def _handle(self, method: str, path: str, query: str, h: Headers, body: bytes,
                 requested_version: str, version: str) -> SimResponse:

@@ -14,9 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .. import stripe_errors
 from ..models import FORM_INT_ERRORS, ParamError, param_errors
-
-DOCS = "https://stripe.com/docs/error-codes/"
 ECHO_LIMIT = 100  # longest user-supplied text echoed inside an error message
 MAX_STRING = 5000
 _KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_", "pk_test_", "pk_live_")
@@ -35,15 +34,8 @@ class StripeError(Exception):
         self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
-        err: dict[str, Any] = {}
-        if self.code:
-            err["code"] = self.code
-            err["doc_url"] = DOCS + self.code.replace("_", "-")
-        err["message"] = self.message
-        if self.param is not None:
-            err["param"] = self.param
-        err["type"] = self.type
-        return {"error": err}
+        return stripe_errors.body(self.message, type_=self.type, code=self.code,
+                                  param=self.param, doc_url=True)
 
 
 def clip(text: str, limit: int = ECHO_LIMIT) -> str:
