@@ -7,9 +7,8 @@ import os
 from pathlib import Path
 
 from cryptography import x509
-from mitmproxy.certs import CertStore
-
 from fc_cassette import ca
+from mitmproxy.certs import CertStore
 from support import free_port, run_fc
 
 CA_FILES = {"mitmproxy-ca.pem", "mitmproxy-ca.p12", "mitmproxy-ca-cert.pem",

@@ -8,7 +8,6 @@ import socket
 import subprocess
 
 import pytest
-
 from support import start
 
 CASSETTE = "tests/data/sessions_v1.yaml"
@@ -24,7 +23,7 @@ def send_preface(port: int) -> bytes:
         try:
             while chunk := s.recv(65536):
                 chunks.append(chunk)
-        except (ConnectionResetError, socket.timeout):
+        except (TimeoutError, ConnectionResetError):
             pass
         return b"".join(chunks)
 

@@ -9,7 +9,6 @@ import time
 
 import pytest
 import requests
-
 from fc_cassette import cassette as cio
 from support import encoded_forms, start
 

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from .cli_args import DEFAULT_UPSTREAM, build_parser, one_line  # noqa: F401 (CLI names)
 from .cli_errors import bad_value, check_port, check_upstream, checked_set, unknown_options
 
-
 # CLI flags that become fc_* options, where the command has them.
 FLAG_OPTIONS = (("config", "fc_config"), ("cassette", "fc_cassette"), ("seed", "fc_seed"),
                 ("record_mode", "fc_record_mode"), ("strict", "fc_strict"),
@@ -147,8 +146,7 @@ def prepare_ca(arguments: list[str]) -> str | None:
 
 def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
     from mitmproxy import ctx, exceptions
-    from mitmproxy.tools import cmdline
-    from mitmproxy.tools import main as mitm_main
+    from mitmproxy.tools import cmdline, main as mitm_main
 
     from .addon import all_addons
 
@@ -161,11 +159,11 @@ def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
             return parser
     else:
         from mitmproxy.tools.dump import DumpMaster as Base
-        make_parser = cmdline.mitmdump  # type: ignore[assignment]
+        make_parser = cmdline.mitmdump
 
     ours: list = []
 
-    class Master(Base):  # type: ignore[valid-type,misc]
+    class Master(Base):
         def __init__(self, opts, *a, **kw):
             super().__init__(opts, *a, **kw)
             # a bad --set value names the option and what it takes (mitmproxy: "Not an

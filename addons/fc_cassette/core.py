@@ -21,8 +21,7 @@ from mitmproxy.log import MitmLogHandler
 
 from .config import ConfigError, Settings, load_settings
 from .redact import Redactor
-from .vocab import FC_MODES as MODES
-from .vocab import RECORD_MODES
+from .vocab import FC_MODES as MODES, RECORD_MODES
 
 REGEX_OPTIONS = {"ignore_hosts", "allow_hosts", "tcp_hosts", "udp_hosts"}
 log = logging.getLogger("fc_cassette")

@@ -105,7 +105,7 @@ class Inspect:
             return
         try:
             self._inspect(flow)
-        except Exception as e:  # noqa: BLE001 - a bug of ours must not touch the traffic
+        except Exception as e:  # a bug of ours must not touch the traffic
             log.error("fc-cassette inspect: could not judge %s %s: %s", flow.request.method,
                       self.redactor.redact_text(flow.request.path.split("?", 1)[0]),
                       type(e).__name__)

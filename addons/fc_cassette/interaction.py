@@ -18,11 +18,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import endpoints, formcodec
+
 # Re-exported (``X as X``): part of this module's interface.
-from .codings import MAX_BODY as MAX_BODY
-from .codings import UndecodableBody as UndecodableBody
-from .codings import charset_refusal as charset_refusal
-from .codings import content_of as content_of
+from .codings import (
+    MAX_BODY as MAX_BODY,
+    UndecodableBody as UndecodableBody,
+    charset_refusal as charset_refusal,
+    content_of as content_of,
+)
 from .validation import validate as validate
 
 # Not stored: hop-by-hop headers, and headers that describe the wire form of a body

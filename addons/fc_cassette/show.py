@@ -12,8 +12,7 @@ import json
 import sys
 from typing import Any
 
-from . import cassette as cassette_io
-from . import interaction
+from . import cassette as cassette_io, interaction
 from .redact import Redactor
 from .validation import NO_MODEL, no_model
 from .verify import clean, emit
@@ -87,9 +86,9 @@ def main(path: str, as_json: bool = False) -> int:
         str(r["n"]), str(r["method"]), str(r["path"]), str(r["status"]), ",".join(r["ids"]) or "-",
         _mark(r["request_valid"], r), _mark(r["response_valid"], r)
         + (f" drift: {','.join(r['drift'])}" if r["drift"] else ""))] for r in table]
-    widths = [max(len(x) for x in col) for col in zip(head, *lines)]
+    widths = [max(len(x) for x in col) for col in zip(head, *lines, strict=True)]
     for line in [head, *lines]:
-        emit("  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip())
+        emit("  ".join(x.ljust(w) for x, w in zip(line, widths, strict=True)).rstrip())
     emit(clean(f"{len(table)} interaction(s) in {c.path} (format v{header['fc_cassette']}, "
                f"{header.get('generator') or '-'}, "
                f"Stripe-Version {header.get('stripe_version') or '-'})",

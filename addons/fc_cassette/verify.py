@@ -26,8 +26,7 @@ import re
 import sys
 from typing import IO
 
-from . import cassette as cassette_io
-from . import interaction
+from . import cassette as cassette_io, interaction
 from .playback import WIRE_ERRORS, wire
 from .redact import Redactor, scan
 

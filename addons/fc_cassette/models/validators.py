@@ -68,7 +68,7 @@ def validate_reply(model: type[BaseModel], status: Any, obj: Any) -> Report:
         if bad is not None:
             return bad
         return validate_object(model if 200 <= status < 300 else ErrorEnvelope, obj)
-    except Exception as exc:  # noqa: BLE001 - never raise
+    except Exception as exc:  # never raise
         return Report(valid=False, errors=[_internal_error(exc)], drift=[])
 
 

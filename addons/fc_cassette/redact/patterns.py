@@ -6,8 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-from ..secret_kinds import (OBJECT_SECRET, OBJECT_SECRET_ANCHOR, PREFIXES, SECRET_FIELDS,
-                            prefix_alternation)
+from ..secret_kinds import (
+    OBJECT_SECRET,
+    OBJECT_SECRET_ANCHOR,
+    PREFIXES,
+    SECRET_FIELDS,
+    prefix_alternation,
+)
 
 REDACTED = "REDACTED"
 #: How many encoding layers (percent, ``\\uXXXX``, base64, in any mix) are looked through.

@@ -186,11 +186,11 @@ class Engine:
                                 body or b"", requested, version)
         except StripeError as e:
             return self._error(e, version)
-        except Exception as e:  # noqa: BLE001 - a simulator bug must not kill the proxy
+        except Exception as e:  # a simulator bug must not kill the proxy
             log.error("simulate: internal error (%s)", type(e).__name__, exc_info=True)
             try:
                 return self._error(StripeError(500, _INTERNAL, type_="api_error"), version)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 return SimResponse(500, dict(stripe_errors.JSON_HEADERS), stripe_errors.encode(
                     stripe_errors.body(_INTERNAL, type_="api_error")))
 

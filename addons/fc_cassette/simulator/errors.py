@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from .. import stripe_errors
 from ..models import FORM_INT_ERRORS, ParamError, param_errors
+
 ECHO_LIMIT = 100  # longest user-supplied text echoed inside an error message
 MAX_STRING = 5000
 _KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_", "pk_test_", "pk_live_")
@@ -90,7 +91,8 @@ def bracket_param(path: str) -> str:
 
 
 def loc_param(loc: tuple) -> str:
-    """A pydantic location -> Stripe's bracket form (``("permissions", 1)`` -> ``permissions[1]``)."""
+    """A pydantic location -> Stripe's bracket form (``("permissions", 1)`` ->
+    ``permissions[1]``)."""
     return str(loc[0]) + "".join(f"[{x}]" for x in loc[1:]) if loc else ""
 
 
