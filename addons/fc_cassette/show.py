@@ -14,7 +14,7 @@ from typing import Any
 
 from . import cassette as cassette_io, interaction
 from .redact import Redactor
-from .validation import NO_MODEL, no_model
+from .validation import NO_MODEL, verdict
 from .verify import clean, emit
 
 CELL = 120  # widest table cell; --json keeps whole values
@@ -28,19 +28,14 @@ def rows(c: cassette_io.Cassette) -> list[dict[str, Any]]:
         # the session first (from the path, else the body), then its linked accounts
         ids = [i for i in dict.fromkeys([interaction.object_id_in_path(req["path"]),
                                          *_ids(body)]) if i is not None]
-        reports = interaction.validate(req, resp) or {}
         row = {
             "n": it.get("seq"),
             "method": req["method"],
             "path": req["path"],
             "status": resp["status"],
             "ids": ids,
-            "request_valid": reports["request"].valid if "request" in reports else None,
-            "response_valid": reports["response"].valid if "response" in reports else None,
-            "drift": sorted({d for r in reports.values() for d in r.drift}),
+            **verdict(req, resp).fields(),
         }
-        if no_model(reports):
-            row["model"] = NO_MODEL
         out.append(row)
     return out
 
