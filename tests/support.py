@@ -39,7 +39,7 @@ def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
-_RUNNING: list[Proc] = []
+_RUNNING: list["Proc"] = []
 
 
 @atexit.register

@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 
 from cryptography import x509
-from fc_cassette import ca
 from mitmproxy.certs import CertStore
+
+from fc_cassette import ca
 from support import free_port, run_fc
 
 CA_FILES = {"mitmproxy-ca.pem", "mitmproxy-ca.p12", "mitmproxy-ca-cert.pem",

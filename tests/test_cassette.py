@@ -3,7 +3,9 @@
 import os
 
 import pytest
-from fc_cassette import cassette as cio, yamlio
+
+from fc_cassette import cassette as cio
+from fc_cassette import yamlio
 
 
 def entry(i: int, note: str = "") -> dict:
@@ -146,8 +148,7 @@ def test_check_can_refuse_an_entry_and_nothing_is_written(tmp_path):
     (b"---\nfc_cassette: 1\n...\n---\n!!python/object/apply:os.system ['true']\n...\n",
      "YAML tag '!!python/object/apply:os.system' is not allowed"),
     (b"---\nfc_cassette: 1\n...\n---\na: &x [1, 2]\nb: *x\n...\n", "aliases"),
-    (b"---\nfc_cassette: 1\n...\n---\nseq: 1\nrequest: {method: GET}\n"
-     b"response: {status: 200}\n...\n",
+    (b"---\nfc_cassette: 1\n...\n---\nseq: 1\nrequest: {method: GET}\nresponse: {status: 200}\n...\n",
      "interaction 1: request.path"),
     (b"---\nfc_cassette: 1\n...\n---\nseq: x\nrequest: {method: GET, path: /}\n"
      b"response: {status: 200}\n...\n", "interaction 1: seq"),

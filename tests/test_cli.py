@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 import requests
+
 from fc_cassette import cli
 from support import MITMDUMP, SCRIPT, Proc, free_port, run_fc, start
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+
 from fc_cassette.config import UpstreamError, parse_upstream
 from support import MITMDUMP, SCRIPT, encoded_forms, free_port, run_fc
 

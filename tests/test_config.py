@@ -1,8 +1,9 @@
 """Config: bundled defaults, user overrides, and one-line errors with file, line and key."""
 
 import pytest
-from fc_cassette import yamlio
+
 from fc_cassette.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from fc_cassette import yamlio
 
 
 def test_bundled_default_file_matches_the_models_defaults():

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import stripe
+
 from fc_cassette import cassette as cio
 from fc_cassette.redact import scan
 from support import encoded_forms, start
@@ -70,7 +71,7 @@ class _Stripe(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_POST = _answer  # http.server's names
+    do_GET = do_POST = _answer  # noqa: N815 (http.server's names)
 
     def log_message(self, *args):
         pass

@@ -56,8 +56,7 @@ def test_bundled_cassette_shows_a_session_before_and_after_linking():
                  and "/sessions/" in i["request"]["path"] and i["response"]["status"] == 200]
     counts = [len(i["response"]["body"]["json"]["accounts"]["data"]) for i in retrieves]
     assert counts == [0, 2, 2]
-    accounts = retrieves[-1]["response"]["body"]["json"]["accounts"]["data"]
-    categories = {a["category"] for a in accounts}
+    categories = {a["category"] for a in retrieves[-1]["response"]["body"]["json"]["accounts"]["data"]}
     assert categories == {"cash", "credit"}
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 import stripe
+
 from fc_cassette import cassette as cio
 from support import FC, free_port, run_fc, start, wait_port
 

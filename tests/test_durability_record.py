@@ -9,12 +9,13 @@ import logging
 import os
 
 import pytest
+from mitmproxy import http
+from mitmproxy.test import taddons, tflow
+
 from fc_cassette import cassette as cio
 from fc_cassette.addon import all_addons
 from fc_cassette.lock import CassetteBusy, RecordingLock
 from fc_cassette.record import NOT_RECORDED_CODE
-from mitmproxy import http
-from mitmproxy.test import taddons, tflow
 
 SID = "fcsess_fakeDurable1"
 SESSION = {"id": SID, "object": "financial_connections.session", "livemode": False,

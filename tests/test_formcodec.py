@@ -5,8 +5,10 @@ import time
 from urllib.parse import quote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from fc_cassette.formcodec import FormDecodeError, canonical, decode, encode, flatten
-from hypothesis import given, settings, strategies as st
 
 
 def test_decodes_stripe_python_create_body():

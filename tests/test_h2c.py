@@ -8,6 +8,7 @@ import socket
 import subprocess
 
 import pytest
+
 from support import start
 
 CASSETTE = "tests/data/sessions_v1.yaml"
@@ -23,7 +24,7 @@ def send_preface(port: int) -> bytes:
         try:
             while chunk := s.recv(65536):
                 chunks.append(chunk)
-        except (TimeoutError, ConnectionResetError):
+        except (ConnectionResetError, socket.timeout):
             pass
         return b"".join(chunks)
 

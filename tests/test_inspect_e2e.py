@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 import stripe
+
 from fc_cassette.addon import all_addons
 from fc_cassette.inspector import MARK_DRIFT, MARK_INVALID, MARK_OK, Inspect, describe, judge
 from support import encoded_forms, free_port, start
@@ -287,9 +288,8 @@ def test_inspect_passes_bytes_through_and_judges_each_flow(upstream, tmp_path):
 
 
 def test_report_file_that_cannot_be_written_is_one_line_before_listening(tmp_path, upstream):
-    import subprocess
-
     from support import FC
+    import subprocess
 
     port = free_port()
     p = subprocess.run([FC, "inspect", "--upstream", upstream.base, "--port", str(port),
@@ -493,8 +493,9 @@ def test_judge_error_envelope_and_non_json_bodies():
 
 
 def test_a_failure_of_ours_leaves_the_flow_alone_and_logs_one_line(monkeypatch, caplog):
-    from fc_cassette import inspector
     from mitmproxy.test import taddons, tflow
+
+    from fc_cassette import inspector
 
     def boom(*a, **kw):
         raise RuntimeError(f"broken judge {KEY}")
@@ -519,7 +520,8 @@ def test_a_failure_of_ours_leaves_the_flow_alone_and_logs_one_line(monkeypatch, 
 
 def test_flow_without_response_is_reported(tmp_path):
     """An upstream failure (no response at all) is judged too, and leaks nothing."""
-    from mitmproxy import flow as mflow, http
+    from mitmproxy import flow as mflow
+    from mitmproxy import http
     from mitmproxy.test import taddons, tflow
 
     addons = all_addons()

@@ -8,6 +8,7 @@ import os
 import signal
 
 import pytest
+
 from fc_cassette import lock as lock_mod
 from fc_cassette.lock import CassetteBusy, RecordingLock, lock_path
 

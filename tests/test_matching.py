@@ -66,8 +66,7 @@ def test_miss_for_missing_and_extra_parameters():
 
 def test_chosen_headers_and_ignored_params_and_host():
     rules = MatchRules(headers=["stripe-account"], ignore_params=["return_url"])
-    m = Matcher([it(1, req(form={**CREATE, "return_url": "a"},
-                           headers={"Stripe-Account": "acct_1"}))],
+    m = Matcher([it(1, req(form={**CREATE, "return_url": "a"}, headers={"Stripe-Account": "acct_1"}))],
                 rules)
     assert isinstance(m.take(req(form={**CREATE, "return_url": "b"},
                                  headers={"stripe-account": "acct_2"})), Miss)

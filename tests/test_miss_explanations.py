@@ -16,7 +16,9 @@ import time
 
 import pytest
 import requests
-from fc_cassette import cassette as cio, closest, misses
+
+from fc_cassette import cassette as cio
+from fc_cassette import closest, misses
 from fc_cassette.config import MatchRules
 from fc_cassette.matching import Matcher, Miss
 from support import start

@@ -9,6 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from fc_cassette import models
 from fc_cassette.models import (
     ID_PATTERNS,
@@ -24,7 +27,6 @@ from fc_cassette.models import (
     validate_retrieve_params,
     validate_session,
 )
-from hypothesis import HealthCheck, given, settings, strategies as st
 
 DATA = Path(__file__).parent / "data"
 
@@ -268,12 +270,9 @@ def test_wrong_values_fail_with_exact_path(seed, mutate, path):
 
 
 @pytest.mark.parametrize("mutate, path", [
-    (lambda a: a["balance"]["current"].__setitem__("usd", "100"),
-     "accounts.data[0].balance.current.usd"),
-    (lambda a: a["balance"]["current"].__setitem__("usd", 1.5),
-     "accounts.data[0].balance.current.usd"),
-    (lambda a: a["balance"]["credit"].__setitem__("used", []),
-     "accounts.data[0].balance.credit.used"),
+    (lambda a: a["balance"]["current"].__setitem__("usd", "100"), "accounts.data[0].balance.current.usd"),
+    (lambda a: a["balance"]["current"].__setitem__("usd", 1.5), "accounts.data[0].balance.current.usd"),
+    (lambda a: a["balance"]["credit"].__setitem__("used", []), "accounts.data[0].balance.credit.used"),
     (lambda a: a.__setitem__("created", "1700000000"), "accounts.data[0].created"),
     (lambda a: a.__setitem__("ownership", 5), "accounts.data[0].ownership"),
     (lambda a: a.__setitem__("ownership", "fcaown_1NotAnOwnership"), "accounts.data[0].ownership"),
@@ -283,8 +282,7 @@ def test_wrong_values_fail_with_exact_path(seed, mutate, path):
     (lambda a: a["ownership"]["owners"]["data"][0].__setitem__("id", "fcaowns_1Wrong"),
      "accounts.data[0].ownership.owners.data[0].id"),
     (lambda a: a.__setitem__("id", "fcsess_1Wrong"), "accounts.data[0].id"),
-    (lambda a: a["balance_refresh"].__setitem__("status", "done"),
-     "accounts.data[0].balance_refresh.status"),
+    (lambda a: a["balance_refresh"].__setitem__("status", "done"), "accounts.data[0].balance_refresh.status"),
     (lambda a: a.__setitem__("status_details", {"active": {"action": "none"}}),
      "accounts.data[0].status_details.active.cause"),
 ])
@@ -427,8 +425,7 @@ def test_create_params_decoded_from_a_real_form_body():
             "&permissions[0]=balances&permissions[1]=payment_method"
             "&filters[countries][]=US&limits[accounts]=5&expand[]=accounts")
     assert validate_create_params(formcodec.decode(body)).valid
-    body_empty_limit = ("account_holder[type]=account&account_holder[account]=acct_1Ex"
-                        "&permissions[]=ownership&limits[accounts]=")
+    body_empty_limit = "account_holder[type]=account&account_holder[account]=acct_1Ex&permissions[]=ownership&limits[accounts]="
     assert validate_create_params(formcodec.decode(body_empty_limit)).valid
 
 
@@ -487,9 +484,8 @@ def test_unknown_nested_create_key_is_drift_not_error():
 
 
 # ------------------------------------------------------------------------- retrieve params
-@pytest.mark.parametrize("params", [
-    {}, {"expand": ["accounts"]},
-    {"expand": ["accounts.data.ownership", "account_holder.customer"]}])
+@pytest.mark.parametrize("params", [{}, {"expand": ["accounts"]},
+                                    {"expand": ["accounts.data.ownership", "account_holder.customer"]}])
 def test_retrieve_params_valid(params):
     assert validate_retrieve_params(params).as_dict() == {"valid": True, "errors": [], "drift": []}
 
@@ -554,7 +550,7 @@ def test_report_is_frozen_plain_data(seed):
     seed["permissions"] = ["nope"]
     report = validate_session(seed)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        report.valid = True
+        report.valid = True  # type: ignore[misc]
     data = report.as_dict()
     assert json.loads(json.dumps(data)) == data
     assert set(data) == {"valid", "errors", "drift"}
@@ -564,8 +560,7 @@ def test_report_is_frozen_plain_data(seed):
 
 def test_report_positional_construction():
     report = Report(False, [{"path": "", "message": "x"}], [])
-    assert report.as_dict() == {"valid": False, "errors": [{"path": "", "message": "x"}],
-                                "drift": []}
+    assert report.as_dict() == {"valid": False, "errors": [{"path": "", "message": "x"}], "drift": []}
 
 
 # ----------------------------------------------------------------------- never raises
@@ -616,8 +611,7 @@ def test_validate_response_bad_status_never_raises(seed, status):
 # validators and the drift walk reach nested models.
 _KEYS = st.sampled_from(["accounts", "data", "error", "type", "id", "object", "ownership",
                          "owners", "balance", "current", "permissions", "filters", "country",
-                         "limits", "account_holder", "customer", "expand", "livemode"]) \
-    | st.text(max_size=5)
+                         "limits", "account_holder", "customer", "expand", "livemode"]) | st.text(max_size=5)
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=10),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(_KEYS, children, max_size=5),
@@ -645,8 +639,7 @@ def test_mutated_real_session_never_raises(rich, data):
     doc = copy.deepcopy(rich)
     node = doc
     while isinstance(node, (dict, list)) and node:
-        keys = sorted(node) if isinstance(node, dict) else range(len(node))
-        key = data.draw(st.sampled_from(keys))
+        key = data.draw(st.sampled_from(sorted(node) if isinstance(node, dict) else range(len(node))))
         if data.draw(st.booleans()) or not isinstance(node[key], (dict, list)) or not node[key]:
             node[key] = data.draw(_JSON)
             break

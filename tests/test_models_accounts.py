@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+
 from fc_cassette import interaction, models
 from fc_cassette.validation import NoModel, verdicts
 

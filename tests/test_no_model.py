@@ -82,10 +82,11 @@ def test_inspect_report_line_says_no_model():
 def test_inspect_addon_leaves_no_model_flows_unmarked(tmp_path):
     """With the scope widened to every path, a flow no model covers gets a comment
     saying so, no ✓/✗ marker, and counts as "no model" (never invalid)."""
-    from fc_cassette.addon import all_addons
-    from fc_cassette.inspector import MARK_OK, Inspect
     from mitmproxy import http
     from mitmproxy.test import taddons, tflow
+
+    from fc_cassette.addon import all_addons
+    from fc_cassette.inspector import MARK_OK, Inspect
 
     config = tmp_path / "wide.yaml"
     config.write_text("scope:\n  paths:\n    - ^/v1/\n")

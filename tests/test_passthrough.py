@@ -12,6 +12,7 @@ import threading
 
 import pytest
 import requests
+
 from fc_cassette import cassette as cio
 from fc_cassette.addon import all_addons
 from fc_cassette.core import FcCore
@@ -98,7 +99,7 @@ def test_other_modes_and_control_calls_are_not_tracked():
 class _Other(http.server.BaseHTTPRequestHandler):
     """A non-Stripe service the app also calls."""
 
-    def do_GET(self):  # http.server's name
+    def do_GET(self):  # noqa: N802 (http.server's name)
         body = b'{"weather": "sunny"}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

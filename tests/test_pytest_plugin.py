@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import pytest
+
 from fc_cassette import cassette as cio
 from support import free_port, start
 
@@ -50,8 +51,7 @@ def test_forward_proxy_to_api_stripe_com(fc_proxy):
     stripe.ca_bundle_path = str(fc_proxy.ca_bundle)
     try:
         client = stripe.StripeClient(KEY, proxy=fc_proxy.proxy_url, max_network_retries=0)
-        session = client.v1.financial_connections.sessions.create(params=CREATE)
-        assert session.id.startswith("fcsess_")
+        assert client.v1.financial_connections.sessions.create(params=CREATE).id.startswith("fcsess_")
     finally:
         stripe.ca_bundle_path = old
 '''

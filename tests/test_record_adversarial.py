@@ -17,12 +17,14 @@ import string
 from urllib.parse import quote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mitmproxy import http
+from mitmproxy.test import taddons, tflow
+
 from fc_cassette import cassette as cio
 from fc_cassette.addon import all_addons
 from fc_cassette.redact import scan
-from hypothesis import given, settings, strategies as st
-from mitmproxy import http
-from mitmproxy.test import taddons, tflow
 from support import encoded_forms
 
 _rnd = random.Random(20261126)
@@ -110,8 +112,7 @@ def test_secrets_everywhere_never_reach_the_cassette_or_log(recorder, caplog):
     # the same secret got the same placeholder in the request (inside JSON in a form value)
     assert placeholder in first["request"]["body"]["form"]["metadata"]["nested"][0]
     assert "Content-Encoding" not in first["response"]["headers"]
-    basic = first["request"]["headers"]["Authorization"][6:]
-    assert base64.b64decode(basic) == b"rk_test_REDACTED_1:"
+    assert base64.b64decode(first["request"]["headers"]["Authorization"][6:]) == b"rk_test_REDACTED_1:"
     assert first["request"]["headers"]["Cookie"] == "REDACTED"
     assert first["response"]["headers"]["Set-Cookie"] == "REDACTED"
     for s in (key, rk, secret1, secret2):

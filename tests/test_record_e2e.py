@@ -14,6 +14,7 @@ import time
 import pytest
 import requests
 import stripe
+
 from fc_cassette import cassette as cio
 from fc_cassette.redact import scan
 from support import encoded_forms, free_port, start
@@ -180,8 +181,7 @@ def test_one_recorder_per_cassette(sim, tmp_path):
     assert not lock.exists()
     assert [i["seq"] for i in cio.load(cassette).interactions] == [1, 2]
     rec2 = record(tmp_path, cassette, sim.base, "--record-mode", "new_episodes", name="rec2")
-    rec2.client(KEY).v1.financial_connections.sessions.retrieve(
-        s.id, params={"expand": ["accounts"]})
+    rec2.client(KEY).v1.financial_connections.sessions.retrieve(s.id, params={"expand": ["accounts"]})
     assert rec2.proc.stop() == 0
     assert [i["seq"] for i in cio.load(cassette).interactions] == [1, 2, 3]
 

@@ -7,11 +7,13 @@ import json
 import os
 
 import pytest
-from fc_cassette import cassette as cio, lock as lock_mod
-from fc_cassette.addon import all_addons
-from fc_cassette.lock import RecordingLock, lock_path
 from mitmproxy import exceptions, http
 from mitmproxy.test import taddons, tflow
+
+from fc_cassette import cassette as cio
+from fc_cassette import lock as lock_mod
+from fc_cassette.addon import all_addons
+from fc_cassette.lock import RecordingLock, lock_path
 
 SID = "fcsess_fakeLock1"
 SESSION = {"id": SID, "object": "financial_connections.session", "livemode": False,

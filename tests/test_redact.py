@@ -19,10 +19,12 @@ from urllib.parse import quote
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
 from fc_cassette import yamlio
 from fc_cassette.redact import Finding, RedactionRules, Redactor, mask, scan
-from hypothesis import HealthCheck, given, settings, strategies as st
-from pydantic import ValidationError
 
 SK = "sk_test_" + "fakeExampleKey1234567890abcdef"
 SK2 = "sk_test_" + "fakeExampleOtherKey0987654321"
@@ -555,7 +557,7 @@ def test_scan_offsets_and_masking():
                                                                       text.index(b64(CS)))]
     assert all("fakeExample" not in f.excerpt for f in found)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        found[0].kind = "x"
+        found[0].kind = "x"  # type: ignore[misc]
     assert isinstance(found[0], Finding)
 
 
@@ -697,7 +699,8 @@ _pieces = st.sampled_from(["sk_test_", "rk_live_", "sk_live_", "fcsess_client_se
 @settings(max_examples=300, derandomize=True, deadline=None)
 @given(st.lists(_pieces, max_size=25).map("".join))
 def test_scanner_fast_paths_equal_the_plain_regexes(text):
-    from fc_cassette.redact import patterns as P, scanner as S
+    from fc_cassette.redact import patterns as P
+    from fc_cassette.redact import scanner as S
     assert [m.span() for m in S._secret_matches(text)] == \
         [m.span() for m in P._SECRET.finditer(text)]
     assert [m.span() for m in S._bearer_scan_matches(text)] == \

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import stripe
+
 from fc_cassette import cassette as cio
 from support import Stack, fc, free_port, start
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import stripe
+
 from fc_cassette.formcodec import canonical, decode
 from fc_cassette.models import validate_create_params, validate_retrieve_params, validate_session
 
@@ -78,8 +79,7 @@ def test_stripe_python_create_body_decodes_and_validates(capture_server):
     report = validate_create_params(params)
     assert report.valid, report.errors
     # the same request in curl's empty-bracket style means the same thing
-    curl_style = raw.replace("permissions[0]", "permissions[]").replace(
-        "permissions[1]", "permissions[]")
+    curl_style = raw.replace("permissions[0]", "permissions[]").replace("permissions[1]", "permissions[]")
     assert canonical(decode(curl_style)) == canonical(params)
 
 

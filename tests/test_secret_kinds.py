@@ -9,11 +9,13 @@ from __future__ import annotations
 import base64
 
 import pytest
+from mitmproxy import http
+from mitmproxy.test import taddons, tflow
+
+from fc_cassette import secret_kinds
 from fc_cassette.addon import all_addons
 from fc_cassette.redact import Redactor, mask, scan
 from fc_cassette.secret_kinds import KINDS, LIVE_PREFIXES, live_key_in, uses_live_key
-from mitmproxy import http
-from mitmproxy.test import taddons, tflow
 
 
 def b64(s: str) -> str:

@@ -24,10 +24,13 @@ from urllib.parse import quote
 
 import pytest
 import yaml
-from fc_cassette import cassette as cio, yamlio
+
+from mitmproxy.test import taddons
+
+from fc_cassette import cassette as cio
+from fc_cassette import yamlio
 from fc_cassette.addon import all_addons
 from fc_cassette.redact import Redactor, scan
-from mitmproxy.test import taddons
 from test_record_adversarial import make_flow, run
 
 

@@ -9,6 +9,7 @@ import time
 
 import pytest
 import requests
+
 from fc_cassette import cassette as cio
 from support import encoded_forms, start
 

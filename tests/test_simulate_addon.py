@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from fc_cassette.addon import all_addons
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow
+
+from fc_cassette.addon import all_addons
 
 KEY = "sk_test_" + "51AbCdEfGhIjKlMnOpQrStUv"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 import stripe
+
 from support import fc, free_port
 
 KEY = "sk_test_" + "fakeSimKey123456789"
@@ -90,7 +91,7 @@ def test_sdk_errors_map_to_exception_classes(sim):
     assert e.value.param == "account_holder[account]"
 
     with pytest.raises(stripe.InvalidRequestError) as e:
-        sessions.create(params={**CREATE_PARAMS, "foo": "bar"})
+        sessions.create(params={**CREATE_PARAMS, "foo": "bar"})  # type: ignore[typeddict-unknown-key]
     assert e.value.code == "parameter_unknown" and e.value.param == "foo"
 
     with pytest.raises(stripe.InvalidRequestError) as e:

@@ -7,6 +7,9 @@ import json
 from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from fc_cassette.models import validate_error, validate_response, validate_session
 from fc_cassette.simulator import (
     DEFAULT_STRIPE_VERSION,
@@ -15,7 +18,6 @@ from fc_cassette.simulator import (
     bracket_param,
     mask_key,
 )
-from hypothesis import HealthCheck, given, settings, strategies as st
 
 KEY = "sk_test_" + "fakeSimKey123456789"
 OTHER_KEY = "rk_test_" + "fakeOtherKey98765"
@@ -187,9 +189,8 @@ def test_create_stripe_errors(client, body, code, param, message):
      "permissions[1]", "Invalid permissions[1]: must be one of balances, ownership, "
                        "payment_method, or transactions"),
     ("account_holder[type]=customer&account_holder[customer]=cus_fake1"
-     "&permissions[]=nope", "permissions[0]",
-     "Invalid permissions[0]: must be one of balances, ownership, payment_method, or "
-     "transactions"),
+     "&permissions[]=nope", "permissions[0]", "Invalid permissions[0]: must be one of "
+                                              "balances, ownership, payment_method, or transactions"),
     ("account_holder[type]=person&permissions[0]=balances", "account_holder[type]",
      "Invalid account_holder[type]: must be one of account or customer"),
     (BASIC_BODY.decode() + "&prefetch[0]=payment_method", "prefetch[0]",

@@ -6,10 +6,12 @@ import json
 from urllib.parse import quote, urlencode
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from fc_cassette import endpoints
 from fc_cassette.models import validate_reply
 from fc_cassette.simulator import SimResponse, Simulator
-from hypothesis import HealthCheck, given, settings, strategies as st
 
 KEY = "sk_test_" + "fakeAccountsKey123456"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -231,7 +233,7 @@ def test_permissions_govern_what_an_account_exposes(c):
     acc = accounts[0]
     assert acc["balance"] is None and acc["ownership"] is None
     assert acc["account_holder"] == {"account": "acct_fakeHolder", "type": "account"}
-    for feature in ("balance", "ownership", "transactions"):
+    for i, feature in enumerate(("balance", "ownership", "transactions")):
         err = c.call("POST", f"{FC}/accounts/{acc['id']}/refresh",
                      {"features[0]": feature}, 400)["error"]
         perm = {"balance": "balances"}.get(feature, feature)
@@ -294,10 +296,8 @@ def test_fuzz_account_endpoints_never_raise_and_always_validate(method, tail, wh
     _, accounts = c.linked(n=1)
     acc = accounts[0]
     path = f"{FC}/{which}{tail if which == 'accounts/ACC' else ''}".replace("ACC", acc["id"])
-    def filled(v: str) -> str:
-        return v.replace("ACC", acc["id"]).replace("OWN", acc["ownership"])
-
-    data = "&".join(f"{quote(k)}={quote(filled(v))}" for k, v in pairs)
+    data = "&".join(f"{quote(k)}={quote(v.replace('ACC', acc['id']).replace('OWN', acc['ownership']))}"
+                    for k, v in pairs)
     query, body = (data, b"") if method == "GET" else ("", data.encode())
     resp = c.sim.handle(method, path, query, AUTH, body)
     checked(method, path, resp)

@@ -17,8 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from fc_cassette import cassette as cio, interaction, yamlio
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fc_cassette import cassette as cio
+from fc_cassette import interaction, yamlio
 from support import FC, free_port
 from test_verify_show import CORPUS, LOCATED, MALFORMED
 
@@ -54,7 +57,7 @@ def test_replay_and_record_refuse_each_strict_case_with_one_line(tmp_path):
             if c == "replay" or n in RECORDED]
     with ThreadPoolExecutor(max_workers=3) as pool:
         results = list(pool.map(lambda j: _run(j[0], j[1], tmp_path), jobs))
-    for (command, path), p in zip(jobs, results, strict=True):
+    for (command, path), p in zip(jobs, results):
         out = p.stdout + p.stderr
         assert "Traceback" not in out, (command, out)
         assert p.returncode != 0 and "listening" not in out, (command, path, out)

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
 from fc_cassette import cassette as cio
 from support import FC, encoded_forms, free_port, run_fc, start
 
@@ -569,7 +570,7 @@ def test_malformed_replay_refuses_before_listening(tmp_path):
     # Started four at a time on one fresh confdir: this also checks that proxies starting
     # together create mitmproxy's CA once (a torn CA key printed mitmproxy's traceback).
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = dict(zip(cases, pool.map(lambda p: _replay(p, tmp_path), cases), strict=True))
+        results = dict(zip(cases, pool.map(lambda p: _replay(p, tmp_path), cases)))
     for path, p in results.items():
         out = p.stdout + p.stderr
         assert "Traceback" not in out, out
