@@ -104,6 +104,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import bench_suite  # scripts/ is on sys.path: this file runs as a script
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 FC = str(BIN / "fc-cassette")
@@ -122,6 +124,7 @@ GOALS = {  # metric: (operator, bound)
     "record_vs_passthrough": (">=", 0.7),
     "startup_vs_bare": ("<=", 1.5),
 }
+GOALS.update(bench_suite.GOALS)  # the suite section (scripts/bench_suite.py)
 REQUIRED_KEYS = (
     "replay_rps", "server_replay_rps", "floor_rps", "replay_vs_server_replay",
     "replay_vs_floor", "scale_10k_vs_10", "load_10k_s", "load_vs_yaml_parse",
@@ -918,8 +921,9 @@ def main(argv: list[str] | None = None) -> int:
     ok = False
     try:
         res = bench(sizes, tmp, procs)
+        res.update(bench_suite.bench_suite(args.smoke, tmp))
         ok = True
-    except BenchError as e:
+    except (BenchError, bench_suite.SuiteError) as e:
         print(f"bench failed: {e}", file=sys.stderr)
         return 1
     finally:
@@ -934,6 +938,7 @@ def main(argv: list[str] | None = None) -> int:
         1 for k, (op, b) in GOALS.items() if (res[k] >= b if op == ">=" else res[k] <= b))
     res["goals_total"] = len(GOALS)
     print(table(res, sizes))
+    print(bench_suite.table(res))
     print(f"elapsed {res['elapsed_s']:.0f}s; goals met {res['goals_met']}/{res['goals_total']}"
           " (benchmark goals, not test assertions)")
     print(json.dumps({k: (float(f"{v:.6g}") if isinstance(v, float) else v)

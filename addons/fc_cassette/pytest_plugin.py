@@ -1,85 +1,105 @@
-"""pytest plugin: ``@pytest.mark.fc_cassette(PATH)`` and the ``fc_proxy`` fixture.
+"""pytest plugin: ``@pytest.mark.fc_cassette`` and the ``fc_proxy`` fixture.
 
 Installing fc-cassette enables it (``pytest11`` entry point). A test marked with a
-cassette gets ``fc_proxy``, a real fc-cassette proxy for that cassette:
+cassette gets ``fc_proxy``: the session's fc-cassette proxy, switched to the test's
+cassette and rewound (one process per pytest process, see :mod:`.pytest_proxy`):
 
-- ``--fc-record-mode=none`` (default; CI never records): ``fc-cassette replay --forward``,
+- record mode ``none`` (default; CI never records): ``fc-cassette replay --forward``,
   usable both as an API base URL (``fc_proxy.url``) and as an HTTPS proxy
   (``fc_proxy.proxy_url`` with ``fc_proxy.ca_bundle``);
 - ``once`` / ``new_episodes`` / ``all``: ``fc-cassette record`` in reverse mode in front
-  of ``--fc-upstream`` (default ``https://api.stripe.com``); use ``fc_proxy.url``.
+  of the upstream (default ``https://api.stripe.com``); use ``fc_proxy.url``.
 
-One proxy per cassette (and mode) serves the whole session: before each test the
-playback is rewound, after it the proxy is asked for the test's misses. A miss fails
-the test, with the miss's field-level difference in the report; interactions that no
-test used are listed in the terminal summary. Cassette paths are relative to the test
-file's folder.
+pytest-recording's conventions: the marker without a path uses
+``cassettes/<test file stem>/<test name>.yaml`` beside the test file; a module- or
+class-level marker applies to each test; ``record_mode=`` on the marker overrides the
+session's mode; ``--fc-record-mode``/``--fc-upstream``/``--fc-config`` have ini
+counterparts; the ``fc_cassette_config`` fixture (override it in a conftest.py) merges
+config over the file's. After the test, a miss (or, when recording, an exchange that
+was not recorded) fails it, with the explanation in the report. See docs/pytest.md.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .pytest_proxy import ControlError, Pool, ProxyError, ProxyProcess, config_file
+
 RECORD_MODES = ("none", "once", "new_episodes", "all")
-STASH_STATUS = pytest.StashKey[dict]()
-_REPORTED = pytest.StashKey[int]()  # misses already reported for a test
-# The control calls go straight to the proxy on 127.0.0.1: HTTP(S)_PROXY in the
-# environment must not divert them.
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+DEFAULT_UPSTREAM = "https://api.stripe.com"
+_REPORTED = pytest.StashKey[tuple]()  # (misses, not recorded, passthrough) reported
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("fc-cassette", "Stripe FC Session cassettes (fc-cassette)")
-    group.addoption("--fc-record-mode", choices=RECORD_MODES, default="none",
-                    help="none (default: replay only, offline), once, new_episodes, all")
-    group.addoption("--fc-upstream", default="https://api.stripe.com",
-                    help="where record modes forward to (default https://api.stripe.com)")
+    group.addoption("--fc-record-mode", choices=RECORD_MODES, default=None,
+                    help="none (default: replay only, offline), once, new_episodes, all "
+                         "(ini: fc_record_mode)")
+    group.addoption("--fc-upstream", default=None,
+                    help=f"where record modes forward to (default {DEFAULT_UPSTREAM}; "
+                         "ini: fc_upstream)")
+    group.addoption("--fc-config", default=None, metavar="FILE",
+                    help="fc-cassette's YAML config (scope, matching, redaction, replay), "
+                         "as the CLI's --config (ini: fc_config)")
+    parser.addini("fc_record_mode", "fc-cassette record mode (none, once, new_episodes, "
+                                    "all)", default="none")
+    parser.addini("fc_upstream", "where fc-cassette's record modes forward to",
+                  default=DEFAULT_UPSTREAM)
+    parser.addini("fc_config", "fc-cassette's YAML config file (relative to the ini file)",
+                  default="")
+
+
+def _option(config: pytest.Config, name: str) -> tuple[str, Path]:
+    """An option's value (the command line's, else the ini's) and the folder a relative
+    path in it is relative to."""
+    value = config.getoption(f"--{name.replace('_', '-')}")
+    if value is not None:
+        return value, Path(config.invocation_params.dir)
+    base = Path(config.inipath).parent if config.inipath else Path(config.rootpath)
+    return str(config.getini(name) or ""), base
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "fc_cassette(path): the test's fc-cassette cassette "
-                                       "(relative to the test file)")
-    config.stash[_REGISTRY] = _Registry(config.getoption("--fc-record-mode"),
-                                        config.getoption("--fc-upstream"))
+    config.addinivalue_line("markers", "fc_cassette(path=None, record_mode=None): the "
+                                       "test's fc-cassette cassette (relative to the test "
+                                       "file; default cassettes/<file>/<test>.yaml)")
+    mode, _ = _option(config, "fc_record_mode")
+    if mode not in RECORD_MODES:
+        raise pytest.UsageError(f"fc-cassette: fc_record_mode: must be one of "
+                                f"{', '.join(RECORD_MODES)}, not {mode!r}")
+    upstream, _ = _option(config, "fc_upstream")
+    cfg, base = _option(config, "fc_config")
+    path = str((base / cfg).resolve()) if cfg else None
+    if path and not Path(path).is_file():
+        raise pytest.UsageError(f"fc-cassette: --fc-config {cfg}: no such file")
+    config.stash[_SESSION] = _Session(mode, upstream or DEFAULT_UPSTREAM, path)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    registry = config.stash.get(_REGISTRY, None)
-    if registry is not None:
-        registry.stop_all()
-
-
-# The proxy picks a free port itself (--port 0) and says which: a port chosen here and
-# bound later could be taken meanwhile by another worker's proxy (pytest-xdist), whose
-# socket would then pass for this one.
-_LISTENING = re.compile(r"listening at 127\.0\.0\.1:(\d+)")
+    session = config.stash.get(_SESSION, None)
+    if session is not None:
+        session.stop()
 
 
 @dataclass
 class FcProxy:
-    """A running fc-cassette proxy for one cassette."""
+    """The session's fc-cassette proxy, on this test's cassette."""
 
     cassette: Path
     mode: str
     port: int
     confdir: Path
-    process: subprocess.Popen = field(repr=False)
+    process: Any = field(repr=False)  # the subprocess.Popen
     log: Path = field(repr=False)
+    recording: bool = False  # this test records (its cassette is being written)
+    _proxy: ProxyProcess | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -108,115 +128,131 @@ class FcProxy:
             kwargs["http_client"] = stripe.RequestsClient(session=session)
         return stripe.StripeClient(api_key, base_addresses={"api": self.url}, **kwargs)
 
-    def _control(self, method: str, action: str) -> dict[str, Any] | None:
-        req = urllib.request.Request(f"{self.url}/__fc_cassette__/{action}", method=method,
-                                     data=b"" if method == "POST" else None)
-        try:
-            with _DIRECT.open(req, timeout=10) as resp:
-                return json.loads(resp.read())
-        except urllib.error.HTTPError as e:
-            if e.code == 409:  # recording a new cassette: nothing is played back
-                return None
-            raise
-
     def rewind(self) -> None:
-        self._control("POST", "rewind")
+        if self._proxy is not None:
+            try:
+                self._proxy.call("POST", "rewind")
+            except ControlError as e:
+                if e.status != 409:  # nothing played back (a new cassette): nothing to do
+                    raise
 
     def status(self) -> dict[str, Any] | None:
-        return self._control("GET", "status")
+        return self._proxy.call("GET", "status") if self._proxy is not None else None
 
     def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+        return self._proxy.output() if self._proxy is not None else ""
 
 
-class _Registry:
-    def __init__(self, record_mode: str, upstream: str):
-        self.record_mode, self.upstream = record_mode, upstream
-        self.proxies: dict[Path, FcProxy] = {}
+def _safe(name: str) -> str:
+    """A test name (parametrized ids included) as a file name: ``test_x[a/b c]`` ->
+    ``test_x-a-b-c``."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "test"
+
+
+def default_cassette(item: pytest.Item) -> Path:
+    """pytest-recording's default: ``cassettes/<file stem>/<[Class.]test>.yaml``."""
+    name = _safe(item.name)
+    cls = getattr(item, "cls", None)
+    if cls is not None:
+        name = f"{cls.__name__}.{name}"
+    path = Path(item.path)
+    return path.parent / "cassettes" / path.stem / f"{name}.yaml"
+
+
+def cassette_of(item: pytest.Item, marker: pytest.Mark) -> Path:
+    path = marker.args[0] if marker.args else marker.kwargs.get("path")
+    if not path:
+        return default_cassette(item).resolve()
+    return (Path(item.path).parent / path).resolve()
+
+
+class _Session:
+    def __init__(self, record_mode: str, upstream: str, config: str | None):
+        self.record_mode, self.upstream, self.config = record_mode, upstream, config
         self.never_used: dict[Path, list[int]] = {}
-        self.tmp = Path(tempfile.mkdtemp(prefix="fc-cassette-pytest-"))
+        self._pool: Pool | None = None
+        self._tmp: Path | None = None
 
-    def get(self, cassette: Path) -> FcProxy:
-        proxy = self.proxies.get(cassette)
-        if proxy is None or proxy.process.poll() is not None:
-            proxy = self.proxies[cassette] = self._start(cassette)
-        return proxy
+    @property
+    def started(self) -> int:
+        return self._pool.started if self._pool is not None else 0
 
-    def _start(self, cassette: Path) -> FcProxy:
-        if self.record_mode == "none" and not cassette.exists():
+    def pool(self) -> Pool:
+        if self._pool is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="fc-cassette-pytest-"))
+            self._pool = Pool(self.upstream, self._tmp)
+        return self._pool
+
+    def open(self, cassette: Path, mode: str, overrides: dict[str, Any]) -> FcProxy:
+        """The proxy, switched to ``cassette`` in ``mode`` and rewound (or the test fails)."""
+        if mode == "none" and not cassette.exists():
             pytest.fail(f"fc-cassette: {cassette} does not exist; record it with "
                         f"--fc-record-mode=once (and --fc-upstream URL)", pytrace=False)
-        n = len(self.proxies)
-        confdir, log = self.tmp / "mitmproxy", self.tmp / f"proxy-{n}.log"
-        if self.record_mode == "none":
-            args = ["replay", str(cassette), "--forward"]
-        else:
-            args = ["record", str(cassette), "--record-mode", self.record_mode,
-                    "--upstream", self.upstream]
-        cmd = [sys.executable, "-m", "fc_cassette", *args, "--port", "0",
-               "--set", f"confdir={confdir}"]
-        with open(log, "w") as fh:
-            proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-        proxy = FcProxy(cassette, self.record_mode, 0, confdir, proc, log)
-        deadline = time.monotonic() + 60
-        while True:  # ready when it says where it listens: it listens only once loaded
-            if proc.poll() is not None:
-                pytest.fail(f"fc-cassette proxy for {cassette} exited "
-                            f"({proc.returncode}):\n{proxy.output()}", pytrace=False)
-            listening = _LISTENING.search(proxy.output())
-            if listening:
-                proxy.port = int(listening.group(1))
-                return proxy
-            if time.monotonic() > deadline:
-                self._stop(proxy)
-                pytest.fail(f"fc-cassette proxy for {cassette} did not start:\n"
-                            f"{proxy.output()}", pytrace=False)
-            time.sleep(0.05)
-
-    def _stop(self, proxy: FcProxy) -> None:
-        if proxy.process.poll() is not None:
-            return
+        kind = "replay" if mode == "none" else "record"
+        body: dict[str, Any] = {"cassette": str(cassette), "rewind": True}
+        if kind == "record":
+            body["record_mode"] = mode
+            cassette.parent.mkdir(parents=True, exist_ok=True)
+        pool = self.pool()
+        proxy = None
         try:
-            status = proxy.status() if proxy.mode in ("none", "once") else None
-            if status:
-                self.never_used[proxy.cassette] = status["never_used"]
-        except (OSError, ValueError):  # not answering: it is stopped all the same
-            pass
-        finally:  # never leave a proxy running after the session
-            proxy.process.send_signal(signal.SIGINT)
-            try:
-                proxy.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proxy.process.pid, signal.SIGKILL)
-                proxy.process.wait(5)
+            proxy = pool.get(kind, config_file(self.config, overrides, pool.tmp),
+                             cassette, mode)
+            status = proxy.call("POST", "use", body)
+        except ProxyError as e:
+            pytest.fail(str(e), pytrace=False)
+        except ControlError as e:
+            pytest.fail(f"fc-cassette: cannot use {cassette}: {e}", pytrace=False)
+        except (OSError, ValueError) as e:
+            pytest.fail(f"fc-cassette: the proxy did not answer ({e}):\n"
+                        f"{_tail(proxy)}", pytrace=False)
+        return FcProxy(cassette, mode, proxy.port, proxy.confdir, proxy.process, proxy.log,
+                       bool(status.get("recording")), proxy)
 
-    def stop_all(self) -> None:
-        for proxy in self.proxies.values():
-            self._stop(proxy)
-        # the proxies' logs and mitmproxy's CA (a private key): not left in /tmp
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.stop_all()
+        if self._tmp is not None:  # the proxies' logs and mitmproxy's CA (a private key)
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
 
 
-_REGISTRY = pytest.StashKey[_Registry]()
+_SESSION = pytest.StashKey[_Session]()
+
+
+def _tail(proxy: ProxyProcess | None) -> str:
+    return "\n".join(proxy.output().splitlines()[-20:]) if proxy is not None else ""
 
 
 @pytest.fixture
-def fc_proxy(request: pytest.FixtureRequest) -> FcProxy:
-    """The fc-cassette proxy for the test's ``@pytest.mark.fc_cassette(PATH)``."""
+def fc_cassette_config() -> dict[str, Any]:
+    """Config merged over ``--fc-config`` for the tests it applies to (override it in a
+    conftest.py, per folder, like pytest-recording's ``vcr_config``), e.g.
+    ``{"matching": {"ignore_params": ["expand"]}}``. Each distinct config gets its own
+    proxy process."""
+    return {}
+
+
+@pytest.fixture
+def fc_proxy(request: pytest.FixtureRequest, fc_cassette_config: dict[str, Any]) -> FcProxy:
+    """The fc-cassette proxy on this test's cassette (``@pytest.mark.fc_cassette``)."""
     marker = request.node.get_closest_marker("fc_cassette")
-    if marker is None or not marker.args:
-        pytest.fail("fc_proxy needs @pytest.mark.fc_cassette(PATH)", pytrace=False)
-    cassette = (Path(request.node.path).parent / marker.args[0]).resolve()
-    proxy = request.config.stash[_REGISTRY].get(cassette)
-    proxy.rewind()  # each test starts with every recording available
-    return proxy
+    if marker is None:
+        pytest.fail("fc_proxy needs @pytest.mark.fc_cassette (on the test, its class or "
+                    "its module)", pytrace=False)
+    session = request.config.stash[_SESSION]
+    mode = marker.kwargs.get("record_mode") or session.record_mode
+    if mode not in RECORD_MODES:
+        pytest.fail(f"fc-cassette: record_mode={mode!r}: must be one of "
+                    f"{', '.join(RECORD_MODES)}", pytrace=False)
+    return session.open(cassette_of(request.node, marker), mode, fc_cassette_config or {})
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """After the test's call, and again after its teardown (a fixture's teardown or a
-    late thread can still miss): new misses fail the test, with their explanations."""
+    late thread can still miss): new misses fail the test, with their explanations; so
+    does, when recording, an exchange that was not recorded."""
     outcome = yield
     report = outcome.get_result()
     proxy = getattr(item, "funcargs", {}).get("fc_proxy")
@@ -225,22 +261,38 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if call.when == "teardown" and proxy.process.poll() is not None:
         return  # it died during the test: that test's call failed already
     try:
-        status = proxy.status()
-    except (OSError, ValueError) as e:  # the proxy died or hangs: this test's failure
-        tail = "\n".join(proxy.output().splitlines()[-20:])
+        status = proxy.status() or {}
+    except (OSError, ValueError, ControlError) as e:  # died or hangs: this test's failure
         _fail(report, f"fc-cassette: the proxy for {proxy.cassette} did not answer "
-                      f"({e}); the end of its log:\n{tail}")
+                      f"({e}); the end of its log:\n{_tail(proxy._proxy)}")
         return
-    misses = status["misses"] if status else []
-    reported = item.stash.get(_REPORTED, 0)
-    if len(misses) <= reported:
-        return
-    item.stash[_REPORTED] = len(misses)
-    new = misses[reported:]
-    when = "" if call.when == "call" else " during teardown"
-    text = "\n".join([f"fc-cassette: {len(new)} replay miss(es){when} against "
-                      f"{status['cassette']}:"] + [f"  - {m}" for m in new])
-    _fail(report, text)
+    if call.when == "call" and not status.get("recording", True):
+        item.config.stash[_SESSION].never_used[proxy.cassette] = status["never_used"]
+    _report_new(item, report, status, "" if call.when == "call" else " during teardown")
+
+
+def _report_new(item: pytest.Item, report: pytest.TestReport, status: dict[str, Any],
+                when: str) -> None:
+    misses, unrecorded = status.get("misses", []), status.get("not_recorded", [])
+    seen_misses, seen_unrecorded, seen_passed = item.stash.get(_REPORTED, (0, 0, 0))
+    item.stash[_REPORTED] = (len(misses), len(unrecorded),
+                             len(status.get("passthrough", [])))
+    lines = []
+    if len(misses) > seen_misses:
+        new = misses[seen_misses:]
+        lines += [f"fc-cassette: {len(new)} replay miss(es){when} against "
+                  f"{status['cassette']}:"] + [f"  - {m}" for m in new]
+    if len(unrecorded) > seen_unrecorded:
+        new = unrecorded[seen_unrecorded:]
+        lines += [f"fc-cassette: {len(new)} exchange(s) NOT recorded{when} into "
+                  f"{status['cassette']}:"] + [f"  - {m}" for m in new]
+    if lines:
+        _fail(report, "\n".join(lines))
+    passed = status.get("passthrough", [])
+    if len(passed) > seen_passed:  # outside the scope: not in the cassette, a warning
+        item.warn(pytest.PytestWarning(
+            f"fc-cassette: {len(passed) - seen_passed} request(s) outside the scope, not in "
+            f"{status['cassette']}: " + "; ".join(passed[seen_passed:][:5])))
 
 
 def _fail(report: pytest.TestReport, text: str) -> None:
@@ -252,12 +304,15 @@ def _fail(report: pytest.TestReport, text: str) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    registry = config.stash.get(_REGISTRY, None)
-    if registry is None:
+    session = config.stash.get(_SESSION, None)
+    if session is None:
         return
-    registry.stop_all()
-    for cassette, seqs in registry.never_used.items():
+    session.stop()
+    for cassette, seqs in session.never_used.items():
         if seqs:
             terminalreporter.write_line(
                 f"fc-cassette: {cassette}: interactions no test used: "
                 f"{', '.join(map(str, seqs))}")
+    if session.started:
+        terminalreporter.write_line(f"fc-cassette: {session.started} proxy process(es) "
+                                    "started")

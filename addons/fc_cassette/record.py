@@ -23,24 +23,21 @@ from __future__ import annotations
 import errno
 import json
 import logging
-import os
-from pathlib import Path
 
-from mitmproxy import ctx, exceptions, http
+from mitmproxy import ctx, http
 
 from . import cassette as cassette_io
 from . import control, core, interaction
-from .lock import RecordingLock, lock_path
-from .matching import Miss
-from .playback import MAX_KEPT_MISSES, Playback
+from .cassette_cache import PlayerCache
+from .playback import MAX_KEPT_MISSES
+from .record_plan import RECORD_MODES, Active  # (RECORD_MODES: core reads it here)
+from .record_switch import ANSWERED, GENERATION, Switching
 from .redact import Redactor, learned_pattern, scan
 from .scope import in_scope
 from .secret_kinds import uses_live_key
 from .validation import verdicts
 
 log = logging.getLogger("fc_cassette")
-RECORD_MODES = ("once", "new_episodes", "all", "none")
-ANSWERED = "fc_cassette_answered_locally"  # replayed, missed or refused: not recorded
 OFFLINE = ("fc-cassette record is only replaying (offline): upstream connections are "
            "refused")
 # What a client gets instead of a response that could not be recorded. 500 is what it
@@ -83,14 +80,16 @@ def _refuse_live(flow: http.HTTPFlow) -> None:
                                         "Stripe-Should-Retry": "false"})
 
 
-class Record:
+class Record(Switching):
+    record_modes = RECORD_MODES  # what the control endpoint's ``use`` accepts
+
     def __init__(self) -> None:
-        self.writer: cassette_io.Writer | None = None
-        self.lock: RecordingLock | None = None
-        self.state: tuple | None = None  # (real path, mode, settings) in effect
+        self.active: Active | None = None  # the cassette in effect and what it holds
         self.written: set[str] = set()  # real paths of the cassettes this run appended to
-        self.playback: Playback | None = None
+        self.cache = PlayerCache()  # players of the cassettes a mode only replays
         self.redactor = Redactor()
+        self._settings: object = None  # the settings the cached players were built on
+        self._generation = 0  # one per switch: a flow knows which cassette it arrived on
         self.recorded = 0
         self.refused = 0
         self.failed = 0
@@ -112,127 +111,46 @@ class Record:
         loader.add_option("fc_allow_live", bool, False,
                           "Record: forward and record requests made with live-mode keys.")
 
-    def configure(self, updated: set[str]) -> None:
-        if not updated & {"fc_mode", "fc_cassette", "fc_config", "fc_record_mode"}:
-            return
-        if not core.active("record"):
-            if "fc_mode" in updated:  # switched to another mode: stop recording
-                self.close()
-            return
-        settings = core.settings()
-        mode = ctx.options.fc_record_mode or settings.record.mode
-        if mode not in RECORD_MODES:
-            raise exceptions.OptionsError(
-                f"fc_record_mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
-        if not ctx.options.fc_cassette:
-            raise exceptions.OptionsError("record needs a cassette: --set fc_cassette=FILE")
-        path = Path(ctx.options.fc_cassette)
-        if path.name in ("", ".", "..") or path.is_dir():
-            raise exceptions.OptionsError(f"{path}: is a directory, not a cassette")
-        state = (os.path.realpath(path), mode, settings)
-        if state == self.state:
-            # e.g. mitmproxy re-applying the old options after refusing a change: keep
-            # the writer ('all' would otherwise start its cassette over) and the lock
-            return
-        if mode == "none" and not path.exists():
-            raise exceptions.OptionsError(f"{path}: no such cassette (record mode 'none' "
-                                          "only replays)")
-        # Locked before anything is read or decided: another recorder could be writing
-        # it, or create it between a check and the lock ('once' would then replace it).
-        lock = None if mode == "none" else self._lock(path)
-        # A cassette this recorder wrote (this run) is continued, not started over nor
-        # replayed, when it comes back to it in 'once' or 'all' (e.g. after mitmproxy
-        # rolled back a refused switch to another mode or cassette).
-        continuing = state[0] in self.written and mode in ("once", "all") and path.exists()
-        replay_only = mode == "none" or (mode == "once" and path.exists() and not continuing)
-        existing, playback = None, None
-        redactor = Redactor(settings.redaction)
-        if path.exists() and (mode != "all" or continuing):
-            try:
-                existing = cassette_io.load(path)
-                # appending: placeholder numbers continue after the cassette's; one
-                # numbering for the entries and the miss explanations
-                redactor = Redactor(settings.redaction,
-                                    existing="" if replay_only else existing.text)
-                if continuing and self.redactor.rules == settings.redaction:
-                    redactor = self.redactor  # it knows which secret got which number
-                playback = None if continuing else Playback(existing, settings, redactor)
-            except cassette_io.CassetteError as e:
-                if lock is not None and lock is not self.lock:
-                    lock.release()
-                raise exceptions.OptionsError(str(e)) from None
-            for w in existing.warnings:
-                log.warning("fc-cassette: %s", w)
-        keep = None if replay_only else lock  # a recorder that only replays needs no lock
-        if lock is not None and lock is not keep and lock is not self.lock:
-            lock.release()
-        if self.writer is not None:
-            self.writer.close()
-        if self.lock is not None and self.lock is not keep:
-            self.lock.release()
-        self.lock, self.playback, self.state = keep, playback, state
-        self.writer = None if replay_only else cassette_io.Writer(
-            path, existing=existing if mode == "new_episodes" or continuing else None,
-            fsync=settings.record.fsync)
-        self.redactor = redactor
-        core.share_redactor(self.redactor)  # mitmproxy's own log lines too
-        what = "replaying only" if replay_only else "recording"
-        log.info("fc-cassette record (%s): %s %s", mode, what, path)
-
     def request(self, flow: http.HTTPFlow) -> None:
         if not core.active("record") or flow.response:
             return
-        if control.handle(flow, self.playback):
+        if control.handle(flow, self):
             flow.metadata[ANSWERED] = True
             return
+        active = self.active  # answered from, or recorded into, this cassette only
+        flow.metadata[GENERATION] = active.generation if active is not None else 0
+        replay_only = active is not None and active.writer is None and active.player
         try:
-            self._request(flow)
+            self._request(flow, active)
         except Exception as e:
+            if replay_only:  # offline: an explained miss, never upstream
+                active.player.fail(flow, e)
+                flow.metadata[ANSWERED] = True
+                return
             core.log_failure(f"record failed on {flow.request.method} "
                              f"{self.redactor.redact_text(flow.request.path)}", self.redactor)
-            if self.writer is None and self.playback is not None:  # replaying only: offline
-                flow.response = self.playback.error_response(type(e).__name__)
-                flow.metadata[ANSWERED] = True
 
-    def _request(self, flow: http.HTTPFlow) -> None:
+    def _request(self, flow: http.HTTPFlow, active: Active | None) -> None:
+        if active is None:
+            return
+        writing = active.writer is not None
         # (a mode that only replays forwards nothing: it serves live keys like replay)
-        if self.writer is not None and uses_live_key(flow) and not (
-                ctx.options.fc_allow_live or core.settings().record.allow_live_keys):
+        if writing and uses_live_key(flow) and not (
+                ctx.options.fc_allow_live or active.settings.record.allow_live_keys):
             _refuse_live(flow)
             flow.metadata[ANSWERED] = True
             log.warning("fc-cassette record: refused a request made with a live-mode key "
                         "(%s %s); nothing was forwarded", flow.request.method,
                         self.redactor.redact_text(flow.request.path))
             return
-        if self.playback is None:
-            return
-        if not in_scope(flow, core.settings().scope):
-            if self.writer is None:  # only replaying (none, or once on a cassette): offline
-                flow.response = self.playback.refuse(Miss(
-                    "out_of_scope", f"{flow.request.method} {flow.request.pretty_host}"
-                    f"{self.redactor.redact_text(flow.request.path)} is outside "
-                    "fc-cassette's scope, and this record mode only replays"))
-                flow.metadata[ANSWERED] = True
-            return
-        try:
-            req = interaction.match_record(flow, core.settings().matching.headers)
-        except interaction.UndecodableBody as e:
-            if self.writer is None:  # only replaying: a miss, explained
-                flow.response = self.playback.refuse(Miss(
-                    "unmatched", f"{flow.request.method} {flow.request.path.split('?', 1)[0]}: "
-                    f"{e}, so it cannot be matched"))
-                flow.metadata[ANSWERED] = True
-            return  # recording: forwarded, and refused in the response hook
-        got = self.playback.take(self.redactor.redact_entry({"request": req})["request"])
-        if not isinstance(got, Miss):
-            flow.response = self.playback.response_for(got)
+        # the same Player as replay: a mode that only replays behaves as replay does;
+        # one that writes serves hits and forwards the rest (recorded on the way back)
+        if active.player is not None and active.player.answer(flow, forward_misses=writing):
             flow.metadata[ANSWERED] = True
-        elif self.writer is None:
-            flow.response = self.playback.refuse(got)
-            flow.metadata[ANSWERED] = True
-            log.warning("fc-cassette record: replay miss: %s", self.playback.last_miss)
 
     def response(self, flow: http.HTTPFlow) -> None:
+        if core.active("record") and self._switched_away(flow):
+            return
         if (not core.active("record") or flow.metadata.get(ANSWERED)
                 or (self.writer is None and not self.stopping)
                 or not in_scope(flow, core.settings().scope)):
@@ -282,7 +200,7 @@ class Record:
             self._not_recorded(flow, entry["request"]["path"], self._why(e))
             return
         self.recorded += 1
-        self.written.add(self.state[0])  # its real path
+        self.written.add(self.state.real)  # its real path
         if self.lock is not None and seq == 1 and self.writer.existing is None:
             self.lock.cover(self.writer.path)  # the file it created: hard links share it
         # drift paths are the traffic's own keys, which can carry a secret: redact the line
@@ -329,9 +247,11 @@ class Record:
         """A mode that only replays (none, or once on a cassette) is offline like
         replay: an upstream connection still tried (e.g. raw bytes through CONNECT,
         or connection_strategy=eager) is refused."""
-        if core.active("record") and self.writer is None and self.playback is not None:
+        active = self.active
+        if (core.active("record") and active is not None and active.writer is None
+                and active.player is not None):
             self.upstream_refused += 1
-            data.server.error = OFFLINE
+            active.player.refuse_connect(data, OFFLINE)
 
     def error(self, flow: http.HTTPFlow) -> None:
         """A forwarded flow that ended without a response (upstream unreachable, reset):
@@ -349,6 +269,8 @@ class Record:
 
     def done(self) -> None:
         if core.active("record"):
+            if self.active is not None:  # the last cassette's own summary
+                self._summarize(self.active)
             replayed = self.playback.served if self.playback else 0
             log.info("fc-cassette record: recorded %d, replayed %d, refused (fail closed) "
                      "%d, failed %d, no response %d, upstream connections refused %d",
@@ -371,27 +293,6 @@ class Record:
             self.lock.release()
             self.lock = None
         self.state = None
-
-    def _lock(self, path: Path) -> RecordingLock | None:
-        """The recording lock on ``path``: the one held already, or a new one; None
-        where none can be made (e.g. a read-only folder) for 'once' on an existing
-        cassette, which only replays."""
-        if self.lock is not None and self.lock.held and self.lock.path == lock_path(path):
-            return self.lock
-        try:
-            return RecordingLock.acquire(path)
-        except cassette_io.CassetteError as e:
-            raise exceptions.OptionsError(str(e)) from None
-        except OSError as e:
-            mode = ctx.options.fc_record_mode or core.settings().record.mode
-            if mode == "once" and path.is_file():  # it will only replay: no lock needed
-                log.info("fc-cassette record: cannot create the recording lock %s (%s); "
-                         "'once' on an existing cassette only replays, unlocked",
-                         lock_path(path), e.strerror or e)
-                return None
-            raise exceptions.OptionsError(
-                f"{path}: cannot create the recording lock {lock_path(path)}: "
-                f"{e.strerror or e}") from None
 
 
 def _header(record: dict, name: str) -> str | None:

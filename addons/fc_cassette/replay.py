@@ -1,44 +1,53 @@
-"""Replay mode: every request is answered from the cassette; nothing ever goes upstream.
+"""Replay mode: every request is answered from a cassette; nothing ever goes upstream.
 
-Offline by construction: requests are answered in the ``request`` hook (so mitmproxy
-has no reason to connect), out-of-scope requests get a miss too, and a
-``server_connect`` guard refuses any upstream connection that would still be tried
-(with ``connection_strategy=lazy``, CONNECT does not connect either). At shutdown the
-summary lists served, missed and unused interactions; ``fc_strict`` makes any miss
-an exit code of 1.
+A thin mitmproxy adapter over :class:`~fc_cassette.player.Player`. Offline by
+construction: requests are answered in the ``request`` hook (so mitmproxy has no
+reason to connect), out-of-scope requests get a miss too, and a ``server_connect``
+guard refuses any upstream connection that would still be tried (with
+``connection_strategy=lazy``, CONNECT does not connect either).
+
+One process serves many cassettes: the control endpoint's ``use`` switches the active
+one (see :mod:`.control`); cassettes are loaded on first use into a cache bounded by
+bytes (:mod:`.cassette_cache`). A request is answered entirely inside its ``request``
+hook, from the cassette active when it arrived: a switch cannot come in between. At
+shutdown the summary lists, per cassette, served, missed and unused interactions;
+``fc_strict`` makes any miss (on any cassette) an exit code of 1.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from mitmproxy import ctx, exceptions, http
 
 from . import cassette as cassette_io
 from . import control, core
+from .cassette_cache import PlayerCache
 from .config import Settings
-from .interaction import UndecodableBody, match_record
-from .matching import Miss
+from .player import Player, load_player
 from .playback import Playback
-from .redact import Redactor
-from .scope import in_scope
 
 log = logging.getLogger("fc_cassette")
 OFFLINE = "fc-cassette replay is offline: upstream connections are refused"
-KEY_CACHE_SIZE = 4096
-KEY_CACHE_MAX_BODY = 16 * 1024
 
 
 class Replay:
+    record_modes = ("none",)  # what the control endpoint's ``use`` accepts
+
     def __init__(self) -> None:
-        self.playback: Playback | None = None
-        self.redactor = Redactor()
-        self.upstream_attempts = 0
+        self.player: Player | None = None
+        self.path = ""  # the active cassette, as given (the option, or a ``use``)
+        self.cache = PlayerCache()
+        self.upstream_attempts = 0  # before any cassette was loaded (none are then)
         self.exit_code = 0
         self.on = False  # fc_mode == "replay"; kept here: the hot path asks per request
         self.settings = Settings()
-        self._keys: dict[tuple, tuple[str, dict[str, Any]]] = {}
+
+    @property
+    def playback(self) -> Playback | None:
+        return self.player.playback if self.player is not None else None
 
     def load(self, loader) -> None:
         loader.add_option("fc_strict", bool, False,
@@ -49,104 +58,77 @@ class Replay:
             self.on = ctx.options.fc_mode == "replay"
         if not self.on or not updated & {"fc_mode", "fc_cassette", "fc_config"}:
             return
-        if not ctx.options.fc_cassette:
+        # a cassette chosen through the control endpoint stays (unless fc_cassette changes)
+        path = self.path if "fc_cassette" not in updated and self.path else \
+            ctx.options.fc_cassette
+        if not path:
             raise exceptions.OptionsError("replay needs a cassette: --set fc_cassette=FILE")
-        self.settings = settings = core.settings()
-        # Two numberings: the one requests are matched with must not depend on what
-        # was logged before; messages and log lines (ours and mitmproxy's) share the other.
-        messages = Redactor(settings.redaction)
+        settings = core.settings()
+        if settings is not self.settings:  # another config: players built on it go
+            self.cache.clear()
+            self.settings = settings
         try:
-            loaded = cassette_io.load(ctx.options.fc_cassette)
-            self.playback = Playback(loaded, settings, messages)
+            self._switch(path)
         except cassette_io.CassetteError as e:
             raise exceptions.OptionsError(str(e)) from None
-        for w in loaded.warnings:
-            log.warning("fc-cassette: %s", w)
-        self.redactor = Redactor(settings.redaction)
-        core.share_redactor(messages)
-        self._keys.clear()
-        log.info("fc-cassette replay: %d interactions from %s (offline: nothing is "
-                 "forwarded)", len(loaded.interactions), loaded.path)
+
+    def _switch(self, path: str) -> None:
+        real = os.path.realpath(path)
+        if not os.path.isfile(real):  # cassette_io.load says what it is instead
+            load_player(path, self.settings, "replay")
+        self.player = self.cache.get(real, lambda: load_player(path, self.settings, "replay"))
+        self.path = path
+        core.share_redactor(self.player.playback.redactor)
+
+    # the control endpoint's target (see control.Target)
+    def use(self, cassette: str, record_mode: str | None) -> None:
+        try:
+            self._switch(cassette)
+        except cassette_io.CassetteError as e:
+            raise control.Refused("cassette", str(e)) from None
+        # (not written back to the fc_cassette option: an options update goes through
+        # every addon of mitmproxy, which doubled the cost of a switch)
+
+    def rewind(self) -> bool:
+        if self.player is None:
+            return False
+        self.player.playback.rewind()
+        return True
+
+    def control_status(self) -> dict[str, Any] | None:
+        if self.player is None:
+            return None
+        return {**self.player.playback.status(), "record_mode": "none", "recording": False,
+                "not_recorded": [], "passthrough": control.passthrough()}
 
     def request(self, flow: http.HTTPFlow) -> None:
-        if not self.on or self.playback is None or flow.response:
+        if not self.on or self.player is None or flow.response:
             return
+        if control.handle(flow, self):
+            return
+        player = self.player  # the cassette active when the request arrived
         try:
-            if not control.handle(flow, self.playback):
-                self._answer(flow, self.playback)
+            player.answer(flow)
         except Exception as e:  # never let a bug of ours send the request upstream
-            messages = self.playback.redactor
-            core.log_failure(f"replay failed to answer {flow.request.method} "
-                             f"{messages.redact_text(flow.request.path)}", messages)
-            flow.response = self.playback.error_response(type(e).__name__)
-
-    def _answer(self, flow: http.HTTPFlow, pb: Playback) -> None:
-        if not in_scope(flow, self.settings.scope):
-            miss = Miss("out_of_scope", f"{flow.request.method} {flow.request.pretty_host}"
-                        f"{flow.request.path} is outside fc-cassette's scope; replay never "
-                        "forwards requests")  # (refuse redacts it)
-            flow.response = pb.refuse(miss)
-            log.warning("fc-cassette replay: %s", pb.last_miss)
-            return
-        try:
-            key, req = self._prepared(flow, pb)
-        except UndecodableBody as e:
-            flow.response = pb.refuse(Miss("unmatched", f"{flow.request.method} "
-                                           f"{flow.request.path.split('?', 1)[0]}: {e}, so "
-                                           "it cannot be matched"))
-            log.warning("fc-cassette replay miss: %s", pb.last_miss)
-            return
-        got = pb.take_prepared(key, req)
-        if isinstance(got, Miss):
-            flow.response = pb.refuse(got)
-            log.warning("fc-cassette replay miss: %s", pb.last_miss)
-        else:
-            flow.response = pb.response_for(got)
-            # Only when asked for (--set termlog_verbosity=debug): mitmproxy sends every
-            # log record, even a DEBUG one, through the whole addon chain, which cost
-            # more than the rest of a hit. The shutdown summary counts hits anyway.
-            if getattr(ctx.options, "termlog_verbosity", "info") == "debug":
-                log.debug("fc-cassette replay: %s %s -> %s (interaction %s)", req["method"],
-                          req["path"], flow.response.status_code, got.get("seq"))
-
-    def _prepared(self, flow: http.HTTPFlow, pb: Playback) -> tuple[str, dict[str, Any]]:
-        """The request's match key and normalized form, memoized on everything they are
-        computed from (method, path with query, body bytes, the headers that decode the
-        body or are matched on): tests send the same requests again and again (the
-        pytest plugin rewinds the cassette for every test), and decoding, redacting and
-        normalizing them was a fifth of replay's cost per request. Bounded in entries
-        and in body size."""
-        r = flow.request
-        headers = self.settings.matching.headers
-        body = r.raw_content or b""
-        raw = None
-        if len(body) <= KEY_CACHE_MAX_BODY:  # the key holds the body: bound the memory
-            host = r.pretty_host if self.settings.matching.match_host else None
-            raw = (r.method, host, r.path, body, r.headers.get("content-type"),
-                   r.headers.get("content-encoding"), *(r.headers.get(h) for h in headers))
-            hit = self._keys.get(raw)
-            if hit is not None:
-                return hit
-        req = self.redactor.redact_entry({"request": match_record(flow, headers)})["request"]
-        hit = pb.matcher.prepare(req)
-        if raw is not None:
-            if len(self._keys) >= KEY_CACHE_SIZE:
-                self._keys.clear()
-            self._keys[raw] = hit
-        return hit
+            player.fail(flow, e)
 
     def server_connect(self, data) -> None:
-        if self.on:
+        if not self.on:
+            return
+        if self.player is not None:
+            self.player.refuse_connect(data, OFFLINE)
+        else:
             self.upstream_attempts += 1
             data.server.error = OFFLINE
 
     def done(self) -> None:
-        if not self.on or self.playback is None:
+        if not self.on or self.player is None:
             return
-        for line in self.playback.summary():
+        for line in self.cache.summary():
             log.info("fc-cassette %s", line)
-        log.info("fc-cassette replay: upstream connections attempted: %d",
-                 self.upstream_attempts)
-        if ctx.options.fc_strict and self.playback.missed_total:  # rewinds included
-            log.error("fc-cassette replay --strict: %d miss(es)", self.playback.missed_total)
+        attempts = self.upstream_attempts + self.cache.upstream_refused()
+        log.info("fc-cassette replay: upstream connections attempted: %d", attempts)
+        missed = self.cache.missed_total()
+        if ctx.options.fc_strict and missed:  # rewinds and every cassette included
+            log.error("fc-cassette replay --strict: %d miss(es)", missed)
             self.exit_code = 1

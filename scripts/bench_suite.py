@@ -1,0 +1,221 @@
+"""The bench's suite section: a generated pytest suite, one cassette per test, replayed
+through fc-cassette's pytest plugin and, on the same flows, through VCR.py with
+pytest-recording.
+
+Both suites are recorded from one ``fc-cassette simulate`` (ours with
+``--fc-record-mode=once --fc-upstream URL``, theirs with ``--record-mode=once``), the
+simulator is stopped, and each suite is replayed offline in a fresh pytest process,
+timed from spawn to exit (alternated, the median of three). While ours runs, /proc is sampled for fc-cassette processes
+(how many were started, and their summed RSS). Keys: ``suite_100_s``,
+``suite_per_test_ms``, ``suite_proxies_started``, ``suite_proxies_peak_mb``,
+``vcr_suite_100_s``, ``suite_vs_vcr`` (ours / theirs).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+GOALS = {"suite_proxies_started": ("<=", 1), "suite_proxies_peak_mb": ("<=", 150.0),
+         "suite_vs_vcr": ("<=", 2.0)}
+REPEATS = 3
+FC = str(Path(sys.executable).parent / "fc-cassette")
+PROXY = re.compile(rb"-m\x00fc_cassette\x00(replay|record)\x00")
+
+HELPER = '''
+import os
+
+import requests
+
+KEY = "sk_test_" + "51BenchSuiteFakeKey0123456789abcdef"
+SESSION = requests.Session()
+SESSION.trust_env = False
+SESSION.headers["Authorization"] = f"Bearer {KEY}"
+UPSTREAM = os.environ["BENCH_UPSTREAM"]
+
+
+def create_and_retrieve(base, i):
+    r = SESSION.post(f"{base}/v1/financial_connections/sessions", data={
+        "account_holder[type]": "customer", "account_holder[customer]": f"cus_fakeB{i}",
+        "permissions[0]": "balances"}, timeout=30)
+    assert r.status_code == 200, r.text
+    sid = r.json()["id"]
+    r = SESSION.get(f"{base}/v1/financial_connections/sessions/{sid}", timeout=30)
+    assert r.status_code == 200 and r.json()["id"] == sid, r.text
+'''
+
+OURS = '''
+import pytest
+from benchhelp import create_and_retrieve
+'''
+OURS_TEST = '''
+
+@pytest.mark.fc_cassette
+def test_t{i}(fc_proxy):
+    create_and_retrieve(fc_proxy.url, {i})
+'''
+THEIRS = '''
+import pytest
+from benchhelp import UPSTREAM, create_and_retrieve
+
+
+@pytest.fixture(scope="module")
+def vcr_config():
+    return {{"filter_headers": ["authorization"]}}
+'''
+THEIRS_TEST = '''
+
+@pytest.mark.vcr
+def test_t{i}():
+    create_and_retrieve(UPSTREAM, {i})
+'''
+
+
+class SuiteError(Exception):
+    pass
+
+
+def write_suites(root: Path, n: int) -> tuple[Path, Path]:
+    ours, theirs = root / "suite_fc", root / "suite_vcr"
+    for d, head, test in ((ours, OURS, OURS_TEST), (theirs, THEIRS.format(), THEIRS_TEST)):
+        d.mkdir(parents=True)
+        (d / "benchhelp.py").write_text(HELPER)
+        (d / "test_suite.py").write_text(head + "".join(test.format(i=i) for i in range(n)))
+    return ours, theirs
+
+
+def start_simulate(root: Path) -> tuple[subprocess.Popen, str]:
+    log = root / "suite-simulate.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([FC, "simulate", "--seed", "5", "--port", "0", "--set",
+                                 f"confdir={root / 'suite-mitm'}"], stdout=fh,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        m = re.search(r"listening at 127\.0\.0\.1:(\d+)", log.read_text(errors="replace"))
+        if m:
+            return proc, f"http://127.0.0.1:{m.group(1)}"
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    stop(proc)
+    raise SuiteError(f"fc-cassette simulate did not start:\n{log.read_text()[-2000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, 2)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait(5)
+
+
+def _rss_kb(pid: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _ppid(pid: str) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def sample_proxies(parent: int, seen: set[str]) -> int:
+    """Summed RSS (kB) of the fc-cassette proxies ``parent`` runs now (added to seen);
+    other processes on the machine (another run's proxies) are not counted."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if _ppid(pid) == parent and PROXY.search(
+                    Path(f"/proc/{pid}/cmdline").read_bytes()):
+                total += _rss_kb(pid)
+                seen.add(pid)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def run_pytest(cwd: Path, upstream: str, *args: str) -> tuple[float, int, float]:
+    """Seconds from spawn to exit, the proxies it started and their peak summed RSS (MB),
+    sampled from /proc every 10 ms."""
+    env = {**os.environ, "BENCH_UPSTREAM": upstream}
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+    seen: set[str] = set()
+    peak = 0
+    out = cwd / "pytest.out"
+    t0 = time.perf_counter()
+    with open(out, "w") as fh:
+        p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 1200
+        while p.poll() is None and time.monotonic() < deadline:
+            peak = max(peak, sample_proxies(p.pid, seen))
+            time.sleep(0.01)
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SuiteError(f"pytest {' '.join(args)} in {cwd.name} failed:\n"
+                         f"{out.read_text()[-4000:]}")
+    return dt, len(seen), peak / 1024
+
+
+def bench_suite(smoke: bool, tmp: Path) -> dict[str, Any]:
+    n = 5 if smoke else 100
+    root = tmp / "suite"
+    ours, theirs = write_suites(root, n)
+    sim, upstream = start_simulate(root)
+    try:
+        run_pytest(ours, upstream, "--fc-record-mode=once", f"--fc-upstream={upstream}")
+        run_pytest(theirs, upstream, "--record-mode=once")
+    finally:
+        stop(sim)
+    # alternated, medians of REPEATS: a loaded machine shifts single runs by seconds.
+    # Each suite without the other's plugin, as its users run it.
+    runs: dict[str, list[tuple[float, int, float]]] = {"ours": [], "theirs": []}
+    for _ in range(1 if smoke else REPEATS):
+        runs["ours"].append(run_pytest(ours, upstream, "-p", "no:recording"))
+        runs["theirs"].append(run_pytest(theirs, upstream, "--record-mode=none",
+                                         "-p", "no:fc_cassette"))
+    ours_s = statistics.median(r[0] for r in runs["ours"])
+    theirs_s = statistics.median(r[0] for r in runs["theirs"])
+    started = max(r[1] for r in runs["ours"])
+    peak_mb = max(r[2] for r in runs["ours"])
+    shutil.rmtree(root / "suite-mitm", ignore_errors=True)
+    return {"suite_tests": n, "suite_100_s": ours_s, "suite_per_test_ms": ours_s * 1000 / n,
+            "suite_proxies_started": started, "suite_proxies_peak_mb": peak_mb,
+            "vcr_suite_100_s": theirs_s, "suite_vs_vcr": ours_s / theirs_s}
+
+
+def table(res: dict[str, Any]) -> str:
+    n = res.get("suite_tests", 100)
+    rows = [("suite_100_s", f"pytest replay, {n} tests / {n} cassettes (s)", "{:.2f}"),
+            ("suite_per_test_ms", "per test, pytest start included (ms)", "{:.1f}"),
+            ("suite_proxies_started", "fc-cassette processes started", "{:d}"),
+            ("suite_proxies_peak_mb", "their peak summed RSS (MB)", "{:.1f}"),
+            ("vcr_suite_100_s", "VCR.py + pytest-recording, same suite (s)", "{:.2f}"),
+            ("suite_vs_vcr", "ours / VCR.py", "{:.3f}")]
+    lines = []
+    for key, desc, fmt in rows:
+        goal = GOALS.get(key)
+        g, met = "", ""
+        if goal:
+            v = res[key]
+            g = f"{goal[0]} {goal[1]}"
+            met = "yes" if (v >= goal[1] if goal[0] == ">=" else v <= goal[1]) else "NO"
+        lines.append(f"{key:34} {fmt.format(res[key]):>10}  {g:9} {met:5} {desc}")
+    return "\n".join(lines)
