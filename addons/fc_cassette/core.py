@@ -19,7 +19,7 @@ import traceback
 from mitmproxy import ctx, exceptions
 from mitmproxy.log import MitmLogHandler
 
-from .config import ConfigError, Settings, load_settings
+from .config import OPTION_OVERRIDES, ConfigError, Settings, load_settings, with_options
 from .redact import Redactor
 from .vocab import FC_MODES as MODES, RECORD_MODES
 
@@ -98,7 +98,8 @@ def install_log_redaction() -> None:
 
 class FcCore:
     def __init__(self) -> None:
-        self.settings = Settings()
+        self.loaded = Settings()  # the config files alone
+        self.settings = self.loaded  # ... with the overriding options applied
 
     def load(self, loader) -> None:
         install_log_redaction()
@@ -127,9 +128,17 @@ class FcCore:
                 f"fc_mode must be one of {', '.join(MODES)}, not {ctx.options.fc_mode!r}")
         if "fc_config" in updated:
             try:
-                self.settings = load_settings(ctx.options.fc_config or None)
+                self.loaded = load_settings(ctx.options.fc_config or None)
             except ConfigError as e:
                 raise exceptions.OptionsError(str(e)) from None
+        if updated & {"fc_config", *OPTION_OVERRIDES}:
+            resolved = with_options(self.loaded, {
+                name: getattr(ctx.options, name) for name in OPTION_OVERRIDES
+                if name in ctx.options})
+            # a new object only when something changed: addons rebuild what they built
+            # on the settings when the object changes
+            if "fc_config" in updated or resolved != self.settings:
+                self.settings = resolved
 
     def running(self) -> None:
         install_log_redaction()  # handlers added after our load (e.g. mitmweb's event store)

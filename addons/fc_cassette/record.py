@@ -23,7 +23,7 @@ from __future__ import annotations
 import errno
 import logging
 
-from mitmproxy import ctx, http
+from mitmproxy import http
 
 from . import cassette as cassette_io
 from . import control, core, interaction, stripe_errors, vocab
@@ -130,8 +130,7 @@ class Record(Switching):
             return
         writing = active.writer is not None
         # (a mode that only replays forwards nothing: it serves live keys like replay)
-        if writing and uses_live_key(flow) and not (
-                ctx.options.fc_allow_live or active.settings.record.allow_live_keys):
+        if writing and uses_live_key(flow) and not core.settings().record.allow_live_keys:
             _refuse_live(flow)
             flow.metadata[ANSWERED] = True
             log.warning("fc-cassette record: refused a request made with a live-mode key "
