@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import stripe
+
 from fc_cassette import procs
 
 ROOT = Path(__file__).resolve().parents[1]
