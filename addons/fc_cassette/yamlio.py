@@ -29,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from . import formcodec
+
 try:
     from yaml import CSafeLoader as _BaseLoader
 
@@ -274,12 +276,8 @@ def _str(s: str) -> str:
 def _scalar(v: Any) -> str:
     if v is None:
         return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, int):
-        return str(v)
+    if isinstance(v, int):  # booleans lower-case, as in JSON and forms
+        return formcodec.scalar(v)
     if isinstance(v, float):
         if v != v:
             return ".nan"
