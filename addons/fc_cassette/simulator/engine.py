@@ -28,7 +28,8 @@ DEFAULT_STRIPE_VERSION = "2026-10-28.endive"
 DEFAULT_CLOCK_START = 1767225600
 MAX_BODY_BYTES = 1 << 20
 MAX_IDEMPOTENCY_KEY = 255
-COMPLETE = re.compile(r"^/_simulator/financial_connections/sessions/([^/]+)/complete$")
+COMPLETE = re.compile(
+    "^/_simulator/financial_connections/sessions/" + endpoints.ID_SEGMENT + "/complete$")
 _STRIPE_VERSION = re.compile(
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(\.[a-z]+)?(; *[A-Za-z0-9_.=\-]+)*$")
 _ALNUM = string.ascii_letters + string.digits
