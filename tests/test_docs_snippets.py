@@ -89,3 +89,12 @@ def test_snippets_run_as_written(page, simulator, tmp_path):
         assert done.returncode == 0, (
             f"{page.name}: block {n} ({lang}) exited {done.returncode}:\n{text}\n---\n"
             f"{done.stdout}")
+
+
+def test_the_configuration_reference_names_every_key():
+    from fc_cassette.config import Settings
+
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    for section, model in Settings.model_fields.items():
+        for key in model.annotation.model_fields:
+            assert f"`{section}.{key}`" in text, f"{section}.{key} is not documented"
