@@ -12,7 +12,6 @@ from .common import ErrorEnvelope
 from .report import Report, _internal_error, status_error, validate_object, validate_params
 from .session import CreateParams, RetrieveParams, Session
 
-
 Check = Callable[[type[BaseModel], Any], Report]
 
 
