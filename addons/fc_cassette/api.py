@@ -17,10 +17,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from . import vocab
 from .config import parse_upstream
 from .pytest_proxy import ControlError, FcProxy, Pool, ProxyError, config_file
 
-RECORD_MODES = ("none", "once", "new_episodes", "all")
+RECORD_MODES = ("none", *(m for m in vocab.RECORD_MODES if m != "none"))  # none: default
 DEFAULT_UPSTREAM = "https://api.stripe.com"
 
 __all__ = ["Proxy", "ProxyError", "ReplayMisses", "proxy"]

@@ -33,14 +33,14 @@ from typing import Any
 
 import pytest
 
-from . import block_network
+from . import block_network, vocab
 from .config import UpstreamError, parse_upstream
 from .pytest_proxy import (LIVE_PORTS, ControlError, FcProxy, Pool, ProxyError, ProxyProcess,
                            config_file)
 
 __all__ = ["FcProxy", "default_cassette", "cassette_of"]
 
-RECORD_MODES = ("none", "once", "new_episodes", "all")
+RECORD_MODES = ("none", *(m for m in vocab.RECORD_MODES if m != "none"))  # none: the default
 DEFAULT_UPSTREAM = "https://api.stripe.com"
 _REPORTED = pytest.StashKey[tuple]()  # (misses, not recorded, passthrough) reported
 
