@@ -13,7 +13,6 @@ import threading
 import time
 
 import pytest
-
 from support import FC, Proc
 
 SUITE = '''
@@ -170,7 +169,7 @@ def test_an_allowed_host_passes(suite, listener):
 
 def test_the_ini_options(suite, listener):
     (suite / "pytest.ini").write_text(
-        f"[pytest]\nfc_block_network = true\nfc_allowed_hosts = localhost, 127.0.0.1\n")
+        "[pytest]\nfc_block_network = true\nfc_allowed_hosts = localhost, 127.0.0.1\n")
     r = run_pytest(suite, "-rA")
     assert r.returncode == 0, r.stdout + r.stderr  # 127.0.0.1, any port
     (suite / "pytest.ini").write_text("[pytest]\nfc_block_network = true\n")

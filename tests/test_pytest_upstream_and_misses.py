@@ -77,9 +77,10 @@ def test_changed(fc_proxy):
 
 
 def recorded_cassette(tmp_path):
-    from support import FC, Proc
     import re
     import time
+
+    from support import FC, Proc
 
     sim = Proc([FC, "simulate", "--seed", "7", "--port", "0",
                 "--set", f"confdir={tmp_path / 'simconf'}"], None, tmp_path / "sim.log")

@@ -7,10 +7,11 @@ import re
 import time
 
 import pytest
+import stripe
+from support import FC, Proc
 
 import fc_cassette
 from fc_cassette import cassette as cio
-from support import FC, Proc
 
 KEY = "sk_test_" + "fakeApiKey0123456789abc"
 CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeApi1"},
@@ -66,7 +67,7 @@ def test_a_miss_raises_replay_misses_on_exit_with_its_explanation(recorded):
     with pytest.raises(fc_cassette.ReplayMisses) as info:
         with fc_cassette.proxy(cassette) as p:
             changed = {**CREATE, "permissions": ["balances"]}
-            with pytest.raises(Exception):
+            with pytest.raises(stripe.StripeError):
                 p.client(KEY).v1.financial_connections.sessions.create(params=changed)
             process = p.process
     assert process.poll() is not None
@@ -81,7 +82,7 @@ def test_a_miss_raises_replay_misses_on_exit_with_its_explanation(recorded):
 def test_strict_false_keeps_the_misses_for_the_caller(recorded):
     cassette, _ = recorded
     with fc_cassette.proxy(cassette, strict=False) as p:
-        with pytest.raises(Exception):
+        with pytest.raises(stripe.StripeError):
             p.client(KEY).v1.financial_connections.sessions.retrieve("fcsess_nope")
     assert len(p.misses) == 1 and "fcsess_nope" in p.misses[0]  # kept after the exit
     assert p.status() is None  # the proxy is gone
@@ -91,7 +92,7 @@ def test_the_blocks_own_error_wins_and_carries_the_misses(recorded):
     cassette, _ = recorded
     with pytest.raises(KeyError) as info:
         with fc_cassette.proxy(cassette) as p:
-            with pytest.raises(Exception):
+            with pytest.raises(stripe.StripeError):
                 p.client(KEY).v1.financial_connections.sessions.retrieve("fcsess_nope")
             raise KeyError("the block's own error")
     assert any("replay miss(es)" in n for n in info.value.__notes__)

@@ -56,7 +56,7 @@ class Proxy(FcProxy):
             return self._last or {}
         return self.status() or {}
 
-    def __enter__(self) -> "Proxy":
+    def __enter__(self) -> Proxy:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

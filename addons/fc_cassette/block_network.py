@@ -19,8 +19,9 @@ from __future__ import annotations
 import ipaddress
 import socket
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 PROXY_HOSTS = ("127.0.0.1", "localhost")
 HOW = "--fc-allowed-hosts={where} (ini: fc_allowed_hosts)"

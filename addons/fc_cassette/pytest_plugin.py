@@ -35,8 +35,15 @@ import pytest
 
 from . import block_network, vocab
 from .config import UpstreamError, parse_upstream
-from .pytest_proxy import (LIVE_PORTS, ControlError, FcProxy, Pool, ProxyError, ProxyProcess,
-                           config_file)
+from .pytest_proxy import (
+    LIVE_PORTS,
+    ControlError,
+    FcProxy,
+    Pool,
+    ProxyError,
+    ProxyProcess,
+    config_file,
+)
 
 __all__ = ["FcProxy", "default_cassette", "cassette_of"]
 
