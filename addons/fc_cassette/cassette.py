@@ -26,7 +26,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import __version__, entries, yamlio
@@ -118,19 +118,32 @@ def doc_starts(text: str) -> list[int]:
     return starts
 
 
-def load(path: str | os.PathLike) -> Cassette:
-    """Load and check a cassette; raises :class:`CassetteError` with file and location."""
+Compact = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def load(path: str | os.PathLike, compact: Compact | None = None) -> Cassette:
+    """Load and check a cassette; raises :class:`CassetteError` with file and location.
+
+    ``compact`` (replay's loader, see :func:`fc_cassette.playback.compact`) turns each
+    checked interaction into what the caller keeps, as it is parsed, so the decoded
+    form of every interaction is never held at once; the file's text is then not kept
+    either (``Cassette.text`` is empty). ValueError or TypeError from it is reported
+    as an interaction that cannot be replayed."""
     p = Path(path)
+    text = _read_text(p)
+    return parse(text, p, compact)
+
+
+def _read_text(p: Path) -> str:
     try:
         raw = yamlio.read_file(p, "cassette", MAX_CASSETTE_BYTES)
     except ValueError as e:
         raise CassetteError(p, str(e)) from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise CassetteError(p, f"not valid UTF-8 (byte {e.start})",
                             _line_at(raw.decode("latin-1"), e.start)) from None
-    return parse(text, p)
 
 
 _LAST_DOC_END = re.compile(r"\n\.\.\.\r?\n")
@@ -164,9 +177,12 @@ def _header(docs: list[Any], path: Path) -> dict[str, Any]:
     return docs[0]
 
 
-def _interactions(docs: list[Any], body: str, path: Path) -> list[dict[str, Any]]:
-    """The documents after the header, checked (:mod:`.entries`), defaults filled in."""
-    for i, doc in enumerate(docs[1:], start=1):
+def _interactions(docs: Iterator[Any], body: str, path: Path,
+                  compact: Compact | None) -> list[dict[str, Any]]:
+    """The documents after the header, checked (:mod:`.entries`), defaults filled in,
+    each passed through ``compact`` as soon as it is parsed."""
+    out: list[dict[str, Any]] = []
+    for i, doc in enumerate(docs, start=1):
         problem = entries.check(doc)
         if problem is not None:
             keys, message = problem
@@ -179,10 +195,17 @@ def _interactions(docs: list[Any], body: str, path: Path) -> list[dict[str, Any]
         req.setdefault("body", None)
         doc["response"].setdefault("headers", {})
         doc["response"].setdefault("body", None)
-    return docs[1:]
+        if compact is not None:
+            try:
+                doc = compact(doc)
+            except (ValueError, TypeError) as e:
+                raise CassetteError(path, f"interaction {doc.get('seq')}: the response "
+                                          f"cannot be replayed: {e}") from None
+        out.append(doc)
+    return out
 
 
-def parse(text: str, path: Path) -> Cassette:
+def parse(text: str, path: Path, compact: Compact | None = None) -> Cassette:
     if not text.strip():
         raise CassetteError(path, "empty file, not a cassette")
     original = text
@@ -201,14 +224,17 @@ def parse(text: str, path: Path) -> Cassette:
                             f"{complete} of {len(text)}; kept the complete interactions "
                             f"before the cut")
     body = text[:complete] if complete else text
+    docs = yamlio.load_all(body, strict=True)  # one document at a time
     try:
-        docs = list(yamlio.load_all(body, strict=True))
+        first = next(docs, None)
+        header = _header([] if first is None else [first], path)
+        interactions = _interactions(docs, body, path, compact)
     except yamlio.YamlError as e:
         raise CassetteError(path, e.message, e.line, e.column) from None
-    header = _header(docs, path)
-    interactions = _interactions(docs, body, path)
-    complete_bytes = _complete_bytes(original) if warnings else len(original.encode("utf-8"))
-    return Cassette(path, header, interactions, warnings, text, complete_bytes)
+    complete_bytes = (_complete_bytes(original) if warnings else len(original)
+                      if original.isascii() else len(original.encode("utf-8")))
+    return Cassette(path, header, interactions, warnings, "" if compact else text,
+                    complete_bytes)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
