@@ -574,13 +574,13 @@ def run_load(kind: str, path: str) -> None:
 
     from fc_cassette import cassette
     from fc_cassette.config import Settings
-    from fc_cassette.playback import Playback, compact
+    from fc_cassette.playback import Compactor, Playback
 
     settings = Settings()
     base = _status_kb("VmRSS")
     t0 = time.perf_counter()
     if kind == "fc":  # what replay does at start-up (fc_cassette.player.load_player)
-        c = cassette.load(path, compact)
+        c = cassette.load(path, Compactor(settings.matching))
         pb = Playback(c, settings)
         n = len(c.interactions)
         keep: Any = (c, pb)

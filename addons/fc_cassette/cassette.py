@@ -124,7 +124,7 @@ Compact = Callable[[dict[str, Any]], dict[str, Any]]
 def load(path: str | os.PathLike, compact: Compact | None = None) -> Cassette:
     """Load and check a cassette; raises :class:`CassetteError` with file and location.
 
-    ``compact`` (replay's loader, see :func:`fc_cassette.playback.compact`) turns each
+    ``compact`` (replay's loader, see :class:`fc_cassette.playback.Compactor`) turns each
     checked interaction into what the caller keeps, as it is parsed, so the decoded
     form of every interaction is never held at once; the file's text is then not kept
     either (``Cassette.text`` is empty). ValueError or TypeError from it is reported

@@ -18,9 +18,9 @@ from mitmproxy import http
 from mitmproxy.net.http import status_codes
 
 from .cassette import Cassette, CassetteError
-from .config import Settings
+from .config import MatchRules, Settings
 from .interaction import SKIP_HEADERS, encode_body, header_items
-from .matching import Matcher, Miss
+from .matching import PREPARED, Matcher, Miss, key_of, normalize
 from .redact import Redactor
 
 MISS_HEADER = "Fc-Cassette-Miss"
@@ -43,17 +43,36 @@ def wire(rec: dict[str, Any]) -> Wire:
     return status, reason, http.Headers(fields), body
 
 
-WIRE_KEY = "_wire"  # a compact interaction's precomputed wire form (see compact)
+WIRE_KEY = "_wire"  # a compact interaction's precomputed wire form (see Compactor)
 
 
-def compact(doc: dict[str, Any]) -> dict[str, Any]:
-    """An interaction as replay keeps it: the response in its wire form only (the
-    decoded body is dropped: replay never needs it again), for
-    :func:`fc_cassette.cassette.load`'s ``compact`` hook. Raises ValueError (and the
-    like, :data:`WIRE_ERRORS`) for a response that cannot be replayed."""
-    doc[WIRE_KEY] = wire(doc["response"])
-    doc["response"] = {"status": doc["response"]["status"]}
-    return doc
+class Compactor:
+    """Turns each interaction, as :func:`fc_cassette.cassette.load` parses it (its
+    ``compact`` hook), into what replay keeps: the response in its wire form (header
+    fields shared between interactions), the request's match key and normalized form,
+    and of the request itself only method and path (for the summary). The decoded
+    bodies are dropped as soon as they are parsed: replay never needs them again.
+    Raises ValueError / TypeError (:data:`WIRE_ERRORS`) for a response that cannot be
+    replayed."""
+
+    def __init__(self, rules: MatchRules):
+        self.rules = rules
+        self._fields: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
+        self._strings: dict[str, str] = {}
+
+    def __call__(self, doc: dict[str, Any]) -> dict[str, Any]:
+        status, reason, headers, body = wire(doc["response"])
+        fields = self._fields
+        shared = [fields.setdefault(f, f) for f in headers.fields]
+        doc[WIRE_KEY] = (status, reason, http.Headers(shared), body)
+        req = doc["request"]
+        norm = normalize(req, self.rules)
+        doc[PREPARED] = (key_of(norm), norm)
+        intern = self._strings.setdefault
+        doc["request"] = {"method": intern(req["method"], req["method"]),
+                          "path": intern(req["path"], req["path"])}
+        doc["response"] = {"status": status}
+        return doc
 
 
 def _response(status: int, reason: bytes, headers: http.Headers, body: bytes,

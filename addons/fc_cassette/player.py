@@ -21,7 +21,7 @@ from . import core
 from .config import Settings
 from .interaction import UndecodableBody, header_map, match_record
 from .matching import Miss
-from .playback import Playback, compact
+from .playback import Compactor, Playback
 from .redact import Redactor
 from .scope import in_scope
 
@@ -132,7 +132,8 @@ class Player:
 
 def load_player(path: str, settings: Settings, label: str) -> Player:
     """Load ``path`` into a Player (CassetteError if it cannot be replayed)."""
-    loaded = cassette_io.load(path, compact)  # responses kept in their wire form only
+    # what replay keeps of each interaction, made as it is parsed (see Compactor)
+    loaded = cassette_io.load(path, Compactor(settings.matching))
     for w in loaded.warnings:
         log.warning("fc-cassette: %s", w)
     # messages and log lines (ours and mitmproxy's) share the playback's numbering
