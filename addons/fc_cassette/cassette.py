@@ -130,20 +130,37 @@ def load(path: str | os.PathLike, compact: Compact | None = None) -> Cassette:
     either (``Cassette.text`` is empty). ValueError or TypeError from it is reported
     as an interaction that cannot be replayed."""
     p = Path(path)
-    text = _read_text(p)
-    return parse(text, p, compact)
+    if compact is not None:
+        return _load_compact(p, compact)
+    return parse(_text(_read_raw(p), p), p)
 
 
-def _read_text(p: Path) -> str:
+def _read_raw(p: Path) -> bytes:
     try:
-        raw = yamlio.read_file(p, "cassette", MAX_CASSETTE_BYTES)
+        return yamlio.read_file(p, "cassette", MAX_CASSETTE_BYTES)
     except ValueError as e:
         raise CassetteError(p, str(e)) from None
+
+
+def _text(raw: bytes, p: Path) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise CassetteError(p, f"not valid UTF-8 (byte {e.start})",
                             _line_at(raw.decode("latin-1"), e.start)) from None
+
+
+def _load_compact(p: Path, compact: Compact) -> Cassette:
+    """:func:`parse` for a ``compact`` load, on the file's bytes: the parser is given
+    them directly (given text, it would make a UTF-8 copy of it), and the text is
+    never kept, so the whole file is held once at most. A file with CRLF line ends or
+    a torn tail takes :func:`parse`'s way."""
+    raw = _read_raw(p)
+    if b"\r\n" in raw or not raw.endswith(b"\n" + DOC_END.encode()):
+        return parse(_text(raw, p), p, compact)
+    _text(raw, p)  # valid UTF-8 (the decoded copy is dropped at once)
+    header, interactions = _documents(raw, p, compact)
+    return Cassette(p, header, interactions, [], "", len(raw))
 
 
 _LAST_DOC_END = re.compile(r"\n\.\.\.\r?\n")
@@ -177,7 +194,7 @@ def _header(docs: list[Any], path: Path) -> dict[str, Any]:
     return docs[0]
 
 
-def _interactions(docs: Iterator[Any], body: str, path: Path,
+def _interactions(docs: Iterator[Any], body: str | bytes, path: Path,
                   compact: Compact | None) -> list[dict[str, Any]]:
     """The documents after the header, checked (:mod:`.entries`), defaults filled in,
     each passed through ``compact`` as soon as it is parsed."""
@@ -187,8 +204,9 @@ def _interactions(docs: Iterator[Any], body: str, path: Path,
         if problem is not None:
             keys, message = problem
             loc = ".".join(str(x) for x in keys) or "(entry)"
+            text = body if isinstance(body, str) else body.decode("utf-8")
             raise CassetteError(path, f"interaction {i}: {loc}: {message}",
-                                _entry_line(body, i, keys)) from None
+                                _entry_line(text, i, keys)) from None
         req = doc["request"]  # the optional parts, as the format's defaults say
         req.setdefault("query", {})
         req.setdefault("headers", {})
@@ -203,6 +221,19 @@ def _interactions(docs: Iterator[Any], body: str, path: Path,
                                           f"cannot be replayed: {e}") from None
         out.append(doc)
     return out
+
+
+def _documents(body: str | bytes, path: Path, compact: Compact | None
+               ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The header and the checked interactions of a cassette's complete documents,
+    parsed one document at a time."""
+    docs = yamlio.load_all(body, strict=True)
+    try:
+        first = next(docs, None)
+        header = _header([] if first is None else [first], path)
+        return header, _interactions(docs, body, path, compact)
+    except yamlio.YamlError as e:
+        raise CassetteError(path, e.message, e.line, e.column) from None
 
 
 def parse(text: str, path: Path, compact: Compact | None = None) -> Cassette:
@@ -224,13 +255,7 @@ def parse(text: str, path: Path, compact: Compact | None = None) -> Cassette:
                             f"{complete} of {len(text)}; kept the complete interactions "
                             f"before the cut")
     body = text[:complete] if complete else text
-    docs = yamlio.load_all(body, strict=True)  # one document at a time
-    try:
-        first = next(docs, None)
-        header = _header([] if first is None else [first], path)
-        interactions = _interactions(docs, body, path, compact)
-    except yamlio.YamlError as e:
-        raise CassetteError(path, e.message, e.line, e.column) from None
+    header, interactions = _documents(body, path, compact)
     complete_bytes = (_complete_bytes(original) if warnings else len(original)
                       if original.isascii() else len(original.encode("utf-8")))
     return Cassette(path, header, interactions, warnings, "" if compact else text,
