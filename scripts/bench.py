@@ -15,9 +15,25 @@ start it; all timed requests come from this process over one persistent keep-ali
 ``http.client.HTTPConnection`` per contender, sequentially, so all contenders face
 the very same client):
 
-Replay throughput (``replay_rps``, ``server_replay_rps``, ``floor_rps``,
-``scale_10k_vs_10``): five contenders, warmed up, then timed batches alternating
-round-robin (A B C D E A B C D E ...), medians reported:
+First-use replay, the headline (``replay_vs_floor``, ``replay_vs_server_replay``,
+``replay_first_use_rps``, ...; scripts/bench_workloads.py): the way a CI run uses a
+cassette. A cassette of ``first_use_n`` (400) + 20 distinct requests; every round
+starts ``fc-cassette replay`` (default config: each recording served once),
+``mitmdump -S`` (the same flows, same response bytes) and the floor afresh, then,
+one after the other (the order rotates every round), each gets the 20 warm-up
+requests and then the 400 timed ones, each request sent once. Medians over 5 rounds.
+
+Concurrent clients (``replay_32c_vs_floor``, ``replay_32c_p50_ms``/``p99_ms``,
+``floor_32c_p50_ms``/``p99_ms``): 32 keep-alive connections at once (an asyncio
+client in this process), each sending 2 untimed and 40 timed requests; replay
+(``repeat_last``) of the first-use cassette versus the floor, alternating over 5
+rounds; throughput is requests over the round's wall time (median of rounds),
+latencies are per request over all rounds.
+
+Memoized repeats (``replay_rps``, ``server_replay_rps``, ``floor_rps``,
+``replay_repeat_vs_floor``, ``replay_repeat_vs_server_replay``, ``scale_10k_vs_10``):
+five contenders, warmed up, then timed batches alternating round-robin
+(A B C D E A B C D E ...), medians reported:
 
 - ``replay``: ``fc-cassette replay`` of a 10-interaction cassette;
 - ``server_replay``: ``mitmdump -S`` (mitmproxy's built-in server replay, lazy
@@ -54,9 +70,11 @@ runs send the same requests many times, so the replay proxies run with a config 
 ordinary hit; later ones repeat it (same index lookup). The config file changes
 nothing else.
 
-Record throughput (``record_vs_passthrough``): ``fc-cassette record --record-mode all``
-(fsync on: the default config; fsync off: a ``record: {fsync: false}`` config) versus
-``mitmdump --mode reverse:UPSTREAM`` with no addon, same options (lazy connections,
+Record throughput (``record_vs_passthrough``, ``record_vs_mitmdump_w``):
+``fc-cassette record --record-mode all`` (fsync on: the default config; fsync off: a
+``record: {fsync: false}`` config) versus ``mitmdump --mode reverse:UPSTREAM`` with no
+addon and versus ``mitmdump --mode reverse:UPSTREAM -w FILE`` (mitmproxy's own
+recording of every flow, no fsync), same options (lazy connections,
 ``flow_detail=0``), all in front of the same upstream, alternating. The upstream is a
 tiny asyncio HTTP/1.1 server run by this script in a subprocess (``--_upstream``)
 answering Stripe-shaped create / retrieve responses (with a client secret for the
@@ -65,12 +83,14 @@ recorder to redact) from pre-built bytes; it is measured directly too
 alternatives, mitmdump itself or ``http.server``, are 10x+ slower). Cassettes are
 written in the system temp dir (a real disk here, so fsync is real).
 
-Load (``load_10k_s``, ``load_vs_yaml_parse``, ``load_10k_peak_mb``): in a fresh
-process per measurement (honest peaks), ``fc_cassette.cassette.load(path)`` plus the
-replay index ``Matcher(c.interactions, MatchRules())`` versus reading the same file and
-``list(yaml.load_all(text, Loader=yaml.CSafeLoader))``, alternating, medians. The peak
-is the growth of the process's peak RSS (``VmHWM``) over its RSS before loading
-(after imports).
+Load (``load_10k_s``, ``load_vs_yaml_parse``, ``load_10k_peak_mb``,
+``load_mem_vs_file``): in a fresh process per measurement (honest peaks), what
+``fc-cassette replay`` does at start-up (``cassette.load(path, Compactor(rules))``
+then ``Playback``: parse, check, wire form of every response, match index) versus
+reading the same file and ``list(yaml.load_all(text, Loader=yaml.CSafeLoader))``,
+alternating, medians. The peak is the growth of the process's peak RSS (``VmHWM``)
+over its RSS before loading (after imports); ``load_mem_vs_file`` is it over the
+file's size (MiB).
 
 Startup (``startup_vs_bare``): time from spawning the process until its first
 successful (200) response, polling connect + request every 10 ms:
@@ -348,7 +368,7 @@ def write_cassette(path: Path, n: int, templates: dict[bool, str]) -> list[dict[
         for i in range(n):
             e = entry_for(templates, i)
             w.append(e, stripe_version=STRIPE_VERSION)
-            if i < 2 or n <= 100:
+            if i < 2 or n <= 1000:
                 entries.append(e)
     finally:
         w.close()
