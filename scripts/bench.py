@@ -15,9 +15,25 @@ start it; all timed requests come from this process over one persistent keep-ali
 ``http.client.HTTPConnection`` per contender, sequentially, so all contenders face
 the very same client):
 
-Replay throughput (``replay_rps``, ``server_replay_rps``, ``floor_rps``,
-``scale_10k_vs_10``): five contenders, warmed up, then timed batches alternating
-round-robin (A B C D E A B C D E ...), medians reported:
+First-use replay, the headline (``replay_vs_floor``, ``replay_vs_server_replay``,
+``replay_first_use_rps``, ...; scripts/bench_workloads.py): the way a CI run uses a
+cassette. A cassette of ``first_use_n`` (400) + 20 distinct requests; every round
+starts ``fc-cassette replay`` (default config: each recording served once),
+``mitmdump -S`` (the same flows, same response bytes) and the floor afresh, then,
+one after the other (the order rotates every round), each gets the 20 warm-up
+requests and then the 400 timed ones, each request sent once. Medians over 5 rounds.
+
+Concurrent clients (``replay_32c_vs_floor``, ``replay_32c_p50_ms``/``p99_ms``,
+``floor_32c_p50_ms``/``p99_ms``): 32 keep-alive connections at once (an asyncio
+client in this process), each sending 2 untimed and 40 timed requests; replay
+(``repeat_last``) of the first-use cassette versus the floor, alternating over 5
+rounds; throughput is requests over the round's wall time (median of rounds),
+latencies are per request over all rounds.
+
+Memoized repeats (``replay_rps``, ``server_replay_rps``, ``floor_rps``,
+``replay_repeat_vs_floor``, ``replay_repeat_vs_server_replay``, ``scale_10k_vs_10``):
+five contenders, warmed up, then timed batches alternating round-robin
+(A B C D E A B C D E ...), medians reported:
 
 - ``replay``: ``fc-cassette replay`` of a 10-interaction cassette;
 - ``server_replay``: ``mitmdump -S`` (mitmproxy's built-in server replay, lazy
@@ -54,9 +70,11 @@ runs send the same requests many times, so the replay proxies run with a config 
 ordinary hit; later ones repeat it (same index lookup). The config file changes
 nothing else.
 
-Record throughput (``record_vs_passthrough``): ``fc-cassette record --record-mode all``
-(fsync on: the default config; fsync off: a ``record: {fsync: false}`` config) versus
-``mitmdump --mode reverse:UPSTREAM`` with no addon, same options (lazy connections,
+Record throughput (``record_vs_passthrough``, ``record_vs_mitmdump_w``):
+``fc-cassette record --record-mode all`` (fsync on: the default config; fsync off: a
+``record: {fsync: false}`` config) versus ``mitmdump --mode reverse:UPSTREAM`` with no
+addon and versus ``mitmdump --mode reverse:UPSTREAM -w FILE`` (mitmproxy's own
+recording of every flow, no fsync), same options (lazy connections,
 ``flow_detail=0``), all in front of the same upstream, alternating. The upstream is a
 tiny asyncio HTTP/1.1 server run by this script in a subprocess (``--_upstream``)
 answering Stripe-shaped create / retrieve responses (with a client secret for the
@@ -65,12 +83,14 @@ recorder to redact) from pre-built bytes; it is measured directly too
 alternatives, mitmdump itself or ``http.server``, are 10x+ slower). Cassettes are
 written in the system temp dir (a real disk here, so fsync is real).
 
-Load (``load_10k_s``, ``load_vs_yaml_parse``, ``load_10k_peak_mb``): in a fresh
-process per measurement (honest peaks), ``fc_cassette.cassette.load(path)`` plus the
-replay index ``Matcher(c.interactions, MatchRules())`` versus reading the same file and
-``list(yaml.load_all(text, Loader=yaml.CSafeLoader))``, alternating, medians. The peak
-is the growth of the process's peak RSS (``VmHWM``) over its RSS before loading
-(after imports).
+Load (``load_10k_s``, ``load_vs_yaml_parse``, ``load_10k_peak_mb``,
+``load_mem_vs_file``): in a fresh process per measurement (honest peaks), what
+``fc-cassette replay`` does at start-up (``cassette.load(path, Compactor(rules))``
+then ``Playback``: parse, check, wire form of every response, match index) versus
+reading the same file and ``list(yaml.load_all(text, Loader=yaml.CSafeLoader))``,
+alternating, medians. The peak is the growth of the process's peak RSS (``VmHWM``)
+over its RSS before loading (after imports); ``load_mem_vs_file`` is it over the
+file's size (MiB).
 
 Startup (``startup_vs_bare``): time from spawning the process until its first
 successful (200) response, polling connect + request every 10 ms:
@@ -105,6 +125,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_suite  # scripts/ is on sys.path: this file runs as a script
+import bench_workloads
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -117,11 +138,15 @@ MARK = "IDXIDXIDXI"  # 10 characters, replaced by the zero-padded interaction nu
 UNIX_TIME = 1767225600
 
 GOALS = {  # metric: (operator, bound)
-    "replay_vs_server_replay": (">=", 1.0),
-    "replay_vs_floor": (">=", 0.9),
+    "replay_vs_server_replay": (">=", 1.0),  # first use (the headline)
+    "replay_vs_floor": (">=", 0.95),  # first use (the headline)
+    "replay_32c_vs_floor": (">=", 0.9),
     "scale_10k_vs_10": ("<=", 1.15),
     "load_vs_yaml_parse": ("<=", 1.5),
+    "load_mem_vs_file": ("<=", 3.0),
+    "miss_10k_ms": ("<=", 5.0),
     "record_vs_passthrough": (">=", 0.7),
+    "record_vs_mitmdump_w": (">=", 0.8),
     "startup_vs_bare": ("<=", 1.5),
 }
 GOALS.update(bench_suite.GOALS)  # the suite section (scripts/bench_suite.py)
@@ -130,6 +155,10 @@ REQUIRED_KEYS = (
     "replay_vs_floor", "scale_10k_vs_10", "load_10k_s", "load_vs_yaml_parse",
     "load_10k_peak_mb", "record_vs_passthrough", "record_vs_passthrough_fsync_off",
     "startup_vs_bare",
+    # added with issue #16 (first-use headline, concurrency, recording, memory)
+    "replay_repeat_vs_floor", "replay_repeat_vs_server_replay", "replay_32c_vs_floor",
+    "replay_32c_p50_ms", "replay_32c_p99_ms", "floor_32c_p50_ms", "floor_32c_p99_ms",
+    "record_vs_mitmdump_w", "load_mem_vs_file", "miss_10k_ms",
 )
 
 
@@ -145,14 +174,22 @@ class Sizes:
     record_repeats: int
     load_repeats: int   # fresh-process load measurements per contender
     startup_runs: int   # startups per contender
+    first_use_n: int    # distinct requests, each sent once per fresh process
+    first_use_warm: int  # distinct untimed requests before them
+    first_use_rounds: int
+    clients: int        # concurrent keep-alive clients
+    per_client: int     # timed requests per client per round
+    concurrent_rounds: int
 
 
 FULL = Sizes(small=10, large=10_000, warmup=150, batch=500, repeats=9,
              record_warmup=40, record_batch=200, record_repeats=7,
-             load_repeats=3, startup_runs=7)
+             load_repeats=3, startup_runs=7, first_use_n=400, first_use_warm=20,
+             first_use_rounds=5, clients=32, per_client=40, concurrent_rounds=5)
 SMOKE = Sizes(small=10, large=50, warmup=5, batch=20, repeats=1,
               record_warmup=3, record_batch=10, record_repeats=1,
-              load_repeats=1, startup_runs=1)
+              load_repeats=1, startup_runs=1, first_use_n=20, first_use_warm=4,
+              first_use_rounds=1, clients=32, per_client=2, concurrent_rounds=1)
 
 
 class BenchError(RuntimeError):
@@ -331,7 +368,7 @@ def write_cassette(path: Path, n: int, templates: dict[bool, str]) -> list[dict[
         for i in range(n):
             e = entry_for(templates, i)
             w.append(e, stripe_version=STRIPE_VERSION)
-            if i < 2 or n <= 100:
+            if i < 2 or n <= 1000:
                 entries.append(e)
     finally:
         w.close()
@@ -365,23 +402,7 @@ def write_flows(path: Path, entries: list[dict[str, Any]], n: int) -> None:
             writer.add(tflow.tflow(req=req, resp=resp))
 
 
-FLOOR_ADDON = '''\
-"""Benchmark floor: answer every request with a constant response (no lookup at all)."""
-import json
-from pathlib import Path
-
-from mitmproxy import http
-
-_D = json.loads(Path(__file__).with_name("floor.json").read_text())
-_POST = _D["post"].encode()
-_GET = _D["get"].encode()
-_HEADERS = [(k.encode(), v.encode()) for k, v in _D["headers"]]
-
-
-def request(flow: http.HTTPFlow) -> None:
-    body = _POST if flow.request.method == "POST" else _GET
-    flow.response = http.Response.make(200, body, http.Headers(_HEADERS))
-'''
+FLOOR_ADDON = ROOT / "scripts" / "bench_floor.py"  # --set bench_floor=floor.json
 
 
 # ------------------------------------------------------------------------ processes
@@ -563,16 +584,17 @@ def run_load(kind: str, path: str) -> None:
     import yaml
 
     from fc_cassette import cassette
-    from fc_cassette.config import MatchRules
-    from fc_cassette.matching import Matcher
+    from fc_cassette.config import Settings
+    from fc_cassette.playback import Compactor, Playback
 
+    settings = Settings()
     base = _status_kb("VmRSS")
     t0 = time.perf_counter()
-    if kind == "fc":
-        c = cassette.load(path)
-        m = Matcher(c.interactions, MatchRules())
+    if kind == "fc":  # what replay does at start-up (fc_cassette.player.load_player)
+        c = cassette.load(path, Compactor(settings.matching))
+        pb = Playback(c, settings)
         n = len(c.interactions)
-        keep: Any = (c, m)
+        keep: Any = (c, pb)
     else:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
@@ -684,12 +706,11 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
     write_flows(flows_path, small_entries, sizes.small)
     floor_dir = tmp / "floor"
     floor_dir.mkdir()
-    (floor_dir / "floor.py").write_text(FLOOR_ADDON)
     (floor_dir / "floor.json").write_text(json.dumps({
         "post": served_body(small_entries[0]).decode(),
         "get": served_body(small_entries[1]).decode(),
         "headers": served_headers(small_entries[1])}))
-    floor_script = str(floor_dir / "floor.py")
+    floor_args = ["-s", str(FLOOR_ADDON), "--set", f"bench_floor={floor_dir / 'floor.json'}"]
     res["large_n"] = sizes.large
     res["large_cassette_mb"] = large_path.stat().st_size / 1e6
     note(f"data: {sizes.small} + {sizes.large} interactions "
@@ -710,7 +731,7 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
 
     # mitmproxy generates its CA on first start: do it once, outside any timing
     port = free_port()
-    procs.start("ca", [MITMDUMP, "-q", "-s", floor_script, "--mode",
+    procs.start("ca", [MITMDUMP, "-q", *floor_args, "--mode",
                        "reverse:http://127.0.0.1:1", *mitm_common(port, confdir)], port).wait_port()
     procs.stop_all()
 
@@ -727,7 +748,7 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
             "--set", "server_replay_extra=kill", "--set", "server_replay_ignore_host=true",
             "--set", "server_replay_ignore_port=true", "--mode", "reverse:http://127.0.0.1:1",
             *mitm_common(ports["server_replay"], confdir)], ports["server_replay"]),
-        procs.start("floor", [MITMDUMP, "-q", "-s", floor_script, "--mode",
+        procs.start("floor", [MITMDUMP, "-q", *floor_args, "--mode",
                               "reverse:http://127.0.0.1:1", *mitm_common(ports["floor"], confdir)],
                     ports["floor"]),
         *(procs.start(name, [
@@ -754,17 +775,20 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
     res["server_replay_rps"] = rps["server_replay"]
     res["floor_rps"] = rps["floor"]
     res["replay_10k_rps"] = rps["replay_large"]
-    res["replay_vs_server_replay"] = rps["replay"] / rps["server_replay"]
-    res["replay_vs_floor"] = rps["replay"] / rps["floor"]
+    # memoized repeats (10 requests cycled); the headline figures are first use, below
+    res["replay_repeat_vs_server_replay"] = rps["replay"] / rps["server_replay"]
+    res["replay_repeat_vs_floor"] = rps["replay"] / rps["floor"]
     res["scale_10k_vs_10"] = rps["replay"] / rps["replay_large"]
     res["replay_10k_first_use_rps"] = rps["replay_large_first_use"]
     res["first_use_vs_floor"] = rps["replay_large_first_use"] / rps["floor"]
     res["replay_us_per_req"] = 1e6 / rps["replay"]
     res["floor_us_per_req"] = 1e6 / rps["floor"]
+    res.update(bench_first_use(sizes, tmp, procs, templates, floor_args, confdir))
 
     # -- record throughput vs passthrough
     note("record throughput ...")
-    ports = {k: free_port() for k in ("upstream", "record", "record_nofsync", "passthrough")}
+    ports = {k: free_port() for k in ("upstream", "record", "record_nofsync", "passthrough",
+                                      "mitmdump_w")}
     up = procs.start("upstream", [sys.executable, __file__, "--_upstream",
                                   str(ports["upstream"])], ports["upstream"])
     upstream = f"http://127.0.0.1:{ports['upstream']}"
@@ -780,6 +804,10 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
         procs.start("passthrough", [MITMDUMP, "--mode", f"reverse:{upstream}",
                                     *mitm_common(ports["passthrough"], confdir)],
                     ports["passthrough"]),
+        procs.start("mitmdump_w", [MITMDUMP, "--mode", f"reverse:{upstream}",
+                                   "-w", str(tmp / "mitmdump_w.flows"),
+                                   *mitm_common(ports["mitmdump_w"], confdir)],
+                    ports["mitmdump_w"]),
     ]
     up.wait_port()
     for p in started:
@@ -788,6 +816,7 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
     cs = [Contender("record", ports["record"], rec_reqs),
           Contender("record_nofsync", ports["record_nofsync"], rec_reqs),
           Contender("passthrough", ports["passthrough"], rec_reqs),
+          Contender("mitmdump_w", ports["mitmdump_w"], rec_reqs),
           Contender("upstream_direct", ports["upstream"], rec_reqs)]
     try:
         alternate(cs, sizes.record_warmup, sizes.record_batch, sizes.record_repeats)
@@ -809,6 +838,8 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
     res["upstream_direct_rps"] = rps["upstream_direct"]
     res["record_vs_passthrough"] = rps["record"] / rps["passthrough"]
     res["record_vs_passthrough_fsync_off"] = rps["record_nofsync"] / rps["passthrough"]
+    res["mitmdump_w_rps"] = rps["mitmdump_w"]
+    res["record_vs_mitmdump_w"] = rps["record"] / rps["mitmdump_w"]
 
     # -- load
     note("cassette load ...")
@@ -820,6 +851,7 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
     res["load_vs_yaml_parse"] = fc_s / yaml_s
     res["load_10k_peak_mb"] = statistics.median(x["peak_growth_mb"] for x in loads["fc"])
     res["yaml_parse_10k_peak_mb"] = statistics.median(x["peak_growth_mb"] for x in loads["yaml"])
+    res["load_mem_vs_file"] = res["load_10k_peak_mb"] / (large_path.stat().st_size / 2**20)
     res["miss_10k_ms"] = measure_misses(large_path)
 
     # -- startup
@@ -833,7 +865,7 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
                 args = [FC, "replay", str(small_path), "--port", str(port),
                         "--config", str(repeat_cfg), "--set", f"confdir={confdir}"]
             else:
-                args = [MITMDUMP, "-q", "-s", floor_script, "--mode",
+                args = [MITMDUMP, "-q", *floor_args, "--mode",
                         "reverse:http://127.0.0.1:1", *mitm_common(port, confdir)]
             p = procs.start(f"startup_{kind}", args, port)
             try:
@@ -846,14 +878,81 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
     return res
 
 
+def bench_first_use(sizes: Sizes, tmp: Path, procs: Procs, templates: dict[bool, str],
+                    floor_args: list[str], confdir: Path) -> dict[str, Any]:
+    """The headline replay figures (first use) and the concurrent-clients figures."""
+    note("first-use replay (fresh processes, each request once) ...")
+    n = sizes.first_use_warm + sizes.first_use_n
+    path, flows = tmp / "first_use.yaml", tmp / "first_use.flows"
+    entries = write_cassette(path, n, templates)
+    write_flows(flows, entries, n)
+    order = strided(n)
+    reqs = [(*request_for(i), len(served_body(entries[i]))) for i in order]
+    warm, timed = reqs[:sizes.first_use_warm], reqs[sizes.first_use_warm:]
+    reverse = ["--mode", "reverse:http://127.0.0.1:1"]
+    contenders = {
+        "replay": lambda port: [FC, "replay", str(path), "--port", str(port),
+                                "--set", f"confdir={confdir}"],
+        "server_replay": lambda port: [
+            MITMDUMP, "-q", "-S", str(flows), "--set", "server_replay_extra=kill",
+            "--set", "server_replay_ignore_host=true", "--set", "server_replay_ignore_port=true",
+            *reverse, *mitm_common(port, confdir)],
+        "floor": lambda port: [MITMDUMP, "-q", *floor_args, *reverse,
+                               *mitm_common(port, confdir)],
+    }
+    sec = bench_workloads.first_use(contenders, procs.start, procs.stop_all, free_port,
+                                    warm, timed, sizes.first_use_rounds)
+    res: dict[str, Any] = {
+        "first_use_n": sizes.first_use_n,
+        "replay_first_use_rps": 1 / sec["replay"],
+        "server_replay_first_use_rps": 1 / sec["server_replay"],
+        "floor_first_use_rps": 1 / sec["floor"],
+        "replay_vs_floor": sec["floor"] / sec["replay"],
+        "replay_vs_server_replay": sec["server_replay"] / sec["replay"],
+    }
+    note(f"{sizes.clients} concurrent keep-alive clients ...")
+    repeat_cfg = tmp / "repeat_last.yaml"
+    ports = {"replay": free_port(), "floor": free_port()}
+    started = [procs.start("replay_32c", [*contenders["replay"](ports["replay"]),
+                                          "--config", str(repeat_cfg)], ports["replay"]),
+               procs.start("floor_32c", contenders["floor"](ports["floor"]), ports["floor"])]
+    try:
+        for p in started:
+            p.wait_port()
+        got = bench_workloads.concurrent(ports, reqs, sizes.clients, sizes.per_client,
+                                         warm=2, rounds=sizes.concurrent_rounds)
+    finally:
+        procs.stop_all()
+    res["replay_32c_rps"], res["floor_32c_rps"] = got["replay"]["rps"], got["floor"]["rps"]
+    res["replay_32c_vs_floor"] = got["replay"]["rps"] / got["floor"]["rps"]
+    for name in ("replay", "floor"):
+        res[f"{name}_32c_p50_ms"] = got[name]["p50_ms"]
+        res[f"{name}_32c_p99_ms"] = got[name]["p99_ms"]
+    return res
+
+
 def table(res: dict[str, Any], sizes: Sizes) -> str:
     k = "10k" if sizes.large == 10_000 else str(sizes.large)
     rows = [
         ("replay_rps", "fc-cassette replay, 10 interactions (req/s)", "{:.0f}"),
         ("server_replay_rps", "mitmdump -S server replay (req/s)", "{:.0f}"),
         ("floor_rps", "mitmdump constant-response addon (req/s)", "{:.0f}"),
-        ("replay_vs_server_replay", "replay / server replay", "{:.3f}"),
-        ("replay_vs_floor", "replay / floor", "{:.3f}"),
+        ("replay_repeat_vs_server_replay", "replay / server replay, repeats", "{:.3f}"),
+        ("replay_repeat_vs_floor", "replay / floor, repeats", "{:.3f}"),
+        ("replay_first_use_rps", f"replay, {res['first_use_n']} requests each once (req/s)",
+         "{:.0f}"),
+        ("server_replay_first_use_rps", "mitmdump -S, same first-use workload (req/s)",
+         "{:.0f}"),
+        ("floor_first_use_rps", "floor, same first-use workload (req/s)", "{:.0f}"),
+        ("replay_vs_server_replay", "first use: replay / server replay", "{:.3f}"),
+        ("replay_vs_floor", "first use: replay / floor", "{:.3f}"),
+        ("replay_32c_rps", "replay, 32 concurrent clients (req/s)", "{:.0f}"),
+        ("floor_32c_rps", "floor, 32 concurrent clients (req/s)", "{:.0f}"),
+        ("replay_32c_vs_floor", "32 clients: replay / floor", "{:.3f}"),
+        ("replay_32c_p50_ms", "32 clients: replay p50 latency (ms)", "{:.2f}"),
+        ("replay_32c_p99_ms", "32 clients: replay p99 latency (ms)", "{:.2f}"),
+        ("floor_32c_p50_ms", "32 clients: floor p50 latency (ms)", "{:.2f}"),
+        ("floor_32c_p99_ms", "32 clients: floor p99 latency (ms)", "{:.2f}"),
         ("replay_10k_rps", f"fc-cassette replay, {k} interactions (req/s)", "{:.0f}"),
         ("scale_10k_vs_10", f"per-request time {k} / 10, same requests", "{:.3f}"),
         ("replay_10k_first_use_rps", f"replay {k}, each request's first use (req/s)",
@@ -863,12 +962,16 @@ def table(res: dict[str, Any], sizes: Sizes) -> str:
         ("yaml_parse_10k_s", "bare CSafeLoader parse, same file (s)", "{:.2f}"),
         ("load_vs_yaml_parse", "load / bare parse", "{:.3f}"),
         ("load_10k_peak_mb", f"load {k}: peak RSS growth (MB)", "{:.1f}"),
+        ("load_mem_vs_file", f"load {k}: peak RSS growth / file size", "{:.2f}"),
+        ("miss_10k_ms", f"one miss explained, {k} cassette (ms)", "{:.2f}"),
         ("record_rps", "record --record-mode all, fsync on (req/s)", "{:.0f}"),
         ("record_fsync_off_rps", "record, fsync off (req/s)", "{:.0f}"),
         ("passthrough_rps", "mitmdump reverse passthrough (req/s)", "{:.0f}"),
         ("upstream_direct_rps", "upstream alone, no proxy (req/s)", "{:.0f}"),
         ("record_vs_passthrough", "record (fsync on) / passthrough", "{:.3f}"),
         ("record_vs_passthrough_fsync_off", "record (fsync off) / passthrough", "{:.3f}"),
+        ("mitmdump_w_rps", "mitmdump -w FILE, recording every flow (req/s)", "{:.0f}"),
+        ("record_vs_mitmdump_w", "record (fsync on) / mitmdump -w", "{:.3f}"),
         ("startup_s", "fc-cassette replay: spawn -> first 200 (s)", "{:.2f}"),
         ("startup_bare_s", "bare mitmdump: spawn -> first 200 (s)", "{:.2f}"),
         ("startup_vs_bare", "startup / bare", "{:.3f}"),

@@ -19,6 +19,11 @@ KEYS = (
     "replay_vs_floor", "scale_10k_vs_10", "load_10k_s", "load_vs_yaml_parse",
     "load_10k_peak_mb", "record_vs_passthrough", "record_vs_passthrough_fsync_off",
     "startup_vs_bare",
+    # issue #16: first-use headline, repeats, 32 concurrent clients, mitmdump -w, memory
+    "replay_repeat_vs_floor", "replay_repeat_vs_server_replay", "replay_first_use_rps",
+    "server_replay_first_use_rps", "floor_first_use_rps", "replay_32c_vs_floor",
+    "replay_32c_p50_ms", "replay_32c_p99_ms", "floor_32c_p50_ms", "floor_32c_p99_ms",
+    "record_vs_mitmdump_w", "load_mem_vs_file", "miss_10k_ms",
 )
 
 
@@ -38,5 +43,7 @@ def test_bench_smoke_runs_and_reports_every_metric():
     # the table comes first and names every goal metric
     table = "\n".join(lines[:-1])
     for key in ("replay_vs_server_replay", "replay_vs_floor", "scale_10k_vs_10",
-                "load_vs_yaml_parse", "record_vs_passthrough", "startup_vs_bare"):
+                "load_vs_yaml_parse", "record_vs_passthrough", "startup_vs_bare",
+                "replay_32c_vs_floor", "record_vs_mitmdump_w", "load_mem_vs_file",
+                "miss_10k_ms"):
         assert key in table

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,19 +118,49 @@ def doc_starts(text: str) -> list[int]:
     return starts
 
 
-def load(path: str | os.PathLike) -> Cassette:
-    """Load and check a cassette; raises :class:`CassetteError` with file and location."""
+Compact = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def load(path: str | os.PathLike, compact: Compact | None = None) -> Cassette:
+    """Load and check a cassette; raises :class:`CassetteError` with file and location.
+
+    ``compact`` (replay's loader, see :class:`fc_cassette.playback.Compactor`) turns each
+    checked interaction into what the caller keeps, as it is parsed, so the decoded
+    form of every interaction is never held at once; the file's text is then not kept
+    either (``Cassette.text`` is empty). ValueError or TypeError from it is reported
+    as an interaction that cannot be replayed."""
     p = Path(path)
+    if compact is not None:
+        return _load_compact(p, compact)
+    return parse(_text(_read_raw(p), p), p)
+
+
+def _read_raw(p: Path) -> bytes:
     try:
-        raw = yamlio.read_file(p, "cassette", MAX_CASSETTE_BYTES)
+        return yamlio.read_file(p, "cassette", MAX_CASSETTE_BYTES)
     except ValueError as e:
         raise CassetteError(p, str(e)) from None
+
+
+def _text(raw: bytes, p: Path) -> str:
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise CassetteError(p, f"not valid UTF-8 (byte {e.start})",
                             _line_at(raw.decode("latin-1"), e.start)) from None
-    return parse(text, p)
+
+
+def _load_compact(p: Path, compact: Compact) -> Cassette:
+    """:func:`parse` for a ``compact`` load, on the file's bytes: the parser is given
+    them directly (given text, it would make a UTF-8 copy of it), and the text is
+    never kept, so the whole file is held once at most. A file with CRLF line ends or
+    a torn tail takes :func:`parse`'s way."""
+    raw = _read_raw(p)
+    if b"\r\n" in raw or not raw.endswith(b"\n" + DOC_END.encode()):
+        return parse(_text(raw, p), p, compact)
+    _text(raw, p)  # valid UTF-8 (the decoded copy is dropped at once)
+    header, interactions = _documents(raw, p, compact)
+    return Cassette(p, header, interactions, [], "", len(raw))
 
 
 _LAST_DOC_END = re.compile(r"\n\.\.\.\r?\n")
@@ -164,25 +194,49 @@ def _header(docs: list[Any], path: Path) -> dict[str, Any]:
     return docs[0]
 
 
-def _interactions(docs: list[Any], body: str, path: Path) -> list[dict[str, Any]]:
-    """The documents after the header, checked (:mod:`.entries`), defaults filled in."""
-    for i, doc in enumerate(docs[1:], start=1):
+def _interactions(docs: Iterator[Any], body: str | bytes, path: Path,
+                  compact: Compact | None) -> list[dict[str, Any]]:
+    """The documents after the header, checked (:mod:`.entries`), defaults filled in,
+    each passed through ``compact`` as soon as it is parsed."""
+    out: list[dict[str, Any]] = []
+    for i, doc in enumerate(docs, start=1):
         problem = entries.check(doc)
         if problem is not None:
             keys, message = problem
             loc = ".".join(str(x) for x in keys) or "(entry)"
+            text = body if isinstance(body, str) else body.decode("utf-8")
             raise CassetteError(path, f"interaction {i}: {loc}: {message}",
-                                _entry_line(body, i, keys)) from None
+                                _entry_line(text, i, keys)) from None
         req = doc["request"]  # the optional parts, as the format's defaults say
         req.setdefault("query", {})
         req.setdefault("headers", {})
         req.setdefault("body", None)
         doc["response"].setdefault("headers", {})
         doc["response"].setdefault("body", None)
-    return docs[1:]
+        if compact is not None:
+            try:
+                doc = compact(doc)
+            except (ValueError, TypeError) as e:
+                raise CassetteError(path, f"interaction {doc.get('seq')}: the response "
+                                          f"cannot be replayed: {e}") from None
+        out.append(doc)
+    return out
 
 
-def parse(text: str, path: Path) -> Cassette:
+def _documents(body: str | bytes, path: Path, compact: Compact | None
+               ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The header and the checked interactions of a cassette's complete documents,
+    parsed one document at a time."""
+    docs = yamlio.load_all(body, strict=True)
+    try:
+        first = next(docs, None)
+        header = _header([] if first is None else [first], path)
+        return header, _interactions(docs, body, path, compact)
+    except yamlio.YamlError as e:
+        raise CassetteError(path, e.message, e.line, e.column) from None
+
+
+def parse(text: str, path: Path, compact: Compact | None = None) -> Cassette:
     if not text.strip():
         raise CassetteError(path, "empty file, not a cassette")
     original = text
@@ -201,14 +255,11 @@ def parse(text: str, path: Path) -> Cassette:
                             f"{complete} of {len(text)}; kept the complete interactions "
                             f"before the cut")
     body = text[:complete] if complete else text
-    try:
-        docs = list(yamlio.load_all(body, strict=True))
-    except yamlio.YamlError as e:
-        raise CassetteError(path, e.message, e.line, e.column) from None
-    header = _header(docs, path)
-    interactions = _interactions(docs, body, path)
-    complete_bytes = _complete_bytes(original) if warnings else len(original.encode("utf-8"))
-    return Cassette(path, header, interactions, warnings, text, complete_bytes)
+    header, interactions = _documents(body, path, compact)
+    complete_bytes = (_complete_bytes(original) if warnings else len(original)
+                      if original.isascii() else len(original.encode("utf-8")))
+    return Cassette(path, header, interactions, warnings, "" if compact else text,
+                    complete_bytes)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

@@ -188,19 +188,46 @@ def request_record(flow) -> dict[str, Any]:
     }
 
 
-def match_record(flow, header_names: list[str]) -> dict[str, Any]:
+def header_map(headers) -> dict[str, str]:
+    """Lower-case header name -> value, repeats folded with ", " (what ``Headers.get``
+    returns), built in one pass: mitmproxy's ``Headers.get`` scans every field per call,
+    and the replay hot path asks for half a dozen headers."""
+    out: dict[str, str] = {}
+    for name, value in headers.fields:
+        key = name.lower().decode("utf-8", "surrogateescape")
+        val = value.decode("utf-8", "surrogateescape")
+        out[key] = f"{out[key]}, {val}" if key in out else val
+    return out
+
+
+def request_content(req, headers: dict[str, str]) -> bytes | None:
+    """:func:`content_of` for a request whose :func:`header_map` is ``headers``: the raw
+    bytes when nothing could need undoing or refusing (no Content-Encoding, no declared
+    charset, within :data:`MAX_BODY`), else :func:`content_of` itself."""
+    raw = req.raw_content
+    if not raw or ("content-encoding" not in headers and len(raw) <= MAX_BODY
+                   and "charset" not in headers.get("content-type", "").lower()):
+        return raw
+    return content_of(req)
+
+
+def match_record(flow, header_names: list[str],
+                 headers: dict[str, str] | None = None) -> dict[str, Any]:
     """The parts of a request that matching compares (see :mod:`.matching`): cheaper
-    than :func:`request_record`, which replay does not need on its hot path."""
+    than :func:`request_record`, which replay does not need on its hot path.
+    ``headers``: the request's :func:`header_map`, when the caller has it already."""
     req = flow.request
+    if headers is None:
+        headers = header_map(req.headers)
     path, query = split_path(req.path)
-    headers = {name: v for name in header_names if (v := req.headers.get(name)) is not None}
     return {
         "method": req.method,
         "host": req.pretty_host,
         "path": path,
         "query": decode_query(query),
-        "headers": headers,
-        "body": decode_body(content_of(req), req.headers.get("content-type", "")),
+        "headers": {name: v for name in header_names
+                    if (v := headers.get(name.lower())) is not None},
+        "body": decode_body(request_content(req, headers), headers.get("content-type", "")),
     }
 
 

@@ -72,6 +72,14 @@ def key_of(norm: dict[str, Any]) -> str:
     return json.dumps(norm, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+PREPARED = "_match"  # an interaction's (key, normalized request), when loaded for replay
+
+
+def prepare(req: dict[str, Any], rules: MatchRules) -> tuple[str, dict[str, Any]]:
+    norm = normalize(req, rules)
+    return key_of(norm), norm
+
+
 def _seqs(seqs: list[Any], limit: int = 10) -> str:
     shown = ", ".join(str(s) for s in seqs[:limit])
     return shown + (f", ... ({len(seqs)} in all)" if len(seqs) > limit else "")
@@ -97,8 +105,8 @@ class Matcher:
         self._keys: list[str] = []
         self._recorded: dict[str, list[Any]] = {}  # key -> the seqs recorded for it
         for it in interactions:
-            norm = normalize(it["request"], rules)
-            key = key_of(norm)
+            # PREPARED: computed while loading (playback.Compactor), with these rules
+            key, norm = it.get(PREPARED) or prepare(it["request"], rules)
             self._norms.append((norm, it))
             self._keys.append(key)
             self._recorded.setdefault(key, []).append(it.get("seq"))

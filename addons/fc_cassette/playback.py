@@ -18,9 +18,9 @@ from mitmproxy.net.http import status_codes
 
 from . import stripe_errors
 from .cassette import Cassette, CassetteError
-from .config import Settings
+from .config import MatchRules, Settings
 from .interaction import SKIP_HEADERS, encode_body, header_items
-from .matching import Matcher, Miss
+from .matching import PREPARED, Matcher, Miss, key_of, normalize
 from .redact import Redactor
 
 MISS_HEADER = "Fc-Cassette-Miss"
@@ -43,6 +43,55 @@ def wire(rec: dict[str, Any]) -> Wire:
     return status, reason, http.Headers(fields), body
 
 
+WIRE_KEY = "_wire"  # a compact interaction's precomputed wire form (see Compactor)
+
+
+class Compactor:
+    """Turns each interaction, as :func:`fc_cassette.cassette.load` parses it (its
+    ``compact`` hook), into what replay keeps: the response in its wire form (header
+    fields shared between interactions), the request's match key and normalized form,
+    and of the request itself only method and path (for the summary). The decoded
+    bodies are dropped as soon as they are parsed: replay never needs them again.
+    Raises ValueError / TypeError (:data:`WIRE_ERRORS`) for a response that cannot be
+    replayed."""
+
+    def __init__(self, rules: MatchRules):
+        self.rules = rules
+        self._fields: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
+        self._strings: dict[str, str] = {}
+
+    def __call__(self, doc: dict[str, Any]) -> dict[str, Any]:
+        status, reason, headers, body = wire(doc["response"])
+        fields = self._fields
+        shared = [fields.setdefault(f, f) for f in headers.fields]
+        doc[WIRE_KEY] = (status, reason, http.Headers(shared), body)
+        req = doc["request"]
+        norm = normalize(req, self.rules)
+        doc[PREPARED] = (key_of(norm), norm)
+        intern = self._strings.setdefault
+        doc["request"] = {"method": intern(req["method"], req["method"]),
+                          "path": intern(req["path"], req["path"])}
+        doc["response"] = {"status": status}
+        return doc
+
+
+def _response(status: int, reason: bytes, headers: http.Headers, body: bytes,
+              now: float) -> http.Response:
+    """``http.Response(b"HTTP/1.1", status, reason, headers, body, None, now, now)``
+    without the debug-mode type check of every field (a third of a hit's own time):
+    the values come from :func:`wire`, checked when the cassette was loaded."""
+    data = _RESPONSE_DATA.__new__(_RESPONSE_DATA)
+    data.__dict__.update(http_version=b"HTTP/1.1", status_code=status, reason=reason,
+                         headers=headers, content=body, trailers=None,
+                         timestamp_start=now, timestamp_end=now)
+    resp = http.Response.__new__(http.Response)
+    resp.data = data
+    return resp
+
+
+_RESPONSE_DATA = http.ResponseData
+
+
 class Playback:
     def __init__(self, cassette: Cassette, settings: Settings,
                  redactor: Redactor | None = None):
@@ -62,7 +111,7 @@ class Playback:
         self._wire: dict[int, Wire] = {}
         for it in cassette.interactions:
             try:
-                self._wire[id(it)] = wire(it["response"])
+                self._wire[id(it)] = it[WIRE_KEY] if WIRE_KEY in it else wire(it["response"])
             except WIRE_ERRORS as e:
                 raise CassetteError(cassette.path, f"interaction {it.get('seq')}: the "
                                     f"response cannot be replayed: {e}") from None
@@ -92,9 +141,9 @@ class Playback:
         """The recorded response, byte-for-byte the same on every replay."""
         status, reason, headers, body = self._wire[id(it)]
         now = time.time()
-        # the constructor, not Response.make: the body needs no re-encoding and the
-        # headers were built at load (a third cheaper per hit)
-        return http.Response(b"HTTP/1.1", status, reason, headers.copy(), body, None, now, now)
+        # not Response.make: the body needs no re-encoding and the headers were built
+        # at load (a third cheaper per hit); nor the checked constructor (see _response)
+        return _response(status, reason, headers.copy(), body, now)
 
     def _miss_response(self, reason: str, explanation: str) -> http.Response:
         message = f"fc-cassette replay miss (cassette {self.path}): {explanation}"

@@ -19,9 +19,9 @@ from mitmproxy import ctx, http
 from . import cassette as cassette_io
 from . import core
 from .config import Settings
-from .interaction import UndecodableBody, match_record
+from .interaction import UndecodableBody, header_map, match_record
 from .matching import Miss
-from .playback import Playback
+from .playback import Compactor, Playback
 from .redact import Redactor
 from .scope import in_scope
 
@@ -103,17 +103,19 @@ class Player:
         and in body size."""
         r = flow.request
         matching = self.settings.matching
+        headers = header_map(r.headers)  # one pass; Headers.get scans every field per call
         body = r.raw_content or b""
         raw = None
         if len(body) <= KEY_CACHE_MAX_BODY:  # the key holds the body: bound the memory
             host = r.pretty_host if matching.match_host else None
-            raw = (r.method, host, r.path, body, r.headers.get("content-type"),
-                   r.headers.get("content-encoding"),
-                   *(r.headers.get(h) for h in matching.headers))
+            raw = (r.method, host, r.path, body, headers.get("content-type"),
+                   headers.get("content-encoding"),
+                   *(headers.get(h.lower()) for h in matching.headers))
             hit = self._keys.get(raw)
             if hit is not None:
                 return hit
-        req = self.redactor.redact_entry({"request": match_record(flow, matching.headers)})
+        req = self.redactor.redact_entry(
+            {"request": match_record(flow, matching.headers, headers)})
         hit = self.playback.matcher.prepare(req["request"])
         if raw is not None:
             if len(self._keys) >= KEY_CACHE_SIZE:
@@ -130,7 +132,8 @@ class Player:
 
 def load_player(path: str, settings: Settings, label: str) -> Player:
     """Load ``path`` into a Player (CassetteError if it cannot be replayed)."""
-    loaded = cassette_io.load(path)
+    # what replay keeps of each interaction, made as it is parsed (see Compactor)
+    loaded = cassette_io.load(path, Compactor(settings.matching))
     for w in loaded.warnings:
         log.warning("fc-cassette: %s", w)
     # messages and log lines (ours and mitmproxy's) share the playback's numbering

@@ -20,6 +20,7 @@ and ``record`` exits 1 at shutdown. See docs/recording.md.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 
@@ -141,6 +142,8 @@ class Record(Switching):
         # one that writes serves hits and forwards the rest (recorded on the way back)
         if active.player is not None and active.player.answer(flow, forward_misses=writing):
             flow.metadata[ANSWERED] = True
+        elif writing:
+            _decode_while_forwarded(flow, active)
 
     def response(self, flow: http.HTTPFlow) -> None:
         if core.active("record") and self._switched_away(flow):
@@ -164,7 +167,7 @@ class Record(Switching):
 
     def _record(self, flow: http.HTTPFlow) -> None:
         try:
-            request = interaction.request_record(flow)
+            request = _request_record(flow)
             response = interaction.response_record(flow)
         except interaction.UndecodableBody as e:  # fail closed: bytes we cannot redact
             self.refused += 1
@@ -287,6 +290,44 @@ class Record(Switching):
             self.lock.release()
             self.lock = None
         self.state = None
+
+
+PRE_DECODED = "fc-cassette/request-record"  # flow.metadata: (fingerprint, record)
+
+
+def _fingerprint(flow: http.HTTPFlow) -> tuple:
+    """Everything :func:`interaction.request_record` reads from a request."""
+    r = flow.request
+    return (r.method, r.scheme, r.pretty_host, r.port, r.path, r.headers.fields,
+            r.raw_content)
+
+
+def _decode_while_forwarded(flow: http.HTTPFlow, active: Active) -> None:
+    """Decode the request of a flow about to be forwarded (and recorded) while the
+    upstream answers: scheduled on the event loop, it runs once mitmproxy awaits the
+    upstream, off the response's critical path. The response hook uses it only if the
+    request is still exactly what was decoded (:func:`_request_record`). Redaction
+    stays in the response hook: placeholder numbers follow the cassette's order, and
+    credentials learned from the response come first (:meth:`Redactor.redact_entry`)."""
+    def decode() -> None:
+        if flow.response is not None or not in_scope(flow, active.settings.scope):
+            return
+        try:
+            flow.metadata[PRE_DECODED] = (_fingerprint(flow), interaction.request_record(flow))
+        except Exception:  # noqa: BLE001 - decided again (and refused) in the response hook
+            flow.metadata.pop(PRE_DECODED, None)
+    try:
+        asyncio.get_running_loop().call_soon(decode)
+    except RuntimeError:  # no event loop (a unit test calling the hook): nothing to overlap
+        pass
+
+
+def _request_record(flow: http.HTTPFlow) -> dict:
+    """The request's record: decoded while it was forwarded if it has not changed since."""
+    pre = flow.metadata.pop(PRE_DECODED, None)
+    if pre is not None and pre[0] == _fingerprint(flow):
+        return pre[1]  # (popped: used once; redaction makes a copy, never edits it)
+    return interaction.request_record(flow)
 
 
 def _header(record: dict, name: str) -> str | None:
