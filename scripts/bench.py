@@ -388,8 +388,7 @@ def served_headers(entry: dict[str, Any]) -> list[tuple[str, str]]:
 
 def write_flows(path: Path, entries: list[dict[str, Any]], n: int) -> None:
     """mitmproxy server-replay flows for interactions 0..n-1 (same response bytes)."""
-    from mitmproxy import http as mhttp
-    from mitmproxy import io as mio
+    from mitmproxy import http as mhttp, io as mio
     from mitmproxy.test import tflow
 
     with open(path, "wb") as fh:

@@ -5,8 +5,9 @@ pytest-recording.
 Both suites are recorded from one ``fc-cassette simulate`` (ours with
 ``--fc-record-mode=once --fc-upstream URL``, theirs with ``--record-mode=once``), the
 simulator is stopped, and each suite is replayed offline in a fresh pytest process,
-timed from spawn to exit (alternated, the median of three). While ours runs, /proc is sampled for fc-cassette processes
-(how many were started, and their summed RSS). Keys: ``suite_100_s``,
+timed from spawn to exit (alternated, the median of three). While ours runs, /proc is
+sampled for fc-cassette processes (how many were started, and their summed RSS).
+Keys: ``suite_100_s``,
 ``suite_per_test_ms``, ``suite_proxies_started``, ``suite_proxies_peak_mb``,
 ``vcr_suite_100_s``, ``suite_vs_vcr`` (ours / theirs).
 """

@@ -16,8 +16,7 @@ from typing import Any
 
 from mitmproxy import ctx, http
 
-from . import cassette as cassette_io
-from . import core
+from . import cassette as cassette_io, core
 from .config import Settings
 from .interaction import UndecodableBody, header_map, match_record
 from .matching import Miss

@@ -26,8 +26,7 @@ import logging
 
 from mitmproxy import http
 
-from . import cassette as cassette_io
-from . import control, core, interaction, stripe_errors, vocab
+from . import cassette as cassette_io, control, core, interaction, stripe_errors, vocab
 from .cassette_cache import PlayerCache
 from .playback import MAX_KEPT_MISSES
 from .record_plan import Active

@@ -18,12 +18,11 @@ from typing import Any
 
 from mitmproxy import ctx, exceptions, http
 
-from . import cassette as cassette_io
-from . import control, core
+from . import cassette as cassette_io, control, core
 from .cassette_cache import PlayerCache
 from .lock import RecordingLock, lock_path
-from .player import Player, load_player
 from .playback import Playback
+from .player import Player, load_player
 from .record_plan import RECORD_MODES, Active, MissingCassette, plan
 from .redact import Redactor
 

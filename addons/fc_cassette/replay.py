@@ -22,12 +22,11 @@ from typing import Any
 
 from mitmproxy import ctx, exceptions, http
 
-from . import cassette as cassette_io
-from . import control, core
+from . import cassette as cassette_io, control, core
 from .cassette_cache import PlayerCache
 from .config import Settings
-from .player import Player, load_player
 from .playback import Playback
+from .player import Player, load_player
 
 log = logging.getLogger("fc_cassette")
 OFFLINE = "fc-cassette replay is offline: upstream connections are refused"
