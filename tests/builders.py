@@ -5,6 +5,7 @@ process helpers in support.py."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from mitmproxy import http
@@ -15,6 +16,13 @@ from fc_cassette import cassette as cio
 
 DATA = Path(__file__).resolve().parent / "data"
 SESSIONS = "/v1/financial_connections/sessions"
+
+
+def examples(n: int) -> int:
+    """A property test's example count: ``n``, or a tenth of it (at least 10) when
+    FC_TEST_QUICK is set (``scripts/test.sh --quick``, the inner loop). Full runs always
+    use ``n``."""
+    return max(10, n // 10) if os.environ.get("FC_TEST_QUICK") else n
 
 
 # ------------------------------------------------------------------ FC Session bodies

@@ -9,7 +9,7 @@ from cryptography import x509
 from mitmproxy.certs import CertStore
 
 from fc_cassette import ca
-from support import free_port, run_fc
+from support import run_fc
 
 
 CA_FILES = {"mitmproxy-ca.pem", "mitmproxy-ca.p12", "mitmproxy-ca-cert.pem",
@@ -48,7 +48,7 @@ def test_concurrent_starts_create_one_ca(tmp_path):
 def test_cli_reports_a_confdir_it_cannot_create(tmp_path):
     (tmp_path / "file").write_text("x")
     confdir = tmp_path / "file" / "conf"
-    p = run_fc(["simulate", "--port", str(free_port()), "--set", f"confdir={confdir}"])
+    p = run_fc(["simulate", "--port", "0", "--set", f"confdir={confdir}"])
     assert p.returncode == 1 and p.stdout == ""
     assert p.stderr.splitlines() == [
         f"fc-cassette: cannot create mitmproxy's CA in confdir {confdir}: Not a directory"]
@@ -56,7 +56,7 @@ def test_cli_reports_a_confdir_it_cannot_create(tmp_path):
 
 def test_cli_reports_a_key_size_mitmproxy_refuses(tmp_path):
     confdir = tmp_path / "conf"
-    p = run_fc(["simulate", "--port", str(free_port()), "--set", f"confdir={confdir}",
+    p = run_fc(["simulate", "--port", "0", "--set", f"confdir={confdir}",
                 "--set", "key_size=100"])
     assert p.returncode == 1 and p.stdout == ""
     assert p.stderr.splitlines() == [
@@ -67,7 +67,7 @@ def test_cli_reports_a_key_size_mitmproxy_refuses(tmp_path):
 def test_cli_creates_the_ca_with_the_chosen_key_size(tmp_path):
     """The CA exists before mitmproxy starts; a cassette error still stops the command."""
     confdir = tmp_path / "conf"
-    p = run_fc(["replay", str(tmp_path / "missing.yaml"), "--port", str(free_port()),
+    p = run_fc(["replay", str(tmp_path / "missing.yaml"), "--port", "0",
                 "--set", f"confdir={confdir}", "--set", "key_size=1024"])
     assert p.returncode == 1 and "no such cassette" in p.stderr
     cert = x509.load_pem_x509_certificate((confdir / "mitmproxy-ca-cert.pem").read_bytes())

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from fc_cassette import cli
-from support import MITMDUMP, SCRIPT, Proc, free_port, run_fc, start
+from support import MITMDUMP, SCRIPT, Proc, run_fc, start
 
 KEY = "sk_test_" + "fakeCliKey0123456789"
 
@@ -56,8 +56,7 @@ def test_help_lists_every_command():
     (["replay", "no-such-cassette.yaml"], "no-such-cassette.yaml: no such cassette"),
 ])
 def test_bad_options_are_one_line_and_exit_1_before_listening(argv, words, tmp_path):
-    port = free_port()
-    r = run_fc([*argv, "--port", str(port)], cwd=tmp_path)
+    r = run_fc([*argv, "--port", "0"], cwd=tmp_path)
     assert r.returncode == 1
     err = r.stderr.strip()
     assert words in err and "Traceback" not in r.stderr + r.stdout
@@ -68,7 +67,7 @@ def test_bad_options_are_one_line_and_exit_1_before_listening(argv, words, tmp_p
 def test_bad_config_names_file_line_and_key(tmp_path):
     cfg = tmp_path / "mine.yaml"
     cfg.write_text("# comment\nreplay:\n  on_exhausted: sometimes\n")
-    r = run_fc(["simulate", "--config", str(cfg), "--port", str(free_port())])
+    r = run_fc(["simulate", "--config", str(cfg), "--port", "0"])
     assert r.returncode == 1
     assert r.stderr.strip() == (f"fc-cassette: {cfg}:3: replay.on_exhausted: "
                                 "Input should be 'miss' or 'repeat_last'")
@@ -106,11 +105,10 @@ def test_listens_on_loopback_and_stops_cleanly(tmp_path, sig):
 
 
 def test_raw_mitmdump_script_runs_the_same_addon(tmp_path):
-    port = free_port()
-    proc = Proc([MITMDUMP, "-s", SCRIPT, "--listen-host", "127.0.0.1", "-p", str(port),
+    proc = Proc([MITMDUMP, "-s", SCRIPT, "--listen-host", "127.0.0.1", "-p", "0",
                  "--set", "fc_mode=simulate", "--set", "fc_seed=4",
-                 "--set", f"confdir={tmp_path / 'conf'}"], port, tmp_path / "raw.log")
-    r = requests.get(f"http://127.0.0.1:{port}/v1/financial_connections/sessions/fcsess_x",
+                 "--set", f"confdir={tmp_path / 'conf'}"], 0, tmp_path / "raw.log")
+    r = requests.get(f"http://127.0.0.1:{proc.port}/v1/financial_connections/sessions/fcsess_x",
                      headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
     assert r.status_code == 404 and r.json()["error"]["code"] == "resource_missing"
     assert proc.stop() == 0
@@ -121,7 +119,7 @@ def test_raw_mitmdump_refuses_bad_fc_options(tmp_path):
                         "must be one of simulate, record, replay, inspect"),
                        (["--set", "fc_modee=simulate"], "unknown option(s): fc_modee")):
         r = subprocess.run([MITMDUMP, "-s", SCRIPT, "--listen-host", "127.0.0.1",
-                            "-p", str(free_port()), "--set", f"confdir={tmp_path / 'conf'}",
+                            "-p", "0", "--set", f"confdir={tmp_path / 'conf'}",
                             *bad], capture_output=True, text=True,
                            timeout=60, stdin=subprocess.DEVNULL)
         assert r.returncode == 1, bad
@@ -141,7 +139,7 @@ def test_raw_mitmdump_bad_fc_value_is_an_error_not_a_plain_proxy(tmp_path, bad, 
     cassette = tmp_path / "c.yaml"
     cassette.write_text("---\nfc_cassette: 1\n...\n")
     r = subprocess.run([MITMDUMP, "-s", SCRIPT, "--listen-host", "127.0.0.1",
-                        "-p", str(free_port()), "--set", f"confdir={tmp_path / 'conf'}",
+                        "-p", "0", "--set", f"confdir={tmp_path / 'conf'}",
                         "--set", "fc_mode=replay", "--set", f"fc_cassette={cassette}",
                         "--set", bad], capture_output=True, text=True, timeout=60,
                        stdin=subprocess.DEVNULL)
@@ -160,7 +158,7 @@ def test_a_recorder_that_cannot_start_leaves_no_lock_file(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         mode = f"reverse:http://127.0.0.1:9@{taken.getsockname()[1]}"
-        r = run_fc(["record", str(tmp_path / "c.yaml"), "--port", str(free_port()),
+        r = run_fc(["record", str(tmp_path / "c.yaml"), "--port", "0",
                     "--set", f"mode={mode}", "--set", f"confdir={tmp_path / 'conf'}"],
                    cwd=tmp_path)
     assert r.returncode == 1 and "address already in use" in r.stdout + r.stderr
@@ -176,7 +174,7 @@ def test_a_taken_port_is_one_line(tmp_path, how):
         taken.listen()
         port = taken.getsockname()[1]
         flag = ["--port", str(port)] if how == "--port" else [
-            "--port", str(free_port()), "--set", f"listen_port={port}"]
+            "--port", "0", "--set", f"listen_port={port}"]
         r = run_fc(["replay", "cassettes/fc_sessions.yaml", *flag])
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.splitlines() == [f"fc-cassette: cannot listen on 127.0.0.1:{port}: "

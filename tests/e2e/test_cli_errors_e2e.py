@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from support import MITMDUMP, SCRIPT, encoded_forms, free_port, run_fc
+from support import MITMDUMP, SCRIPT, encoded_forms, run_fc
 
 CASSETTE = "cassettes/fc_sessions.yaml"
 SECRET = "sk_test_" + "upstreamUserinfo0123456789"
@@ -38,7 +38,7 @@ def one_line(r: subprocess.CompletedProcess, code: int, *words: str) -> str:
 ])
 @pytest.mark.parametrize("command", [["record", "c.yaml"], ["inspect"]])
 def test_bad_upstream_is_refused_in_one_line(url, words, command, tmp_path):
-    r = run_fc([*command, "--upstream", url, "--port", str(free_port())], cwd=tmp_path)
+    r = run_fc([*command, "--upstream", url, "--port", "0"], cwd=tmp_path)
     one_line(r, 1, *words)
     assert list(tmp_path.iterdir()) == []  # refused before anything started
 
@@ -47,8 +47,8 @@ def test_upstream_userinfo_never_reaches_a_line(tmp_path):
     for url in (f"http://user:{SECRET}@127.0.0.1:9", f"http://{SECRET}@127.0.0.1:9",
                 f"http://{SECRET}:@127.0.0.1:9"):
         for argv in (["record", "c.yaml", "--upstream", url],
-                     ["replay", CASSETTE, "--set", f"mode=reverse:{url}@{free_port()}"]):
-            r = run_fc([*argv, "--port", str(free_port())], cwd=tmp_path)
+                     ["replay", CASSETTE, "--set", f"mode=reverse:{url}@0"]):
+            r = run_fc([*argv, "--port", "0"], cwd=tmp_path)
             err = one_line(r, 1, "credentials in the URL are refused", "***@127.0.0.1:9")
             out = r.stdout + r.stderr
             for form in encoded_forms(SECRET):
@@ -100,7 +100,7 @@ def test_port_0_lets_the_os_pick(tmp_path):
     ("fc_strict=maybe", ["--set fc_strict=maybe", "fc_strict takes true or false"]),
 ])
 def test_bad_set_value_names_the_option_and_what_it_takes(spec, words):
-    r = run_fc(["replay", CASSETTE, "--set", spec, "--port", str(free_port())])
+    r = run_fc(["replay", CASSETTE, "--set", spec, "--port", "0"])
     one_line(r, 1, *words)
 
 
@@ -119,23 +119,22 @@ def test_bad_set_value_names_the_option_and_what_it_takes(spec, words):
      ["unknown option(s): flow_detial (did you mean flow_detail?)"]),
 ])
 def test_did_you_mean(argv, code, words):
-    port = ["--port", str(free_port())] if argv[0] in ("replay", "simulate", "record") else []
+    port = ["--port", "0"] if argv[0] in ("replay", "simulate", "record") else []
     one_line(run_fc([*argv, *port]), code, *words)
 
 
 def test_raw_mitmdump_without_fc_mode_warns_once_that_it_is_inactive(tmp_path):
     from support import Proc
-    port = free_port()
-    proc = Proc([MITMDUMP, "-s", SCRIPT, "--listen-host", "127.0.0.1", "-p", str(port),
-                 "--set", f"confdir={tmp_path / 'conf'}"], port, tmp_path / "raw.log")
+    proc = Proc([MITMDUMP, "-s", SCRIPT, "--listen-host", "127.0.0.1", "-p", "0",
+                 "--set", f"confdir={tmp_path / 'conf'}"], 0, tmp_path / "raw.log")
     assert proc.stop() == 0
     lines = [ln for ln in proc.output().splitlines() if "inactive" in ln]
     assert len(lines) == 1, proc.output()
     assert "fc-cassette: inactive: fc_mode is not set" in lines[0]
     assert "--set fc_mode=simulate|record|replay|inspect" in lines[0]
-    proc = Proc([MITMDUMP, "-s", SCRIPT, "--listen-host", "127.0.0.1", "-p", str(port),
+    proc = Proc([MITMDUMP, "-s", SCRIPT, "--listen-host", "127.0.0.1", "-p", "0",
                  "--set", f"confdir={tmp_path / 'conf'}", "--set", "fc_mode=simulate"],
-                port, tmp_path / "sim.log")
+                0, tmp_path / "sim.log")
     assert proc.stop() == 0
     assert "inactive" not in proc.output()
 
@@ -168,7 +167,7 @@ def test_verify_and_show_help_describe_them():
     ["record", "c.yaml", "--upstream", f"http://127.0.0.1:9/{SECRET}"],
 ])
 def test_a_secret_in_any_argument_is_redacted_in_the_error(argv):
-    port = ["--port", str(free_port())] if "--port" not in argv and len(argv) > 1 else []
+    port = ["--port", "0"] if "--port" not in argv and len(argv) > 1 else []
     r = run_fc([*argv, *port])
     assert r.returncode in (1, 2)
     assert r.stderr.startswith("fc-cassette: ") and "Traceback" not in r.stderr

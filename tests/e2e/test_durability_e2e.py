@@ -18,7 +18,7 @@ import requests
 import stripe
 
 from fc_cassette import cassette as cio
-from support import FC, free_port, run_fc, start, wait_port
+from support import FC, dead_url, run_fc, start, wait_listening
 
 KEY = "sk_test_" + "fakeDurableE2EKey0123456789"
 CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeDur1"},
@@ -118,16 +118,16 @@ def _limit_file_size(limit: int):
 def test_a_file_size_limit_never_acknowledges_a_lost_recording(sim, tmp_path):
     """The same guarantee without mount: the recorder may not write files past 96 KiB,
     so its cassette's appends fail with EFBIG (real writes, a real process)."""
-    cassette, port = tmp_path / "fc.yaml", free_port()
+    cassette = tmp_path / "fc.yaml"
     log_path = tmp_path / "rec.log"
     with open(log_path, "w") as out:
         proc = subprocess.Popen(
-            [FC, "record", str(cassette), "--upstream", sim.base, "--port", str(port),
+            [FC, "record", str(cassette), "--upstream", sim.base, "--port", "0",
              "--set", f"confdir={tmp_path / 'mitmconf'}"],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             preexec_fn=_limit_file_size(96 << 10), start_new_session=True)
     try:
-        wait_port(port, proc)
+        port = wait_listening(log_path, proc)
         client = stripe.StripeClient(KEY, base_addresses={"api": f"http://127.0.0.1:{port}"},
                                      max_network_retries=2)  # must not retry the error
         results = hammer(client, 80)
@@ -167,7 +167,7 @@ def test_two_recorders_on_hard_links_do_not_both_run(sim, tmp_path):
     first = start(["record", str(a), "--upstream", sim.base, "--record-mode", "new_episodes"],
                   tmp_path, "first")
     second = run_fc(["record", str(b), "--upstream", sim.base, "--record-mode", "new_episodes",
-                     "--port", str(free_port()), "--set", f"confdir={tmp_path / 'mitmconf'}"])
+                     "--port", "0", "--set", f"confdir={tmp_path / 'mitmconf'}"])
     assert second.returncode == 1
     lines = second.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("fc-cassette:"), second.stderr
@@ -203,7 +203,7 @@ def test_a_mode_that_only_replays_works_in_a_read_only_folder(readonly_cassette,
                                                              mode):
     cassette, sid = readonly_cassette
     before = cassette.read_bytes()
-    dead = f"http://127.0.0.1:{free_port()}"
+    dead = dead_url()  # nothing listens here (a port bound, then closed)
     rec = start(["record", str(cassette), "--upstream", dead, "--record-mode", mode],
                 tmp_path, f"rec-{mode}")
     assert rec.client(KEY).v1.financial_connections.sessions.create(params=CREATE).id == sid
@@ -216,7 +216,7 @@ def test_a_mode_that_writes_refuses_a_read_only_folder_in_one_line(readonly_cass
                                                                   tmp_path):
     cassette, _ = readonly_cassette
     r = run_fc(["record", str(cassette), "--record-mode", "new_episodes",
-                "--port", str(free_port()), "--set", f"confdir={tmp_path / 'mitmconf'}"])
+                "--port", "0", "--set", f"confdir={tmp_path / 'mitmconf'}"])
     assert r.returncode == 1
     assert r.stderr.strip() == (f"fc-cassette: {cassette}: cannot create the recording lock "
                                 f"{cassette.parent / '.fc.yaml.lock'}: Read-only file system")

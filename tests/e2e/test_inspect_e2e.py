@@ -217,8 +217,7 @@ def test_report_file_that_cannot_be_written_is_one_line_before_listening(tmp_pat
     from support import FC
     import subprocess
 
-    port = free_port()
-    p = subprocess.run([FC, "inspect", "--upstream", upstream.base, "--port", str(port),
+    p = subprocess.run([FC, "inspect", "--upstream", upstream.base, "--port", "0",
                         "--report", str(tmp_path / "no" / "such" / "dir" / "r.jsonl"),
                         "--set", f"confdir={tmp_path / 'conf'}"],
                        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
@@ -301,6 +300,8 @@ def test_inspect_in_front_of_simulate_with_the_sdk(tmp_path):
 def test_inspect_web_serves_the_ui_and_still_proxies(upstream, tmp_path):
     import mitmproxy.version
 
+    # mitmweb's own port: bound and closed here (mitmweb logs no parseable line for it
+    # before the proxy's); a clash would fail this test loudly, never pass it wrongly
     web_port = free_port()
     auth: dict[str, str] = {}
     extra: list[str] = []

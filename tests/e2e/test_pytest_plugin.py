@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from fc_cassette import cassette as cio
-from support import free_port, start
+from support import dead_url, start
 
 SUITE = '''
 import pytest
@@ -193,7 +193,7 @@ def test_record_once_then_replay_offline_then_changed_request_fails(suite, tmp_p
     # own test (no INTERNALERROR, later tests get a new proxy, none is left running);
     # HTTP(S)_PROXY in the environment diverts neither the plugin nor fc_proxy.client()
     (suite / "test_robust.py").write_text(textwrap.dedent(ROBUST))
-    dead = f"http://127.0.0.1:{free_port()}"
+    dead = dead_url()  # nothing listens here (a port bound, then closed)
     r = run_pytest(suite, "test_robust.py", env={"HTTP_PROXY": dead, "http_proxy": dead})
     out = r.stdout + r.stderr
     assert r.returncode == 1 and "INTERNALERROR" not in out, out

@@ -189,12 +189,8 @@ def run_counted(cwd: Path, *args: str) -> tuple[subprocess.CompletedProcess, int
 def simulate(tmp_path):
     """``fc-cassette simulate`` on a port it chose itself (--port 0)."""
     proc = Proc([FC, "simulate", "--seed", "7", "--port", "0",
-                 "--set", f"confdir={tmp_path / 'simconf'}"], None, tmp_path / "sim.log")
-    deadline = time.monotonic() + 60
-    while not (m := re.search(r"listening at 127\.0\.0\.1:(\d+)", proc.output())):
-        assert proc.popen.poll() is None and time.monotonic() < deadline, proc.output()
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{m.group(1)}", proc
+                 "--set", f"confdir={tmp_path / 'simconf'}"], 0, tmp_path / "sim.log")
+    yield f"http://127.0.0.1:{proc.port}", proc
     proc.stop()
 
 

@@ -17,7 +17,7 @@ import stripe
 
 from fc_cassette import cassette as cio
 from fc_cassette.redact import scan
-from support import encoded_forms, free_port, start
+from support import dead_url, encoded_forms, start
 
 KEY = "sk_test_" + "fakeRecordE2EKey0123456789"
 CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeRec1"},
@@ -100,7 +100,7 @@ def test_record_mode_once_records_then_replays_offline(sim, tmp_path):
     s = rec.client(KEY).v1.financial_connections.sessions.create(params=CREATE)
     assert rec.proc.stop() == 0
     before = cassette.read_bytes()
-    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here
+    dead = dead_url()  # nothing listens here (a port bound, then closed)
     rec2 = record(tmp_path, cassette, dead, name="rec2")
     # a live key too: nothing is forwarded, so it is served like replay (not refused)
     again = rec2.client("sk_live_" + "fakeOtherKey0123456789").v1.financial_connections.sessions
@@ -149,7 +149,7 @@ def test_record_mode_all_replaces_and_none_only_replays(sim, tmp_path):
     assert len(c.interactions) == 2
     assert c.interactions[0]["response"]["body"]["json"]["id"] == s2.id
 
-    dead = f"http://127.0.0.1:{free_port()}"
+    dead = dead_url()  # nothing listens here (a port bound, then closed)
     rec3 = record(tmp_path, cassette, dead, "--record-mode", "none", name="rec3")
     assert rec3.client(KEY).v1.financial_connections.sessions.retrieve(s2.id).id == s2.id
     assert rec3.proc.stop() == 0
@@ -168,7 +168,7 @@ def test_one_recorder_per_cassette(sim, tmp_path):
     assert lock.read_text() == f"{rec.proc.popen.pid}\n"
     for mode in ("new_episodes", "all"):  # (once on an existing cassette only replays)
         r = run_fc(["record", str(cassette), "--record-mode", mode, "--upstream", sim.base,
-                    "--port", str(free_port()), "--set", f"confdir={tmp_path / 'mitmconf'}"])
+                    "--port", "0", "--set", f"confdir={tmp_path / 'mitmconf'}"])
         assert r.returncode == 1 and r.stdout == "", (mode, r.stderr)
         assert r.stderr.splitlines() == [
             f"fc-cassette: {cassette}: being recorded by another fc-cassette "
@@ -188,7 +188,7 @@ def test_one_recorder_per_cassette(sim, tmp_path):
 
 def test_an_unreachable_upstream_is_logged_not_recorded(tmp_path):
     cassette = tmp_path / "dead.yaml"
-    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here
+    dead = dead_url()  # nothing listens here (a port bound, then closed)
     rec = record(tmp_path, cassette, dead)
     r = requests.get(f"{rec.base}/v1/financial_connections/sessions/fcsess_fakeDead1",
                      params={"k": KEY}, headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
@@ -205,7 +205,7 @@ def test_an_unreachable_upstream_is_logged_not_recorded(tmp_path):
 def test_record_mode_none_without_cassette_is_a_clear_start_up_error(tmp_path):
     from support import run_fc
     r = run_fc(["record", str(tmp_path / "nope.yaml"), "--record-mode", "none",
-                "--port", str(free_port())])
+                "--port", "0"])
     assert r.returncode == 1
     assert "no such cassette" in r.stderr and "Traceback" not in r.stderr + r.stdout
 

@@ -9,7 +9,7 @@ import pytest
 import stripe
 
 from fc_cassette import cassette as cio
-from support import Stack, fc, free_port, start
+from support import Stack, fc, start
 
 KEY = "sk_test_" + "fakeRerecordKey0123456789"
 CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeRerec1"},
@@ -17,12 +17,15 @@ CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeRerec1"},
           "filters": {"countries": ["US"]}, "return_url": "https://example.test/return"}
 
 
-SIM_PORT = free_port()  # the upstream's port is part of each recorded request: one port
+# the upstream's port is part of each recorded request: the first simulator picks a free
+# port (--port 0), the later ones ask for that same port again
+SIM_PORT = [0]
 
 
 def record_sequence(tmp_path, name: str, *extra: str) -> bytes:
-    proc = fc(["simulate", "--seed", "11"], tmp_path, name=f"sim-{name}", port=SIM_PORT)
-    sim = Stack(proc, SIM_PORT, tmp_path / "mitmconf")
+    proc = fc(["simulate", "--seed", "11"], tmp_path, name=f"sim-{name}", port=SIM_PORT[0])
+    SIM_PORT[0] = proc.port
+    sim = Stack(proc, proc.port, tmp_path / "mitmconf")
     try:
         cassette = tmp_path / f"{name}.yaml"
         rec = start(["record", str(cassette), "--upstream", sim.base, *extra], tmp_path,

@@ -14,7 +14,7 @@ import pytest
 import requests
 import stripe
 
-from support import fc, free_port
+from support import fc
 
 KEY = "sk_test_" + "fakeSimKey123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -45,9 +45,8 @@ class Sim:
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sim")
-    port = free_port()
-    proc = fc(["simulate", "--seed", "1"], tmp, port=port)
-    yield Sim(proc, port, tmp / "mitmconf")
+    proc = fc(["simulate", "--seed", "1"], tmp, port=0)
+    yield Sim(proc, proc.port, tmp / "mitmconf")
     out = proc.output()
     assert proc.stop() == 0, out
 
@@ -263,11 +262,10 @@ def drive(port: int) -> list[tuple[int, str, bytes]]:
 def test_same_seed_byte_identical_different_seed_different_ids(tmp_path):
     runs = {}
     for name, seed in (("a", "42"), ("b", "42"), ("c", "43")):
-        port = free_port()
         (tmp_path / name).mkdir()
-        proc = fc(["simulate", "--seed", seed], tmp_path / name, name=name, port=port)
+        proc = fc(["simulate", "--seed", seed], tmp_path / name, name=name, port=0)
         try:
-            runs[name] = drive(port)
+            runs[name] = drive(proc.port)
         finally:
             assert proc.stop() == 0, proc.output()  # Ctrl-C is a clean exit
     a, b, c = runs["a"], runs["b"], runs["c"]

@@ -24,7 +24,7 @@ import pytest
 
 from fc_cassette import cassette as cio
 from corpus import CORPUS, LOCATED, MALFORMED
-from support import DATA, FC, encoded_forms, free_port, run_fc, start
+from support import DATA, FC, encoded_forms, run_fc, start
 
 SESSIONS = "/v1/financial_connections/sessions"
 AUTH = {"Authorization": "Bearer sk_test_REDACTED_1"}
@@ -484,7 +484,7 @@ def test_alias_bomb_and_huge_scalar_finish_quickly(tmp_path):
 # --------------------------------------------------------- malformed corpus: replay
 def _replay(path: Path, tmp_path: Path) -> subprocess.CompletedProcess:
     # the timeout is a hang guard: a refused cassette must end the command by itself
-    return subprocess.run([FC, "replay", str(path), "--port", str(free_port()),
+    return subprocess.run([FC, "replay", str(path), "--port", "0",
                            "--set", f"confdir={tmp_path / 'conf'}"],
                           capture_output=True, text=True, timeout=60, cwd=tmp_path,
                           stdin=subprocess.DEVNULL)

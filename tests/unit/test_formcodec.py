@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from builders import examples
 from fc_cassette.formcodec import FormDecodeError, canonical, decode, encode, flatten
 
 
@@ -116,13 +117,13 @@ values = st.recursive(
 forms = st.dictionaries(names, values, max_size=6)
 
 
-@settings(max_examples=300, derandomize=True, deadline=None)
+@settings(max_examples=examples(300), derandomize=True, deadline=None)
 @given(forms)
 def test_round_trip(data):
     assert decode(encode(data)) == canonical(data)
 
 
-@settings(max_examples=200, derandomize=True, deadline=None)
+@settings(max_examples=examples(200), derandomize=True, deadline=None)
 @given(forms, st.randoms(use_true_random=False))
 def test_parameter_order_and_list_style_never_matter(data, rnd):
     pairs = flatten(data)
@@ -133,7 +134,7 @@ def test_parameter_order_and_list_style_never_matter(data, rnd):
     assert encode(decode(shuffled)) == encode(data)
 
 
-@settings(max_examples=300, derandomize=True, deadline=None)
+@settings(max_examples=examples(300), derandomize=True, deadline=None)
 @given(st.text(alphabet="ab[]=&%05x", max_size=40))
 def test_arbitrary_input_decodes_or_raises_formdecodeerror(text):
     try:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from builders import examples
 from fc_cassette import models
 from fc_cassette.models import (
     ID_PATTERNS,
@@ -619,7 +620,7 @@ _JSON = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, derandomize=True,
+@settings(max_examples=examples(300), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(value=_JSON, status=st.integers(min_value=100, max_value=599))
 def test_validators_never_raise_hypothesis(value, status):
@@ -631,7 +632,7 @@ def test_validators_never_raise_hypothesis(value, status):
         json.dumps(report.as_dict())
 
 
-@settings(max_examples=200, deadline=None, derandomize=True,
+@settings(max_examples=examples(200), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_mutated_real_session_never_raises(rich, data):

@@ -24,7 +24,7 @@ from mitmproxy.test import taddons
 from fc_cassette import cassette as cio
 from fc_cassette.addon import all_addons
 from fc_cassette.redact import scan
-from builders import make_flow
+from builders import examples, make_flow
 from builders import record_flow as run
 from support import encoded_forms
 
@@ -366,7 +366,7 @@ def _plant(value, s: str, where: int):
     return {"v": value, "s": s}
 
 
-@settings(max_examples=60, derandomize=True, deadline=None)
+@settings(max_examples=examples(60), derandomize=True, deadline=None)
 @given(json_values, prefixes, tails, wrappers, st.integers(0, 10), st.booleans())
 def test_property_planted_secret_never_on_disk(tmp_path_factory, payload, prefix, tail, wrap,
                                                where, gz):

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import builders
+from builders import examples
 from fc_cassette import yamlio
 from fc_cassette.redact import Finding, RedactionRules, Redactor, mask, scan
 
@@ -667,7 +668,7 @@ def _planted(draw):
 _EXAMPLES = os.environ.get("FC_REDACT_EXAMPLES")
 
 
-@settings(derandomize=not _EXAMPLES, max_examples=int(_EXAMPLES or 200), deadline=None,
+@settings(derandomize=not _EXAMPLES, max_examples=int(_EXAMPLES or examples(200)), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(_planted())
 def test_property_planted_secrets_never_survive(case):
@@ -690,7 +691,7 @@ _pieces = st.sampled_from(["sk_test_", "rk_live_", "sk_live_", "fcsess_client_se
                            "\n", " ", "x", "0123456789", "AbCdEfGhIjKlMnOp", ":", "\"", "_"])
 
 
-@settings(max_examples=300, derandomize=True, deadline=None)
+@settings(max_examples=examples(300), derandomize=True, deadline=None)
 @given(st.lists(_pieces, max_size=25).map("".join))
 def test_scanner_fast_paths_equal_the_plain_regexes(text):
     from fc_cassette.redact import patterns as P

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from builders import examples
 from fc_cassette.models import validate_error, validate_response, validate_session
 from fc_cassette.simulator import (
     DEFAULT_STRIPE_VERSION,
@@ -563,7 +564,7 @@ def test_garbage_bodies_never_raise(client, body):
     assert resp.status in (200, 400, 404, 413)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(method=st.sampled_from(["GET", "POST", "DELETE", "get", "PATCH", "\x00"]),
        path=st.one_of(st.sampled_from([CREATE, CREATE + "/fcsess_x", "/_simulator/x",
                                        "/_simulator/financial_connections/sessions/x/complete"]),
@@ -584,7 +585,7 @@ def test_fuzz_handle_never_raises_and_always_validates(method, path, query, body
         pytest.fail(json.dumps(obj))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(pairs=st.lists(st.tuples(
     st.sampled_from(["permissions[]", "permissions[0]", "permissions[1]", "prefetch[]",
                      "account_holder[type]", "account_holder[customer]",

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from builders import examples
 from fc_cassette import endpoints
 from fc_cassette.models import validate_reply
 from fc_cassette.simulator import SimResponse, Simulator
@@ -279,7 +280,7 @@ def test_same_seed_same_requests_byte_identical_responses():
     assert [x[2] for x in a] != [x[2] for x in other]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(method=st.sampled_from(["GET", "POST"]),
        tail=st.sampled_from(["", "/refresh", "/disconnect", "/subscribe", "/unsubscribe",
                              "/owners"]),

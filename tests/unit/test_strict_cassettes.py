@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from builders import examples
 from fc_cassette import cassette as cio
 from fc_cassette import interaction, yamlio
 from corpus import CORPUS, LOCATED
@@ -91,7 +92,7 @@ finite = st.recursive(
     max_leaves=40)
 
 
-@settings(max_examples=300, derandomize=True, deadline=None)
+@settings(max_examples=examples(300), derandomize=True, deadline=None)
 @given(finite)
 def test_whatever_the_emitter_writes_loads_strictly(value):
     """Every cassette fc-cassette writes loads back under the strict rules."""

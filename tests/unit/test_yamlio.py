@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from builders import examples
 from fc_cassette import yamlio
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(),
@@ -24,7 +25,7 @@ TRICKY = ["", " ", "a ", " a", "null", "Null", "~", "true", "True", "yes", "no",
           "k" * 1500, "2026-10-28.endive", "1:2", "0:00", "-.inf", "+.5", "0b101"]
 
 
-@settings(max_examples=400, derandomize=True, deadline=None)
+@settings(max_examples=examples(400), derandomize=True, deadline=None)
 @given(data)
 def test_round_trip_of_arbitrary_json_like_data(value):
     assert yamlio.load(yamlio.dump(value)) == value
