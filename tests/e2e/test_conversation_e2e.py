@@ -143,3 +143,126 @@ def test_the_whole_conversation_is_recorded_redacted_and_replayed_offline(upstre
     log = rp.proc.output()
     assert "served 5, missed 0, unused 0" in log
     assert "upstream connections attempted: 0" in log
+
+
+# ------------------------------------------------ the same, through the pytest plugin
+PLUGIN_FLOW = '''
+import pytest
+import requests
+import stripe
+
+KEY = "sk_test_" + "fakeConvPluginKey0123456789"
+
+
+@pytest.mark.fc_cassette
+def test_conversation(fc_proxy):
+    v1 = fc_proxy.client(KEY).v1
+    customer = v1.customers.create(params={"email": "jenny@example.test"})
+    session = v1.financial_connections.sessions.create(params={
+        "account_holder": {"type": "customer", "customer": customer.id},
+        "permissions": ["balances", "payment_method"]})
+    assert session.id == "fcsess_1FakeConv789"
+    account = v1.financial_connections.accounts.retrieve("fca_1ExampleCredit1")
+    assert account.category == "credit"
+    pi = v1.payment_intents.create(params={"amount": 1099, "currency": "usd",
+                                           "customer": customer.id,
+                                           "payment_method_types": ["us_bank_account"]})
+    assert pi.client_secret.startswith("pi_3FakeConv123_secret_")
+    seti = v1.setup_intents.create(params={"customer": customer.id,
+                                           "payment_method_types": ["us_bank_account"]})
+    assert seti.client_secret.startswith("seti_1FakeConv456_secret_")
+
+
+@pytest.mark.fc_cassette
+def test_simulated_completion(fc_proxy):
+    sessions = fc_proxy.client(KEY).v1.financial_connections.sessions
+    s = sessions.create(params={"account_holder": {"type": "customer", "customer": "cus_x1"},
+                                "permissions": ["balances"]})
+    r = requests.post(f"{fc_proxy.url}/_simulator/financial_connections/sessions/{s.id}"
+                      "/complete", data={"accounts": "2"},
+                      headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
+    assert r.status_code == 200
+    assert len(sessions.retrieve(s.id, params={"expand": ["accounts"]}).accounts.data) == 2
+'''
+
+PLUGIN_OTHER_HOST = '''
+import os
+
+import pytest
+import requests
+
+
+@pytest.mark.fc_cassette("cassettes/test_flow/test_conversation.yaml")
+def test_calls_another_host(fc_proxy):
+    other = os.environ["OTHER_HOST"]
+    r = requests.get(f"{other}/weather", proxies={"http": fc_proxy.proxy_url}, timeout=10)
+    assert r.status_code == 400 and r.headers["Fc-Cassette-Miss"] == "out_of_scope"
+'''
+
+
+def _pytest(cwd: Path, *args: str, env: dict | None = None):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+
+
+def test_the_conversation_through_the_pytest_plugin(upstream, tmp_path):
+    """Recorded with --fc-record-mode=once (the Stripe flow against a local upstream, the
+    completion call against a real simulator, through the proxy), then replayed offline;
+    a call to another host is refused in replay and the report names it."""
+    (tmp_path / "test_flow.py").write_text(PLUGIN_FLOW)
+    done = _pytest(tmp_path, "test_flow.py::test_conversation", "--fc-record-mode=once",
+                   f"--fc-upstream={upstream}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    sim = start(["simulate", "--seed", "3"], tmp_path, "sim")
+    try:
+        done = _pytest(tmp_path, "test_flow.py::test_simulated_completion",
+                       "--fc-record-mode=once", f"--fc-upstream={sim.base}")
+        assert done.returncode == 0, done.stdout + done.stderr
+    finally:
+        sim.proc.stop()
+    recorded = cio.load(tmp_path / "cassettes" / "test_flow" / "test_simulated_completion.yaml")
+    assert any("/_simulator/" in i["request"]["path"] for i in recorded.interactions)
+
+    done = _pytest(tmp_path, "test_flow.py")  # replay only: no upstream runs now
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
+
+    with _other_host() as other:
+        (tmp_path / "test_other.py").write_text(PLUGIN_OTHER_HOST)
+        done = _pytest(tmp_path, "test_other.py", env={"OTHER_HOST": other})
+    host = other.removeprefix("http://")
+    out = done.stdout
+    assert done.returncode == 1, out  # a refused request is a miss: the test fails
+    assert "GET 127.0.0.1/weather is outside fc-cassette's scope" in out  # the miss
+    assert f"GET {host}/weather (refused: outside the scope" in out  # the warning
+
+
+class _other_host:
+    """A non-Stripe HTTP service on 127.0.0.1 (it must never be reached in replay)."""
+
+    def __enter__(self) -> str:
+        self.hits = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                outer.hits += 1
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        assert self.hits == 0  # refused by the proxy, never forwarded
