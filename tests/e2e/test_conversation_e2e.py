@@ -9,7 +9,6 @@ with another key.
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,11 +17,11 @@ from pathlib import Path
 import pytest
 import stripe
 
+from builders import seed_session, session_with_accounts
 from fc_cassette import cassette as cio
 from fc_cassette.redact import scan
 from support import encoded_forms, start
 
-DATA = Path(__file__).parents[1] / "data"
 REC_KEY = "sk_test_" + "fakeConversationRecKey0123456789"
 CI_KEY = "sk_test_" + "fakeConversationCiKey9876543210"
 PI_SECRET = "pi_3FakeConv123_secret_" + "Zq8XvB2nLmP4rT6y"
@@ -32,10 +31,8 @@ SECRETS = (REC_KEY, PI_SECRET, SETI_SECRET, FCSESS_SECRET)
 
 
 def _objects() -> dict[tuple[str, str], tuple[int, dict]]:
-    session = json.loads((DATA / "seed_session.json").read_text())
-    session.update(id="fcsess_1FakeConv789", client_secret=FCSESS_SECRET)
-    account = copy.deepcopy(json.loads((DATA / "session_with_accounts.json").read_text())
-                            ["accounts"]["data"][0])
+    session = seed_session("fcsess_1FakeConv789", client_secret=FCSESS_SECRET)
+    account = session_with_accounts()["accounts"]["data"][0]
     return {
         ("POST", "/v1/customers"): (200, {"id": "cus_FakeConv1", "object": "customer",
                                           "email": "jenny@example.test", "livemode": False}),

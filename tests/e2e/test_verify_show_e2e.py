@@ -23,8 +23,9 @@ from pathlib import Path
 import pytest
 
 from fc_cassette import cassette as cio
+from builders import seed_session, session_with_accounts
 from corpus import CORPUS, LOCATED, MALFORMED
-from support import DATA, FC, encoded_forms, run_fc, start
+from support import FC, encoded_forms, run_fc, start
 
 SESSIONS = "/v1/financial_connections/sessions"
 AUTH = {"Authorization": "Bearer sk_test_REDACTED_1"}
@@ -39,15 +40,11 @@ def runtime_secret(prefix: str, seed: int) -> str:
 
 # ------------------------------------------------------------------- good cassettes
 def _session(sid: str, **extra) -> dict:
-    body = json.loads((DATA / "seed_session.json").read_text())
-    body.update(id=sid, client_secret=CS_PLACEHOLDER, **extra)
-    return body
+    return seed_session(sid, client_secret=CS_PLACEHOLDER, **extra)
 
 
 def _with_accounts(sid: str) -> dict:
-    body = json.loads((DATA / "session_with_accounts.json").read_text())
-    body["id"] = sid
-    return body
+    return session_with_accounts(sid)
 
 
 def _error(message: str, code: str | None = None, param: str | None = None) -> dict:
