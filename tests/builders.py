@@ -13,7 +13,6 @@ from mitmproxy.test import tflow
 
 from fc_cassette import cassette as cio
 
-
 DATA = Path(__file__).resolve().parent / "data"
 SESSIONS = "/v1/financial_connections/sessions"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from support import DATA
 
-
 MALFORMED = DATA / "malformed"
 
 # file -> a fragment of the one line every command must print for it

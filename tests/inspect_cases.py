@@ -11,7 +11,6 @@ from pathlib import Path
 from builders import seed_session, session_with_accounts
 from support import encoded_forms
 
-
 SESSIONS = "/v1/financial_connections/sessions"
 KEY = "sk_test_" + "fakeInspectKey0123456789"
 BASIC_KEY = "rk_test_" + "fakeInspectBasic0123456789"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -12,17 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+from fc_cassette import procs
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 FC = str(BIN / "fc-cassette")
 MITMDUMP = str(BIN / "mitmdump")
 SCRIPT = str(ROOT / "addons" / "fc_cassette" / "mitmdump_script.py")
 DATA = ROOT / "tests" / "data"
-
-try:  # the pytest plugin's own parsing of the proxy's start-up line
-    from fc_cassette.pytest_proxy import _LISTENING as LISTENING
-except ImportError:  # renamed upstream: the same line, parsed here
-    LISTENING = re.compile(r"listening at 127\.0\.0\.1:(\d+)")
 
 
 def free_port() -> int:
@@ -42,17 +38,9 @@ def dead_url() -> str:
 
 
 def wait_listening(log: Path, proc: subprocess.Popen, timeout: float = 60.0) -> int:
-    """Wait for a ``--port 0`` proxy to log where it listens; return that port."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = LISTENING.search(log.read_text(errors="replace"))
-        if found:
-            return int(found.group(1))
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited early ({proc.returncode}):\n"
-                               f"{log.read_text(errors='replace')}")
-        time.sleep(0.03)
-    raise TimeoutError(f"no 'listening at' line in {log} after {timeout}s")
+    """Wait for a ``--port 0`` proxy to log where it listens; return that port
+    (fc_cassette.procs, the package's own process helper, does the reading)."""
+    return procs.wait_listening(proc, log, timeout=timeout)
 
 
 def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
@@ -70,7 +58,7 @@ def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
-_RUNNING: list["Proc"] = []
+_RUNNING: list[Proc] = []
 
 
 @atexit.register

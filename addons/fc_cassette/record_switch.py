@@ -88,7 +88,7 @@ class Switching:
                 self.close()
             return
         settings = core.settings()
-        mode = ctx.options.fc_record_mode or settings.record.mode
+        mode = settings.record.mode  # fc_record_mode applied (core: config.with_options)
         path = ctx.options.fc_cassette
         if self.active is not None and "fc_cassette" not in updated:
             # a cassette chosen through the control endpoint stays (the options are not
@@ -104,9 +104,14 @@ class Switching:
         self._switch(Path(path), mode, settings)
 
     def _switch(self, path: Path, mode: str, settings) -> None:
-        if path.name in ("", ".", "..") or path.is_dir():
-            raise exceptions.OptionsError(f"{path}: is a directory, not a cassette")
-        real = os.path.realpath(path)
+        try:  # a NUL byte (ValueError) or an over-long name (OSError) is a bad path
+            if path.name in ("", ".", "..") or path.is_dir():
+                raise exceptions.OptionsError(f"{path}: is a directory, not a cassette")
+            real = os.path.realpath(path)
+        except (OSError, ValueError) as e:
+            raise exceptions.OptionsError(
+                f"{str(path)!r}: not a usable cassette path: {getattr(e, 'strerror', None) or e}"
+            ) from None
         if self.active is not None and self.active.same(real, mode, settings):
             # e.g. mitmproxy re-applying the old options after refusing a change: keep
             # the writer ('all' would otherwise start its cassette over) and the lock
@@ -190,7 +195,7 @@ class Switching:
     # the control endpoint's target (see control.Target)
     def use(self, cassette: str, record_mode: str | None) -> None:
         settings = core.settings()
-        mode = record_mode or ctx.options.fc_record_mode or settings.record.mode
+        mode = record_mode or settings.record.mode
         try:
             self._switch(Path(cassette), mode, settings)
         except exceptions.OptionsError as e:

@@ -6,7 +6,6 @@ import json
 
 from support import run_fc
 
-
 CASSETTE = """---
 fc_cassette: 1
 ...

@@ -7,9 +7,8 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from support import FC
 from corpus import CORPUS, LOCATED, MALFORMED
-
+from support import FC
 
 STRICT_CASES = ["binary_method.yaml", "binary_path.yaml", "binary_query.yaml", "str_tag.yaml",
                 "duplicate_key.yaml", "crlf_in_method.yaml", "crlf_in_path.yaml",

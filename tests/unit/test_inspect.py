@@ -5,14 +5,22 @@ from __future__ import annotations
 import copy
 import json
 
+from builders import json_flow
+from inspect_cases import (
+    CLIENT_SECRET,
+    CREATED,
+    KEY,
+    ROUTES,
+    SESSIONS,
+    assert_no_secret,
+    bad_enum as _bad_enum,
+    json_bytes as _json_bytes,
+    read_report,
+    with_accounts as _with_accounts,
+)
+
 from fc_cassette.addon import all_addons
 from fc_cassette.inspector import MARK_DRIFT, MARK_INVALID, MARK_OK, Inspect, describe, judge
-from builders import json_flow
-from inspect_cases import (CLIENT_SECRET, CREATED, KEY, ROUTES, SESSIONS,
-                           assert_no_secret, read_report)
-from inspect_cases import bad_enum as _bad_enum
-from inspect_cases import json_bytes as _json_bytes
-from inspect_cases import with_accounts as _with_accounts
 
 
 def test_flow_gets_comment_and_marker(tmp_path):
@@ -113,8 +121,7 @@ def test_a_failure_of_ours_leaves_the_flow_alone_and_logs_one_line(monkeypatch, 
 
 def test_flow_without_response_is_reported(tmp_path):
     """An upstream failure (no response at all) is judged too, and leaks nothing."""
-    from mitmproxy import flow as mflow
-    from mitmproxy import http
+    from mitmproxy import flow as mflow, http
     from mitmproxy.test import taddons, tflow
 
     addons = all_addons()
