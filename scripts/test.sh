@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Create/refresh .venv, then run the test suite. Extra arguments go to pytest.
+# Inner loop: `scripts/test.sh tests/unit` (in-process tests only), or `scripts/test.sh
+# --quick` = tests/unit with a tenth of each property test's examples (tests/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
+if [ "${1:-}" = "--quick" ]; then shift; export FC_TEST_QUICK=1; set -- tests/unit "$@"; fi
 # Fail fast on lint and structure (see pyproject.toml [tool.ruff], scripts/check_structure.py).
 ruff check --quiet addons scripts tests
 python scripts/check_structure.py --quiet

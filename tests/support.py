@@ -11,17 +11,36 @@ import sys
 import time
 from pathlib import Path
 
+from fc_cassette import procs
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 FC = str(BIN / "fc-cassette")
 MITMDUMP = str(BIN / "mitmdump")
 SCRIPT = str(ROOT / "addons" / "fc_cassette" / "mitmdump_script.py")
+DATA = ROOT / "tests" / "data"
 
 
 def free_port() -> int:
+    """A port nothing listens on (bound, then closed): ONLY for "dead upstream" cases.
+
+    A proxy must never be started on it (another process may take it meanwhile): start
+    proxies with ``--port 0`` (``fc()``/``start()`` do) and read the port they bound.
+    """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def dead_url() -> str:
+    """An http URL on 127.0.0.1 where nothing listens (an unreachable upstream)."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def wait_listening(log: Path, proc: subprocess.Popen, timeout: float = 60.0) -> int:
+    """Wait for a ``--port 0`` proxy to log where it listens; return that port
+    (fc_cassette.procs, the package's own process helper, does the reading)."""
+    return procs.wait_listening(proc, log, timeout=timeout)
 
 
 def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
@@ -39,7 +58,7 @@ def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
-_RUNNING: list["Proc"] = []
+_RUNNING: list[Proc] = []
 
 
 @atexit.register
@@ -54,7 +73,12 @@ def _stop_leftovers() -> None:
 
 
 class Proc:
-    """A background process whose combined output is kept in a file."""
+    """A background process whose combined output is kept in a file.
+
+    ``port``: None = do not wait; 0 = the process was started with ``--port 0``: wait
+    for its "listening at" log line and set ``self.port`` to the port it bound; else wait
+    until that port accepts connections.
+    """
 
     def __init__(self, args: list[str], port: int | None, log: Path, env: dict | None = None,
                  cwd: Path | None = None):
@@ -67,7 +91,10 @@ class Proc:
         _RUNNING.append(self)
         if port is not None:
             try:
-                wait_port(port, self.popen)
+                if port == 0:
+                    self.port = wait_listening(log, self.popen)
+                else:
+                    wait_port(port, self.popen)
             except Exception:
                 self.stop()
                 raise RuntimeError(f"{args} did not start:\n{self.output()}") from None
@@ -95,7 +122,10 @@ class Proc:
 
 def fc(args: list[str], tmp_path: Path, name: str = "fc", port: int | None = None,
        env: dict | None = None) -> Proc:
-    """Start ``fc-cassette ARGS --port PORT`` and wait until it listens."""
+    """Start ``fc-cassette ARGS --port PORT`` and wait until it listens.
+
+    ``port=0`` (the usual choice): the proxy picks a free port; read it as ``.port``.
+    """
     full = [FC, *args]
     if port is not None:
         full += ["--port", str(port), "--set", f"confdir={tmp_path / 'mitmconf'}"]
@@ -139,9 +169,9 @@ class Stack:
 
 
 def start(args: list[str], tmp_path: Path, name: str, env: dict | None = None) -> Stack:
-    port = free_port()
-    proc = fc(args, tmp_path, name=name, port=port, env=env)
-    return Stack(proc, port, tmp_path / "mitmconf")
+    """Start ``fc-cassette ARGS`` on a port the proxy picks itself (``--port 0``)."""
+    proc = fc(args, tmp_path, name=name, port=0, env=env)
+    return Stack(proc, proc.port, tmp_path / "mitmconf")
 
 
 def encoded_forms(secret: str) -> list[str]:

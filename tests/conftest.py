@@ -1,0 +1,23 @@
+"""Shared fixtures. Builders are plain functions in builders.py (in-process) and
+support.py (real processes); ``pythonpath = ["tests"]`` (pyproject.toml) makes both
+importable from tests/unit and tests/e2e."""
+
+from __future__ import annotations
+
+import pytest
+from mitmproxy.test import taddons
+
+from fc_cassette.addon import all_addons
+
+
+@pytest.fixture
+def recorder(tmp_path):
+    """The real Record addon, in record mode ``all`` into ``tmp_path/c.yaml``:
+    yields ``(record, path)``."""
+    path = tmp_path / "c.yaml"
+    addons = all_addons()
+    record = next(a for a in addons if type(a).__name__ == "Record")
+    with taddons.context(*addons) as tctx:
+        tctx.options.update(fc_mode="record", fc_cassette=str(path), fc_record_mode="all")
+        yield record, path
+        record.done()

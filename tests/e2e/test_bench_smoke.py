@@ -1,0 +1,49 @@
+"""The benchmark (scripts/bench.py) runs: a tiny ``--smoke`` run, no timing assertions.
+
+It starts real fc-cassette and mitmdump processes on 127.0.0.1, so it proves that the
+command lines, the synthetic cassettes (which must replay without a single miss: the
+client checks every status and body length) and the JSON summary keep working.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = (
+    "replay_rps", "server_replay_rps", "floor_rps", "replay_vs_server_replay",
+    "replay_vs_floor", "scale_10k_vs_10", "load_10k_s", "load_vs_yaml_parse",
+    "load_10k_peak_mb", "record_vs_passthrough", "record_vs_passthrough_fsync_off",
+    "startup_vs_bare",
+    # issue #16: first-use headline, repeats, 32 concurrent clients, mitmdump -w, memory
+    "replay_repeat_vs_floor", "replay_repeat_vs_server_replay", "replay_first_use_rps",
+    "server_replay_first_use_rps", "floor_first_use_rps", "replay_32c_vs_floor",
+    "replay_32c_p50_ms", "replay_32c_p99_ms", "floor_32c_p50_ms", "floor_32c_p99_ms",
+    "record_vs_mitmdump_w", "load_mem_vs_file", "miss_10k_ms",
+)
+
+
+def test_bench_smoke_runs_and_reports_every_metric():
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench.py"), "--smoke"],
+                       capture_output=True, text=True, timeout=240, cwd=ROOT,
+                       stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, f"stdout:\n{p.stdout[-3000:]}\nstderr:\n{p.stderr[-3000:]}"
+    lines = p.stdout.strip().splitlines()
+    result = json.loads(lines[-1])
+    assert isinstance(result, dict)
+    for key in KEYS:
+        value = result.get(key)
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), (key, value)
+        assert math.isfinite(value) and value > 0, (key, value)
+    assert result["mode"] == "smoke"
+    # the table comes first and names every goal metric
+    table = "\n".join(lines[:-1])
+    for key in ("replay_vs_server_replay", "replay_vs_floor", "scale_10k_vs_10",
+                "load_vs_yaml_parse", "record_vs_passthrough", "startup_vs_bare",
+                "replay_32c_vs_floor", "record_vs_mitmdump_w", "load_mem_vs_file",
+                "miss_10k_ms"):
+        assert key in table

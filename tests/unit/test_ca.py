@@ -1,0 +1,72 @@
+"""mitmproxy's CA is created once, completely, even when proxies start together."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mitmproxy.certs import CertStore
+
+from fc_cassette import ca
+
+CA_FILES = {"mitmproxy-ca.pem", "mitmproxy-ca.p12", "mitmproxy-ca-cert.pem",
+            "mitmproxy-ca-cert.cer", "mitmproxy-ca-cert.p12", "mitmproxy-dhparam.pem"}
+
+
+def ca_files(confdir: Path) -> set[str]:
+    return {p.name for p in confdir.iterdir() if not p.name.startswith(".")}
+
+
+def test_creates_a_complete_ca_once(tmp_path):
+    confdir = tmp_path / "a" / "conf"  # parents are created
+    assert ca.ensure_ca(confdir, 1024) is True
+    assert ca_files(confdir) == CA_FILES
+    key = confdir / "mitmproxy-ca.pem"
+    assert key.stat().st_mode & 0o077 == 0  # the private key is the owner's only
+    before = key.read_bytes()
+    assert ca.ensure_ca(confdir, 1024) is False
+    assert key.read_bytes() == before
+    store = CertStore.from_store(confdir, "mitmproxy", 1024)
+    assert store.default_ca.cn == "mitmproxy"
+    assert [p.name for p in confdir.iterdir() if p.name.startswith(".fc-cassette-ca-")] == []
+
+
+def test_an_existing_ca_is_kept(tmp_path):
+    CertStore.create_store(tmp_path, "mitmproxy", 1024)
+    before = (tmp_path / "mitmproxy-ca.pem").read_bytes()
+    assert ca.ensure_ca(tmp_path, 1024) is False
+    assert (tmp_path / "mitmproxy-ca.pem").read_bytes() == before
+
+
+def test_the_key_file_appears_only_when_the_ca_is_complete(tmp_path, monkeypatch):
+    """mitmproxy loads the CA as soon as the key file exists, so it is published last."""
+    seen: list[set[str]] = []
+    real = CertStore.create_store
+
+    def spy(path, basename, key_size, *a, **kw):
+        real(path, basename, key_size, *a, **kw)
+        seen.append(ca_files(tmp_path))  # everything is written, nothing published yet
+    monkeypatch.setattr(CertStore, "create_store", staticmethod(spy))
+    published: list[set[str]] = []
+    real_replace = os.replace
+
+    def replace_spy(src, dst):
+        published.append(ca_files(tmp_path))
+        real_replace(src, dst)
+    monkeypatch.setattr(os, "replace", replace_spy)
+
+    assert ca.ensure_ca(tmp_path, 1024)
+    assert seen == [set()]
+    assert len(published) == len(CA_FILES)
+    assert all("mitmproxy-ca.pem" not in names for names in published)
+    assert published[-1] == CA_FILES - {"mitmproxy-ca.pem"}
+    assert ca_files(tmp_path) == CA_FILES
+
+
+def test_the_last_set_value_wins():
+    from fc_cassette.cli import _set_value
+    args = ["--set", "confdir=/a", "--set", "key_size=4096", "--set", "confdir=/b=c"]
+    assert _set_value(args, "confdir") == "/b=c" and _set_value(args, "key_size") == "4096"
+    assert _set_value([], "confdir") is None
+
+
