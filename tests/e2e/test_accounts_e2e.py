@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 import stripe
 
-from fc_cassette import cassette as cio
-from fc_cassette import models
+from fc_cassette import cassette as cio, models
 from support import run_fc, start
 
 KEY = "sk_test_" + "fakeAccountsE2eKey0001"

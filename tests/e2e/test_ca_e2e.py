@@ -7,9 +7,9 @@ from pathlib import Path
 
 from cryptography import x509
 from mitmproxy.certs import CertStore
-from support import run_fc
 
 from fc_cassette import ca
+from support import run_fc
 
 CA_FILES = {"mitmproxy-ca.pem", "mitmproxy-ca.p12", "mitmproxy-ca-cert.pem",
             "mitmproxy-ca-cert.cer", "mitmproxy-ca-cert.p12", "mitmproxy-dhparam.pem"}

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
-from support import ROOT
-
 from fc_cassette import cassette as cio
+from support import ROOT
 
 BUNDLED = ROOT / "cassettes" / "fc_sessions.yaml"
 CLIENT_ENVIRONMENT = {"accept-encoding", "user-agent"}  # e.g. zstd support on 3.12

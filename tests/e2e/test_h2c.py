@@ -24,7 +24,7 @@ def send_preface(port: int) -> bytes:
         try:
             while chunk := s.recv(65536):
                 chunks.append(chunk)
-        except (ConnectionResetError, socket.timeout):
+        except (TimeoutError, ConnectionResetError):
             pass
         return b"".join(chunks)
 

@@ -23,10 +23,17 @@ import pytest
 import requests
 import stripe
 
-from inspect_cases import (BASIC_KEY, CLIENT_SECRET, KEY, ROUTES, SESSIONS, assert_no_secret,
-                           read_report)
-from inspect_cases import error as _error
-from inspect_cases import json_bytes as _json_bytes
+from inspect_cases import (
+    BASIC_KEY,
+    CLIENT_SECRET,
+    KEY,
+    ROUTES,
+    SESSIONS,
+    assert_no_secret,
+    error as _error,
+    json_bytes as _json_bytes,
+    read_report,
+)
 from support import free_port, start
 
 REPORT_KEYS = {"method", "path", "status", "request_valid", "response_valid", "errors", "drift"}
@@ -214,8 +221,9 @@ def test_inspect_passes_bytes_through_and_judges_each_flow(upstream, tmp_path):
 
 
 def test_report_file_that_cannot_be_written_is_one_line_before_listening(tmp_path, upstream):
-    from support import FC
     import subprocess
+
+    from support import FC
 
     p = subprocess.run([FC, "inspect", "--upstream", upstream.base, "--port", "0",
                         "--report", str(tmp_path / "no" / "such" / "dir" / "r.jsonl"),

@@ -6,10 +6,10 @@ import json
 
 import pytest
 import requests
-from builders import match_request
-from support import start
 
+from builders import match_request
 from fc_cassette import cassette as cio
+from support import start
 
 SESSIONS = "/v1/financial_connections/sessions"
 CREATE = {"account_holder": {"type": "customer", "customer": "cus_1"},

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 import requests
-from support import start
 
 from fc_cassette import cassette as cio
+from support import start
 
 
 class _Other(http.server.BaseHTTPRequestHandler):

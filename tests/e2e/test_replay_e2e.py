@@ -175,7 +175,7 @@ def test_replay_is_byte_identical_across_runs(recorded, tmp_path):
     first, second = run("r1"), run("r2")
     assert first == second
     assert [x[0] for x in first] == [200, 200, 200]
-    for status, headers, body in first:
+    for _status, headers, body in first:
         assert {k.lower(): v for k, v in headers}["content-length"] == str(len(body))
     assert first[0][2] != first[1][2]  # two recorded states, in order
 

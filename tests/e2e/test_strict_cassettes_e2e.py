@@ -37,7 +37,7 @@ def test_replay_and_record_refuse_each_strict_case_with_one_line(tmp_path):
             if c == "replay" or n in RECORDED]
     with ThreadPoolExecutor(max_workers=3) as pool:
         results = list(pool.map(lambda j: _run(j[0], j[1], tmp_path), jobs))
-    for (command, path), p in zip(jobs, results):
+    for (command, path), p in zip(jobs, results, strict=False):
         out = p.stdout + p.stderr
         assert "Traceback" not in out, (command, out)
         assert p.returncode != 0 and "listening" not in out, (command, path, out)

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from fc_cassette import cassette as cio
 from builders import seed_session, session_with_accounts
 from corpus import CORPUS, LOCATED, MALFORMED
+from fc_cassette import cassette as cio
 from support import FC, encoded_forms, run_fc, start
 
 SESSIONS = "/v1/financial_connections/sessions"
@@ -503,7 +503,7 @@ def test_malformed_replay_refuses_before_listening(tmp_path):
     # Started four at a time on one fresh confdir: this also checks that proxies starting
     # together create mitmproxy's CA once (a torn CA key printed mitmproxy's traceback).
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = dict(zip(cases, pool.map(lambda p: _replay(p, tmp_path), cases)))
+        results = dict(zip(cases, pool.map(lambda p: _replay(p, tmp_path), cases), strict=False))
     for path, p in results.items():
         out = p.stdout + p.stderr
         assert "Traceback" not in out, out

@@ -4,8 +4,7 @@ import os
 
 import pytest
 
-from fc_cassette import cassette as cio
-from fc_cassette import yamlio
+from fc_cassette import cassette as cio, yamlio
 
 
 def entry(i: int, note: str = "") -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from fc_cassette import cassette as cio
 from support import ROOT
 

@@ -5,8 +5,7 @@ import time
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from builders import examples
 from fc_cassette.formcodec import FormDecodeError, canonical, decode, encode, flatten

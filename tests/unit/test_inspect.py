@@ -6,6 +6,8 @@ import copy
 import json
 
 from builders import json_flow
+from fc_cassette.addon import all_addons
+from fc_cassette.inspector import MARK_DRIFT, MARK_INVALID, MARK_OK, Inspect, describe, judge
 from inspect_cases import (
     CLIENT_SECRET,
     CREATED,
@@ -18,9 +20,6 @@ from inspect_cases import (
     read_report,
     with_accounts as _with_accounts,
 )
-
-from fc_cassette.addon import all_addons
-from fc_cassette.inspector import MARK_DRIFT, MARK_INVALID, MARK_OK, Inspect, describe, judge
 
 
 def test_flow_gets_comment_and_marker(tmp_path):

@@ -4,7 +4,6 @@ from builders import match_entry, match_request
 from fc_cassette.config import MatchRules
 from fc_cassette.matching import Matcher, Miss
 
-
 req, it = match_request, match_entry
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import statistics
 import time
 
-
 from builders import match_entry, match_request
 from fc_cassette import closest, misses
 from fc_cassette.config import MatchRules

@@ -7,6 +7,7 @@ import json
 
 from fc_cassette import inspector
 
+
 def test_inspect_report_line_says_no_model():
     request = {"method": "GET", "path": "/v1/balance", "query": {}, "body": None}
     response = {"status": 200, "body": {"json": {"object": "balance"}}}

@@ -7,7 +7,6 @@ proxy to a non-Stripe host on 127.0.0.1.
 
 from __future__ import annotations
 
-
 import pytest
 
 from fc_cassette.addon import all_addons

@@ -16,8 +16,8 @@ from fc_cassette.addon import all_addons
 from fc_cassette.cassette_cache import PlayerCache
 from fc_cassette.config import Settings
 from fc_cassette.lock import RecordingLock
-from fc_cassette.player import Player, load_player
 from fc_cassette.playback import MISS_HEADER
+from fc_cassette.player import load_player
 from fc_cassette.record_plan import MissingCassette, Plan, plan
 
 SESSIONS = "/v1/financial_connections/sessions"

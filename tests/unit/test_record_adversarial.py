@@ -17,15 +17,13 @@ import string
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from mitmproxy.test import taddons
 
+from builders import examples, make_flow, record_flow as run
 from fc_cassette import cassette as cio
 from fc_cassette.addon import all_addons
 from fc_cassette.redact import scan
-from builders import examples, make_flow
-from builders import record_flow as run
 from support import encoded_forms
 
 _rnd = random.Random(20261126)

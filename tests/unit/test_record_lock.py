@@ -10,8 +10,7 @@ from mitmproxy import exceptions, http
 from mitmproxy.test import taddons
 
 from builders import queries, record_flow, session_flow, small_session
-from fc_cassette import cassette as cio
-from fc_cassette import lock as lock_mod
+from fc_cassette import cassette as cio, lock as lock_mod
 from fc_cassette.addon import all_addons
 from fc_cassette.lock import RecordingLock, lock_path
 

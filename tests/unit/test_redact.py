@@ -19,8 +19,7 @@ from urllib.parse import quote
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from pydantic import ValidationError
 
 import builders
@@ -694,8 +693,7 @@ _pieces = st.sampled_from(["sk_test_", "rk_live_", "sk_live_", "fcsess_client_se
 @settings(max_examples=examples(300), derandomize=True, deadline=None)
 @given(st.lists(_pieces, max_size=25).map("".join))
 def test_scanner_fast_paths_equal_the_plain_regexes(text):
-    from fc_cassette.redact import patterns as P
-    from fc_cassette.redact import scanner as S
+    from fc_cassette.redact import patterns as P, scanner as S
     assert [m.span() for m in S._secret_matches(text)] == \
         [m.span() for m in P._SECRET.finditer(text)]
     assert [m.span() for m in S._bearer_scan_matches(text)] == \

@@ -25,14 +25,10 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-
-from fc_cassette import cassette as cio
-from fc_cassette import yamlio
-from fc_cassette.redact import Redactor, scan
 import builders
-from builders import make_flow
-from builders import record_flow as run
-
+from builders import make_flow, record_flow as run
+from fc_cassette import cassette as cio, yamlio
+from fc_cassette.redact import Redactor, scan
 
 SECRETS = {  # name -> (value, the placeholder's kept prefix)
     "whsec": ("whsec_" + "fakeExampleWebhook0123456789", "whsec_"),

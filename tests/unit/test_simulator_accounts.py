@@ -6,8 +6,7 @@ import json
 from urllib.parse import quote, urlencode
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from builders import examples
 from fc_cassette import endpoints
@@ -234,7 +233,7 @@ def test_permissions_govern_what_an_account_exposes(c):
     acc = accounts[0]
     assert acc["balance"] is None and acc["ownership"] is None
     assert acc["account_holder"] == {"account": "acct_fakeHolder", "type": "account"}
-    for i, feature in enumerate(("balance", "ownership", "transactions")):
+    for _i, feature in enumerate(("balance", "ownership", "transactions")):
         err = c.call("POST", f"{FC}/accounts/{acc['id']}/refresh",
                      {"features[0]": feature}, 400)["error"]
         perm = {"balance": "balances"}.get(feature, feature)

@@ -14,13 +14,11 @@ import math
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from builders import examples
-from fc_cassette import cassette as cio
-from fc_cassette import interaction, yamlio
 from corpus import CORPUS, LOCATED
+from fc_cassette import cassette as cio, interaction, yamlio
 
 STRICT_CASES = ["binary_method.yaml", "binary_path.yaml", "binary_query.yaml", "str_tag.yaml",
                 "duplicate_key.yaml", "crlf_in_method.yaml", "crlf_in_path.yaml",

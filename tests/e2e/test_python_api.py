@@ -8,10 +8,10 @@ import time
 
 import pytest
 import stripe
-from support import FC, Proc
 
 import fc_cassette
 from fc_cassette import cassette as cio
+from support import FC, Proc
 
 KEY = "sk_test_" + "fakeApiKey0123456789abc"
 CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeApi1"},

@@ -13,6 +13,7 @@ import threading
 import time
 
 import pytest
+
 from support import FC, Proc
 
 SUITE = '''

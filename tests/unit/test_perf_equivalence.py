@@ -19,14 +19,21 @@ import pytest
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow
 
-from fc_cassette import cassette as cassette_io
-from fc_cassette import interaction
+from fc_cassette import cassette as cassette_io, interaction
 from fc_cassette.config import Settings
-from fc_cassette.interaction import (UndecodableBody, content_of, decode_body, encode_body,
-                                     header_items, header_map, match_record, request_content)
+from fc_cassette.interaction import (
+    UndecodableBody,
+    content_of,
+    decode_body,
+    encode_body,
+    header_items,
+    header_map,
+    match_record,
+    request_content,
+)
 from fc_cassette.matching import Miss, prepare
-from fc_cassette.player import Player, load_player
 from fc_cassette.playback import Compactor, Playback, wire
+from fc_cassette.player import Player, load_player
 from fc_cassette.redact import Redactor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,7 +91,7 @@ def test_compact_replay_serves_the_same_bytes_and_keys(path):
     settings = Settings()
     full, compact = _loads(path)
     pb_full, pb_compact = Playback(full, settings), Playback(compact, settings)
-    for a, b in zip(full.interactions, compact.interactions):
+    for a, b in zip(full.interactions, compact.interactions, strict=False):
         assert a.get("seq") == b.get("seq")
         # the key the full path computes from the recorded request, and the prepared one
         assert prepare(a["request"], settings.matching) == b["_match"]
