@@ -36,7 +36,7 @@ from fc_cassette.playback import Compactor, Playback, wire
 from fc_cassette.player import Player, load_player
 from fc_cassette.redact import Redactor
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = sorted([*ROOT.glob("tests/data/**/*.yaml"), *ROOT.glob("cassettes/**/*.yaml")])
 
 
