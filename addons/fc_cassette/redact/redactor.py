@@ -19,6 +19,7 @@ from .patterns import (_AUTH_NAME, _AUTH_VALUE, _BEARER, _BEARER_QUICK, _ESC_SEC
                        _SECRET_QUICK, MAX_DEPTH, REDACTED, _is_field_value_secret,
                        _is_placeholder_token, _token_flagged, _unescape, field_matches,
                        sub_secrets)
+from .fieldshapes import sub_values
 from .learned import (_PLAIN_WORD, MAX_LEARNED, MIN_LEARNED, _b64_map, _token_pattern,
                       echo_forms)
 from .rules import RedactionRules, _parse_path
@@ -190,6 +191,7 @@ class Redactor:
         return out
 
     def _sub_fields(self, s: str) -> str:
+        s = sub_values(s, self._opaque)  # multipart parts, values of binary bytes
         parts: list[str] = []
         last = 0
         for m in field_matches(s):

@@ -18,6 +18,7 @@ from .codecs import (_B32_RUN, _B64_RUN, _HEX_RUN, _HTML_SPAN, _MIME_RUN, _PCT_S
                      _PCT_TOKEN, _UESC_SPAN, _UESC_TOKEN, _b64_windows, _decode_mapped,
                      _pct_one, _uesc_one, base32_windows, hex_windows, html_unescaped,
                      inflated, mime_joined)
+from .fieldshapes import secret_values
 from .patterns import (_BEARER_QUICK, _BEARER_SCAN, _ESC_SECRET, _INTERESTING, _SECRET,
                        MAX_DEPTH, _is_field_value_secret, _secret_matches, _token_flagged,
                        _unescape, field_matches, mask)
@@ -102,6 +103,8 @@ def _find_raw(text: str, found: Found) -> None:
             val = m.group("val")
             if _is_field_value_secret(val) and not _SECRET.match(val):
                 found.append(("secret_field", val, m.start("val"), "raw"))
+        for start, end in secret_values(text):  # multipart parts, binary values
+            found.append(("secret_field", text[start:end], start, "raw"))
     if _BEARER_QUICK.search(text):
         # a token already reported as a key or client secret is not reported again; the
         # bearer findings added below start before their own token, and before any
