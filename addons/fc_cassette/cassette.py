@@ -236,12 +236,15 @@ class Writer:
 
     def __init__(self, path: str | os.PathLike, *, existing: Cassette | None = None,
                  fsync: bool = True, timing: bool = False):
-        self.path = Path(path)
+        self.path = Path(path)  # as given (messages)
+        # the file itself: through a symlink, 'all' and a new cassette write the file the
+        # link names (the one the recording lock covers), never replace the link
+        self._file = Path(os.path.realpath(path))
         self.fsync, self.timing = fsync, timing
         self.existing = existing
         self.gone: str | None = None  # why nothing more is written (see CassetteGone)
         # the file that was loaded: appends go to it and to nothing else
-        self._identity = _identity(self.path) if existing is not None else None
+        self._identity = _identity(self._file) if existing is not None else None
         # after the highest seq, not the count: an entry pruned by hand leaves a gap
         self.count = max([len(existing.interactions)] + [
             i["seq"] for i in existing.interactions if isinstance(i.get("seq"), int)
@@ -288,7 +291,7 @@ class Writer:
             mine: tuple[int, int] | None = (st.st_dev, st.st_ino)
         else:
             mine = self._identity
-        now = _identity(self.path)
+        now = _identity(self._file)
         if now is None:
             self.gone = f"{self.path} was deleted while recording"
         elif now != mine:
@@ -303,7 +306,7 @@ class Writer:
 
     def _open(self, first: bytes) -> None:
         if self.existing is not None:
-            fd = os.open(self.path, os.O_RDWR)
+            fd = os.open(self._file, os.O_RDWR)
             try:
                 st = os.fstat(fd)
                 if (st.st_dev, st.st_ino) != self._identity:  # swapped since the check
@@ -318,13 +321,13 @@ class Writer:
                 raise
             self._fd = fd
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.recording")
+        self._file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._file.with_name(f".{self._file.name}.{os.getpid()}.recording")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0),
                      0o644)
         try:
             self._write_all(fd, first)
-            os.replace(tmp, self.path)
+            os.replace(tmp, self._file)
         except BaseException:
             os.close(fd)
             tmp.unlink(missing_ok=True)
@@ -353,7 +356,7 @@ class Writer:
     def _sync_dir(self) -> None:
         if not self.fsync:
             return
-        dfd = os.open(self.path.parent, os.O_RDONLY)
+        dfd = os.open(self._file.parent, os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:

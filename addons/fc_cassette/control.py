@@ -20,12 +20,15 @@ docs/control-endpoint.md.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mitmproxy import http
 
 from .scope import addressed_to_proxy
+
+log = logging.getLogger("fc_cassette")
 
 PREFIX = "/__fc_cassette__/"
 NOTHING = {"error": "no cassette is being played back"}
@@ -102,6 +105,10 @@ def _use(flow: http.HTTPFlow, target: Target) -> tuple[int, dict[str, Any]]:
         target.use(use.cassette, use.record_mode)
     except Refused as e:
         return 400, {"error": str(e), "field": e.field}
+    except (OSError, ValueError) as e:  # e.g. a NUL byte or an over-long name in the path
+        reason = getattr(e, "strerror", None) or str(e)
+        return 400, {"error": f"{use.cassette!r}: not a usable cassette path: {reason}",
+                     "field": "cassette"}
     if use.rewind:
         target.rewind()
         rewind_passthrough()
@@ -117,6 +124,18 @@ def handle(flow: http.HTTPFlow, target: Target) -> bool:
     """Answer ``flow`` if it is a control request; True when it was one."""
     if not flow.request.path.startswith(PREFIX) or not addressed_to_proxy(flow):
         return False
+    try:
+        status, body = _dispatch(flow, target)
+    except Exception as e:  # a control call is never forwarded, whatever goes wrong
+        log.error("fc-cassette: the control request failed: %s: %s", type(e).__name__, e)
+        status, body = 500, {"error": f"fc-cassette could not handle the control request: "
+                                      f"{type(e).__name__}"}
+    flow.response = http.Response.make(status, json.dumps(body).encode(),
+                                       {"Content-Type": "application/json"})
+    return True
+
+
+def _dispatch(flow: http.HTTPFlow, target: Target) -> tuple[int, dict[str, Any]]:
     action = flow.request.path[len(PREFIX):].split("?", 1)[0]
     method = flow.request.method
     if action == "use" and method == "POST":
@@ -129,7 +148,5 @@ def handle(flow: http.HTTPFlow, target: Target) -> bool:
         status, body = _status(target)
     else:
         status, body = 404, {"error": f"unknown control action {action!r}"}
-    flow.response = http.Response.make(status, json.dumps(body).encode(),
-                                       {"Content-Type": "application/json"})
-    return True
+    return status, body
 

@@ -104,9 +104,14 @@ class Switching:
         self._switch(Path(path), mode, settings)
 
     def _switch(self, path: Path, mode: str, settings) -> None:
-        if path.name in ("", ".", "..") or path.is_dir():
-            raise exceptions.OptionsError(f"{path}: is a directory, not a cassette")
-        real = os.path.realpath(path)
+        try:  # a NUL byte (ValueError) or an over-long name (OSError) is a bad path
+            if path.name in ("", ".", "..") or path.is_dir():
+                raise exceptions.OptionsError(f"{path}: is a directory, not a cassette")
+            real = os.path.realpath(path)
+        except (OSError, ValueError) as e:
+            raise exceptions.OptionsError(
+                f"{str(path)!r}: not a usable cassette path: {getattr(e, 'strerror', None) or e}"
+            ) from None
         if self.active is not None and self.active.same(real, mode, settings):
             # e.g. mitmproxy re-applying the old options after refusing a change: keep
             # the writer ('all' would otherwise start its cassette over) and the lock
