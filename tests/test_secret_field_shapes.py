@@ -81,6 +81,7 @@ def _b64(raw: bytes) -> str:
     (b"client_secret=\xff\xfefakeLATIN52", b"\xff\xfefakeLATIN52"),
     (b"a=1&secret=fake\x00LATIN52&b=\xe9", b"fake\x00LATIN52"),
     (b"intent[client_secret]=\xfffakeLATIN52&z=1", b"\xfffakeLATIN52"),
+    (b'{"secret": "\xfffake LATIN52 x", "\xfe": 1}', b"\xfffake LATIN52 x"),
 ])
 def test_a_secret_field_in_a_binary_body_is_redacted_byte_exactly(raw, value):
     r = Redactor()

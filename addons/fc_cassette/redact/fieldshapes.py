@@ -39,10 +39,13 @@ _PART_RAW = _part(_BR_RAW, r"(?:(?!\r?\n--).)*")
 _PART_ESC = _part(_BR_ESC, rf"(?:(?!{_BR_ESC}--)(?:\\.|[^\r\n\"\\]))*")
 _DISPOSITION = re.compile(r"(?i)content-disposition")
 
+# a quoted value runs to its closing quote, an unquoted one to "&", a space, a quote,
+# ";" or ","
 _BINARY_FIELD = re.compile(
     rf"(?<![A-Za-z0-9_])(?P<name>{_FIELD_NAMES})"
-    r"(?P<sep>\]?\\{0,3}[\"']?[ \t]*[:=][ \t]*\\{0,3}[\"']?)"
-    r"(?P<val>[^ \t\r\n&\"';,]+)")
+    r"\]?\\{0,3}[\"']?[ \t]*[:=][ \t]*"
+    r"(?:\\{0,3}(?P<q>[\"'])(?P<val>(?:(?!\\{0,3}(?P=q))[^\r\n])*)"
+    r"|(?P<bare>[^ \t\r\n&\"';,]+))")
 _BINARY_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\xff]")
 # A placeholder followed by bytes: the scanner decodes base64 runs joined across lines
 # and at every alignment, so a redacted value can run on into decoded noise.
@@ -72,9 +75,12 @@ def secret_values(text: str) -> Iterator[tuple[int, int]]:
             spans += [m.span("val") for m in rx.finditer(text)
                       if _is_secret_name(m.group("name")) and value_is_secret(m.group("val"))]
     if _BINARY_CHAR.search(text):
-        spans += [m.span("val") for m in _BINARY_FIELD.finditer(text)
-                  if _BINARY_CHAR.search(m.group("val")) and value_is_secret(m.group("val"))
-                  and not _LEADING_PLACEHOLDER.match(m.group("val"))]
+        for m in _BINARY_FIELD.finditer(text):
+            g = "bare" if m.group("bare") is not None else "val"
+            v = m.group(g)
+            if (_BINARY_CHAR.search(v) and value_is_secret(v)
+                    and not _LEADING_PLACEHOLDER.match(v)):
+                spans.append(m.span(g))
     end = 0
     for s, e in sorted(spans):
         if s >= end:
