@@ -425,19 +425,10 @@ class Proc:
         raise BenchError(f"{self.name}: nothing listening on {self.port} after {timeout}s")
 
     def stop(self, timeout: float = 15.0) -> None:
-        if self.popen.poll() is None:
-            try:
-                os.killpg(self.popen.pid, signal.SIGINT)
-            except ProcessLookupError:
-                pass
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.popen.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.popen.wait(10)
+        from fc_cassette import procs
+
+        procs.stop(self.popen, ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0),
+                                (signal.SIGKILL, 10.0)))
         if not self._fh.closed:
             self._fh.close()
 

@@ -92,32 +92,22 @@ def write_suites(root: Path, n: int) -> tuple[Path, Path]:
 
 
 def start_simulate(root: Path) -> tuple[subprocess.Popen, str]:
+    from fc_cassette import procs
+
     log = root / "suite-simulate.log"
-    with open(log, "w") as fh:
-        proc = subprocess.Popen([FC, "simulate", "--seed", "5", "--port", "0", "--set",
-                                 f"confdir={root / 'suite-mitm'}"], stdout=fh,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        m = re.search(r"listening at 127\.0\.0\.1:(\d+)", log.read_text(errors="replace"))
-        if m:
-            return proc, f"http://127.0.0.1:{m.group(1)}"
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    stop(proc)
-    raise SuiteError(f"fc-cassette simulate did not start:\n{log.read_text()[-2000:]}")
+    proc = procs.spawn(["simulate", "--seed", "5", "--port", "0", "--set",
+                        f"confdir={root / 'suite-mitm'}"], log, command=[FC])
+    try:
+        port = procs.wait_listening(proc, log, 120, "fc-cassette simulate")
+    except procs.StartError as e:
+        raise SuiteError(f"fc-cassette simulate did not start:\n{e.output[-2000:]}") from None
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, 2)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait(5)
+    from fc_cassette import procs
+
+    procs.stop(proc)
 
 
 def _rss_kb(pid: str) -> int:

@@ -17,16 +17,14 @@ Record and replay use the bundled default scope (the app's whole Stripe conversa
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import stripe
+
+from fc_cassette import procs
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "cassettes" / "fc_sessions.yaml"
@@ -48,44 +46,19 @@ def step(n: int, text: str) -> None:
     print(f"\n[{n}] {text}", flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Proxy:
+    """``fc-cassette ARGS`` on a port it picks itself (see fc_cassette.procs)."""
+
     def __init__(self, args: list[str], log: Path, confdir: Path):
-        self.port = free_port()
         self.log = log
+        try:
+            self.proc, self.port = procs.start(args, log, confdir=confdir, cwd=ROOT)
+        except procs.StartError as e:
+            raise SystemExit(f"demo: {' '.join(args)} did not start: {e}") from None
         self.base = f"http://127.0.0.1:{self.port}"
-        with open(log, "w") as fh:
-            self.proc = subprocess.Popen(
-                [*FC, *args, "--port", str(self.port), "--set", f"confdir={confdir}"],
-                stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
-                start_new_session=True)
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"demo: {' '.join(args)} exited early:\n{log.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise SystemExit(f"demo: {' '.join(args)} did not start")
-                time.sleep(0.05)
 
     def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        return self.proc.returncode
+        return procs.stop(self.proc)
 
 
 def drive(base: str, key: str, complete=None) -> list[str]:
@@ -107,7 +80,8 @@ def drive(base: str, key: str, complete=None) -> list[str]:
     try:
         sessions.create(params={**CREATE, "permissions": ["balances", "cash"]})
     except stripe.InvalidRequestError as e:
-        out.append(f"create (bad permission) -> {e.http_status} InvalidRequestError param={e.param}")
+        out.append(f"create (bad permission) -> {e.http_status} InvalidRequestError "
+                   f"param={e.param}")
     try:
         sessions.retrieve("fcsess_fakeDoesNotExist")
     except stripe.InvalidRequestError as e:
@@ -226,7 +200,8 @@ def main() -> int:
     if v.returncode != 0:
         return 1
     for secret in (RECORD_KEY, REPLAY_KEY):
-        assert secret not in cassette.read_text() and secret not in (work / "record.log").read_text()
+        assert secret not in cassette.read_text()
+        assert secret not in (work / "record.log").read_text()
     print("    (and neither demo API key appears in the cassette or the proxy logs)")
 
     step(4, "fc-cassette show:")

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from mitmproxy.options import CONF_BASENAME, CONF_DIR, KEY_SIZE
 
+from . import mitm_compat
+
 LOCK_NAME = ".fc-cassette-ca.lock"
 
 
@@ -49,8 +51,6 @@ def ensure_ca(confdir: str | os.PathLike[str] = CONF_DIR, key_size: int = KEY_SI
     """Create mitmproxy's CA in *confdir* unless it exists; True if this call created it.
 
     Raises OSError when the confdir cannot be created or written."""
-    from mitmproxy.certs import CertStore
-
     path = Path(os.path.expanduser(os.fspath(confdir)))
     if key_file(path).exists():
         return False
@@ -60,7 +60,7 @@ def ensure_ca(confdir: str | os.PathLike[str] = CONF_DIR, key_size: int = KEY_SI
             return False
         staging = Path(tempfile.mkdtemp(prefix=".fc-cassette-ca-", dir=path))
         try:
-            CertStore.create_store(staging, CONF_BASENAME, key_size)
+            mitm_compat.create_ca(staging, CONF_BASENAME, key_size)
             created = sorted(staging.iterdir(), key=lambda f: f.name == key_file(path).name)
             for f in created:  # the key file last: its presence means "complete"
                 os.replace(f, path / f.name)

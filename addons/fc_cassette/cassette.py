@@ -24,9 +24,9 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from . import __version__, entries, yamlio
@@ -95,7 +95,7 @@ def new_header(stripe_version: str | None, timing: bool = False) -> dict[str, An
         "stripe_version": stripe_version,
     }
     if timing:
-        header["created"] = _dt.datetime.now(_dt.timezone.utc).replace(
+        header["created"] = _dt.datetime.now(_dt.UTC).replace(
             microsecond=0).isoformat()
     return header
 

@@ -18,9 +18,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from . import mitm_compat
 from .cli_args import DEFAULT_UPSTREAM, build_parser, one_line  # noqa: F401 (CLI names)
 from .cli_errors import bad_value, check_port, check_upstream, checked_set, unknown_options
-
 
 # CLI flags that become fc_* options, where the command has them.
 FLAG_OPTIONS = (("config", "fc_config"), ("cassette", "fc_cassette"), ("seed", "fc_seed"),
@@ -86,7 +86,7 @@ def check_fc_options(arguments: list[str], mode: str) -> str | None:
                 opts.set(spec)
             except exceptions.OptionsError as e:
                 name, _, value = spec.partition("=")
-                opt = opts._options.get(name)
+                opt = mitm_compat.option(opts, name)
                 return bad_value(name, value, opt, e) if opt is not None else f"--set {spec}: {e}"
     return None
 
@@ -148,46 +148,40 @@ def prepare_ca(arguments: list[str]) -> str | None:
 def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
     from mitmproxy import ctx, exceptions
     from mitmproxy.tools import cmdline
-    from mitmproxy.tools import main as mitm_main
 
     from .addon import all_addons
 
     if web:
         from mitmproxy.tools.web.master import WebMaster as Base
-
-        def make_parser(opts):  # run() reads args.filter_args, which only mitmdump defines
-            parser = cmdline.mitmweb(opts)
-            parser.set_defaults(filter_args=None)
-            return parser
+        make_parser = mitm_compat.web_parser
     else:
         from mitmproxy.tools.dump import DumpMaster as Base
-        make_parser = cmdline.mitmdump  # type: ignore[assignment]
+        make_parser = cmdline.mitmdump
 
     ours: list = []
 
-    class Master(Base):  # type: ignore[valid-type,misc]
+    class Master(Base):
         def __init__(self, opts, *a, **kw):
             super().__init__(opts, *a, **kw)
             # a bad --set value names the option and what it takes (mitmproxy: "Not an
             # integer: abc"); an instance attribute, as OptManager refuses setattr
-            opts.__dict__["set"] = checked_set(opts, opts.set)
+            mitm_compat.replace_set(opts, checked_set(opts, opts.set))
             core, *modes = all_addons(mode)
             ours.extend([core, *modes])
             self.addons.add(core, *modes)
             # The core first in the chain: its configure refuses any option value outside
             # the option's choices before mitmproxy's own addons see it (termlog, given
             # termlog_verbosity=nope, raises a bare ValueError: a logged traceback).
-            self.addons.chain.remove(core)
-            self.addons.chain.insert(0, core)
+            mitm_compat.put_first(self.addons, core)
 
     def refuse_unknown_options(_args) -> dict:
-        unknown = sorted(getattr(ctx.options, "deferred", {}))
+        unknown = sorted(mitm_compat.deferred(ctx.options))
         if unknown:
             raise exceptions.OptionsError(unknown_options(unknown, sorted(ctx.options.keys())))
         return {}
 
     try:
-        master = mitm_main.run(Master, make_parser, arguments, refuse_unknown_options)
+        master = mitm_compat.run(Master, make_parser, arguments, refuse_unknown_options)
     finally:  # a start-up that fails (e.g. port in use) exits without the done hook
         for addon in ours:
             if hasattr(addon, "close"):

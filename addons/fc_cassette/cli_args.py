@@ -13,8 +13,9 @@ import re
 import sys
 from typing import NoReturn
 
+from .vocab import RECORD_MODES
+
 DEFAULT_UPSTREAM = "https://api.stripe.com"
-RECORD_MODES = ("once", "new_episodes", "all", "none")
 
 _EXAMPLES = {
     "simulate": "fc-cassette simulate --port 12111 --seed 7\n"
@@ -73,7 +74,7 @@ def _closest(word: str, choices: list[str]) -> str:
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors and a did-you-mean."""
 
-    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+    def parse_known_args(self, args=None, namespace=None):
         self._seen = list(sys.argv[1:] if args is None else args)
         return super().parse_known_args(args, namespace)
 

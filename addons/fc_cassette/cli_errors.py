@@ -12,6 +12,7 @@ import difflib
 import re
 from typing import Any
 
+from . import mitm_compat
 from .cli_args import one_line
 from .config import UpstreamError, parse_upstream
 
@@ -85,11 +86,11 @@ def checked_set(opts: Any, original) -> Any:
     def set_(*specs: str, defer: bool = False) -> None:
         for spec in specs:
             name, eq, value = spec.partition("=")
-            opt = opts._options.get(name)
+            opt = mitm_compat.option(opts, name)
             if opt is None or not eq:
                 continue
             try:
-                opts._parse_setval(opt, [value])
+                mitm_compat.parse_value(opts, opt, [value])
             except exceptions.OptionsError as e:
                 raise exceptions.OptionsError(bad_value(name, value, opt, e)) from None
         original(*specs, defer=defer)

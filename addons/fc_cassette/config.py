@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import yamlio
 from .redact import RedactionRules
+from .vocab import RecordMode
 
 # config/default.yaml, reached through the package (a symlink in the checkout, a copy
 # in a built wheel), so a regular install finds it too.
@@ -88,7 +90,7 @@ class ReplayPolicy(_Strict):
 class RecordPolicy(_Strict):
     """How record mode writes."""
 
-    mode: Literal["once", "new_episodes", "all", "none"] = "once"
+    mode: RecordMode = "once"
     fsync: bool = Field(default=True, description="fsync each interaction before the client "
                                                   "gets its response.")
     allow_live_keys: bool = Field(default=False, description="Forward and record requests "
@@ -192,6 +194,32 @@ def load_settings(user_file: str | Path | None = None,
         data = _merge(data, over)
         return _validate(data, path, text)
     return Settings.model_validate(data)
+
+
+# The fc_* options that override a setting when they are set (differ from their
+# "unset" default): option -> (section, field, unset value). The CLI's flags become
+# these options; :func:`with_options` is the one place where they meet the config file.
+OPTION_OVERRIDES: dict[str, tuple[str, str, Any]] = {
+    "fc_record_mode": ("record", "mode", ""),
+    "fc_allow_live": ("record", "allow_live_keys", False),
+    "fc_seed": ("simulate", "seed", -1),
+}
+
+
+def with_options(settings: Settings, options: Mapping[str, Any]) -> Settings:
+    """``settings`` with every overriding option that is set applied (``options``: the
+    options' current values by name; an option not in it is unset). A value is not
+    validated here: the addon that reads it refuses a bad one (e.g. a record mode)."""
+    updates: dict[str, dict[str, Any]] = {}
+    for name, (section, field, unset) in OPTION_OVERRIDES.items():
+        value = options.get(name, unset)
+        if value != unset:
+            updates.setdefault(section, {})[field] = value
+    if not updates:
+        return settings
+    return settings.model_copy(update={
+        section: getattr(settings, section).model_copy(update=fields)
+        for section, fields in updates.items()})
 
 
 class UpstreamError(ValueError):

@@ -19,10 +19,11 @@ import traceback
 from mitmproxy import ctx, exceptions
 from mitmproxy.log import MitmLogHandler
 
-from .config import ConfigError, Settings, load_settings
+from . import mitm_compat
+from .config import OPTION_OVERRIDES, ConfigError, Settings, load_settings, with_options
 from .redact import Redactor
+from .vocab import FC_MODES as MODES, RECORD_MODES
 
-MODES = ("simulate", "record", "replay", "inspect")
 REGEX_OPTIONS = {"ignore_hosts", "allow_hosts", "tcp_hosts", "udp_hosts"}
 log = logging.getLogger("fc_cassette")
 
@@ -98,7 +99,8 @@ def install_log_redaction() -> None:
 
 class FcCore:
     def __init__(self) -> None:
-        self.settings = Settings()
+        self.loaded = Settings()  # the config files alone
+        self.settings = self.loaded  # ... with the overriding options applied
 
     def load(self, loader) -> None:
         install_log_redaction()
@@ -110,7 +112,7 @@ class FcCore:
 
     def configure(self, updated: set[str]) -> None:
         for name in sorted(updated):  # mitmproxy declares choices but does not enforce them
-            opt = ctx.options._options.get(name)
+            opt = mitm_compat.option(ctx.options, name)
             if opt is not None and opt.choices and opt.current() not in opt.choices:
                 raise exceptions.OptionsError(
                     f"{name} must be one of {', '.join(map(str, opt.choices))}, "
@@ -127,15 +129,23 @@ class FcCore:
                 f"fc_mode must be one of {', '.join(MODES)}, not {ctx.options.fc_mode!r}")
         if "fc_config" in updated:
             try:
-                self.settings = load_settings(ctx.options.fc_config or None)
+                self.loaded = load_settings(ctx.options.fc_config or None)
             except ConfigError as e:
                 raise exceptions.OptionsError(str(e)) from None
+        if updated & {"fc_config", *OPTION_OVERRIDES}:
+            resolved = with_options(self.loaded, {
+                name: getattr(ctx.options, name) for name in OPTION_OVERRIDES
+                if name in ctx.options})
+            # a new object only when something changed: addons rebuild what they built
+            # on the settings when the object changes
+            if "fc_config" in updated or resolved != self.settings:
+                self.settings = resolved
 
     def running(self) -> None:
         install_log_redaction()  # handlers added after our load (e.g. mitmweb's event store)
         # Under the CLI, unknown --set names are refused before start-up; under a raw
         # `mitmdump -s`, this error stops mitmdump (errorcheck exits 1 on start-up errors).
-        unknown = sorted(n for n in getattr(ctx.options, "deferred", {}) if n.startswith("fc_"))
+        unknown = sorted(n for n in mitm_compat.deferred(ctx.options) if n.startswith("fc_"))
         if unknown:
             log.error("fc-cassette: unknown option(s): %s", ", ".join(unknown))
         if not ctx.options.fc_mode:  # a raw `mitmdump -s` without --set fc_mode=...
@@ -157,21 +167,20 @@ class DeferredOptionsCheck:
     """
 
     def load(self, loader) -> None:
-        from .record import RECORD_MODES
-
         allowed = {"fc_mode": MODES, "fc_record_mode": RECORD_MODES}  # or "" (the default)
         opts = loader.master.options
-        for name in sorted(n for n in opts.deferred if n.startswith("fc_") and n in opts):
-            raw = getattr(opts.deferred[name], "val", None)
+        for name in sorted(n for n in mitm_compat.deferred(opts)
+                           if n.startswith("fc_") and n in opts):
+            raw = mitm_compat.deferred_raw(opts, name)
             if raw is None:  # already a value, not strings to parse
                 continue
             try:
-                value = opts._parse_setval(opts._options[name], raw)
+                value = mitm_compat.parse_value(opts, mitm_compat.option(opts, name), raw)
                 if name in allowed and value not in ("", *allowed[name]):
                     raise exceptions.OptionsError(
                         f"must be one of {', '.join(allowed[name])}")
             except exceptions.OptionsError as e:
-                del opts.deferred[name]
+                mitm_compat.drop_deferred(opts, name)
                 log.error("fc-cassette: --set %s=%s: %s", name, " ".join(raw), e)
 
 

@@ -28,8 +28,7 @@ import re
 import sys
 from typing import Any
 
-from . import cassette as cassette_io
-from . import interaction
+from . import cassette as cassette_io, interaction
 from .redact import Redactor
 from .verify import clean, emit
 
@@ -135,7 +134,7 @@ def compare(a: cassette_io.Cassette, b: cassette_io.Cassette) -> dict[str, Any]:
             result["removed"] += [_entry(ia[i], i + 1) for i in range(a0, a1)]
             result["added"] += [_entry(ib[j], j + 1) for j in range(b0, b1)]
             continue
-        for i, j in zip(range(a0, a1), range(b0, b1)):
+        for i, j in zip(range(a0, a1), range(b0, b1), strict=False):
             fields, drift = changes(ia[i], ib[j]), drift_changes(ia[i], ib[j])
             if not fields and not drift:
                 result["same"] += 1

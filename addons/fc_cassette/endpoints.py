@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from . import models as m
 
 FC_PREFIX = "/v1/financial_connections/"
-_ID = r"([^/?#]+)"
+ID_SEGMENT = r"([^/?#]+)"  # one path segment: the id a path names (group 1)
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,10 @@ def _ep(name: str, method: str, path: str, params: type[BaseModel],
     return Endpoint(name, method, re.compile("^" + path + "$"), params, response, id_param)
 
 
-_ACCOUNT = "/v1/financial_connections/accounts/" + _ID
+_ACCOUNT = "/v1/financial_connections/accounts/" + ID_SEGMENT
 ENDPOINTS: tuple[Endpoint, ...] = (
     _ep("create", "POST", "/v1/financial_connections/sessions/?", m.CreateParams, m.Session),
-    _ep("retrieve", "GET", "/v1/financial_connections/sessions/" + _ID, m.RetrieveParams,
+    _ep("retrieve", "GET", "/v1/financial_connections/sessions/" + ID_SEGMENT, m.RetrieveParams,
         m.Session, "session"),
     _ep("accounts.list", "GET", "/v1/financial_connections/accounts", m.AccountListParams,
         m.AccountList),
@@ -60,7 +60,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "account"),
     _ep("transactions.list", "GET", "/v1/financial_connections/transactions",
         m.TransactionListParams, m.TransactionList),
-    _ep("transactions.retrieve", "GET", "/v1/financial_connections/transactions/" + _ID,
+    _ep("transactions.retrieve", "GET", "/v1/financial_connections/transactions/" + ID_SEGMENT,
         m.TransactionRetrieveParams, m.Transaction, "transaction"),
 )
 

@@ -4,8 +4,9 @@ The YAML side (:class:`.yamlio.StrictLoader`) already guarantees plain JSON-mode
 (no tags, no duplicate keys, no NaN). These models check the shape and the types
 without coercion (``seq: "1"`` is an error, not 1), and refuse what replay would put on
 the wire or compare as data and must not hold: control characters in the method, the
-path, header names and values, and the reason (HTTP cannot carry them); a body of an unknown kind or of more
-than one kind; form data or a query whose leaves are not strings.
+path, header names and values, and the reason (HTTP cannot carry them); a body of an
+unknown kind or of more than one kind; form data or a query whose leaves are not
+strings.
 
 :func:`check` validates one loaded document and returns None or ``(path, message)``,
 where ``path`` is the key path of the offending value in the document (for its line).
@@ -16,8 +17,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr,
-                      ValidationError)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 from pydantic_core import PydanticCustomError
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token: method, header name

@@ -69,7 +69,8 @@ def decode(data: str | bytes) -> dict[str, Any]:
         pairs = parse_qsl(data, keep_blank_values=True, encoding="utf-8", errors="strict",
                           separator="&")
     except UnicodeDecodeError as e:
-        raise FormDecodeError(f"form data is not valid UTF-8 once percent-decoded ({e.reason})") from None
+        raise FormDecodeError("form data is not valid UTF-8 once percent-decoded "
+                              f"({e.reason})") from None
     root: dict[str, Any] = {}
     for key, value in pairs:
         if key == "":

@@ -24,6 +24,8 @@ import logging
 
 from mitmproxy import ctx, http
 
+from . import mitm_compat
+
 log = logging.getLogger("fc_cassette")
 H2C_REFUSED = "fc_cassette_h2c_refused"  # flow.metadata key of a refused preface
 PREFACE_LINE = b"PRI * HTTP/2.0"
@@ -41,10 +43,7 @@ class H2cGuard:
     def running(self) -> None:
         # Not in load: AddonManager.add appends to the chain it read before load ran,
         # and remove() replaces the chain list (our own addon would be lost).
-        addons = ctx.master.addons
-        builtin = addons.get("disableh2c")
-        if builtin is not None:
-            addons.remove(builtin)
+        mitm_compat.remove_builtin(ctx.master.addons, "disableh2c")
 
     def next_layer(self, nextlayer) -> None:
         """Every mode sees the preface here first: a forward proxy answers it with a 400

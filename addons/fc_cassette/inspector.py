@@ -20,7 +20,7 @@ from mitmproxy import ctx, exceptions, http
 from . import core, interaction
 from .redact import Redactor
 from .scope import in_scope
-from .validation import NO_MODEL, no_model
+from .validation import NO_MODEL, verdict
 
 log = logging.getLogger("fc_cassette")
 MARK_OK, MARK_DRIFT, MARK_INVALID = ":white_check_mark:", ":warning:", ":x:"
@@ -28,25 +28,24 @@ MARK_OK, MARK_DRIFT, MARK_INVALID = ":white_check_mark:", ":warning:", ":x:"
 
 def judge(request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
     """The report object for one exchange (before redaction)."""
-    reports = interaction.validate(request, response) or {}
+    v = verdict(request, response)
     body = interaction.body_value(response.get("body"))
     session_id = body.get("id") if isinstance(body, dict) and \
         str(body.get("id", "")).startswith("fcsess_") else \
         interaction.session_id_in_path(request["path"])
-    errors = [{"in": side, **e} for side, r in reports.items() for e in r.errors]
     out: dict[str, Any] = {
         "method": request["method"],
         "path": request["path"],
         "status": response["status"],
         "endpoint": interaction.endpoint(request["method"], request["path"]),
-        "request_valid": reports["request"].valid if "request" in reports else None,
-        "response_valid": reports["response"].valid if "response" in reports else None,
-        "errors": errors,
-        "drift": sorted({d for r in reports.values() for d in r.drift}),
+        "request_valid": v.request_valid,
+        "response_valid": v.response_valid,
+        "errors": v.errors(),
+        "drift": v.drift,
     }
     if session_id:
         out["session_id"] = session_id
-    if no_model(reports):
+    if v.no_model:
         out["model"] = NO_MODEL  # neither valid nor invalid: no model covers the path
     return out
 
@@ -105,7 +104,7 @@ class Inspect:
             return
         try:
             self._inspect(flow)
-        except Exception as e:  # noqa: BLE001 - a bug of ours must not touch the traffic
+        except Exception as e:  # a bug of ours must not touch the traffic
             log.error("fc-cassette inspect: could not judge %s %s: %s", flow.request.method,
                       self.redactor.redact_text(flow.request.path.split("?", 1)[0]),
                       type(e).__name__)

@@ -110,7 +110,7 @@ class Matcher:
         self._queues: dict[str, deque[dict[str, Any]]] = {}
         self._calls: dict[str, int] = {}
         self._last: dict[str, dict[str, Any]] = {}
-        for key, (_, it) in zip(self._keys, self._norms):
+        for key, (_, it) in zip(self._keys, self._norms, strict=True):
             self._queues.setdefault(key, deque()).append(it)
 
     def prepare(self, req: dict[str, Any]) -> tuple[str, dict[str, Any]]:

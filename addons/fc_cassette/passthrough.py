@@ -21,9 +21,10 @@ from mitmproxy import ctx, http
 from . import core
 from .control import PREFIX
 from .scope import addressed_to_proxy, in_scope
+from .vocab import CASSETTE_MODES
 
 log = logging.getLogger("fc_cassette")
-MODES = ("record", "replay")
+MODES = CASSETTE_MODES
 MAX_KEPT = 1000  # flows listed per rewind (all are counted)
 SUMMARY_LINES = 20  # distinct flows named in the shutdown summary
 

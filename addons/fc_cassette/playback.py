@@ -10,13 +10,13 @@ whose message names the cassette and the closest recording's differing fields.
 from __future__ import annotations
 
 import binascii
-import json
 import time
 from typing import Any
 
 from mitmproxy import http
 from mitmproxy.net.http import status_codes
 
+from . import stripe_errors
 from .cassette import Cassette, CassetteError
 from .config import Settings
 from .interaction import SKIP_HEADERS, encode_body, header_items
@@ -98,12 +98,10 @@ class Playback:
 
     def _miss_response(self, reason: str, explanation: str) -> http.Response:
         message = f"fc-cassette replay miss (cassette {self.path}): {explanation}"
-        body = {"error": {"type": "invalid_request_error", "code": "fc_cassette_replay_miss",
-                          "message": message}}
+        body = stripe_errors.own(stripe_errors.REPLAY_MISS, message)
         return http.Response.make(
-            self.miss_status, json.dumps(body, indent=2).encode("utf-8"),
-            {"Content-Type": "application/json", MISS_HEADER: reason,
-             "Stripe-Should-Retry": "false",
+            self.miss_status, stripe_errors.encode(body),
+            {**stripe_errors.NO_RETRY, MISS_HEADER: reason,
              "Request-Id": f"req_fccassette_miss_{self.missed}"})
 
     def refuse(self, miss: Miss) -> http.Response:

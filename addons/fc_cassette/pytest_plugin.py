@@ -30,9 +30,10 @@ from typing import Any
 
 import pytest
 
+from . import vocab
 from .pytest_proxy import ControlError, Pool, ProxyError, ProxyProcess, config_file
 
-RECORD_MODES = ("none", "once", "new_episodes", "all")
+RECORD_MODES = ("none", *(m for m in vocab.RECORD_MODES if m != "none"))  # none: the default
 DEFAULT_UPSTREAM = "https://api.stripe.com"
 _REPORTED = pytest.StashKey[tuple]()  # (misses, not recorded, passthrough) reported
 

@@ -11,21 +11,17 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
-import os
-import re
-import signal
 import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import procs
+
 # The proxy picks a free port itself (--port 0) and says which: a port chosen here and
 # bound later could be taken meanwhile by another worker's proxy (pytest-xdist), whose
-# socket would then pass for this one.
-_LISTENING = re.compile(r"listening at 127\.0\.0\.1:(\d+)")
-START_TIMEOUT = 60.0
+# socket would then pass for this one (see procs.wait_listening).
+START_TIMEOUT = procs.START_TIMEOUT
 
 
 class ProxyError(Exception):
@@ -85,14 +81,7 @@ class ProxyProcess:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-        if not self.alive():
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(5)
+        procs.stop(self.process)
 
 
 def config_file(base: str | None, overrides: dict[str, Any], tmp: Path) -> str | None:
@@ -145,26 +134,12 @@ class Pool:
                     "--upstream", self.upstream]
         if config:
             args += ["--config", config]
-        cmd = [sys.executable, "-m", "fc_cassette", *args, "--port", "0",
-               "--set", f"confdir={confdir}"]
-        with open(log, "w") as fh:
-            proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-        proxy = ProxyProcess(kind, 0, confdir, proc, log)
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:  # ready when it says where it listens: it listens only once loaded
-            if not proxy.alive():
-                raise ProxyError(f"fc-cassette {kind} proxy exited ({proc.returncode}):\n"
-                                 f"{proxy.output()}")
-            listening = _LISTENING.search(proxy.output())
-            if listening:
-                proxy.port = int(listening.group(1))
-                return proxy
-            if time.monotonic() > deadline:
-                proxy.stop()
-                raise ProxyError(f"fc-cassette {kind} proxy did not start:\n"
-                                 f"{proxy.output()}")
-            time.sleep(0.02)
+        proc = procs.spawn([*args, "--port", "0", "--set", f"confdir={confdir}"], log)
+        try:  # ready when it says where it listens: it listens only once loaded
+            port = procs.wait_listening(proc, log, START_TIMEOUT, f"fc-cassette {kind} proxy")
+        except procs.StartError as e:
+            raise ProxyError(str(e)) from None
+        return ProxyProcess(kind, port, confdir, proc, log)
 
     def stop_all(self) -> None:
         for proxy in self.proxies.values():

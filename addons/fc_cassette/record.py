@@ -21,21 +21,20 @@ and ``record`` exits 1 at shutdown. See docs/recording.md.
 from __future__ import annotations
 
 import errno
-import json
 import logging
 
-from mitmproxy import ctx, http
+from mitmproxy import http
 
 from . import cassette as cassette_io
-from . import control, core, interaction
+from . import control, core, interaction, stripe_errors, vocab
 from .cassette_cache import PlayerCache
 from .playback import MAX_KEPT_MISSES
-from .record_plan import RECORD_MODES, Active  # (RECORD_MODES: core reads it here)
+from .record_plan import Active
 from .record_switch import ANSWERED, GENERATION, Switching
 from .redact import Redactor, learned_pattern, scan
 from .scope import in_scope
 from .secret_kinds import uses_live_key
-from .validation import verdicts
+from .validation import Verdict
 
 log = logging.getLogger("fc_cassette")
 OFFLINE = ("fc-cassette record is only replaying (offline): upstream connections are "
@@ -47,7 +46,7 @@ OFFLINE = ("fc-cassette record is only replaying (offline): upstream connections
 # would repeat an effect that already happened upstream (a second session), so the
 # header says false. It is not a 4xx either: the request itself was fine.
 NOT_RECORDED_STATUS = 500
-NOT_RECORDED_CODE = "fc_cassette_not_recorded"
+NOT_RECORDED_CODE = stripe_errors.NOT_RECORDED.code
 
 
 class SecretLeft(Exception):
@@ -57,31 +56,27 @@ class SecretLeft(Exception):
 def not_recorded_response(upstream_status: int, why: str) -> http.Response:
     """The Stripe-shaped error that replaces a response fc-cassette could not record
     (``why`` already redacted); see NOT_RECORDED_STATUS for the status and header."""
-    body = {"error": {
-        "type": "api_error", "code": NOT_RECORDED_CODE,
-        "message": f"fc-cassette could not record this request, so its response is "
-                   f"withheld: {why}. The upstream already answered {upstream_status}: "
-                   "its effect (e.g. a created session) already happened and is not in the "
-                   "cassette. Fix the cause, then record again."}}
-    return http.Response.make(NOT_RECORDED_STATUS, json.dumps(body, indent=2).encode(),
-                              {"Content-Type": "application/json",
-                               "Stripe-Should-Retry": "false",
-                               "Fc-Cassette-Not-Recorded": "true"})
+    body = stripe_errors.own(stripe_errors.NOT_RECORDED,
+                             f"fc-cassette could not record this request, so its response is "
+                             f"withheld: {why}. The upstream already answered {upstream_status}: "
+                             "its effect (e.g. a created session) already happened and is not "
+                             "in the cassette. Fix the cause, then record again.")
+    return http.Response.make(NOT_RECORDED_STATUS, stripe_errors.encode(body),
+                              {**stripe_errors.NO_RETRY, "Fc-Cassette-Not-Recorded": "true"})
 
 
 def _refuse_live(flow: http.HTTPFlow) -> None:
-    body = {"error": {
-        "type": "invalid_request_error", "code": "fc_cassette_live_key_refused",
-        "message": "fc-cassette record refuses requests made with live-mode keys "
-                   "(sk_live_/rk_live_): nothing was forwarded. To record live traffic, set "
-                   "record.allow_live_keys: true in the config or --set fc_allow_live=true."}}
-    flow.response = http.Response.make(403, json.dumps(body, indent=2).encode(),
-                                       {"Content-Type": "application/json",
-                                        "Stripe-Should-Retry": "false"})
+    body = stripe_errors.own(
+        stripe_errors.LIVE_KEY_REFUSED,
+        "fc-cassette record refuses requests made with live-mode keys (sk_live_/rk_live_): "
+        "nothing was forwarded. To record live traffic, set record.allow_live_keys: true in "
+        "the config or --set fc_allow_live=true.")
+    flow.response = http.Response.make(403, stripe_errors.encode(body),
+                                       dict(stripe_errors.NO_RETRY))
 
 
 class Record(Switching):
-    record_modes = RECORD_MODES  # what the control endpoint's ``use`` accepts
+    record_modes = vocab.RECORD_MODES  # what the control endpoint's ``use`` accepts
 
     def __init__(self) -> None:
         self.active: Active | None = None  # the cassette in effect and what it holds
@@ -135,8 +130,7 @@ class Record(Switching):
             return
         writing = active.writer is not None
         # (a mode that only replays forwards nothing: it serves live keys like replay)
-        if writing and uses_live_key(flow) and not (
-                ctx.options.fc_allow_live or active.settings.record.allow_live_keys):
+        if writing and uses_live_key(flow) and not core.settings().record.allow_live_keys:
             _refuse_live(flow)
             flow.metadata[ANSWERED] = True
             log.warning("fc-cassette record: refused a request made with a live-mode key "
@@ -321,8 +315,5 @@ def _summary_line(seq: int, entry: dict, reports) -> str:
     if sid:
         parts.append(str(sid))
     if reports:
-        parts.append(verdicts(reports))
-        drift = sorted({d for r in reports.values() for d in r.drift})
-        if drift:
-            parts.append("drift: " + ", ".join(drift))
+        parts.append(Verdict(reports).summary())
     return " ".join(parts)

@@ -15,8 +15,7 @@ from .config import Settings
 from .lock import RecordingLock
 from .player import Player
 from .redact import Redactor
-
-RECORD_MODES = ("once", "new_episodes", "all", "none")
+from .vocab import RECORD_MODES
 
 
 class MissingCassette(ValueError):

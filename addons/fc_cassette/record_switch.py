@@ -88,7 +88,7 @@ class Switching:
                 self.close()
             return
         settings = core.settings()
-        mode = ctx.options.fc_record_mode or settings.record.mode
+        mode = settings.record.mode  # fc_record_mode applied (core: config.with_options)
         path = ctx.options.fc_cassette
         if self.active is not None and "fc_cassette" not in updated:
             # a cassette chosen through the control endpoint stays (the options are not
@@ -195,7 +195,7 @@ class Switching:
     # the control endpoint's target (see control.Target)
     def use(self, cassette: str, record_mode: str | None) -> None:
         settings = core.settings()
-        mode = record_mode or ctx.options.fc_record_mode or settings.record.mode
+        mode = record_mode or settings.record.mode
         try:
             self._switch(Path(cassette), mode, settings)
         except exceptions.OptionsError as e:

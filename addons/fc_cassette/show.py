@@ -12,10 +12,9 @@ import json
 import sys
 from typing import Any
 
-from . import cassette as cassette_io
-from . import interaction
+from . import cassette as cassette_io, interaction
 from .redact import Redactor
-from .validation import NO_MODEL, no_model
+from .validation import NO_MODEL, verdict
 from .verify import clean, emit
 
 CELL = 120  # widest table cell; --json keeps whole values
@@ -29,19 +28,14 @@ def rows(c: cassette_io.Cassette) -> list[dict[str, Any]]:
         # the session first (from the path, else the body), then its linked accounts
         ids = [i for i in dict.fromkeys([interaction.object_id_in_path(req["path"]),
                                          *_ids(body)]) if i is not None]
-        reports = interaction.validate(req, resp) or {}
         row = {
             "n": it.get("seq"),
             "method": req["method"],
             "path": req["path"],
             "status": resp["status"],
             "ids": ids,
-            "request_valid": reports["request"].valid if "request" in reports else None,
-            "response_valid": reports["response"].valid if "response" in reports else None,
-            "drift": sorted({d for r in reports.values() for d in r.drift}),
+            **verdict(req, resp).fields(),
         }
-        if no_model(reports):
-            row["model"] = NO_MODEL
         out.append(row)
     return out
 
@@ -87,9 +81,9 @@ def main(path: str, as_json: bool = False) -> int:
         str(r["n"]), str(r["method"]), str(r["path"]), str(r["status"]), ",".join(r["ids"]) or "-",
         _mark(r["request_valid"], r), _mark(r["response_valid"], r)
         + (f" drift: {','.join(r['drift'])}" if r["drift"] else ""))] for r in table]
-    widths = [max(len(x) for x in col) for col in zip(head, *lines)]
+    widths = [max(len(x) for x in col) for col in zip(head, *lines, strict=True)]
     for line in [head, *lines]:
-        emit("  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip())
+        emit("  ".join(x.ljust(w) for x, w in zip(line, widths, strict=True)).rstrip())
     emit(clean(f"{len(table)} interaction(s) in {c.path} (format v{header['fc_cassette']}, "
                f"{header.get('generator') or '-'}, "
                f"Stripe-Version {header.get('stripe_version') or '-'})",

@@ -18,7 +18,7 @@ import json
 import logging
 from urllib.parse import urlsplit
 
-from mitmproxy import ctx, http
+from mitmproxy import http
 
 from . import core
 from .redact import Redactor
@@ -44,9 +44,7 @@ class Simulate:
             return
         if self.simulator is None or updated & {"fc_mode", "fc_seed", "fc_config"}:
             sim = core.settings().simulate
-            seed = ctx.options.fc_seed
-            if seed == USE_CONFIG_SEED:
-                seed = sim.seed
+            seed = sim.seed  # fc_seed applied (core: config.with_options)
             self.simulator = Simulator(seed=seed, clock_start=sim.clock_start)
             log.info("fc-cassette simulate: seed %d, clock starts at %d", seed, sim.clock_start)
 

@@ -27,9 +27,9 @@ import sys
 from typing import IO
 
 from . import cassette as cassette_io
-from . import interaction
 from .playback import WIRE_ERRORS, wire
 from .redact import Redactor, scan
+from .validation import verdict
 
 MAX_LINE = 1000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
@@ -76,15 +76,12 @@ def problems(c: cassette_io.Cassette) -> list[str]:
         except WIRE_ERRORS as e:
             out.append(f"{where}: the response cannot be replayed: {e}")
             continue
-        reports = interaction.validate(req, resp) or {}
-        r = reports.get("response")
-        if r is not None and not r.valid:
-            out += [f"{where}: response invalid at {e['path'] or '(root)'}: {e['message']}"
-                    for e in r.errors]
-        q = reports.get("request")
-        if q is not None and not q.valid and 200 <= int(resp["status"]) < 300:
+        v = verdict(req, resp)
+        out += [f"{where}: response invalid at {e['path'] or '(root)'}: {e['message']}"
+                for e in v.errors("response")]
+        if 200 <= int(resp["status"]) < 300:
             out += [f"{where}: request invalid at {e['path'] or '(root)'}: {e['message']} "
-                    f"(yet Stripe answered {resp['status']})" for e in q.errors]
+                    f"(yet Stripe answered {resp['status']})" for e in v.errors("request")]
     starts = cassette_io.doc_starts(c.text)
     flagged: set[str] = set()
     for f in scan(c.text):  # the file as written: comments and a torn tail included

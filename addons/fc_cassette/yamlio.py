@@ -23,18 +23,20 @@ from __future__ import annotations
 import math
 import re
 import stat
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+from . import formcodec
 
 try:
     from yaml import CSafeLoader as _BaseLoader
 
     LIBYAML = True
 except ImportError:  # pragma: no cover - libyaml ships in PyYAML's wheels
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader
 
     LIBYAML = False
 
@@ -84,7 +86,7 @@ def read_file(path: Path, what: str, limit: int) -> bytes:
 class Loader(_BaseLoader):
     """Safe loader that rejects aliases (each node may be constructed only once)."""
 
-    def construct_object(self, node, deep=False):  # noqa: D102 - PyYAML hook
+    def construct_object(self, node, deep=False):  # PyYAML hook
         if node in self.constructed_objects:
             raise yaml.constructor.ConstructorError(
                 None, None, "YAML aliases/anchors are not allowed", node.start_mark)
@@ -134,7 +136,7 @@ class StrictLoader(_BaseLoader):
     DEFAULT_MAPPING_TAG = _MAP
     yaml_implicit_resolvers = _strict_resolvers()
 
-    def construct_document(self, node):  # noqa: D102 - PyYAML hook
+    def construct_document(self, node):  # PyYAML hook
         self._seen: set[int] = set()
         try:
             return self._build(node)
@@ -219,7 +221,7 @@ def _error(e: Exception) -> YamlError:
 def load(text: str | bytes) -> Any:
     """Load one YAML document safely; raises :class:`YamlError`."""
     try:
-        return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a safe loader
+        return yaml.load(text, Loader=Loader)  # Loader is a safe loader
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError, ValueError) as e:
         raise _error(e) from None
 
@@ -228,7 +230,7 @@ def load_all(text: str | bytes, strict: bool = False) -> Iterator[Any]:
     """Load every document of a YAML stream safely (``strict``: with
     :class:`StrictLoader`); raises :class:`YamlError`."""
     try:
-        yield from yaml.load_all(text, Loader=StrictLoader if strict else Loader)  # noqa: S506
+        yield from yaml.load_all(text, Loader=StrictLoader if strict else Loader)
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError, ValueError) as e:
         raise _error(e) from None
 
@@ -274,12 +276,8 @@ def _str(s: str) -> str:
 def _scalar(v: Any) -> str:
     if v is None:
         return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, int):
-        return str(v)
+    if isinstance(v, int):  # booleans lower-case, as in JSON and forms
+        return formcodec.scalar(v)
     if isinstance(v, float):
         if v != v:
             return ".nan"

@@ -10,7 +10,7 @@ the spec (``account_numbers[].status`` adds ``expired``/``pending``) both are ac
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -48,16 +48,16 @@ def _url(prefix: str) -> object:
 class AccountHolder(Response):
     """bank_connections_resource_accountholder."""
 
-    account: ExpandableStripeAccount = None  # type: ignore[assignment]
-    customer: ExpandableCustomer = None  # type: ignore[assignment]
-    customer_account: Str5000 = None  # type: ignore[assignment]
+    account: ExpandableStripeAccount = None
+    customer: ExpandableCustomer = None
+    customer_account: Str5000 = None
     type: AccountHolderType
 
 
 class AccountNumberDetails(Response):
     """bank_connections_resource_account_number_details (+ 16.1.0 status values)."""
 
-    expected_expiry_date: Optional[UnixTime] = None
+    expected_expiry_date: UnixTime | None = None
     identifier_type: Literal["account_number", "tokenized_account_number"]
     # spec: deactivated|transactable; stripe-python 16.1.0 adds expired|pending.
     status: Literal["deactivated", "expired", "pending", "transactable"]
@@ -65,19 +65,19 @@ class AccountNumberDetails(Response):
 
 
 class CashBalance(Response):
-    available: Optional[CurrencyAmounts] = None
+    available: CurrencyAmounts | None = None
 
 
 class CreditBalance(Response):
-    used: Optional[CurrencyAmounts] = None
+    used: CurrencyAmounts | None = None
 
 
 class Balance(Response):
     """bank_connections_resource_balance."""
 
     as_of: UnixTime
-    cash: CashBalance = None  # type: ignore[assignment]
-    credit: CreditBalance = None  # type: ignore[assignment]
+    cash: CashBalance = None
+    credit: CreditBalance = None
     current: CurrencyAmounts
     type: Literal["cash", "credit"]
 
@@ -86,20 +86,20 @@ class BalanceRefresh(Response):
     """bank_connections_resource_balance_refresh (next_refresh_available_at: null while pending)."""
 
     last_attempted_at: UnixTime
-    next_refresh_available_at: Optional[UnixTime] = None
+    next_refresh_available_at: UnixTime | None = None
     status: RefreshStatus
 
 
 class OwnershipRefresh(Response):
     last_attempted_at: UnixTime
-    next_refresh_available_at: Optional[UnixTime] = None
+    next_refresh_available_at: UnixTime | None = None
     status: RefreshStatus
 
 
 class TransactionRefresh(Response):
     id: Str5000
     last_attempted_at: UnixTime
-    next_refresh_available_at: Optional[UnixTime] = None
+    next_refresh_available_at: UnixTime | None = None
     status: RefreshStatus
 
 
@@ -110,21 +110,21 @@ class ActiveStatusDetails(Response):
 
 
 class AccountStatusDetails(Response):
-    active: ActiveStatusDetails = None  # type: ignore[assignment]
+    active: ActiveStatusDetails = None
 
 
 class Owner(Response):
     """financial_connections.account_owner."""
 
-    email: Optional[Str5000] = None
+    email: Str5000 | None = None
     id: OwnerId
     name: Str5000
     object: Literal["financial_connections.account_owner"]
     # The spec gives no description for this string, so no ID pattern is imposed.
     ownership: Str5000
-    phone: Optional[Str5000] = None
-    raw_address: Optional[Str5000] = None
-    refreshed_at: Optional[UnixTime] = None
+    phone: Str5000 | None = None
+    raw_address: Str5000 | None = None
+    refreshed_at: UnixTime | None = None
 
 
 class OwnerList(Response):
@@ -151,27 +151,27 @@ ExpandableOwnership = expandable(OwnershipId, Ownership)
 class Account(Response):
     """financial_connections.account."""
 
-    account_holder: Optional[AccountHolder] = None
-    account_numbers: Optional[list[AccountNumberDetails]] = None
-    balance: Optional[Balance] = None
-    balance_refresh: Optional[BalanceRefresh] = None
+    account_holder: AccountHolder | None = None
+    account_numbers: list[AccountNumberDetails] | None = None
+    balance: Balance | None = None
+    balance_refresh: BalanceRefresh | None = None
     category: AccountCategory
     created: UnixTime
-    display_name: Optional[Str5000] = None
+    display_name: Str5000 | None = None
     id: AccountId
     institution_name: Str5000
-    last4: Optional[Str5000] = None
+    last4: Str5000 | None = None
     livemode: bool
     object: Literal["financial_connections.account"]
-    ownership: Optional[ExpandableOwnership] = None
-    ownership_refresh: Optional[OwnershipRefresh] = None
-    permissions: Optional[list[Permission]] = None
+    ownership: ExpandableOwnership | None = None
+    ownership_refresh: OwnershipRefresh | None = None
+    permissions: list[Permission] | None = None
     status: AccountStatus
-    status_details: AccountStatusDetails = None  # type: ignore[assignment]
+    status_details: AccountStatusDetails = None
     subcategory: AccountSubcategory
-    subscriptions: Optional[list[Literal["transactions"]]] = None
+    subscriptions: list[Literal["transactions"]] | None = None
     supported_payment_method_types: list[Literal["link", "us_bank_account"]]
-    transaction_refresh: Optional[TransactionRefresh] = None
+    transaction_refresh: TransactionRefresh | None = None
 
 
 class AccountList(Response):
@@ -180,14 +180,14 @@ class AccountList(Response):
     data: list[Account]
     has_more: bool
     object: Literal["list"]
-    url: _url(ACCOUNTS_URL)  # type: ignore[valid-type]
+    url: _url(ACCOUNTS_URL)
 
 
 class TransactionStatusTransitions(Response):
     """*SDK*: ``Transaction.StatusTransitions``."""
 
-    posted_at: Optional[UnixTime]
-    void_at: Optional[UnixTime]
+    posted_at: UnixTime | None
+    void_at: UnixTime | None
 
 
 class Transaction(Response):
@@ -214,5 +214,5 @@ class TransactionList(Response):
     data: list[Transaction]
     has_more: bool
     object: Literal["list"]
-    url: _url(TRANSACTIONS_URL)  # type: ignore[valid-type]
+    url: _url(TRANSACTIONS_URL)
 

@@ -19,10 +19,12 @@ Conventions of every model in this package:
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, PlainValidator, Tag
 from pydantic_core import PydanticCustomError
+
+from ..stripe_errors import ErrorType
 
 ROOT = ""
 """The error path used when the whole value is wrong (e.g. a list where an object belongs)."""
@@ -95,7 +97,7 @@ def _scalar_or_object(value: Any) -> str:
 def expandable(id_type: Any, obj_type: Any) -> Any:
     """An expandable field: an ID string, or the expanded object (dispatched on type)."""
     return Annotated[
-        Union[Annotated[id_type, Tag(TAG_ID)], Annotated[obj_type, Tag(TAG_OBJ)]],
+        Annotated[id_type, Tag(TAG_ID)] | Annotated[obj_type, Tag(TAG_OBJ)],
         Discriminator(_id_or_object),
     ]
 
@@ -103,7 +105,7 @@ def expandable(id_type: Any, obj_type: Any) -> Any:
 def scalar_or_object(scalar_type: Any, obj_type: Any) -> Any:
     """A parameter that is a scalar or a hash (``transacted_at=N`` or ``transacted_at[gte]=N``)."""
     return Annotated[
-        Union[Annotated[scalar_type, Tag(TAG_ID)], Annotated[obj_type, Tag(TAG_OBJ)]],
+        Annotated[scalar_type, Tag(TAG_ID)] | Annotated[obj_type, Tag(TAG_OBJ)],
         Discriminator(_scalar_or_object),
     ]
 
@@ -158,29 +160,29 @@ def _form_int_or_empty(value: Any) -> int | str:
 
 
 FormInt = Annotated[int, PlainValidator(_form_int)]
-FormIntOrEmpty = Annotated[Union[int, Literal[""]], PlainValidator(_form_int_or_empty)]
+FormIntOrEmpty = Annotated[int | Literal[""], PlainValidator(_form_int_or_empty)]
 
 
 # ------------------------------------------------------------------------ error envelope
 class ApiError(Response):
     """api_errors."""
 
-    advice_code: Str5000 = None  # type: ignore[assignment]
-    charge: Str5000 = None  # type: ignore[assignment]
-    code: Str5000 = None  # type: ignore[assignment]
-    decline_code: Str5000 = None  # type: ignore[assignment]
-    doc_url: Str5000 = None  # type: ignore[assignment]
-    message: Annotated[str, Field(max_length=40000)] = None  # type: ignore[assignment]
-    network_advice_code: Str5000 = None  # type: ignore[assignment]
-    network_decline_code: Str5000 = None  # type: ignore[assignment]
-    param: Str5000 = None  # type: ignore[assignment]
-    payment_intent: ExternalObject = None  # type: ignore[assignment]
-    payment_method: ExternalObject = None  # type: ignore[assignment]
-    payment_method_type: Str5000 = None  # type: ignore[assignment]
-    request_log_url: Str5000 = None  # type: ignore[assignment]
-    setup_intent: ExternalObject = None  # type: ignore[assignment]
-    source: ExternalObject = None  # type: ignore[assignment]  # bank_account|card|source
-    type: Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"]
+    advice_code: Str5000 = None
+    charge: Str5000 = None
+    code: Str5000 = None
+    decline_code: Str5000 = None
+    doc_url: Str5000 = None
+    message: Annotated[str, Field(max_length=40000)] = None
+    network_advice_code: Str5000 = None
+    network_decline_code: Str5000 = None
+    param: Str5000 = None
+    payment_intent: ExternalObject = None
+    payment_method: ExternalObject = None
+    payment_method_type: Str5000 = None
+    request_log_url: Str5000 = None
+    setup_intent: ExternalObject = None
+    source: ExternalObject = None  # bank_account|card|source
+    type: ErrorType
 
 
 class ErrorEnvelope(Response):

@@ -18,30 +18,30 @@ SubscriptionFeature = Literal["transactions"]
 
 
 class _Expand(TopLevel):
-    expand: list[Str5000] = None  # type: ignore[assignment]
+    expand: list[Str5000] = None
 
 
 class _Page(_Expand):
     """Stripe's cursor pagination: ``limit`` 1..100 (default 10), object-id cursors."""
 
-    ending_before: Str5000 = None  # type: ignore[assignment]
-    limit: FormInt = None  # type: ignore[assignment]
-    starting_after: Str5000 = None  # type: ignore[assignment]
+    ending_before: Str5000 = None
+    limit: FormInt = None
+    starting_after: Str5000 = None
 
 
 class AccountListHolderParams(Nested):
     """``account_holder[...]`` of the accounts list (account and customer are exclusive)."""
 
-    account: Str5000 = None  # type: ignore[assignment]
-    customer: Str5000 = None  # type: ignore[assignment]
-    customer_account: Str5000 = None  # type: ignore[assignment]
+    account: Str5000 = None
+    customer: Str5000 = None
+    customer_account: Str5000 = None
 
 
 class AccountListParams(_Page):
     """GET /v1/financial_connections/accounts (AccountListParams)."""
 
-    account_holder: AccountListHolderParams = None  # type: ignore[assignment]
-    session: Str5000 = None  # type: ignore[assignment]
+    account_holder: AccountListHolderParams = None
+    session: Str5000 = None
 
 
 class AccountRetrieveParams(_Expand):
@@ -72,10 +72,10 @@ class AccountOwnersParams(_Page):
 
 
 class TransactedAtParams(Nested):
-    gt: FormInt = None  # type: ignore[assignment]
-    gte: FormInt = None  # type: ignore[assignment]
-    lt: FormInt = None  # type: ignore[assignment]
-    lte: FormInt = None  # type: ignore[assignment]
+    gt: FormInt = None
+    gte: FormInt = None
+    lt: FormInt = None
+    lte: FormInt = None
 
 
 class TransactionRefreshFilterParams(Nested):
@@ -86,8 +86,8 @@ class TransactionListParams(_Page):
     """GET /v1/financial_connections/transactions (TransactionListParams)."""
 
     account: Str5000
-    transacted_at: scalar_or_object(FormInt, TransactedAtParams) = None  # type: ignore[valid-type]
-    transaction_refresh: TransactionRefreshFilterParams = None  # type: ignore[assignment]
+    transacted_at: scalar_or_object(FormInt, TransactedAtParams) = None
+    transaction_refresh: TransactionRefreshFilterParams = None
 
 
 class TransactionRetrieveParams(_Expand):

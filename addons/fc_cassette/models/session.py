@@ -7,7 +7,7 @@ Source: the OpenAPI extract ``/work/shared/stripe/fc_session_schemas.json`` and
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -49,11 +49,11 @@ class SessionAccountList(Response):
 class SessionFilters(Response):
     """bank_connections_resource_link_account_session_filters (+ 16.1.0 ``country``)."""
 
-    account_subcategories: Optional[list[AccountSubcategoryFilter]] = None
-    countries: Optional[list[Str5000]] = None
+    account_subcategories: list[AccountSubcategoryFilter] | None = None
+    countries: list[Str5000] | None = None
     # stripe-python 16.1.0: ``country: Optional[str]`` (replaces countries[]).
-    country: Optional[Str5000] = None
-    require_payment_method_support: RequirePaymentMethodSupport = None  # type: ignore[assignment]
+    country: Str5000 | None = None
+    require_payment_method_support: RequirePaymentMethodSupport = None
 
 
 class SessionLimits(Response):
@@ -61,41 +61,41 @@ class SessionLimits(Response):
 
 
 class SessionManualEntry(Response):
-    mode: ManualEntryMode = None  # type: ignore[assignment]
+    mode: ManualEntryMode = None
 
 
 class Session(Response):
     """financial_connections.session."""
 
-    account_holder: Optional[AccountHolder] = None
+    account_holder: AccountHolder | None = None
     accounts: SessionAccountList
-    bank_account_token: ExternalObject = None  # type: ignore[assignment]
+    bank_account_token: ExternalObject = None
     # Any string: the spec gives no pattern and Stripe's fixtures use several shapes.
-    client_secret: Optional[Str5000] = None
-    filters: SessionFilters = None  # type: ignore[assignment]
+    client_secret: Str5000 | None = None
+    filters: SessionFilters = None
     id: SessionId
-    limits: SessionLimits = None  # type: ignore[assignment]
+    limits: SessionLimits = None
     livemode: bool
-    manual_entry: SessionManualEntry = None  # type: ignore[assignment]
+    manual_entry: SessionManualEntry = None
     object: Literal["financial_connections.session"]
     permissions: list[Permission]
-    prefetch: Optional[list[Prefetch]] = None
-    return_url: Str5000 = None  # type: ignore[assignment]
+    prefetch: list[Prefetch] | None = None
+    return_url: Str5000 = None
 
 
 # ------------------------------------------------------------------------- request models
 class CreateAccountHolderParams(Nested):
-    account: StripeAccountId = None  # type: ignore[assignment]
-    customer: CustomerId = None  # type: ignore[assignment]
-    customer_account: Str5000 = None  # type: ignore[assignment]
+    account: StripeAccountId = None
+    customer: CustomerId = None
+    customer_account: Str5000 = None
     type: AccountHolderType
 
 
 class CreateFiltersParams(Nested):
-    account_subcategories: list[AccountSubcategoryFilter] = None  # type: ignore[assignment]
-    countries: list[Str5000] = None  # type: ignore[assignment]
-    country: Str5000 = None  # type: ignore[assignment]  # stripe-python 16.1.0
-    require_payment_method_support: RequirePaymentMethodSupport = None  # type: ignore[assignment]
+    account_subcategories: list[AccountSubcategoryFilter] = None
+    countries: list[Str5000] = None
+    country: Str5000 = None  # stripe-python 16.1.0
+    require_payment_method_support: RequirePaymentMethodSupport = None
 
 
 class CreateLimitsParams(Nested):
@@ -103,23 +103,23 @@ class CreateLimitsParams(Nested):
 
 
 class CreateManualEntryParams(Nested):
-    mode: ManualEntryMode = None  # type: ignore[assignment]
+    mode: ManualEntryMode = None
 
 
 class CreateParams(TopLevel):
     """POST /v1/financial_connections/sessions, form-decoded."""
 
     account_holder: CreateAccountHolderParams
-    expand: list[Str5000] = None  # type: ignore[assignment]
-    filters: CreateFiltersParams = None  # type: ignore[assignment]
-    limits: CreateLimitsParams = None  # type: ignore[assignment]
-    manual_entry: CreateManualEntryParams = None  # type: ignore[assignment]
+    expand: list[Str5000] = None
+    filters: CreateFiltersParams = None
+    limits: CreateLimitsParams = None
+    manual_entry: CreateManualEntryParams = None
     permissions: list[Permission]
-    prefetch: list[Prefetch] = None  # type: ignore[assignment]
-    return_url: Str5000 = None  # type: ignore[assignment]
+    prefetch: list[Prefetch] = None
+    return_url: Str5000 = None
 
 
 class RetrieveParams(TopLevel):
     """GET /v1/financial_connections/sessions/{session} query."""
 
-    expand: list[Str5000] = None  # type: ignore[assignment]
+    expand: list[Str5000] = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -11,53 +12,48 @@ from .common import ErrorEnvelope
 from .report import Report, _internal_error, status_error, validate_object, validate_params
 from .session import CreateParams, RetrieveParams, Session
 
-
-def validate_create_params(params: Any) -> Report:
-    """Form-decoded body of POST /v1/financial_connections/sessions."""
-    return validate_params(CreateParams, params)
+Check = Callable[[type[BaseModel], Any], Report]
 
 
-def validate_retrieve_params(params: Any) -> Report:
-    """Decoded query of GET /v1/financial_connections/sessions/{id}: only ``expand``."""
-    return validate_params(RetrieveParams, params)
+def _named(check: Check, model: type[BaseModel], name: str, doc: str
+           ) -> Callable[[Any], Report]:
+    """``check`` bound to ``model``, as the named validator ``name``."""
+    def validate(value: Any) -> Report:
+        return check(model, value)
+
+    validate.__name__ = validate.__qualname__ = name
+    validate.__doc__ = doc
+    return validate
 
 
-def validate_session(obj: Any) -> Report:
-    """Parsed JSON of a financial_connections.session response."""
-    return validate_object(Session, obj)
+def _params(model: type[BaseModel], name: str, doc: str) -> Callable[[Any], Report]:
+    return _named(validate_params, model, name, doc)
 
 
-def validate_error(obj: Any) -> Report:
-    """Parsed JSON of an error response: ``{"error": {"type": ..., ...}}``."""
-    return validate_object(ErrorEnvelope, obj)
+def _object(model: type[BaseModel], name: str, doc: str) -> Callable[[Any], Report]:
+    return _named(validate_object, model, name, doc)
 
 
-def validate_account(obj: Any) -> Report:
-    return validate_object(Account, obj)
-
-
-def validate_account_list(obj: Any) -> Report:
-    return validate_object(AccountList, obj)
-
-
-def validate_owner(obj: Any) -> Report:
-    return validate_object(Owner, obj)
-
-
-def validate_owner_list(obj: Any) -> Report:
-    return validate_object(OwnerList, obj)
-
-
-def validate_ownership(obj: Any) -> Report:
-    return validate_object(Ownership, obj)
-
-
-def validate_transaction(obj: Any) -> Report:
-    return validate_object(Transaction, obj)
-
-
-def validate_transaction_list(obj: Any) -> Report:
-    return validate_object(TransactionList, obj)
+validate_create_params = _params(
+    CreateParams, "validate_create_params",
+    "Form-decoded body of POST /v1/financial_connections/sessions.")
+validate_retrieve_params = _params(
+    RetrieveParams, "validate_retrieve_params",
+    "Decoded query of GET /v1/financial_connections/sessions/{id}: only ``expand``.")
+validate_session = _object(Session, "validate_session",
+                           "Parsed JSON of a financial_connections.session response.")
+validate_error = _object(ErrorEnvelope, "validate_error", "Parsed JSON of an error response: "
+                         '``{"error": {"type": ..., ...}}``.')
+validate_account = _object(Account, "validate_account", "A financial_connections.account.")
+validate_account_list = _object(AccountList, "validate_account_list", "A list of accounts.")
+validate_owner = _object(Owner, "validate_owner", "A financial_connections.account_owner.")
+validate_owner_list = _object(OwnerList, "validate_owner_list", "A list of account owners.")
+validate_ownership = _object(Ownership, "validate_ownership",
+                             "A financial_connections.account_ownership.")
+validate_transaction = _object(Transaction, "validate_transaction",
+                               "A financial_connections.transaction.")
+validate_transaction_list = _object(TransactionList, "validate_transaction_list",
+                                    "A list of transactions.")
 
 
 def validate_reply(model: type[BaseModel], status: Any, obj: Any) -> Report:
@@ -68,7 +64,7 @@ def validate_reply(model: type[BaseModel], status: Any, obj: Any) -> Report:
         if bad is not None:
             return bad
         return validate_object(model if 200 <= status < 300 else ErrorEnvelope, obj)
-    except Exception as exc:  # noqa: BLE001 - never raise
+    except Exception as exc:  # never raise
         return Report(valid=False, errors=[_internal_error(exc)], drift=[])
 
 

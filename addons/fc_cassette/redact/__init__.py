@@ -27,8 +27,8 @@ encrypt a key before sending it). The package:
 What is and is not covered: docs/security.md.
 """
 
-from .patterns import MAX_DEPTH, REDACTED, mask
 from .learned import MAX_LEARNED, MIN_LEARNED, echo_forms, learned_pattern
+from .patterns import MAX_DEPTH, REDACTED, mask
 from .redactor import Redactor
 from .rules import RedactionRules
 from .scanner import Finding, scan

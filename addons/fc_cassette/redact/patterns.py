@@ -6,8 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-from ..secret_kinds import (OBJECT_SECRET, OBJECT_SECRET_ANCHOR, PREFIXES, SECRET_FIELDS,
-                            prefix_alternation)
+from ..secret_kinds import (
+    OBJECT_SECRET,
+    OBJECT_SECRET_ANCHOR,
+    PREFIXES,
+    SECRET_FIELDS,
+    prefix_alternation,
+)
 
 REDACTED = "REDACTED"
 #: How many encoding layers (percent, ``\\uXXXX``, base64, in any mix) are looked through.
@@ -33,19 +38,26 @@ def _secret_matches(text: str) -> Iterator[re.Match[str]]:
     """``_SECRET.finditer(text)``, faster: a match can only start where one of the
     literal prefixes starts, or shortly before a "_secret_", and ``str.find``
     locates those at C speed (the regex alone tries every position)."""
-    starts: set[int] = set()
-    for anchor in PREFIXES:
-        i = text.find(anchor)
-        while i >= 0:
-            starts.add(i)
-            i = text.find(anchor, i + 1)
-    i = text.find(OBJECT_SECRET_ANCHOR)
-    while i >= 0:
+    starts = {i for anchor in PREFIXES for i in _found(text, anchor)}
+    for i in _found(text, OBJECT_SECRET_ANCHOR):
         starts.update(range(max(0, i - _OBJECT_REACH), i))
-        i = text.find(OBJECT_SECRET_ANCHOR, i + 1)
+    return _matches_from(_SECRET, text, starts)
+
+
+def _found(text: str, needle: str) -> Iterator[int]:
+    """Every index where ``needle`` occurs in ``text`` (overlapping ones included)."""
+    i = text.find(needle)
+    while i >= 0:
+        yield i
+        i = text.find(needle, i + 1)
+
+
+def _matches_from(pattern: re.Pattern[str], text: str, starts: set[int]
+                  ) -> Iterator[re.Match[str]]:
+    """``pattern``'s non-overlapping matches that start at one of ``starts``, in order."""
     end = 0
     for i in sorted(starts):
-        if i >= end and (m := _SECRET.match(text, i)) is not None:
+        if i >= end and (m := pattern.match(text, i)) is not None:
             end = m.end()
             yield m
 
@@ -119,17 +131,8 @@ _FIELD_TEXT = re.compile(
 
 def field_matches(text: str) -> Iterator[re.Match[str]]:
     """``_FIELD_TEXT.finditer(text)``, starting only where a field name occurs."""
-    starts: set[int] = set()
-    for name in SECRET_FIELDS:
-        i = text.find(name)
-        while i >= 0:
-            starts.add(i)
-            i = text.find(name, i + 1)
-    end = 0
-    for i in sorted(starts):
-        if i >= end and (m := _FIELD_TEXT.match(text, i)) is not None:
-            end = m.end()
-            yield m
+    starts = {i for name in SECRET_FIELDS for i in _found(text, name)}
+    return _matches_from(_FIELD_TEXT, text, starts)
 
 
 # Values after a secret field's name in text that are not taken for secrets: literals,

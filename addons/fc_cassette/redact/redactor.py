@@ -11,17 +11,46 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..secret_kinds import SECRET_FIELDS, kind_of
-from .codecs import (_B64_CRED, _B64_RUN, _PCT_SPAN, _PCT_TOKEN, _TO_URL, _UESC_SPAN,
-                     _UESC_TOKEN, _b64_decode, _b64_fragments, _b64_windows, _decode_mapped,
-                     _pct_encode, _pct_one, _splice, _uesc_encode, _uesc_one)
-from .patterns import (_AUTH_NAME, _AUTH_VALUE, _BEARER, _BEARER_QUICK, _ESC_SECRET,
-                       _INTERESTING, _MASKED, _PLACEHOLDER_NUM, _SECRET,
-                       _SECRET_QUICK, MAX_DEPTH, REDACTED, _is_field_value_secret,
-                       _is_placeholder_token, _token_flagged, _unescape, field_matches,
-                       sub_secrets)
+from .codecs import (
+    _B64_CRED,
+    _B64_RUN,
+    _PCT_SPAN,
+    _PCT_TOKEN,
+    _TO_URL,
+    _UESC_SPAN,
+    _UESC_TOKEN,
+    _b64_decode,
+    _b64_fragments,
+    _b64_windows,
+    _decode_mapped,
+    _pct_encode,
+    _pct_one,
+    _splice,
+    _uesc_encode,
+    _uesc_one,
+)
 from .fieldshapes import sub_values
-from .learned import (_PLAIN_WORD, MAX_LEARNED, MIN_LEARNED, _b64_map, _token_pattern,
-                      echo_forms)
+from .learned import _PLAIN_WORD, MAX_LEARNED, MIN_LEARNED, _b64_map, _token_pattern, echo_forms
+from .patterns import (
+    _AUTH_NAME,
+    _AUTH_VALUE,
+    _BEARER,
+    _BEARER_QUICK,
+    _ESC_SECRET,
+    _INTERESTING,
+    _MASKED,
+    _PLACEHOLDER_NUM,
+    _SECRET,
+    _SECRET_QUICK,
+    MAX_DEPTH,
+    REDACTED,
+    _is_field_value_secret,
+    _is_placeholder_token,
+    _token_flagged,
+    _unescape,
+    field_matches,
+    sub_secrets,
+)
 from .rules import RedactionRules, _parse_path
 
 _CACHE_SIZE = 4096

@@ -14,14 +14,41 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ..secret_kinds import kind_of
-from .codecs import (_B32_RUN, _B64_RUN, _HEX_RUN, _HTML_SPAN, _MIME_RUN, _PCT_SPAN,
-                     _PCT_TOKEN, _UESC_SPAN, _UESC_TOKEN, _b64_windows, _decode_mapped,
-                     _pct_one, _uesc_one, base32_windows, hex_windows, html_unescaped,
-                     inflated, mime_joined)
+from .codecs import (
+    _B32_RUN,
+    _B64_RUN,
+    _HEX_RUN,
+    _HTML_SPAN,
+    _MIME_RUN,
+    _PCT_SPAN,
+    _PCT_TOKEN,
+    _UESC_SPAN,
+    _UESC_TOKEN,
+    _b64_windows,
+    _decode_mapped,
+    _pct_one,
+    _uesc_one,
+    base32_windows,
+    hex_windows,
+    html_unescaped,
+    inflated,
+    mime_joined,
+)
 from .fieldshapes import secret_values
-from .patterns import (_BEARER_QUICK, _BEARER_SCAN, _ESC_SECRET, _INTERESTING, _SECRET,
-                       MAX_DEPTH, _is_field_value_secret, _secret_matches, _token_flagged,
-                       _unescape, field_matches, mask)
+from .patterns import (
+    _BEARER_QUICK,
+    _BEARER_SCAN,
+    _ESC_SECRET,
+    _INTERESTING,
+    _SECRET,
+    MAX_DEPTH,
+    _is_field_value_secret,
+    _secret_matches,
+    _token_flagged,
+    _unescape,
+    field_matches,
+    mask,
+)
 
 
 @dataclass(frozen=True)
@@ -138,7 +165,7 @@ def _find_more_layers(text: str, nested: Callable[[str, int, str, str], None]) -
     if "\n" in text or "\\n" in text:
         for m in _MIME_RUN.finditer(text):
             joined = mime_joined(m.group(0))
-            for k, dec, layer in _b64_interesting(joined):
+            for _k, dec, layer in _b64_interesting(joined):
                 nested(m.group(0), m.start(), dec, "mime-" + layer)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from .. import endpoints, formcodec
+from .. import endpoints, formcodec, stripe_errors
 from .errors import StripeError, clip, mask_key
 
 log = logging.getLogger("fc_cassette")
@@ -28,7 +28,8 @@ DEFAULT_STRIPE_VERSION = "2026-10-28.endive"
 DEFAULT_CLOCK_START = 1767225600
 MAX_BODY_BYTES = 1 << 20
 MAX_IDEMPOTENCY_KEY = 255
-COMPLETE = re.compile(r"^/_simulator/financial_connections/sessions/([^/]+)/complete$")
+COMPLETE = re.compile(
+    "^/_simulator/financial_connections/sessions/" + endpoints.ID_SEGMENT + "/complete$")
 _STRIPE_VERSION = re.compile(
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(\.[a-z]+)?(; *[A-Za-z0-9_.=\-]+)*$")
 _ALNUM = string.ascii_letters + string.digits
@@ -186,13 +187,13 @@ class Engine:
                                 body or b"", requested, version)
         except StripeError as e:
             return self._error(e, version)
-        except Exception as e:  # noqa: BLE001 - a simulator bug must not kill the proxy
+        except Exception as e:  # a simulator bug must not kill the proxy
             log.error("simulate: internal error (%s)", type(e).__name__, exc_info=True)
             try:
                 return self._error(StripeError(500, _INTERNAL, type_="api_error"), version)
-            except Exception:  # noqa: BLE001
-                return SimResponse(500, {"Content-Type": "application/json"}, json.dumps(
-                    {"error": {"message": _INTERNAL, "type": "api_error"}}, indent=2).encode())
+            except Exception:
+                return SimResponse(500, dict(stripe_errors.JSON_HEADERS), stripe_errors.encode(
+                    stripe_errors.body(_INTERNAL, type_="api_error")))
 
     def _handle(self, method: str, path: str, query: str, h: Headers, body: bytes,
                 requested_version: str, version: str) -> SimResponse:

@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .. import stripe_errors
 from ..models import FORM_INT_ERRORS, ParamError, param_errors
 
-DOCS = "https://stripe.com/docs/error-codes/"
 ECHO_LIMIT = 100  # longest user-supplied text echoed inside an error message
 MAX_STRING = 5000
 _KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_", "pk_test_", "pk_live_")
@@ -35,15 +35,8 @@ class StripeError(Exception):
         self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
-        err: dict[str, Any] = {}
-        if self.code:
-            err["code"] = self.code
-            err["doc_url"] = DOCS + self.code.replace("_", "-")
-        err["message"] = self.message
-        if self.param is not None:
-            err["param"] = self.param
-        err["type"] = self.type
-        return {"error": err}
+        return stripe_errors.body(self.message, type_=self.type, code=self.code,
+                                  param=self.param, doc_url=True)
 
 
 def clip(text: str, limit: int = ECHO_LIMIT) -> str:
@@ -98,7 +91,8 @@ def bracket_param(path: str) -> str:
 
 
 def loc_param(loc: tuple) -> str:
-    """A pydantic location -> Stripe's bracket form (``("permissions", 1)`` -> ``permissions[1]``)."""
+    """A pydantic location -> Stripe's bracket form (``("permissions", 1)`` ->
+    ``permissions[1]``)."""
     return str(loc[0]) + "".join(f"[{x}]" for x in loc[1:]) if loc else ""
 
 

@@ -1,0 +1,108 @@
+"""Every use of mitmproxy's private or undocumented API, in one place (mitmproxy 11 and 12).
+
+mitmproxy's public addon API does not cover what fc-cassette needs at start-up; each
+workaround below is a small function, so a mitmproxy upgrade is checked here (and by
+``scripts/test-mitmproxy12.sh``), not across the package.
+
+- :func:`option` — ``OptManager._options``: the declared option (its ``choices``, its
+  ``typespec``, its ``help``). mitmproxy declares ``choices`` but does not enforce them
+  on string options; the core and the CLI check them, and name the option in errors.
+- :func:`parse_value` — ``OptManager._parse_setval``: parse ``--set NAME=VALUE`` text as
+  mitmproxy would, to report a bad value naming the option (mitmproxy says only "Not
+  an integer: abc") or to drop it before it fails a whole deferred update.
+- :func:`deferred` — ``OptManager.deferred``: ``--set`` values for options nobody has
+  declared yet. Unknown ``fc_*`` names are refused from it (mitmproxy ignores them),
+  and a raw ``mitmdump -s`` script's values are checked there before they apply
+  (:func:`deferred_raw`, :func:`drop_deferred`: a bad one is dropped, not applied).
+- :func:`replace_set` — an instance ``set`` on the OptManager (it refuses setattr): the
+  CLI's checked ``set``.
+- :func:`put_first` — ``AddonManager.chain``: the core's ``configure`` must run before
+  mitmproxy's own addons see a bad value (termlog raises a bare ValueError).
+- :func:`remove_builtin` — removing a default addon by name (``disableh2c``): the h2c
+  guard takes its place (see :mod:`.h2c`).
+- :func:`create_ca` — ``CertStore.create_store``: create the CA before mitmproxy starts,
+  under a lock (see :mod:`.ca`).
+- :func:`run` — ``mitmproxy.tools.main.run`` with our master class and an extra hook:
+  mitmproxy's own start-up (its argument parsing, option errors) with our addons in.
+- :func:`web_parser` — mitmweb's parser plus ``filter_args`` (``run`` reads it; only
+  mitmdump's parser defines it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def option(opts: Any, name: str) -> Any:
+    """The declared option ``name`` (with ``choices``, ``typespec``, ``help``), or None."""
+    return opts._options.get(name)
+
+
+def parse_value(opts: Any, opt: Any, raw: list[str]) -> Any:
+    """``raw`` (the strings of ``--set NAME=VALUE``) parsed as ``opt``'s type;
+    ``exceptions.OptionsError`` if it does not parse."""
+    return opts._parse_setval(opt, raw)
+
+
+def deferred(opts: Any) -> dict[str, Any]:
+    """``--set`` values waiting for an option of that name to be declared."""
+    return getattr(opts, "deferred", {})
+
+
+def deferred_raw(opts: Any, name: str) -> list[str] | None:
+    """The strings of a deferred ``--set`` (None if it is already a value)."""
+    return getattr(opts.deferred[name], "val", None)
+
+
+def drop_deferred(opts: Any, name: str) -> None:
+    """Forget a deferred ``--set`` (a bad value, logged instead of failing the update)."""
+    del opts.deferred[name]
+
+
+def replace_set(opts: Any, set_: Callable[..., None]) -> None:
+    """Use ``set_`` as ``opts.set`` (an instance attribute: OptManager refuses setattr)."""
+    opts.__dict__["set"] = set_
+
+
+def put_first(addons: Any, addon: Any) -> None:
+    """Move ``addon`` to the front of the addon chain (its hooks run first)."""
+    addons.chain.remove(addon)
+    addons.chain.insert(0, addon)
+
+
+def remove_builtin(addons: Any, name: str) -> bool:
+    """Remove mitmproxy's default addon ``name`` if present. Call it in ``running``,
+    not in ``load``: AddonManager.add appends to the chain it read before ``load`` ran,
+    and ``remove`` replaces the chain list (an addon added meanwhile would be lost)."""
+    builtin = addons.get(name)
+    if builtin is None:
+        return False
+    addons.remove(builtin)
+    return True
+
+
+def create_ca(directory: Path, basename: str, key_size: int) -> None:
+    """mitmproxy's CA files (``BASENAME-ca.pem`` ...) in ``directory``."""
+    from mitmproxy.certs import CertStore
+
+    CertStore.create_store(directory, basename, key_size)
+
+
+def run(master_cls: type, make_parser: Callable, arguments: list[str],
+        extra: Callable[[Any], dict]) -> Any:
+    """mitmproxy's own start-up and event loop with ``master_cls``; the master."""
+    from mitmproxy.tools import main as mitm_main
+
+    return mitm_main.run(master_cls, make_parser, arguments, extra)
+
+
+def web_parser(opts: Any) -> Any:
+    """mitmweb's argument parser, usable by :func:`run` (which reads
+    ``args.filter_args``, an argument only mitmdump defines)."""
+    from mitmproxy.tools import cmdline
+
+    parser = cmdline.mitmweb(opts)
+    parser.set_defaults(filter_args=None)
+    return parser

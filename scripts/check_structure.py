@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Structure limits of the fc_cassette package, checked from the source (AST only).
+
+- no module in ``addons/`` longer than 450 lines,
+- no function or method longer than 60 lines (decorators to the last line of its body),
+- no import cycle between the modules of ``addons/fc_cassette`` (imports at module level
+  and inside functions both count; ``if TYPE_CHECKING:`` imports do not).
+
+Cyclomatic complexity (at most 15) is ruff's C901, configured in pyproject.toml.
+Prints one line per finding and exits 1 if there is any; ``--quiet`` prints nothing
+when the tree is clean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ADDONS = ROOT / "addons"
+PACKAGE = "fc_cassette"
+MAX_MODULE_LINES = 450
+MAX_FUNCTION_LINES = 60
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ADDONS).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def long_functions(tree: ast.AST, path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            length = node.end_lineno - first + 1
+            if length > MAX_FUNCTION_LINES:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: function {node.name} "
+                             f"is {length} lines (limit {MAX_FUNCTION_LINES})")
+    return found
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _imports(tree: ast.AST):
+    """Import nodes, skipping ``if TYPE_CHECKING:`` blocks."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            stack.extend(node.orelse)
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def imported_modules(tree: ast.AST, name: str, is_package: bool, known: set[str]) -> set[str]:
+    """The package's modules that module ``name`` imports."""
+    out: set[str] = set()
+    here = name.split(".") if is_package else name.split(".")[:-1]
+    for node in _imports(tree):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        else:
+            base = here[:len(here) - node.level + 1] if node.level else []
+            mod = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            # "from . import x" imports the submodule x if there is one, else a name
+            # defined in the package (its __init__)
+            targets = [f"{mod}.{a.name}" if f"{mod}.{a.name}" in known else mod
+                       for a in node.names]
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target != name and target.split(".")[0] == PACKAGE:
+                out.add(target)
+    return out
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    counter = 0
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def check() -> list[str]:
+    problems: list[str] = []
+    files = sorted(ADDONS.rglob("*.py"))
+    trees = {}
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+        if lines > MAX_MODULE_LINES:
+            problems.append(f"{path.relative_to(ROOT)}: {lines} lines "
+                            f"(limit {MAX_MODULE_LINES})")
+        tree = ast.parse(text, filename=str(path))
+        problems += long_functions(tree, path)
+        trees[path] = tree
+    known = {module_name(p) for p in files}
+    graph = {module_name(p): imported_modules(t, module_name(p), p.name == "__init__.py", known)
+             for p, t in trees.items()}
+    for component in cycles(graph):
+        problems.append("import cycle: " + " -> ".join(component))
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quiet", action="store_true", help="print nothing when clean")
+    args = parser.parse_args(argv)
+    problems = check()
+    for line in problems:
+        print(line)
+    if problems:
+        print(f"check_structure: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print("check_structure: modules <= 450 lines, functions <= 60 lines, no import cycle")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""The shared pieces of issue #15: options resolved once, the error envelope, the one
+verdict, the process helper, and scripts/check_structure.py itself."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fc_cassette import procs, stripe_errors, vocab
+from fc_cassette.config import Settings, with_options
+from fc_cassette.validation import verdict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ----------------------------------------------------------------- options resolved once
+def test_unset_options_leave_the_settings_alone():
+    s = Settings()
+    assert with_options(s, {"fc_record_mode": "", "fc_allow_live": False, "fc_seed": -1}) is s
+    assert with_options(s, {}) is s
+
+
+def test_set_options_override_the_config():
+    s = Settings()
+    out = with_options(s, {"fc_record_mode": "new_episodes", "fc_allow_live": True,
+                           "fc_seed": 7})
+    assert (out.record.mode, out.record.allow_live_keys, out.simulate.seed) == (
+        "new_episodes", True, 7)
+    assert (s.record.mode, s.record.allow_live_keys, s.simulate.seed) == ("once", False, 0)
+    assert out.record.fsync == s.record.fsync  # the rest of the section is kept
+
+
+# ----------------------------------------------------------------------- vocabulary
+def test_record_modes_are_one_list_everywhere():
+    from fc_cassette import cli_args, core, pytest_plugin, record_plan
+
+    assert set(pytest_plugin.RECORD_MODES) == set(vocab.RECORD_MODES)
+    assert record_plan.RECORD_MODES is vocab.RECORD_MODES
+    assert core.RECORD_MODES is vocab.RECORD_MODES and core.MODES is vocab.FC_MODES
+    parser = cli_args.build_parser()
+    record = parser._subparsers._group_actions[0].choices["record"]
+    action = next(a for a in record._actions if "--record-mode" in a.option_strings)
+    assert tuple(action.choices) == vocab.RECORD_MODES
+
+
+# ----------------------------------------------------------------- Stripe error envelope
+def test_error_body_in_stripes_key_order():
+    body = stripe_errors.body("Missing required param: x.", code="parameter_missing",
+                              param="x", doc_url=True)
+    assert list(body["error"]) == ["code", "doc_url", "message", "param", "type"]
+    assert body["error"]["doc_url"].endswith("/parameter-missing")
+    own = stripe_errors.own(stripe_errors.REPLAY_MISS, "m")
+    assert own == {"error": {"code": "fc_cassette_replay_miss", "message": "m",
+                             "type": "invalid_request_error"}}
+    assert json.loads(stripe_errors.encode(own)) == own
+
+
+def test_playback_simulator_and_record_share_the_envelope():
+    from fc_cassette.record import not_recorded_response
+    from fc_cassette.simulator.errors import StripeError
+
+    resp = not_recorded_response(200, "why")
+    err = json.loads(resp.content)["error"]
+    assert (err["type"], err["code"]) == (stripe_errors.NOT_RECORDED.type,
+                                          stripe_errors.NOT_RECORDED.code)
+    assert resp.headers["Stripe-Should-Retry"] == "false"
+    sim = StripeError(404, "No such thing", code="resource_missing", param="id").body()
+    assert sim == stripe_errors.body("No such thing", code="resource_missing", param="id",
+                                     doc_url=True)
+
+
+# ------------------------------------------------------------------------ one verdict
+SESSION_PATH = "/v1/financial_connections/sessions"
+
+
+def test_verdict_no_model_for_other_paths():
+    v = verdict({"method": "GET", "path": "/v1/customers", "query": {}}, None)
+    assert v.no_model and v.request_valid is None and v.summary() == "no model"
+    assert v.fields()["model"] == "none"
+
+
+def test_verdict_reads_both_sides():
+    request = {"method": "POST", "path": SESSION_PATH, "body": {"form": {}}}
+    response = {"status": 200, "body": {"json": {"object": "nope"}}}
+    v = verdict(request, response)
+    assert v.request_valid is False and v.response_valid is False
+    assert v.errors("request") and all(e["in"] in ("request", "response")
+                                       for e in v.errors())
+    assert v.summary().startswith("request INVALID response INVALID")
+    assert "model" not in v.fields()
+
+
+# --------------------------------------------------------------------- process helper
+IGNORES_SIGINT = ("import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                  "print('listening at 127.0.0.1:4321', flush=True); time.sleep(60)")
+
+
+def test_procs_reads_the_port_and_climbs_the_ladder(tmp_path):
+    log = tmp_path / "p.log"
+    proc = procs.spawn(["-c", IGNORES_SIGINT], log, command=[sys.executable])
+    try:
+        assert procs.wait_listening(proc, log, timeout=30) == 4321
+        started = time.monotonic()
+        code = procs.stop(proc, ((signal.SIGINT, 0.5), (signal.SIGTERM, 5.0),
+                                 (signal.SIGKILL, 5.0)))
+        assert code == -signal.SIGTERM  # SIGINT ignored, SIGTERM ended it
+        assert time.monotonic() - started < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_procs_start_error_carries_the_log(tmp_path):
+    log = tmp_path / "p.log"
+    proc = procs.spawn(["-c", "print('boom'); raise SystemExit(3)"], log,
+                       command=[sys.executable])
+    with pytest.raises(procs.StartError) as e:
+        procs.wait_listening(proc, log, timeout=30)
+    assert "exited (3)" in str(e.value) and "boom" in e.value.output
+
+
+def test_procs_stop_on_an_exited_process_is_its_code():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    assert procs.stop(proc) == 0
+
+
+# ---------------------------------------------------------------- check_structure.py
+def _checker():
+    spec = importlib.util.spec_from_file_location(
+        "check_structure", ROOT / "scripts" / "check_structure.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_check_structure_finds_cycles_long_functions_and_modules(tmp_path, monkeypatch):
+    mod = _checker()
+    pkg = tmp_path / "addons" / "fc_cassette"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from . import b\n")
+    (pkg / "b.py").write_text("def f():\n    from .a import x\n" + "    y = 1\n" * 60)
+    (pkg / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                              "    from . import d\n" + "\n" * 460)
+    (pkg / "d.py").write_text("from . import c\n")
+    monkeypatch.setattr(mod, "ROOT", tmp_path)
+    monkeypatch.setattr(mod, "ADDONS", tmp_path / "addons")
+    found = mod.check()
+    assert "import cycle: fc_cassette.a -> fc_cassette.b" in found
+    assert any("function f is 62 lines" in f for f in found)
+    assert any(f.startswith("addons/fc_cassette/c.py: 46") for f in found)
+    assert not any("fc_cassette.c" in f and "cycle" in f for f in found)  # TYPE_CHECKING
+
+
+def test_the_package_passes_check_structure():
+    assert _checker().check() == []
