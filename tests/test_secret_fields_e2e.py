@@ -17,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-
 from support import ROOT, run_fc, start
 
 MP_CS = "odd fakeMPSECRET40 value"   # spaces: no known shape
