@@ -19,6 +19,7 @@ encrypt a key before sending it). The package:
   placeholder that keeps the kind's prefix (``sk_test_REDACTED_1``,
   ``pi_3Abc_secret_REDACTED_2``; the same secret always gets the same number within
   one cassette), keeps the rest of the value byte for byte, and is idempotent.
+- :mod:`.fieldshapes`: secret fields as multipart parts and as values of binary bytes.
 - :mod:`.learned`: credentials learned from ``Authorization`` and their echo forms.
 - :mod:`.scanner`: :func:`scan` re-checks the serialized text independently (it does
   not import the redactor) and reads more layers; the recorder refuses to write an

@@ -29,6 +29,7 @@ from .codecs import (
     _uesc_encode,
     _uesc_one,
 )
+from .fieldshapes import sub_values
 from .learned import _PLAIN_WORD, MAX_LEARNED, MIN_LEARNED, _b64_map, _token_pattern, echo_forms
 from .patterns import (
     _AUTH_NAME,
@@ -219,6 +220,7 @@ class Redactor:
         return out
 
     def _sub_fields(self, s: str) -> str:
+        s = sub_values(s, self._opaque)  # multipart parts, values of binary bytes
         parts: list[str] = []
         last = 0
         for m in field_matches(s):

@@ -34,6 +34,7 @@ from .codecs import (
     inflated,
     mime_joined,
 )
+from .fieldshapes import secret_values
 from .patterns import (
     _BEARER_QUICK,
     _BEARER_SCAN,
@@ -129,6 +130,8 @@ def _find_raw(text: str, found: Found) -> None:
             val = m.group("val")
             if _is_field_value_secret(val) and not _SECRET.match(val):
                 found.append(("secret_field", val, m.start("val"), "raw"))
+        for start, end in secret_values(text):  # multipart parts, binary values
+            found.append(("secret_field", text[start:end], start, "raw"))
     if _BEARER_QUICK.search(text):
         # a token already reported as a key or client secret is not reported again; the
         # bearer findings added below start before their own token, and before any
