@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+
 from support import ROOT, run_fc, start
 
 MP_CS = "odd fakeMPSECRET40 value"   # spaces: no known shape
