@@ -121,3 +121,24 @@ def record_flow(record, flow: http.HTTPFlow) -> http.HTTPFlow:
     record.request(flow)
     record.response(flow)
     return flow
+
+
+# ------------------------------------------------------------------ the CLI, parsed only
+def cli_args(*argv):
+    """``fc-cassette ARGV`` parsed (no process)."""
+    from fc_cassette import cli
+
+    return cli.build_parser().parse_args(list(argv))
+
+
+def mitm_options(*argv) -> dict[str, list[str]]:
+    """The mitmproxy ``--set`` options ``fc-cassette ARGV`` passes on, by name."""
+    from fc_cassette import cli
+
+    out: dict[str, list[str]] = {}
+    flat = cli.mitm_arguments(cli_args(*argv))
+    assert flat[::2] == ["--set"] * (len(flat) // 2)
+    for spec in flat[1::2]:
+        name, _, value = spec.partition("=")
+        out.setdefault(name, []).append(value)
+    return out

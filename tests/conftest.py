@@ -21,3 +21,15 @@ def recorder(tmp_path):
         tctx.options.update(fc_mode="record", fc_cassette=str(path), fc_record_mode="all")
         yield record, path
         record.done()
+
+
+@pytest.fixture
+def simulate(tmp_path):
+    """A real ``fc-cassette simulate --seed 7`` on a port it chose itself (``--port 0``):
+    yields ``(base_url, proc)``."""
+    from support import FC, Proc
+
+    proc = Proc([FC, "simulate", "--seed", "7", "--port", "0",
+                 "--set", f"confdir={tmp_path / 'simconf'}"], 0, tmp_path / "sim.log")
+    yield f"http://127.0.0.1:{proc.port}", proc
+    proc.stop()

@@ -8,24 +8,12 @@ import subprocess
 import pytest
 import requests
 
-from fc_cassette import cli
+from builders import mitm_options as mitm
 from support import MITMDUMP, SCRIPT, Proc, run_fc, start
 
 KEY = "sk_test_" + "fakeCliKey0123456789"
 
 
-def args(*argv):
-    return cli.build_parser().parse_args(list(argv))
-
-
-def mitm(*argv) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    flat = cli.mitm_arguments(args(*argv))
-    assert flat[::2] == ["--set"] * (len(flat) // 2)
-    for spec in flat[1::2]:
-        name, _, value = spec.partition("=")
-        out.setdefault(name, []).append(value)
-    return out
 
 
 def test_help_lists_every_command():

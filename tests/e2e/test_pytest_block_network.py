@@ -10,11 +10,8 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 import pytest
-
-from support import FC, Proc
 
 SUITE = '''
 import socket
@@ -99,17 +96,6 @@ def listener():
     server.close()
 
 
-@pytest.fixture
-def simulate(tmp_path):
-    proc = Proc([FC, "simulate", "--seed", "7", "--port", "0",
-                 "--set", f"confdir={tmp_path / 'simconf'}"], None, tmp_path / "sim.log")
-    deadline = time.monotonic() + 60
-    while not (m := re.search(r"listening at 127\.0\.0\.1:(\d+)", proc.output())):
-        assert proc.popen.poll() is None and time.monotonic() < deadline, proc.output()
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{m.group(1)}"
-    proc.stop()
-
 
 def run_pytest(cwd, *args):
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
@@ -124,7 +110,7 @@ def suite(tmp_path, listener, simulate):
     talks only to the recording proxy, the proxy to the simulator)."""
     (tmp_path / "port.txt").write_text(str(listener))
     (tmp_path / "test_app.py").write_text(textwrap.dedent(SUITE))
-    rec = run_pytest(tmp_path, "--fc-record-mode=once", f"--fc-upstream={simulate}",
+    rec = run_pytest(tmp_path, "--fc-record-mode=once", f"--fc-upstream={simulate[0]}",
                      "--fc-block-network", "test_app.py::test_through_the_proxy")
     assert rec.returncode == 0, rec.stdout + rec.stderr
     assert (tmp_path / "cassettes" / "test_app" / "test_through_the_proxy.yaml").is_file()

@@ -17,10 +17,7 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
-
 from fc_cassette import cassette as cio
-from support import FC, Proc
 
 HELPERS = '''
 KEY = "sk_test_" + "fakeSuiteKey0123456789ab"
@@ -184,14 +181,6 @@ def run_counted(cwd: Path, *args: str) -> tuple[subprocess.CompletedProcess, int
     text = (cwd / "pytest.out").read_text()
     return subprocess.CompletedProcess(p.args, p.returncode, text, ""), len(seen)
 
-
-@pytest.fixture
-def simulate(tmp_path):
-    """``fc-cassette simulate`` on a port it chose itself (--port 0)."""
-    proc = Proc([FC, "simulate", "--seed", "7", "--port", "0",
-                 "--set", f"confdir={tmp_path / 'simconf'}"], 0, tmp_path / "sim.log")
-    yield f"http://127.0.0.1:{proc.port}", proc
-    proc.stop()
 
 
 def test_a_suite_of_53_tests_on_52_cassettes_records_then_replays_with_one_proxy(

@@ -4,31 +4,17 @@ recorded from a real ``fc-cassette simulate``, then replayed offline."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import stripe
 
 import fc_cassette
 from fc_cassette import cassette as cio
-from support import FC, Proc
 
 KEY = "sk_test_" + "fakeApiKey0123456789abc"
 CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeApi1"},
           "permissions": ["balances", "payment_method"]}
 
-
-@pytest.fixture
-def simulate(tmp_path):
-    """``fc-cassette simulate`` on a port it chose itself (--port 0)."""
-    proc = Proc([FC, "simulate", "--seed", "7", "--port", "0",
-                 "--set", f"confdir={tmp_path / 'simconf'}"], None, tmp_path / "sim.log")
-    deadline = time.monotonic() + 60
-    while not (m := re.search(r"listening at 127\.0\.0\.1:(\d+)", proc.output())):
-        assert proc.popen.poll() is None and time.monotonic() < deadline, proc.output()
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{m.group(1)}", proc
-    proc.stop()
 
 
 @pytest.fixture

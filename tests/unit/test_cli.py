@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-from fc_cassette import cli
-
-
-def args(*argv):
-    return cli.build_parser().parse_args(list(argv))
-
-
-def mitm(*argv) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    flat = cli.mitm_arguments(args(*argv))
-    assert flat[::2] == ["--set"] * (len(flat) // 2)
-    for spec in flat[1::2]:
-        name, _, value = spec.partition("=")
-        out.setdefault(name, []).append(value)
-    return out
+from builders import mitm_options as mitm
 
 
 def test_mitm_arguments_modes_and_defaults():
