@@ -142,3 +142,17 @@ def mitm_options(*argv) -> dict[str, list[str]]:
         name, _, value = spec.partition("=")
         out.setdefault(name, []).append(value)
     return out
+
+
+def write_cassette(path, sid: str, n: int = 1) -> str:
+    """A real cassette at ``path``: ``n`` retrieves of session ``sid`` (fsync off)."""
+    from fc_cassette import cassette as cio
+
+    w = cio.Writer(path, fsync=False)
+    for _ in range(n):
+        w.append({"request": {"method": "GET", "path": f"/v1/financial_connections/sessions/{sid}",
+                              "query": {}, "headers": {}, "body": None},
+                  "response": {"status": 200, "headers": {"Content-Type": "application/json"},
+                               "body": {"json": {"id": sid}}}})
+    w.close()
+    return str(path)

@@ -11,6 +11,7 @@ from mitmproxy import http
 from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmproxy.test import taddons, tflow
 
+from builders import write_cassette
 from fc_cassette import cassette as cio
 from fc_cassette.addon import all_addons
 from fc_cassette.cassette_cache import PlayerCache
@@ -23,15 +24,6 @@ from fc_cassette.record_plan import MissingCassette, Plan, plan
 SESSIONS = "/v1/financial_connections/sessions"
 
 
-def write_cassette(path, sid: str, n: int = 1) -> str:
-    w = cio.Writer(path, fsync=False)
-    for _ in range(n):
-        w.append({"request": {"method": "GET", "path": f"{SESSIONS}/{sid}", "query": {},
-                              "headers": {}, "body": None},
-                  "response": {"status": 200, "headers": {"Content-Type": "application/json"},
-                               "body": {"json": {"id": sid}}}})
-    w.close()
-    return str(path)
 
 
 def get(path: str, host: str = "api.stripe.com", **kw) -> http.HTTPFlow:

@@ -11,21 +11,12 @@ from mitmproxy import http
 from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmproxy.test import taddons, tflow
 
+from builders import write_cassette
 from fc_cassette import cassette as cio
 from fc_cassette.addon import all_addons
 
 SESSIONS = "/v1/financial_connections/sessions"
 BAD_PATHS = ["a\x00b.yaml", "n" * 300 + ".yaml", "dir/" + "n" * 300 + "/x.yaml"]
-
-
-def _cassette(path, sid: str) -> str:
-    w = cio.Writer(path)
-    w.append({"request": {"method": "GET", "path": f"{SESSIONS}/{sid}", "query": {},
-                          "headers": {}, "body": None},
-              "response": {"status": 200, "headers": {"Content-Type": "application/json"},
-                           "body": {"json": {"id": sid}}}})
-    w.close()
-    return str(path)
 
 
 def _use(body: dict) -> http.HTTPFlow:
@@ -39,7 +30,7 @@ def _use(body: dict) -> http.HTTPFlow:
 @pytest.mark.parametrize("bad", BAD_PATHS, ids=["nul", "long-name", "long-dir"])
 def test_an_unusable_use_path_is_a_400_and_the_proxy_stays_put(mode, bad, tmp_path):
     core, addon, *_ = all_addons(mode)
-    a = _cassette(tmp_path / "a.yaml", "fcsess_fakeA")
+    a = write_cassette(tmp_path / "a.yaml", "fcsess_fakeA")
     with taddons.context(core, addon) as tctx:
         tctx.options.update(fc_mode=mode, fc_cassette=a,
                             **({"fc_record_mode": "once"} if mode == "record" else {}))
@@ -60,7 +51,7 @@ def test_an_unusable_use_path_is_a_400_and_the_proxy_stays_put(mode, bad, tmp_pa
 
 
 def test_record_all_through_a_symlink_writes_the_linked_file(tmp_path):
-    real = _cassette(tmp_path / "real.yaml", "fcsess_fakeOld")
+    real = write_cassette(tmp_path / "real.yaml", "fcsess_fakeOld")
     link = tmp_path / "link.yaml"
     link.symlink_to("real.yaml")
     w = cio.Writer(link)  # a fresh cassette (record mode all): replaces the file
