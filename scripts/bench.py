@@ -485,14 +485,8 @@ class Contender:
         i = self.cursor
         t0 = time.perf_counter()
         for _ in range(n):
-            method, path, body, headers, expect = reqs[i % size]
+            bench_workloads.exchange(conn, self.name, reqs[i % size])
             i += 1
-            conn.request(method, path, body, headers)
-            r = conn.getresponse()
-            data = r.read()
-            if r.status != 200 or (expect >= 0 and len(data) != expect):
-                raise BenchError(f"{self.name}: {method} {path} -> {r.status} "
-                                 f"({len(data)} bytes, expected {expect}): {data[:300]!r}")
         dt = time.perf_counter() - t0
         self.cursor = i
         return dt
@@ -1016,7 +1010,7 @@ def main(argv: list[str] | None = None) -> int:
         res = bench(sizes, tmp, procs)
         res.update(bench_suite.bench_suite(args.smoke, tmp))
         ok = True
-    except (BenchError, bench_suite.SuiteError) as e:
+    except (BenchError, bench_workloads.WorkloadError, bench_suite.SuiteError) as e:
         print(f"bench failed: {e}", file=sys.stderr)
         return 1
     finally:

@@ -32,16 +32,22 @@ def send_all(name: str, port: int, reqs: list[Req]) -> float:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         t0 = time.perf_counter()
-        for method, path, body, headers, expect in reqs:
-            conn.request(method, path, body, headers)
-            r = conn.getresponse()
-            data = r.read()
-            if r.status != 200 or (expect >= 0 and len(data) != expect):
-                raise WorkloadError(f"{name}: {method} {path} -> {r.status} ({len(data)} "
-                                    f"bytes, expected {expect}): {data[:300]!r}")
+        for req in reqs:
+            exchange(conn, name, req)
         return time.perf_counter() - t0
     finally:
         conn.close()
+
+
+def exchange(conn: http.client.HTTPConnection, name: str, req: Req) -> None:
+    """One request on ``conn``; the answer must be a 200 of the expected body length."""
+    method, path, body, headers, expect = req
+    conn.request(method, path, body, headers)
+    r = conn.getresponse()
+    data = r.read()
+    if r.status != 200 or (expect >= 0 and len(data) != expect):
+        raise WorkloadError(f"{name}: {method} {path} -> {r.status} ({len(data)} "
+                            f"bytes, expected {expect}): {data[:300]!r}")
 
 
 def first_use(contenders: dict[str, Callable[[int], list[str]]], start, stop_all,

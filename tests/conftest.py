@@ -11,6 +11,15 @@ from fc_cassette.addon import all_addons
 
 
 @pytest.fixture
+def addons():
+    """The core and the real Record addon in a taddons context: yields ``(tctx, record)``."""
+    core, record, *_ = all_addons("record")
+    with taddons.context(core, record) as tctx:
+        yield tctx, record
+        record.done()
+
+
+@pytest.fixture
 def recorder(tmp_path):
     """The real Record addon, in record mode ``all`` into ``tmp_path/c.yaml``:
     yields ``(record, path)``."""

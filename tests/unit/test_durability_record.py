@@ -10,11 +10,10 @@ import os
 
 import pytest
 from mitmproxy import http
-from mitmproxy.test import taddons, tflow
+from mitmproxy.test import tflow
 
 from builders import queries, record_flow, session_flow, small_session
 from fc_cassette import cassette as cio
-from fc_cassette.addon import all_addons
 from fc_cassette.lock import CassetteBusy, RecordingLock
 from fc_cassette.record import NOT_RECORDED_CODE
 
@@ -44,12 +43,6 @@ def assert_withheld(f: http.HTTPFlow, why: str) -> None:
     assert f.marked == ":no_entry:"
 
 
-@pytest.fixture
-def addons():
-    core, record, *_ = all_addons("record")
-    with taddons.context(core, record) as tctx:
-        yield tctx, record
-        record.done()
 
 
 @pytest.mark.parametrize("mode", ["all", "new_episodes"])

@@ -26,12 +26,6 @@ def record_one(record, n: int) -> None:
     record_flow(record, flow(n))
 
 
-@pytest.fixture
-def addons():
-    core, record, *_ = all_addons("record")
-    with taddons.context(core, record) as tctx:
-        yield tctx, record
-        record.done()
 
 
 def test_another_spelling_of_the_same_cassette_keeps_recording(addons, tmp_path, monkeypatch):

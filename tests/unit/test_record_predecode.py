@@ -20,7 +20,7 @@ FORM = b"account_holder[type]=customer&account_holder[customer]=cus_1&permission
 def _flow(body: bytes = FORM) -> http.HTTPFlow:
     req = http.Request.make("POST", "https://api.stripe.com/v1/financial_connections/sessions",
                             body, {"Content-Type": "application/x-www-form-urlencoded",
-                                   "Authorization": "Bearer sk_test_abcdefghijklmnop1234"})
+                                   "Authorization": "Bearer sk_test_fakePredecodeKey0123456789"})
     f = tflow.tflow(req=req)
     f.response = None
     return f
