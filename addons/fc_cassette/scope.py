@@ -32,7 +32,23 @@ def addressed_to_proxy(flow) -> bool:
             and (flow.request.host in _LOCAL or flow.request.host == sock[0]))
 
 
+_MEMO = "fc-cassette/in-scope"  # flow.metadata: (rules, host, path, verdict)
+
+
 def in_scope(flow, rules: ScopeRules) -> bool:
+    """Whether ``flow`` is in the scope; decided once per flow (the mode addon, the
+    out-of-scope tracker and record's response and error hooks all ask), again only if
+    the rules or the request's host or path changed."""
+    r = flow.request
+    memo = flow.metadata.get(_MEMO)
+    if memo is not None and memo[0] is rules and memo[1] == r.host and memo[2] == r.path:
+        return memo[3]
+    verdict = _decide(flow, rules)
+    flow.metadata[_MEMO] = (rules, r.host, r.path, verdict)
+    return verdict
+
+
+def _decide(flow, rules: ScopeRules) -> bool:
     if not addressed_to_proxy(flow) and flow.request.pretty_host not in rules.hosts:
         return False
     return _compiled(tuple(rules.paths)).search(split_path(flow.request.path)[0]) is not None

@@ -90,3 +90,19 @@ def test_other_modes_and_control_calls_are_not_tracked():
     assert tracker.total == 0
 
 
+
+
+def test_the_scope_verdict_is_kept_per_flow_until_the_request_or_rules_change():
+    from mitmproxy.test import tflow
+
+    from fc_cassette.config import ScopeRules
+    from fc_cassette.scope import in_scope
+
+    narrow = ScopeRules(paths=["^/v1/financial_connections/"])
+    f = _flow(tflow, "https://api.stripe.com/v1/financial_connections/sessions")
+    assert in_scope(f, narrow) is True
+    f.request.path = "/v1/customers"  # changed by another addon: decided again
+    assert in_scope(f, narrow) is False
+    assert in_scope(f, ScopeRules()) is True  # other rules: decided again
+    f.request.host = "example.test"
+    assert in_scope(f, ScopeRules()) is False
