@@ -40,8 +40,14 @@ def _secret_matches(text: str) -> Iterator[re.Match[str]]:
     locates those at C speed (the regex alone tries every position)."""
     starts = {i for anchor in PREFIXES for i in _found(text, anchor)}
     for i in _found(text, OBJECT_SECRET_ANCHOR):
-        starts.update(range(max(0, i - _OBJECT_REACH), i))
+        # the object id before it is made of word characters only: it starts within
+        # the run of them that ends at the anchor (read backwards, at C speed)
+        before = text[max(0, i - _OBJECT_REACH):i][::-1]
+        starts.update(range(i - _WORD_RUN.match(before).end(), i))
     return _matches_from(_SECRET, text, starts)
+
+
+_WORD_RUN = re.compile(r"[A-Za-z0-9_]*")
 
 
 def _found(text: str, needle: str) -> Iterator[int]:
@@ -110,6 +116,26 @@ _BEARER_TEMPLATE = (
 _BEARER = re.compile(_BEARER_TEMPLATE.format(ws=r"\s"))
 _BEARER_SCAN = re.compile(_BEARER_TEMPLATE.format(ws=r"[ \t]"))
 _BEARER_QUICK = re.compile(r"(?i)bearer")
+
+
+def has_bearer(text: str) -> bool:
+    """``_BEARER_QUICK.search(text)``; faster on ASCII text (the usual case), where
+    ignoring case is exactly lower-casing."""
+    if text.isascii():
+        return "bearer" in text.lower()
+    return _BEARER_QUICK.search(text) is not None
+
+
+def bearer_at(text: str) -> Iterator[int]:
+    """Where ``_BEARER_QUICK`` matches in ``text``, in order (the same fast way)."""
+    if not text.isascii():
+        yield from (m.start() for m in _BEARER_QUICK.finditer(text))
+        return
+    low = text.lower()
+    i = low.find("bearer")
+    while i >= 0:
+        yield i
+        i = low.find("bearer", i + 6)
 # Tokens that are not credentials: our placeholders, publishable keys, and doc
 # placeholders like YOUR_SECRET_KEY (Stripe's own 401 message quotes one).
 _PLACEHOLDER_TOKEN = re.compile(

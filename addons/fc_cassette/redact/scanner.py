@@ -17,7 +17,7 @@ from ..secret_kinds import kind_of
 from .codecs import (
     _B32_RUN,
     _B64_RUN,
-    _HEX_RUN,
+    _DEFLATE_PROBE,
     _HTML_SPAN,
     _MIME_RUN,
     _PCT_SPAN,
@@ -36,19 +36,22 @@ from .codecs import (
 )
 from .fieldshapes import secret_values
 from .patterns import (
-    _BEARER_QUICK,
     _BEARER_SCAN,
     _ESC_SECRET,
     _INTERESTING,
     _SECRET,
     MAX_DEPTH,
     _is_field_value_secret,
+    _matches_from,
     _secret_matches,
     _token_flagged,
     _unescape,
+    bearer_at,
     field_matches,
+    has_bearer,
     mask,
 )
+from .runs import as_bytes, has_b32_run, hex_runs, mime_starts
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,11 @@ Found = list[tuple[str, str, int, str]]  # (kind, secret, offset, encoding chain
 def _find(text: str, depth: int) -> Found:
     """(kind, secret, offset, encoding chain) for every secret in ``text``."""
     found: Found = []
-    if not _INTERESTING.search(text) and "&" not in text:
+    interesting = _INTERESTING.search(text) is not None
+    if not interesting and "&" not in text:
         return found
-    _find_raw(text, found)
+    if interesting:  # (nothing the raw rules read is there otherwise)
+        _find_raw(text, found)
     if depth >= MAX_DEPTH:
         return found
 
@@ -79,8 +84,11 @@ def _find(text: str, depth: int) -> Found:
                 enc = layer if chain == "raw" else f"{layer}+{chain}"
                 found.append((kind, secret, start, enc))
 
-    _find_rewritable_layers(text, nested)
-    _find_more_layers(text, nested)
+    if interesting:
+        _find_rewritable_layers(text, nested)
+        _find_more_layers(text, nested)
+    else:  # only an "&": every other layer needs what _INTERESTING matches
+        _find_html(text, nested)
     return found
 
 
@@ -132,7 +140,7 @@ def _find_raw(text: str, found: Found) -> None:
                 found.append(("secret_field", val, m.start("val"), "raw"))
         for start, end in secret_values(text):  # multipart parts, binary values
             found.append(("secret_field", text[start:end], start, "raw"))
-    if _BEARER_QUICK.search(text):
+    if has_bearer(text):
         # a token already reported as a key or client secret is not reported again; the
         # bearer findings added below start before their own token, and before any
         # later token, so only the offsets found so far matter (sorted: no quadratic scan)
@@ -148,33 +156,43 @@ def _find_raw(text: str, found: Found) -> None:
 def _find_more_layers(text: str, nested: Callable[[str, int, str, str], None]) -> None:
     """The layers only the scanner reads: hex, base32, HTML character references,
     line-wrapped (MIME) base64; gzip inside base64 is read with base64."""
-    for m in _HEX_RUN.finditer(text):
-        for k, dec in hex_windows(m.group(0)):
+    raw = as_bytes(text)  # the runs are located at C speed (see .runs)
+    for start, end in hex_runs(raw):
+        run = text[start:end]
+        for k, dec in hex_windows(run):
             if _INTERESTING.search(dec):
-                nested(m.group(0), m.start() + k, dec, "hex")
-    for m in _B32_RUN.finditer(text):
+                nested(run, start + k, dec, "hex")
+    for m in _B32_RUN.finditer(text) if has_b32_run(raw) else ():
         if not m.group(0).rstrip("=").isdigit():
             for k, dec in base32_windows(m.group(0)):
                 if _INTERESTING.search(dec) or "&" in dec:
                     nested(m.group(0), m.start() + k, dec, "base32")
+    _find_html(text, nested)
+    if "\n" in text or "\\n" in text:
+        for m in _matches_from(_MIME_RUN, text, mime_starts(raw)):
+            joined = mime_joined(m.group(0))
+            for _k, dec, layer in _b64_interesting(joined):
+                nested(m.group(0), m.start(), dec, "mime-" + layer)
+
+
+def _find_html(text: str, nested: Callable[[str, int, str, str], None]) -> None:
+    """HTML character references."""
     if "&" in text:
         for m in _HTML_SPAN.finditer(text):
             span = m.group(0)
             if "&" in span and (dec := html_unescaped(span)) != span:
                 nested(span, m.start(), dec, "html")
-    if "\n" in text or "\\n" in text:
-        for m in _MIME_RUN.finditer(text):
-            joined = mime_joined(m.group(0))
-            for _k, dec, layer in _b64_interesting(joined):
-                nested(m.group(0), m.start(), dec, "mime-" + layer)
 
 
 def _b64_interesting(run: str) -> tuple[tuple[int, str, str], ...]:
     """(alignment, decoded text, layer) of a base64-looking run whose decoding might
     hold a secret: as bytes read one per character, as UTF-16/UTF-32 text, or
     inflated when it holds gzip/zlib data."""
+    windows = [(k, dec) for k, dec, _ in _b64_windows(run)]
+    if not _WINDOW_TRIGGER.search("\x01".join(dec for _, dec in windows)):
+        return ()  # the usual case, in one search: nothing below can apply
     out = []
-    for k, dec, _ in _b64_windows(run):
+    for k, dec in windows:
         if _INTERESTING.search(dec) or "&" in dec:
             out.append((k, dec, "base64"))
         if (inf := inflated(dec)) is not None:
@@ -183,6 +201,14 @@ def _b64_interesting(run: str) -> tuple[tuple[int, str, str], ...]:
         if "\x00" in dec and (wide := _wide_text(dec.encode("latin-1"))) is not None:
             out.append((k, wide, "base64"))
     return tuple(out)
+
+
+# Anything that makes a decoded window worth a closer look below: what _INTERESTING
+# matches, "&" (HTML), a gzip/zlib header, a NUL (wide text). Searched once over the
+# windows joined by "\x01", which none of these contains (only "x\x01" can appear
+# across a join, and a false hit only costs the closer look).
+_WINDOW_TRIGGER = re.compile(
+    _INTERESTING.pattern + "|&|\x00|" + "|".join(re.escape(p) for p in _DEFLATE_PROBE))
 
 
 def _wide_text(raw: bytes) -> str | None:
@@ -207,11 +233,11 @@ def _bearer_scan_matches(text: str) -> Iterator[re.Match[str]]:
     """``_BEARER_SCAN.finditer(text)``, faster: its whitespace never crosses a line
     break, so only the lines where the cheap ``bearer`` probe hits can match."""
     line_end = -1
-    for q in _BEARER_QUICK.finditer(text):
-        if q.start() < line_end:
+    for q in bearer_at(text):
+        if q < line_end:
             continue  # that line was scanned already
-        start = text.rfind("\n", 0, q.start()) + 1
-        line_end = text.find("\n", q.end())
+        start = text.rfind("\n", 0, q) + 1
+        line_end = text.find("\n", q + 6)
         if line_end < 0:
             line_end = len(text)
         yield from _BEARER_SCAN.finditer(text, start, line_end)

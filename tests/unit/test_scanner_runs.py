@@ -1,0 +1,139 @@
+"""The scanner's fast paths find exactly what the regexes they stand in for find.
+
+Each fast path (``fc_cassette.redact.runs``, the ASCII shortcuts in ``patterns`` and
+``fieldshapes``, the object-secret anchor bound, the one-search window filter of the
+scanner) is compared with its plain regex on generated text built from the pieces that
+matter: class boundaries, line breaks and their escapes, prefixes, case variants and
+non-ASCII look-alikes (the Kelvin sign and the long s fold to ASCII under ``re``'s
+ignore-case)."""
+
+from __future__ import annotations
+
+import base64
+
+from hypothesis import given, settings, strategies as st
+
+from fc_cassette.redact import codecs, fieldshapes, patterns, runs, scanner
+
+PIECES = [
+    "a", "A", "f", "F", "0", "9", "2", "7", "z", "Z", "q", "+", "/", "_", "-", "=", "==",
+    "\\", "\\n", "\\r\\n", "\n", "\r\n", " ", "\t", "  ", ":", ";", ",", ".", "&", "&amp;",
+    "&#115;", "%", "%73", "%2F", "\\u0073", "\\\\u006b", "u", "r", "n", "é", "€", "\x00",
+    "\x1f", "\x7f", "\xff", "K", "ſ", "\u0131",
+    "abcdef0123456789", "ABCDEFGHIJKLMNOP", "abcdefghijklmnop", "2345672345672345",
+    "abcd2345efgh6723", "ABCD2345EFGH6723",
+    "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY", "c2tfdGVzdF9hYmMxMjM0NTY3ODkw",
+    "sk_test_", "rk_live_", "whsec_", "fcsess_client_secret_", "pi_3Abc", "_secret_",
+    "REDACTED", "REDACTED_2", "bearer", "BeArEr", "Bearer ", "Authorization: ",
+    "content-disposition", "Content-Disposition", "client_secret", "secret=",
+]
+TEXT = st.lists(st.sampled_from(PIECES), max_size=60).map("".join)
+# long class runs too: the MIME bound (100) and the hex/base32 minimum (16)
+RUNS = st.builds(lambda a, n, b: a + "QUJD" * n + b, TEXT, st.integers(0, 40), TEXT)
+ANY = st.one_of(TEXT, RUNS)
+
+
+def spans(matches) -> list[tuple[int, int]]:
+    return [m.span() for m in matches]
+
+
+@settings(max_examples=400, deadline=None)
+@given(ANY)
+def test_hex_runs_are_the_hex_regex_matches(text: str) -> None:
+    assert list(runs.hex_runs(runs.as_bytes(text))) == spans(
+        codecs._HEX_RUN.finditer(text))
+
+
+@settings(max_examples=400, deadline=None)
+@given(ANY)
+def test_b32_probe_is_true_whenever_the_b32_regex_matches(text: str) -> None:
+    assert runs.has_b32_run(runs.as_bytes(text)) == bool(codecs._B32_RUN.search(text))
+
+
+@settings(max_examples=600, deadline=None)
+@given(ANY)
+def test_mime_matches_from_the_starts_are_the_mime_regex_matches(text: str) -> None:
+    fast = patterns._matches_from(codecs._MIME_RUN, text,
+                                  runs.mime_starts(runs.as_bytes(text)))
+    assert spans(fast) == spans(codecs._MIME_RUN.finditer(text))
+
+
+def test_mime_starts_cover_wrapped_base64() -> None:
+    """A real wrapped run (76-character lines, as MIME writes them) in YAML shapes."""
+    blob = base64.encodebytes(b"sk_test_" + b"x" * 200).decode()
+    for text in (blob, "body: |\n  " + blob.replace("\n", "\n  "),
+                 'body: "' + blob.replace("\n", "\\n") + '"', "k:\n" + blob,
+                 "k:\r\n" + blob.replace("\n", "\r\n"), "k:\\n" + blob.replace("\n", "\\n")):
+        fast = patterns._matches_from(codecs._MIME_RUN, text,
+                                      runs.mime_starts(runs.as_bytes(text)))
+        assert spans(fast) == spans(codecs._MIME_RUN.finditer(text)) != []
+
+
+@settings(max_examples=600, deadline=None)
+@given(ANY)
+def test_secret_matches_are_the_secret_regex_matches(text: str) -> None:
+    fast = [(m.span(), m.groupdict()) for m in patterns._secret_matches(text)]
+    assert fast == [(m.span(), m.groupdict()) for m in patterns._SECRET.finditer(text)]
+
+
+def test_object_secret_after_a_long_id_and_mid_word() -> None:
+    for text in ("x" * 300 + "pi_3" + "A" * 95 + "_secret_abc",
+                 "xpi_3Abc_secret_abc pi_3Abc_secret_def", "-cs_test_a1B_secret_Z9"):
+        fast = [m.span() for m in patterns._secret_matches(text)]
+        assert fast == spans(patterns._SECRET.finditer(text)) != []
+
+
+@settings(max_examples=400, deadline=None)
+@given(ANY)
+def test_bearer_probes_are_the_bearer_regex(text: str) -> None:
+    assert patterns.has_bearer(text) == bool(patterns._BEARER_QUICK.search(text))
+    assert list(patterns.bearer_at(text)) == [
+        m.start() for m in patterns._BEARER_QUICK.finditer(text)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(ANY)
+def test_field_shape_probes_are_their_regexes(text: str) -> None:
+    assert fieldshapes._has_disposition(text) == bool(fieldshapes._DISPOSITION.search(text))
+    assert fieldshapes._has_binary_char(text) == bool(fieldshapes._BINARY_CHAR.search(text))
+
+
+def test_field_shape_probes_fold_case_as_re_does() -> None:
+    """Non-ASCII text takes the regex: re's ignore-case folds the long s to "s"."""
+    assert fieldshapes._has_disposition("Content-Dispo\u017fition: form-data")
+    assert patterns.has_bearer("BEARER") and not patterns.has_bearer("be arer")
+
+
+def _windows_reference(run: str) -> tuple:
+    """The window filter without its one-search shortcut (the code before it)."""
+    out = []
+    for k, dec, _ in codecs._b64_windows(run):
+        if patterns._INTERESTING.search(dec) or "&" in dec:
+            out.append((k, dec, "base64"))
+        if (inf := codecs.inflated(dec)) is not None:
+            out.append((k, inf, "base64+gzip"))
+        if "\x00" in dec and (wide := scanner._wide_text(dec.encode("latin-1"))) is not None:
+            out.append((k, wide, "base64"))
+    return tuple(out)
+
+
+B64ISH = st.one_of(
+    st.binary(min_size=12, max_size=80).map(lambda b: base64.b64encode(b).decode()),
+    st.lists(st.sampled_from(PIECES), max_size=30).map(
+        lambda p: base64.urlsafe_b64encode("".join(p).encode("utf-8", "replace")).decode()),
+    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-",
+            min_size=16, max_size=80))
+
+
+@settings(max_examples=600, deadline=None)
+@given(B64ISH)
+def test_window_filter_keeps_every_interesting_window(run: str) -> None:
+    assert scanner._b64_interesting(run) == _windows_reference(run)
+
+
+def test_window_filter_sees_gzip_wide_text_and_entities() -> None:
+    import gzip
+    for raw in (gzip.compress(b"sk_test_abcdef123456"), "sk_test_abc1234".encode("utf-16-le"),
+                b"&#115;k_test_abcdef123456", b"&#115;&#107;&#95;&#116;&#101;&#115;"):
+        run = base64.b64encode(raw).decode()
+        assert scanner._b64_interesting(run) == _windows_reference(run) != ()
