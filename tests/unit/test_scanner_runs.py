@@ -21,7 +21,7 @@ PIECES = [
     "&#115;", "%", "%73", "%2F", "\\u0073", "\\\\u006b", "u", "r", "n", "é", "€", "\x00",
     "\x1f", "\x7f", "\xff", "K", "ſ", "\u0131",
     "abcdef0123456789", "ABCDEFGHIJKLMNOP", "abcdefghijklmnop", "2345672345672345",
-    "abcd2345efgh6723", "ABCD2345EFGH6723",
+    "abcd2345efgh6723", "ABCD2345EFGH6723", "===", "QUJD=", "QQ==QUJD",
     "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY", "c2tfdGVzdF9hYmMxMjM0NTY3ODkw",
     "sk_test_", "rk_live_", "whsec_", "fcsess_client_secret_", "pi_3Abc", "_secret_",
     "REDACTED", "REDACTED_2", "bearer", "BeArEr", "Bearer ", "Authorization: ",
@@ -42,6 +42,12 @@ def spans(matches) -> list[tuple[int, int]]:
 def test_hex_runs_are_the_hex_regex_matches(text: str) -> None:
     assert list(runs.hex_runs(runs.as_bytes(text))) == spans(
         codecs._HEX_RUN.finditer(text))
+
+
+@settings(max_examples=400, deadline=None)
+@given(ANY)
+def test_b64_runs_are_the_b64_regex_matches(text: str) -> None:
+    assert list(runs.b64_runs(runs.as_bytes(text))) == spans(codecs._B64_RUN.finditer(text))
 
 
 @settings(max_examples=400, deadline=None)
@@ -137,3 +143,20 @@ def test_window_filter_sees_gzip_wide_text_and_entities() -> None:
                 b"&#115;k_test_abcdef123456", b"&#115;&#107;&#95;&#116;&#101;&#115;"):
         run = base64.b64encode(raw).decode()
         assert scanner._b64_interesting(run) == _windows_reference(run) != ()
+
+
+def _windows_decoded_one_by_one(run: str) -> list:
+    """Each alignment through ``_b64_decode`` (what ``_b64_windows`` inlines)."""
+    body, out = run.rstrip("="), []
+    for k in range(4):
+        if len(body) - k < 16:
+            break
+        if (dec := codecs._b64_decode(body[k:])) is not None:
+            out.append((k, dec[0].decode("latin-1"), dec[1]))
+    return out
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet="AZaz09+/_-=Q", max_size=40))
+def test_b64_windows_are_each_alignment_decoded(run: str) -> None:
+    assert codecs._b64_windows(run) == _windows_decoded_one_by_one(run)

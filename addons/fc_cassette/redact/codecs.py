@@ -86,16 +86,26 @@ def _b64_decode(seg: str) -> tuple[bytes, int] | None:
         return None
 
 
-def _b64_windows(run: str) -> Iterator[tuple[int, str, int]]:
-    """(offset, decoded latin-1 text, chars used) for the 4 alignments of a run."""
+_PAD = ("", "===", "==", "=")  # by length modulo 4
+
+
+def _b64_windows(run: str) -> list[tuple[int, str, int]]:
+    """(offset, decoded latin-1 text, chars used) for the 4 alignments of a run: what
+    :func:`_b64_decode` gives for each of them (of at least 16 characters), inlined
+    (called for every base64-looking run of every recorded entry)."""
     body = run.rstrip("=")
-    for k in range(4):
-        seg = body[k:]
-        if len(seg) < _B64_MIN:
-            return
-        dec = _b64_decode(seg)
-        if dec is not None:
-            yield k, dec[0].decode("latin-1"), dec[1]
+    if "-" in body or "_" in body:
+        body = body.translate(_TO_STD)
+    n = len(body)
+    out = []
+    for k in range(min(4, n - _B64_MIN + 1)):
+        used = n - k - ((n - k) % 4 == 1)
+        try:
+            raw = binascii.a2b_base64(body[k:k + used] + _PAD[used % 4], strict_mode=True)
+        except (binascii.Error, ValueError):
+            continue
+        out.append((k, raw.decode("latin-1"), used))
+    return out
 
 
 def _b64_fragments(needle: bytes) -> tuple[str, ...]:

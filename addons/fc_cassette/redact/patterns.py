@@ -11,8 +11,10 @@ from ..secret_kinds import (
     OBJECT_SECRET_ANCHOR,
     PREFIXES,
     SECRET_FIELDS,
+    kind_of,
     prefix_alternation,
 )
+from .codecs import _B64_RUN, _b64_fragments, _b64_windows
 
 REDACTED = "REDACTED"
 #: How many encoding layers (percent, ``\\uXXXX``, base64, in any mix) are looked through.
@@ -178,6 +180,28 @@ _INTERESTING = re.compile(
 _PLACEHOLDER_NUM = re.compile(
     rf"(?:(?P<prefix>{_PREFIX}|{OBJECT_SECRET})|(?<![A-Za-z0-9_]))"
     r"REDACTED_(?P<n>[0-9]+)")
+
+
+_PLACEHOLDER_B64 = _b64_fragments(b"REDACTED_")
+
+
+def last_placeholder_numbers(text: str) -> dict[str, int]:
+    """The highest placeholder number of each kind in ``text`` (a cassette appended
+    to), also inside base64 runs (e.g. a redacted Basic header)."""
+    last: dict[str, int] = {}
+
+    def take(s: str) -> None:
+        for m in _PLACEHOLDER_NUM.finditer(s):
+            kind = kind_of(m.group("prefix") or "")
+            last[kind] = max(last.get(kind, 0), int(m.group("n")))
+
+    take(text)
+    for m in _B64_RUN.finditer(text):
+        run = m.group(0)
+        if any(f in run for f in _PLACEHOLDER_B64):
+            for _, dec, _ in _b64_windows(run):
+                take(dec)
+    return last
 
 
 def mask(secret: str) -> str:

@@ -20,7 +20,6 @@ from .codecs import (
     _UESC_SPAN,
     _UESC_TOKEN,
     _b64_decode,
-    _b64_fragments,
     _b64_windows,
     _decode_mapped,
     _pct_encode,
@@ -39,7 +38,6 @@ from .patterns import (
     _ESC_SECRET,
     _INTERESTING,
     _MASKED,
-    _PLACEHOLDER_NUM,
     _SECRET,
     _SECRET_QUICK,
     MAX_DEPTH,
@@ -49,6 +47,7 @@ from .patterns import (
     _token_flagged,
     _unescape,
     field_matches,
+    last_placeholder_numbers,
     sub_secrets,
 )
 from .rules import RedactionRules, _parse_path
@@ -58,7 +57,6 @@ _CACHE_MAX_LEN = 512
 _PII_OWNER_OBJECT = "financial_connections.account_owner"
 _PII_OWNER_FIELDS = ("name", "email", "phone", "raw_address")
 _LAST4_PLACEHOLDER = "0000"
-_PLACEHOLDER_B64 = _b64_fragments(b"REDACTED_")
 
 
 class Redactor:
@@ -93,17 +91,7 @@ class Redactor:
     # -- numbering
 
     def _continue_after(self, text: str) -> None:
-        def take(s: str) -> None:
-            for m in _PLACEHOLDER_NUM.finditer(s):
-                kind = kind_of(m.group("prefix") or "")
-                self._last[kind] = max(self._last.get(kind, 0), int(m.group("n")))
-
-        take(text)
-        for m in _B64_RUN.finditer(text):  # e.g. a redacted Basic header
-            run = m.group(0)
-            if any(f in run for f in _PLACEHOLDER_B64):
-                for _, dec, _ in _b64_windows(run):
-                    take(dec)
+        self._last.update(last_placeholder_numbers(text))
 
     def _placeholder(self, prefix: str, secret: str) -> str:
         kind = kind_of(prefix)
@@ -160,7 +148,10 @@ class Redactor:
     def _sub_b64(self, m: re.Match[str], depth: int) -> str:
         run = m.group(0)
         for _ in range(8):  # a run may hold more than one encoded blob
-            for k, text, used in _b64_windows(run):
+            windows = _b64_windows(run)
+            if not _INTERESTING.search("\x01".join(w[1] for w in windows)):
+                return run  # the usual case, in one search (nothing matches across "\x01")
+            for k, text, used in windows:
                 if not _INTERESTING.search(text):
                     continue
                 red = self._rewrite(text, depth + 1)

@@ -13,6 +13,7 @@ both on generated text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 _IN = 0x61   # b"a": a character of the class
@@ -32,6 +33,10 @@ def _table(chars: str, seps: str = "") -> bytes:
 
 
 _HEX = _table("0123456789abcdefABCDEF")
+_B64 = bytes(0x3D if i == 0x3D else b for i, b in enumerate(_table(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")))
+# codecs._B64_RUN on the marks: a literal 16-mark prefix, which re finds by a fast scan
+_B64_MARKS = re.compile(rb"aaaaaaaaaaaaaaaaa*={0,2}")
 _B32_UPPER = _table("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 _B32_LOWER = _table("abcdefghijklmnopqrstuvwxyz234567")
 _MIME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -50,6 +55,14 @@ def hex_runs(raw: bytes, min_len: int = 16) -> Iterator[tuple[int, int]]:
         end = len(marks) if end < 0 else end
         yield i, end
         i = marks.find(needle, end)
+
+
+def b64_runs(raw: bytes) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of each match of ``codecs._B64_RUN``
+    (``[A-Za-z0-9+/_-]{16,}={0,2}``): the same regex over the class marks, where a
+    character of the class is ``a`` and ``=`` is itself."""
+    for m in _B64_MARKS.finditer(raw.translate(_B64)):
+        yield m.span()
 
 
 def has_b32_run(raw: bytes) -> bool:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from ..secret_kinds import kind_of
 from .codecs import (
     _B32_RUN,
-    _B64_RUN,
     _DEFLATE_PROBE,
     _HTML_SPAN,
     _MIME_RUN,
@@ -51,7 +50,7 @@ from .patterns import (
     has_bearer,
     mask,
 )
-from .runs import as_bytes, has_b32_run, hex_runs, mime_starts
+from .runs import as_bytes, b64_runs, has_b32_run, hex_runs, mime_starts
 
 
 @dataclass(frozen=True)
@@ -85,15 +84,16 @@ def _find(text: str, depth: int) -> Found:
                 found.append((kind, secret, start, enc))
 
     if interesting:
-        _find_rewritable_layers(text, nested)
-        _find_more_layers(text, nested)
+        raw = as_bytes(text)  # character-class runs are located at C speed (see .runs)
+        _find_rewritable_layers(text, raw, nested)
+        _find_more_layers(text, raw, nested)
     else:  # only an "&": every other layer needs what _INTERESTING matches
         _find_html(text, nested)
     return found
 
 
-def _find_rewritable_layers(text: str, nested: Callable[[str, int, str, str], None]
-                            ) -> None:
+def _find_rewritable_layers(text: str, raw: bytes,
+                            nested: Callable[[str, int, str, str], None]) -> None:
     """The layers the redactor rewrites too: percent, \\u escapes, base64 (also of
     gzip, and of UTF-16/32 text)."""
     if "%" in text:
@@ -109,13 +109,13 @@ def _find_rewritable_layers(text: str, nested: Callable[[str, int, str, str], No
             if "\\" in span:
                 nested(span, m.start(), _decode_mapped(span, _UESC_TOKEN, _uesc_one)[0],
                        "unicode-escape")
-    for m in _B64_RUN.finditer(text):
-        run = m.group(0)
+    for start, end in b64_runs(raw):
+        run = text[start:end]
         windows = _b64_interesting_cached(run) if len(run) <= 512 else _b64_interesting(run)
         if windows:
-            basic = text[max(0, m.start() - 6):m.start()].lower() == "basic "
+            basic = text[max(0, start - 6):start].lower() == "basic "
             for k, dec, layer in windows:
-                nested(run, m.start() + k, dec, layer.replace("base64", "basic") if basic
+                nested(run, start + k, dec, layer.replace("base64", "basic") if basic
                        else layer)
 
 
@@ -153,10 +153,10 @@ def _find_raw(text: str, found: Found) -> None:
                 found.append(("bearer", tok.rstrip("."), m.start("scheme"), "raw"))
 
 
-def _find_more_layers(text: str, nested: Callable[[str, int, str, str], None]) -> None:
+def _find_more_layers(text: str, raw: bytes,
+                      nested: Callable[[str, int, str, str], None]) -> None:
     """The layers only the scanner reads: hex, base32, HTML character references,
     line-wrapped (MIME) base64; gzip inside base64 is read with base64."""
-    raw = as_bytes(text)  # the runs are located at C speed (see .runs)
     for start, end in hex_runs(raw):
         run = text[start:end]
         for k, dec in hex_windows(run):
@@ -171,7 +171,8 @@ def _find_more_layers(text: str, nested: Callable[[str, int, str, str], None]) -
     if "\n" in text or "\\n" in text:
         for m in _matches_from(_MIME_RUN, text, mime_starts(raw)):
             joined = mime_joined(m.group(0))
-            for _k, dec, layer in _b64_interesting(joined):
+            for _k, dec, layer in (_b64_interesting_cached(joined) if len(joined) <= 512
+                                   else _b64_interesting(joined)):
                 nested(m.group(0), m.start(), dec, "mime-" + layer)
 
 
