@@ -262,7 +262,22 @@ def _escape(m: re.Match) -> str:
     return f"\\x{c:02x}" if c < 0x100 else (f"\\u{c:04x}" if c < 0x10000 else f"\\U{c:08x}")
 
 
+_STR_CACHE: dict[str, str] = {}  # keys and most values repeat from entry to entry
+_STR_CACHE_MAX = 8192
+
+
 def _str(s: str) -> str:
+    out = _STR_CACHE.get(s)
+    if out is None:
+        out = _str_written(s)
+        if len(s) <= 256:
+            if len(_STR_CACHE) >= _STR_CACHE_MAX:
+                _STR_CACHE.clear()
+            _STR_CACHE[s] = out
+    return out
+
+
+def _str_written(s: str) -> str:
     if (s and _PLAIN.fullmatch(s) and s[-1] not in " :" and ": " not in s
             and (s[0] not in _MAYBE_TYPED
                  or _RESOLVER.resolve(yaml.ScalarNode, s, (True, False))
