@@ -289,6 +289,8 @@ def _str_written(s: str) -> str:
 
 
 def _scalar(v: Any) -> str:
+    if isinstance(v, str):  # the usual case first
+        return _str(v)
     if v is None:
         return "null"
     if isinstance(v, int):  # booleans lower-case, as in JSON and forms
@@ -300,8 +302,6 @@ def _scalar(v: Any) -> str:
             return ".inf" if v > 0 else "-.inf"
         r = repr(v).lower()
         return r.replace("e", ".0e", 1) if "." not in r and "e" in r else r
-    if isinstance(v, str):
-        return _str(v)
     raise TypeError(f"cannot write a {type(v).__name__} to a cassette")
 
 

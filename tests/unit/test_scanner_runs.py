@@ -160,3 +160,31 @@ def _windows_decoded_one_by_one(run: str) -> list:
 @given(st.text(alphabet="AZaz09+/_-=Q", max_size=40))
 def test_b64_windows_are_each_alignment_decoded(run: str) -> None:
     assert codecs._b64_windows(run) == _windows_decoded_one_by_one(run)
+
+
+def _wide_text_reference(raw: bytes) -> str | None:
+    """Every wide reading tried (the code before its NUL-count shortcut)."""
+    for codec, width in (("utf-16-le", 2), ("utf-16-be", 2), ("utf-32-le", 4),
+                         ("utf-32-be", 4)):
+        for start in range(width):
+            text = raw[start:].decode(codec, "ignore")
+            if patterns._INTERESTING.search(text):
+                return text
+    return None
+
+
+NUL_HEAVY = st.lists(st.sampled_from([b"\x00", b"%", b"4", b"1", b"A", b"\xd8", b"\xff",
+                                      b"\x00\x00", b"s"]), max_size=24).map(b"".join)
+
+
+@settings(max_examples=800, deadline=None)
+@given(NUL_HEAVY)
+def test_wide_text_shortcut_keeps_every_reading(raw: bytes) -> None:
+    assert scanner._wide_text(raw) == _wide_text_reference(raw)
+
+
+def test_shortest_wide_secrets_are_read() -> None:
+    for codec in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
+        for text in ("%41", "x%41", "secret"):
+            raw = text.encode(codec)
+            assert scanner._wide_text(raw) == _wide_text_reference(raw) is not None

@@ -3,6 +3,7 @@ table (:mod:`fc_cassette.secret_kinds`), and the small predicates over them."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 
@@ -148,6 +149,19 @@ _PLACEHOLDER_TOKEN = re.compile(
 _AUTH_NAME = re.compile(r"(?i)(?<![A-Za-z0-9_])authorization[^A-Za-z0-9_]*$")
 _AUTH_VALUE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)(?P<sp>\s+)"
                          r"(?P<cred>\S.*)", re.S)
+PLAIN_KEY, SECRET_KEY, AUTH_KEY = 0, 1, 2
+
+
+@functools.lru_cache(maxsize=4096)
+def key_role(name: str) -> int:
+    """What a mapping key or header name makes of its value: a secret field
+    (``client_secret``, any case), an ``Authorization``-like name, or neither.
+    Memoized: the same few keys come back in every entry."""
+    if name.lower() in SECRET_FIELDS:
+        return SECRET_KEY
+    return AUTH_KEY if _AUTH_NAME.search(name) else PLAIN_KEY
+
+
 # A secret field where its name is visible in text: "client_secret=abc" (a query or a
 # form), '"secret": "abc"' (JSON text, a log line), "payment_intent[client_secret]=abc".
 _FIELD_NAMES = "|".join(sorted(SECRET_FIELDS, key=len, reverse=True))

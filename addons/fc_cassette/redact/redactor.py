@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..secret_kinds import SECRET_FIELDS, kind_of
+from ..secret_kinds import kind_of
 from .codecs import (
     _B64_CRED,
     _B64_RUN,
@@ -40,13 +40,17 @@ from .patterns import (
     _MASKED,
     _SECRET,
     _SECRET_QUICK,
+    AUTH_KEY,
     MAX_DEPTH,
+    PLAIN_KEY,
     REDACTED,
+    SECRET_KEY,
     _is_field_value_secret,
     _is_placeholder_token,
     _token_flagged,
     _unescape,
     field_matches,
+    key_role,
     last_placeholder_numbers,
     sub_secrets,
 )
@@ -305,7 +309,7 @@ class Redactor:
             key = self._str(name) if isinstance(name, str) else name
             if low in self._blank:
                 out[key] = [REDACTED for _ in value] if isinstance(value, list) else REDACTED
-            elif _AUTH_NAME.search(low):
+            elif key_role(low) == AUTH_KEY:  # (a secret field's name is not a header's)
                 out[key] = self._auth_value(value)
             else:
                 out[key] = self._walk(value, ())
@@ -336,7 +340,7 @@ class Redactor:
     def _walk(self, obj: Any, states: tuple[tuple[int, int], ...]) -> Any:
         if isinstance(obj, str):
             return self._str(obj)
-        if isinstance(obj, Mapping):
+        if isinstance(obj, dict) or isinstance(obj, Mapping):  # (dict: no ABC check)
             pii = self.rules.pii
             owner = pii and obj.get("object") == _PII_OWNER_OBJECT
             out: dict[Any, Any] = {}
@@ -349,10 +353,12 @@ class Redactor:
                     out[nk] = REDACTED
                 elif pii and k == "last4" and isinstance(v, (str, int)):
                     out[nk] = _LAST4_PLACEHOLDER
-                elif isinstance(k, str) and k.lower() in SECRET_FIELDS:
+                elif (role := key_role(k) if isinstance(k, str) else PLAIN_KEY) == SECRET_KEY:
                     out[nk] = self._secret_value(v)
-                elif isinstance(k, str) and _AUTH_NAME.search(k):
+                elif role == AUTH_KEY:
                     out[nk] = self._auth_value(v)
+                elif isinstance(v, str):  # (the usual leaf, without a call)
+                    out[nk] = self._str(v)
                 else:
                     out[nk] = self._walk(v, child)
             return out

@@ -216,6 +216,10 @@ def _wide_text(raw: bytes) -> str | None:
     """``raw`` read as UTF-16 or UTF-32 (either byte order, any alignment), when that
     reading might hold a secret: a text body in those charsets is stored as base64,
     and read one byte per character its secrets are interleaved with NULs."""
+    if raw.count(b"\x00") < 3:
+        # whatever _INTERESTING matches is 3 ASCII characters at least ("%41"), and
+        # each takes a NUL byte in UTF-16 (three in UTF-32): not wide text
+        return None
     for codec, width in (("utf-16-le", 2), ("utf-16-be", 2), ("utf-32-le", 4),
                          ("utf-32-be", 4)):
         for start in range(width):
