@@ -53,6 +53,8 @@ class RedactingFilter(logging.Filter):
         self.redactor = Redactor()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, PRE_REDACTED, False) and not record.exc_info:
+            return True  # redacted by its caller with the same rules (a hot-path line)
         text = record.getMessage()
         if record.exc_info:
             text += "\n" + logging.Formatter().formatException(record.exc_info)
@@ -61,6 +63,15 @@ class RedactingFilter(logging.Filter):
         if redacted != record.msg or record.args:
             record.msg, record.args = redacted, ()
         return True
+
+
+# ``extra={PRE_REDACTED: True}``: the caller built the record's message from pieces it
+# redacted itself, with the active mode's redactor (see record's per-interaction line)
+PRE_REDACTED = "fc_cassette_pre_redacted"
+
+
+def _not_ours(record: logging.LogRecord) -> bool:
+    return record.name != "fc_cassette" and not record.name.startswith("fc_cassette.")
 
 
 class AsyncioReportFilter(logging.Filter):
@@ -85,13 +96,18 @@ class AsyncioReportFilter(logging.Filter):
 def install_log_redaction() -> None:
     """Put a :class:`RedactingFilter` on each of mitmproxy's log handlers and on
     logging's last-resort handler, which prints once mitmproxy removed its handlers at
-    shutdown (once each); asyncio's reports get :class:`AsyncioReportFilter`."""
+    shutdown (once each); asyncio's reports get :class:`AsyncioReportFilter`; our own
+    records skip the deprecated ``add_log`` event."""
     handlers = [h for h in logging.getLogger().handlers if isinstance(h, MitmLogHandler)]
     if logging.lastResort is not None:
         handlers.append(logging.lastResort)
     for handler in handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+        # fc-cassette's records (a line per recorded interaction) are not turned into
+        # mitmproxy's deprecated add_log event: it went through every addon, per line
+        if mitm_compat.is_legacy_log_handler(handler) and _not_ours not in handler.filters:
+            handler.addFilter(_not_ours)
     asyncio_log = logging.getLogger("asyncio")
     if not any(isinstance(f, AsyncioReportFilter) for f in asyncio_log.filters):
         asyncio_log.addFilter(AsyncioReportFilter())

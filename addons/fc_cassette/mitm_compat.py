@@ -26,6 +26,10 @@ workaround below is a small function, so a mitmproxy upgrade is checked here (an
   mitmproxy's own start-up (its argument parsing, option errors) with our addons in.
 - :func:`web_parser` — mitmweb's parser plus ``filter_args`` (``run`` reads it; only
   mitmdump's parser defines it).
+- :func:`is_legacy_log_handler` — ``mitmproxy.log.LegacyLogEvents``: the handler that
+  turns every log record into the deprecated ``add_log`` event, sent through the whole
+  addon chain (~65 us a line); fc-cassette's own records are kept out of it (see
+  :func:`fc_cassette.core.install_log_redaction`).
 """
 
 from __future__ import annotations
@@ -106,3 +110,12 @@ def web_parser(opts: Any) -> Any:
     parser = cmdline.mitmweb(opts)
     parser.set_defaults(filter_args=None)
     return parser
+
+
+def is_legacy_log_handler(handler: Any) -> bool:
+    """Whether ``handler`` is mitmproxy's ``add_log`` event emitter (deprecated since
+    mitmproxy 9: addons read Python's logging instead)."""
+    from mitmproxy import log
+
+    legacy = getattr(log, "LegacyLogEvents", None)
+    return legacy is not None and isinstance(handler, legacy)

@@ -199,9 +199,10 @@ class Record(Switching):
         self.written.add(self.state.real)  # its real path
         if self.lock is not None and seq == 1 and self.writer.existing is None:
             self.lock.cover(self.writer.path)  # the file it created: hard links share it
-        # drift paths are the traffic's own keys, which can carry a secret: redact the line
-        log.info("fc-cassette record: %s",
-                 self.redactor.redact_text(_summary_line(seq, entry, reports)))
+        # every piece of the line is redacted (see _summary_line): the log filter need
+        # not redact it again
+        log.info("fc-cassette record: %s", _summary_line(seq, entry, reports, self.redactor),
+                 extra={core.PRE_REDACTED: True})
 
     def _why(self, e: Exception) -> str:
         """One redacted line for an append that failed."""
@@ -347,7 +348,12 @@ def _fail_closed(text: str, learned: dict[str, str] | None = None) -> None:
                          f"redaction ({kinds})")
 
 
-def _summary_line(seq: int, entry: dict, reports) -> str:
+def _summary_line(seq: int, entry: dict, reports, redactor: Redactor) -> str:
+    """``#3 POST /v1/financial_connections/sessions -> 200 fcsess_… valid``, redacted:
+    method, path and id come from the redacted entry; the verdict's drift paths are the
+    traffic's own keys, which can carry a secret, so it is redacted here. Each piece
+    is redacted alone: every piece after the first starts with our own words (``->``,
+    the status, the verdict), so no secret of the traffic spans two pieces."""
     req, resp = entry["request"], entry["response"]
     body = interaction.body_value(resp.get("body"))
     sid = body.get("id") if isinstance(body, dict) else None
@@ -355,5 +361,5 @@ def _summary_line(seq: int, entry: dict, reports) -> str:
     if sid:
         parts.append(str(sid))
     if reports:
-        parts.append(Verdict(reports).summary())
+        parts.append(redactor.redact_text(Verdict(reports).summary()))
     return " ".join(parts)
