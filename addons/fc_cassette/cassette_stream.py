@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from . import yamlio
 
-CHUNK = 1 << 20  # bytes read at a time (the parser reads its own, smaller, chunks)
+CHUNK = 256 << 10  # bytes read at a time (the parser reads its own, smaller, chunks)
 TAIL = b"\n...\n"
 
 
