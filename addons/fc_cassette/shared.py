@@ -13,6 +13,7 @@ sharing them. Replay only reads what it keeps (see :class:`.playback.Compactor`)
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 
@@ -22,21 +23,24 @@ class Sharer:
 
     def __init__(self) -> None:
         self._strings: dict[str, str] = {}
-        self._containers: dict[tuple, Any] = {}
+        self._containers: dict[bytes, Any] = {}
 
     def __call__(self, value: Any) -> Any:
         kind = type(value)
         if kind is str:
             return self._strings.setdefault(value, value)
         if kind is dict:
-            out = {self(k): self(v) for k, v in value.items()}
-            ids: list[Any] = [dict]
-            for k, v in out.items():
-                ids += (id(k), id(v))
+            out: Any = {self(k): self(v) for k, v in value.items()}
+            ids = [id(x) for item in out.items() for x in item]
         elif kind is list:
             out = [self(v) for v in value]
-            ids = [list, *map(id, out)]
+            ids = [id(x) for x in out]
         else:
             return value
-        # the ids are of objects the kept container holds: alive as long as it is
-        return self._containers.setdefault(tuple(ids), out)
+        # the items' ids, packed (a tuple of ints would cost more than it saves): the
+        # ids of objects the kept container holds, so alive as long as it is
+        key = _TAG[kind] + struct.pack(f"{len(ids)}Q", *ids)
+        return self._containers.setdefault(key, out)
+
+
+_TAG = {dict: b"d", list: b"l"}
