@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, entries, yamlio
+from . import __version__, cassette_stream, entries, yamlio
 
 FORMAT_VERSION = 1
 DOC_START = "---\n"
@@ -151,16 +151,28 @@ def _text(raw: bytes, p: Path) -> str:
 
 
 def _load_compact(p: Path, compact: Compact) -> Cassette:
-    """:func:`parse` for a ``compact`` load, on the file's bytes: the parser is given
-    them directly (given text, it would make a UTF-8 copy of it), and the text is
-    never kept, so the whole file is held once at most. A file with CRLF line ends or
-    a torn tail takes :func:`parse`'s way."""
-    raw = _read_raw(p)
-    if b"\r\n" in raw or not raw.endswith(b"\n" + DOC_END.encode()):
-        return parse(_text(raw, p), p, compact)
-    _text(raw, p)  # valid UTF-8 (the decoded copy is dropped at once)
-    header, interactions = _documents(raw, p, compact)
-    return Cassette(p, header, interactions, [], "", len(raw))
+    """:func:`parse` for a ``compact`` load, reading the file as it is parsed: neither
+    its bytes nor its text are ever held whole (:mod:`.cassette_stream` makes the
+    whole-file checks first, in chunks). A file with CRLF line ends or a torn tail
+    takes :func:`parse`'s way."""
+    try:
+        fh = yamlio.open_file(p, "cassette")
+    except ValueError as e:
+        raise CassetteError(p, str(e)) from None
+    with fh:
+        try:
+            scan = cassette_stream.scan(fh, MAX_CASSETTE_BYTES)
+        except ValueError as e:
+            raise CassetteError(p, str(e)) from None
+        if scan.bad_utf8 is not None:
+            byte, line = scan.bad_utf8
+            raise CassetteError(p, f"not valid UTF-8 (byte {byte})", line)
+        source = cassette_stream.Bounded(fh, scan.size)
+        if scan.crlf or not scan.complete:
+            return parse(_text(source.whole(), p), p, compact)
+        header, interactions = _documents(source, p, compact,
+                                          lambda: source.whole().decode("utf-8"))
+    return Cassette(p, header, interactions, [], "", scan.size)
 
 
 _LAST_DOC_END = re.compile(r"\n\.\.\.\r?\n")
@@ -194,7 +206,7 @@ def _header(docs: list[Any], path: Path) -> dict[str, Any]:
     return docs[0]
 
 
-def _interactions(docs: Iterator[Any], body: str | bytes, path: Path,
+def _interactions(docs: Iterator[Any], text: Callable[[], str], path: Path,
                   compact: Compact | None) -> list[dict[str, Any]]:
     """The documents after the header, checked (:mod:`.entries`), defaults filled in,
     each passed through ``compact`` as soon as it is parsed."""
@@ -204,9 +216,8 @@ def _interactions(docs: Iterator[Any], body: str | bytes, path: Path,
         if problem is not None:
             keys, message = problem
             loc = ".".join(str(x) for x in keys) or "(entry)"
-            text = body if isinstance(body, str) else body.decode("utf-8")
             raise CassetteError(path, f"interaction {i}: {loc}: {message}",
-                                _entry_line(text, i, keys)) from None
+                                _entry_line(text(), i, keys)) from None
         req = doc["request"]  # the optional parts, as the format's defaults say
         req.setdefault("query", {})
         req.setdefault("headers", {})
@@ -223,15 +234,16 @@ def _interactions(docs: Iterator[Any], body: str | bytes, path: Path,
     return out
 
 
-def _documents(body: str | bytes, path: Path, compact: Compact | None
-               ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The header and the checked interactions of a cassette's complete documents,
-    parsed one document at a time."""
-    docs = yamlio.load_all(body, strict=True)
+def _documents(source: str | cassette_stream.Bounded, path: Path, compact: Compact | None,
+               text: Callable[[], str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The header and the checked interactions of a cassette's complete documents
+    (``source``: their text, or a reader of their bytes), parsed one document at a
+    time; ``text()`` gives their text for an error's location."""
+    docs = yamlio.load_all(source, strict=True)
     try:
         first = next(docs, None)
         header = _header([] if first is None else [first], path)
-        return header, _interactions(docs, body, path, compact)
+        return header, _interactions(docs, text, path, compact)
     except yamlio.YamlError as e:
         raise CassetteError(path, e.message, e.line, e.column) from None
 
@@ -255,7 +267,7 @@ def parse(text: str, path: Path, compact: Compact | None = None) -> Cassette:
                             f"{complete} of {len(text)}; kept the complete interactions "
                             f"before the cut")
     body = text[:complete] if complete else text
-    header, interactions = _documents(body, path, compact)
+    header, interactions = _documents(body, path, compact, lambda: body)
     complete_bytes = (_complete_bytes(original) if warnings else len(original)
                       if original.isascii() else len(original.encode("utf-8")))
     return Cassette(path, header, interactions, warnings, "" if compact else text,

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from .player import Player
 
-COST_FACTOR = 4  # bytes in memory per byte of YAML, roughly (measured: 2.5 to 4)
+COST_FACTOR = 4  # bytes in memory per byte of YAML, roughly: an upper bound (measured
+# since issue #16: about 1.5 for the bench's 10k cassette, 2.5 to 4 for small ones)
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 

@@ -22,6 +22,7 @@ from .config import MatchRules, Settings
 from .interaction import SKIP_HEADERS, encode_body, header_items
 from .matching import PREPARED, Matcher, Miss, key_of, normalize
 from .redact import Redactor
+from .shared import Sharer
 
 MISS_HEADER = "Fc-Cassette-Miss"
 MAX_KEPT_MISSES = 1000  # explanations kept per rewind (for the status and the summary)
@@ -44,6 +45,14 @@ def wire(rec: dict[str, Any]) -> Wire:
 
 
 WIRE_KEY = "_wire"  # a compact interaction's precomputed wire form (see Compactor)
+# what Playback keeps per response: its header fields (a tuple of byte pairs) and no
+# Headers object, made per answer around the same tuple (see _response)
+Kept = tuple[int, bytes, tuple[tuple[bytes, bytes], ...], bytes]
+
+
+def kept(w: Wire) -> Kept:
+    status, reason, headers, body = w
+    return status, reason, headers.fields, body
 
 
 class Compactor:
@@ -52,34 +61,43 @@ class Compactor:
     fields shared between interactions), the request's match key and normalized form,
     and of the request itself only method and path (for the summary). The decoded
     bodies are dropped as soon as they are parsed: replay never needs them again.
-    Raises ValueError / TypeError (:data:`WIRE_ERRORS`) for a response that cannot be
-    replayed."""
+    Everything else is kept as it was loaded, equal values shared (:mod:`.shared`: the
+    same validation verdicts, header names, form values... held once), since replay
+    only reads them. Raises ValueError / TypeError (:data:`WIRE_ERRORS`) for a response
+    that cannot be replayed."""
 
     def __init__(self, rules: MatchRules):
         self.rules = rules
         self._fields: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
-        self._strings: dict[str, str] = {}
+        self._share = Sharer()
 
     def __call__(self, doc: dict[str, Any]) -> dict[str, Any]:
         status, reason, headers, body = wire(doc["response"])
         fields = self._fields
-        shared = [fields.setdefault(f, f) for f in headers.fields]
-        doc[WIRE_KEY] = (status, reason, http.Headers(shared), body)
-        req = doc["request"]
-        norm = normalize(req, self.rules)
-        doc[PREPARED] = (key_of(norm), norm)
-        intern = self._strings.setdefault
-        doc["request"] = {"method": intern(req["method"], req["method"]),
-                          "path": intern(req["path"], req["path"])}
-        doc["response"] = {"status": status}
-        return doc
+        shared = tuple([fields.setdefault(f, f) for f in headers.fields])
+        req, share = doc["request"], self._share
+        norm = share(normalize(req, self.rules))
+        out = {}
+        for k, v in doc.items():  # in the loaded order
+            if k == "request":
+                v = {"method": req["method"], "path": req["path"]}
+            elif k == "response":
+                v = {"status": status}
+            out[share(k)] = v if k == "seq" else share(v)
+        out[WIRE_KEY] = (status, reason, shared, body)
+        out[PREPARED] = (key_of(norm), norm)
+        return out
 
 
-def _response(status: int, reason: bytes, headers: http.Headers, body: bytes,
-              now: float) -> http.Response:
-    """``http.Response(b"HTTP/1.1", status, reason, headers, body, None, now, now)``
-    without the debug-mode type check of every field (a third of a hit's own time):
-    the values come from :func:`wire`, checked when the cassette was loaded."""
+def _response(status: int, reason: bytes, fields: tuple[tuple[bytes, bytes], ...],
+              body: bytes, now: float) -> http.Response:
+    """``http.Response(b"HTTP/1.1", status, reason, http.Headers(fields), body, None,
+    now, now)`` without the debug-mode type check of every field (a third of a hit's
+    own time): the values come from :func:`wire`, checked when the cassette was loaded.
+    The Headers around ``fields`` is a copy: a tuple of tuples is never changed in
+    place (Headers assigns a new one on every change)."""
+    headers = _HEADERS.__new__(_HEADERS)
+    headers.fields = fields
     data = _RESPONSE_DATA.__new__(_RESPONSE_DATA)
     data.__dict__.update(http_version=b"HTTP/1.1", status_code=status, reason=reason,
                          headers=headers, content=body, trailers=None,
@@ -89,7 +107,7 @@ def _response(status: int, reason: bytes, headers: http.Headers, body: bytes,
     return resp
 
 
-_RESPONSE_DATA = http.ResponseData
+_RESPONSE_DATA, _HEADERS = http.ResponseData, http.Headers
 
 
 class Playback:
@@ -108,10 +126,11 @@ class Playback:
                                cassette=self.path)
         # Encoded once, here: json.dumps with an indent runs in pure Python, too slow to
         # repeat on the first serving of every interaction (the common case in CI).
-        self._wire: dict[int, Wire] = {}
+        self._wire: dict[int, Kept] = {}
         for it in cassette.interactions:
             try:
-                self._wire[id(it)] = it[WIRE_KEY] if WIRE_KEY in it else wire(it["response"])
+                self._wire[id(it)] = (it[WIRE_KEY] if WIRE_KEY in it
+                                      else kept(wire(it["response"])))
             except WIRE_ERRORS as e:
                 raise CassetteError(cassette.path, f"interaction {it.get('seq')}: the "
                                     f"response cannot be replayed: {e}") from None
@@ -139,11 +158,11 @@ class Playback:
 
     def response_for(self, it: dict[str, Any]) -> http.Response:
         """The recorded response, byte-for-byte the same on every replay."""
-        status, reason, headers, body = self._wire[id(it)]
+        status, reason, fields, body = self._wire[id(it)]
         now = time.time()
         # not Response.make: the body needs no re-encoding and the headers were built
         # at load (a third cheaper per hit); nor the checked constructor (see _response)
-        return _response(status, reason, headers.copy(), body, now)
+        return _response(status, reason, fields, body, now)
 
     def _miss_response(self, reason: str, explanation: str) -> http.Response:
         message = f"fc-cassette replay miss (cassette {self.path}): {explanation}"

@@ -56,8 +56,8 @@ class YamlError(ValueError):
         return f"{self.line}:{self.column}" if self.column else f"{self.line}"
 
 
-def read_file(path: Path, what: str, limit: int) -> bytes:
-    """A regular file's bytes, at most ``limit``; raises ``ValueError`` with a message.
+def open_file(path: Path, what: str):
+    """A regular file, opened for reading in binary; raises ``ValueError`` with a message.
 
     A FIFO would block the reader forever and a device may never end, so anything
     that is not a regular file is refused before it is opened.
@@ -73,13 +73,26 @@ def read_file(path: Path, what: str, limit: int) -> bytes:
     if not stat.S_ISREG(st.st_mode):
         raise ValueError(f"not a regular file (a pipe, socket or device), not a {what}")
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(limit + 1)
+        return open(path, "rb")
     except OSError as e:
         raise ValueError(f"cannot read: {e.strerror}") from None
+
+
+def too_large(limit: int) -> str:
+    """The message for a file of more than ``limit`` bytes."""
+    return f"larger than {limit >> 20} MiB" if limit >= 1 << 20 else f"larger than {limit} bytes"
+
+
+def read_file(path: Path, what: str, limit: int) -> bytes:
+    """A regular file's bytes, at most ``limit``; raises ``ValueError`` with a message
+    (see :func:`open_file`)."""
+    with open_file(path, what) as fh:
+        try:
+            raw = fh.read(limit + 1)
+        except OSError as e:
+            raise ValueError(f"cannot read: {e.strerror}") from None
     if len(raw) > limit:
-        raise ValueError(f"larger than {limit >> 20} MiB" if limit >= 1 << 20
-                         else f"larger than {limit} bytes")
+        raise ValueError(too_large(limit))
     return raw
 
 
@@ -226,9 +239,10 @@ def load(text: str | bytes) -> Any:
         raise _error(e) from None
 
 
-def load_all(text: str | bytes, strict: bool = False) -> Iterator[Any]:
+def load_all(text: Any, strict: bool = False) -> Iterator[Any]:
     """Load every document of a YAML stream safely (``strict``: with
-    :class:`StrictLoader`); raises :class:`YamlError`."""
+    :class:`StrictLoader`); raises :class:`YamlError`. ``text``: str, bytes, or a
+    binary reader (``read(n)``), which the parser reads as it goes."""
     try:
         yield from yaml.load_all(text, Loader=StrictLoader if strict else Loader)
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError, ValueError) as e:
