@@ -158,7 +158,16 @@ def encode_body(body: dict[str, Any] | None) -> bytes:
     raise ValueError(f"unknown body kind {kind!r}")
 
 
+_URLSPLIT_SPECIAL = re.compile(r"[#\t\r\n]")
+
+
 def split_path(path: str) -> tuple[str, str]:
+    """``urlsplit(path)``'s path and query. A plain origin-form target (starting with
+    one "/", no fragment, no TAB/CR/LF for urlsplit to strip) is split at its first
+    "?" directly, which is what urlsplit does with it (once per request, twice)."""
+    if path[:1] == "/" and path[1:2] != "/" and not _URLSPLIT_SPECIAL.search(path):
+        p, _, q = path.partition("?")
+        return p, q
     parts = urlsplit(path)
     return parts.path, parts.query
 
@@ -212,7 +221,8 @@ def request_content(req, headers: dict[str, str]) -> bytes | None:
 
 
 def match_record(flow, header_names: list[str],
-                 headers: dict[str, str] | None = None) -> dict[str, Any]:
+                 headers: dict[str, str] | None = None,
+                 with_host: bool = True) -> dict[str, Any]:
     """The parts of a request that matching compares (see :mod:`.matching`): cheaper
     than :func:`request_record`, which replay does not need on its hot path.
     ``headers``: the request's :func:`header_map`, when the caller has it already."""
@@ -222,7 +232,7 @@ def match_record(flow, header_names: list[str],
     path, query = split_path(req.path)
     return {
         "method": req.method,
-        "host": req.pretty_host,
+        "host": req.pretty_host if with_host else None,  # (read only when matched on)
         "path": path,
         "query": decode_query(query),
         "headers": {name: v for name in header_names

@@ -114,7 +114,7 @@ class Player:
             if hit is not None:
                 return hit
         req = self.redactor.redact_entry(
-            {"request": match_record(flow, matching.headers, headers)})
+            {"request": match_record(flow, matching.headers, headers, matching.match_host)})
         hit = self.playback.matcher.prepare(req["request"])
         if raw is not None:
             if len(self._keys) >= KEY_CACHE_SIZE:

@@ -1,11 +1,13 @@
-"""The scanner's fast paths find exactly what the regexes they stand in for find.
+"""The hot paths' shortcuts (issue #16) give exactly what the code they stand in for
+gives: the optimizations change no behaviour.
 
 Each fast path (``fc_cassette.redact.runs``, the ASCII shortcuts in ``patterns`` and
-``fieldshapes``, the object-secret anchor bound, the one-search window filter of the
-scanner) is compared with its plain regex on generated text built from the pieces that
-matter: class boundaries, line breaks and their escapes, prefixes, case variants and
-non-ASCII look-alikes (the Kelvin sign and the long s fold to ASCII under ``re``'s
-ignore-case)."""
+``fieldshapes``, the object-secret anchor bound, the one-search window filters of the
+scanner and the redactor, the inlined base64 windows, the NUL count before wide-text
+readings, ``interaction.split_path``) is compared with its plain form on generated input
+built from the pieces that matter: class boundaries, line breaks and their escapes,
+prefixes, case variants and non-ASCII look-alikes (the Kelvin sign and the long s fold
+to ASCII under ``re``'s ignore-case)."""
 
 from __future__ import annotations
 
@@ -188,3 +190,18 @@ def test_shortest_wide_secrets_are_read() -> None:
         for text in ("%41", "x%41", "secret"):
             raw = text.encode(codec)
             assert scanner._wide_text(raw) == _wide_text_reference(raw) is not None
+
+
+TARGETS = st.lists(st.sampled_from(["/", "//", "/v1", "?", "a=b", "&", "#", "\t", "\r", "\n",
+                                    " ", ":", "x:y", "%2F", "http:", "\x00", "é", ";"]),
+                   max_size=12).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(TARGETS)
+def test_split_path_is_urlsplits_path_and_query(path: str) -> None:
+    from urllib.parse import urlsplit
+
+    from fc_cassette.interaction import split_path
+    parts = urlsplit(path)
+    assert split_path(path) == (parts.path, parts.query)
