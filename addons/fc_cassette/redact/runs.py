@@ -7,7 +7,7 @@ read once as bytes (one per character: :func:`as_bytes`), mapped by ``bytes.tran
 to one mark per character class, and runs are located with ``bytes.find``.
 
 Each function yields exactly what the regex it replaces yields (named beside it): the
-scanner's findings must not change, and ``tests/unit/test_scanner_runs.py`` compares
+scanner's findings must not change, and ``tests/unit/test_fast_paths.py`` compares
 both on generated text.
 """
 
