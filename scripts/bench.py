@@ -185,7 +185,7 @@ class Sizes:
 FULL = Sizes(small=10, large=10_000, warmup=150, batch=500, repeats=9,
              record_warmup=40, record_batch=200, record_repeats=7,
              load_repeats=3, startup_runs=7, first_use_n=400, first_use_warm=20,
-             first_use_rounds=5, clients=32, per_client=40, concurrent_rounds=5)
+             first_use_rounds=9, clients=32, per_client=40, concurrent_rounds=5)
 SMOKE = Sizes(small=10, large=50, warmup=5, batch=20, repeats=1,
               record_warmup=3, record_batch=10, record_repeats=1,
               load_repeats=1, startup_runs=1, first_use_n=20, first_use_warm=4,
@@ -893,15 +893,21 @@ def bench_first_use(sizes: Sizes, tmp: Path, procs: Procs, templates: dict[bool,
         "floor": lambda port: [MITMDUMP, "-q", *floor_args, *reverse,
                                *mitm_common(port, confdir)],
     }
-    sec = bench_workloads.first_use(contenders, procs.start, procs.stop_all, free_port,
-                                    warm, timed, sizes.first_use_rounds)
+    rounds = bench_workloads.first_use(contenders, procs.start, procs.stop_all, free_port,
+                                       warm, timed, sizes.first_use_rounds)
+    sec = {n: statistics.median(v) for n, v in rounds.items()}
     res: dict[str, Any] = {
         "first_use_n": sizes.first_use_n,
+        "first_use_rounds": sizes.first_use_rounds,
         "replay_first_use_rps": 1 / sec["replay"],
         "server_replay_first_use_rps": 1 / sec["server_replay"],
         "floor_first_use_rps": 1 / sec["floor"],
-        "replay_vs_floor": sec["floor"] / sec["replay"],
-        "replay_vs_server_replay": sec["server_replay"] / sec["replay"],
+        # throughput ratios, paired by round (see bench_workloads.paired_ratio)
+        "replay_vs_floor": bench_workloads.paired_ratio(rounds, "floor", "replay"),
+        "replay_vs_server_replay": bench_workloads.paired_ratio(rounds, "server_replay",
+                                                                "replay"),
+        "replay_vs_floor_rounds": [round(f / r, 3) for f, r in zip(
+            rounds["floor"], rounds["replay"], strict=True)],
     }
     note(f"{sizes.clients} concurrent keep-alive clients ...")
     repeat_cfg = tmp / "repeat_last.yaml"

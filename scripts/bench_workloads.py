@@ -52,8 +52,8 @@ def exchange(conn: http.client.HTTPConnection, name: str, req: Req) -> None:
 
 def first_use(contenders: dict[str, Callable[[int], list[str]]], start, stop_all,
               free_port, warm: list[Req], timed: list[Req], rounds: int
-              ) -> dict[str, float]:
-    """Median seconds per request of each contender over ``rounds``.
+              ) -> dict[str, list[float]]:
+    """Seconds per request of each contender, one figure per round (in round order).
 
     ``contenders``: name -> (port -> command line). Each round starts every contender
     afresh (all at once, then waits for each to listen), then, one contender after the
@@ -75,7 +75,16 @@ def first_use(contenders: dict[str, Callable[[int], list[str]]], start, stop_all
                 per_req[n].append(send_all(n, ports[n], timed) / len(timed))
         finally:
             stop_all()
-    return {n: statistics.median(v) for n, v in per_req.items()}
+    return per_req
+
+
+def paired_ratio(per_round: dict[str, list[float]], num: str, den: str) -> float:
+    """The median over rounds of ``num``'s time over ``den``'s in the same round: the
+    two were measured back to back in fresh processes, so a slow round (the machine
+    busy for a moment) slows both and cancels out, where a ratio of medians taken
+    separately would pair different rounds."""
+    return statistics.median(a / b for a, b in zip(per_round[num], per_round[den],
+                                                   strict=True))
 
 
 # ------------------------------------------------------------------- concurrent clients
