@@ -56,10 +56,12 @@ def first_use(contenders: dict[str, Callable[[int], list[str]]], start, stop_all
     """Seconds per request of each contender, one figure per round (in round order).
 
     ``contenders``: name -> (port -> command line). Each round starts every contender
-    afresh (all at once, then waits for each to listen), then, one contender after the
-    other (the order rotates every round), sends the ``warm`` requests (distinct, not
-    timed: the connection and mitmproxy's own first-request costs) and then the
-    ``timed`` ones, each once."""
+    afresh (all at once, then waits for each to listen), sends each the ``warm``
+    requests (distinct, not timed: the connection and mitmproxy's own first-request
+    costs), then the ``timed`` ones, each once, in blocks of :data:`BLOCK`: one block
+    to each contender in turn (the order rotating every round), over one keep-alive
+    connection per contender. Interleaved blocks put the contenders side by side in
+    time, so a busy moment of the machine falls on all of them."""
     names = list(contenders)
     per_req: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
@@ -67,15 +69,31 @@ def first_use(contenders: dict[str, Callable[[int], list[str]]], start, stop_all
         ports = {n: free_port() for n in order}
         procs = {n: start(f"first_use_{n}_{r}", contenders[n](ports[n]), ports[n])
                  for n in order}
+        conns = {n: http.client.HTTPConnection("127.0.0.1", ports[n], timeout=60)
+                 for n in order}
         try:
             for n in order:
                 procs[n].wait_port()
             for n in order:
-                send_all(n, ports[n], warm)
-                per_req[n].append(send_all(n, ports[n], timed) / len(timed))
+                for req in warm:
+                    exchange(conns[n], n, req)
+            spent = dict.fromkeys(order, 0.0)
+            for i in range(0, len(timed), BLOCK):
+                for n in order:
+                    t0 = time.perf_counter()
+                    for req in timed[i:i + BLOCK]:
+                        exchange(conns[n], n, req)
+                    spent[n] += time.perf_counter() - t0
+            for n in order:
+                per_req[n].append(spent[n] / len(timed))
         finally:
+            for c in conns.values():
+                c.close()
             stop_all()
     return per_req
+
+
+BLOCK = 25  # timed requests sent to one contender before the next one's turn
 
 
 def paired_ratio(per_round: dict[str, list[float]], num: str, den: str) -> float:

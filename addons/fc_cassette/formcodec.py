@@ -13,9 +13,10 @@ raises :class:`FormDecodeError` with a message that names the offending key.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote, unquote
 
 MAX_FIELDS = 10_000
 MAX_DEPTH = 32
@@ -66,8 +67,8 @@ def decode(data: str | bytes) -> dict[str, Any]:
     if data.count("&") >= MAX_FIELDS:
         raise FormDecodeError(f"more than {MAX_FIELDS} form fields")
     try:
-        pairs = parse_qsl(data, keep_blank_values=True, encoding="utf-8", errors="strict",
-                          separator="&")
+        pairs = [(_unquote_name(name), _unquote(value) if "%" in value or "+" in value
+                  else value) for name, value in _raw_pairs(data)]
     except UnicodeDecodeError as e:
         raise FormDecodeError("form data is not valid UTF-8 once percent-decoded "
                               f"({e.reason})") from None
@@ -75,11 +76,38 @@ def decode(data: str | bytes) -> dict[str, Any]:
     for key, value in pairs:
         if key == "":
             raise FormDecodeError("empty parameter name")
-        _assign(root, key, split_key(key), value)
+        _assign(root, key, _segments(key), value)
     return _finish(root)
 
 
-def _assign(root: dict, key: str, segments: list[str], value: str) -> None:
+def _raw_pairs(data: str) -> list[tuple[str, str]]:
+    """``parse_qsl(data, keep_blank_values=True)``'s pairs before unquoting (a field
+    without "=" has the value "", empty fields are skipped)."""
+    out = []
+    for field in data.split("&") if data else ():
+        if field:
+            name, _, value = field.partition("=")
+            out.append((name, value))
+    return out
+
+
+def _unquote(text: str) -> str:
+    """What parse_qsl makes of a name or a value: "+" is a space, then %-escapes in
+    strict UTF-8."""
+    return unquote(text.replace("+", " "), encoding="utf-8", errors="strict")
+
+
+# Names repeat from request to request ("account_holder%5Btype%5D"): memoized, with
+# their segments (a name that fails raises every time; failures are not cached).
+_unquote_name = functools.lru_cache(maxsize=1024)(_unquote)
+
+
+@functools.lru_cache(maxsize=1024)
+def _segments(key: str) -> tuple[str, ...]:
+    return tuple(split_key(key))
+
+
+def _assign(root: dict, key: str, segments: tuple[str, ...], value: str) -> None:
     node: Any = root
     for i, seg in enumerate(segments):
         last = i == len(segments) - 1

@@ -205,3 +205,41 @@ def test_split_path_is_urlsplits_path_and_query(path: str) -> None:
     from fc_cassette.interaction import split_path
     parts = urlsplit(path)
     assert split_path(path) == (parts.path, parts.query)
+
+
+def _form_reference(data: bytes) -> dict:
+    """formcodec.decode as it was, on parse_qsl (its memoized pairs stand in for it)."""
+    from urllib.parse import parse_qsl
+
+    from fc_cassette import formcodec
+    text = data.decode("utf-8")
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict",
+                          separator="&")
+    except UnicodeDecodeError as e:
+        raise formcodec.FormDecodeError("form data is not valid UTF-8 once percent-decoded "
+                                        f"({e.reason})") from None
+    root: dict = {}
+    for key, value in pairs:
+        if key == "":
+            raise formcodec.FormDecodeError("empty parameter name")
+        formcodec._assign(root, key, tuple(formcodec.split_key(key)), value)
+    return formcodec._finish(root)
+
+
+FORMS = st.lists(st.sampled_from(["a", "b", "=", "&", "&&", "+", "%2B", "%5B", "%5D", "[",
+                                  "]", "[0]", "[]", "[x]", "%C3%A9", "%C3", "%ZZ", "%", "é",
+                                  "cus_1", "==", " "]), max_size=16).map("".join)
+
+
+@settings(max_examples=800, deadline=None)
+@given(FORMS)
+def test_form_decode_is_the_parse_qsl_decode(text: str) -> None:
+    from fc_cassette import formcodec
+
+    def outcome(fn):
+        try:
+            return fn(text.encode("utf-8"))
+        except formcodec.FormDecodeError as e:
+            return ("error", str(e))
+    assert outcome(formcodec.decode) == outcome(_form_reference)
