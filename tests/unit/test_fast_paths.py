@@ -243,3 +243,28 @@ def test_form_decode_is_the_parse_qsl_decode(text: str) -> None:
         except formcodec.FormDecodeError as e:
             return ("error", str(e))
     assert outcome(formcodec.decode) == outcome(_form_reference)
+
+
+LONG = st.lists(st.one_of(st.sampled_from(PIECES), B64ISH), max_size=60).map(
+    lambda parts: "z " * 130 + " ".join(parts))  # long enough for the marks
+
+
+@settings(max_examples=300, deadline=None)
+@given(LONG)
+def test_base64_runs_of_a_long_string_are_redacted_as_the_regex_finds_them(text: str) -> None:
+    from fc_cassette.redact import Redactor, layers
+
+    fast = layers.sub_b64_runs(text, 0, Redactor()._rewrite)
+    rewrite = Redactor()._rewrite  # (a fresh one: the same numbering)
+    slow = codecs._B64_RUN.sub(lambda m: layers.sub_b64(m.group(0), 0, rewrite), text)
+    assert len(text) >= layers._MARKS_FROM and fast == slow
+
+
+def test_a_base64_secret_in_a_long_string_is_redacted() -> None:
+    from fc_cassette.redact import Redactor
+
+    blob = base64.b64encode(b"key=sk_test_" + b"A1" * 20).decode()
+    text = "x " * 200 + blob + " y"
+    out = Redactor().redact_text(text)
+    assert blob not in out and out.startswith("x " * 200)
+    assert "sk_test_REDACTED_1" in base64.b64decode(out.split()[-2] + "==").decode("latin-1")

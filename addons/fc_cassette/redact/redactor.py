@@ -11,22 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..secret_kinds import kind_of
+from . import layers
 from .codecs import (
     _B64_CRED,
-    _B64_RUN,
     _PCT_SPAN,
-    _PCT_TOKEN,
-    _TO_URL,
     _UESC_SPAN,
-    _UESC_TOKEN,
     _b64_decode,
-    _b64_windows,
-    _decode_mapped,
-    _pct_encode,
-    _pct_one,
-    _splice,
-    _uesc_encode,
-    _uesc_one,
 )
 from .fieldshapes import sub_values
 from .learned import _PLAIN_WORD, MAX_LEARNED, MIN_LEARNED, _b64_map, _token_pattern, echo_forms
@@ -38,7 +28,6 @@ from .patterns import (
     _ESC_SECRET,
     _INTERESTING,
     _MASKED,
-    _SECRET,
     _SECRET_QUICK,
     AUTH_KEY,
     MAX_DEPTH,
@@ -48,7 +37,6 @@ from .patterns import (
     _is_field_value_secret,
     _is_placeholder_token,
     _token_flagged,
-    _unescape,
     field_matches,
     key_role,
     last_placeholder_numbers,
@@ -123,72 +111,18 @@ class Redactor:
                 last = start + len(core)
         return "".join(parts) + s[last:] if parts else s
 
-    def _sub_escaped_secret(self, m: re.Match[str]) -> str:
-        t = m.group(0)
-        if "%" not in t and "\\" not in t:
-            return t  # a plain secret: the raw rule below takes it
-        dec = _unescape(t)
-        red = _SECRET.sub(self._sub_secret, dec)
-        return t if red == dec else red
-
-    def _sub_pct(self, m: re.Match[str], depth: int) -> str:
-        span = m.group(0)
-        if "%" not in span:
-            return span
-        text, starts = _decode_mapped(span, _PCT_TOKEN, _pct_one)
-        if text == span:
-            return span
-        red = self._rewrite(text, depth + 1)
-        return span if red == text else _splice(span, starts, text, red, _pct_encode)
-
-    def _sub_uesc(self, m: re.Match[str], depth: int) -> str:
-        span = m.group(0)
-        if "\\" not in span:
-            return span
-        text, starts = _decode_mapped(span, _UESC_TOKEN, _uesc_one)
-        red = self._rewrite(text, depth + 1)
-        return span if red == text else _splice(span, starts, text, red, _uesc_encode)
-
-    def _sub_b64(self, m: re.Match[str], depth: int) -> str:
-        run = m.group(0)
-        for _ in range(8):  # a run may hold more than one encoded blob
-            windows = _b64_windows(run)
-            if not _INTERESTING.search("\x01".join(w[1] for w in windows)):
-                return run  # the usual case, in one search (nothing matches across "\x01")
-            for k, text, used in windows:
-                if not _INTERESTING.search(text):
-                    continue
-                red = self._rewrite(text, depth + 1)
-                if red == text:
-                    continue
-                body = run.rstrip("=")
-                padded = len(run) > len(body)
-                enc = binascii.b2a_base64(red.encode("latin-1", "replace"),
-                                          newline=False).decode()
-                if "-" in body or "_" in body:
-                    enc = enc.translate(_TO_URL)
-                rest = body[k + used:]
-                if not padded or rest:
-                    enc = enc.rstrip("=")
-                    rest += run[len(body):]
-                run = body[:k] + enc + rest
-                break
-            else:
-                return run
-        return run
-
     def _rewrite(self, s: str, depth: int) -> str:
         """The built-in rules over one string, looking through encodings (no patterns)."""
         if not _INTERESTING.search(s):
             return s
         if "%" in s or "\\" in s:
-            s = _ESC_SECRET.sub(self._sub_escaped_secret, s)
+            s = _ESC_SECRET.sub(lambda m: layers.sub_escaped_secret(m, self._sub_secret), s)
         if depth < MAX_DEPTH:
             if "%" in s:
-                s = _PCT_SPAN.sub(lambda m: self._sub_pct(m, depth), s)
+                s = _PCT_SPAN.sub(lambda m: layers.sub_pct(m, depth, self._rewrite), s)
             if "\\" in s:
-                s = _UESC_SPAN.sub(lambda m: self._sub_uesc(m, depth), s)
-            s = _B64_RUN.sub(lambda m: self._sub_b64(m, depth), s)
+                s = _UESC_SPAN.sub(lambda m: layers.sub_uesc(m, depth, self._rewrite), s)
+            s = layers.sub_b64_runs(s, depth, self._rewrite)
         if _SECRET_QUICK.search(s):
             if "*" in s:  # first: "sk_test_abc***1234" must not keep its last four
                 s = _MASKED.sub(lambda m: m.group("prefix") + m.group("stars"), s)
@@ -340,36 +274,46 @@ class Redactor:
     def _walk(self, obj: Any, states: tuple[tuple[int, int], ...]) -> Any:
         if isinstance(obj, str):
             return self._str(obj)
-        if isinstance(obj, dict) or isinstance(obj, Mapping):  # (dict: no ABC check)
-            pii = self.rules.pii
-            owner = pii and obj.get("object") == _PII_OWNER_OBJECT
-            out: dict[Any, Any] = {}
-            for k, v in obj.items():
-                nk = self._str(k) if isinstance(k, str) else k
-                child, hit = self._advance(states, k, False) if states else ((), False)
-                if hit:
-                    out[nk] = REDACTED
-                elif owner and k in _PII_OWNER_FIELDS and v is not None:
-                    out[nk] = REDACTED
-                elif pii and k == "last4" and isinstance(v, (str, int)):
-                    out[nk] = _LAST4_PLACEHOLDER
-                elif (role := key_role(k) if isinstance(k, str) else PLAIN_KEY) == SECRET_KEY:
-                    out[nk] = self._secret_value(v)
-                elif role == AUTH_KEY:
-                    out[nk] = self._auth_value(v)
-                elif isinstance(v, str):  # (the usual leaf, without a call)
-                    out[nk] = self._str(v)
-                else:
-                    out[nk] = self._walk(v, child)
-            return out
+        if obj is None or isinstance(obj, (int, float)):  # (before the ABC check below)
+            return obj
+        if isinstance(obj, dict):
+            return self._mapping(obj, states)
         if isinstance(obj, (list, tuple)):
             child, hit = self._advance(states, None, True) if states else ((), False)
             if hit:
                 return [REDACTED for _ in obj]
             return [self._walk(v, child) for v in obj]
+        if isinstance(obj, Mapping):
+            return self._mapping(obj, states)
         if isinstance(obj, (bytes, bytearray)):
             return self._str(bytes(obj).decode("latin-1")).encode("latin-1", "replace")
         return obj
+
+    def _mapping(self, obj: Mapping[Any, Any], states: tuple[tuple[int, int], ...]
+                 ) -> dict[Any, Any]:
+        pii = self.rules.pii
+        owner = pii and obj.get("object") == _PII_OWNER_OBJECT
+        out: dict[Any, Any] = {}
+        for k, v in obj.items():
+            nk = self._str(k) if isinstance(k, str) else k
+            child, hit = self._advance(states, k, False) if states else ((), False)
+            if hit:
+                out[nk] = REDACTED
+            elif owner and k in _PII_OWNER_FIELDS and v is not None:
+                out[nk] = REDACTED
+            elif pii and k == "last4" and isinstance(v, (str, int)):
+                out[nk] = _LAST4_PLACEHOLDER
+            elif (role := key_role(k) if isinstance(k, str) else PLAIN_KEY) == SECRET_KEY:
+                out[nk] = self._secret_value(v)
+            elif role == AUTH_KEY:
+                out[nk] = self._auth_value(v)
+            elif isinstance(v, str):  # the usual leaves, without a call
+                out[nk] = self._str(v)
+            elif v is None or isinstance(v, (int, float)):
+                out[nk] = v
+            else:
+                out[nk] = self._walk(v, child)
+        return out
 
     def _root(self) -> tuple[tuple[int, int], ...]:
         return tuple((r, 0) for r in range(len(self._paths)))
