@@ -19,9 +19,11 @@ First-use replay, the headline (``replay_vs_floor``, ``replay_vs_server_replay``
 ``replay_first_use_rps``, ...; scripts/bench_workloads.py): the way a CI run uses a
 cassette. A cassette of ``first_use_n`` (400) + 20 distinct requests; every round
 starts ``fc-cassette replay`` (default config: each recording served once),
-``mitmdump -S`` (the same flows, same response bytes) and the floor afresh, then,
-one after the other (the order rotates every round), each gets the 20 warm-up
-requests and then the 400 timed ones, each request sent once. Medians over 5 rounds.
+``mitmdump -S`` (the same flows, same response bytes) and the floor afresh; each
+gets the 20 warm-up requests, then the 400 timed ones, each request sent once, in
+blocks of 25 to each contender in turn (the order rotates every round), so the
+contenders run side by side in time. A ratio is the median over 9 rounds of each
+round's ratio (``replay_vs_floor_rounds`` lists them); rates are medians.
 
 Concurrent clients (``replay_32c_vs_floor``, ``replay_32c_p50_ms``/``p99_ms``,
 ``floor_32c_p50_ms``/``p99_ms``): 32 keep-alive connections at once (an asyncio
