@@ -28,9 +28,9 @@ round's ratio (``replay_vs_floor_rounds`` lists them); rates are medians.
 Concurrent clients (``replay_32c_vs_floor``, ``replay_32c_p50_ms``/``p99_ms``,
 ``floor_32c_p50_ms``/``p99_ms``): 32 keep-alive connections at once (an asyncio
 client in this process), each sending 2 untimed and 40 timed requests; replay
-(``repeat_last``) of the first-use cassette versus the floor, alternating over 5
-rounds; throughput is requests over the round's wall time (median of rounds),
-latencies are per request over all rounds.
+(``repeat_last``) of the first-use cassette versus the floor, alternating over 7
+rounds (the order rotating); throughput is requests over the round's wall time, the
+ratio the median of the rounds' ratios, latencies per request over all rounds.
 
 Memoized repeats (``replay_rps``, ``server_replay_rps``, ``floor_rps``,
 ``replay_repeat_vs_floor``, ``replay_repeat_vs_server_replay``, ``scale_10k_vs_10``):
@@ -187,7 +187,7 @@ class Sizes:
 FULL = Sizes(small=10, large=10_000, warmup=150, batch=500, repeats=9,
              record_warmup=40, record_batch=200, record_repeats=7,
              load_repeats=3, startup_runs=7, first_use_n=400, first_use_warm=20,
-             first_use_rounds=9, clients=32, per_client=40, concurrent_rounds=5)
+             first_use_rounds=9, clients=32, per_client=40, concurrent_rounds=7)
 SMOKE = Sizes(small=10, large=50, warmup=5, batch=20, repeats=1,
               record_warmup=3, record_batch=10, record_repeats=1,
               load_repeats=1, startup_runs=1, first_use_n=20, first_use_warm=4,
@@ -925,7 +925,9 @@ def bench_first_use(sizes: Sizes, tmp: Path, procs: Procs, templates: dict[bool,
     finally:
         procs.stop_all()
     res["replay_32c_rps"], res["floor_32c_rps"] = got["replay"]["rps"], got["floor"]["rps"]
-    res["replay_32c_vs_floor"] = got["replay"]["rps"] / got["floor"]["rps"]
+    # paired by round, as the first-use ratios (the rounds' rates, so floor over replay)
+    res["replay_32c_vs_floor"] = bench_workloads.paired_ratio(
+        {n: got[n]["rounds"] for n in ("replay", "floor")}, "replay", "floor")
     for name in ("replay", "floor"):
         res[f"{name}_32c_p50_ms"] = got[name]["p50_ms"]
         res[f"{name}_32c_p99_ms"] = got[name]["p99_ms"]

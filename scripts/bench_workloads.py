@@ -97,10 +97,10 @@ BLOCK = 25  # timed requests sent to one contender before the next one's turn
 
 
 def paired_ratio(per_round: dict[str, list[float]], num: str, den: str) -> float:
-    """The median over rounds of ``num``'s time over ``den``'s in the same round: the
-    two were measured back to back in fresh processes, so a slow round (the machine
-    busy for a moment) slows both and cancels out, where a ratio of medians taken
-    separately would pair different rounds."""
+    """The median over rounds of ``num``'s figure over ``den``'s in the same round (a
+    time per request, or a rate): the two were measured side by side, so a slow round
+    (the machine busy for a moment) slows both and cancels out, where a ratio of
+    medians taken separately would pair different rounds."""
     return statistics.median(a / b for a, b in zip(per_round[num], per_round[den],
                                                    strict=True))
 
@@ -178,14 +178,18 @@ def concurrent(ports: dict[str, int], reqs: list[Req], clients: int, per_client:
                warm: int, rounds: int) -> dict[str, dict[str, Any]]:
     """``clients`` keep-alive connections at once per contender (already listening on
     ``ports``), each sending ``warm`` untimed then ``per_client`` timed requests (client
-    c walks ``reqs`` from its own offset); contenders alternate over ``rounds``."""
+    c walks ``reqs`` from its own offset); contenders alternate over ``rounds``, the
+    order rotating every round. ``rps`` is the median of the rounds' rates, ``rounds``
+    each round's rate (for ratios paired by round)."""
     out = {n: Concurrent() for n in ports}
     n_req = len(reqs)
+    names = list(ports)
     for r in range(rounds):
-        for name, port in ports.items():
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            port = ports[name]
             plan = [[reqs[(c * 7 + r * 131 + k) % n_req] for k in range(warm + per_client)]
                     for c in range(clients)]
             rps, lat = asyncio.run(_burst(name, port, plan, warm))
             out[name].rps.append(rps)
             out[name].latencies += lat
-    return {n: c.summary() for n, c in out.items()}
+    return {n: {**c.summary(), "rounds": c.rps} for n, c in out.items()}
