@@ -77,7 +77,8 @@ Record throughput (``record_vs_passthrough``, ``record_vs_mitmdump_w``):
 ``record: {fsync: false}`` config) versus ``mitmdump --mode reverse:UPSTREAM`` with no
 addon and versus ``mitmdump --mode reverse:UPSTREAM -w FILE`` (mitmproxy's own
 recording of every flow, no fsync), same options (lazy connections,
-``flow_detail=0``), all in front of the same upstream, alternating. The upstream is a
+``flow_detail=0``), all in front of the same upstream, alternating (batches
+round-robin; a ratio is the median of the rounds' ratios). The upstream is a
 tiny asyncio HTTP/1.1 server run by this script in a subprocess (``--_upstream``)
 answering Stripe-shaped create / retrieve responses (with a client secret for the
 recorder to redact) from pre-built bytes; it is measured directly too
@@ -827,14 +828,18 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
             raise BenchError(f"record wrote {recorded} interactions to {name}, "
                              f"expected {expected}")
     rps = {c.name: c.rps() for c in cs}
+    times = {c.name: c.times for c in cs}  # per request, one per round of batches
+
+    def vs(name: str, other: str) -> float:  # throughput ratio, paired by round
+        return bench_workloads.paired_ratio(times, other, name)
     res["record_rps"] = rps["record"]
     res["record_fsync_off_rps"] = rps["record_nofsync"]
     res["passthrough_rps"] = rps["passthrough"]
     res["upstream_direct_rps"] = rps["upstream_direct"]
-    res["record_vs_passthrough"] = rps["record"] / rps["passthrough"]
-    res["record_vs_passthrough_fsync_off"] = rps["record_nofsync"] / rps["passthrough"]
+    res["record_vs_passthrough"] = vs("record", "passthrough")
+    res["record_vs_passthrough_fsync_off"] = vs("record_nofsync", "passthrough")
     res["mitmdump_w_rps"] = rps["mitmdump_w"]
-    res["record_vs_mitmdump_w"] = rps["record"] / rps["mitmdump_w"]
+    res["record_vs_mitmdump_w"] = vs("record", "mitmdump_w")
 
     # -- load
     note("cassette load ...")
