@@ -352,8 +352,8 @@ def _summary_line(seq: int, entry: dict, reports, redactor: Redactor) -> str:
     """``#3 POST /v1/financial_connections/sessions -> 200 fcsess_… valid``, redacted:
     method, path and id come from the redacted entry; the verdict's drift paths are the
     traffic's own keys, which can carry a secret, so it is redacted here. Each piece
-    is redacted alone: every piece after the first starts with our own words (``->``,
-    the status, the verdict), so no secret of the traffic spans two pieces."""
+    is redacted alone: our own text stands between any two pieces of the traffic (the
+    status, the verdict's first words), so no secret of the traffic spans two."""
     req, resp = entry["request"], entry["response"]
     body = interaction.body_value(resp.get("body"))
     sid = body.get("id") if isinstance(body, dict) else None

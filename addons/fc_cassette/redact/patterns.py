@@ -139,6 +139,8 @@ def bearer_at(text: str) -> Iterator[int]:
     while i >= 0:
         yield i
         i = low.find("bearer", i + 6)
+
+
 # Tokens that are not credentials: our placeholders, publishable keys, and doc
 # placeholders like YOUR_SECRET_KEY (Stripe's own 401 message quotes one).
 _PLACEHOLDER_TOKEN = re.compile(
@@ -149,6 +151,7 @@ _PLACEHOLDER_TOKEN = re.compile(
 _AUTH_NAME = re.compile(r"(?i)(?<![A-Za-z0-9_])authorization[^A-Za-z0-9_]*$")
 _AUTH_VALUE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)(?P<sp>\s+)"
                          r"(?P<cred>\S.*)", re.S)
+# What a key's name makes of its value (see key_role)
 PLAIN_KEY, SECRET_KEY, AUTH_KEY = 0, 1, 2
 
 
