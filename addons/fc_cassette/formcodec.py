@@ -67,7 +67,7 @@ def decode(data: str | bytes) -> dict[str, Any]:
     if data.count("&") >= MAX_FIELDS:
         raise FormDecodeError(f"more than {MAX_FIELDS} form fields")
     try:
-        pairs = [(_unquote_name(name), _unquote(value) if "%" in value or "+" in value
+        pairs = [(_name(name), _unquote(value) if "%" in value or "+" in value
                   else value) for name, value in _raw_pairs(data)]
     except UnicodeDecodeError as e:
         raise FormDecodeError("form data is not valid UTF-8 once percent-decoded "
@@ -76,7 +76,8 @@ def decode(data: str | bytes) -> dict[str, Any]:
     for key, value in pairs:
         if key == "":
             raise FormDecodeError("empty parameter name")
-        _assign(root, key, _segments(key), value)
+        _assign(root, key, _memo_segments(key) if len(key) <= _MEMO_MAX else
+                tuple(split_key(key)), value)
     return _finish(root)
 
 
@@ -98,12 +99,18 @@ def _unquote(text: str) -> str:
 
 
 # Names repeat from request to request ("account_holder%5Btype%5D"): memoized, with
-# their segments (a name that fails raises every time; failures are not cached).
-_unquote_name = functools.lru_cache(maxsize=1024)(_unquote)
+# their segments, up to _MEMO_MAX characters (a long name, e.g. in a hostile body, is
+# not kept); a name that fails raises every time (failures are not cached).
+_MEMO_MAX = 256
+_memo_unquote = functools.lru_cache(maxsize=1024)(_unquote)
+
+
+def _name(raw: str) -> str:
+    return _memo_unquote(raw) if len(raw) <= _MEMO_MAX else _unquote(raw)
 
 
 @functools.lru_cache(maxsize=1024)
-def _segments(key: str) -> tuple[str, ...]:
+def _memo_segments(key: str) -> tuple[str, ...]:
     return tuple(split_key(key))
 
 

@@ -268,3 +268,24 @@ def test_a_base64_secret_in_a_long_string_is_redacted() -> None:
     out = Redactor().redact_text(text)
     assert blob not in out and out.startswith("x " * 200)
     assert "sk_test_REDACTED_1" in base64.b64decode(out.split()[-2] + "==").decode("latin-1")
+
+
+def test_the_memos_do_not_keep_long_names() -> None:
+    """Hostile traffic with long keys or form names must not fill the process with them:
+    only short names are memoized (and a long one decodes the same way)."""
+    from fc_cassette import formcodec
+    from fc_cassette.redact.patterns import _memo_key_role, key_role
+
+    long_name = "k" * 5000
+    before = (formcodec._memo_unquote.cache_info().currsize,
+              formcodec._memo_segments.cache_info().currsize,
+              _memo_key_role.cache_info().currsize)
+    body = f"{long_name}%5Bx%5D=1&{long_name}_client_secret=2".encode()
+    assert formcodec.decode(body) == _form_reference(body)
+    assert key_role(long_name + "-authorization") == key_role("authorization") != 0
+    assert key_role("client_secret") != key_role(long_name)
+    after = (formcodec._memo_unquote.cache_info().currsize,
+             formcodec._memo_segments.cache_info().currsize,
+             _memo_key_role.cache_info().currsize)
+    assert after[0] == before[0] and after[1] == before[1]
+    assert after[2] <= before[2] + 2  # the two short names only

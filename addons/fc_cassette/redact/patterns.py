@@ -155,14 +155,21 @@ _AUTH_VALUE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)(?P<sp
 PLAIN_KEY, SECRET_KEY, AUTH_KEY = 0, 1, 2
 
 
-@functools.lru_cache(maxsize=4096)
 def key_role(name: str) -> int:
     """What a mapping key or header name makes of its value: a secret field
     (``client_secret``, any case), an ``Authorization``-like name, or neither.
-    Memoized: the same few keys come back in every entry."""
+    Memoized for names of up to 128 characters (the same few keys come back in every
+    entry; a long one, e.g. in hostile traffic, is not kept)."""
+    return _memo_key_role(name) if len(name) <= 128 else _key_role(name)
+
+
+def _key_role(name: str) -> int:
     if name.lower() in SECRET_FIELDS:
         return SECRET_KEY
     return AUTH_KEY if _AUTH_NAME.search(name) else PLAIN_KEY
+
+
+_memo_key_role = functools.lru_cache(maxsize=4096)(_key_role)
 
 
 # A secret field where its name is visible in text: "client_secret=abc" (a query or a
