@@ -141,7 +141,7 @@ def test_window_filter_keeps_every_interesting_window(run: str) -> None:
 
 def test_window_filter_sees_gzip_wide_text_and_entities() -> None:
     import gzip
-    for raw in (gzip.compress(b"sk_test_abcdef123456"), "sk_test_abc1234".encode("utf-16-le"),
+    for raw in (gzip.compress(b"sk_test_fakeGzip123456"), "sk_test_fake1234".encode("utf-16-le"),
                 b"&#115;k_test_abcdef123456", b"&#115;&#107;&#95;&#116;&#101;&#115;"):
         run = base64.b64encode(raw).decode()
         assert scanner._b64_interesting(run) == _windows_reference(run) != ()

@@ -28,10 +28,11 @@ from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "data" / "golden" / "hot_paths.json"
-SECRETS = ["sk_test_51GoldenKey0123456789abcdef", "rk_live_GoldenRestricted99",
-           "whsec_GoldenSigning0123456789", "ek_test_GoldenEphemeral42",
-           "pi_3GoldenIntent_secret_Zx9yW8", "fcsess_client_secret_GoldenAbc123",
-           "seti_1Golden_secret_Qq77", "sk_test_1"]
+# all made up for this test (each says Fake)
+SECRETS = ["sk_test_51FakeGoldenKey0123456789abcdef", "rk_live_FakeGoldenRestricted99",
+           "whsec_FakeGoldenSigning0123456789", "ek_test_FakeGoldenEphemeral42",
+           "pi_3FakeGoldenIntent_secret_FakeZx9yW8", "fcsess_client_secret_FakeGoldenAbc123",
+           "seti_1FakeGolden_secret_FakeQq77", "sk_test_1"]
 WORDS = ["fcsess_1Golden0000000042", "cus_Golden123", "/v1/financial_connections/sessions",
          "Access-Control-Allow-Credentials", "application/json", "permissions[0]",
          "balances", "return_url", "https://example.test/fc/return", "null", "true",
