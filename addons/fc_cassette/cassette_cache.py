@@ -42,6 +42,7 @@ class PlayerCache:
         self.retired_missed = 0  # their misses since start-up (--strict)
         self.retired_refused = 0  # their refused upstream connections
         self.loads = 0  # cassettes parsed (a cache hit parses nothing)
+        self.retired_used: dict[str, set[int]] = {}  # their served seqs (usage files)
 
     @property
     def size(self) -> int:
@@ -78,6 +79,14 @@ class PlayerCache:
         self.retired[real] = self.retired.get(real, []) + pb.summary()
         self.retired_missed += pb.missed_total
         self.retired_refused += entry.player.upstream_refused
+        self.retired_used.setdefault(real, set()).update(pb.used)
+
+    def usage(self) -> dict[str, set[int]]:
+        """{real path: seqs served since start-up} of every cassette served (a usage file)."""
+        out = {real: set(used) for real, used in self.retired_used.items()}
+        for real, entry in self.entries.items():
+            out.setdefault(real, set()).update(entry.player.playback.used)
+        return out
 
     def clear(self) -> None:
         for real, entry in self.entries.items():

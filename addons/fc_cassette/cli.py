@@ -25,7 +25,8 @@ from .cli_errors import bad_value, check_port, check_upstream, checked_set, unkn
 # CLI flags that become fc_* options, where the command has them.
 FLAG_OPTIONS = (("config", "fc_config"), ("cassette", "fc_cassette"), ("seed", "fc_seed"),
                 ("record_mode", "fc_record_mode"), ("strict", "fc_strict"),
-                ("report", "fc_report"))
+                ("report", "fc_report"), ("usage_out", "fc_usage_out"))
+OFFLINE_COMMANDS = ("verify", "show", "diff", "audit", "redact", "prune", "export", "import")
 
 
 def mitm_mode(args: argparse.Namespace) -> str:
@@ -197,8 +198,34 @@ def _offline(args: argparse.Namespace) -> int:
     if args.command == "show":
         from .show import main as show_main
         return show_main(args.cassette, as_json=args.json)
+    if args.command in MAINTENANCE:
+        return _maintenance(args)
     from .diff import main as diff_main
     return diff_main(args.old, args.new, as_json=args.json)
+
+
+MAINTENANCE = ("audit", "redact", "prune", "export", "import")
+
+
+def _maintenance(args: argparse.Namespace) -> int:
+    """The commands that keep cassettes in shape (docs/maintaining-cassettes.md)."""
+    if args.command == "audit":
+        from .cli_audit import main as audit_main
+        return audit_main(args.paths, api_version=args.api_version,
+                          max_age_days=args.max_age_days, config=args.config,
+                          as_json=args.json)
+    if args.command == "redact":
+        from .cli_redact import main as redact_main
+        return redact_main(args.paths, check=args.check, config=args.config,
+                           as_json=args.json)
+    if args.command == "prune":
+        from .cli_prune import main as prune_main
+        return prune_main(args.cassette, args.usage)
+    if args.command == "export":
+        from .cli_har import main as export_main
+        return export_main(args.cassette, args.output)
+    from .cli_import import main as import_main
+    return import_main(args.source, args.output, config=args.config)
 
 
 def _refusal(args: argparse.Namespace) -> str | None:
@@ -217,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--upstream does not apply with --forward: a forward proxy sends each "
                      "request to the host the app asked for (to chain to another proxy, "
                      "e.g. the simulator: --set mode=upstream:URL)")
-    if args.command in ("verify", "show", "diff"):
+    if args.command in OFFLINE_COMMANDS:
         return _offline(args)
     problem = _refusal(args)
     arguments = [] if problem else mitm_arguments(args)

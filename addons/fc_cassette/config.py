@@ -108,6 +108,15 @@ class SimulatePolicy(_Strict):
                              description="Unix time of the simulator's fixed clock.")
 
 
+class AuditPolicy(_Strict):
+    """What ``fc-cassette audit`` holds cassettes against (its flags override these)."""
+
+    api_version: str | None = Field(default=None, description="The Stripe API version "
+                                                              "cassettes should hold.")
+    max_age_days: int | None = Field(default=None, ge=0, description="Oldest a cassette "
+                                                                     "may be, in days.")
+
+
 class Settings(_Strict):
     scope: ScopeRules = ScopeRules()
     redaction: RedactionRules = RedactionRules()
@@ -115,6 +124,7 @@ class Settings(_Strict):
     replay: ReplayPolicy = ReplayPolicy()
     record: RecordPolicy = RecordPolicy()
     simulate: SimulatePolicy = SimulatePolicy()
+    audit: AuditPolicy = AuditPolicy()
 
 
 class ConfigError(ValueError):

@@ -22,7 +22,7 @@ from typing import Any
 
 from mitmproxy import ctx, exceptions, http
 
-from . import cassette as cassette_io, control, core
+from . import cassette as cassette_io, cassette_usage, control, core
 from .cassette_cache import PlayerCache
 from .config import Settings
 from .playback import Playback
@@ -51,6 +51,9 @@ class Replay:
     def load(self, loader) -> None:
         loader.add_option("fc_strict", bool, False,
                           "Replay: exit with code 1 at shutdown if any request missed.")
+        loader.add_option("fc_usage_out", str, "",
+                          "Replay: at shutdown, write which interactions were served to "
+                          "this file (a usage file for 'fc-cassette prune').")
 
     def configure(self, updated: set[str]) -> None:
         if "fc_mode" in updated:
@@ -127,7 +130,21 @@ class Replay:
             log.info("fc-cassette %s", line)
         attempts = self.upstream_attempts + self.cache.upstream_refused()
         log.info("fc-cassette replay: upstream connections attempted: %d", attempts)
+        self._write_usage()
         missed = self.cache.missed_total()
         if ctx.options.fc_strict and missed:  # rewinds and every cassette included
             log.error("fc-cassette replay --strict: %d miss(es)", missed)
             self.exit_code = 1
+
+    def _write_usage(self) -> None:
+        target = ctx.options.fc_usage_out
+        if not target:
+            return
+        try:
+            cassette_usage.write(target, self.cache.usage())
+        except OSError as e:
+            log.error("fc-cassette replay: cannot write the usage file %s: %s", target,
+                      e.strerror or e)
+            self.exit_code = 1
+            return
+        log.info("fc-cassette replay: usage written to %s", target)
