@@ -82,6 +82,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   default=False)
     parser.addini("fc_allowed_hosts", "with fc_block_network: hosts a test may also reach "
                                       "(HOST or HOST:PORT, comma-separated)", default="")
+    group.addoption("--fc-report-unused", action="store_true", default=False,
+                    help="at the end, list the cassettes no collected test uses and the "
+                         "interactions no test used")
+    group.addoption("--fc-usage-out", default=None, metavar="FILE",
+                    help="at the end, write which interactions of the replayed cassettes "
+                         "tests used (for 'fc-cassette prune')")
 
 
 def _option(config: pytest.Config, name: str) -> tuple[str, Path]:
@@ -168,6 +174,8 @@ class _Session:
     def __init__(self, record_mode: str, upstream: str, config: str | None):
         self.record_mode, self.upstream, self.config = record_mode, upstream, config
         self.never_used: dict[Path, list[int]] = {}
+        self.named: set[Path] = set()  # cassettes the collected tests' markers name
+        self.test_files: set[Path] = set()
         self._pool: Pool | None = None
         self._tmp: Path | None = None
 
@@ -245,6 +253,14 @@ def fc_proxy(request: pytest.FixtureRequest, fc_cassette_config: dict[str, Any])
         pytest.fail(f"fc-cassette: record_mode={mode!r}: must be one of "
                     f"{', '.join(RECORD_MODES)}", pytrace=False)
     return session.open(cassette_of(request.node, marker), mode, fc_cassette_config or {})
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("fc_cassette")
+    session = item.config.stash.get(_SESSION, None)
+    if marker is not None and session is not None:
+        session.named.add(cassette_of(item, marker))
+        session.test_files.add(Path(item.path))
 
 
 def _blocked(item: pytest.Item):
@@ -349,6 +365,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     if session is None:
         return
     session.stop()
+    _unused(terminalreporter, config, session)
     for cassette, seqs in session.never_used.items():
         if seqs:
             terminalreporter.write_line(
@@ -357,3 +374,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     if session.started:
         terminalreporter.write_line(f"fc-cassette: {session.started} proxy process(es) "
                                     "started")
+
+
+def _unused(terminalreporter, config: pytest.Config, session: _Session) -> None:
+    """--fc-usage-out and --fc-report-unused (:mod:`.pytest_unused`)."""
+    from . import pytest_unused
+
+    target = config.getoption("--fc-usage-out")
+    if target:
+        terminalreporter.write_line(pytest_unused.write_usage(
+            str(Path(config.invocation_params.dir) / target), session.never_used))
+    if config.getoption("--fc-report-unused"):
+        for line in pytest_unused.report(session.named, session.test_files,
+                                         session.never_used):
+            terminalreporter.write_line(line)
