@@ -110,23 +110,30 @@ def _exchanges(c: cassette_io.Cassette, starts: list[int]) -> list[Finding]:
 
 
 def api_versions(c: cassette_io.Cassette) -> list[str]:
-    """Every Stripe API version a cassette holds: its header's, and each request's
-    ``Stripe-Version`` header."""
+    """Every Stripe API version a cassette holds: its header's, and the ``Stripe-Version``
+    header of each request (the version the client asked for) and response (the one
+    Stripe answered with)."""
     found: dict[str, None] = {}
     if isinstance(c.header.get("stripe_version"), str):
         found[c.header["stripe_version"]] = None
     for it in c.interactions:
-        for name, value in (it["request"].get("headers") or {}).items():
-            if str(name).lower() == "stripe-version":
-                for v in value if isinstance(value, list) else [value]:
-                    found[str(v)] = None
+        for part in ("request", "response"):
+            for name, value in (it[part].get("headers") or {}).items():
+                if str(name).lower() == "stripe-version":
+                    for v in value if isinstance(value, list) else [value]:
+                        found[str(v)] = None
     return list(found)
 
 
 def _versions(c: cassette_io.Cassette, ctx: Context) -> list[Finding]:
     if not ctx.api_version:
         return []
-    other = [v for v in api_versions(c) if v != ctx.api_version]
+    held = api_versions(c)
+    if not held:
+        return [Finding(1, "api_version", "unknown", "holds no Stripe API version (no "
+                        f"Stripe-Version header), so it cannot be checked against "
+                        f"{ctx.api_version}")]
+    other = [v for v in held if v != ctx.api_version]
     return [Finding(1, "api_version", "stripe_version", f"recorded with Stripe API "
                     f"version {', '.join(other)}, not {ctx.api_version}")] if other else []
 
