@@ -15,7 +15,7 @@ import signal
 import pytest
 import requests
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import MITMDUMP, Proc, encoded_forms, run_fc, start
 
 KEY = "sk_test_" + "fakeHarImportKey0123456789"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import FC, encoded_forms, run_fc, start
 
 KEY = "sk_test_" + "fakeMaintainKey0123456789"

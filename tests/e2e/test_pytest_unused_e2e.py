@@ -11,7 +11,7 @@ import sys
 import textwrap
 
 from builders import write_cassette
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import run_fc
 
 SUITE = '''

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from fc_cassette import cassette as cio, cli
+from fc_cassette import cli
+from fc_cassette.cassette import store as cio
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
