@@ -61,11 +61,16 @@ EXPECTED = {  # (mode, exists, written) -> (replay, record, append, continues) o
     ("all", False, True): (False, True, False, False),
     ("all", True, False): (False, True, False, False),
     ("all", True, True): (False, True, True, True),
+    # rewrite plans as all (it differs in removing a cassette it records nothing into)
+    ("rewrite", False, False): (False, True, False, False),
+    ("rewrite", False, True): (False, True, False, False),
+    ("rewrite", True, False): (False, True, False, False),
+    ("rewrite", True, True): (False, True, True, True),
 }
 
 
 @pytest.mark.parametrize("mode,exists,written", list(itertools.product(
-    ("none", "once", "new_episodes", "all"), (False, True), (False, True))))
+    ("none", "once", "new_episodes", "all", "rewrite"), (False, True), (False, True))))
 def test_the_record_plan_over_every_combination(mode, exists, written):
     want = EXPECTED[(mode, exists, written)]
     if want is MissingCassette:
@@ -78,6 +83,8 @@ def test_the_record_plan_over_every_combination(mode, exists, written):
     assert got.continue_numbering == got.append  # numbering continues what is appended to
     assert got.lock == (mode != "none")
     assert got.load == (got.replay or got.append)
+    # only rewrite removes, and only a cassette there before that it does not continue
+    assert got.remove_unrecorded == (mode == "rewrite" and exists and not written)
 
 
 def test_an_unknown_mode_is_refused():

@@ -43,7 +43,7 @@ def test_another_spelling_of_the_same_cassette_keeps_recording(addons, tmp_path,
     assert queries(tmp_path / "c.yaml") == [{"n": "1"}, {"n": "2"}]
 
 
-@pytest.mark.parametrize("mode", ["all", "new_episodes", "once"])
+@pytest.mark.parametrize("mode", ["all", "new_episodes", "once", "rewrite"])
 def test_a_refused_switch_keeps_the_current_recording(addons, tmp_path, mode):
     """mitmproxy re-applies the old options after a refused change: the recording goes on
     ('all' must not start its cassette over, 'once' must not turn into replaying)."""
@@ -162,3 +162,26 @@ def test_a_refused_switch_to_another_mode_keeps_the_recording(tmp_path, mode):
                 a.done()
     assert queries(c) == [{"n": "1"}, {"n": "2"}, {"n": "3"}]
     assert [i["seq"] for i in cio.load(c).interactions] == [1, 2, 3]
+
+
+def test_rewrite_replaces_and_removes_a_cassette_it_records_nothing_into(addons, tmp_path):
+    """rewrite: the cassette is what this run records: one new interaction replaces the
+    old ones; a cassette it records nothing into is removed when the run leaves it."""
+    tctx, record = addons
+    a, b, c = tmp_path / "a.yaml", tmp_path / "b.yaml", tmp_path / "c.yaml"
+    for path in (a, b):
+        w = cio.Writer(path, fsync=False)
+        for n in (7, 8):
+            w.append({"request": {"method": "GET", "path": "/v1/x", "query": {"n": str(n)}},
+                      "response": {"status": 200}})
+        w.close()
+    tctx.options.update(fc_mode="record", fc_cassette=str(a), fc_record_mode="rewrite")
+    record_one(record, 1)
+    tctx.options.update(fc_cassette=str(b))  # leaves a; b: nothing recorded into it
+    assert queries(a) == [{"n": "1"}]  # replaced, not appended to
+    assert [i["seq"] for i in cio.load(a).interactions] == [1]
+    tctx.options.update(fc_cassette=str(c))
+    assert not b.exists()
+    record_one(record, 2)
+    record.done()
+    assert queries(c) == [{"n": "2"}]

@@ -47,7 +47,9 @@ record modes (--record-mode, or the config key record.mode):
   new_episodes  replay what the cassette holds; forward and append what it does not.
   all           forward and record everything: re-record the cassette from scratch
                 (the old file is replaced once the first new interaction is written).
-  none          never forward: replay only, like 'fc-cassette replay'."""
+  none          never forward: replay only, like 'fc-cassette replay'.
+  rewrite       pytest-recording's name: the cassette is replaced by what this run
+                records (as all; a cassette it records nothing into is removed)."""
 
 DESCRIPTIONS = {
     "simulate": "Serve a stateful local FC Session API (no upstream).",

@@ -56,7 +56,7 @@ _REPORTED = pytest.StashKey[tuple]()  # (misses, not recorded, passthrough) repo
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("fc-cassette", "Stripe FC Session cassettes (fc-cassette)")
     group.addoption("--fc-record-mode", choices=RECORD_MODES, default=None,
-                    help="none (default: replay only, offline), once, new_episodes, all "
+                    help="none (default: replay only, offline), once, new_episodes, all, rewrite "
                          "(ini: fc_record_mode)")
     group.addoption("--fc-upstream", default=None,
                     help=f"where record modes forward to (default {DEFAULT_UPSTREAM}; "
@@ -65,7 +65,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fc-cassette's YAML config (scope, matching, redaction, replay), "
                          "as the CLI's --config (ini: fc_config)")
     parser.addini("fc_record_mode", "fc-cassette record mode (none, once, new_episodes, "
-                                    "all)", default="none")
+                                    "all, rewrite)", default="none")
     parser.addini("fc_upstream", "where fc-cassette's record modes forward to",
                   default=DEFAULT_UPSTREAM)
     parser.addini("fc_config", "fc-cassette's YAML config file (relative to the ini file)",

@@ -105,7 +105,7 @@ class Record(Switching):
 
     def load(self, loader) -> None:
         loader.add_option("fc_record_mode", str, "",
-                          "Record mode: once, new_episodes, all or none "
+                          "Record mode: once, new_episodes, all, none or rewrite "
                           "(empty: the config's record.mode).")
         loader.add_option("fc_allow_live", bool, False,
                           "Record: forward and record requests made with live-mode keys.")
@@ -287,6 +287,8 @@ class Record(Switching):
 
     def close(self) -> None:
         """Close the cassette and release its lock (idempotent)."""
+        if self.active is not None:
+            self.active.discard_unrecorded()  # rewrite, nothing recorded: the old one goes
         if self.writer is not None:
             self.writer.close()
             self.writer = None

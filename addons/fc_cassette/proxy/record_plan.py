@@ -7,6 +7,7 @@ player), swapped as one when the proxy moves to another cassette.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from fc_cassette.proxy.player import Player
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import Settings
 from fc_cassette.settings.modes import RECORD_MODES
+
+log = logging.getLogger("fc_cassette")
 
 
 class MissingCassette(ValueError):
@@ -30,6 +33,8 @@ class Plan:
     continue_numbering: bool  # placeholders continue after the existing cassette's numbers
     continues: bool  # this run's own cassette, come back to: keep writing it, replay nothing
     lock: bool  # the recording lock is taken before anything is read or decided
+    # rewrite: an existing cassette this activation records nothing into is removed
+    remove_unrecorded: bool = False
 
     @property
     def load(self) -> bool:
@@ -43,20 +48,23 @@ def plan(mode: str, exists: bool, written: bool) -> Plan:
     refused switch): ``once`` records a new cassette and replays an existing one,
     ``new_episodes`` replays what matches and appends the rest, ``all`` records anew (the
     old file is replaced once the new one holds an interaction), ``none`` only replays.
-    A cassette this run wrote is continued in ``once`` and ``all``, not replayed nor
-    started over."""
+    A cassette this run wrote is continued in ``once``, ``all`` and ``rewrite``, not
+    replayed nor started over. ``rewrite`` (pytest-recording's name) is ``all``, and a
+    cassette it records nothing into is removed when it is left (:meth:`Active.release`):
+    the cassette is what this run recorded."""
     if mode not in RECORD_MODES:
         raise ValueError(f"record mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
     if mode == "none":
         if not exists:
             raise MissingCassette("no such cassette (record mode 'none' only replays)")
         return Plan(True, False, False, False, False, lock=False)
-    continues = exists and written and mode in ("once", "all")
+    continues = exists and written and mode in ("once", "all", "rewrite")
     if mode == "once" and exists and not continues:
         return Plan(True, False, False, False, False, lock=True)
     append = exists and (mode == "new_episodes" or continues)
     replay = exists and mode == "new_episodes"
-    return Plan(replay, True, append, append, continues, lock=True)
+    return Plan(replay, True, append, append, continues, lock=True,
+                remove_unrecorded=mode == "rewrite" and exists and not append)
 
 
 @dataclass
@@ -78,9 +86,27 @@ class Active:
     def same(self, real: str, mode: str, settings: Settings) -> bool:
         return (self.real, self.mode, self.settings) == (real, mode, settings)
 
+    def discard_unrecorded(self) -> None:
+        """``rewrite``: remove the old cassette when this activation recorded nothing
+        (its writer never created the new file), under the recording lock."""
+        w = self.writer
+        if not self.plan.remove_unrecorded or w is None or w.existing is not None or w.count:
+            return
+        try:
+            Path(self.real).unlink()
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            log.error("fc-cassette record (rewrite) %s: nothing recorded, and the old "
+                      "cassette cannot be removed: %s", self.path, e.strerror or e)
+            return
+        log.info("fc-cassette record (rewrite) %s: nothing recorded, so the old cassette "
+                 "is removed (rewrite: the cassette is what this run records)", self.path)
+
     def release(self, keep: RecordingLock | None = None) -> None:
         """Close the writer (every append was fsynced already), then release the lock
         (unless it is ``keep``, the next cassette's)."""
+        self.discard_unrecorded()
         if self.writer is not None:
             self.writer.close()
             self.writer = None

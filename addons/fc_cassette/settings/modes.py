@@ -21,7 +21,9 @@ FC_MODES: tuple[str, ...] = get_args(FcMode)
 #   new_episodes  replay what matches, forward and append the rest
 #   all           record everything again (the cassette is replaced)
 #   none          replay only, never forward
-RecordMode = Literal["once", "new_episodes", "all", "none"]
+#   rewrite       pytest-recording's: the cassette is replaced by what this run records
+#                 (as all; and one this run records nothing into is removed)
+RecordMode = Literal["once", "new_episodes", "all", "none", "rewrite"]
 RECORD_MODES: tuple[str, ...] = get_args(RecordMode)
 
 # The modes in which the proxy serves from a cassette (the passthrough tracker counts
