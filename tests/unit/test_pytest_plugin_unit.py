@@ -83,7 +83,7 @@ def test_an_unknown_ini_record_mode_is_a_usage_error(pytester):
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*fc-cassette: fc_record_mode: must be one of none, once, "
-                                 "new_episodes, all, not 'sometimes'*"])
+                                 "new_episodes, all, rewrite, not 'sometimes'*"])
 
 
 def test_default_cassette_names(pytester):
