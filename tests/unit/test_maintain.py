@@ -26,7 +26,8 @@ def entry(form: dict | None = None, body: dict | None = None, headers=None) -> d
     return {"request": {"method": "POST", "path": "/v1/ephemeral_keys",
                         "headers": {"Authorization": "Bearer sk_test_REDACTED_1"},
                         "body": {"form": form} if form else None},
-            "response": {"status": 200, "headers": headers or {},
+            "response": {"status": 200,
+                         "headers": headers or {"Content-Type": "application/json"},
                          "body": {"json": body} if body else None}}
 
 
@@ -133,3 +134,35 @@ def test_audit_versions_and_age(tmp_path):
         "recorded with Stripe API version 2024-06-20, not 2026-10-28.endive"
     assert got[("age", "created")].startswith("recorded 705 day(s) ago")
     assert report["age_days"] == 705.0 and report["recorded_from"] == "created"
+
+
+HEX = ("sk_test_" + "FakeHexKey0123456789").encode().hex()  # the scanner reads hex; the
+# redactor cannot rewrite it: left for a human, and never imported
+
+
+def test_a_secret_the_redactor_cannot_rewrite_is_reported_and_never_imported(tmp_path,
+                                                                            capsys):
+    from fc_cassette import cli
+
+    path = tmp_path / "c.yaml"
+    c = write(path, entry(body={"a": "clean"}), entry(body={"note": HEX}))
+    assert reredact(c, RedactionRules()).left == 1
+    assert cli.main(["redact", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "1 secret(s) the redactor cannot rewrite are left" in out and HEX not in out
+    assert cli.main(["export", str(path), "-o", str(tmp_path / "c.har")]) == 0
+    assert cli.main(["import", str(tmp_path / "c.har"), "-o", str(tmp_path / "in.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert "refused POST /v1/ephemeral_keys: the secret scanner found 1 secret(s) left " \
+        "after redaction (sk_test)" in err and HEX not in err
+    imported = cio.load(tmp_path / "in.yaml")
+    assert [i["response"]["body"]["json"] for i in imported.interactions] == [{"a": "clean"}]
+    assert HEX not in (tmp_path / "in.yaml").read_text()
+
+
+def test_a_negative_age_is_bad_input(tmp_path, capsys):
+    from fc_cassette import cli
+
+    assert cli.main(["audit", "--max-age-days", "-1", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == \
+        "fc-cassette: audit: --max-age-days -1: use 0 or more days"

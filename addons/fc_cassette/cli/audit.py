@@ -195,9 +195,11 @@ def _settings(config: str | None) -> Settings:
 def main(paths: list[str], *, api_version: str | None = None, max_age_days: int | None = None,
          config: str | None = None, as_json: bool = False) -> int:
     try:
+        if max_age_days is not None and max_age_days < 0:
+            raise ValueError(f"--max-age-days {max_age_days}: use 0 or more days")
         settings = _settings(config)
         files = cassette_files(paths)
-    except (ConfigError, MissingPath) as e:
+    except (ConfigError, MissingPath, ValueError) as e:
         emit(clean(f"fc-cassette: audit: {e}"), sys.stderr)
         return 2
     ctx = Context(api_version or settings.audit.api_version,
