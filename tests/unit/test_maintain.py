@@ -150,7 +150,15 @@ def test_a_secret_the_redactor_cannot_rewrite_is_reported_and_never_imported(tmp
     assert cli.main(["redact", str(path)]) == 1
     out = capsys.readouterr().out
     assert "1 secret(s) the redactor cannot rewrite are left" in out and HEX not in out
-    assert cli.main(["export", str(path), "-o", str(tmp_path / "c.har")]) == 0
+    har = tmp_path / "c.har"
+    (tmp_path / "raw.yaml").write_text(path.read_text().replace(HEX, "sk_test_" + "FakeRaw12345"))
+    assert cli.main(["export", str(tmp_path / "raw.yaml"), "-o", str(har)]) == 1
+    assert "nothing was written: run 'fc-cassette redact" in capsys.readouterr().err
+    assert not har.exists()  # a cassette holding a raw key is never exported
+    assert cli.main(["export", str(path), "-o", str(har)]) == 1  # nor a hex-encoded one
+    capsys.readouterr()
+    from fc_cassette.cli.har import har_of
+    har.write_text(json.dumps(har_of(c)))  # written by hand, as a capture would be
     assert cli.main(["import", str(tmp_path / "c.har"), "-o", str(tmp_path / "in.yaml")]) == 1
     err = capsys.readouterr().err
     assert "refused POST /v1/ephemeral_keys: the secret scanner found 1 secret(s) left " \

@@ -178,8 +178,8 @@ def _age(c: cassette_io.Cassette, ctx: Context, report: dict[str, Any]) -> list[
 def audit(c: cassette_io.Cassette, ctx: Context) -> dict[str, Any]:
     """The report of one loaded cassette: ``findings`` and what they were judged on."""
     starts = cassette_io.doc_starts(c.text)
-    report: dict[str, Any] = {"path": str(c.path), "interactions": len(c.interactions),
-                              "api_versions": api_versions(c)}
+    report: dict[str, Any] = {"path": clean(str(c.path)), "interactions": len(c.interactions),
+                              "api_versions": [clean(v, limit=100) for v in api_versions(c)]}
     found = (_secrets(c, starts) + _exchanges(c, starts) + _versions(c, ctx)
              + _age(c, ctx, report))
     found.sort(key=lambda f: f.line or 0)

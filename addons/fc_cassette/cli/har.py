@@ -8,7 +8,12 @@ the interaction's ``seq``. Times: the header's ``created`` (else 1970-01-01), pl
 millisecond per interaction, so the order survives tools that sort by time. The
 cassette is redacted already; the HAR holds its placeholders.
 
-Exit 0 when written, 2 when the cassette cannot be read or OUT cannot be written.
+The HAR text is scanned before it is written, as the recorder scans an entry: a
+cassette that still holds a secret (one recorded before the rules knew its kind) is
+refused, and nothing is written: ``fc-cassette redact`` it first.
+
+Exit 0 when written, 1 when refused for a secret, 2 when the cassette cannot be read or
+OUT cannot be written.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.cli.ingest import flow_of
 from fc_cassette.cli.verify import clean, emit
+from fc_cassette.redact import scan
 
 
 def _start(header: dict[str, Any]) -> dt.datetime:
@@ -58,6 +64,13 @@ def main(cassette: str, output: str) -> int:
         return 2
     out = Path(output)
     text = json.dumps(har_of(c), indent=2, ensure_ascii=False) + "\n"
+    found = scan(text)
+    if found:
+        kinds = ", ".join(sorted({f.kind for f in found}))
+        emit(clean(f"fc-cassette: export: {cassette} holds {len(found)} secret(s) ({kinds}); "
+                   f"nothing was written: run 'fc-cassette redact {cassette}' first"),
+             sys.stderr)
+        return 1
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
