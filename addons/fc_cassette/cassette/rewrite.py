@@ -39,7 +39,7 @@ def _pause(point: str) -> None:
         os.kill(os.getpid(), signal.SIGSTOP)
 
 
-def _oserror(path: object, what: str, e: OSError) -> cassette_io.CassetteError:
+def _oserror(path: str | os.PathLike[str], what: str, e: OSError) -> cassette_io.CassetteError:
     return cassette_io.CassetteError(path, f"{what}: {e.strerror or e}; the cassette is "
                                            "unchanged")
 

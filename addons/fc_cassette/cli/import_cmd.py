@@ -21,6 +21,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from mitmproxy.http import HTTPFlow
+
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.cassette.lock import RecordingLock
 from fc_cassette.cli.ingest import (
@@ -74,7 +76,8 @@ def _write(flows: list, out: Path, settings: Settings) -> Counter:
     return counts
 
 
-def _one(flow, writer: cassette_io.Writer, redactor: Redactor, counts: Counter) -> None:
+def _one(flow: HTTPFlow, writer: cassette_io.Writer, redactor: Redactor,
+         counts: Counter) -> None:
     path = redactor.redact_text(flow.request.path.split("?", 1)[0])
     try:
         entry = entry_of(flow, redactor)

@@ -40,7 +40,7 @@ def used_seqs(cassette: str, usage_files: list[str]) -> set[int]:
     return used
 
 
-def pruned(c: cassette_io.Cassette, used: set[int]) -> tuple[str, list[int]]:
+def pruned(c: cassette_io.Cassette, used: set[int]) -> tuple[str, list[int | None]]:
     """The text of ``c`` without the interactions whose seq is not in ``used``, and the
     seqs removed."""
     texts = documents(c)

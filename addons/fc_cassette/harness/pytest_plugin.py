@@ -377,7 +377,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
                                     "started")
 
 
-def _unused(terminalreporter, config: pytest.Config, session: _Session) -> None:
+def _unused(terminalreporter: Any, config: pytest.Config, session: _Session) -> None:
     """--fc-usage-out and --fc-report-unused (:mod:`fc_cassette.harness.unused`)."""
     from fc_cassette.harness import unused as pytest_unused
 
