@@ -101,6 +101,10 @@ def test_usage_files_merge_and_refuse_what_is_not_one(tmp_path):
     usage.write(target, {"/a.yaml": {1, 3}})
     usage.write(target, {"/a.yaml": {2}, "/b.yaml": set()})
     assert usage.read(target) == {"/a.yaml": {1, 2, 3}, "/b.yaml": set()}
+    target.write_text('{"mine": true}')
+    with pytest.raises(usage.UsageError):  # not a usage file: never overwritten
+        usage.write(target, {"/a.yaml": {1}})
+    assert target.read_text() == '{"mine": true}'
     for text in ("[]", "{}", '{"fc_cassette_usage": 1, "cassettes": [{"cassette": 1}]}',
                  "nope"):
         target.write_text(text)

@@ -34,14 +34,12 @@ def dump(usage: Mapping[str, Iterable[int]]) -> str:
 def write(path: str | os.PathLike[str], usage: Mapping[str, Iterable[int]]) -> None:
     """Write a usage file (temp file + rename: a reader never sees half of one).
     Merges with a usage file already there, so several runs (or pytest workers)
-    writing one file add up."""
+    writing one file add up; a file there that is not a usage file is left alone
+    (:class:`UsageError`)."""
     target = Path(path)
     merged: dict[str, set[int]] = {}
     if target.exists():
-        try:
-            merged = read(target)
-        except UsageError:
-            merged = {}
+        merged = read(target)
     for real, used in usage.items():
         merged.setdefault(real, set()).update(used)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")

@@ -59,6 +59,7 @@ def write_usage(target: str, never_used: Mapping[Path, list[int]]) -> str:
     """Write the usage file; the line to print."""
     try:
         cassette_usage.write(target, usage(never_used))
-    except OSError as e:
-        return f"fc-cassette: cannot write the usage file {target}: {e.strerror or e}"
+    except (OSError, cassette_usage.UsageError) as e:
+        return (f"fc-cassette: cannot write the usage file {target}: "
+                f"{getattr(e, 'strerror', None) or e}")
     return f"fc-cassette: usage of {len(never_used)} cassette(s) written to {target}"

@@ -143,9 +143,9 @@ class Replay:
             return
         try:
             cassette_usage.write(target, self.cache.usage())
-        except OSError as e:
+        except (OSError, cassette_usage.UsageError) as e:
             log.error("fc-cassette replay: cannot write the usage file %s: %s", target,
-                      e.strerror or e)
+                      getattr(e, "strerror", None) or e)
             self.exit_code = 1
             return
         log.info("fc-cassette replay: usage written to %s", target)
