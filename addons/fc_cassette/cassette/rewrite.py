@@ -2,7 +2,7 @@
 
 ``redact`` (new rules over old cassettes) and ``prune`` (drop interactions no test
 used) both replace a cassette by an edited copy. :func:`editing` takes the
-cassette's recording lock (no recorder appends meanwhile, see :mod:`fc_cassette.lock`)
+cassette's recording lock (no recorder appends meanwhile, see :mod:`fc_cassette.cassette.lock`)
 and loads it; :func:`replace` writes the new text to a temporary file beside it
 (``.NAME.PID.rewrite``), fsyncs it, renames it over the cassette and fsyncs the
 folder. A process killed at any point leaves either the old cassette or the new one,
@@ -76,7 +76,7 @@ def _complete_end(text: str, last: int) -> int:
 def editing(path: str | os.PathLike[str]) -> Iterator[cassette_io.Cassette]:
     """Lock ``path`` for recording and load it; the lock is held until the block ends,
     so no recorder appends between the load and :func:`replace`. Raises
-    :class:`~fc_cassette.cassette.CassetteError` (one line) when it cannot."""
+    :class:`~fc_cassette.cassette.store.CassetteError` (one line) when it cannot."""
     p = Path(path)
     try:
         st = os.stat(p)
@@ -101,7 +101,7 @@ def editing(path: str | os.PathLike[str]) -> Iterator[cassette_io.Cassette]:
 def replace(path: str | os.PathLike[str], text: str, fsync: bool = True) -> None:
     """Replace the cassette at ``path`` (through a symlink: the file it names) with
     ``text``, atomically; the file keeps its permission bits. Raises
-    :class:`~fc_cassette.cassette.CassetteError` and leaves the cassette unchanged
+    :class:`~fc_cassette.cassette.store.CassetteError` and leaves the cassette unchanged
     when any step fails."""
     real = Path(os.path.realpath(path))
     data = text.encode("utf-8")

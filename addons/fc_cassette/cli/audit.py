@@ -1,7 +1,7 @@
 """``fc-cassette audit PATH...``: hold old cassettes against today's rules.
 
 For each cassette (files, or folders searched recursively, see
-:mod:`fc_cassette.cassette_files`), one finding per problem, each ``file:line: category
+:mod:`fc_cassette.cassette.files`), one finding per problem, each ``file:line: category
 (kind): message``:
 
 - ``secret``: anything the current secret scanner finds, in the file as written

@@ -3,7 +3,7 @@
 Both are read by mitmproxy's own reader (:class:`mitmproxy.io.FlowReader`: HAR 1.2 when
 the file starts with ``{``, mitmproxy's flow format otherwise). Every HTTP exchange
 with a response is taken in order through the recorder's steps
-(:func:`fc_cassette.cassette_ingest.entry_of`): decoded, validated, redacted by one
+(:func:`fc_cassette.cassette.ingest.entry_of`): decoded, validated, redacted by one
 redactor for the whole cassette (consistent placeholders), and the exact text scanned
 before it is written; an exchange with a secret left (or an undecodable body) is
 refused, never written. Out of scope (not a Stripe or loopback host, or a path outside
@@ -24,14 +24,9 @@ from pathlib import Path
 from mitmproxy.http import HTTPFlow
 
 from fc_cassette.cassette import store as cassette_io
+from fc_cassette.cassette.ingest import Refused, entry_of, fail_closed, stripe_version
 from fc_cassette.cassette.lock import RecordingLock
-from fc_cassette.cli.ingest import (
-    Refused,
-    captured_in_scope,
-    entry_of,
-    fail_closed,
-    stripe_version,
-)
+from fc_cassette.cli.ingest import captured_in_scope
 from fc_cassette.cli.verify import clean, emit
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import ConfigError, Settings, load_settings

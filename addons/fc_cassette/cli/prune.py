@@ -4,7 +4,7 @@ The usage files (``replay --usage-out``, the pytest plugin's ``--fc-usage-out``)
 the interactions each run served. Every interaction of ``C`` that none of them names
 is removed; the others keep their text byte for byte and their ``seq`` (a gap in the
 numbering is allowed: ``verify`` only asks that it increases). The cassette is
-replaced atomically under its recording lock (:mod:`fc_cassette.cassette_rewrite`) and
+replaced atomically under its recording lock (:mod:`fc_cassette.cassette.rewrite`) and
 the result is checked to load, with ``verify``'s checks, before it replaces the old one.
 
 A usage file that does not mention ``C`` at all is refused: pruning by it would

@@ -10,7 +10,7 @@ for byte; a changed one is written again as the recorder writes it. A torn tail 
 crash while recording) is dropped: it is no interaction, and may hold a secret.
 
 The cassette is replaced atomically under its recording lock
-(:mod:`fc_cassette.cassette_rewrite`). Idempotent: a second run changes nothing.
+(:mod:`fc_cassette.cassette.rewrite`). Idempotent: a second run changes nothing.
 ``--check`` writes nothing and exits 1 when a cassette would change (CI, pre-commit).
 
 Exit 0 when done (or, with ``--check``, when nothing would change); 1 when a cassette

@@ -7,7 +7,7 @@ the folders of the cassettes markers name, that no collected test's marker names
 Interactions no test used come from each replayed cassette's ``never_used`` (the
 control endpoint's status, across rewinds), which the plugin keeps per cassette.
 
-A usage file (:mod:`fc_cassette.cassette_usage`) says, per replayed cassette, the
+A usage file (:mod:`fc_cassette.cassette.usage`) says, per replayed cassette, the
 interactions some test used, for ``fc-cassette prune``.
 """
 
