@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import support
 from fc_cassette.cassette import store as cio
 from support import FC, encoded_forms, run_fc, start
 
@@ -170,7 +171,9 @@ def test_a_partial_replays_usage_prunes_the_cassette_to_what_was_used(recorded, 
                             extra=["--usage-out", str(usage)])
     assert code == 0, log
     data = json.loads(usage.read_text())
-    assert data["cassettes"] == [{"cassette": os.path.realpath(cassette), "used": [1, 2]}]
+    assert data["cassettes"] == [{"cassette": os.path.realpath(cassette), "used": [1, 2],
+                                  "relative": os.path.relpath(os.path.realpath(cassette),
+                                                              support.ROOT)}]
 
     r = run_fc(["prune", str(cassette), "--usage", str(usage)])
     assert r.returncode == 0, r.stderr

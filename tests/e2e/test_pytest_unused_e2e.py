@@ -59,7 +59,8 @@ def test_report_unused_and_usage_out_then_prune(tmp_path):
     assert "fc-cassette: unused: 1 cassette(s) no test uses, 2 interaction(s) no test " \
         "used in 1 cassette(s)" in out
     usage = json.loads((tmp_path / "usage.json").read_text())
-    assert usage["cassettes"] == [{"cassette": os.path.realpath(used), "used": [1]}]
+    assert usage["cassettes"] == [{"cassette": os.path.realpath(used), "used": [1],
+                                   "relative": "cassettes/used.yaml"}]
 
     r = run_fc(["prune", used, "--usage", str(tmp_path / "usage.json")])
     assert r.returncode == 0, r.stderr

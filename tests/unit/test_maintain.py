@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import os
 
 import pytest
 
@@ -101,6 +102,8 @@ def test_usage_files_merge_and_refuse_what_is_not_one(tmp_path):
     usage.write(target, {"/a.yaml": {1, 3}})
     usage.write(target, {"/a.yaml": {2}, "/b.yaml": set()})
     assert usage.read(target) == {"/a.yaml": {1, 2, 3}, "/b.yaml": set()}
+    assert usage.read(target, relative=True) == {os.path.relpath("/a.yaml"): {1, 2, 3},
+                                                 os.path.relpath("/b.yaml"): set()}
     target.write_text('{"mine": true}')
     with pytest.raises(usage.UsageError):  # not a usage file: never overwritten
         usage.write(target, {"/a.yaml": {1}})
@@ -178,3 +181,19 @@ def test_a_negative_age_is_bad_input(tmp_path, capsys):
     assert cli.main(["audit", "--max-age-days", "-1", str(tmp_path)]) == 2
     assert capsys.readouterr().err.splitlines()[0] == \
         "fc-cassette: audit: --max-age-days -1: use 0 or more days"
+
+
+def test_prune_finds_the_cassette_by_its_relative_path_in_another_checkout(tmp_path,
+                                                                          monkeypatch):
+    from fc_cassette.cli.prune import used_seqs
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cassettes").mkdir()
+    write(tmp_path / "cassettes" / "c.yaml", entry(), entry())
+    ci = tmp_path / "ci.json"  # written by a run in /builds/app (CI's checkout)
+    ci.write_text(json.dumps({"fc_cassette_usage": 1, "cassettes": [
+        {"cassette": "/builds/app/cassettes/c.yaml", "relative": "cassettes/c.yaml",
+         "used": [2]}]}))
+    assert used_seqs("cassettes/c.yaml", [str(ci)]) == {2}
+    with pytest.raises(usage.UsageError, match="no usage file names cassettes/x.yaml"):
+        used_seqs("cassettes/x.yaml", [str(ci)])

@@ -5,9 +5,12 @@ plugin's ``--fc-usage-out FILE``; read by ``fc-cassette prune C --usage FILE...`
 A usage file is JSON::
 
     {"fc_cassette_usage": 1,
-     "cassettes": [{"cassette": "/abs/real/path.yaml", "used": [1, 2, 5]}]}
+     "cassettes": [{"cassette": "/abs/real/path.yaml", "relative": "cassettes/path.yaml",
+                    "used": [1, 2, 5]}]}
 
-``cassette`` is the cassette's real path (symlinks resolved) when the run served it;
+``cassette`` is the cassette's real path (symlinks resolved) when the run served it,
+``relative`` that path relative to the folder the run ran in (so a usage file written
+in CI, in another checkout, still names the cassette: :func:`read` with ``relative``);
 ``used`` the ``seq`` of every interaction served at least once (rewinds included).
 """
 
@@ -26,7 +29,7 @@ class UsageError(ValueError):
 
 
 def dump(usage: Mapping[str, Iterable[int]]) -> str:
-    rows = [{"cassette": real, "used": sorted(set(used))}
+    rows = [{"cassette": real, "relative": os.path.relpath(real), "used": sorted(set(used))}
             for real, used in sorted(usage.items())]
     return json.dumps({"fc_cassette_usage": VERSION, "cassettes": rows}, indent=2) + "\n"
 
@@ -47,8 +50,9 @@ def write(path: str | os.PathLike[str], usage: Mapping[str, Iterable[int]]) -> N
     os.replace(tmp, target)
 
 
-def read(path: str | os.PathLike[str]) -> dict[str, set[int]]:
-    """{real path of a cassette: the seqs served}; raises :class:`UsageError`."""
+def read(path: str | os.PathLike[str], relative: bool = False) -> dict[str, set[int]]:
+    """{real path of a cassette: the seqs served} (``relative``: keyed by the path
+    relative to where the run ran instead); raises :class:`UsageError`."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as e:
@@ -61,10 +65,13 @@ def read(path: str | os.PathLike[str]) -> dict[str, set[int]]:
     out: dict[str, set[int]] = {}
     for i, row in enumerate(data.get("cassettes") or []):
         ok = (isinstance(row, dict) and isinstance(row.get("cassette"), str)
+              and isinstance(row.get("relative", ""), str)
               and isinstance(row.get("used"), list)
               and all(type(s) is int for s in row["used"]))
         if not ok:
             raise UsageError(f"{path}: cassettes[{i}]: expected {{\"cassette\": PATH, "
                              "\"used\": [SEQ, ...]}")
-        out.setdefault(row["cassette"], set()).update(row["used"])
+        key = row.get("relative") if relative else row["cassette"]
+        if key:
+            out.setdefault(key, set()).update(row["used"])
     return out

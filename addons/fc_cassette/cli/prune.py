@@ -23,21 +23,17 @@ from fc_cassette.cli.verify import clean, emit, problems
 
 
 def used_seqs(cassette: str, usage_files: list[str]) -> set[int]:
-    """The seqs of ``cassette`` that the usage files name; raises UsageError when none of
-    them mentions it."""
-    real = os.path.realpath(cassette)
-    used: set[int] = set()
-    mentioned = False
-    for f in usage_files:
-        usage = cassette_usage.read(f)
-        if real in usage:
-            mentioned = True
-            used |= usage[real]
-    if not mentioned:
-        raise cassette_usage.UsageError(
-            f"no usage file names {cassette} (they name the real paths of the cassettes "
-            "a run served); nothing was changed")
-    return used
+    """The seqs of ``cassette`` that the usage files name, by its real path, else (a
+    usage file written in another checkout, e.g. by CI) by its path relative to here;
+    raises UsageError when none of them mentions it."""
+    for relative, key in ((False, os.path.realpath(cassette)),
+                          (True, os.path.relpath(os.path.realpath(cassette)))):
+        found = [cassette_usage.read(f, relative) for f in usage_files]
+        if any(key in usage for usage in found):
+            return set().union(*(usage.get(key, set()) for usage in found))
+    raise cassette_usage.UsageError(
+        f"no usage file names {cassette} (by its real path, or its path relative to "
+        "the folder the run ran in); nothing was changed")
 
 
 def pruned(c: cassette_io.Cassette, used: set[int]) -> tuple[str, list[int | None]]:
