@@ -197,3 +197,36 @@ def test_prune_finds_the_cassette_by_its_relative_path_in_another_checkout(tmp_p
     assert used_seqs("cassettes/c.yaml", [str(ci)]) == {2}
     with pytest.raises(usage.UsageError, match="no usage file names cassettes/x.yaml"):
         used_seqs("cassettes/x.yaml", [str(ci)])
+
+
+def test_a_cassette_being_recorded_is_refused_in_one_line(tmp_path, capsys):
+    from fc_cassette import cli
+    from fc_cassette.cassette.lock import RecordingLock
+
+    path = tmp_path / "c.yaml"
+    write(path, entry(body={"note": EK1}))
+    before = path.read_bytes()
+    lock = RecordingLock.acquire(path)  # a recorder holds it
+    try:
+        assert cli.main(["redact", str(path)]) == 2
+    finally:
+        lock.release()
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"fc-cassette: {path}: being recorded by another fc-cassette")
+    assert path.read_bytes() == before
+
+
+def test_import_skips_a_har_entry_that_got_no_response(tmp_path, capsys):
+    from fc_cassette import cli
+    from fc_cassette.cli.har import har_of
+
+    path = tmp_path / "c.yaml"
+    c = write(path, entry(body={"a": "one"}), entry(body={"b": "two"}))
+    har = har_of(c)
+    har["log"]["entries"][1]["response"]["status"] = 0  # a browser's cancelled request
+    (tmp_path / "c.har").write_text(json.dumps(har))
+    out = tmp_path / "in.yaml"
+    assert cli.main(["import", str(tmp_path / "c.har"), "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "imported 1 exchange(s)" in said and "skipped 1 without a response" in said
+    assert [i["response"]["body"]["json"] for i in cio.load(out).interactions] == [{"a": "one"}]

@@ -60,8 +60,8 @@ def _write(flows: list, out: Path, settings: Settings) -> Counter:
         for flow in flows:
             if not isinstance(flow, http.HTTPFlow):
                 counts["not HTTP"] += 1
-            elif flow.response is None:
-                counts["without a response"] += 1
+            elif flow.response is None or not 100 <= flow.response.status_code <= 599:
+                counts["without a response"] += 1  # (a HAR's status 0: none came)
             elif not captured_in_scope(flow, settings.scope):
                 counts["out of scope"] += 1
             else:
