@@ -185,3 +185,16 @@ def test_rewrite_replaces_and_removes_a_cassette_it_records_nothing_into(addons,
     record_one(record, 2)
     record.done()
     assert queries(c) == [{"n": "2"}]
+
+
+def test_rewrite_that_never_ran_keeps_the_old_cassette(addons, tmp_path):
+    """A start-up that fails after the cassette was chosen closes the recorder without
+    its done hook: the old cassette stays."""
+    tctx, record = addons
+    a = tmp_path / "a.yaml"
+    w = cio.Writer(a, fsync=False)
+    w.append({"request": {"method": "GET", "path": "/v1/x"}, "response": {"status": 200}})
+    w.close()
+    tctx.options.update(fc_mode="record", fc_cassette=str(a), fc_record_mode="rewrite")
+    record.close()  # what the CLI does when mitmproxy fails to start
+    assert len(cio.load(a).interactions) == 1

@@ -283,12 +283,12 @@ class Record(Switching):
                           "without a response): exit 1", self.not_recorded_total,
                           self.not_recorded_total - self.no_response, self.no_response)
             self.stopping = self.writer is not None
+            if self.active is not None:  # rewrite, nothing recorded: the old one goes
+                self.active.discard_unrecorded()  # (a run that never started keeps it)
         self.close()
 
     def close(self) -> None:
         """Close the cassette and release its lock (idempotent)."""
-        if self.active is not None:
-            self.active.discard_unrecorded()  # rewrite, nothing recorded: the old one goes
         if self.writer is not None:
             self.writer.close()
             self.writer = None
