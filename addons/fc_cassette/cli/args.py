@@ -11,6 +11,7 @@ import argparse
 import difflib
 import re
 import sys
+from collections.abc import Sequence
 from typing import NoReturn
 
 from fc_cassette.settings.modes import RECORD_MODES
@@ -74,7 +75,9 @@ def _closest(word: str, choices: list[str]) -> str:
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors and a did-you-mean."""
 
-    def parse_known_args(self, args=None, namespace=None):
+    def parse_known_args(  # type: ignore[override]  # typeshed overloads on namespace
+            self, args: Sequence[str] | None = None,
+            namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
         self._seen = list(sys.argv[1:] if args is None else args)
         return super().parse_known_args(args, namespace)
 
@@ -121,7 +124,7 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _sub(sub, name: str) -> argparse.ArgumentParser:
+def _sub(sub: argparse._SubParsersAction[Parser], name: str) -> argparse.ArgumentParser:
     epilog = "example:\n" + "\n".join(f"  {line}" for line in _EXAMPLES[name].splitlines())
     if name == "record":
         epilog = RECORD_MODE_HELP + "\n\n" + epilog
@@ -130,7 +133,8 @@ def _sub(sub, name: str) -> argparse.ArgumentParser:
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
-def _proxy_parser(sub, name: str) -> argparse.ArgumentParser:
+def _proxy_parser(sub: argparse._SubParsersAction[Parser],
+                  name: str) -> argparse.ArgumentParser:
     p = _sub(sub, name)
     p.add_argument("--port", type=int, default=8080,
                    help="listen port, 0-65535 (default 8080; 0: the OS picks a free one)")

@@ -14,7 +14,7 @@ import base64
 import json
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fc_cassette.exchange import formcodec
@@ -28,6 +28,10 @@ from fc_cassette.exchange.codings import (
 )
 from fc_cassette.stripe_api import endpoints
 from fc_cassette.stripe_api.validation import validate as validate
+
+if TYPE_CHECKING:
+    from mitmproxy import http
+    from mitmproxy.http import Headers
 
 # Not stored: hop-by-hop headers, and headers that describe the wire form of a body
 # we store decoded (its length and compression change on replay).
@@ -61,7 +65,7 @@ def object_id_in_path(path: str) -> str | None:
     return None
 
 
-def headers_record(headers) -> dict[str, Any]:
+def headers_record(headers: Headers) -> dict[str, Any]:
     """mitmproxy Headers -> ``{name: value}`` (a list when a header repeats)."""
     out: dict[str, Any] = {}
     lower_seen: dict[str, str] = {}
@@ -183,7 +187,7 @@ def decode_query(query: str) -> dict[str, Any] | str:
         return query
 
 
-def request_record(flow) -> dict[str, Any]:
+def request_record(flow: http.HTTPFlow) -> dict[str, Any]:
     req = flow.request
     path, query = split_path(req.path)
     return {
@@ -198,7 +202,7 @@ def request_record(flow) -> dict[str, Any]:
     }
 
 
-def header_map(headers) -> dict[str, str]:
+def header_map(headers: Headers) -> dict[str, str]:
     """Lower-case header name -> value, repeats folded with ", " (what ``Headers.get``
     returns), built in one pass: mitmproxy's ``Headers.get`` scans every field per call,
     and the replay hot path asks for half a dozen headers."""
@@ -210,7 +214,7 @@ def header_map(headers) -> dict[str, str]:
     return out
 
 
-def request_content(req, headers: dict[str, str]) -> bytes | None:
+def request_content(req: http.Request, headers: dict[str, str]) -> bytes | None:
     """:func:`content_of` for a request whose :func:`header_map` is ``headers``: the raw
     bytes when nothing could need undoing or refusing (no Content-Encoding, no declared
     charset, within :data:`MAX_BODY`), else :func:`content_of` itself."""
@@ -221,7 +225,7 @@ def request_content(req, headers: dict[str, str]) -> bytes | None:
     return content_of(req)
 
 
-def match_record(flow, header_names: list[str],
+def match_record(flow: http.HTTPFlow, header_names: list[str],
                  headers: dict[str, str] | None = None,
                  with_host: bool = True) -> dict[str, Any]:
     """The parts of a request that matching compares (see :mod:`.matching`): cheaper
@@ -242,8 +246,9 @@ def match_record(flow, header_names: list[str],
     }
 
 
-def response_record(flow) -> dict[str, Any]:
+def response_record(flow: http.HTTPFlow) -> dict[str, Any]:
     resp = flow.response
+    assert resp is not None, "a flow with a response"
     return {
         "status": resp.status_code,
         "reason": resp.reason,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from fc_cassette.harness.pool import ControlError, FcProxy, Pool, ProxyError, config_file
@@ -59,7 +60,8 @@ class Proxy(FcProxy):
     def __enter__(self) -> Proxy:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         died = self.stop()
         misses, unrecorded = self.misses, self.not_recorded
         error: Exception | None = None

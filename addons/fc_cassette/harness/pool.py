@@ -14,9 +14,12 @@ import json
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fc_cassette.harness import procs
+
+if TYPE_CHECKING:
+    import stripe
 
 # The proxy picks a free port itself (--port 0) and says which: a port chosen here and
 # bound later could be taken meanwhile by another worker's proxy (pytest-xdist), whose
@@ -117,7 +120,7 @@ class FcProxy:
         """mitmproxy's CA certificate, for ``stripe.ca_bundle_path`` in forward mode."""
         return self.confdir / "mitmproxy-ca-cert.pem"
 
-    def client(self, api_key: str, **kwargs: Any):
+    def client(self, api_key: str, **kwargs: Any) -> stripe.StripeClient:
         """A ``stripe.StripeClient`` pointed at the proxy (needs the stripe package)."""
         import requests
         import stripe

@@ -27,7 +27,8 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from contextlib import nullcontext
+from collections.abc import Generator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -248,25 +249,25 @@ def fc_proxy(request: pytest.FixtureRequest, fc_cassette_config: dict[str, Any])
     return session.open(cassette_of(request.node, marker), mode, fc_cassette_config or {})
 
 
-def _blocked(item: pytest.Item):
+def _blocked(item: pytest.Item) -> AbstractContextManager[object]:
     guard = item.config.stash.get(_GUARD, None)
     return block_network.blocked(guard) if guard is not None else nullcontext()
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_setup(item: pytest.Item):
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     with _blocked(item):
         yield
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item: pytest.Item):
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     with _blocked(item):
         yield
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item: pytest.Item):
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
     with _blocked(item):
         yield
 
@@ -284,7 +285,8 @@ def _report_refused(item: pytest.Item, report: pytest.TestReport) -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     """After the test's call, and again after its teardown (a fixture's teardown or a
     late thread can still miss): new misses fail the test, with their explanations; so
     does, when recording, an exchange that was not recorded, and (any phase) a
@@ -345,7 +347,8 @@ def _fail(report: pytest.TestReport, text: str) -> None:
         report.sections.append(("fc-cassette", text))
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
+                            config: pytest.Config) -> None:
     session = config.stash.get(_SESSION, None)
     if session is None:
         return

@@ -15,8 +15,10 @@ import asyncio
 import logging
 import re
 import traceback
+from typing import Any
 
 from mitmproxy import ctx, exceptions
+from mitmproxy.addonmanager import Loader
 from mitmproxy.log import MitmLogHandler
 
 from fc_cassette.proxy import mitm_compat
@@ -104,7 +106,8 @@ def install_log_redaction() -> None:
     logging's last-resort handler, which prints once mitmproxy removed its handlers at
     shutdown (once each); asyncio's reports get :class:`AsyncioReportFilter`; our own
     records skip the deprecated ``add_log`` event."""
-    handlers = [h for h in logging.getLogger().handlers if isinstance(h, MitmLogHandler)]
+    handlers: list[logging.Handler] = [
+        h for h in logging.getLogger().handlers if isinstance(h, MitmLogHandler)]
     if logging.lastResort is not None:
         handlers.append(logging.lastResort)
     for handler in handlers:
@@ -120,11 +123,13 @@ def install_log_redaction() -> None:
 
 
 class FcCore:
+    addons: list[Any]  # sub-addons, set by addon.all_addons (mitmproxy runs them after it)
+
     def __init__(self) -> None:
         self.loaded = Settings()  # the config files alone
         self.settings = self.loaded  # ... with the overriding options applied
 
-    def load(self, loader) -> None:
+    def load(self, loader: Loader) -> None:
         install_log_redaction()
         loader.add_option("fc_mode", str, "",
                           f"fc-cassette mode: one of {', '.join(MODES)} (empty: fc-cassette off).")
@@ -188,7 +193,7 @@ class DeferredOptionsCheck:
     error), and the others apply.
     """
 
-    def load(self, loader) -> None:
+    def load(self, loader: Loader) -> None:
         allowed = {"fc_mode": MODES, "fc_record_mode": RECORD_MODES}  # or "" (the default)
         opts = loader.master.options
         for name in sorted(n for n in mitm_compat.deferred(opts)
@@ -206,7 +211,7 @@ class DeferredOptionsCheck:
                 log.error("fc-cassette: --set %s=%s: %s", name, " ".join(raw), e)
 
 
-def log_failure(what: str, redactor) -> None:
+def log_failure(what: str, redactor: Redactor) -> None:
     """Log the exception being handled, redacted (a traceback can quote a secret)."""
     log.error("fc-cassette: %s: %s", redactor.redact_text(what),
               redactor.redact_text(traceback.format_exc()))

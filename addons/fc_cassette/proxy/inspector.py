@@ -16,6 +16,7 @@ from collections import Counter
 from typing import IO, Any
 
 from mitmproxy import ctx, exceptions, http
+from mitmproxy.addonmanager import Loader
 
 from fc_cassette.exchange import interaction
 from fc_cassette.proxy import core
@@ -80,7 +81,7 @@ class Inspect:
         self.no_model = 0
         self.drift: Counter[str] = Counter()
 
-    def load(self, loader) -> None:
+    def load(self, loader: Loader) -> None:
         loader.add_option("fc_report", str, "",
                           "Inspect: write one JSON object per FC Session flow to this file.")
 

@@ -24,6 +24,9 @@ workaround below is a small function, so a mitmproxy upgrade is checked here (an
   under a lock (see :mod:`.ca`).
 - :func:`run` — ``mitmproxy.tools.main.run`` with our master class and an extra hook:
   mitmproxy's own start-up (its argument parsing, option errors) with our addons in.
+- :func:`master_class` — a subclass of mitmdump's (or mitmweb's) master: ``run``
+  constructs the master itself, so its constructor is the only place to add our addons
+  before mitmproxy's start-up reads the options (the masters are not a public base).
 - :func:`web_parser` — mitmweb's parser plus ``filter_args`` (``run`` reads it; only
   mitmdump's parser defines it).
 - :func:`is_legacy_log_handler` — ``mitmproxy.log.LegacyLogEvents``: the handler that
@@ -36,7 +39,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mitmproxy.master import Master
 
 
 def option(opts: Any, name: str) -> Any:
@@ -94,8 +100,28 @@ def create_ca(directory: Path, basename: str, key_size: int) -> None:
     CertStore.create_store(directory, basename, key_size)
 
 
-def run(master_cls: type, make_parser: Callable, arguments: list[str],
-        extra: Callable[[Any], dict]) -> Any:
+def master_class(web: bool, set_up: Callable[[Any, Any], None]) -> type[Master]:
+    """mitmweb's (``web``) or mitmdump's master class, whose constructor then calls
+    ``set_up(master, opts)``."""
+    base: type[Master]
+    if web:
+        from mitmproxy.tools.web.master import WebMaster
+
+        base = WebMaster
+    else:
+        from mitmproxy.tools.dump import DumpMaster
+
+        base = DumpMaster
+
+    def __init__(self: Any, opts: Any, *a: Any, **kw: Any) -> None:
+        base.__init__(self, opts, *a, **kw)
+        set_up(self, opts)
+
+    return type("Master", (base,), {"__init__": __init__})
+
+
+def run(master_cls: type[Master], make_parser: Callable[..., Any], arguments: list[str],
+        extra: Callable[[Any], dict[str, Any]]) -> Master:
     """mitmproxy's own start-up and event loop with ``master_cls``; the master."""
     from mitmproxy.tools import main as mitm_main
 

@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from mitmproxy import ctx, http
+from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.exchange.interaction import UndecodableBody, header_map, match_record
@@ -123,7 +124,7 @@ class Player:
             self._keys[raw] = hit
         return hit
 
-    def refuse_connect(self, data, reason: str = OFFLINE) -> None:
+    def refuse_connect(self, data: ServerConnectionHookData, reason: str = OFFLINE) -> None:
         """The offline guard: an upstream connection still tried (raw bytes through
         CONNECT, connection_strategy=eager) is refused and counted."""
         self.upstream_refused += 1

@@ -23,8 +23,11 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+from typing import Any
 
 from mitmproxy import http
+from mitmproxy.addonmanager import Loader
+from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.exchange import interaction
@@ -103,7 +106,7 @@ class Record(Switching):
         self._gone_said: cassette_io.Writer | None = None
         self.stopping = False  # done() closed a cassette it was recording into
 
-    def load(self, loader) -> None:
+    def load(self, loader: Loader) -> None:
         loader.add_option("fc_record_mode", str, "",
                           "Record mode: once, new_episodes, all or none "
                           "(empty: the config's record.mode).")
@@ -118,12 +121,12 @@ class Record(Switching):
             return
         active = self.active  # answered from, or recorded into, this cassette only
         flow.metadata[GENERATION] = active.generation if active is not None else 0
-        replay_only = active is not None and active.writer is None and active.player
+        replay_only = active.player if active is not None and active.writer is None else None
         try:
             self._request(flow, active)
         except Exception as e:
-            if replay_only:  # offline: an explained miss, never upstream
-                active.player.fail(flow, e)
+            if replay_only is not None:  # offline: an explained miss, never upstream
+                replay_only.fail(flow, e)
                 flow.metadata[ANSWERED] = True
                 return
             core.log_failure(f"record failed on {flow.request.method} "
@@ -169,6 +172,8 @@ class Record(Switching):
                                            "see the log)")
 
     def _record(self, flow: http.HTTPFlow) -> None:
+        # (response() called it with a writer, on a flow with a response)
+        assert self.active is not None and self.writer is not None and flow.response
         try:
             request = _request_record(flow)
             response = interaction.response_record(flow)
@@ -177,7 +182,7 @@ class Record(Switching):
             path = self.redactor.redact_text(flow.request.path.split("?", 1)[0])
             self._not_recorded(flow, path, self.redactor.redact_text(str(e)))
             return
-        entry = {"request": request, "response": response}
+        entry: dict[str, Any] = {"request": request, "response": response}
         reports = interaction.validate(request, response)
         if reports is not None:
             entry["validation"] = {k: r.as_dict() for k, r in reports.items()}
@@ -200,7 +205,7 @@ class Record(Switching):
             self._not_recorded(flow, entry["request"]["path"], self._why(e))
             return
         self.recorded += 1
-        self.written.add(self.state.real)  # its real path
+        self.written.add(self.active.real)  # its real path
         if self.lock is not None and seq == 1 and self.writer.existing is None:
             self.lock.cover(self.writer.path)  # the file it created: hard links share it
         # every piece of the line is redacted (see _summary_line): the log filter need
@@ -244,7 +249,7 @@ class Record(Switching):
         if len(self.not_recorded) < MAX_KEPT_MISSES:
             self.not_recorded.append(line)
 
-    def server_connect(self, data) -> None:
+    def server_connect(self, data: ServerConnectionHookData) -> None:
         """A mode that only replays (none, or once on a cassette) is offline like
         replay: an upstream connection still tried (e.g. raw bytes through CONNECT,
         or connection_strategy=eager) is refused."""
@@ -352,7 +357,8 @@ def _fail_closed(text: str, learned: dict[str, str] | None = None) -> None:
                          f"redaction ({kinds})")
 
 
-def _summary_line(seq: int, entry: dict, reports, redactor: Redactor) -> str:
+def _summary_line(seq: int, entry: dict[str, Any], reports: dict[str, Any] | None,
+                  redactor: Redactor) -> str:
     """``#3 POST /v1/financial_connections/sessions -> 200 fcsess_… valid``, redacted:
     method, path and id come from the redacted entry; the verdict's drift paths are the
     traffic's own keys, which can carry a secret, so it is redacted here. Each piece

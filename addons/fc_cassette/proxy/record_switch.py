@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mitmproxy import ctx, exceptions, http
 
@@ -26,6 +26,7 @@ from fc_cassette.proxy.player import Player, load_player
 from fc_cassette.proxy.players import PlayerCache
 from fc_cassette.proxy.record_plan import RECORD_MODES, Active, MissingCassette, plan
 from fc_cassette.redact import Redactor
+from fc_cassette.settings.config import Settings
 
 log = logging.getLogger("fc_cassette")
 ANSWERED = "fc_cassette_answered_locally"  # replayed, missed or refused: not recorded
@@ -47,6 +48,10 @@ class Switching:
     failed: int
     no_response: int
     not_recorded: list[str]  # (Record's: the exchanges missing from the cassettes)
+
+    if TYPE_CHECKING:  # Record's, called back
+        def close(self) -> None: ...
+        def _not_recorded(self, flow: http.HTTPFlow, path: str, why: str) -> None: ...
 
     # the active cassette's resources, under the names the response side uses
     @property
@@ -88,7 +93,7 @@ class Switching:
                 self.close()
             return
         settings = core.settings()
-        mode = settings.record.mode  # fc_record_mode applied (core: config.with_options)
+        mode: str = settings.record.mode  # fc_record_mode applied (core: config.with_options)
         path = ctx.options.fc_cassette
         if self.active is not None and "fc_cassette" not in updated:
             # a cassette chosen through the control endpoint stays (the options are not
@@ -103,7 +108,7 @@ class Switching:
             raise exceptions.OptionsError("record needs a cassette: --set fc_cassette=FILE")
         self._switch(Path(path), mode, settings)
 
-    def _switch(self, path: Path, mode: str, settings) -> None:
+    def _switch(self, path: Path, mode: str, settings: Settings) -> None:
         try:  # a NUL byte (ValueError) or an over-long name (OSError) is a bad path
             if path.name in ("", ".", "..") or path.is_dir():
                 raise exceptions.OptionsError(f"{path}: is a directory, not a cassette")
@@ -141,7 +146,7 @@ class Switching:
         if lock is not None and lock is not keep and lock is not self.lock:
             lock.release()
 
-    def _open(self, path: Path, real: str, mode: str, settings,
+    def _open(self, path: Path, real: str, mode: str, settings: Settings,
               lock: RecordingLock | None) -> Active:
         """What ``mode`` needs for the cassette at ``path`` (see :func:`plan`), opened."""
         p = plan(mode, path.exists(), real in self.written)

@@ -21,6 +21,8 @@ import os
 from typing import Any
 
 from mitmproxy import ctx, exceptions, http
+from mitmproxy.addonmanager import Loader
+from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.playback.state import Playback
@@ -34,7 +36,7 @@ OFFLINE = "fc-cassette replay is offline: upstream connections are refused"
 
 
 class Replay:
-    record_modes = ("none",)  # what the control endpoint's ``use`` accepts
+    record_modes: tuple[str, ...] = ("none",)  # what the control endpoint's ``use`` accepts
 
     def __init__(self) -> None:
         self.player: Player | None = None
@@ -49,7 +51,7 @@ class Replay:
     def playback(self) -> Playback | None:
         return self.player.playback if self.player is not None else None
 
-    def load(self, loader) -> None:
+    def load(self, loader: Loader) -> None:
         loader.add_option("fc_strict", bool, False,
                           "Replay: exit with code 1 at shutdown if any request missed.")
 
@@ -112,7 +114,7 @@ class Replay:
         except Exception as e:  # never let a bug of ours send the request upstream
             player.fail(flow, e)
 
-    def server_connect(self, data) -> None:
+    def server_connect(self, data: ServerConnectionHookData) -> None:
         if not self.on:
             return
         if self.player is not None:
