@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from fc_cassette.settings import modes
 from fc_cassette.settings.modes import RECORD_MODES
 
 DEFAULT_UPSTREAM = "https://api.stripe.com"
@@ -33,14 +34,7 @@ _EXAMPLES = {
     "diff": "fc-cassette diff cassettes/flow.yaml /tmp/flow-rerecorded.yaml",
 }
 
-RECORD_MODE_HELP = """\
-record modes (--record-mode, or the config key record.mode):
-  once          record when the cassette does not exist yet; if it does, only replay
-                from it (a request it does not hold is a miss). The default.
-  new_episodes  replay what the cassette holds; forward and append what it does not.
-  all           forward and record everything: re-record the cassette from scratch
-                (the old file is replaced once the first new interaction is written).
-  none          never forward: replay only, like 'fc-cassette replay'."""
+RECORD_MODE_HELP = modes.cli_help()  # the record mode table's
 
 DESCRIPTIONS = {
     "simulate": "Serve a stateful local FC Session API (no upstream).",

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fc_cassette.harness import procs
+from fc_cassette.settings.modes import row
 
 if TYPE_CHECKING:
     import stripe
@@ -113,7 +114,7 @@ class FcProxy:
     @property
     def proxy_url(self) -> str | None:
         """Forward-proxy URL (replay only), e.g. ``StripeClient(key, proxy=proxy_url)``."""
-        return self.url if self.mode == "none" else None
+        return self.url if row(self.mode).offline else None
 
     @property
     def ca_bundle(self) -> Path:

@@ -49,7 +49,7 @@ from fc_cassette.settings.config import UpstreamError, parse_upstream
 
 __all__ = ["FcProxy", "default_cassette", "cassette_of"]
 
-RECORD_MODES = ("none", *(m for m in vocab.RECORD_MODES if m != "none"))  # none: the default
+RECORD_MODES = vocab.REPLAY_FIRST  # none: the default
 DEFAULT_UPSTREAM = "https://api.stripe.com"
 _REPORTED = pytest.StashKey[tuple]()  # (misses, not recorded, passthrough) reported
 
@@ -57,16 +57,15 @@ _REPORTED = pytest.StashKey[tuple]()  # (misses, not recorded, passthrough) repo
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("fc-cassette", "Stripe FC Session cassettes (fc-cassette)")
     group.addoption("--fc-record-mode", choices=RECORD_MODES, default=None,
-                    help="none (default: replay only, offline), once, new_episodes, all "
-                         "(ini: fc_record_mode)")
+                    help=f"{vocab.harness_help()} (ini: fc_record_mode)")
     group.addoption("--fc-upstream", default=None,
                     help=f"where record modes forward to (default {DEFAULT_UPSTREAM}; "
                          "ini: fc_upstream)")
     group.addoption("--fc-config", default=None, metavar="FILE",
                     help="fc-cassette's YAML config (scope, matching, redaction, replay), "
                          "as the CLI's --config (ini: fc_config)")
-    parser.addini("fc_record_mode", "fc-cassette record mode (none, once, new_episodes, "
-                                    "all)", default="none")
+    parser.addini("fc_record_mode", f"fc-cassette record mode ({', '.join(RECORD_MODES)})",
+                  default=RECORD_MODES[0])
     parser.addini("fc_upstream", "where fc-cassette's record modes forward to",
                   default=DEFAULT_UPSTREAM)
     parser.addini("fc_config", "fc-cassette's YAML config file (relative to the ini file)",
@@ -101,9 +100,10 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "test's fc-cassette cassette (relative to the test "
                                        "file; default cassettes/<file>/<test>.yaml)")
     mode, _ = _option(config, "fc_record_mode")
-    if mode not in RECORD_MODES:
-        raise pytest.UsageError(f"fc-cassette: fc_record_mode: must be one of "
-                                f"{', '.join(RECORD_MODES)}, not {mode!r}")
+    try:
+        vocab.parse_record_mode(mode, RECORD_MODES)
+    except ValueError as e:
+        raise pytest.UsageError(f"fc-cassette: fc_record_mode: {e}") from None
     cfg, base = _option(config, "fc_config")
     path = str((base / cfg).resolve()) if cfg else None
     if path and not Path(path).is_file():
@@ -185,10 +185,11 @@ class _Session:
 
     def open(self, cassette: Path, mode: str, overrides: dict[str, Any]) -> FcProxy:
         """The proxy, switched to ``cassette`` in ``mode`` and rewound (or the test fails)."""
-        if mode == "none" and not cassette.exists():
+        offline = vocab.row(mode).offline  # served by a replay process
+        if offline and not cassette.exists():
             pytest.fail(f"fc-cassette: {cassette} does not exist; record it with "
                         f"--fc-record-mode=once (and --fc-upstream URL)", pytrace=False)
-        kind = "replay" if mode == "none" else "record"
+        kind = "replay" if offline else "record"
         body: dict[str, Any] = {"cassette": str(cassette), "rewind": True}
         if kind == "record":
             body["record_mode"] = mode
@@ -243,9 +244,10 @@ def fc_proxy(request: pytest.FixtureRequest, fc_cassette_config: dict[str, Any])
                     "its module)", pytrace=False)
     session = request.config.stash[_SESSION]
     mode = marker.kwargs.get("record_mode") or session.record_mode
-    if mode not in RECORD_MODES:
-        pytest.fail(f"fc-cassette: record_mode={mode!r}: must be one of "
-                    f"{', '.join(RECORD_MODES)}", pytrace=False)
+    try:
+        vocab.parse_record_mode(mode, RECORD_MODES)
+    except ValueError as e:
+        pytest.fail(f"fc-cassette: record_mode={mode!r}: {e}", pytrace=False)
     return session.open(cassette_of(request.node, marker), mode, fc_cassette_config or {})
 
 

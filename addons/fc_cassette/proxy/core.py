@@ -25,12 +25,13 @@ from fc_cassette.proxy import mitm_compat
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import (
     OPTION_OVERRIDES,
+    OPTION_PARSERS,
     ConfigError,
     Settings,
     load_settings,
     with_options,
 )
-from fc_cassette.settings.modes import FC_MODES as MODES, RECORD_MODES
+from fc_cassette.settings.modes import FC_MODES as MODES
 
 REGEX_OPTIONS = {"ignore_hosts", "allow_hosts", "tcp_hosts", "udp_hosts"}
 log = logging.getLogger("fc_cassette")
@@ -160,9 +161,12 @@ class FcCore:
             except ConfigError as e:
                 raise exceptions.OptionsError(str(e)) from None
         if updated & {"fc_config", *OPTION_OVERRIDES}:
-            resolved = with_options(self.loaded, {
-                name: getattr(ctx.options, name) for name in OPTION_OVERRIDES
-                if name in ctx.options})
+            try:
+                resolved = with_options(self.loaded, {
+                    name: getattr(ctx.options, name) for name in OPTION_OVERRIDES
+                    if name in ctx.options})
+            except ValueError as e:  # e.g. fc_record_mode=sometimes
+                raise exceptions.OptionsError(str(e)) from None
             # a new object only when something changed: addons rebuild what they built
             # on the settings when the object changes
             if "fc_config" in updated or resolved != self.settings:
@@ -194,7 +198,6 @@ class DeferredOptionsCheck:
     """
 
     def load(self, loader: Loader) -> None:
-        allowed = {"fc_mode": MODES, "fc_record_mode": RECORD_MODES}  # or "" (the default)
         opts = loader.master.options
         for name in sorted(n for n in mitm_compat.deferred(opts)
                            if n.startswith("fc_") and n in opts):
@@ -203,10 +206,11 @@ class DeferredOptionsCheck:
                 continue
             try:
                 value = mitm_compat.parse_value(opts, mitm_compat.option(opts, name), raw)
-                if name in allowed and value not in ("", *allowed[name]):
-                    raise exceptions.OptionsError(
-                        f"must be one of {', '.join(allowed[name])}")
-            except exceptions.OptionsError as e:
+                if name == "fc_mode" and value not in ("", *MODES):
+                    raise exceptions.OptionsError(f"must be one of {', '.join(MODES)}")
+                if name in OPTION_PARSERS and value != "":  # "": the default, unset
+                    OPTION_PARSERS[name](value)
+            except (exceptions.OptionsError, ValueError) as e:
                 mitm_compat.drop_deferred(opts, name)
                 log.error("fc-cassette: --set %s=%s: %s", name, " ".join(raw), e)
 

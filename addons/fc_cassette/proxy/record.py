@@ -108,8 +108,7 @@ class Record(Switching):
 
     def load(self, loader: Loader) -> None:
         loader.add_option("fc_record_mode", str, "",
-                          "Record mode: once, new_episodes, all or none "
-                          "(empty: the config's record.mode).")
+                          vocab.option_help())
         loader.add_option("fc_allow_live", bool, False,
                           "Record: forward and record requests made with live-mode keys.")
 

@@ -2,7 +2,7 @@
 change (``configure``), or through the control endpoint (``use``, ``rewind``,
 ``status``; see :mod:`.control`).
 
-What a record mode does with a cassette is :func:`~fc_cassette.record_plan.plan`'s
+What a record mode does with a cassette is :func:`~fc_cassette.settings.modes.plan`'s
 answer; what the recorder opened for it (lock, writer, player, redactor) is one
 :class:`~fc_cassette.record_plan.Active`, swapped as one. :class:`Switching` is the
 part of :class:`~fc_cassette.record.Record` that does this; the recording itself (the
@@ -24,9 +24,11 @@ from fc_cassette.playback.state import Playback
 from fc_cassette.proxy import control, core
 from fc_cassette.proxy.player import Player, load_player
 from fc_cassette.proxy.players import PlayerCache
-from fc_cassette.proxy.record_plan import RECORD_MODES, Active, MissingCassette, plan
+from fc_cassette.proxy.record_plan import Active, MissingCassette, plan
 from fc_cassette.redact import Redactor
+from fc_cassette.settings import modes
 from fc_cassette.settings.config import Settings
+from fc_cassette.settings.modes import RecordMode
 
 log = logging.getLogger("fc_cassette")
 ANSWERED = "fc_cassette_answered_locally"  # replayed, missed or refused: not recorded
@@ -36,7 +38,7 @@ GENERATION = "fc_cassette_generation"  # which switch of the cassette a flow arr
 class Switching:
     """Mixed into Record: its cassette state (``active``) and the switching of it."""
 
-    record_modes = RECORD_MODES  # what the control endpoint's ``use`` accepts
+    record_modes = modes.RECORD_MODES  # what the control endpoint's ``use`` accepts
     active: Active | None
     written: set[str]
     cache: PlayerCache
@@ -93,7 +95,7 @@ class Switching:
                 self.close()
             return
         settings = core.settings()
-        mode: str = settings.record.mode  # fc_record_mode applied (core: config.with_options)
+        mode = settings.record.mode  # fc_record_mode applied and checked (config.with_options)
         path = ctx.options.fc_cassette
         if self.active is not None and "fc_cassette" not in updated:
             # a cassette chosen through the control endpoint stays (the options are not
@@ -101,14 +103,11 @@ class Switching:
             path = str(self.active.path)
             if "fc_record_mode" not in updated:
                 mode = self.active.mode
-        if mode not in RECORD_MODES:
-            raise exceptions.OptionsError(
-                f"fc_record_mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
         if not path:
             raise exceptions.OptionsError("record needs a cassette: --set fc_cassette=FILE")
         self._switch(Path(path), mode, settings)
 
-    def _switch(self, path: Path, mode: str, settings: Settings) -> None:
+    def _switch(self, path: Path, mode: RecordMode, settings: Settings) -> None:
         try:  # a NUL byte (ValueError) or an over-long name (OSError) is a bad path
             if path.name in ("", ".", "..") or path.is_dir():
                 raise exceptions.OptionsError(f"{path}: is a directory, not a cassette")
@@ -126,7 +125,7 @@ class Switching:
             self._settings = settings
         # Locked before anything is read or decided: another recorder could be writing
         # it, or create it between a check and the lock ('once' would then replace it).
-        lock = None if mode == "none" else self._lock(path, mode)
+        lock = None if modes.row(mode).offline else self._lock(path, mode)
         try:
             active = self._open(path, real, mode, settings, lock)
         except (MissingCassette, cassette_io.CassetteError) as e:
@@ -146,7 +145,7 @@ class Switching:
         if lock is not None and lock is not keep and lock is not self.lock:
             lock.release()
 
-    def _open(self, path: Path, real: str, mode: str, settings: Settings,
+    def _open(self, path: Path, real: str, mode: RecordMode, settings: Settings,
               lock: RecordingLock | None) -> Active:
         """What ``mode`` needs for the cassette at ``path`` (see :func:`plan`), opened."""
         p = plan(mode, path.exists(), real in self.written)
@@ -198,7 +197,7 @@ class Switching:
                  delta["refused"], delta["failed"], delta["no_response"])
 
     # the control endpoint's target (see control.Target)
-    def use(self, cassette: str, record_mode: str | None) -> None:
+    def use(self, cassette: str, record_mode: RecordMode | None) -> None:
         settings = core.settings()
         mode = record_mode or settings.record.mode
         try:
@@ -236,7 +235,7 @@ class Switching:
         self._not_recorded(flow, path, "the active cassette changed while it was in flight")
         return True
 
-    def _lock(self, path: Path, mode: str) -> RecordingLock | None:
+    def _lock(self, path: Path, mode: RecordMode) -> RecordingLock | None:
         """The recording lock on ``path``: the one held already, or a new one; None
         where none can be made (e.g. a read-only folder) for 'once' on an existing
         cassette, which only replays."""
@@ -247,10 +246,10 @@ class Switching:
         except cassette_io.CassetteError as e:
             raise exceptions.OptionsError(str(e)) from None
         except OSError as e:
-            if mode == "once" and path.is_file():  # it will only replay: no lock needed
+            if path.is_file() and not plan(mode, True, False).record:  # it only replays
                 log.info("fc-cassette record: cannot create the recording lock %s (%s); "
-                         "'once' on an existing cassette only replays, unlocked",
-                         lock_path(path), e.strerror or e)
+                         "'%s' on an existing cassette only replays, unlocked",
+                         lock_path(path), e.strerror or e, mode)
                 return None
             raise exceptions.OptionsError(
                 f"{path}: cannot create the recording lock {lock_path(path)}: "

@@ -29,6 +29,7 @@ from fc_cassette.playback.state import Playback
 from fc_cassette.proxy import control, core
 from fc_cassette.proxy.player import Player, load_player
 from fc_cassette.proxy.players import PlayerCache
+from fc_cassette.settings import modes
 from fc_cassette.settings.config import Settings
 
 log = logging.getLogger("fc_cassette")
@@ -36,7 +37,7 @@ OFFLINE = "fc-cassette replay is offline: upstream connections are refused"
 
 
 class Replay:
-    record_modes: tuple[str, ...] = ("none",)  # what the control endpoint's ``use`` accepts
+    record_modes = modes.OFFLINE_MODES  # what the control endpoint's ``use`` accepts
 
     def __init__(self) -> None:
         self.player: Player | None = None
@@ -83,7 +84,7 @@ class Replay:
         core.share_redactor(self.player.playback.redactor)
 
     # the control endpoint's target (see control.Target)
-    def use(self, cassette: str, record_mode: str | None) -> None:
+    def use(self, cassette: str, record_mode: modes.RecordMode | None) -> None:
         try:
             self._switch(cassette)
         except cassette_io.CassetteError as e:
