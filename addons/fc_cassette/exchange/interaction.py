@@ -14,6 +14,7 @@ import base64
 import json
 import math
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -187,19 +188,28 @@ def decode_query(query: str) -> dict[str, Any] | str:
         return query
 
 
-def request_record(flow: http.HTTPFlow) -> dict[str, Any]:
+def request_record(flow: http.HTTPFlow, only: Sequence[str] | None = None, *,
+                   headers: dict[str, str] | None = None,
+                   with_host: bool = True) -> dict[str, Any]:
+    """A request as a cassette records it; or, given ``only`` (the header names matched
+    on), just the parts matching reads (see :mod:`fc_cassette.matching`): those headers
+    (repeats folded), no scheme or port, the host only ``with_host``. One extractor for
+    both, so what a live request is matched as and what was recorded cannot drift apart.
+    ``headers``: the request's :func:`header_map`, when the caller has it already."""
     req = flow.request
+    if headers is None:
+        headers = header_map(req.headers)
     path, query = split_path(req.path)
-    return {
-        "method": req.method,
-        "scheme": req.scheme,
-        "host": req.pretty_host,
-        "port": req.port,
-        "path": path,
-        "query": decode_query(query),
-        "headers": headers_record(req.headers),
-        "body": decode_body(content_of(req), req.headers.get("content-type", "")),
-    }
+    out: dict[str, Any] = {"method": req.method}
+    if only is None:
+        out.update(scheme=req.scheme, host=req.pretty_host, port=req.port)
+    else:
+        out["host"] = req.pretty_host if with_host else None  # (read only when matched on)
+    out["path"], out["query"] = path, decode_query(query)
+    out["headers"] = headers_record(req.headers) if only is None else {
+        name: v for name in only if (v := headers.get(name.lower())) is not None}
+    out["body"] = decode_body(request_content(req, headers), headers.get("content-type", ""))
+    return out
 
 
 def header_map(headers: Headers) -> dict[str, str]:
@@ -225,25 +235,12 @@ def request_content(req: http.Request, headers: dict[str, str]) -> bytes | None:
     return content_of(req)
 
 
-def match_record(flow: http.HTTPFlow, header_names: list[str],
+def match_record(flow: http.HTTPFlow, header_names: Sequence[str],
                  headers: dict[str, str] | None = None,
                  with_host: bool = True) -> dict[str, Any]:
-    """The parts of a request that matching compares (see :mod:`.matching`): cheaper
-    than :func:`request_record`, which replay does not need on its hot path.
-    ``headers``: the request's :func:`header_map`, when the caller has it already."""
-    req = flow.request
-    if headers is None:
-        headers = header_map(req.headers)
-    path, query = split_path(req.path)
-    return {
-        "method": req.method,
-        "host": req.pretty_host if with_host else None,  # (read only when matched on)
-        "path": path,
-        "query": decode_query(query),
-        "headers": {name: v for name in header_names
-                    if (v := headers.get(name.lower())) is not None},
-        "body": decode_body(request_content(req, headers), headers.get("content-type", "")),
-    }
+    """The parts of a request that matching compares: :func:`request_record` with
+    ``only`` (cheaper: replay's hot path needs no full record)."""
+    return request_record(flow, header_names, headers=headers, with_host=with_host)
 
 
 def response_record(flow: http.HTTPFlow) -> dict[str, Any]:
