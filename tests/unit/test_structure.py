@@ -167,3 +167,13 @@ def test_check_structure_finds_cycles_long_functions_and_modules(tmp_path, monke
 
 def test_the_package_passes_check_structure():
     assert _checker().check() == []
+
+
+def test_one_default_upstream():
+    from fc_cassette.cli import args as cli_args
+    from fc_cassette.harness import api, pytest_plugin
+    from fc_cassette.settings import config
+
+    assert config.DEFAULT_UPSTREAM == "https://api.stripe.com"
+    assert (cli_args.DEFAULT_UPSTREAM is api.DEFAULT_UPSTREAM is pytest_plugin.DEFAULT_UPSTREAM
+            is config.DEFAULT_UPSTREAM)

@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from fc_cassette.settings import modes
+from fc_cassette.settings.config import DEFAULT_UPSTREAM
 from fc_cassette.settings.modes import RECORD_MODES
-
-DEFAULT_UPSTREAM = "https://api.stripe.com"
 
 _EXAMPLES = {
     "simulate": "fc-cassette simulate --port 12111 --seed 7\n"

@@ -20,10 +20,9 @@ from typing import Any
 
 from fc_cassette.harness.pool import ControlError, FcProxy, Pool, ProxyError, config_file
 from fc_cassette.settings import modes as vocab
-from fc_cassette.settings.config import parse_upstream
+from fc_cassette.settings.config import DEFAULT_UPSTREAM, parse_upstream
 
 RECORD_MODES = vocab.REPLAY_FIRST  # none: the default
-DEFAULT_UPSTREAM = "https://api.stripe.com"
 
 __all__ = ["Proxy", "ProxyError", "ReplayMisses", "proxy"]
 

@@ -45,12 +45,11 @@ from fc_cassette.harness.pool import (
     config_file,
 )
 from fc_cassette.settings import modes as vocab
-from fc_cassette.settings.config import UpstreamError, parse_upstream
+from fc_cassette.settings.config import DEFAULT_UPSTREAM, UpstreamError, parse_upstream
 
 __all__ = ["FcProxy", "default_cassette", "cassette_of"]
 
 RECORD_MODES = vocab.REPLAY_FIRST  # none: the default
-DEFAULT_UPSTREAM = "https://api.stripe.com"
 _REPORTED = pytest.StashKey[tuple]()  # (misses, not recorded, passthrough) reported
 
 

@@ -15,13 +15,12 @@ which recordings of the request were already used.
 from __future__ import annotations
 
 import json
-import re
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fc_cassette.exchange import formcodec
+from fc_cassette.exchange import fieldpath, formcodec
 from fc_cassette.matching import misses
 from fc_cassette.matching.closest import Nearest, shape
 from fc_cassette.matching.misses import clip
@@ -29,8 +28,9 @@ from fc_cassette.settings.config import MatchRules
 
 
 def _drop(data: Any, dotted: str) -> Any:
-    """``data`` without the parameter at ``dotted`` (``a.b`` or ``a[b]`` style)."""
-    parts = [p for p in re.split(r"[.\[\]]+", dotted) if p]
+    """``data`` without the parameter at ``dotted`` (a field path, ``a.b``; ``a[b]``
+    is read the same way: :mod:`fc_cassette.exchange.fieldpath`)."""
+    parts = fieldpath.split(dotted)
     if not parts or not isinstance(data, dict):
         return data
     head, rest = parts[0], ".".join(parts[1:])

@@ -236,6 +236,9 @@ class UpstreamError(ValueError):
 
 
 UPSTREAM_FORM = "http://HOST[:PORT] or https://HOST[:PORT]"
+DEFAULT_UPSTREAM = "https://api.stripe.com"
+"""Where the record modes (and inspect) forward to unless told: the CLI's ``--upstream``,
+the pytest plugin's ``--fc-upstream`` and ``fc_cassette.proxy(upstream=...)``."""
 UPSTREAM_SCHEMES = ("http", "https")
 _HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$|^\[[0-9A-Fa-f:.]+\]$")
 
