@@ -33,6 +33,7 @@ from fc_cassette.exchange.interaction import (
 )
 from fc_cassette.matching.matcher import Miss, prepare
 from fc_cassette.playback.state import Compactor, Playback, wire
+from fc_cassette.proxy import mitm_compat
 from fc_cassette.proxy.player import Player, load_player
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import Settings
@@ -102,7 +103,8 @@ def test_compact_replay_serves_the_same_bytes_and_keys(path):
         assert a.get("seq") == b.get("seq")
         # the key the full path computes from the recorded request, and the prepared one
         assert prepare(a["request"], settings.matching) == done.prepared[id(b)]
-        served = pb_full.response_for(a), pb_compact.response_for(b)
+        served = (pb_full.response_for(a), pb_compact.response_for(b),  # the Player's way:
+                  mitm_compat.response(*pb_compact.wire_for(b), 1.0))
         status, reason, headers, body = wire(a["response"])
         checked = http.Response(b"HTTP/1.1", status, reason, headers, body, None, 1.0, 1.0)
         for resp in served:

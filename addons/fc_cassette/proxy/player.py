@@ -12,6 +12,7 @@ is replay's by construction. A recorder that writes asks :meth:`Player.answer` w
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from mitmproxy import ctx, http
@@ -21,7 +22,7 @@ from fc_cassette.cassette import store as cassette_io
 from fc_cassette.exchange.interaction import UndecodableBody, header_map, request_record
 from fc_cassette.matching.matcher import Miss, match_inputs
 from fc_cassette.playback.state import Compactor, Playback
-from fc_cassette.proxy import core
+from fc_cassette.proxy import core, mitm_compat
 from fc_cassette.proxy.scope import in_scope
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import Settings
@@ -74,7 +75,7 @@ class Player:
         got = pb.take_prepared(key, req)
         if isinstance(got, Miss):
             return False if forward_misses else self._refuse(flow, got)
-        flow.response = pb.response_for(got)
+        flow.response = mitm_compat.response(*pb.wire_for(got), time.time())
         # Only when asked for (--set termlog_verbosity=debug): mitmproxy sends every log
         # record, even a DEBUG one, through the whole addon chain, which cost more than
         # the rest of a hit. The shutdown summary counts hits anyway.

@@ -40,6 +40,7 @@ from fc_cassette.proxy.scope import in_scope
 from fc_cassette.redact import Redactor, learned_pattern, scan
 from fc_cassette.redact.kinds import uses_live_key
 from fc_cassette.settings import modes as vocab
+from fc_cassette.settings.config import Settings
 from fc_cassette.stripe_api import errors as stripe_errors
 from fc_cassette.stripe_api.validation import Verdict
 
@@ -90,6 +91,7 @@ class Record(Switching):
         self.written: set[str] = set()  # real paths of the cassettes this run appended to
         self.cache = PlayerCache()  # players of the cassettes a mode only replays
         self.redactor = Redactor()
+        self.settings = Settings()  # the core's, read in configure (see Switching)
         self._settings: object = None  # the settings the cached players were built on
         self._generation = 0  # one per switch: a flow knows which cassette it arrived on
         self.recorded = 0
@@ -136,7 +138,7 @@ class Record(Switching):
             return
         writing = active.writer is not None
         # (a mode that only replays forwards nothing: it serves live keys like replay)
-        if writing and uses_live_key(flow) and not core.settings().record.allow_live_keys:
+        if writing and uses_live_key(flow) and not self.settings.record.allow_live_keys:
             _refuse_live(flow)
             flow.metadata[ANSWERED] = True
             log.warning("fc-cassette record: refused a request made with a live-mode key "
@@ -155,7 +157,7 @@ class Record(Switching):
             return
         if (not core.active("record") or flow.metadata.get(ANSWERED)
                 or (self.writer is None and not self.stopping)
-                or not in_scope(flow, core.settings().scope)):
+                or not in_scope(flow, self.settings.scope)):
             return
         if self.writer is None:  # a response still under way when shutdown closed it
             path = self.redactor.redact_text(interaction.split_path(flow.request.path)[0])
@@ -185,12 +187,12 @@ class Record(Switching):
         reports = interaction.validate(request, response)
         if reports is not None:
             entry["validation"] = {k: r.as_dict() for k, r in reports.items()}
-        if (core.settings().record.timing and flow.response.timestamp_end
+        if (self.settings.record.timing and flow.response.timestamp_end
                 and flow.request.timestamp_start):
             entry["duration_ms"] = round(
                 (flow.response.timestamp_end - flow.request.timestamp_start) * 1000, 1)
         entry = self.redactor.redact_entry(entry)
-        self.writer.timing = core.settings().record.timing  # the header's creation time
+        self.writer.timing = self.settings.record.timing  # the header's creation time
         try:
             seq = self.writer.append(  # the redacted entry's version: it goes in the header
                 entry, stripe_version=_header(entry["request"], "stripe-version"),
@@ -262,7 +264,7 @@ class Record(Switching):
         """A forwarded flow that ended without a response (upstream unreachable, reset):
         nothing to record, and the log says so."""
         if (not core.active("record") or self.writer is None or flow.response is not None
-                or flow.metadata.get(ANSWERED) or not in_scope(flow, core.settings().scope)):
+                or flow.metadata.get(ANSWERED) or not in_scope(flow, self.settings.scope)):
             return
         self.no_response += 1
         reason = flow.error.msg if flow.error else "no response"

@@ -43,6 +43,7 @@ class Switching:
     written: set[str]
     cache: PlayerCache
     redactor: Redactor
+    settings: Settings  # the core's, as of the last options update (configure)
     _settings: object
     _generation: int
     recorded: int
@@ -88,13 +89,14 @@ class Switching:
         self.active = value
 
     def configure(self, updated: set[str]) -> None:
+        # the core's (its configure ran first): what every flow reads, read here once
+        self.settings = settings = core.settings()
         if not updated & {"fc_mode", "fc_cassette", "fc_config", "fc_record_mode"}:
             return
         if not core.active("record"):
             if "fc_mode" in updated:  # switched to another mode: stop recording
                 self.close()
             return
-        settings = core.settings()
         mode = settings.record.mode  # fc_record_mode applied and checked (config.with_options)
         path = ctx.options.fc_cassette
         if self.active is not None and "fc_cassette" not in updated:
@@ -198,7 +200,7 @@ class Switching:
 
     # the control endpoint's target (see control.Target)
     def use(self, cassette: str, record_mode: RecordMode | None) -> None:
-        settings = core.settings()
+        settings = self.settings
         mode = record_mode or settings.record.mode
         try:
             self._switch(Path(cassette), mode, settings)
