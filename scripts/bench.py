@@ -587,8 +587,11 @@ def run_load(kind: str, path: str) -> None:
     base = _status_kb("VmRSS")
     t0 = time.perf_counter()
     if kind == "fc":  # what replay does at start-up (fc_cassette.proxy.player.load_player)
-        c = cassette.load(path, Compactor(settings.matching))
-        pb = Playback(c, settings)
+        compactor = Compactor(settings.matching)
+        c = cassette.load(path, compactor)
+        done = compactor.done
+        del compactor  # as load_player does: its sharer is garbage once loaded
+        pb = Playback(c, settings, compacted=done)
         n = len(c.interactions)
         keep: Any = (c, pb)
     else:

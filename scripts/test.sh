@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 if [ "${1:-}" = "--quick" ]; then shift; export FC_TEST_QUICK=1; set -- tests/unit "$@"; fi
-# Fail fast on lint and structure (see pyproject.toml [tool.ruff], scripts/check_structure.py).
+# Fail fast on lint, types and structure (see pyproject.toml [tool.ruff], [tool.mypy],
+# scripts/check_structure.py).
 ruff check --quiet addons scripts tests
+mypy --no-error-summary  # the package: [tool.mypy] in pyproject.toml
 python scripts/check_structure.py --quiet
 exec python -m pytest "$@"

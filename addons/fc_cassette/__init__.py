@@ -9,7 +9,7 @@ from fc_cassette._version import __version__ as __version__
 _API = ("proxy", "Proxy", "ProxyError", "ReplayMisses")
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _API:
         from fc_cassette.harness import api
 

@@ -98,7 +98,8 @@ def test_a_config_dict_changes_matching(recorded):
      "fc-cassette: upstream= '127.0.0.1:12111': a scheme is required: use "
      "http://HOST[:PORT] or https://HOST[:PORT], e.g. http://127.0.0.1:12111"),
     ({"record_mode": "sometimes"},
-     "fc-cassette: record_mode='sometimes': must be one of none, once, new_episodes, all"),
+     "fc-cassette: record_mode='sometimes': must be one of none, once, new_episodes, all, "
+     "not 'sometimes'"),
 ])
 def test_bad_arguments_are_one_fc_cassette_line(tmp_path, kwargs, message):
     with pytest.raises(ValueError) as info:

@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from fc_cassette.cassette import store as cio, stream as cassette_stream
-from fc_cassette.matching.matcher import PREPARED, prepare
+from fc_cassette.matching.matcher import prepare
 from fc_cassette.playback.shared import Sharer
-from fc_cassette.playback.state import WIRE_KEY, Compactor, Playback, kept, wire
+from fc_cassette.playback.state import Compacted, Compactor, Playback, kept, wire
+from fc_cassette.proxy import mitm_compat
 from fc_cassette.settings.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +75,12 @@ def loads(path: Path) -> tuple:
             out.append(cio.load(path, compact))
         except cio.CassetteError as e:
             out.append(str(e))
+        if compact is not None and not isinstance(out[-1], str):
+            _DONE[id(out[-1])] = compact.done
     return tuple(out)
+
+
+_DONE: dict[int, Compacted] = {}  # a compact load's Compactor's results, by id(cassette)
 
 
 def projection(full: dict) -> dict:
@@ -99,10 +105,11 @@ def assert_same(full, compact) -> None:
     assert compact.text == ""
     rules = Settings().matching
     assert len(compact.interactions) == len(full.interactions)
+    done = _DONE[id(compact)]
     for a, b in zip(full.interactions, compact.interactions, strict=True):
-        assert {k: v for k, v in b.items() if k not in (WIRE_KEY, PREPARED)} == projection(a)
-        assert b[WIRE_KEY] == kept(wire(a["response"]))  # the same bytes served
-        assert b[PREPARED] == prepare(a["request"], rules)  # the same match key
+        assert b == projection(a)  # nothing else is kept in the interaction itself
+        assert done.wires[id(b)] == kept(wire(a["response"]))  # the same bytes served
+        assert done.prepared[id(b)] == prepare(a["request"], rules)  # the same match key
 
 
 # ------------------------------------------------------------------ the same results
@@ -201,20 +208,22 @@ def test_what_replay_keeps_is_what_it_kept_with_equal_parts_shared(tmp_path):
     assert first["validation"] is third["validation"]
     assert first["request"] is third["request"]  # same method and path
     assert first["response"] is compact.interactions[1]["response"]  # {"status": 200}
-    n1, n3 = first[PREPARED][1], third[PREPARED][1]
+    done = _DONE[id(compact)]
+    n1, n3 = done.prepared[id(first)][1], done.prepared[id(third)][1]
     assert n1["form"]["permissions"] is n3["form"]["permissions"]
     assert n1["form"]["account_holder"] is not n3["form"]["account_holder"]
-    assert first[WIRE_KEY][2][0] is third[WIRE_KEY][2][0]  # the same header field
+    assert done.wires[id(first)][2][0] is done.wires[id(third)][2][0]  # the same header field
     # and replay serves them as the full load does, every time
     settings = Settings()
-    pb_full, pb_compact = Playback(full, settings), Playback(compact, settings)
+    pb_full, pb_compact = Playback(full, settings), Playback(compact, settings, compacted=done)
     for a, b in zip(full.interactions, compact.interactions, strict=True):
         for _ in range(2):
-            ra, rb = pb_full.response_for(a), pb_compact.response_for(b)
+            # rb: as the Player serves it (mitm_compat.response, unchecked)
+            ra, rb = pb_full.response_for(a), mitm_compat.response(*pb_compact.wire_for(b), 0.0)
             rb.timestamp_start, rb.timestamp_end = ra.timestamp_start, ra.timestamp_end
             assert rb.get_state() == ra.get_state()
             rb.headers["X-Changed"] = "by an addon"  # an answer's headers are its own
-    assert all(b"X-Changed" not in f for it in compact.interactions for f in it[WIRE_KEY][2])
+    assert all(b"X-Changed" not in f for w in done.wires.values() for f in w[2])
 
 
 # ------------------------------------------------------------------------ the memory
@@ -227,10 +236,13 @@ def test_peak_memory_of_the_compact_load_stays_within_bounds(tmp_path, monkeypat
     settings = Settings()
     tracemalloc.start()
     try:
-        loaded = cio.load(p, Compactor(settings.matching))
+        compactor = Compactor(settings.matching)
+        loaded = cio.load(p, compactor)
+        done = compactor.done
+        del compactor  # as load_player does: its sharer is garbage once loaded
         after_load, peak_load = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
-        pb = Playback(loaded, settings)
+        pb = Playback(loaded, settings, compacted=done)
         kept_bytes, peak_pb = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

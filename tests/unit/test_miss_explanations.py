@@ -55,7 +55,7 @@ def test_an_empty_nested_mapping_against_a_filled_one():
     m = matcher(req(json_body={"metadata": {}, "a": []}))
     first, _ = miss(m, req(json_body={"metadata": {"k": "v"}}))
     assert first.endswith("json.a: recorded an empty list, got nothing; "
-                          "json.metadata[k]: recorded nothing, got 'v'")
+                          "json.metadata.k: recorded nothing, got 'v'")
 
 
 def test_a_missing_header_is_no_header_and_the_fix_names_matching_headers():
@@ -190,3 +190,26 @@ def test_a_miss_costs_about_the_same_at_100_and_40000_interactions():
 
 
 # ------------------------------------------------------------- through the proxy
+
+
+def test_misses_diff_and_ignore_params_share_one_field_path_notation():
+    """A nested field is named alike by a miss and by ``fc-cassette diff``, and the
+    name the miss proposes, put in ``matching.ignore_params``, makes the request match."""
+    from fc_cassette.cli import diff
+    from fc_cassette.exchange import fieldpath
+
+    recorded = {**CREATE, "metadata": {"k": {"deep": "1"}}}
+    got = {**CREATE, "metadata": {"k": {"deep": "2"}}}
+    (field, _, _), = misses.diff(*(Matcher([], MatchRules()).prepare(req(form=f))[1]
+                                  for f in (recorded, got)))
+    assert field == "form.metadata.k.deep"
+    changed = diff.changes(it(1, req(form=recorded)), it(1, req(form=got)))
+    assert [c["path"] for c in changed] == ["request.body." + field]
+    assert fieldpath.split("request.body." + field) == [
+        "request", "body", "form", "metadata", "k", "deep"]
+    fix = misses.fix_unmatched([(field, "1", "2")], "c.yaml")
+    assert fix.endswith("matching.ignore_params: [metadata.k.deep]")
+    m = Matcher([it(1, req(form=recorded))],
+                MatchRules(ignore_params=[fieldpath.param("metadata.k.deep")]))
+    assert not isinstance(m.take(req(form=got)), Miss)
+    assert fieldpath.param("permissions[1]") == "permissions"

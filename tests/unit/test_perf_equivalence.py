@@ -33,6 +33,7 @@ from fc_cassette.exchange.interaction import (
 )
 from fc_cassette.matching.matcher import Miss, prepare
 from fc_cassette.playback.state import Compactor, Playback, wire
+from fc_cassette.proxy import mitm_compat
 from fc_cassette.proxy.player import Player, load_player
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import Settings
@@ -49,7 +50,12 @@ def _loads(path: Path):
             out.append(cassette_io.load(path, compact))
         except cassette_io.CassetteError as e:
             out.append(str(e))
+        if compact is not None and not isinstance(out[-1], str):
+            _DONE[id(out[-1])] = compact.done
     return out
+
+
+_DONE: dict = {}  # a compact load's Compactor's results (wire forms, keys), by id(cassette)
 
 
 def _good() -> list[Path]:
@@ -91,12 +97,14 @@ def _flow_for(req: dict) -> http.HTTPFlow:
 def test_compact_replay_serves_the_same_bytes_and_keys(path):
     settings = Settings()
     full, compact = _loads(path)
-    pb_full, pb_compact = Playback(full, settings), Playback(compact, settings)
+    done = _DONE[id(compact)]
+    pb_full, pb_compact = Playback(full, settings), Playback(compact, settings, compacted=done)
     for a, b in zip(full.interactions, compact.interactions, strict=False):
         assert a.get("seq") == b.get("seq")
         # the key the full path computes from the recorded request, and the prepared one
-        assert prepare(a["request"], settings.matching) == b["_match"]
-        served = pb_full.response_for(a), pb_compact.response_for(b)
+        assert prepare(a["request"], settings.matching) == done.prepared[id(b)]
+        served = (pb_full.response_for(a), pb_compact.response_for(b),  # the Player's way:
+                  mitm_compat.response(*pb_compact.wire_for(b), 1.0))
         status, reason, headers, body = wire(a["response"])
         checked = http.Response(b"HTTP/1.1", status, reason, headers, body, None, 1.0, 1.0)
         for resp in served:
@@ -120,7 +128,8 @@ def _mutations(req: dict) -> list[dict]:
 def test_compact_replay_explains_misses_identically(path):
     settings = Settings()
     full, compact = _loads(path)
-    pb_full, pb_compact = Playback(full, settings), Playback(compact, settings)
+    pb_full = Playback(full, settings)
+    pb_compact = Playback(compact, settings, compacted=_DONE[id(compact)])
     for it in full.interactions:
         for req in _mutations(it["request"]):
             a, b = pb_full.take(req), pb_compact.take(req)

@@ -20,6 +20,7 @@ from fc_cassette.proxy.player import load_player
 from fc_cassette.proxy.players import PlayerCache
 from fc_cassette.proxy.record_plan import MissingCassette, Plan, plan
 from fc_cassette.settings.config import Settings
+from fc_cassette.settings.modes import row
 
 SESSIONS = "/v1/financial_connections/sessions"
 
@@ -80,8 +81,7 @@ def test_the_record_plan_over_every_combination(mode, exists, written):
     got = plan(mode, exists, written)
     assert isinstance(got, Plan)
     assert (got.replay, got.record, got.append, got.continues) == want
-    assert got.continue_numbering == got.append  # numbering continues what is appended to
-    assert got.lock == (mode != "none")
+    assert row(mode).offline == (mode == "none")  # no lock, a replay process
     assert got.load == (got.replay or got.append)
     # only rewrite removes, and only a cassette there before that it does not continue
     assert got.remove_unrecorded == (mode == "rewrite" and exists and not written)

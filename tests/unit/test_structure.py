@@ -33,18 +33,60 @@ def test_set_options_override_the_config():
 
 
 # ----------------------------------------------------------------------- vocabulary
-def test_record_modes_are_one_list_everywhere():
-    from fc_cassette.cli import args as cli_args
-    from fc_cassette.harness import pytest_plugin
-    from fc_cassette.proxy import core, record_plan
+def test_record_modes_are_one_table_everywhere():
+    from typing import get_args
 
-    assert set(pytest_plugin.RECORD_MODES) == set(vocab.RECORD_MODES)
-    assert record_plan.RECORD_MODES is vocab.RECORD_MODES
-    assert core.RECORD_MODES is vocab.RECORD_MODES and core.MODES is vocab.FC_MODES
+    from fc_cassette.cli import args as cli_args
+    from fc_cassette.harness import api, pytest_plugin
+    from fc_cassette.proxy import core, record, replay
+
+    assert vocab.RECORD_MODES == tuple(vocab.RECORD_MODE_TABLE) == get_args(vocab.RecordMode)
+    assert set(pytest_plugin.RECORD_MODES) == set(api.RECORD_MODES) == set(vocab.RECORD_MODES)
+    assert pytest_plugin.RECORD_MODES[0] == "none"  # the harness's default comes first
+    assert record.Record.record_modes is vocab.RECORD_MODES
+    assert replay.Replay.record_modes == ("none",) == vocab.OFFLINE_MODES
+    assert core.MODES is vocab.FC_MODES
     parser = cli_args.build_parser()
-    record = parser._subparsers._group_actions[0].choices["record"]
-    action = next(a for a in record._actions if "--record-mode" in a.option_strings)
+    record_parser = parser._subparsers._group_actions[0].choices["record"]
+    action = next(a for a in record_parser._actions if "--record-mode" in a.option_strings)
     assert tuple(action.choices) == vocab.RECORD_MODES
+    for row in vocab.RECORD_MODE_TABLE.values():  # each row's help, in the CLI's help
+        assert f"  {row.name} " in cli_args.RECORD_MODE_HELP
+        assert row.help.split("\n")[0] in cli_args.RECORD_MODE_HELP
+        assert row.name in vocab.option_help() and row.name in vocab.harness_help()
+
+
+def test_the_cli_help_of_the_record_modes_is_unchanged():
+    from fc_cassette.cli import args as cli_args
+
+    assert cli_args.RECORD_MODE_HELP == """\
+record modes (--record-mode, or the config key record.mode):
+  once          record when the cassette does not exist yet; if it does, only replay
+                from it (a request it does not hold is a miss). The default.
+  new_episodes  replay what the cassette holds; forward and append what it does not.
+  all           forward and record everything: re-record the cassette from scratch
+                (the old file is replaced once the first new interaction is written).
+  none          never forward: replay only, like 'fc-cassette replay'."""
+
+
+def test_a_record_mode_is_parsed_once_with_one_message():
+    import pytest
+
+    from fc_cassette.proxy import control
+
+    assert vocab.parse_record_mode("all") == "all"
+    for bad in ("sometimes", "", None, ["once"], "ONCE"):
+        with pytest.raises(ValueError, match="^must be one of once, new_episodes, all, none, "
+                                             "not "):
+            vocab.parse_record_mode(bad)
+    # where the options are folded into the settings, naming the option
+    with pytest.raises(ValueError, match="^fc_record_mode must be one of .*, not 'sometimes'$"):
+        with_options(Settings(), {"fc_record_mode": "sometimes"})
+    # the control endpoint: only the modes its target accepts
+    with pytest.raises(control.Refused, match="must be one of none, not 'once'"):
+        control.parse_use(b'{"cassette": "c.yaml", "record_mode": "once"}', ("none",))
+    assert control.parse_use(b'{"cassette": "c.yaml", "record_mode": "all"}',
+                             vocab.RECORD_MODES).record_mode == "all"
 
 
 # ----------------------------------------------------------------- Stripe error envelope
@@ -125,3 +167,13 @@ def test_check_structure_finds_cycles_long_functions_and_modules(tmp_path, monke
 
 def test_the_package_passes_check_structure():
     assert _checker().check() == []
+
+
+def test_one_default_upstream():
+    from fc_cassette.cli import args as cli_args
+    from fc_cassette.harness import api, pytest_plugin
+    from fc_cassette.settings import config
+
+    assert config.DEFAULT_UPSTREAM == "https://api.stripe.com"
+    assert (cli_args.DEFAULT_UPSTREAM is api.DEFAULT_UPSTREAM is pytest_plugin.DEFAULT_UPSTREAM
+            is config.DEFAULT_UPSTREAM)

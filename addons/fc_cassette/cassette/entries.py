@@ -15,6 +15,7 @@ where ``path`` is the key path of the offending value in the document (for its l
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import (
@@ -45,7 +46,7 @@ def _char(m: re.Match) -> str:
     return f"control character U+{ord(m.group()):04X}" if m.group() != " " else "a space"
 
 
-def _token(what: str):
+def _token(what: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         if not _TOKEN.fullmatch(value):
             bad = _CONTROL_OR_SPACE.search(value)
@@ -55,7 +56,7 @@ def _token(what: str):
     return check
 
 
-def _text(what: str, bad: re.Pattern):
+def _text(what: str, bad: re.Pattern[str]) -> Callable[[str], str]:
     def check(value: str) -> str:
         if m := bad.search(value):
             raise _fail(f"{_char(m)} in the {what} (HTTP cannot carry it)")

@@ -25,20 +25,26 @@ import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import yaml
+from yaml.nodes import Node
 
 from fc_cassette.exchange import formcodec
 
-try:
-    from yaml import CSafeLoader as _BaseLoader
-
-    LIBYAML = True
-except ImportError:  # pragma: no cover - libyaml ships in PyYAML's wheels
+if TYPE_CHECKING:  # the C and the pure-Python loader have the same interface
     from yaml import SafeLoader as _BaseLoader
 
-    LIBYAML = False
+    LIBYAML: bool
+else:
+    try:
+        from yaml import CSafeLoader as _BaseLoader
+
+        LIBYAML = True
+    except ImportError:  # pragma: no cover - libyaml ships in PyYAML's wheels
+        from yaml import SafeLoader as _BaseLoader
+
+        LIBYAML = False
 
 
 class YamlError(ValueError):
@@ -56,7 +62,7 @@ class YamlError(ValueError):
         return f"{self.line}:{self.column}" if self.column else f"{self.line}"
 
 
-def open_file(path: Path, what: str):
+def open_file(path: Path, what: str) -> BinaryIO:
     """A regular file, opened for reading in binary; raises ``ValueError`` with a message.
 
     A FIFO would block the reader forever and a device may never end, so anything
@@ -99,7 +105,7 @@ def read_file(path: Path, what: str, limit: int) -> bytes:
 class Loader(_BaseLoader):
     """Safe loader that rejects aliases (each node may be constructed only once)."""
 
-    def construct_object(self, node, deep=False):  # PyYAML hook
+    def construct_object(self, node: Node, deep: bool = False) -> Any:  # PyYAML hook
         if node in self.constructed_objects:
             raise yaml.constructor.ConstructorError(
                 None, None, "YAML aliases/anchors are not allowed", node.start_mark)
@@ -137,26 +143,26 @@ def _short_tag(tag: str) -> str:
     return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
 
 
-def _refuse(problem: str, node) -> yaml.constructor.ConstructorError:
+def _refuse(problem: str, node: Node) -> yaml.constructor.ConstructorError:
     return yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
 
 
 class StrictLoader(_BaseLoader):
     """Plain JSON-model values only: no tags, no aliases, no duplicate keys, no NaN."""
 
-    DEFAULT_SCALAR_TAG = _STR
-    DEFAULT_SEQUENCE_TAG = _SEQ
-    DEFAULT_MAPPING_TAG = _MAP
+    DEFAULT_SCALAR_TAG = _STR  # type: ignore[misc]  # Final in the stubs only
+    DEFAULT_SEQUENCE_TAG = _SEQ  # type: ignore[misc]  # Final in the stubs only
+    DEFAULT_MAPPING_TAG = _MAP  # type: ignore[misc]  # Final in the stubs only
     yaml_implicit_resolvers = _strict_resolvers()
 
-    def construct_document(self, node):  # PyYAML hook
+    def construct_document(self, node: Node) -> Any:  # PyYAML hook
         self._seen: set[int] = set()
         try:
             return self._build(node)
         finally:
             self._seen = set()
 
-    def _build(self, node) -> Any:
+    def _build(self, node: Node) -> Any:
         if id(node) in self._seen:  # the same node twice: an alias
             raise _refuse("YAML aliases/anchors are not allowed", node)
         self._seen.add(id(node))
@@ -178,7 +184,7 @@ class StrictLoader(_BaseLoader):
         raise _refuse(f"YAML tag {_short_tag(tag)!r} is not allowed: a cassette holds "
                       "plain values only", node)
 
-    def _float(self, node) -> float | str:
+    def _float(self, node: Node) -> float | str:
         text = node.value
         if _JSON_FLOAT.fullmatch(text):
             value = float(text)
@@ -188,7 +194,7 @@ class StrictLoader(_BaseLoader):
             return text  # YAML 1.1 only (".5", "1_0.5", "1:30.5"): a string
         raise _refuse(f"{text!r} is not a finite number (JSON has no NaN or Infinity)", node)
 
-    def _mapping(self, node) -> dict[str, Any]:
+    def _mapping(self, node: Node) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _STR:
@@ -203,7 +209,7 @@ class StrictLoader(_BaseLoader):
             out[key] = self._build(value_node)
         return out
 
-    def _key(self, node) -> str:
+    def _key(self, node: Node) -> str:
         if node.tag in (_MAP, _SEQ):
             raise _refuse("a key must be a string, not a collection", node)
         key = self._build(node)  # an explicit tag is refused there

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from fc_cassette.cli.args import DEFAULT_UPSTREAM, build_parser, one_line  # noqa: F401 (CLI names)
 from fc_cassette.cli.errors import (
@@ -27,6 +28,10 @@ from fc_cassette.cli.errors import (
     unknown_options,
 )
 from fc_cassette.proxy import mitm_compat
+
+if TYPE_CHECKING:
+    from mitmproxy.master import Master
+    from mitmproxy.options import Options
 
 # CLI flags that become fc_* options, where the command has them.
 FLAG_OPTIONS = (("config", "fc_config"), ("cassette", "fc_cassette"), ("seed", "fc_seed"),
@@ -81,7 +86,8 @@ def check_fc_options(arguments: list[str], mode: str) -> str | None:
     opts = optmanager.OptManager()
 
     class Loader:
-        def add_option(self, name, typespec, default, help, choices=None):
+        def add_option(self, name: str, typespec: type, default: Any, help: str,
+                       choices: Sequence[str] | None = None) -> None:
             opts.add_option(name, typespec, default, help, choices)
 
     for addon in all_addons(mode):
@@ -158,37 +164,30 @@ def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
 
     from fc_cassette.proxy.addon import all_addons
 
-    if web:
-        from mitmproxy.tools.web.master import WebMaster as Base
-        make_parser = mitm_compat.web_parser
-    else:
-        from mitmproxy.tools.dump import DumpMaster as Base
-        make_parser = cmdline.mitmdump
+    make_parser = mitm_compat.web_parser if web else cmdline.mitmdump
+    ours: list[Any] = []
 
-    ours: list = []
+    def set_up(master: Master, opts: Options) -> None:
+        # a bad --set value names the option and what it takes (mitmproxy: "Not an
+        # integer: abc"); an instance attribute, as OptManager refuses setattr
+        mitm_compat.replace_set(opts, checked_set(opts, opts.set))
+        core, *modes = all_addons(mode)
+        ours.extend([core, *modes])
+        master.addons.add(core, *modes)
+        # The core first in the chain: its configure refuses any option value outside
+        # the option's choices before mitmproxy's own addons see it (termlog, given
+        # termlog_verbosity=nope, raises a bare ValueError: a logged traceback).
+        mitm_compat.put_first(master.addons, core)
 
-    class Master(Base):
-        def __init__(self, opts, *a, **kw):
-            super().__init__(opts, *a, **kw)
-            # a bad --set value names the option and what it takes (mitmproxy: "Not an
-            # integer: abc"); an instance attribute, as OptManager refuses setattr
-            mitm_compat.replace_set(opts, checked_set(opts, opts.set))
-            core, *modes = all_addons(mode)
-            ours.extend([core, *modes])
-            self.addons.add(core, *modes)
-            # The core first in the chain: its configure refuses any option value outside
-            # the option's choices before mitmproxy's own addons see it (termlog, given
-            # termlog_verbosity=nope, raises a bare ValueError: a logged traceback).
-            mitm_compat.put_first(self.addons, core)
-
-    def refuse_unknown_options(_args) -> dict:
+    def refuse_unknown_options(_args: argparse.Namespace) -> dict[str, Any]:
         unknown = sorted(mitm_compat.deferred(ctx.options))
         if unknown:
             raise exceptions.OptionsError(unknown_options(unknown, sorted(ctx.options.keys())))
         return {}
 
     try:
-        master = mitm_compat.run(Master, make_parser, arguments, refuse_unknown_options)
+        master = mitm_compat.run(mitm_compat.master_class(web, set_up), make_parser, arguments,
+                                 refuse_unknown_options)
     finally:  # a start-up that fails (e.g. port in use) exits without the done hook
         for addon in ours:
             if hasattr(addon, "close"):

@@ -11,11 +11,12 @@ import argparse
 import difflib
 import re
 import sys
+from collections.abc import Sequence
 from typing import NoReturn
 
+from fc_cassette.settings import modes
+from fc_cassette.settings.config import DEFAULT_UPSTREAM
 from fc_cassette.settings.modes import RECORD_MODES
-
-DEFAULT_UPSTREAM = "https://api.stripe.com"
 
 _EXAMPLES = {
     "simulate": "fc-cassette simulate --port 12111 --seed 7\n"
@@ -30,26 +31,9 @@ _EXAMPLES = {
     "verify": "fc-cassette verify cassettes/*.yaml",
     "show": "fc-cassette show cassettes/flow.yaml --json",
     "diff": "fc-cassette diff cassettes/flow.yaml /tmp/flow-rerecorded.yaml",
-    "audit": "fc-cassette audit cassettes/ --api-version 2026-10-28.endive --max-age-days 365",
-    "redact": "fc-cassette redact cassettes/          (then: fc-cassette redact cassettes/ "
-              "--check)",
-    "prune": "fc-cassette replay cassettes/flow.yaml --usage-out used.json ...\n"
-             "fc-cassette prune cassettes/flow.yaml --usage used.json",
-    "export": "fc-cassette export cassettes/flow.yaml --format har -o flow.har",
-    "import": "fc-cassette import capture.har -o cassettes/flow.yaml\n"
-              "fc-cassette import flows.mitm -o cassettes/flow.yaml   (from mitmdump -w)",
 }
 
-RECORD_MODE_HELP = """\
-record modes (--record-mode, or the config key record.mode):
-  once          record when the cassette does not exist yet; if it does, only replay
-                from it (a request it does not hold is a miss). The default.
-  new_episodes  replay what the cassette holds; forward and append what it does not.
-  all           forward and record everything: re-record the cassette from scratch
-                (the old file is replaced once the first new interaction is written).
-  none          never forward: replay only, like 'fc-cassette replay'.
-  rewrite       pytest-recording's name: the cassette is replaced by what this run
-                records (as all; a cassette it records nothing into is removed)."""
+RECORD_MODE_HELP = modes.cli_help()  # the record mode table's
 
 DESCRIPTIONS = {
     "simulate": "Serve a stateful local FC Session API (no upstream).",
@@ -66,24 +50,6 @@ DESCRIPTIONS = {
             "interactions, changed request and response fields by path, schema drift added "
             "or gone. Exit 0 when both hold the same exchanges, 1 when they differ, 2 when "
             "one cannot be read. duration_ms (timing) is ignored; see docs/cli.md.",
-    "audit": "Audit cassettes (files, or folders searched recursively) against today's "
-             "rules: secrets the current scanner finds (never printed), exchanges the "
-             "current models reject or do not fully know (drift), verify's structural "
-             "checks, the Stripe API version and the age. Exit 0 when clean, 1 with "
-             "findings (file:line: category (kind): message), 2 on bad input. See "
-             "docs/maintaining-cassettes.md.",
-    "redact": "Redact cassettes again, in place, with the current rules (atomic; "
-              "placeholders stay consistent within each cassette; idempotent). Exit 0 when "
-              "done, 1 when --check finds a cassette that would change or a secret is left "
-              "that cannot be rewritten, 2 on bad input.",
-    "prune": "Remove the interactions that no usage file (written by 'replay --usage-out' or "
-             "the pytest plugin's --fc-usage-out) names as served (atomic). Exit 0 when "
-             "done, 2 on bad input.",
-    "export": "Write a cassette as a HAR 1.2 file (browsers' devtools, mitmproxy).",
-    "import": "Make a cassette from a HAR file or a 'mitmdump -w' flows file: every "
-              "in-scope exchange is validated, redacted and scanned like a recorded one; "
-              "out-of-scope ones are skipped and counted. Exit 0 when done, 1 when an "
-              "exchange was refused (a secret left after redaction), 2 on bad input.",
 }
 
 
@@ -102,7 +68,9 @@ def _closest(word: str, choices: list[str]) -> str:
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors and a did-you-mean."""
 
-    def parse_known_args(self, args=None, namespace=None):
+    def parse_known_args(  # type: ignore[override]  # typeshed overloads on namespace
+            self, args: Sequence[str] | None = None,
+            namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
         self._seen = list(sys.argv[1:] if args is None else args)
         return super().parse_known_args(args, namespace)
 
@@ -149,7 +117,7 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _sub(sub, name: str) -> argparse.ArgumentParser:
+def _sub(sub: argparse._SubParsersAction[Parser], name: str) -> argparse.ArgumentParser:
     epilog = "example:\n" + "\n".join(f"  {line}" for line in _EXAMPLES[name].splitlines())
     if name == "record":
         epilog = RECORD_MODE_HELP + "\n\n" + epilog
@@ -158,7 +126,8 @@ def _sub(sub, name: str) -> argparse.ArgumentParser:
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
-def _proxy_parser(sub, name: str) -> argparse.ArgumentParser:
+def _proxy_parser(sub: argparse._SubParsersAction[Parser],
+                  name: str) -> argparse.ArgumentParser:
     p = _sub(sub, name)
     p.add_argument("--port", type=int, default=8080,
                    help="listen port, 0-65535 (default 8080; 0: the OS picks a free one)")
@@ -199,8 +168,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("cassette")
     p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
     p.add_argument("--strict", action="store_true", help="exit 1 if any request missed")
-    p.add_argument("--usage-out", metavar="FILE", default=None,
-                   help="at shutdown, write which interactions were served (for prune)")
 
     p = _proxy_parser(sub, "inspect")
     _upstream(p)
@@ -218,41 +185,4 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("old", metavar="A", help="the earlier recording")
     p.add_argument("new", metavar="B", help="the later recording")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    _maintenance(sub)
     return parser
-
-
-def _maintenance(sub) -> None:
-    """The commands that keep cassettes in shape over the years."""
-    p = _sub(sub, "audit")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="cassette file or folder")
-    p.add_argument("--api-version", metavar="V", default=None,
-                   help="flag cassettes holding another Stripe API version "
-                        "(default: the config's audit.api_version)")
-    p.add_argument("--max-age-days", metavar="N", type=int, default=None,
-                   help="flag cassettes recorded more than N days ago")
-    p.add_argument("--config", metavar="FILE", help="YAML overriding config/default.yaml")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-
-    p = _sub(sub, "redact")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="cassette file or folder")
-    p.add_argument("--check", action="store_true",
-                   help="write nothing; exit 1 if a cassette would change")
-    p.add_argument("--config", metavar="FILE", help="YAML overriding config/default.yaml")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-
-    p = _sub(sub, "prune")
-    p.add_argument("cassette")
-    p.add_argument("--usage", metavar="FILE", action="append", required=True,
-                   help="a usage file (repeatable): interactions none of them names go")
-
-    p = _sub(sub, "export")
-    p.add_argument("cassette")
-    p.add_argument("--format", choices=["har"], default="har", help="output format")
-    p.add_argument("-o", "--output", metavar="OUT", required=True, help="file to write")
-
-    p = _sub(sub, "import")
-    p.add_argument("source", metavar="IN", help="a HAR file or a mitmdump -w flows file")
-    p.add_argument("-o", "--output", metavar="CASSETTE", required=True,
-                   help="the cassette to write (must not exist)")
-    p.add_argument("--config", metavar="FILE", help="YAML overriding config/default.yaml")

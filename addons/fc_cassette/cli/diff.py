@@ -30,7 +30,7 @@ from typing import Any
 
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.cli.verify import clean, emit
-from fc_cassette.exchange import interaction
+from fc_cassette.exchange import fieldpath, interaction
 from fc_cassette.redact import Redactor
 
 _ID_SEGMENT = re.compile(r"/[a-z]+_[A-Za-z0-9_]+(?=/|$)")
@@ -52,10 +52,10 @@ def flatten(value: Any, prefix: str, out: dict[str, Any]) -> dict[str, Any]:
     """``{"a": {"b": [1]}}`` -> ``{"a.b[0]": 1}``; an empty container is a leaf."""
     if isinstance(value, dict) and value:
         for k, v in value.items():
-            flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
+            flatten(v, fieldpath.key(prefix, k), out)
     elif isinstance(value, list) and value:
         for i, v in enumerate(value):
-            flatten(v, f"{prefix}[{i}]", out)
+            flatten(v, fieldpath.index(prefix, i), out)
     else:
         out[prefix] = value
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fc_cassette.cli.args import one_line
@@ -78,7 +79,7 @@ def bad_value(name: str, value: str, opt: Any, error: Exception) -> str:
                     + (f" ({hint})" if hint else ""))
 
 
-def checked_set(opts: Any, original) -> Any:
+def checked_set(opts: Any, original: Callable[..., None]) -> Callable[..., None]:
     """``opts.set`` that first parses each known option's value, so a bad one is
     reported naming the option and what it takes."""
     from mitmproxy import exceptions

@@ -10,6 +10,10 @@ from __future__ import annotations
 import codecs
 import re
 import zlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mitmproxy import http
 
 
 class UndecodableBody(ValueError):
@@ -135,7 +139,7 @@ def charset_refusal(content_type: str) -> str | None:
     return f"its charset {name!r} is not ASCII-compatible"
 
 
-def content_of(message) -> bytes | None:
+def content_of(message: http.Message) -> bytes | None:
     """A request's or response's body with every Content-Encoding undone (the last one
     applied first), or :class:`UndecodableBody` (which also refuses a body larger than
     :data:`MAX_BODY`, or a coding other than gzip, deflate, br, zstd). mitmproxy's own

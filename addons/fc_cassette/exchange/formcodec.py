@@ -116,6 +116,7 @@ def _memo_segments(key: str) -> tuple[str, ...]:
 
 def _assign(root: dict, key: str, segments: tuple[str, ...], value: str) -> None:
     node: Any = root
+    slot: Any  # a list's index (int) or an object's key (str)
     for i, seg in enumerate(segments):
         last = i == len(segments) - 1
         if isinstance(node, _ListNode):

@@ -14,7 +14,8 @@ import base64
 import json
 import math
 import re
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fc_cassette.exchange import formcodec
@@ -28,6 +29,10 @@ from fc_cassette.exchange.codings import (
 )
 from fc_cassette.stripe_api import endpoints
 from fc_cassette.stripe_api.validation import validate as validate
+
+if TYPE_CHECKING:
+    from mitmproxy import http
+    from mitmproxy.http import Headers
 
 # Not stored: hop-by-hop headers, and headers that describe the wire form of a body
 # we store decoded (its length and compression change on replay).
@@ -61,7 +66,7 @@ def object_id_in_path(path: str) -> str | None:
     return None
 
 
-def headers_record(headers) -> dict[str, Any]:
+def headers_record(headers: Headers) -> dict[str, Any]:
     """mitmproxy Headers -> ``{name: value}`` (a list when a header repeats)."""
     out: dict[str, Any] = {}
     lower_seen: dict[str, str] = {}
@@ -183,22 +188,31 @@ def decode_query(query: str) -> dict[str, Any] | str:
         return query
 
 
-def request_record(flow) -> dict[str, Any]:
+def request_record(flow: http.HTTPFlow, only: Sequence[str] | None = None, *,
+                   headers: dict[str, str] | None = None,
+                   with_host: bool = True) -> dict[str, Any]:
+    """A request as a cassette records it; or, given ``only`` (the header names matched
+    on), just the parts matching reads (see :mod:`fc_cassette.matching`): those headers
+    (repeats folded), no scheme or port, the host only ``with_host``. One extractor for
+    both, so what a live request is matched as and what was recorded cannot drift apart.
+    ``headers``: the request's :func:`header_map`, when the caller has it already."""
     req = flow.request
+    if headers is None:
+        headers = header_map(req.headers)
     path, query = split_path(req.path)
-    return {
-        "method": req.method,
-        "scheme": req.scheme,
-        "host": req.pretty_host,
-        "port": req.port,
-        "path": path,
-        "query": decode_query(query),
-        "headers": headers_record(req.headers),
-        "body": decode_body(content_of(req), req.headers.get("content-type", "")),
-    }
+    out: dict[str, Any] = {"method": req.method}
+    if only is None:
+        out.update(scheme=req.scheme, host=req.pretty_host, port=req.port)
+    else:
+        out["host"] = req.pretty_host if with_host else None  # (read only when matched on)
+    out["path"], out["query"] = path, decode_query(query)
+    out["headers"] = headers_record(req.headers) if only is None else {
+        name: v for name in only if (v := headers.get(name.lower())) is not None}
+    out["body"] = decode_body(request_content(req, headers), headers.get("content-type", ""))
+    return out
 
 
-def header_map(headers) -> dict[str, str]:
+def header_map(headers: Headers) -> dict[str, str]:
     """Lower-case header name -> value, repeats folded with ", " (what ``Headers.get``
     returns), built in one pass: mitmproxy's ``Headers.get`` scans every field per call,
     and the replay hot path asks for half a dozen headers."""
@@ -210,7 +224,7 @@ def header_map(headers) -> dict[str, str]:
     return out
 
 
-def request_content(req, headers: dict[str, str]) -> bytes | None:
+def request_content(req: http.Request, headers: dict[str, str]) -> bytes | None:
     """:func:`content_of` for a request whose :func:`header_map` is ``headers``: the raw
     bytes when nothing could need undoing or refusing (no Content-Encoding, no declared
     charset, within :data:`MAX_BODY`), else :func:`content_of` itself."""
@@ -221,29 +235,17 @@ def request_content(req, headers: dict[str, str]) -> bytes | None:
     return content_of(req)
 
 
-def match_record(flow, header_names: list[str],
+def match_record(flow: http.HTTPFlow, header_names: Sequence[str],
                  headers: dict[str, str] | None = None,
                  with_host: bool = True) -> dict[str, Any]:
-    """The parts of a request that matching compares (see :mod:`.matching`): cheaper
-    than :func:`request_record`, which replay does not need on its hot path.
-    ``headers``: the request's :func:`header_map`, when the caller has it already."""
-    req = flow.request
-    if headers is None:
-        headers = header_map(req.headers)
-    path, query = split_path(req.path)
-    return {
-        "method": req.method,
-        "host": req.pretty_host if with_host else None,  # (read only when matched on)
-        "path": path,
-        "query": decode_query(query),
-        "headers": {name: v for name in header_names
-                    if (v := headers.get(name.lower())) is not None},
-        "body": decode_body(request_content(req, headers), headers.get("content-type", "")),
-    }
+    """The parts of a request that matching compares: :func:`request_record` with
+    ``only`` (cheaper: replay's hot path needs no full record)."""
+    return request_record(flow, header_names, headers=headers, with_host=with_host)
 
 
-def response_record(flow) -> dict[str, Any]:
+def response_record(flow: http.HTTPFlow) -> dict[str, Any]:
     resp = flow.response
+    assert resp is not None, "a flow with a response"
     return {
         "status": resp.status_code,
         "reason": resp.reason,

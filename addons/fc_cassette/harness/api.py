@@ -15,14 +15,14 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from fc_cassette.harness.pool import ControlError, FcProxy, Pool, ProxyError, config_file
 from fc_cassette.settings import modes as vocab
-from fc_cassette.settings.config import parse_upstream
+from fc_cassette.settings.config import DEFAULT_UPSTREAM, parse_upstream
 
-RECORD_MODES = ("none", *(m for m in vocab.RECORD_MODES if m != "none"))  # none: default
-DEFAULT_UPSTREAM = "https://api.stripe.com"
+RECORD_MODES = vocab.REPLAY_FIRST  # none: the default
 
 __all__ = ["Proxy", "ProxyError", "ReplayMisses", "proxy"]
 
@@ -59,7 +59,8 @@ class Proxy(FcProxy):
     def __enter__(self) -> Proxy:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         died = self.stop()
         misses, unrecorded = self.misses, self.not_recorded
         error: Exception | None = None
@@ -113,21 +114,22 @@ def proxy(cassette: str | Path, record_mode: str = "none", *,
     ValueError (or FileNotFoundError) with one ``fc-cassette:`` line; a proxy that does
     not start raises :class:`ProxyError` with its output.
     """
-    if record_mode not in RECORD_MODES:
-        raise ValueError(f"fc-cassette: record_mode={record_mode!r}: must be one of "
-                         f"{', '.join(RECORD_MODES)}")
+    try:
+        offline = vocab.row(vocab.parse_record_mode(record_mode, RECORD_MODES)).offline
+    except ValueError as e:
+        raise ValueError(f"fc-cassette: record_mode={record_mode!r}: {e}") from None
     try:
         upstream = parse_upstream(upstream, "upstream=")
     except ValueError as e:
         raise ValueError(f"fc-cassette: {e}") from None
     path = Path(cassette).resolve()
-    if record_mode == "none" and not path.is_file():
+    if offline and not path.is_file():  # served by a replay process
         raise FileNotFoundError(f"fc-cassette: {path} does not exist; record it with "
                                 f"record_mode='once' (and upstream=URL)")
     tmp = Path(tempfile.mkdtemp(prefix="fc-cassette-api-"))
     try:
         pool = Pool(upstream, tmp)
-        kind = "replay" if record_mode == "none" else "record"
+        kind = "replay" if offline else "record"
         if kind == "record":
             path.parent.mkdir(parents=True, exist_ok=True)
         process = pool.get(kind, _config(config, tmp), path, record_mode)

@@ -80,7 +80,7 @@ class Guard:
         return (host, None) in self.allowed or (host, port) in self.allowed
 
     def check(self, address: Any, family: int) -> None:
-        if family not in (socket.AF_INET, socket.AF_INET6) or getattr(self._inside, "ok", 0):
+        if family not in (socket.AF_INET, socket.AF_INET6) or getattr(self._inside, "ok", 0) > 0:
             return
         host, port = address[0], address[1]
         if not self.permits(host, port):
@@ -129,30 +129,33 @@ def blocked(guard: Guard) -> Iterator[Guard]:
     connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
     create_connection, getaddrinfo = socket.create_connection, socket.getaddrinfo
 
-    def guarded_getaddrinfo(host, port, *a, **kw):
+    def guarded_getaddrinfo(host: Any, port: Any, *a: Any, **kw: Any) -> Any:
         guard.check_name(host, port)
         infos = getaddrinfo(host, port, *a, **kw)
         guard.resolved(host, infos)
         return infos
 
-    def guarded_connect(self, address, *a, **kw):
+    def guarded_connect(self: Any, address: Any, *a: Any, **kw: Any) -> None:
         guard.check(address, self.family)
         return connect(self, address, *a, **kw)
 
-    def guarded_connect_ex(self, address, *a, **kw):
+    def guarded_connect_ex(self: Any, address: Any, *a: Any, **kw: Any) -> int:
         guard.check(address, self.family)
         return connect_ex(self, address, *a, **kw)
 
-    def guarded_create_connection(address, *a, **kw):
+    def guarded_create_connection(address: Any, *a: Any, **kw: Any) -> socket.socket:
         guard.check(address, socket.AF_INET)  # by name, before any DNS query
         with guard.let_through():  # its own connect() to the resolved address
             return create_connection(address, *a, **kw)
 
-    socket.socket.connect, socket.socket.connect_ex = guarded_connect, guarded_connect_ex
+    # patching the class's methods is the point (mypy forbids assigning to a method)
+    socket.socket.connect = guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
     socket.create_connection = guarded_create_connection
     socket.getaddrinfo = guarded_getaddrinfo
     try:
         yield guard
     finally:
-        socket.socket.connect, socket.socket.connect_ex = connect, connect_ex
+        socket.socket.connect = connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
         socket.create_connection, socket.getaddrinfo = create_connection, getaddrinfo

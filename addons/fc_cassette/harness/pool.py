@@ -14,9 +14,13 @@ import json
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fc_cassette.harness import procs
+from fc_cassette.settings.modes import row
+
+if TYPE_CHECKING:
+    import stripe
 
 # The proxy picks a free port itself (--port 0) and says which: a port chosen here and
 # bound later could be taken meanwhile by another worker's proxy (pytest-xdist), whose
@@ -110,14 +114,14 @@ class FcProxy:
     @property
     def proxy_url(self) -> str | None:
         """Forward-proxy URL (replay only), e.g. ``StripeClient(key, proxy=proxy_url)``."""
-        return self.url if self.mode == "none" else None
+        return self.url if row(self.mode).offline else None
 
     @property
     def ca_bundle(self) -> Path:
         """mitmproxy's CA certificate, for ``stripe.ca_bundle_path`` in forward mode."""
         return self.confdir / "mitmproxy-ca-cert.pem"
 
-    def client(self, api_key: str, **kwargs: Any):
+    def client(self, api_key: str, **kwargs: Any) -> stripe.StripeClient:
         """A ``stripe.StripeClient`` pointed at the proxy (needs the stripe package)."""
         import requests
         import stripe

@@ -26,7 +26,8 @@ FC = (sys.executable, "-m", "fc_cassette")
 LISTENING = re.compile(r"listening at 127\.0\.0\.1:(\d+)")
 START_TIMEOUT = 60.0
 # (signal, seconds to wait for the exit after it)
-LADDER = ((signal.SIGINT, 20.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0))
+Ladder = tuple[tuple[signal.Signals, float], ...]
+LADDER: Ladder = ((signal.SIGINT, 20.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0))
 
 
 class StartError(RuntimeError):
@@ -93,7 +94,7 @@ def _signal(proc: subprocess.Popen, sig: int) -> None:
             pass
 
 
-def stop(proc: subprocess.Popen, ladder=LADDER) -> int | None:
+def stop(proc: subprocess.Popen, ladder: Ladder = LADDER) -> int | None:
     """Stop ``proc`` (SIGINT, then SIGTERM, then SIGKILL); its exit code."""
     for sig, wait in ladder:
         if proc.poll() is not None:

@@ -27,7 +27,8 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from contextlib import nullcontext
+from collections.abc import Generator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -44,28 +45,26 @@ from fc_cassette.harness.pool import (
     config_file,
 )
 from fc_cassette.settings import modes as vocab
-from fc_cassette.settings.config import UpstreamError, parse_upstream
+from fc_cassette.settings.config import DEFAULT_UPSTREAM, UpstreamError, parse_upstream
 
 __all__ = ["FcProxy", "default_cassette", "cassette_of"]
 
-RECORD_MODES = ("none", *(m for m in vocab.RECORD_MODES if m != "none"))  # none: the default
-DEFAULT_UPSTREAM = "https://api.stripe.com"
+RECORD_MODES = vocab.REPLAY_FIRST  # none: the default
 _REPORTED = pytest.StashKey[tuple]()  # (misses, not recorded, passthrough) reported
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("fc-cassette", "Stripe FC Session cassettes (fc-cassette)")
     group.addoption("--fc-record-mode", choices=RECORD_MODES, default=None,
-                    help="none (default: replay only, offline), once, new_episodes, all, rewrite "
-                         "(ini: fc_record_mode)")
+                    help=f"{vocab.harness_help()} (ini: fc_record_mode)")
     group.addoption("--fc-upstream", default=None,
                     help=f"where record modes forward to (default {DEFAULT_UPSTREAM}; "
                          "ini: fc_upstream)")
     group.addoption("--fc-config", default=None, metavar="FILE",
                     help="fc-cassette's YAML config (scope, matching, redaction, replay), "
                          "as the CLI's --config (ini: fc_config)")
-    parser.addini("fc_record_mode", "fc-cassette record mode (none, once, new_episodes, "
-                                    "all, rewrite)", default="none")
+    parser.addini("fc_record_mode", f"fc-cassette record mode ({', '.join(RECORD_MODES)})",
+                  default=RECORD_MODES[0])
     parser.addini("fc_upstream", "where fc-cassette's record modes forward to",
                   default=DEFAULT_UPSTREAM)
     parser.addini("fc_config", "fc-cassette's YAML config file (relative to the ini file)",
@@ -106,9 +105,10 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "test's fc-cassette cassette (relative to the test "
                                        "file; default cassettes/<file>/<test>.yaml)")
     mode, _ = _option(config, "fc_record_mode")
-    if mode not in RECORD_MODES:
-        raise pytest.UsageError(f"fc-cassette: fc_record_mode: must be one of "
-                                f"{', '.join(RECORD_MODES)}, not {mode!r}")
+    try:
+        vocab.parse_record_mode(mode, RECORD_MODES)
+    except ValueError as e:
+        raise pytest.UsageError(f"fc-cassette: fc_record_mode: {e}") from None
     cfg, base = _option(config, "fc_config")
     path = str((base / cfg).resolve()) if cfg else None
     if path and not Path(path).is_file():
@@ -192,10 +192,11 @@ class _Session:
 
     def open(self, cassette: Path, mode: str, overrides: dict[str, Any]) -> FcProxy:
         """The proxy, switched to ``cassette`` in ``mode`` and rewound (or the test fails)."""
-        if mode == "none" and not cassette.exists():
+        offline = vocab.row(mode).offline  # served by a replay process
+        if offline and not cassette.exists():
             pytest.fail(f"fc-cassette: {cassette} does not exist; record it with "
                         f"--fc-record-mode=once (and --fc-upstream URL)", pytrace=False)
-        kind = "replay" if mode == "none" else "record"
+        kind = "replay" if offline else "record"
         body: dict[str, Any] = {"cassette": str(cassette), "rewind": True}
         if kind == "record":
             body["record_mode"] = mode
@@ -250,9 +251,10 @@ def fc_proxy(request: pytest.FixtureRequest, fc_cassette_config: dict[str, Any])
                     "its module)", pytrace=False)
     session = request.config.stash[_SESSION]
     mode = marker.kwargs.get("record_mode") or session.record_mode
-    if mode not in RECORD_MODES:
-        pytest.fail(f"fc-cassette: record_mode={mode!r}: must be one of "
-                    f"{', '.join(RECORD_MODES)}", pytrace=False)
+    try:
+        vocab.parse_record_mode(mode, RECORD_MODES)
+    except ValueError as e:
+        pytest.fail(f"fc-cassette: record_mode={mode!r}: {e}", pytrace=False)
     return session.open(cassette_of(request.node, marker), mode, fc_cassette_config or {})
 
 
@@ -264,25 +266,25 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         session.test_files.add(Path(item.path))
 
 
-def _blocked(item: pytest.Item):
+def _blocked(item: pytest.Item) -> AbstractContextManager[object]:
     guard = item.config.stash.get(_GUARD, None)
     return block_network.blocked(guard) if guard is not None else nullcontext()
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_setup(item: pytest.Item):
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     with _blocked(item):
         yield
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item: pytest.Item):
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     with _blocked(item):
         yield
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item: pytest.Item):
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
     with _blocked(item):
         yield
 
@@ -300,7 +302,8 @@ def _report_refused(item: pytest.Item, report: pytest.TestReport) -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     """After the test's call, and again after its teardown (a fixture's teardown or a
     late thread can still miss): new misses fail the test, with their explanations; so
     does, when recording, an exchange that was not recorded, and (any phase) a
@@ -361,7 +364,8 @@ def _fail(report: pytest.TestReport, text: str) -> None:
         report.sections.append(("fc-cassette", text))
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
+                            config: pytest.Config) -> None:
     session = config.stash.get(_SESSION, None)
     if session is None:
         return

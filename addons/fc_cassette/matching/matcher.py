@@ -15,12 +15,12 @@ which recordings of the request were already used.
 from __future__ import annotations
 
 import json
-import re
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fc_cassette.exchange import formcodec
+from fc_cassette.exchange import fieldpath, formcodec
 from fc_cassette.matching import misses
 from fc_cassette.matching.closest import Nearest, shape
 from fc_cassette.matching.misses import clip
@@ -28,8 +28,9 @@ from fc_cassette.settings.config import MatchRules
 
 
 def _drop(data: Any, dotted: str) -> Any:
-    """``data`` without the parameter at ``dotted`` (``a.b`` or ``a[b]`` style)."""
-    parts = [p for p in re.split(r"[.\[\]]+", dotted) if p]
+    """``data`` without the parameter at ``dotted`` (a field path, ``a.b``; ``a[b]``
+    is read the same way: :mod:`fc_cassette.exchange.fieldpath`)."""
+    parts = fieldpath.split(dotted)
     if not parts or not isinstance(data, dict):
         return data
     head, rest = parts[0], ".".join(parts[1:])
@@ -43,8 +44,37 @@ def _drop(data: Any, dotted: str) -> Any:
     return out
 
 
-def normalize(req: dict[str, Any], rules: MatchRules) -> dict[str, Any]:
+@dataclass(frozen=True)
+class MatchInputs:
+    """What matching reads of a request under one config's rules, derived once
+    (:func:`match_inputs`): :func:`normalize` reads a request through it, and
+    :meth:`memo_key` lists everything a normalized form is computed from, so a memo of
+    normalized forms (the Player's) cannot leave out what matching starts to read."""
+
+    headers: tuple[str, ...]  # the request headers matched on, as configured
+    host: bool  # the host is part of the key
+    ignore_params: tuple[str, ...]  # parameters left out (see :func:`_drop`)
+
+    def memo_key(self, method: str, host: str, path: str, body: bytes,
+                 headers: Mapping[str, str]) -> tuple[Any, ...]:
+        """A live request's identity for matching: method, the host (only when matched
+        on), path with query, body bytes, the headers that decode the body, and the
+        headers matched on (``headers``: lower-case names, see ``header_map``)."""
+        return (method, host if self.host else None, path, body,
+                headers.get("content-type"), headers.get("content-encoding"),
+                *(headers.get(h.lower()) for h in self.headers))
+
+
+def match_inputs(rules: MatchRules | MatchInputs) -> MatchInputs:
+    """What matching reads under ``rules``."""
+    if isinstance(rules, MatchInputs):
+        return rules
+    return MatchInputs(tuple(rules.headers), rules.match_host, tuple(rules.ignore_params))
+
+
+def normalize(req: dict[str, Any], rules: MatchRules | MatchInputs) -> dict[str, Any]:
     """The parts of a recorded-shape request that matching compares, in canonical form."""
+    rules = match_inputs(rules)
     query = req.get("query") or {}
     body = req.get("body") or {}
     kind, value = next(iter(body.items())) if body else ("none", None)
@@ -64,7 +94,7 @@ def normalize(req: dict[str, Any], rules: MatchRules) -> dict[str, Any]:
         kind: value,
         "header": {h: headers.get(h.lower()) for h in rules.headers},
     }
-    if rules.match_host:
+    if rules.host:
         out["host"] = req.get("host")
     return out
 
@@ -73,10 +103,8 @@ def key_of(norm: dict[str, Any]) -> str:
     return json.dumps(norm, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-PREPARED = "_match"  # an interaction's (key, normalized request), when loaded for replay
-
-
-def prepare(req: dict[str, Any], rules: MatchRules) -> tuple[str, dict[str, Any]]:
+def prepare(req: dict[str, Any], rules: MatchRules | MatchInputs) -> tuple[str, dict[str, Any]]:
+    """``req``'s match key and normalized form."""
     norm = normalize(req, rules)
     return key_of(norm), norm
 
@@ -95,19 +123,23 @@ class Miss:
 class Matcher:
     """Index of recorded interactions by request key, handing them out in order.
 
-    ``cassette`` is the name the fixes in miss explanations use."""
+    ``cassette`` is the name the fixes in miss explanations use; ``prepared``: the
+    interactions' keys and normalized forms by ``id()``, when computed while loading
+    (:class:`fc_cassette.playback.state.Compactor`, with the same rules)."""
 
     def __init__(self, interactions: list[dict[str, Any]], rules: MatchRules,
-                 repeat_last: bool = False, cassette: str = "CASSETTE"):
+                 repeat_last: bool = False, cassette: str = "CASSETTE",
+                 prepared: Mapping[int, tuple[str, dict[str, Any]]] | None = None):
         self.rules = rules
+        self.inputs = match_inputs(rules)
         self.repeat_last = repeat_last
         self.cassette = cassette
         self._norms: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self._keys: list[str] = []
         self._recorded: dict[str, list[Any]] = {}  # key -> the seqs recorded for it
+        prepared = prepared or {}
         for it in interactions:
-            # PREPARED: computed while loading (playback.Compactor), with these rules
-            key, norm = it.get(PREPARED) or prepare(it["request"], rules)
+            key, norm = prepared.get(id(it)) or prepare(it["request"], self.inputs)
             self._norms.append((norm, it))
             self._keys.append(key)
             self._recorded.setdefault(key, []).append(it.get("seq"))
@@ -124,8 +156,7 @@ class Matcher:
 
     def prepare(self, req: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """``req``'s key and normalized form (what :meth:`take_prepared` needs)."""
-        norm = normalize(req, self.rules)
-        return key_of(norm), norm
+        return prepare(req, self.inputs)
 
     def take(self, req: dict[str, Any]) -> dict[str, Any] | Miss:
         """The next recording for ``req``, or a :class:`Miss` saying why there is none."""

@@ -2,9 +2,10 @@
 fixes it.
 
 A normalized request (see :mod:`.matching`) is flattened to ``{field: value}`` with
-keys such as ``form.permissions[1]``, ``query.expand[0]``, ``json.metadata[key]`` and
-``header.stripe-account``. A clause is written per differing field, with these rules
-so that no clause is false or redundant:
+keys such as ``form.permissions[1]``, ``query.expand[0]``, ``json.metadata.key`` and
+``header.stripe-account`` (the one field-path notation:
+:mod:`fc_cassette.exchange.fieldpath`). A clause is written per differing field, with
+these rules so that no clause is false or redundant:
 
 - an empty container is not "something" next to a filled one: recorded ``query: {}``
   against ``?foo=bar`` is the one clause ``query.foo: recorded nothing, got 'bar'``;
@@ -20,10 +21,11 @@ that records the request, or the config key that would ignore the differing fiel
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from dataclasses import dataclass
 from typing import Any
+
+from fc_cassette.exchange import fieldpath
 
 BODY_KINDS = ("form", "json", "text", "base64", "none")
 KIND_NAMES = {"form": "a form body", "json": "a JSON body", "text": "a text body",
@@ -51,13 +53,12 @@ def _walk(value: Any, key: str, out: dict[str, Any], typed: bool) -> None:
         if not value:
             out[key] = EMPTY_MAP
         for k, v in value.items():
-            _walk(v, f"{key}.{k}" if "." not in key and "[" not in key else f"{key}[{k}]",
-                  out, typed)
+            _walk(v, fieldpath.key(key, k), out, typed)
     elif isinstance(value, list):
         if not value:
             out[key] = EMPTY_LIST
         for i, v in enumerate(value):
-            _walk(v, f"{key}[{i}]", out, typed)
+            _walk(v, fieldpath.index(key, i), out, typed)
     elif isinstance(value, str) or not typed:
         out[key] = value if isinstance(value, str) else str(value)
     else:
@@ -136,18 +137,12 @@ def _record_cmd(cassette: str) -> str:
 
 
 def _param(key: str) -> str | None:
-    """``form.account_holder[customer]`` -> ``account_holder.customer`` (the dotted name
+    """``form.account_holder.customer`` -> ``account_holder.customer`` (the name
     ``matching.ignore_params`` takes; a list is ignored whole: ``permissions``)."""
     section, _, rest = key.partition(".")
     if section not in ("query", "form", "json") or not rest:
         return None
-    parts = [p for p in re.split(r"[\[\]]+", rest) if p]
-    names: list[str] = []
-    for p in parts:
-        if p.isdigit() and names:
-            break
-        names.append(p)
-    return ".".join(names) or None
+    return fieldpath.param(rest) or None
 
 
 def _named(items: list[str]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import binascii
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from mitmproxy import http
@@ -18,7 +19,7 @@ from mitmproxy.net.http import status_codes
 
 from fc_cassette.cassette.store import Cassette, CassetteError
 from fc_cassette.exchange.interaction import SKIP_HEADERS, encode_body, header_items
-from fc_cassette.matching.matcher import PREPARED, Matcher, Miss, key_of, normalize
+from fc_cassette.matching.matcher import Matcher, Miss, key_of, match_inputs, normalize
 from fc_cassette.playback.shared import Sharer
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import MatchRules, Settings
@@ -44,7 +45,6 @@ def wire(rec: dict[str, Any]) -> Wire:
     return status, reason, http.Headers(fields), body
 
 
-WIRE_KEY = "_wire"  # a compact interaction's precomputed wire form (see Compactor)
 # what Playback keeps per response: its header fields (a tuple of byte pairs) and no
 # Headers object, made per answer around the same tuple (see _response)
 Kept = tuple[int, bytes, tuple[tuple[bytes, bytes], ...], bytes]
@@ -53,6 +53,17 @@ Kept = tuple[int, bytes, tuple[tuple[bytes, bytes], ...], bytes]
 def kept(w: Wire) -> Kept:
     status, reason, headers, body = w
     return status, reason, headers.fields, body
+
+
+@dataclass(frozen=True)
+class Compacted:
+    """What :class:`Compactor` computed while loading, by the interaction's ``id()``
+    (the interactions stay alive in the loaded cassette): the response's wire form and
+    the request's match key and normalized form."""
+
+    wires: dict[int, Kept] = field(default_factory=dict)
+    prepared: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    alive: list[dict[str, Any]] = field(default_factory=list)  # no id reused meanwhile
 
 
 class Compactor:
@@ -64,10 +75,12 @@ class Compactor:
     Everything else is kept as it was loaded, equal values shared (:mod:`.shared`: the
     same validation verdicts, header names, form values... held once), since replay
     only reads them. Raises ValueError / TypeError (:data:`WIRE_ERRORS`) for a response
-    that cannot be replayed."""
+    that cannot be replayed. What it computed is :attr:`done` (for :class:`Playback`)."""
 
     def __init__(self, rules: MatchRules):
         self.rules = rules
+        self.inputs = match_inputs(rules)
+        self.done = Compacted()
         self._fields: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
         self._share = Sharer()
 
@@ -76,7 +89,7 @@ class Compactor:
         fields = self._fields
         shared = tuple([fields.setdefault(f, f) for f in headers.fields])
         req, share = doc["request"], self._share
-        norm = share(normalize(req, self.rules))
+        norm = share(normalize(req, self.inputs))
         out = {}
         for k, v in doc.items():  # in the loaded order
             if k == "request":
@@ -84,35 +97,19 @@ class Compactor:
             elif k == "response":
                 v = {"status": status}
             out[share(k)] = v if k == "seq" else share(v)
-        out[WIRE_KEY] = (status, reason, shared, body)
-        out[PREPARED] = (key_of(norm), norm)
+        self.done.wires[id(out)] = (status, reason, shared, body)
+        self.done.prepared[id(out)] = (key_of(norm), norm)
+        self.done.alive.append(out)
         return out
 
 
-def _response(status: int, reason: bytes, fields: tuple[tuple[bytes, bytes], ...],
-              body: bytes, now: float) -> http.Response:
-    """``http.Response(b"HTTP/1.1", status, reason, http.Headers(fields), body, None,
-    now, now)`` without the debug-mode type check of every field (a third of a hit's
-    own time): the values come from :func:`wire`, checked when the cassette was loaded.
-    The Headers around ``fields`` is a copy: a tuple of tuples is never changed in
-    place (Headers assigns a new one on every change)."""
-    headers = _HEADERS.__new__(_HEADERS)
-    headers.fields = fields
-    data = _RESPONSE_DATA.__new__(_RESPONSE_DATA)
-    data.__dict__.update(http_version=b"HTTP/1.1", status_code=status, reason=reason,
-                         headers=headers, content=body, trailers=None,
-                         timestamp_start=now, timestamp_end=now)
-    resp = http.Response.__new__(http.Response)
-    resp.data = data
-    return resp
-
-
-_RESPONSE_DATA, _HEADERS = http.ResponseData, http.Headers
-
-
 class Playback:
+    """``compacted``: what the :class:`Compactor` that loaded ``cassette`` computed
+    (required for a compact load: its interactions keep no request to match on)."""
+
     def __init__(self, cassette: Cassette, settings: Settings,
-                 redactor: Redactor | None = None):
+                 redactor: Redactor | None = None, compacted: Compacted | None = None):
+        compacted = compacted or Compacted()
         self.path = str(cassette.path)
         self._interactions = cassette.interactions
         self.miss_status = settings.replay.miss_status
@@ -123,14 +120,14 @@ class Playback:
         self.missed_total = 0  # misses since start-up (across rewinds): --strict
         self.matcher = Matcher(cassette.interactions, settings.matching,
                                repeat_last=settings.replay.on_exhausted == "repeat_last",
-                               cassette=self.path)
+                               cassette=self.path, prepared=compacted.prepared)
         # Encoded once, here: json.dumps with an indent runs in pure Python, too slow to
         # repeat on the first serving of every interaction (the common case in CI).
         self._wire: dict[int, Kept] = {}
         for it in cassette.interactions:
             try:
-                self._wire[id(it)] = (it[WIRE_KEY] if WIRE_KEY in it
-                                      else kept(wire(it["response"])))
+                self._wire[id(it)] = (compacted.wires.get(id(it))
+                                      or kept(wire(it["response"])))
             except WIRE_ERRORS as e:
                 raise CassetteError(cassette.path, f"interaction {it.get('seq')}: the "
                                     f"response cannot be replayed: {e}") from None
@@ -156,13 +153,20 @@ class Playback:
             self.used.add(got.get("seq", 0))
         return got
 
+    def wire_for(self, it: dict[str, Any]) -> Kept:
+        """The recorded response as it is served, byte-for-byte the same on every
+        replay: status, reason, header fields, body (encoded once, at load). The Player
+        builds the answer from it (``mitm_compat.response``: no re-encoding, no
+        per-field check, a third cheaper per hit than ``Response.make``)."""
+        return self._wire[id(it)]
+
     def response_for(self, it: dict[str, Any]) -> http.Response:
-        """The recorded response, byte-for-byte the same on every replay."""
+        """:meth:`wire_for` as a response, through mitmproxy's public (checked)
+        constructor."""
         status, reason, fields, body = self._wire[id(it)]
         now = time.time()
-        # not Response.make: the body needs no re-encoding and the headers were built
-        # at load (a third cheaper per hit); nor the checked constructor (see _response)
-        return _response(status, reason, fields, body, now)
+        return http.Response(b"HTTP/1.1", status, reason, http.Headers(fields), body, None,
+                             now, now)
 
     def _miss_response(self, reason: str, explanation: str) -> http.Response:
         message = f"fc-cassette replay miss (cassette {self.path}): {explanation}"

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from mitmproxy import http
 
 from fc_cassette.proxy.scope import addressed_to_proxy
+from fc_cassette.settings.modes import RecordMode, parse_record_mode
 
 log = logging.getLogger("fc_cassette")
 
@@ -45,7 +46,7 @@ class Refused(Exception):
 @dataclass(frozen=True)
 class Use:
     cassette: str
-    record_mode: str | None
+    record_mode: RecordMode | None
     rewind: bool
 
 
@@ -56,7 +57,7 @@ class Target(Protocol):
 
     def rewind(self) -> bool: ...  # False: nothing played back
 
-    def use(self, cassette: str, record_mode: str | None) -> None: ...  # or Refused
+    def use(self, cassette: str, record_mode: RecordMode | None) -> None: ...  # or Refused
 
 
 def passthrough() -> list[str]:
@@ -90,9 +91,11 @@ def parse_use(raw: bytes, modes: tuple[str, ...]) -> Use:
     if not isinstance(cassette, str) or not cassette:
         raise Refused("cassette", "\"cassette\" must be a non-empty string (a path)")
     mode = body.get("record_mode")
-    if mode is not None and mode not in modes:
-        raise Refused("record_mode", f"\"record_mode\" must be one of {', '.join(modes)}, "
-                                     f"not {mode!r}")
+    if mode is not None:
+        try:
+            mode = parse_record_mode(mode, modes)
+        except ValueError as e:
+            raise Refused("record_mode", f"\"record_mode\" {e}") from None
     rewind = body.get("rewind", False)
     if not isinstance(rewind, bool):
         raise Refused("rewind", "\"rewind\" must be true or false")

@@ -15,20 +15,23 @@ import asyncio
 import logging
 import re
 import traceback
+from typing import Any
 
 from mitmproxy import ctx, exceptions
+from mitmproxy.addonmanager import Loader
 from mitmproxy.log import MitmLogHandler
 
 from fc_cassette.proxy import mitm_compat
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import (
     OPTION_OVERRIDES,
+    OPTION_PARSERS,
     ConfigError,
     Settings,
     load_settings,
     with_options,
 )
-from fc_cassette.settings.modes import FC_MODES as MODES, RECORD_MODES
+from fc_cassette.settings.modes import FC_MODES as MODES
 
 REGEX_OPTIONS = {"ignore_hosts", "allow_hosts", "tcp_hosts", "udp_hosts"}
 log = logging.getLogger("fc_cassette")
@@ -104,7 +107,8 @@ def install_log_redaction() -> None:
     logging's last-resort handler, which prints once mitmproxy removed its handlers at
     shutdown (once each); asyncio's reports get :class:`AsyncioReportFilter`; our own
     records skip the deprecated ``add_log`` event."""
-    handlers = [h for h in logging.getLogger().handlers if isinstance(h, MitmLogHandler)]
+    handlers: list[logging.Handler] = [
+        h for h in logging.getLogger().handlers if isinstance(h, MitmLogHandler)]
     if logging.lastResort is not None:
         handlers.append(logging.lastResort)
     for handler in handlers:
@@ -120,11 +124,13 @@ def install_log_redaction() -> None:
 
 
 class FcCore:
+    addons: list[Any]  # sub-addons, set by addon.all_addons (mitmproxy runs them after it)
+
     def __init__(self) -> None:
         self.loaded = Settings()  # the config files alone
         self.settings = self.loaded  # ... with the overriding options applied
 
-    def load(self, loader) -> None:
+    def load(self, loader: Loader) -> None:
         install_log_redaction()
         loader.add_option("fc_mode", str, "",
                           f"fc-cassette mode: one of {', '.join(MODES)} (empty: fc-cassette off).")
@@ -155,9 +161,12 @@ class FcCore:
             except ConfigError as e:
                 raise exceptions.OptionsError(str(e)) from None
         if updated & {"fc_config", *OPTION_OVERRIDES}:
-            resolved = with_options(self.loaded, {
-                name: getattr(ctx.options, name) for name in OPTION_OVERRIDES
-                if name in ctx.options})
+            try:
+                resolved = with_options(self.loaded, {
+                    name: getattr(ctx.options, name) for name in OPTION_OVERRIDES
+                    if name in ctx.options})
+            except ValueError as e:  # e.g. fc_record_mode=sometimes
+                raise exceptions.OptionsError(str(e)) from None
             # a new object only when something changed: addons rebuild what they built
             # on the settings when the object changes
             if "fc_config" in updated or resolved != self.settings:
@@ -188,8 +197,7 @@ class DeferredOptionsCheck:
     error), and the others apply.
     """
 
-    def load(self, loader) -> None:
-        allowed = {"fc_mode": MODES, "fc_record_mode": RECORD_MODES}  # or "" (the default)
+    def load(self, loader: Loader) -> None:
         opts = loader.master.options
         for name in sorted(n for n in mitm_compat.deferred(opts)
                            if n.startswith("fc_") and n in opts):
@@ -198,15 +206,16 @@ class DeferredOptionsCheck:
                 continue
             try:
                 value = mitm_compat.parse_value(opts, mitm_compat.option(opts, name), raw)
-                if name in allowed and value not in ("", *allowed[name]):
-                    raise exceptions.OptionsError(
-                        f"must be one of {', '.join(allowed[name])}")
-            except exceptions.OptionsError as e:
+                if name == "fc_mode" and value not in ("", *MODES):
+                    raise exceptions.OptionsError(f"must be one of {', '.join(MODES)}")
+                if name in OPTION_PARSERS and value != "":  # "": the default, unset
+                    OPTION_PARSERS[name](value)
+            except (exceptions.OptionsError, ValueError) as e:
                 mitm_compat.drop_deferred(opts, name)
                 log.error("fc-cassette: --set %s=%s: %s", name, " ".join(raw), e)
 
 
-def log_failure(what: str, redactor) -> None:
+def log_failure(what: str, redactor: Redactor) -> None:
     """Log the exception being handled, redacted (a traceback can quote a secret)."""
     log.error("fc-cassette: %s: %s", redactor.redact_text(what),
               redactor.redact_text(traceback.format_exc()))

@@ -23,6 +23,8 @@ from __future__ import annotations
 import logging
 
 from mitmproxy import ctx, http
+from mitmproxy.connection import Client
+from mitmproxy.proxy.layer import NextLayer
 
 from fc_cassette.proxy import mitm_compat
 
@@ -45,7 +47,7 @@ class H2cGuard:
         # and remove() replaces the chain list (our own addon would be lost).
         mitm_compat.remove_builtin(ctx.master.addons, "disableh2c")
 
-    def next_layer(self, nextlayer) -> None:
+    def next_layer(self, nextlayer: NextLayer) -> None:
         """Every mode sees the preface here first: a forward proxy answers it with a 400
         ("no host header") and makes no flow, so this is where it is logged. (Over TLS
         the same preface is ordinary HTTP/2, negotiated by ALPN: left alone.)"""
@@ -67,10 +69,10 @@ class H2cGuard:
         flow.metadata[H2C_REFUSED] = True
         self._tell(flow.client_conn)
 
-    def client_disconnected(self, client) -> None:
+    def client_disconnected(self, client: Client) -> None:
         self._told.discard(client.id)
 
-    def _tell(self, client) -> None:
+    def _tell(self, client: Client) -> None:
         if client.id in self._told:
             return
         self._told.add(client.id)

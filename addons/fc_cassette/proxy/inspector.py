@@ -16,11 +16,13 @@ from collections import Counter
 from typing import IO, Any
 
 from mitmproxy import ctx, exceptions, http
+from mitmproxy.addonmanager import Loader
 
 from fc_cassette.exchange import interaction
 from fc_cassette.proxy import core
 from fc_cassette.proxy.scope import in_scope
 from fc_cassette.redact import Redactor
+from fc_cassette.settings.config import Settings
 from fc_cassette.stripe_api.validation import NO_MODEL, verdict
 
 log = logging.getLogger("fc_cassette")
@@ -72,6 +74,7 @@ def describe(rep: dict[str, Any]) -> str:
 class Inspect:
     def __init__(self) -> None:
         self.redactor = Redactor()
+        self.scope = Settings().scope  # the core's, read once per options update
         self.report: IO[str] | None = None
         self.seen = 0
         self.invalid_requests = 0
@@ -80,15 +83,17 @@ class Inspect:
         self.no_model = 0
         self.drift: Counter[str] = Counter()
 
-    def load(self, loader) -> None:
+    def load(self, loader: Loader) -> None:
         loader.add_option("fc_report", str, "",
                           "Inspect: write one JSON object per FC Session flow to this file.")
 
     def configure(self, updated: set[str]) -> None:
+        settings = core.settings()  # (the core's configure ran first)
+        self.scope = settings.scope
         if not core.active("inspect"):
             return
         if updated & {"fc_mode", "fc_config"}:
-            self.redactor = Redactor(core.settings().redaction)
+            self.redactor = Redactor(settings.redaction)
             core.share_redactor(self.redactor)  # mitmproxy's own log lines too
         if updated & {"fc_mode", "fc_report"}:
             self._close()
@@ -101,7 +106,7 @@ class Inspect:
                     ) from None
 
     def response(self, flow: http.HTTPFlow) -> None:
-        if not core.active("inspect") or not in_scope(flow, core.settings().scope):
+        if not core.active("inspect") or not in_scope(flow, self.scope):
             return
         try:
             self._inspect(flow)
@@ -131,7 +136,7 @@ class Inspect:
     def error(self, flow: http.HTTPFlow) -> None:
         """A flow that ended without a response (upstream unreachable, reset, ...)."""
         if (not core.active("inspect") or flow.response is not None
-                or not in_scope(flow, core.settings().scope)):
+                or not in_scope(flow, self.scope)):
             return
         self.seen += 1
         self.no_response += 1

@@ -24,8 +24,15 @@ workaround below is a small function, so a mitmproxy upgrade is checked here (an
   under a lock (see :mod:`.ca`).
 - :func:`run` — ``mitmproxy.tools.main.run`` with our master class and an extra hook:
   mitmproxy's own start-up (its argument parsing, option errors) with our addons in.
+- :func:`master_class` — a subclass of mitmdump's (or mitmweb's) master: ``run``
+  constructs the master itself, so its constructor is the only place to add our addons
+  before mitmproxy's start-up reads the options (the masters are not a public base).
 - :func:`web_parser` — mitmweb's parser plus ``filter_args`` (``run`` reads it; only
   mitmdump's parser defines it).
+- :func:`response` — ``http.Response`` built through ``__new__`` and ``__dict__``: the
+  public constructor type-checks every header field and value, a third of a replay
+  hit's own time, for values :func:`fc_cassette.playback.state.wire` checked when the
+  cassette was loaded (the Player serves every hit through it).
 - :func:`is_legacy_log_handler` — ``mitmproxy.log.LegacyLogEvents``: the handler that
   turns every log record into the deprecated ``add_log`` event, sent through the whole
   addon chain (~65 us a line); fc-cassette's own records are kept out of it (see
@@ -36,7 +43,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from mitmproxy import http
+
+if TYPE_CHECKING:
+    from mitmproxy.master import Master
 
 
 def option(opts: Any, name: str) -> Any:
@@ -94,8 +106,28 @@ def create_ca(directory: Path, basename: str, key_size: int) -> None:
     CertStore.create_store(directory, basename, key_size)
 
 
-def run(master_cls: type, make_parser: Callable, arguments: list[str],
-        extra: Callable[[Any], dict]) -> Any:
+def master_class(web: bool, set_up: Callable[[Any, Any], None]) -> type[Master]:
+    """mitmweb's (``web``) or mitmdump's master class, whose constructor then calls
+    ``set_up(master, opts)``."""
+    base: type[Master]
+    if web:
+        from mitmproxy.tools.web.master import WebMaster
+
+        base = WebMaster
+    else:
+        from mitmproxy.tools.dump import DumpMaster
+
+        base = DumpMaster
+
+    def __init__(self: Any, opts: Any, *a: Any, **kw: Any) -> None:
+        base.__init__(self, opts, *a, **kw)
+        set_up(self, opts)
+
+    return type("Master", (base,), {"__init__": __init__})
+
+
+def run(master_cls: type[Master], make_parser: Callable[..., Any], arguments: list[str],
+        extra: Callable[[Any], dict[str, Any]]) -> Master:
     """mitmproxy's own start-up and event loop with ``master_cls``; the master."""
     from mitmproxy.tools import main as mitm_main
 
@@ -110,6 +142,26 @@ def web_parser(opts: Any) -> Any:
     parser = cmdline.mitmweb(opts)
     parser.set_defaults(filter_args=None)
     return parser
+
+
+def response(status: int, reason: bytes, fields: tuple[tuple[bytes, bytes], ...],
+             body: bytes, now: float) -> http.Response:
+    """``http.Response(b"HTTP/1.1", status, reason, http.Headers(fields), body, None,
+    now, now)`` without the check of every field (see above). The Headers around
+    ``fields`` is a copy: a tuple of tuples is never changed in place (Headers assigns
+    a new one on every change)."""
+    headers = _HEADERS.__new__(_HEADERS)
+    headers.fields = fields
+    data = _RESPONSE_DATA.__new__(_RESPONSE_DATA)
+    data.__dict__.update(http_version=b"HTTP/1.1", status_code=status, reason=reason,
+                         headers=headers, content=body, trailers=None,
+                         timestamp_start=now, timestamp_end=now)
+    resp = http.Response.__new__(http.Response)
+    resp.data = data
+    return resp
+
+
+_RESPONSE_DATA, _HEADERS = http.ResponseData, http.Headers
 
 
 def is_legacy_log_handler(handler: Any) -> bool:

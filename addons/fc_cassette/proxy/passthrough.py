@@ -21,6 +21,7 @@ from mitmproxy import ctx, http
 from fc_cassette.proxy import core
 from fc_cassette.proxy.control import PREFIX
 from fc_cassette.proxy.scope import addressed_to_proxy, in_scope
+from fc_cassette.settings.config import Settings
 from fc_cassette.settings.modes import CASSETTE_MODES
 
 log = logging.getLogger("fc_cassette")
@@ -33,7 +34,11 @@ class Passthrough:
     def __init__(self) -> None:
         self.total = 0  # since start-up (across rewinds)
         self.distinct: dict[str, int] = {}  # "METHOD host/path (what)" -> count
+        self.scope = Settings().scope  # the core's, read once per options update
         self.rewind()
+
+    def configure(self, updated: set[str]) -> None:
+        self.scope = core.settings().scope  # (the core's configure ran first)
 
     def rewind(self) -> None:
         """Start over (per test): ``flows`` lists what happened since."""
@@ -44,7 +49,7 @@ class Passthrough:
             return  # (PRI: an HTTP/2 preface, not a request; see the h2c guard)
         if flow.request.path.startswith(PREFIX) and addressed_to_proxy(flow):
             return  # a control call
-        if in_scope(flow, core.settings().scope):
+        if in_scope(flow, self.scope):
             return
         what = ("refused: outside the scope, replay never forwards" if flow.response
                 else "passed through, NOT recorded: outside the scope")

@@ -12,15 +12,17 @@ is replay's by construction. A recorder that writes asks :meth:`Player.answer` w
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from mitmproxy import ctx, http
+from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from fc_cassette.cassette import store as cassette_io
-from fc_cassette.exchange.interaction import UndecodableBody, header_map, match_record
-from fc_cassette.matching.matcher import Miss
+from fc_cassette.exchange.interaction import UndecodableBody, header_map, request_record
+from fc_cassette.matching.matcher import Miss, match_inputs
 from fc_cassette.playback.state import Compactor, Playback
-from fc_cassette.proxy import core
+from fc_cassette.proxy import core, mitm_compat
 from fc_cassette.proxy.scope import in_scope
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import Settings
@@ -43,6 +45,7 @@ class Player:
         # logged before (the playback's redactor numbers messages and log lines).
         self.redactor = Redactor(settings.redaction)
         self.upstream_refused = 0  # server_connect attempts refused (offline guard)
+        self.inputs = match_inputs(settings.matching)  # what the memo key must cover
         self._keys: dict[tuple, tuple[str, dict[str, Any]]] = {}
 
     @property
@@ -72,7 +75,7 @@ class Player:
         got = pb.take_prepared(key, req)
         if isinstance(got, Miss):
             return False if forward_misses else self._refuse(flow, got)
-        flow.response = pb.response_for(got)
+        flow.response = mitm_compat.response(*pb.wire_for(got), time.time())
         # Only when asked for (--set termlog_verbosity=debug): mitmproxy sends every log
         # record, even a DEBUG one, through the whole addon chain, which cost more than
         # the rest of a hit. The shutdown summary counts hits anyway.
@@ -102,20 +105,17 @@ class Player:
         normalizing them was a fifth of replay's cost per request. Bounded in entries
         and in body size."""
         r = flow.request
-        matching = self.settings.matching
+        inputs = self.inputs
         headers = header_map(r.headers)  # one pass; Headers.get scans every field per call
         body = r.raw_content or b""
         raw = None
         if len(body) <= KEY_CACHE_MAX_BODY:  # the key holds the body: bound the memory
-            host = r.pretty_host if matching.match_host else None
-            raw = (r.method, host, r.path, body, headers.get("content-type"),
-                   headers.get("content-encoding"),
-                   *(headers.get(h.lower()) for h in matching.headers))
+            raw = inputs.memo_key(r.method, r.pretty_host, r.path, body, headers)
             hit = self._keys.get(raw)
             if hit is not None:
                 return hit
-        req = self.redactor.redact_entry(
-            {"request": match_record(flow, matching.headers, headers, matching.match_host)})
+        req = self.redactor.redact_entry({"request": request_record(
+            flow, inputs.headers, headers=headers, with_host=inputs.host)})
         hit = self.playback.matcher.prepare(req["request"])
         if raw is not None:
             if len(self._keys) >= KEY_CACHE_SIZE:
@@ -123,7 +123,7 @@ class Player:
             self._keys[raw] = hit
         return hit
 
-    def refuse_connect(self, data, reason: str = OFFLINE) -> None:
+    def refuse_connect(self, data: ServerConnectionHookData, reason: str = OFFLINE) -> None:
         """The offline guard: an upstream connection still tried (raw bytes through
         CONNECT, connection_strategy=eager) is refused and counted."""
         self.upstream_refused += 1
@@ -133,11 +133,15 @@ class Player:
 def load_player(path: str, settings: Settings, label: str) -> Player:
     """Load ``path`` into a Player (CassetteError if it cannot be replayed)."""
     # what replay keeps of each interaction, made as it is parsed (see Compactor)
-    loaded = cassette_io.load(path, Compactor(settings.matching))
+    compactor = Compactor(settings.matching)
+    loaded = cassette_io.load(path, compactor)
+    compacted = compactor.done
+    del compactor  # its sharer holds every value it saw
     for w in loaded.warnings:
         log.warning("fc-cassette: %s", w)
     # messages and log lines (ours and mitmproxy's) share the playback's numbering
-    player = Player(Playback(loaded, settings, Redactor(settings.redaction)), settings, label)
+    playback = Playback(loaded, settings, Redactor(settings.redaction), compacted)
+    player = Player(playback, settings, label)
     log.info("fc-cassette %s: %d interactions from %s (offline: nothing is forwarded)",
              label, len(loaded.interactions), loaded.path)
     return player

@@ -23,8 +23,11 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+from typing import Any
 
 from mitmproxy import http
+from mitmproxy.addonmanager import Loader
+from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.exchange import interaction
@@ -37,6 +40,7 @@ from fc_cassette.proxy.scope import in_scope
 from fc_cassette.redact import Redactor, learned_pattern, scan
 from fc_cassette.redact.kinds import uses_live_key
 from fc_cassette.settings import modes as vocab
+from fc_cassette.settings.config import Settings
 from fc_cassette.stripe_api import errors as stripe_errors
 from fc_cassette.stripe_api.validation import Verdict
 
@@ -87,6 +91,7 @@ class Record(Switching):
         self.written: set[str] = set()  # real paths of the cassettes this run appended to
         self.cache = PlayerCache()  # players of the cassettes a mode only replays
         self.redactor = Redactor()
+        self.settings = Settings()  # the core's, read in configure (see Switching)
         self._settings: object = None  # the settings the cached players were built on
         self._generation = 0  # one per switch: a flow knows which cassette it arrived on
         self.recorded = 0
@@ -103,10 +108,9 @@ class Record(Switching):
         self._gone_said: cassette_io.Writer | None = None
         self.stopping = False  # done() closed a cassette it was recording into
 
-    def load(self, loader) -> None:
+    def load(self, loader: Loader) -> None:
         loader.add_option("fc_record_mode", str, "",
-                          "Record mode: once, new_episodes, all, none or rewrite "
-                          "(empty: the config's record.mode).")
+                          vocab.option_help())
         loader.add_option("fc_allow_live", bool, False,
                           "Record: forward and record requests made with live-mode keys.")
 
@@ -118,12 +122,12 @@ class Record(Switching):
             return
         active = self.active  # answered from, or recorded into, this cassette only
         flow.metadata[GENERATION] = active.generation if active is not None else 0
-        replay_only = active is not None and active.writer is None and active.player
+        replay_only = active.player if active is not None and active.writer is None else None
         try:
             self._request(flow, active)
         except Exception as e:
-            if replay_only:  # offline: an explained miss, never upstream
-                active.player.fail(flow, e)
+            if replay_only is not None:  # offline: an explained miss, never upstream
+                replay_only.fail(flow, e)
                 flow.metadata[ANSWERED] = True
                 return
             core.log_failure(f"record failed on {flow.request.method} "
@@ -134,7 +138,7 @@ class Record(Switching):
             return
         writing = active.writer is not None
         # (a mode that only replays forwards nothing: it serves live keys like replay)
-        if writing and uses_live_key(flow) and not core.settings().record.allow_live_keys:
+        if writing and uses_live_key(flow) and not self.settings.record.allow_live_keys:
             _refuse_live(flow)
             flow.metadata[ANSWERED] = True
             log.warning("fc-cassette record: refused a request made with a live-mode key "
@@ -153,7 +157,7 @@ class Record(Switching):
             return
         if (not core.active("record") or flow.metadata.get(ANSWERED)
                 or (self.writer is None and not self.stopping)
-                or not in_scope(flow, core.settings().scope)):
+                or not in_scope(flow, self.settings.scope)):
             return
         if self.writer is None:  # a response still under way when shutdown closed it
             path = self.redactor.redact_text(interaction.split_path(flow.request.path)[0])
@@ -169,6 +173,8 @@ class Record(Switching):
                                            "see the log)")
 
     def _record(self, flow: http.HTTPFlow) -> None:
+        # (response() called it with a writer, on a flow with a response)
+        assert self.active is not None and self.writer is not None and flow.response
         try:
             request = _request_record(flow)
             response = interaction.response_record(flow)
@@ -177,16 +183,16 @@ class Record(Switching):
             path = self.redactor.redact_text(flow.request.path.split("?", 1)[0])
             self._not_recorded(flow, path, self.redactor.redact_text(str(e)))
             return
-        entry = {"request": request, "response": response}
+        entry: dict[str, Any] = {"request": request, "response": response}
         reports = interaction.validate(request, response)
         if reports is not None:
             entry["validation"] = {k: r.as_dict() for k, r in reports.items()}
-        if (core.settings().record.timing and flow.response.timestamp_end
+        if (self.settings.record.timing and flow.response.timestamp_end
                 and flow.request.timestamp_start):
             entry["duration_ms"] = round(
                 (flow.response.timestamp_end - flow.request.timestamp_start) * 1000, 1)
         entry = self.redactor.redact_entry(entry)
-        self.writer.timing = core.settings().record.timing  # the header's creation time
+        self.writer.timing = self.settings.record.timing  # the header's creation time
         try:
             seq = self.writer.append(  # the redacted entry's version: it goes in the header
                 entry, stripe_version=_header(entry["request"], "stripe-version"),
@@ -200,7 +206,7 @@ class Record(Switching):
             self._not_recorded(flow, entry["request"]["path"], self._why(e))
             return
         self.recorded += 1
-        self.written.add(self.state.real)  # its real path
+        self.written.add(self.active.real)  # its real path
         if self.lock is not None and seq == 1 and self.writer.existing is None:
             self.lock.cover(self.writer.path)  # the file it created: hard links share it
         # every piece of the line is redacted (see _summary_line): the log filter need
@@ -244,7 +250,7 @@ class Record(Switching):
         if len(self.not_recorded) < MAX_KEPT_MISSES:
             self.not_recorded.append(line)
 
-    def server_connect(self, data) -> None:
+    def server_connect(self, data: ServerConnectionHookData) -> None:
         """A mode that only replays (none, or once on a cassette) is offline like
         replay: an upstream connection still tried (e.g. raw bytes through CONNECT,
         or connection_strategy=eager) is refused."""
@@ -258,7 +264,7 @@ class Record(Switching):
         """A forwarded flow that ended without a response (upstream unreachable, reset):
         nothing to record, and the log says so."""
         if (not core.active("record") or self.writer is None or flow.response is not None
-                or flow.metadata.get(ANSWERED) or not in_scope(flow, core.settings().scope)):
+                or flow.metadata.get(ANSWERED) or not in_scope(flow, self.settings.scope)):
             return
         self.no_response += 1
         reason = flow.error.msg if flow.error else "no response"
@@ -283,8 +289,6 @@ class Record(Switching):
                           "without a response): exit 1", self.not_recorded_total,
                           self.not_recorded_total - self.no_response, self.no_response)
             self.stopping = self.writer is not None
-            if self.active is not None:  # rewrite, nothing recorded: the old one goes
-                self.active.discard_unrecorded()  # (a run that never started keeps it)
         self.close()
 
     def close(self) -> None:
@@ -354,7 +358,8 @@ def _fail_closed(text: str, learned: dict[str, str] | None = None) -> None:
                          f"redaction ({kinds})")
 
 
-def _summary_line(seq: int, entry: dict, reports, redactor: Redactor) -> str:
+def _summary_line(seq: int, entry: dict[str, Any], reports: dict[str, Any] | None,
+                  redactor: Redactor) -> str:
     """``#3 POST /v1/financial_connections/sessions -> 200 fcsess_… valid``, redacted:
     method, path and id come from the redacted entry; the verdict's drift paths are the
     traffic's own keys, which can carry a secret, so it is redacted here. Each piece

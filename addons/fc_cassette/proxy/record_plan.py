@@ -1,8 +1,9 @@
-"""Record modes as a pure plan, and the typed resources a recorder holds for one cassette.
+"""The typed resources a recorder holds for one cassette.
 
-:func:`plan` maps (record mode, the cassette exists, this run wrote it earlier) to what
-the recorder does; :class:`Active` holds what it opened for that plan (lock, writer,
-player), swapped as one when the proxy moves to another cassette.
+:func:`plan` (the record mode table's, :mod:`fc_cassette.settings.modes`) maps (record
+mode, the cassette exists, this run wrote it earlier) to what the recorder does;
+:class:`Active` holds what it opened for that plan (lock, writer, player), swapped as
+one when the proxy moves to another cassette.
 """
 
 from __future__ import annotations
@@ -16,55 +17,10 @@ from fc_cassette.cassette.store import Writer
 from fc_cassette.proxy.player import Player
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import Settings
-from fc_cassette.settings.modes import RECORD_MODES
+from fc_cassette.settings.modes import MissingCassette, Plan, RecordMode, plan
 
 log = logging.getLogger("fc_cassette")
-
-
-class MissingCassette(ValueError):
-    """Record mode ``none`` on a cassette that does not exist: nothing to replay."""
-
-
-@dataclass(frozen=True)
-class Plan:
-    replay: bool  # answer from the existing cassette (misses refused unless recording)
-    record: bool  # a writer: what the cassette does not answer is forwarded and recorded
-    append: bool  # the writer continues the existing cassette (else a new file replaces it)
-    continue_numbering: bool  # placeholders continue after the existing cassette's numbers
-    continues: bool  # this run's own cassette, come back to: keep writing it, replay nothing
-    lock: bool  # the recording lock is taken before anything is read or decided
-    # rewrite: an existing cassette this activation records nothing into is removed
-    remove_unrecorded: bool = False
-
-    @property
-    def load(self) -> bool:
-        """The existing cassette is read (to replay it or to append to it)."""
-        return self.replay or self.append
-
-
-def plan(mode: str, exists: bool, written: bool) -> Plan:
-    """What record mode ``mode`` does with a cassette that ``exists`` (or not) and that
-    this run ``written`` to before (e.g. a test came back to it, or mitmproxy rolled back a
-    refused switch): ``once`` records a new cassette and replays an existing one,
-    ``new_episodes`` replays what matches and appends the rest, ``all`` records anew (the
-    old file is replaced once the new one holds an interaction), ``none`` only replays.
-    A cassette this run wrote is continued in ``once``, ``all`` and ``rewrite``, not
-    replayed nor started over. ``rewrite`` (pytest-recording's name) is ``all``, and a
-    cassette it records nothing into is removed when it is left (:meth:`Active.release`):
-    the cassette is what this run recorded."""
-    if mode not in RECORD_MODES:
-        raise ValueError(f"record mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
-    if mode == "none":
-        if not exists:
-            raise MissingCassette("no such cassette (record mode 'none' only replays)")
-        return Plan(True, False, False, False, False, lock=False)
-    continues = exists and written and mode in ("once", "all", "rewrite")
-    if mode == "once" and exists and not continues:
-        return Plan(True, False, False, False, False, lock=True)
-    append = exists and (mode == "new_episodes" or continues)
-    replay = exists and mode == "new_episodes"
-    return Plan(replay, True, append, append, continues, lock=True,
-                remove_unrecorded=mode == "rewrite" and exists and not append)
+__all__ = ["Active", "MissingCassette", "Plan", "plan"]
 
 
 @dataclass
@@ -73,7 +29,7 @@ class Active:
 
     path: Path
     real: str  # its real path: the identity of a cassette (symlinks, ./ and ../)
-    mode: str
+    mode: RecordMode
     settings: Settings
     plan: Plan
     lock: RecordingLock | None = None
@@ -83,7 +39,7 @@ class Active:
     generation: int = 0  # the recorder's switch count when this became active
     counts: dict[str, int] = field(default_factory=dict)  # the recorder's, at the switch
 
-    def same(self, real: str, mode: str, settings: Settings) -> bool:
+    def same(self, real: str, mode: RecordMode, settings: Settings) -> bool:
         return (self.real, self.mode, self.settings) == (real, mode, settings)
 
     def discard_unrecorded(self) -> None:

@@ -2,7 +2,7 @@
 change (``configure``), or through the control endpoint (``use``, ``rewind``,
 ``status``; see :mod:`.control`).
 
-What a record mode does with a cassette is :func:`~fc_cassette.record_plan.plan`'s
+What a record mode does with a cassette is :func:`~fc_cassette.settings.modes.plan`'s
 answer; what the recorder opened for it (lock, writer, player, redactor) is one
 :class:`~fc_cassette.record_plan.Active`, swapped as one. :class:`Switching` is the
 part of :class:`~fc_cassette.record.Record` that does this; the recording itself (the
@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mitmproxy import ctx, exceptions, http
 
@@ -24,8 +24,11 @@ from fc_cassette.playback.state import Playback
 from fc_cassette.proxy import control, core
 from fc_cassette.proxy.player import Player, load_player
 from fc_cassette.proxy.players import PlayerCache
-from fc_cassette.proxy.record_plan import RECORD_MODES, Active, MissingCassette, plan
+from fc_cassette.proxy.record_plan import Active, MissingCassette, plan
 from fc_cassette.redact import Redactor
+from fc_cassette.settings import modes
+from fc_cassette.settings.config import Settings
+from fc_cassette.settings.modes import RecordMode
 
 log = logging.getLogger("fc_cassette")
 ANSWERED = "fc_cassette_answered_locally"  # replayed, missed or refused: not recorded
@@ -35,11 +38,12 @@ GENERATION = "fc_cassette_generation"  # which switch of the cassette a flow arr
 class Switching:
     """Mixed into Record: its cassette state (``active``) and the switching of it."""
 
-    record_modes = RECORD_MODES  # what the control endpoint's ``use`` accepts
+    record_modes = modes.RECORD_MODES  # what the control endpoint's ``use`` accepts
     active: Active | None
     written: set[str]
     cache: PlayerCache
     redactor: Redactor
+    settings: Settings  # the core's, as of the last options update (configure)
     _settings: object
     _generation: int
     recorded: int
@@ -47,6 +51,10 @@ class Switching:
     failed: int
     no_response: int
     not_recorded: list[str]  # (Record's: the exchanges missing from the cassettes)
+
+    if TYPE_CHECKING:  # Record's, called back
+        def close(self) -> None: ...
+        def _not_recorded(self, flow: http.HTTPFlow, path: str, why: str) -> None: ...
 
     # the active cassette's resources, under the names the response side uses
     @property
@@ -81,14 +89,15 @@ class Switching:
         self.active = value
 
     def configure(self, updated: set[str]) -> None:
+        # the core's (its configure ran first): what every flow reads, read here once
+        self.settings = settings = core.settings()
         if not updated & {"fc_mode", "fc_cassette", "fc_config", "fc_record_mode"}:
             return
         if not core.active("record"):
             if "fc_mode" in updated:  # switched to another mode: stop recording
                 self.close()
             return
-        settings = core.settings()
-        mode = settings.record.mode  # fc_record_mode applied (core: config.with_options)
+        mode = settings.record.mode  # fc_record_mode applied and checked (config.with_options)
         path = ctx.options.fc_cassette
         if self.active is not None and "fc_cassette" not in updated:
             # a cassette chosen through the control endpoint stays (the options are not
@@ -96,14 +105,11 @@ class Switching:
             path = str(self.active.path)
             if "fc_record_mode" not in updated:
                 mode = self.active.mode
-        if mode not in RECORD_MODES:
-            raise exceptions.OptionsError(
-                f"fc_record_mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
         if not path:
             raise exceptions.OptionsError("record needs a cassette: --set fc_cassette=FILE")
         self._switch(Path(path), mode, settings)
 
-    def _switch(self, path: Path, mode: str, settings) -> None:
+    def _switch(self, path: Path, mode: RecordMode, settings: Settings) -> None:
         try:  # a NUL byte (ValueError) or an over-long name (OSError) is a bad path
             if path.name in ("", ".", "..") or path.is_dir():
                 raise exceptions.OptionsError(f"{path}: is a directory, not a cassette")
@@ -121,7 +127,7 @@ class Switching:
             self._settings = settings
         # Locked before anything is read or decided: another recorder could be writing
         # it, or create it between a check and the lock ('once' would then replace it).
-        lock = None if mode == "none" else self._lock(path, mode)
+        lock = None if modes.row(mode).offline else self._lock(path, mode)
         try:
             active = self._open(path, real, mode, settings, lock)
         except (MissingCassette, cassette_io.CassetteError) as e:
@@ -141,7 +147,7 @@ class Switching:
         if lock is not None and lock is not keep and lock is not self.lock:
             lock.release()
 
-    def _open(self, path: Path, real: str, mode: str, settings,
+    def _open(self, path: Path, real: str, mode: RecordMode, settings: Settings,
               lock: RecordingLock | None) -> Active:
         """What ``mode`` needs for the cassette at ``path`` (see :func:`plan`), opened."""
         p = plan(mode, path.exists(), real in self.written)
@@ -193,8 +199,8 @@ class Switching:
                  delta["refused"], delta["failed"], delta["no_response"])
 
     # the control endpoint's target (see control.Target)
-    def use(self, cassette: str, record_mode: str | None) -> None:
-        settings = core.settings()
+    def use(self, cassette: str, record_mode: RecordMode | None) -> None:
+        settings = self.settings
         mode = record_mode or settings.record.mode
         try:
             self._switch(Path(cassette), mode, settings)
@@ -231,7 +237,7 @@ class Switching:
         self._not_recorded(flow, path, "the active cassette changed while it was in flight")
         return True
 
-    def _lock(self, path: Path, mode: str) -> RecordingLock | None:
+    def _lock(self, path: Path, mode: RecordMode) -> RecordingLock | None:
         """The recording lock on ``path``: the one held already, or a new one; None
         where none can be made (e.g. a read-only folder) for 'once' on an existing
         cassette, which only replays."""
@@ -242,10 +248,10 @@ class Switching:
         except cassette_io.CassetteError as e:
             raise exceptions.OptionsError(str(e)) from None
         except OSError as e:
-            if mode == "once" and path.is_file():  # it will only replay: no lock needed
+            if path.is_file() and not plan(mode, True, False).record:  # it only replays
                 log.info("fc-cassette record: cannot create the recording lock %s (%s); "
-                         "'once' on an existing cassette only replays, unlocked",
-                         lock_path(path), e.strerror or e)
+                         "'%s' on an existing cassette only replays, unlocked",
+                         lock_path(path), e.strerror or e, mode)
                 return None
             raise exceptions.OptionsError(
                 f"{path}: cannot create the recording lock {lock_path(path)}: "

@@ -21,12 +21,15 @@ import os
 from typing import Any
 
 from mitmproxy import ctx, exceptions, http
+from mitmproxy.addonmanager import Loader
+from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from fc_cassette.cassette import store as cassette_io, usage as cassette_usage
 from fc_cassette.playback.state import Playback
 from fc_cassette.proxy import control, core
 from fc_cassette.proxy.player import Player, load_player
 from fc_cassette.proxy.players import PlayerCache
+from fc_cassette.settings import modes
 from fc_cassette.settings.config import Settings
 
 log = logging.getLogger("fc_cassette")
@@ -34,7 +37,7 @@ OFFLINE = "fc-cassette replay is offline: upstream connections are refused"
 
 
 class Replay:
-    record_modes = ("none",)  # what the control endpoint's ``use`` accepts
+    record_modes = modes.OFFLINE_MODES  # what the control endpoint's ``use`` accepts
 
     def __init__(self) -> None:
         self.player: Player | None = None
@@ -49,7 +52,7 @@ class Replay:
     def playback(self) -> Playback | None:
         return self.player.playback if self.player is not None else None
 
-    def load(self, loader) -> None:
+    def load(self, loader: Loader) -> None:
         loader.add_option("fc_strict", bool, False,
                           "Replay: exit with code 1 at shutdown if any request missed.")
         loader.add_option("fc_usage_out", str, "",
@@ -84,7 +87,7 @@ class Replay:
         core.share_redactor(self.player.playback.redactor)
 
     # the control endpoint's target (see control.Target)
-    def use(self, cassette: str, record_mode: str | None) -> None:
+    def use(self, cassette: str, record_mode: modes.RecordMode | None) -> None:
         try:
             self._switch(cassette)
         except cassette_io.CassetteError as e:
@@ -115,7 +118,7 @@ class Replay:
         except Exception as e:  # never let a bug of ours send the request upstream
             player.fail(flow, e)
 
-    def server_connect(self, data) -> None:
+    def server_connect(self, data: ServerConnectionHookData) -> None:
         if not self.on:
             return
         if self.player is not None:

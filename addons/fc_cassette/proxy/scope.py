@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from mitmproxy import http
+
 from fc_cassette.exchange.interaction import split_path
 from fc_cassette.settings.config import ScopeRules
 
@@ -21,7 +23,7 @@ def _compiled(paths: tuple[str, ...]) -> re.Pattern:
     return re.compile("|".join(f"(?:{p})" for p in paths) or r"(?!)")
 
 
-def addressed_to_proxy(flow) -> bool:
+def addressed_to_proxy(flow: http.HTTPFlow) -> bool:
     """A relative-form request sent to the proxy itself, not forwarded through it."""
     mode = flow.client_conn.proxy_mode
     if mode.type_name == "reverse":
@@ -35,7 +37,7 @@ def addressed_to_proxy(flow) -> bool:
 _MEMO = "fc-cassette/in-scope"  # flow.metadata: (rules, host, path, verdict)
 
 
-def in_scope(flow, rules: ScopeRules) -> bool:
+def in_scope(flow: http.HTTPFlow, rules: ScopeRules) -> bool:
     """Whether ``flow`` is in the scope; decided once per flow (the mode addon, the
     out-of-scope tracker and record's response and error hooks all ask), again only if
     the rules or the request's host or path changed."""
@@ -48,7 +50,7 @@ def in_scope(flow, rules: ScopeRules) -> bool:
     return verdict
 
 
-def _decide(flow, rules: ScopeRules) -> bool:
+def _decide(flow: http.HTTPFlow, rules: ScopeRules) -> bool:
     if not addressed_to_proxy(flow) and flow.request.pretty_host not in rules.hosts:
         return False
     return _compiled(tuple(rules.paths)).search(split_path(flow.request.path)[0]) is not None

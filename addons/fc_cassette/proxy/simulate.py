@@ -19,6 +19,8 @@ import logging
 from urllib.parse import urlsplit
 
 from mitmproxy import http
+from mitmproxy.addonmanager import Loader
+from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from fc_cassette.proxy import core
 from fc_cassette.redact import Redactor
@@ -34,7 +36,7 @@ class Simulate:
         self.redactor = Redactor()
         self.simulator: Simulator | None = None
 
-    def load(self, loader) -> None:
+    def load(self, loader: Loader) -> None:
         loader.add_option("fc_seed", int, USE_CONFIG_SEED,
                           "Simulate: seed for ids and secrets (-1: the config's simulate.seed).")
 
@@ -64,7 +66,7 @@ class Simulate:
                  _clip(self.redactor.redact_text(split.path)), resp.status,
                  _summary(resp.status, resp.body))
 
-    def server_connect(self, data) -> None:
+    def server_connect(self, data: ServerConnectionHookData) -> None:
         if core.active("simulate"):
             data.server.error = NO_UPSTREAM
 

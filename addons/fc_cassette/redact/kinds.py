@@ -19,6 +19,10 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mitmproxy import http
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ def live_key_in(value: str) -> bool:
     return any(_LIVE.search(_b64(tok)) for tok in _TOKEN.findall(value))
 
 
-def uses_live_key(flow) -> bool:
+def uses_live_key(flow: http.HTTPFlow) -> bool:
     """Whether a request is made with a live-mode key (every ``Authorization`` header
     counts, repeated ones too)."""
     return any(live_key_in(v) for v in flow.request.headers.get_all("authorization"))

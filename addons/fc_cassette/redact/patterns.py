@@ -46,7 +46,8 @@ def _secret_matches(text: str) -> Iterator[re.Match[str]]:
         # the object id before it is made of word characters only: it starts within
         # the run of them that ends at the anchor (read backwards, at C speed)
         before = text[max(0, i - _OBJECT_REACH):i][::-1]
-        starts.update(range(i - _WORD_RUN.match(before).end(), i))
+        run = _WORD_RUN.match(before)  # it matches the empty run too
+        starts.update(range(i - (run.end() if run else 0), i))
     return _matches_from(_SECRET, text, starts)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from fc_cassette.cassette import yamlio
 from fc_cassette.redact import RedactionRules
-from fc_cassette.settings.modes import RecordMode
+from fc_cassette.settings.modes import RecordMode, parse_record_mode
 
 # config/default.yaml, reached through the package (a symlink in the checkout, a copy
 # in a built wheel), so a regular install finds it too.
@@ -214,16 +214,24 @@ OPTION_OVERRIDES: dict[str, tuple[str, str, Any]] = {
     "fc_allow_live": ("record", "allow_live_keys", False),
     "fc_seed": ("simulate", "seed", -1),
 }
+# How a set overriding option is parsed (``ValueError``: "must be one of ..."), here
+# where the options are folded in, so that no addon checks it again.
+OPTION_PARSERS: dict[str, Callable[[Any], Any]] = {"fc_record_mode": parse_record_mode}
 
 
 def with_options(settings: Settings, options: Mapping[str, Any]) -> Settings:
     """``settings`` with every overriding option that is set applied (``options``: the
-    options' current values by name; an option not in it is unset). A value is not
-    validated here: the addon that reads it refuses a bad one (e.g. a record mode)."""
+    options' current values by name; an option not in it is unset). A bad value (e.g. a
+    record mode) is a ``ValueError`` naming the option."""
     updates: dict[str, dict[str, Any]] = {}
     for name, (section, field, unset) in OPTION_OVERRIDES.items():
         value = options.get(name, unset)
         if value != unset:
+            if name in OPTION_PARSERS:
+                try:
+                    value = OPTION_PARSERS[name](value)
+                except ValueError as e:
+                    raise ValueError(f"{name} {e}") from None
             updates.setdefault(section, {})[field] = value
     if not updates:
         return settings
@@ -238,6 +246,9 @@ class UpstreamError(ValueError):
 
 
 UPSTREAM_FORM = "http://HOST[:PORT] or https://HOST[:PORT]"
+DEFAULT_UPSTREAM = "https://api.stripe.com"
+"""Where the record modes (and inspect) forward to unless told: the CLI's ``--upstream``,
+the pytest plugin's ``--fc-upstream`` and ``fc_cassette.proxy(upstream=...)``."""
 UPSTREAM_SCHEMES = ("http", "https")
 _HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$|^\[[0-9A-Fa-f:.]+\]$")
 

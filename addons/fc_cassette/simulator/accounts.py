@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
 
 from fc_cassette.simulator import data
 from fc_cassette.simulator.errors import (
@@ -24,6 +26,11 @@ from fc_cassette.simulator.errors import (
 )
 from fc_cassette.simulator.sessions import check_expand
 from fc_cassette.stripe_api import models as m
+
+if TYPE_CHECKING:
+    import random
+
+    from fc_cassette.simulator.sessions import StoredSession
 
 DISPLAY_NAMES = {"checking": "Checking", "savings": "Savings", "credit_card": "Credit Card",
                  "line_of_credit": "Line of Credit", "mortgage": "Mortgage"}
@@ -63,6 +70,14 @@ def _permission_error(feature: str, param: str, account: str) -> StripeError:
 
 class AccountsMixin:
     """The ``accounts.*`` and ``transactions.*`` endpoints; needs the Engine."""
+
+    if TYPE_CHECKING:  # what it uses of the Engine and SessionsMixin (see Simulator)
+        _rng: random.Random
+        _clock: int
+        _sessions: dict[str, StoredSession]
+
+        def _token(self, n: int = 24) -> str: ...
+        def _tick(self) -> int: ...
 
     def _init_accounts(self) -> None:
         self._accounts: dict[str, StoredAccount] = {}
@@ -196,7 +211,7 @@ class AccountsMixin:
         if session_id not in self._sessions:
             raise no_such("financialconnections.session", session_id, "session")
 
-    def _features(self, model, params: dict[str, Any]) -> list[str]:
+    def _features(self, model: type[BaseModel], params: dict[str, Any]) -> list[str]:
         check_params(model, params)
         check_expand(params, ("ownership",), exact=True)
         if not params["features"]:

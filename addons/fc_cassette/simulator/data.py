@@ -7,6 +7,7 @@ simulated time as an argument: no wall clock anywhere.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 from fc_cassette.simulator.errors import invalid, no_such, only_one_of
@@ -33,7 +34,8 @@ def balance(rng: random.Random, credit: bool, now: int) -> dict[str, Any]:
             "current": {"usd": available + pending}, "type": "cash"}
 
 
-def owners(rng: random.Random, token, ownership: str, now: int) -> list[dict[str, Any]]:
+def owners(rng: random.Random, token: Callable[[], str], ownership: str,
+           now: int) -> list[dict[str, Any]]:
     """One or two owners of an ownership snapshot."""
     out = []
     for i in range(1 + rng.randint(0, 1)):
@@ -52,7 +54,7 @@ def owners(rng: random.Random, token, ownership: str, now: int) -> list[dict[str
     return out
 
 
-def transactions(rng: random.Random, token, account: str, refresh_id: str,
+def transactions(rng: random.Random, token: Callable[[], str], account: str, refresh_id: str,
                  now: int, count: int = 4) -> list[dict[str, Any]]:
     """``count`` transactions of the days before ``now``, newest first."""
     out = []

@@ -8,7 +8,7 @@ with which type, ``limits[accounts]`` range, expandable names) and its wording.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fc_cassette.simulator.errors import (
     StripeError,
@@ -101,6 +101,12 @@ def _limit(params: dict[str, Any]) -> int:
 
 class SessionsMixin:
     """``create``, ``retrieve`` and ``complete``; needs the Engine and AccountsMixin."""
+
+    if TYPE_CHECKING:  # what it uses of the Engine and AccountsMixin (see Simulator)
+        def _token(self, n: int = 24) -> str: ...
+        def _tick(self) -> int: ...
+        def _link_account(self, session: dict[str, Any], subcategory: str,
+                          now: int) -> dict[str, Any]: ...
 
     def _init_sessions(self) -> None:
         self._sessions: dict[str, StoredSession] = {}

@@ -37,7 +37,7 @@ NO_MODEL_RESULT: dict[str, Any] = {"model": NoModel()}
 
 def no_model(reports: dict[str, Any] | None) -> bool:
     """Whether a ``validate`` result says that no model applies."""
-    return bool(reports) and "model" in reports and isinstance(reports["model"], NoModel)
+    return reports is not None and "model" in reports and isinstance(reports["model"], NoModel)
 
 
 def _word(report: Any) -> str:

@@ -10,7 +10,7 @@ the spec (``account_numbers[].status`` adds ``expired``/``pending``) both are ac
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
@@ -41,8 +41,8 @@ ACCOUNTS_URL = "/v1/financial_connections/accounts"
 TRANSACTIONS_URL = "/v1/financial_connections/transactions"
 
 
-def _url(prefix: str) -> object:
-    return Annotated[str, Field(max_length=5000, pattern="^" + prefix)]
+AccountsUrl = Annotated[str, Field(max_length=5000, pattern="^" + ACCOUNTS_URL)]
+TransactionsUrl = Annotated[str, Field(max_length=5000, pattern="^" + TRANSACTIONS_URL)]
 
 
 class AccountHolder(Response):
@@ -145,7 +145,10 @@ class Ownership(Response):
     owners: OwnerList
 
 
-ExpandableOwnership = expandable(OwnershipId, Ownership)
+if TYPE_CHECKING:  # what mypy can read of the tagged union expandable() builds
+    ExpandableOwnership = str | Ownership
+else:
+    ExpandableOwnership = expandable(OwnershipId, Ownership)
 
 
 class Account(Response):
@@ -180,7 +183,7 @@ class AccountList(Response):
     data: list[Account]
     has_more: bool
     object: Literal["list"]
-    url: _url(ACCOUNTS_URL)
+    url: AccountsUrl
 
 
 class TransactionStatusTransitions(Response):
@@ -214,5 +217,5 @@ class TransactionList(Response):
     data: list[Transaction]
     has_more: bool
     object: Literal["list"]
-    url: _url(TRANSACTIONS_URL)
+    url: TransactionsUrl
 

@@ -9,7 +9,7 @@ the SDK (forward compatibility); Stripe refuses other values, so the model does 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from fc_cassette.stripe_api.models.common import (
     FormInt,
@@ -84,6 +84,12 @@ class TransactedAtParams(Nested):
     lte: FormInt = None
 
 
+if TYPE_CHECKING:  # what mypy can read of the tagged union scalar_or_object() builds
+    TransactedAt = int | TransactedAtParams
+else:
+    TransactedAt = scalar_or_object(FormInt, TransactedAtParams)
+
+
 class TransactionRefreshFilterParams(Nested):
     after: Str5000
 
@@ -92,7 +98,7 @@ class TransactionListParams(_Page):
     """GET /v1/financial_connections/transactions (TransactionListParams)."""
 
     account: Str5000
-    transacted_at: scalar_or_object(FormInt, TransactedAtParams) = None
+    transacted_at: TransactedAt = None
     transaction_refresh: TransactionRefreshFilterParams = None
 
 

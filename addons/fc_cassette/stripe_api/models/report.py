@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Union
 
@@ -144,7 +145,7 @@ def _path(loc: tuple) -> str:
     return out or ROOT
 
 
-def _message(err: dict) -> str:
+def _message(err: Mapping[str, Any]) -> str:
     etype = err.get("type")
     loc = err.get("loc") or ()
     if etype == "extra_forbidden" and loc:
