@@ -66,6 +66,24 @@ from .common import (
     Prefetch,
     RefreshStatus,
 )
+from .event import (
+    EVENT_ID_PATTERN,
+    EVENTS_URL,
+    FC_EVENT_TYPES,
+    WEBHOOK_ENDPOINT_ID_PATTERN,
+    WEBHOOK_ENDPOINTS_URL,
+    Event,
+    EventData,
+    EventList,
+    EventListParams,
+    EventRequest,
+    EventRetrieveParams,
+    WebhookEndpoint,
+    WebhookEndpointCreateParams,
+    WebhookEndpointListParams,
+    validate_event,
+    validate_webhook_endpoint,
+)
 from .params import (
     AccountDisconnectParams,
     AccountListHolderParams,
