@@ -160,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _proxy_parser(sub, "simulate")
     p.add_argument("--seed", type=int, default=None, help="seed for ids and secrets (default 0)")
+    p.add_argument("--webhook-url", dest="webhook_urls", action="append", default=[],
+                   metavar="URL", help="deliver every event to URL, signed (repeatable; "
+                                       "replaces the config's simulate.webhooks)")
+    p.add_argument("--webhook-secret", dest="webhook_secrets", action="append", default=[],
+                   metavar="WHSEC", help="the whsec_... secret of each --webhook-url, in "
+                                         "order (one secret: for every URL)")
 
     p = _proxy_parser(sub, "record")
     p.add_argument("cassette")

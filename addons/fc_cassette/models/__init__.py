@@ -53,6 +53,24 @@ from .session import (
     RequirePaymentMethodSupport, RetrieveParams, Session, SessionAccountList, SessionFilters,
     SessionLimits, SessionManualEntry,
 )
+from .event import (
+    EVENT_ID_PATTERN,
+    EVENTS_URL,
+    FC_EVENT_TYPES,
+    WEBHOOK_ENDPOINT_ID_PATTERN,
+    WEBHOOK_ENDPOINTS_URL,
+    Event,
+    EventData,
+    EventList,
+    EventListParams,
+    EventRequest,
+    EventRetrieveParams,
+    WebhookEndpoint,
+    WebhookEndpointCreateParams,
+    WebhookEndpointListParams,
+    validate_event,
+    validate_webhook_endpoint,
+)
 from .params import (
     AccountDisconnectParams, AccountListHolderParams, AccountListParams, AccountOwnersParams,
     AccountRefreshParams, AccountRetrieveParams, AccountSubscribeParams, RefreshFeature,

@@ -7,7 +7,10 @@ contract (endpoints, errors, determinism) is documented in ``docs/simulator.md``
 Modules: :mod:`.engine` (auth, versions, routing, idempotency, response bytes),
 :mod:`.errors` (Stripe's error envelope and the parameter checks derived from the
 request models), :mod:`.sessions` (create, retrieve, complete), :mod:`.accounts`
-(accounts, refreshes, owners, transactions), :mod:`.data` (generated data, pagination).
+(accounts, refreshes, owners, transactions), :mod:`.data` (generated data, pagination),
+:mod:`.events` (event log, ``emit_event``, the scheduler, ``/v1/events``),
+:mod:`.webhooks` (webhook endpoints, the outbox), :mod:`.delivery` (signed deliveries
+over HTTP, in threads: used by the proxy's addons, never by the engine).
 """
 
 from __future__ import annotations
@@ -15,16 +18,28 @@ from __future__ import annotations
 from .accounts import AccountsMixin
 from .engine import DEFAULT_CLOCK_START, DEFAULT_STRIPE_VERSION, Engine, SimResponse
 from .errors import StripeError, bracket_param, mask_key
+from .events import EventsMixin
 from .sessions import SessionsMixin
+from .webhooks import Outgoing, Target, WebhooksMixin
 
-__all__ = ["DEFAULT_CLOCK_START", "DEFAULT_STRIPE_VERSION", "SimResponse", "Simulator",
-           "StripeError", "bracket_param", "mask_key"]
+__all__ = ["DEFAULT_CLOCK_START", "DEFAULT_STRIPE_VERSION", "Outgoing", "SimResponse",
+           "Simulator", "StripeError", "Target", "bracket_param", "mask_key"]
 
 
-class Simulator(SessionsMixin, AccountsMixin, Engine):
-    """Stripe's FC API in memory: same seed and request sequence, same bytes."""
+class Simulator(SessionsMixin, AccountsMixin, EventsMixin, WebhooksMixin, Engine):
+    """Stripe's FC API in memory: same seed and request sequence, same bytes.
 
-    def __init__(self, seed: int = 0, clock_start: int = DEFAULT_CLOCK_START) -> None:
+    Events: :meth:`emit_event`, :meth:`schedule` (with :meth:`settle`, :meth:`run_due`,
+    :meth:`next_due`) in :mod:`.events`; webhook endpoints and :meth:`take_deliveries`
+    in :mod:`.webhooks`. A mixin adds routes beyond the FC endpoint table in its
+    ``ROUTES`` and lists them here."""
+
+    ROUTES = AccountsMixin.ROUTES + EventsMixin.ROUTES + WebhooksMixin.ROUTES
+
+    def __init__(self, seed: int = 0, clock_start: int = DEFAULT_CLOCK_START,
+                 webhooks: list[Target] | None = None) -> None:
         super().__init__(seed, clock_start)
+        self._init_events()
+        self._init_webhooks(webhooks)
         self._init_sessions()
         self._init_accounts()

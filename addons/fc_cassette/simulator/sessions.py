@@ -175,4 +175,6 @@ class SessionsMixin:
         session["accounts"]["data"] = [self._link_account(session, subcats[i % len(subcats)],
                                                           now) for i in range(n)]
         stored.completed = True
+        for account in session["accounts"]["data"]:
+            self.emit_event("financial_connections.account.created", account)
         return session
