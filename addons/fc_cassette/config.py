@@ -149,6 +149,13 @@ class SimulatePolicy(_Strict):
     webhooks: list[WebhookTarget] = Field(
         default=[], description="Where the simulator delivers every event ({url, secret}); "
                                 "--webhook-url/--webhook-secret replace this list.")
+    settle_after_s: float | None = Field(
+        default=3.0, ge=0, le=86_400,
+        description="Seconds a processing PaymentIntent takes to settle by itself (null: "
+                    "only the simulator-only settle call settles it).")
+    accept_unknown_customers: bool = Field(
+        default=False, description="Accept customer ids the simulator never created where "
+                                    "an object names its customer (else 404, as Stripe).")
 
 
 class Settings(_Strict):
@@ -246,6 +253,7 @@ OPTION_OVERRIDES: dict[str, tuple[str, str, Any]] = {
     "fc_record_mode": ("record", "mode", ""),
     "fc_allow_live": ("record", "allow_live_keys", False),
     "fc_seed": ("simulate", "seed", -1),
+    "fc_accept_unknown_customers": ("simulate", "accept_unknown_customers", False),
 }
 
 

@@ -54,6 +54,9 @@ class Simulate:
         loader.add_option("fc_webhook_urls", Sequence[str], [],
                           "Simulate: URLs every event is delivered to (replace the config's "
                           "simulate.webhooks).")
+        loader.add_option("fc_accept_unknown_customers", bool, False,
+                          "Simulate: accept customer ids never created in the simulator "
+                          "(the config's simulate.accept_unknown_customers).")
         loader.add_option("fc_webhook_secrets", Sequence[str], [],
                           "Simulate: the whsec_ secret of each fc_webhook_urls entry (one "
                           "secret: for every URL).")
@@ -63,13 +66,15 @@ class Simulate:
             self._stop()
             return
         if self.simulator is None or updated & {"fc_mode", "fc_seed", "fc_config",
-                                                "fc_webhook_urls", "fc_webhook_secrets"}:
+                                                "fc_webhook_urls", "fc_webhook_secrets",
+                                                "fc_accept_unknown_customers"}:
             sim = core.settings().simulate
             seed = sim.seed  # fc_seed applied (core: config.with_options)
             targets = webhook_targets(sim)
             self._stop()
             self.simulator = Simulator(seed=seed, clock_start=sim.clock_start,
-                                       webhooks=targets)
+                                       webhooks=targets, settle_after_s=sim.settle_after_s,
+                                       accept_unknown_customers=sim.accept_unknown_customers)
             self.deliverer = Deliverer()
             log.info("fc-cassette simulate: seed %d, clock starts at %d, %d webhook "
                      "target(s)", seed, sim.clock_start, len(targets))

@@ -63,7 +63,7 @@ def test_sign_is_what_stripe_python_verifies_and_builds():
 
 # ------------------------------------------------------------------------------- events
 def test_completion_emits_one_created_event_per_account_with_its_request():
-    sim = Simulator(seed=3)
+    sim = Simulator(accept_unknown_customers=True, seed=3)
     _, session, _ = call(sim, "POST", "/v1/financial_connections/sessions", CREATE)
     _, done, hdrs = call(sim, "POST", "/_simulator/financial_connections/sessions/"
                          f"{session['id']}/complete", b"accounts=3",
@@ -78,7 +78,7 @@ def test_completion_emits_one_created_event_per_account_with_its_request():
 
 
 def test_refresh_settles_by_itself_with_no_request():
-    sim = Simulator(seed=3)
+    sim = Simulator(accept_unknown_customers=True, seed=3)
     acc = linked(sim)[0]
     _, pending, _ = call(sim, "POST", f"/v1/financial_connections/accounts/{acc}/refresh",
                          b"features[]=balance&features[]=ownership")
@@ -95,7 +95,7 @@ def test_refresh_settles_by_itself_with_no_request():
 
 
 def test_a_request_that_touches_the_account_settles_it_first_and_once():
-    sim = Simulator(seed=3)
+    sim = Simulator(accept_unknown_customers=True, seed=3)
     acc = linked(sim)[0]
     call(sim, "POST", f"/v1/financial_connections/accounts/{acc}/refresh", b"features[]=balance")
     _, now, _ = call(sim, "GET", f"/v1/financial_connections/accounts/{acc}")
@@ -120,7 +120,7 @@ def _script(sim: Simulator, fire_timers: bool) -> list[bytes]:
 
 
 def test_same_seed_same_answers_and_events_whether_or_not_timers_fired():
-    a, b = Simulator(seed=9), Simulator(seed=9)
+    a, b = Simulator(accept_unknown_customers=True, seed=9), Simulator(accept_unknown_customers=True, seed=9)
     assert _script(a, fire_timers=True) == _script(b, fire_timers=False)
     assert json.dumps(a.events) == json.dumps(b.events)
     assert [e["type"] for e in a.events][-3:] == [
@@ -128,7 +128,7 @@ def test_same_seed_same_answers_and_events_whether_or_not_timers_fired():
 
 
 def test_events_list_filters_and_pagination():
-    sim = Simulator(seed=4)
+    sim = Simulator(accept_unknown_customers=True, seed=4)
     acc = linked(sim, 3)[0]
     call(sim, "POST", f"/v1/financial_connections/accounts/{acc}/disconnect")
     _, page, _ = call(sim, "GET", "/v1/events", query="limit=2")
@@ -158,7 +158,7 @@ def test_events_list_filters_and_pagination():
 
 
 def test_deactivate_and_reactivate_emit_events():
-    sim = Simulator(seed=4)
+    sim = Simulator(accept_unknown_customers=True, seed=4)
     acc = linked(sim, 1)[0]
     base = f"/_simulator/financial_connections/accounts/{acc}/"
     status, obj, _ = call(sim, "POST", base + "deactivate")
@@ -179,7 +179,7 @@ def test_deactivate_and_reactivate_emit_events():
 
 
 def test_validate_event_checks_the_account_and_reports_drift_inside_it():
-    sim = Simulator(seed=4)
+    sim = Simulator(accept_unknown_customers=True, seed=4)
     linked(sim, 1)
     event = json.loads(json.dumps(sim.events[0]))
     event["data"]["object"]["new_field"] = 1
@@ -195,7 +195,7 @@ def test_validate_event_checks_the_account_and_reports_drift_inside_it():
 
 # ---------------------------------------------------------------------- webhook endpoints
 def test_webhook_endpoints_api_and_who_gets_what():
-    sim = Simulator(seed=5, webhooks=[Target("http://127.0.0.1:9/cli", SECRET)])
+    sim = Simulator(accept_unknown_customers=True, seed=5, webhooks=[Target("http://127.0.0.1:9/cli", SECRET)])
     status, ep, _ = call(sim, "POST", "/v1/webhook_endpoints",
                          b"url=http://127.0.0.1:9/api&enabled_events[]=" + ACC.encode()
                          + b"disconnected")
@@ -227,7 +227,7 @@ def test_webhook_endpoints_api_and_who_gets_what():
 
 
 def test_a_delivery_payload_is_the_event_and_secret_is_never_in_repr():
-    sim = Simulator(seed=5, webhooks=[Target("http://127.0.0.1:9/cli", SECRET)])
+    sim = Simulator(accept_unknown_customers=True, seed=5, webhooks=[Target("http://127.0.0.1:9/cli", SECRET)])
     linked(sim, 1)
     out = sim.take_deliveries()[0]
     assert json.loads(out.payload) == sim.events[0]

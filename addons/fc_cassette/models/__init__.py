@@ -53,24 +53,6 @@ from .session import (
     RequirePaymentMethodSupport, RetrieveParams, Session, SessionAccountList, SessionFilters,
     SessionLimits, SessionManualEntry,
 )
-from .event import (
-    EVENT_ID_PATTERN,
-    EVENTS_URL,
-    FC_EVENT_TYPES,
-    WEBHOOK_ENDPOINT_ID_PATTERN,
-    WEBHOOK_ENDPOINTS_URL,
-    Event,
-    EventData,
-    EventList,
-    EventListParams,
-    EventRequest,
-    EventRetrieveParams,
-    WebhookEndpoint,
-    WebhookEndpointCreateParams,
-    WebhookEndpointListParams,
-    validate_event,
-    validate_webhook_endpoint,
-)
 from .params import (
     AccountDisconnectParams, AccountListHolderParams, AccountListParams, AccountOwnersParams,
     AccountRefreshParams, AccountRetrieveParams, AccountSubscribeParams, RefreshFeature,
@@ -111,6 +93,13 @@ from .mandate import (
     CustomerAcceptance, Mandate, MandatePaymentMethodDetails, MandateRetrieveParams,
     MandateUsBankAccount, OnlineAcceptance, SingleUse,
 )
+from .event import (
+    CreatedFilterParams, EVENTS_URL, EVENT_ID_PATTERN, Event, EventData, EventId, EventList,
+    EventListParams, EventRequest, EventRetrieveParams, FC_ACCOUNT_EVENT, FC_EVENT_TYPES,
+    WEBHOOK_ENDPOINTS_URL, WEBHOOK_ENDPOINT_ID_PATTERN, WebhookEndpoint,
+    WebhookEndpointCreateParams, WebhookEndpointListParams, validate_event,
+    validate_webhook_endpoint,
+)
 
 __all__ = [
     "ACCOUNTS_URL", "ACCOUNT_ID_PATTERN", "Account", "AccountCategory", "AccountDisconnectParams",
@@ -122,12 +111,14 @@ __all__ = [
     "BillingAddress", "BillingDetails", "BillingDetailsParams", "CLIENT_SECRET_PATTERN",
     "CUSTOMERS_URL", "CUSTOMER_ID_PATTERN", "CashBalance", "Check", "CreateAccountHolderParams",
     "CreateFiltersParams", "CreateLimitsParams", "CreateManualEntryParams", "CreateParams",
-    "CreditBalance", "CurrencyAmounts", "Customer", "CustomerAcceptance",
+    "CreatedFilterParams", "CreditBalance", "CurrencyAmounts", "Customer", "CustomerAcceptance",
     "CustomerAcceptanceParams", "CustomerCreateParams", "CustomerDeleteParams", "CustomerId",
     "CustomerList", "CustomerListParams", "CustomerOrDeleted", "CustomerPaymentMethodsParams",
-    "CustomerRetrieveParams", "CustomerUpdateParams", "DeletedCustomer", "ErrorEnvelope",
-    "ErrorType", "ExpandableCustomer", "ExpandableOwnership", "ExpandableStripeAccount",
-    "ExternalObject", "FORM_INT_ERRORS", "FinancialConnectionsOptions", "FormBool", "FormInt",
+    "CustomerRetrieveParams", "CustomerUpdateParams", "DeletedCustomer", "EVENTS_URL",
+    "EVENT_ID_PATTERN", "ErrorEnvelope", "ErrorType", "Event", "EventData", "EventId", "EventList",
+    "EventListParams", "EventRequest", "EventRetrieveParams", "ExpandableCustomer",
+    "ExpandableOwnership", "ExpandableStripeAccount", "ExternalObject", "FC_ACCOUNT_EVENT",
+    "FC_EVENT_TYPES", "FORM_INT_ERRORS", "FinancialConnectionsOptions", "FormBool", "FormInt",
     "FormIntOrEmpty", "FutureUsage", "ID_PATTERNS", "IntentRetrieveParams", "MANDATE_ID_PATTERN",
     "Mandate", "MandateDataParams", "MandateId", "MandatePaymentMethodDetails",
     "MandateRetrieveParams", "MandateUsBankAccount", "ManualEntryMode", "Nested",
@@ -153,11 +144,13 @@ __all__ = [
     "TransactionListParams", "TransactionRefresh", "TransactionRefreshFilterParams",
     "TransactionRetrieveParams", "TransactionStatus", "TransactionStatusTransitions",
     "UsBankAccount", "UsBankAccountOptions", "UsBankAccountParams", "UsBankNetworks",
-    "UsBankStatusDetails", "expandable", "list_of", "param_errors", "run", "scalar_or_object",
-    "status_error", "validate_account", "validate_account_list", "validate_create_params",
-    "validate_error", "validate_object", "validate_owner", "validate_owner_list",
-    "validate_ownership", "validate_params", "validate_reply", "validate_response",
-    "validate_retrieve_params", "validate_session", "validate_transaction",
-    "validate_transaction_list", "with_fields",
+    "UsBankStatusDetails", "WEBHOOK_ENDPOINTS_URL", "WEBHOOK_ENDPOINT_ID_PATTERN",
+    "WebhookEndpoint", "WebhookEndpointCreateParams", "WebhookEndpointListParams", "expandable",
+    "list_of", "param_errors", "run", "scalar_or_object", "status_error", "validate_account",
+    "validate_account_list", "validate_create_params", "validate_error", "validate_event",
+    "validate_object", "validate_owner", "validate_owner_list", "validate_ownership",
+    "validate_params", "validate_reply", "validate_response", "validate_retrieve_params",
+    "validate_session", "validate_transaction", "validate_transaction_list",
+    "validate_webhook_endpoint", "with_fields",
 ]
 # END GENERATED

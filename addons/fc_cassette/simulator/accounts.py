@@ -55,6 +55,7 @@ class StoredAccount:
     transactions: list[dict[str, Any]] = field(default_factory=list)  # newest first
     refresh_ids: list[str] = field(default_factory=list)  # transaction refreshes, in order
     pending: set[str] = field(default_factory=set)
+    failure: str | None = None  # how a debit through a PaymentMethod of this account ends
 
 
 def _refresh(now: int, status: str = "succeeded") -> dict[str, Any]:

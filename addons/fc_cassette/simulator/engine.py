@@ -242,7 +242,7 @@ class Engine:
         idem_key = h.get("idempotency-key")
         if idem_key is None:
             return self._dispatch(name, ident, params, version)
-        return self._idempotent(api_key, idem_key, f"POST {path}", name, ident, params,
+        return self._idempotent(api_key, idem_key, f"{method} {path}", name, ident, params,
                                 version)
 
     def _idempotent(self, api_key: str, idem_key: str, endpoint: str, name: str,
