@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from fc_cassette.redact import scan
 from support import encoded_forms, start
 

@@ -7,19 +7,19 @@ import types
 
 import pytest
 
-import fc_cassette.models as models
-from fc_cassette.models import exports
+import fc_cassette.stripe_api.models as models
+from fc_cassette.stripe_api.models import exports
 
 
 def test_the_export_block_is_up_to_date():
     text = exports.INIT.read_text(encoding="utf-8")
     assert exports.rewritten(text) == text, (
-        "run: python -m fc_cassette.models.exports")
+        "run: python -m fc_cassette.stripe_api.models.exports")
 
 
 def test_every_public_name_of_every_module_is_exported():
     for short in exports.MODULES:
-        module = __import__(f"fc_cassette.models.{short}", fromlist=["_"])
+        module = __import__(f"fc_cassette.stripe_api.models.{short}", fromlist=["_"])
         for name in exports.public(module):
             assert getattr(models, name) is getattr(module, name), (short, name)
     assert sorted(models.__all__) == models.__all__
@@ -27,9 +27,9 @@ def test_every_public_name_of_every_module_is_exported():
 
 
 def test_a_name_defined_twice_is_refused(monkeypatch):
-    twin = types.ModuleType("fc_cassette.models.twin")
-    twin.Customer = type("Customer", (), {"__module__": "fc_cassette.models.twin"})
-    monkeypatch.setitem(__import__("sys").modules, "fc_cassette.models.twin", twin)
+    twin = types.ModuleType("fc_cassette.stripe_api.models.twin")
+    twin.Customer = type("Customer", (), {"__module__": "fc_cassette.stripe_api.models.twin"})
+    monkeypatch.setitem(__import__("sys").modules, "fc_cassette.stripe_api.models.twin", twin)
     monkeypatch.setattr(exports, "MODULES", (*exports.MODULES, "twin"))
     with pytest.raises(ValueError, match="Customer is defined by both customer and twin"):
         exports.exports()

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from fc_cassette import interaction
+from fc_cassette.exchange import interaction
 from fc_cassette.simulator import Simulator
 
 KEY = "sk_test_" + "FakePaymentsKey123456"
@@ -84,7 +84,7 @@ class Api:
 
 def _nested(flat: dict) -> dict:
     """The form as the codec decodes it (what interaction.validate sees)."""
-    from fc_cassette import formcodec
+    from fc_cassette.exchange import formcodec
     return formcodec.decode(urlencode(flat))
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from fc_cassette import endpoints
 from fc_cassette.simulator import Simulator
+from fc_cassette.stripe_api import endpoints
 
 
 def handler_name(name: str) -> str:

@@ -10,10 +10,9 @@ import time
 import pytest
 import stripe
 
-from fc_cassette import models as m
 from fc_cassette.simulator import Simulator, Target
 from fc_cassette.simulator.delivery import Deliverer
-from fc_cassette.stripe_api import signing
+from fc_cassette.stripe_api import models as m, signing
 from webhook_app import App
 
 KEY = "sk_test_FakeHooksKey123"

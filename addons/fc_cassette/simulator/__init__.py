@@ -18,17 +18,22 @@ over HTTP, in threads: used by the proxy's addons, never by the engine),
 
 from __future__ import annotations
 
-from .accounts import AccountsMixin
-from .customers import CustomersMixin
-from .engine import DEFAULT_CLOCK_START, DEFAULT_STRIPE_VERSION, Engine, SimResponse
-from .errors import StripeError, bracket_param, mask_key
-from .events import EventsMixin
-from .intents import DEFAULT_SETTLE_AFTER_S, PaymentIntentsMixin
-from .mandates import MandatesMixin
-from .payment_methods import PaymentMethodsMixin
-from .sessions import SessionsMixin
-from .setup_intents import SetupIntentsMixin
-from .webhooks import Outgoing, Target, WebhooksMixin
+from fc_cassette.simulator.accounts import AccountsMixin
+from fc_cassette.simulator.customers import CustomersMixin
+from fc_cassette.simulator.engine import (
+    DEFAULT_CLOCK_START,
+    DEFAULT_STRIPE_VERSION,
+    Engine,
+    SimResponse,
+)
+from fc_cassette.simulator.errors import StripeError, bracket_param, mask_key
+from fc_cassette.simulator.events import EventsMixin
+from fc_cassette.simulator.intents import DEFAULT_SETTLE_AFTER_S, PaymentIntentsMixin
+from fc_cassette.simulator.mandates import MandatesMixin
+from fc_cassette.simulator.payment_methods import PaymentMethodsMixin
+from fc_cassette.simulator.sessions import SessionsMixin
+from fc_cassette.simulator.setup_intents import SetupIntentsMixin
+from fc_cassette.simulator.webhooks import Outgoing, Target, WebhooksMixin
 
 __all__ = ["DEFAULT_CLOCK_START", "DEFAULT_SETTLE_AFTER_S", "DEFAULT_STRIPE_VERSION",
            "Outgoing", "SimResponse",

@@ -15,10 +15,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .. import models as m
-from . import data
-from .errors import check_params, clip, invalid, no_such
-from .sessions import check_expand
+from fc_cassette.simulator import data
+from fc_cassette.simulator.errors import check_params, clip, invalid, no_such
+from fc_cassette.simulator.sessions import check_expand
+from fc_cassette.stripe_api import models as m
 
 CUSTOMER_KIND = "customer"
 # What an update may set, and how (Stripe: "" unsets a field).

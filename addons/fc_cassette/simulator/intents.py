@@ -16,11 +16,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .. import models as m
-from . import data
-from .errors import StripeError, check_params, clip, invalid, no_such
-from .mandates import ENDS_MANDATE, MANDATE_KIND
-from .sessions import check_expand
+from fc_cassette.simulator import data
+from fc_cassette.simulator.errors import StripeError, check_params, clip, invalid, no_such
+from fc_cassette.simulator.mandates import ENDS_MANDATE, MANDATE_KIND
+from fc_cassette.simulator.sessions import check_expand
+from fc_cassette.stripe_api import models as m
 
 PI_KIND = "payment_intent"
 PI_ERROR_KIND = "payment_intent"

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import models as m
-from .errors import check_params, invalid, missing, no_such
-from .sessions import check_expand
+from fc_cassette.simulator.errors import check_params, invalid, missing, no_such
+from fc_cassette.simulator.sessions import check_expand
+from fc_cassette.stripe_api import models as m
 
 MANDATE_KIND = "mandate"
 # Debit failures that end the authorization (the mandate becomes inactive).

@@ -15,10 +15,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from .. import models as m
-from . import data
-from .errors import StripeError, check_params, clip, invalid, missing, no_such
-from .sessions import check_expand
+from fc_cassette.simulator import data
+from fc_cassette.simulator.errors import StripeError, check_params, clip, invalid, missing, no_such
+from fc_cassette.simulator.sessions import check_expand
+from fc_cassette.stripe_api import models as m
 
 PM_KIND = "paymentmethod"
 PM_ERROR_KIND = "PaymentMethod"

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import ACCOUNTS_URL, ID_PATTERNS, CreateParams, RetrieveParams
-from .errors import (
+from fc_cassette.simulator.errors import (
     StripeError,
     check_params,
     clip,
@@ -21,6 +20,7 @@ from .errors import (
     one_of,
     unknown,
 )
+from fc_cassette.stripe_api.models import ACCOUNTS_URL, ID_PATTERNS, CreateParams, RetrieveParams
 
 DEFAULT_LIMIT_ACCOUNTS = 100
 MAX_LIMIT_ACCOUNTS = 100

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import models as m
-from .errors import check_params, no_such
-from .intents import CANCELABLE, CONFIRMABLE, method_options, unexpected_state
-from .sessions import check_expand
+from fc_cassette.simulator.errors import check_params, no_such
+from fc_cassette.simulator.intents import CANCELABLE, CONFIRMABLE, method_options, unexpected_state
+from fc_cassette.simulator.sessions import check_expand
+from fc_cassette.stripe_api import models as m
 
 SI_KIND = "setup_intent"
 
