@@ -42,11 +42,15 @@ record modes (--record-mode, or the config key record.mode):
   none          never forward: replay only, like 'fc-cassette replay'."""
 
 DESCRIPTIONS = {
-    "simulate": "Serve a stateful local FC Session API (no upstream).",
-    "record": "Record FC Session traffic into a YAML cassette.",
+    "simulate": "Serve a stateful local Stripe API with Financial Connections built in "
+                "(sessions, accounts, customers, us_bank_account payment methods, payment "
+                "and setup intents, mandates, events; no upstream).",
+    "record": "Record an app's Stripe traffic (FC and everything around it) into a YAML "
+              "cassette.",
     "replay": "Answer from a cassette, fully offline.",
     "inspect": "Pass traffic through unchanged; validate and report it.",
-    "verify": "Check cassettes: readable, valid against the FC Session models, and free of "
+    "verify": "Check cassettes: readable, valid against the Stripe models (FC and the "
+              "objects around it), and free of "
               "secrets. Exit 0 when every cassette is clean, 1 when problems are found (one "
               "line each, file:entry N: problem), 2 when a file cannot be read as a cassette.",
     "show": "List a cassette's interactions, one row each: sequence number, method, path, "
@@ -152,7 +156,8 @@ def _upstream(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="fc-cassette",
-        description="Record/replay proxy for Stripe Financial Connections Sessions.",
+        description="Record, replay, validate and simulate Stripe traffic, with Financial "
+                    "Connections built in.",
         epilog="Run 'fc-cassette COMMAND --help' for a command's options and an example.")
     from fc_cassette._version import __version__
     parser.add_argument("--version", action="version", version=f"fc-cassette {__version__}")
