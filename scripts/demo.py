@@ -23,6 +23,7 @@ import argparse
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import stripe
@@ -156,7 +157,7 @@ def run(cmd: list[str]) -> subprocess.CompletedProcess:
                           stdin=subprocess.DEVNULL)
 
 
-def replay(cassette: Path, work: Path, log: str, app) -> bool:
+def replay(cassette: Path, work: Path, log: str, app: Callable[[str, str], list[str]]) -> bool:
     """``app(base, key)`` against ``replay --strict`` of ``cassette``; its lines and the
     replay summary printed; whether the replay exited 0."""
     rp = Proxy(["replay", str(cassette), "--strict"], work / log, work / "mitmproxy")
