@@ -12,7 +12,7 @@ import pytest
 import requests
 import stripe
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import start
 from webhook_app import App
 

@@ -10,10 +10,9 @@ import time
 import pytest
 import stripe
 
-from fc_cassette import models as m
 from fc_cassette.simulator import Simulator, Target
 from fc_cassette.simulator.delivery import Deliverer
-from fc_cassette.stripe_api import signing
+from fc_cassette.stripe_api import models as m, signing
 from webhook_app import App
 
 KEY = "sk_test_FakeHooksKey123"
@@ -275,7 +274,7 @@ def test_deliverer_gives_up_on_an_app_that_is_down_or_always_fails():
 
 # --------------------------------------------------------------------------------- config
 def test_config_webhooks_are_checked_and_never_quoted(tmp_path):
-    from fc_cassette.config import ConfigError, load_settings
+    from fc_cassette.settings.config import ConfigError, load_settings
 
     good = tmp_path / "good.yaml"
     good.write_text(f"simulate:\n  webhooks:\n    - url: http://127.0.0.1:9/h\n"
@@ -298,9 +297,9 @@ WEBHOOK_DOC = ("---\nwebhook:\n  after: 1\n  id: evt_FakeDoc1\n  type: " + ACC +
 
 def test_webhook_documents_load_beside_interactions_and_old_cassettes_still_load(tmp_path):
     from builders import write_cassette
-    from fc_cassette import cassette as cio
-    from fc_cassette.config import Settings
-    from fc_cassette.playback import Compactor
+    from fc_cassette.cassette import store as cio
+    from fc_cassette.playback.state import Compactor
+    from fc_cassette.settings.config import Settings
 
     path = tmp_path / "c.yaml"
     write_cassette(path, "fcsess_FakeOld", n=2)
@@ -324,7 +323,7 @@ def test_webhook_documents_load_beside_interactions_and_old_cassettes_still_load
 ])
 def test_a_bad_webhook_document_is_one_line_with_its_place(tmp_path, doc, words):
     from builders import write_cassette
-    from fc_cassette import cassette as cio
+    from fc_cassette.cassette import store as cio
 
     path = tmp_path / "c.yaml"
     write_cassette(path, "fcsess_FakeOld", n=1)

@@ -15,12 +15,17 @@ over HTTP, in threads: used by the proxy's addons, never by the engine).
 
 from __future__ import annotations
 
-from .accounts import AccountsMixin
-from .engine import DEFAULT_CLOCK_START, DEFAULT_STRIPE_VERSION, Engine, SimResponse
-from .errors import StripeError, bracket_param, mask_key
-from .events import EventsMixin
-from .sessions import SessionsMixin
-from .webhooks import Outgoing, Target, WebhooksMixin
+from fc_cassette.simulator.accounts import AccountsMixin
+from fc_cassette.simulator.engine import (
+    DEFAULT_CLOCK_START,
+    DEFAULT_STRIPE_VERSION,
+    Engine,
+    SimResponse,
+)
+from fc_cassette.simulator.errors import StripeError, bracket_param, mask_key
+from fc_cassette.simulator.events import EventsMixin
+from fc_cassette.simulator.sessions import SessionsMixin
+from fc_cassette.simulator.webhooks import Outgoing, Target, WebhooksMixin
 
 __all__ = ["DEFAULT_CLOCK_START", "DEFAULT_STRIPE_VERSION", "Outgoing", "SimResponse",
            "Simulator", "StripeError", "Target", "bracket_param", "mask_key"]

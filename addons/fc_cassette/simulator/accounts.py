@@ -17,9 +17,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import models as m
-from . import data
-from .errors import (
+from fc_cassette.simulator import data
+from fc_cassette.simulator.errors import (
     StripeError,
     check_params,
     clip,
@@ -29,8 +28,9 @@ from .errors import (
     only_one_of,
     unknown,
 )
-from .events import NO_REQUEST
-from .sessions import check_expand
+from fc_cassette.simulator.events import NO_REQUEST
+from fc_cassette.simulator.sessions import check_expand
+from fc_cassette.stripe_api import models as m
 
 DISPLAY_NAMES = {"checking": "Checking", "savings": "Savings", "credit_card": "Credit Card",
                  "line_of_credit": "Line of Credit", "mortgage": "Mortgage"}

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..stripe_api import signing
+from fc_cassette.stripe_api import signing
 
 log = logging.getLogger("fc_cassette")
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0)  # waits between attempts: 5 attempts, ~7.5 s in all

@@ -32,9 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import models as m
-from . import data
-from .errors import check_params, invalid, no_such, only_one_of
+from fc_cassette.simulator import data
+from fc_cassette.simulator.errors import check_params, invalid, no_such, only_one_of
+from fc_cassette.stripe_api import models as m
 
 MAX_EVENTS = 10_000  # the log keeps the newest (Stripe keeps 30 days)
 EVENT_KIND = "event"
@@ -98,7 +98,7 @@ class EventsMixin:
         return event
 
     def _event_api_version(self) -> str:
-        from .engine import DEFAULT_STRIPE_VERSION
+        from fc_cassette.simulator.engine import DEFAULT_STRIPE_VERSION
         return DEFAULT_STRIPE_VERSION
 
     def _begin_request(self) -> None:

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .. import models as m
-from . import data
-from .errors import check_params, clip, invalid, missing, no_such, unknown
+from fc_cassette.simulator import data
+from fc_cassette.simulator.errors import check_params, clip, invalid, missing, no_such, unknown
+from fc_cassette.stripe_api import models as m
 
 ENDPOINT_KIND = "webhook_endpoint"
 ENDPOINT_ID = re.compile(m.WEBHOOK_ENDPOINT_ID_PATTERN)
@@ -84,7 +84,7 @@ class WebhooksMixin:
         return self.targets + api
 
     def _queue_deliveries(self, event: dict[str, Any]) -> None:
-        from .events import payload
+        from fc_cassette.simulator.events import payload
 
         wanted = [t for t in self._all_targets() if t.wants(event["type"])]
         event["pending_webhooks"] = len(wanted)
