@@ -274,7 +274,7 @@ def test_deliverer_gives_up_on_an_app_that_is_down_or_always_fails():
 
 # --------------------------------------------------------------------------------- config
 def test_config_webhooks_are_checked_and_never_quoted(tmp_path):
-    from fc_cassette.config import ConfigError, load_settings
+    from fc_cassette.settings.config import ConfigError, load_settings
 
     good = tmp_path / "good.yaml"
     good.write_text(f"simulate:\n  webhooks:\n    - url: http://127.0.0.1:9/h\n"
@@ -287,3 +287,48 @@ def test_config_webhooks_are_checked_and_never_quoted(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_settings(bad)
     assert "whsec_" in str(e.value) and "sk_test_FakeNotAWebhookSecret" not in str(e.value)
+
+
+# ------------------------------------------------------------------------ cassette format
+WEBHOOK_DOC = ("---\nwebhook:\n  after: 1\n  id: evt_FakeDoc1\n  type: " + ACC + "created\n"
+               "  app_status: 200\n  body:\n    json:\n      id: evt_FakeDoc1\n"
+               "      object: event\n...\n")
+
+
+def test_webhook_documents_load_beside_interactions_and_old_cassettes_still_load(tmp_path):
+    from builders import write_cassette
+    from fc_cassette.cassette import store as cio
+    from fc_cassette.playback.state import Compactor
+    from fc_cassette.settings.config import Settings
+
+    path = tmp_path / "c.yaml"
+    write_cassette(path, "fcsess_FakeOld", n=2)
+    old = cio.load(path)
+    assert len(old.interactions) == 2 and old.webhooks == []
+    w = cio.Writer(path, existing=old, fsync=False)
+    assert w.append({"webhook": {"after": 2, "id": "evt_FakeW", "type": "x", "app_status": None,
+                                 "body": {"json": {"id": "evt_FakeW"}}}}, numbered=False) == 2
+    w.close()
+    with open(path, "a") as fh:
+        fh.write(WEBHOOK_DOC)
+    for loaded in (cio.load(path), cio.load(path, Compactor(Settings().matching))):
+        assert len(loaded.interactions) == 2
+        assert [d["webhook"]["id"] for d in loaded.webhooks] == ["evt_FakeW", "evt_FakeDoc1"]
+
+
+@pytest.mark.parametrize("doc, words", [
+    (WEBHOOK_DOC.replace("after: 1", "after: '1'"), "webhook 2: webhook.after"),
+    (WEBHOOK_DOC.replace("    json:\n", "    text: x\n    jsonx:\n"), "webhook 2"),
+    (WEBHOOK_DOC.replace("  id: evt_FakeDoc1\n", ""), "webhook.id"),
+])
+def test_a_bad_webhook_document_is_one_line_with_its_place(tmp_path, doc, words):
+    from builders import write_cassette
+    from fc_cassette.cassette import store as cio
+
+    path = tmp_path / "c.yaml"
+    write_cassette(path, "fcsess_FakeOld", n=1)
+    with open(path, "a") as fh:
+        fh.write(doc)
+    with pytest.raises(cio.CassetteError) as e:
+        cio.load(path)
+    assert words in str(e.value) and "\n" not in str(e.value)

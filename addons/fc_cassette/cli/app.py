@@ -31,7 +31,8 @@ from fc_cassette.proxy import mitm_compat
 # CLI flags that become fc_* options, where the command has them.
 FLAG_OPTIONS = (("config", "fc_config"), ("cassette", "fc_cassette"), ("seed", "fc_seed"),
                 ("record_mode", "fc_record_mode"), ("strict", "fc_strict"),
-                ("report", "fc_report"))
+                ("report", "fc_report"), ("webhooks_to", "fc_webhooks_to"),
+                ("webhook_secret", "fc_webhook_secret"))
 # Repeatable CLI flags that become sequence fc_* options (one --set per value).
 LIST_FLAG_OPTIONS = (("webhook_urls", "fc_webhook_urls"),
                      ("webhook_secrets", "fc_webhook_secrets"))

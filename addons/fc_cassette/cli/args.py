@@ -177,11 +177,21 @@ def build_parser() -> argparse.ArgumentParser:
     _upstream(p)
     p.add_argument("--record-mode", choices=list(RECORD_MODES), default=None,
                    help="VCR record mode (default: config record.mode, 'once'); see below")
+    p.add_argument("--webhooks-to", metavar="APP_URL",
+                   help="accept webhook deliveries at POST /__fc_cassette__/webhooks, forward "
+                        "them to APP_URL and record them (docs/webhooks.md)")
 
     p = _proxy_parser(sub, "replay")
     p.add_argument("cassette")
     p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
-    p.add_argument("--strict", action="store_true", help="exit 1 if any request missed")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any request missed "
+                                                         "or a recorded webhook was not delivered")
+    p.add_argument("--webhooks-to", metavar="APP_URL",
+                   help="deliver the recorded webhook events to APP_URL, each after the "
+                        "response it followed (docs/webhooks.md)")
+    p.add_argument("--webhook-secret", metavar="WHSEC",
+                   help="sign the replayed events with this whsec_ secret (default: the "
+                        "documented test secret)")
 
     p = _proxy_parser(sub, "inspect")
     _upstream(p)

@@ -29,6 +29,7 @@ log = logging.getLogger("fc_cassette")
 KEY_CACHE_SIZE = 1024  # per cassette (one process may hold many players)
 KEY_CACHE_MAX_BODY = 16 * 1024
 OFFLINE = "fc-cassette is only replaying (offline): upstream connections are refused"
+SERVED_SEQ = "fc_cassette_served_seq"  # flow.metadata: the seq of the interaction served
 
 
 class Player:
@@ -43,6 +44,7 @@ class Player:
         # logged before (the playback's redactor numbers messages and log lines).
         self.redactor = Redactor(settings.redaction)
         self.upstream_refused = 0  # server_connect attempts refused (offline guard)
+        self.webhooks: list[dict[str, Any]] = []  # the cassette's webhook documents
         self._keys: dict[tuple, tuple[str, dict[str, Any]]] = {}
 
     @property
@@ -73,6 +75,7 @@ class Player:
         if isinstance(got, Miss):
             return False if forward_misses else self._refuse(flow, got)
         flow.response = pb.response_for(got)
+        flow.metadata[SERVED_SEQ] = got.get("seq")  # replay's webhooks follow it
         # Only when asked for (--set termlog_verbosity=debug): mitmproxy sends every log
         # record, even a DEBUG one, through the whole addon chain, which cost more than
         # the rest of a hit. The shutdown summary counts hits anyway.
@@ -138,6 +141,7 @@ def load_player(path: str, settings: Settings, label: str) -> Player:
         log.warning("fc-cassette: %s", w)
     # messages and log lines (ours and mitmproxy's) share the playback's numbering
     player = Player(Playback(loaded, settings, Redactor(settings.redaction)), settings, label)
+    player.webhooks = loaded.webhooks  # webhook documents, in recorded order
     log.info("fc-cassette %s: %d interactions from %s (offline: nothing is forwarded)",
              label, len(loaded.interactions), loaded.path)
     return player
