@@ -339,6 +339,10 @@ ERRORS = [
          "type": "us_bank_account",
          "us_bank_account[financial_connections_account]": acc["id"]}),
      400, "parameter_missing", "billing_details[name]"),
+    ("confirming without a payment method",
+     lambda api, cus, acc, pm: ("POST", "/v1/payment_intents/{}/confirm".format(
+         api.intent(cus["id"], None)["id"]), ACCEPTANCE),
+     400, "payment_intent_unexpected_state", None),
     ("confirm without mandate_data",
      lambda api, cus, acc, pm: ("POST", "/v1/payment_intents/{}/confirm".format(
          api.intent(cus["id"], pm["id"])["id"]), {}),
@@ -401,6 +405,14 @@ def lending_script(seed: int) -> list[tuple[int, dict, bytes]]:
     api.call("GET", "/v1/events", limit="100")
     api.error("POST", f"/v1/payment_intents/{pi['id']}/cancel")
     return api.log
+
+
+def test_a_failed_confirm_at_creation_creates_nothing(ready):
+    api, cus, _acc, pm = ready
+    err = api.error("POST", "/v1/payment_intents", 400, amount="5000", currency="usd",
+                    customer=cus["id"], payment_method=pm["id"], confirm="true")
+    assert err["param"] == "mandate_data"
+    assert api.call("GET", "/v1/payment_intents")["data"] == []
 
 
 def test_same_seed_same_bytes_over_the_payment_objects():

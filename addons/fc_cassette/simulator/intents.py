@@ -17,7 +17,14 @@ import copy
 from typing import Any
 
 from fc_cassette.simulator import data
-from fc_cassette.simulator.errors import StripeError, check_params, clip, invalid, no_such
+from fc_cassette.simulator.errors import (
+    StripeError,
+    check_params,
+    clip,
+    invalid,
+    missing,
+    no_such,
+)
 from fc_cassette.simulator.mandates import ENDS_MANDATE, MANDATE_KIND
 from fc_cassette.simulator.sessions import check_expand
 from fc_cassette.stripe_api import models as m
@@ -49,6 +56,13 @@ def unexpected_state(kind: str, verb: str, status: str, allowed: tuple[str, ...]
                          f"Only a {noun} with one of the following statuses may be "
                          f"{done or verb + 'ed'}: {', '.join(allowed)}.",
                    f"{kind}_unexpected_state")
+
+
+def need_mandate(params: dict[str, Any]) -> None:
+    """A confirm names its mandate: ``mandate_data`` or ``mandate`` (the simulator's rule
+    for every us_bank_account confirm, see :mod:`.mandates`)."""
+    if not params.get("mandate_data") and not params.get("mandate"):
+        raise missing("mandate_data")
 
 
 def method_options(params: dict[str, Any], types: list[str]) -> dict[str, Any]:
@@ -155,6 +169,8 @@ class PaymentIntentsMixin:
     def _ep_payment_intents_create(self, _ident: str, params: dict[str, Any]) -> dict:
         check_params(m.PaymentIntentCreateParams, params)
         check_expand(params, ())
+        if params.get("confirm") in ("true", True):
+            need_mandate(params)  # before anything exists: a failed create creates nothing
         intent = self._new_payment_intent(params)
         self._intent_payment_method(intent, params)
         if intent["payment_method"]:
@@ -170,6 +186,7 @@ class PaymentIntentsMixin:
     def _confirm_payment(self, intent: dict[str, Any], params: dict[str, Any]) -> None:
         if intent["status"] not in CONFIRMABLE:
             raise unexpected_state(PI_KIND, "confirm", intent["status"], CONFIRMABLE)
+        need_mandate(params)
         self._intent_payment_method(intent, params)
         if not intent["payment_method"]:
             raise invalid(None, "You cannot confirm this PaymentIntent because it's missing "

@@ -13,7 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from fc_cassette.simulator.errors import check_params, no_such
-from fc_cassette.simulator.intents import CANCELABLE, CONFIRMABLE, method_options, unexpected_state
+from fc_cassette.simulator.intents import (
+    CANCELABLE,
+    CONFIRMABLE,
+    method_options,
+    need_mandate,
+    unexpected_state,
+)
 from fc_cassette.simulator.sessions import check_expand
 from fc_cassette.stripe_api import models as m
 
@@ -40,6 +46,8 @@ class SetupIntentsMixin:
         if customer:
             self._customer_ref(customer, "customer")
         types = list(params.get("payment_method_types") or ["us_bank_account"])
+        if params.get("confirm") in ("true", True):
+            need_mandate(params)
         now = self._tick()
         si_id = "seti_" + self._token(24)
         intent: dict[str, Any] = {
@@ -69,6 +77,7 @@ class SetupIntentsMixin:
     def _confirm_setup(self, intent: dict[str, Any], params: dict[str, Any]) -> None:
         if intent["status"] not in CONFIRMABLE:
             raise unexpected_state(SI_KIND, "confirm", intent["status"], CONFIRMABLE)
+        need_mandate(params)
         self._intent_payment_method(intent, params)
         if not intent["payment_method"]:
             raise unexpected_state(SI_KIND, "confirm", intent["status"] + " (no payment "
