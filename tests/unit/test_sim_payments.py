@@ -420,3 +420,33 @@ def test_same_seed_same_bytes_over_the_payment_objects():
     assert [(s, h, body) for s, h, body in a] == [(s, h, body) for s, h, body in b]
     c = lending_script(12)
     assert a[0][2] != c[0][2]  # another seed, other ids
+
+
+def test_the_payment_events_go_out_as_signed_webhook_deliveries():
+    """The events of the lending flow reach the webhook machinery (issue #22's), signed,
+    each with the object as it was when it happened."""
+    from fc_cassette.simulator import Target
+    from fc_cassette.stripe_api import signing
+
+    secret = "whsec_" + "FakePaymentsHook123"
+    sim = Simulator(seed=4, settle_after_s=None,
+                    webhooks=[Target("http://127.0.0.1:9/hook", secret)])
+    api = Api(sim)
+    cus = api.customer()
+    pm = api.payment_method(api.linked_account(cus["id"])["id"])
+    api.call("POST", f"/v1/payment_methods/{pm['id']}/attach", customer=cus["id"])
+    pi = api.settle(api.confirm(api.intent(cus["id"], pm["id"])["id"])["id"])
+    sent = sim.take_deliveries()
+    kinds = [d.event_type for d in sent]
+    for kind in ("customer.created", "payment_method.attached", "payment_intent.processing",
+                 "payment_intent.succeeded"):
+        assert kind in kinds, kinds
+    done = next(d for d in sent if d.event_type == "payment_intent.succeeded")
+    event = json.loads(done.payload)
+    assert event["data"]["object"]["id"] == pi["id"]
+    assert event["data"]["object"]["status"] == "succeeded"
+    processing = json.loads(next(d for d in sent
+                                 if d.event_type == "payment_intent.processing").payload)
+    assert processing["data"]["object"]["status"] == "processing"  # a copy, not the live one
+    header = signing.sign(done.payload, secret, 1767225600)
+    assert header.startswith("t=1767225600,v1=")
