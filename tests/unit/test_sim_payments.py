@@ -34,7 +34,7 @@ class Api:
         obj = json.loads(resp.body)
         self.log.append((resp.status, resp.headers, resp.body))
         assert resp.status == status, obj
-        req = {"method": method, "path": path, "query": params if method == "GET" else {},
+        req = {"method": method, "path": path, "query": _nested(params) if method == "GET" else {},
                "body": {} if method == "GET" else {"form": _nested(params)}}
         reports = interaction.validate(req, {"status": resp.status, "body": {"json": obj}})
         if "model" not in reports:  # a known endpoint: valid, no drift (the request too,
@@ -450,3 +450,23 @@ def test_the_payment_events_go_out_as_signed_webhook_deliveries():
     assert processing["data"]["object"]["status"] == "processing"  # a copy, not the live one
     header = signing.sign(done.payload, secret, 1767225600)
     assert header.startswith("t=1767225600,v1=")
+
+
+def test_expand_turns_ids_into_objects(ready):
+    api, cus, _acc, pm = ready
+    pi = api.intent(cus["id"], pm["id"], **{"expand[0]": "customer",
+                                            "expand[1]": "payment_method"})
+    assert pi["customer"]["email"] == "jenny@example.com"
+    assert pi["payment_method"]["id"] == pm["id"]
+    plain = api.call("GET", f"/v1/payment_intents/{pi['id']}")
+    assert plain["customer"] == cus["id"]  # expansion never changes the stored object
+    listed = api.call("GET", "/v1/payment_intents", **{"expand[0]": "data.payment_method"})
+    assert listed["data"][0]["payment_method"]["type"] == "us_bank_account"
+    err = api.error("GET", f"/v1/payment_intents/{pi['id']}", **{"expand[0]": "latest_charge"})
+    assert err["param"] == "expand[0]" and "cannot be expanded" in err["message"]
+    si = api.call("POST", "/v1/setup_intents", customer=cus["id"], payment_method=pm["id"],
+                  confirm="true", **ACCEPTANCE, **{"expand[0]": "mandate"})
+    assert si["mandate"]["object"] == "mandate"
+    mandate = api.call("GET", f"/v1/mandates/{si['mandate']['id']}",
+                       **{"expand[0]": "payment_method"})
+    assert mandate["payment_method"]["id"] == pm["id"]

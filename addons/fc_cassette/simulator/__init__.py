@@ -28,6 +28,7 @@ from fc_cassette.simulator.engine import (
 )
 from fc_cassette.simulator.errors import StripeError, bracket_param, mask_key
 from fc_cassette.simulator.events import EventsMixin
+from fc_cassette.simulator.expansion import ExpansionMixin
 from fc_cassette.simulator.intents import DEFAULT_SETTLE_AFTER_S, PaymentIntentsMixin
 from fc_cassette.simulator.mandates import MandatesMixin
 from fc_cassette.simulator.payment_methods import PaymentMethodsMixin
@@ -41,8 +42,8 @@ __all__ = ["DEFAULT_CLOCK_START", "DEFAULT_SETTLE_AFTER_S", "DEFAULT_STRIPE_VERS
 
 
 class Simulator(SessionsMixin, AccountsMixin, CustomersMixin, PaymentMethodsMixin,
-                MandatesMixin, PaymentIntentsMixin, SetupIntentsMixin, EventsMixin,
-                WebhooksMixin, Engine):
+                MandatesMixin, PaymentIntentsMixin, SetupIntentsMixin, ExpansionMixin,
+                EventsMixin, WebhooksMixin, Engine):
     """Stripe's FC API and the objects around it in memory: same seed and request
     sequence, same bytes.
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from fc_cassette.simulator import data
 from fc_cassette.simulator.errors import check_params, clip, invalid, no_such
+from fc_cassette.simulator.expansion import PM_EXPANDABLE, listed
 from fc_cassette.simulator.sessions import check_expand
 from fc_cassette.stripe_api import models as m
 
@@ -153,8 +154,9 @@ class CustomersMixin:
 
     def _ep_customers_payment_methods(self, customer_id: str, params: dict[str, Any]) -> dict:
         check_params(m.CustomerPaymentMethodsParams, params)
-        check_expand(params, ())
+        check_expand(params, listed(PM_EXPANDABLE), exact=True)
         self._customer(customer_id, "customer")
         items = self._payment_methods_of(customer_id, params.get("type"))
-        return data.paginate(items, params, f"{m.CUSTOMERS_URL}/{customer_id}/payment_methods",
+        page = data.paginate(items, params, f"{m.CUSTOMERS_URL}/{customer_id}/payment_methods",
                              "paymentmethod")
+        return self._expanded_list(page, params, PM_EXPANDABLE)

@@ -25,6 +25,7 @@ from fc_cassette.simulator.errors import (
     missing,
     no_such,
 )
+from fc_cassette.simulator.expansion import PI_EXPANDABLE, listed
 from fc_cassette.simulator.mandates import ENDS_MANDATE, MANDATE_KIND
 from fc_cassette.simulator.sessions import check_expand
 from fc_cassette.stripe_api import models as m
@@ -168,7 +169,7 @@ class PaymentIntentsMixin:
 
     def _ep_payment_intents_create(self, _ident: str, params: dict[str, Any]) -> dict:
         check_params(m.PaymentIntentCreateParams, params)
-        check_expand(params, ())
+        check_expand(params, PI_EXPANDABLE, exact=True)
         if params.get("confirm") in ("true", True):
             need_mandate(params)  # before anything exists: a failed create creates nothing
         intent = self._new_payment_intent(params)
@@ -180,7 +181,7 @@ class PaymentIntentsMixin:
         if params.get("confirm") in ("true", True):
             self._confirm_payment(intent, {**params, "payment_method": None,
                                            "payment_method_data": None})
-        return intent
+        return self._expanded(intent, params, PI_EXPANDABLE)
 
     # -------------------------------------------------------------- confirming
     def _confirm_payment(self, intent: dict[str, Any], params: dict[str, Any]) -> None:
@@ -239,14 +240,14 @@ class PaymentIntentsMixin:
 
     def _ep_payment_intents_confirm(self, pi_id: str, params: dict[str, Any]) -> dict:
         check_params(m.PaymentIntentConfirmParams, params)
-        check_expand(params, ())
+        check_expand(params, PI_EXPANDABLE, exact=True)
         intent = self._payment_intent(pi_id)
         self._confirm_payment(intent, params)
-        return intent
+        return self._expanded(intent, params, PI_EXPANDABLE)
 
     def _ep_payment_intents_cancel(self, pi_id: str, params: dict[str, Any]) -> dict:
         check_params(m.PaymentIntentCancelParams, params)
-        check_expand(params, ())
+        check_expand(params, PI_EXPANDABLE, exact=True)
         intent = self._payment_intent(pi_id)
         if intent["status"] not in CANCELABLE:
             raise unexpected_state(PI_KIND, "cancel", intent["status"], CANCELABLE)
@@ -255,25 +256,26 @@ class PaymentIntentsMixin:
         intent.update(status="canceled", canceled_at=now,
                       cancellation_reason=params.get("cancellation_reason"))
         self.emit_event("payment_intent.canceled", intent, previous_attributes=previous)
-        return intent
+        return self._expanded(intent, params, PI_EXPANDABLE)
 
     def _ep_payment_intents_retrieve(self, pi_id: str, params: dict[str, Any]) -> dict:
         check_params(m.IntentRetrieveParams, params)
-        check_expand(params, ())
+        check_expand(params, PI_EXPANDABLE, exact=True)
         intent = self._payment_intent(pi_id)
         secret = params.get("client_secret")
         if secret is not None and secret != intent["client_secret"]:
             raise invalid("client_secret", "The client_secret provided does not match the "
                                            "client_secret associated with the PaymentIntent.")
-        return intent
+        return self._expanded(intent, params, PI_EXPANDABLE)
 
     def _ep_payment_intents_list(self, _ident: str, params: dict[str, Any]) -> dict:
         check_params(m.PaymentIntentListParams, params)
-        check_expand(params, ())
+        check_expand(params, listed(PI_EXPANDABLE), exact=True)
         customer = params.get("customer")
         items = [pi for pi in reversed(self._payment_intents.values())
                  if customer is None or pi["customer"] == customer]
-        return data.paginate(items, params, m.PAYMENT_INTENTS_URL, PI_KIND)
+        return self._expanded_list(data.paginate(items, params, m.PAYMENT_INTENTS_URL, PI_KIND),
+                                   params, PI_EXPANDABLE)
 
     def _ep_sim_payment_intents_settle(self, pi_id: str, params: dict[str, Any]) -> dict:
         """Simulator only: settle a ``processing`` PaymentIntent now."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from fc_cassette.simulator.errors import check_params, invalid, missing, no_such
+from fc_cassette.simulator.expansion import MANDATE_EXPANDABLE
 from fc_cassette.simulator.sessions import check_expand
 from fc_cassette.stripe_api import models as m
 
@@ -81,8 +82,8 @@ class MandatesMixin:
 
     def _ep_mandates_retrieve(self, mandate_id: str, params: dict[str, Any]) -> dict:
         check_params(m.MandateRetrieveParams, params)
-        check_expand(params, ())
+        check_expand(params, MANDATE_EXPANDABLE, exact=True)
         found = self._mandates.get(mandate_id)
         if found is None:
             raise no_such(MANDATE_KIND, mandate_id, "mandate")
-        return found
+        return self._expanded(found, params, MANDATE_EXPANDABLE)

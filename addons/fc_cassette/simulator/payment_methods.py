@@ -17,6 +17,7 @@ from typing import Any
 
 from fc_cassette.simulator import data
 from fc_cassette.simulator.errors import StripeError, check_params, clip, invalid, missing, no_such
+from fc_cassette.simulator.expansion import PM_EXPANDABLE, listed
 from fc_cassette.simulator.sessions import check_expand
 from fc_cassette.stripe_api import models as m
 
@@ -162,31 +163,31 @@ class PaymentMethodsMixin:
     # ---------------------------------------------------------------- endpoints
     def _ep_payment_methods_create(self, _ident: str, params: dict[str, Any]) -> dict:
         check_params(m.PaymentMethodCreateParams, params)
-        check_expand(params, ())
+        check_expand(params, PM_EXPANDABLE, exact=True)
         if params.get("customer") or params.get("payment_method"):
             raise invalid("payment_method", "The fc-cassette simulator does not clone "
                                             "PaymentMethods (customer, payment_method).")
-        return self._build_payment_method(params)
+        return self._expanded(self._build_payment_method(params), params, PM_EXPANDABLE)
 
     def _ep_payment_methods_retrieve(self, pm_id: str, params: dict[str, Any]) -> dict:
         check_params(m.PaymentMethodRetrieveParams, params)
-        check_expand(params, ())
-        return self._payment_method(pm_id)
+        check_expand(params, PM_EXPANDABLE, exact=True)
+        return self._expanded(self._payment_method(pm_id), params, PM_EXPANDABLE)
 
     def _ep_payment_methods_attach(self, pm_id: str, params: dict[str, Any]) -> dict:
         check_params(m.PaymentMethodAttachParams, params)
-        check_expand(params, ())
+        check_expand(params, PM_EXPANDABLE, exact=True)
         if not params.get("customer"):
             raise missing("customer")
         pm = self._payment_method(pm_id)
         customer_id = self._customer_ref(params["customer"], "customer")
         self._tick()
         self._attach(pm, customer_id)
-        return pm
+        return self._expanded(pm, params, PM_EXPANDABLE)
 
     def _ep_payment_methods_detach(self, pm_id: str, params: dict[str, Any]) -> dict:
         check_params(m.PaymentMethodDetachParams, params)
-        check_expand(params, ())
+        check_expand(params, PM_EXPANDABLE, exact=True)
         pm = self._payment_method(pm_id)
         if pm["customer"] is None:
             raise invalid(None, "The payment method you provided is not attached to a "
@@ -196,16 +197,17 @@ class PaymentMethodsMixin:
         pm["customer"] = None
         self.emit_event("payment_method.detached", pm, previous_attributes=previous)
         self._deactivate_mandates(pm["id"])
-        return pm
+        return self._expanded(pm, params, PM_EXPANDABLE)
 
     def _ep_payment_methods_list(self, _ident: str, params: dict[str, Any]) -> dict:
         check_params(m.PaymentMethodListParams, params)
-        check_expand(params, ())
+        check_expand(params, listed(PM_EXPANDABLE), exact=True)
         customer = params.get("customer")
         if customer is not None:
             self._customer(customer, "customer")
         items = self._payment_methods_of(customer, params.get("type"))
-        return data.paginate(items, params, m.PAYMENT_METHODS_URL, PM_KIND)
+        return self._expanded_list(data.paginate(items, params, m.PAYMENT_METHODS_URL, PM_KIND),
+                                   params, PM_EXPANDABLE)
 
     def _payment_method_for(self, pm_id: str, customer_id: str | None) -> dict[str, Any]:
         """The PaymentMethod an intent names, checked against the intent's customer."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from fc_cassette.simulator.errors import check_params, no_such
+from fc_cassette.simulator.expansion import SI_EXPANDABLE
 from fc_cassette.simulator.intents import (
     CANCELABLE,
     CONFIRMABLE,
@@ -41,7 +42,7 @@ class SetupIntentsMixin:
 
     def _ep_setup_intents_create(self, _ident: str, params: dict[str, Any]) -> dict:
         check_params(m.SetupIntentCreateParams, params)
-        check_expand(params, ())
+        check_expand(params, SI_EXPANDABLE, exact=True)
         customer = params.get("customer")
         if customer:
             self._customer_ref(customer, "customer")
@@ -72,7 +73,7 @@ class SetupIntentsMixin:
         if params.get("confirm") in ("true", True):
             self._confirm_setup(intent, {**params, "payment_method": None,
                                          "payment_method_data": None})
-        return intent
+        return self._expanded(intent, params, SI_EXPANDABLE)
 
     def _confirm_setup(self, intent: dict[str, Any], params: dict[str, Any]) -> None:
         if intent["status"] not in CONFIRMABLE:
@@ -94,14 +95,14 @@ class SetupIntentsMixin:
 
     def _ep_setup_intents_confirm(self, si_id: str, params: dict[str, Any]) -> dict:
         check_params(m.SetupIntentConfirmParams, params)
-        check_expand(params, ())
+        check_expand(params, SI_EXPANDABLE, exact=True)
         intent = self._setup_intent(si_id)
         self._confirm_setup(intent, params)
-        return intent
+        return self._expanded(intent, params, SI_EXPANDABLE)
 
     def _ep_setup_intents_cancel(self, si_id: str, params: dict[str, Any]) -> dict:
         check_params(m.SetupIntentCancelParams, params)
-        check_expand(params, ())
+        check_expand(params, SI_EXPANDABLE, exact=True)
         intent = self._setup_intent(si_id)
         if intent["status"] not in CANCELABLE:
             raise unexpected_state(SI_KIND, "cancel", intent["status"], CANCELABLE)
@@ -110,13 +111,13 @@ class SetupIntentsMixin:
         intent.update(status="canceled",
                       cancellation_reason=params.get("cancellation_reason"))
         self.emit_event("setup_intent.canceled", intent, previous_attributes=previous)
-        return intent
+        return self._expanded(intent, params, SI_EXPANDABLE)
 
     def _ep_setup_intents_retrieve(self, si_id: str, params: dict[str, Any]) -> dict:
         check_params(m.IntentRetrieveParams, params)
-        check_expand(params, ())
+        check_expand(params, SI_EXPANDABLE, exact=True)
         intent = self._setup_intent(si_id)
         secret = params.get("client_secret")
         if secret is not None and secret != intent["client_secret"]:
             raise no_such(SI_KIND, si_id, "intent")
-        return intent
+        return self._expanded(intent, params, SI_EXPANDABLE)
