@@ -470,3 +470,25 @@ def test_expand_turns_ids_into_objects(ready):
     mandate = api.call("GET", f"/v1/mandates/{si['mandate']['id']}",
                        **{"expand[0]": "payment_method"})
     assert mandate["payment_method"]["id"] == pm["id"]
+
+
+def test_payment_method_data_creates_the_method_on_the_fly(api):
+    cus = api.customer()
+    acc = api.linked_account(cus["id"])
+    data = {"payment_method_data[type]": "us_bank_account",
+            "payment_method_data[billing_details][name]": "Jenny Rosen",
+            "payment_method_data[us_bank_account][financial_connections_account]": acc["id"]}
+    pi = api.intent(cus["id"], None, setup_future_usage="off_session", confirm="true",
+                    **data, **ACCEPTANCE)
+    assert pi["status"] == "processing" and pi["payment_method"].startswith("pm_")
+    pm = api.call("GET", f"/v1/payment_methods/{pi['payment_method']}")
+    assert pm["customer"] == cus["id"]  # setup_future_usage saved it for the customer
+    mandate = api.call("GET", f"/_simulator/payment_intents/{pi['id']}/mandate")
+    assert mandate["type"] == "multi_use"
+    no_perm = api.linked_account(cus["id"], ("balances",))
+    err = api.error("POST", "/v1/payment_intents", amount="5000", currency="usd", **{
+        **data, "payment_method_data[us_bank_account][financial_connections_account]":
+            no_perm["id"]})
+    assert err["param"] == \
+        "payment_method_data[us_bank_account][financial_connections_account]"
+    assert "payment_method permission" in err["message"]
