@@ -492,3 +492,17 @@ def test_payment_method_data_creates_the_method_on_the_fly(api):
     assert err["param"] == \
         "payment_method_data[us_bank_account][financial_connections_account]"
     assert "payment_method permission" in err["message"]
+
+
+def test_setup_intent_lifecycle_errors(ready):
+    api, cus, _acc, pm = ready
+    si = api.call("POST", "/v1/setup_intents", customer=cus["id"])
+    err = api.error("POST", f"/v1/setup_intents/{si['id']}/confirm", **ACCEPTANCE)
+    assert err["code"] == "setup_intent_unexpected_state"
+    canceled = api.call("POST", f"/v1/setup_intents/{si['id']}/cancel",
+                        cancellation_reason="abandoned")
+    assert canceled["status"] == "canceled"
+    err = api.error("POST", f"/v1/setup_intents/{si['id']}/confirm", payment_method=pm["id"],
+                    **ACCEPTANCE)
+    assert err["code"] == "setup_intent_unexpected_state" and "canceled" in err["message"]
+    api.error("GET", "/v1/setup_intents/seti_FakeNobody9", 404)

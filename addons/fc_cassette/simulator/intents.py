@@ -200,7 +200,7 @@ class PaymentIntentsMixin:
         pm = self._payment_methods[intent["payment_method"]]
         reuse = intent["setup_future_usage"] or (
             (intent["payment_method_options"].get("us_bank_account") or {})
-            .get("setup_future_usage") not in (None, "none"))
+            .get("setup_future_usage") not in (None, "", "none"))
         single = None if reuse else {"amount": intent["amount"],
                                      "currency": intent["currency"]}
         mandate = self._mandate_for(params, pm, single)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fc_cassette.simulator.errors import check_params, no_such
+from fc_cassette.simulator.errors import check_params, invalid, no_such
 from fc_cassette.simulator.expansion import SI_EXPANDABLE
 from fc_cassette.simulator.intents import (
     CANCELABLE,
@@ -81,9 +81,9 @@ class SetupIntentsMixin:
         need_mandate(params)
         self._intent_payment_method(intent, params)
         if not intent["payment_method"]:
-            raise unexpected_state(SI_KIND, "confirm", intent["status"] + " (no payment "
-                                   "method: pass payment_method or payment_method_data)",
-                                   ("requires_confirmation",))
+            raise invalid(None, "You cannot confirm this SetupIntent because it's missing a "
+                                "payment method. Confirm it again with payment_method or "
+                                "payment_method_data.", "setup_intent_unexpected_state")
         pm = self._payment_methods[intent["payment_method"]]
         mandate = self._mandate_for(params, pm, None)
         self._tick()
