@@ -82,3 +82,17 @@ def test_recorded_exchanges_are_judged_by_endpoint(objects):
     assert reports["response"].valid and reports["response"].drift == ["extra"]
     assert interaction.endpoint("GET", "/v1/mandates/mandate_1") == "mandates.retrieve"
     assert interaction.object_id_in_path("/v1/payment_intents/pi_9/cancel") == "pi_9"
+
+
+def test_every_model_says_where_it_comes_from():
+    """Issue #23: each model's docstring says spec extract or SDK (these are all SDK)."""
+    import pydantic
+
+    from fc_cassette.stripe_api.models import customer, intents, mandate, payment_method
+
+    for module in (customer, payment_method, intents, mandate):
+        assert "*SDK*" in module.__doc__
+        for name, value in vars(module).items():
+            if isinstance(value, type) and issubclass(value, pydantic.BaseModel) \
+                    and value.__module__ == module.__name__:
+                assert "SDK" in (value.__doc__ or ""), (module.__name__, name)

@@ -34,7 +34,7 @@ TaxExempt = Literal["exempt", "none", "reverse"]
 
 
 class Customer(Response):
-    """customer (*SDK*: ``stripe/_customer.py``)."""
+    """customer: *SDK* (the source this module names)."""
 
     address: ExternalObject | None = None
     balance: int | None = None

@@ -50,7 +50,7 @@ _Expandable = Str5000 | ExternalObject | None
 
 
 class PaymentIntent(Response):
-    """payment_intent (*SDK*: ``stripe/_payment_intent.py``)."""
+    """payment_intent: *SDK* (the source this module names)."""
 
     allowed_payment_method_types: list[Str5000] | None = None
     amount: int
@@ -103,7 +103,7 @@ class PaymentIntent(Response):
 
 
 class SetupIntent(Response):
-    """setup_intent (*SDK*: ``stripe/_setup_intent.py``)."""
+    """setup_intent: *SDK* (the source this module names)."""
 
     allowed_payment_method_types: list[Str5000] | None = None
     application: _Expandable = None
@@ -142,11 +142,15 @@ SetupIntentList = list_of(SetupIntent, SETUP_INTENTS_URL, "SetupIntentList")
 
 # ------------------------------------------------------------------------- request models
 class OnlineAcceptanceParams(Nested):
+    """OnlineAcceptanceParams: *SDK* (the source this module names)."""
+
     ip_address: Str5000
     user_agent: Str5000
 
 
 class CustomerAcceptanceParams(Nested):
+    """CustomerAcceptanceParams: *SDK* (the source this module names)."""
+
     accepted_at: FormInt = None
     offline: Opaque = None
     online: OnlineAcceptanceParams = None
@@ -160,6 +164,8 @@ class MandateDataParams(Nested):
 
 
 class FinancialConnectionsOptions(Nested):
+    """FinancialConnectionsOptions: *SDK* (the source this module names)."""
+
     filters: Opaque = None
     permissions: list[Permission] = None
     prefetch: list[Prefetch] = None
@@ -179,17 +185,20 @@ class UsBankAccountOptions(Nested):
 
 
 class _MethodOptions(Nested):
+    """_MethodOptions: *SDK* (the source this module names)."""
+
     us_bank_account: UsBankAccountOptions | Literal[""] = None
 
 
 PaymentMethodOptionsParams = with_fields(
     _MethodOptions, "PaymentMethodOptionsParams",
-    "``payment_method_options[...]``: us_bank_account modelled, the others opaque.",
+    "``payment_method_options[...]`` (*SDK*): us_bank_account modelled, the others opaque.",
     PAYMENT_METHOD_TYPES_OTHER, Opaque)
 
 
 class _IntentConfirmFields(TopLevel):
-    """What confirming takes, on its own or as ``confirm=true`` at creation."""
+    """What confirming takes, on its own or as ``confirm=true`` at creation (*SDK*:
+    ``PaymentIntentConfirmParams``, ``SetupIntentConfirmParams``)."""
 
     confirmation_token: Str5000 = None
     expand: list[Str5000] = None
@@ -202,6 +211,8 @@ class _IntentConfirmFields(TopLevel):
 
 
 class _PaymentFields(_IntentConfirmFields):
+    """_PaymentFields: *SDK* (the source this module names)."""
+
     allowed_payment_method_types: Opaque = None
     amount_details: Opaque = None
     capture_method: Literal["automatic", "automatic_async", "manual"] = None

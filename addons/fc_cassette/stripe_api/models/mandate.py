@@ -23,6 +23,8 @@ from fc_cassette.stripe_api.models.payment_method import PAYMENT_METHOD_TYPES_OT
 
 
 class OnlineAcceptance(Response):
+    """OnlineAcceptance: *SDK* (the source this module names)."""
+
     ip_address: Str5000 | None = None
     user_agent: Str5000 | None = None
 
@@ -37,10 +39,14 @@ class CustomerAcceptance(Response):
 
 
 class MandateUsBankAccount(Response):
+    """MandateUsBankAccount: *SDK* (the source this module names)."""
+
     collection_method: Literal["paper"] | None = None
 
 
 class _MandateMethodDetails(Response):
+    """_MandateMethodDetails: *SDK* (the source this module names)."""
+
     type: Str5000
     us_bank_account: MandateUsBankAccount | None = None
 
@@ -52,12 +58,14 @@ MandatePaymentMethodDetails = with_fields(
 
 
 class SingleUse(Response):
+    """SingleUse: *SDK* (the source this module names)."""
+
     amount: int
     currency: Str5000
 
 
 class Mandate(Response):
-    """mandate (*SDK*: ``stripe/_mandate.py``)."""
+    """mandate: *SDK* (the source this module names)."""
 
     customer_acceptance: CustomerAcceptance
     id: MandateId

@@ -45,6 +45,8 @@ BankAccountType = Literal["checking", "savings"]
 
 
 class BillingAddress(Response):
+    """BillingAddress: *SDK* (the source this module names)."""
+
     city: Str5000 | None = None
     country: Str5000 | None = None
     line1: Str5000 | None = None
@@ -64,11 +66,15 @@ class BillingDetails(Response):
 
 
 class UsBankNetworks(Response):
+    """UsBankNetworks: *SDK* (the source this module names)."""
+
     preferred: Str5000 | None = None
     supported: list[Literal["ach", "us_domestic_wire"]]
 
 
 class UsBankStatusDetails(Response):
+    """UsBankStatusDetails: *SDK* (the source this module names)."""
+
     blocked: ExternalObject | None = None
 
 
@@ -87,6 +93,8 @@ class UsBankAccount(Response):
 
 
 class _PaymentMethod(Response):
+    """_PaymentMethod: *SDK* (the source this module names)."""
+
     allow_redisplay: Literal["always", "limited", "unspecified"] | None = None
     billing_details: BillingDetails
     created: UnixTime
@@ -112,7 +120,8 @@ PaymentMethodList = list_of(PaymentMethod, "/v1/", "PaymentMethodList")
 
 # ------------------------------------------------------------------------- request models
 class UsBankAccountParams(Nested):
-    """``us_bank_account[...]``: a linked FC account, or account and routing numbers."""
+    """``us_bank_account[...]``: a linked FC account, or account and routing numbers
+    (*SDK*: ``PaymentMethodCreateParamsUsBankAccount``)."""
 
     account_holder_type: AccountHolderKind = None
     account_number: Str5000 = None
@@ -122,6 +131,8 @@ class UsBankAccountParams(Nested):
 
 
 class BillingDetailsParams(Nested):
+    """BillingDetailsParams: *SDK* (the source this module names)."""
+
     address: Opaque = None
     email: Str5000 = None
     name: Str5000 = None
@@ -130,6 +141,8 @@ class BillingDetailsParams(Nested):
 
 
 class _PaymentMethodData(TopLevel):
+    """_PaymentMethodData: *SDK* (the source this module names)."""
+
     allow_redisplay: Literal["always", "limited", "unspecified"] = None
     billing_details: BillingDetailsParams = None
     metadata: dict[str, Any] | Literal[""] = None
@@ -145,7 +158,8 @@ PaymentMethodCreateParams = with_fields(
 
 
 class PaymentMethodDataParams(Nested):
-    """``payment_method_data[...]`` of an intent: a PaymentMethod created on the fly."""
+    """``payment_method_data[...]`` of an intent: a PaymentMethod created on the fly
+    (*SDK*: ``PaymentIntentCreateParamsPaymentMethodData``)."""
 
     allow_redisplay: Literal["always", "limited", "unspecified"] = None
     billing_details: BillingDetailsParams = None
