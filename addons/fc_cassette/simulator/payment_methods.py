@@ -24,17 +24,7 @@ from fc_cassette.stripe_api import models as m
 PM_KIND = "paymentmethod"
 PM_ERROR_KIND = "PaymentMethod"
 TEST_ROUTING_NUMBER = "110000000"
-# Stripe's ACH test account numbers (docs: testing, "Test account numbers"): the code a
-# debit from each fails with, None for success.
-TEST_ACCOUNT_NUMBERS: dict[str, str | None] = {
-    "000123456789": None,
-    "000111111116": "no_account",
-    "000111111113": "account_closed",
-    "000222222227": "insufficient_funds",
-    "000333333335": "debit_not_authorized",
-    "000444444440": "invalid_currency",
-}
-FAILURE_CODES = tuple(c for c in TEST_ACCOUNT_NUMBERS.values() if c)
+TEST_ACCOUNT_NUMBERS = data.TEST_ACCOUNT_NUMBERS
 BANK_NAME = "STRIPE TEST BANK"
 
 

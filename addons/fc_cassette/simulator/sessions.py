@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fc_cassette.simulator import data
 from fc_cassette.simulator.errors import (
     StripeError,
     check_params,
@@ -98,13 +99,6 @@ def _limit(params: dict[str, Any]) -> int:
     return limit
 
 
-TEST_FAILURES = ("no_account", "account_closed", "insufficient_funds", "debit_not_authorized",
-                 "invalid_currency")
-# The last four digits of Stripe's test account number for each failure.
-FAILURE_LAST4 = {"no_account": "1116", "account_closed": "1113", "insufficient_funds": "2227",
-                 "debit_not_authorized": "3335", "invalid_currency": "4440"}
-
-
 class SessionsMixin:
     """``create``, ``retrieve`` and ``complete``; needs the Engine and AccountsMixin."""
 
@@ -168,8 +162,9 @@ class SessionsMixin:
         failure = params.get("failure")
         if failure is None:
             return None
-        if failure not in TEST_FAILURES:
-            raise invalid("failure", f"Invalid failure: must be one of {one_of(TEST_FAILURES)}")
+        if failure not in data.TEST_FAILURES:
+            raise invalid("failure", "Invalid failure: must be one of "
+                                     f"{one_of(data.TEST_FAILURES)}")
         return str(failure)
 
     def _complete_count(self, params: dict[str, Any]) -> int:
@@ -192,7 +187,7 @@ class SessionsMixin:
             if account["category"] == "cash":
                 stored = self._accounts[account["id"]]
                 stored.failure = failure
-                account["last4"] = stored.obj["last4"] = FAILURE_LAST4[failure]
+                account["last4"] = stored.obj["last4"] = data.FAILURE_LAST4[failure]
 
     def _ep_complete(self, session_id: str, params: dict[str, Any]) -> dict[str, Any]:
         wanted = self._complete_count(params)
