@@ -81,7 +81,13 @@ class WebhookIngress:
 
     def __init__(self, record: Any) -> None:
         self.record = record
-        self.deliveries: list[dict[str, Any]] = []  # what status reports
+        self.deliveries: list[tuple[int, dict[str, Any]]] = []  # (cassette generation, ..)
+
+    def status(self) -> dict[str, Any]:
+        """The deliveries received for the active cassette (the control ``status``)."""
+        now = self.record._generation
+        del self.deliveries[:-1000]  # bounded: the newest thousand
+        return {"deliveries": [d for g, d in self.deliveries if g == now], "undelivered": []}
 
     async def request(self, flow: http.HTTPFlow) -> None:
         if not core.active("record") or flow.response is not None or not is_ingress(flow):
@@ -113,7 +119,10 @@ class WebhookIngress:
         if why is not None:
             _answer(flow, 500, {"error": f"fc-cassette could not record the webhook: {why}"})
             return
-        self.deliveries.append({"event": event["id"], "type": event["type"],
-                                "status": status, "attempts": 1})
+        ok = status is not None and 200 <= status < 300
+        self.deliveries.append((self.record._generation, {
+            "event": event["id"], "type": event["type"], "url": app, "status": status,
+            "attempts": 1, "delivered": ok, "error": None if ok else "the app failed",
+            "done": True}))
         _answer(flow, status if status is not None else 502,
                 {"forwarded_to_app": status is not None, "app_status": status})

@@ -49,7 +49,7 @@ class Delivery:
     def as_dict(self) -> dict[str, Any]:
         return {"event": self.event_id, "type": self.type, "url": self.url,
                 "status": self.status, "attempts": self.attempts,
-                "delivered": self.delivered, "error": self.error}
+                "delivered": self.delivered, "error": self.error, "done": self.done}
 
 
 def post(url: str, body: bytes, hdrs: dict[str, str], timeout: float) -> int:
