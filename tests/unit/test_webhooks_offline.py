@@ -14,7 +14,7 @@ FORM = {"Authorization": "Bearer sk_test_FakeOffline1",
 
 
 def _events() -> list[dict]:
-    sim = Simulator(seed=8)
+    sim = Simulator(accept_unknown_customers=True, seed=8)  # a made-up customer
     r = sim.handle("POST", "/v1/financial_connections/sessions", "", FORM,
                    b"account_holder[type]=customer&account_holder[customer]=cus_FakeOff"
                    b"&permissions[]=balances")
@@ -27,10 +27,10 @@ def _events() -> list[dict]:
 def _cassette(path, events: list[dict], afters: list[int]) -> str:
     w = cio.Writer(path, fsync=False)
     for _ in range(2):  # a path no model covers: never invalid
-        w.append({"request": {"method": "GET", "path": "/v1/customers/cus_FakeOff",
+        w.append({"request": {"method": "GET", "path": "/v1/charges/ch_FakeOff",
                               "query": {}, "headers": {}, "body": None},
                   "response": {"status": 200, "headers": {"Content-Type": "application/json"},
-                               "body": {"json": {"id": "cus_FakeOff"}}}})
+                               "body": {"json": {"id": "ch_FakeOff"}}}})
     for event, after in zip(events, afters, strict=True):
         w.append({"webhook": {"after": after, "id": event["id"], "type": event["type"],
                               "app_status": 200, "body": {"json": event}}}, numbered=False)
