@@ -154,6 +154,27 @@ class TopLevel(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", hide_input_in_errors=True)
 
 
+# The same bases, built on first use instead of at import: the many models of the objects
+# around FC (customers, payment methods, intents, mandates) would otherwise double the
+# package's import time for every command, also for traffic that never uses them.
+class LazyResponse(Response):
+    """:class:`Response`, its validator built when first used (``defer_build``)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class LazyNested(Nested):
+    """:class:`Nested`, built when first used."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class LazyTopLevel(TopLevel):
+    """:class:`TopLevel`, built when first used."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 # ------------------------------------------------------------------------ form integers
 _INT_STRING = re.compile(r"-?[0-9]{1,18}")
 FORM_INT_ERRORS = frozenset({"form_int", "int_or_empty"})
@@ -209,7 +230,7 @@ def list_of(item: Any, url: str, name: str) -> type[BaseModel]:
     """Stripe's list envelope of ``item`` objects whose ``url`` starts with ``url``
     (*SDK*: ``ListObject``)."""
     model = create_model(  # type: ignore[call-overload]
-        name, __base__=Response, __doc__=f"A list of {url} (*SDK*: ``ListObject``).",
+        name, __base__=LazyResponse, __doc__=f"A list of {url} (*SDK*: ``ListObject``).",
         data=(list[item], ...), has_more=(bool, ...), object=(Literal["list"], ...),
         url=(Annotated[str, Field(max_length=5000, pattern="^" + url)], ...))
     model.__module__ = item.__module__

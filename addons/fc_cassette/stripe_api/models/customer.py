@@ -21,10 +21,10 @@ from fc_cassette.stripe_api.models.common import (
     ExternalObject,
     FormBool,
     FormInt,
+    LazyResponse as Response,
+    LazyTopLevel as TopLevel,
     Opaque,
-    Response,
     Str5000,
-    TopLevel,
     UnixTime,
     list_of,
 )

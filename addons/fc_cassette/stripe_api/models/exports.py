@@ -29,14 +29,14 @@ _FOREIGN = frozenset(dir(typing)) | frozenset(dir(pydantic)) | {"annotations"}
 
 
 def public(module: ModuleType) -> list[str]:
-    """The names ``module`` defines (not the ones it imports from outside the package)."""
+    """The names ``module`` defines: its own classes and functions (not the ones it
+    imports, whatever it calls them), constants and type aliases."""
     out = []
     for name, value in vars(module).items():
         if name.startswith("_") or name in _FOREIGN or isinstance(value, ModuleType):
             continue
-        if isinstance(value, (type, FunctionType)) and \
-                not value.__module__.startswith(PACKAGE + "."):
-            continue
+        if isinstance(value, (type, FunctionType)) and value.__module__ != module.__name__:
+            continue  # imported (from outside, or from a sibling under any name)
         out.append(name)
     return sorted(out)
 

@@ -12,10 +12,10 @@ from typing import Literal
 
 from fc_cassette.stripe_api.models.common import (
     ExternalObject,
+    LazyResponse as Response,
+    LazyTopLevel as TopLevel,
     MandateId,
-    Response,
     Str5000,
-    TopLevel,
     UnixTime,
     with_fields,
 )
