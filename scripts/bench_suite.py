@@ -96,8 +96,10 @@ def start_simulate(root: Path) -> tuple[subprocess.Popen, str]:
     from fc_cassette.harness import procs
 
     log = root / "suite-simulate.log"
+    # the suite's sessions name made-up customers (cus_fakeB<i>)
     proc = procs.spawn(["simulate", "--seed", "5", "--port", "0", "--set",
-                        f"confdir={root / 'suite-mitm'}"], log, command=[FC])
+                        f"confdir={root / 'suite-mitm'}", "--set",
+                        "fc_accept_unknown_customers=true"], log, command=[FC])
     try:
         port = procs.wait_listening(proc, log, 120, "fc-cassette simulate")
     except procs.StartError as e:

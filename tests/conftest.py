@@ -36,9 +36,9 @@ def recorder(tmp_path):
 def simulate(tmp_path):
     """A real ``fc-cassette simulate --seed 7`` on a port it chose itself (``--port 0``):
     yields ``(base_url, proc)``."""
-    from support import FC, Proc
+    from support import ANY_CUSTOMER, FC, Proc
 
-    proc = Proc([FC, "simulate", "--seed", "7", "--port", "0",
+    proc = Proc([FC, "simulate", "--seed", "7", "--port", "0", *ANY_CUSTOMER,
                  "--set", f"confdir={tmp_path / 'simconf'}"], 0, tmp_path / "sim.log")
     yield f"http://127.0.0.1:{proc.port}", proc
     proc.stop()

@@ -120,13 +120,21 @@ class Proc:
         self.popen.wait(10)
 
 
+# Tests written before issue #23 create sessions for made-up customers (cus_fake1 ...):
+# their simulators accept customer ids they never created. Tests of the customer rule
+# itself pass ``known_customers_only=True`` (the default of `fc-cassette simulate`).
+ANY_CUSTOMER = ["--set", "fc_accept_unknown_customers=true"]
+
+
 def fc(args: list[str], tmp_path: Path, name: str = "fc", port: int | None = None,
-       env: dict | None = None) -> Proc:
+       env: dict | None = None, known_customers_only: bool = False) -> Proc:
     """Start ``fc-cassette ARGS --port PORT`` and wait until it listens.
 
     ``port=0`` (the usual choice): the proxy picks a free port; read it as ``.port``.
     """
     full = [FC, *args]
+    if args[:1] == ["simulate"] and not known_customers_only:
+        full += ANY_CUSTOMER
     if port is not None:
         full += ["--port", str(port), "--set", f"confdir={tmp_path / 'mitmconf'}"]
     return Proc(full, port, tmp_path / f"{name}.log", env=env)
@@ -168,9 +176,11 @@ class Stack:
         return r.json()
 
 
-def start(args: list[str], tmp_path: Path, name: str, env: dict | None = None) -> Stack:
+def start(args: list[str], tmp_path: Path, name: str, env: dict | None = None,
+          known_customers_only: bool = False) -> Stack:
     """Start ``fc-cassette ARGS`` on a port the proxy picks itself (``--port 0``)."""
-    proc = fc(args, tmp_path, name=name, port=0, env=env)
+    proc = fc(args, tmp_path, name=name, port=0, env=env,
+              known_customers_only=known_customers_only)
     return Stack(proc, proc.port, tmp_path / "mitmconf")
 
 

@@ -13,7 +13,7 @@ fc_cassette: 1
 seq: 1
 request:
   method: POST
-  path: /v1/customers
+  path: /v1/charges
   body:
     form:
       email: jenny@example.com
@@ -23,8 +23,8 @@ response:
     Content-Type: application/json
   body:
     json:
-      id: cus_fakeNoModel1
-      object: customer
+      id: ch_fakeNoModel1
+      object: charge
 ...
 ---
 seq: 2
@@ -51,7 +51,7 @@ def test_show_and_verify_say_no_model(tmp_path):
     shown = run_fc(["show", str(path)])
     assert shown.returncode == 0, shown.stderr
     rows = shown.stdout.splitlines()
-    customers = next(r for r in rows if "/v1/customers" in r)
+    customers = next(r for r in rows if "/v1/charges" in r)
     assert customers.count("no model") == 2 and "INVALID" not in customers
     account = next(r for r in rows if "fca_fakeNoModel1" in r)
     assert "ok" in account and "no model" not in account

@@ -80,9 +80,9 @@ def recorded_cassette(tmp_path):
     import re
     import time
 
-    from support import FC, Proc
+    from support import ANY_CUSTOMER, FC, Proc
 
-    sim = Proc([FC, "simulate", "--seed", "7", "--port", "0",
+    sim = Proc([FC, "simulate", "--seed", "7", "--port", "0", *ANY_CUSTOMER,
                 "--set", f"confdir={tmp_path / 'simconf'}"], None, tmp_path / "sim.log")
     try:
         deadline = time.monotonic() + 60

@@ -256,20 +256,48 @@ def drive(port: int) -> list[tuple[int, str, bytes]]:
                       headers={**AUTH, "Idempotency-Key": "fake-det-1"}, timeout=10))
     rec(requests.post(f"{base}/v1/financial_connections/sessions", data={"foo": "1"},
                       headers=AUTH, timeout=10))
-    return out
+    return out + drive_payment(base, rec)
+
+
+def drive_payment(base: str, rec) -> list:
+    """Issue #23's objects: customer, linked account, PaymentMethod, PaymentIntent
+    confirmed with a mandate and settled by the simulator-only call."""
+    cus = rec(requests.post(f"{base}/v1/customers", data={"email": "det@example.com"},
+                            headers=AUTH, timeout=10)).json()["id"]
+    s = rec(requests.post(f"{base}/v1/financial_connections/sessions", headers=AUTH, data={
+        "account_holder[type]": "customer", "account_holder[customer]": cus,
+        "permissions[0]": "payment_method"}, timeout=10)).json()["id"]
+    acc = rec(requests.post(f"{base}/_simulator/financial_connections/sessions/{s}/complete",
+                            data={"accounts": "1"}, headers=AUTH, timeout=10)
+              ).json()["accounts"]["data"][0]["id"]
+    pm = rec(requests.post(f"{base}/v1/payment_methods", headers=AUTH, data={
+        "type": "us_bank_account", "billing_details[name]": "Det",
+        "us_bank_account[financial_connections_account]": acc}, timeout=10)).json()["id"]
+    pi = rec(requests.post(f"{base}/v1/payment_intents", headers=AUTH, data={
+        "amount": "5000", "currency": "usd", "customer": cus, "payment_method": pm,
+        "confirm": "true", "mandate_data[customer_acceptance][type]": "offline"},
+        timeout=10)).json()["id"]
+    rec(requests.post(f"{base}/_simulator/payment_intents/{pi}/settle", headers=AUTH,
+                      timeout=10))
+    rec(requests.get(f"{base}/v1/events", headers=AUTH, timeout=10))
+    return []
 
 
 def test_same_seed_byte_identical_different_seed_different_ids(tmp_path):
     runs = {}
     for name, seed in (("a", "42"), ("b", "42"), ("c", "43")):
         (tmp_path / name).mkdir()
-        proc = fc(["simulate", "--seed", seed], tmp_path / name, name=name, port=0)
+        config = tmp_path / name / "no-settle.yaml"  # settled by the call, not by time
+        config.write_text("simulate:\n  settle_after_s: null\n")
+        proc = fc(["simulate", "--seed", seed, "--config", str(config)], tmp_path / name,
+                  name=name, port=0)
         try:
             runs[name] = drive(proc.port)
         finally:
             assert proc.stop() == 0, proc.output()  # Ctrl-C is a clean exit
     a, b, c = runs["a"], runs["b"], runs["c"]
-    assert [x[0] for x in a] == [200, 200, 200, 200, 200, 400]
+    assert [x[0] for x in a] == [200, 200, 200, 200, 200, 400] + [200] * 7
+    assert json.loads(a[-2][2])["status"] == "succeeded"
     assert a == b  # statuses, Request-Id headers and bodies, byte for byte
     id_a = json.loads(a[0][2])["id"]
     id_c = json.loads(c[0][2])["id"]

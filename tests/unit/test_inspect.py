@@ -39,7 +39,7 @@ def test_flow_gets_comment_and_marker(tmp_path):
                           **auth, "Content-Type": "application/x-www-form-urlencoded"})
         bad = json_flow("GET", f"{SESSIONS}/fcsess_fakeBadEnum1", 200,
                     _json_bytes(_bad_enum("fcsess_fakeBadEnum1")), headers=auth)
-        other = json_flow("GET", "/v1/customers/cus_fakeX1", 200, b"{}", headers=auth)
+        other = json_flow("GET", "/v1/charges/ch_fakeX1", 200, b"{}", headers=auth)
         before = [(f.request.content, f.response.content, dict(f.response.headers))
                   for f in (ok, drift, bad, other)]
         for f in (ok, drift, bad, other):
@@ -53,7 +53,7 @@ def test_flow_gets_comment_and_marker(tmp_path):
         assert drift.comment.endswith("drift: accounts.total_count, brand_new_field")
         assert "response ✗" in bad.comment and "accounts.data[1].category" in bad.comment
         assert other.marked == ""                    # no model applies: no verdict
-        assert other.comment == "fc-cassette: GET /v1/customers/cus_fakeX1 200 no model"
+        assert other.comment == "fc-cassette: GET /v1/charges/ch_fakeX1 200 no model"
         assert inspect.summary()[0] == ("summary: flows seen 4, invalid requests 0, "
                                         "invalid responses 1, drift fields 2, no model 1")
         inspect.done()

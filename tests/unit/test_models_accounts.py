@@ -199,7 +199,7 @@ def test_interaction_validate_routes_account_endpoints():
 
 
 @pytest.mark.parametrize("method, path", [
-    ("POST", "/v1/customers"), ("GET", "/v1/payment_intents/pi_1"),
+    ("POST", "/v1/charges"), ("GET", "/v1/refunds/re_1"),
     ("POST", "/_simulator/financial_connections/sessions/fcsess_1/complete"),
     ("DELETE", "/v1/financial_connections/accounts/fca_1"),
 ])

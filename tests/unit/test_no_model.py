@@ -45,7 +45,7 @@ def test_inspect_addon_leaves_no_model_flows_unmarked(tmp_path):
     with taddons.context(*addons) as tctx:
         tctx.configure(inspect, fc_mode="inspect", fc_report=str(report),
                        fc_config=str(config))
-        other = flow("/v1/customers/cus_fakeNoModel1", b'{"id": "cus_fakeNoModel1"}')
+        other = flow("/v1/charges/ch_fakeNoModel1", b'{"id": "ch_fakeNoModel1"}')
         txn = flow("/v1/financial_connections/transactions/fctxn_fake1", json.dumps({
             "id": "fctxn_fake1", "object": "financial_connections.transaction",
             "account": "fca_fake1", "amount": 100, "currency": "usd", "description": "x",

@@ -47,7 +47,7 @@ def checked(resp: SimResponse) -> dict:
 
 class Client:
     def __init__(self, sim: Simulator | None = None, headers: dict | None = None):
-        self.sim = sim or Simulator(seed=1)
+        self.sim = sim or Simulator(accept_unknown_customers=True, seed=1)
         self.headers = dict(AUTH if headers is None else headers)
 
     def call(self, method: str, path: str, query: str = "", body: bytes | str = b"",
@@ -217,7 +217,7 @@ def test_create_shape_errors(client):
         400)["message"] == "Invalid array"
     err = error_of(client.create(
         "account_holder[type]=customer&account_holder[customer]=nobody&permissions[0]=balances"),
-        400)
+        404)  # issue #23: a customer that does not exist, whatever its shape
     assert err["code"] == "resource_missing" and err["param"] == "account_holder[customer]"
     err = error_of(client.create(
         "account_holder[type]=customer&account_holder[customer]=cus_fake1"
@@ -495,7 +495,7 @@ def test_complete_replay_with_same_key(client):
 
 # ------------------------------------------------------------------------ determinism
 def run_script(seed: int) -> list[tuple[int, dict, bytes]]:
-    c = Client(Simulator(seed=seed))
+    c = Client(Simulator(accept_unknown_customers=True, seed=seed))
     out = []
     _, s = c.create()
     for resp, _ in (c.retrieve(s["id"]), c.complete(s["id"]), c.retrieve(s["id"]),
@@ -516,7 +516,7 @@ def test_same_seed_same_bytes_different_seed_different_ids():
 
 
 def test_clock_advances_per_state_change():
-    c = Client(Simulator(seed=3, clock_start=1_800_000_000))
+    c = Client(Simulator(accept_unknown_customers=True, seed=3, clock_start=1_800_000_000))
     _, s1 = c.create()
     _, s2 = c.create()
     _, done = c.complete(s2["id"])
@@ -576,7 +576,7 @@ def test_garbage_bodies_never_raise(client, body):
                                st.one_of(st.just(f"Bearer {KEY}"), st.text(max_size=40)),
                                max_size=4))
 def test_fuzz_handle_never_raises_and_always_validates(method, path, query, body, headers):
-    sim = Simulator(seed=0)
+    sim = Simulator(accept_unknown_customers=True, seed=0)
     resp = sim.handle(method, path, query, headers, body)
     obj = checked(resp)
     assert resp.status in (200, 400, 401, 404, 413)
@@ -595,7 +595,7 @@ def test_fuzz_handle_never_raises_and_always_validates(method, path, query, body
                      "account", "cus_fake1", "acct_fake1", "US", "3", "", "x", "automatic",
                      "accounts", "all"])), max_size=10))
 def test_fuzz_create_params_always_validate(pairs):
-    sim = Simulator(seed=0)
+    sim = Simulator(accept_unknown_customers=True, seed=0)
     body = "&".join(f"{k}={quote(v)}" for k, v in pairs).encode()
     resp = sim.handle("POST", CREATE, "", AUTH, body)
     obj = checked(resp)

@@ -34,7 +34,7 @@ def checked(method: str, path: str, resp: SimResponse) -> dict:
 
 class Client:
     def __init__(self, seed: int = 5, clock_start: int = 1_800_000_000):
-        self.sim = Simulator(seed=seed, clock_start=clock_start)
+        self.sim = Simulator(accept_unknown_customers=True, seed=seed, clock_start=clock_start)
         self.log: list[tuple[int, dict, bytes]] = []
 
     def call(self, method: str, path: str, params: dict | str = "", expect: int = 200) -> dict:

@@ -120,7 +120,7 @@ SESSION_PATH = "/v1/financial_connections/sessions"
 
 
 def test_verdict_no_model_for_other_paths():
-    v = verdict({"method": "GET", "path": "/v1/customers", "query": {}}, None)
+    v = verdict({"method": "GET", "path": "/v1/charges", "query": {}}, None)
     assert v.no_model and v.request_valid is None and v.summary() == "no model"
     assert v.fields()["model"] == "none"
 

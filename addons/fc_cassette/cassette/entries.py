@@ -171,6 +171,41 @@ def _data_path(doc: Any, loc: tuple) -> list[str | int]:
     return out
 
 
+class RecordedWebhook(BaseModel):
+    """A webhook delivery received while recording (docs/cassette-format.md)."""
+
+    model_config = ConfigDict(extra="allow")
+    after: Annotated[StrictInt, Field(ge=0)]  # the seq of the interaction it followed
+    id: StrictStr
+    type: StrictStr
+    app_status: Annotated[StrictInt, Field(ge=100, le=599)] | None = None
+    body: Body
+
+
+class WebhookDoc(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    webhook: RecordedWebhook
+
+
+def is_webhook(doc: Any) -> bool:
+    """A webhook document: ``webhook:`` and no ``request:``."""
+    return isinstance(doc, dict) and "webhook" in doc and "request" not in doc
+
+
+def check_webhook(doc: Any) -> tuple[list[str | int], str] | None:
+    """None when ``doc`` is a valid webhook document, else (key path, message); its body
+    is the event as JSON."""
+    try:
+        WebhookDoc.model_validate(doc)
+    except ValidationError as e:
+        err = e.errors()[0]
+        return [str(x) for x in err["loc"] if isinstance(x, str | int)][:3], err["msg"]
+    body = doc["webhook"]["body"]
+    if not isinstance(body, dict) or not isinstance(body.get("json"), dict):
+        return ["webhook", "body"], "a webhook's body is the event as JSON (body: {json: ...})"
+    return None
+
+
 def check(doc: Any) -> tuple[list[str | int], str] | None:
     """None when ``doc`` is a valid interaction, else (key path, message)."""
     try:

@@ -82,6 +82,7 @@ class Cassette:
     warnings: list[str] = field(default_factory=list)
     text: str = ""
     complete_bytes: int = 0  # bytes of the file that hold complete documents
+    webhooks: list[dict[str, Any]] = field(default_factory=list)  # {"webhook": {...}} docs
 
 
 def new_header(stripe_version: str | None, timing: bool = False) -> dict[str, Any]:
@@ -171,9 +172,10 @@ def _load_compact(p: Path, compact: Compact) -> Cassette:
         source = cassette_stream.Bounded(fh, scan.size)
         if scan.crlf or not scan.complete:
             return parse(_text(source.whole(), p), p, compact)
+        hooks: list[dict[str, Any]] = []
         header, interactions = _documents(source, p, compact,
-                                          lambda: source.whole().decode("utf-8"))
-    return Cassette(p, header, interactions, [], "", scan.size)
+                                          lambda: source.whole().decode("utf-8"), hooks)
+    return Cassette(p, header, interactions, [], "", scan.size, hooks)
 
 
 _LAST_DOC_END = re.compile(r"\n\.\.\.\r?\n")
@@ -208,17 +210,23 @@ def _header(docs: list[Any], path: Path) -> dict[str, Any]:
 
 
 def _interactions(docs: Iterator[Any], text: Callable[[], str], path: Path,
-                  compact: Compact | None) -> list[dict[str, Any]]:
+                  compact: Compact | None, webhooks: list[dict[str, Any]]
+                  ) -> list[dict[str, Any]]:
     """The documents after the header, checked (:mod:`.entries`), defaults filled in,
-    each passed through ``compact`` as soon as it is parsed."""
+    each passed through ``compact`` as soon as it is parsed; webhook documents go to
+    ``webhooks``."""
     out: list[dict[str, Any]] = []
     for i, doc in enumerate(docs, start=1):
-        problem = entries.check(doc)
+        is_webhook = entries.is_webhook(doc)
+        problem = entries.check_webhook(doc) if is_webhook else entries.check(doc)
         if problem is not None:
             keys, message = problem
             loc = ".".join(str(x) for x in keys) or "(entry)"
-            raise CassetteError(path, f"interaction {i}: {loc}: {message}",
-                                _entry_line(text(), i, keys)) from None
+            raise CassetteError(path, f"{'webhook' if is_webhook else 'interaction'} {i}: "
+                                      f"{loc}: {message}", _entry_line(text(), i, keys)) from None
+        if is_webhook:
+            webhooks.append(doc)
+            continue
         req = doc["request"]  # the optional parts, as the format's defaults say
         req.setdefault("query", {})
         req.setdefault("headers", {})
@@ -236,7 +244,8 @@ def _interactions(docs: Iterator[Any], text: Callable[[], str], path: Path,
 
 
 def _documents(source: str | cassette_stream.Bounded, path: Path, compact: Compact | None,
-               text: Callable[[], str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+               text: Callable[[], str], webhooks: list[dict[str, Any]]
+               ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The header and the checked interactions of a cassette's complete documents
     (``source``: their text, or a reader of their bytes), parsed one document at a
     time; ``text()`` gives their text for an error's location."""
@@ -244,7 +253,7 @@ def _documents(source: str | cassette_stream.Bounded, path: Path, compact: Compa
     try:
         first = next(docs, None)
         header = _header([] if first is None else [first], path)
-        return header, _interactions(docs, text, path, compact)
+        return header, _interactions(docs, text, path, compact, webhooks)
     except yamlio.YamlError as e:
         raise CassetteError(path, e.message, e.line, e.column) from None
 
@@ -268,11 +277,12 @@ def parse(text: str, path: Path, compact: Compact | None = None) -> Cassette:
                             f"{complete} of {len(text)}; kept the complete interactions "
                             f"before the cut")
     body = text[:complete] if complete else text
-    header, interactions = _documents(body, path, compact, lambda: body)
+    hooks: list[dict[str, Any]] = []
+    header, interactions = _documents(body, path, compact, lambda: body, hooks)
     complete_bytes = (_complete_bytes(original) if warnings else len(original)
                       if original.isascii() else len(original.encode("utf-8")))
     return Cassette(path, header, interactions, warnings, "" if compact else text,
-                    complete_bytes)
+                    complete_bytes, hooks)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -316,8 +326,9 @@ class Writer:
         self._fd: int | None = None
 
     def append(self, entry: dict[str, Any], stripe_version: str | None = None,
-               check: Callable[[str], None] | None = None) -> int:
-        """Write one interaction durably, numbering it; returns its seq.
+               check: Callable[[str], None] | None = None, numbered: bool = True) -> int:
+        """Write one interaction durably, numbering it; returns its seq (``numbered``
+        False: a webhook document, written as it is; returns the last seq).
 
         ``check`` sees the exact text about to be written (with the cassette's header
         when this append creates the file) and may raise to refuse it. A write that
@@ -327,8 +338,9 @@ class Writer:
             self._check_identity()
         if self.gone is not None:
             raise CassetteGone(self.gone)
-        seq = self.count + 1
-        text = serialize({"seq": seq, **{k: v for k, v in entry.items() if k != "seq"}})
+        seq = self.count + 1 if numbered else self.count
+        text = serialize({"seq": seq, **{k: v for k, v in entry.items() if k != "seq"}}
+                         if numbered else entry)
         if self._fd is None and self.existing is None:
             text = serialize(new_header(stripe_version, self.timing)) + text
         if check is not None:

@@ -36,8 +36,12 @@ if TYPE_CHECKING:
 # CLI flags that become fc_* options, where the command has them.
 FLAG_OPTIONS = (("config", "fc_config"), ("cassette", "fc_cassette"), ("seed", "fc_seed"),
                 ("record_mode", "fc_record_mode"), ("strict", "fc_strict"),
-                ("report", "fc_report"), ("usage_out", "fc_usage_out"))
+                ("report", "fc_report"), ("usage_out", "fc_usage_out"),
+                ("webhooks_to", "fc_webhooks_to"), ("webhook_secret", "fc_webhook_secret"))
 OFFLINE_COMMANDS = ("verify", "show", "diff", "audit", "redact", "prune", "export", "import")
+# Repeatable CLI flags that become sequence fc_* options (one --set per value).
+LIST_FLAG_OPTIONS = (("webhook_urls", "fc_webhook_urls"),
+                     ("webhook_secrets", "fc_webhook_secrets"))
 
 
 def mitm_mode(args: argparse.Namespace) -> str:
@@ -69,6 +73,10 @@ def mitm_arguments(args: argparse.Namespace) -> list[str]:
     # The user's --set replaces ours for the same name (mitmproxy refuses a repeated
     # scalar option); a repeated sequence option (e.g. mode) keeps all the user's values.
     merged: dict[str, list[str]] = {name: [f"{name}={value}"] for name, value in ours.items()}
+    for attr, name in LIST_FLAG_OPTIONS:
+        values = getattr(args, attr, None) or []
+        if values:
+            merged[name] = [f"{name}={value}" for value in values]
     user: dict[str, list[str]] = {}
     for spec in args.setoptions:
         user.setdefault(spec.partition("=")[0], []).append(spec)

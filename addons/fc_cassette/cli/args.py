@@ -36,11 +36,15 @@ _EXAMPLES = {
 RECORD_MODE_HELP = modes.cli_help()  # the record mode table's
 
 DESCRIPTIONS = {
-    "simulate": "Serve a stateful local FC Session API (no upstream).",
-    "record": "Record FC Session traffic into a YAML cassette.",
+    "simulate": "Serve a stateful local Stripe API with Financial Connections built in "
+                "(sessions, accounts, customers, us_bank_account payment methods, payment "
+                "and setup intents, mandates, events; no upstream).",
+    "record": "Record an app's Stripe traffic (FC and everything around it) into a YAML "
+              "cassette.",
     "replay": "Answer from a cassette, fully offline.",
     "inspect": "Pass traffic through unchanged; validate and report it.",
-    "verify": "Check cassettes: readable, valid against the FC Session models, and free of "
+    "verify": "Check cassettes: readable, valid against the Stripe models (FC and the "
+              "objects around it), and free of "
               "secrets. Exit 0 when every cassette is clean, 1 when problems are found (one "
               "line each, file:entry N: problem), 2 when a file cannot be read as a cassette.",
     "show": "List a cassette's interactions, one row each: sequence number, method, path, "
@@ -149,7 +153,8 @@ def _upstream(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="fc-cassette",
-        description="Record/replay proxy for Stripe Financial Connections Sessions.",
+        description="Record, replay, validate and simulate Stripe traffic, with Financial "
+                    "Connections built in.",
         epilog="Run 'fc-cassette COMMAND --help' for a command's options and an example.")
     from fc_cassette._version import __version__
     parser.add_argument("--version", action="version", version=f"fc-cassette {__version__}")
@@ -157,17 +162,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _proxy_parser(sub, "simulate")
     p.add_argument("--seed", type=int, default=None, help="seed for ids and secrets (default 0)")
+    p.add_argument("--webhook-url", dest="webhook_urls", action="append", default=[],
+                   metavar="URL", help="deliver every event to URL, signed (repeatable; "
+                                       "replaces the config's simulate.webhooks)")
+    p.add_argument("--webhook-secret", dest="webhook_secrets", action="append", default=[],
+                   metavar="WHSEC", help="the whsec_... secret of each --webhook-url, in "
+                                         "order (one secret: for every URL)")
 
     p = _proxy_parser(sub, "record")
     p.add_argument("cassette")
     _upstream(p)
     p.add_argument("--record-mode", choices=list(RECORD_MODES), default=None,
                    help="VCR record mode (default: config record.mode, 'once'); see below")
+    p.add_argument("--webhooks-to", metavar="APP_URL",
+                   help="accept webhook deliveries at POST /__fc_cassette__/webhooks, forward "
+                        "them to APP_URL and record them (docs/webhooks.md)")
 
     p = _proxy_parser(sub, "replay")
     p.add_argument("cassette")
     p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
-    p.add_argument("--strict", action="store_true", help="exit 1 if any request missed")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any request missed "
+                                                         "or a recorded webhook was not delivered")
+    p.add_argument("--webhooks-to", metavar="APP_URL",
+                   help="deliver the recorded webhook events to APP_URL, each after the "
+                        "response it followed (docs/webhooks.md)")
+    p.add_argument("--webhook-secret", metavar="WHSEC",
+                   help="sign the replayed events with this whsec_ secret (default: the "
+                        "documented test secret)")
 
     p = _proxy_parser(sub, "inspect")
     _upstream(p)

@@ -29,6 +29,7 @@ import sys
 from typing import Any
 
 from fc_cassette.cassette import store as cassette_io
+from fc_cassette.cli import webhook_entries
 from fc_cassette.cli.verify import clean, emit
 from fc_cassette.exchange import fieldpath, interaction
 from fc_cassette.redact import Redactor
@@ -146,8 +147,10 @@ def compare(a: cassette_io.Cassette, b: cassette_io.Cassette) -> dict[str, Any]:
         if a.header.get(key) != b.header.get(key):
             result["header"].append({"path": key, "a": a.header.get(key),
                                      "b": b.header.get(key)})
+    result["webhooks"] = webhook_entries.compare(a, b)
     result["differ"] = bool(result["changed"] or result["removed"] or result["added"]
-                            or result["header"])
+                            or result["header"] or result["webhooks"]["a"]
+                            or result["webhooks"]["b"])
     return result
 
 
@@ -174,6 +177,7 @@ def text_lines(result: dict[str, Any], redactor: Redactor) -> list[str]:
         lines += [f"    {d['kind']} ({d['side']}): {d['field']}" for d in c["drift"]]
     lines += [f"- A#{e['n']} {_label(e)}: only in A (removed)" for e in result["removed"]]
     lines += [f"+ B#{e['n']} {_label(e)}: only in B (added)" for e in result["added"]]
+    lines += webhook_entries.diff_lines(result)
     return [clean(line, redactor) for line in lines]
 
 

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from fc_cassette.cassette import store as cassette_io
+from fc_cassette.cli import webhook_entries
 from fc_cassette.cli.verify import clean, emit
 from fc_cassette.exchange import interaction
 from fc_cassette.redact import Redactor
@@ -38,7 +39,7 @@ def rows(c: cassette_io.Cassette) -> list[dict[str, Any]]:
             **verdict(req, resp).fields(),
         }
         out.append(row)
-    return out
+    return webhook_entries.in_place(c, out) if c.webhooks else out
 
 
 def _ids(body: Any) -> list[str]:
@@ -73,19 +74,25 @@ def main(path: str, as_json: bool = False) -> int:
     table = redactor.redact_value(rows(c))
     header = redactor.redact_value(c.header)
     if as_json:
-        emit(json.dumps({"cassette": str(c.path), "header": header, "interactions": table},
+        emit(json.dumps({"cassette": str(c.path), "header": header,
+                         "interactions": [r for r in table
+                                          if r["method"] != webhook_entries.MARK],
+                         "webhooks": [r for r in table if r["method"] == webhook_entries.MARK]},
                         indent=2, default=lambda o: redactor.redact_text(str(o))))
         emit(None)
         return 0
     head = ["n", "method", "path", "status", "ids", "request", "response"]
     lines = [[clean(x, redactor, CELL) for x in (
-        str(r["n"]), str(r["method"]), str(r["path"]), str(r["status"]), ",".join(r["ids"]) or "-",
+        str(r["n"]), str(r["method"]), str(r["path"]), str(r["status"]),
+        ",".join(r["ids"]) or "-",
         _mark(r["request_valid"], r), _mark(r["response_valid"], r)
         + (f" drift: {','.join(r['drift'])}" if r["drift"] else ""))] for r in table]
     widths = [max(len(x) for x in col) for col in zip(head, *lines, strict=True)]
     for line in [head, *lines]:
         emit("  ".join(x.ljust(w) for x, w in zip(line, widths, strict=True)).rstrip())
-    emit(clean(f"{len(table)} interaction(s) in {c.path} (format v{header['fc_cassette']}, "
+    emit(clean(f"{len(c.interactions)} interaction(s)"
+               + (f", {len(c.webhooks)} webhook(s)" if c.webhooks else "")
+               + f" in {c.path} (format v{header['fc_cassette']}, "
                f"{header.get('generator') or '-'}, "
                f"Stripe-Version {header.get('stripe_version') or '-'})",
                redactor))

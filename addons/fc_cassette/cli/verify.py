@@ -27,6 +27,7 @@ import sys
 from typing import IO
 
 from fc_cassette.cassette import store as cassette_io
+from fc_cassette.cli import webhook_entries
 from fc_cassette.playback.state import WIRE_ERRORS, wire
 from fc_cassette.redact import Redactor, scan
 from fc_cassette.stripe_api.validation import verdict
@@ -101,7 +102,7 @@ def problems(c: cassette_io.Cassette) -> list[str]:
             out.append(f"{c.path}:{label}: possible secret ({f.kind}), written with YAML "
                        f"escapes or line folding: {f.excerpt}")
             break
-    return out
+    return out + webhook_entries.problems(c)
 
 
 def main(paths: list[str]) -> int:

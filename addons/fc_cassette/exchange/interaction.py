@@ -58,8 +58,10 @@ def session_id_in_path(path: str) -> str | None:
 
 
 def object_id_in_path(path: str) -> str | None:
-    """The id an FC path names (a session, an account, a transaction), or None."""
-    for kind in ("session", "account", "transaction"):
+    """The id a known path names (a session, an account, a transaction, a customer, a
+    payment method, a payment or setup intent, a mandate), or None."""
+    for kind in ("session", "account", "transaction", "customer", "payment_method",
+                 "payment_intent", "setup_intent", "mandate"):
         found = endpoints.id_in_path(path, kind)
         if found is not None:
             return found

@@ -18,7 +18,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from fc_cassette.harness.pool import ControlError, FcProxy, Pool, ProxyError, config_file
+from fc_cassette.harness.pool import (
+    ControlError,
+    FcProxy,
+    Pool,
+    ProxyError,
+    config_file,
+    webhook_args,
+)
 from fc_cassette.settings import modes as vocab
 from fc_cassette.settings.config import DEFAULT_UPSTREAM, parse_upstream
 
@@ -104,7 +111,8 @@ def _config(config: str | Path | dict | None, tmp: Path) -> str | None:
 
 def proxy(cassette: str | Path, record_mode: str = "none", *,
           upstream: str = DEFAULT_UPSTREAM, config: str | Path | dict | None = None,
-          strict: bool = True) -> Proxy:
+          strict: bool = True, webhooks_to: str | None = None,
+          webhook_secret: str | None = None) -> Proxy:
     """Start an fc-cassette proxy on ``cassette`` (use it as a context manager).
 
     ``record_mode``: ``none`` (replay only, offline; the cassette must exist), ``once``,
@@ -112,7 +120,10 @@ def proxy(cassette: str | Path, record_mode: str = "none", *,
     config file (the CLI's ``--config``) or a dict of the same keys. ``strict``: leaving
     the block raises :class:`ReplayMisses` if there were misses. Bad arguments raise
     ValueError (or FileNotFoundError) with one ``fc-cassette:`` line; a proxy that does
-    not start raises :class:`ProxyError` with its output.
+    not start raises :class:`ProxyError` with its output. ``webhooks_to``: the app URL
+    webhook events go to (replay delivers the recorded ones, signed with
+    ``webhook_secret`` or the documented test secret; record forwards what its ingress
+    receives): see ``handle.webhooks`` and ``handle.wait_for_webhooks(n, timeout)``.
     """
     try:
         offline = vocab.row(vocab.parse_record_mode(record_mode, RECORD_MODES)).offline
@@ -132,7 +143,8 @@ def proxy(cassette: str | Path, record_mode: str = "none", *,
         kind = "replay" if offline else "record"
         if kind == "record":
             path.parent.mkdir(parents=True, exist_ok=True)
-        process = pool.get(kind, _config(config, tmp), path, record_mode)
+        process = pool.get(kind, _config(config, tmp), path, record_mode,
+                           webhook_args(kind, webhooks_to, webhook_secret))
         status = process.call("GET", "status")
     except BaseException:
         if "pool" in locals():

@@ -160,6 +160,36 @@ class FcProxy:
     def output(self) -> str:
         return self._proxy.output() if self._proxy is not None else ""
 
+    # ------------------------------------------------------------------- webhooks
+    @property
+    def webhook_url(self) -> str:
+        """Record's ingress (docs/webhooks.md): where ``stripe listen --forward-to`` or a
+        simulator's webhook endpoint sends deliveries while recording."""
+        return f"{self.url}/__fc_cassette__/webhooks"
+
+    @property
+    def webhooks(self) -> list[dict[str, Any]]:
+        """The webhook deliveries of this cassette so far (replay: each recorded event sent
+        to ``webhooks_to``; record: each one received at the ingress): event id, type,
+        the app's status, attempts, delivered."""
+        return list((self._status().get("webhooks") or {}).get("deliveries", []))
+
+    def wait_for_webhooks(self, n: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+        """Wait until ``n`` deliveries are finished (delivered or given up); they, or
+        AssertionError with what there is after ``timeout`` seconds."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.webhooks
+            done = [d for d in got if d.get("done")]
+            if len(done) >= n:
+                return got
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"fc-cassette: {n} webhook deliveries expected within "
+                                     f"{timeout:g} s, {len(done)} finished: {got}")
+            time.sleep(0.05)
+
 
 def config_file(base: str | None, overrides: dict[str, Any], tmp: Path) -> str | None:
     """The config a proxy runs with: ``base`` (--fc-config), with the test's
@@ -181,27 +211,41 @@ def config_file(base: str | None, overrides: dict[str, Any], tmp: Path) -> str |
     return str(path)
 
 
+def webhook_args(kind: str, webhooks_to: str | None, webhook_secret: str | None
+                 ) -> tuple[str, ...]:
+    """The flags that send a proxy's webhooks to an app (record's ingress forwards to it,
+    replay delivers to it; replay signs with ``webhook_secret``)."""
+    if not webhooks_to:
+        return ()
+    extra: tuple[str, ...] = ("--webhooks-to", webhooks_to)
+    if kind == "replay" and webhook_secret:
+        extra += ("--webhook-secret", webhook_secret)
+    return extra
+
+
 class Pool:
     """The session's proxies, by (kind, config): usually exactly one."""
 
     def __init__(self, upstream: str, tmp: Path):
         self.upstream, self.tmp = upstream, tmp
-        self.proxies: dict[tuple[str, str | None], ProxyProcess] = {}
+        self.proxies: dict[tuple[str | None, ...], ProxyProcess] = {}
         self.started = 0
 
     def get(self, kind: str, config: str | None, cassette: Path,
-            record_mode: str) -> ProxyProcess:
-        """A live proxy of ``kind`` for ``config`` (started, on ``cassette``, if none)."""
-        proxy = self.proxies.get((kind, config))
+            record_mode: str, extra: tuple[str, ...] = ()) -> ProxyProcess:
+        """A live proxy of ``kind`` for ``config`` (started, on ``cassette``, if none);
+        ``extra``: more command-line flags (webhooks: :func:`webhook_args`)."""
+        key = (kind, config) if not extra else (kind, config, *extra)
+        proxy = self.proxies.get(key)
         if proxy is None or not proxy.alive():
             if proxy is not None:
                 proxy.stop()
-            proxy = self.proxies[(kind, config)] = self._start(kind, config, cassette,
-                                                               record_mode)
+            proxy = self.proxies[key] = self._start(kind, config, cassette, record_mode,
+                                                    extra)
         return proxy
 
     def _start(self, kind: str, config: str | None, cassette: Path,
-               record_mode: str) -> ProxyProcess:
+               record_mode: str, extra: tuple[str, ...] = ()) -> ProxyProcess:
         self.started += 1
         confdir, log = self.tmp / "mitmproxy", self.tmp / f"proxy-{self.started}.log"
         if kind == "replay":
@@ -211,6 +255,7 @@ class Pool:
                     "--upstream", self.upstream]
         if config:
             args += ["--config", config]
+        args += list(extra)
         proc = procs.spawn([*args, "--port", "0", "--set", f"confdir={confdir}"], log)
         try:  # ready when it says where it listens: it listens only once loaded
             port = procs.wait_listening(proc, log, START_TIMEOUT, f"fc-cassette {kind} proxy")

@@ -43,6 +43,7 @@ from fc_cassette.harness.pool import (
     ProxyError,
     ProxyProcess,
     config_file,
+    webhook_args,
 )
 from fc_cassette.settings import modes as vocab
 from fc_cassette.settings.config import DEFAULT_UPSTREAM, UpstreamError, parse_upstream
@@ -88,6 +89,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--fc-usage-out", default=None, metavar="FILE",
                     help="at the end, write which interactions of the replayed cassettes "
                          "tests used (for 'fc-cassette prune')")
+    parser.addini("fc_webhooks_to", "the app URL fc-cassette's webhook events go to (replay "
+                                    "delivers the recorded ones; record forwards its "
+                                    "ingress's)", default="")
+    parser.addini("fc_webhook_secret", "the whsec_ secret replayed webhook events are "
+                                       "signed with (default: the documented test secret)",
+                  default="")
 
 
 def _option(config: pytest.Config, name: str) -> tuple[str, Path]:
@@ -190,7 +197,8 @@ class _Session:
             self._pool = Pool(self.upstream, self._tmp)
         return self._pool
 
-    def open(self, cassette: Path, mode: str, overrides: dict[str, Any]) -> FcProxy:
+    def open(self, cassette: Path, mode: str, overrides: dict[str, Any],
+             hooks: dict[str, str | None] | None = None) -> FcProxy:
         """The proxy, switched to ``cassette`` in ``mode`` and rewound (or the test fails)."""
         offline = vocab.row(mode).offline  # served by a replay process
         if offline and not cassette.exists():
@@ -205,7 +213,7 @@ class _Session:
         proxy = None
         try:
             proxy = pool.get(kind, config_file(self.config, overrides, pool.tmp),
-                             cassette, mode)
+                             cassette, mode, webhook_args(kind, **(hooks or {})))
             status = proxy.call("POST", "use", body)
         except ProxyError as e:
             pytest.fail(str(e), pytrace=False)
@@ -233,6 +241,9 @@ def _tail(proxy: ProxyProcess | None) -> str:
     return "\n".join(proxy.output().splitlines()[-20:]) if proxy is not None else ""
 
 
+WEBHOOK_KEYS = ("webhooks_to", "webhook_secret")  # fc_cassette_config keys, ini fc_<key>
+
+
 @pytest.fixture
 def fc_cassette_config() -> dict[str, Any]:
     """Config merged over ``--fc-config`` for the tests it applies to (override it in a
@@ -255,7 +266,10 @@ def fc_proxy(request: pytest.FixtureRequest, fc_cassette_config: dict[str, Any])
         vocab.parse_record_mode(mode, RECORD_MODES)
     except ValueError as e:
         pytest.fail(f"fc-cassette: record_mode={mode!r}: {e}", pytrace=False)
-    return session.open(cassette_of(request.node, marker), mode, fc_cassette_config or {})
+    overrides = dict(fc_cassette_config or {})
+    hooks = {key: overrides.pop(key, None) or request.config.getini(f"fc_{key}") or None
+             for key in WEBHOOK_KEYS}  # not config-file keys: command-line flags
+    return session.open(cassette_of(request.node, marker), mode, overrides, hooks)
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:

@@ -1,0 +1,1 @@
+"""Every mitmproxy addon and its plumbing (the proxy layer)."""

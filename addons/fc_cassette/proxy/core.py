@@ -137,6 +137,12 @@ class FcCore:
         loader.add_option("fc_config", str, "",
                           "YAML file overriding fc-cassette's config/default.yaml.")
         loader.add_option("fc_cassette", str, "", "Cassette file for record and replay.")
+        loader.add_option("fc_webhooks_to", str, "",
+                          "Record/replay: the app URL webhook deliveries go to "
+                          "(docs/webhooks.md).")
+        loader.add_option("fc_webhook_secret", str, "",
+                          "Replay: the whsec_ secret recorded events are signed with again "
+                          "(empty: the documented test secret).")
 
     def configure(self, updated: set[str]) -> None:
         for name in sorted(updated):  # mitmproxy declares choices but does not enforce them
@@ -152,6 +158,7 @@ class FcCore:
                 except re.error as e:
                     raise exceptions.OptionsError(
                         f"{name}: not a regular expression: {pattern!r}: {e}") from None
+        _check_webhook_options(updated)
         if "fc_mode" in updated and ctx.options.fc_mode not in ("", *MODES):
             raise exceptions.OptionsError(
                 f"fc_mode must be one of {', '.join(MODES)}, not {ctx.options.fc_mode!r}")
@@ -213,6 +220,20 @@ class DeferredOptionsCheck:
             except (exceptions.OptionsError, ValueError) as e:
                 mitm_compat.drop_deferred(opts, name)
                 log.error("fc-cassette: --set %s=%s: %s", name, " ".join(raw), e)
+
+
+def _check_webhook_options(updated: set[str]) -> None:
+    from fc_cassette.settings.config import check_webhook_secret, check_webhook_url
+
+    for name, flag, check in (("fc_webhooks_to", "--webhooks-to", check_webhook_url),
+                              ("fc_webhook_secret", "--webhook-secret", check_webhook_secret)):
+        value = getattr(ctx.options, name, "") if name in updated else ""
+        if value:
+            try:
+                check(value)
+            except ValueError as e:
+                shown = value if name == "fc_webhooks_to" else "(hidden)"
+                raise exceptions.OptionsError(f"{flag} {shown}: {e}") from None
 
 
 def log_failure(what: str, redactor: Redactor) -> None:

@@ -31,6 +31,7 @@ log = logging.getLogger("fc_cassette")
 KEY_CACHE_SIZE = 1024  # per cassette (one process may hold many players)
 KEY_CACHE_MAX_BODY = 16 * 1024
 OFFLINE = "fc-cassette is only replaying (offline): upstream connections are refused"
+SERVED_SEQ = "fc_cassette_served_seq"  # flow.metadata: the seq of the interaction served
 
 
 class Player:
@@ -46,6 +47,7 @@ class Player:
         self.redactor = Redactor(settings.redaction)
         self.upstream_refused = 0  # server_connect attempts refused (offline guard)
         self.inputs = match_inputs(settings.matching)  # what the memo key must cover
+        self.webhooks: list[dict[str, Any]] = []  # the cassette's webhook documents
         self._keys: dict[tuple, tuple[str, dict[str, Any]]] = {}
 
     @property
@@ -76,6 +78,7 @@ class Player:
         if isinstance(got, Miss):
             return False if forward_misses else self._refuse(flow, got)
         flow.response = mitm_compat.response(*pb.wire_for(got), time.time())
+        flow.metadata[SERVED_SEQ] = got.get("seq")  # replay's webhooks follow it
         # Only when asked for (--set termlog_verbosity=debug): mitmproxy sends every log
         # record, even a DEBUG one, through the whole addon chain, which cost more than
         # the rest of a hit. The shutdown summary counts hits anyway.
@@ -142,6 +145,7 @@ def load_player(path: str, settings: Settings, label: str) -> Player:
     # messages and log lines (ours and mitmproxy's) share the playback's numbering
     playback = Playback(loaded, settings, Redactor(settings.redaction), compacted)
     player = Player(playback, settings, label)
+    player.webhooks = loaded.webhooks  # webhook documents, in recorded order
     log.info("fc-cassette %s: %d interactions from %s (offline: nothing is forwarded)",
              label, len(loaded.interactions), loaded.path)
     return player

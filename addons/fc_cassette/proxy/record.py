@@ -37,6 +37,7 @@ from fc_cassette.proxy.players import PlayerCache
 from fc_cassette.proxy.record_plan import Active
 from fc_cassette.proxy.record_switch import ANSWERED, GENERATION, Switching
 from fc_cassette.proxy.scope import in_scope
+from fc_cassette.proxy.webhooks_ingress import WebhookIngress, is_ingress
 from fc_cassette.redact import Redactor, learned_pattern, scan
 from fc_cassette.redact.kinds import uses_live_key
 from fc_cassette.settings import modes as vocab
@@ -107,6 +108,9 @@ class Record(Switching):
         self.exit_code = 0
         self._gone_said: cassette_io.Writer | None = None
         self.stopping = False  # done() closed a cassette it was recording into
+        self.webhooks_recorded = 0
+        self._webhook_ids: tuple[object, set[str]] = (None, set())  # (writer, event ids)
+        self.addons = [WebhookIngress(self)]  # its request hook runs after this one's
 
     def load(self, loader: Loader) -> None:
         loader.add_option("fc_record_mode", str, "",
@@ -115,8 +119,8 @@ class Record(Switching):
                           "Record: forward and record requests made with live-mode keys.")
 
     def request(self, flow: http.HTTPFlow) -> None:
-        if not core.active("record") or flow.response:
-            return
+        if not core.active("record") or flow.response or is_ingress(flow):
+            return  # (the webhook ingress, a sub-addon, takes its flows)
         if control.handle(flow, self):
             flow.metadata[ANSWERED] = True
             return
@@ -213,6 +217,42 @@ class Record(Switching):
         # not redact it again
         log.info("fc-cassette record: %s", _summary_line(seq, entry, reports, self.redactor),
                  extra={core.PRE_REDACTED: True})
+
+    def record_webhook(self, event: dict, app_status: int | None) -> str | None:
+        """Append a webhook document after the last interaction (see
+        :mod:`.proxy.webhooks_ingress`); None when written or not to be written (no
+        writer: a mode that only replays; an event id already written), else why not."""
+        writer = self.writer
+        if writer is None:
+            return None
+        if self._webhook_ids[0] is not writer:
+            self._webhook_ids = (writer, set())
+        if event["id"] in self._webhook_ids[1]:
+            return None
+        doc = self.redactor.redact_entry({"webhook": {
+            "after": writer.count, "id": event["id"], "type": event["type"],
+            "app_status": app_status, "body": {"json": event}}})
+        created = writer.existing is None and getattr(writer, "_fd", None) is None
+        try:
+            writer.append(doc, stripe_version=event.get("api_version"), numbered=False,
+                          check=lambda text: _fail_closed(text, self.redactor.learned))
+        except (cassette_io.CassetteFull, cassette_io.CassetteGone, SecretLeft,
+                OSError) as e:
+            self.refused += isinstance(e, SecretLeft)
+            why = self._why(e)
+            self._list_not_recorded(f"webhook {doc['webhook']['id']} "
+                                    f"{doc['webhook']['type']}: {why}")
+            return why
+        self._webhook_ids[1].add(event["id"])
+        self.webhooks_recorded += 1
+        if self.state is not None:
+            self.written.add(self.state.real)
+        if created and self.lock is not None:
+            self.lock.cover(writer.path)
+        log.info("fc-cassette record: webhook %s %s after #%d -> app %s",
+                 doc["webhook"]["id"], doc["webhook"]["type"], writer.count,
+                 app_status if app_status is not None else "unreachable")
+        return None
 
     def _why(self, e: Exception) -> str:
         """One redacted line for an append that failed."""

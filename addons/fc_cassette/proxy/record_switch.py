@@ -222,7 +222,9 @@ class Switching:
             "never_used": []}
         return {**status, "record_mode": active.mode, "recording": active.plan.record,
                 "not_recorded": self.not_recorded[active.counts.get("not_recorded", 0):],
-                "passthrough": control.passthrough()}
+                "passthrough": control.passthrough(),
+                **({"webhooks": self.addons[0].status()} if getattr(self, "addons", None)
+                   else {})}
 
     def _switched_away(self, flow: http.HTTPFlow) -> bool:
         """A forwarded flow whose cassette is no longer the active one (a ``use`` came

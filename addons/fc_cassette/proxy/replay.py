@@ -29,6 +29,7 @@ from fc_cassette.playback.state import Playback
 from fc_cassette.proxy import control, core
 from fc_cassette.proxy.player import Player, load_player
 from fc_cassette.proxy.players import PlayerCache
+from fc_cassette.proxy.webhooks_replay import WebhookReplayer
 from fc_cassette.settings import modes
 from fc_cassette.settings.config import Settings
 
@@ -47,6 +48,8 @@ class Replay:
         self.exit_code = 0
         self.on = False  # fc_mode == "replay"; kept here: the hot path asks per request
         self.settings = Settings()
+        self.webhooks = WebhookReplayer()
+        self.addons = [self.webhooks]  # its response hook hands released events on
 
     @property
     def playback(self) -> Playback | None:
@@ -99,13 +102,15 @@ class Replay:
         if self.player is None:
             return False
         self.player.playback.rewind()
+        self.webhooks.rewind(self.player)
         return True
 
     def control_status(self) -> dict[str, Any] | None:
         if self.player is None:
             return None
         return {**self.player.playback.status(), "record_mode": "none", "recording": False,
-                "not_recorded": [], "passthrough": control.passthrough()}
+                "not_recorded": [], "passthrough": control.passthrough(),
+                "webhooks": self.webhooks.status(self.player)}
 
     def request(self, flow: http.HTTPFlow) -> None:
         if not self.on or self.player is None or flow.response:
@@ -117,6 +122,8 @@ class Replay:
             player.answer(flow)
         except Exception as e:  # never let a bug of ours send the request upstream
             player.fail(flow, e)
+        if player.webhooks:
+            self.webhooks.answered(player, flow)
 
     def server_connect(self, data: ServerConnectionHookData) -> None:
         if not self.on:
@@ -138,6 +145,8 @@ class Replay:
         missed = self.cache.missed_total()
         if ctx.options.fc_strict and missed:  # rewinds and every cassette included
             log.error("fc-cassette replay --strict: %d miss(es)", missed)
+            self.exit_code = 1
+        if self.webhooks.finish(ctx.options.fc_strict) and ctx.options.fc_strict:
             self.exit_code = 1
 
     def _write_usage(self) -> None:

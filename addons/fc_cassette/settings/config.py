@@ -100,12 +100,62 @@ class RecordPolicy(_Strict):
                                                     "re-recording gives identical bytes).")
 
 
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+def check_webhook_url(url: str) -> str:
+    """An http(s) URL with a host (ValueError naming what is wrong, never the URL's
+    credentials: a URL with userinfo is refused)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http:// or https:// URL")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry credentials")
+    return url
+
+
+def check_webhook_secret(secret: str) -> str:
+    if not secret.startswith(WEBHOOK_SECRET_PREFIX) or len(secret) == len(
+            WEBHOOK_SECRET_PREFIX):
+        raise ValueError(f"must be a webhook signing secret ({WEBHOOK_SECRET_PREFIX}...)")
+    return secret
+
+
+class WebhookTarget(_Strict):
+    """A URL the simulator delivers every event to, and the secret it signs with."""
+
+    url: str
+    secret: str
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return check_webhook_url(v)
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, v: str) -> str:
+        return check_webhook_secret(v)
+
+
 class SimulatePolicy(_Strict):
     """The local FC Session upstream."""
 
     seed: int = 0
     clock_start: int = Field(default=1767225600,
                              description="Unix time of the simulator's fixed clock.")
+    webhooks: list[WebhookTarget] = Field(
+        default=[], description="Where the simulator delivers every event ({url, secret}); "
+                                "--webhook-url/--webhook-secret replace this list.")
+    settle_after_s: float | None = Field(
+        default=3.0, ge=0, le=86_400,
+        description="Seconds a processing PaymentIntent takes to settle by itself (null: "
+                    "only the simulator-only settle call settles it).")
+    accept_unknown_customers: bool = Field(
+        default=False, description="Accept customer ids the simulator never created where "
+                                    "an object names its customer (else 404, as Stripe).")
 
 
 class AuditPolicy(_Strict):
@@ -213,6 +263,7 @@ OPTION_OVERRIDES: dict[str, tuple[str, str, Any]] = {
     "fc_record_mode": ("record", "mode", ""),
     "fc_allow_live": ("record", "allow_live_keys", False),
     "fc_seed": ("simulate", "seed", -1),
+    "fc_accept_unknown_customers": ("simulate", "accept_unknown_customers", False),
 }
 # How a set overriding option is parsed (``ValueError``: "must be one of ..."), here
 # where the options are folded in, so that no addon checks it again.

@@ -1,9 +1,14 @@
 """FC Accounts, owners and transactions in the simulator: stateful and deterministic.
 
 Accounts are linked by the completion endpoint (:mod:`.sessions`). A refresh marks the
-feature's refresh object ``pending``; the next request that touches the account settles
-it (``succeeded``, fresh data as of the simulated clock). Permissions chosen at session
-creation govern what an account exposes and which refreshes it accepts.
+feature's refresh object ``pending`` and schedules its settling shortly after the
+response (:data:`SETTLE_AFTER_S`); a request that touches the account first settles it
+first (``succeeded``, fresh data as of the simulated clock). Either way one
+``financial_connections.account.refreshed_<feature>`` event follows per feature.
+Permissions chosen at session creation govern what an account exposes and which
+refreshes it accepts. Disconnect emits ``.disconnected``; the simulator-only
+``POST /_simulator/financial_connections/accounts/{id}/deactivate`` and ``/reactivate``
+set ``status`` to ``inactive``/``active`` and emit ``.deactivated``/``.reactivated``.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from fc_cassette.simulator.errors import (
     missing,
     no_such,
     only_one_of,
+    unknown,
 )
+from fc_cassette.simulator.events import NO_REQUEST
 from fc_cassette.simulator.sessions import check_expand
 from fc_cassette.stripe_api import models as m
 
@@ -41,6 +48,9 @@ ACCOUNT_KIND = "financialconnections.account"
 INACTIVE = "financial_connections_account_inactive"
 REFRESH_FIELD = {"balance": "balance_refresh", "ownership": "ownership_refresh",
                  "transactions": "transaction_refresh"}
+EVENT = "financial_connections.account."
+SETTLE_AFTER_S = 0.5  # a refresh settles by itself this long after it was asked for
+_SIM_ACCOUNT = r"^/_simulator/financial_connections/accounts/([^/?#]+)/"
 
 
 @dataclass
@@ -52,6 +62,7 @@ class StoredAccount:
     transactions: list[dict[str, Any]] = field(default_factory=list)  # newest first
     refresh_ids: list[str] = field(default_factory=list)  # transaction refreshes, in order
     pending: set[str] = field(default_factory=set)
+    failure: str | None = None  # how a debit through a PaymentMethod of this account ends
 
 
 def _refresh(now: int, status: str = "succeeded") -> dict[str, Any]:
@@ -69,7 +80,13 @@ def _permission_error(feature: str, param: str, account: str) -> StripeError:
 
 
 class AccountsMixin:
-    """The ``accounts.*`` and ``transactions.*`` endpoints; needs the Engine."""
+    """The ``accounts.*`` and ``transactions.*`` endpoints; needs the Engine and the
+    EventsMixin."""
+
+    ROUTES: tuple[tuple[str, str, str], ...] = (
+        ("POST", _SIM_ACCOUNT + "deactivate$", "sim_accounts.deactivate"),
+        ("POST", _SIM_ACCOUNT + "reactivate$", "sim_accounts.reactivate"),
+    )
 
     if TYPE_CHECKING:  # what it uses of the Engine and SessionsMixin (see Simulator)
         _rng: random.Random
@@ -146,14 +163,25 @@ class AccountsMixin:
         obj[REFRESH_FIELD[feature]].update(_refresh(attempted))
         stored.pending.discard(feature)
 
+    def _settle_pending(self, stored: StoredAccount) -> None:
+        """Settle every pending refresh (in FEATURE_ORDER), then one event per feature."""
+        settled = [f for f in FEATURE_ORDER if f in stored.pending]
+        for feature in settled:
+            self._settle_feature(stored, feature, self._clock)
+        for feature in settled:
+            self.emit_event(EVENT + "refreshed_" + feature, stored.obj, request=NO_REQUEST)
+
+    def _schedule_settle(self, stored: StoredAccount) -> None:
+        self.schedule(SETTLE_AFTER_S, lambda: self._settle_pending(stored),
+                      key=stored.obj["id"])
+
     def _account(self, account_id: str, param: str = "account") -> StoredAccount:
         """The stored account, its pending refreshes settled as of the simulated clock."""
         stored = self._accounts.get(account_id)
         if stored is None:
             raise no_such(ACCOUNT_KIND, account_id, param)
-        for feature in FEATURE_ORDER:
-            if feature in stored.pending:
-                self._settle_feature(stored, feature, self._clock)
+        self.settle(account_id)  # a request that touches it settles it first
+        self._settle_pending(stored)
         return stored
 
     def _active(self, stored: StoredAccount, what: str) -> None:
@@ -228,6 +256,7 @@ class AccountsMixin:
         now = self._tick()
         for feature in features:
             self._start_refresh(stored, feature, now)
+        self._schedule_settle(stored)
         return self._render(stored, params.get("expand") or [])
 
     def _ep_accounts_disconnect(self, account_id: str, params: dict[str, Any]) -> dict:
@@ -236,9 +265,37 @@ class AccountsMixin:
         stored = self._account(account_id)
         if stored.obj["status"] != "disconnected":
             self._tick()
+            before = {"status": stored.obj["status"],
+                      "subscriptions": list(stored.obj["subscriptions"])}
             stored.obj["status"] = "disconnected"
             stored.obj["subscriptions"] = []
+            self.emit_event(EVENT + "disconnected", stored.obj, previous_attributes=before)
         return self._render(stored, expand)
+
+    def _set_status(self, account_id: str, params: dict[str, Any], want: str) -> dict:
+        """The simulator-only deactivate (``want`` inactive) and reactivate (active)."""
+        for key in params:
+            raise unknown(key)
+        stored = self._account(account_id)
+        status = stored.obj["status"]
+        allowed = "active" if want == "inactive" else "inactive"
+        if status != allowed:
+            raise invalid(None, f"The simulator can only {'de' if want == 'inactive' else 're'}"
+                                f"activate an account whose status is {allowed}; "
+                                f"{clip(account_id)} is {status}.", INACTIVE)
+        self._tick()
+        stored.obj["status"] = want
+        if want == "inactive":
+            stored.obj["subscriptions"] = []
+        kind = "deactivated" if want == "inactive" else "reactivated"
+        self.emit_event(EVENT + kind, stored.obj, previous_attributes={"status": status})
+        return self._render(stored, [])
+
+    def _ep_sim_accounts_deactivate(self, account_id: str, params: dict[str, Any]) -> dict:
+        return self._set_status(account_id, params, "inactive")
+
+    def _ep_sim_accounts_reactivate(self, account_id: str, params: dict[str, Any]) -> dict:
+        return self._set_status(account_id, params, "active")
 
     def _subscription(self, account_id: str, params: dict[str, Any], on: bool) -> dict:
         self._features(m.AccountSubscribeParams, params)
@@ -250,6 +307,7 @@ class AccountsMixin:
         stored.obj["subscriptions"] = ["transactions"] if on else []
         if on and "transactions" not in stored.pending:
             self._start_refresh(stored, "transactions", now)  # Stripe refreshes on subscribe
+            self._schedule_settle(stored)
         return self._render(stored, params.get("expand") or [])
 
     def _ep_accounts_subscribe(self, account_id: str, params: dict[str, Any]) -> dict:

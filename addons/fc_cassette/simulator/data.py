@@ -21,6 +21,19 @@ STREETS = ("354 Oyster Point Blvd", "510 Townsend St", "1 Market St", "88 Colin 
 MERCHANTS = ("Rocket Rides", "Corner Coffee", "Grocery Mart", "City Utilities",
              "Payroll ACME Corp", "Book Nook", "Transit Card Reload", "Rent Payment")
 REFRESH_INTERVAL = 3600  # seconds until another refresh of a feature is available
+# Stripe's ACH test account numbers (docs: testing, "Test account numbers", routing
+# 110000000): the code a debit from each fails with, None for success. The one table
+# behind manual-entry PaymentMethods and the completion's ``failure=<code>``.
+TEST_ACCOUNT_NUMBERS: dict[str, str | None] = {
+    "000123456789": None,
+    "000111111116": "no_account",
+    "000111111113": "account_closed",
+    "000222222227": "insufficient_funds",
+    "000333333335": "debit_not_authorized",
+    "000444444440": "invalid_currency",
+}
+FAILURE_LAST4 = {code: number[-4:] for number, code in TEST_ACCOUNT_NUMBERS.items() if code}
+TEST_FAILURES = tuple(FAILURE_LAST4)
 
 
 def balance(rng: random.Random, credit: bool, now: int) -> dict[str, Any]:

@@ -108,8 +108,14 @@ def authenticate(h: Headers) -> str:
     return key
 
 
-def route(method: str, path: str) -> tuple[str | None, str]:
-    """The handler name for ``method path`` and the (unquoted) id in the path."""
+Route = tuple[str, str, str]  # (method, path regex with at most one id group, handler name)
+
+
+def route(method: str, path: str,
+          extra: tuple[tuple[str, re.Pattern[str], str], ...] = ()) -> tuple[str | None, str]:
+    """The handler name for ``method path`` and the (unquoted) id in the path; ``extra``:
+    the simulator's own routes beyond the FC endpoint table (events, webhook endpoints,
+    simulator-only actions), compiled."""
     found = endpoints.match(method, path) if not path.endswith("/") else None
     if found is not None:
         ep, ident = found
@@ -117,6 +123,10 @@ def route(method: str, path: str) -> tuple[str | None, str]:
     m = COMPLETE.match(path)
     if m and method == "POST":
         return "complete", unquote(m.group(1), errors="replace")
+    for verb, pattern, name in extra:
+        m = pattern.match(path) if verb == method else None
+        if m:
+            return name, unquote(m.group(1), errors="replace") if m.groups() else ""
     return None, ""
 
 
@@ -142,13 +152,24 @@ def post_params(query: str, h: Headers, body: bytes) -> dict[str, Any]:
 
 class Engine:
     """Request handling shared by every endpoint; handlers are ``_ep_<name>`` methods
-    (dots become underscores) taking ``(ident, params)`` and returning the object."""
+    (dots become underscores) taking ``(ident, params)`` and returning the object.
+    ``ROUTES`` (``(method, regex, name)`` rows) adds routes beyond the FC endpoint table:
+    the Simulator class joins its mixins' ``ROUTES``."""
+
+    ROUTES: tuple[Route, ...] = ()
 
     def __init__(self, seed: int = 0, clock_start: int = DEFAULT_CLOCK_START) -> None:
         self.seed = seed
         self._rng = random.Random(seed)
         self._clock = int(clock_start)
         self._idempotency: dict[tuple[str, str], _Stored] = {}
+        self._routes = tuple((verb, re.compile(rx), name) for verb, rx, name in self.ROUTES)
+
+    def _begin_request(self) -> None:
+        """Called before each request is handled (the events mixin tracks what it causes)."""
+
+    def _end_request(self, request_id: str | None, idempotency_key: str | None) -> None:
+        """Called once a request is answered, with its Request-Id and Idempotency-Key."""
 
     # ----------------------------------------------------------------------- helpers
     def _token(self, n: int = 24) -> str:
@@ -179,15 +200,19 @@ class Engine:
                body: bytes) -> SimResponse:
         """Answer one request; never raises."""
         version = DEFAULT_STRIPE_VERSION
+        h = Headers(headers)
+        self._begin_request()
+        resp: SimResponse | None = None
         try:
-            h = Headers(headers)
             requested = (h.get("stripe-version") or "").strip()
             if requested and _STRIPE_VERSION.match(requested):
                 version = requested
-            return self._handle(str(method).upper(), str(path), str(query or ""), h,
+            resp = self._handle(str(method).upper(), str(path), str(query or ""), h,
                                 body or b"", requested, version)
+            return resp
         except StripeError as e:
-            return self._error(e, version)
+            resp = self._error(e, version)
+            return resp
         except Exception as e:  # a simulator bug must not kill the proxy
             log.error("simulate: internal error (%s)", type(e).__name__, exc_info=True)
             try:
@@ -195,6 +220,9 @@ class Engine:
             except Exception:
                 return SimResponse(500, dict(stripe_errors.JSON_HEADERS), stripe_errors.encode(
                     stripe_errors.body(_INTERNAL, type_="api_error")))
+        finally:
+            self._end_request(resp.headers.get("Request-Id") if resp is not None else None,
+                              h.get("idempotency-key"))
 
     def _handle(self, method: str, path: str, query: str, h: Headers, body: bytes,
                 requested_version: str, version: str) -> SimResponse:
@@ -204,7 +232,7 @@ class Engine:
         api_key = authenticate(h)
         if requested_version and not _STRIPE_VERSION.match(requested_version):
             raise StripeError(400, f"Invalid Stripe API version: {clip(requested_version)}")
-        name, ident = route(method, path)
+        name, ident = route(method, path, self._routes)
         if name is None:
             raise StripeError(404, f"Unrecognized request URL ({clip(method, 20)}: "
                                    f"{clip(path, 200)}). Please see https://stripe.com/docs "
@@ -215,7 +243,7 @@ class Engine:
         idem_key = h.get("idempotency-key")
         if idem_key is None:
             return self._dispatch(name, ident, params, version)
-        return self._idempotent(api_key, idem_key, f"POST {path}", name, ident, params,
+        return self._idempotent(api_key, idem_key, f"{method} {path}", name, ident, params,
                                 version)
 
     def _idempotent(self, api_key: str, idem_key: str, endpoint: str, name: str,

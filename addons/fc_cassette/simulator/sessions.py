@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from fc_cassette.simulator import data
 from fc_cassette.simulator.errors import (
     StripeError,
     check_params,
@@ -17,6 +18,7 @@ from fc_cassette.simulator.errors import (
     invalid,
     missing,
     no_such,
+    one_of,
     unknown,
 )
 from fc_cassette.stripe_api.models import ACCOUNTS_URL, ID_PATTERNS, CreateParams, RetrieveParams
@@ -60,9 +62,7 @@ def _customer_holder(holder: dict[str, Any]) -> dict[str, Any]:
     if customer is None and customer_account is None:
         raise missing("account_holder[customer]")
     out: dict[str, Any] = {}
-    if customer is not None:
-        if not ID_PATTERNS["customer"].match(customer):
-            raise no_such("customer", customer, "account_holder[customer]", 400)
+    if customer is not None:  # that it exists is checked by the mixin (404)
         out["customer"] = customer
     if customer_account is not None:
         out["customer_account"] = customer_account
@@ -118,6 +118,8 @@ class SessionsMixin:
         holder = _account_holder(params["account_holder"])
         limit = _limit(params)
         check_expand(params, SESSION_EXPANDABLE)
+        if "customer" in holder:  # Stripe: No such customer (404), whatever its shape
+            self._customer_ref(holder["customer"], "account_holder[customer]")
         if leftover:  # a pattern the cross-field rules above did not already word
             raise invalid(None, "Invalid request")
         return {"account_holder": holder, "limit": limit}
@@ -161,9 +163,19 @@ class SessionsMixin:
         check_expand(params, SESSION_EXPANDABLE)
         return self._lookup(session_id).obj
 
+    def _complete_failure(self, params: dict[str, Any]) -> str | None:
+        """``failure=<code>``: debits from the linked cash accounts fail with that code."""
+        failure = params.get("failure")
+        if failure is None:
+            return None
+        if failure not in data.TEST_FAILURES:
+            raise invalid("failure", "Invalid failure: must be one of "
+                                     f"{one_of(data.TEST_FAILURES)}")
+        return str(failure)
+
     def _complete_count(self, params: dict[str, Any]) -> int:
         for key in params:
-            if key != "accounts":
+            if key not in ("accounts", "failure"):
                 raise unknown(key)
         raw = params.get("accounts", str(DEFAULT_COMPLETE_ACCOUNTS))
         if not isinstance(raw, str) or not raw.lstrip("-") or \
@@ -174,8 +186,18 @@ class SessionsMixin:
             raise invalid("accounts", "Invalid accounts: must be at least 1")
         return int(raw)
 
+    def _mark_failing(self, linked: list[dict[str, Any]], failure: str) -> None:
+        """Debits from these cash accounts fail with ``failure``; their last4 is that of
+        Stripe's test account number for it."""
+        for account in linked:
+            if account["category"] == "cash":
+                stored = self._accounts[account["id"]]
+                stored.failure = failure
+                account["last4"] = stored.obj["last4"] = data.FAILURE_LAST4[failure]
+
     def _ep_complete(self, session_id: str, params: dict[str, Any]) -> dict[str, Any]:
         wanted = self._complete_count(params)
+        failure = self._complete_failure(params)
         stored = self._lookup(session_id)
         session = stored.obj
         if stored.completed:
@@ -189,4 +211,8 @@ class SessionsMixin:
         session["accounts"]["data"] = [self._link_account(session, subcats[i % len(subcats)],
                                                           now) for i in range(n)]
         stored.completed = True
+        if failure is not None:
+            self._mark_failing(session["accounts"]["data"], failure)
+        for account in session["accounts"]["data"]:
+            self.emit_event("financial_connections.account.created", account)
         return session

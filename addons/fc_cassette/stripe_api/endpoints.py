@@ -1,11 +1,16 @@
-"""The Financial Connections endpoints: one table of method, path, parameters and models.
+"""The Stripe endpoints fc-cassette knows: one table of method, path, parameters and models.
 
-Shared by validation (``interaction.validate``), inspect/show (endpoint names, ids in
-paths) and the simulator (routing). Names of the two Session endpoints stay ``create``
+The Financial Connections API, and the objects an FC integration touches around it
+(customers, payment methods, payment and setup intents, mandates). Shared by
+validation (``interaction.validate``), inspect/show (endpoint names, ids in paths) and
+the simulator (routing: ``fc_cassette.simulator.routes`` gives every row its handler,
+and a test ties each row to one). Names of the two Session endpoints stay ``create``
 and ``retrieve`` (they are part of the inspect report); the others are dotted
-(``accounts.refresh``, ``transactions.list`` ...). Path ids are one segment
+(``accounts.refresh``, ``payment_intents.confirm`` ...). Path ids are one segment
 (``[^/?#]+``); a trailing slash is tolerated on collection paths only where Stripe's
-own session create path tolerated it before.
+own session create path tolerated it before. Rows are looked up by the path's first
+segment after ``/v1/`` (``customers``, ``financial_connections`` ...), so a request
+costs a few regex matches, not one per row.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pydantic import BaseModel
 from fc_cassette.stripe_api import models as m
 
 FC_PREFIX = "/v1/financial_connections/"
+API_PREFIX = "/v1/"
 ID_SEGMENT = r"([^/?#]+)"  # one path segment: the id a path names (group 1)
 
 
@@ -64,12 +70,78 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         m.TransactionRetrieveParams, m.Transaction, "transaction"),
 )
 
+_CUSTOMER = "/v1/customers/" + ID_SEGMENT
+_PM = "/v1/payment_methods/" + ID_SEGMENT
+_PI = "/v1/payment_intents/" + ID_SEGMENT
+_SI = "/v1/setup_intents/" + ID_SEGMENT
+PAYMENT_ENDPOINTS: tuple[Endpoint, ...] = (
+    _ep("customers.create", "POST", "/v1/customers", m.CustomerCreateParams, m.Customer),
+    _ep("customers.list", "GET", "/v1/customers", m.CustomerListParams, m.CustomerList),
+    _ep("customers.retrieve", "GET", _CUSTOMER, m.CustomerRetrieveParams, m.Customer,
+        "customer"),
+    _ep("customers.update", "POST", _CUSTOMER, m.CustomerUpdateParams, m.Customer, "customer"),
+    _ep("customers.delete", "DELETE", _CUSTOMER, m.CustomerDeleteParams, m.DeletedCustomer,
+        "customer"),
+    _ep("customers.payment_methods", "GET", _CUSTOMER + "/payment_methods",
+        m.CustomerPaymentMethodsParams, m.PaymentMethodList, "customer"),
+    _ep("payment_methods.create", "POST", "/v1/payment_methods", m.PaymentMethodCreateParams,
+        m.PaymentMethod),
+    _ep("payment_methods.list", "GET", "/v1/payment_methods", m.PaymentMethodListParams,
+        m.PaymentMethodList),
+    _ep("payment_methods.retrieve", "GET", _PM, m.PaymentMethodRetrieveParams, m.PaymentMethod,
+        "payment_method"),
+    _ep("payment_methods.attach", "POST", _PM + "/attach", m.PaymentMethodAttachParams,
+        m.PaymentMethod, "payment_method"),
+    _ep("payment_methods.detach", "POST", _PM + "/detach", m.PaymentMethodDetachParams,
+        m.PaymentMethod, "payment_method"),
+    _ep("payment_intents.create", "POST", "/v1/payment_intents", m.PaymentIntentCreateParams,
+        m.PaymentIntent),
+    _ep("payment_intents.list", "GET", "/v1/payment_intents", m.PaymentIntentListParams,
+        m.PaymentIntentList),
+    _ep("payment_intents.retrieve", "GET", _PI, m.IntentRetrieveParams, m.PaymentIntent,
+        "payment_intent"),
+    _ep("payment_intents.confirm", "POST", _PI + "/confirm", m.PaymentIntentConfirmParams,
+        m.PaymentIntent, "payment_intent"),
+    _ep("payment_intents.cancel", "POST", _PI + "/cancel", m.PaymentIntentCancelParams,
+        m.PaymentIntent, "payment_intent"),
+    _ep("setup_intents.create", "POST", "/v1/setup_intents", m.SetupIntentCreateParams,
+        m.SetupIntent),
+    _ep("setup_intents.retrieve", "GET", _SI, m.IntentRetrieveParams, m.SetupIntent,
+        "setup_intent"),
+    _ep("setup_intents.confirm", "POST", _SI + "/confirm", m.SetupIntentConfirmParams,
+        m.SetupIntent, "setup_intent"),
+    _ep("setup_intents.cancel", "POST", _SI + "/cancel", m.SetupIntentCancelParams,
+        m.SetupIntent, "setup_intent"),
+    _ep("mandates.retrieve", "GET", "/v1/mandates/" + ID_SEGMENT, m.MandateRetrieveParams,
+        m.Mandate, "mandate"),
+)
+ALL_ENDPOINTS: tuple[Endpoint, ...] = ENDPOINTS + PAYMENT_ENDPOINTS
+
+
+def _resource(path: str) -> str:
+    """``customers`` for ``/v1/customers/cus_1``: the key rows are grouped by."""
+    return path[len(API_PREFIX):].partition("/")[0]
+
+
+def _grouped() -> dict[str, tuple[Endpoint, ...]]:
+    groups: dict[str, list[Endpoint]] = {}
+    for ep in ALL_ENDPOINTS:
+        groups.setdefault(_resource(ep.pattern.pattern[1:].removesuffix("$")), []).append(ep)
+    return {k: tuple(v) for k, v in groups.items()}
+
+
+_BY_RESOURCE = _grouped()
+
+
+def _rows(path: str) -> tuple[Endpoint, ...]:
+    if not path.startswith(API_PREFIX):
+        return ()
+    return _BY_RESOURCE.get(_resource(path), ())
+
 
 def match(method: str, path: str) -> tuple[Endpoint, str | None] | None:
     """The endpoint of ``method path`` and the id in its path, or None."""
-    if not path.startswith(FC_PREFIX):
-        return None
-    for ep in ENDPOINTS:
+    for ep in _rows(path):
         if ep.method == method:
             found = ep.pattern.match(path)
             if found:
@@ -79,14 +151,16 @@ def match(method: str, path: str) -> tuple[Endpoint, str | None] | None:
 
 def path_known(path: str) -> bool:
     """Whether some endpoint (with any method) has this path."""
-    return path.startswith(FC_PREFIX) and any(ep.pattern.match(path) for ep in ENDPOINTS)
+    return any(ep.pattern.match(path) for ep in _rows(path))
 
 
 def id_in_path(path: str, id_param: str) -> str | None:
-    """The ``id_param`` id (``session``, ``account``, ``transaction``) in an FC path."""
-    for ep in ENDPOINTS:
+    """The ``id_param`` id (``session``, ``account``, ``customer`` ...) in a known path."""
+    for ep in _rows(path):
         if ep.id_param == id_param:
             found = ep.pattern.match(path)
             if found:
                 return found.group(1)
     return None
+
+

@@ -21,7 +21,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, PlainValidator, Tag
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainValidator,
+    Tag,
+    create_model,
+)
 from pydantic_core import PydanticCustomError
 
 from fc_cassette.stripe_api.errors import ErrorType
@@ -44,6 +52,10 @@ TRANSACTION_ID_PATTERN = r"^fctxn_[A-Za-z0-9]+$"
 TRANSACTION_REFRESH_ID_PATTERN = r"^fctxnref_[A-Za-z0-9]+$"
 CUSTOMER_ID_PATTERN = r"^cus_[A-Za-z0-9]+$"
 STRIPE_ACCOUNT_ID_PATTERN = r"^acct_[A-Za-z0-9]+$"
+PAYMENT_METHOD_ID_PATTERN = r"^pm_[A-Za-z0-9]+$"
+PAYMENT_INTENT_ID_PATTERN = r"^pi_[A-Za-z0-9]+$"
+SETUP_INTENT_ID_PATTERN = r"^seti_[A-Za-z0-9]+$"
+MANDATE_ID_PATTERN = r"^mandate_[A-Za-z0-9]+$"
 
 ID_PATTERNS: dict[str, re.Pattern[str]] = {
     "session": re.compile(SESSION_ID_PATTERN),
@@ -55,6 +67,10 @@ ID_PATTERNS: dict[str, re.Pattern[str]] = {
     "transaction_refresh": re.compile(TRANSACTION_REFRESH_ID_PATTERN),
     "customer": re.compile(CUSTOMER_ID_PATTERN),
     "stripe_account": re.compile(STRIPE_ACCOUNT_ID_PATTERN),
+    "payment_method": re.compile(PAYMENT_METHOD_ID_PATTERN),
+    "payment_intent": re.compile(PAYMENT_INTENT_ID_PATTERN),
+    "setup_intent": re.compile(SETUP_INTENT_ID_PATTERN),
+    "mandate": re.compile(MANDATE_ID_PATTERN),
 }
 """Compiled versions for other modules (use ``.fullmatch`` or ``.match``; all are anchored)."""
 
@@ -69,7 +85,12 @@ OwnerId = Annotated[str, Field(max_length=5000, pattern=OWNER_ID_PATTERN)]
 TransactionId = Annotated[str, Field(max_length=5000, pattern=TRANSACTION_ID_PATTERN)]
 CustomerId = Annotated[str, Field(max_length=5000, pattern=CUSTOMER_ID_PATTERN)]
 StripeAccountId = Annotated[str, Field(max_length=5000, pattern=STRIPE_ACCOUNT_ID_PATTERN)]
+PaymentMethodId = Annotated[str, Field(max_length=5000, pattern=PAYMENT_METHOD_ID_PATTERN)]
+PaymentIntentId = Annotated[str, Field(max_length=5000, pattern=PAYMENT_INTENT_ID_PATTERN)]
+SetupIntentId = Annotated[str, Field(max_length=5000, pattern=SETUP_INTENT_ID_PATTERN)]
+MandateId = Annotated[str, Field(max_length=5000, pattern=MANDATE_ID_PATTERN)]
 UnixTime = int
+Opaque = Any  # a request parameter whose inner shape fc-cassette does not check
 CurrencyAmounts = dict[str, int]  # lowercase ISO currency -> integer minor units
 ExternalObject = dict[str, Any]  # a schema the extract leaves out (customer, account, token...)
 
@@ -133,6 +154,27 @@ class TopLevel(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", hide_input_in_errors=True)
 
 
+# The same bases, built on first use instead of at import: the many models of the objects
+# around FC (customers, payment methods, intents, mandates) would otherwise double the
+# package's import time for every command, also for traffic that never uses them.
+class LazyResponse(Response):
+    """:class:`Response`, its validator built when first used (``defer_build``)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class LazyNested(Nested):
+    """:class:`Nested`, built when first used."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class LazyTopLevel(TopLevel):
+    """:class:`TopLevel`, built when first used."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 # ------------------------------------------------------------------------ form integers
 _INT_STRING = re.compile(r"-?[0-9]{1,18}")
 FORM_INT_ERRORS = frozenset({"form_int", "int_or_empty"})
@@ -159,8 +201,40 @@ def _form_int_or_empty(value: Any) -> int | str:
             "int_or_empty", "Input should be an integer or an empty string") from None
 
 
+def _form_bool(value: Any) -> bool:
+    """A boolean parameter: ``true``/``false`` as forms carry it (or a JSON bool)."""
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise PydanticCustomError("form_bool", "Input should be true or false")
+
+
 FormInt = Annotated[int, PlainValidator(_form_int)]
+FormBool = Annotated[bool, PlainValidator(_form_bool)]
 FormIntOrEmpty = Annotated[int | Literal[""], PlainValidator(_form_int_or_empty)]
+
+
+def with_fields(base: type[BaseModel], name: str, doc: str, names: tuple[str, ...],
+                kind: Any) -> type[BaseModel]:
+    """``base`` plus one optional field of type ``kind`` per name in ``names``: the many
+    sibling fields (one per payment method type, say) a resource lists without fc-cassette
+    checking their insides. The result is a model like any other (drift, errors)."""
+    fields: dict[str, Any] = {n: (kind, None) for n in names if n not in base.model_fields}
+    model = create_model(name, __base__=base, __doc__=doc, **fields)  # type: ignore[call-overload]
+    model.__module__ = base.__module__
+    return model
+
+
+def list_of(item: Any, url: str, name: str) -> type[BaseModel]:
+    """Stripe's list envelope of ``item`` objects whose ``url`` starts with ``url``
+    (*SDK*: ``ListObject``)."""
+    model = create_model(  # type: ignore[call-overload]
+        name, __base__=LazyResponse, __doc__=f"A list of {url} (*SDK*: ``ListObject``).",
+        data=(list[item], ...), has_more=(bool, ...), object=(Literal["list"], ...),
+        url=(Annotated[str, Field(max_length=5000, pattern="^" + url)], ...))
+    model.__module__ = item.__module__
+    return model
 
 
 # ------------------------------------------------------------------------ error envelope
