@@ -31,6 +31,14 @@ _EXAMPLES = {
     "verify": "fc-cassette verify cassettes/*.yaml",
     "show": "fc-cassette show cassettes/flow.yaml --json",
     "diff": "fc-cassette diff cassettes/flow.yaml /tmp/flow-rerecorded.yaml",
+    "audit": "fc-cassette audit cassettes/ --api-version 2026-10-28.endive --max-age-days 365",
+    "redact": "fc-cassette redact cassettes/          (then: fc-cassette redact cassettes/ "
+              "--check)",
+    "prune": "fc-cassette replay cassettes/flow.yaml --usage-out used.json ...\n"
+             "fc-cassette prune cassettes/flow.yaml --usage used.json",
+    "export": "fc-cassette export cassettes/flow.yaml --format har -o flow.har",
+    "import": "fc-cassette import capture.har -o cassettes/flow.yaml\n"
+              "fc-cassette import flows.mitm -o cassettes/flow.yaml   (from mitmdump -w)",
 }
 
 RECORD_MODE_HELP = modes.cli_help()  # the record mode table's
@@ -54,6 +62,24 @@ DESCRIPTIONS = {
             "interactions, changed request and response fields by path, schema drift added "
             "or gone. Exit 0 when both hold the same exchanges, 1 when they differ, 2 when "
             "one cannot be read. duration_ms (timing) is ignored; see docs/cli.md.",
+    "audit": "Audit cassettes (files, or folders searched recursively) against today's "
+             "rules: secrets the current scanner finds (never printed), exchanges the "
+             "current models reject or do not fully know (drift), verify's structural "
+             "checks, the Stripe API version and the age. Exit 0 when clean, 1 with "
+             "findings (file:line: category (kind): message), 2 on bad input. See "
+             "docs/maintaining-cassettes.md.",
+    "redact": "Redact cassettes again, in place, with the current rules (atomic; "
+              "placeholders stay consistent within each cassette; idempotent). Exit 0 when "
+              "done, 1 when --check finds a cassette that would change or a secret is left "
+              "that cannot be rewritten, 2 on bad input.",
+    "prune": "Remove the interactions that no usage file (written by 'replay --usage-out' or "
+             "the pytest plugin's --fc-usage-out) names as served (atomic). Exit 0 when "
+             "done, 2 on bad input.",
+    "export": "Write a cassette as a HAR 1.2 file (browsers' devtools, mitmproxy).",
+    "import": "Make a cassette from a HAR file or a 'mitmdump -w' flows file: every "
+              "in-scope exchange is validated, redacted and scanned like a recorded one; "
+              "out-of-scope ones are skipped and counted. Exit 0 when done, 1 when an "
+              "exchange was refused (a secret left after redaction), 2 on bad input.",
 }
 
 
@@ -189,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--webhook-secret", metavar="WHSEC",
                    help="sign the replayed events with this whsec_ secret (default: the "
                         "documented test secret)")
+    p.add_argument("--usage-out", metavar="FILE", default=None,
+                   help="at shutdown, write which interactions were served (for prune)")
 
     p = _proxy_parser(sub, "inspect")
     _upstream(p)
@@ -206,4 +234,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("old", metavar="A", help="the earlier recording")
     p.add_argument("new", metavar="B", help="the later recording")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    _maintenance(sub)
     return parser
+
+
+def _maintenance(sub) -> None:
+    """The commands that keep cassettes in shape over the years."""
+    p = _sub(sub, "audit")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="cassette file or folder")
+    p.add_argument("--api-version", metavar="V", default=None,
+                   help="flag cassettes holding another Stripe API version "
+                        "(default: the config's audit.api_version)")
+    p.add_argument("--max-age-days", metavar="N", type=int, default=None,
+                   help="flag cassettes recorded more than N days ago")
+    p.add_argument("--config", metavar="FILE", help="YAML overriding config/default.yaml")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = _sub(sub, "redact")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="cassette file or folder")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if a cassette would change")
+    p.add_argument("--config", metavar="FILE", help="YAML overriding config/default.yaml")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = _sub(sub, "prune")
+    p.add_argument("cassette")
+    p.add_argument("--usage", metavar="FILE", action="append", required=True,
+                   help="a usage file (repeatable): interactions none of them names go")
+
+    p = _sub(sub, "export")
+    p.add_argument("cassette")
+    p.add_argument("--format", choices=["har"], default="har", help="output format")
+    p.add_argument("-o", "--output", metavar="OUT", required=True, help="file to write")
+
+    p = _sub(sub, "import")
+    p.add_argument("source", metavar="IN", help="a HAR file or a mitmdump -w flows file")
+    p.add_argument("-o", "--output", metavar="CASSETTE", required=True,
+                   help="the cassette to write (must not exist)")
+    p.add_argument("--config", metavar="FILE", help="YAML overriding config/default.yaml")

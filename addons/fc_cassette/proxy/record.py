@@ -329,6 +329,8 @@ class Record(Switching):
                           "without a response): exit 1", self.not_recorded_total,
                           self.not_recorded_total - self.no_response, self.no_response)
             self.stopping = self.writer is not None
+            if self.active is not None:  # rewrite, nothing recorded: the old one goes
+                self.active.discard_unrecorded()  # (a run that never started keeps it)
         self.close()
 
     def close(self) -> None:
