@@ -66,7 +66,9 @@ record modes (--record-mode, or the config key record.mode):
   new_episodes  replay what the cassette holds; forward and append what it does not.
   all           forward and record everything: re-record the cassette from scratch
                 (the old file is replaced once the first new interaction is written).
-  none          never forward: replay only, like 'fc-cassette replay'."""
+  none          never forward: replay only, like 'fc-cassette replay'.
+  rewrite       pytest-recording's name: the cassette is replaced by what this run
+                records (as all; a cassette it records nothing into is removed)."""
 
 
 def test_a_record_mode_is_parsed_once_with_one_message():
@@ -77,7 +79,7 @@ def test_a_record_mode_is_parsed_once_with_one_message():
     assert vocab.parse_record_mode("all") == "all"
     for bad in ("sometimes", "", None, ["once"], "ONCE"):
         with pytest.raises(ValueError, match="^must be one of once, new_episodes, all, none, "
-                                             "not "):
+                                             "rewrite, not "):
             vocab.parse_record_mode(bad)
     # where the options are folded into the settings, naming the option
     with pytest.raises(ValueError, match="^fc_record_mode must be one of .*, not 'sometimes'$"):
