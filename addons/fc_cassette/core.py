@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sys
+import threading
 import traceback
 
 from mitmproxy import ctx, exceptions
@@ -125,6 +127,13 @@ class FcCore:
         loader.add_option("fc_config", str, "",
                           "YAML file overriding fc-cassette's config/default.yaml.")
         loader.add_option("fc_cassette", str, "", "Cassette file for record and replay.")
+        loader.add_option("fc_events", str, "",
+                          "For harnesses: a file a byte is appended to whenever the control "
+                          "status gets news (a miss, an exchange not recorded, a request "
+                          "outside the scope).")
+        loader.add_option("fc_parent_pipe", bool, False,
+                          "For harnesses: stdin is a pipe from the process that started this "
+                          "one; shut down when it closes (that process exited or died).")
 
     def configure(self, updated: set[str]) -> None:
         for name in sorted(updated):  # mitmproxy declares choices but does not enforce them
@@ -158,6 +167,8 @@ class FcCore:
                 self.settings = resolved
 
     def running(self) -> None:
+        if ctx.options.fc_parent_pipe:
+            watch_parent(asyncio.get_running_loop())
         install_log_redaction()  # handlers added after our load (e.g. mitmweb's event store)
         # Under the CLI, unknown --set names are refused before start-up; under a raw
         # `mitmdump -s`, this error stops mitmdump (errorcheck exits 1 on start-up errors).
@@ -198,6 +209,24 @@ class DeferredOptionsCheck:
             except exceptions.OptionsError as e:
                 mitm_compat.drop_deferred(opts, name)
                 log.error("fc-cassette: --set %s=%s: %s", name, " ".join(raw), e)
+
+
+def watch_parent(loop: asyncio.AbstractEventLoop) -> None:
+    """Shut down when stdin (a pipe from the harness that started this process) reaches
+    its end: the harness closed it, exited or was killed; no proxy outlives its pytest
+    worker (a daemon thread: it blocks in read)."""
+    master = ctx.master
+
+    def wait() -> None:
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        except (OSError, ValueError, AttributeError):
+            pass
+        log.info("fc-cassette: the process that started this proxy is gone: shutting down")
+        loop.call_soon_threadsafe(master.shutdown)
+
+    threading.Thread(target=wait, name="fc-parent-pipe", daemon=True).start()
 
 
 def log_failure(what: str, redactor) -> None:

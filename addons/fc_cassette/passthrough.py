@@ -19,7 +19,7 @@ import logging
 from mitmproxy import ctx, http
 
 from . import core
-from .control import PREFIX
+from .control import PREFIX, note_news
 from .scope import addressed_to_proxy, in_scope
 from .vocab import CASSETTE_MODES
 
@@ -59,6 +59,7 @@ class Passthrough:
         self.distinct[line] = self.distinct.get(line, 0) + 1
         if len(self.flows) < MAX_KEPT:
             self.flows.append(line)
+        note_news()
         log.warning("fc-cassette: %s", line)
 
     def done(self) -> None:
