@@ -1096,7 +1096,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         res = bench(sizes, tmp, procs)
         note("in-process costs (bench_micro) ...")
-        res.update(bench_micro.bench_micro())
+        res.update(bench_micro.bench_micro(args.smoke))
         res.update(bench_suite.bench_suite(args.smoke, tmp))
         ok = True
     except (BenchError, bench_workloads.WorkloadError, bench_suite.SuiteError) as e:
