@@ -55,8 +55,8 @@ def _many(n: int) -> list[dict]:
 
 
 def _miss_ms(n: int) -> float:
-    from fc_cassette.config import MatchRules
-    from fc_cassette.matching import Matcher, Miss
+    from fc_cassette.matching.matcher import Matcher, Miss
+    from fc_cassette.settings.config import MatchRules
 
     b = _builders()
     m = Matcher(_many(n), MatchRules())
@@ -72,7 +72,7 @@ def _miss_ms(n: int) -> float:
 
 
 def _validate_us() -> float:
-    from fc_cassette.models import validate_session
+    from fc_cassette.stripe_api.models import validate_session
 
     seed = json.loads((ROOT / "tests" / "data" / "seed_session.json").read_text())
     for _ in range(50):

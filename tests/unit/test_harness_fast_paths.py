@@ -18,11 +18,11 @@ from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmproxy.test import taddons, tflow
 
 from builders import write_cassette
-from fc_cassette.addon import all_addons
-from fc_cassette.api import ReplayMisses
 from fc_cassette.harness import report
+from fc_cassette.harness.api import ReplayMisses
+from fc_cassette.harness.pool import FcProxy, ProxyProcess
 from fc_cassette.harness.session import Session
-from fc_cassette.pytest_proxy import FcProxy, ProxyProcess
+from fc_cassette.proxy.addon import all_addons
 
 SESSIONS = "/v1/financial_connections/sessions"
 

@@ -1,5 +1,5 @@
 """One wording for what a harness reports: a cassette's misses and unrecorded exchanges
-(the pytest plugin's failure, :class:`fc_cassette.api.ReplayMisses`), and the session's
+(the pytest plugin's failure, :class:`fc_cassette.harness.api.ReplayMisses`), and the session's
 summary (never-used interactions, proxies started)."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """One harness session: the proxies of a pytest process (or of one
 ``fc_cassette.proxy(...)`` block), switched per cassette, reported on, stopped.
 
-Both harnesses use it (:mod:`fc_cassette.pytest_plugin`, :mod:`fc_cassette.api`):
+Both harnesses use it (:mod:`fc_cassette.harness.pytest_plugin`, :mod:`fc_cassette.harness.api`):
 
 - :meth:`Session.open` switches a proxy (started if none) to a cassette with one
   control call, ``use`` with ``rewind`` and ``previous``: the status of the cassette it
@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fc_cassette.pytest_proxy import (
+from fc_cassette.harness.pool import (
     ControlError,
     FcProxy,
     Pool,
