@@ -140,3 +140,34 @@ def test_one_wording_for_the_plugin_and_the_python_api():
     assert report.summary({Path("c.yaml"): [3, 4], Path("d.yaml"): []}, 2) == [
         "fc-cassette: c.yaml: interactions no test used: 3, 4",
         "fc-cassette: 2 proxy process(es) started"]
+
+
+def _config(tmp_path, args, **option):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(args=args, invocation_params=SimpleNamespace(dir=tmp_path),
+                           option=SimpleNamespace(**option))
+
+
+def test_the_proxy_is_started_ahead_only_for_runs_whose_tests_use_the_marker(tmp_path):
+    from fc_cassette.harness.pytest_plugin import _mentions_fc, _runs_tests
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "test_plain.py").write_text(
+        "# the fc_proxy fixture needs @pytest.mark.fc_cassette (on the test)\n"
+        "def test_x():\n    pass\n")
+    assert not _mentions_fc(_config(tmp_path, []))
+    (tmp_path / ".venv").mkdir()  # skipped folders
+    (tmp_path / ".venv" / "test_v.py").write_text("@pytest.mark.fc_cassette\n")
+    assert not _mentions_fc(_config(tmp_path, []))
+    (tmp_path / "pkg" / "test_fc.py").write_text(
+        "import pytest\n\npytestmark = pytest.mark.fc_cassette")
+    assert _mentions_fc(_config(tmp_path, []))
+    assert _mentions_fc(_config(tmp_path, ["pkg/test_fc.py::test_y"]))
+    assert not _mentions_fc(_config(tmp_path, ["pkg/test_plain.py"]))
+    assert _runs_tests(_config(tmp_path, [], collectonly=False, help=False, dist="no"))
+    assert not _runs_tests(_config(tmp_path, [], collectonly=True, help=False))
+    controller = _config(tmp_path, [], collectonly=False, help=False, dist="load")
+    assert not _runs_tests(controller)  # xdist's controller: its workers start theirs
+    controller.workerinput = {}
+    assert _runs_tests(controller)  # a worker

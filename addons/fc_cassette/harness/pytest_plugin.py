@@ -118,13 +118,15 @@ def _runs_tests(config: pytest.Config) -> bool:
 
 
 SCAN_BUDGET = 2000  # test files read at most; beyond, assume the proxy is needed
+# the marker as code uses it (decorator, pytestmark, a list of marks), not in a sentence
+_MARKER = re.compile(rb"mark\.fc_cassette(?:\(|[ \t]*(?:[\r\n,\])]|$))")
 _SKIP_DIRS = {"node_modules", "__pycache__", "site-packages", "venv", ".venv", ".git"}
 
 
 def _mentions_fc(config: pytest.Config) -> bool:
-    """Whether a test file (or conftest.py) of this run mentions fc_cassette: a quick
-    scan of the paths pytest was given, to start the proxy ahead only when a test is
-    likely to use it."""
+    """Whether a test file (or conftest.py) of this run uses the fc_cassette marker: a
+    quick scan of the paths pytest was given, to start the proxy ahead only when a test
+    is likely to use it."""
     budget = SCAN_BUDGET
     for arg in config.args or [str(config.invocation_params.dir)]:
         root = Path(config.invocation_params.dir, arg.split("::", 1)[0])
@@ -134,7 +136,7 @@ def _mentions_fc(config: pytest.Config) -> bool:
             if budget < 0:
                 return True
             try:
-                if b"fc_cassette" in path.read_bytes():
+                if _MARKER.search(path.read_bytes()):
                     return True
             except OSError:
                 continue
