@@ -171,3 +171,15 @@ def test_the_proxy_is_started_ahead_only_for_runs_whose_tests_use_the_marker(tmp
     assert not _runs_tests(controller)  # xdist's controller: its workers start theirs
     controller.workerinput = {}
     assert _runs_tests(controller)  # a worker
+
+
+def test_fc_cassette_proxy_stays_the_python_api_when_the_proxy_room_is_imported(tmp_path):
+    import pytest
+
+    import fc_cassette
+    import fc_cassette.proxy.addon  # noqa: F401  (binds fc_cassette.proxy to the room)
+
+    with pytest.raises(FileNotFoundError, match="does not exist; record it with"):
+        fc_cassette.proxy(tmp_path / "missing.yaml")
+    with pytest.raises(ValueError, match="record_mode='sometimes'"):
+        fc_cassette.proxy(tmp_path / "c.yaml", record_mode="sometimes")
