@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,7 @@ def _mentions_fc(config: pytest.Config) -> bool:
     return False
 
 
-def _test_files(root: Path):
+def _test_files(root: Path) -> Iterator[Path]:
     for folder, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
         for name in names:
@@ -224,7 +225,7 @@ class _Session(Session):
     """The pytest process's :class:`~fc_cassette.harness.session.Session`, with the
     session's record mode; a failure to use a cassette fails the test."""
 
-    def __init__(self, record_mode: str, upstream: str, config: str | None):
+    def __init__(self, record_mode: str, upstream: str, config: str | None) -> None:
         super().__init__(upstream, config, prefix="fc-cassette-pytest-")
         self.record_mode = record_mode
 
@@ -368,7 +369,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node, error) -> None:
+def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist's controller: a worker finished; keep its summary."""
     raw = getattr(node, "workeroutput", {}).get("fc_cassette")
     if not raw:

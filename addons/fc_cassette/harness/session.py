@@ -45,7 +45,7 @@ def kind_of(mode: str) -> str:
 
 
 class Session:
-    def __init__(self, upstream: str, config: str | None, prefix: str = "fc-cassette-"):
+    def __init__(self, upstream: str, config: str | None, prefix: str = "fc-cassette-") -> None:
         self.upstream, self.config, self.prefix = upstream, config, prefix
         self.never_used: dict[Path, list[int]] = {}
         self._pool: Pool | None = None
