@@ -10,6 +10,12 @@ sampled for fc-cassette processes (how many were started, and their summed RSS).
 Keys: ``suite_100_s``,
 ``suite_per_test_ms``, ``suite_proxies_started``, ``suite_proxies_peak_mb``,
 ``vcr_suite_100_s``, ``suite_vs_vcr`` (ours / theirs).
+
+Two more shapes, measured the same way: ``suite_1000_*`` (its own 1,000-test suite,
+serial: the per-test cost dominates) and ``suite_xdist_*`` (the 100-test suite with
+``-n 2`` on both sides, pytest-xdist; ``suite_xdist_proxies_started`` counts the
+workers' proxies). ``--smoke``: one 5-test suite, its serial figures standing for the
+1,000 shape too.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 GOALS = {"suite_proxies_started": ("<=", 1), "suite_proxies_peak_mb": ("<=", 150.0),
-         "suite_vs_vcr": ("<=", 2.0)}
+         "suite_vs_vcr": ("<=", 1.3), "suite_1000_vs_vcr": ("<=", 1.3),
+         "suite_xdist_vs_vcr": ("<=", 1.5)}
 REPEATS = 3
 FC = str(Path(sys.executable).parent / "fc-cassette")
 PROXY = re.compile(rb"-m\x00fc_cassette\x00(replay|record)\x00")
@@ -125,15 +132,30 @@ def _ppid(pid: str) -> int:
 
 
 def sample_proxies(parent: int, seen: set[str]) -> int:
-    """Summed RSS (kB) of the fc-cassette proxies ``parent`` runs now (added to seen);
-    other processes on the machine (another run's proxies) are not counted."""
-    total = 0
+    """Summed RSS (kB) of the fc-cassette proxies ``parent`` runs now, itself or through
+    its children (xdist's workers) (added to seen); other processes on the machine
+    (another run's proxies) are not counted."""
+    parents: dict[str, int] = {}
     for pid in os.listdir("/proc"):
-        if not pid.isdigit():
+        if pid.isdigit():
+            try:
+                parents[pid] = _ppid(pid)
+            except (OSError, IndexError, ValueError):
+                continue
+    tree = {parent}
+    grew = True
+    while grew:
+        grew = False
+        for pid, ppid in parents.items():
+            if ppid in tree and int(pid) not in tree:
+                tree.add(int(pid))
+                grew = True
+    total = 0
+    for pid, ppid in parents.items():
+        if ppid not in tree:
             continue
         try:
-            if _ppid(pid) == parent and PROXY.search(
-                    Path(f"/proc/{pid}/cmdline").read_bytes()):
+            if PROXY.search(Path(f"/proc/{pid}/cmdline").read_bytes()):
                 total += _rss_kb(pid)
                 seen.add(pid)
         except (OSError, IndexError, ValueError):
@@ -167,9 +189,9 @@ def run_pytest(cwd: Path, upstream: str, *args: str) -> tuple[float, int, float]
     return dt, len(seen), peak / 1024
 
 
-def bench_suite(smoke: bool, tmp: Path) -> dict[str, Any]:
-    n = 5 if smoke else 100
-    root = tmp / "suite"
+def _record(root: Path, n: int) -> tuple[Path, Path, str]:
+    """Write a suite of ``n`` tests both ways and record both from one simulator (then
+    stopped: the replays are offline)."""
     ours, theirs = write_suites(root, n)
     sim, upstream = start_simulate(root)
     try:
@@ -177,21 +199,47 @@ def bench_suite(smoke: bool, tmp: Path) -> dict[str, Any]:
         run_pytest(theirs, upstream, "--record-mode=once")
     finally:
         stop(sim)
-    # alternated, medians of REPEATS: a loaded machine shifts single runs by seconds.
-    # Each suite without the other's plugin, as its users run it.
-    runs: dict[str, list[tuple[float, int, float]]] = {"ours": [], "theirs": []}
-    for _ in range(1 if smoke else REPEATS):
-        runs["ours"].append(run_pytest(ours, upstream, "-p", "no:recording"))
-        runs["theirs"].append(run_pytest(theirs, upstream, "--record-mode=none",
-                                         "-p", "no:fc_cassette"))
-    ours_s = statistics.median(r[0] for r in runs["ours"])
-    theirs_s = statistics.median(r[0] for r in runs["theirs"])
-    started = max(r[1] for r in runs["ours"])
-    peak_mb = max(r[2] for r in runs["ours"])
     shutil.rmtree(root / "suite-mitm", ignore_errors=True)
-    return {"suite_tests": n, "suite_100_s": ours_s, "suite_per_test_ms": ours_s * 1000 / n,
-            "suite_proxies_started": started, "suite_proxies_peak_mb": peak_mb,
-            "vcr_suite_100_s": theirs_s, "suite_vs_vcr": ours_s / theirs_s}
+    return ours, theirs, upstream
+
+
+def _replay(suites: tuple[Path, Path, str], repeats: int, *extra: str) -> dict[str, Any]:
+    """Each suite replayed ``repeats`` times, alternated (a loaded machine shifts single
+    runs by seconds: medians), each without the other's plugin, as its users run it."""
+    ours, theirs, upstream = suites
+    runs: dict[str, list[tuple[float, int, float]]] = {"ours": [], "theirs": []}
+    for _ in range(repeats):
+        runs["ours"].append(run_pytest(ours, upstream, "-p", "no:recording", *extra))
+        runs["theirs"].append(run_pytest(theirs, upstream, "--record-mode=none",
+                                         "-p", "no:fc_cassette", *extra))
+    return {"ours_s": statistics.median(r[0] for r in runs["ours"]),
+            "theirs_s": statistics.median(r[0] for r in runs["theirs"]),
+            "started": max(r[1] for r in runs["ours"]),
+            "peak_mb": max(r[2] for r in runs["ours"])}
+
+
+def bench_suite(smoke: bool, tmp: Path) -> dict[str, Any]:
+    """The three shapes (100 serial, 1,000 serial, 100 with -n 2); ``smoke``: one
+    5-test suite, replayed once serially (also standing for the 1,000 shape) and once
+    with -n 2."""
+    n, repeats = (5, 1) if smoke else (100, REPEATS)
+    small = _record(tmp / "suite", n)
+    one = _replay(small, repeats)
+    res: dict[str, Any] = {
+        "suite_tests": n, "suite_100_s": one["ours_s"],
+        "suite_per_test_ms": one["ours_s"] * 1000 / n,
+        "suite_proxies_started": one["started"], "suite_proxies_peak_mb": one["peak_mb"],
+        "vcr_suite_100_s": one["theirs_s"], "suite_vs_vcr": one["ours_s"] / one["theirs_s"]}
+    xd = _replay(small, repeats, "-n", "2")
+    big = n if smoke else 1000
+    many = one if smoke else _replay(_record(tmp / "suite_1000", big), repeats)
+    res.update({"suite_1000_tests": big, "suite_1000_s": many["ours_s"],
+                "vcr_suite_1000_s": many["theirs_s"],
+                "suite_1000_vs_vcr": many["ours_s"] / many["theirs_s"],
+                "suite_xdist_s": xd["ours_s"], "vcr_suite_xdist_s": xd["theirs_s"],
+                "suite_xdist_proxies_started": xd["started"],
+                "suite_xdist_vs_vcr": xd["ours_s"] / xd["theirs_s"]})
+    return res
 
 
 def table(res: dict[str, Any]) -> str:
@@ -201,7 +249,15 @@ def table(res: dict[str, Any]) -> str:
             ("suite_proxies_started", "fc-cassette processes started", "{:d}"),
             ("suite_proxies_peak_mb", "their peak summed RSS (MB)", "{:.1f}"),
             ("vcr_suite_100_s", "VCR.py + pytest-recording, same suite (s)", "{:.2f}"),
-            ("suite_vs_vcr", "ours / VCR.py", "{:.3f}")]
+            ("suite_vs_vcr", "ours / VCR.py", "{:.3f}"),
+            ("suite_1000_s", f"pytest replay, {res.get('suite_1000_tests')} tests (s)",
+             "{:.2f}"),
+            ("vcr_suite_1000_s", "VCR.py, same suite (s)", "{:.2f}"),
+            ("suite_1000_vs_vcr", "ours / VCR.py", "{:.3f}"),
+            ("suite_xdist_s", f"pytest -n 2, {n} tests (s)", "{:.2f}"),
+            ("suite_xdist_proxies_started", "fc-cassette processes started (-n 2)", "{:d}"),
+            ("vcr_suite_xdist_s", "VCR.py -n 2, same suite (s)", "{:.2f}"),
+            ("suite_xdist_vs_vcr", "ours / VCR.py (-n 2)", "{:.3f}")]
     lines = []
     for key, desc, fmt in rows:
         goal = GOALS.get(key)

@@ -263,5 +263,8 @@ def test_a_marker_record_mode_overrides_the_session(simulate, tmp_path):
     (suite / "test_grow.py").write_text(OVERRIDE)
     for n in (1, 2):  # the session replays; this test records a new episode each run
         r, started = run_counted(suite, f"--fc-upstream={upstream}")
-        assert r.returncode == 0 and started == 1, r.stdout
+        # one proxy served: the recording one (the replay proxy started ahead while
+        # pytest collected is stopped once collection shows that no test replays)
+        assert r.returncode == 0 and started <= 2, r.stdout
+        assert "fc-cassette: 1 proxy process(es) started" in r.stdout, r.stdout
         assert len(cio.load(suite / "cassettes/grow.yaml").interactions) == 2 * n

@@ -7,7 +7,10 @@ scanner and the redactor, the inlined base64 windows, the NUL count before wide-
 readings, ``interaction.split_path``) is compared with its plain form on generated input
 built from the pieces that matter: class boundaries, line breaks and their escapes,
 prefixes, case variants and non-ASCII look-alikes (the Kelvin sign and the long s fold
-to ASCII under ``re``'s ignore-case)."""
+to ASCII under ``re``'s ignore-case).
+
+Sized for CI (issue #25): a quarter of the examples they first ran with (random each
+run, so CI runs keep exploring), a tenth of that with ``scripts/test.sh --quick``."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import base64
 
 from hypothesis import given, settings, strategies as st
 
+from builders import examples
 from fc_cassette.redact import codecs, fieldshapes, patterns, runs, scanner
 
 PIECES = [
@@ -39,26 +43,26 @@ def spans(matches) -> list[tuple[int, int]]:
     return [m.span() for m in matches]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(ANY)
 def test_hex_runs_are_the_hex_regex_matches(text: str) -> None:
     assert list(runs.hex_runs(runs.as_bytes(text))) == spans(
         codecs._HEX_RUN.finditer(text))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(ANY)
 def test_b64_runs_are_the_b64_regex_matches(text: str) -> None:
     assert list(runs.b64_runs(runs.as_bytes(text))) == spans(codecs._B64_RUN.finditer(text))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(ANY)
 def test_b32_probe_is_true_whenever_the_b32_regex_matches(text: str) -> None:
     assert runs.has_b32_run(runs.as_bytes(text)) == bool(codecs._B32_RUN.search(text))
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(ANY)
 def test_mime_matches_from_the_starts_are_the_mime_regex_matches(text: str) -> None:
     fast = patterns._matches_from(codecs._MIME_RUN, text,
@@ -77,7 +81,7 @@ def test_mime_starts_cover_wrapped_base64() -> None:
         assert spans(fast) == spans(codecs._MIME_RUN.finditer(text)) != []
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(ANY)
 def test_secret_matches_are_the_secret_regex_matches(text: str) -> None:
     fast = [(m.span(), m.groupdict()) for m in patterns._secret_matches(text)]
@@ -91,7 +95,7 @@ def test_object_secret_after_a_long_id_and_mid_word() -> None:
         assert fast == spans(patterns._SECRET.finditer(text)) != []
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(ANY)
 def test_bearer_probes_are_the_bearer_regex(text: str) -> None:
     assert patterns.has_bearer(text) == bool(patterns._BEARER_QUICK.search(text))
@@ -99,7 +103,7 @@ def test_bearer_probes_are_the_bearer_regex(text: str) -> None:
         m.start() for m in patterns._BEARER_QUICK.finditer(text)]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(ANY)
 def test_field_shape_probes_are_their_regexes(text: str) -> None:
     assert fieldshapes._has_disposition(text) == bool(fieldshapes._DISPOSITION.search(text))
@@ -133,7 +137,7 @@ B64ISH = st.one_of(
             min_size=16, max_size=80))
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(B64ISH)
 def test_window_filter_keeps_every_interesting_window(run: str) -> None:
     assert scanner._b64_interesting(run) == _windows_reference(run)
@@ -158,7 +162,7 @@ def _windows_decoded_one_by_one(run: str) -> list:
     return out
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.text(alphabet="AZaz09+/_-=Q", max_size=40))
 def test_b64_windows_are_each_alignment_decoded(run: str) -> None:
     assert codecs._b64_windows(run) == _windows_decoded_one_by_one(run)
@@ -179,7 +183,7 @@ NUL_HEAVY = st.lists(st.sampled_from([b"\x00", b"%", b"4", b"1", b"A", b"\xd8", 
                                       b"\x00\x00", b"s"]), max_size=24).map(b"".join)
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(NUL_HEAVY)
 def test_wide_text_shortcut_keeps_every_reading(raw: bytes) -> None:
     assert scanner._wide_text(raw) == _wide_text_reference(raw)
@@ -197,7 +201,7 @@ TARGETS = st.lists(st.sampled_from(["/", "//", "/v1", "?", "a=b", "&", "#", "\t"
                    max_size=12).map("".join)
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(TARGETS)
 def test_split_path_is_urlsplits_path_and_query(path: str) -> None:
     from urllib.parse import urlsplit
@@ -232,7 +236,7 @@ FORMS = st.lists(st.sampled_from(["a", "b", "=", "&", "&&", "+", "%2B", "%5B", "
                                   "cus_1", "==", " "]), max_size=16).map("".join)
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(FORMS)
 def test_form_decode_is_the_parse_qsl_decode(text: str) -> None:
     from fc_cassette.exchange import formcodec
@@ -249,7 +253,7 @@ LONG = st.lists(st.one_of(st.sampled_from(PIECES), B64ISH), max_size=60).map(
     lambda parts: "z " * 130 + " ".join(parts))  # long enough for the marks
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(75), deadline=None)
 @given(LONG)
 def test_base64_runs_of_a_long_string_are_redacted_as_the_regex_finds_them(text: str) -> None:
     from fc_cassette.redact import Redactor, layers

@@ -10,9 +10,6 @@ interactions.
 
 from __future__ import annotations
 
-import statistics
-import time
-
 from builders import match_entry, match_request
 from fc_cassette.matching import closest, misses
 from fc_cassette.matching.matcher import Matcher, Miss
@@ -171,22 +168,18 @@ def test_the_closest_recording_is_found_in_a_large_cassette(monkeypatch):
     assert len(compared) <= 2 * closest.MAX_CANDIDATES
 
 
-def _miss_ms(m: Matcher, n: int) -> float:
-    times = []
-    for i in range(1, 200, 2):
-        request = req("GET", f"{SESSIONS}/fcsess_{(i * 7919) % n:07d}Abc", query={"q": str(i)})
-        t = time.perf_counter()
-        assert isinstance(m.take(request), Miss)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1000
-
-
-def test_a_miss_costs_about_the_same_at_100_and_40000_interactions():
+def test_misses_at_40000_interactions_are_explained_like_at_100():
+    """The cost of a miss at 40,000 vs 100 interactions is measured by the bench
+    (scripts/bench_micro.py: ``miss_40k_ms``, ``miss_40k_vs_100``), not asserted here;
+    the bounded work is (``compared`` above). Here: the answers are the same kind."""
     small, large = Matcher(_many(100), MatchRules()), Matcher(_many(40_000), MatchRules())
-    small_ms, large_ms = _miss_ms(small, 100), _miss_ms(large, 40_000)
-    # a scan of 40,000 recordings took ~400 ms per miss; bounded, under a millisecond
-    assert large_ms < 20, (small_ms, large_ms)
-    assert large_ms < 5 * small_ms + 2, (small_ms, large_ms)
+    for m, n in ((small, 100), (large, 40_000)):
+        for i in range(1, 40, 2):
+            got = m.take(req("GET", f"{SESSIONS}/fcsess_{(i * 7919) % n:07d}Abc",
+                             query={"q": str(i)}))
+            assert isinstance(got, Miss)
+            assert got.message.startswith(f"no recorded request matches GET {SESSIONS}/")
+            assert "; closest is interaction " in got.message, got.message
 
 
 # ------------------------------------------------------------- through the proxy

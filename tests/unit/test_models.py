@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -650,13 +649,5 @@ def test_mutated_real_session_never_raises(rich, data):
 
 
 # ----------------------------------------------------------------------------- speed
-def test_validate_session_is_fast(rich, seed):
-    for _ in range(50):  # warm up
-        validate_session(rich)
-    n = 500
-    start = time.perf_counter()
-    for _ in range(n):
-        validate_session(seed)
-    per_call = (time.perf_counter() - start) / n
-    # typically ~10 us; the bound is loose so a busy CI machine does not flake
-    assert per_call < 1e-3, f"{per_call * 1e6:.0f} us per validate_session"
+# validate_session's cost is measured by the bench (scripts/bench_micro.py:
+# validate_session_us), not asserted here: a verdict must not depend on the machine's load.

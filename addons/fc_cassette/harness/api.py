@@ -12,20 +12,13 @@ See docs/python-api.md.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from fc_cassette.harness.pool import (
-    ControlError,
-    FcProxy,
-    Pool,
-    ProxyError,
-    config_file,
-    webhook_args,
-)
+from fc_cassette.harness import report as wording
+from fc_cassette.harness.pool import ControlError, FcProxy, ProxyError
+from fc_cassette.harness.session import Session, SessionError, tail
 from fc_cassette.settings import modes as vocab
 from fc_cassette.settings.config import DEFAULT_UPSTREAM, parse_upstream
 
@@ -39,14 +32,8 @@ class ReplayMisses(AssertionError):
     recording, exchanges that were not recorded (``not_recorded``)."""
 
     def __init__(self, cassette: Path, misses: list[str], not_recorded: list[str]):
-        lines = [f"fc-cassette: {len(misses)} replay miss(es) against {cassette}:"
-                 ] if misses else []
-        lines += [f"  - {m}".replace("\n", "\n    ") for m in misses]
-        if not_recorded:
-            lines.append(f"fc-cassette: {len(not_recorded)} exchange(s) NOT recorded into "
-                         f"{cassette}:")
-            lines += [f"  - {m}".replace("\n", "\n    ") for m in not_recorded]
-        super().__init__("\n".join(lines))
+        super().__init__("\n".join(wording.problems(
+            {"cassette": cassette, "misses": misses, "not_recorded": not_recorded})))
         self.cassette, self.misses, self.not_recorded = cassette, misses, not_recorded
 
 
@@ -54,12 +41,12 @@ class Proxy(FcProxy):
     """A running proxy on one cassette (what ``with fc_cassette.proxy(...)`` gives)."""
 
     strict: bool = True
-    _pool: Pool | None = None
+    _session: Session | None = None
     _last: dict[str, Any] | None = None  # the status when the proxy stopped
 
     def _status(self) -> dict[str, Any]:
         """Live while running; after :meth:`stop`, the last status (``misses`` etc.)."""
-        if self._pool is None:
+        if self._session is None:
             return self._last or {}
         return self.status() or {}
 
@@ -84,29 +71,28 @@ class Proxy(FcProxy):
     def stop(self) -> str | None:
         """Stop the proxy (idempotent); ``misses`` keeps its last answer. Returns the end
         of its log if it had exited by itself (else None)."""
-        if self._pool is None:
+        if self._session is None:
             return None
-        died = None if self.process.poll() is None else \
-            "\n".join(self.output().splitlines()[-20:])
+        died = None if self.process.poll() is None else tail(self._proxy)
         try:
             self._last = (self.status() or {}) if died is None else {}
         except (OSError, ValueError, ControlError):
             self._last = {}
-        pool, self._pool, self._proxy = self._pool, None, None
-        pool.stop_all()
-        shutil.rmtree(pool.tmp, ignore_errors=True)  # logs, and the CA's private key
+        session, self._session, self._proxy = self._session, None, None
+        session.stop()  # its logs and the CA's private key go with it
         return died
 
 
-def _config(config: str | Path | dict | None, tmp: Path) -> str | None:
+def _config(config: str | Path | dict | None) -> tuple[str | None, dict[str, Any]]:
+    """The config file and the overrides merged over it."""
     if config is None:
-        return None
+        return None, {}
     if isinstance(config, dict):
-        return config_file(None, config, tmp)
+        return None, config
     path = Path(config)
     if not path.is_file():
         raise FileNotFoundError(f"fc-cassette: config={str(config)!r}: no such file")
-    return str(path.resolve())
+    return str(path.resolve()), {}
 
 
 def proxy(cassette: str | Path, record_mode: str = "none", *,
@@ -137,21 +123,18 @@ def proxy(cassette: str | Path, record_mode: str = "none", *,
     if offline and not path.is_file():  # served by a replay process
         raise FileNotFoundError(f"fc-cassette: {path} does not exist; record it with "
                                 f"record_mode='once' (and upstream=URL)")
-    tmp = Path(tempfile.mkdtemp(prefix="fc-cassette-api-"))
+    base, overrides = _config(config)
+    session = Session(upstream, base, prefix="fc-cassette-api-")
     try:
-        pool = Pool(upstream, tmp)
-        kind = "replay" if offline else "record"
-        if kind == "record":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        process = pool.get(kind, _config(config, tmp), path, record_mode,
-                           webhook_args(kind, webhooks_to, webhook_secret))
-        status = process.call("GET", "status")
+        opened = session.open(path, record_mode, overrides,
+                              {"webhooks_to": webhooks_to, "webhook_secret": webhook_secret})
+    except SessionError as e:
+        session.stop()
+        raise ProxyError(str(e)) from None
     except BaseException:
-        if "pool" in locals():
-            pool.stop_all()
-        shutil.rmtree(tmp, ignore_errors=True)
+        session.stop()
         raise
-    handle = Proxy(path, record_mode, process.port, process.confdir, process.process,
-                   process.log, bool(status.get("recording")), process)
-    handle.strict, handle._pool = strict, pool
+    handle = Proxy(opened.cassette, record_mode, opened.port, opened.confdir,
+                   opened.process, opened.log, opened.recording, opened._proxy)
+    handle.strict, handle._session = strict, session
     return handle

@@ -53,13 +53,29 @@ class ProxyProcess:
     confdir: Path
     process: subprocess.Popen = field(repr=False)
     log: Path = field(repr=False)
+    events: Path | None = field(default=None, repr=False)  # its fc_events file
     _conn: http.client.HTTPConnection | None = field(default=None, repr=False)
+    _seen: int = field(default=0, repr=False)  # the events file's size last seen
+    _signalled: bool = field(default=False, repr=False)
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def news(self) -> bool:
+        """Whether the status got news (a miss, an exchange not recorded, a request
+        outside the scope) since the last call: a stat of the events file the proxy
+        appends to before it answers, not a round trip. True without an events file."""
+        if self.events is None:
+            return True
+        try:
+            size = self.events.stat().st_size
+        except OSError:
+            return True
+        news, self._seen = size != self._seen, size
+        return news
 
     def call(self, method: str, action: str, body: dict | None = None) -> dict[str, Any]:
         """A control call; ControlError if refused, OSError/ValueError if unanswered."""
@@ -84,12 +100,38 @@ class ProxyProcess:
             raise ControlError(resp.status, answer)
         return answer
 
-    def stop(self) -> None:
+    def signal_stop(self) -> None:
+        """Begin stopping (see :meth:`stop`) without waiting (once)."""
         LIVE_PORTS.discard(self.port)
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-        procs.stop(self.process)
+        if self._signalled:
+            return
+        self._signalled = True
+        _close_pipe(self.process)
+        if self.kind == "replay":  # nothing to flush: no need to wait for a clean exit
+            procs.stop(self.process, ladder=((procs.signal.SIGKILL, 0.0),))
+        else:
+            procs.stop(self.process, ladder=((procs.signal.SIGINT, 0.0),))
+
+    def stop(self) -> None:
+        """Stop it: a replay proxy is killed (it has nothing to flush), a recording one
+        gets SIGINT (flush, unlock) and the rest of the ladder if it does not exit."""
+        self.signal_stop()
+        try:
+            self.process.wait(procs.LADDER[0][1] if self.kind != "replay" else 5.0)
+        except subprocess.TimeoutExpired:
+            procs.stop(self.process, ladder=procs.LADDER[1:])
+
+
+def _close_pipe(proc: subprocess.Popen) -> None:
+    """Close the proxy's stdin (its ``fc_parent_pipe``): it shuts down when it sees EOF."""
+    if proc.stdin is not None:
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
 
 
 @dataclass
@@ -224,30 +266,46 @@ def webhook_args(kind: str, webhooks_to: str | None, webhook_secret: str | None
 
 
 class Pool:
-    """The session's proxies, by (kind, config): usually exactly one."""
+    """The session's proxies, by (kind, config): usually exactly one. A proxy may be
+    started ahead (:meth:`prestart`, while pytest collects) and waited for on first use."""
 
     def __init__(self, upstream: str, tmp: Path):
         self.upstream, self.tmp = upstream, tmp
         self.proxies: dict[tuple[str | None, ...], ProxyProcess] = {}
-        self.started = 0
+        self.pending: dict[tuple[str | None, ...],
+                           tuple[subprocess.Popen, Path, Path]] = {}
+        self.started = 0  # proxies that came up for a test (not those started ahead unused)
+        self._spawned = 0
+
+    def prestart(self, kind: str, config: str | None, cassette: Path,
+                 record_mode: str = "none", extra: tuple[str, ...] = ()) -> None:
+        """Start a proxy of ``kind`` for ``config`` now, without waiting for it."""
+        key = (kind, config, *extra)
+        if key not in self.pending and key not in self.proxies:
+            self.pending[key] = self._spawn(kind, config, cassette, record_mode, extra)
 
     def get(self, kind: str, config: str | None, cassette: Path,
             record_mode: str, extra: tuple[str, ...] = ()) -> ProxyProcess:
         """A live proxy of ``kind`` for ``config`` (started, on ``cassette``, if none);
         ``extra``: more command-line flags (webhooks: :func:`webhook_args`)."""
-        key = (kind, config) if not extra else (kind, config, *extra)
+        key = (kind, config, *extra)
         proxy = self.proxies.get(key)
         if proxy is None or not proxy.alive():
             if proxy is not None:
                 proxy.stop()
-            proxy = self.proxies[key] = self._start(kind, config, cassette, record_mode,
-                                                    extra)
+                del self.proxies[key]
+            pending = self.pending.pop(key, None) or self._spawn(kind, config, cassette,
+                                                                 record_mode, extra)
+            proxy = self.proxies[key] = self._ready(kind, *pending)
         return proxy
 
-    def _start(self, kind: str, config: str | None, cassette: Path,
-               record_mode: str, extra: tuple[str, ...] = ()) -> ProxyProcess:
-        self.started += 1
-        confdir, log = self.tmp / "mitmproxy", self.tmp / f"proxy-{self.started}.log"
+    def _spawn(self, kind: str, config: str | None, cassette: Path,
+               record_mode: str, extra: tuple[str, ...] = ()
+               ) -> tuple[subprocess.Popen, Path, Path]:
+        self._spawned += 1
+        confdir, log = self.tmp / "mitmproxy", self.tmp / f"proxy-{self._spawned}.log"
+        events = self.tmp / f"proxy-{self._spawned}.events"
+        events.write_bytes(b"")
         if kind == "replay":
             args = ["replay", str(cassette), "--forward"]
         else:
@@ -256,14 +314,34 @@ class Pool:
         if config:
             args += ["--config", config]
         args += list(extra)
-        proc = procs.spawn([*args, "--port", "0", "--set", f"confdir={confdir}"], log)
+        proc = procs.spawn([*args, "--port", "0", "--set", f"confdir={confdir}",
+                            "--set", f"fc_events={events}", "--set", "fc_parent_pipe=true"],
+                           log, stdin_pipe=True)
+        return proc, log, events
+
+    def _ready(self, kind: str, proc: subprocess.Popen, log: Path,
+               events: Path) -> ProxyProcess:
+        self.started += 1
         try:  # ready when it says where it listens: it listens only once loaded
             port = procs.wait_listening(proc, log, START_TIMEOUT, f"fc-cassette {kind} proxy")
         except procs.StartError as e:
+            _close_pipe(proc)
             raise ProxyError(str(e)) from None
         LIVE_PORTS.add(port)
-        return ProxyProcess(kind, port, confdir, proc, log)
+        return ProxyProcess(kind, port, self.tmp / "mitmproxy", proc, log, events)
+
+    def discard_pending(self) -> None:
+        """Stop the proxies started ahead that no test asked for."""
+        for proc, _, _ in self.pending.values():
+            _close_pipe(proc)
+            procs.stop(proc, ladder=((procs.signal.SIGKILL, 5.0),))
+        self.pending.clear()
 
     def stop_all(self) -> None:
+        """Stop every proxy: all signalled first, then each waited for."""
+        self.discard_pending()
+        for proxy in self.proxies.values():
+            proxy.signal_stop()
         for proxy in self.proxies.values():
             proxy.stop()
+        self.proxies.clear()

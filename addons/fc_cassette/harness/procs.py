@@ -44,12 +44,15 @@ def output(log: Path) -> str:
 
 
 def spawn(args: Sequence[str], log: Path, *, cwd: Path | str | None = None,
-          env: Mapping[str, str] | None = None, command: Sequence[str] = FC
-          ) -> subprocess.Popen:
-    """Start ``command ARGS`` (``python -m fc_cassette`` by default), output to ``log``."""
+          env: Mapping[str, str] | None = None, command: Sequence[str] = FC,
+          stdin_pipe: bool = False) -> subprocess.Popen:
+    """Start ``command ARGS`` (``python -m fc_cassette`` by default), output to ``log``.
+    ``stdin_pipe``: its stdin is a pipe from this process (``proc.stdin``), which the
+    kernel closes when this process exits or dies (see the ``fc_parent_pipe`` option)."""
     with open(log, "w") as fh:
         return subprocess.Popen([*command, *args], stdout=fh, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, cwd=cwd,
+                                stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
+                                cwd=cwd,
                                 env=dict(env) if env is not None else None,
                                 start_new_session=True)
 
@@ -95,11 +98,14 @@ def _signal(proc: subprocess.Popen, sig: int) -> None:
 
 
 def stop(proc: subprocess.Popen, ladder: Ladder = LADDER) -> int | None:
-    """Stop ``proc`` (SIGINT, then SIGTERM, then SIGKILL); its exit code."""
+    """Stop ``proc`` (SIGINT, then SIGTERM, then SIGKILL); its exit code. A step with a
+    wait of 0 only signals."""
     for sig, wait in ladder:
         if proc.poll() is not None:
             break
         _signal(proc, sig)
+        if not wait:
+            continue
         try:
             proc.wait(wait)
         except subprocess.TimeoutExpired:

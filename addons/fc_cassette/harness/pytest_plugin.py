@@ -24,27 +24,19 @@ was not recorded) fails it, with the explanation in the report. ``--fc-block-net
 
 from __future__ import annotations
 
+import json
+import os
 import re
-import shutil
-import tempfile
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fc_cassette.harness import block_network
-from fc_cassette.harness.pool import (
-    LIVE_PORTS,
-    ControlError,
-    FcProxy,
-    Pool,
-    ProxyError,
-    ProxyProcess,
-    config_file,
-    webhook_args,
-)
+from fc_cassette.harness import block_network, report as wording
+from fc_cassette.harness.pool import LIVE_PORTS, ControlError, FcProxy, ProxyError
+from fc_cassette.harness.session import Session, SessionError, tail
 from fc_cassette.settings import modes as vocab
 from fc_cassette.settings.config import DEFAULT_UPSTREAM, UpstreamError, parse_upstream
 
@@ -120,8 +112,70 @@ def pytest_configure(config: pytest.Config) -> None:
     path = str((base / cfg).resolve()) if cfg else None
     if path and not Path(path).is_file():
         raise pytest.UsageError(f"fc-cassette: --fc-config {cfg}: no such file")
-    config.stash[_SESSION] = _Session(mode, _upstream(config), path)
+    session = _Session(mode, _upstream(config), path)
+    config.stash[_SESSION] = session
     config.stash[_GUARD] = _guard(config)
+    if mode == "none" and _runs_tests(config) and _mentions_fc(config):
+        session.prestart()  # while pytest collects; stopped if no test needs it
+
+
+def _runs_tests(config: pytest.Config) -> bool:
+    """This process runs tests (not --collect-only, --help, nor xdist's controller,
+    whose workers each run their own proxy)."""
+    opt = config.option
+    if getattr(opt, "collectonly", False) or getattr(opt, "help", False):
+        return False
+    controller = getattr(opt, "dist", "no") != "no" and not hasattr(config, "workerinput")
+    return not controller
+
+
+SCAN_BUDGET = 2000  # test files read at most; beyond, assume the proxy is needed
+# the marker as code uses it (decorator, pytestmark, a list of marks), not in a sentence
+_MARKER = re.compile(rb"mark\.fc_cassette(?:\(|[ \t]*(?:[\r\n,\])]|$))")
+_SKIP_DIRS = {"node_modules", "__pycache__", "site-packages", "venv", ".venv", ".git"}
+
+
+def _mentions_fc(config: pytest.Config) -> bool:
+    """Whether a test file (or conftest.py) of this run uses the fc_cassette marker: a
+    quick scan of the paths pytest was given, to start the proxy ahead only when a test
+    is likely to use it."""
+    budget = SCAN_BUDGET
+    for arg in config.args or [str(config.invocation_params.dir)]:
+        root = Path(config.invocation_params.dir, arg.split("::", 1)[0])
+        files = [root] if root.is_file() else _test_files(root)
+        for path in files:
+            budget -= 1
+            if budget < 0:
+                return True
+            try:
+                if _MARKER.search(path.read_bytes()):
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def _test_files(root: Path) -> Iterator[Path]:
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
+        for name in names:
+            if name.endswith(".py") and (name.startswith("test_") or name == "conftest.py"
+                                         or name.endswith("_test.py")):
+                yield Path(folder, name)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    """The replay proxy started ahead is stopped at once if no collected test replays."""
+    fc = config.stash.get(_SESSION, None)
+    if fc is None:
+        return
+    for item in items:
+        marker = item.get_closest_marker("fc_cassette")
+        if marker is not None and (marker.kwargs.get("record_mode") or fc.record_mode) \
+                == "none":
+            return
+    fc.discard_prestarted()
 
 
 def _upstream(config: pytest.Config) -> str:
@@ -178,67 +232,31 @@ def cassette_of(item: pytest.Item, marker: pytest.Mark) -> Path:
     return (Path(item.path).parent / path).resolve()
 
 
-class _Session:
-    def __init__(self, record_mode: str, upstream: str, config: str | None):
-        self.record_mode, self.upstream, self.config = record_mode, upstream, config
-        self.never_used: dict[Path, list[int]] = {}
+class _Session(Session):
+    """The pytest process's :class:`~fc_cassette.harness.session.Session`, with the
+    session's record mode; a failure to use a cassette fails the test."""
+
+    def __init__(self, record_mode: str, upstream: str, config: str | None) -> None:
+        super().__init__(upstream, config, prefix="fc-cassette-pytest-")
+        self.record_mode = record_mode
         self.named: set[Path] = set()  # cassettes the collected tests' markers name
         self.test_files: set[Path] = set()
-        self._pool: Pool | None = None
-        self._tmp: Path | None = None
 
-    @property
-    def started(self) -> int:
-        return self._pool.started if self._pool is not None else 0
-
-    def pool(self) -> Pool:
-        if self._pool is None:
-            self._tmp = Path(tempfile.mkdtemp(prefix="fc-cassette-pytest-"))
-            self._pool = Pool(self.upstream, self._tmp)
-        return self._pool
-
-    def open(self, cassette: Path, mode: str, overrides: dict[str, Any],
-             hooks: dict[str, str | None] | None = None) -> FcProxy:
+    def use(self, cassette: Path, mode: str, overrides: dict[str, Any],
+            hooks: dict[str, str | None] | None = None) -> FcProxy:
         """The proxy, switched to ``cassette`` in ``mode`` and rewound (or the test fails)."""
         offline = vocab.row(mode).offline  # served by a replay process
         if offline and not cassette.exists():
             pytest.fail(f"fc-cassette: {cassette} does not exist; record it with "
                         f"--fc-record-mode=once (and --fc-upstream URL)", pytrace=False)
-        kind = "replay" if offline else "record"
-        body: dict[str, Any] = {"cassette": str(cassette), "rewind": True}
-        if kind == "record":
-            body["record_mode"] = mode
-            cassette.parent.mkdir(parents=True, exist_ok=True)
-        pool = self.pool()
-        proxy = None
         try:
-            proxy = pool.get(kind, config_file(self.config, overrides, pool.tmp),
-                             cassette, mode, webhook_args(kind, **(hooks or {})))
-            status = proxy.call("POST", "use", body)
-        except ProxyError as e:
+            return self.open(cassette, mode, overrides, hooks)
+        except (ProxyError, SessionError) as e:
             pytest.fail(str(e), pytrace=False)
-        except ControlError as e:
-            pytest.fail(f"fc-cassette: cannot use {cassette}: {e}", pytrace=False)
-        except (OSError, ValueError) as e:
-            pytest.fail(f"fc-cassette: the proxy did not answer ({e}):\n"
-                        f"{_tail(proxy)}", pytrace=False)
-        return FcProxy(cassette, mode, proxy.port, proxy.confdir, proxy.process, proxy.log,
-                       bool(status.get("recording")), proxy)
-
-    def stop(self) -> None:
-        if self._pool is not None:
-            self._pool.stop_all()
-        if self._tmp is not None:  # the proxies' logs and mitmproxy's CA (a private key)
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
 
 
 _SESSION = pytest.StashKey[_Session]()
 _GUARD = pytest.StashKey["block_network.Guard | None"]()
-
-
-def _tail(proxy: ProxyProcess | None) -> str:
-    return "\n".join(proxy.output().splitlines()[-20:]) if proxy is not None else ""
 
 
 WEBHOOK_KEYS = ("webhooks_to", "webhook_secret")  # fc_cassette_config keys, ini fc_<key>
@@ -269,7 +287,7 @@ def fc_proxy(request: pytest.FixtureRequest, fc_cassette_config: dict[str, Any])
     overrides = dict(fc_cassette_config or {})
     hooks = {key: overrides.pop(key, None) or request.config.getini(f"fc_{key}") or None
              for key in WEBHOOK_KEYS}  # not config-file keys: command-line flags
-    return session.open(cassette_of(request.node, marker), mode, overrides, hooks)
+    return session.use(cassette_of(request.node, marker), mode, overrides, hooks)
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -328,46 +346,34 @@ def pytest_runtest_makereport(item: pytest.Item,
     proxy = getattr(item, "funcargs", {}).get("fc_proxy")
     if call.when not in ("call", "teardown") or not isinstance(proxy, FcProxy):
         return
-    if call.when == "teardown" and proxy.process.poll() is not None:
-        return  # it died during the test: that test's call failed already
-    try:
-        status = proxy.status() or {}
-    except (OSError, ValueError, ControlError) as e:  # died or hangs: this test's failure
-        _fail(report, f"fc-cassette: the proxy for {proxy.cassette} did not answer "
-                      f"({e}); the end of its log:\n{_tail(proxy._proxy)}")
+    if proxy.process.poll() is not None:
+        if call.when == "call":  # died during the test: its misses are lost with it
+            _fail(report, f"fc-cassette: the proxy for {proxy.cassette} did not answer (it "
+                          f"exited with code {proxy.process.returncode} during the test); "
+                          f"the end of its log:\n{tail(proxy._proxy)}")
         return
-    if call.when == "call" and not status.get("recording", True):
-        item.config.stash[_SESSION].never_used[proxy.cassette] = status["never_used"]
-    _report_new(item, report, status, "" if call.when == "call" else " during teardown")
+    try:
+        status = item.config.stash[_SESSION].news(proxy)
+    except (OSError, ValueError, ControlError) as e:  # hangs: this test's failure
+        _fail(report, f"fc-cassette: the proxy for {proxy.cassette} did not answer "
+                      f"({e}); the end of its log:\n{tail(proxy._proxy)}")
+        return
+    if status is not None:
+        _report_new(item, report, status, "" if call.when == "call" else " during teardown")
 
 
 def _report_new(item: pytest.Item, report: pytest.TestReport, status: dict[str, Any],
                 when: str) -> None:
-    misses, unrecorded = status.get("misses", []), status.get("not_recorded", [])
     seen_misses, seen_unrecorded, seen_passed = item.stash.get(_REPORTED, (0, 0, 0))
-    item.stash[_REPORTED] = (len(misses), len(unrecorded),
+    item.stash[_REPORTED] = (len(status.get("misses", [])),
+                             len(status.get("not_recorded", [])),
                              len(status.get("passthrough", [])))
-    lines = []
-    if len(misses) > seen_misses:
-        new = misses[seen_misses:]
-        lines += [f"fc-cassette: {len(new)} replay miss(es){when} against "
-                  f"{status['cassette']}:"] + [f"  - {_indented(m)}" for m in new]
-    if len(unrecorded) > seen_unrecorded:
-        new = unrecorded[seen_unrecorded:]
-        lines += [f"fc-cassette: {len(new)} exchange(s) NOT recorded{when} into "
-                  f"{status['cassette']}:"] + [f"  - {_indented(m)}" for m in new]
+    lines = wording.problems(status, (seen_misses, seen_unrecorded), when)
     if lines:
         _fail(report, "\n".join(lines))
-    passed = status.get("passthrough", [])
-    if len(passed) > seen_passed:  # outside the scope: not in the cassette, a warning
-        item.warn(pytest.PytestWarning(
-            f"fc-cassette: {len(passed) - seen_passed} request(s) outside the scope, not in "
-            f"{status['cassette']}: " + "; ".join(passed[seen_passed:][:5])))
-
-
-def _indented(explanation: str) -> str:
-    """A miss's continuation lines (its ``To fix:``) indented under its ``  - `` line."""
-    return explanation.replace("\n", "\n    ")
+    warning = wording.outside_scope(status, seen_passed)
+    if warning:  # outside the scope: not in the cassette, a warning
+        item.warn(pytest.PytestWarning(warning))
 
 
 def _fail(report: pytest.TestReport, text: str) -> None:
@@ -378,21 +384,51 @@ def _fail(report: pytest.TestReport, text: str) -> None:
         report.sections.append(("fc-cassette", text))
 
 
+_WORKERS = pytest.StashKey[dict]()  # xdist's controller: what the workers reported
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker stops its proxies here and sends its summary to the controller
+    through xdist's channel (``workeroutput``): a worker prints no terminal summary."""
+    config = session.config
+    fc = config.stash.get(_SESSION, None)
+    if fc is None or not hasattr(config, "workeroutput"):
+        return
+    fc.stop()
+    config.workeroutput["fc_cassette"] = json.dumps(
+        {"started": fc.started, "never_used": {str(k): v for k, v in fc.never_used.items()}})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist's controller: a worker finished; keep its summary."""
+    raw = getattr(node, "workeroutput", {}).get("fc_cassette")
+    if not raw:
+        return
+    got = json.loads(raw)
+    merged = node.config.stash.setdefault(_WORKERS, {"started": 0, "never_used": {}})
+    merged["started"] += got["started"]
+    for cassette, seqs in got["never_used"].items():  # never used: by any worker
+        before = merged["never_used"].get(cassette)
+        merged["never_used"][cassette] = seqs if before is None else \
+            [s for s in before if s in set(seqs)]
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
                             config: pytest.Config) -> None:
     session = config.stash.get(_SESSION, None)
     if session is None:
         return
     session.stop()
+    never_used: dict[Any, list[int]] = dict(session.never_used)
+    started = session.started
+    workers = config.stash.get(_WORKERS, None)
+    if workers is not None:
+        never_used.update(workers["never_used"])
+        started += workers["started"]
+    for line in wording.summary(never_used, started):
+        terminalreporter.write_line(line)
     _unused(terminalreporter, config, session)
-    for cassette, seqs in session.never_used.items():
-        if seqs:
-            terminalreporter.write_line(
-                f"fc-cassette: {cassette}: interactions no test used: "
-                f"{', '.join(map(str, seqs))}")
-    if session.started:
-        terminalreporter.write_line(f"fc-cassette: {session.started} proxy process(es) "
-                                    "started")
 
 
 def _unused(terminalreporter: Any, config: pytest.Config, session: _Session) -> None:

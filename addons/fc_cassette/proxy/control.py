@@ -10,6 +10,14 @@
 - ``GET /__fc_cassette__/status`` returns the playback state as JSON (served, misses
   with their explanations, unused and never-used interaction numbers, ``not_recorded``,
   ``passthrough``).
+- ``use`` with ``"previous": true`` also answers, under ``previous``, the status the
+  cassette it switches away from had (a harness reports it on the next switch instead
+  of asking after every test).
+
+The ``fc_events`` option names a file the proxy appends a byte to whenever a status
+gets news (a miss, an exchange not recorded, a request outside the scope), before the
+client gets its answer: a harness compares the file's size with the last it saw and
+asks for the status only when it grew (a passing test costs one ``use``, no ``status``).
 
 Only requests addressed to the proxy itself (not forwarded through it) are answered.
 The addons that play back (replay, record) call :func:`handle` first in their
@@ -48,6 +56,7 @@ class Use:
     cassette: str
     record_mode: RecordMode | None
     rewind: bool
+    previous: bool = False
 
 
 class Target(Protocol):
@@ -58,6 +67,19 @@ class Target(Protocol):
     def rewind(self) -> bool: ...  # False: nothing played back
 
     def use(self, cassette: str, record_mode: RecordMode | None) -> None: ...  # or Refused
+
+
+def note_news() -> None:
+    """A status got news: append a byte to the ``fc_events`` file, if one is set."""
+    from mitmproxy import ctx
+
+    path = getattr(ctx.options, "fc_events", "") if ctx.master else ""
+    if path:
+        try:
+            with open(path, "ab") as fh:
+                fh.write(b".")
+        except OSError as e:  # the harness then misses a swallowed miss: say so loudly
+            log.error("fc-cassette: cannot append to fc_events %s: %s", path, e)
 
 
 def passthrough() -> list[str]:
@@ -84,7 +106,7 @@ def parse_use(raw: bytes, modes: tuple[str, ...]) -> Use:
         raise Refused("body", f"not JSON: {e}") from None
     if not isinstance(body, dict):
         raise Refused("body", "must be a JSON object with a \"cassette\" field")
-    unknown = sorted(set(body) - {"cassette", "record_mode", "rewind"})
+    unknown = sorted(set(body) - {"cassette", "record_mode", "rewind", "previous"})
     if unknown:
         raise Refused(unknown[0], f"unknown field {unknown[0]!r}")
     cassette = body.get("cassette")
@@ -99,12 +121,17 @@ def parse_use(raw: bytes, modes: tuple[str, ...]) -> Use:
     rewind = body.get("rewind", False)
     if not isinstance(rewind, bool):
         raise Refused("rewind", "\"rewind\" must be true or false")
-    return Use(cassette, mode, rewind)
+    previous = body.get("previous", False)
+    if not isinstance(previous, bool):
+        raise Refused("previous", "\"previous\" must be true or false")
+    return Use(cassette, mode, rewind, previous)
 
 
 def _use(flow: http.HTTPFlow, target: Target) -> tuple[int, dict[str, Any]]:
+    before: dict[str, Any] | None = None
     try:
         use = parse_use(flow.request.raw_content or b"", target.record_modes)
+        before = target.control_status() if use.previous else None
         target.use(use.cassette, use.record_mode)
     except Refused as e:
         return 400, {"error": str(e), "field": e.field}
@@ -115,7 +142,8 @@ def _use(flow: http.HTTPFlow, target: Target) -> tuple[int, dict[str, Any]]:
     if use.rewind:
         target.rewind()
         rewind_passthrough()
-    return 200, target.control_status() or {"cassette": use.cassette, "recording": True}
+    answer = target.control_status() or {"cassette": use.cassette, "recording": True}
+    return 200, {**answer, "previous": before} if use.previous else answer
 
 
 def _status(target: Target) -> tuple[int, dict[str, Any]]:

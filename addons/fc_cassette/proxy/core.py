@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sys
+import threading
 import traceback
 from typing import Any
 
@@ -143,6 +145,13 @@ class FcCore:
         loader.add_option("fc_webhook_secret", str, "",
                           "Replay: the whsec_ secret recorded events are signed with again "
                           "(empty: the documented test secret).")
+        loader.add_option("fc_events", str, "",
+                          "For harnesses: a file a byte is appended to whenever the control "
+                          "status gets news (a miss, an exchange not recorded, a request "
+                          "outside the scope).")
+        loader.add_option("fc_parent_pipe", bool, False,
+                          "For harnesses: stdin is a pipe from the process that started this "
+                          "one; shut down when it closes (that process exited or died).")
 
     def configure(self, updated: set[str]) -> None:
         for name in sorted(updated):  # mitmproxy declares choices but does not enforce them
@@ -180,6 +189,8 @@ class FcCore:
                 self.settings = resolved
 
     def running(self) -> None:
+        if ctx.options.fc_parent_pipe:
+            watch_parent(asyncio.get_running_loop())
         install_log_redaction()  # handlers added after our load (e.g. mitmweb's event store)
         # Under the CLI, unknown --set names are refused before start-up; under a raw
         # `mitmdump -s`, this error stops mitmdump (errorcheck exits 1 on start-up errors).
@@ -234,6 +245,24 @@ def _check_webhook_options(updated: set[str]) -> None:
             except ValueError as e:
                 shown = value if name == "fc_webhooks_to" else "(hidden)"
                 raise exceptions.OptionsError(f"{flag} {shown}: {e}") from None
+
+
+def watch_parent(loop: asyncio.AbstractEventLoop) -> None:
+    """Shut down when stdin (a pipe from the harness that started this process) reaches
+    its end: the harness closed it, exited or was killed; no proxy outlives its pytest
+    worker (a daemon thread: it blocks in read)."""
+    master = ctx.master
+
+    def wait() -> None:
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        except (OSError, ValueError, AttributeError):
+            pass
+        log.info("fc-cassette: the process that started this proxy is gone: shutting down")
+        loop.call_soon_threadsafe(master.shutdown)
+
+    threading.Thread(target=wait, name="fc-parent-pipe", daemon=True).start()
 
 
 def log_failure(what: str, redactor: Redactor) -> None:

@@ -19,7 +19,7 @@ import logging
 from mitmproxy import ctx, http
 
 from fc_cassette.proxy import core
-from fc_cassette.proxy.control import PREFIX
+from fc_cassette.proxy.control import PREFIX, note_news
 from fc_cassette.proxy.scope import addressed_to_proxy, in_scope
 from fc_cassette.settings.config import Settings
 from fc_cassette.settings.modes import CASSETTE_MODES
@@ -64,6 +64,7 @@ class Passthrough:
         self.distinct[line] = self.distinct.get(line, 0) + 1
         if len(self.flows) < MAX_KEPT:
             self.flows.append(line)
+        note_news()
         log.warning("fc-cassette: %s", line)
 
     def done(self) -> None:

@@ -127,15 +127,20 @@ class Record(Switching):
         active = self.active  # answered from, or recorded into, this cassette only
         flow.metadata[GENERATION] = active.generation if active is not None else 0
         replay_only = active.player if active is not None and active.writer is None else None
+        playback = active.player.playback if active is not None and active.player else None
+        missed = playback.missed if playback is not None else 0
         try:
             self._request(flow, active)
         except Exception as e:
             if replay_only is not None:  # offline: an explained miss, never upstream
                 replay_only.fail(flow, e)
                 flow.metadata[ANSWERED] = True
-                return
-            core.log_failure(f"record failed on {flow.request.method} "
-                             f"{self.redactor.redact_text(flow.request.path)}", self.redactor)
+            else:
+                core.log_failure(f"record failed on {flow.request.method} "
+                                 f"{self.redactor.redact_text(flow.request.path)}",
+                                 self.redactor)
+        if playback is not None and playback.missed != missed:
+            control.note_news()  # a harness asks for the status only on news
 
     def _request(self, flow: http.HTTPFlow, active: Active | None) -> None:
         if active is None:
@@ -289,6 +294,7 @@ class Record(Switching):
         self.exit_code = 1  # like replay --strict: the run lost something
         if len(self.not_recorded) < MAX_KEPT_MISSES:
             self.not_recorded.append(line)
+        control.note_news()  # before the client gets its answer
 
     def server_connect(self, data: ServerConnectionHookData) -> None:
         """A mode that only replays (none, or once on a cassette) is offline like

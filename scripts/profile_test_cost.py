@@ -1,0 +1,89 @@
+"""Where a test's time goes through the pytest plugin's proxy (docs/benchmark.md, issue
+#25): per-step latencies against one real replay proxy, medians of many interleaved
+rounds, and the proxy's start and stop.
+
+    .venv/bin/python scripts/profile_test_cost.py [ROUNDS]
+
+A test costs, besides its own requests: before issue #25 a ``use`` and two ``status``
+calls; since, a ``use`` and two stats of the events file. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from builders import write_cassette  # noqa: E402
+from fc_cassette.harness import procs  # noqa: E402
+from fc_cassette.harness.pool import Pool  # noqa: E402
+
+
+def _start_stop(tmp: Path, cassette: Path, runs: int) -> dict[str, float]:
+    starts: list[float] = []
+    stops: dict[int, list[float]] = {signal.SIGINT: [], signal.SIGKILL: []}
+    for _ in range(runs):
+        for sig in (signal.SIGINT, signal.SIGKILL):
+            pool = Pool("https://api.stripe.com", tmp)
+            t = time.perf_counter()
+            proxy = pool.get("replay", None, cassette, "none")
+            starts.append(time.perf_counter() - t)
+            proxy.call("GET", "status")
+            t = time.perf_counter()
+            procs.stop(proxy.process, ladder=((sig, 30.0),))
+            stops[sig].append(time.perf_counter() - t)
+    return {"start_s": statistics.median(starts),
+            "stop_sigint_s": statistics.median(stops[signal.SIGINT]),
+            "stop_sigkill_s": statistics.median(stops[signal.SIGKILL])}
+
+
+def main(rounds: int) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="fc-profile-"))
+    a = Path(write_cassette(tmp / "a.yaml", "fcsess_fakeA", n=2))
+    b = Path(write_cassette(tmp / "b.yaml", "fcsess_fakeB", n=2))
+    res = _start_stop(tmp, a, 4)
+    pool = Pool("https://api.stripe.com", tmp)
+    proxy = pool.get("replay", None, a, "none")
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.port)
+    ops: dict[str, list[float]] = {"use": [], "request": [], "status": [], "stat": []}
+    try:
+        for i in range(rounds):
+            cassette, sid = (a, "fcsess_fakeA") if i % 2 else (b, "fcsess_fakeB")
+            t = time.perf_counter()
+            proxy.call("POST", "use", {"cassette": str(cassette), "rewind": True,
+                                       "previous": True})
+            ops["use"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            conn.request("GET", f"/v1/financial_connections/sessions/{sid}")
+            answer = conn.getresponse()
+            answer.read()
+            ops["request"].append(time.perf_counter() - t)
+            if answer.status != 200:
+                raise RuntimeError(f"profile: {answer.status} for {sid}")
+            t = time.perf_counter()
+            proxy.call("GET", "status")
+            ops["status"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            proxy.news()
+            ops["stat"].append(time.perf_counter() - t)
+    finally:
+        conn.close()
+        pool.stop_all()
+    ms = {k: statistics.median(v) * 1000 for k, v in ops.items()}
+    return {"ms": ms, **res,
+            "overhead_before_ms": ms["use"] + 2 * ms["status"],
+            "overhead_after_ms": ms["use"] + 2 * ms["stat"],
+            "load": os.getloadavg()}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)))
