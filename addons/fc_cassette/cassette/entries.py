@@ -199,7 +199,8 @@ def check_webhook(doc: Any) -> tuple[list[str | int], str] | None:
         WebhookDoc.model_validate(doc)
     except ValidationError as e:
         err = e.errors()[0]
-        return [str(x) for x in err["loc"] if isinstance(x, str | int)][:3], err["msg"]
+        loc: list[str | int] = [str(x) for x in err["loc"] if isinstance(x, str | int)]
+        return loc[:3], err["msg"]
     body = doc["webhook"]["body"]
     if not isinstance(body, dict) or not isinstance(body.get("json"), dict):
         return ["webhook", "body"], "a webhook's body is the event as JSON (body: {json: ...})"

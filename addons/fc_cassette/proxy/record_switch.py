@@ -30,6 +30,9 @@ from fc_cassette.settings import modes
 from fc_cassette.settings.config import Settings
 from fc_cassette.settings.modes import RecordMode
 
+if TYPE_CHECKING:
+    from fc_cassette.proxy.webhooks_ingress import WebhookIngress
+
 log = logging.getLogger("fc_cassette")
 ANSWERED = "fc_cassette_answered_locally"  # replayed, missed or refused: not recorded
 GENERATION = "fc_cassette_generation"  # which switch of the cassette a flow arrived on
@@ -51,6 +54,7 @@ class Switching:
     failed: int
     no_response: int
     not_recorded: list[str]  # (Record's: the exchanges missing from the cassettes)
+    addons: list[WebhookIngress]  # Record's sub-addons (its webhook ingress)
 
     if TYPE_CHECKING:  # Record's, called back
         def close(self) -> None: ...

@@ -12,7 +12,9 @@ request models), :mod:`.sessions` (create, retrieve, complete), :mod:`.accounts`
 :mod:`.webhooks` (webhook endpoints, the outbox), :mod:`.delivery` (signed deliveries
 over HTTP, in threads: used by the proxy's addons, never by the engine),
 :mod:`.customers`, :mod:`.payment_methods` (``us_bank_account``), :mod:`.intents`
-(PaymentIntents: the ACH lifecycle), :mod:`.setup_intents`, :mod:`.mandates`.
+(PaymentIntents: the ACH lifecycle), :mod:`.setup_intents`, :mod:`.mandates`;
+:mod:`.host` declares, for the type checker, what the mixins use of the Engine and of
+one another.
 ``tests/unit/test_sim_routes.py`` ties every endpoint row and route to its handler.
 """
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -31,13 +31,9 @@ from fc_cassette.simulator.errors import (
     unknown,
 )
 from fc_cassette.simulator.events import NO_REQUEST
+from fc_cassette.simulator.host import Host
 from fc_cassette.simulator.sessions import check_expand
 from fc_cassette.stripe_api import models as m
-
-if TYPE_CHECKING:
-    import random
-
-    from fc_cassette.simulator.sessions import StoredSession
 
 DISPLAY_NAMES = {"checking": "Checking", "savings": "Savings", "credit_card": "Credit Card",
                  "line_of_credit": "Line of Credit", "mortgage": "Mortgage"}
@@ -79,7 +75,7 @@ def _permission_error(feature: str, param: str, account: str) -> StripeError:
                           f"Session's permissions[] and have the user link the account again.")
 
 
-class AccountsMixin:
+class AccountsMixin(Host):
     """The ``accounts.*`` and ``transactions.*`` endpoints; needs the Engine and the
     EventsMixin."""
 
@@ -87,14 +83,6 @@ class AccountsMixin:
         ("POST", _SIM_ACCOUNT + "deactivate$", "sim_accounts.deactivate"),
         ("POST", _SIM_ACCOUNT + "reactivate$", "sim_accounts.reactivate"),
     )
-
-    if TYPE_CHECKING:  # what it uses of the Engine and SessionsMixin (see Simulator)
-        _rng: random.Random
-        _clock: int
-        _sessions: dict[str, StoredSession]
-
-        def _token(self, n: int = 24) -> str: ...
-        def _tick(self) -> int: ...
 
     def _init_accounts(self) -> None:
         self._accounts: dict[str, StoredAccount] = {}

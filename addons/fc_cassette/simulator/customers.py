@@ -18,6 +18,7 @@ from typing import Any
 from fc_cassette.simulator import data
 from fc_cassette.simulator.errors import check_params, clip, invalid, no_such
 from fc_cassette.simulator.expansion import PM_EXPANDABLE, listed
+from fc_cassette.simulator.host import Host
 from fc_cassette.simulator.sessions import check_expand
 from fc_cassette.stripe_api import models as m
 
@@ -52,7 +53,7 @@ def merge_metadata(current: dict[str, str], given: Any) -> dict[str, str]:
     return out
 
 
-class CustomersMixin:
+class CustomersMixin(Host):
     """The ``customers.*`` endpoints; needs the Engine and the EventsMixin."""
 
     accept_unknown_customers = False

@@ -34,6 +34,7 @@ from typing import Any
 
 from fc_cassette.simulator import data
 from fc_cassette.simulator.errors import check_params, invalid, no_such, only_one_of
+from fc_cassette.simulator.host import Host
 from fc_cassette.stripe_api import models as m
 
 MAX_EVENTS = 10_000  # the log keeps the newest (Stripe keeps 30 days)
@@ -51,7 +52,7 @@ class _Task:
     callback: Callable[[], None]
 
 
-class EventsMixin:
+class EventsMixin(Host):
     """Event log, scheduler and the events endpoints; needs the Engine."""
 
     ROUTES: tuple[tuple[str, str, str], ...] = (

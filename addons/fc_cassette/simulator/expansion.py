@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from fc_cassette.simulator.host import Host
 from fc_cassette.simulator.sessions import check_expand
 
 PI_EXPANDABLE = ("customer", "payment_method")
@@ -26,7 +27,7 @@ def listed(fields: tuple[str, ...]) -> tuple[str, ...]:
     return tuple("data." + f for f in fields)
 
 
-class ExpansionMixin:
+class ExpansionMixin(Host):
     """Expands ids into objects; needs the customers, payment methods and mandates."""
 
     def _store_of(self, field: str) -> dict[str, dict[str, Any]]:

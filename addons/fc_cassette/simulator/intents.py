@@ -26,6 +26,7 @@ from fc_cassette.simulator.errors import (
     no_such,
 )
 from fc_cassette.simulator.expansion import PI_EXPANDABLE, listed
+from fc_cassette.simulator.host import Host
 from fc_cassette.simulator.mandates import ENDS_MANDATE, MANDATE_KIND
 from fc_cassette.simulator.sessions import check_expand
 from fc_cassette.stripe_api import models as m
@@ -91,7 +92,7 @@ def method_options(params: dict[str, Any], types: list[str]) -> dict[str, Any]:
     return {"us_bank_account": options}
 
 
-class PaymentIntentsMixin:
+class PaymentIntentsMixin(Host):
     """The ``payment_intents.*`` endpoints; needs the Engine, the EventsMixin and the
     customers, payment methods and mandates mixins."""
 

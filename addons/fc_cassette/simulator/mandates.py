@@ -15,6 +15,7 @@ from typing import Any
 
 from fc_cassette.simulator.errors import check_params, invalid, missing, no_such
 from fc_cassette.simulator.expansion import MANDATE_EXPANDABLE
+from fc_cassette.simulator.host import Host
 from fc_cassette.simulator.sessions import check_expand
 from fc_cassette.stripe_api import models as m
 
@@ -23,7 +24,7 @@ MANDATE_KIND = "mandate"
 ENDS_MANDATE = frozenset({"account_closed", "debit_not_authorized", "no_account"})
 
 
-class MandatesMixin:
+class MandatesMixin(Host):
     """``mandates.retrieve`` and the mandates intents create; needs the Engine and the
     EventsMixin."""
 

@@ -18,6 +18,7 @@ from typing import Any
 from fc_cassette.simulator import data
 from fc_cassette.simulator.errors import StripeError, check_params, clip, invalid, missing, no_such
 from fc_cassette.simulator.expansion import PM_EXPANDABLE, listed
+from fc_cassette.simulator.host import Host
 from fc_cassette.simulator.sessions import check_expand
 from fc_cassette.stripe_api import models as m
 
@@ -28,7 +29,7 @@ TEST_ACCOUNT_NUMBERS = data.TEST_ACCOUNT_NUMBERS
 BANK_NAME = "STRIPE TEST BANK"
 
 
-class PaymentMethodsMixin:
+class PaymentMethodsMixin(Host):
     """The ``payment_methods.*`` endpoints; needs the Engine, the EventsMixin, the
     CustomersMixin and the AccountsMixin."""
 

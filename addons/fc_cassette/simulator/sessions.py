@@ -8,7 +8,7 @@ with which type, ``limits[accounts]`` range, expandable names) and its wording.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fc_cassette.simulator import data
 from fc_cassette.simulator.errors import (
@@ -21,6 +21,7 @@ from fc_cassette.simulator.errors import (
     one_of,
     unknown,
 )
+from fc_cassette.simulator.host import Host
 from fc_cassette.stripe_api.models import ACCOUNTS_URL, ID_PATTERNS, CreateParams, RetrieveParams
 
 DEFAULT_LIMIT_ACCOUNTS = 100
@@ -99,14 +100,8 @@ def _limit(params: dict[str, Any]) -> int:
     return limit
 
 
-class SessionsMixin:
+class SessionsMixin(Host):
     """``create``, ``retrieve`` and ``complete``; needs the Engine and AccountsMixin."""
-
-    if TYPE_CHECKING:  # what it uses of the Engine and AccountsMixin (see Simulator)
-        def _token(self, n: int = 24) -> str: ...
-        def _tick(self) -> int: ...
-        def _link_account(self, session: dict[str, Any], subcategory: str,
-                          now: int) -> dict[str, Any]: ...
 
     def _init_sessions(self) -> None:
         self._sessions: dict[str, StoredSession] = {}

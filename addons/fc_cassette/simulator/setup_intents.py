@@ -14,6 +14,7 @@ from typing import Any
 
 from fc_cassette.simulator.errors import check_params, invalid, no_such
 from fc_cassette.simulator.expansion import SI_EXPANDABLE
+from fc_cassette.simulator.host import Host
 from fc_cassette.simulator.intents import (
     CANCELABLE,
     CONFIRMABLE,
@@ -27,7 +28,7 @@ from fc_cassette.stripe_api import models as m
 SI_KIND = "setup_intent"
 
 
-class SetupIntentsMixin:
+class SetupIntentsMixin(Host):
     """The ``setup_intents.*`` endpoints; needs the Engine, the EventsMixin and the
     customers, payment methods, mandates and payment intents mixins."""
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from fc_cassette.simulator import data
 from fc_cassette.simulator.errors import check_params, clip, invalid, missing, no_such, unknown
+from fc_cassette.simulator.host import Host
 from fc_cassette.stripe_api import models as m
 
 ENDPOINT_KIND = "webhook_endpoint"
@@ -61,7 +62,7 @@ def check_url(url: str, param: str = "url") -> str:
     return url
 
 
-class WebhooksMixin:
+class WebhooksMixin(Host):
     """The ``webhook_endpoints`` endpoints and the outbox; needs the Engine, EventsMixin."""
 
     ROUTES: tuple[tuple[str, str, str], ...] = (
@@ -117,6 +118,7 @@ class WebhooksMixin:
         url = check_url(params["url"])
         enabled = self._enabled_events(params)
         now = self._tick()
+        ep: dict[str, Any]
         ep = {"id": "we_" + self._token(), "object": "webhook_endpoint",
               "api_version": params.get("api_version"), "application": None,
               "created": now, "description": params.get("description"),

@@ -221,7 +221,7 @@ def with_fields(base: type[BaseModel], name: str, doc: str, names: tuple[str, ..
     sibling fields (one per payment method type, say) a resource lists without fc-cassette
     checking their insides. The result is a model like any other (drift, errors)."""
     fields: dict[str, Any] = {n: (kind, None) for n in names if n not in base.model_fields}
-    model = create_model(name, __base__=base, __doc__=doc, **fields)  # type: ignore[call-overload]
+    model = create_model(name, __base__=base, __doc__=doc, **fields)
     model.__module__ = base.__module__
     return model
 
@@ -229,10 +229,15 @@ def with_fields(base: type[BaseModel], name: str, doc: str, names: tuple[str, ..
 def list_of(item: Any, url: str, name: str) -> type[BaseModel]:
     """Stripe's list envelope of ``item`` objects whose ``url`` starts with ``url``
     (*SDK*: ``ListObject``)."""
-    model = create_model(  # type: ignore[call-overload]
+    # The fields as data (as in with_fields): mypy checks a keyword argument of create_model
+    # as a type form, and cannot read Literal["list"] there (its string looks like a forward
+    # reference).
+    fields: dict[str, Any] = {
+        "data": (list[item], ...), "has_more": (bool, ...), "object": (Literal["list"], ...),
+        "url": (Annotated[str, Field(max_length=5000, pattern="^" + url)], ...)}
+    model = create_model(
         name, __base__=LazyResponse, __doc__=f"A list of {url} (*SDK*: ``ListObject``).",
-        data=(list[item], ...), has_more=(bool, ...), object=(Literal["list"], ...),
-        url=(Annotated[str, Field(max_length=5000, pattern="^" + url)], ...))
+        **fields)
     model.__module__ = item.__module__
     return model
 

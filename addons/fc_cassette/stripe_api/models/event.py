@@ -11,7 +11,7 @@ values), ``stripe/_webhook_endpoint.py`` and ``stripe/params/_event_list_params.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -118,10 +118,16 @@ class CreatedFilterParams(Nested):
     lte: FormInt = None
 
 
+if TYPE_CHECKING:  # what mypy can read of the tagged union scalar_or_object() builds
+    _CreatedFilter = int | CreatedFilterParams
+else:
+    _CreatedFilter = scalar_or_object(FormInt, CreatedFilterParams)
+
+
 class EventListParams(TopLevel):
     """GET /v1/events (EventListParams)."""
 
-    created: scalar_or_object(FormInt, CreatedFilterParams) = None
+    created: _CreatedFilter = None
     delivery_success: Literal["true", "false"] = None
     ending_before: Str5000 = None
     expand: list[Str5000] = None

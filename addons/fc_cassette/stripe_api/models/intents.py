@@ -11,7 +11,7 @@ traffic carrying them is neither drift nor an error, but not checked inside.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fc_cassette.stripe_api.models.common import (
     ExternalObject,
@@ -190,10 +190,13 @@ class _MethodOptions(Nested):
     us_bank_account: UsBankAccountOptions | Literal[""] = None
 
 
-PaymentMethodOptionsParams = with_fields(
-    _MethodOptions, "PaymentMethodOptionsParams",
-    "``payment_method_options[...]`` (*SDK*): us_bank_account modelled, the others opaque.",
-    PAYMENT_METHOD_TYPES_OTHER, Opaque)
+if TYPE_CHECKING:  # what mypy can read of the model with_fields() builds
+    PaymentMethodOptionsParams = _MethodOptions
+else:
+    PaymentMethodOptionsParams = with_fields(
+        _MethodOptions, "PaymentMethodOptionsParams",
+        "``payment_method_options[...]`` (*SDK*): us_bank_account modelled, the others opaque.",
+        PAYMENT_METHOD_TYPES_OTHER, Opaque)
 
 
 class _IntentConfirmFields(TopLevel):
@@ -205,7 +208,7 @@ class _IntentConfirmFields(TopLevel):
     mandate_data: MandateDataParams | Literal[""] = None
     payment_method: Str5000 = None
     payment_method_data: PaymentMethodDataParams = None
-    payment_method_options: PaymentMethodOptionsParams = None  # type: ignore[valid-type]
+    payment_method_options: PaymentMethodOptionsParams = None
     return_url: Str5000 = None
     use_stripe_sdk: FormBool = None
 

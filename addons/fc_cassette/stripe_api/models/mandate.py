@@ -8,7 +8,7 @@ field by field; the other payment method types' details are opaque.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from fc_cassette.stripe_api.models.common import (
     ExternalObject,
@@ -51,10 +51,13 @@ class _MandateMethodDetails(Response):
     us_bank_account: MandateUsBankAccount | None = None
 
 
-MandatePaymentMethodDetails = with_fields(
-    _MandateMethodDetails, "MandatePaymentMethodDetails",
-    "*SDK*: ``Mandate.PaymentMethodDetails``.", PAYMENT_METHOD_TYPES_OTHER,
-    ExternalObject | None)
+if TYPE_CHECKING:  # what mypy can read of the model with_fields() builds
+    MandatePaymentMethodDetails = _MandateMethodDetails
+else:
+    MandatePaymentMethodDetails = with_fields(
+        _MandateMethodDetails, "MandatePaymentMethodDetails",
+        "*SDK*: ``Mandate.PaymentMethodDetails``.", PAYMENT_METHOD_TYPES_OTHER,
+        ExternalObject | None)
 
 
 class SingleUse(Response):
@@ -74,7 +77,7 @@ class Mandate(Response):
     object: Literal["mandate"]
     on_behalf_of: Str5000 | None = None
     payment_method: Str5000 | ExternalObject
-    payment_method_details: MandatePaymentMethodDetails  # type: ignore[valid-type]
+    payment_method_details: MandatePaymentMethodDetails
     single_use: SingleUse | None = None
     status: Literal["active", "inactive", "pending"]
     type: Literal["multi_use", "single_use"]
