@@ -238,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _maintenance(sub) -> None:
+def _maintenance(sub: argparse._SubParsersAction[Parser]) -> None:
     """The commands that keep cassettes in shape over the years."""
     p = _sub(sub, "audit")
     p.add_argument("paths", nargs="+", metavar="PATH", help="cassette file or folder")
