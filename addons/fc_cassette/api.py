@@ -126,7 +126,7 @@ def proxy(cassette: str | Path, record_mode: str = "none", *,
                                 f"record_mode='once' (and upstream=URL)")
     tmp = Path(tempfile.mkdtemp(prefix="fc-cassette-api-"))
     try:
-        pool = Pool(upstream, tmp)
+        pool = Pool(upstream, tmp, path.parent)  # its cassette's folder: the cassette root
         kind = "replay" if record_mode == "none" else "record"
         if kind == "record":
             path.parent.mkdir(parents=True, exist_ok=True)

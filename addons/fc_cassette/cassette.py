@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, cassette_stream, entries, yamlio
+from .cassette_stream import looks_like_cassette
 
 FORMAT_VERSION = 1
 DOC_START = "---\n"
@@ -40,12 +41,15 @@ MAX_MESSAGE = 300
 
 def _redact_text(text: str) -> str:
     from .redact import Redactor
-
     return Redactor().redact_text(text)
 
 
 class CassetteFull(Exception):
     """An append would make the cassette too large to load again; nothing was written."""
+
+
+class Unloadable(ValueError):
+    """An entry the loader would refuse: not written (the cassette stays loadable)."""
 
 
 class CassetteGone(Exception):
@@ -146,6 +150,8 @@ def _text(raw: bytes, p: Path) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
+        if _DOC_END_B.search(raw, 0, e.start) and not _DOC_END_B.search(raw, e.start):
+            return _text(raw[:e.start], p)  # a torn tail, cut inside a character
         raise CassetteError(p, f"not valid UTF-8 (byte {e.start})",
                             _line_at(raw.decode("latin-1"), e.start)) from None
 
@@ -164,18 +170,18 @@ def _load_compact(p: Path, compact: Compact) -> Cassette:
             scan = cassette_stream.scan(fh, MAX_CASSETTE_BYTES)
         except ValueError as e:
             raise CassetteError(p, str(e)) from None
-        if scan.bad_utf8 is not None:
+        if scan.bad_utf8 is not None and scan.complete:
             byte, line = scan.bad_utf8
             raise CassetteError(p, f"not valid UTF-8 (byte {byte})", line)
         source = cassette_stream.Bounded(fh, scan.size)
-        if scan.crlf or not scan.complete:
+        if scan.crlf or not scan.complete:  # (a torn tail may cut a character)
             return parse(_text(source.whole(), p), p, compact)
         header, interactions = _documents(source, p, compact,
                                           lambda: source.whole().decode("utf-8"))
     return Cassette(p, header, interactions, [], "", scan.size)
 
 
-_LAST_DOC_END = re.compile(r"\n\.\.\.\r?\n")
+_LAST_DOC_END, _DOC_END_B = re.compile(r"\n\.\.\.\r?\n"), re.compile(rb"\n\.\.\.\r?\n")
 
 
 def _complete_bytes(original: str) -> int:
@@ -327,7 +333,15 @@ class Writer:
         if self.gone is not None:
             raise CassetteGone(self.gone)
         seq = self.count + 1
-        text = serialize({"seq": seq, **{k: v for k, v in entry.items() if k != "seq"}})
+        doc = {"seq": seq, **{k: v for k, v in entry.items() if k != "seq"}}
+        problem = entries.check(doc)  # the loader's own rules: never a poisoned cassette
+        if problem is not None:
+            where = ".".join(str(k) for k in problem[0]) or "(entry)"
+            raise Unloadable(f"the cassette would not load with it: {where}: {problem[1]}")
+        try:  # a lone surrogate (bytes that were not UTF-8) cannot be written as text
+            text = serialize(doc)
+        except ValueError as e:
+            raise Unloadable(f"the cassette could not be loaded with it: {e}") from None
         if self._fd is None and self.existing is None:
             text = serialize(new_header(stripe_version, self.timing)) + text
         if check is not None:
@@ -384,6 +398,11 @@ class Writer:
                 raise
             self._fd = fd
             return
+        if (os.path.lexists(self._file) and not os.path.isdir(self._file)
+                and not looks_like_cassette(self._file)):
+            self.gone = (f"{self.path} is not an fc-cassette cassette: the recorder does not "
+                         "replace it")
+            raise CassetteGone(self.gone)
         self._file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._file.with_name(f".{self._file.name}.{os.getpid()}.recording")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0),

@@ -12,6 +12,7 @@ never split.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -96,3 +97,22 @@ class Bounded:
         """All ``size`` bytes (for an error's location; the parse is over then)."""
         self._fh.seek(0)
         return _read(self._fh, self.size)
+
+
+def looks_like_cassette(path: str | os.PathLike) -> bool:
+    """Whether the file at ``path`` starts with an fc-cassette header (its first
+    document, read from the first 64 KiB): the only kind of file a recorder replaces."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return False
+    text = head.decode("utf-8", "replace").replace("\r\n", "\n")
+    end = text.find("\n...\n")
+    if end < 0:
+        return False
+    try:
+        doc = yamlio.load(text[:end + 1])
+    except (yamlio.YamlError, ValueError):
+        return False
+    return isinstance(doc, dict) and type(doc.get("fc_cassette")) is int

@@ -20,12 +20,20 @@ from collections.abc import Sequence
 
 from . import mitm_compat
 from .cli_args import DEFAULT_UPSTREAM, build_parser, one_line  # noqa: F401 (CLI names)
-from .cli_errors import bad_value, check_port, check_upstream, checked_set, unknown_options
+from .cli_errors import (
+    bad_value,
+    check_port,
+    check_root,
+    check_upstream,
+    checked_set,
+    unknown_options,
+)
 
 # CLI flags that become fc_* options, where the command has them.
 FLAG_OPTIONS = (("config", "fc_config"), ("cassette", "fc_cassette"), ("seed", "fc_seed"),
                 ("record_mode", "fc_record_mode"), ("strict", "fc_strict"),
-                ("report", "fc_report"))
+                ("report", "fc_report"), ("cassette_root", "fc_cassette_root"),
+                ("control_token", "fc_control_token"))
 
 
 def mitm_mode(args: argparse.Namespace) -> str:
@@ -206,7 +214,7 @@ def _refusal(args: argparse.Namespace) -> str | None:
     if any(spec.partition("=")[0] == "fc_mode" for spec in args.setoptions):
         return ("the command sets fc_mode; use 'fc-cassette simulate|record|replay|inspect' "
                 "instead of --set fc_mode")
-    return check_port(args) or check_upstream(args)
+    return check_port(args) or check_upstream(args) or check_root(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

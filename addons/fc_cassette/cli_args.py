@@ -149,6 +149,16 @@ def _upstream(p: argparse.ArgumentParser) -> None:
     p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
 
 
+def _control(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cassette-root", metavar="DIR",
+                   help="the control endpoint's cassettes must lie in DIR ('..' and symlinks "
+                        "resolved; default: the directory the proxy is started in)")
+    p.add_argument("--control-token", metavar="TOKEN",
+                   help="control calls must carry TOKEN in the X-FC-Cassette-Token header "
+                        "(prefer $FC_CASSETTE_CONTROL_TOKEN: a command line is visible to "
+                        "other users); see docs/security.md")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="fc-cassette",
@@ -166,11 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
     _upstream(p)
     p.add_argument("--record-mode", choices=list(RECORD_MODES), default=None,
                    help="VCR record mode (default: config record.mode, 'once'); see below")
+    _control(p)
 
     p = _proxy_parser(sub, "replay")
     p.add_argument("cassette")
     p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
     p.add_argument("--strict", action="store_true", help="exit 1 if any request missed")
+    _control(p)
 
     p = _proxy_parser(sub, "inspect")
     _upstream(p)

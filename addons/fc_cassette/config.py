@@ -108,6 +108,16 @@ class SimulatePolicy(_Strict):
                              description="Unix time of the simulator's fixed clock.")
 
 
+class ControlPolicy(_Strict):
+    """The control endpoint (docs/control-endpoint.md, docs/security.md)."""
+
+    token: str = Field(
+        default="",
+        description="A token every control call must carry in the X-FC-Cassette-Token "
+                    "header (empty: none needed; --control-token and "
+                    "$FC_CASSETTE_CONTROL_TOKEN take precedence).")
+
+
 class Settings(_Strict):
     scope: ScopeRules = ScopeRules()
     redaction: RedactionRules = RedactionRules()
@@ -115,6 +125,7 @@ class Settings(_Strict):
     replay: ReplayPolicy = ReplayPolicy()
     record: RecordPolicy = RecordPolicy()
     simulate: SimulatePolicy = SimulatePolicy()
+    control: ControlPolicy = ControlPolicy()
 
 
 class ConfigError(ValueError):

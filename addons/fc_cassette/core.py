@@ -13,19 +13,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import traceback
+from pathlib import Path
 
 from mitmproxy import ctx, exceptions
 from mitmproxy.log import MitmLogHandler
+from mitmproxy.net.http import url
+from mitmproxy.proxy.mode_specs import ReverseMode
 
-from . import mitm_compat
+from . import mitm_compat, scope
 from .config import OPTION_OVERRIDES, ConfigError, Settings, load_settings, with_options
 from .redact import Redactor
 from .vocab import FC_MODES as MODES, RECORD_MODES
 
 REGEX_OPTIONS = {"ignore_hosts", "allow_hosts", "tcp_hosts", "udp_hosts"}
 log = logging.getLogger("fc_cassette")
+TOKEN_ENV = "FC_CASSETTE_CONTROL_TOKEN"
+CONTROL_TOKEN_HEADER = "X-FC-Cassette-Token"
+START_DIR = os.getcwd()  # the directory the proxy was started in: the default cassette root
+SELF_FORWARD = ("fc-cassette does not forward a request to its own listening address "
+                "(it would loop through itself)")
 
 
 _shared: list[Redactor] = []  # the active mode's redactor (see share_redactor)
@@ -117,6 +126,22 @@ class FcCore:
     def __init__(self) -> None:
         self.loaded = Settings()  # the config files alone
         self.settings = self.loaded  # ... with the overriding options applied
+        self.rewrite_host = False  # we turned keep_host_header on (see running)
+
+    def requestheaders(self, flow) -> None:
+        if self.rewrite_host and isinstance(flow.client_conn.proxy_mode, ReverseMode):
+            r = flow.request
+            flow.metadata[scope.CLIENT_HOST] = r.host_header or ""
+            r.host_header = url.hostport(r.scheme, r.host, r.port)  # as mitmproxy does
+
+    def server_connect(self, data) -> None:
+        """Never connect to the proxy's own listening address, in any spelling (a
+        forward proxy asked for ``LOCALHOST:PORT`` or ``0.0.0.0:PORT``, an upstream
+        that is the proxy itself): it would loop through itself, and a control request
+        must never arrive through the proxy's own forwarding."""
+        address = data.server.address
+        if address and scope.own_address(str(address[0]), address[1], data.client.sockname):
+            data.server.error = SELF_FORWARD
 
     def load(self, loader) -> None:
         install_log_redaction()
@@ -125,6 +150,14 @@ class FcCore:
         loader.add_option("fc_config", str, "",
                           "YAML file overriding fc-cassette's config/default.yaml.")
         loader.add_option("fc_cassette", str, "", "Cassette file for record and replay.")
+        loader.add_option("fc_cassette_root", str, "",
+                          "Directory the control endpoint's cassettes must lie in, after "
+                          "resolving '..' and symlinks (empty: the directory the proxy was "
+                          "started in).")
+        loader.add_option("fc_control_token", str, "",
+                          f"Token every control call must carry in {CONTROL_TOKEN_HEADER} "
+                          f"(empty: ${TOKEN_ENV}, then the config's control.token; none: "
+                          "no token needed).")
 
     def configure(self, updated: set[str]) -> None:
         for name in sorted(updated):  # mitmproxy declares choices but does not enforce them
@@ -159,6 +192,12 @@ class FcCore:
 
     def running(self) -> None:
         install_log_redaction()  # handlers added after our load (e.g. mitmweb's event store)
+        # Reverse mode rewrites the Host header to the upstream's before any addon sees
+        # it; the control endpoint needs the client's (DNS rebinding): keep it, and do
+        # the rewrite here (requestheaders) after noting the client's.
+        if "keep_host_header" in ctx.options and not ctx.options.keep_host_header:
+            self.rewrite_host = True
+            ctx.options.update(keep_host_header=True)
         # Under the CLI, unknown --set names are refused before start-up; under a raw
         # `mitmdump -s`, this error stops mitmdump (errorcheck exits 1 on start-up errors).
         unknown = sorted(n for n in mitm_compat.deferred(ctx.options) if n.startswith("fc_"))
@@ -204,6 +243,21 @@ def log_failure(what: str, redactor) -> None:
     """Log the exception being handled, redacted (a traceback can quote a secret)."""
     log.error("fc-cassette: %s: %s", redactor.redact_text(what),
               redactor.redact_text(traceback.format_exc()))
+
+
+def control_token() -> str:
+    """The token control calls must carry: ``--control-token`` (``fc_control_token``),
+    else ``$FC_CASSETTE_CONTROL_TOKEN``, else the config's ``control.token``; empty:
+    none is needed."""
+    opt = ctx.options.fc_control_token if "fc_control_token" in ctx.options else ""
+    return opt or os.environ.get(TOKEN_ENV, "") or settings().control.token
+
+
+def cassette_root() -> Path:
+    """The directory cassettes named through the control endpoint must lie in (real
+    path): ``--cassette-root`` (``fc_cassette_root``), else the start-up directory."""
+    opt = ctx.options.fc_cassette_root if "fc_cassette_root" in ctx.options else ""
+    return Path(os.path.realpath(opt or START_DIR))
 
 
 def settings() -> Settings:

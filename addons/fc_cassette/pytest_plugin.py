@@ -106,7 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
     path = str((base / cfg).resolve()) if cfg else None
     if path and not Path(path).is_file():
         raise pytest.UsageError(f"fc-cassette: --fc-config {cfg}: no such file")
-    config.stash[_SESSION] = _Session(mode, _upstream(config), path)
+    config.stash[_SESSION] = _Session(mode, _upstream(config), path, Path(config.rootpath))
     config.stash[_GUARD] = _guard(config)
 
 
@@ -143,7 +143,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def _safe(name: str) -> str:
     """A test name (parametrized ids included) as a file name: ``test_x[a/b c]`` ->
-    ``test_x-a-b-c``."""
+    ``test_x-a-b-c``; a secret in it (a key as a parameter id) is redacted first."""
+    from .redact import Redactor
+
+    name = Redactor().redact_text(name)
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "test"
 
 
@@ -165,8 +168,10 @@ def cassette_of(item: pytest.Item, marker: pytest.Mark) -> Path:
 
 
 class _Session:
-    def __init__(self, record_mode: str, upstream: str, config: str | None):
+    def __init__(self, record_mode: str, upstream: str, config: str | None,
+                 root: Path | None = None):
         self.record_mode, self.upstream, self.config = record_mode, upstream, config
+        self.root = root  # the proxies' --cassette-root: pytest's rootdir
         self.never_used: dict[Path, list[int]] = {}
         self._pool: Pool | None = None
         self._tmp: Path | None = None
@@ -178,7 +183,7 @@ class _Session:
     def pool(self) -> Pool:
         if self._pool is None:
             self._tmp = Path(tempfile.mkdtemp(prefix="fc-cassette-pytest-"))
-            self._pool = Pool(self.upstream, self._tmp)
+            self._pool = Pool(self.upstream, self._tmp, self.root)
         return self._pool
 
     def open(self, cassette: Path, mode: str, overrides: dict[str, Any]) -> FcProxy:

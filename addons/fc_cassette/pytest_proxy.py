@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import os
+import secrets
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,9 @@ START_TIMEOUT = procs.START_TIMEOUT
 # The ports of the fc-cassette proxies this process started and has not stopped: what
 # --fc-block-network lets a test connect to (see :mod:`.block_network`).
 LIVE_PORTS: set[int] = set()
+# Every proxy started here gets a fresh random control token (in its environment, not
+# on its command line) and every control call sends it: see docs/security.md.
+TOKEN_ENV, TOKEN_HEADER = "FC_CASSETTE_CONTROL_TOKEN", "X-FC-Cassette-Token"
 
 
 class ProxyError(Exception):
@@ -50,6 +55,7 @@ class ProxyProcess:
     process: subprocess.Popen = field(repr=False)
     log: Path = field(repr=False)
     _conn: http.client.HTTPConnection | None = field(default=None, repr=False)
+    token: str = field(default="", repr=False)  # the control token it was started with
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -66,7 +72,8 @@ class ProxyProcess:
                 self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
             try:
                 self._conn.request(method, f"/__fc_cassette__/{action}", body=data,
-                                   headers={"Content-Type": "application/json"})
+                                   headers={"Content-Type": "application/json",
+                                            TOKEN_HEADER: self.token})
                 resp = self._conn.getresponse()
                 raw = resp.read()
                 break
@@ -180,8 +187,9 @@ def config_file(base: str | None, overrides: dict[str, Any], tmp: Path) -> str |
 class Pool:
     """The session's proxies, by (kind, config): usually exactly one."""
 
-    def __init__(self, upstream: str, tmp: Path):
+    def __init__(self, upstream: str, tmp: Path, root: Path | None = None):
         self.upstream, self.tmp = upstream, tmp
+        self.root = root  # --cassette-root (None: the proxy's working directory)
         self.proxies: dict[tuple[str, str | None], ProxyProcess] = {}
         self.started = 0
 
@@ -207,13 +215,17 @@ class Pool:
                     "--upstream", self.upstream]
         if config:
             args += ["--config", config]
-        proc = procs.spawn([*args, "--port", "0", "--set", f"confdir={confdir}"], log)
+        if self.root is not None:
+            args += ["--cassette-root", str(self.root)]
+        token = secrets.token_urlsafe(32)
+        proc = procs.spawn([*args, "--port", "0", "--set", f"confdir={confdir}"], log,
+                           env={**os.environ, TOKEN_ENV: token})
         try:  # ready when it says where it listens: it listens only once loaded
             port = procs.wait_listening(proc, log, START_TIMEOUT, f"fc-cassette {kind} proxy")
         except procs.StartError as e:
             raise ProxyError(str(e)) from None
         LIVE_PORTS.add(port)
-        return ProxyProcess(kind, port, confdir, proc, log)
+        return ProxyProcess(kind, port, confdir, proc, log, token=token)
 
     def stop_all(self) -> None:
         for proxy in self.proxies.values():

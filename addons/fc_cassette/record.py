@@ -188,8 +188,8 @@ class Record(Switching):
                 entry, stripe_version=_header(entry["request"], "stripe-version"),
                 check=lambda text: _fail_closed(text, self.redactor.learned))
         except (cassette_io.CassetteFull, cassette_io.CassetteGone, SecretLeft,
-                OSError) as e:
-            if isinstance(e, SecretLeft):
+                cassette_io.Unloadable, OSError) as e:
+            if isinstance(e, (SecretLeft, cassette_io.Unloadable)):
                 self.refused += 1
             else:
                 self.failed += 1

@@ -152,6 +152,10 @@ class Switching:
             active.redactor = active.player.playback.redactor
             return active
         existing, active.redactor = None, Redactor(settings.redaction)
+        if not p.load and os.path.lexists(real) and not cassette_io.looks_like_cassette(real):
+            raise cassette_io.CassetteError(
+                path, f"not an fc-cassette cassette: record mode {mode!r} replaces only "
+                      "cassettes (move the file away or choose another path)")
         if p.load:
             existing = cassette_io.load(path)
             for w in existing.warnings:
