@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from builders import write_cassette
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import FC, Proc
 
 SESSIONS = "/v1/financial_connections/sessions"

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import FC, Proc, run_fc
 
 # (id, request line's path suffix, extra request header, extra response header, reason)

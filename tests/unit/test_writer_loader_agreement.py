@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fc_cassette import cassette as cio, entries, yamlio
+from fc_cassette.cassette import entries, store as cio, yamlio
 
 SESSIONS = "/v1/financial_connections/sessions"
 GOOD = {"request": {"method": "GET", "path": f"{SESSIONS}/fcsess_fakeA", "query": {},
