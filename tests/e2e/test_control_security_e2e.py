@@ -250,3 +250,58 @@ def test_record_forward_never_forwards_to_itself(world, tmp_path, spelling):
         proc.stop()
     # one request in, none looped back in: a loop would have logged many
     assert proc.output().count("/v1/customers/cus_loop") <= 3, proc.output()
+
+
+def _big_cassette(path: Path, n: int) -> None:
+    """A valid cassette of ``n`` interactions, written as text (fast)."""
+    header = cio.serialize(cio.new_header(None))
+    one = cio.serialize({"seq": 0, "request": {
+        "method": "GET", "path": f"{SESSIONS}/fcsess_fakeBIG", "query": {"n": "N"},
+        "headers": {}, "body": None}, "response": {
+        "status": 200, "headers": {"Content-Type": "application/json"},
+        "body": {"json": {"id": "fcsess_fakeBIG", "object": "financial_connections.session",
+                          "accounts": {"data": [], "has_more": False}}}}})
+    with open(path, "w") as fh:
+        fh.write(header)
+        for i in range(1, n + 1):
+            fh.write(one.replace("seq: 0", f"seq: {i}", 1).replace("n: N", f"n: '{i}'", 1))
+
+
+def test_a_use_of_a_large_cassette_does_not_stop_other_clients(world, tmp_path):
+    """The large cassette is parsed off the event loop: requests on the cassette in use
+    keep being answered while the `use` is in flight (ordering, not timing)."""
+    root, _, a = world
+    big = root / "cassettes" / "big.yaml"
+    _big_cassette(big, 10000)
+    proc = _proxy(tmp_path, ["replay", str(a)], cwd=root)
+    port = proc.port
+    done = threading.Event()
+    answer: dict = {}
+
+    def switch() -> None:
+        answer["use"] = _call(port, "POST", "use", _use_body(str(big)), JSON)
+        done.set()
+
+    served_meanwhile = 0
+    try:
+        with requests.Session() as s:
+            s.trust_env = False
+            url = f"http://127.0.0.1:{port}{SESSIONS}/fcsess_fakeA"
+            assert s.get(url, timeout=30).status_code == 200  # on a
+            assert _call(port, "POST", "rewind", b"{}", JSON)[0] == 200
+            threading.Thread(target=switch, daemon=True).start()
+            while not done.is_set():
+                r = s.get(url, timeout=120)
+                if r.status_code != 200:  # the switch completed: big.yaml answers now
+                    assert "big.yaml" in r.text, r.text
+                    break
+                served_meanwhile += 1  # a, while the use was in flight (or just before)
+                assert _call(port, "POST", "rewind", b"{}", JSON)[0] == 200
+            assert done.wait(300)
+        status, body = answer["use"]
+        assert status == 200 and body["cassette"].endswith("big.yaml"), body
+        # before, the proxy answered nothing during the parse: at most the request or
+        # two that arrived before the use; now the clients go on being served
+        assert served_meanwhile >= 5, served_meanwhile
+    finally:
+        proc.stop()

@@ -25,10 +25,12 @@ docs/control-endpoint.md.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -213,7 +215,10 @@ def refusal(flow: http.HTTPFlow, action: str) -> str | None:
 
 
 def handle(flow: http.HTTPFlow, target: Target) -> bool:
-    """Answer ``flow`` if it is a control request; True when it was one."""
+    """Answer ``flow`` if it is a control request; True when it was one. A ``use`` of a
+    cassette that must be parsed first is answered later: the flow waits (intercepted)
+    while a worker thread parses it, and every other client is served meanwhile, from
+    the cassette in use until the switch."""
     if not flow.request.path.startswith(PREFIX) or not addressed_to_proxy(flow):
         return False
     try:
@@ -222,17 +227,63 @@ def handle(flow: http.HTTPFlow, target: Target) -> bool:
             log.warning("fc-cassette: refused a control request: %s", why)
             status, body = 403, {"error": f"fc-cassette refused the control request: {why}",
                                  "refused": True}
+        elif _deferred(flow, target):
+            return True
         else:
             status, body = _dispatch(flow, target)
-            if isinstance(body.get("cassette"), str):  # a key in a path is never echoed
-                body = {**body, "cassette": core.shared_redactor().redact_text(body["cassette"])}
     except Exception as e:  # a control call is never forwarded, whatever goes wrong
-        log.error("fc-cassette: the control request failed: %s: %s", type(e).__name__, e)
-        status, body = 500, {"error": f"fc-cassette could not handle the control request: "
-                                      f"{type(e).__name__}"}
+        status, body = _failed(e)
+    _respond(flow, status, body)
+    return True
+
+
+def _failed(e: Exception) -> tuple[int, dict[str, Any]]:
+    log.error("fc-cassette: the control request failed: %s: %s", type(e).__name__, e)
+    return 500, {"error": f"fc-cassette could not handle the control request: "
+                          f"{type(e).__name__}"}
+
+
+def _respond(flow: http.HTTPFlow, status: int, body: dict[str, Any]) -> None:
+    if isinstance(body.get("cassette"), str):  # a key in a path is never echoed
+        body = {**body, "cassette": core.shared_redactor().redact_text(body["cassette"])}
     flow.response = http.Response.make(status, json.dumps(body).encode(),
                                        {"Content-Type": "application/json"})
+
+
+_PENDING: set[asyncio.Task] = set()  # deferred ``use`` calls (a task needs a reference)
+
+
+def _deferred(flow: http.HTTPFlow, target: Target) -> bool:
+    """Start a ``use`` whose cassette must be parsed in a worker thread (see
+    :func:`handle`); False: answer it now (nothing to parse, a bad body, no loop)."""
+    preload = getattr(target, "preload", None)
+    if preload is None or flow.request.method != "POST" or not flow.request.path.startswith(
+            PREFIX + "use"):
+        return False
+    try:
+        use = parse_use(flow.request.raw_content or b"", target.record_modes)
+        confine(use.cassette)
+        job = preload(use.cassette, use.record_mode)
+        loop = asyncio.get_running_loop()
+    except (Refused, OSError, ValueError, RuntimeError):
+        return False  # answered now: the same checks give their 400
+    if job is None:
+        return False
+    flow.intercept()
+    task = loop.create_task(_finish(flow, target, job))
+    _PENDING.add(task)
+    task.add_done_callback(_PENDING.discard)
     return True
+
+
+async def _finish(flow: http.HTTPFlow, target: Target, job: Callable[[], None]) -> None:
+    try:
+        await asyncio.to_thread(job)
+        status, body = _dispatch(flow, target)  # the parsed player is taken from the cache
+    except Exception as e:
+        status, body = _failed(e)
+    _respond(flow, status, body)
+    flow.resume()
 
 
 def _dispatch(flow: http.HTTPFlow, target: Target) -> tuple[int, dict[str, Any]]:

@@ -198,6 +198,19 @@ class Switching:
                  delta["refused"], delta["failed"], delta["no_response"])
 
     # the control endpoint's target (see control.Target)
+    def preload(self, cassette: str, record_mode: str | None):
+        """A job parsing ``cassette`` off the event loop before a ``use`` that only
+        replays it (None: it records, or the cassette is cached)."""
+        settings = core.settings()
+        real = os.path.realpath(cassette)
+        try:
+            if plan(record_mode or settings.record.mode, os.path.isfile(real),
+                    real in self.written).record:
+                return None
+        except ValueError:
+            return None
+        return self.cache.preload(real, lambda: load_player(cassette, settings, "record"))
+
     def use(self, cassette: str, record_mode: str | None) -> None:
         settings = core.settings()
         mode = record_mode or settings.record.mode

@@ -81,6 +81,12 @@ class Replay:
         core.share_redactor(self.player.playback.redactor)
 
     # the control endpoint's target (see control.Target)
+    def preload(self, cassette: str, record_mode: str | None):
+        """A job parsing ``cassette`` off the event loop before ``use`` (None: cached)."""
+        settings = self.settings
+        return self.cache.preload(os.path.realpath(cassette),
+                                  lambda: load_player(cassette, settings, "replay"))
+
     def use(self, cassette: str, record_mode: str | None) -> None:
         try:
             self._switch(cassette)
