@@ -94,11 +94,19 @@ class AsyncioReportFilter(logging.Filter):
     clients are connected), after mitmproxy removed its handlers and its exception
     handler: a connection task cancelled by the shutdown is no error (Python 3.11's
     StreamReaderProtocol reports one with a traceback), so it is dropped; any other
-    report becomes one line without a traceback (redacted by the handler's filter)."""
+    report becomes one line without a traceback (redacted by the handler's filter).
+    Once the proxy is shutting down, the connection tasks mitmproxy leaves pending when
+    its loop closes ("Task was destroyed but it is pending!", one per client connected
+    under load) are no error either (issue #27)."""
+
+    shutting_down = False  # set by FcCore.done
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, asyncio.CancelledError):
+            return False
+        if AsyncioReportFilter.shutting_down and str(record.msg).startswith(
+                "Task was destroyed but it is pending"):
             return False
         lines = record.getMessage().splitlines()
         text = lines[0] if lines else ""
@@ -195,6 +203,9 @@ class FcCore:
             # on the settings when the object changes
             if "fc_config" in updated or resolved != self.settings:
                 self.settings = resolved
+
+    def done(self) -> None:
+        AsyncioReportFilter.shutting_down = True
 
     def running(self) -> None:
         install_log_redaction()  # handlers added after our load (e.g. mitmweb's event store)
