@@ -133,3 +133,28 @@ def test_a_test_id_holding_a_key_is_redacted_in_the_cassette_name():
 ])
 def test_the_proxys_own_address_in_every_spelling(host, port, own):
     assert scope.own_address(host, port, ("127.0.0.1", 8080)) is own
+
+
+def test_use_creates_no_folder_nor_lock_before_the_first_exchange(tmp_path):
+    """docs/control-endpoint.md: a record mode that writes creates the cassette and its
+    folders on its first exchange; the recording lock comes with them."""
+    from builders import json_flow, record_flow
+    from fc_cassette.cassette.lock import lock_path
+
+    core, addon, *_ = all_addons("record")
+    a = write_cassette(tmp_path / "a.yaml", "fcsess_fakeA")
+    new = tmp_path / "deep" / "er" / "new.yaml"
+    with taddons.context(core, addon) as tctx:
+        tctx.options.update(fc_mode="record", fc_cassette=a, fc_cassette_root=str(tmp_path),
+                            fc_record_mode="once")
+        status, body = _answer(addon, _call("POST", "use", {"cassette": str(new),
+                                                            "record_mode": "once"}))
+        assert status == 200 and body["recording"] is True, body
+        assert not (tmp_path / "deep").exists()  # nothing made by the use
+        f = record_flow(addon, json_flow("GET", "/v1/financial_connections/sessions/fcsess_n",
+                                         200, b'{"id": "fcsess_n"}'))
+        assert f.response.status_code == 200, f.response.text
+        assert new.is_file() and lock_path(new).exists()  # made by the first exchange
+        assert addon.lock is not None and addon.lock.held
+        addon.done()
+    assert not lock_path(new).exists()  # released (and removed) at the end

@@ -196,7 +196,6 @@ class _Session:
         body: dict[str, Any] = {"cassette": str(cassette), "rewind": True}
         if kind == "record":
             body["record_mode"] = mode
-            cassette.parent.mkdir(parents=True, exist_ok=True)
         pool = self.pool()
         proxy = None
         try:

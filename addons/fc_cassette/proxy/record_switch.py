@@ -11,6 +11,7 @@ response side) stays in :mod:`.record`.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from pathlib import Path
@@ -171,6 +172,7 @@ class Switching:
                 active.player = Player(Playback(existing, settings, active.redactor),
                                        settings, "record")
         active.lock = lock
+        active.lock_later = lock is None and not os.path.isdir(os.path.dirname(real))
         active.writer = cassette_io.Writer(path, existing=existing if p.append else None,
                                            fsync=settings.record.fsync)
         return active
@@ -249,12 +251,26 @@ class Switching:
         self._not_recorded(flow, path, "the active cassette changed while it was in flight")
         return True
 
+    def _lock_now(self) -> None:
+        """A cassette whose folder did not exist at the switch: its folders and its
+        recording lock are made on its first exchange (CassetteBusy or OSError)."""
+        active = self.active
+        if active is not None and active.lock_later and active.lock is None:
+            active.lock = RecordingLock.acquire(active.path)
+            active.lock_later = False
+
     def _lock(self, path: Path, mode: str) -> RecordingLock | None:
         """The recording lock on ``path``: the one held already, or a new one; None
         where none can be made (e.g. a read-only folder) for 'once' on an existing
         cassette, which only replays."""
         if self.lock is not None and self.lock.held and self.lock.path == lock_path(path):
             return self.lock
+        real = os.path.realpath(path)
+        if not os.path.isdir(os.path.dirname(real)):
+            if any(len(os.fsencode(part)) > 255 for part in Path(real).parts):
+                raise exceptions.OptionsError(  # what making its folders would say
+                    f"{path}: not a usable cassette path: {os.strerror(errno.ENAMETOOLONG)}")
+            return None  # nothing there to read or to race for: see _lock_now
         try:
             return RecordingLock.acquire(path)
         except cassette_io.CassetteError as e:
