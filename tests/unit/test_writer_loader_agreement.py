@@ -171,3 +171,30 @@ def test_a_tail_cut_inside_a_multibyte_character_keeps_the_complete_interactions
     path.write_bytes(raw.replace("caf\u00e9".encode(), b"caf\xff", 1))
     with pytest.raises(cio.CassetteError, match="not valid UTF-8"):
         cio.load(path, compact=compact)
+
+
+@pytest.mark.parametrize("compact", [None, lambda doc: doc], ids=["whole", "compact"])
+def test_a_line_longer_than_the_bound_is_one_clear_error(compact, tmp_path, monkeypatch):
+    """Lines are bounded (yamlio.MAX_LINE, 128 MiB; 4 KiB here) like the whole file, with
+    one error naming where the line starts; the chunked scan gathers a long line in
+    linear time (it used to copy it again with each chunk)."""
+    monkeypatch.setattr(yamlio, "MAX_LINE", 4096)
+    path = tmp_path / "c.yaml"
+    w = cio.Writer(path, fsync=False)
+    w.append(copy.deepcopy(GOOD))
+    w.close()
+    good = path.read_bytes()
+    assert cio.load(path, compact=compact).interactions  # short lines: fine
+    for tail in (b"x" * 300_000, b"---\nseq: 2\nnote: " + b"y" * 300_000 + b"\n...\n"):
+        path.write_bytes(good + tail)  # one line of 300 KB: more than a chunk
+        with pytest.raises(cio.CassetteError, match=f"line longer than 4096 bytes .from byte "
+                                                    f"{len(good) + tail.find(b'x' if b'x' in tail else b'note')}"):
+            cio.load(path, compact=compact)
+
+
+def test_long_line_finds_the_first_long_line():
+    data = b"a\n" + b"b" * 10 + b"\n" + b"c" * 30 + b"\nd"
+    assert yamlio.long_line(data, max_line=29) == 13
+    assert yamlio.long_line(data, max_line=30) is None
+    assert yamlio.long_line(b"z" * 100, max_line=99) == 0
+    assert yamlio.long_line(b"", max_line=1) is None

@@ -61,18 +61,26 @@ class _Checker:
         self.offset += len(piece)
 
 
-def scan(fh: BinaryIO, limit: int) -> Scan:
+def scan(fh: BinaryIO, limit: int, max_line: int | None = None) -> Scan:
     """Read ``fh`` from where it is to its end, in chunks; ``ValueError`` (a message)
-    when it holds more than ``limit`` bytes or cannot be read."""
-    check, carry = _Checker(), b""
+    when it holds more than ``limit`` bytes, a line longer than ``max_line``, or cannot
+    be read. Linear: a line spanning chunks is gathered in a bytearray (it used to be
+    copied again with each chunk: quadratic on one long line)."""
+    check, carry, max_line = _Checker(), bytearray(), max_line or yamlio.MAX_LINE
     while chunk := _read(fh, CHUNK):
         if check.offset + len(carry) + len(chunk) > limit:
             raise ValueError(yamlio.too_large(limit))
-        data = carry + chunk
-        cut = data.rfind(b"\n") + 1
-        check.feed(data[:cut])
-        carry = data[cut:]
-    check.feed(carry)
+        cut = chunk.rfind(b"\n") + 1
+        if not cut:
+            carry += chunk
+            if len(carry) > max_line:
+                raise ValueError(yamlio.line_too_long(check.offset, max_line))
+            continue
+        if len(carry) + chunk.find(b"\n") > max_line:
+            raise ValueError(yamlio.line_too_long(check.offset, max_line))
+        check.feed(bytes(carry) + chunk[:cut])
+        carry = bytearray(chunk[cut:])
+    check.feed(bytes(carry))
     return Scan(check.offset, check.crlf, check.tail == TAIL, check.bad)
 
 
