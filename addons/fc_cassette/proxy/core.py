@@ -18,9 +18,10 @@ import re
 import traceback
 from pathlib import Path
 
-from mitmproxy import ctx, exceptions
+from mitmproxy import ctx, exceptions, http
 from mitmproxy.log import MitmLogHandler
 from mitmproxy.net.http import url
+from mitmproxy.proxy import server_hooks
 from mitmproxy.proxy.mode_specs import ReverseMode
 
 from fc_cassette.proxy import mitm_compat, scope
@@ -142,13 +143,13 @@ class FcCore:
         self.settings = self.loaded  # ... with the overriding options applied
         self.rewrite_host = False  # we turned keep_host_header on (see running)
 
-    def requestheaders(self, flow) -> None:
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
         if self.rewrite_host and isinstance(flow.client_conn.proxy_mode, ReverseMode):
             r = flow.request
             flow.metadata[scope.CLIENT_HOST] = r.host_header or ""
             r.host_header = url.hostport(r.scheme, r.host, r.port)  # as mitmproxy does
 
-    def server_connect(self, data) -> None:
+    def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         """Never connect to the proxy's own listening address, in any spelling (a
         forward proxy asked for ``LOCALHOST:PORT`` or ``0.0.0.0:PORT``, an upstream
         that is the proxy itself): it would loop through itself, and a control request

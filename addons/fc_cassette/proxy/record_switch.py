@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -200,7 +201,7 @@ class Switching:
                  delta["refused"], delta["failed"], delta["no_response"])
 
     # the control endpoint's target (see control.Target)
-    def preload(self, cassette: str, record_mode: str | None):
+    def preload(self, cassette: str, record_mode: str | None) -> Callable[[], None] | None:
         """A job parsing ``cassette`` off the event loop before a ``use`` that only
         replays it (None: it records, or the cassette is cached)."""
         settings = core.settings()

@@ -11,6 +11,9 @@ import ipaddress
 import re
 import socket
 from functools import lru_cache
+from typing import Any
+
+from mitmproxy import http
 
 from fc_cassette.exchange.interaction import split_path
 from fc_cassette.settings.config import ScopeRules
@@ -61,7 +64,7 @@ def same_host(a: str, b: str) -> bool:
     return a.strip().lower().rstrip(".") == b.strip().lower().rstrip(".")
 
 
-def own_address(host: str, port: int | None, sockname) -> bool:
+def own_address(host: str, port: int | None, sockname: tuple[Any, ...] | None) -> bool:
     """Whether ``host:port`` is the proxy's own listening socket (``sockname``, the
     local address of a client connection), in any spelling: ``LOCALHOST``,
     ``127.1``, ``[::1]``, ``0.0.0.0`` (connecting to it reaches this host)."""
@@ -86,7 +89,7 @@ def addressed_to_proxy(flow) -> bool:
             and own_address(flow.request.host, flow.request.port, flow.client_conn.sockname))
 
 
-def client_host(flow) -> str:
+def client_host(flow: http.HTTPFlow) -> str:
     """The ``Host`` the client sent (reverse mode rewrites the header to the upstream's
     before any addon sees it; :class:`~fc_cassette.core.FcCore` keeps the client's)."""
     kept = flow.metadata.get(CLIENT_HOST)
