@@ -257,8 +257,8 @@ def _deferred(flow: http.HTTPFlow, target: Target) -> bool:
     """Start a ``use`` whose cassette must be parsed in a worker thread (see
     :func:`handle`); False: answer it now (nothing to parse, a bad body, no loop)."""
     preload = getattr(target, "preload", None)
-    if preload is None or flow.request.method != "POST" or not flow.request.path.startswith(
-            PREFIX + "use"):
+    action = flow.request.path[len(PREFIX):].split("?", 1)[0]
+    if preload is None or flow.request.method != "POST" or action != "use":
         return False
     try:
         use = parse_use(flow.request.raw_content or b"", target.record_modes)
