@@ -305,3 +305,27 @@ def test_a_use_of_a_large_cassette_does_not_stop_other_clients(world, tmp_path):
         assert served_meanwhile >= 5, served_meanwhile
     finally:
         proc.stop()
+
+
+def test_the_harness_proxies_always_use_a_fresh_token(world, tmp_path):
+    """The pytest plugin's and the Python API's proxies (harness.pool) are started with
+    a random control token each, passed in their environment and sent with each call:
+    a call without it is refused, and two proxies never share one."""
+    from fc_cassette.harness.pool import Pool
+
+    root, _, a = world
+    pools = [Pool("https://api.stripe.com", tmp_path / f"h{n}", root) for n in (1, 2)]
+    try:
+        procs = []
+        for pool in pools:
+            pool.tmp.mkdir()
+            procs.append(pool.get("replay", None, a, "none"))
+        tokens = {p.token for p in procs}
+        assert len(tokens) == 2 and all(len(t) >= 32 for t in tokens)
+        for p in procs:
+            assert p.call("GET", "status")["served"] == 0  # the harness's own call
+            assert _call(p.port, "GET", "status")[0] == 403  # anyone else's
+            assert p.token not in " ".join(p.process.args)  # not on its command line
+    finally:
+        for pool in pools:
+            pool.stop_all()
