@@ -350,7 +350,9 @@ def test_strict_counts_misses_from_before_a_rewind(recorded, tmp_path):
     with requests.Session() as http:
         miss = http.get(f"{rp.base}/v1/charges", timeout=10)
         assert miss.status_code == 400
-        assert http.post(f"{rp.base}/__fc_cassette__/rewind", timeout=10).json()["misses"] == []
+        # a control POST is JSON (docs/control-endpoint.md, docs/security.md)
+        assert http.post(f"{rp.base}/__fc_cassette__/rewind", json={},
+                         timeout=10).json()["misses"] == []
     assert rp.proc.stop() == 1
     assert "missed since start-up 1" in rp.proc.output()
 

@@ -24,6 +24,15 @@ from fc_cassette.settings.modes import row
 
 SESSIONS = "/v1/financial_connections/sessions"
 
+CONTROL_HEADERS = {"Host": "127.0.0.1:8080", "Content-Type": "application/json"}
+
+
+def _root(cassette) -> str:
+    """The cassette root the tests' control calls are confined to: the cassette's folder."""
+    import os
+
+    return os.path.dirname(str(cassette))
+
 
 
 
@@ -40,7 +49,7 @@ def undecodable() -> http.HTTPFlow:
 def control(method: str, action: str, body=None) -> http.HTTPFlow:
     raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else b"")
     f = tflow.tflow(req=http.Request.make(method, f"http://127.0.0.1:8080/__fc_cassette__/"
-                                                  f"{action}", raw))
+                                                  f"{action}", raw, CONTROL_HEADERS))
     f.client_conn.proxy_mode = ProxyMode.parse("reverse:http://127.0.0.1:1")
     return f
 
@@ -177,7 +186,7 @@ def replay(tmp_path):
     a = write_cassette(tmp_path / "a.yaml", "fcsess_fakeA")
     b = write_cassette(tmp_path / "b.yaml", "fcsess_fakeB")
     with taddons.context(core, replay) as tctx:
-        tctx.options.update(fc_mode="replay", fc_cassette=a)
+        tctx.options.update(fc_mode="replay", fc_cassette=a, fc_cassette_root=_root(a))
         yield replay, a, b
 
 
@@ -256,7 +265,7 @@ def test_record_replay_only_modes_answer_as_replay_does(record, tmp_path):
     a = write_cassette(tmp_path / "a.yaml", "fcsess_fakeA")
     answers = {}
     for mode in ("none", "once"):
-        tctx.options.update(fc_mode="record", fc_cassette=a, fc_record_mode=mode)
+        tctx.options.update(fc_mode="record", fc_cassette=a, fc_cassette_root=_root(a), fc_record_mode=mode)
         assert rec.rewind()  # the same cassette, hence the same (cached) player
         answers[mode] = [ask(rec, f).response for f in (
             get(f"{SESSIONS}/fcsess_fakeA"), get(f"{SESSIONS}/nope"),
@@ -272,7 +281,7 @@ def test_record_use_moves_the_lock_and_never_records_into_the_wrong_cassette(
         record, tmp_path):
     tctx, rec = record
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
-    tctx.options.update(fc_mode="record", fc_cassette=str(a), fc_record_mode="once")
+    tctx.options.update(fc_mode="record", fc_cassette=str(a), fc_cassette_root=_root(a), fc_record_mode="once")
     first = exchange("fcsess_fakeA")
     rec.request(first)
     respond(first, "fcsess_fakeA")
@@ -313,7 +322,7 @@ def test_record_use_moves_the_lock_and_never_records_into_the_wrong_cassette(
 def test_record_use_refuses_none_on_a_missing_cassette(record, tmp_path):
     tctx, rec = record
     a = write_cassette(tmp_path / "a.yaml", "fcsess_fakeA")
-    tctx.options.update(fc_mode="record", fc_cassette=a, fc_record_mode="none")
+    tctx.options.update(fc_mode="record", fc_cassette=a, fc_cassette_root=_root(a), fc_record_mode="none")
     r = ask(rec, control("POST", "use", {"cassette": str(tmp_path / "missing.yaml")}))
     assert r.response.status_code == 400
     body = json.loads(r.response.content)
@@ -337,7 +346,7 @@ def test_record_a_config_change_keeps_the_cassette_chosen_by_use(record, tmp_pat
     tctx, rec = record
     a = write_cassette(tmp_path / "a.yaml", "fcsess_fakeA")
     b = write_cassette(tmp_path / "b.yaml", "fcsess_fakeB")
-    tctx.options.update(fc_mode="record", fc_cassette=a, fc_record_mode="none")
+    tctx.options.update(fc_mode="record", fc_cassette=a, fc_cassette_root=_root(a), fc_record_mode="none")
     ask(rec, control("POST", "use", {"cassette": b}))
     cfg = tmp_path / "fc.yaml"
     cfg.write_text("record:\n  fsync: false\n")

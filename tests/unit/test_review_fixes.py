@@ -15,13 +15,22 @@ from builders import write_cassette
 from fc_cassette.cassette import store as cio
 from fc_cassette.proxy.addon import all_addons
 
+CONTROL_HEADERS = {"Host": "127.0.0.1:8080", "Content-Type": "application/json"}
+
+
+def _root(cassette) -> str:
+    """The cassette root the tests' control calls are confined to: the cassette's folder."""
+    import os
+
+    return os.path.dirname(str(cassette))
+
 SESSIONS = "/v1/financial_connections/sessions"
 BAD_PATHS = ["a\x00b.yaml", "n" * 300 + ".yaml", "dir/" + "n" * 300 + "/x.yaml"]
 
 
 def _use(body: dict) -> http.HTTPFlow:
     f = tflow.tflow(req=http.Request.make("POST", "http://127.0.0.1:8080/__fc_cassette__/use",
-                                          json.dumps(body).encode()))
+                                          json.dumps(body).encode(), CONTROL_HEADERS))
     f.client_conn.proxy_mode = ProxyMode.parse("reverse:http://127.0.0.1:1")
     return f
 
@@ -32,7 +41,7 @@ def test_an_unusable_use_path_is_a_400_and_the_proxy_stays_put(mode, bad, tmp_pa
     core, addon, *_ = all_addons(mode)
     a = write_cassette(tmp_path / "a.yaml", "fcsess_fakeA")
     with taddons.context(core, addon) as tctx:
-        tctx.options.update(fc_mode=mode, fc_cassette=a,
+        tctx.options.update(fc_mode=mode, fc_cassette=a, fc_cassette_root=_root(a),
                             **({"fc_record_mode": "once"} if mode == "record" else {}))
         f = _use({"cassette": str(tmp_path / bad)})
         addon.request(f)

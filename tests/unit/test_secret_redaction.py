@@ -310,8 +310,10 @@ def _echo_forms(cred: str) -> dict[str, str]:
 def test_learned_credentials_are_chased_in_their_echoed_forms(recorder, auth, cred):
     record, path = recorder
     echoed = {k: f"seen {v}" for k, v in _echo_forms(cred).items()}
-    echoed["whole_basic"] = b64(USER + ":" + PASSWORD)
-    echoed["whole_hex"] = (USER + ":" + PASSWORD).encode().hex()
+    if auth.startswith("Basic"):  # (a Basic pair nothing taught the redactor is a
+        # secret only the scanner reads since #27: that entry is refused, not written)
+        echoed["whole_basic"] = b64(USER + ":" + PASSWORD)
+        echoed["whole_hex"] = (USER + ":" + PASSWORD).encode().hex()
     f = make_flow("GET", "/v1/financial_connections/sessions/fcsess_1",
                   req_headers={"Authorization": auth}, status=200,
                   resp_body=json.dumps({"id": "fcsess_1", "echo": echoed}).encode(),

@@ -30,8 +30,10 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token: method, header name
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")   # a tab is fine in a header value
-_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")   # a request target has neither
+# a tab is fine in a header value; NEL, LINE and PARAGRAPH SEPARATOR are line breaks
+# to YAML and to str.splitlines (a client splitting on them would see a new line)
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f\x85\u2028\u2029]")  # nor a target
 BODY_KINDS = ("form", "json", "text", "base64")
 
 

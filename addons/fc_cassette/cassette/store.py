@@ -31,6 +31,11 @@ from typing import Any
 
 from fc_cassette._version import __version__
 from fc_cassette.cassette import entries, stream as cassette_stream, yamlio
+from fc_cassette.cassette.stream import (
+    doc_starts as doc_starts,
+    entry_line as _entry_line,
+    line_at as _line_at,
+)
 
 FORMAT_VERSION = 1
 DOC_START = "---\n"
@@ -41,12 +46,15 @@ MAX_MESSAGE = 300
 
 def _redact_text(text: str) -> str:
     from fc_cassette.redact import Redactor
-
     return Redactor().redact_text(text)
 
 
 class CassetteFull(Exception):
     """An append would make the cassette too large to load again; nothing was written."""
+
+
+class Unloadable(ValueError):
+    """An entry the loader would refuse: not written (the cassette stays loadable)."""
 
 
 class CassetteGone(Exception):
@@ -106,20 +114,6 @@ def serialize(doc: dict[str, Any]) -> str:
     return DOC_START + yamlio.dump(doc) + DOC_END
 
 
-def _line_at(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
-
-
-def doc_starts(text: str) -> list[int]:
-    """Offset of each document's ``---`` line in a cassette's text."""
-    starts, pos = [], 0
-    while (i := text.find(DOC_START, pos)) >= 0:
-        if i == 0 or text[i - 1] == "\n":
-            starts.append(i)
-        pos = i + len(DOC_START)
-    return starts
-
-
 Compact = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -148,6 +142,8 @@ def _text(raw: bytes, p: Path) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
+        if _DOC_END_B.search(raw, 0, e.start) and not _DOC_END_B.search(raw, e.start):
+            return _text(raw[:e.start], p)  # a torn tail, cut inside a character
         raise CassetteError(p, f"not valid UTF-8 (byte {e.start})",
                             _line_at(raw.decode("latin-1"), e.start)) from None
 
@@ -166,11 +162,11 @@ def _load_compact(p: Path, compact: Compact) -> Cassette:
             scan = cassette_stream.scan(fh, MAX_CASSETTE_BYTES)
         except ValueError as e:
             raise CassetteError(p, str(e)) from None
-        if scan.bad_utf8 is not None:
+        if scan.bad_utf8 is not None and scan.complete:
             byte, line = scan.bad_utf8
             raise CassetteError(p, f"not valid UTF-8 (byte {byte})", line)
         source = cassette_stream.Bounded(fh, scan.size)
-        if scan.crlf or not scan.complete:
+        if scan.crlf or not scan.complete:  # (a torn tail may cut a character)
             return parse(_text(source.whole(), p), p, compact)
         hooks: list[dict[str, Any]] = []
         header, interactions = _documents(source, p, compact,
@@ -178,24 +174,13 @@ def _load_compact(p: Path, compact: Compact) -> Cassette:
     return Cassette(p, header, interactions, [], "", scan.size, hooks)
 
 
-_LAST_DOC_END = re.compile(r"\n\.\.\.\r?\n")
+_LAST_DOC_END, _DOC_END_B = re.compile(r"\n\.\.\.\r?\n"), re.compile(rb"\n\.\.\.\r?\n")
 
 
 def _complete_bytes(original: str) -> int:
     """Bytes of the file up to its last complete document, whatever its line endings."""
     ends = [m.end() for m in _LAST_DOC_END.finditer(original)]
     return len(original[:ends[-1]].encode("utf-8")) if ends else 0
-
-
-def _entry_line(text: str, i: int, keys: list[str | int]) -> int | None:
-    """Line of ``keys`` in document ``i`` of ``text`` (its ``---`` line if not found)."""
-    starts = doc_starts(text)
-    if i >= len(starts):
-        return None
-    end = starts[i + 1] if i + 1 < len(starts) else len(text)
-    first = _line_at(text, starts[i])
-    found = yamlio.line_of(text[starts[i]:end], keys) if keys else None
-    return first + found - 1 if found else first
 
 
 def _header(docs: list[Any], path: Path) -> dict[str, Any]:
@@ -339,8 +324,17 @@ class Writer:
         if self.gone is not None:
             raise CassetteGone(self.gone)
         seq = self.count + 1 if numbered else self.count
-        text = serialize({"seq": seq, **{k: v for k, v in entry.items() if k != "seq"}}
-                         if numbered else entry)
+        doc = {"seq": seq, **{k: v for k, v in entry.items() if k != "seq"}} if numbered \
+            else entry
+        # the loader's own rules: never a poisoned cassette
+        problem = entries.check(doc) if numbered else entries.check_webhook(doc)
+        if problem is not None:
+            where = ".".join(str(k) for k in problem[0]) or "(entry)"
+            raise Unloadable(f"the cassette would not load with it: {where}: {problem[1]}")
+        try:  # a lone surrogate (bytes that were not UTF-8) cannot be written as text
+            text = serialize(doc)
+        except ValueError as e:
+            raise Unloadable(f"the cassette could not be loaded with it: {e}") from None
         if self._fd is None and self.existing is None:
             text = serialize(new_header(stripe_version, self.timing)) + text
         if check is not None:
@@ -397,6 +391,11 @@ class Writer:
                 raise
             self._fd = fd
             return
+        if (os.path.lexists(self._file) and not os.path.isdir(self._file)
+                and not cassette_stream.looks_like_cassette(self._file)):
+            self.gone = (f"{self.path} is not an fc-cassette cassette: the recorder does not "
+                         "replace it")
+            raise CassetteGone(self.gone)
         self._file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._file.with_name(f".{self._file.name}.{os.getpid()}.recording")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0),

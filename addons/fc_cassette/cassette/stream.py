@@ -12,6 +12,7 @@ never split.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -60,18 +61,26 @@ class _Checker:
         self.offset += len(piece)
 
 
-def scan(fh: BinaryIO, limit: int) -> Scan:
+def scan(fh: BinaryIO, limit: int, max_line: int | None = None) -> Scan:
     """Read ``fh`` from where it is to its end, in chunks; ``ValueError`` (a message)
-    when it holds more than ``limit`` bytes or cannot be read."""
-    check, carry = _Checker(), b""
+    when it holds more than ``limit`` bytes, a line longer than ``max_line``, or cannot
+    be read. Linear: a line spanning chunks is gathered in a bytearray (it used to be
+    copied again with each chunk: quadratic on one long line)."""
+    check, carry, max_line = _Checker(), bytearray(), max_line or yamlio.MAX_LINE
     while chunk := _read(fh, CHUNK):
         if check.offset + len(carry) + len(chunk) > limit:
             raise ValueError(yamlio.too_large(limit))
-        data = carry + chunk
-        cut = data.rfind(b"\n") + 1
-        check.feed(data[:cut])
-        carry = data[cut:]
-    check.feed(carry)
+        cut = chunk.rfind(b"\n") + 1
+        if not cut:
+            carry += chunk
+            if len(carry) > max_line:
+                raise ValueError(yamlio.line_too_long(check.offset, max_line))
+            continue
+        if len(carry) + chunk.find(b"\n") > max_line:
+            raise ValueError(yamlio.line_too_long(check.offset, max_line))
+        check.feed(bytes(carry) + chunk[:cut])
+        carry = bytearray(chunk[cut:])
+    check.feed(bytes(carry))
     return Scan(check.offset, check.crlf, check.tail == TAIL, check.bad)
 
 
@@ -96,3 +105,51 @@ class Bounded:
         """All ``size`` bytes (for an error's location; the parse is over then)."""
         self._fh.seek(0)
         return _read(self._fh, self.size)
+
+
+def looks_like_cassette(path: str | os.PathLike) -> bool:
+    """Whether the file at ``path`` starts with an fc-cassette header (its first
+    document, read from the first 64 KiB): the only kind of file a recorder replaces."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return False
+    text = head.decode("utf-8", "replace").replace("\r\n", "\n")
+    end = text.find("\n...\n")
+    if end < 0:
+        return False
+    try:
+        doc = yamlio.load(text[:end + 1])
+    except (yamlio.YamlError, ValueError):
+        return False
+    return isinstance(doc, dict) and type(doc.get("fc_cassette")) is int
+
+
+DOC_START = "---\n"  # as the store writes documents
+
+
+def line_at(text: str, offset: int) -> int:
+    """The 1-based line of ``offset`` in ``text``."""
+    return text.count("\n", 0, offset) + 1
+
+
+def doc_starts(text: str) -> list[int]:
+    """Offset of each document's ``---`` line in a cassette's text."""
+    starts, pos = [], 0
+    while (i := text.find(DOC_START, pos)) >= 0:
+        if i == 0 or text[i - 1] == "\n":
+            starts.append(i)
+        pos = i + len(DOC_START)
+    return starts
+
+
+def entry_line(text: str, i: int, keys: list[str | int]) -> int | None:
+    """Line of ``keys`` in document ``i`` of ``text`` (its ``---`` line if not found)."""
+    starts = doc_starts(text)
+    if i >= len(starts):
+        return None
+    end = starts[i + 1] if i + 1 < len(starts) else len(text)
+    first = line_at(text, starts[i])
+    found = yamlio.line_of(text[starts[i]:end], keys) if keys else None
+    return first + found - 1 if found else first

@@ -89,9 +89,36 @@ def too_large(limit: int) -> str:
     return f"larger than {limit >> 20} MiB" if limit >= 1 << 20 else f"larger than {limit} bytes"
 
 
+MAX_LINE = 128 << 20  # bytes in one line of a cassette or config (a body, YAML-quoted)
+_WINDOW = 256 << 10
+
+
+def long_line(data: bytes, start: int = 0, max_line: int | None = None) -> int | None:
+    """Offset of the first line of ``data`` longer than ``max_line`` bytes (``start``:
+    where the current line began), None if none is; linear, a window at a time."""
+    max_line = max_line or MAX_LINE
+    window = min(_WINDOW, max_line)  # so the lines inside one window are short enough
+    for pos in range(0, len(data), window):
+        first = data.find(b"\n", pos, pos + window)
+        if first == -1:
+            if min(pos + window, len(data)) - start > max_line:
+                return start
+            continue
+        if first - start > max_line:
+            return start
+        start = data.rfind(b"\n", pos, pos + window) + 1  # the lines between are short
+    return start if len(data) - start > max_line else None
+
+
+def line_too_long(offset: int, max_line: int | None = None) -> str:
+    max_line = max_line or MAX_LINE
+    size = too_large(max_line).removeprefix("larger than ")
+    return f"a line longer than {size} (from byte {offset}): not a cassette nor a config file"
+
+
 def read_file(path: Path, what: str, limit: int) -> bytes:
-    """A regular file's bytes, at most ``limit``; raises ``ValueError`` with a message
-    (see :func:`open_file`)."""
+    """A regular file's bytes, at most ``limit``, no line longer than :data:`MAX_LINE`;
+    raises ``ValueError`` with a message (see :func:`open_file`)."""
     with open_file(path, what) as fh:
         try:
             raw = fh.read(limit + 1)
@@ -99,6 +126,8 @@ def read_file(path: Path, what: str, limit: int) -> bytes:
             raise ValueError(f"cannot read: {e.strerror}") from None
     if len(raw) > limit:
         raise ValueError(too_large(limit))
+    if (at := long_line(raw)) is not None:
+        raise ValueError(line_too_long(at))
     return raw
 
 

@@ -23,6 +23,7 @@ from fc_cassette.cli.args import DEFAULT_UPSTREAM, build_parser, one_line  # noq
 from fc_cassette.cli.errors import (
     bad_value,
     check_port,
+    check_root,
     check_upstream,
     checked_set,
     unknown_options,
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
 FLAG_OPTIONS = (("config", "fc_config"), ("cassette", "fc_cassette"), ("seed", "fc_seed"),
                 ("record_mode", "fc_record_mode"), ("strict", "fc_strict"),
                 ("report", "fc_report"), ("usage_out", "fc_usage_out"),
-                ("webhooks_to", "fc_webhooks_to"), ("webhook_secret", "fc_webhook_secret"))
+                ("webhooks_to", "fc_webhooks_to"), ("webhook_secret", "fc_webhook_secret"),
+                ("cassette_root", "fc_cassette_root"), ("control_token", "fc_control_token"))
 OFFLINE_COMMANDS = ("verify", "show", "diff", "audit", "redact", "prune", "export", "import")
 # Repeatable CLI flags that become sequence fc_* options (one --set per value).
 LIST_FLAG_OPTIONS = (("webhook_urls", "fc_webhook_urls"),
@@ -246,7 +248,7 @@ def _refusal(args: argparse.Namespace) -> str | None:
     if any(spec.partition("=")[0] == "fc_mode" for spec in args.setoptions):
         return ("the command sets fc_mode; use 'fc-cassette simulate|record|replay|inspect' "
                 "instead of --set fc_mode")
-    return check_port(args) or check_upstream(args)
+    return check_port(args) or check_upstream(args) or check_root(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -176,6 +176,16 @@ def _upstream(p: argparse.ArgumentParser) -> None:
     p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
 
 
+def _control(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cassette-root", metavar="DIR",
+                   help="the control endpoint's cassettes must lie in DIR ('..' and symlinks "
+                        "resolved; default: the directory the proxy is started in)")
+    p.add_argument("--control-token", metavar="TOKEN",
+                   help="control calls must carry TOKEN in the X-FC-Cassette-Token header "
+                        "(prefer $FC_CASSETTE_CONTROL_TOKEN: a command line is visible to "
+                        "other users); see docs/security.md")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="fc-cassette",
@@ -186,37 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fc-cassette {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = _proxy_parser(sub, "simulate")
-    p.add_argument("--seed", type=int, default=None, help="seed for ids and secrets (default 0)")
-    p.add_argument("--webhook-url", dest="webhook_urls", action="append", default=[],
-                   metavar="URL", help="deliver every event to URL, signed (repeatable; "
-                                       "replaces the config's simulate.webhooks)")
-    p.add_argument("--webhook-secret", dest="webhook_secrets", action="append", default=[],
-                   metavar="WHSEC", help="the whsec_... secret of each --webhook-url, in "
-                                         "order (one secret: for every URL)")
-
-    p = _proxy_parser(sub, "record")
-    p.add_argument("cassette")
-    _upstream(p)
-    p.add_argument("--record-mode", choices=list(RECORD_MODES), default=None,
-                   help="VCR record mode (default: config record.mode, 'once'); see below")
-    p.add_argument("--webhooks-to", metavar="APP_URL",
-                   help="accept webhook deliveries at POST /__fc_cassette__/webhooks, forward "
-                        "them to APP_URL and record them (docs/webhooks.md)")
-
-    p = _proxy_parser(sub, "replay")
-    p.add_argument("cassette")
-    p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
-    p.add_argument("--strict", action="store_true", help="exit 1 if any request missed "
-                                                         "or a recorded webhook was not delivered")
-    p.add_argument("--webhooks-to", metavar="APP_URL",
-                   help="deliver the recorded webhook events to APP_URL, each after the "
-                        "response it followed (docs/webhooks.md)")
-    p.add_argument("--webhook-secret", metavar="WHSEC",
-                   help="sign the replayed events with this whsec_ secret (default: the "
-                        "documented test secret)")
-    p.add_argument("--usage-out", metavar="FILE", default=None,
-                   help="at shutdown, write which interactions were served (for prune)")
+    _proxy_commands(sub)
 
     p = _proxy_parser(sub, "inspect")
     _upstream(p)
@@ -236,6 +216,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _maintenance(sub)
     return parser
+
+
+def _proxy_commands(sub: argparse._SubParsersAction[Parser]) -> None:
+    """simulate, record and replay."""
+    p = _proxy_parser(sub, "simulate")
+    p.add_argument("--seed", type=int, default=None, help="seed for ids and secrets (default 0)")
+    p.add_argument("--webhook-url", dest="webhook_urls", action="append", default=[],
+                   metavar="URL", help="deliver every event to URL, signed (repeatable; "
+                                       "replaces the config's simulate.webhooks)")
+    p.add_argument("--webhook-secret", dest="webhook_secrets", action="append", default=[],
+                   metavar="WHSEC", help="the whsec_... secret of each --webhook-url, in "
+                                         "order (one secret: for every URL)")
+
+    p = _proxy_parser(sub, "record")
+    p.add_argument("cassette")
+    _upstream(p)
+    p.add_argument("--record-mode", choices=list(RECORD_MODES), default=None,
+                   help="VCR record mode (default: config record.mode, 'once'); see below")
+    p.add_argument("--webhooks-to", metavar="APP_URL",
+                   help="accept webhook deliveries at POST /__fc_cassette__/webhooks, forward "
+                        "them to APP_URL and record them (docs/webhooks.md)")
+    _control(p)
+
+    p = _proxy_parser(sub, "replay")
+    p.add_argument("cassette")
+    p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any request missed "
+                                                         "or a recorded webhook was not delivered")
+    p.add_argument("--webhooks-to", metavar="APP_URL",
+                   help="deliver the recorded webhook events to APP_URL, each after the "
+                        "response it followed (docs/webhooks.md)")
+    p.add_argument("--webhook-secret", metavar="WHSEC",
+                   help="sign the replayed events with this whsec_ secret (default: the "
+                        "documented test secret)")
+    p.add_argument("--usage-out", metavar="FILE", default=None,
+                   help="at shutdown, write which interactions were served (for prune)")
+    _control(p)
 
 
 def _maintenance(sub: argparse._SubParsersAction[Parser]) -> None:

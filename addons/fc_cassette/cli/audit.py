@@ -34,6 +34,7 @@ from typing import Any
 
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.cassette.files import MissingPath, cassette_files
+from fc_cassette.cassette.stream import line_at as _line_at
 from fc_cassette.cli.verify import clean, emit
 from fc_cassette.playback.state import WIRE_ERRORS, wire
 from fc_cassette.redact import scan
@@ -55,10 +56,6 @@ class Context:
     max_age_days: int | None
     now: dt.datetime
     want_age: bool = True  # find out when each cassette was recorded (git, mtime)
-
-
-def _line_at(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
 
 
 def _secrets(c: cassette_io.Cassette, starts: list[int]) -> list[Finding]:

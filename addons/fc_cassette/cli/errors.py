@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,24 @@ def check_port(args: argparse.Namespace) -> str | None:
     if not 0 <= args.port <= 65535:
         return (f"--port {args.port}: not a port number: use 0-65535 "
                 "(0: the OS picks a free port)")
+    return None
+
+
+def check_root(args: argparse.Namespace) -> str | None:
+    """``--cassette-root`` is a directory, and the command's own cassette lies in it."""
+    root = getattr(args, "cassette_root", None)
+    if root is None:
+        return None
+    try:
+        real = os.path.realpath(root)
+        if not os.path.isdir(real):
+            return f"--cassette-root {root!r}: not a directory"
+        cassette = os.path.realpath(args.cassette)
+    except ValueError as e:  # a NUL byte
+        return f"--cassette-root {root!r}: {e}"
+    if os.path.commonpath([cassette, real]) != real:
+        return (f"{args.cassette}: outside the cassette root {real} (--cassette-root; "
+                "'..' and symlinks resolved)")
     return None
 
 

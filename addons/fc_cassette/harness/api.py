@@ -124,7 +124,8 @@ def proxy(cassette: str | Path, record_mode: str = "none", *,
         raise FileNotFoundError(f"fc-cassette: {path} does not exist; record it with "
                                 f"record_mode='once' (and upstream=URL)")
     base, overrides = _config(config)
-    session = Session(upstream, base, prefix="fc-cassette-api-")
+    # its cassette's folder is the cassette root
+    session = Session(upstream, base, prefix="fc-cassette-api-", root=path.parent)
     try:
         opened = session.open(path, record_mode, overrides,
                               {"webhooks_to": webhooks_to, "webhook_secret": webhook_secret})

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import os
+import secrets
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,9 @@ START_TIMEOUT = procs.START_TIMEOUT
 # The ports of the fc-cassette proxies this process started and has not stopped: what
 # --fc-block-network lets a test connect to (see :mod:`.block_network`).
 LIVE_PORTS: set[int] = set()
+# Every proxy started here gets a fresh random control token (in its environment, not
+# on its command line) and every control call sends it: see docs/security.md.
+TOKEN_ENV, TOKEN_HEADER = "FC_CASSETTE_CONTROL_TOKEN", "X-FC-Cassette-Token"
 
 
 class ProxyError(Exception):
@@ -57,6 +62,7 @@ class ProxyProcess:
     _conn: http.client.HTTPConnection | None = field(default=None, repr=False)
     _seen: int = field(default=0, repr=False)  # the events file's size last seen
     _signalled: bool = field(default=False, repr=False)
+    token: str = field(default="", repr=False)  # the control token it was started with
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -86,7 +92,8 @@ class ProxyProcess:
                 self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
             try:
                 self._conn.request(method, f"/__fc_cassette__/{action}", body=data,
-                                   headers={"Content-Type": "application/json"})
+                                   headers={"Content-Type": "application/json",
+                                            TOKEN_HEADER: self.token})
                 resp = self._conn.getresponse()
                 raw = resp.read()
                 break
@@ -269,11 +276,12 @@ class Pool:
     """The session's proxies, by (kind, config): usually exactly one. A proxy may be
     started ahead (:meth:`prestart`, while pytest collects) and waited for on first use."""
 
-    def __init__(self, upstream: str, tmp: Path):
+    def __init__(self, upstream: str, tmp: Path, root: Path | None = None):
         self.upstream, self.tmp = upstream, tmp
+        self.root = root  # --cassette-root (None: the proxy's working directory)
         self.proxies: dict[tuple[str | None, ...], ProxyProcess] = {}
         self.pending: dict[tuple[str | None, ...],
-                           tuple[subprocess.Popen, Path, Path]] = {}
+                           tuple[subprocess.Popen, Path, Path, str]] = {}
         self.started = 0  # proxies that came up for a test (not those started ahead unused)
         self._spawned = 0
 
@@ -301,7 +309,7 @@ class Pool:
 
     def _spawn(self, kind: str, config: str | None, cassette: Path,
                record_mode: str, extra: tuple[str, ...] = ()
-               ) -> tuple[subprocess.Popen, Path, Path]:
+               ) -> tuple[subprocess.Popen, Path, Path, str]:
         self._spawned += 1
         confdir, log = self.tmp / "mitmproxy", self.tmp / f"proxy-{self._spawned}.log"
         events = self.tmp / f"proxy-{self._spawned}.events"
@@ -314,13 +322,16 @@ class Pool:
         if config:
             args += ["--config", config]
         args += list(extra)
+        if self.root is not None:
+            args += ["--cassette-root", str(self.root)]
+        token = secrets.token_urlsafe(32)  # fresh per proxy, passed in its environment
         proc = procs.spawn([*args, "--port", "0", "--set", f"confdir={confdir}",
                             "--set", f"fc_events={events}", "--set", "fc_parent_pipe=true"],
-                           log, stdin_pipe=True)
-        return proc, log, events
+                           log, stdin_pipe=True, env={**os.environ, TOKEN_ENV: token})
+        return proc, log, events, token
 
     def _ready(self, kind: str, proc: subprocess.Popen, log: Path,
-               events: Path) -> ProxyProcess:
+               events: Path, token: str) -> ProxyProcess:
         self.started += 1
         try:  # ready when it says where it listens: it listens only once loaded
             port = procs.wait_listening(proc, log, START_TIMEOUT, f"fc-cassette {kind} proxy")
@@ -328,11 +339,11 @@ class Pool:
             _close_pipe(proc)
             raise ProxyError(str(e)) from None
         LIVE_PORTS.add(port)
-        return ProxyProcess(kind, port, self.tmp / "mitmproxy", proc, log, events)
+        return ProxyProcess(kind, port, self.tmp / "mitmproxy", proc, log, events, token=token)
 
     def discard_pending(self) -> None:
         """Stop the proxies started ahead that no test asked for."""
-        for proc, _, _ in self.pending.values():
+        for proc, *_ in self.pending.values():
             _close_pipe(proc)
             procs.stop(proc, ladder=((procs.signal.SIGKILL, 5.0),))
         self.pending.clear()

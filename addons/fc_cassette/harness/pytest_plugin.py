@@ -112,7 +112,7 @@ def pytest_configure(config: pytest.Config) -> None:
     path = str((base / cfg).resolve()) if cfg else None
     if path and not Path(path).is_file():
         raise pytest.UsageError(f"fc-cassette: --fc-config {cfg}: no such file")
-    session = _Session(mode, _upstream(config), path)
+    session = _Session(mode, _upstream(config), path, Path(config.rootpath))
     config.stash[_SESSION] = session
     config.stash[_GUARD] = _guard(config)
     if mode == "none" and _runs_tests(config) and _mentions_fc(config):
@@ -211,7 +211,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def _safe(name: str) -> str:
     """A test name (parametrized ids included) as a file name: ``test_x[a/b c]`` ->
-    ``test_x-a-b-c``."""
+    ``test_x-a-b-c``; a secret in it (a key as a parameter id) is redacted first."""
+    from fc_cassette.redact import Redactor
+
+    name = Redactor().redact_text(name)
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "test"
 
 
@@ -236,8 +239,9 @@ class _Session(Session):
     """The pytest process's :class:`~fc_cassette.harness.session.Session`, with the
     session's record mode; a failure to use a cassette fails the test."""
 
-    def __init__(self, record_mode: str, upstream: str, config: str | None) -> None:
-        super().__init__(upstream, config, prefix="fc-cassette-pytest-")
+    def __init__(self, record_mode: str, upstream: str, config: str | None,
+                 root: Path | None = None) -> None:
+        super().__init__(upstream, config, prefix="fc-cassette-pytest-", root=root)
         self.record_mode = record_mode
         self.named: set[Path] = set()  # cassettes the collected tests' markers name
         self.test_files: set[Path] = set()

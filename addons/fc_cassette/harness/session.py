@@ -48,8 +48,10 @@ def kind_of(mode: str) -> str:
 
 
 class Session:
-    def __init__(self, upstream: str, config: str | None, prefix: str = "fc-cassette-") -> None:
+    def __init__(self, upstream: str, config: str | None, prefix: str = "fc-cassette-",
+                 root: Path | None = None) -> None:
         self.upstream, self.config, self.prefix = upstream, config, prefix
+        self.root = root  # the proxies' --cassette-root (pytest: its rootdir)
         self.never_used: dict[Path, list[int]] = {}
         self._pool: Pool | None = None
         self._tmp: Path | None = None
@@ -63,7 +65,7 @@ class Session:
     def pool(self) -> Pool:
         if self._pool is None:
             self._tmp = Path(tempfile.mkdtemp(prefix=self.prefix))
-            self._pool = Pool(self.upstream, self._tmp)
+            self._pool = Pool(self.upstream, self._tmp, self.root)
         return self._pool
 
     def prestart(self) -> None:
@@ -86,9 +88,8 @@ class Session:
         (``webhooks_to``, ``webhook_secret``: :func:`~fc_cassette.harness.pool.webhook_args`)."""
         kind = kind_of(mode)
         body: dict[str, Any] = {"cassette": str(cassette), "rewind": True, "previous": True}
-        if kind == "record":
+        if kind == "record":  # its folders are made by the proxy, on the first exchange
             body["record_mode"] = mode
-            cassette.parent.mkdir(parents=True, exist_ok=True)
         pool = self.pool()
         proxy = None
         try:

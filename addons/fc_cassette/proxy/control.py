@@ -19,7 +19,13 @@ gets news (a miss, an exchange not recorded, a request outside the scope), befor
 client gets its answer: a harness compares the file's size with the last it saw and
 asks for the status only when it grew (a passing test costs one ``use``, no ``status``).
 
-Only requests addressed to the proxy itself (not forwarded through it) are answered.
+Only requests addressed to the proxy itself (not forwarded through it) are answered,
+and only those a browser page cannot send or read (:func:`refusal`, a ``403``): the
+``Host`` is a loopback name or address or the proxy's own; an ``Origin``, if any, is
+loopback; a ``POST`` is ``Content-Type: application/json`` (a page must preflight, and
+no CORS answer is ever given); no browser fetch metadata other than a typed URL; no
+Stripe API request headers (a followed redirect); and the control token when one is
+set (``X-FC-Cassette-Token``, compared in constant time). See docs/security.md.
 The addons that play back (replay, record) call :func:`handle` first in their
 ``request`` hook, so no extra addon sits in every request's path. See
 docs/control-endpoint.md.
@@ -27,20 +33,40 @@ docs/control-endpoint.md.
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import json
 import logging
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from mitmproxy import http
 
-from fc_cassette.proxy.scope import addressed_to_proxy
+from fc_cassette.proxy import core
+from fc_cassette.proxy.scope import (
+    addressed_to_proxy,
+    client_host,
+    is_loopback,
+    same_host,
+    split_host,
+)
 from fc_cassette.settings.modes import RecordMode, parse_record_mode
 
 log = logging.getLogger("fc_cassette")
 
 PREFIX = "/__fc_cassette__/"
 NOTHING = {"error": "no cassette is being played back"}
+# Actions a Stripe delivery tool calls (a webhook ingress: ``stripe listen`` sends
+# ``User-Agent: Stripe/...`` and no token; it checks its own signature): these get the
+# Host, Origin and Content-Type checks only.
+TOKENLESS = frozenset({"webhooks"})
+# Headers of a Stripe API request: a control call carrying one is an API request the
+# client was redirected into (a 307 to /__fc_cassette__/rewind), never a harness's call.
+API_HEADERS = ("authorization", "stripe-version", "x-stripe-client-user-agent",
+               "stripe-account", "idempotency-key")
 
 
 class Refused(Exception):
@@ -116,8 +142,9 @@ def parse_use(raw: bytes, modes: tuple[str, ...]) -> Use:
     if mode is not None:
         try:
             mode = parse_record_mode(mode, modes)
-        except ValueError as e:
-            raise Refused("record_mode", f"\"record_mode\" {e}") from None
+        except ValueError:
+            raise Refused("record_mode", f"\"record_mode\" must be one of {', '.join(modes)}, "
+                                         f"not {_shown(str(mode))}") from None
     rewind = body.get("rewind", False)
     if not isinstance(rewind, bool):
         raise Refused("rewind", "\"rewind\" must be true or false")
@@ -127,17 +154,31 @@ def parse_use(raw: bytes, modes: tuple[str, ...]) -> Use:
     return Use(cassette, mode, rewind, previous)
 
 
+def confine(cassette: str) -> None:
+    """Refuse a cassette path outside the cassette root (``--cassette-root``), once
+    ``..`` and symlinks are resolved: the control endpoint writes only cassettes there."""
+    root = str(core.cassette_root())
+    real = os.path.realpath(cassette)  # ValueError on a NUL byte: a bad path
+    if os.path.commonpath([real, root]) != root:
+        raise Refused("cassette", f"{_shown(cassette)} is outside the cassette root {_shown(root)}"
+                                  " (resolved, symlinks followed; see --cassette-root)")
+
+
 def _use(flow: http.HTTPFlow, target: Target) -> tuple[int, dict[str, Any]]:
+    use = None
     before: dict[str, Any] | None = None
     try:
         use = parse_use(flow.request.raw_content or b"", target.record_modes)
+        confine(use.cassette)
         before = target.control_status() if use.previous else None
         target.use(use.cassette, use.record_mode)
     except Refused as e:
-        return 400, {"error": str(e), "field": e.field}
+        return 400, {"error": core.shared_redactor().redact_text(str(e)), "field": e.field}
     except (OSError, ValueError) as e:  # e.g. a NUL byte or an over-long name in the path
         reason = getattr(e, "strerror", None) or str(e)
-        return 400, {"error": f"{use.cassette!r}: not a usable cassette path: {reason}",
+        shown = _shown(use.cassette) if use is not None else "the cassette"
+        return 400, {"error": core.shared_redactor().redact_text(
+                         f"{shown}: not a usable cassette path: {reason}"),
                      "field": "cassette"}
     if use.rewind:
         target.rewind()
@@ -151,19 +192,130 @@ def _status(target: Target) -> tuple[int, dict[str, Any]]:
     return (409, NOTHING) if status is None else (200, status)
 
 
+def _shown(value: str) -> str:
+    """A refused header value as an error may quote it: redacted, short."""
+    text = core.shared_redactor().redact_text(value)
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def _host_ok(flow: http.HTTPFlow) -> bool:
+    host = split_host(client_host(flow))
+    sock = flow.client_conn.sockname
+    return bool(host) and (is_loopback(host) or (bool(sock) and same_host(host, str(sock[0]))))
+
+
+def _origin_ok(origin: str) -> bool:
+    try:
+        parts = urlsplit(origin.strip())
+        return parts.scheme in ("http", "https") and is_loopback(parts.hostname or "")
+    except ValueError:
+        return False
+
+
+def _json(content_type: str | None) -> bool:
+    return (content_type or "").split(";", 1)[0].strip().lower() == "application/json"
+
+
+def refusal(flow: http.HTTPFlow, action: str) -> str | None:
+    """Why a control request must not be answered (None: it may): see the module
+    docstring and docs/security.md."""
+    r = flow.request
+    if not _host_ok(flow):
+        return (f"Host {_shown(client_host(flow))} is not a loopback name or address nor the "
+                "proxy's own address (DNS rebinding?)")
+    origin = r.headers.get("origin")
+    if origin is not None and not _origin_ok(origin):
+        return f"Origin {_shown(origin)} is not loopback: a web page may not drive the proxy"
+    if r.method not in ("GET", "HEAD") and not _json(r.headers.get("content-type")):
+        return ("a control call needs Content-Type: application/json, not "
+                f"{_shown(r.headers.get('content-type', '(none)'))}")
+    if action in TOKENLESS:
+        return None
+    site = r.headers.get("sec-fetch-site")
+    if site is not None and site.strip().lower() != "none":
+        return f"a browser request (Sec-Fetch-Site: {_shown(site)}) may not drive the proxy"
+    api = next((h for h in API_HEADERS if h in r.headers), None)
+    if api is not None:
+        return (f"a Stripe API request (it carries {api}) redirected to the control endpoint "
+                "is not followed into it")
+    token = core.control_token()
+    if token and not hmac.compare_digest(
+            r.headers.get(core.CONTROL_TOKEN_HEADER, "").encode("utf-8", "surrogateescape"),
+            token.encode("utf-8", "surrogateescape")):
+        return f"a control call needs the control token in {core.CONTROL_TOKEN_HEADER}"
+    return None
+
+
 def handle(flow: http.HTTPFlow, target: Target) -> bool:
-    """Answer ``flow`` if it is a control request; True when it was one."""
+    """Answer ``flow`` if it is a control request; True when it was one. A ``use`` of a
+    cassette that must be parsed first is answered later: the flow waits (intercepted)
+    while a worker thread parses it, and every other client is served meanwhile, from
+    the cassette in use until the switch."""
     if not flow.request.path.startswith(PREFIX) or not addressed_to_proxy(flow):
         return False
     try:
-        status, body = _dispatch(flow, target)
+        why = refusal(flow, flow.request.path[len(PREFIX):].split("?", 1)[0])
+        if why is not None:
+            log.warning("fc-cassette: refused a control request: %s", why)
+            status, body = 403, {"error": f"fc-cassette refused the control request: {why}",
+                                 "refused": True}
+        elif _deferred(flow, target):
+            return True
+        else:
+            status, body = _dispatch(flow, target)
     except Exception as e:  # a control call is never forwarded, whatever goes wrong
-        log.error("fc-cassette: the control request failed: %s: %s", type(e).__name__, e)
-        status, body = 500, {"error": f"fc-cassette could not handle the control request: "
-                                      f"{type(e).__name__}"}
+        status, body = _failed(e)
+    _respond(flow, status, body)
+    return True
+
+
+def _failed(e: Exception) -> tuple[int, dict[str, Any]]:
+    log.error("fc-cassette: the control request failed: %s: %s", type(e).__name__, e)
+    return 500, {"error": f"fc-cassette could not handle the control request: "
+                          f"{type(e).__name__}"}
+
+
+def _respond(flow: http.HTTPFlow, status: int, body: dict[str, Any]) -> None:
+    if isinstance(body.get("cassette"), str):  # a key in a path is never echoed
+        body = {**body, "cassette": core.shared_redactor().redact_text(body["cassette"])}
     flow.response = http.Response.make(status, json.dumps(body).encode(),
                                        {"Content-Type": "application/json"})
+
+
+_PENDING: set[asyncio.Task] = set()  # deferred ``use`` calls (a task needs a reference)
+
+
+def _deferred(flow: http.HTTPFlow, target: Target) -> bool:
+    """Start a ``use`` whose cassette must be parsed in a worker thread (see
+    :func:`handle`); False: answer it now (nothing to parse, a bad body, no loop)."""
+    preload = getattr(target, "preload", None)
+    action = flow.request.path[len(PREFIX):].split("?", 1)[0]
+    if preload is None or flow.request.method != "POST" or action != "use":
+        return False
+    try:
+        use = parse_use(flow.request.raw_content or b"", target.record_modes)
+        confine(use.cassette)
+        job = preload(use.cassette, use.record_mode)
+        loop = asyncio.get_running_loop()
+    except (Refused, OSError, ValueError, RuntimeError):
+        return False  # answered now: the same checks give their 400
+    if job is None:
+        return False
+    flow.intercept()
+    task = loop.create_task(_finish(flow, target, job))
+    _PENDING.add(task)
+    task.add_done_callback(_PENDING.discard)
     return True
+
+
+async def _finish(flow: http.HTTPFlow, target: Target, job: Callable[[], None]) -> None:
+    try:
+        await asyncio.to_thread(job)
+        status, body = _dispatch(flow, target)  # the parsed player is taken from the cache
+    except Exception as e:
+        status, body = _failed(e)
+    _respond(flow, status, body)
+    flow.resume()
 
 
 def _dispatch(flow: http.HTTPFlow, target: Target) -> tuple[int, dict[str, Any]]:

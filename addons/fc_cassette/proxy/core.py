@@ -13,17 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sys
 import threading
 import traceback
+from pathlib import Path
 from typing import Any
 
-from mitmproxy import ctx, exceptions
+from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
 from mitmproxy.log import MitmLogHandler
+from mitmproxy.net.http import url
+from mitmproxy.proxy import server_hooks
+from mitmproxy.proxy.mode_specs import ReverseMode
 
-from fc_cassette.proxy import mitm_compat
+from fc_cassette.proxy import mitm_compat, scope
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import (
     OPTION_OVERRIDES,
@@ -37,6 +42,11 @@ from fc_cassette.settings.modes import FC_MODES as MODES
 
 REGEX_OPTIONS = {"ignore_hosts", "allow_hosts", "tcp_hosts", "udp_hosts"}
 log = logging.getLogger("fc_cassette")
+TOKEN_ENV = "FC_CASSETTE_CONTROL_TOKEN"
+CONTROL_TOKEN_HEADER = "X-FC-Cassette-Token"
+START_DIR = os.getcwd()  # the directory the proxy was started in: the default cassette root
+SELF_FORWARD = ("fc-cassette does not forward a request to its own listening address "
+                "(it would loop through itself)")
 
 
 _shared: list[Redactor] = []  # the active mode's redactor (see share_redactor)
@@ -90,11 +100,19 @@ class AsyncioReportFilter(logging.Filter):
     clients are connected), after mitmproxy removed its handlers and its exception
     handler: a connection task cancelled by the shutdown is no error (Python 3.11's
     StreamReaderProtocol reports one with a traceback), so it is dropped; any other
-    report becomes one line without a traceback (redacted by the handler's filter)."""
+    report becomes one line without a traceback (redacted by the handler's filter).
+    Once the proxy is shutting down, the connection tasks mitmproxy leaves pending when
+    its loop closes ("Task was destroyed but it is pending!", one per client connected
+    under load) are no error either (issue #27)."""
+
+    shutting_down = False  # set by FcCore.done
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, asyncio.CancelledError):
+            return False
+        if AsyncioReportFilter.shutting_down and str(record.msg).startswith(
+                "Task was destroyed but it is pending"):
             return False
         lines = record.getMessage().splitlines()
         text = lines[0] if lines else ""
@@ -131,6 +149,22 @@ class FcCore:
     def __init__(self) -> None:
         self.loaded = Settings()  # the config files alone
         self.settings = self.loaded  # ... with the overriding options applied
+        self.rewrite_host = False  # we turned keep_host_header on (see running)
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if self.rewrite_host and isinstance(flow.client_conn.proxy_mode, ReverseMode):
+            r = flow.request
+            flow.metadata[scope.CLIENT_HOST] = r.host_header or ""
+            r.host_header = url.hostport(r.scheme, r.host, r.port)  # as mitmproxy does
+
+    def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
+        """Never connect to the proxy's own listening address, in any spelling (a
+        forward proxy asked for ``LOCALHOST:PORT`` or ``0.0.0.0:PORT``, an upstream
+        that is the proxy itself): it would loop through itself, and a control request
+        must never arrive through the proxy's own forwarding."""
+        address = data.server.address
+        if address and scope.own_address(str(address[0]), address[1], data.client.sockname):
+            data.server.error = SELF_FORWARD
 
     def load(self, loader: Loader) -> None:
         install_log_redaction()
@@ -152,6 +186,14 @@ class FcCore:
         loader.add_option("fc_parent_pipe", bool, False,
                           "For harnesses: stdin is a pipe from the process that started this "
                           "one; shut down when it closes (that process exited or died).")
+        loader.add_option("fc_cassette_root", str, "",
+                          "Directory the control endpoint's cassettes must lie in, after "
+                          "resolving '..' and symlinks (empty: the directory the proxy was "
+                          "started in).")
+        loader.add_option("fc_control_token", str, "",
+                          f"Token every control call must carry in {CONTROL_TOKEN_HEADER} "
+                          f"(empty: ${TOKEN_ENV}, then the config's control.token; none: "
+                          "no token needed).")
 
     def configure(self, updated: set[str]) -> None:
         for name in sorted(updated):  # mitmproxy declares choices but does not enforce them
@@ -188,10 +230,19 @@ class FcCore:
             if "fc_config" in updated or resolved != self.settings:
                 self.settings = resolved
 
+    def done(self) -> None:
+        AsyncioReportFilter.shutting_down = True
+
     def running(self) -> None:
         if ctx.options.fc_parent_pipe:
             watch_parent(asyncio.get_running_loop())
         install_log_redaction()  # handlers added after our load (e.g. mitmweb's event store)
+        # Reverse mode rewrites the Host header to the upstream's before any addon sees
+        # it; the control endpoint needs the client's (DNS rebinding): keep it, and do
+        # the rewrite here (requestheaders) after noting the client's.
+        if "keep_host_header" in ctx.options and not ctx.options.keep_host_header:
+            self.rewrite_host = True
+            ctx.options.update(keep_host_header=True)
         # Under the CLI, unknown --set names are refused before start-up; under a raw
         # `mitmdump -s`, this error stops mitmdump (errorcheck exits 1 on start-up errors).
         unknown = sorted(n for n in mitm_compat.deferred(ctx.options) if n.startswith("fc_"))
@@ -269,6 +320,21 @@ def log_failure(what: str, redactor: Redactor) -> None:
     """Log the exception being handled, redacted (a traceback can quote a secret)."""
     log.error("fc-cassette: %s: %s", redactor.redact_text(what),
               redactor.redact_text(traceback.format_exc()))
+
+
+def control_token() -> str:
+    """The token control calls must carry: ``--control-token`` (``fc_control_token``),
+    else ``$FC_CASSETTE_CONTROL_TOKEN``, else the config's ``control.token``; empty:
+    none is needed."""
+    opt = ctx.options.fc_control_token if "fc_control_token" in ctx.options else ""
+    return opt or os.environ.get(TOKEN_ENV, "") or settings().control.token
+
+
+def cassette_root() -> Path:
+    """The directory cassettes named through the control endpoint must lie in (real
+    path): ``--cassette-root`` (``fc_cassette_root``), else the start-up directory."""
+    opt = ctx.options.fc_cassette_root if "fc_cassette_root" in ctx.options else ""
+    return Path(os.path.realpath(opt or START_DIR))
 
 
 def settings() -> Settings:

@@ -43,6 +43,8 @@ class PlayerCache:
         self.retired_refused = 0  # their refused upstream connections
         self.loads = 0  # cassettes parsed (a cache hit parses nothing)
         self.retired_used: dict[str, set[int]] = {}  # their served seqs (usage files)
+        # players (or the error) loaded off the event loop for a coming get (preload)
+        self.preloaded: dict[str, Player | Exception] = {}
 
     @property
     def size(self) -> int:
@@ -58,11 +60,34 @@ class PlayerCache:
             return entry.player
         if entry is not None:  # changed on disk: its counts so far go to the report
             self._retire(real, self.entries.pop(real))
-        player = load()
+        pre = self.preloaded.pop(real, None)
+        if isinstance(pre, Exception):
+            raise pre
+        player = pre if pre is not None else load()
         self.loads += 1
         self.entries[real] = Entry(stamp, player, max(1, stamp[1]) * COST_FACTOR)
         self._evict(keep=real)
         return player
+
+    def preload(self, real: str, load: Callable[[], Player]) -> Callable[[], None] | None:
+        """A job that runs ``load()`` (in a worker thread: a large cassette takes
+        seconds) and keeps its player, or its error, for the next :meth:`get` of
+        ``real``; None when ``real`` is cached and unchanged, or is not a file."""
+        try:
+            if not os.path.isfile(real):
+                return None
+            entry = self.entries.get(real)
+            if entry is not None and entry.stamp == stamp_of(real):
+                return None
+        except (OSError, ValueError):
+            return None
+
+        def job() -> None:
+            try:
+                self.preloaded[real] = load()
+            except Exception as e:  # raised by the get that takes it
+                self.preloaded[real] = e
+        return job
 
     def _evict(self, keep: str) -> None:
         total = self.size

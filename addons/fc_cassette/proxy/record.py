@@ -203,12 +203,13 @@ class Record(Switching):
         entry = self.redactor.redact_entry(entry)
         self.writer.timing = self.settings.record.timing  # the header's creation time
         try:
+            self._lock_now()  # a cassette in a folder that did not exist: locked now
             seq = self.writer.append(  # the redacted entry's version: it goes in the header
                 entry, stripe_version=_header(entry["request"], "stripe-version"),
                 check=lambda text: _fail_closed(text, self.redactor.learned))
         except (cassette_io.CassetteFull, cassette_io.CassetteGone, SecretLeft,
-                OSError) as e:
-            if isinstance(e, SecretLeft):
+                cassette_io.Unloadable, cassette_io.CassetteError, OSError) as e:
+            if isinstance(e, (SecretLeft, cassette_io.Unloadable)):
                 self.refused += 1
             else:
                 self.failed += 1

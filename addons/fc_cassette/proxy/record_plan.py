@@ -38,6 +38,7 @@ class Active:
     redactor: Redactor = field(default_factory=Redactor)  # numbers this cassette's secrets
     generation: int = 0  # the recorder's switch count when this became active
     counts: dict[str, int] = field(default_factory=dict)  # the recorder's, at the switch
+    lock_later: bool = False  # its folder did not exist: locked on the first exchange
 
     def same(self, real: str, mode: RecordMode, settings: Settings) -> bool:
         return (self.real, self.mode, self.settings) == (real, mode, settings)

@@ -11,8 +11,10 @@ response side) stays in :mod:`.record`.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,7 @@ from mitmproxy import ctx, exceptions, http
 
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.cassette.lock import RecordingLock, lock_path
+from fc_cassette.cassette.stream import looks_like_cassette
 from fc_cassette.playback.state import Playback
 from fc_cassette.proxy import control, core
 from fc_cassette.proxy.player import Player, load_player
@@ -163,6 +166,10 @@ class Switching:
             active.redactor = active.player.playback.redactor
             return active
         existing, active.redactor = None, Redactor(settings.redaction)
+        if not p.load and os.path.lexists(real) and not looks_like_cassette(real):
+            raise cassette_io.CassetteError(
+                path, f"not an fc-cassette cassette: record mode {mode!r} replaces only "
+                      "cassettes (move the file away or choose another path)")
         if p.load:
             existing = cassette_io.load(path)
             for w in existing.warnings:
@@ -176,6 +183,7 @@ class Switching:
                 active.player = Player(Playback(existing, settings, active.redactor),
                                        settings, "record")
         active.lock = lock
+        active.lock_later = lock is None and not os.path.isdir(os.path.dirname(real))
         active.writer = cassette_io.Writer(path, existing=existing if p.append else None,
                                            fsync=settings.record.fsync)
         return active
@@ -203,6 +211,19 @@ class Switching:
                  delta["refused"], delta["failed"], delta["no_response"])
 
     # the control endpoint's target (see control.Target)
+    def preload(self, cassette: str, record_mode: RecordMode | None) -> Callable[[], None] | None:
+        """A job parsing ``cassette`` off the event loop before a ``use`` that only
+        replays it (None: it records, or the cassette is cached)."""
+        settings = self.settings
+        real = os.path.realpath(cassette)
+        try:
+            if plan(record_mode or settings.record.mode, os.path.isfile(real),
+                    real in self.written).record:
+                return None
+        except ValueError:
+            return None
+        return self.cache.preload(real, lambda: load_player(cassette, settings, "record"))
+
     def use(self, cassette: str, record_mode: RecordMode | None) -> None:
         settings = self.settings
         mode = record_mode or settings.record.mode
@@ -243,12 +264,26 @@ class Switching:
         self._not_recorded(flow, path, "the active cassette changed while it was in flight")
         return True
 
+    def _lock_now(self) -> None:
+        """A cassette whose folder did not exist at the switch: its folders and its
+        recording lock are made on its first exchange (CassetteBusy or OSError)."""
+        active = self.active
+        if active is not None and active.lock_later and active.lock is None:
+            active.lock = RecordingLock.acquire(active.path)
+            active.lock_later = False
+
     def _lock(self, path: Path, mode: RecordMode) -> RecordingLock | None:
         """The recording lock on ``path``: the one held already, or a new one; None
         where none can be made (e.g. a read-only folder) for 'once' on an existing
         cassette, which only replays."""
         if self.lock is not None and self.lock.held and self.lock.path == lock_path(path):
             return self.lock
+        real = os.path.realpath(path)
+        if not os.path.isdir(os.path.dirname(real)):
+            if any(len(os.fsencode(part)) > 255 for part in Path(real).parts):
+                raise exceptions.OptionsError(  # what making its folders would say
+                    f"{path}: not a usable cassette path: {os.strerror(errno.ENAMETOOLONG)}")
+            return None  # nothing there to read or to race for: see _lock_now
         try:
             return RecordingLock.acquire(path)
         except cassette_io.CassetteError as e:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from mitmproxy import ctx, exceptions, http
@@ -90,6 +91,13 @@ class Replay:
         core.share_redactor(self.player.playback.redactor)
 
     # the control endpoint's target (see control.Target)
+    def preload(self, cassette: str,
+                record_mode: modes.RecordMode | None) -> Callable[[], None] | None:
+        """A job parsing ``cassette`` off the event loop before ``use`` (None: cached)."""
+        settings = self.settings
+        return self.cache.preload(os.path.realpath(cassette),
+                                  lambda: load_player(cassette, settings, "replay"))
+
     def use(self, cassette: str, record_mode: modes.RecordMode | None) -> None:
         try:
             self._switch(cassette)

@@ -220,8 +220,10 @@ class Redactor:
         if red == text:
             return cred
         new = binascii.b2a_base64(red.encode("latin-1", "replace"), newline=False).decode()
-        if any(p in self.learned for p in parts):  # echoed whole: "user:password" encoded
-            self._learn(text, red, _b64_map(text, new))
+        if len(text) >= MIN_LEARNED:  # echoed whole: "user:password" in any encoding,
+            raw, rb = text.encode("utf-8", "replace"), red.encode("utf-8", "replace")
+            self._learn(text, red, {**_b64_map(text, new),  # whatever the password is
+                                    raw.hex(): rb.hex(), raw.hex().upper(): rb.hex().upper()})
         return new
 
     def _auth(self, value: str) -> str:

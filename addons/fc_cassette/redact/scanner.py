@@ -22,6 +22,7 @@ from fc_cassette.redact.codecs import (
     _PCT_TOKEN,
     _UESC_SPAN,
     _UESC_TOKEN,
+    _b64_decode,
     _b64_windows,
     _decode_mapped,
     _pct_one,
@@ -87,9 +88,35 @@ def _find(text: str, depth: int) -> Found:
         raw = as_bytes(text)  # character-class runs are located at C speed (see .runs)
         _find_rewritable_layers(text, raw, nested)
         _find_more_layers(text, raw, nested)
+        found.extend(_basic_pairs(text, raw))
     else:  # only an "&": every other layer needs what _INTERESTING matches
         _find_html(text, nested)
     return found
+
+
+# A whole base64 or hex run that decodes to Basic credentials, ``user:password`` (an
+# upstream echoing a Basic Authorization header's pair; redacted pairs read
+# ``REDACTED_1:REDACTED_2``)
+_BASIC_PAIR = re.compile(rb"[A-Za-z0-9._~+@-]{1,64}:(?!REDACTED_[0-9])[\x21-\x7e]{6,128}")
+
+
+def _basic_pairs(text: str, raw: bytes) -> Found:
+    """Base64 and hex runs that decode, whole, to Basic credentials."""
+    return [("bearer", text[a:b], a, layer)
+            for runs, hexed, layer in ((b64_runs(raw), False, "base64"),
+                                       (hex_runs(raw), True, "hex"))
+            for a, b in runs if _basic_pair(text[a:b], hexed)]
+
+
+def _basic_pair(run: str, hexed: bool) -> bool:
+    if len(run) > 400:
+        return False
+    if hexed:
+        dec = bytes.fromhex(run) if len(run) % 2 == 0 else None
+    else:
+        got = _b64_decode(run.rstrip("="))
+        dec = got[0] if got is not None and got[1] == len(run.rstrip("=")) else None
+    return dec is not None and _BASIC_PAIR.fullmatch(dec) is not None
 
 
 def _find_rewritable_layers(text: str, raw: bytes,

@@ -167,6 +167,16 @@ class AuditPolicy(_Strict):
                                                                      "may be, in days.")
 
 
+class ControlPolicy(_Strict):
+    """The control endpoint (docs/control-endpoint.md, docs/security.md)."""
+
+    token: str = Field(
+        default="",
+        description="A token every control call must carry in the X-FC-Cassette-Token "
+                    "header (empty: none needed; --control-token and "
+                    "$FC_CASSETTE_CONTROL_TOKEN take precedence).")
+
+
 class Settings(_Strict):
     scope: ScopeRules = ScopeRules()
     redaction: RedactionRules = RedactionRules()
@@ -175,6 +185,7 @@ class Settings(_Strict):
     record: RecordPolicy = RecordPolicy()
     simulate: SimulatePolicy = SimulatePolicy()
     audit: AuditPolicy = AuditPolicy()
+    control: ControlPolicy = ControlPolicy()
 
 
 class ConfigError(ValueError):
