@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import formcodec, misses
-from .closest import Nearest, shape
+from .closest import Nearest, named_ids, returned_ids, shape
 from .config import MatchRules
 from .misses import clip
 
@@ -73,6 +73,17 @@ def key_of(norm: dict[str, Any]) -> str:
 
 
 PREPARED = "_match"  # an interaction's (key, normalized request), when loaded for replay
+RETURNED = "_returned"  # the ids its response returned (closest.returned_ids), idem
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def upstream_of(req: dict[str, Any]) -> str | None:
+    """``https://api.stripe.com``: where a recorded request went (None if unknown)."""
+    scheme, host, port = req.get("scheme"), req.get("host"), req.get("port")
+    if scheme not in DEFAULT_PORTS or not isinstance(host, str) or not host:
+        return None
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + ("" if port in (None, DEFAULT_PORTS[scheme]) else f":{port}")
 
 
 def prepare(req: dict[str, Any], rules: MatchRules) -> tuple[str, dict[str, Any]]:
@@ -104,7 +115,10 @@ class Matcher:
         self._norms: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self._keys: list[str] = []
         self._recorded: dict[str, list[Any]] = {}  # key -> the seqs recorded for it
+        self.returned: dict[str, Any] = {}  # id -> the seq of the first response with it
+        self.upstream: str | None = None  # where the first recording went (for the fixes)
         for it in interactions:
+            self._index_ids(it)
             # PREPARED: computed while loading (playback.Compactor), with these rules
             key, norm = it.get(PREPARED) or prepare(it["request"], rules)
             self._norms.append((norm, it))
@@ -112,6 +126,24 @@ class Matcher:
             self._recorded.setdefault(key, []).append(it.get("seq"))
         self._nearest = Nearest([norm for norm, _ in self._norms])
         self.reset()
+
+    def _index_ids(self, it: dict[str, Any]) -> None:
+        ids = it.get(RETURNED)
+        if ids is None:
+            ids = returned_ids((it.get("response") or {}).get("body"))
+        for rid in ids:
+            self.returned.setdefault(rid, it.get("seq"))
+        if self.upstream is None:
+            self.upstream = upstream_of(it.get("request") or {})
+
+    def where(self, norm: dict[str, Any], fields: dict[str, Any] | None = None
+              ) -> misses.Where:
+        """What the fix of a miss on ``norm`` needs: the cassette, its upstream, and the
+        first id the request names that one of the cassette's responses returned."""
+        named = named_ids(norm, fields if fields is not None else misses.flat(norm))
+        rid = next((i for i in named if i in self.returned), None)
+        return misses.Where(self.cassette, self.upstream,
+                            None if rid is None else (rid, self.returned[rid]))
 
     def reset(self) -> None:
         """Every recording available again (the keys are computed once, in __init__)."""
@@ -150,7 +182,7 @@ class Matcher:
                 f"interactions {_seqs(seqs)} were used by the earlier calls")
         return (f"{norm['method']} {clip(norm['path'])} was recorded {n} "
                 f"time{'s' if n != 1 else ''}, this is call {call}: {used}\n"
-                f"{misses.fix_exhausted(self.cassette)}")
+                f"{misses.fix_exhausted(self.where(norm))}")
 
     def explain(self, norm: dict[str, Any]) -> str:
         """Name the closest recording, the fields that differ, and what fixes it.
@@ -159,7 +191,7 @@ class Matcher:
         path = clip(norm["path"])
         if not self._norms:
             return (f"no recorded request matches {norm['method']} {path} (the cassette is "
-                    f"empty)\n{misses.fix_empty(self.cassette)}")
+                    f"empty)\n{misses.fix_empty(self.where(norm))}")
         got_flat, got_shape = misses.flat(norm), shape(norm["path"])
         best: tuple[int, int, list] | None = None
         for i in self._nearest.candidates(norm):
@@ -175,7 +207,7 @@ class Matcher:
         return (f"no recorded request matches {norm['method']} {path}; closest is "
                 f"interaction {it.get('seq')} ({rec_norm['method']} {clip(rec_norm['path'])})"
                 f": {'; '.join(misses.clauses(found))}\n"
-                f"{misses.fix_unmatched(found, self.cassette)}")
+                f"{misses.fix_unmatched(found, self.where(norm, got_flat))}")
 
     def unused(self) -> list[dict[str, Any]]:
         left = [it for q in self._queues.values() for it in q]

@@ -18,9 +18,10 @@ from mitmproxy.net.http import status_codes
 
 from . import stripe_errors
 from .cassette import Cassette, CassetteError
+from .closest import returned_ids
 from .config import MatchRules, Settings
 from .interaction import SKIP_HEADERS, encode_body, header_items
-from .matching import PREPARED, Matcher, Miss, key_of, normalize
+from .matching import PREPARED, RETURNED, Matcher, Miss, key_of, normalize
 from .redact import Redactor
 from .shared import Sharer
 
@@ -80,12 +81,14 @@ class Compactor:
         out = {}
         for k, v in doc.items():  # in the loaded order
             if k == "request":
-                v = {"method": req["method"], "path": req["path"]}
+                v = {k: req[k] for k in ("method", "path", "scheme", "host", "port")
+                     if k in req}
             elif k == "response":
                 v = {"status": status}
             out[share(k)] = v if k == "seq" else share(v)
         out[WIRE_KEY] = (status, reason, shared, body)
         out[PREPARED] = (key_of(norm), norm)
+        out[RETURNED] = share(returned_ids(doc["response"].get("body")))
         return out
 
 

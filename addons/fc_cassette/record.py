@@ -28,6 +28,8 @@ from mitmproxy import http
 
 from . import cassette as cassette_io, control, core, interaction, stripe_errors, vocab
 from .cassette_cache import PlayerCache
+from .matching import normalize
+from .misses import Where, record_command
 from .playback import MAX_KEPT_MISSES
 from .record_plan import Active
 from .record_switch import ANSWERED, GENERATION, Switching
@@ -182,6 +184,11 @@ class Record(Switching):
             entry["duration_ms"] = round(
                 (flow.response.timestamp_end - flow.request.timestamp_start) * 1000, 1)
         entry = self.redactor.redact_entry(entry)
+        unknown = _named_unknown(entry, self.active)
+        if unknown is not None:  # new_episodes would keep a 404 that replays forever
+            self.refused += 1
+            self._not_recorded(flow, entry["request"]["path"], unknown)
+            return
         self.writer.timing = core.settings().record.timing  # the header's creation time
         try:
             seq = self.writer.append(  # the redacted entry's version: it goes in the header
@@ -328,6 +335,24 @@ def _request_record(flow: http.HTTPFlow) -> dict:
     if pre is not None and pre[0] == _fingerprint(flow):
         return pre[1]  # (popped: used once; redaction makes a copy, never edits it)
     return interaction.request_record(flow)
+
+
+def _named_unknown(entry: dict, active: Active | None) -> str | None:
+    """Why an upstream 404 is not appended: the request names an id that the cassette's
+    own responses returned (created when the flow was first recorded, e.g. a session),
+    which this upstream does not know because new_episodes replayed its creation. Kept,
+    the 404 would answer every later replay. None when the 404 is an ordinary one."""
+    if active is None or active.player is None or entry["response"]["status"] != 404:
+        return None
+    matcher = active.player.playback.matcher
+    found = matcher.where(normalize(entry["request"], active.settings.matching)).recorded_id
+    if found is None:
+        return None
+    rid, seq = found
+    return (f"the upstream answered 404 for {rid}, an id the cassette's interaction {seq} "
+            f"returned: it exists only in the cassette, because new_episodes replayed the "
+            f"request that created it; record the whole test again: "
+            f"{record_command(Where(matcher.cassette, matcher.upstream), 'all')}")
 
 
 def _header(record: dict, name: str) -> str | None:
