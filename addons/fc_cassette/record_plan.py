@@ -28,6 +28,7 @@ class Plan:
     record: bool  # a writer: what the cassette does not answer is forwarded and recorded
     append: bool  # the writer continues the existing cassette (else a new file replaces it)
     continue_numbering: bool  # placeholders continue after the existing cassette's numbers
+    # (not in new_episodes: its numbers start at 1, as replay's do)
     continues: bool  # this run's own cassette, come back to: keep writing it, replay nothing
     lock: bool  # the recording lock is taken before anything is read or decided
 
@@ -56,7 +57,8 @@ def plan(mode: str, exists: bool, written: bool) -> Plan:
         return Plan(True, False, False, False, False, lock=True)
     append = exists and (mode == "new_episodes" or continues)
     replay = exists and mode == "new_episodes"
-    return Plan(replay, True, append, append, continues, lock=True)
+    # new_episodes numbers placeholders from 1, as replay does (record_switch.open)
+    return Plan(replay, True, append, append and not replay, continues, lock=True)
 
 
 @dataclass

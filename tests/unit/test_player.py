@@ -75,7 +75,8 @@ def test_the_record_plan_over_every_combination(mode, exists, written):
     got = plan(mode, exists, written)
     assert isinstance(got, Plan)
     assert (got.replay, got.record, got.append, got.continues) == want
-    assert got.continue_numbering == got.append  # numbering continues what is appended to
+    # numbering continues what is appended to, except in new_episodes: from 1, as replay
+    assert got.continue_numbering == (got.append and not got.replay)
     assert got.lock == (mode != "none")
     assert got.load == (got.replay or got.append)
 
