@@ -20,7 +20,14 @@ from collections.abc import Sequence
 
 from . import mitm_compat
 from .cli_args import DEFAULT_UPSTREAM, build_parser, one_line  # noqa: F401 (CLI names)
-from .cli_errors import bad_value, check_port, check_upstream, checked_set, unknown_options
+from .cli_errors import (
+    bad_value,
+    check_cassette,
+    check_port,
+    check_upstream,
+    checked_set,
+    unknown_options,
+)
 
 # CLI flags that become fc_* options, where the command has them.
 FLAG_OPTIONS = (("config", "fc_config"), ("cassette", "fc_cassette"), ("seed", "fc_seed"),
@@ -219,9 +226,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "e.g. the simulator: --set mode=upstream:URL)")
     if args.command in ("verify", "show", "diff"):
         return _offline(args)
-    problem = _refusal(args)
+    problem = _refusal(args) or check_cassette(args)
     arguments = [] if problem else mitm_arguments(args)
-    problem = problem or (check_fc_options(arguments, args.command) or check_listen(arguments)
+    # the cheap checks first: a busy port is said before mitmproxy is even imported
+    problem = problem or (check_listen(arguments) or check_fc_options(arguments, args.command)
                           or prepare_ca(arguments))
     if problem:
         print(one_line(f"fc-cassette: {problem}"), file=sys.stderr)

@@ -166,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     _upstream(p)
     p.add_argument("--record-mode", choices=list(RECORD_MODES), default=None,
                    help="VCR record mode (default: config record.mode, 'once'); see below")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 if no request reached the proxy (and, as always, if any "
+                        "in-scope exchange was not recorded)")
 
     p = _proxy_parser(sub, "replay")
     p.add_argument("cassette")

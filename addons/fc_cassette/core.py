@@ -120,11 +120,17 @@ class FcCore:
 
     def load(self, loader) -> None:
         install_log_redaction()
+        from .upstream_errors import install  # an upstream failure: Stripe-shaped JSON
+
+        install()
         loader.add_option("fc_mode", str, "",
                           f"fc-cassette mode: one of {', '.join(MODES)} (empty: fc-cassette off).")
         loader.add_option("fc_config", str, "",
                           "YAML file overriding fc-cassette's config/default.yaml.")
         loader.add_option("fc_cassette", str, "", "Cassette file for record and replay.")
+        loader.add_option("fc_strict", bool, False,
+                          "Replay: exit with code 1 at shutdown if any request missed. "
+                          "Record: also if no request reached the proxy.")
 
     def configure(self, updated: set[str]) -> None:
         for name in sorted(updated):  # mitmproxy declares choices but does not enforce them

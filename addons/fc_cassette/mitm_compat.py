@@ -26,6 +26,10 @@ workaround below is a small function, so a mitmproxy upgrade is checked here (an
   mitmproxy's own start-up (its argument parsing, option errors) with our addons in.
 - :func:`web_parser` — mitmweb's parser plus ``filter_args`` (``run`` reads it; only
   mitmdump's parser defines it).
+- :func:`error_pages` — ``proxy.layers.http._http1.make_error_response``: the HTML page
+  mitmproxy answers an HTTP/1 client with when the upstream fails (502) is replaced by
+  a Stripe-shaped JSON error (see :mod:`.upstream_errors`); no public hook can answer
+  such a flow.
 - :func:`is_legacy_log_handler` — ``mitmproxy.log.LegacyLogEvents``: the handler that
   turns every log record into the deprecated ``add_log`` event, sent through the whole
   addon chain (~65 us a line); fc-cassette's own records are kept out of it (see
@@ -119,3 +123,19 @@ def is_legacy_log_handler(handler: Any) -> bool:
 
     legacy = getattr(log, "LegacyLogEvents", None)
     return legacy is not None and isinstance(handler, legacy)
+
+
+def error_pages(render: Callable[[int, str], bytes | None]) -> None:
+    """Answer mitmproxy's own HTTP/1 error responses with ``render(status, message)``
+    (the whole response, assembled) where it returns bytes; mitmproxy's page otherwise.
+    Idempotent: the original function is kept once."""
+    from mitmproxy.proxy.layers.http import _http1
+
+    original = getattr(_http1, "_fc_original_error_response", _http1.make_error_response)
+
+    def make_error_response(status_code: int, message: str = "") -> bytes:
+        out = render(status_code, message)
+        return original(status_code, message) if out is None else out
+
+    _http1._fc_original_error_response = original  # type: ignore[attr-defined]
+    _http1.make_error_response = make_error_response

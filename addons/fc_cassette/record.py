@@ -24,7 +24,7 @@ import asyncio
 import errno
 import logging
 
-from mitmproxy import http
+from mitmproxy import ctx, http
 
 from . import cassette as cassette_io, control, core, interaction, stripe_errors, vocab
 from .cassette_cache import PlayerCache
@@ -87,6 +87,7 @@ class Record(Switching):
         self.redactor = Redactor()
         self._settings: object = None  # the settings the cached players were built on
         self._generation = 0  # one per switch: a flow knows which cassette it arrived on
+        self.requests = 0  # every request but the control endpoint's: 0 = the app never came
         self.recorded = 0
         self.refused = 0
         self.failed = 0
@@ -114,6 +115,7 @@ class Record(Switching):
         if control.handle(flow, self):
             flow.metadata[ANSWERED] = True
             return
+        self.requests += 1
         active = self.active  # answered from, or recorded into, this cassette only
         flow.metadata[GENERATION] = active.generation if active is not None else 0
         replay_only = active is not None and active.writer is None and active.player
@@ -285,8 +287,23 @@ class Record(Switching):
                           "response(s) withheld because they could not be recorded, %d "
                           "without a response): exit 1", self.not_recorded_total,
                           self.not_recorded_total - self.no_response, self.no_response)
+            if not self.requests:
+                self._nothing_seen()
             self.stopping = self.writer is not None
         self.close()
+
+    def _nothing_seen(self) -> None:
+        """No request reached the proxy: the app is not pointed at it. Said loudly (a
+        'recorded 0' line reads like success), and exit 1 under --strict."""
+        strict = bool(getattr(ctx.options, "fc_strict", False))
+        log.error("fc-cassette record: NO request reached the proxy, so nothing was recorded "
+                  "and no cassette was written. Point the app's Stripe API base at this "
+                  "proxy (stripe-python: StripeClient(..., base_addresses={'api': "
+                  "'http://127.0.0.1:PORT'}); stripe-node: host, port and protocol 'http'), "
+                  "or run with --forward and set HTTPS_PROXY and the CA (docs/forward-mode.md)"
+                  "%s", ": exit 1 (--strict)" if strict else "")
+        if strict:
+            self.exit_code = 1
 
     def close(self) -> None:
         """Close the cassette and release its lock (idempotent)."""

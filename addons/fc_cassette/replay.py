@@ -48,10 +48,6 @@ class Replay:
     def playback(self) -> Playback | None:
         return self.player.playback if self.player is not None else None
 
-    def load(self, loader) -> None:
-        loader.add_option("fc_strict", bool, False,
-                          "Replay: exit with code 1 at shutdown if any request missed.")
-
     def configure(self, updated: set[str]) -> None:
         if "fc_mode" in updated:
             self.on = ctx.options.fc_mode == "replay"
