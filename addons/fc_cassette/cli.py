@@ -23,6 +23,7 @@ from .cli_args import DEFAULT_UPSTREAM, build_parser, one_line  # noqa: F401 (CL
 from .cli_errors import (
     bad_value,
     check_cassette,
+    check_config,
     check_port,
     check_upstream,
     checked_set,
@@ -226,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "e.g. the simulator: --set mode=upstream:URL)")
     if args.command in ("verify", "show", "diff"):
         return _offline(args)
-    problem = _refusal(args) or check_cassette(args)
+    problem = _refusal(args) or check_cassette(args) or check_config(args)
     arguments = [] if problem else mitm_arguments(args)
     # the cheap checks first: a busy port is said before mitmproxy is even imported
     problem = problem or (check_listen(arguments) or check_fc_options(arguments, args.command)

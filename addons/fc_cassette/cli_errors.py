@@ -47,6 +47,21 @@ def check_cassette(args: argparse.Namespace) -> str | None:
     return None
 
 
+def check_config(args: argparse.Namespace) -> str | None:
+    """``--config FILE``, read and validated before mitmproxy starts: every problem on
+    one line, once (see :func:`fc_cassette.config.load_settings`)."""
+    path = getattr(args, "config", None)
+    if not path:
+        return None
+    from .config import ConfigError, load_settings
+
+    try:
+        load_settings(path)
+    except ConfigError as e:
+        return str(e)
+    return None
+
+
 def _mode_url(spec: str) -> str | None:
     """The URL in a ``reverse:URL[@PORT]`` or ``upstream:URL[@PORT]`` mode spec."""
     kind, sep, data = spec.partition(":")

@@ -106,6 +106,13 @@ def pytest_configure(config: pytest.Config) -> None:
     path = str((base / cfg).resolve()) if cfg else None
     if path and not Path(path).is_file():
         raise pytest.UsageError(f"fc-cassette: --fc-config {cfg}: no such file")
+    if path:  # said once, before any proxy starts (each would say it again)
+        from .config import ConfigError, load_settings
+
+        try:
+            load_settings(path)
+        except ConfigError as e:
+            raise pytest.UsageError(f"fc-cassette: {e}") from None
     config.stash[_SESSION] = _Session(mode, _upstream(config), path)
     config.stash[_GUARD] = _guard(config)
 
@@ -192,18 +199,19 @@ class _Session:
             body["record_mode"] = mode
             cassette.parent.mkdir(parents=True, exist_ok=True)
         pool = self.pool()
-        proxy = None
+        proxy, failure = None, ""
         try:
             proxy = pool.get(kind, config_file(self.config, overrides, pool.tmp),
                              cassette, mode)
             status = proxy.call("POST", "use", body)
         except ProxyError as e:
-            pytest.fail(str(e), pytrace=False)
+            failure = str(e)
         except ControlError as e:
-            pytest.fail(f"fc-cassette: cannot use {cassette}: {e}", pytrace=False)
+            failure = f"fc-cassette: cannot use {cassette}: {e}"
         except (OSError, ValueError) as e:
-            pytest.fail(f"fc-cassette: the proxy did not answer ({e}):\n"
-                        f"{_tail(proxy)}", pytrace=False)
+            failure = f"fc-cassette: the proxy did not answer ({e}):\n{_tail(proxy)}"
+        if failure or proxy is None:  # outside the except: said once, not chained twice
+            pytest.fail(failure, pytrace=False)
         return FcProxy(cassette, mode, proxy.port, proxy.confdir, proxy.process, proxy.log,
                        bool(status.get("recording")), proxy)
 
@@ -244,7 +252,42 @@ def fc_proxy(request: pytest.FixtureRequest, fc_cassette_config: dict[str, Any])
     if mode not in RECORD_MODES:
         pytest.fail(f"fc-cassette: record_mode={mode!r}: must be one of "
                     f"{', '.join(RECORD_MODES)}", pytrace=False)
+    _check_fixture_config(request, session.config, fc_cassette_config)
     return session.open(cassette_of(request.node, marker), mode, fc_cassette_config or {})
+
+
+def _check_fixture_config(request: pytest.FixtureRequest, base: str | None,
+                          overrides: Any) -> None:
+    """A typo in ``fc_cassette_config`` fails the test before a proxy starts, naming the
+    fixture where it is defined (the test's conftest.py), not a generated file."""
+    if not overrides:
+        return
+    from .config import ConfigError, check_overrides
+
+    try:
+        problem = check_overrides(base, overrides)
+    except ConfigError as e:  # the --fc-config file itself (checked at start-up too)
+        problem = str(e)
+    if problem:
+        pytest.fail(f"fc-cassette: the fc_cassette_config fixture "
+                    f"({_fixture_where(request)}): {problem}", pytrace=False)
+
+
+def _fixture_where(request: pytest.FixtureRequest) -> str:
+    """``path/conftest.py:12``: where the ``fc_cassette_config`` in effect is defined."""
+    import inspect
+
+    try:  # pytest's fixture definitions (no public API names a fixture's function)
+        defs = request._pyfuncitem._fixtureinfo.name2fixturedefs["fc_cassette_config"]
+        func = defs[-1].func
+        source = inspect.getsourcefile(func) or "?"
+        try:
+            source = str(Path(source).relative_to(request.config.rootpath))
+        except ValueError:
+            pass
+        return f"{source}:{func.__code__.co_firstlineno}"
+    except Exception:  # noqa: BLE001 - only the location is lost
+        return "see the conftest.py that overrides it"
 
 
 def _blocked(item: pytest.Item):
