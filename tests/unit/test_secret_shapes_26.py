@@ -38,7 +38,7 @@ def test_verify_flags_an_ephemeral_key_redacted_only_in_part(tmp_path, capsys):
     c = tmp_path / "c.yaml"
     c.write_text("---\nfc_cassette: 1\n...\n---\n" + yaml.safe_dump({
         "seq": 1, **entry(response={"body": {"json": {
-            "id": "ephkey_1Fake", "note": "ek_test_REDACTED_1_00abcDEF"}}})}))
+            "id": "ephkey_1Fake", "note": "ek_test_REDACTED_1_00abcDEF"}}})}) + "...\n")
     assert scan("ek_test_REDACTED_1_00abcDEF")[0].kind == "ek_test"
     assert scan("ek_test_REDACTED_1 and sk_test_REDACTED_2rk_test_REDACTED_1") == []
     assert verify.main([str(c)]) == 1
