@@ -332,7 +332,7 @@ def recorded_templates() -> dict[bool, str]:
     from mitmproxy import http as mhttp
     from mitmproxy.test import tflow
 
-    from fc_cassette import interaction
+    from fc_cassette.exchange import interaction
     from fc_cassette.redact import Redactor
 
     out = {}
@@ -363,7 +363,7 @@ def entry_for(templates: dict[bool, str], i: int) -> dict[str, Any]:
 
 
 def write_cassette(path: Path, n: int, templates: dict[bool, str]) -> list[dict[str, Any]]:
-    from fc_cassette.cassette import Writer
+    from fc_cassette.cassette.store import Writer
 
     w = Writer(path, fsync=False)
     entries = []
@@ -379,12 +379,12 @@ def write_cassette(path: Path, n: int, templates: dict[bool, str]) -> list[dict[
 
 
 def served_body(entry: dict[str, Any]) -> bytes:
-    from fc_cassette.interaction import encode_body
+    from fc_cassette.exchange.interaction import encode_body
     return encode_body(entry["response"]["body"])
 
 
 def served_headers(entry: dict[str, Any]) -> list[tuple[str, str]]:
-    from fc_cassette.interaction import SKIP_HEADERS, header_items
+    from fc_cassette.exchange.interaction import SKIP_HEADERS, header_items
     return [(k, v) for k, v in header_items(entry["response"]["headers"])
             if k.lower() not in SKIP_HEADERS]
 
@@ -448,7 +448,7 @@ class Proc:
         raise BenchError(f"{self.name}: nothing listening on {self.port} after {timeout}s")
 
     def stop(self, timeout: float = 15.0) -> None:
-        from fc_cassette import procs
+        from fc_cassette.harness import procs
 
         procs.stop(self.popen, ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0),
                                 (signal.SIGKILL, 10.0)))
@@ -579,14 +579,14 @@ def _status_kb(field: str) -> int:
 def run_load(kind: str, path: str) -> None:
     import yaml
 
-    from fc_cassette import cassette
-    from fc_cassette.config import Settings
-    from fc_cassette.playback import Compactor, Playback
+    from fc_cassette.cassette import store as cassette
+    from fc_cassette.playback.state import Compactor, Playback
+    from fc_cassette.settings.config import Settings
 
     settings = Settings()
     base = _status_kb("VmRSS")
     t0 = time.perf_counter()
-    if kind == "fc":  # what replay does at start-up (fc_cassette.player.load_player)
+    if kind == "fc":  # what replay does at start-up (fc_cassette.proxy.player.load_player)
         c = cassette.load(path, Compactor(settings.matching))
         pb = Playback(c, settings)
         n = len(c.interactions)
@@ -624,10 +624,10 @@ def measure_misses(path: Path, samples: int = 300) -> float:
     redact, build the 400 answer). Three kinds, alternating over a strided sample: a
     create with a changed parameter, a retrieve with an extra query parameter, a
     retrieve of an id that was never recorded."""
-    from fc_cassette import cassette
-    from fc_cassette.config import Settings
-    from fc_cassette.matching import Miss
-    from fc_cassette.playback import Playback
+    from fc_cassette.cassette import store as cassette
+    from fc_cassette.matching.matcher import Miss
+    from fc_cassette.playback.state import Playback
+    from fc_cassette.settings.config import Settings
 
     c = cassette.load(path)
     pb = Playback(c, Settings())
@@ -820,7 +820,7 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
         for c in cs:
             c.close()
     procs.stop_all()
-    from fc_cassette.cassette import load as load_cassette
+    from fc_cassette.cassette.store import load as load_cassette
     expected = sizes.record_warmup + sizes.record_batch * sizes.record_repeats
     for name in ("rec_fsync.yaml", "rec_nofsync.yaml"):
         recorded = len(load_cassette(tmp / name).interactions)

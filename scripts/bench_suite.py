@@ -93,7 +93,7 @@ def write_suites(root: Path, n: int) -> tuple[Path, Path]:
 
 
 def start_simulate(root: Path) -> tuple[subprocess.Popen, str]:
-    from fc_cassette import procs
+    from fc_cassette.harness import procs
 
     log = root / "suite-simulate.log"
     proc = procs.spawn(["simulate", "--seed", "5", "--port", "0", "--set",
@@ -106,7 +106,7 @@ def start_simulate(root: Path) -> tuple[subprocess.Popen, str]:
 
 
 def stop(proc: subprocess.Popen) -> None:
-    from fc_cassette import procs
+    from fc_cassette.harness import procs
 
     procs.stop(proc)
 

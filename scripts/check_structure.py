@@ -4,7 +4,12 @@
 - no module in ``addons/`` longer than 450 lines,
 - no function or method longer than 60 lines (decorators to the last line of its body),
 - no import cycle between the modules of ``addons/fc_cassette`` (imports at module level
-  and inside functions both count; ``if TYPE_CHECKING:`` imports do not).
+  and inside functions both count; ``if TYPE_CHECKING:`` imports do not),
+- the rooms (subpackages) in layers: a module imports only modules of its own room or of a
+  room below it in ``LAYERS`` (lowest first); the package's top level holds at most
+  ``MAX_TOP_LEVEL`` modules, facades that may import any room and that no room imports
+  (``fc_cassette`` itself, whose ``__init__`` imports nothing eagerly, excepted),
+- ``--depth`` prints the longest import chain inside the package.
 
 Cyclomatic complexity (at most 15) is ruff's C901, configured in pyproject.toml.
 Prints one line per finding and exits 1 if there is any; ``--quiet`` prints nothing
@@ -23,6 +28,10 @@ ADDONS = ROOT / "addons"
 PACKAGE = "fc_cassette"
 MAX_MODULE_LINES = 450
 MAX_FUNCTION_LINES = 60
+MAX_TOP_LEVEL = 12
+# The rooms, lowest first (docs/structure.md says what each holds).
+LAYERS = ("_version", "stripe_api", "exchange", "redact", "cassette", "settings", "matching",
+          "playback", "simulator", "proxy", "cli", "harness")
 
 
 def module_name(path: Path) -> str:
@@ -130,6 +139,63 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def room_of(module: str) -> str | None:
+    """The room a module lives in, or None for the package's top level."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in LAYERS) else None
+
+
+
+def layer_problems(graph: dict[str, set[str]]) -> list[str]:
+    problems = []
+    top = sorted(m for m in graph if room_of(m) is None and m != PACKAGE)
+    if len(top) + 1 > MAX_TOP_LEVEL:
+        problems.append(f"top level: {len(top) + 1} modules (limit {MAX_TOP_LEVEL})")
+    for module, targets in sorted(graph.items()):
+        room = room_of(module)
+        for target in sorted(targets):
+            other = room_of(target)
+            if room is None or target == PACKAGE:
+                continue  # facades import anything; the package root imports nothing eagerly
+            if other is None:
+                problems.append(f"layers: {module} imports the top-level module {target}")
+            elif room not in LAYERS or other not in LAYERS:
+                problems.append(f"layers: room {room if room not in LAYERS else other} "
+                                "is not in LAYERS")
+            elif LAYERS.index(other) > LAYERS.index(room):
+                problems.append(f"layers: {module} ({room}) imports {target} ({other}), "
+                                "a higher room")
+    return problems
+
+
+def longest_chain(graph: dict[str, set[str]]) -> list[str]:
+    """The longest import chain (a path in the import graph; cycles are reported apart)."""
+    memo: dict[str, list[str]] = {}
+
+    def walk(node: str, seen: frozenset[str]) -> list[str]:
+        if node in memo:
+            return memo[node]
+        best: list[str] = []
+        for child in sorted(graph.get(node, ())):
+            if child not in seen:
+                path = walk(child, seen | {child})
+                if len(path) > len(best):
+                    best = path
+        memo[node] = [node, *best]
+        return memo[node]
+
+    return max((walk(n, frozenset({n})) for n in sorted(graph)), key=len, default=[])
+
+
+def graph_of() -> tuple[dict[str, set[str]], list[str]]:
+    files = sorted(ADDONS.rglob("*.py"))
+    trees = {p: ast.parse(p.read_text(encoding="utf-8"), filename=str(p)) for p in files}
+    known = {module_name(p) for p in files}
+    graph = {module_name(p): imported_modules(t, module_name(p), p.name == "__init__.py", known)
+             for p, t in trees.items()}
+    return graph, []
+
+
 def check() -> list[str]:
     problems: list[str] = []
     files = sorted(ADDONS.rglob("*.py"))
@@ -148,13 +214,19 @@ def check() -> list[str]:
              for p, t in trees.items()}
     for component in cycles(graph):
         problems.append("import cycle: " + " -> ".join(component))
+    problems += layer_problems(graph)
     return problems
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quiet", action="store_true", help="print nothing when clean")
+    parser.add_argument("--depth", action="store_true",
+                        help="print the longest import chain inside the package")
     args = parser.parse_args(argv)
+    if args.depth:
+        chain = longest_chain(graph_of()[0])
+        print(f"longest import chain: {len(chain)} modules: " + " -> ".join(chain))
     problems = check()
     for line in problems:
         print(line)
@@ -162,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"check_structure: {len(problems)} problem(s)", file=sys.stderr)
         return 1
     if not args.quiet:
-        print("check_structure: modules <= 450 lines, functions <= 60 lines, no import cycle")
+        print("check_structure: modules <= 450 lines, functions <= 60 lines, no import "
+              "cycle, rooms in layers")
     return 0
 
 

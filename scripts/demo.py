@@ -24,7 +24,7 @@ from pathlib import Path
 
 import stripe
 
-from fc_cassette import procs
+from fc_cassette.harness import procs
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "cassettes" / "fc_sessions.yaml"
@@ -47,7 +47,7 @@ def step(n: int, text: str) -> None:
 
 
 class Proxy:
-    """``fc-cassette ARGS`` on a port it picks itself (see fc_cassette.procs)."""
+    """``fc-cassette ARGS`` on a port it picks itself (see fc_cassette.harness.procs)."""
 
     def __init__(self, args: list[str], log: Path, confdir: Path):
         self.log = log

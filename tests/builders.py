@@ -11,7 +11,7 @@ from pathlib import Path
 from mitmproxy import http
 from mitmproxy.test import tflow
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 
 DATA = Path(__file__).resolve().parent / "data"
 SESSIONS = "/v1/financial_connections/sessions"
@@ -126,14 +126,14 @@ def record_flow(record, flow: http.HTTPFlow) -> http.HTTPFlow:
 # ------------------------------------------------------------------ the CLI, parsed only
 def cli_args(*argv):
     """``fc-cassette ARGV`` parsed (no process)."""
-    from fc_cassette import cli
+    from fc_cassette.cli import app as cli
 
     return cli.build_parser().parse_args(list(argv))
 
 
 def mitm_options(*argv) -> dict[str, list[str]]:
     """The mitmproxy ``--set`` options ``fc-cassette ARGV`` passes on, by name."""
-    from fc_cassette import cli
+    from fc_cassette.cli import app as cli
 
     out: dict[str, list[str]] = {}
     flat = cli.mitm_arguments(cli_args(*argv))
@@ -146,7 +146,7 @@ def mitm_options(*argv) -> dict[str, list[str]]:
 
 def write_cassette(path, sid: str, n: int = 1) -> str:
     """A real cassette at ``path``: ``n`` retrieves of session ``sid`` (fsync off)."""
-    from fc_cassette import cassette as cio
+    from fc_cassette.cassette import store as cio
 
     w = cio.Writer(path, fsync=False)
     for _ in range(n):

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from fc_cassette import procs
+from fc_cassette.harness import procs
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -39,7 +39,7 @@ def dead_url() -> str:
 
 def wait_listening(log: Path, proc: subprocess.Popen, timeout: float = 60.0) -> int:
     """Wait for a ``--port 0`` proxy to log where it listens; return that port
-    (fc_cassette.procs, the package's own process helper, does the reading)."""
+    (fc_cassette.harness.procs, the package's own process helper, does the reading)."""
     return procs.wait_listening(proc, log, timeout=timeout)
 
 

@@ -4,14 +4,14 @@
 it is imported on first use, so that importing the package stays cheap.
 """
 
-__version__ = "0.1.0"
+from fc_cassette._version import __version__ as __version__
 
 _API = ("proxy", "Proxy", "ProxyError", "ReplayMisses")
 
 
 def __getattr__(name: str):
     if name in _API:
-        from . import api
+        from fc_cassette.harness import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'fc_cassette' has no attribute {name!r}")

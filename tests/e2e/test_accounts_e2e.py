@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import stripe
 
-from fc_cassette import cassette as cio, models
+from fc_cassette.cassette import store as cio
+from fc_cassette.stripe_api import models
 from support import run_fc, start
 
 KEY = "sk_test_" + "fakeAccountsE2eKey0001"

@@ -18,7 +18,7 @@ import pytest
 import stripe
 
 from builders import seed_session, session_with_accounts
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from fc_cassette.redact import scan
 from support import encoded_forms, start
 

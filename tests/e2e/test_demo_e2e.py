@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import ROOT
 
 BUNDLED = ROOT / "cassettes" / "fc_sessions.yaml"

@@ -92,7 +92,7 @@ def test_snippets_run_as_written(page, simulator, tmp_path):
 
 
 def test_the_configuration_reference_names_every_key():
-    from fc_cassette.config import Settings
+    from fc_cassette.settings.config import Settings
 
     text = (ROOT / "docs" / "configuration.md").read_text()
     for section, model in Settings.model_fields.items():

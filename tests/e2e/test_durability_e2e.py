@@ -17,7 +17,7 @@ import pytest
 import requests
 import stripe
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import FC, dead_url, run_fc, start, wait_listening
 
 KEY = "sk_test_" + "fakeDurableE2EKey0123456789"

@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from fc_cassette.lock import CassetteBusy, RecordingLock, lock_path
+from fc_cassette.cassette.lock import CassetteBusy, RecordingLock, lock_path
 
 
 def _hold(cassette: str, ready) -> None:

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from builders import match_request
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import start
 
 SESSIONS = "/v1/financial_connections/sessions"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import stripe
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import fc, start
 
 KEY = "sk_test_" + "FakeMissHintKey0001"

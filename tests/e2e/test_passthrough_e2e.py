@@ -8,7 +8,7 @@ import threading
 import pytest
 import requests
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import start
 
 

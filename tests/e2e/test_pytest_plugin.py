@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import dead_url, start
 
 SUITE = '''

@@ -17,7 +17,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 
 HELPERS = '''
 KEY = "sk_test_" + "fakeSuiteKey0123456789ab"

@@ -12,8 +12,8 @@ import textwrap
 import pytest
 
 import fc_cassette
-from fc_cassette.config import Settings
-from fc_cassette.playback import Playback
+from fc_cassette.playback.state import Playback
+from fc_cassette.settings.config import Settings
 
 FORM = "use http://HOST[:PORT] or https://HOST[:PORT]"
 
@@ -114,7 +114,7 @@ def test_the_to_fix_line_is_indented_in_the_pytest_report(tmp_path):
 
 
 def test_the_to_fix_line_is_indented_in_the_shutdown_summary(tmp_path):
-    from fc_cassette import cassette as cio
+    from fc_cassette.cassette import store as cio
 
     path = tmp_path / "c.yaml"
     w = cio.Writer(path, fsync=False)

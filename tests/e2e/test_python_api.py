@@ -9,7 +9,7 @@ import pytest
 import stripe
 
 import fc_cassette
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 
 KEY = "sk_test_" + "fakeApiKey0123456789abc"
 CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeApi1"},

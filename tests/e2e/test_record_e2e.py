@@ -15,7 +15,7 @@ import pytest
 import requests
 import stripe
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from fc_cassette.redact import scan
 from support import dead_url, encoded_forms, start
 

@@ -14,7 +14,7 @@ import pytest
 import requests
 import stripe
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import start
 
 REC_KEY = "sk_test_" + "fakeRecorderKey0123456789"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import Stack, fc, start
 
 KEY = "sk_test_" + "fakeRerecordKey0123456789"

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from fc_cassette.redact import scan
 from support import encoded_forms, run_fc, start
 

@@ -16,14 +16,14 @@ def test_a_new_kind_is_one_row(tmp_path):
     pkg = tmp_path / "fc_cassette"
     shutil.copytree(Path(fc_cassette.__file__).parent, pkg,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    src = (pkg / "secret_kinds.py").read_text()
+    src = (pkg / "redact" / "kinds.py").read_text()
     row = '    SecretKind("whsec", "whsec_"),'
     assert src.count(row) == 1
-    (pkg / "secret_kinds.py").write_text(
+    (pkg / "redact" / "kinds.py").write_text(
         src.replace(row, row + '\n    SecretKind("fake_kind", "fakekind_", live=True),'))
     code = (
         "from fc_cassette.redact import Redactor, scan, mask\n"
-        "from fc_cassette.secret_kinds import live_key_in\n"
+        "from fc_cassette.redact.kinds import live_key_in\n"
         "import base64\n"
         "v = 'fakekind_' + 'Abc123xyz0987654'\n"
         "print([(f.kind, f.encoding) for t in (v, base64.b64encode(v.encode()).decode())"

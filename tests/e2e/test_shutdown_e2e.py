@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import encoded_forms, start
 
 KEY = "sk_test_" + "fakeShutdownKey0123456789"

@@ -1,4 +1,4 @@
-"""The shared process helper (fc_cassette.procs) with real child processes."""
+"""The shared process helper (fc_cassette.harness.procs) with real child processes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from fc_cassette import procs
+from fc_cassette.harness import procs
 
 IGNORES_SIGINT = ("import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
                   "print('listening at 127.0.0.1:4321', flush=True); time.sleep(60)")

@@ -24,7 +24,7 @@ import pytest
 
 from builders import seed_session, session_with_accounts
 from corpus import CORPUS, LOCATED, MALFORMED
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import FC, encoded_forms, run_fc, start
 
 SESSIONS = "/v1/financial_connections/sessions"
@@ -433,7 +433,7 @@ def test_malformed_verify_and_show(name, tmp_path, monkeypatch, capsys):
     assert len(err) == 2 and err[1].endswith("1 unreadable"), err
     _check_one_line(name, path, err)
     # show goes through the same loader: checked in-process (faster), as the CLI calls it
-    from fc_cassette.show import main as show_main
+    from fc_cassette.cli.show import main as show_main
 
     monkeypatch.chdir(tmp_path)
     for as_json in (False, True):

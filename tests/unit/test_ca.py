@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mitmproxy.certs import CertStore
 
-from fc_cassette import ca
+from fc_cassette.proxy import ca
 
 CA_FILES = {"mitmproxy-ca.pem", "mitmproxy-ca.p12", "mitmproxy-ca-cert.pem",
             "mitmproxy-ca-cert.cer", "mitmproxy-ca-cert.p12", "mitmproxy-dhparam.pem"}
@@ -64,7 +64,7 @@ def test_the_key_file_appears_only_when_the_ca_is_complete(tmp_path, monkeypatch
 
 
 def test_the_last_set_value_wins():
-    from fc_cassette.cli import _set_value
+    from fc_cassette.cli.app import _set_value
     args = ["--set", "confdir=/a", "--set", "key_size=4096", "--set", "confdir=/b=c"]
     assert _set_value(args, "confdir") == "/b=c" and _set_value(args, "key_size") == "4096"
     assert _set_value([], "confdir") is None

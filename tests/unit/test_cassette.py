@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from fc_cassette import cassette as cio, yamlio
+from fc_cassette.cassette import store as cio, yamlio
 
 
 def entry(i: int, note: str = "") -> dict:

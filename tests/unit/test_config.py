@@ -2,8 +2,8 @@
 
 import pytest
 
-from fc_cassette import yamlio
-from fc_cassette.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from fc_cassette.cassette import yamlio
+from fc_cassette.settings.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 
 
 def test_bundled_default_file_matches_the_models_defaults():

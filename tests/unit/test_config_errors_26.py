@@ -7,7 +7,7 @@ process starts (the run's summary would otherwise say "N proxy process(es) start
 
 from __future__ import annotations
 
-from fc_cassette.config import ConfigError, check_overrides, load_settings
+from fc_cassette.settings.config import ConfigError, check_overrides, load_settings
 
 pytest_plugins = ["pytester"]
 

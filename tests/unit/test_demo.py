@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fc_cassette import cassette as cio
+from fc_cassette.cassette import store as cio
 from support import ROOT
 
 BUNDLED = ROOT / "cassettes" / "fc_sessions.yaml"

@@ -202,7 +202,7 @@ TARGETS = st.lists(st.sampled_from(["/", "//", "/v1", "?", "a=b", "&", "#", "\t"
 def test_split_path_is_urlsplits_path_and_query(path: str) -> None:
     from urllib.parse import urlsplit
 
-    from fc_cassette.interaction import split_path
+    from fc_cassette.exchange.interaction import split_path
     parts = urlsplit(path)
     assert split_path(path) == (parts.path, parts.query)
 
@@ -211,7 +211,7 @@ def _form_reference(data: bytes) -> dict:
     """formcodec.decode as it was, on parse_qsl (its memoized pairs stand in for it)."""
     from urllib.parse import parse_qsl
 
-    from fc_cassette import formcodec
+    from fc_cassette.exchange import formcodec
     text = data.decode("utf-8")
     try:
         pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict",
@@ -235,7 +235,7 @@ FORMS = st.lists(st.sampled_from(["a", "b", "=", "&", "&&", "+", "%2B", "%5B", "
 @settings(max_examples=800, deadline=None)
 @given(FORMS)
 def test_form_decode_is_the_parse_qsl_decode(text: str) -> None:
-    from fc_cassette import formcodec
+    from fc_cassette.exchange import formcodec
 
     def outcome(fn):
         try:
@@ -273,7 +273,7 @@ def test_a_base64_secret_in_a_long_string_is_redacted() -> None:
 def test_the_memos_do_not_keep_long_names() -> None:
     """Hostile traffic with long keys or form names must not fill the process with them:
     only short names are memoized (and a long one decodes the same way)."""
-    from fc_cassette import formcodec
+    from fc_cassette.exchange import formcodec
     from fc_cassette.redact.patterns import _memo_key_role, key_role
 
     long_name = "k" * 5000

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from builders import examples
-from fc_cassette.formcodec import FormDecodeError, canonical, decode, encode, flatten
+from fc_cassette.exchange.formcodec import FormDecodeError, canonical, decode, encode, flatten
 
 
 def test_decodes_stripe_python_create_body():

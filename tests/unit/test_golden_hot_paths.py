@@ -94,7 +94,7 @@ def forms(n: int = 300) -> list[str]:
 
 
 def entries() -> list[tuple[str, list[dict]]]:
-    from fc_cassette import cassette
+    from fc_cassette.cassette import store as cassette
     out = []
     for path in sorted([*ROOT.glob("tests/data/**/*.yaml"), *ROOT.glob("cassettes/**/*.yaml")]):
         if "golden" in path.parts:
@@ -108,7 +108,8 @@ def entries() -> list[tuple[str, list[dict]]]:
 
 
 def outputs() -> dict:
-    from fc_cassette import formcodec, yamlio
+    from fc_cassette.cassette import yamlio
+    from fc_cassette.exchange import formcodec
     from fc_cassette.redact import Redactor, scan
 
     def findings(text: str) -> list:

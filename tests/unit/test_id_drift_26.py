@@ -10,8 +10,8 @@ from __future__ import annotations
 import yaml
 
 from builders import entry, session_with_accounts
-from fc_cassette import show, verify
-from fc_cassette.models import validate_session
+from fc_cassette.cli import show, verify
+from fc_cassette.stripe_api.models import validate_session
 
 CREATE = {"account_holder": {"type": "customer", "customer": "cus_fake1"},
           "permissions": ["balances"]}

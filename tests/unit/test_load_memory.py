@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from fc_cassette import cassette as cio, cassette_stream
-from fc_cassette.config import Settings
-from fc_cassette.matching import PREPARED, prepare
-from fc_cassette.playback import WIRE_KEY, Compactor, Playback, kept, wire
-from fc_cassette.shared import Sharer
+from fc_cassette.cassette import store as cio, stream as cassette_stream
+from fc_cassette.matching.matcher import PREPARED, prepare
+from fc_cassette.playback.shared import Sharer
+from fc_cassette.playback.state import WIRE_KEY, Compactor, Playback, kept, wire
+from fc_cassette.settings.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = sorted([*ROOT.glob("tests/data/**/*.yaml"), *ROOT.glob("cassettes/**/*.yaml")])

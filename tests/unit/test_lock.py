@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from fc_cassette import lock as lock_mod
-from fc_cassette.lock import CassetteBusy, RecordingLock, lock_path
+from fc_cassette.cassette import lock as lock_mod
+from fc_cassette.cassette.lock import CassetteBusy, RecordingLock, lock_path
 
 
 def test_second_recorder_is_refused_until_the_first_releases(tmp_path):

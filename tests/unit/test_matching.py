@@ -1,8 +1,8 @@
 """Matching: data equality of requests, recorded order, exhaustion, explanations."""
 
 from builders import match_entry, match_request
-from fc_cassette.config import MatchRules
-from fc_cassette.matching import Matcher, Miss
+from fc_cassette.matching.matcher import Matcher, Miss
+from fc_cassette.settings.config import MatchRules
 
 req, it = match_request, match_entry
 

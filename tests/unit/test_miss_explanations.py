@@ -14,9 +14,9 @@ import statistics
 import time
 
 from builders import match_entry, match_request
-from fc_cassette import closest, misses
-from fc_cassette.config import MatchRules
-from fc_cassette.matching import Matcher, Miss
+from fc_cassette.matching import closest, misses
+from fc_cassette.matching.matcher import Matcher, Miss
+from fc_cassette.settings.config import MatchRules
 
 SESSIONS = "/v1/financial_connections/sessions"
 CREATE = {"account_holder": {"type": "customer", "customer": "cus_1"},

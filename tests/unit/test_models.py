@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from builders import examples
-from fc_cassette import models
-from fc_cassette.models import (
+from fc_cassette.stripe_api import models
+from fc_cassette.stripe_api.models import (
     ID_PATTERNS,
     Account,
     ErrorEnvelope,
@@ -438,7 +438,7 @@ def test_create_filters_country_single_string_accepted():
 
 
 def test_create_params_decoded_from_a_real_form_body():
-    formcodec = pytest.importorskip("fc_cassette.formcodec")
+    formcodec = pytest.importorskip("fc_cassette.exchange.formcodec")
     body = ("account_holder[type]=customer&account_holder[customer]=cus_ExampleCust123"
             "&permissions[0]=balances&permissions[1]=payment_method"
             "&filters[countries][]=US&limits[accounts]=5&expand[]=accounts")

@@ -7,8 +7,9 @@ import copy
 
 import pytest
 
-from fc_cassette import interaction, models
-from fc_cassette.validation import NoModel, verdicts
+from fc_cassette.exchange import interaction
+from fc_cassette.stripe_api import models
+from fc_cassette.stripe_api.validation import NoModel, verdicts
 
 NOW = 1_800_000_000
 

@@ -19,9 +19,9 @@ import pytest
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow
 
-from fc_cassette import cassette as cassette_io, interaction
-from fc_cassette.config import Settings
-from fc_cassette.interaction import (
+from fc_cassette.cassette import store as cassette_io
+from fc_cassette.exchange import interaction
+from fc_cassette.exchange.interaction import (
     UndecodableBody,
     content_of,
     decode_body,
@@ -31,10 +31,11 @@ from fc_cassette.interaction import (
     match_record,
     request_content,
 )
-from fc_cassette.matching import Miss, prepare
-from fc_cassette.playback import Compactor, Playback, wire
-from fc_cassette.player import Player, load_player
+from fc_cassette.matching.matcher import Miss, prepare
+from fc_cassette.playback.state import Compactor, Playback, wire
+from fc_cassette.proxy.player import Player, load_player
 from fc_cassette.redact import Redactor
+from fc_cassette.settings.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = sorted([*ROOT.glob("tests/data/**/*.yaml"), *ROOT.glob("cassettes/**/*.yaml")])

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from fc_cassette import cassette as cio
-from fc_cassette.config import Settings
-from fc_cassette.matching import Miss
-from fc_cassette.playback import Playback
+from fc_cassette.cassette import store as cio
+from fc_cassette.matching.matcher import Miss
+from fc_cassette.playback.state import Playback
+from fc_cassette.settings.config import Settings
 
 SESSIONS = "/v1/financial_connections/sessions"
 # made at run time: never a literal secret in the repository
@@ -53,7 +53,7 @@ def test_an_out_of_scope_miss_naming_a_secret_host_is_redacted(tmp_path):
 
 
 def test_misses_are_counted_all_but_kept_bounded(tmp_path):
-    from fc_cassette.playback import MAX_KEPT_MISSES
+    from fc_cassette.playback.state import MAX_KEPT_MISSES
     pb = Playback(cassette_with_stripe_account(tmp_path, "acct_1"), Settings())
     for i in range(MAX_KEPT_MISSES + 5):
         pb.refuse(Miss("unmatched", f"miss {i}"))

@@ -12,14 +12,14 @@ from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmproxy.test import taddons, tflow
 
 from builders import write_cassette
-from fc_cassette import cassette as cio
-from fc_cassette.addon import all_addons
-from fc_cassette.cassette_cache import PlayerCache
-from fc_cassette.config import Settings
-from fc_cassette.lock import RecordingLock
-from fc_cassette.playback import MISS_HEADER
-from fc_cassette.player import load_player
-from fc_cassette.record_plan import MissingCassette, Plan, plan
+from fc_cassette.cassette import store as cio
+from fc_cassette.cassette.lock import RecordingLock
+from fc_cassette.playback.state import MISS_HEADER
+from fc_cassette.proxy.addon import all_addons
+from fc_cassette.proxy.player import load_player
+from fc_cassette.proxy.players import PlayerCache
+from fc_cassette.proxy.record_plan import MissingCassette, Plan, plan
+from fc_cassette.settings.config import Settings
 
 SESSIONS = "/v1/financial_connections/sessions"
 

@@ -9,7 +9,7 @@ pytest_plugins = ["pytester"]
 
 CONFTEST = '''
 import pytest
-from fc_cassette.pytest_plugin import FcProxy
+from fc_cassette.harness.pytest_plugin import FcProxy
 
 
 class FakeProcess:
@@ -90,7 +90,7 @@ def test_default_cassette_names(pytester):
     pytester.makepyfile(test_names='''
         import pytest
         from pathlib import Path
-        from fc_cassette.pytest_plugin import default_cassette
+        from fc_cassette.harness.pytest_plugin import default_cassette
 
 
         @pytest.mark.parametrize("x", ["a/b c", "ok"])

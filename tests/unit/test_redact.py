@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 import builders
 from builders import examples
-from fc_cassette import yamlio
+from fc_cassette.cassette import yamlio
 from fc_cassette.redact import Finding, RedactionRules, Redactor, mask, scan
 
 SK = "sk_test_" + "fakeExampleKey1234567890abcdef"

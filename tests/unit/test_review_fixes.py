@@ -12,8 +12,8 @@ from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmproxy.test import taddons, tflow
 
 from builders import write_cassette
-from fc_cassette import cassette as cio
-from fc_cassette.addon import all_addons
+from fc_cassette.cassette import store as cio
+from fc_cassette.proxy.addon import all_addons
 
 SESSIONS = "/v1/financial_connections/sessions"
 BAD_PATHS = ["a\x00b.yaml", "n" * 300 + ".yaml", "dir/" + "n" * 300 + "/x.yaml"]

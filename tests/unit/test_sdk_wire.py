@@ -12,8 +12,12 @@ from pathlib import Path
 import pytest
 import stripe
 
-from fc_cassette.formcodec import canonical, decode
-from fc_cassette.models import validate_create_params, validate_retrieve_params, validate_session
+from fc_cassette.exchange.formcodec import canonical, decode
+from fc_cassette.stripe_api.models import (
+    validate_create_params,
+    validate_retrieve_params,
+    validate_session,
+)
 
 SEED = json.loads((Path(__file__).parents[1] / "data" / "seed_session.json").read_text())
 KEY = "sk_test_" + "fakeWireKey0123456789"

@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from fc_cassette import yamlio
+from fc_cassette.cassette import yamlio
 from fc_cassette.redact import Redactor, scan
 
 VALUE = "odd fakeMPSECRET40 value"

@@ -12,9 +12,9 @@ import pytest
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow
 
-from fc_cassette.addon import all_addons
+from fc_cassette.proxy.addon import all_addons
 from fc_cassette.redact import Redactor, mask, scan
-from fc_cassette.secret_kinds import KINDS, LIVE_PREFIXES, live_key_in, uses_live_key
+from fc_cassette.redact.kinds import KINDS, LIVE_PREFIXES, live_key_in, uses_live_key
 
 
 def b64(s: str) -> str:

@@ -27,7 +27,7 @@ import yaml
 
 import builders
 from builders import make_flow, record_flow as run
-from fc_cassette import cassette as cio, yamlio
+from fc_cassette.cassette import store as cio, yamlio
 from fc_cassette.redact import Redactor, scan
 
 SECRETS = {  # name -> (value, the placeholder's kept prefix)

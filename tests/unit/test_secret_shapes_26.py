@@ -12,7 +12,7 @@ from __future__ import annotations
 import yaml
 
 from builders import entry
-from fc_cassette import verify
+from fc_cassette.cli import verify
 from fc_cassette.redact import Redactor, scan
 
 # made up (Fake), in the real format: base64 of "acct_Fake...", then _00 and a tail

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from builders import examples
-from fc_cassette.models import validate_error, validate_response, validate_session
 from fc_cassette.simulator import (
     DEFAULT_STRIPE_VERSION,
     SimResponse,
@@ -18,6 +17,7 @@ from fc_cassette.simulator import (
     bracket_param,
     mask_key,
 )
+from fc_cassette.stripe_api.models import validate_error, validate_response, validate_session
 
 KEY = "sk_test_" + "fakeSimKey123456789"
 OTHER_KEY = "rk_test_" + "fakeOtherKey98765"

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from builders import examples
-from fc_cassette import endpoints
-from fc_cassette.models import validate_reply
 from fc_cassette.simulator import SimResponse, Simulator
+from fc_cassette.stripe_api import endpoints
+from fc_cassette.stripe_api.models import validate_reply
 
 KEY = "sk_test_" + "fakeAccountsKey123456"
 AUTH = {"Authorization": f"Bearer {KEY}"}

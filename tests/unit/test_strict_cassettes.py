@@ -18,7 +18,8 @@ from hypothesis import given, settings, strategies as st
 
 from builders import examples
 from corpus import CORPUS, LOCATED
-from fc_cassette import cassette as cio, interaction, yamlio
+from fc_cassette.cassette import store as cio, yamlio
+from fc_cassette.exchange import interaction
 
 STRICT_CASES = ["binary_method.yaml", "binary_path.yaml", "binary_query.yaml", "str_tag.yaml",
                 "duplicate_key.yaml", "crlf_in_method.yaml", "crlf_in_path.yaml",

@@ -7,9 +7,10 @@ import importlib.util
 import json
 from pathlib import Path
 
-from fc_cassette import stripe_errors, vocab
-from fc_cassette.config import Settings, with_options
-from fc_cassette.validation import verdict
+from fc_cassette.settings import modes as vocab
+from fc_cassette.settings.config import Settings, with_options
+from fc_cassette.stripe_api import errors as stripe_errors
+from fc_cassette.stripe_api.validation import verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +34,9 @@ def test_set_options_override_the_config():
 
 # ----------------------------------------------------------------------- vocabulary
 def test_record_modes_are_one_list_everywhere():
-    from fc_cassette import cli_args, core, pytest_plugin, record_plan
+    from fc_cassette.cli import args as cli_args
+    from fc_cassette.harness import pytest_plugin
+    from fc_cassette.proxy import core, record_plan
 
     assert set(pytest_plugin.RECORD_MODES) == set(vocab.RECORD_MODES)
     assert record_plan.RECORD_MODES is vocab.RECORD_MODES
@@ -57,7 +60,7 @@ def test_error_body_in_stripes_key_order():
 
 
 def test_playback_simulator_and_record_share_the_envelope():
-    from fc_cassette.record import not_recorded_response
+    from fc_cassette.proxy.record import not_recorded_response
     from fc_cassette.simulator.errors import StripeError
 
     resp = not_recorded_response(200, "why")

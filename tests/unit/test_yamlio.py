@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from builders import examples
-from fc_cassette import yamlio
+from fc_cassette.cassette import yamlio
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(),
                     st.floats(allow_nan=False), st.text())

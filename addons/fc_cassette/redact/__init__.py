@@ -28,11 +28,11 @@ encrypt a key before sending it). The package:
 What is and is not covered: docs/security.md.
 """
 
-from .learned import MAX_LEARNED, MIN_LEARNED, echo_forms, learned_pattern
-from .patterns import MAX_DEPTH, REDACTED, mask
-from .redactor import Redactor
-from .rules import RedactionRules
-from .scanner import Finding, scan
+from fc_cassette.redact.learned import MAX_LEARNED, MIN_LEARNED, echo_forms, learned_pattern
+from fc_cassette.redact.patterns import MAX_DEPTH, REDACTED, mask
+from fc_cassette.redact.redactor import Redactor
+from fc_cassette.redact.rules import RedactionRules
+from fc_cassette.redact.scanner import Finding, scan
 
 __all__ = ["REDACTED", "MAX_DEPTH", "RedactionRules", "Redactor", "Finding", "scan", "mask",
            "learned_pattern", "echo_forms", "MIN_LEARNED", "MAX_LEARNED"]

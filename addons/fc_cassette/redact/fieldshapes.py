@@ -17,9 +17,9 @@ import re
 from collections.abc import Callable, Iterator
 from urllib.parse import unquote
 
-from ..secret_kinds import SECRET_FIELDS
-from .patterns import _FIELD_NAMES, REDACTED, _is_placeholder_token
-from .runs import as_bytes
+from fc_cassette.redact.kinds import SECRET_FIELDS
+from fc_cassette.redact.patterns import _FIELD_NAMES, REDACTED, _is_placeholder_token
+from fc_cassette.redact.runs import as_bytes
 
 _BR_RAW = r"\r?\n"
 _BR_ESC = r"(?:\\r\\n|\\n)"

@@ -13,7 +13,7 @@ import binascii
 import re
 from collections.abc import Callable
 
-from .codecs import (
+from fc_cassette.redact.codecs import (
     _B64_RUN,
     _PCT_TOKEN,
     _TO_URL,
@@ -26,8 +26,8 @@ from .codecs import (
     _uesc_encode,
     _uesc_one,
 )
-from .patterns import _INTERESTING, _SECRET, _unescape
-from .runs import as_bytes, b64_runs
+from fc_cassette.redact.patterns import _INTERESTING, _SECRET, _unescape
+from fc_cassette.redact.runs import as_bytes, b64_runs
 
 Rewrite = Callable[[str, int], str]
 # base64 runs of a longer string are located over class marks (see .runs): the regex

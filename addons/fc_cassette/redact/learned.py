@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
-from .codecs import _TO_URL
+from fc_cassette.redact.codecs import _TO_URL
 
 MIN_LEARNED = 8  # shorter credentials (a Basic user name like "admin") are not chased
 MAX_LEARNED = 256  # per cassette; beyond, credentials are still redacted in place

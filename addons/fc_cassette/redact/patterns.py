@@ -7,7 +7,8 @@ import functools
 import re
 from collections.abc import Callable, Iterator
 
-from ..secret_kinds import (
+from fc_cassette.redact.codecs import _B64_RUN, _b64_fragments, _b64_windows
+from fc_cassette.redact.kinds import (
     OBJECT_SECRET,
     OBJECT_SECRET_ANCHOR,
     PREFIXES,
@@ -15,7 +16,6 @@ from ..secret_kinds import (
     kind_of,
     prefix_alternation,
 )
-from .codecs import _B64_RUN, _b64_fragments, _b64_windows
 
 REDACTED = "REDACTED"
 #: How many encoding layers (percent, ``\\uXXXX``, base64, in any mix) are looked through.

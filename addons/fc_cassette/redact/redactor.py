@@ -10,17 +10,19 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..secret_kinds import kind_of
-from . import layers
-from .codecs import (
-    _B64_CRED,
-    _PCT_SPAN,
-    _UESC_SPAN,
-    _b64_decode,
+from fc_cassette.redact import layers
+from fc_cassette.redact.codecs import _B64_CRED, _PCT_SPAN, _UESC_SPAN, _b64_decode
+from fc_cassette.redact.fieldshapes import sub_values
+from fc_cassette.redact.kinds import kind_of
+from fc_cassette.redact.learned import (
+    _PLAIN_WORD,
+    MAX_LEARNED,
+    MIN_LEARNED,
+    _b64_map,
+    _token_pattern,
+    echo_forms,
 )
-from .fieldshapes import sub_values
-from .learned import _PLAIN_WORD, MAX_LEARNED, MIN_LEARNED, _b64_map, _token_pattern, echo_forms
-from .patterns import (
+from fc_cassette.redact.patterns import (
     _AUTH_NAME,
     _AUTH_VALUE,
     _BEARER,
@@ -42,7 +44,7 @@ from .patterns import (
     last_placeholder_numbers,
     sub_secrets,
 )
-from .rules import RedactionRules, _parse_path
+from fc_cassette.redact.rules import RedactionRules, _parse_path
 
 _CACHE_SIZE = 4096
 _CACHE_MAX_LEN = 512
@@ -350,7 +352,7 @@ class Redactor:
                 data = json.loads(red)
             except (ValueError, RecursionError):
                 return red
-            from ..interaction import MAX_JSON_DEPTH, nested_within
+            from fc_cassette.exchange.interaction import MAX_JSON_DEPTH, nested_within
             if not nested_within(data, MAX_JSON_DEPTH):
                 return red  # too deep to walk (kept as text by the body decoder too)
             new = self.redact_value(data)

@@ -13,8 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ..secret_kinds import kind_of
-from .codecs import (
+from fc_cassette.redact.codecs import (
     _B32_RUN,
     _DEFLATE_PROBE,
     _HTML_SPAN,
@@ -33,8 +32,9 @@ from .codecs import (
     inflated,
     mime_joined,
 )
-from .fieldshapes import secret_values
-from .patterns import (
+from fc_cassette.redact.fieldshapes import secret_values
+from fc_cassette.redact.kinds import kind_of
+from fc_cassette.redact.patterns import (
     _BEARER_SCAN,
     _ESC_SECRET,
     _INTERESTING,
@@ -50,7 +50,7 @@ from .patterns import (
     has_bearer,
     mask,
 )
-from .runs import as_bytes, b64_runs, has_b32_run, hex_runs, mime_starts
+from fc_cassette.redact.runs import as_bytes, b64_runs, has_b32_run, hex_runs, mime_starts
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,15 @@ request models), :mod:`.sessions` (create, retrieve, complete), :mod:`.accounts`
 
 from __future__ import annotations
 
-from .accounts import AccountsMixin
-from .engine import DEFAULT_CLOCK_START, DEFAULT_STRIPE_VERSION, Engine, SimResponse
-from .errors import StripeError, bracket_param, mask_key
-from .sessions import SessionsMixin
+from fc_cassette.simulator.accounts import AccountsMixin
+from fc_cassette.simulator.engine import (
+    DEFAULT_CLOCK_START,
+    DEFAULT_STRIPE_VERSION,
+    Engine,
+    SimResponse,
+)
+from fc_cassette.simulator.errors import StripeError, bracket_param, mask_key
+from fc_cassette.simulator.sessions import SessionsMixin
 
 __all__ = ["DEFAULT_CLOCK_START", "DEFAULT_STRIPE_VERSION", "SimResponse", "Simulator",
            "StripeError", "bracket_param", "mask_key"]

@@ -12,10 +12,18 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import models as m
-from . import data
-from .errors import StripeError, check_params, clip, invalid, missing, no_such, only_one_of
-from .sessions import check_expand
+from fc_cassette.simulator import data
+from fc_cassette.simulator.errors import (
+    StripeError,
+    check_params,
+    clip,
+    invalid,
+    missing,
+    no_such,
+    only_one_of,
+)
+from fc_cassette.simulator.sessions import check_expand
+from fc_cassette.stripe_api import models as m
 
 DISPLAY_NAMES = {"checking": "Checking", "savings": "Savings", "credit_card": "Credit Card",
                  "line_of_credit": "Line of Credit", "mortgage": "Mortgage"}

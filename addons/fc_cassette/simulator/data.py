@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from .errors import invalid, no_such, only_one_of
+from fc_cassette.simulator.errors import invalid, no_such, only_one_of
 
 DEFAULT_PAGE = 10
 MAX_PAGE = 100

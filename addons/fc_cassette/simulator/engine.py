@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from .. import endpoints, formcodec, stripe_errors
-from .errors import StripeError, clip, mask_key
+from fc_cassette.exchange import formcodec
+from fc_cassette.simulator.errors import StripeError, clip, mask_key
+from fc_cassette.stripe_api import endpoints, errors as stripe_errors
 
 log = logging.getLogger("fc_cassette")
 

@@ -10,8 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import ACCOUNTS_URL, ID_PATTERNS, CreateParams, RetrieveParams
-from .errors import StripeError, check_params, clip, invalid, missing, no_such, unknown
+from fc_cassette.simulator.errors import (
+    StripeError,
+    check_params,
+    clip,
+    invalid,
+    missing,
+    no_such,
+    unknown,
+)
+from fc_cassette.stripe_api.models import ACCOUNTS_URL, ID_PATTERNS, CreateParams, RetrieveParams
 
 DEFAULT_LIMIT_ACCOUNTS = 100
 MAX_LIMIT_ACCOUNTS = 100

@@ -1,0 +1,194 @@
+"""The command line of ``fc-cassette``: its parser, help texts and one-line usage errors.
+
+A usage error (an unknown command or option, a missing or malformed argument) is one
+line on stderr, ``fc-cassette: ...``, with a did-you-mean where a known name is close,
+and exit code 2 (argparse's own code for a bad command line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+import sys
+from typing import NoReturn
+
+from fc_cassette.settings.modes import RECORD_MODES
+
+DEFAULT_UPSTREAM = "https://api.stripe.com"
+
+_EXAMPLES = {
+    "simulate": "fc-cassette simulate --port 12111 --seed 7\n"
+                "  then point the app (or the stripe SDK's api_base) at http://127.0.0.1:12111",
+    "record": "fc-cassette record cassettes/flow.yaml --upstream http://127.0.0.1:12111 "
+              "--port 8080\n"
+              "fc-cassette record cassettes/flow.yaml --record-mode new_episodes   "
+              "(upstream: api.stripe.com)",
+    "replay": "fc-cassette replay cassettes/flow.yaml --port 8080 --strict\n"
+              "  then run the app against http://127.0.0.1:8080; exit 1 if any request missed",
+    "inspect": "fc-cassette inspect --upstream http://127.0.0.1:12111 --report flows.jsonl",
+    "verify": "fc-cassette verify cassettes/*.yaml",
+    "show": "fc-cassette show cassettes/flow.yaml --json",
+    "diff": "fc-cassette diff cassettes/flow.yaml /tmp/flow-rerecorded.yaml",
+}
+
+RECORD_MODE_HELP = """\
+record modes (--record-mode, or the config key record.mode):
+  once          record when the cassette does not exist yet; if it does, only replay
+                from it (a request it does not hold is a miss). The default.
+  new_episodes  replay what the cassette holds; forward and append what it does not.
+  all           forward and record everything: re-record the cassette from scratch
+                (the old file is replaced once the first new interaction is written).
+  none          never forward: replay only, like 'fc-cassette replay'."""
+
+DESCRIPTIONS = {
+    "simulate": "Serve a stateful local FC Session API (no upstream).",
+    "record": "Record FC Session traffic into a YAML cassette.",
+    "replay": "Answer from a cassette, fully offline.",
+    "inspect": "Pass traffic through unchanged; validate and report it.",
+    "verify": "Check cassettes: readable, valid against the FC Session models, and free of "
+              "secrets. Exit 0 when every cassette is clean, 1 when problems are found (one "
+              "line each, file:entry N: problem), 2 when a file cannot be read as a cassette.",
+    "show": "List a cassette's interactions, one row each: sequence number, method, path, "
+            "status, the session and account ids, and whether the request and response are "
+            "valid (with any schema drift). Printed values are redacted.",
+    "diff": "Compare two recordings of a flow, interaction by interaction: added and removed "
+            "interactions, changed request and response fields by path, schema drift added "
+            "or gone. Exit 0 when both hold the same exchanges, 1 when they differ, 2 when "
+            "one cannot be read. duration_ms (timing) is ignored; see docs/cli.md.",
+}
+
+
+def one_line(text: str) -> str:
+    """A message as printed: secrets redacted (an argument may quote a key), one line."""
+    from fc_cassette.cli.verify import clean
+
+    return clean(text)
+
+
+def _closest(word: str, choices: list[str]) -> str:
+    near = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and a did-you-mean."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._seen = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def _subparsers_map(self) -> dict[str, argparse.ArgumentParser]:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+    def _explain(self, message: str) -> str:
+        commands = self._subparsers_map()
+        m = re.match(r"argument (\S+): invalid choice: '(.*?)' \(choose from (.*)\)$", message)
+        if m and m.group(1) == "COMMAND":
+            return (f"unknown command {m.group(2)!r}{_closest(m.group(2), list(commands))}; "
+                    f"commands: {', '.join(commands)}")
+        if m:
+            choices = re.findall(r"'([^']*)'", m.group(3))
+            return (f"argument {m.group(1)}: invalid choice {m.group(2)!r}"
+                    f"{_closest(m.group(2), choices)}; choose from {', '.join(choices)}")
+        if message.startswith("unrecognized arguments: "):
+            return self._unrecognized(message, commands)
+        return message
+
+    def _command(self) -> str:
+        """The subcommand this error is about: this parser's, else the one on the line."""
+        command = self.prog.removeprefix("fc-cassette").strip()
+        commands = self._subparsers_map()
+        return command or next((a for a in getattr(self, "_seen", []) if a in commands), "")
+
+    def _unrecognized(self, message: str, commands: dict[str, argparse.ArgumentParser]) -> str:
+        parser = commands.get(self._command(), self)
+        options = sorted(o for o in parser._option_string_actions if o.startswith("--"))
+        extra = message.removeprefix("unrecognized arguments: ").split()
+        words = [f"unknown option {name}{_closest(name, options)}"
+                 for name in (token.split("=", 1)[0] for token in extra) if name.startswith("-")]
+        return "; ".join(words) or message
+
+    def error(self, message: str) -> NoReturn:
+        command = self._command()
+        where = f"{command}: " if command and not message.startswith("argument COMMAND") else ""
+        helper = f"fc-cassette {where[:-2]} --help" if where else "fc-cassette --help"
+        sys.stderr.write(one_line(f"fc-cassette: {where}{self._explain(message)} "
+                                  f"(see '{helper}')") + "\n")
+        sys.exit(2)
+
+
+def _sub(sub, name: str) -> argparse.ArgumentParser:
+    epilog = "example:\n" + "\n".join(f"  {line}" for line in _EXAMPLES[name].splitlines())
+    if name == "record":
+        epilog = RECORD_MODE_HELP + "\n\n" + epilog
+    return sub.add_parser(name, help=DESCRIPTIONS[name].split(". ")[0].rstrip(".") + ".",
+                          description=DESCRIPTIONS[name], epilog=epilog,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _proxy_parser(sub, name: str) -> argparse.ArgumentParser:
+    p = _sub(sub, name)
+    p.add_argument("--port", type=int, default=8080,
+                   help="listen port, 0-65535 (default 8080; 0: the OS picks a free one)")
+    p.add_argument("--listen-host", default="127.0.0.1",
+                   help="listen address (default 127.0.0.1; 0.0.0.0 exposes the proxy)")
+    p.add_argument("--config", metavar="FILE", help="YAML overriding config/default.yaml")
+    p.add_argument("--set", dest="setoptions", action="append", default=[],
+                   metavar="NAME=VALUE", help="mitmproxy option, passed as is (repeatable)")
+    return p
+
+
+def _upstream(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--upstream", metavar="URL",
+                   help=f"reverse-proxy target, http://HOST[:PORT] or https://HOST[:PORT] "
+                        f"(default {DEFAULT_UPSTREAM}; no credentials in the URL)")
+    p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="fc-cassette",
+        description="Record/replay proxy for Stripe Financial Connections Sessions.",
+        epilog="Run 'fc-cassette COMMAND --help' for a command's options and an example.")
+    from fc_cassette._version import __version__
+    parser.add_argument("--version", action="version", version=f"fc-cassette {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = _proxy_parser(sub, "simulate")
+    p.add_argument("--seed", type=int, default=None, help="seed for ids and secrets (default 0)")
+
+    p = _proxy_parser(sub, "record")
+    p.add_argument("cassette")
+    _upstream(p)
+    p.add_argument("--record-mode", choices=list(RECORD_MODES), default=None,
+                   help="VCR record mode (default: config record.mode, 'once'); see below")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 if no request reached the proxy (and, as always, if any "
+                        "in-scope exchange was not recorded)")
+
+    p = _proxy_parser(sub, "replay")
+    p.add_argument("cassette")
+    p.add_argument("--forward", action="store_true", help="run as a forward (HTTPS) proxy")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any request missed")
+
+    p = _proxy_parser(sub, "inspect")
+    _upstream(p)
+    p.add_argument("--report", metavar="FILE", help="write one JSON object per flow")
+    p.add_argument("--web", action="store_true", help="run mitmweb (UI on 127.0.0.1:8081)")
+
+    p = _sub(sub, "verify")
+    p.add_argument("cassettes", nargs="+", metavar="CASSETTE")
+
+    p = _sub(sub, "show")
+    p.add_argument("cassette")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = _sub(sub, "diff")
+    p.add_argument("old", metavar="A", help="the earlier recording")
+    p.add_argument("new", metavar="B", help="the later recording")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser

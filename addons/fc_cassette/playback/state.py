@@ -1,0 +1,211 @@
+"""Answering requests from a loaded cassette: hits, explained misses, and a summary.
+
+Shared by replay mode and by the record modes that replay (``once`` on an existing
+cassette, ``new_episodes``, ``none``). A miss is answered with a Stripe-shaped error
+(status ``replay.miss_status``, default 400, which stripe-python raises as
+``InvalidRequestError`` and never retries; ``Stripe-Should-Retry: false`` says so too)
+whose message names the cassette and the closest recording's differing fields.
+"""
+
+from __future__ import annotations
+
+import binascii
+import time
+from typing import Any
+
+from mitmproxy import http
+from mitmproxy.net.http import status_codes
+
+from fc_cassette.cassette.store import Cassette, CassetteError
+from fc_cassette.exchange.interaction import SKIP_HEADERS, encode_body, header_items
+from fc_cassette.matching.closest import returned_ids
+from fc_cassette.matching.matcher import PREPARED, RETURNED, Matcher, Miss, key_of, normalize
+from fc_cassette.playback.shared import Sharer
+from fc_cassette.redact import Redactor
+from fc_cassette.settings.config import MatchRules, Settings
+from fc_cassette.stripe_api import errors as stripe_errors
+
+MISS_HEADER = "Fc-Cassette-Miss"
+MAX_KEPT_MISSES = 1000  # explanations kept per rewind (for the status and the summary)
+
+
+Wire = tuple[int, bytes, http.Headers, bytes]
+WIRE_ERRORS = (ValueError, TypeError, binascii.Error)  # a body that cannot be encoded
+
+
+def wire(rec: dict[str, Any]) -> Wire:
+    """A recorded response as status, reason, headers (Content-Length included) and body."""
+    body = encode_body(rec.get("body"))
+    fields = [(k.encode("utf-8"), v.encode("utf-8"))
+              for k, v in header_items(rec.get("headers") or {})
+              if k.lower() not in SKIP_HEADERS]
+    fields.append((b"content-length", str(len(body)).encode()))
+    status = int(rec["status"])
+    reason = str(rec.get("reason") or status_codes.RESPONSES.get(status, "")).encode("utf-8")
+    return status, reason, http.Headers(fields), body
+
+
+WIRE_KEY = "_wire"  # a compact interaction's precomputed wire form (see Compactor)
+# what Playback keeps per response: its header fields (a tuple of byte pairs) and no
+# Headers object, made per answer around the same tuple (see _response)
+Kept = tuple[int, bytes, tuple[tuple[bytes, bytes], ...], bytes]
+
+
+def kept(w: Wire) -> Kept:
+    status, reason, headers, body = w
+    return status, reason, headers.fields, body
+
+
+class Compactor:
+    """Turns each interaction, as :func:`fc_cassette.cassette.load` parses it (its
+    ``compact`` hook), into what replay keeps: the response in its wire form (header
+    fields shared between interactions), the request's match key and normalized form,
+    and of the request itself only method and path (for the summary). The decoded
+    bodies are dropped as soon as they are parsed: replay never needs them again.
+    Everything else is kept as it was loaded, equal values shared (:mod:`.shared`: the
+    same validation verdicts, header names, form values... held once), since replay
+    only reads them. Raises ValueError / TypeError (:data:`WIRE_ERRORS`) for a response
+    that cannot be replayed."""
+
+    def __init__(self, rules: MatchRules):
+        self.rules = rules
+        self._fields: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
+        self._share = Sharer()
+
+    def __call__(self, doc: dict[str, Any]) -> dict[str, Any]:
+        status, reason, headers, body = wire(doc["response"])
+        fields = self._fields
+        shared = tuple([fields.setdefault(f, f) for f in headers.fields])
+        req, share = doc["request"], self._share
+        norm = share(normalize(req, self.rules))
+        out = {}
+        for k, v in doc.items():  # in the loaded order
+            if k == "request":
+                v = {k: req[k] for k in ("method", "path", "scheme", "host", "port")
+                     if k in req}
+            elif k == "response":
+                v = {"status": status}
+            out[share(k)] = v if k == "seq" else share(v)
+        out[WIRE_KEY] = (status, reason, shared, body)
+        out[PREPARED] = (key_of(norm), norm)
+        out[RETURNED] = share(returned_ids(doc["response"].get("body")))
+        return out
+
+
+def _response(status: int, reason: bytes, fields: tuple[tuple[bytes, bytes], ...],
+              body: bytes, now: float) -> http.Response:
+    """``http.Response(b"HTTP/1.1", status, reason, http.Headers(fields), body, None,
+    now, now)`` without the debug-mode type check of every field (a third of a hit's
+    own time): the values come from :func:`wire`, checked when the cassette was loaded.
+    The Headers around ``fields`` is a copy: a tuple of tuples is never changed in
+    place (Headers assigns a new one on every change)."""
+    headers = _HEADERS.__new__(_HEADERS)
+    headers.fields = fields
+    data = _RESPONSE_DATA.__new__(_RESPONSE_DATA)
+    data.__dict__.update(http_version=b"HTTP/1.1", status_code=status, reason=reason,
+                         headers=headers, content=body, trailers=None,
+                         timestamp_start=now, timestamp_end=now)
+    resp = http.Response.__new__(http.Response)
+    resp.data = data
+    return resp
+
+
+_RESPONSE_DATA, _HEADERS = http.ResponseData, http.Headers
+
+
+class Playback:
+    def __init__(self, cassette: Cassette, settings: Settings,
+                 redactor: Redactor | None = None):
+        self.path = str(cassette.path)
+        self._interactions = cassette.interactions
+        self.miss_status = settings.replay.miss_status
+        # a miss explanation quotes recorded values and request values: it goes to the
+        # client, the status endpoint and pytest's report, so it is redacted like a log
+        self.redactor = redactor if redactor is not None else Redactor(settings.redaction)
+        self.used: set[int] = set()  # seqs served since start-up (across rewinds)
+        self.missed_total = 0  # misses since start-up (across rewinds): --strict
+        self.matcher = Matcher(cassette.interactions, settings.matching,
+                               repeat_last=settings.replay.on_exhausted == "repeat_last",
+                               cassette=self.path)
+        # Encoded once, here: json.dumps with an indent runs in pure Python, too slow to
+        # repeat on the first serving of every interaction (the common case in CI).
+        self._wire: dict[int, Kept] = {}
+        for it in cassette.interactions:
+            try:
+                self._wire[id(it)] = (it[WIRE_KEY] if WIRE_KEY in it
+                                      else kept(wire(it["response"])))
+            except WIRE_ERRORS as e:
+                raise CassetteError(cassette.path, f"interaction {it.get('seq')}: the "
+                                    f"response cannot be replayed: {e}") from None
+        self.rewind()
+
+    def rewind(self) -> None:
+        """Start over: every recording available again, counts reset (e.g. per test)."""
+        self.matcher.reset()
+        self.served = 0
+        self.misses: list[str] = []  # explanations, redacted (the first MAX_KEPT_MISSES)
+        self.missed = 0
+        self.last_miss = ""
+
+    def take(self, req: dict[str, Any]) -> dict[str, Any] | Miss:
+        return self.take_prepared(*self.matcher.prepare(req))
+
+    def take_prepared(self, key: str, norm: dict[str, Any]) -> dict[str, Any] | Miss:
+        """The next recording, or a Miss; a miss counts only once answered (:meth:`refuse`),
+        since record's new_episodes forwards it instead."""
+        got = self.matcher.take_prepared(key, norm)
+        if not isinstance(got, Miss):
+            self.served += 1
+            self.used.add(got.get("seq", 0))
+        return got
+
+    def response_for(self, it: dict[str, Any]) -> http.Response:
+        """The recorded response, byte-for-byte the same on every replay."""
+        status, reason, fields, body = self._wire[id(it)]
+        now = time.time()
+        # not Response.make: the body needs no re-encoding and the headers were built
+        # at load (a third cheaper per hit); nor the checked constructor (see _response)
+        return _response(status, reason, fields, body, now)
+
+    def _miss_response(self, reason: str, explanation: str) -> http.Response:
+        message = f"fc-cassette replay miss (cassette {self.path}): {explanation}"
+        body = stripe_errors.own(stripe_errors.REPLAY_MISS, message)
+        return http.Response.make(
+            self.miss_status, stripe_errors.encode(body),
+            {**stripe_errors.NO_RETRY, MISS_HEADER: reason,
+             "Request-Id": f"req_fccassette_miss_{self.missed}"})
+
+    def refuse(self, miss: Miss) -> http.Response:
+        """Count a miss and answer it (the explanation redacted once, for every use)."""
+        self.last_miss = self.redactor.redact_text(miss.message)
+        self.missed += 1
+        self.missed_total += 1
+        if len(self.misses) < MAX_KEPT_MISSES:  # counted beyond, not kept
+            self.misses.append(self.last_miss)
+        return self._miss_response(miss.reason, self.last_miss)
+
+    def error_response(self, what: str) -> http.Response:
+        """An answer for a request fc-cassette failed to handle: never fall through upstream."""
+        return self.refuse(Miss("internal_error", f"fc-cassette could not answer this "
+                                                  f"request: {what}"))
+
+    def status(self) -> dict[str, Any]:
+        return {"cassette": self.path, "served": self.served, "misses": list(self.misses),
+                "unused": [it.get("seq") for it in self.matcher.unused()],
+                "never_used": sorted({it.get("seq", 0) for it in self._interactions}
+                                     - self.used)}
+
+    def summary(self) -> list[str]:
+        unused = self.matcher.unused()
+        lines = [f"replay summary for {self.path}: served {self.served}, "
+                 f"missed {self.missed}, unused {len(unused)}"
+                 + (f" (since the last rewind; missed since start-up "
+                    f"{self.missed_total})" if self.missed_total != self.missed else "")]
+        lines += ["  miss: " + m.replace("\n", "\n    ") for m in self.misses]
+        if self.missed > len(self.misses):
+            lines.append(f"  ... and {self.missed - len(self.misses)} more miss(es)")
+        for it in unused:
+            r = it["request"]
+            lines.append(self.redactor.redact_text(
+                f"  unused: interaction {it.get('seq')}: {r.get('method')} {r.get('path')}"))
+        return lines

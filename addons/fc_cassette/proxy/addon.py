@@ -1,0 +1,35 @@
+"""The addon chain fc-cassette adds to mitmproxy: the shared core (with the h2c guard as
+its sub-addon: it replaces mitmproxy's DisableH2C, see :mod:`.h2c`), then the mode addons.
+
+``fc-cassette <command>`` knows its mode and loads only that mode's addon (every
+mitmproxy event goes through every loaded addon, so idle ones cost time on each
+request). A raw ``mitmdump -s`` cannot know the mode before options are read, so it
+loads every mode addon; each acts only when ``fc_mode`` names it.
+"""
+
+from __future__ import annotations
+
+
+def mode_addons() -> dict[str, type]:
+    from fc_cassette.proxy.inspector import Inspect
+    from fc_cassette.proxy.record import Record
+    from fc_cassette.proxy.replay import Replay
+    from fc_cassette.proxy.simulate import Simulate
+
+    return {"simulate": Simulate, "record": Record, "replay": Replay, "inspect": Inspect}
+
+
+def all_addons(mode: str | None = None) -> list:
+    """The core addon (the h2c guard its sub-addon), then ``mode``'s addon and the
+    out-of-scope tracker (every mode's, and the check of the script's ``--set`` values,
+    when None: a raw ``mitmdump -s``)."""
+    from fc_cassette.proxy.core import DeferredOptionsCheck, FcCore
+    from fc_cassette.proxy.h2c import H2cGuard
+    from fc_cassette.proxy.passthrough import MODES as TRACKED, Passthrough
+
+    core = FcCore()
+    core.addons = [H2cGuard()]  # a sub-addon: its hooks run right after the core's
+    modes = mode_addons()
+    if mode in modes:  # the tracker after the mode addon: it sees what that one refused
+        return [core, modes[mode](), *([Passthrough()] if mode in TRACKED else [])]
+    return [core, *(cls() for cls in modes.values()), Passthrough(), DeferredOptionsCheck()]

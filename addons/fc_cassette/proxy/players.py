@@ -1,0 +1,99 @@
+"""Players by cassette, loaded on first use and kept in a cache bounded by bytes.
+
+One proxy serves many cassettes (the control endpoint's ``use``): switching back to a
+cassette already loaded costs no parsing. A cassette changed on disk since it was
+loaded (its size or modification time) is loaded again. The cost of an entry is
+estimated from its file size (the parsed interactions and their encoded responses
+take a few times the YAML's bytes); the least recently used players are dropped past
+the bound, their per-cassette summary kept for the shutdown report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fc_cassette.proxy.player import Player
+
+COST_FACTOR = 4  # bytes in memory per byte of YAML, roughly: an upper bound (measured
+# since issue #16: about 1.5 for the bench's 10k cassette, 2.5 to 4 for small ones)
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class Entry:
+    stamp: tuple[int, int]  # (st_mtime_ns, st_size) when loaded
+    player: Player
+    cost: int
+
+
+def stamp_of(real: str) -> tuple[int, int]:
+    st = os.stat(real)
+    return st.st_mtime_ns, st.st_size
+
+
+class PlayerCache:
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES):
+        self.max_bytes = max_bytes
+        self.entries: OrderedDict[str, Entry] = OrderedDict()  # least recent first
+        self.retired: dict[str, list[str]] = {}  # summaries of players that left
+        self.retired_missed = 0  # their misses since start-up (--strict)
+        self.retired_refused = 0  # their refused upstream connections
+        self.loads = 0  # cassettes parsed (a cache hit parses nothing)
+
+    @property
+    def size(self) -> int:
+        return sum(e.cost for e in self.entries.values())
+
+    def get(self, real: str, load: Callable[[], Player]) -> Player:
+        """The player for the cassette at real path ``real``: cached, or ``load()``-ed
+        (which may raise; nothing is cached then)."""
+        stamp = stamp_of(real)
+        entry = self.entries.get(real)
+        if entry is not None and entry.stamp == stamp:
+            self.entries.move_to_end(real)
+            return entry.player
+        if entry is not None:  # changed on disk: its counts so far go to the report
+            self._retire(real, self.entries.pop(real))
+        player = load()
+        self.loads += 1
+        self.entries[real] = Entry(stamp, player, max(1, stamp[1]) * COST_FACTOR)
+        self._evict(keep=real)
+        return player
+
+    def _evict(self, keep: str) -> None:
+        total = self.size
+        for real in list(self.entries):
+            if total <= self.max_bytes:
+                return
+            if real != keep:
+                entry = self.entries.pop(real)
+                total -= entry.cost
+                self._retire(real, entry)
+
+    def _retire(self, real: str, entry: Entry) -> None:
+        pb = entry.player.playback
+        self.retired[real] = self.retired.get(real, []) + pb.summary()
+        self.retired_missed += pb.missed_total
+        self.retired_refused += entry.player.upstream_refused
+
+    def clear(self) -> None:
+        for real, entry in self.entries.items():
+            self._retire(real, entry)
+        self.entries.clear()
+
+    def summary(self) -> list[str]:
+        """Every cassette's summary lines: those that left the cache, then the others."""
+        lines = [ln for summary in self.retired.values() for ln in summary]
+        return lines + [ln for e in self.entries.values()
+                        for ln in e.player.playback.summary()]
+
+    def missed_total(self) -> int:
+        return self.retired_missed + sum(e.player.playback.missed_total
+                                         for e in self.entries.values())
+
+    def upstream_refused(self) -> int:
+        return self.retired_refused + sum(e.player.upstream_refused
+                                          for e in self.entries.values())

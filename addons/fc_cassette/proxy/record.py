@@ -1,0 +1,411 @@
+"""Record mode: FC Session traffic -> validated, redacted, durable cassette entries.
+
+VCR record modes: ``once`` records into a new cassette and replays an existing one;
+``new_episodes`` replays what matches and records the rest; ``all`` records everything
+anew (the old cassette is replaced only once the new one holds an interaction);
+``none`` only replays. Matching is replay's (see :mod:`.matching`).
+
+Each in-scope exchange is validated, redacted, scanned for any secret left (a hit
+means the entry is not written and the flow is flagged: fail closed) and fsynced in
+the ``response`` hook, i.e. before mitmproxy releases the response to the client.
+Requests made with live-mode keys are refused unless ``fc_allow_live`` is set.
+A recorder that writes holds the cassette's recording lock (see :mod:`.lock`).
+
+Acknowledged means durable: an in-scope response whose interaction cannot be written
+(a full disk, any I/O error, a cassette deleted or replaced meanwhile, the scanner's
+refusal, a body that cannot be decoded) is not released to the client; the client
+gets :func:`not_recorded_response` instead, the run lists it in ``not_recorded``
+and ``record`` exits 1 at shutdown. See docs/recording.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+
+from mitmproxy import ctx, http
+
+from fc_cassette.cassette import store as cassette_io
+from fc_cassette.exchange import interaction
+from fc_cassette.matching.matcher import normalize
+from fc_cassette.matching.misses import Where, record_command
+from fc_cassette.playback.state import MAX_KEPT_MISSES
+from fc_cassette.proxy import control, core
+from fc_cassette.proxy.players import PlayerCache
+from fc_cassette.proxy.record_plan import Active
+from fc_cassette.proxy.record_switch import ANSWERED, GENERATION, Switching
+from fc_cassette.proxy.scope import in_scope
+from fc_cassette.redact import Redactor, learned_pattern, scan
+from fc_cassette.redact.kinds import uses_live_key
+from fc_cassette.settings import modes as vocab
+from fc_cassette.stripe_api import errors as stripe_errors
+from fc_cassette.stripe_api.validation import Verdict
+
+log = logging.getLogger("fc_cassette")
+OFFLINE = ("fc-cassette record is only replaying (offline): upstream connections are "
+           "refused")
+# What a client gets instead of a response that could not be recorded. 500 is what it
+# is: the proxy failed, not the request (stripe-python raises APIError). Every Stripe
+# SDK retries a 5xx (and 409) unless the response says `Stripe-Should-Retry: false`
+# (stripe-python 16: _http_client._should_retry reads that header first): a retry
+# would repeat an effect that already happened upstream (a second session), so the
+# header says false. It is not a 4xx either: the request itself was fine.
+NOT_RECORDED_STATUS = 500
+NOT_RECORDED_CODE = stripe_errors.NOT_RECORDED.code
+
+
+class SecretLeft(Exception):
+    """The scanner found a secret in a serialized entry; it must not be written."""
+
+
+def not_recorded_response(upstream_status: int, why: str) -> http.Response:
+    """The Stripe-shaped error that replaces a response fc-cassette could not record
+    (``why`` already redacted); see NOT_RECORDED_STATUS for the status and header."""
+    body = stripe_errors.own(stripe_errors.NOT_RECORDED,
+                             f"fc-cassette could not record this request, so its response is "
+                             f"withheld: {why}. The upstream already answered {upstream_status}: "
+                             "its effect (e.g. a created session) already happened and is not "
+                             "in the cassette. Fix the cause, then record again.")
+    return http.Response.make(NOT_RECORDED_STATUS, stripe_errors.encode(body),
+                              {**stripe_errors.NO_RETRY, "Fc-Cassette-Not-Recorded": "true"})
+
+
+def _refuse_live(flow: http.HTTPFlow) -> None:
+    body = stripe_errors.own(
+        stripe_errors.LIVE_KEY_REFUSED,
+        "fc-cassette record refuses requests made with live-mode keys (sk_live_/rk_live_): "
+        "nothing was forwarded. To record live traffic, set record.allow_live_keys: true in "
+        "the config or --set fc_allow_live=true.")
+    flow.response = http.Response.make(403, stripe_errors.encode(body),
+                                       dict(stripe_errors.NO_RETRY))
+
+
+class Record(Switching):
+    record_modes = vocab.RECORD_MODES  # what the control endpoint's ``use`` accepts
+
+    def __init__(self) -> None:
+        self.active: Active | None = None  # the cassette in effect and what it holds
+        self.written: set[str] = set()  # real paths of the cassettes this run appended to
+        self.cache = PlayerCache()  # players of the cassettes a mode only replays
+        self.redactor = Redactor()
+        self._settings: object = None  # the settings the cached players were built on
+        self._generation = 0  # one per switch: a flow knows which cassette it arrived on
+        self.requests = 0  # every request but the control endpoint's: 0 = the app never came
+        self.recorded = 0
+        self.refused = 0
+        self.failed = 0
+        self.no_response = 0
+        self.upstream_refused = 0
+        # one redacted line per in-scope exchange missing from the cassette (a response
+        # withheld because it could not be written, or no response from upstream); the
+        # first MAX_KEPT_MISSES, all counted: the control endpoint and the pytest plugin
+        self.not_recorded: list[str] = []
+        self.not_recorded_total = 0
+        self.exit_code = 0
+        self._gone_said: cassette_io.Writer | None = None
+        self.stopping = False  # done() closed a cassette it was recording into
+
+    def load(self, loader) -> None:
+        loader.add_option("fc_record_mode", str, "",
+                          "Record mode: once, new_episodes, all or none "
+                          "(empty: the config's record.mode).")
+        loader.add_option("fc_allow_live", bool, False,
+                          "Record: forward and record requests made with live-mode keys.")
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if not core.active("record") or flow.response:
+            return
+        if control.handle(flow, self):
+            flow.metadata[ANSWERED] = True
+            return
+        self.requests += 1
+        active = self.active  # answered from, or recorded into, this cassette only
+        flow.metadata[GENERATION] = active.generation if active is not None else 0
+        replay_only = active is not None and active.writer is None and active.player
+        try:
+            self._request(flow, active)
+        except Exception as e:
+            if replay_only:  # offline: an explained miss, never upstream
+                active.player.fail(flow, e)
+                flow.metadata[ANSWERED] = True
+                return
+            core.log_failure(f"record failed on {flow.request.method} "
+                             f"{self.redactor.redact_text(flow.request.path)}", self.redactor)
+
+    def _request(self, flow: http.HTTPFlow, active: Active | None) -> None:
+        if active is None:
+            return
+        writing = active.writer is not None
+        # (a mode that only replays forwards nothing: it serves live keys like replay)
+        if writing and uses_live_key(flow) and not core.settings().record.allow_live_keys:
+            _refuse_live(flow)
+            flow.metadata[ANSWERED] = True
+            log.warning("fc-cassette record: refused a request made with a live-mode key "
+                        "(%s %s); nothing was forwarded", flow.request.method,
+                        self.redactor.redact_text(flow.request.path))
+            return
+        # the same Player as replay: a mode that only replays behaves as replay does;
+        # one that writes serves hits and forwards the rest (recorded on the way back)
+        if active.player is not None and active.player.answer(flow, forward_misses=writing):
+            flow.metadata[ANSWERED] = True
+        elif writing:
+            _decode_while_forwarded(flow, active)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        if core.active("record") and self._switched_away(flow):
+            return
+        if (not core.active("record") or flow.metadata.get(ANSWERED)
+                or (self.writer is None and not self.stopping)
+                or not in_scope(flow, core.settings().scope)):
+            return
+        if self.writer is None:  # a response still under way when shutdown closed it
+            path = self.redactor.redact_text(interaction.split_path(flow.request.path)[0])
+            self._not_recorded(flow, path, "fc-cassette was shutting down")
+            return
+        try:
+            self._record(flow)
+        except Exception as e:  # a bug: say so with the traceback, and withhold it
+            self.failed += 1
+            path = self.redactor.redact_text(interaction.split_path(flow.request.path)[0])
+            core.log_failure(f"NOT recorded {flow.request.method} {path}", self.redactor)
+            self._not_recorded(flow, path, f"an internal error ({type(e).__name__}, "
+                                           "see the log)")
+
+    def _record(self, flow: http.HTTPFlow) -> None:
+        try:
+            request = _request_record(flow)
+            response = interaction.response_record(flow)
+        except interaction.UndecodableBody as e:  # fail closed: bytes we cannot redact
+            self.refused += 1
+            path = self.redactor.redact_text(flow.request.path.split("?", 1)[0])
+            self._not_recorded(flow, path, self.redactor.redact_text(str(e)))
+            return
+        entry = {"request": request, "response": response}
+        reports = interaction.validate(request, response)
+        if reports is not None:
+            entry["validation"] = {k: r.as_dict() for k, r in reports.items()}
+        if (core.settings().record.timing and flow.response.timestamp_end
+                and flow.request.timestamp_start):
+            entry["duration_ms"] = round(
+                (flow.response.timestamp_end - flow.request.timestamp_start) * 1000, 1)
+        entry = self.redactor.redact_entry(entry)
+        unknown = _named_unknown(entry, self.active)
+        if unknown is not None:  # new_episodes would keep a 404 that replays forever
+            self.refused += 1
+            self._not_recorded(flow, entry["request"]["path"], unknown)
+            return
+        self.writer.timing = core.settings().record.timing  # the header's creation time
+        try:
+            seq = self.writer.append(  # the redacted entry's version: it goes in the header
+                entry, stripe_version=_header(entry["request"], "stripe-version"),
+                check=lambda text: _fail_closed(text, self.redactor.learned))
+        except (cassette_io.CassetteFull, cassette_io.CassetteGone, SecretLeft,
+                OSError) as e:
+            if isinstance(e, SecretLeft):
+                self.refused += 1
+            else:
+                self.failed += 1
+            self._not_recorded(flow, entry["request"]["path"], self._why(e))
+            return
+        self.recorded += 1
+        self.written.add(self.state.real)  # its real path
+        if self.lock is not None and seq == 1 and self.writer.existing is None:
+            self.lock.cover(self.writer.path)  # the file it created: hard links share it
+        # every piece of the line is redacted (see _summary_line): the log filter need
+        # not redact it again
+        log.info("fc-cassette record: %s", _summary_line(seq, entry, reports, self.redactor),
+                 extra={core.PRE_REDACTED: True})
+
+    def _why(self, e: Exception) -> str:
+        """One redacted line for an append that failed."""
+        if isinstance(e, cassette_io.CassetteGone):
+            if self._gone_said is not self.writer:  # once; each flow still gets its line
+                self._gone_said = self.writer
+                log.error("fc-cassette record: %s; nothing more is recorded into it "
+                          "(stop and record again)", self.redactor.redact_text(str(e)))
+            return self.redactor.redact_text(str(e))
+        if isinstance(e, OSError):
+            name = errno.errorcode.get(e.errno or 0, "")
+            return self.redactor.redact_text(
+                f"cannot write the cassette {self.writer.path if self.writer else ''}: "
+                f"{e.strerror or e}" + (f" ({name})" if name else ""))
+        return self.redactor.redact_text(str(e))
+
+    def _not_recorded(self, flow: http.HTTPFlow, path: str, why: str) -> None:
+        """Withhold the response of a flow whose interaction was not written: the client
+        gets :func:`not_recorded_response`, the flow is flagged, the log and
+        ``not_recorded`` say why (``path`` and ``why`` already redacted)."""
+        status = flow.response.status_code if flow.response else 0
+        flow.marked = ":no_entry:"
+        flow.comment = f"fc-cassette: NOT recorded: {why}"
+        line = f"{flow.request.method} {path}: {why} (upstream answered {status})"
+        log.error("fc-cassette record: NOT recorded %s; the client got a %d error instead",
+                  line, NOT_RECORDED_STATUS)
+        self._list_not_recorded(line)
+        flow.response = not_recorded_response(status, why)
+
+    def _list_not_recorded(self, line: str) -> None:
+        """Count an in-scope exchange missing from the cassette and keep its (redacted)
+        line for the status and the pytest plugin; the run then exits 1."""
+        self.not_recorded_total += 1
+        self.exit_code = 1  # like replay --strict: the run lost something
+        if len(self.not_recorded) < MAX_KEPT_MISSES:
+            self.not_recorded.append(line)
+
+    def server_connect(self, data) -> None:
+        """A mode that only replays (none, or once on a cassette) is offline like
+        replay: an upstream connection still tried (e.g. raw bytes through CONNECT,
+        or connection_strategy=eager) is refused."""
+        active = self.active
+        if (core.active("record") and active is not None and active.writer is None
+                and active.player is not None):
+            self.upstream_refused += 1
+            active.player.refuse_connect(data, OFFLINE)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        """A forwarded flow that ended without a response (upstream unreachable, reset):
+        nothing to record, and the log says so."""
+        if (not core.active("record") or self.writer is None or flow.response is not None
+                or flow.metadata.get(ANSWERED) or not in_scope(flow, core.settings().scope)):
+            return
+        self.no_response += 1
+        reason = flow.error.msg if flow.error else "no response"
+        line = (f"{flow.request.method} "
+                f"{self.redactor.redact_text(interaction.split_path(flow.request.path)[0])}: "
+                f"no response from upstream: {self.redactor.redact_text(reason)}")
+        log.warning("fc-cassette record: NOT recorded %s", line)
+        self._list_not_recorded(line)  # the cassette lacks it: the test should know
+
+    def done(self) -> None:
+        if core.active("record"):
+            if self.active is not None:  # the last cassette's own summary
+                self._summarize(self.active)
+            replayed = self.playback.served if self.playback else 0
+            log.info("fc-cassette record: recorded %d, replayed %d, refused (fail closed) "
+                     "%d, failed %d, no response %d, upstream connections refused %d",
+                     self.recorded, replayed, self.refused, self.failed, self.no_response,
+                     self.upstream_refused)
+            if self.not_recorded_total:
+                log.error("fc-cassette record: %d in-scope exchange(s) not recorded (%d "
+                          "response(s) withheld because they could not be recorded, %d "
+                          "without a response): exit 1", self.not_recorded_total,
+                          self.not_recorded_total - self.no_response, self.no_response)
+            if not self.requests:
+                self._nothing_seen()
+            self.stopping = self.writer is not None
+        self.close()
+
+    def _nothing_seen(self) -> None:
+        """No request reached the proxy: the app is not pointed at it. Said loudly (a
+        'recorded 0' line reads like success), and exit 1 under --strict."""
+        strict = bool(getattr(ctx.options, "fc_strict", False))
+        log.error("fc-cassette record: NO request reached the proxy, so nothing was recorded "
+                  "and no cassette was written. Point the app's Stripe API base at this "
+                  "proxy (stripe-python: StripeClient(..., base_addresses={'api': "
+                  "'http://127.0.0.1:PORT'}); stripe-node: host, port and protocol 'http'), "
+                  "or run with --forward and set HTTPS_PROXY and the CA (docs/forward-mode.md)"
+                  "%s", ": exit 1 (--strict)" if strict else "")
+        if strict:
+            self.exit_code = 1
+
+    def close(self) -> None:
+        """Close the cassette and release its lock (idempotent)."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+        self.state = None
+
+
+PRE_DECODED = "fc-cassette/request-record"  # flow.metadata: (fingerprint, record)
+
+
+def _fingerprint(flow: http.HTTPFlow) -> tuple:
+    """Everything :func:`interaction.request_record` reads from a request."""
+    r = flow.request
+    return (r.method, r.scheme, r.pretty_host, r.port, r.path, r.headers.fields,
+            r.raw_content)
+
+
+def _decode_while_forwarded(flow: http.HTTPFlow, active: Active) -> None:
+    """Decode the request of a flow about to be forwarded (and recorded) while the
+    upstream answers: scheduled on the event loop, it runs once mitmproxy awaits the
+    upstream, off the response's critical path. The response hook uses it only if the
+    request is still exactly what was decoded (:func:`_request_record`). Redaction
+    stays in the response hook: placeholder numbers follow the cassette's order, and
+    credentials learned from the response come first (:meth:`Redactor.redact_entry`)."""
+    def decode() -> None:
+        if flow.response is not None or not in_scope(flow, active.settings.scope):
+            return
+        try:
+            flow.metadata[PRE_DECODED] = (_fingerprint(flow), interaction.request_record(flow))
+        except Exception:  # noqa: BLE001 - decided again (and refused) in the response hook
+            flow.metadata.pop(PRE_DECODED, None)
+    try:
+        asyncio.get_running_loop().call_soon(decode)
+    except RuntimeError:  # no event loop (a unit test calling the hook): nothing to overlap
+        pass
+
+
+def _request_record(flow: http.HTTPFlow) -> dict:
+    """The request's record: decoded while it was forwarded if it has not changed since."""
+    pre = flow.metadata.pop(PRE_DECODED, None)
+    if pre is not None and pre[0] == _fingerprint(flow):
+        return pre[1]  # (popped: used once; redaction makes a copy, never edits it)
+    return interaction.request_record(flow)
+
+
+def _named_unknown(entry: dict, active: Active | None) -> str | None:
+    """Why an upstream 404 is not appended: the request names an id that the cassette's
+    own responses returned (created when the flow was first recorded, e.g. a session),
+    which this upstream does not know because new_episodes replayed its creation. Kept,
+    the 404 would answer every later replay. None when the 404 is an ordinary one."""
+    if active is None or active.player is None or entry["response"]["status"] != 404:
+        return None
+    matcher = active.player.playback.matcher
+    found = matcher.where(normalize(entry["request"], active.settings.matching)).recorded_id
+    if found is None:
+        return None
+    rid, seq = found
+    return (f"the upstream answered 404 for {rid}, an id the cassette's interaction {seq} "
+            f"returned: it exists only in the cassette, because new_episodes replayed the "
+            f"request that created it; record the whole test again: "
+            f"{record_command(Where(matcher.cassette, matcher.upstream), 'all')}")
+
+
+def _header(record: dict, name: str) -> str | None:
+    for k, v in record["headers"].items():
+        if k.lower() == name:
+            return v if isinstance(v, str) else v[0]
+    return None
+
+
+def _fail_closed(text: str, learned: dict[str, str] | None = None) -> None:
+    findings = scan(text)
+    if learned and learned_pattern(learned).search(text):
+        raise SecretLeft("a credential learned from an Authorization header is left "
+                         "after redaction")
+    if findings:
+        kinds = ", ".join(sorted({f.kind for f in findings}))
+        raise SecretLeft(f"the secret scanner found {len(findings)} secret(s) left after "
+                         f"redaction ({kinds})")
+
+
+def _summary_line(seq: int, entry: dict, reports, redactor: Redactor) -> str:
+    """``#3 POST /v1/financial_connections/sessions -> 200 fcsess_… valid``, redacted:
+    method, path and id come from the redacted entry; the verdict's drift paths are the
+    traffic's own keys, which can carry a secret, so it is redacted here. Each piece
+    is redacted alone: our own text stands between any two pieces of the traffic (the
+    status, the verdict's first words), so no secret of the traffic spans two."""
+    req, resp = entry["request"], entry["response"]
+    body = interaction.body_value(resp.get("body"))
+    sid = body.get("id") if isinstance(body, dict) else None
+    parts = [f"#{seq} {req['method']} {req['path']} -> {resp['status']}"]
+    if sid:
+        parts.append(str(sid))
+    if reports:
+        parts.append(redactor.redact_text(Verdict(reports).summary()))
+    return " ".join(parts)

@@ -1,0 +1,328 @@
+"""Settings every mode reads: ``config/default.yaml`` overlaid by a user's file.
+
+The pydantic models below are the schema of the config file; ``config/default.yaml``
+holds the documented defaults (a test keeps both in step). A user file only needs
+the keys it changes; nested mappings are merged key by key, lists replace lists.
+A bad file raises :class:`ConfigError`, whose one-line message names the file, the
+line and the dotted key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from fc_cassette.cassette import yamlio
+from fc_cassette.redact import RedactionRules
+from fc_cassette.settings.modes import RecordMode
+
+# config/default.yaml, reached through the package (a symlink in the checkout, a copy
+# in a built wheel), so a regular install finds it too.
+DEFAULT_CONFIG = Path(__file__).parent / "default.yaml"
+MAX_CONFIG_BYTES = 1 << 20
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScopeRules(_Strict):
+    """Which flows are recorded, replayed and inspected (default: every Stripe API call)."""
+
+    hosts: list[str] = Field(
+        default=["api.stripe.com", "files.stripe.com", "connect.stripe.com",
+                 "meter-events.stripe.com"],
+        description="Hosts treated as Stripe in forward mode (reverse mode: every request "
+                    "goes to the upstream, so the host is not checked).")
+    paths: list[str] = Field(
+        default=[r"^/"],
+        description="Regexes over the URL path (default '^/': every path).")
+
+    @field_validator("paths")
+    @classmethod
+    def _regexes(cls, v: list[str]) -> list[str]:
+        for p in v:
+            try:
+                re.compile(p)
+            except re.error as e:
+                raise ValueError(f"invalid regex {p!r}: {e}") from None
+        return v
+
+
+class MatchRules(_Strict):
+    """How a live request is matched against recorded ones (replay, once, new_episodes)."""
+
+    match_host: bool = Field(
+        default=False,
+        description="Make the host part of the key (off: reverse and forward cassettes mix).")
+    headers: list[str] = Field(
+        default=["stripe-account"],
+        description="Request headers that are part of the key; every other header is ignored.")
+    ignore_params: list[str] = Field(
+        default=[],
+        description="Dotted query/body parameters left out of the key, e.g. 'return_url'.")
+
+
+class ReplayPolicy(_Strict):
+    """What replay does when nothing (more) matches."""
+
+    on_exhausted: Literal["miss", "repeat_last"] = Field(
+        default="miss",
+        description="When a request's recordings are used up: answer a miss, or repeat "
+                    "the last recording.")
+    miss_status: int = Field(
+        default=400, ge=400, le=499,
+        description="HTTP status of a miss: a 4xx other than 409, so no SDK retries it.")
+
+    @field_validator("miss_status")
+    @classmethod
+    def _not_retried(cls, v: int) -> int:
+        if v in (409, 429):
+            raise ValueError("409 and 429 are retried by stripe-python; pick another 4xx")
+        return v
+
+
+class RecordPolicy(_Strict):
+    """How record mode writes."""
+
+    mode: RecordMode = "once"
+    fsync: bool = Field(default=True, description="fsync each interaction before the client "
+                                                  "gets its response.")
+    allow_live_keys: bool = Field(default=False, description="Forward and record requests "
+                                                            "made with sk_live_/rk_live_ keys.")
+    timing: bool = Field(default=False, description="Keep each interaction's duration_ms and "
+                                                    "the header's creation time (off: "
+                                                    "re-recording gives identical bytes).")
+
+
+class SimulatePolicy(_Strict):
+    """The local FC Session upstream."""
+
+    seed: int = 0
+    clock_start: int = Field(default=1767225600,
+                             description="Unix time of the simulator's fixed clock.")
+
+
+class Settings(_Strict):
+    scope: ScopeRules = ScopeRules()
+    redaction: RedactionRules = RedactionRules()
+    matching: MatchRules = MatchRules()
+    replay: ReplayPolicy = ReplayPolicy()
+    record: RecordPolicy = RecordPolicy()
+    simulate: SimulatePolicy = SimulatePolicy()
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; ``str()`` is one line naming file and key."""
+
+
+def _read_mapping(path: Path) -> tuple[dict[str, Any], str]:
+    try:
+        raw = yamlio.read_file(path, "config file", MAX_CONFIG_BYTES)
+    except ValueError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    try:
+        text = raw.decode("utf-8")
+        data = yamlio.load(text)
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not valid UTF-8 (byte {e.start})") from None
+    except yamlio.YamlError as e:
+        raise ConfigError(f"{path}:{e.where()}: {e.message}") from None
+    if data is None:
+        return {}, text
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: the config must be a mapping, not {type(data).__name__}")
+    return data, text
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _fields_at(loc: list[Any]) -> list[str]:
+    """The keys the schema allows in the mapping at ``loc`` (for a did-you-mean)."""
+    model: Any = Settings
+    for part in loc:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        model = field.annotation
+    return list(getattr(model, "model_fields", {}))
+
+
+# pydantic's wording, in ours (the rest of its messages read well as they are)
+_OUR_WORDS = {"extra_forbidden": "unknown key", "missing": "required key missing"}
+
+
+def _key_message(err: Any) -> tuple[list[Any], str, str]:
+    """An error's location, dotted key and message, with a did-you-mean for a key the
+    schema does not have."""
+    loc = [p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function-")]
+    key = ".".join(str(p) for p in loc) or "(root)"
+    msg = _OUR_WORDS.get(err["type"]) or err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden" and loc:
+        near = difflib.get_close_matches(str(loc[-1]), _fields_at(loc[:-1]), n=1)
+        allowed = ", ".join(_fields_at(loc[:-1]))
+        msg += f" (did you mean {near[0]!r}?)" if near else f" (known keys: {allowed})"
+    return loc, key, msg
+
+
+def _describe(err: Any, path: Path, text: str) -> tuple[int, str]:
+    """One error as its line and ``file:line: dotted.key: message``."""
+    loc, key, msg = _key_message(err)
+    line = yamlio.line_of(text, loc)
+    where = f"{path}:{line}" if line else str(path)
+    return line or 0, f"{where}: {key}: {msg}"
+
+
+def _validate(data: dict[str, Any], path: Path, text: str) -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as e:  # every error, not only the first: one fix-up round
+        found = sorted((_describe(err, path, text) for err in e.errors()), key=lambda d: d[0])
+        raise ConfigError("; ".join(message for _, message in found)) from None
+
+
+def check_overrides(base: str | Path | None, overrides: dict[str, Any]) -> str | None:
+    """Why ``overrides`` (a mapping from code, e.g. the pytest fixture
+    ``fc_cassette_config``) merged over the config file ``base`` is not a valid config,
+    as ``key: message; ...`` (no file: the caller names where the mapping comes from);
+    None when it is valid."""
+    if not isinstance(overrides, dict):
+        return f"must be a mapping (a dict), not {type(overrides).__name__}"
+    data: dict[str, Any] = {}
+    if DEFAULT_CONFIG.exists():
+        data = _read_mapping(DEFAULT_CONFIG)[0]
+    if base:
+        data = _merge(data, _read_mapping(Path(base))[0])
+    try:
+        Settings.model_validate(_merge(data, overrides))
+    except ValidationError as e:
+        return "; ".join(f"{key}: {msg}" for _, key, msg in map(_key_message, e.errors()))
+    return None
+
+
+def load_settings(user_file: str | Path | None = None,
+                  default_file: Path = DEFAULT_CONFIG) -> Settings:
+    """Defaults from ``default_file`` (model defaults if it is absent), then ``user_file``."""
+    data: dict[str, Any] = {}
+    if default_file.exists():
+        data, text = _read_mapping(default_file)
+        _validate(data, default_file, text)
+    if user_file:
+        path = Path(user_file)
+        over, text = _read_mapping(path)
+        data = _merge(data, over)
+        return _validate(data, path, text)
+    return Settings.model_validate(data)
+
+
+# The fc_* options that override a setting when they are set (differ from their
+# "unset" default): option -> (section, field, unset value). The CLI's flags become
+# these options; :func:`with_options` is the one place where they meet the config file.
+OPTION_OVERRIDES: dict[str, tuple[str, str, Any]] = {
+    "fc_record_mode": ("record", "mode", ""),
+    "fc_allow_live": ("record", "allow_live_keys", False),
+    "fc_seed": ("simulate", "seed", -1),
+}
+
+
+def with_options(settings: Settings, options: Mapping[str, Any]) -> Settings:
+    """``settings`` with every overriding option that is set applied (``options``: the
+    options' current values by name; an option not in it is unset). A value is not
+    validated here: the addon that reads it refuses a bad one (e.g. a record mode)."""
+    updates: dict[str, dict[str, Any]] = {}
+    for name, (section, field, unset) in OPTION_OVERRIDES.items():
+        value = options.get(name, unset)
+        if value != unset:
+            updates.setdefault(section, {})[field] = value
+    if not updates:
+        return settings
+    return settings.model_copy(update={
+        section: getattr(settings, section).model_copy(update=fields)
+        for section, fields in updates.items()})
+
+
+class UpstreamError(ValueError):
+    """An upstream URL that cannot be used; ``str()`` is one line that never quotes
+    the URL's credentials."""
+
+
+UPSTREAM_FORM = "http://HOST[:PORT] or https://HOST[:PORT]"
+UPSTREAM_SCHEMES = ("http", "https")
+_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$|^\[[0-9A-Fa-f:.]+\]$")
+
+
+def _shown(url: str) -> str:
+    """``url`` as an error message may quote it: userinfo masked, secrets redacted."""
+    from fc_cassette.redact import Redactor
+
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, tail = rest.partition("/")
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    text = Redactor().redact_text(f"{scheme}{sep}{netloc}{slash}{tail}")
+    return repr(text if len(text) <= 100 else text[:97] + "...")
+
+
+def _upstream_scheme(text: str, bad: str) -> tuple[str, str]:
+    scheme, sep, rest = text.partition("://")
+    if not sep or not scheme:
+        hint = f", e.g. http://{text}" if text and "/" not in text and "@" not in text else ""
+        raise UpstreamError(f"{bad}: a scheme is required: use {UPSTREAM_FORM}{hint}")
+    if scheme.lower() not in UPSTREAM_SCHEMES:
+        near = difflib.get_close_matches(scheme.lower(), UPSTREAM_SCHEMES, n=1)
+        raise UpstreamError(f"{bad}: scheme {scheme!r} is not supported"
+                            + (f" (did you mean {near[0]!r}?)" if near else "")
+                            + f": use {UPSTREAM_FORM}")
+    return scheme.lower(), rest
+
+
+def _upstream_where(scheme: str, rest: str, bad: str) -> tuple[str, int | None]:
+    from urllib.parse import urlsplit
+
+    if "@" in re.split(r"[/?#]", rest, maxsplit=1)[0]:
+        raise UpstreamError(f"{bad}: credentials in the URL are refused (mitmproxy would "
+                            "print them in its log); the client sends its API key in its "
+                            f"Authorization header: use {UPSTREAM_FORM}")
+    bad_port = UpstreamError(f"{bad}: the port must be a number 1-65535: use {UPSTREAM_FORM}")
+    try:
+        parts = urlsplit(f"{scheme}://{rest}")
+        port = parts.port
+    except ValueError:
+        raise bad_port from None
+    if port == 0:
+        raise bad_port
+    host = parts.netloc.rsplit(":", 1)[0] if parts.netloc.endswith(":") or port is not None \
+        else parts.netloc
+    if not host or not _HOST.match(host):
+        raise UpstreamError(f"{bad}: a host is required: use {UPSTREAM_FORM}")
+    if parts.path not in ("", "/") or "?" in rest or "#" in rest:
+        raise UpstreamError(f"{bad}: a path, query or fragment is not supported (each request "
+                            f"keeps its own path): use {UPSTREAM_FORM}")
+    return host, port
+
+
+def parse_upstream(url: str, what: str = "--upstream") -> str:
+    """The upstream base URL ``scheme://host[:port]`` of ``url``, or :class:`UpstreamError`.
+
+    Only ``http`` and ``https`` with a host (and optionally a port) are accepted: no
+    scheme is refused (mitmproxy would silently assume https), and so is any path,
+    query or fragment (a proxied request keeps its own path). Credentials in the URL
+    (``http://user:KEY@host``) are refused without being echoed: mitmproxy prints
+    its mode, URL included, in log lines and errors; the client sends its key itself.
+    ``what`` names the option in the message (e.g. ``--fc-upstream``).
+    """
+    text = str(url).strip()
+    bad = f"{what} {_shown(text)}"
+    scheme, rest = _upstream_scheme(text, bad)
+    host, port = _upstream_where(scheme, rest, bad)
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
