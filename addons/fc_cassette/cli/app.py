@@ -206,7 +206,8 @@ def _offline(args: argparse.Namespace) -> int:
         from fc_cassette.cli.show import main as show_main
         return show_main(args.cassette, as_json=args.json)
     from fc_cassette.cli.diff import main as diff_main
-    return diff_main(args.old, args.new, as_json=args.json)
+    return diff_main(args.old, args.new, as_json=args.json, ignore=tuple(args.ignore),
+                     keep_volatile=args.keep_volatile)
 
 
 def _refusal(args: argparse.Namespace) -> str | None:

@@ -24,9 +24,11 @@ RARE_CANDIDATES = 16   # of which at most this many come from shared rare values
 RARE = 64              # a value more recordings share than this singles none out
 MAX_FIELDS = 200       # fields of a request looked up (a form may have thousands)
 
-# a path segment that is a Stripe id: lowercase prefix, "_", a part with a digit or
-# an upper-case letter (``fcsess_1Abc``; not ``financial_connections``)
-_ID_SEGMENT = re.compile(r"/[a-z]+_[A-Za-z0-9_]*[A-Z0-9][A-Za-z0-9_]*(?=/|$)")
+# THE id rule (miss explanations and ``fc-cassette diff`` share it): a Stripe id is a
+# lowercase prefix, "_", then a part with a digit or an upper-case letter (``fcsess_1Abc``,
+# ``cus_fake1``; not ``financial_connections``: Stripe ids are random base62)
+ID_WORD = r"[a-z]+_[A-Za-z0-9_]*[A-Z0-9][A-Za-z0-9_]*"
+_ID_SEGMENT = re.compile(rf"/{ID_WORD}(?=/|$)")
 
 
 def shape(path: str) -> str:
@@ -86,7 +88,7 @@ class Nearest:
 
 
 # --------------------------------------------------------------------------- ids
-_ID = re.compile(r"[a-z]+_[A-Za-z0-9_]*[A-Z0-9][A-Za-z0-9_]*")
+_ID = re.compile(ID_WORD)
 MAX_RETURNED = 64  # ids kept per recorded response (a long list names many)
 
 

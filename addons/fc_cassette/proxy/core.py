@@ -99,6 +99,27 @@ class AsyncioReportFilter(logging.Filter):
         return True
 
 
+_CONNECTION_LINE = re.compile(r"(?:client|server) (?:connect|disconnect)\b.*", re.S)
+
+
+class ConnectionLinesFilter(logging.Filter):
+    """mitmproxy's per-connection lines (``client connect``, ``server disconnect
+    127.0.0.1:443``...) are demoted to DEBUG: about four of them per useful line in
+    ``inspect`` and ``record``. ``--set termlog_verbosity=debug`` shows them again."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and _CONNECTION_LINE.fullmatch(
+                str(record.msg)):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+def quiet_connection_lines() -> None:
+    server = logging.getLogger("mitmproxy.proxy.server")
+    if not any(isinstance(f, ConnectionLinesFilter) for f in server.filters):
+        server.addFilter(ConnectionLinesFilter())
+
+
 def install_log_redaction() -> None:
     """Put a :class:`RedactingFilter` on each of mitmproxy's log handlers and on
     logging's last-resort handler, which prints once mitmproxy removed its handlers at
@@ -126,6 +147,7 @@ class FcCore:
 
     def load(self, loader) -> None:
         install_log_redaction()
+        quiet_connection_lines()
         from fc_cassette.proxy.upstream_errors import (
             install,  # an upstream failure: Stripe-shaped JSON
         )
