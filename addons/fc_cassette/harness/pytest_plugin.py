@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 
 from fc_cassette.harness import block_network
+from fc_cassette.harness.folders import FolderError, make_parent, remove_empty
 from fc_cassette.harness.pool import (
     LIVE_PORTS,
     ControlError,
@@ -176,6 +177,8 @@ class _Session:
     def __init__(self, record_mode: str, upstream: str, config: str | None):
         self.record_mode, self.upstream, self.config = record_mode, upstream, config
         self.never_used: dict[Path, list[int]] = {}
+        # folders made for cassettes: removed at the end if nothing was recorded there
+        self.created: list[tuple[list[Path], Path]] = []
         self._pool: Pool | None = None
         self._tmp: Path | None = None
 
@@ -197,8 +200,7 @@ class _Session:
         kind = "replay" if mode == "none" else "record"
         body: dict[str, Any] = {"cassette": str(cassette), "rewind": True}
         if kind == "record":
-            body["record_mode"] = mode
-            cassette.parent.mkdir(parents=True, exist_ok=True)
+            body["record_mode"] = mode  # (its folder: made by fc_proxy)
         pool = self.pool()
         proxy, failure = None, ""
         try:
@@ -218,7 +220,10 @@ class _Session:
 
     def stop(self) -> None:
         if self._pool is not None:
-            self._pool.stop_all()
+            self._pool.stop_all()  # (first: a recorder's lock file is in the folder)
+        for created, cassette in reversed(self.created):
+            remove_empty(created, cassette)
+        self.created.clear()
         if self._tmp is not None:  # the proxies' logs and mitmproxy's CA (a private key)
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
@@ -254,7 +259,17 @@ def fc_proxy(request: pytest.FixtureRequest, fc_cassette_config: dict[str, Any])
         pytest.fail(f"fc-cassette: record_mode={mode!r}: must be one of "
                     f"{', '.join(RECORD_MODES)}", pytrace=False)
     _check_fixture_config(request, session.config, fc_cassette_config)
-    return session.open(cassette_of(request.node, marker), mode, fc_cassette_config or {})
+    cassette = cassette_of(request.node, marker)
+    if mode != "none":  # recording: the folder first, in one line if it cannot be
+        created, problem = [], ""
+        try:
+            created = make_parent(cassette)
+        except FolderError as e:
+            problem = str(e)
+        if problem:  # (outside the except: one message, not a chained second copy)
+            pytest.fail(f"fc-cassette: {problem}", pytrace=False)
+        session.created.append((created, cassette))  # removed at the end if left empty
+    return session.open(cassette, mode, fc_cassette_config or {})
 
 
 def _check_fixture_config(request: pytest.FixtureRequest, base: str | None,
