@@ -1,4 +1,4 @@
-"""fc-cassette: record/replay proxy for Stripe Financial Connections Sessions.
+"""fc-cassette: record/replay proxy for Stripe, with Financial Connections built in.
 
 ``fc_cassette.proxy("c.yaml")`` runs a cassette from Python (see docs/python-api.md);
 it is imported on first use, so that importing the package stays cheap.

@@ -43,7 +43,8 @@ record modes (--record-mode, or the config key record.mode):
 
 DESCRIPTIONS = {
     "simulate": "Serve a stateful local FC Session API (no upstream).",
-    "record": "Record FC Session traffic into a YAML cassette.",
+    "record": "Record the app's Stripe traffic (Financial Connections built in) into a YAML "
+              "cassette.",
     "replay": "Answer from a cassette, fully offline.",
     "inspect": "Pass traffic through unchanged; validate and report it.",
     "verify": "Check cassettes: readable, valid against the FC Session models, and free of "
@@ -154,7 +155,7 @@ def _upstream(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="fc-cassette",
-        description="Record/replay proxy for Stripe Financial Connections Sessions.",
+        description="Record/replay proxy for Stripe, with Financial Connections built in.",
         epilog="Run 'fc-cassette COMMAND --help' for a command's options and an example.")
     from fc_cassette._version import __version__
     parser.add_argument("--version", action="version", version=f"fc-cassette {__version__}")

@@ -114,10 +114,29 @@ class ConnectionLinesFilter(logging.Filter):
         return True
 
 
+class ReplayListenLine(logging.Filter):
+    """replay runs mitmproxy as a reverse proxy to api.stripe.com that never connects:
+    its start-up line says so instead of "reverse proxy to https://api.stripe.com"
+    (``listening at HOST:PORT`` is kept: --port 0 is read from it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = str(record.msg)
+        if msg.startswith("reverse proxy to ") and getattr(ctx.options, "fc_mode", "") \
+                == "replay":
+            _, sep, rest = msg.partition(" listening at ")
+            if sep:
+                record.msg, record.args = ("fc-cassette replay (offline: no upstream "
+                                           "connection) listening at " + rest), ()
+        return True
+
+
 def quiet_connection_lines() -> None:
-    server = logging.getLogger("mitmproxy.proxy.server")
-    if not any(isinstance(f, ConnectionLinesFilter) for f in server.filters):
-        server.addFilter(ConnectionLinesFilter())
+    """mitmproxy's own lines, as fc-cassette's users need them (see the two filters)."""
+    for name, kind in (("mitmproxy.proxy.server", ConnectionLinesFilter),
+                       ("mitmproxy.proxy.mode_servers", ReplayListenLine)):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
 
 
 def install_log_redaction() -> None:

@@ -76,7 +76,8 @@ def _refuse_live(flow: http.HTTPFlow) -> None:
         stripe_errors.LIVE_KEY_REFUSED,
         "fc-cassette record refuses requests made with live-mode keys (sk_live_/rk_live_): "
         "nothing was forwarded. To record live traffic, set record.allow_live_keys: true in "
-        "the config or --set fc_allow_live=true.")
+        "the config or --set fc_allow_live=true (pytest: the fc_cassette_config fixture "
+        "{'record': {'allow_live_keys': True}} or an --fc-config file; --set does not apply).")
     flow.response = http.Response.make(403, stripe_errors.encode(body),
                                        dict(stripe_errors.NO_RETRY))
 
