@@ -160,6 +160,13 @@ def install_log_redaction() -> None:
 
 
 class FcCore:
+    addons: list  # its sub-addons (the h2c guard), set by proxy.addon.all_addons
+
+    @property
+    def exit_code(self) -> int:
+        """A sub-addon's exit code (the CLI reads the addon chain's, not sub-addons')."""
+        return max([getattr(a, "exit_code", 0) for a in getattr(self, "addons", [])] or [0])
+
     def __init__(self) -> None:
         self.loaded = Settings()  # the config files alone
         self.settings = self.loaded  # ... with the overriding options applied
@@ -172,6 +179,7 @@ class FcCore:
         )
 
         install()
+        mitm_compat.prefer_h2()  # HTTP/2 for clients that offer it second (httpx)
         loader.add_option("fc_mode", str, "",
                           f"fc-cassette mode: one of {', '.join(MODES)} (empty: fc-cassette off).")
         loader.add_option("fc_config", str, "",

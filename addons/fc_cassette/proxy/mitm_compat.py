@@ -30,6 +30,11 @@ workaround below is a small function, so a mitmproxy upgrade is checked here (an
   mitmproxy answers an HTTP/1 client with when the upstream fails (502) is replaced by
   a Stripe-shaped JSON error (see :mod:`.upstream_errors`); no public hook can answer
   such a flow.
+- :func:`prefer_h2` — ``addons.tlsconfig.alpn_select_callback`` (a module global that
+  ``TlsConfig.tls_start_client`` passes to each new client TLS context): mitmproxy picks
+  the client's first ALPN, and httpx/httpcore offers ``http/1.1`` before ``h2`` through
+  a proxy, so it never got HTTP/2 where curl (``h2`` first) did. Real Stripe chooses
+  ``h2``; so does fc-cassette now, when no server connection decided otherwise.
 - :func:`is_legacy_log_handler` — ``mitmproxy.log.LegacyLogEvents``: the handler that
   turns every log record into the deprecated ``add_log`` event, sent through the whole
   addon chain (~65 us a line); fc-cassette's own records are kept out of it (see
@@ -139,3 +144,22 @@ def error_pages(render: Callable[[int, str], bytes | None]) -> None:
 
     _http1._fc_original_error_response = original  # type: ignore[attr-defined]
     _http1.make_error_response = make_error_response
+
+
+def prefer_h2() -> None:
+    """Negotiate ``h2`` with a TLS client that offers it (in any position) while no
+    server connection has fixed the protocol; mitmproxy's own choice otherwise.
+    Idempotent."""
+    from mitmproxy.addons import tlsconfig
+
+    original = getattr(tlsconfig, "_fc_original_alpn_select", tlsconfig.alpn_select_callback)
+
+    def alpn_select_callback(conn: Any, options: list[bytes]) -> Any:
+        data = conn.get_app_data()
+        if (data["client_alpn"] is None and data["server_alpn"] is None and data["http2"]
+                and b"h2" in options):
+            return b"h2"
+        return original(conn, options)
+
+    tlsconfig._fc_original_alpn_select = original  # type: ignore[attr-defined]
+    tlsconfig.alpn_select_callback = alpn_select_callback
