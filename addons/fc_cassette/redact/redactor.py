@@ -56,7 +56,8 @@ _PII_SHAPES = {"name": "Redacted Name {n}", "email": "redacted-{n}@example.inval
                "last4": "{n:04d}"}
 _PII_OWNER_FIELDS = ("name", "email", "phone", "raw_address")
 _PII_OURS = re.compile(r"Redacted (?:Name|Address|Phone) [0-9]+"
-                       r"|redacted-[0-9]+@example\.invalid")  # (a last4 is redacted again: 4 digits say nothing)
+                       r"|redacted-[0-9]+@example\.invalid")
+# (a last4 is numbered again: four digits cannot say they are a placeholder)
 
 
 class Redactor:
