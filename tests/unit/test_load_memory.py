@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from fc_cassette.cassette import store as cio, stream as cassette_stream
-from fc_cassette.matching.matcher import PREPARED, prepare
+from fc_cassette.matching.closest import returned_ids
+from fc_cassette.matching.matcher import PREPARED, RETURNED, prepare, upstream_of
 from fc_cassette.playback.shared import Sharer
 from fc_cassette.playback.state import WIRE_KEY, Compactor, Playback, kept, wire
 from fc_cassette.settings.config import Settings
@@ -81,8 +82,9 @@ def projection(full: dict) -> dict:
     """What the compact load keeps of a full load's interaction (as it did before)."""
     out = {}
     for k, v in full.items():
-        if k == "request":
-            v = {"method": v["method"], "path": v["path"]}
+        if k == "request":  # (and the upstream a miss's fix names)
+            v = {"method": v["method"], "path": v["path"],
+                 **({"upstream": up} if (up := upstream_of(v)) else {})}
         elif k == "response":
             v = {"status": v["status"]}
         out[k] = v
@@ -100,7 +102,9 @@ def assert_same(full, compact) -> None:
     rules = Settings().matching
     assert len(compact.interactions) == len(full.interactions)
     for a, b in zip(full.interactions, compact.interactions, strict=True):
-        assert {k: v for k, v in b.items() if k not in (WIRE_KEY, PREPARED)} == projection(a)
+        assert {k: v for k, v in b.items()
+                if k not in (WIRE_KEY, PREPARED, RETURNED)} == projection(a)
+        assert b[RETURNED] == returned_ids(a["response"].get("body"))  # the ids it returned
         assert b[WIRE_KEY] == kept(wire(a["response"]))  # the same bytes served
         assert b[PREPARED] == prepare(a["request"], rules)  # the same match key
 

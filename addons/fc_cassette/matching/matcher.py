@@ -135,7 +135,8 @@ class Matcher:
         for rid in ids:
             self.returned.setdefault(rid, it.get("seq"))
         if self.upstream is None:
-            self.upstream = upstream_of(it.get("request") or {})
+            req = it.get("request") or {}
+            self.upstream = req.get("upstream") or upstream_of(req)  # (compact, or full)
 
     def where(self, norm: dict[str, Any], fields: dict[str, Any] | None = None
               ) -> misses.Where:

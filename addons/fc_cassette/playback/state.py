@@ -19,7 +19,15 @@ from mitmproxy.net.http import status_codes
 from fc_cassette.cassette.store import Cassette, CassetteError
 from fc_cassette.exchange.interaction import SKIP_HEADERS, encode_body, header_items
 from fc_cassette.matching.closest import returned_ids
-from fc_cassette.matching.matcher import PREPARED, RETURNED, Matcher, Miss, key_of, normalize
+from fc_cassette.matching.matcher import (
+    PREPARED,
+    RETURNED,
+    Matcher,
+    Miss,
+    key_of,
+    normalize,
+    upstream_of,
+)
 from fc_cassette.playback.shared import Sharer
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import MatchRules, Settings
@@ -81,8 +89,9 @@ class Compactor:
         out = {}
         for k, v in doc.items():  # in the loaded order
             if k == "request":
-                v = {k: req[k] for k in ("method", "path", "scheme", "host", "port")
-                     if k in req}
+                v = {"method": req["method"], "path": req["path"]}
+                if (up := upstream_of(req)) is not None:  # (for a miss's fix)
+                    v["upstream"] = up
             elif k == "response":
                 v = {"status": status}
             out[share(k)] = v if k == "seq" else share(v)
