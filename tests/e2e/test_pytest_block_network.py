@@ -171,7 +171,7 @@ def test_a_remote_host_is_refused_by_name_before_any_dns_query(tmp_path):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "2 failed" in r.stdout, r.stdout
     for test in ("test_create_connection_by_name", "test_requests_resolves_first"):
-        assert (f"FAILED test_remote.py::{test} - fc_cassette.block_network.NetworkBlocked: "
+        assert (f"FAILED test_remote.py::{test} - fc_cassette.harness.block_network.NetworkBlocked: "
                 f"fc-cassette: --fc-block-network refused a connection to api.stripe.com:443"
                 in r.stdout), r.stdout
     assert "--fc-allowed-hosts=api.stripe.com:443" in r.stdout
