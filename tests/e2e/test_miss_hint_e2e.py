@@ -11,7 +11,11 @@ replays the grown flow under ``--strict``.
 
 from __future__ import annotations
 
+import os
+import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -86,5 +90,55 @@ def test_the_printed_fix_records_a_cassette_that_replays(tmp_path: Path):
         strict = start(["replay", str(cassette), "--strict"], tmp_path, "rep2")
         grown(strict.client("sk_test_" + "FakeOtherCiKey0002"))
         assert strict.proc.stop() == 0, strict.proc.output()
+    finally:
+        sim2.stop()
+
+
+SUITE = '''
+import pytest
+
+CREATE = {"account_holder": {"type": "customer", "customer": "cus_FakeMissHint"},
+          "permissions": ["balances"]}
+
+
+@pytest.mark.fc_cassette
+def test_flow(fc_proxy):
+    fc = fc_proxy.client("sk_test_" + "FakeMissHintKey0001").v1.financial_connections
+    sid = fc.sessions.create(params=CREATE).id
+    if GROWN:
+        assert fc.sessions.retrieve(sid).id == sid
+'''
+
+
+def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+                          stdin=subprocess.DEVNULL, env=dict(os.environ))
+
+
+def test_the_printed_pytest_options_fix_the_miss(tmp_path: Path):
+    """The pytest form of the fix, copied as printed, against a restarted simulator."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    test = suite / "test_app.py"
+    test.write_text("GROWN = False\n" + SUITE)
+    sim = start(["simulate", "--seed", "6"], tmp_path, "sim1")
+    port = sim.port
+    r = run_pytest(suite, "--fc-record-mode=once", f"--fc-upstream={sim.base}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sim.proc.stop() == 0
+    sim2 = fc(["simulate", "--seed", "6"], tmp_path, "sim2", port=port)
+    try:
+        test.write_text("GROWN = True\n" + SUITE)
+        r = run_pytest(suite)  # replay: the retrieve misses
+        out = r.stdout + r.stderr
+        assert r.returncode == 1, out
+        options = re.search(r"\(pytest: (--fc-record-mode=all --fc-upstream \S+?)\)", out)
+        assert options, out
+        assert options.group(1) == f"--fc-record-mode=all --fc-upstream http://127.0.0.1:{port}"
+        r = run_pytest(suite, *shlex.split(options.group(1)))  # as printed
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = run_pytest(suite)  # replay, offline
+        assert r.returncode == 0, r.stdout + r.stderr
     finally:
         sim2.stop()
