@@ -9,7 +9,9 @@ import pytest
 import requests
 
 from builders import mitm_options as mitm
-from support import MITMDUMP, SCRIPT, Proc, run_fc, start
+from support import MITMDUMP, ROOT, SCRIPT, Proc, run_fc, start
+
+DEMO = ROOT / "cassettes" / "fc_sessions.yaml"  # a cassette that exists
 
 KEY = "sk_test_" + "fakeCliKey0123456789"
 
@@ -37,7 +39,7 @@ def test_help_lists_every_command():
     (["inspect", "--web", "--set", "termlog_verbosity=nope"], "termlog_verbosity must be"),
     (["simulate", "--set", "ignore_hosts=["],
      "ignore_hosts: not a regular expression: '[': unterminated character set"),
-    (["replay", "c.yaml", "--set", "allow_hosts=("], "allow_hosts: not a regular expression"),
+    (["replay", str(DEMO), "--set", "allow_hosts=("], "allow_hosts: not a regular expression"),
     (["simulate", "--set", "tcp_hosts=("], "tcp_hosts: not a regular expression"),
     (["simulate", "--set", "udp_hosts=["], "udp_hosts: not a regular expression"),
     (["record", ".", "--record-mode", "all"], "fc-cassette: .: is a directory, not a cassette"),

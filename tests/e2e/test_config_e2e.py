@@ -7,5 +7,5 @@ def test_every_config_error_reaches_the_cli_in_one_line(tmp_path):
     r = run_fc(["simulate", "--config", str(f), "--port", "0"])
     assert r.returncode == 1 and "Traceback" not in r.stdout + r.stderr
     assert r.stderr.strip() == (
-        f"fc-cassette: {f}:1: recrod: Extra inputs are not permitted (did you mean "
+        f"fc-cassette: {f}:1: recrod: unknown key (did you mean "
         f"'record'?); {f}:4: replay.on_exhausted: Input should be 'miss' or 'repeat_last'")

@@ -57,13 +57,23 @@ def test_changed_fields_by_path_added_and_removed(tmp_path):
 
 
 def test_a_new_session_id_pairs_with_the_old_recording(tmp_path):
+    """Issue #26, item 13: a flow re-recorded with a new session id, new request ids
+    and a new Date is the same exchange; the id paired consistently is no change."""
     b = SOURCE.replace(SESSION, "fcsess_ReRecorded000000000000")
+    assert b != SOURCE
     r = run_fc(["diff", write(tmp_path, "a.yaml", SOURCE), write(tmp_path, "b.yaml", b),
                 "--json"])
     out = json.loads(r.stdout)
+    assert r.returncode == 0 and out["same"] == 6, r.stdout
+    # the same id of A against two different ids of B is a real change
+    parts = docs(b)
+    parts[3] = parts[3].replace("fcsess_ReRecorded000000000000", "fcsess_Another0000000000000")
+    r = run_fc(["diff", str(tmp_path / "a.yaml"),
+                write(tmp_path, "c.yaml", "---\n".join(parts)), "--json"])
+    out = json.loads(r.stdout)
     assert r.returncode == 1 and out["added"] == [] and out["removed"] == []
     paths = {f["path"] for c in out["changed"] for f in c["fields"]}
-    assert "request.path" in paths and "response.body.json.id" in paths
+    assert "request.path" in paths, out
 
 
 def test_schema_drift_added_and_gone(tmp_path):

@@ -129,10 +129,10 @@ def test_record_mode_new_episodes_appends_only_new_requests(sim, tmp_path):
     c = cio.load(cassette)
     assert [(i["seq"], i["request"]["method"]) for i in c.interactions] == [(1, "POST"), (2, "GET")]
     assert c.interactions[1]["response"]["body"]["json"]["id"] == got.id
-    # secrets are never stored, so an appending session cannot know the old key was
-    # placeholder 1: it continues the numbering rather than risk two secrets sharing one
+    # new_episodes numbers this run's secrets from 1, as replay numbers a request's: the
+    # same key is placeholder 1 in the old and the new interactions (issue #26, item 4)
     assert c.interactions[0]["request"]["headers"]["Authorization"] == "Bearer sk_test_REDACTED_1"
-    assert c.interactions[1]["request"]["headers"]["Authorization"] == "Bearer sk_test_REDACTED_2"
+    assert c.interactions[1]["request"]["headers"]["Authorization"] == "Bearer sk_test_REDACTED_1"
 
 
 def test_record_mode_all_replaces_and_none_only_replays(sim, tmp_path):

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from fc_cassette.cassette import store as cio, stream as cassette_stream
-from fc_cassette.matching.matcher import prepare
+from fc_cassette.matching.closest import returned_ids
+from fc_cassette.matching.matcher import prepare, upstream_of
 from fc_cassette.playback.shared import Sharer
 from fc_cassette.playback.state import Compacted, Compactor, Playback, kept, wire
 from fc_cassette.proxy import mitm_compat
@@ -87,8 +88,9 @@ def projection(full: dict) -> dict:
     """What the compact load keeps of a full load's interaction (as it did before)."""
     out = {}
     for k, v in full.items():
-        if k == "request":
-            v = {"method": v["method"], "path": v["path"]}
+        if k == "request":  # (and the upstream a miss's fix names)
+            v = {"method": v["method"], "path": v["path"],
+                 **({"upstream": up} if (up := upstream_of(v)) else {})}
         elif k == "response":
             v = {"status": v["status"]}
         out[k] = v
@@ -110,6 +112,7 @@ def assert_same(full, compact) -> None:
         assert b == projection(a)  # nothing else is kept in the interaction itself
         assert done.wires[id(b)] == kept(wire(a["response"]))  # the same bytes served
         assert done.prepared[id(b)] == prepare(a["request"], rules)  # the same match key
+        assert done.returned[id(b)] == returned_ids(a["response"].get("body"))  # its ids
 
 
 # ------------------------------------------------------------------ the same results

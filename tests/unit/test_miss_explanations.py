@@ -18,8 +18,10 @@ from fc_cassette.settings.config import MatchRules
 SESSIONS = "/v1/financial_connections/sessions"
 CREATE = {"account_holder": {"type": "customer", "customer": "cus_1"},
           "permissions": ["balances", "payment_method"]}
-RECORD = ("fc-cassette record --record-mode new_episodes c.yaml "
-          "(pytest: --fc-record-mode=new_episodes)")
+# the builders' requests say no scheme, so no recording names its upstream
+RECORD = ("fc-cassette record --record-mode new_episodes c.yaml --upstream URL "
+          "(pytest: --fc-record-mode=new_episodes --fc-upstream URL), URL being the API to "
+          "record from (https://api.stripe.com, or a simulator's http://127.0.0.1:PORT)")
 
 
 req, it = match_request, match_entry
@@ -206,3 +208,40 @@ def test_misses_diff_and_ignore_params_share_one_field_path_notation():
                 MatchRules(ignore_params=[fieldpath.param("metadata.k.deep")]))
     assert not isinstance(m.take(req(form=got)), Miss)
     assert fieldpath.param("permissions[1]") == "permissions"
+
+
+# --------------------------------------------------------------- issue #26, items 6 and 7
+def _full(path: str, method: str = "GET", port: int = 12111, **kw) -> dict:
+    return {**req(method, path, **kw), "scheme": "http", "host": "127.0.0.1", "port": port}
+
+
+def test_the_fix_carries_the_upstream_the_cassette_was_recorded_from():
+    m = matcher(_full(SESSIONS, "POST", form=CREATE))
+    fix = miss(m, _full(SESSIONS, "POST", form={**CREATE, "filters": {"countries": ["US"]}}))[1]
+    assert ("fc-cassette record --record-mode new_episodes c.yaml --upstream "
+            "http://127.0.0.1:12111 (pytest: --fc-record-mode=new_episodes --fc-upstream "
+            "http://127.0.0.1:12111)") in fix
+    https = Matcher([it(1, {**req("GET", SESSIONS), "scheme": "https", "port": 443})],
+                    MatchRules(), cassette="c.yaml")
+    assert "--upstream https://api.stripe.com (pytest:" in miss(https, req("POST", SESSIONS))[1]
+
+
+def test_a_request_naming_an_id_the_cassette_returned_is_recorded_again_whole():
+    created = it(1, _full(SESSIONS, "POST", form=CREATE))
+    created["response"]["body"] = {"json": {"id": "fcsess_1Abc", "accounts": {
+        "data": [{"id": "fca_2Def"}]}}}
+    m = Matcher([created], MatchRules(), cassette="c.yaml")
+    fix = miss(m, _full(f"{SESSIONS}/fcsess_1Abc"))[1]
+    assert fix.startswith("To fix: record the whole test again (this request names "
+                          "fcsess_1Abc, which the cassette's interaction 1 returned; "), fix
+    assert fix.endswith("fc-cassette record --record-mode all c.yaml --upstream "
+                        "http://127.0.0.1:12111 (pytest: --fc-record-mode=all --fc-upstream "
+                        "http://127.0.0.1:12111)"), fix
+    # an id in a body counts too (a nested one: an account of the session)
+    fix = miss(m, _full("/v1/financial_connections/accounts/fca_2Def/refresh", "POST",
+                        form={"features": ["balance"]}))[1]
+    assert "names fca_2Def" in fix and "--record-mode all" in fix
+    body = miss(m, _full(SESSIONS, "POST", form={**CREATE, "account": "fca_2Def"}))[1]
+    assert "names fca_2Def" in body and "new_episodes" in body and "--record-mode all" in body
+    # an id the cassette never returned: new_episodes is the fix
+    assert "--record-mode new_episodes" in miss(m, _full(f"{SESSIONS}/fcsess_9Zzz"))[1]

@@ -274,13 +274,8 @@ def test_wrong_values_fail_with_exact_path(seed, mutate, path):
     (lambda a: a["balance"]["credit"].__setitem__("used", []), "accounts.data[0].balance.credit.used"),
     (lambda a: a.__setitem__("created", "1700000000"), "accounts.data[0].created"),
     (lambda a: a.__setitem__("ownership", 5), "accounts.data[0].ownership"),
-    (lambda a: a.__setitem__("ownership", "fcaown_1NotAnOwnership"), "accounts.data[0].ownership"),
-    (lambda a: a["ownership"].__setitem__("id", "fcaown_1Wrong"), "accounts.data[0].ownership.id"),
     (lambda a: a["ownership"]["owners"]["data"][0].__delitem__("name"),
      "accounts.data[0].ownership.owners.data[0].name"),
-    (lambda a: a["ownership"]["owners"]["data"][0].__setitem__("id", "fcaowns_1Wrong"),
-     "accounts.data[0].ownership.owners.data[0].id"),
-    (lambda a: a.__setitem__("id", "fcsess_1Wrong"), "accounts.data[0].id"),
     (lambda a: a["balance_refresh"].__setitem__("status", "done"), "accounts.data[0].balance_refresh.status"),
     (lambda a: a.__setitem__("status_details", {"active": {"action": "none"}}),
      "accounts.data[0].status_details.active.cause"),
@@ -300,11 +295,12 @@ def test_id_or_object_message_is_human(rich):
 
 
 # ----------------------------------------------------------------------------- IDs
-def test_session_id_pattern_rejects_client_secret(seed):
+def test_session_id_of_another_shape_is_drift_not_invalid(seed):
+    """Issue #26, item 15: the spec gives ids no pattern; ours reports, never refuses."""
     seed["id"] = "fcsess_client_secret_examplefakeAbc123"
     report = validate_session(seed)
-    assert paths(report) == ["id"]
-    assert "pattern" in report.errors[0]["message"]
+    assert report.valid, report.errors
+    assert "id (not an fcsess_ id)" in report.drift
 
 
 @pytest.mark.parametrize("value", [
@@ -341,10 +337,30 @@ def test_session_ids_have_no_fixed_length(seed, value):
 
 
 @pytest.mark.parametrize("value", ["fcsess_", "fcsess_abc\n", " fcsess_abc", "fcsess_abc-def",
-                                   "xfcsess_abc", "fca_abc"])
-def test_session_id_pattern_is_anchored(seed, value):
+                                   "xfcsess_abc", "fca_abc", ""])
+def test_session_id_pattern_is_anchored_and_reports_drift(seed, value):
     seed["id"] = value
-    assert paths(validate_session(seed)) == ["id"]
+    report = validate_session(seed)
+    assert report.valid and "id (not an fcsess_ id)" in report.drift, report
+
+
+@pytest.mark.parametrize("mutate, drift", [
+    (lambda a: a.__setitem__("ownership", "fcaown_1NotAnOwnership"),
+     "accounts.data[].ownership (not an fcaowns_ id)"),
+    (lambda a: a["ownership"].__setitem__("id", "fcaown_1Wrong"),
+     "accounts.data[].ownership.id (not an fcaowns_ id)"),
+    (lambda a: a["ownership"].__setitem__("id", ""),  # stripe-mock's expanded ownership
+     "accounts.data[].ownership.id (not an fcaowns_ id)"),
+    (lambda a: a["ownership"]["owners"]["data"][0].__setitem__("id", "fcaowns_1Wrong"),
+     "accounts.data[].ownership.owners.data[].id (not an fcaown_ id)"),
+    (lambda a: a.__setitem__("id", "fcsess_1Wrong"), "accounts.data[].id (not an fca_ id)"),
+])
+def test_ids_of_another_shape_are_drift_not_invalid(rich, mutate, drift):
+    """Issue #26, item 15: our id patterns are never stricter than Stripe's spec."""
+    mutate(rich["accounts"]["data"][0])
+    report = validate_session(rich)
+    assert report.valid, report.errors
+    assert report.drift == [drift]
 
 
 @pytest.mark.parametrize("kind, good, bad", [
@@ -363,11 +379,13 @@ def test_exported_id_patterns(kind, good, bad):
 
 def test_response_account_holder_ids(seed):
     seed["account_holder"] = {"type": "customer", "customer": "acct_1Wrong"}
-    assert paths(validate_session(seed)) == ["account_holder.customer"]
+    report = validate_session(seed)
+    assert report.valid and "account_holder.customer (not an cus_ id)" in report.drift
     seed["account_holder"] = {"type": "account", "account": "acct_1Right"}
-    assert validate_session(seed).valid
+    report = validate_session(seed)
+    assert report.valid and not [d for d in report.drift if "account_holder" in d]
     seed["account_holder"] = {"type": "account", "account": "cus_1Wrong"}
-    assert paths(validate_session(seed)) == ["account_holder.account"]
+    assert "account_holder.account (not an acct_ id)" in validate_session(seed).drift
 
 
 # --------------------------------------------------------------------------- create params
@@ -443,10 +461,6 @@ def test_create_without_permissions_fails():
     (dict(BASE_CREATE, permissions="balances"), "permissions"),
     (dict(BASE_CREATE, account_holder={"type": "person"}), "account_holder.type"),
     (dict(BASE_CREATE, account_holder={"customer": "cus_1"}), "account_holder.type"),
-    (dict(BASE_CREATE, account_holder={"type": "customer", "customer": "acct_1"}),
-     "account_holder.customer"),
-    (dict(BASE_CREATE, account_holder={"type": "account", "account": "cus_1"}),
-     "account_holder.account"),
     (dict(BASE_CREATE, account_holder="cus_1"), "account_holder"),
     (dict(BASE_CREATE, prefetch=["payment_method"]), "prefetch[0]"),
     (dict(BASE_CREATE, filters={"account_subcategories": ["checking", "other"]}),

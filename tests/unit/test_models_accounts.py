@@ -97,6 +97,11 @@ def test_expanded_ownership_and_lists_are_valid():
     ("transaction", lambda o: o.update(category="travel"), "category"),
     ("transaction", lambda o: o["status_transitions"].update(disputed_at=None),
      "status_transitions.disputed_at"),
+    # issue #26, item 15: ids of another shape (the spec gives none) are drift
+    ("ownership", lambda o: o["owners"]["data"][0].update(id="own_1"),
+     "owners.data[].id (not an fcaown_ id)"),
+    ("ownership", lambda o: o.update(id=""), "id (not an fcaowns_ id)"),
+    ("transaction", lambda o: o.update(id="txn_1"), "id (not an fctxn_ id)"),
 ])
 def test_unknown_fields_are_drift_not_errors(kind, mutate, path):
     validate, make = VALIDATORS[kind]
@@ -118,12 +123,10 @@ def test_unknown_fields_are_drift_not_errors(kind, mutate, path):
     ("owner", lambda o: o.update(object="financial_connections.owner"), "object"),
     ("owner", lambda o: o.update(refreshed_at=1.5), "refreshed_at"),
     ("owner", lambda o: o.pop("name"), "name"),
-    ("ownership", lambda o: o["owners"]["data"][0].update(id="own_1"), "owners.data[0].id"),
     ("ownership", lambda o: o["owners"].update(has_more="no"), "owners.has_more"),
     ("transaction", lambda o: o.update(status="cleared"), "status"),
     ("transaction", lambda o: o.update(amount="12.50"), "amount"),
     ("transaction", lambda o: o["status_transitions"].pop("void_at"), "status_transitions.void_at"),
-    ("transaction", lambda o: o.update(id="txn_1"), "id"),
 ])
 def test_wrong_enums_and_types_are_invalid_with_their_paths(kind, mutate, path):
     validate, make = VALIDATORS[kind]

@@ -448,9 +448,10 @@ def test_pii_rule():
     assert Redactor().redact_entry(e) == e  # off by default
     out = Redactor(RedactionRules(pii=True)).redact_entry(e)
     acct = out["response"]["body"]["json"]["accounts"]["data"][0]
-    assert acct["last4"] == "0000"
+    assert acct["last4"] == "0001"
     got = acct["ownership"]["owners"]["data"][0]
-    assert got == {**owner, "name": "REDACTED", "email": "REDACTED", "raw_address": "REDACTED"}
+    assert got == {**owner, "name": "Redacted Name 1", "email": "redacted-1@example.invalid",
+                   "raw_address": "Redacted Address 1"}
     assert out["response"]["body"]["json"]["not_owner"]["name"] == "Checking"
     for text in dumps(out):
         assert "Fake Example Person" not in text and "fake@example.com" not in text

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from fc_cassette.cli.args import DEFAULT_UPSTREAM, build_parser, one_line  # noqa: F401 (CLI names)
 from fc_cassette.cli.errors import (
     bad_value,
+    check_cassette,
+    check_config,
     check_port,
     check_root,
     check_upstream,
@@ -216,7 +218,8 @@ def _offline(args: argparse.Namespace) -> int:
     if args.command in MAINTENANCE:
         return _maintenance(args)
     from fc_cassette.cli.diff import main as diff_main
-    return diff_main(args.old, args.new, as_json=args.json)
+    return diff_main(args.old, args.new, as_json=args.json, ignore=tuple(args.ignore),
+                     keep_volatile=args.keep_volatile)
 
 
 MAINTENANCE = ("audit", "redact", "prune", "export", "import")
@@ -261,9 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "e.g. the simulator: --set mode=upstream:URL)")
     if args.command in OFFLINE_COMMANDS:
         return _offline(args)
-    problem = _refusal(args)
+    problem = _refusal(args) or check_cassette(args) or check_config(args)
     arguments = [] if problem else mitm_arguments(args)
-    problem = problem or (check_fc_options(arguments, args.command) or check_listen(arguments)
+    # the cheap checks first: a busy port is said before mitmproxy is even imported
+    problem = problem or (check_listen(arguments) or check_fc_options(arguments, args.command)
                           or prepare_ca(arguments))
     if problem:
         print(one_line(f"fc-cassette: {problem}"), file=sys.stderr)

@@ -28,7 +28,7 @@ _EXAMPLES = {
     "replay": "fc-cassette replay cassettes/flow.yaml --port 8080 --strict\n"
               "  then run the app against http://127.0.0.1:8080; exit 1 if any request missed",
     "inspect": "fc-cassette inspect --upstream http://127.0.0.1:12111 --report flows.jsonl",
-    "verify": "fc-cassette verify cassettes/*.yaml",
+    "verify": "fc-cassette verify cassettes/   (every *.yaml under it; or files)",
     "show": "fc-cassette show cassettes/flow.yaml --json",
     "diff": "fc-cassette diff cassettes/flow.yaml /tmp/flow-rerecorded.yaml",
     "audit": "fc-cassette audit cassettes/ --api-version 2026-10-28.endive --max-age-days 365",
@@ -60,8 +60,10 @@ DESCRIPTIONS = {
             "valid (with any schema drift). Printed values are redacted.",
     "diff": "Compare two recordings of a flow, interaction by interaction: added and removed "
             "interactions, changed request and response fields by path, schema drift added "
-            "or gone. Exit 0 when both hold the same exchanges, 1 when they differ, 2 when "
-            "one cannot be read. duration_ms (timing) is ignored; see docs/cli.md.",
+            "or gone. Ids are paired as the two recordings use them (a re-recorded flow's new ids "
+            "are no change) and volatile headers are ignored. Exit 0 when both hold the same "
+            "exchanges, 1 when they differ, 2 when one cannot be read. duration_ms (timing) "
+            "is ignored; see docs/cli.md.",
     "audit": "Audit cassettes (files, or folders searched recursively) against today's "
              "rules: secrets the current scanner finds (never printed), exchanges the "
              "current models reject or do not fully know (drift), verify's structural "
@@ -204,7 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--web", action="store_true", help="run mitmweb (UI on 127.0.0.1:8081)")
 
     p = _sub(sub, "verify")
-    p.add_argument("cassettes", nargs="+", metavar="CASSETTE")
+    p.add_argument("cassettes", nargs="+", metavar="CASSETTE",
+                   help="a cassette file, or a folder: every *.yaml / *.yml under it")
 
     p = _sub(sub, "show")
     p.add_argument("cassette")
@@ -213,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = _sub(sub, "diff")
     p.add_argument("old", metavar="A", help="the earlier recording")
     p.add_argument("new", metavar="B", help="the later recording")
+    p.add_argument("--ignore", action="append", default=[], metavar="GLOB",
+                   help="leave out the fields whose path matches GLOB (repeatable), e.g. "
+                        "'response.body.json.created' or '*.created'")
+    p.add_argument("--keep-volatile", action="store_true",
+                   help="also compare the headers that differ on every recording (Date, "
+                        "Request-Id, Idempotency-Key, User-Agent, ...), ignored by default")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _maintenance(sub)
     return parser
@@ -234,6 +243,9 @@ def _proxy_commands(sub: argparse._SubParsersAction[Parser]) -> None:
     _upstream(p)
     p.add_argument("--record-mode", choices=list(RECORD_MODES), default=None,
                    help="VCR record mode (default: config record.mode, 'once'); see below")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 if no request reached the proxy (and, as always, if any "
+                        "in-scope exchange was not recorded)")
     p.add_argument("--webhooks-to", metavar="APP_URL",
                    help="accept webhook deliveries at POST /__fc_cassette__/webhooks, forward "
                         "them to APP_URL and record them (docs/webhooks.md)")

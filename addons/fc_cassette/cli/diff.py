@@ -23,6 +23,7 @@ line (see :func:`fc_cassette.verify.clean`).
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import json
 import re
 import sys
@@ -32,10 +33,17 @@ from fc_cassette.cassette import store as cassette_io
 from fc_cassette.cli import webhook_entries
 from fc_cassette.cli.verify import clean, emit
 from fc_cassette.exchange import fieldpath, interaction
+from fc_cassette.matching.closest import ID_WORD, shape as path_shape
 from fc_cassette.redact import Redactor
 
-_ID_SEGMENT = re.compile(r"/[a-z]+_[A-Za-z0-9_]+(?=/|$)")
 VOLATILE_HEADER = ("created", "generator", "mitmproxy")
+# HTTP headers that differ on every recording (ignored unless --keep-volatile)
+VOLATILE_HTTP_HEADERS = frozenset({
+    "date", "request-id", "idempotency-key", "original-request", "stripe-request-id",
+    "x-request-id", "cf-ray", "user-agent", "x-stripe-client-user-agent", "content-length",
+    "stripe-should-retry", "x-stripe-priority-routing-enabled",
+    "x-stripe-routing-context-priority-tier", "x-wc", "server-timing"})
+_ID_TOKEN = re.compile(rf"(?<![A-Za-z0-9_])({ID_WORD})(?![A-Za-z0-9_])")
 REQUEST_FIELDS = ("method", "path", "scheme", "host", "port", "query", "headers", "body")
 RESPONSE_FIELDS = ("status", "reason", "headers", "body")
 MAX_TEXT_CHANGES = 40  # per interaction in the text output; --json lists every one
@@ -46,7 +54,7 @@ _MISSING = object()
 
 def shape(it: dict[str, Any]) -> str:
     req = it["request"]
-    return f"{str(req['method']).upper()} {_ID_SEGMENT.sub('/{id}', str(req['path']))}"
+    return f"{str(req['method']).upper()} {path_shape(str(req['path']))}"
 
 
 def flatten(value: Any, prefix: str, out: dict[str, Any]) -> dict[str, Any]:
@@ -72,13 +80,54 @@ def _fields(it: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def changes(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+class IdPairs:
+    """Ids of A paired with ids of B as the two recordings use them: the first time an
+    id of A stands where an id of B does (same prefix), they are paired; later, the
+    same pair is no change, and an id of A against another id of B is one. So a flow
+    re-recorded with new ids shows only what really changed."""
+
+    def __init__(self) -> None:
+        self.a2b: dict[str, str] = {}
+        self.b2a: dict[str, str] = {}
+
+    def _pair(self, x: str, y: str) -> bool:
+        if x.split("_", 1)[0] != y.split("_", 1)[0]:
+            return False
+        if self.a2b.get(x, y) != y or self.b2a.get(y, x) != x:
+            return False
+        self.a2b[x], self.b2a[y] = y, x
+        return True
+
+    def same(self, va: Any, vb: Any) -> bool:
+        if not (isinstance(va, str) and isinstance(vb, str)) or va == vb:
+            return va == vb and type(va) is type(vb)
+        pa, pb = _ID_TOKEN.split(va), _ID_TOKEN.split(vb)  # text, id, text, id, ...
+        if len(pa) != len(pb) or len(pa) == 1 or pa[::2] != pb[::2]:
+            return False
+        return all(self._pair(x, y) for x, y in zip(pa[1::2], pb[1::2], strict=True))
+
+
+def _ignored(path: str, ignore: tuple[str, ...], keep_volatile: bool) -> bool:
+    if not keep_volatile and ".headers." in path and (
+            path.split(".headers.", 1)[1].split("[", 1)[0].lower() in VOLATILE_HTTP_HEADERS):
+        return True
+    return any(fnmatch.fnmatchcase(path, pattern) for pattern in ignore)
+
+
+def changes(a: dict[str, Any], b: dict[str, Any], ids: IdPairs | None = None,
+            ignore: tuple[str, ...] = (), keep_volatile: bool = True) -> list[dict[str, Any]]:
     """Changed fields of a pair, by path: ``{"path", "a", "b"}`` (a side that lacks
-    the field has no key)."""
+    the field has no key). With ``ids``, values that differ only by consistently paired
+    ids are the same; paths matching an ``ignore`` glob (and volatile headers, unless
+    ``keep_volatile``) are left out."""
     fa, fb = _fields(a), _fields(b)
     out = []
     for path in sorted(set(fa) | set(fb)):
+        if _ignored(path, ignore, keep_volatile):
+            continue
         va, vb = fa.get(path, _MISSING), fb.get(path, _MISSING)
+        if ids is not None and va is not _MISSING and vb is not _MISSING and ids.same(va, vb):
+            continue
         if va != vb or type(va) is not type(vb):
             change: dict[str, Any] = {"path": path}
             if va is not _MISSING:
@@ -124,8 +173,10 @@ def _entry(it: dict[str, Any], n: int) -> dict[str, Any]:
             "path": it["request"]["path"], "status": it["response"]["status"]}
 
 
-def compare(a: cassette_io.Cassette, b: cassette_io.Cassette) -> dict[str, Any]:
+def compare(a: cassette_io.Cassette, b: cassette_io.Cassette, ignore: tuple[str, ...] = (),
+            keep_volatile: bool = False) -> dict[str, Any]:
     """The differences of two cassettes, as data (what ``--json`` prints)."""
+    ids = IdPairs()
     ia, ib = a.interactions, b.interactions
     matcher = difflib.SequenceMatcher(None, [shape(x) for x in ia], [shape(x) for x in ib],
                                       autojunk=False)
@@ -137,7 +188,8 @@ def compare(a: cassette_io.Cassette, b: cassette_io.Cassette) -> dict[str, Any]:
             result["added"] += [_entry(ib[j], j + 1) for j in range(b0, b1)]
             continue
         for i, j in zip(range(a0, a1), range(b0, b1), strict=False):
-            fields, drift = changes(ia[i], ib[j]), drift_changes(ia[i], ib[j])
+            fields = changes(ia[i], ib[j], ids, ignore, keep_volatile)
+            drift = drift_changes(ia[i], ib[j])
             if not fields and not drift:
                 result["same"] += 1
                 continue
@@ -181,7 +233,8 @@ def text_lines(result: dict[str, Any], redactor: Redactor) -> list[str]:
     return [clean(line, redactor) for line in lines]
 
 
-def main(path_a: str, path_b: str, as_json: bool = False) -> int:
+def main(path_a: str, path_b: str, as_json: bool = False, ignore: tuple[str, ...] = (),
+         keep_volatile: bool = False) -> int:
     redactor = Redactor()
     loaded = []
     for path in (path_a, path_b):
@@ -193,7 +246,7 @@ def main(path_a: str, path_b: str, as_json: bool = False) -> int:
     for c in loaded:
         for w in c.warnings:
             emit(clean(f"fc-cassette: warning: {w}", redactor), sys.stderr)
-    result = compare(*loaded)
+    result = compare(loaded[0], loaded[1], ignore=ignore, keep_volatile=keep_volatile)
     if as_json:
         emit(json.dumps(redactor.redact_value(result), indent=2, ensure_ascii=False,
                         default=lambda o: redactor.redact_text(str(o))))

@@ -46,6 +46,42 @@ def check_root(args: argparse.Namespace) -> str | None:
     return None
 
 
+def check_cassette(args: argparse.Namespace) -> str | None:
+    """A cassette the command can only read (replay, record --record-mode none) must
+    exist and be a file: said before mitmproxy starts (it takes seconds to)."""
+    path = getattr(args, "cassette", None)
+    only_reads = args.command == "replay" or (args.command == "record"
+                                              and getattr(args, "record_mode", None) == "none")
+    if path is None or not only_reads:
+        return None
+    from pathlib import Path
+
+    p = Path(path)
+    if p.is_dir():
+        return f"{path}: is a directory, not a cassette file"
+    if not p.exists():
+        how = ("replay answers only from an existing cassette" if args.command == "replay"
+               else "record mode 'none' only replays")
+        return (f"{path}: no such cassette ({how}; record it first: fc-cassette record "
+                f"{path} --upstream URL)")
+    return None
+
+
+def check_config(args: argparse.Namespace) -> str | None:
+    """``--config FILE``, read and validated before mitmproxy starts: every problem on
+    one line, once (see :func:`fc_cassette.config.load_settings`)."""
+    path = getattr(args, "config", None)
+    if not path:
+        return None
+    from fc_cassette.settings.config import ConfigError, load_settings
+
+    try:
+        load_settings(path)
+    except ConfigError as e:
+        return str(e)
+    return None
+
+
 def _mode_url(spec: str) -> str | None:
     """The URL in a ``reverse:URL[@PORT]`` or ``upstream:URL[@PORT]`` mode spec."""
     kind, sep, data = spec.partition(":")

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import sys
+from pathlib import Path
 from typing import IO
 
 from fc_cassette.cassette import store as cassette_io
@@ -105,8 +106,30 @@ def problems(c: cassette_io.Cassette) -> list[str]:
     return out + webhook_entries.problems(c)
 
 
+CASSETTE_SUFFIXES = (".yaml", ".yml")
+
+
+def expand(paths: list[str]) -> list[str]:
+    """Each folder replaced by the cassettes under it (``*.yaml``/``*.yml``, at any
+    depth, sorted); files are kept as given."""
+    out: list[str] = []
+    for p in paths:
+        folder = Path(p)
+        if folder.is_dir():
+            out += sorted(str(f) for f in folder.rglob("*")
+                          if f.suffix in CASSETTE_SUFFIXES and f.is_file())
+        else:
+            out.append(p)
+    return out
+
+
 def main(paths: list[str]) -> int:
     unreadable = found = interactions = 0
+    given, paths = paths, expand(paths)
+    if not paths:
+        emit(clean(f"fc-cassette: verify: no cassette (*.yaml, *.yml) under "
+                   f"{', '.join(given)}"), sys.stderr)
+        return 2
     for p in paths:
         try:
             c = cassette_io.load(p)

@@ -25,16 +25,16 @@ was not recorded) fails it, with the explanation in the report. ``--fc-block-net
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fc_cassette.harness import block_network, report as wording
+from fc_cassette.harness import block_network, fixture_check, report as wording, scan
+from fc_cassette.harness.folders import FolderError, make_parent, remove_empty
 from fc_cassette.harness.pool import LIVE_PORTS, ControlError, FcProxy, ProxyError
 from fc_cassette.harness.session import Session, SessionError, tail
 from fc_cassette.settings import modes as vocab
@@ -112,10 +112,17 @@ def pytest_configure(config: pytest.Config) -> None:
     path = str((base / cfg).resolve()) if cfg else None
     if path and not Path(path).is_file():
         raise pytest.UsageError(f"fc-cassette: --fc-config {cfg}: no such file")
+    if path:  # said once, before any proxy starts (each would say it again)
+        from fc_cassette.settings.config import ConfigError, load_settings
+
+        try:
+            load_settings(path)
+        except ConfigError as e:
+            raise pytest.UsageError(f"fc-cassette: {e}") from None
     session = _Session(mode, _upstream(config), path, Path(config.rootpath))
     config.stash[_SESSION] = session
     config.stash[_GUARD] = _guard(config)
-    if mode == "none" and _runs_tests(config) and _mentions_fc(config):
+    if mode == "none" and _runs_tests(config) and scan.mentions_fc(config):
         session.prestart()  # while pytest collects; stopped if no test needs it
 
 
@@ -127,41 +134,6 @@ def _runs_tests(config: pytest.Config) -> bool:
         return False
     controller = getattr(opt, "dist", "no") != "no" and not hasattr(config, "workerinput")
     return not controller
-
-
-SCAN_BUDGET = 2000  # test files read at most; beyond, assume the proxy is needed
-# the marker as code uses it (decorator, pytestmark, a list of marks), not in a sentence
-_MARKER = re.compile(rb"mark\.fc_cassette(?:\(|[ \t]*(?:[\r\n,\])]|$))")
-_SKIP_DIRS = {"node_modules", "__pycache__", "site-packages", "venv", ".venv", ".git"}
-
-
-def _mentions_fc(config: pytest.Config) -> bool:
-    """Whether a test file (or conftest.py) of this run uses the fc_cassette marker: a
-    quick scan of the paths pytest was given, to start the proxy ahead only when a test
-    is likely to use it."""
-    budget = SCAN_BUDGET
-    for arg in config.args or [str(config.invocation_params.dir)]:
-        root = Path(config.invocation_params.dir, arg.split("::", 1)[0])
-        files = [root] if root.is_file() else _test_files(root)
-        for path in files:
-            budget -= 1
-            if budget < 0:
-                return True
-            try:
-                if _MARKER.search(path.read_bytes()):
-                    return True
-            except OSError:
-                continue
-    return False
-
-
-def _test_files(root: Path) -> Iterator[Path]:
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
-        for name in names:
-            if name.endswith(".py") and (name.startswith("test_") or name == "conftest.py"
-                                         or name.endswith("_test.py")):
-                yield Path(folder, name)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
@@ -245,6 +217,14 @@ class _Session(Session):
         self.record_mode = record_mode
         self.named: set[Path] = set()  # cassettes the collected tests' markers name
         self.test_files: set[Path] = set()
+        # folders made for cassettes: removed at the end if nothing was recorded there
+        self.created: list[tuple[list[Path], Path]] = []
+
+    def stop(self) -> None:
+        super().stop()  # (first: a recorder's lock file is in the folder)
+        for created, cassette in reversed(self.created):
+            remove_empty(created, cassette)
+        self.created.clear()
 
     def use(self, cassette: Path, mode: str, overrides: dict[str, Any],
             hooks: dict[str, str | None] | None = None) -> FcProxy:
@@ -288,10 +268,21 @@ def fc_proxy(request: pytest.FixtureRequest, fc_cassette_config: dict[str, Any])
         vocab.parse_record_mode(mode, RECORD_MODES)
     except ValueError as e:
         pytest.fail(f"fc-cassette: record_mode={mode!r}: {e}", pytrace=False)
+    fixture_check.check_fixture_config(request, session.config, fc_cassette_config)
+    cassette = cassette_of(request.node, marker)
+    if not vocab.row(mode).offline:  # recording: the folder first, in one line if it cannot be
+        created, problem = [], ""
+        try:
+            created = make_parent(cassette)
+        except FolderError as e:
+            problem = str(e)
+        if problem:  # (outside the except: one message, not a chained second copy)
+            pytest.fail(f"fc-cassette: {problem}", pytrace=False)
+        session.created.append((created, cassette))  # removed at the end if left empty
     overrides = dict(fc_cassette_config or {})
     hooks = {key: overrides.pop(key, None) or request.config.getini(f"fc_{key}") or None
              for key in WEBHOOK_KEYS}  # not config-file keys: command-line flags
-    return session.use(cassette_of(request.node, marker), mode, overrides, hooks)
+    return session.use(cassette, mode, overrides, hooks)
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:

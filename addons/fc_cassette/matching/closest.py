@@ -24,9 +24,11 @@ RARE_CANDIDATES = 16   # of which at most this many come from shared rare values
 RARE = 64              # a value more recordings share than this singles none out
 MAX_FIELDS = 200       # fields of a request looked up (a form may have thousands)
 
-# a path segment that is a Stripe id: lowercase prefix, "_", a part with a digit or
-# an upper-case letter (``fcsess_1Abc``; not ``financial_connections``)
-_ID_SEGMENT = re.compile(r"/[a-z]+_[A-Za-z0-9_]*[A-Z0-9][A-Za-z0-9_]*(?=/|$)")
+# THE id rule (miss explanations and ``fc-cassette diff`` share it): a Stripe id is a
+# lowercase prefix, "_", then a part with a digit or an upper-case letter (``fcsess_1Abc``,
+# ``cus_fake1``; not ``financial_connections``: Stripe ids are random base62)
+ID_WORD = r"[a-z]+_[A-Za-z0-9_]*[A-Z0-9][A-Za-z0-9_]*"
+_ID_SEGMENT = re.compile(rf"/{ID_WORD}(?=/|$)")
 
 
 def shape(path: str) -> str:
@@ -83,3 +85,38 @@ class Nearest:
                     return list(out)
                 out[i] = None
         return list(out)
+
+
+# --------------------------------------------------------------------------- ids
+_ID = re.compile(ID_WORD)
+MAX_RETURNED = 64  # ids kept per recorded response (a long list names many)
+
+
+def is_id(value: Any) -> bool:
+    """Is ``value`` shaped like a Stripe id (``fcsess_1Abc``, ``cus_123``)?"""
+    return isinstance(value, str) and len(value) <= 255 and _ID.fullmatch(value) is not None
+
+
+def returned_ids(body: Any) -> tuple[str, ...]:
+    """The ids a recorded response body returned: each ``"id"`` of its JSON, at any
+    depth (a list's items too), at most :data:`MAX_RETURNED`."""
+    value = body.get("json") if isinstance(body, dict) and len(body) == 1 else None
+    out: list[str] = []
+    stack = [value]
+    while stack and len(out) < MAX_RETURNED:
+        v = stack.pop()
+        if isinstance(v, dict):
+            if is_id(v.get("id")):
+                out.append(v["id"])
+            stack.extend(x for x in v.values() if isinstance(x, (dict, list)))
+        elif isinstance(v, list):
+            stack.extend(x for x in v if isinstance(x, (dict, list)))
+    return tuple(dict.fromkeys(out))
+
+
+def named_ids(norm: dict[str, Any], fields: dict[str, Any]) -> list[str]:
+    """The id-shaped values a normalized request names: its path segments, then the
+    values of its query and body (``fields``: its :func:`~.misses.flat` form)."""
+    out = [seg for seg in norm["path"].split("/") if is_id(seg)]
+    out += [v for k, v in fields.items() if k not in ("method", "path") and is_id(v)]
+    return out

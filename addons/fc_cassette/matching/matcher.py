@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fc_cassette.exchange import fieldpath, formcodec
 from fc_cassette.matching import misses
-from fc_cassette.matching.closest import Nearest, shape
+from fc_cassette.matching.closest import Nearest, named_ids, returned_ids, shape
 from fc_cassette.matching.misses import clip
 from fc_cassette.settings.config import MatchRules
 
@@ -103,6 +103,18 @@ def key_of(norm: dict[str, Any]) -> str:
     return json.dumps(norm, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def upstream_of(req: dict[str, Any]) -> str | None:
+    """``https://api.stripe.com``: where a recorded request went (None if unknown)."""
+    scheme, host, port = req.get("scheme"), req.get("host"), req.get("port")
+    if scheme not in DEFAULT_PORTS or not isinstance(host, str) or not host:
+        return None
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + ("" if port in (None, DEFAULT_PORTS[scheme]) else f":{port}")
+
+
 def prepare(req: dict[str, Any], rules: MatchRules | MatchInputs) -> tuple[str, dict[str, Any]]:
     """``req``'s match key and normalized form."""
     norm = normalize(req, rules)
@@ -129,7 +141,8 @@ class Matcher:
 
     def __init__(self, interactions: list[dict[str, Any]], rules: MatchRules,
                  repeat_last: bool = False, cassette: str = "CASSETTE",
-                 prepared: Mapping[int, tuple[str, dict[str, Any]]] | None = None):
+                 prepared: Mapping[int, tuple[str, dict[str, Any]]] | None = None,
+                 returned: Mapping[int, Sequence[str]] | None = None):
         self.rules = rules
         self.inputs = match_inputs(rules)
         self.repeat_last = repeat_last
@@ -137,14 +150,37 @@ class Matcher:
         self._norms: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self._keys: list[str] = []
         self._recorded: dict[str, list[Any]] = {}  # key -> the seqs recorded for it
+        self.returned: dict[str, Any] = {}  # id -> the seq of the first response with it
+        self.upstream: str | None = None  # where the first recording went (for the fixes)
         prepared = prepared or {}
+        returned = returned or {}
         for it in interactions:
+            self._index_ids(it, returned.get(id(it)))
             key, norm = prepared.get(id(it)) or prepare(it["request"], self.inputs)
             self._norms.append((norm, it))
             self._keys.append(key)
             self._recorded.setdefault(key, []).append(it.get("seq"))
         self._nearest = Nearest([norm for norm, _ in self._norms])
         self.reset()
+
+    def _index_ids(self, it: dict[str, Any], ids: Sequence[str] | None) -> None:
+        """``ids``: the ids its response returned, if computed while loading."""
+        if ids is None:
+            ids = returned_ids((it.get("response") or {}).get("body"))
+        for rid in ids:
+            self.returned.setdefault(rid, it.get("seq"))
+        if self.upstream is None:
+            req = it.get("request") or {}
+            self.upstream = req.get("upstream") or upstream_of(req)  # (compact, or full)
+
+    def where(self, norm: dict[str, Any], fields: dict[str, Any] | None = None
+              ) -> misses.Where:
+        """What the fix of a miss on ``norm`` needs: the cassette, its upstream, and the
+        first id the request names that one of the cassette's responses returned."""
+        named = named_ids(norm, fields if fields is not None else misses.flat(norm))
+        rid = next((i for i in named if i in self.returned), None)
+        return misses.Where(self.cassette, self.upstream,
+                            None if rid is None else (rid, self.returned[rid]))
 
     def reset(self) -> None:
         """Every recording available again (the keys are computed once, in __init__)."""
@@ -182,7 +218,7 @@ class Matcher:
                 f"interactions {_seqs(seqs)} were used by the earlier calls")
         return (f"{norm['method']} {clip(norm['path'])} was recorded {n} "
                 f"time{'s' if n != 1 else ''}, this is call {call}: {used}\n"
-                f"{misses.fix_exhausted(self.cassette)}")
+                f"{misses.fix_exhausted(self.where(norm))}")
 
     def explain(self, norm: dict[str, Any]) -> str:
         """Name the closest recording, the fields that differ, and what fixes it.
@@ -191,7 +227,7 @@ class Matcher:
         path = clip(norm["path"])
         if not self._norms:
             return (f"no recorded request matches {norm['method']} {path} (the cassette is "
-                    f"empty)\n{misses.fix_empty(self.cassette)}")
+                    f"empty)\n{misses.fix_empty(self.where(norm))}")
         got_flat, got_shape = misses.flat(norm), shape(norm["path"])
         best: tuple[int, int, list] | None = None
         for i in self._nearest.candidates(norm):
@@ -207,7 +243,7 @@ class Matcher:
         return (f"no recorded request matches {norm['method']} {path}; closest is "
                 f"interaction {it.get('seq')} ({rec_norm['method']} {clip(rec_norm['path'])})"
                 f": {'; '.join(misses.clauses(found))}\n"
-                f"{misses.fix_unmatched(found, self.cassette)}")
+                f"{misses.fix_unmatched(found, self.where(norm, got_flat))}")
 
     def unused(self) -> list[dict[str, Any]]:
         left = [it for q in self._queues.values() for it in q]

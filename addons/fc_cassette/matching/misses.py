@@ -131,9 +131,44 @@ def differences(recorded: dict[str, Any], got: dict[str, Any], limit: int = 5) -
 
 
 # --------------------------------------------------------------------------- fixes
-def _record_cmd(cassette: str) -> str:
-    return (f"fc-cassette record --record-mode new_episodes {shlex.quote(cassette)} "
-            "(pytest: --fc-record-mode=new_episodes)")
+@dataclass(frozen=True)
+class Where:
+    """What a fix's command needs to know of a cassette: its path, the upstream its
+    recordings were made against (``None`` when it holds none) and, for a request that
+    names ids the cassette's own responses returned, the first such id and the
+    interaction that returned it."""
+
+    cassette: str
+    upstream: str | None = None
+    recorded_id: tuple[str, Any] | None = None
+
+
+def record_command(where: Where | str, mode: str = "new_episodes") -> str:
+    """The command (and its pytest options) that records in ``mode``, pointed at the
+    upstream the cassette was recorded from, so a copy of it does not go to
+    api.stripe.com by default."""
+    if isinstance(where, str):
+        where = Where(where)
+    up = where.upstream
+    cli = f"fc-cassette record --record-mode {mode} {shlex.quote(where.cassette)}"
+    if not up:  # an empty cassette: no recording says where it came from
+        return (f"{cli} --upstream URL (pytest: --fc-record-mode={mode} --fc-upstream URL), "
+                "URL being the API to record from (https://api.stripe.com, or a simulator's "
+                "http://127.0.0.1:PORT)")
+    up = shlex.quote(up)
+    return f"{cli} --upstream {up} (pytest: --fc-record-mode={mode} --fc-upstream {up})"
+
+
+def _rerecord(where: Where) -> str | None:
+    """The fix when the request names an id only the cassette knows: ``new_episodes``
+    would forward it to an upstream that never created that id (a 404 at best), so the
+    whole flow is recorded again."""
+    if where.recorded_id is None:
+        return None
+    rid, seq = where.recorded_id
+    return (f"record the whole test again (this request names {clip(rid)}, which the "
+            f"cassette's interaction {seq} returned; new_episodes would forward this request "
+            f"alone, to an upstream that does not know that id): {record_command(where, 'all')}")
 
 
 def _param(key: str) -> str | None:
@@ -150,10 +185,12 @@ def _named(items: list[str]) -> str:
     return ", ".join(unique[:MAX_NAMED]) + (", ..." if len(unique) > MAX_NAMED else "")
 
 
-def fix_unmatched(found: list[tuple[str, Any, Any]], cassette: str) -> str:
+def fix_unmatched(found: list[tuple[str, Any, Any]], where: Where | str) -> str:
     """The line after an unmatched miss's differences."""
+    where = Where(where) if isinstance(where, str) else where
     keys = [k for k, _, _ in found]
-    record = f"To fix: record this request: {_record_cmd(cassette)}"
+    rerecord = _rerecord(where)
+    record = f"To fix: {rerecord or f'record this request: {record_command(where)}'}"
     if not keys or any(k in ("method", "path", "body", "text", "base64") for k in keys):
         return record
     ways = []
@@ -167,15 +204,20 @@ def fix_unmatched(found: list[tuple[str, Any, Any]], cassette: str) -> str:
         ways.append("matching.match_host: false")
     if not ways:
         return record
-    return (f"To fix: if the new request is intended, re-record: {_record_cmd(cassette)}; "
+    intended = rerecord or f"re-record: {record_command(where)}"
+    return (f"To fix: if the new request is intended, {intended}; "
             f"if the difference does not matter, ignore it in the config: "
             f"{'; '.join(ways)}")
 
 
-def fix_exhausted(cassette: str) -> str:
-    return (f"To fix: record the extra call: {_record_cmd(cassette)}; or answer it with "
-            "the last recording: replay.on_exhausted: repeat_last")
+def fix_exhausted(where: Where | str) -> str:
+    where = Where(where) if isinstance(where, str) else where
+    rerecord = _rerecord(where)
+    record = rerecord or f"record the extra call: {record_command(where)}"
+    return f"To fix: {record}; or answer it with the last recording: replay.on_exhausted: " \
+           "repeat_last"
 
 
-def fix_empty(cassette: str) -> str:
-    return f"To fix: record it: {_record_cmd(cassette)}"
+def fix_empty(where: Where | str) -> str:
+    where = Where(where) if isinstance(where, str) else where
+    return f"To fix: record it: {record_command(where)}"

@@ -19,7 +19,15 @@ from mitmproxy.net.http import status_codes
 
 from fc_cassette.cassette.store import Cassette, CassetteError
 from fc_cassette.exchange.interaction import SKIP_HEADERS, encode_body, header_items
-from fc_cassette.matching.matcher import Matcher, Miss, key_of, match_inputs, normalize
+from fc_cassette.matching.closest import returned_ids
+from fc_cassette.matching.matcher import (
+    Matcher,
+    Miss,
+    key_of,
+    match_inputs,
+    normalize,
+    upstream_of,
+)
 from fc_cassette.playback.shared import Sharer
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import MatchRules, Settings
@@ -63,6 +71,7 @@ class Compacted:
 
     wires: dict[int, Kept] = field(default_factory=dict)
     prepared: dict[int, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    returned: dict[int, Any] = field(default_factory=dict)  # the ids its response returned
     alive: list[dict[str, Any]] = field(default_factory=list)  # no id reused meanwhile
 
 
@@ -94,11 +103,14 @@ class Compactor:
         for k, v in doc.items():  # in the loaded order
             if k == "request":
                 v = {"method": req["method"], "path": req["path"]}
+                if (up := upstream_of(req)) is not None:  # (for a miss's fix)
+                    v["upstream"] = up
             elif k == "response":
                 v = {"status": status}
             out[share(k)] = v if k == "seq" else share(v)
         self.done.wires[id(out)] = (status, reason, shared, body)
         self.done.prepared[id(out)] = (key_of(norm), norm)
+        self.done.returned[id(out)] = share(returned_ids(doc["response"].get("body")))
         self.done.alive.append(out)
         return out
 
@@ -120,7 +132,8 @@ class Playback:
         self.missed_total = 0  # misses since start-up (across rewinds): --strict
         self.matcher = Matcher(cassette.interactions, settings.matching,
                                repeat_last=settings.replay.on_exhausted == "repeat_last",
-                               cassette=self.path, prepared=compacted.prepared)
+                               cassette=self.path, prepared=compacted.prepared,
+                               returned=compacted.returned)
         # Encoded once, here: json.dumps with an indent runs in pure Python, too slow to
         # repeat on the first serving of every interaction (the common case in CI).
         self._wire: dict[int, Kept] = {}

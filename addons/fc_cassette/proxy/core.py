@@ -122,6 +122,46 @@ class AsyncioReportFilter(logging.Filter):
         return True
 
 
+_CONNECTION_LINE = re.compile(r"(?:client|server) (?:connect|disconnect)\b.*", re.S)
+
+
+class ConnectionLinesFilter(logging.Filter):
+    """mitmproxy's per-connection lines (``client connect``, ``server disconnect
+    127.0.0.1:443``...) are demoted to DEBUG: about four of them per useful line in
+    ``inspect`` and ``record``. ``--set termlog_verbosity=debug`` shows them again."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and _CONNECTION_LINE.fullmatch(
+                str(record.msg)):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+class ReplayListenLine(logging.Filter):
+    """replay runs mitmproxy as a reverse proxy to api.stripe.com that never connects:
+    its start-up line says so instead of "reverse proxy to https://api.stripe.com"
+    (``listening at HOST:PORT`` is kept: --port 0 is read from it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = str(record.msg)
+        if msg.startswith("reverse proxy to ") and getattr(ctx.options, "fc_mode", "") \
+                == "replay":
+            _, sep, rest = msg.partition(" listening at ")
+            if sep:
+                record.msg, record.args = ("fc-cassette replay (offline: no upstream "
+                                           "connection) listening at " + rest), ()
+        return True
+
+
+def quiet_connection_lines() -> None:
+    """mitmproxy's own lines, as fc-cassette's users need them (see the two filters)."""
+    for name, kind in (("mitmproxy.proxy.server", ConnectionLinesFilter),
+                       ("mitmproxy.proxy.mode_servers", ReplayListenLine)):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
+
+
 def install_log_redaction() -> None:
     """Put a :class:`RedactingFilter` on each of mitmproxy's log handlers and on
     logging's last-resort handler, which prints once mitmproxy removed its handlers at
@@ -146,6 +186,11 @@ def install_log_redaction() -> None:
 class FcCore:
     addons: list[Any]  # sub-addons, set by addon.all_addons (mitmproxy runs them after it)
 
+    @property
+    def exit_code(self) -> int:
+        """A sub-addon's exit code (the CLI reads the addon chain's, not sub-addons')."""
+        return max([getattr(a, "exit_code", 0) for a in getattr(self, "addons", [])] or [0])
+
     def __init__(self) -> None:
         self.loaded = Settings()  # the config files alone
         self.settings = self.loaded  # ... with the overriding options applied
@@ -168,6 +213,13 @@ class FcCore:
 
     def load(self, loader: Loader) -> None:
         install_log_redaction()
+        quiet_connection_lines()
+        from fc_cassette.proxy.upstream_errors import (
+            install,  # an upstream failure: Stripe-shaped JSON
+        )
+
+        install()
+        mitm_compat.prefer_h2()  # HTTP/2 for clients that offer it second (httpx)
         loader.add_option("fc_mode", str, "",
                           f"fc-cassette mode: one of {', '.join(MODES)} (empty: fc-cassette off).")
         loader.add_option("fc_config", str, "",
@@ -194,6 +246,9 @@ class FcCore:
                           f"Token every control call must carry in {CONTROL_TOKEN_HEADER} "
                           f"(empty: ${TOKEN_ENV}, then the config's control.token; none: "
                           "no token needed).")
+        loader.add_option("fc_strict", bool, False,
+                          "Replay: exit with code 1 at shutdown if any request missed. "
+                          "Record: also if no request reached the proxy.")
 
     def configure(self, updated: set[str]) -> None:
         for name in sorted(updated):  # mitmproxy declares choices but does not enforce them

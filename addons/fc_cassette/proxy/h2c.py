@@ -41,6 +41,7 @@ def is_preface(flow: http.HTTPFlow) -> bool:
 class H2cGuard:
     def __init__(self) -> None:
         self._told: set[str] = set()  # ids of client connections already logged
+        self.refused = 0  # client connections refused: a client that failed (--strict)
 
     def running(self) -> None:
         # Not in load: AddonManager.add appends to the chain it read before load ran,
@@ -69,6 +70,17 @@ class H2cGuard:
         flow.metadata[H2C_REFUSED] = True
         self._tell(flow.client_conn)
 
+    @property
+    def exit_code(self) -> int:
+        """1 under --strict once a client connection was refused: that client failed,
+        so the run must not pass (read through the core, see FcCore.exit_code)."""
+        return 1 if self.refused and getattr(ctx.options, "fc_strict", False) else 0
+
+    def done(self) -> None:
+        if self.exit_code:
+            log.error("fc-cassette --strict: %d client connection(s) refused (HTTP/2 "
+                      "cleartext): exit 1", self.refused)
+
     def client_disconnected(self, client: Client) -> None:
         self._told.discard(client.id)
 
@@ -76,6 +88,7 @@ class H2cGuard:
         if client.id in self._told:
             return
         self._told.add(client.id)
+        self.refused += 1
         peer = client.peername
         who = f"{peer[0]}:{peer[1]}" if peer else "a client"
         log.warning("fc-cassette: refused HTTP/2 cleartext (h2c prior knowledge) from %s: "

@@ -33,6 +33,15 @@ workaround below is a small function, so a mitmproxy upgrade is checked here (an
   public constructor type-checks every header field and value, a third of a replay
   hit's own time, for values :func:`fc_cassette.playback.state.wire` checked when the
   cassette was loaded (the Player serves every hit through it).
+- :func:`error_pages` — ``proxy.layers.http._http1.make_error_response``: the HTML page
+  mitmproxy answers an HTTP/1 client with when the upstream fails (502) is replaced by
+  a Stripe-shaped JSON error (see :mod:`.upstream_errors`); no public hook can answer
+  such a flow.
+- :func:`prefer_h2` — ``addons.tlsconfig.alpn_select_callback`` (a module global that
+  ``TlsConfig.tls_start_client`` passes to each new client TLS context): mitmproxy picks
+  the client's first ALPN, and httpx/httpcore offers ``http/1.1`` before ``h2`` through
+  a proxy, so it never got HTTP/2 where curl (``h2`` first) did. Real Stripe chooses
+  ``h2``; so does fc-cassette now, when no server connection decided otherwise.
 - :func:`is_legacy_log_handler` — ``mitmproxy.log.LegacyLogEvents``: the handler that
   turns every log record into the deprecated ``add_log`` event, sent through the whole
   addon chain (~65 us a line); fc-cassette's own records are kept out of it (see
@@ -171,3 +180,38 @@ def is_legacy_log_handler(handler: Any) -> bool:
 
     legacy = getattr(log, "LegacyLogEvents", None)
     return legacy is not None and isinstance(handler, legacy)
+
+
+def error_pages(render: Callable[[int, str], bytes | None]) -> None:
+    """Answer mitmproxy's own HTTP/1 error responses with ``render(status, message)``
+    (the whole response, assembled) where it returns bytes; mitmproxy's page otherwise.
+    Idempotent: the original function is kept once."""
+    from mitmproxy.proxy.layers.http import _http1
+
+    original = getattr(_http1, "_fc_original_error_response", _http1.make_error_response)
+
+    def make_error_response(status_code: int, message: str = "") -> bytes:
+        out = render(status_code, message)
+        return original(status_code, message) if out is None else out
+
+    _http1._fc_original_error_response = original  # type: ignore[attr-defined]
+    _http1.make_error_response = make_error_response
+
+
+def prefer_h2() -> None:
+    """Negotiate ``h2`` with a TLS client that offers it (in any position) while no
+    server connection has fixed the protocol; mitmproxy's own choice otherwise.
+    Idempotent."""
+    from mitmproxy.addons import tlsconfig
+
+    original = getattr(tlsconfig, "_fc_original_alpn_select", tlsconfig.alpn_select_callback)
+
+    def alpn_select_callback(conn: Any, options: list[bytes]) -> Any:
+        data = conn.get_app_data()
+        if (data["client_alpn"] is None and data["server_alpn"] is None and data["http2"]
+                and b"h2" in options):
+            return b"h2"
+        return original(conn, options)
+
+    tlsconfig._fc_original_alpn_select = original  # type: ignore[attr-defined]
+    tlsconfig.alpn_select_callback = alpn_select_callback

@@ -25,7 +25,7 @@ import errno
 import logging
 from typing import Any
 
-from mitmproxy import http
+from mitmproxy import ctx, http
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
@@ -34,7 +34,7 @@ from fc_cassette.exchange import interaction
 from fc_cassette.playback.state import MAX_KEPT_MISSES
 from fc_cassette.proxy import control, core
 from fc_cassette.proxy.players import PlayerCache
-from fc_cassette.proxy.record_plan import Active
+from fc_cassette.proxy.record_plan import Active, named_unknown
 from fc_cassette.proxy.record_switch import ANSWERED, GENERATION, Switching
 from fc_cassette.proxy.scope import in_scope
 from fc_cassette.proxy.webhooks_ingress import WebhookIngress, is_ingress
@@ -79,7 +79,8 @@ def _refuse_live(flow: http.HTTPFlow) -> None:
         stripe_errors.LIVE_KEY_REFUSED,
         "fc-cassette record refuses requests made with live-mode keys (sk_live_/rk_live_): "
         "nothing was forwarded. To record live traffic, set record.allow_live_keys: true in "
-        "the config or --set fc_allow_live=true.")
+        "the config or --set fc_allow_live=true (pytest: the fc_cassette_config fixture "
+        "{'record': {'allow_live_keys': True}} or an --fc-config file; --set does not apply).")
     flow.response = http.Response.make(403, stripe_errors.encode(body),
                                        dict(stripe_errors.NO_RETRY))
 
@@ -95,6 +96,7 @@ class Record(Switching):
         self.settings = Settings()  # the core's, read in configure (see Switching)
         self._settings: object = None  # the settings the cached players were built on
         self._generation = 0  # one per switch: a flow knows which cassette it arrived on
+        self.requests = 0  # every request but the control endpoint's: 0 = the app never came
         self.recorded = 0
         self.refused = 0
         self.failed = 0
@@ -124,6 +126,7 @@ class Record(Switching):
         if control.handle(flow, self):
             flow.metadata[ANSWERED] = True
             return
+        self.requests += 1
         active = self.active  # answered from, or recorded into, this cassette only
         flow.metadata[GENERATION] = active.generation if active is not None else 0
         replay_only = active.player if active is not None and active.writer is None else None
@@ -201,6 +204,11 @@ class Record(Switching):
             entry["duration_ms"] = round(
                 (flow.response.timestamp_end - flow.request.timestamp_start) * 1000, 1)
         entry = self.redactor.redact_entry(entry)
+        unknown = named_unknown(entry, self.active)
+        if unknown is not None:  # new_episodes would keep a 404 that replays forever
+            self.refused += 1
+            self._not_recorded(flow, entry["request"]["path"], unknown)
+            return
         self.writer.timing = self.settings.record.timing  # the header's creation time
         try:
             self._lock_now()  # a cassette in a folder that did not exist: locked now
@@ -335,10 +343,25 @@ class Record(Switching):
                           "response(s) withheld because they could not be recorded, %d "
                           "without a response): exit 1", self.not_recorded_total,
                           self.not_recorded_total - self.no_response, self.no_response)
+            if not self.requests:
+                self._nothing_seen()
             self.stopping = self.writer is not None
             if self.active is not None:  # rewrite, nothing recorded: the old one goes
                 self.active.discard_unrecorded()  # (a run that never started keeps it)
         self.close()
+
+    def _nothing_seen(self) -> None:
+        """No request reached the proxy: the app is not pointed at it. Said loudly (a
+        'recorded 0' line reads like success), and exit 1 under --strict."""
+        strict = bool(getattr(ctx.options, "fc_strict", False))
+        log.error("fc-cassette record: NO request reached the proxy, so nothing was recorded "
+                  "and no cassette was written. Point the app's Stripe API base at this "
+                  "proxy (stripe-python: StripeClient(..., base_addresses={'api': "
+                  "'http://127.0.0.1:PORT'}); stripe-node: host, port and protocol 'http'), "
+                  "or run with --forward and set HTTPS_PROXY and the CA (docs/forward-mode.md)"
+                  "%s", ": exit 1 (--strict)" if strict else "")
+        if strict:
+            self.exit_code = 1
 
     def close(self) -> None:
         """Close the cassette and release its lock (idempotent)."""

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from fc_cassette.cassette.lock import RecordingLock
 from fc_cassette.cassette.store import Writer
+from fc_cassette.matching.matcher import normalize
+from fc_cassette.matching.misses import Where, record_command
 from fc_cassette.proxy.player import Player
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import Settings
@@ -70,3 +72,21 @@ class Active:
         if self.lock is not None and self.lock is not keep:
             self.lock.release()
         self.lock = None
+
+
+def named_unknown(entry: dict, active: Active | None) -> str | None:
+    """Why an upstream 404 is not appended: the request names an id that the cassette's
+    own responses returned (created when the flow was first recorded, e.g. a session),
+    which this upstream does not know because new_episodes replayed its creation. Kept,
+    the 404 would answer every later replay. None when the 404 is an ordinary one."""
+    if active is None or active.player is None or entry["response"]["status"] != 404:
+        return None
+    matcher = active.player.playback.matcher
+    found = matcher.where(normalize(entry["request"], active.settings.matching)).recorded_id
+    if found is None:
+        return None
+    rid, seq = found
+    return (f"the upstream answered 404 for {rid}, an id the cassette's interaction {seq} "
+            f"returned: it exists only in the cassette, because new_episodes replayed the "
+            f"request that created it; record the whole test again: "
+            f"{record_command(Where(matcher.cassette, matcher.upstream), 'all')}")

@@ -174,9 +174,13 @@ class Switching:
             existing = cassette_io.load(path)
             for w in existing.warnings:
                 log.warning("fc-cassette: %s", w)
-            # appending: placeholder numbers continue after the cassette's; one
-            # numbering for the entries and the miss explanations
-            active.redactor = Redactor(settings.redaction, existing=existing.text)
+            # new_episodes numbers this run's secrets from 1, as replay numbers a
+            # request's (the key a test records with again is sk_test_REDACTED_1, like
+            # the rest of the cassette; nothing of a key is stored, so the numbers cannot
+            # tell keys apart across runs); otherwise numbers continue after the file's.
+            # One numbering for the entries and the miss explanations.
+            active.redactor = Redactor(settings.redaction, existing=existing.text
+                                       if not p.replay else "")
             if p.continues and self.redactor.rules == settings.redaction:
                 active.redactor = self.redactor  # it knows which secret got which number
             if p.replay:

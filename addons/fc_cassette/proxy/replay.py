@@ -57,8 +57,6 @@ class Replay:
         return self.player.playback if self.player is not None else None
 
     def load(self, loader: Loader) -> None:
-        loader.add_option("fc_strict", bool, False,
-                          "Replay: exit with code 1 at shutdown if any request missed.")
         loader.add_option("fc_usage_out", str, "",
                           "Replay: at shutdown, write which interactions were served to "
                           "this file (a usage file for 'fc-cassette prune').")

@@ -22,15 +22,19 @@ REDACTED = "REDACTED"
 MAX_DEPTH = 4
 
 # A secret, or one of our placeholders (group "ph"), which is left alone. Any tail of
-# one letter or digit or more; no upper bound (a longer run is redacted whole rather
-# than missed), but the tail stops where another prefix starts, so secrets glued
-# together are each found whole. Object secrets keep their id: only the random part
+# one letter or digit or more, in runs joined by single underscores (a real ephemeral
+# key is ``ek_test_<base64>_00<tail>``: cut at its first "_", its end would stay
+# behind); no upper bound (a longer run is redacted whole rather than missed), but the
+# tail stops where another prefix starts, so secrets glued together are each found
+# whole. A placeholder followed by "_" and more is not one ("ek_test_REDACTED_1_00ab"
+# is a secret redacted in part). Object secrets keep their id: only the random part
 # after "_secret_" is replaced ("pi_3Abc_secret_REDACTED_1").
 _PREFIX = prefix_alternation()
 _TAIL_CHAR = rf"(?:(?!{_PREFIX})[A-Za-z0-9])"
 _SECRET = re.compile(
     rf"(?P<prefix>{_PREFIX}|{OBJECT_SECRET})"
-    rf"(?:(?P<ph>REDACTED(?:_[0-9]+)?)(?![A-Za-z0-9])|(?P<tail>{_TAIL_CHAR}+))")
+    rf"(?:(?P<ph>REDACTED_[0-9]+(?!_{_TAIL_CHAR})|REDACTED(?!_?{_TAIL_CHAR}))"
+    rf"|(?P<tail>{_TAIL_CHAR}+(?:_{_TAIL_CHAR}+)*))")
 # Cheap probe: can a string hold a secret of a known shape at all?
 _SECRET_QUICK = re.compile(f"{_PREFIX}|{OBJECT_SECRET_ANCHOR}")
 # The longest object-secret prefix before "_secret_" (see OBJECT_SECRET's bounds).

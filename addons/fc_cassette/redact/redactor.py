@@ -49,8 +49,15 @@ from fc_cassette.redact.rules import RedactionRules, _parse_path
 _CACHE_SIZE = 4096
 _CACHE_MAX_LEN = 512
 _PII_OWNER_OBJECT = "financial_connections.account_owner"
+# the PII profile (redaction.pii): each distinct value gets a numbered placeholder of
+# its own shape, the same within the cassette (so replayed requests still match)
+_PII_SHAPES = {"name": "Redacted Name {n}", "email": "redacted-{n}@example.invalid",
+               "phone": "Redacted Phone {n}", "raw_address": "Redacted Address {n}",
+               "last4": "{n:04d}"}
 _PII_OWNER_FIELDS = ("name", "email", "phone", "raw_address")
-_LAST4_PLACEHOLDER = "0000"
+_PII_OURS = re.compile(r"Redacted (?:Name|Address|Phone) [0-9]+"
+                       r"|redacted-[0-9]+@example\.invalid")
+# (a last4 is numbered again: four digits cannot say they are a placeholder)
 
 
 class Redactor:
@@ -65,6 +72,7 @@ class Redactor:
         # numbered per kind (sk_test, client_secret, ...; "bearer" for opaque ones)
         self._numbers: dict[str, dict[str, int]] = {}
         self._last: dict[str, int] = {}
+        self._pii_numbers: dict[str, dict[str, int]] = {}  # field -> value -> number
         self._drop = frozenset(self.rules.drop_headers)
         self._blank = frozenset(self.rules.remove_header_values) | frozenset(
             self.rules.redact_headers)
@@ -304,9 +312,9 @@ class Redactor:
             if hit:
                 out[nk] = REDACTED
             elif owner and k in _PII_OWNER_FIELDS and v is not None:
-                out[nk] = REDACTED
+                out[nk] = self._pii(k, v)
             elif pii and k == "last4" and isinstance(v, (str, int)):
-                out[nk] = _LAST4_PLACEHOLDER
+                out[nk] = self._pii(k, v)
             elif (role := key_role(k) if isinstance(k, str) else PLAIN_KEY) == SECRET_KEY:
                 out[nk] = self._secret_value(v)
             elif role == AUTH_KEY:
@@ -318,6 +326,15 @@ class Redactor:
             else:
                 out[nk] = self._walk(v, child)
         return out
+
+    def _pii(self, field: str, value: Any) -> str:
+        """The PII profile's placeholder for ``value`` (``Redacted Name 1``,
+        ``redacted-1@example.invalid``, ``Redacted Phone 1``, ``0001`` for a last4)."""
+        if field != "last4" and isinstance(value, str) and _PII_OURS.fullmatch(value):
+            return value  # already a placeholder: redaction is idempotent
+        table = self._pii_numbers.setdefault(field, {})
+        n = table.setdefault(str(value), len(table) + 1)
+        return _PII_SHAPES[field].format(n=n)
 
     def _root(self) -> tuple[tuple[int, int], ...]:
         return tuple((r, 0) for r in range(len(self._paths)))

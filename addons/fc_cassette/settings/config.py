@@ -229,18 +229,28 @@ def _fields_at(loc: list[Any]) -> list[str]:
     return list(getattr(model, "model_fields", {}))
 
 
-def _describe(err: Any, path: Path, text: str) -> tuple[int, str]:
-    """One error as its line and ``file:line: dotted.key: message``, with a did-you-mean
-    for a key the schema does not have."""
+# pydantic's wording, in ours (the rest of its messages read well as they are)
+_OUR_WORDS = {"extra_forbidden": "unknown key", "missing": "required key missing"}
+
+
+def _key_message(err: Any) -> tuple[list[Any], str, str]:
+    """An error's location, dotted key and message, with a did-you-mean for a key the
+    schema does not have."""
     loc = [p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function-")]
     key = ".".join(str(p) for p in loc) or "(root)"
-    line = yamlio.line_of(text, loc)
-    where = f"{path}:{line}" if line else str(path)
-    msg = err["msg"].removeprefix("Value error, ")
+    msg = _OUR_WORDS.get(err["type"]) or err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden" and loc:
         near = difflib.get_close_matches(str(loc[-1]), _fields_at(loc[:-1]), n=1)
         allowed = ", ".join(_fields_at(loc[:-1]))
         msg += f" (did you mean {near[0]!r}?)" if near else f" (known keys: {allowed})"
+    return loc, key, msg
+
+
+def _describe(err: Any, path: Path, text: str) -> tuple[int, str]:
+    """One error as its line and ``file:line: dotted.key: message``."""
+    loc, key, msg = _key_message(err)
+    line = yamlio.line_of(text, loc)
+    where = f"{path}:{line}" if line else str(path)
     return line or 0, f"{where}: {key}: {msg}"
 
 
@@ -250,6 +260,25 @@ def _validate(data: dict[str, Any], path: Path, text: str) -> Settings:
     except ValidationError as e:  # every error, not only the first: one fix-up round
         found = sorted((_describe(err, path, text) for err in e.errors()), key=lambda d: d[0])
         raise ConfigError("; ".join(message for _, message in found)) from None
+
+
+def check_overrides(base: str | Path | None, overrides: dict[str, Any]) -> str | None:
+    """Why ``overrides`` (a mapping from code, e.g. the pytest fixture
+    ``fc_cassette_config``) merged over the config file ``base`` is not a valid config,
+    as ``key: message; ...`` (no file: the caller names where the mapping comes from);
+    None when it is valid."""
+    if not isinstance(overrides, dict):
+        return f"must be a mapping (a dict), not {type(overrides).__name__}"
+    data: dict[str, Any] = {}
+    if DEFAULT_CONFIG.exists():
+        data = _read_mapping(DEFAULT_CONFIG)[0]
+    if base:
+        data = _merge(data, _read_mapping(Path(base))[0])
+    try:
+        Settings.model_validate(_merge(data, overrides))
+    except ValidationError as e:
+        return "; ".join(f"{key}: {msg}" for _, key, msg in map(_key_message, e.errors()))
+    return None
 
 
 def load_settings(user_file: str | Path | None = None,

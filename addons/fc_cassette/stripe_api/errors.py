@@ -31,7 +31,8 @@ class Kind:
 REPLAY_MISS = Kind("invalid_request_error", "fc_cassette_replay_miss")
 LIVE_KEY_REFUSED = Kind("invalid_request_error", "fc_cassette_live_key_refused")
 NOT_RECORDED = Kind("api_error", "fc_cassette_not_recorded")
-KINDS = (REPLAY_MISS, LIVE_KEY_REFUSED, NOT_RECORDED)
+UPSTREAM_FAILED = Kind("api_error", "fc_cassette_upstream_failed")
+KINDS = (REPLAY_MISS, LIVE_KEY_REFUSED, NOT_RECORDED, UPSTREAM_FAILED)
 
 
 def body(message: str, *, type_: str = "invalid_request_error", code: str | None = None,

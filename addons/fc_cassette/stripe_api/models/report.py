@@ -17,7 +17,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, ValidationError
 
-from fc_cassette.stripe_api.models.common import ROOT, TAGS
+from fc_cassette.stripe_api.models.common import ROOT, TAGS, IdShape
 
 _MAX_MESSAGE = 300
 _ID_OR_OBJECT_MESSAGE = "Input should be an ID string or an object"
@@ -58,37 +58,45 @@ class _ListShape:
 
 
 class _UnionShape:
-    __slots__ = ("for_dict", "for_list")
+    __slots__ = ("for_dict", "for_list", "for_str")
 
-    def __init__(self, for_dict: Any, for_list: Any) -> None:
+    def __init__(self, for_dict: Any, for_list: Any, for_str: Any = None) -> None:
         self.for_dict = for_dict
         self.for_list = for_list
+        self.for_str = for_str  # an IdShape: an expandable field's id
 
 
 _MODEL_SHAPES: dict[type, _ModelShape] = {}
 
 
 def _union_shape(annotation: Any) -> Any:
-    members = [_shape(a) for a in typing.get_args(annotation)]
+    members: list[Any] = []
+    for a in typing.get_args(annotation):
+        m = _shape(a)  # a nested union (an optional expandable field) is flattened
+        members += [m.for_dict, m.for_list, m.for_str] if isinstance(m, _UnionShape) else [m]
     for_dict = next((m for m in members if isinstance(m, _ModelShape)), None)
     for_list = next((m for m in members if isinstance(m, _ListShape)), None)
+    for_str = next((m for m in members if isinstance(m, IdShape)), None)
     if for_dict is None and for_list is None:
-        return None
-    if for_list is None:
+        return for_str
+    if for_list is None and for_str is None:
         return for_dict
-    return _UnionShape(for_dict, for_list)
+    return _UnionShape(for_dict, for_list, for_str)
 
 
 def _shape(annotation: Any) -> Any:
     origin = typing.get_origin(annotation)
     if origin is Annotated:
-        return _shape(typing.get_args(annotation)[0])
+        args = typing.get_args(annotation)
+        return next((m for m in args[1:] if isinstance(m, IdShape)), None) or _shape(args[0])
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         cached = _MODEL_SHAPES.get(annotation)
         if cached is None:
             cached = _MODEL_SHAPES[annotation] = _ModelShape()
             for name, info in annotation.model_fields.items():
-                cached.fields[info.alias or name] = _shape(info.annotation)
+                # (pydantic moves a field's own Annotated metadata to info.metadata)
+                id_shape = next((m for m in info.metadata if isinstance(m, IdShape)), None)
+                cached.fields[info.alias or name] = id_shape or _shape(info.annotation)
         return cached
     if origin is list:
         return _ListShape(_shape(typing.get_args(annotation)[0]))
@@ -104,8 +112,12 @@ def _join(path: str, key: Any) -> str:
 
 def _walk(value: Any, shape: Any, path: str, out: set[str]) -> None:
     if isinstance(shape, _UnionShape):
-        shape = shape.for_list if isinstance(value, list) else shape.for_dict
-    if isinstance(shape, _ModelShape) and isinstance(value, dict):
+        shape = (shape.for_list if isinstance(value, list) else
+                 shape.for_str if isinstance(value, str) else shape.for_dict)
+    if isinstance(shape, IdShape):
+        if isinstance(value, str) and not shape.regex.fullmatch(value):
+            out.add(f"{path} (not an {shape.prefix} id)")
+    elif isinstance(shape, _ModelShape) and isinstance(value, dict):
         for key, sub in value.items():
             if key not in shape.fields:
                 out.add(_join(path, key))
@@ -234,4 +246,15 @@ def param_errors(model: type[BaseModel], params: dict[str, Any]) -> tuple[list[P
             allowed = tuple(m.group(1) for m in _QUOTED.finditer(str(ctx.get("expected", ""))))
             errors.append(ParamError(_clean_loc(tuple(err.get("loc") or ())),
                                      str(err.get("type")), allowed))
-    return errors, _drift(params, model, top_level_unknown_is_error=True)
+    drift = []
+    for d in _drift(params, model, top_level_unknown_is_error=True):
+        m = _ID_DRIFT.fullmatch(d)
+        if m is None:
+            drift.append(d)
+        else:  # an id of another shape: the caller words it (the simulator: no such id)
+            errors.append(ParamError(tuple(m.group(1).split(".")), ID_SHAPE_MISMATCH, ()))
+    return errors, drift
+
+
+ID_SHAPE_MISMATCH = "string_pattern_mismatch"  # pydantic's own name, as before
+_ID_DRIFT = re.compile(r"([^ ]+) \(not an [^ ]+ id\)")
