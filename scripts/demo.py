@@ -207,6 +207,16 @@ def main() -> int:
     step(4, "fc-cassette show:")
     print("    " + run(["show", str(cassette)]).stdout.strip().replace("\n", "\n    "))
 
+    step(5, "Webhooks (docs/webhooks.md): the simulator's events, verified by the app with "
+            "the stripe SDK, recorded through record --webhooks-to, replayed --strict:")
+    import demo_webhooks
+
+    def start(args: list[str], log: Path) -> Proxy:
+        return Proxy(args, log, work / "mitmproxy")
+
+    for line in demo_webhooks.run(start, SEED, (RECORD_KEY, REPLAY_KEY), work):
+        print("    " + line)
+
     print(f"""
 Done. The cassette is {cassette}
 (logs beside it). The bundled cassette {BUNDLED.relative_to(ROOT)} was recorded the same way.

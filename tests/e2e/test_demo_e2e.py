@@ -38,7 +38,10 @@ def test_demo_runs_every_step_offline_and_matches_the_bundled_cassette(tmp_path)
                   "account retrieve       -> balance_refresh succeeded",
                   "account disconnect     -> disconnected",
                   "refresh (disconnected) -> 400 financial_connections_account_inactive",
-                  f"The cassette is {out / 'fc_sessions.yaml'}", "Next commands to try"):
+                  f"The cassette is {out / 'fc_sessions.yaml'}", "Next commands to try",
+                  "[5] Webhooks", "recorded  financial_connections.account.created",
+                  "replayed  financial_connections.account.refreshed_balance",
+                  "same event ids in the same order: True", "replay --strict exit 0"):
         assert words in text, words
     fresh = cio.load(out / "fc_sessions.yaml")
     bundled = cio.load(BUNDLED)
