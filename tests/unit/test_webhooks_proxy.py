@@ -56,3 +56,21 @@ def test_pending_releases_in_recorded_order_after_the_interaction_followed():
     p.rewind()
     assert [w["id"] for w in p.release(3)] == ["evt_1"] and p.next == 1
 
+
+
+def test_inspect_judges_a_webhook_delivery_passing_through():
+    from fc_cassette.proxy.inspector import describe, judge
+
+    event = {**EVENT, "api_version": None, "created": 1, "livemode": False,
+             "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},
+             "new_field": 1}
+    request = {"method": "POST", "path": "/webhooks", "query": {}, "headers": {},
+               "body": {"json": event}}
+    response = {"status": 200, "headers": {}, "body": None}
+    rep = judge(request, response)
+    assert rep["event"]["valid"] is False  # data.object {} is not an account
+    assert rep["event"]["errors"][0]["path"].startswith("data.object")
+    assert rep["event"]["drift"] == ["new_field"]
+    assert "event financial_connections.account.created ✗ drift: new_field" in describe(rep)
+    assert "event" not in judge({**request, "body": {"json": {"object": "customer"}}},
+                                response)
