@@ -243,6 +243,16 @@ def main() -> int:
     if not lending(work):
         return 1
 
+    step(6, "Webhooks (docs/webhooks.md): the simulator's events, verified by the app with "
+            "the stripe SDK, recorded through record --webhooks-to, replayed --strict:")
+    import demo_webhooks
+
+    def start(args: list[str], log: Path) -> Proxy:
+        return Proxy(args, log, work / "mitmproxy")
+
+    for line in demo_webhooks.run(start, SEED, (RECORD_KEY, REPLAY_KEY), work):
+        print("    " + line)
+
     print(f"""
 Done. The cassettes are {cassette} and {work / "lending.yaml"}
 (logs beside them). The bundled cassette {BUNDLED.relative_to(ROOT)} was recorded the same way.

@@ -45,7 +45,10 @@ def test_demo_runs_every_step_offline_and_matches_the_bundled_cassette(tmp_path)
                   "amount_received 250000",
                   "events list            -> payment_intent.succeeded for pi_",
                   "lending.yaml: served 14, missed 0, unused 0",
-                  f"The cassettes are {out / 'fc_sessions.yaml'}", "Next commands to try"):
+                  f"The cassettes are {out / 'fc_sessions.yaml'}", "Next commands to try",
+                  "[6] Webhooks", "recorded  financial_connections.account.created",
+                  "replayed  financial_connections.account.refreshed_balance",
+                  "same event ids in the same order: True", "replay --strict exit 0"):
         assert words in text, words
     fresh = cio.load(out / "fc_sessions.yaml")
     bundled = cio.load(BUNDLED)

@@ -6,6 +6,9 @@ with ``fc_report`` one JSON object per line in the report file. Everything writt
 logged goes through the redactor first. At shutdown: a summary with drift counts.
 Stripe error bodies (non-2xx) are judged as the error envelope, not as a Session.
 A path no model covers is reported with ``"model": "none"`` ("no model"), never invalid.
+A request whose JSON body is a Stripe event (a webhook delivery passing through, e.g.
+``stripe listen --forward-to`` the inspect proxy in front of the app) also gets the
+event's verdict under ``"event"`` (docs/webhooks.md).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from fc_cassette.proxy import core
 from fc_cassette.proxy.scope import in_scope
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import Settings
+from fc_cassette.stripe_api.models import validate_event
 from fc_cassette.stripe_api.validation import NO_MODEL, verdict
 
 log = logging.getLogger("fc_cassette")
@@ -50,6 +54,11 @@ def judge(request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
         out["session_id"] = session_id
     if v.no_model:
         out["model"] = NO_MODEL  # neither valid nor invalid: no model covers the path
+    sent = interaction.body_value(request.get("body"))
+    if isinstance(sent, dict) and sent.get("object") == "event":  # a webhook delivery
+        report = validate_event(sent)
+        out["event"] = {"id": sent.get("id"), "type": sent.get("type"),
+                        "valid": report.valid, "errors": report.errors, "drift": report.drift}
     return out
 
 
@@ -60,6 +69,10 @@ def _tick(v: bool | None) -> str:
 def describe(rep: dict[str, Any]) -> str:
     sid = f" {rep['session_id']}" if rep.get("session_id") else ""
     line = f"{rep['method']} {rep['path']} {rep['status']}{sid} "
+    event = rep.get("event")
+    if event is not None:
+        line += f"event {event['type']} {_tick(event['valid'])} "
+        line += "".join(f"drift: {d} " for d in event["drift"][:5])
     if rep.get("model") == NO_MODEL:
         return line + "no model"
     line += f"request {_tick(rep['request_valid'])} response {_tick(rep['response_valid'])}"

@@ -33,13 +33,13 @@ from fc_cassette.stripe_api.models.common import (
     ACCOUNT_ID_PATTERN, AccountHolderType, AccountId, ApiError, CLIENT_SECRET_PATTERN,
     CUSTOMER_ID_PATTERN, CurrencyAmounts, CustomerId, ErrorEnvelope, ErrorType, ExpandableCustomer,
     ExpandableStripeAccount, ExternalObject, FORM_INT_ERRORS, FormBool, FormInt, FormIntOrEmpty,
-    ID_PATTERNS, LazyNested, LazyResponse, LazyTopLevel, MANDATE_ID_PATTERN, MandateId, Nested,
-    OWNERSHIP_ID_PATTERN, OWNER_ID_PATTERN, OwnerId, OwnershipId, PAYMENT_INTENT_ID_PATTERN,
-    PAYMENT_METHOD_ID_PATTERN, PaymentIntentId, PaymentMethodId, Permission, Prefetch, ROOT,
-    RefreshStatus, Response, SESSION_ID_PATTERN, SETUP_INTENT_ID_PATTERN, STRIPE_ACCOUNT_ID_PATTERN,
-    SessionId, SetupIntentId, Str5000, StripeAccountId, TAGS, TAG_ID, TAG_OBJ,
-    TRANSACTION_ID_PATTERN, TRANSACTION_REFRESH_ID_PATTERN, TopLevel, TransactionId, expandable,
-    list_of, scalar_or_object, with_fields,
+    ID_PATTERNS, ID_PATTERNS_BY_TEXT, IdShape, LazyNested, LazyResponse, LazyTopLevel,
+    MANDATE_ID_PATTERN, MandateId, Nested, OWNERSHIP_ID_PATTERN, OWNER_ID_PATTERN, OwnerId,
+    OwnershipId, PAYMENT_INTENT_ID_PATTERN, PAYMENT_METHOD_ID_PATTERN, PaymentIntentId,
+    PaymentMethodId, Permission, Prefetch, ROOT, RefreshStatus, Response, SESSION_ID_PATTERN,
+    SETUP_INTENT_ID_PATTERN, STRIPE_ACCOUNT_ID_PATTERN, SessionId, SetupIntentId, Str5000,
+    StripeAccountId, TAGS, TAG_ID, TAG_OBJ, TRANSACTION_ID_PATTERN, TRANSACTION_REFRESH_ID_PATTERN,
+    TopLevel, TransactionId, expandable, list_of, scalar_or_object, with_fields,
 )
 from fc_cassette.stripe_api.models.account import (
     ACCOUNTS_URL, Account, AccountCategory, AccountHolder, AccountList, AccountNumberDetails,
@@ -61,7 +61,8 @@ from fc_cassette.stripe_api.models.params import (
     TransactionRefreshFilterParams, TransactionRetrieveParams,
 )
 from fc_cassette.stripe_api.models.report import (
-    ParamError, Report, param_errors, run, status_error, validate_object, validate_params,
+    ID_SHAPE_MISMATCH, ParamError, Report, param_errors, run, status_error, validate_object,
+    validate_params,
 )
 from fc_cassette.stripe_api.models.validators import (
     Check, validate_account, validate_account_list, validate_create_params, validate_error,
@@ -121,9 +122,10 @@ __all__ = [
     "EventListParams", "EventRequest", "EventRetrieveParams", "ExpandableCustomer",
     "ExpandableOwnership", "ExpandableStripeAccount", "ExternalObject", "FC_ACCOUNT_EVENT",
     "FC_EVENT_TYPES", "FORM_INT_ERRORS", "FinancialConnectionsOptions", "FormBool", "FormInt",
-    "FormIntOrEmpty", "FutureUsage", "ID_PATTERNS", "IntentRetrieveParams", "LazyNested",
-    "LazyResponse", "LazyTopLevel", "MANDATE_ID_PATTERN", "Mandate", "MandateDataParams",
-    "MandateId", "MandatePaymentMethodDetails", "MandateRetrieveParams", "MandateUsBankAccount",
+    "FormIntOrEmpty", "FutureUsage", "ID_PATTERNS", "ID_PATTERNS_BY_TEXT", "ID_SHAPE_MISMATCH",
+    "IdShape", "IntentRetrieveParams", "LazyNested", "LazyResponse", "LazyTopLevel",
+    "MANDATE_ID_PATTERN", "Mandate", "MandateDataParams", "MandateId",
+    "MandatePaymentMethodDetails", "MandateRetrieveParams", "MandateUsBankAccount",
     "ManualEntryMode", "Nested", "OWNERSHIP_ID_PATTERN", "OWNER_ID_PATTERN", "OnlineAcceptance",
     "OnlineAcceptanceParams", "Owner", "OwnerId", "OwnerList", "Ownership", "OwnershipId",
     "OwnershipRefresh", "PAYMENT_INTENTS_URL", "PAYMENT_INTENT_ID_PATTERN", "PAYMENT_METHODS_URL",
