@@ -597,7 +597,7 @@ def run_load(kind: str, path: str) -> None:
     settings = Settings()
     base = _status_kb("VmRSS")
     t0 = time.perf_counter()
-    if kind == "fc":  # what replay does at start-up (fc_cassette.proxy.player.load_player)
+    if kind == "fc":  # what replay does at start-up (fc_cassette.mitm.player.load_player)
         compactor = Compactor(settings.matching)
         c = cassette.load(path, compactor)
         done = compactor.done

@@ -31,7 +31,7 @@ MAX_FUNCTION_LINES = 60
 MAX_TOP_LEVEL = 12
 # The rooms, lowest first (docs/structure.md says what each holds).
 LAYERS = ("_version", "stripe_api", "exchange", "redact", "cassette", "settings", "matching",
-          "playback", "simulator", "proxy", "cli", "harness")
+          "playback", "simulator", "mitm", "cli", "harness")
 
 
 def module_name(path: Path) -> str:

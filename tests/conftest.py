@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from mitmproxy.test import taddons
 
-from fc_cassette.proxy.addon import all_addons
+from fc_cassette.mitm.addon import all_addons
 
 
 @pytest.fixture

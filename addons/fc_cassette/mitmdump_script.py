@@ -7,9 +7,9 @@ import os
 import sys
 
 try:
-    from fc_cassette.proxy.addon import all_addons
+    from fc_cassette.mitm.addon import all_addons
 except ImportError:  # not installed: import it from the checkout this file sits in
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from fc_cassette.proxy.addon import all_addons
+    from fc_cassette.mitm.addon import all_addons
 
 addons = all_addons()

@@ -8,7 +8,7 @@ from pathlib import Path
 from cryptography import x509
 from mitmproxy.certs import CertStore
 
-from fc_cassette.proxy import ca
+from fc_cassette.mitm import ca
 from support import run_fc
 
 CA_FILES = {"mitmproxy-ca.pem", "mitmproxy-ca.p12", "mitmproxy-ca-cert.pem",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fc_cassette.proxy import record
+from fc_cassette.mitm import record
 from support import ROOT, run_fc, start
 
 DOCS = Path(ROOT) / "docs"

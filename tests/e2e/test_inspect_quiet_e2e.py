@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from fc_cassette.proxy.core import ConnectionLinesFilter
+from fc_cassette.mitm.core import ConnectionLinesFilter
 from support import start
 
 KEY = "sk_test_" + "FakeInspectQuiet01"

@@ -14,8 +14,8 @@ import textwrap
 import pytest
 import stripe
 
+import fc_cassette
 from fc_cassette.cassette import store as cio
-from fc_cassette.harness import api
 from support import start
 from webhook_app import App
 
@@ -92,9 +92,7 @@ def test_the_suite_replays_them_offline_signed_with_its_secret(runs):
 def test_the_python_api_replays_webhooks_too(runs):
     first = [json.loads(r.body)["id"] for r in runs["first"]]
     with App() as app:
-        # api.proxy is fc_cassette.proxy (that name is shadowed in this process by the
-        # fc_cassette.proxy package, which tests/conftest.py imports)
-        with api.proxy(runs["tmp"] / "cassettes" / "hooks.yaml",
+        with fc_cassette.proxy(runs["tmp"] / "cassettes" / "hooks.yaml",
                        config={"matching": {"ignore_params": ["url"]}},
                        webhooks_to=app.url) as p:
             client = p.client("sk_test_FakePytestHooks123")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mitmproxy.certs import CertStore
 
-from fc_cassette.proxy import ca
+from fc_cassette.mitm import ca
 
 CA_FILES = {"mitmproxy-ca.pem", "mitmproxy-ca.p12", "mitmproxy-ca-cert.pem",
             "mitmproxy-ca-cert.cer", "mitmproxy-ca-cert.p12", "mitmproxy-dhparam.pem"}

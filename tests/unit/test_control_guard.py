@@ -12,8 +12,8 @@ from mitmproxy.test import taddons, tflow
 
 from builders import write_cassette
 from fc_cassette.harness.pytest_plugin import _safe
-from fc_cassette.proxy import scope
-from fc_cassette.proxy.addon import all_addons
+from fc_cassette.mitm import scope
+from fc_cassette.mitm.addon import all_addons
 
 KEY = "sk_test_FakeKeyInAPath4242"
 JSON = {"Host": "127.0.0.1:8080", "Content-Type": "application/json"}

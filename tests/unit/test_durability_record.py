@@ -15,7 +15,7 @@ from mitmproxy.test import tflow
 from builders import queries, record_flow, session_flow, small_session
 from fc_cassette.cassette import store as cio
 from fc_cassette.cassette.lock import CassetteBusy, RecordingLock
-from fc_cassette.proxy.record import NOT_RECORDED_CODE
+from fc_cassette.mitm.record import NOT_RECORDED_CODE
 
 SID = "fcsess_fakeDurable1"
 SESSION = small_session(SID, "fcsess_client_secret_fakeDurableSecret01")
@@ -128,7 +128,7 @@ def test_a_run_without_failures_exits_0(addons, tmp_path):
 
 
 def test_the_kept_explanations_are_bounded(addons, tmp_path, monkeypatch):
-    from fc_cassette.proxy import record as record_mod
+    from fc_cassette.mitm import record as record_mod
     monkeypatch.setattr(record_mod, "MAX_KEPT_MISSES", 2)
     tctx, record = addons
     c = tmp_path / "c.yaml"
@@ -202,7 +202,7 @@ def test_what_prints_after_mitmproxys_handlers_is_redacted_and_one_line(capsys):
     and its other reports lose their traceback."""
     import asyncio
 
-    from fc_cassette.proxy import core
+    from fc_cassette.mitm import core
     core.install_log_redaction()
     key = "sk_test_" + "fakeShutdownLeak0123456789"
     asyncio_log = logging.getLogger("asyncio")

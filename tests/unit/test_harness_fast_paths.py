@@ -22,7 +22,7 @@ from fc_cassette.harness import report
 from fc_cassette.harness.api import ReplayMisses
 from fc_cassette.harness.pool import FcProxy, ProxyProcess
 from fc_cassette.harness.session import Session
-from fc_cassette.proxy.addon import all_addons
+from fc_cassette.mitm.addon import all_addons
 
 SESSIONS = "/v1/financial_connections/sessions"
 
@@ -173,11 +173,21 @@ def test_the_proxy_is_started_ahead_only_for_runs_whose_tests_use_the_marker(tmp
     assert _runs_tests(controller)  # a worker
 
 
-def test_fc_cassette_proxy_stays_the_python_api_when_the_proxy_room_is_imported(tmp_path):
+def test_fc_cassette_proxy_stays_the_python_api_when_every_room_is_imported(tmp_path):
+    """No room may be named like the package's public API (a room named ``proxy`` bound
+    ``fc_cassette.proxy`` to itself once imported: 'module' object is not callable)."""
+    import importlib
+    import pkgutil
+
     import pytest
 
     import fc_cassette
-    import fc_cassette.proxy.addon  # noqa: F401  (binds fc_cassette.proxy to the room)
+
+    for mod in pkgutil.walk_packages(fc_cassette.__path__, "fc_cassette."):
+        if not mod.name.endswith(("__main__", "mitmdump_script")):
+            importlib.import_module(mod.name)
+    assert callable(fc_cassette.proxy)
+    assert fc_cassette.proxy.__module__ == "fc_cassette.harness.api"
 
     with pytest.raises(FileNotFoundError, match="does not exist; record it with"):
         fc_cassette.proxy(tmp_path / "missing.yaml")

@@ -6,8 +6,8 @@ import copy
 import json
 
 from builders import json_flow
-from fc_cassette.proxy.addon import all_addons
-from fc_cassette.proxy.inspector import MARK_DRIFT, MARK_INVALID, MARK_OK, Inspect, describe, judge
+from fc_cassette.mitm.addon import all_addons
+from fc_cassette.mitm.inspector import MARK_DRIFT, MARK_INVALID, MARK_OK, Inspect, describe, judge
 from inspect_cases import (
     CLIENT_SECRET,
     CREATED,
@@ -95,7 +95,7 @@ def test_judge_error_envelope_and_non_json_bodies():
 def test_a_failure_of_ours_leaves_the_flow_alone_and_logs_one_line(monkeypatch, caplog):
     from mitmproxy.test import taddons
 
-    from fc_cassette.proxy import inspector
+    from fc_cassette.mitm import inspector
 
     def boom(*a, **kw):
         raise RuntimeError(f"broken judge {KEY}")

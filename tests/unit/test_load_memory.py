@@ -21,9 +21,9 @@ import pytest
 from fc_cassette.cassette import store as cio, stream as cassette_stream
 from fc_cassette.matching.closest import returned_ids
 from fc_cassette.matching.matcher import prepare, upstream_of
+from fc_cassette.mitm import mitm_compat
 from fc_cassette.playback.shared import Sharer
 from fc_cassette.playback.state import Compacted, Compactor, Playback, kept, wire
-from fc_cassette.proxy import mitm_compat
 from fc_cassette.settings.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ import logging
 from mitmproxy import log as mlog, master, options
 
 from builders import make_flow, record_flow as run
-from fc_cassette.proxy import core
-from fc_cassette.proxy.core import PRE_REDACTED, RedactingFilter
+from fc_cassette.mitm import core
+from fc_cassette.mitm.core import PRE_REDACTED, RedactingFilter
 from support import encoded_forms
 
 KEY = "sk_test_" + "fakeLogPathKey0123456789"

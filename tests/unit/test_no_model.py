@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from fc_cassette.proxy import inspector
+from fc_cassette.mitm import inspector
 
 
 def test_inspect_report_line_says_no_model():
@@ -28,8 +28,8 @@ def test_inspect_addon_leaves_no_model_flows_unmarked(tmp_path):
     from mitmproxy import http
     from mitmproxy.test import taddons, tflow
 
-    from fc_cassette.proxy.addon import all_addons
-    from fc_cassette.proxy.inspector import MARK_OK, Inspect
+    from fc_cassette.mitm.addon import all_addons
+    from fc_cassette.mitm.inspector import MARK_OK, Inspect
 
     config = tmp_path / "wide.yaml"
     config.write_text("scope:\n  paths:\n    - ^/v1/\n")

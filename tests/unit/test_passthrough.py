@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from fc_cassette.proxy.addon import all_addons
-from fc_cassette.proxy.core import FcCore
-from fc_cassette.proxy.passthrough import Passthrough
+from fc_cassette.mitm.addon import all_addons
+from fc_cassette.mitm.core import FcCore
+from fc_cassette.mitm.passthrough import Passthrough
 
 KEY = "sk_test_" + "fakePassthroughKey0123456789"
 
@@ -95,7 +95,7 @@ def test_other_modes_and_control_calls_are_not_tracked():
 def test_the_scope_verdict_is_kept_per_flow_until_the_request_or_rules_change():
     from mitmproxy.test import tflow
 
-    from fc_cassette.proxy.scope import in_scope
+    from fc_cassette.mitm.scope import in_scope
     from fc_cassette.settings.config import ScopeRules
 
     narrow = ScopeRules(paths=["^/v1/financial_connections/"])

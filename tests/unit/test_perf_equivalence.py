@@ -32,9 +32,9 @@ from fc_cassette.exchange.interaction import (
     request_content,
 )
 from fc_cassette.matching.matcher import Miss, prepare
+from fc_cassette.mitm import mitm_compat
+from fc_cassette.mitm.player import Player, load_player
 from fc_cassette.playback.state import Compactor, Playback, wire
-from fc_cassette.proxy import mitm_compat
-from fc_cassette.proxy.player import Player, load_player
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import Settings
 

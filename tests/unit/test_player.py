@@ -14,11 +14,11 @@ from mitmproxy.test import taddons, tflow
 from builders import write_cassette
 from fc_cassette.cassette import store as cio
 from fc_cassette.cassette.lock import RecordingLock
+from fc_cassette.mitm.addon import all_addons
+from fc_cassette.mitm.player import load_player
+from fc_cassette.mitm.players import PlayerCache
+from fc_cassette.mitm.record_plan import MissingCassette, Plan, plan
 from fc_cassette.playback.state import MISS_HEADER
-from fc_cassette.proxy.addon import all_addons
-from fc_cassette.proxy.player import load_player
-from fc_cassette.proxy.players import PlayerCache
-from fc_cassette.proxy.record_plan import MissingCassette, Plan, plan
 from fc_cassette.settings.config import Settings
 from fc_cassette.settings.modes import row
 

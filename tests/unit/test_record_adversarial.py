@@ -22,7 +22,7 @@ from mitmproxy.test import taddons
 
 from builders import examples, make_flow, record_flow as run
 from fc_cassette.cassette import store as cio
-from fc_cassette.proxy.addon import all_addons
+from fc_cassette.mitm.addon import all_addons
 from fc_cassette.redact import scan
 from support import encoded_forms
 
@@ -250,7 +250,7 @@ def test_a_secret_in_a_utf16_or_utf32_text_body_is_never_written(recorder, chars
 
 def test_mitmproxys_own_log_lines_number_secrets_as_the_cassette_does(recorder):
     """Key B first shows in one of mitmproxy's lines, then is recorded: one number."""
-    from fc_cassette.proxy.core import RedactingFilter
+    from fc_cassette.mitm.core import RedactingFilter
     record, path = recorder
     a, b = secret("sk_test_"), secret("sk_test_")
     sessions = "/v1/financial_connections/sessions"

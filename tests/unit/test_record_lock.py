@@ -12,7 +12,7 @@ from mitmproxy.test import taddons
 from builders import queries, record_flow, session_flow, small_session
 from fc_cassette.cassette import lock as lock_mod, store as cio
 from fc_cassette.cassette.lock import RecordingLock, lock_path
-from fc_cassette.proxy.addon import all_addons
+from fc_cassette.mitm.addon import all_addons
 
 SID = "fcsess_fakeLock1"
 SESSION = small_session(SID, "fcsess_client_secret_fakeLockSecret0001")

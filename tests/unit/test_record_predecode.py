@@ -11,7 +11,7 @@ from mitmproxy import http
 from mitmproxy.test import tflow
 
 from fc_cassette.exchange import interaction
-from fc_cassette.proxy.record import PRE_DECODED, _decode_while_forwarded, _request_record
+from fc_cassette.mitm.record import PRE_DECODED, _decode_while_forwarded, _request_record
 from fc_cassette.settings.config import Settings
 
 FORM = b"account_holder[type]=customer&account_holder[customer]=cus_1&permissions[0]=balances"

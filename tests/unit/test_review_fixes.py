@@ -13,7 +13,7 @@ from mitmproxy.test import taddons, tflow
 
 from builders import write_cassette
 from fc_cassette.cassette import store as cio
-from fc_cassette.proxy.addon import all_addons
+from fc_cassette.mitm.addon import all_addons
 
 CONTROL_HEADERS = {"Host": "127.0.0.1:8080", "Content-Type": "application/json"}
 

@@ -12,7 +12,7 @@ import pytest
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow
 
-from fc_cassette.proxy.addon import all_addons
+from fc_cassette.mitm.addon import all_addons
 from fc_cassette.redact import Redactor, mask, scan
 from fc_cassette.redact.kinds import KINDS, LIVE_PREFIXES, live_key_in, uses_live_key
 

@@ -7,7 +7,7 @@ import logging
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow
 
-from fc_cassette.proxy.addon import all_addons
+from fc_cassette.mitm.addon import all_addons
 
 KEY = "sk_test_" + "51AbCdEfGhIjKlMnOpQrStUv"
 

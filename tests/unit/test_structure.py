@@ -38,7 +38,7 @@ def test_record_modes_are_one_table_everywhere():
 
     from fc_cassette.cli import args as cli_args
     from fc_cassette.harness import api, pytest_plugin
-    from fc_cassette.proxy import core, record, replay
+    from fc_cassette.mitm import core, record, replay
 
     assert vocab.RECORD_MODES == tuple(vocab.RECORD_MODE_TABLE) == get_args(vocab.RecordMode)
     assert set(pytest_plugin.RECORD_MODES) == set(api.RECORD_MODES) == set(vocab.RECORD_MODES)
@@ -74,7 +74,7 @@ record modes (--record-mode, or the config key record.mode):
 def test_a_record_mode_is_parsed_once_with_one_message():
     import pytest
 
-    from fc_cassette.proxy import control
+    from fc_cassette.mitm import control
 
     assert vocab.parse_record_mode("all") == "all"
     for bad in ("sometimes", "", None, ["once"], "ONCE"):
@@ -104,7 +104,7 @@ def test_error_body_in_stripes_key_order():
 
 
 def test_playback_simulator_and_record_share_the_envelope():
-    from fc_cassette.proxy.record import not_recorded_response
+    from fc_cassette.mitm.record import not_recorded_response
     from fc_cassette.simulator.errors import StripeError
 
     resp = not_recorded_response(200, "why")

@@ -9,8 +9,8 @@ import json
 import pytest
 from mitmproxy.test import tutils
 
-from fc_cassette.proxy.webhooks_ingress import MAX_EVENT_BYTES, Refused, parse_event
-from fc_cassette.proxy.webhooks_replay import Pending
+from fc_cassette.mitm.webhooks_ingress import MAX_EVENT_BYTES, Refused, parse_event
+from fc_cassette.mitm.webhooks_replay import Pending
 
 EVENT = {"id": "evt_FakeUnit1", "object": "event", "type": "financial_connections.account.created",
          "data": {"object": {}}}
@@ -59,7 +59,7 @@ def test_pending_releases_in_recorded_order_after_the_interaction_followed():
 
 
 def test_inspect_judges_a_webhook_delivery_passing_through():
-    from fc_cassette.proxy.inspector import describe, judge
+    from fc_cassette.mitm.inspector import describe, judge
 
     event = {**EVENT, "api_version": None, "created": 1, "livemode": False,
              "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},

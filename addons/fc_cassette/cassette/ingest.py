@@ -1,7 +1,7 @@
 """A captured flow as a cassette entry, made as the recorder makes one.
 
 :func:`entry_of` takes a mitmproxy flow through the recorder's steps
-(:mod:`fc_cassette.proxy.record`): the request and response decoded
+(:mod:`fc_cassette.mitm.record`): the request and response decoded
 (:func:`fc_cassette.exchange.interaction.request_record`, ``response_record``; a body that
 cannot be decoded is refused), validated against the models, redacted by the
 cassette's one :class:`~fc_cassette.redact.Redactor`; :func:`fail_closed` is the last

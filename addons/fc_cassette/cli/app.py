@@ -30,7 +30,7 @@ from fc_cassette.cli.errors import (
     checked_set,
     unknown_options,
 )
-from fc_cassette.proxy import mitm_compat
+from fc_cassette.mitm import mitm_compat
 
 if TYPE_CHECKING:
     from mitmproxy.master import Master
@@ -93,7 +93,7 @@ def check_fc_options(arguments: list[str], mode: str) -> str | None:
     (mitmproxy's own message for ``--set fc_seed=abc`` is only "Not an integer: abc")."""
     from mitmproxy import exceptions, optmanager
 
-    from fc_cassette.proxy.addon import all_addons
+    from fc_cassette.mitm.addon import all_addons
 
     opts = optmanager.OptManager()
 
@@ -154,7 +154,7 @@ def check_listen(arguments: list[str]) -> str | None:
 def prepare_ca(arguments: list[str]) -> str | None:
     """Create mitmproxy's CA before mitmproxy starts, safely against proxies starting
     at the same moment (see :mod:`fc_cassette.ca`)."""
-    from fc_cassette.proxy.ca import CONF_DIR, KEY_SIZE, ensure_ca
+    from fc_cassette.mitm.ca import CONF_DIR, KEY_SIZE, ensure_ca
 
     confdir = _set_value(arguments, "confdir") or CONF_DIR
     try:
@@ -174,7 +174,7 @@ def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
     from mitmproxy import ctx, exceptions
     from mitmproxy.tools import cmdline
 
-    from fc_cassette.proxy.addon import all_addons
+    from fc_cassette.mitm.addon import all_addons
 
     make_parser = mitm_compat.web_parser if web else cmdline.mitmdump
     ours: list[Any] = []

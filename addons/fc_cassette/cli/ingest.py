@@ -14,8 +14,8 @@ from typing import Any
 from mitmproxy import connection, http
 
 from fc_cassette.exchange import interaction
+from fc_cassette.mitm.scope import in_scope
 from fc_cassette.playback.state import wire
-from fc_cassette.proxy.scope import in_scope
 from fc_cassette.settings.config import ScopeRules
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -26,11 +26,11 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from fc_cassette.cassette import store as cassette_io, usage as cassette_usage
+from fc_cassette.mitm import control, core
+from fc_cassette.mitm.player import Player, load_player
+from fc_cassette.mitm.players import PlayerCache
+from fc_cassette.mitm.webhooks_replay import WebhookReplayer
 from fc_cassette.playback.state import Playback
-from fc_cassette.proxy import control, core
-from fc_cassette.proxy.player import Player, load_player
-from fc_cassette.proxy.players import PlayerCache
-from fc_cassette.proxy.webhooks_replay import WebhookReplayer
 from fc_cassette.settings import modes
 from fc_cassette.settings.config import Settings
 

@@ -25,8 +25,8 @@ from typing import Any
 
 from mitmproxy import ctx, http
 
-from fc_cassette.proxy import core
-from fc_cassette.proxy.scope import addressed_to_proxy
+from fc_cassette.mitm import core
+from fc_cassette.mitm.scope import addressed_to_proxy
 from fc_cassette.simulator import delivery
 
 log = logging.getLogger("fc_cassette")

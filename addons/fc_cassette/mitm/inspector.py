@@ -22,8 +22,8 @@ from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
 
 from fc_cassette.exchange import interaction
-from fc_cassette.proxy import core
-from fc_cassette.proxy.scope import in_scope
+from fc_cassette.mitm import core
+from fc_cassette.mitm.scope import in_scope
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import Settings
 from fc_cassette.stripe_api.models import validate_event

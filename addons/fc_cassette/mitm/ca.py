@@ -23,7 +23,7 @@ from pathlib import Path
 
 from mitmproxy.options import CONF_BASENAME, CONF_DIR, KEY_SIZE
 
-from fc_cassette.proxy import mitm_compat
+from fc_cassette.mitm import mitm_compat
 
 LOCK_NAME = ".fc-cassette-ca.lock"
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 
 def mode_addons() -> dict[str, type]:
-    from fc_cassette.proxy.inspector import Inspect
-    from fc_cassette.proxy.record import Record
-    from fc_cassette.proxy.replay import Replay
-    from fc_cassette.proxy.simulate import Simulate
+    from fc_cassette.mitm.inspector import Inspect
+    from fc_cassette.mitm.record import Record
+    from fc_cassette.mitm.replay import Replay
+    from fc_cassette.mitm.simulate import Simulate
 
     return {"simulate": Simulate, "record": Record, "replay": Replay, "inspect": Inspect}
 
@@ -23,9 +23,9 @@ def all_addons(mode: str | None = None) -> list:
     """The core addon (the h2c guard its sub-addon), then ``mode``'s addon and the
     out-of-scope tracker (every mode's, and the check of the script's ``--set`` values,
     when None: a raw ``mitmdump -s``)."""
-    from fc_cassette.proxy.core import DeferredOptionsCheck, FcCore
-    from fc_cassette.proxy.h2c import H2cGuard
-    from fc_cassette.proxy.passthrough import MODES as TRACKED, Passthrough
+    from fc_cassette.mitm.core import DeferredOptionsCheck, FcCore
+    from fc_cassette.mitm.h2c import H2cGuard
+    from fc_cassette.mitm.passthrough import MODES as TRACKED, Passthrough
 
     core = FcCore()
     core.addons = [H2cGuard()]  # a sub-addon: its hooks run right after the core's

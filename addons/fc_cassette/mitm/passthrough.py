@@ -18,9 +18,9 @@ import logging
 
 from mitmproxy import ctx, http
 
-from fc_cassette.proxy import core
-from fc_cassette.proxy.control import PREFIX, note_news
-from fc_cassette.proxy.scope import addressed_to_proxy, in_scope
+from fc_cassette.mitm import core
+from fc_cassette.mitm.control import PREFIX, note_news
+from fc_cassette.mitm.scope import addressed_to_proxy, in_scope
 from fc_cassette.settings.config import Settings
 from fc_cassette.settings.modes import CASSETTE_MODES
 

@@ -31,13 +31,13 @@ from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.exchange import interaction
+from fc_cassette.mitm import control, core
+from fc_cassette.mitm.players import PlayerCache
+from fc_cassette.mitm.record_plan import Active, named_unknown
+from fc_cassette.mitm.record_switch import ANSWERED, GENERATION, Switching
+from fc_cassette.mitm.scope import in_scope
+from fc_cassette.mitm.webhooks_ingress import WebhookIngress, is_ingress
 from fc_cassette.playback.state import MAX_KEPT_MISSES
-from fc_cassette.proxy import control, core
-from fc_cassette.proxy.players import PlayerCache
-from fc_cassette.proxy.record_plan import Active, named_unknown
-from fc_cassette.proxy.record_switch import ANSWERED, GENERATION, Switching
-from fc_cassette.proxy.scope import in_scope
-from fc_cassette.proxy.webhooks_ingress import WebhookIngress, is_ingress
 from fc_cassette.redact import Redactor, learned_pattern, scan
 from fc_cassette.redact.kinds import uses_live_key
 from fc_cassette.settings import modes as vocab

@@ -26,7 +26,7 @@ from mitmproxy import ctx, http
 from mitmproxy.connection import Client
 from mitmproxy.proxy.layer import NextLayer
 
-from fc_cassette.proxy import mitm_compat
+from fc_cassette.mitm import mitm_compat
 
 log = logging.getLogger("fc_cassette")
 H2C_REFUSED = "fc_cassette_h2c_refused"  # flow.metadata key of a refused preface

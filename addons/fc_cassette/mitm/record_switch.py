@@ -23,18 +23,18 @@ from mitmproxy import ctx, exceptions, http
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.cassette.lock import RecordingLock, lock_path
 from fc_cassette.cassette.stream import looks_like_cassette
+from fc_cassette.mitm import control, core
+from fc_cassette.mitm.player import Player, load_player
+from fc_cassette.mitm.players import PlayerCache
+from fc_cassette.mitm.record_plan import Active, MissingCassette, plan
 from fc_cassette.playback.state import Playback
-from fc_cassette.proxy import control, core
-from fc_cassette.proxy.player import Player, load_player
-from fc_cassette.proxy.players import PlayerCache
-from fc_cassette.proxy.record_plan import Active, MissingCassette, plan
 from fc_cassette.redact import Redactor
 from fc_cassette.settings import modes
 from fc_cassette.settings.config import Settings
 from fc_cassette.settings.modes import RecordMode
 
 if TYPE_CHECKING:
-    from fc_cassette.proxy.webhooks_ingress import WebhookIngress
+    from fc_cassette.mitm.webhooks_ingress import WebhookIngress
 
 log = logging.getLogger("fc_cassette")
 ANSWERED = "fc_cassette_answered_locally"  # replayed, missed or refused: not recorded

@@ -32,7 +32,7 @@ from mitmproxy import exceptions, http
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
-from fc_cassette.proxy import core
+from fc_cassette.mitm import core
 from fc_cassette.redact import Redactor
 from fc_cassette.settings import config
 from fc_cassette.simulator import Simulator, Target

@@ -28,7 +28,7 @@ from mitmproxy.net.http import url
 from mitmproxy.proxy import server_hooks
 from mitmproxy.proxy.mode_specs import ReverseMode
 
-from fc_cassette.proxy import mitm_compat, scope
+from fc_cassette.mitm import mitm_compat, scope
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import (
     OPTION_OVERRIDES,
@@ -214,7 +214,7 @@ class FcCore:
     def load(self, loader: Loader) -> None:
         install_log_redaction()
         quiet_connection_lines()
-        from fc_cassette.proxy.upstream_errors import (
+        from fc_cassette.mitm.upstream_errors import (
             install,  # an upstream failure: Stripe-shaped JSON
         )
 

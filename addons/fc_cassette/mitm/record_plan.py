@@ -16,7 +16,7 @@ from fc_cassette.cassette.lock import RecordingLock
 from fc_cassette.cassette.store import Writer
 from fc_cassette.matching.matcher import normalize
 from fc_cassette.matching.misses import Where, record_command
-from fc_cassette.proxy.player import Player
+from fc_cassette.mitm.player import Player
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import Settings
 from fc_cassette.settings.modes import MissingCassette, Plan, RecordMode, plan

@@ -21,9 +21,9 @@ from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.exchange.interaction import UndecodableBody, header_map, request_record
 from fc_cassette.matching.matcher import Miss, match_inputs
+from fc_cassette.mitm import core, mitm_compat
+from fc_cassette.mitm.scope import in_scope
 from fc_cassette.playback.state import Compactor, Playback
-from fc_cassette.proxy import core, mitm_compat
-from fc_cassette.proxy.scope import in_scope
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import Settings
 

@@ -75,6 +75,6 @@ def render(status: int, reason: str) -> bytes | None:
 
 
 def install() -> None:
-    from fc_cassette.proxy.mitm_compat import error_pages
+    from fc_cassette.mitm.mitm_compat import error_pages
 
     error_pages(render)

@@ -26,7 +26,7 @@ from typing import Any
 
 from mitmproxy import ctx, http
 
-from fc_cassette.proxy.player import SERVED_SEQ, Player
+from fc_cassette.mitm.player import SERVED_SEQ, Player
 from fc_cassette.simulator.delivery import Deliverer, Delivery
 from fc_cassette.stripe_api import signing
 

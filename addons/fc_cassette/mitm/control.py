@@ -45,8 +45,8 @@ from urllib.parse import urlsplit
 
 from mitmproxy import http
 
-from fc_cassette.proxy import core
-from fc_cassette.proxy.scope import (
+from fc_cassette.mitm import core
+from fc_cassette.mitm.scope import (
     addressed_to_proxy,
     client_host,
     is_loopback,

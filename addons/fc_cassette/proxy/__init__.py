@@ -1,1 +1,0 @@
-"""Every mitmproxy addon and its plumbing (the proxy layer)."""
