@@ -159,51 +159,98 @@ GOALS = {  # metric: (operator, bound)
 GOALS.update(bench_suite.GOALS)  # the suite section (scripts/bench_suite.py)
 GOALS.update(bench_micro.GOALS)  # in-process costs (scripts/bench_micro.py)
 REQUIRED_KEYS = (
-    "replay_rps", "server_replay_rps", "floor_rps", "replay_vs_server_replay",
-    "replay_vs_floor", "scale_10k_vs_10", "load_10k_s", "load_vs_yaml_parse",
-    "load_10k_peak_mb", "record_vs_passthrough", "record_vs_passthrough_fsync_off",
+    "replay_rps",
+    "server_replay_rps",
+    "floor_rps",
+    "replay_vs_server_replay",
+    "replay_vs_floor",
+    "scale_10k_vs_10",
+    "load_10k_s",
+    "load_vs_yaml_parse",
+    "load_10k_peak_mb",
+    "record_vs_passthrough",
+    "record_vs_passthrough_fsync_off",
     "startup_vs_bare",
     # added with issue #16 (first-use headline, concurrency, recording, memory)
-    "replay_repeat_vs_floor", "replay_repeat_vs_server_replay", "replay_32c_vs_floor",
-    "replay_32c_p50_ms", "replay_32c_p99_ms", "floor_32c_p50_ms", "floor_32c_p99_ms",
-    "record_vs_mitmdump_w", "load_mem_vs_file", "miss_10k_ms",
+    "replay_repeat_vs_floor",
+    "replay_repeat_vs_server_replay",
+    "replay_32c_vs_floor",
+    "replay_32c_p50_ms",
+    "replay_32c_p99_ms",
+    "floor_32c_p50_ms",
+    "floor_32c_p99_ms",
+    "record_vs_mitmdump_w",
+    "load_mem_vs_file",
+    "miss_10k_ms",
     # issue #25: the first answer on big cassettes, the suite shapes
-    "first_answer_10k_vs_10", "first_answer_100k_vs_10", "load_100k_peak_mb",
-    "suite_1000_vs_vcr", "suite_xdist_vs_vcr",
+    "first_answer_10k_vs_10",
+    "first_answer_100k_vs_10",
+    "load_100k_peak_mb",
+    "suite_1000_vs_vcr",
+    "suite_xdist_vs_vcr",
 )
 
 
 @dataclass(frozen=True)
 class Sizes:
-    small: int          # interactions in the small cassette
-    large: int          # interactions in the "10k" cassette
-    warmup: int         # requests per contender before timing
-    batch: int          # requests per timed replay batch
-    repeats: int        # timed batches per contender (median)
+    small: int  # interactions in the small cassette
+    large: int  # interactions in the "10k" cassette
+    warmup: int  # requests per contender before timing
+    batch: int  # requests per timed replay batch
+    repeats: int  # timed batches per contender (median)
     record_warmup: int
     record_batch: int
     record_repeats: int
-    load_repeats: int   # fresh-process load measurements per contender
-    startup_runs: int   # startups per contender
-    first_use_n: int    # distinct requests, each sent once per fresh process
+    load_repeats: int  # fresh-process load measurements per contender
+    startup_runs: int  # startups per contender
+    first_use_n: int  # distinct requests, each sent once per fresh process
     first_use_warm: int  # distinct untimed requests before them
     first_use_rounds: int
-    clients: int        # concurrent keep-alive clients
-    per_client: int     # timed requests per client per round
+    clients: int  # concurrent keep-alive clients
+    per_client: int  # timed requests per client per round
     concurrent_rounds: int
     huge: int = 100_000  # interactions in the "100k" cassette (first answer)
     answer_runs: int = 3  # first-answer starts per small/10k cassette (100k: one)
 
 
-FULL = Sizes(small=10, large=10_000, warmup=150, batch=500, repeats=9,
-             record_warmup=40, record_batch=200, record_repeats=7,
-             load_repeats=3, startup_runs=7, first_use_n=400, first_use_warm=20,
-             first_use_rounds=9, clients=32, per_client=40, concurrent_rounds=7)
-SMOKE = Sizes(small=10, large=50, warmup=5, batch=20, repeats=1,
-              record_warmup=3, record_batch=10, record_repeats=1,
-              load_repeats=1, startup_runs=1, first_use_n=20, first_use_warm=4,
-              first_use_rounds=1, clients=32, per_client=2, concurrent_rounds=1,
-              huge=200, answer_runs=1)
+FULL = Sizes(
+    small=10,
+    large=10_000,
+    warmup=150,
+    batch=500,
+    repeats=9,
+    record_warmup=40,
+    record_batch=200,
+    record_repeats=7,
+    load_repeats=3,
+    startup_runs=7,
+    first_use_n=400,
+    first_use_warm=20,
+    first_use_rounds=9,
+    clients=32,
+    per_client=40,
+    concurrent_rounds=7,
+)
+SMOKE = Sizes(
+    small=10,
+    large=50,
+    warmup=5,
+    batch=20,
+    repeats=1,
+    record_warmup=3,
+    record_batch=10,
+    record_repeats=1,
+    load_repeats=1,
+    startup_runs=1,
+    first_use_n=20,
+    first_use_warm=4,
+    first_use_rounds=1,
+    clients=32,
+    per_client=2,
+    concurrent_rounds=1,
+    huge=200,
+    answer_runs=1,
+)
 
 
 class BenchError(RuntimeError):
@@ -216,16 +263,24 @@ def note(msg: str) -> None:
 
 # ------------------------------------------------------------------ synthetic traffic
 
+
 def _form(params: list[tuple[str, str]]) -> bytes:
     from urllib.parse import urlencode
+
     return urlencode(params).encode("ascii")  # brackets percent-encoded, as stripe-python
 
 
-CLIENT_UA = json.dumps({
-    "bindings_version": "16.1.0", "lang": "python", "publisher": "stripe",
-    "httplib": "requests", "lang_version": "3.11.2",
-    "platform": "Linux-6.1.0-x86_64-with-glibc2.36",
-    "uname": "Linux ci-runner 6.1.0 #1 SMP PREEMPT_DYNAMIC x86_64"})
+CLIENT_UA = json.dumps(
+    {
+        "bindings_version": "16.1.0",
+        "lang": "python",
+        "publisher": "stripe",
+        "httplib": "requests",
+        "lang_version": "3.11.2",
+        "platform": "Linux-6.1.0-x86_64-with-glibc2.36",
+        "uname": "Linux ci-runner 6.1.0 #1 SMP PREEMPT_DYNAMIC x86_64",
+    }
+)
 
 
 def client_request(n: str, create: bool) -> tuple[str, str, bytes | None, dict[str, str]]:
@@ -233,20 +288,26 @@ def client_request(n: str, create: bool) -> tuple[str, str, bytes | None, dict[s
     ``fcsess_1Bench<n>``."""
     headers = {
         "User-Agent": "Stripe/v1 PythonBindings/16.1.0",
-        "Accept-Encoding": "gzip, deflate", "Accept": "*/*", "Connection": "keep-alive",
+        "Accept-Encoding": "gzip, deflate",
+        "Accept": "*/*",
+        "Connection": "keep-alive",
         "Authorization": f"Bearer {API_KEY}",
         "Stripe-Version": STRIPE_VERSION,
         "X-Stripe-Client-User-Agent": CLIENT_UA,
     }
     if create:
-        body = _form([
-            ("account_holder[type]", "customer"),
-            ("account_holder[customer]", f"cus_Bench{n}"),
-            ("permissions[0]", "balances"), ("permissions[1]", "ownership"),
-            ("permissions[2]", "payment_method"), ("prefetch[0]", "balances"),
-            ("filters[countries][0]", "US"),
-            ("return_url", "https://example.test/fc/return"),
-        ])
+        body = _form(
+            [
+                ("account_holder[type]", "customer"),
+                ("account_holder[customer]", f"cus_Bench{n}"),
+                ("permissions[0]", "balances"),
+                ("permissions[1]", "ownership"),
+                ("permissions[2]", "payment_method"),
+                ("prefetch[0]", "balances"),
+                ("filters[countries][0]", "US"),
+                ("return_url", "https://example.test/fc/return"),
+            ]
+        )
         headers["Content-Type"] = "application/x-www-form-urlencoded"
         headers["Idempotency-Key"] = f"stripe-python-retry-8c3f{n}-4b1e-9d2a-0e5c7f1a2b3c"
         return "POST", "/v1/financial_connections/sessions", body, headers
@@ -259,12 +320,26 @@ def _account(n: str, k: int) -> dict[str, Any]:
         "id": f"fca_1Bench{n}{'Chk' if cash else 'Crd'}",
         "object": "financial_connections.account",
         "account_holder": {"customer": f"cus_Bench{n}", "type": "customer"},
-        "balance": ({"as_of": UNIX_TIME, "cash": {"available": {"usd": 600012}},
-                     "current": {"usd": 600012}, "type": "cash"} if cash else
-                    {"as_of": UNIX_TIME, "credit": {"used": {"usd": 12345}},
-                     "current": {"usd": -12345}, "type": "credit"}),
-        "balance_refresh": {"last_attempted_at": UNIX_TIME, "next_refresh_available_at": None,
-                            "status": "succeeded"},
+        "balance": (
+            {
+                "as_of": UNIX_TIME,
+                "cash": {"available": {"usd": 600012}},
+                "current": {"usd": 600012},
+                "type": "cash",
+            }
+            if cash
+            else {
+                "as_of": UNIX_TIME,
+                "credit": {"used": {"usd": 12345}},
+                "current": {"usd": -12345},
+                "type": "credit",
+            }
+        ),
+        "balance_refresh": {
+            "last_attempted_at": UNIX_TIME,
+            "next_refresh_available_at": None,
+            "status": "succeeded",
+        },
         "category": "cash" if cash else "credit",
         "created": UNIX_TIME,
         "display_name": "Checking" if cash else "Rewards Card",
@@ -272,9 +347,11 @@ def _account(n: str, k: int) -> dict[str, Any]:
         "last4": "6789" if cash else "4242",
         "livemode": False,
         "ownership": f"fcaowns_1Bench{n}{k}",
-        "ownership_refresh": {"last_attempted_at": UNIX_TIME,
-                              "next_refresh_available_at": UNIX_TIME + 3600,
-                              "status": "succeeded"},
+        "ownership_refresh": {
+            "last_attempted_at": UNIX_TIME,
+            "next_refresh_available_at": UNIX_TIME + 3600,
+            "status": "succeeded",
+        },
         "permissions": ["balances", "ownership", "payment_method"],
         "status": "active",
         "subcategory": "checking" if cash else "credit_card",
@@ -290,9 +367,12 @@ def session_body(i: int | str, with_accounts: bool) -> dict[str, Any]:
         "id": f"fcsess_1Bench{n}",
         "object": "financial_connections.session",
         "account_holder": {"customer": f"cus_Bench{n}", "type": "customer"},
-        "accounts": {"object": "list",
-                     "data": [_account(n, 0), _account(n, 1)] if with_accounts else [],
-                     "has_more": False, "url": "/v1/financial_connections/accounts"},
+        "accounts": {
+            "object": "list",
+            "data": [_account(n, 0), _account(n, 1)] if with_accounts else [],
+            "has_more": False,
+            "url": "/v1/financial_connections/accounts",
+        },
         "client_secret": f"fcsess_client_secret_Bench{n}Q7xK2pLm9RtY",
         "filters": {"countries": ["US"]},
         "livemode": False,
@@ -305,20 +385,30 @@ def session_body(i: int | str, with_accounts: bool) -> dict[str, Any]:
 def response_headers(i: int | str, create: bool) -> list[tuple[str, str]]:
     n = i if isinstance(i, str) else f"{i:010d}"
     h = [
-        ("Server", "nginx"), ("Date", "Thu, 01 Jan 2026 00:00:00 GMT"),
+        ("Server", "nginx"),
+        ("Date", "Thu, 01 Jan 2026 00:00:00 GMT"),
         ("Content-Type", "application/json"),
         ("Access-Control-Allow-Credentials", "true"),
         ("Access-Control-Allow-Methods", "GET, HEAD, PUT, PATCH, POST, DELETE"),
         ("Access-Control-Allow-Origin", "*"),
-        ("Access-Control-Expose-Headers", "Request-Id, Stripe-Manage-Version, "
-         "Stripe-Should-Retry, X-Stripe-External-Auth-Required, "
-         "X-Stripe-Privileged-Session-Required"),
-        ("Access-Control-Max-Age", "300"), ("Cache-Control", "no-cache, no-store"),
-        ("Content-Security-Policy", "base-uri 'none'; default-src 'none'; form-action "
-         "'none'; frame-ancestors 'none'; img-src 'self'; script-src 'self' "
-         "'report-sample'; style-src 'self'"),
-        ("Request-Id", f"req_Bench{n}"), ("Stripe-Version", STRIPE_VERSION),
-        ("Vary", "Origin"), ("X-Stripe-Routing-Context-Priority-Tier", "api-testmode"),
+        (
+            "Access-Control-Expose-Headers",
+            "Request-Id, Stripe-Manage-Version, "
+            "Stripe-Should-Retry, X-Stripe-External-Auth-Required, "
+            "X-Stripe-Privileged-Session-Required",
+        ),
+        ("Access-Control-Max-Age", "300"),
+        ("Cache-Control", "no-cache, no-store"),
+        (
+            "Content-Security-Policy",
+            "base-uri 'none'; default-src 'none'; form-action "
+            "'none'; frame-ancestors 'none'; img-src 'self'; script-src 'self' "
+            "'report-sample'; style-src 'self'",
+        ),
+        ("Request-Id", f"req_Bench{n}"),
+        ("Stripe-Version", STRIPE_VERSION),
+        ("Vary", "Origin"),
+        ("X-Stripe-Routing-Context-Priority-Tier", "api-testmode"),
         ("Strict-Transport-Security", "max-age=63072000; includeSubDomains; preload"),
     ]
     if create:
@@ -329,6 +419,7 @@ def response_headers(i: int | str, create: bool) -> list[tuple[str, str]]:
 
 def as_headers(items: list[tuple[str, str]]):
     from mitmproxy import http as mhttp
+
     return mhttp.Headers([(k.encode(), v.encode()) for k, v in items])
 
 
@@ -391,13 +482,18 @@ def write_cassette(path: Path, n: int, templates: dict[bool, str]) -> list[dict[
 
 def served_body(entry: dict[str, Any]) -> bytes:
     from fc_cassette.exchange.interaction import encode_body
+
     return encode_body(entry["response"]["body"])
 
 
 def served_headers(entry: dict[str, Any]) -> list[tuple[str, str]]:
     from fc_cassette.exchange.interaction import SKIP_HEADERS, header_items
-    return [(k, v) for k, v in header_items(entry["response"]["headers"])
-            if k.lower() not in SKIP_HEADERS]
+
+    return [
+        (k, v)
+        for k, v in header_items(entry["response"]["headers"])
+        if k.lower() not in SKIP_HEADERS
+    ]
 
 
 def write_flows(path: Path, entries: list[dict[str, Any]], n: int) -> None:
@@ -420,6 +516,7 @@ FLOOR_ADDON = ROOT / "scripts" / "bench_floor.py"  # --set bench_floor=floor.jso
 
 # ------------------------------------------------------------------------ processes
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -434,9 +531,14 @@ class Proc:
         self.log = logdir / f"{name}.log"
         self._fh = open(self.log, "w")
         self.t_spawn = time.perf_counter()
-        self.popen = subprocess.Popen(args, stdout=self._fh, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, cwd=ROOT,
-                                      start_new_session=True)
+        self.popen = subprocess.Popen(
+            args,
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=ROOT,
+            start_new_session=True,
+        )
 
     def tail(self, n: int = 30) -> str:
         self._fh.flush()
@@ -449,8 +551,9 @@ class Proc:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
-                raise BenchError(f"{self.name} exited early ({self.popen.returncode}):\n"
-                                 f"{self.tail()}")
+                raise BenchError(
+                    f"{self.name} exited early ({self.popen.returncode}):\n{self.tail()}"
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return
@@ -461,8 +564,9 @@ class Proc:
     def stop(self, timeout: float = 15.0) -> None:
         from fc_cassette.harness import procs
 
-        procs.stop(self.popen, ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0),
-                                (signal.SIGKILL, 10.0)))
+        procs.stop(
+            self.popen, ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0), (signal.SIGKILL, 10.0))
+        )
         if not self._fh.closed:
             self._fh.close()
 
@@ -484,11 +588,13 @@ class Procs:
 
 # --------------------------------------------------------------------------- client
 
+
 class Contender:
     """One proxy and one persistent keep-alive connection to it."""
 
-    def __init__(self, name: str, port: int,
-                 reqs: list[tuple[str, str, bytes | None, dict[str, str], int]]):
+    def __init__(
+        self, name: str, port: int, reqs: list[tuple[str, str, bytes | None, dict[str, str], int]]
+    ):
         self.name, self.port, self.reqs = name, port, reqs
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.cursor = 0
@@ -534,8 +640,10 @@ def strided(n: int) -> list[int]:
 
 # ---------------------------------------------------------------- upstream (record)
 
+
 def run_upstream(port: int) -> None:
     """A minimal keep-alive HTTP/1.1 server answering Stripe-shaped responses."""
+
     def raw(create: bool) -> bytes:
         body, headers = upstream_response(0, create)
         head = "HTTP/1.1 200 OK\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
@@ -577,6 +685,7 @@ def run_upstream(port: int) -> None:
 
 # --------------------------------------------------------------------- load (child)
 
+
 def _status_kb(field: str) -> int:
     """``VmRSS`` / ``VmHWM`` (peak RSS of this process image; unlike ``ru_maxrss`` it
     does not inherit the parent's peak across fork + exec) from /proc, in KiB."""
@@ -613,8 +722,17 @@ def run_load(kind: str, path: str) -> None:
         keep = docs
     dt = time.perf_counter() - t0
     peak = _status_kb("VmHWM")
-    print(json.dumps({"kind": kind, "seconds": dt, "interactions": n,
-                      "peak_growth_mb": max(0, peak - base) / 1024, "peak_mb": peak / 1024}))
+    print(
+        json.dumps(
+            {
+                "kind": kind,
+                "seconds": dt,
+                "interactions": n,
+                "peak_growth_mb": max(0, peak - base) / 1024,
+                "peak_mb": peak / 1024,
+            }
+        )
+    )
     del keep
 
 
@@ -622,8 +740,13 @@ def measure_load(path: Path, repeats: int) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {"fc": [], "yaml": []}
     for _ in range(repeats):
         for kind in ("fc", "yaml"):
-            p = subprocess.run([sys.executable, __file__, "--_load", kind, str(path)],
-                               capture_output=True, text=True, timeout=300, cwd=ROOT)
+            p = subprocess.run(
+                [sys.executable, __file__, "--_load", kind, str(path)],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=ROOT,
+            )
             if p.returncode != 0:
                 raise BenchError(f"load {kind} failed:\n{p.stderr[-2000:]}")
             out[kind].append(json.loads(p.stdout.strip().splitlines()[-1]))
@@ -631,6 +754,7 @@ def measure_load(path: Path, repeats: int) -> dict[str, list[dict]]:
 
 
 # ------------------------------------------------------------------------- misses
+
 
 def measure_misses(path: Path, samples: int = 300) -> float:
     """``miss_10k_ms``: milliseconds per replay miss against the large cassette (median),
@@ -656,8 +780,12 @@ def measure_misses(path: Path, samples: int = 300) -> float:
         elif j % 3 == 1:
             req["query"] = {"expand": ["accounts"], "n": str(j)}
         else:
-            req = {**req, "method": "GET", "body": None,
-                   "path": f"/v1/financial_connections/sessions/fcsess_Never{j:06d}"}
+            req = {
+                **req,
+                "method": "GET",
+                "body": None,
+                "path": f"/v1/financial_connections/sessions/fcsess_Never{j:06d}",
+            }
         t = time.perf_counter()
         got = pb.take(req)
         if not isinstance(got, Miss):
@@ -669,8 +797,15 @@ def measure_misses(path: Path, samples: int = 300) -> float:
 
 # ------------------------------------------------------------------------ startup
 
-def first_response_time(proc: Proc, method: str, path: str, body: bytes | None,
-                        headers: dict[str, str], timeout: float = 60.0) -> float:
+
+def first_response_time(
+    proc: Proc,
+    method: str,
+    path: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    timeout: float = 60.0,
+) -> float:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.popen.poll() is not None:
@@ -692,10 +827,20 @@ def first_response_time(proc: Proc, method: str, path: str, body: bytes | None,
 
 # ---------------------------------------------------------------------------- main
 
+
 def mitm_common(port: int, confdir: Path) -> list[str]:
-    return ["--listen-host", "127.0.0.1", "--listen-port", str(port),
-            "--set", "connection_strategy=lazy", "--set", "flow_detail=0",
-            "--set", f"confdir={confdir}"]
+    return [
+        "--listen-host",
+        "127.0.0.1",
+        "--listen-port",
+        str(port),
+        "--set",
+        "connection_strategy=lazy",
+        "--set",
+        "flow_detail=0",
+        "--set",
+        f"confdir={confdir}",
+    ]
 
 
 def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
@@ -716,15 +861,22 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
     write_flows(flows_path, small_entries, sizes.small)
     floor_dir = tmp / "floor"
     floor_dir.mkdir()
-    (floor_dir / "floor.json").write_text(json.dumps({
-        "post": served_body(small_entries[0]).decode(),
-        "get": served_body(small_entries[1]).decode(),
-        "headers": served_headers(small_entries[1])}))
+    (floor_dir / "floor.json").write_text(
+        json.dumps(
+            {
+                "post": served_body(small_entries[0]).decode(),
+                "get": served_body(small_entries[1]).decode(),
+                "headers": served_headers(small_entries[1]),
+            }
+        )
+    )
     floor_args = ["-s", str(FLOOR_ADDON), "--set", f"bench_floor={floor_dir / 'floor.json'}"]
     res["large_n"] = sizes.large
     res["large_cassette_mb"] = large_path.stat().st_size / 1e6
-    note(f"data: {sizes.small} + {sizes.large} interactions "
-         f"({res['large_cassette_mb']:.1f} MB) in {time.perf_counter() - t:.1f}s")
+    note(
+        f"data: {sizes.small} + {sizes.large} interactions "
+        f"({res['large_cassette_mb']:.1f} MB) in {time.perf_counter() - t:.1f}s"
+    )
 
     def reqs(order: list[int], expect: bool = True):
         out = []
@@ -736,44 +888,108 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
 
     small_reqs = reqs(list(range(sizes.small)))
     walk = strided(sizes.large)
-    large_same_reqs = reqs(walk[:sizes.small])  # same workload shape as small_reqs
+    large_same_reqs = reqs(walk[: sizes.small])  # same workload shape as small_reqs
     large_walk_reqs = reqs(walk)
 
     # mitmproxy generates its CA on first start: do it once, outside any timing
     port = free_port()
-    procs.start("ca", [MITMDUMP, "-q", *floor_args, "--mode",
-                       "reverse:http://127.0.0.1:1", *mitm_common(port, confdir)], port).wait_port()
+    procs.start(
+        "ca",
+        [
+            MITMDUMP,
+            "-q",
+            *floor_args,
+            "--mode",
+            "reverse:http://127.0.0.1:1",
+            *mitm_common(port, confdir),
+        ],
+        port,
+    ).wait_port()
     procs.stop_all()
 
     # -- replay throughput: replay, server replay, floor, replay of the large cassette
     note("replay throughput ...")
-    ports = {k: free_port() for k in ("replay", "server_replay", "floor", "replay_large",
-                                      "replay_large_first_use")}
+    ports = {
+        k: free_port()
+        for k in ("replay", "server_replay", "floor", "replay_large", "replay_large_first_use")
+    }
     started = [
-        procs.start("replay", [FC, "replay", str(small_path), "--port", str(ports["replay"]),
-                               "--config", str(repeat_cfg), "--set", f"confdir={confdir}"],
-                    ports["replay"]),
-        procs.start("server_replay", [
-            MITMDUMP, "-q", "-S", str(flows_path), "--set", "server_replay_reuse=true",
-            "--set", "server_replay_extra=kill", "--set", "server_replay_ignore_host=true",
-            "--set", "server_replay_ignore_port=true", "--mode", "reverse:http://127.0.0.1:1",
-            *mitm_common(ports["server_replay"], confdir)], ports["server_replay"]),
-        procs.start("floor", [MITMDUMP, "-q", *floor_args, "--mode",
-                              "reverse:http://127.0.0.1:1", *mitm_common(ports["floor"], confdir)],
-                    ports["floor"]),
-        *(procs.start(name, [
-            FC, "replay", str(large_path), "--port", str(ports[name]),
-            "--config", str(repeat_cfg), "--set", f"confdir={confdir}"], ports[name])
-          for name in ("replay_large", "replay_large_first_use")),
+        procs.start(
+            "replay",
+            [
+                FC,
+                "replay",
+                str(small_path),
+                "--port",
+                str(ports["replay"]),
+                "--config",
+                str(repeat_cfg),
+                "--set",
+                f"confdir={confdir}",
+            ],
+            ports["replay"],
+        ),
+        procs.start(
+            "server_replay",
+            [
+                MITMDUMP,
+                "-q",
+                "-S",
+                str(flows_path),
+                "--set",
+                "server_replay_reuse=true",
+                "--set",
+                "server_replay_extra=kill",
+                "--set",
+                "server_replay_ignore_host=true",
+                "--set",
+                "server_replay_ignore_port=true",
+                "--mode",
+                "reverse:http://127.0.0.1:1",
+                *mitm_common(ports["server_replay"], confdir),
+            ],
+            ports["server_replay"],
+        ),
+        procs.start(
+            "floor",
+            [
+                MITMDUMP,
+                "-q",
+                *floor_args,
+                "--mode",
+                "reverse:http://127.0.0.1:1",
+                *mitm_common(ports["floor"], confdir),
+            ],
+            ports["floor"],
+        ),
+        *(
+            procs.start(
+                name,
+                [
+                    FC,
+                    "replay",
+                    str(large_path),
+                    "--port",
+                    str(ports[name]),
+                    "--config",
+                    str(repeat_cfg),
+                    "--set",
+                    f"confdir={confdir}",
+                ],
+                ports[name],
+            )
+            for name in ("replay_large", "replay_large_first_use")
+        ),
     ]
     for p in started:
         p.wait_port()
-    cs = [Contender("replay", ports["replay"], small_reqs),
-          Contender("server_replay", ports["server_replay"], small_reqs),
-          Contender("floor", ports["floor"], small_reqs),
-          Contender("replay_large", ports["replay_large"], large_same_reqs),
-          Contender("replay_large_first_use", ports["replay_large_first_use"],
-                    large_walk_reqs)]
+    cs = [
+        Contender("replay", ports["replay"], small_reqs),
+        Contender("server_replay", ports["server_replay"], small_reqs),
+        Contender("floor", ports["floor"], small_reqs),
+        Contender("replay_large", ports["replay_large"], large_same_reqs),
+        Contender("replay_large_first_use", ports["replay_large_first_use"], large_walk_reqs),
+    ]
     try:
         alternate(cs, sizes.warmup, sizes.batch, sizes.repeats)
     finally:
@@ -797,37 +1013,87 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
 
     # -- record throughput vs passthrough
     note("record throughput ...")
-    ports = {k: free_port() for k in ("upstream", "record", "record_nofsync", "passthrough",
-                                      "mitmdump_w")}
-    up = procs.start("upstream", [sys.executable, __file__, "--_upstream",
-                                  str(ports["upstream"])], ports["upstream"])
+    ports = {
+        k: free_port()
+        for k in ("upstream", "record", "record_nofsync", "passthrough", "mitmdump_w")
+    }
+    up = procs.start(
+        "upstream",
+        [sys.executable, __file__, "--_upstream", str(ports["upstream"])],
+        ports["upstream"],
+    )
     upstream = f"http://127.0.0.1:{ports['upstream']}"
     started = [
-        procs.start("record", [FC, "record", str(tmp / "rec_fsync.yaml"), "--upstream", upstream,
-                               "--record-mode", "all", "--port", str(ports["record"]),
-                               "--set", f"confdir={confdir}"], ports["record"]),
-        procs.start("record_nofsync", [
-            FC, "record", str(tmp / "rec_nofsync.yaml"), "--upstream", upstream,
-            "--record-mode", "all", "--port", str(ports["record_nofsync"]),
-            "--config", str(nofsync_cfg), "--set", f"confdir={confdir}"],
-            ports["record_nofsync"]),
-        procs.start("passthrough", [MITMDUMP, "--mode", f"reverse:{upstream}",
-                                    *mitm_common(ports["passthrough"], confdir)],
-                    ports["passthrough"]),
-        procs.start("mitmdump_w", [MITMDUMP, "--mode", f"reverse:{upstream}",
-                                   "-w", str(tmp / "mitmdump_w.flows"),
-                                   *mitm_common(ports["mitmdump_w"], confdir)],
-                    ports["mitmdump_w"]),
+        procs.start(
+            "record",
+            [
+                FC,
+                "record",
+                str(tmp / "rec_fsync.yaml"),
+                "--upstream",
+                upstream,
+                "--record-mode",
+                "all",
+                "--port",
+                str(ports["record"]),
+                "--set",
+                f"confdir={confdir}",
+            ],
+            ports["record"],
+        ),
+        procs.start(
+            "record_nofsync",
+            [
+                FC,
+                "record",
+                str(tmp / "rec_nofsync.yaml"),
+                "--upstream",
+                upstream,
+                "--record-mode",
+                "all",
+                "--port",
+                str(ports["record_nofsync"]),
+                "--config",
+                str(nofsync_cfg),
+                "--set",
+                f"confdir={confdir}",
+            ],
+            ports["record_nofsync"],
+        ),
+        procs.start(
+            "passthrough",
+            [
+                MITMDUMP,
+                "--mode",
+                f"reverse:{upstream}",
+                *mitm_common(ports["passthrough"], confdir),
+            ],
+            ports["passthrough"],
+        ),
+        procs.start(
+            "mitmdump_w",
+            [
+                MITMDUMP,
+                "--mode",
+                f"reverse:{upstream}",
+                "-w",
+                str(tmp / "mitmdump_w.flows"),
+                *mitm_common(ports["mitmdump_w"], confdir),
+            ],
+            ports["mitmdump_w"],
+        ),
     ]
     up.wait_port()
     for p in started:
         p.wait_port()
     rec_reqs = reqs(list(range(sizes.small)), expect=False)
-    cs = [Contender("record", ports["record"], rec_reqs),
-          Contender("record_nofsync", ports["record_nofsync"], rec_reqs),
-          Contender("passthrough", ports["passthrough"], rec_reqs),
-          Contender("mitmdump_w", ports["mitmdump_w"], rec_reqs),
-          Contender("upstream_direct", ports["upstream"], rec_reqs)]
+    cs = [
+        Contender("record", ports["record"], rec_reqs),
+        Contender("record_nofsync", ports["record_nofsync"], rec_reqs),
+        Contender("passthrough", ports["passthrough"], rec_reqs),
+        Contender("mitmdump_w", ports["mitmdump_w"], rec_reqs),
+        Contender("upstream_direct", ports["upstream"], rec_reqs),
+    ]
     try:
         alternate(cs, sizes.record_warmup, sizes.record_batch, sizes.record_repeats)
     finally:
@@ -835,17 +1101,18 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
             c.close()
     procs.stop_all()
     from fc_cassette.cassette.store import load as load_cassette
+
     expected = sizes.record_warmup + sizes.record_batch * sizes.record_repeats
     for name in ("rec_fsync.yaml", "rec_nofsync.yaml"):
         recorded = len(load_cassette(tmp / name).interactions)
         if recorded != expected:
-            raise BenchError(f"record wrote {recorded} interactions to {name}, "
-                             f"expected {expected}")
+            raise BenchError(f"record wrote {recorded} interactions to {name}, expected {expected}")
     rps = {c.name: c.rps() for c in cs}
     times = {c.name: c.times for c in cs}  # per request, one per round of batches
 
     def vs(name: str, other: str) -> float:  # throughput ratio, paired by round
         return bench_workloads.paired_ratio(times, other, name)
+
     res["record_rps"] = rps["record"]
     res["record_fsync_off_rps"] = rps["record_nofsync"]
     res["passthrough_rps"] = rps["passthrough"]
@@ -876,11 +1143,26 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
         for kind in ("fc", "bare"):
             port = free_port()
             if kind == "fc":
-                args = [FC, "replay", str(small_path), "--port", str(port),
-                        "--config", str(repeat_cfg), "--set", f"confdir={confdir}"]
+                args = [
+                    FC,
+                    "replay",
+                    str(small_path),
+                    "--port",
+                    str(port),
+                    "--config",
+                    str(repeat_cfg),
+                    "--set",
+                    f"confdir={confdir}",
+                ]
             else:
-                args = [MITMDUMP, "-q", *floor_args, "--mode",
-                        "reverse:http://127.0.0.1:1", *mitm_common(port, confdir)]
+                args = [
+                    MITMDUMP,
+                    "-q",
+                    *floor_args,
+                    "--mode",
+                    "reverse:http://127.0.0.1:1",
+                    *mitm_common(port, confdir),
+                ]
             p = procs.start(f"startup_{kind}", args, port)
             try:
                 times[kind].append(first_response_time(p, m, pth, b, h))
@@ -889,8 +1171,7 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
     res["startup_s"] = statistics.median(times["fc"])
     res["startup_bare_s"] = statistics.median(times["bare"])
     res["startup_vs_bare"] = res["startup_s"] / res["startup_bare_s"]
-    res.update(bench_first_answer(sizes, tmp, procs, templates, small_path, large_path,
-                                  confdir))
+    res.update(bench_first_answer(sizes, tmp, procs, templates, small_path, large_path, confdir))
     return res
 
 
@@ -904,8 +1185,15 @@ def _peak_mb(pid: int) -> float:
     return 0.0
 
 
-def bench_first_answer(sizes: Sizes, tmp: Path, procs: Procs, templates: dict[bool, str],
-                       small_path: Path, large_path: Path, confdir: Path) -> dict[str, Any]:
+def bench_first_answer(
+    sizes: Sizes,
+    tmp: Path,
+    procs: Procs,
+    templates: dict[bool, str],
+    small_path: Path,
+    large_path: Path,
+    confdir: Path,
+) -> dict[str, Any]:
     """``first_answer_*``: seconds from spawning ``fc-cassette replay CASSETTE`` to its
     first 200 answer (the request of the cassette's first interaction, as a test's
     first request is), for 10, 10k and 100k interactions; alternating 10 / 10k, the
@@ -920,8 +1208,11 @@ def bench_first_answer(sizes: Sizes, tmp: Path, procs: Procs, templates: dict[bo
     def one(kind: str, path: Path) -> None:
         nonlocal peak
         port = free_port()
-        p = procs.start(f"answer_{kind}", [FC, "replay", str(path), "--port", str(port),
-                                           "--set", f"confdir={confdir}"], port)
+        p = procs.start(
+            f"answer_{kind}",
+            [FC, "replay", str(path), "--port", str(port), "--set", f"confdir={confdir}"],
+            port,
+        )
         try:
             times[kind].append(first_response_time(p, m, pth, b, h, timeout=1800))
             if kind == "huge":
@@ -937,15 +1228,26 @@ def bench_first_answer(sizes: Sizes, tmp: Path, procs: Procs, templates: dict[bo
     small = statistics.median(times["small"])
     huge_mb = huge_path.stat().st_size / 1e6
     huge_path.unlink()
-    return {"first_answer_10_s": small, "first_answer_10k_s": statistics.median(times["large"]),
-            "first_answer_100k_s": times["huge"][0], "huge_n": sizes.huge,
-            "huge_cassette_mb": huge_mb,
-            "first_answer_10k_vs_10": statistics.median(times["large"]) / small,
-            "first_answer_100k_vs_10": times["huge"][0] / small, "load_100k_peak_mb": peak}
+    return {
+        "first_answer_10_s": small,
+        "first_answer_10k_s": statistics.median(times["large"]),
+        "first_answer_100k_s": times["huge"][0],
+        "huge_n": sizes.huge,
+        "huge_cassette_mb": huge_mb,
+        "first_answer_10k_vs_10": statistics.median(times["large"]) / small,
+        "first_answer_100k_vs_10": times["huge"][0] / small,
+        "load_100k_peak_mb": peak,
+    }
 
 
-def bench_first_use(sizes: Sizes, tmp: Path, procs: Procs, templates: dict[bool, str],
-                    floor_args: list[str], confdir: Path) -> dict[str, Any]:
+def bench_first_use(
+    sizes: Sizes,
+    tmp: Path,
+    procs: Procs,
+    templates: dict[bool, str],
+    floor_args: list[str],
+    confdir: Path,
+) -> dict[str, Any]:
     """The headline replay figures (first use) and the concurrent-clients figures."""
     note("first-use replay (fresh processes, each request once) ...")
     n = sizes.first_use_warm + sizes.first_use_n
@@ -954,20 +1256,37 @@ def bench_first_use(sizes: Sizes, tmp: Path, procs: Procs, templates: dict[bool,
     write_flows(flows, entries, n)
     order = strided(n)
     reqs = [(*request_for(i), len(served_body(entries[i]))) for i in order]
-    warm, timed = reqs[:sizes.first_use_warm], reqs[sizes.first_use_warm:]
+    warm, timed = reqs[: sizes.first_use_warm], reqs[sizes.first_use_warm :]
     reverse = ["--mode", "reverse:http://127.0.0.1:1"]
     contenders = {
-        "replay": lambda port: [FC, "replay", str(path), "--port", str(port),
-                                "--set", f"confdir={confdir}"],
+        "replay": lambda port: [
+            FC,
+            "replay",
+            str(path),
+            "--port",
+            str(port),
+            "--set",
+            f"confdir={confdir}",
+        ],
         "server_replay": lambda port: [
-            MITMDUMP, "-q", "-S", str(flows), "--set", "server_replay_extra=kill",
-            "--set", "server_replay_ignore_host=true", "--set", "server_replay_ignore_port=true",
-            *reverse, *mitm_common(port, confdir)],
-        "floor": lambda port: [MITMDUMP, "-q", *floor_args, *reverse,
-                               *mitm_common(port, confdir)],
+            MITMDUMP,
+            "-q",
+            "-S",
+            str(flows),
+            "--set",
+            "server_replay_extra=kill",
+            "--set",
+            "server_replay_ignore_host=true",
+            "--set",
+            "server_replay_ignore_port=true",
+            *reverse,
+            *mitm_common(port, confdir),
+        ],
+        "floor": lambda port: [MITMDUMP, "-q", *floor_args, *reverse, *mitm_common(port, confdir)],
     }
-    rounds = bench_workloads.first_use(contenders, procs.start, procs.stop_all, free_port,
-                                       warm, timed, sizes.first_use_rounds)
+    rounds = bench_workloads.first_use(
+        contenders, procs.start, procs.stop_all, free_port, warm, timed, sizes.first_use_rounds
+    )
     sec = {n: statistics.median(v) for n, v in rounds.items()}
     res: dict[str, Any] = {
         "first_use_n": sizes.first_use_n,
@@ -977,28 +1296,35 @@ def bench_first_use(sizes: Sizes, tmp: Path, procs: Procs, templates: dict[bool,
         "floor_first_use_rps": 1 / sec["floor"],
         # throughput ratios, paired by round (see bench_workloads.paired_ratio)
         "replay_vs_floor": bench_workloads.paired_ratio(rounds, "floor", "replay"),
-        "replay_vs_server_replay": bench_workloads.paired_ratio(rounds, "server_replay",
-                                                                "replay"),
-        "replay_vs_floor_rounds": [round(f / r, 3) for f, r in zip(
-            rounds["floor"], rounds["replay"], strict=True)],
+        "replay_vs_server_replay": bench_workloads.paired_ratio(rounds, "server_replay", "replay"),
+        "replay_vs_floor_rounds": [
+            round(f / r, 3) for f, r in zip(rounds["floor"], rounds["replay"], strict=True)
+        ],
     }
     note(f"{sizes.clients} concurrent keep-alive clients ...")
     repeat_cfg = tmp / "repeat_last.yaml"
     ports = {"replay": free_port(), "floor": free_port()}
-    started = [procs.start("replay_32c", [*contenders["replay"](ports["replay"]),
-                                          "--config", str(repeat_cfg)], ports["replay"]),
-               procs.start("floor_32c", contenders["floor"](ports["floor"]), ports["floor"])]
+    started = [
+        procs.start(
+            "replay_32c",
+            [*contenders["replay"](ports["replay"]), "--config", str(repeat_cfg)],
+            ports["replay"],
+        ),
+        procs.start("floor_32c", contenders["floor"](ports["floor"]), ports["floor"]),
+    ]
     try:
         for p in started:
             p.wait_port()
-        got = bench_workloads.concurrent(ports, reqs, sizes.clients, sizes.per_client,
-                                         warm=2, rounds=sizes.concurrent_rounds)
+        got = bench_workloads.concurrent(
+            ports, reqs, sizes.clients, sizes.per_client, warm=2, rounds=sizes.concurrent_rounds
+        )
     finally:
         procs.stop_all()
     res["replay_32c_rps"], res["floor_32c_rps"] = got["replay"]["rps"], got["floor"]["rps"]
     # paired by round, as the first-use ratios (the rounds' rates, so floor over replay)
     res["replay_32c_vs_floor"] = bench_workloads.paired_ratio(
-        {n: got[n]["rounds"] for n in ("replay", "floor")}, "replay", "floor")
+        {n: got[n]["rounds"] for n in ("replay", "floor")}, "replay", "floor"
+    )
     for name in ("replay", "floor"):
         res[f"{name}_32c_p50_ms"] = got[name]["p50_ms"]
         res[f"{name}_32c_p99_ms"] = got[name]["p99_ms"]
@@ -1013,10 +1339,12 @@ def table(res: dict[str, Any], sizes: Sizes) -> str:
         ("floor_rps", "mitmdump constant-response addon (req/s)", "{:.0f}"),
         ("replay_repeat_vs_server_replay", "replay / server replay, repeats", "{:.3f}"),
         ("replay_repeat_vs_floor", "replay / floor, repeats", "{:.3f}"),
-        ("replay_first_use_rps", f"replay, {res['first_use_n']} requests each once (req/s)",
-         "{:.0f}"),
-        ("server_replay_first_use_rps", "mitmdump -S, same first-use workload (req/s)",
-         "{:.0f}"),
+        (
+            "replay_first_use_rps",
+            f"replay, {res['first_use_n']} requests each once (req/s)",
+            "{:.0f}",
+        ),
+        ("server_replay_first_use_rps", "mitmdump -S, same first-use workload (req/s)", "{:.0f}"),
         ("floor_first_use_rps", "floor, same first-use workload (req/s)", "{:.0f}"),
         ("replay_vs_server_replay", "first use: replay / server replay", "{:.3f}"),
         ("replay_vs_floor", "first use: replay / floor", "{:.3f}"),
@@ -1029,8 +1357,7 @@ def table(res: dict[str, Any], sizes: Sizes) -> str:
         ("floor_32c_p99_ms", "32 clients: floor p99 latency (ms)", "{:.2f}"),
         ("replay_10k_rps", f"fc-cassette replay, {k} interactions (req/s)", "{:.0f}"),
         ("scale_10k_vs_10", f"per-request time {k} / 10, same requests", "{:.3f}"),
-        ("replay_10k_first_use_rps", f"replay {k}, each request's first use (req/s)",
-         "{:.0f}"),
+        ("replay_10k_first_use_rps", f"replay {k}, each request's first use (req/s)", "{:.0f}"),
         ("first_use_vs_floor", "first-use replay / floor (no goal)", "{:.3f}"),
         ("load_10k_s", f"load + index {k} cassette (s)", "{:.2f}"),
         ("yaml_parse_10k_s", "bare CSafeLoader parse, same file (s)", "{:.2f}"),
@@ -1051,12 +1378,10 @@ def table(res: dict[str, Any], sizes: Sizes) -> str:
         ("startup_vs_bare", "startup / bare", "{:.3f}"),
         ("first_answer_10_s", "replay 10: spawn -> first answer (s)", "{:.2f}"),
         ("first_answer_10k_s", f"replay {k}: spawn -> first answer (s)", "{:.2f}"),
-        ("first_answer_100k_s", f"replay {res['huge_n']}: spawn -> first answer (s)",
-         "{:.2f}"),
+        ("first_answer_100k_s", f"replay {res['huge_n']}: spawn -> first answer (s)", "{:.2f}"),
         ("first_answer_10k_vs_10", f"first answer {k} / 10", "{:.3f}"),
         ("first_answer_100k_vs_10", f"first answer {res['huge_n']} / 10", "{:.3f}"),
-        ("load_100k_peak_mb", f"replay {res['huge_n']}: peak RSS at first answer (MB)",
-         "{:.1f}"),
+        ("load_100k_peak_mb", f"replay {res['huge_n']}: peak RSS at first answer (MB)", "{:.1f}"),
         *bench_micro.ROWS,
     ]
     lines = [f"{'metric':34} {'value':>10}  {'goal':9} {'met?':5} description", "-" * 100]
@@ -1087,8 +1412,11 @@ def main(argv: list[str] | None = None) -> int:
 
     missing = [b for b in (FC, MITMDUMP) if not os.path.exists(b)]
     if missing:
-        print(f"bench: {', '.join(missing)} not found: run this script with the project's "
-              f"virtualenv python ({ROOT / '.venv' / 'bin' / 'python'})", file=sys.stderr)
+        print(
+            f"bench: {', '.join(missing)} not found: run this script with the project's "
+            f"virtualenv python ({ROOT / '.venv' / 'bin' / 'python'})",
+            file=sys.stderr,
+        )
         return 1
     sizes = SMOKE if args.smoke else FULL
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -1114,14 +1442,18 @@ def main(argv: list[str] | None = None) -> int:
     res["mode"] = "smoke" if args.smoke else "full"
     res["elapsed_s"] = time.perf_counter() - t0
     res["goals_met"] = sum(
-        1 for k, (op, b) in GOALS.items() if (res[k] >= b if op == ">=" else res[k] <= b))
+        1 for k, (op, b) in GOALS.items() if (res[k] >= b if op == ">=" else res[k] <= b)
+    )
     res["goals_total"] = len(GOALS)
     print(table(res, sizes))
     print(bench_suite.table(res))
-    print(f"elapsed {res['elapsed_s']:.0f}s; goals met {res['goals_met']}/{res['goals_total']}"
-          " (benchmark goals, not test assertions)")
-    print(json.dumps({k: (float(f"{v:.6g}") if isinstance(v, float) else v)
-                      for k, v in res.items()}))
+    print(
+        f"elapsed {res['elapsed_s']:.0f}s; goals met {res['goals_met']}/{res['goals_total']}"
+        " (benchmark goals, not test assertions)"
+    )
+    print(
+        json.dumps({k: (float(f"{v:.6g}") if isinstance(v, float) else v) for k, v in res.items()})
+    )
     return 0
 
 

@@ -30,14 +30,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-GOALS = {"suite_proxies_started": ("<=", 1), "suite_proxies_peak_mb": ("<=", 150.0),
-         "suite_vs_vcr": ("<=", 1.3), "suite_1000_vs_vcr": ("<=", 1.3),
-         "suite_xdist_vs_vcr": ("<=", 1.5)}
+GOALS = {
+    "suite_proxies_started": ("<=", 1),
+    "suite_proxies_peak_mb": ("<=", 150.0),
+    "suite_vs_vcr": ("<=", 1.3),
+    "suite_1000_vs_vcr": ("<=", 1.3),
+    "suite_xdist_vs_vcr": ("<=", 1.5),
+}
 REPEATS = 3
 FC = str(Path(sys.executable).parent / "fc-cassette")
 PROXY = re.compile(rb"-m\x00fc_cassette\x00(replay|record)\x00")
 
-HELPER = '''
+HELPER = """
 import os
 
 import requests
@@ -57,19 +61,19 @@ def create_and_retrieve(base, i):
     sid = r.json()["id"]
     r = SESSION.get(f"{base}/v1/financial_connections/sessions/{sid}", timeout=30)
     assert r.status_code == 200 and r.json()["id"] == sid, r.text
-'''
+"""
 
-OURS = '''
+OURS = """
 import pytest
 from benchhelp import create_and_retrieve
-'''
-OURS_TEST = '''
+"""
+OURS_TEST = """
 
 @pytest.mark.fc_cassette
 def test_t{i}(fc_proxy):
     create_and_retrieve(fc_proxy.url, {i})
-'''
-THEIRS = '''
+"""
+THEIRS = """
 import pytest
 from benchhelp import UPSTREAM, create_and_retrieve
 
@@ -77,13 +81,13 @@ from benchhelp import UPSTREAM, create_and_retrieve
 @pytest.fixture(scope="module")
 def vcr_config():
     return {{"filter_headers": ["authorization"]}}
-'''
-THEIRS_TEST = '''
+"""
+THEIRS_TEST = """
 
 @pytest.mark.vcr
 def test_t{i}():
     create_and_retrieve(UPSTREAM, {i})
-'''
+"""
 
 
 class SuiteError(Exception):
@@ -104,9 +108,21 @@ def start_simulate(root: Path) -> tuple[subprocess.Popen, str]:
 
     log = root / "suite-simulate.log"
     # the suite's sessions name made-up customers (cus_fakeB<i>)
-    proc = procs.spawn(["simulate", "--seed", "5", "--port", "0", "--set",
-                        f"confdir={root / 'suite-mitm'}", "--set",
-                        "fc_accept_unknown_customers=true"], log, command=[FC])
+    proc = procs.spawn(
+        [
+            "simulate",
+            "--seed",
+            "5",
+            "--port",
+            "0",
+            "--set",
+            f"confdir={root / 'suite-mitm'}",
+            "--set",
+            "fc_accept_unknown_customers=true",
+        ],
+        log,
+        command=[FC],
+    )
     try:
         port = procs.wait_listening(proc, log, 120, "fc-cassette simulate")
     except procs.StartError as e:
@@ -173,8 +189,9 @@ def run_pytest(cwd: Path, upstream: str, *args: str) -> tuple[float, int, float]
     out = cwd / "pytest.out"
     t0 = time.perf_counter()
     with open(out, "w") as fh:
-        p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL)
+        p = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 1200
         while p.poll() is None and time.monotonic() < deadline:
             peak = max(peak, sample_proxies(p.pid, seen))
@@ -184,8 +201,9 @@ def run_pytest(cwd: Path, upstream: str, *args: str) -> tuple[float, int, float]
         p.wait()
     dt = time.perf_counter() - t0
     if p.returncode != 0:
-        raise SuiteError(f"pytest {' '.join(args)} in {cwd.name} failed:\n"
-                         f"{out.read_text()[-4000:]}")
+        raise SuiteError(
+            f"pytest {' '.join(args)} in {cwd.name} failed:\n{out.read_text()[-4000:]}"
+        )
     return dt, len(seen), peak / 1024
 
 
@@ -210,12 +228,15 @@ def _replay(suites: tuple[Path, Path, str], repeats: int, *extra: str) -> dict[s
     runs: dict[str, list[tuple[float, int, float]]] = {"ours": [], "theirs": []}
     for _ in range(repeats):
         runs["ours"].append(run_pytest(ours, upstream, "-p", "no:recording", *extra))
-        runs["theirs"].append(run_pytest(theirs, upstream, "--record-mode=none",
-                                         "-p", "no:fc_cassette", *extra))
-    return {"ours_s": statistics.median(r[0] for r in runs["ours"]),
-            "theirs_s": statistics.median(r[0] for r in runs["theirs"]),
-            "started": max(r[1] for r in runs["ours"]),
-            "peak_mb": max(r[2] for r in runs["ours"])}
+        runs["theirs"].append(
+            run_pytest(theirs, upstream, "--record-mode=none", "-p", "no:fc_cassette", *extra)
+        )
+    return {
+        "ours_s": statistics.median(r[0] for r in runs["ours"]),
+        "theirs_s": statistics.median(r[0] for r in runs["theirs"]),
+        "started": max(r[1] for r in runs["ours"]),
+        "peak_mb": max(r[2] for r in runs["ours"]),
+    }
 
 
 def bench_suite(smoke: bool, tmp: Path) -> dict[str, Any]:
@@ -226,38 +247,49 @@ def bench_suite(smoke: bool, tmp: Path) -> dict[str, Any]:
     small = _record(tmp / "suite", n)
     one = _replay(small, repeats)
     res: dict[str, Any] = {
-        "suite_tests": n, "suite_100_s": one["ours_s"],
+        "suite_tests": n,
+        "suite_100_s": one["ours_s"],
         "suite_per_test_ms": one["ours_s"] * 1000 / n,
-        "suite_proxies_started": one["started"], "suite_proxies_peak_mb": one["peak_mb"],
-        "vcr_suite_100_s": one["theirs_s"], "suite_vs_vcr": one["ours_s"] / one["theirs_s"]}
+        "suite_proxies_started": one["started"],
+        "suite_proxies_peak_mb": one["peak_mb"],
+        "vcr_suite_100_s": one["theirs_s"],
+        "suite_vs_vcr": one["ours_s"] / one["theirs_s"],
+    }
     xd = _replay(small, repeats, "-n", "2")
     big = n if smoke else 1000
     many = one if smoke else _replay(_record(tmp / "suite_1000", big), repeats)
-    res.update({"suite_1000_tests": big, "suite_1000_s": many["ours_s"],
-                "vcr_suite_1000_s": many["theirs_s"],
-                "suite_1000_vs_vcr": many["ours_s"] / many["theirs_s"],
-                "suite_xdist_s": xd["ours_s"], "vcr_suite_xdist_s": xd["theirs_s"],
-                "suite_xdist_proxies_started": xd["started"],
-                "suite_xdist_vs_vcr": xd["ours_s"] / xd["theirs_s"]})
+    res.update(
+        {
+            "suite_1000_tests": big,
+            "suite_1000_s": many["ours_s"],
+            "vcr_suite_1000_s": many["theirs_s"],
+            "suite_1000_vs_vcr": many["ours_s"] / many["theirs_s"],
+            "suite_xdist_s": xd["ours_s"],
+            "vcr_suite_xdist_s": xd["theirs_s"],
+            "suite_xdist_proxies_started": xd["started"],
+            "suite_xdist_vs_vcr": xd["ours_s"] / xd["theirs_s"],
+        }
+    )
     return res
 
 
 def table(res: dict[str, Any]) -> str:
     n = res.get("suite_tests", 100)
-    rows = [("suite_100_s", f"pytest replay, {n} tests / {n} cassettes (s)", "{:.2f}"),
-            ("suite_per_test_ms", "per test, pytest start included (ms)", "{:.1f}"),
-            ("suite_proxies_started", "fc-cassette processes started", "{:d}"),
-            ("suite_proxies_peak_mb", "their peak summed RSS (MB)", "{:.1f}"),
-            ("vcr_suite_100_s", "VCR.py + pytest-recording, same suite (s)", "{:.2f}"),
-            ("suite_vs_vcr", "ours / VCR.py", "{:.3f}"),
-            ("suite_1000_s", f"pytest replay, {res.get('suite_1000_tests')} tests (s)",
-             "{:.2f}"),
-            ("vcr_suite_1000_s", "VCR.py, same suite (s)", "{:.2f}"),
-            ("suite_1000_vs_vcr", "ours / VCR.py", "{:.3f}"),
-            ("suite_xdist_s", f"pytest -n 2, {n} tests (s)", "{:.2f}"),
-            ("suite_xdist_proxies_started", "fc-cassette processes started (-n 2)", "{:d}"),
-            ("vcr_suite_xdist_s", "VCR.py -n 2, same suite (s)", "{:.2f}"),
-            ("suite_xdist_vs_vcr", "ours / VCR.py (-n 2)", "{:.3f}")]
+    rows = [
+        ("suite_100_s", f"pytest replay, {n} tests / {n} cassettes (s)", "{:.2f}"),
+        ("suite_per_test_ms", "per test, pytest start included (ms)", "{:.1f}"),
+        ("suite_proxies_started", "fc-cassette processes started", "{:d}"),
+        ("suite_proxies_peak_mb", "their peak summed RSS (MB)", "{:.1f}"),
+        ("vcr_suite_100_s", "VCR.py + pytest-recording, same suite (s)", "{:.2f}"),
+        ("suite_vs_vcr", "ours / VCR.py", "{:.3f}"),
+        ("suite_1000_s", f"pytest replay, {res.get('suite_1000_tests')} tests (s)", "{:.2f}"),
+        ("vcr_suite_1000_s", "VCR.py, same suite (s)", "{:.2f}"),
+        ("suite_1000_vs_vcr", "ours / VCR.py", "{:.3f}"),
+        ("suite_xdist_s", f"pytest -n 2, {n} tests (s)", "{:.2f}"),
+        ("suite_xdist_proxies_started", "fc-cassette processes started (-n 2)", "{:d}"),
+        ("vcr_suite_xdist_s", "VCR.py -n 2, same suite (s)", "{:.2f}"),
+        ("suite_xdist_vs_vcr", "ours / VCR.py (-n 2)", "{:.3f}"),
+    ]
     lines = []
     for key, desc, fmt in rows:
         goal = GOALS.get(key)

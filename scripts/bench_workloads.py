@@ -46,13 +46,21 @@ def exchange(conn: http.client.HTTPConnection, name: str, req: Req) -> None:
     r = conn.getresponse()
     data = r.read()
     if r.status != 200 or (expect >= 0 and len(data) != expect):
-        raise WorkloadError(f"{name}: {method} {path} -> {r.status} ({len(data)} "
-                            f"bytes, expected {expect}): {data[:300]!r}")
+        raise WorkloadError(
+            f"{name}: {method} {path} -> {r.status} ({len(data)} "
+            f"bytes, expected {expect}): {data[:300]!r}"
+        )
 
 
-def first_use(contenders: dict[str, Callable[[int], list[str]]], start, stop_all,
-              free_port, warm: list[Req], timed: list[Req], rounds: int
-              ) -> dict[str, list[float]]:
+def first_use(
+    contenders: dict[str, Callable[[int], list[str]]],
+    start,
+    stop_all,
+    free_port,
+    warm: list[Req],
+    timed: list[Req],
+    rounds: int,
+) -> dict[str, list[float]]:
     """Seconds per request of each contender, one figure per round (in round order).
 
     ``contenders``: name -> (port -> command line). Each round starts every contender
@@ -65,12 +73,10 @@ def first_use(contenders: dict[str, Callable[[int], list[str]]], start, stop_all
     names = list(contenders)
     per_req: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         ports = {n: free_port() for n in order}
-        procs = {n: start(f"first_use_{n}_{r}", contenders[n](ports[n]), ports[n])
-                 for n in order}
-        conns = {n: http.client.HTTPConnection("127.0.0.1", ports[n], timeout=60)
-                 for n in order}
+        procs = {n: start(f"first_use_{n}_{r}", contenders[n](ports[n]), ports[n]) for n in order}
+        conns = {n: http.client.HTTPConnection("127.0.0.1", ports[n], timeout=60) for n in order}
         try:
             for n in order:
                 procs[n].wait_port()
@@ -81,7 +87,7 @@ def first_use(contenders: dict[str, Callable[[int], list[str]]], start, stop_all
             for i in range(0, len(timed), BLOCK):
                 for n in order:
                     t0 = time.perf_counter()
-                    for req in timed[i:i + BLOCK]:
+                    for req in timed[i : i + BLOCK]:
                         exchange(conns[n], n, req)
                     spent[n] += time.perf_counter() - t0
             for n in order:
@@ -101,11 +107,11 @@ def paired_ratio(per_round: dict[str, list[float]], num: str, den: str) -> float
     time per request, or a rate): the two were measured side by side, so a slow round
     (the machine busy for a moment) slows both and cancels out, where a ratio of
     medians taken separately would pair different rounds."""
-    return statistics.median(a / b for a, b in zip(per_round[num], per_round[den],
-                                                   strict=True))
+    return statistics.median(a / b for a, b in zip(per_round[num], per_round[den], strict=True))
 
 
 # ------------------------------------------------------------------- concurrent clients
+
 
 def _raw(req: Req, port: int) -> bytes:
     method, path, body, headers, _ = req
@@ -129,8 +135,15 @@ async def _exchange(reader, writer, raw: bytes, expect: int, name: str) -> None:
         raise WorkloadError(f"{name}: {head[:60]!r} ({len(data)} bytes, expected {expect})")
 
 
-async def _client(port: int, reqs: list[tuple[bytes, int]], name: str, warm: int,
-                  go: asyncio.Event, ready: list[int], lat: list[float]) -> None:
+async def _client(
+    port: int,
+    reqs: list[tuple[bytes, int]],
+    name: str,
+    warm: int,
+    go: asyncio.Event,
+    ready: list[int],
+    lat: list[float],
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         for raw, expect in reqs[:warm]:
@@ -145,11 +158,16 @@ async def _client(port: int, reqs: list[tuple[bytes, int]], name: str, warm: int
         writer.close()
 
 
-async def _burst(name: str, port: int, per_client: list[list[Req]], warm: int
-                 ) -> tuple[float, list[float]]:
+async def _burst(
+    name: str, port: int, per_client: list[list[Req]], warm: int
+) -> tuple[float, list[float]]:
     go, ready, lat = asyncio.Event(), [], []
-    tasks = [asyncio.create_task(_client(port, [(_raw(q, port), q[4]) for q in reqs], name,
-                                         warm, go, ready, lat)) for reqs in per_client]
+    tasks = [
+        asyncio.create_task(
+            _client(port, [(_raw(q, port), q[4]) for q in reqs], name, warm, go, ready, lat)
+        )
+        for reqs in per_client
+    ]
     while len(ready) < len(tasks):
         await asyncio.sleep(0.005)
         for t in tasks:
@@ -169,13 +187,16 @@ class Concurrent:
 
     def summary(self) -> dict[str, float]:
         lat = sorted(self.latencies)
-        return {"rps": statistics.median(self.rps),
-                "p50_ms": lat[len(lat) // 2] * 1000,
-                "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000}
+        return {
+            "rps": statistics.median(self.rps),
+            "p50_ms": lat[len(lat) // 2] * 1000,
+            "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
+        }
 
 
-def concurrent(ports: dict[str, int], reqs: list[Req], clients: int, per_client: int,
-               warm: int, rounds: int) -> dict[str, dict[str, Any]]:
+def concurrent(
+    ports: dict[str, int], reqs: list[Req], clients: int, per_client: int, warm: int, rounds: int
+) -> dict[str, dict[str, Any]]:
     """``clients`` keep-alive connections at once per contender (already listening on
     ``ports``), each sending ``warm`` untimed then ``per_client`` timed requests (client
     c walks ``reqs`` from its own offset); contenders alternate over ``rounds``, the
@@ -185,10 +206,12 @@ def concurrent(ports: dict[str, int], reqs: list[Req], clients: int, per_client:
     n_req = len(reqs)
     names = list(ports)
     for r in range(rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             port = ports[name]
-            plan = [[reqs[(c * 7 + r * 131 + k) % n_req] for k in range(warm + per_client)]
-                    for c in range(clients)]
+            plan = [
+                [reqs[(c * 7 + r * 131 + k) % n_req] for k in range(warm + per_client)]
+                for c in range(clients)
+            ]
             rps, lat = asyncio.run(_burst(name, port, plan, warm))
             out[name].rps.append(rps)
             out[name].latencies += lat

@@ -30,8 +30,20 @@ MAX_MODULE_LINES = 450
 MAX_FUNCTION_LINES = 60
 MAX_TOP_LEVEL = 12
 # The rooms, lowest first (docs/structure.md says what each holds).
-LAYERS = ("_version", "stripe_api", "exchange", "redact", "cassette", "settings", "matching",
-          "playback", "simulator", "mitm", "cli", "harness")
+LAYERS = (
+    "_version",
+    "stripe_api",
+    "exchange",
+    "redact",
+    "cassette",
+    "settings",
+    "matching",
+    "playback",
+    "simulator",
+    "mitm",
+    "cli",
+    "harness",
+)
 
 
 def module_name(path: Path) -> str:
@@ -48,15 +60,18 @@ def long_functions(tree: ast.AST, path: Path) -> list[str]:
             first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             length = node.end_lineno - first + 1
             if length > MAX_FUNCTION_LINES:
-                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: function {node.name} "
-                             f"is {length} lines (limit {MAX_FUNCTION_LINES})")
+                found.append(
+                    f"{path.relative_to(ROOT)}:{node.lineno}: function {node.name} "
+                    f"is {length} lines (limit {MAX_FUNCTION_LINES})"
+                )
     return found
 
 
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _imports(tree: ast.AST):
@@ -80,12 +95,11 @@ def imported_modules(tree: ast.AST, name: str, is_package: bool, known: set[str]
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         else:
-            base = here[:len(here) - node.level + 1] if node.level else []
+            base = here[: len(here) - node.level + 1] if node.level else []
             mod = ".".join([*base, *(node.module.split(".") if node.module else [])])
             # "from . import x" imports the submodule x if there is one, else a name
             # defined in the package (its __init__)
-            targets = [f"{mod}.{a.name}" if f"{mod}.{a.name}" in known else mod
-                       for a in node.names]
+            targets = [f"{mod}.{a.name}" if f"{mod}.{a.name}" in known else mod for a in node.names]
         for target in targets:
             while target and target not in known:
                 target = target.rpartition(".")[0]
@@ -145,7 +159,6 @@ def room_of(module: str) -> str | None:
     return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in LAYERS) else None
 
 
-
 def layer_problems(graph: dict[str, set[str]]) -> list[str]:
     problems = []
     top = sorted(m for m in graph if room_of(m) is None and m != PACKAGE)
@@ -160,11 +173,13 @@ def layer_problems(graph: dict[str, set[str]]) -> list[str]:
             if other is None:
                 problems.append(f"layers: {module} imports the top-level module {target}")
             elif room not in LAYERS or other not in LAYERS:
-                problems.append(f"layers: room {room if room not in LAYERS else other} "
-                                "is not in LAYERS")
+                problems.append(
+                    f"layers: room {room if room not in LAYERS else other} is not in LAYERS"
+                )
             elif LAYERS.index(other) > LAYERS.index(room):
-                problems.append(f"layers: {module} ({room}) imports {target} ({other}), "
-                                "a higher room")
+                problems.append(
+                    f"layers: {module} ({room}) imports {target} ({other}), a higher room"
+                )
     return problems
 
 
@@ -191,8 +206,10 @@ def graph_of() -> tuple[dict[str, set[str]], list[str]]:
     files = sorted(ADDONS.rglob("*.py"))
     trees = {p: ast.parse(p.read_text(encoding="utf-8"), filename=str(p)) for p in files}
     known = {module_name(p) for p in files}
-    graph = {module_name(p): imported_modules(t, module_name(p), p.name == "__init__.py", known)
-             for p, t in trees.items()}
+    graph = {
+        module_name(p): imported_modules(t, module_name(p), p.name == "__init__.py", known)
+        for p, t in trees.items()
+    }
     return graph, []
 
 
@@ -204,14 +221,15 @@ def check() -> list[str]:
         text = path.read_text(encoding="utf-8")
         lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
         if lines > MAX_MODULE_LINES:
-            problems.append(f"{path.relative_to(ROOT)}: {lines} lines "
-                            f"(limit {MAX_MODULE_LINES})")
+            problems.append(f"{path.relative_to(ROOT)}: {lines} lines (limit {MAX_MODULE_LINES})")
         tree = ast.parse(text, filename=str(path))
         problems += long_functions(tree, path)
         trees[path] = tree
     known = {module_name(p) for p in files}
-    graph = {module_name(p): imported_modules(t, module_name(p), p.name == "__init__.py", known)
-             for p, t in trees.items()}
+    graph = {
+        module_name(p): imported_modules(t, module_name(p), p.name == "__init__.py", known)
+        for p, t in trees.items()
+    }
     for component in cycles(graph):
         problems.append("import cycle: " + " -> ".join(component))
     problems += layer_problems(graph)
@@ -221,8 +239,9 @@ def check() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quiet", action="store_true", help="print nothing when clean")
-    parser.add_argument("--depth", action="store_true",
-                        help="print the longest import chain inside the package")
+    parser.add_argument(
+        "--depth", action="store_true", help="print the longest import chain inside the package"
+    )
     args = parser.parse_args(argv)
     if args.depth:
         chain = longest_chain(graph_of()[0])
@@ -234,8 +253,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"check_structure: {len(problems)} problem(s)", file=sys.stderr)
         return 1
     if not args.quiet:
-        print("check_structure: modules <= 450 lines, functions <= 60 lines, no import "
-              "cycle, rooms in layers")
+        print(
+            "check_structure: modules <= 450 lines, functions <= 60 lines, no import "
+            "cycle, rooms in layers"
+        )
     return 0
 
 

@@ -85,8 +85,9 @@ def drive(base: str, key: str, complete=None) -> list[str]:
     try:
         sessions.create(params={**CREATE, "permissions": ["balances", "cash"]})
     except stripe.InvalidRequestError as e:
-        out.append(f"create (bad permission) -> {e.http_status} InvalidRequestError "
-                   f"param={e.param}")
+        out.append(
+            f"create (bad permission) -> {e.http_status} InvalidRequestError param={e.param}"
+        )
     try:
         sessions.retrieve("fcsess_fakeDoesNotExist")
     except stripe.InvalidRequestError as e:
@@ -98,17 +99,20 @@ def drive_account(client, acc_id: str) -> list[str]:
     """The linked account's life: retrieve, refresh, owners, transactions, disconnect."""
     accounts = client.v1.financial_connections.accounts
     acc = accounts.retrieve(acc_id)
-    out = [f"account retrieve       -> {acc.id} {acc.status}, balance "
-           f"{acc.balance.current['usd']} (as of {acc.balance.as_of})"]
+    out = [
+        f"account retrieve       -> {acc.id} {acc.status}, balance "
+        f"{acc.balance.current['usd']} (as of {acc.balance.as_of})"
+    ]
     acc = accounts.refresh(acc_id, params={"features": ["balance"]})
     out.append(f"account refresh balance -> balance_refresh {acc.balance_refresh.status}")
     acc = accounts.retrieve(acc_id)
-    out.append(f"account retrieve       -> balance_refresh {acc.balance_refresh.status}, "
-               f"balance {acc.balance.current['usd']} (as of {acc.balance.as_of})")
+    out.append(
+        f"account retrieve       -> balance_refresh {acc.balance_refresh.status}, "
+        f"balance {acc.balance.current['usd']} (as of {acc.balance.as_of})"
+    )
     owners = accounts.owners.list(acc_id, params={"ownership": acc.ownership})
     out.append("owners list            -> " + ", ".join(o.name for o in owners.data))
-    txns = client.v1.financial_connections.transactions.list(
-        params={"account": acc_id, "limit": 2})
+    txns = client.v1.financial_connections.transactions.list(params={"account": acc_id, "limit": 2})
     ids = [t.id for t in txns.auto_paging_iter()]
     out.append(f"transactions list      -> {len(ids)} transaction(s), pages of 2")
     acc = accounts.disconnect(acc_id)
@@ -124,9 +128,13 @@ def completer(sim_base: str, key: str):
     import requests
 
     def complete(session_id: str) -> None:
-        requests.post(f"{sim_base}/_simulator/financial_connections/sessions/{session_id}/complete",
-                      data={"accounts": "2"}, headers={"Authorization": f"Bearer {key}"},
-                      timeout=10).raise_for_status()
+        requests.post(
+            f"{sim_base}/_simulator/financial_connections/sessions/{session_id}/complete",
+            data={"accounts": "2"},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        ).raise_for_status()
+
     return complete
 
 
@@ -136,11 +144,15 @@ LEGACY_CUSTOMERS = ["--set", "fc_accept_unknown_customers=true"]
 
 
 def record(cassette: Path, work: Path, mode: str) -> list[str]:
-    sim = Proxy(["simulate", "--seed", SEED, *LEGACY_CUSTOMERS], work / "simulate.log",
-                work / "mitmproxy")
+    sim = Proxy(
+        ["simulate", "--seed", SEED, *LEGACY_CUSTOMERS], work / "simulate.log", work / "mitmproxy"
+    )
     try:
-        rec = Proxy(["record", str(cassette), "--upstream", sim.base, "--record-mode", mode],
-                    work / "record.log", work / "mitmproxy")
+        rec = Proxy(
+            ["record", str(cassette), "--upstream", sim.base, "--record-mode", mode],
+            work / "record.log",
+            work / "mitmproxy",
+        )
         try:
             lines = drive(rec.base, RECORD_KEY, completer(sim.base, RECORD_KEY))
         finally:
@@ -153,8 +165,9 @@ def record(cassette: Path, work: Path, mode: str) -> list[str]:
 
 
 def run(cmd: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run([*FC, *cmd], cwd=ROOT, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [*FC, *cmd], cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
 
 
 def replay(cassette: Path, work: Path, log: str, app: Callable[[str, str], list[str]]) -> bool:
@@ -166,8 +179,11 @@ def replay(cassette: Path, work: Path, log: str, app: Callable[[str, str], list[
             print("    " + line)
     finally:
         code = rp.stop()
-    summary = [ln.split("] ", 1)[-1] for ln in (work / log).read_text().splitlines()
-               if "replay summary" in ln or "upstream connections attempted" in ln]
+    summary = [
+        ln.split("] ", 1)[-1]
+        for ln in (work / log).read_text().splitlines()
+        if "replay summary" in ln or "upstream connections attempted" in ln
+    ]
     for line in summary:
         print("    " + line)
     if code != 0:
@@ -178,8 +194,11 @@ def replay(cassette: Path, work: Path, log: str, app: Callable[[str, str], list[
 def lending(work: Path) -> bool:
     """Step 5: the lending flow, recorded from a strict simulator, replayed, verified."""
     cassette = work / "lending.yaml"
-    step(5, f"The lending flow around FC: fc-cassette simulate (seed {demo_lending.LEND_SEED}),"
-            " record in front; customer, session, link, PaymentMethod, PaymentIntent:")
+    step(
+        5,
+        f"The lending flow around FC: fc-cassette simulate (seed {demo_lending.LEND_SEED}),"
+        " record in front; customer, session, link, PaymentMethod, PaymentIntent:",
+    )
     for line in demo_lending.record(Proxy, cassette, work, RECORD_KEY):
         print("    " + line)
     print(f"    recorded {cassette}")
@@ -195,16 +214,25 @@ def lending(work: Path) -> bool:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "demo-output",
-                    help="where the demo writes its cassette and logs (default demo-output/)")
-    ap.add_argument("--refresh-bundled", action="store_true",
-                    help=f"re-record {BUNDLED.relative_to(ROOT)} (record mode all) and stop")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "demo-output",
+        help="where the demo writes its cassette and logs (default demo-output/)",
+    )
+    ap.add_argument(
+        "--refresh-bundled",
+        action="store_true",
+        help=f"re-record {BUNDLED.relative_to(ROOT)} (record mode all) and stop",
+    )
     args = ap.parse_args()
     work = args.out.resolve()
     marker = work / ".fc-cassette-demo"
     if work.exists() and any(work.iterdir()) and not marker.exists():
-        print(f"demo: {work} exists and is not a demo output folder; pick another --out",
-              file=sys.stderr)
+        print(
+            f"demo: {work} exists and is not a demo output folder; pick another --out",
+            file=sys.stderr,
+        )
         return 2
     shutil.rmtree(work, ignore_errors=True)  # only ever a folder this script made
     work.mkdir(parents=True)
@@ -217,9 +245,12 @@ def main() -> int:
         return 0
 
     cassette = work / "fc_sessions.yaml"
-    step(1, f"fc-cassette simulate (seed {SEED}) on 127.0.0.1, and fc-cassette record in "
-            "front of it; the stripe SDK creates, retrieves, completes and retrieves twice, "
-            "then uses the linked account:")
+    step(
+        1,
+        f"fc-cassette simulate (seed {SEED}) on 127.0.0.1, and fc-cassette record in "
+        "front of it; the stripe SDK creates, retrieves, completes and retrieves twice, "
+        "then uses the linked account:",
+    )
     for line in record(cassette, work, "once"):
         print("    " + line)
     print(f"    recorded {cassette}")
@@ -243,8 +274,11 @@ def main() -> int:
     if not lending(work):
         return 1
 
-    step(6, "Webhooks (docs/webhooks.md): the simulator's events, verified by the app with "
-            "the stripe SDK, recorded through record --webhooks-to, replayed --strict:")
+    step(
+        6,
+        "Webhooks (docs/webhooks.md): the simulator's events, verified by the app with "
+        "the stripe SDK, recorded through record --webhooks-to, replayed --strict:",
+    )
     import demo_webhooks
 
     def start(args: list[str], log: Path) -> Proxy:

@@ -21,44 +21,68 @@ import stripe
 LEND_SEED = "23"
 AMOUNT = 250_000  # $2,500.00: a loan repayment
 POLL_DEADLINE_S = 60.0
-MANDATE = {"customer_acceptance": {"type": "online", "online": {
-    "ip_address": "203.0.113.7", "user_agent": "fc-cassette-demo"}}}
+MANDATE = {
+    "customer_acceptance": {
+        "type": "online",
+        "online": {"ip_address": "203.0.113.7", "user_agent": "fc-cassette-demo"},
+    }
+}
 
 
 def lend(base: str, key: str, complete: Callable[[str], None] | None = None) -> list[str]:
     """The app: the same calls every time. Returns one line per call."""
     client = stripe.StripeClient(key, base_addresses={"api": base}, max_network_retries=0)
-    cus = client.v1.customers.create(params={"email": "jenny.rosen@example.com",
-                                             "name": "Jenny Rosen"})
+    cus = client.v1.customers.create(
+        params={"email": "jenny.rosen@example.com", "name": "Jenny Rosen"}
+    )
     out = [f"customer create        -> {cus.id}"]
     try:
-        client.v1.financial_connections.sessions.create(params={
-            "account_holder": {"type": "customer", "customer": "cus_FakeNobody"},
-            "permissions": ["payment_method"]})
+        client.v1.financial_connections.sessions.create(
+            params={
+                "account_holder": {"type": "customer", "customer": "cus_FakeNobody"},
+                "permissions": ["payment_method"],
+            }
+        )
     except stripe.InvalidRequestError as e:
         out.append(f"session (unknown customer) -> {e.http_status} {e.code}")
-    s = client.v1.financial_connections.sessions.create(params={
-        "account_holder": {"type": "customer", "customer": cus.id},
-        "permissions": ["payment_method", "balances"]})
+    s = client.v1.financial_connections.sessions.create(
+        params={
+            "account_holder": {"type": "customer", "customer": cus.id},
+            "permissions": ["payment_method", "balances"],
+        }
+    )
     out.append(f"session create         -> {s.id} for {cus.id}")
     if complete is not None:
         complete(s.id)
         out.append("(end user links a checking account in the simulator)")
     acc = client.v1.financial_connections.accounts.list(params={"session": s.id}).data[0]
-    pm = client.v1.payment_methods.create(params={
-        "type": "us_bank_account", "billing_details": {"name": "Jenny Rosen"},
-        "us_bank_account": {"financial_connections_account": acc.id}})
+    pm = client.v1.payment_methods.create(
+        params={
+            "type": "us_bank_account",
+            "billing_details": {"name": "Jenny Rosen"},
+            "us_bank_account": {"financial_connections_account": acc.id},
+        }
+    )
     client.v1.payment_methods.attach(pm.id, params={"customer": cus.id})
-    out.append(f"payment method         -> {pm.id} us_bank_account ****"
-               f"{pm.us_bank_account.last4} from {acc.id}, attached to {cus.id}")
+    out.append(
+        f"payment method         -> {pm.id} us_bank_account ****"
+        f"{pm.us_bank_account.last4} from {acc.id}, attached to {cus.id}"
+    )
     return out + _pay(client, cus.id, pm.id)
 
 
 def _pay(client: Any, customer: str, pm: str) -> list[str]:
-    pi = client.v1.payment_intents.create(params={
-        "amount": AMOUNT, "currency": "usd", "customer": customer, "payment_method": pm,
-        "payment_method_types": ["us_bank_account"], "confirm": True,
-        "mandate_data": MANDATE})
+    pi = client.v1.payment_intents.create(
+        params={
+            "amount": AMOUNT,
+            "currency": "usd",
+            "customer": customer,
+            "payment_method": pm,
+            "payment_method_types": ["us_bank_account"],
+            "confirm": True,
+            "mandate_data": MANDATE,
+        }
+    )
     out = [f"payment intent confirm -> {pi.id} {pi.status}"]
     polls = 0
     deadline = time.monotonic() + POLL_DEADLINE_S
@@ -66,11 +90,15 @@ def _pay(client: Any, customer: str, pm: str) -> list[str]:
         time.sleep(0.5)
         pi = client.v1.payment_intents.retrieve(pi.id)
         polls += 1
-    out.append(f"payment intent retrieve -> {pi.status} after {polls} poll(s), "
-               f"amount_received {pi.amount_received}")
+    out.append(
+        f"payment intent retrieve -> {pi.status} after {polls} poll(s), "
+        f"amount_received {pi.amount_received}"
+    )
     events = client.v1.events.list(params={"type": "payment_intent.succeeded"})
-    out.append("events list            -> " + ", ".join(
-        f"{e.type} for {e.data.object['id']}" for e in events.data))
+    out.append(
+        "events list            -> "
+        + ", ".join(f"{e.type} for {e.data.object['id']}" for e in events.data)
+    )
     return out
 
 
@@ -78,20 +106,27 @@ def completer(sim_base: str, key: str) -> Callable[[str], None]:
     import requests
 
     def complete(session_id: str) -> None:
-        requests.post(f"{sim_base}/_simulator/financial_connections/sessions/{session_id}"
-                      "/complete", data={"accounts": "1"},
-                      headers={"Authorization": f"Bearer {key}"}, timeout=30
-                      ).raise_for_status()
+        requests.post(
+            f"{sim_base}/_simulator/financial_connections/sessions/{session_id}/complete",
+            data={"accounts": "1"},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        ).raise_for_status()
+
     return complete
 
 
 def record(proxy: Any, cassette: Path, work: Path, key: str) -> list[str]:
     """Record the flow against a fresh, strict simulator (``proxy``: demo.Proxy)."""
-    sim = proxy(["simulate", "--seed", LEND_SEED], work / "simulate-lending.log",
-                work / "mitmproxy")
+    sim = proxy(
+        ["simulate", "--seed", LEND_SEED], work / "simulate-lending.log", work / "mitmproxy"
+    )
     try:
-        rec = proxy(["record", str(cassette), "--upstream", sim.base], work / "record-lending.log",
-                    work / "mitmproxy")
+        rec = proxy(
+            ["record", str(cassette), "--upstream", sim.base],
+            work / "record-lending.log",
+            work / "mitmproxy",
+        )
         try:
             lines = lend(rec.base, key, completer(sim.base, key))
         finally:

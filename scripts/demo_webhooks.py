@@ -18,8 +18,10 @@ import stripe
 
 INGRESS = "/__fc_cassette__/webhooks"
 REPLAY_SECRET = "whsec_" + "fakeDemoReplaySecret"
-CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeDemoHooks"},
-          "permissions": ["balances"]}
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_fakeDemoHooks"},
+    "permissions": ["balances"],
+}
 
 
 class App:
@@ -36,7 +38,8 @@ class App:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 try:
                     event = stripe.Webhook.construct_event(
-                        body, self.headers.get("Stripe-Signature"), app.secret)
+                        body, self.headers.get("Stripe-Signature"), app.secret
+                    )
                 except (ValueError, stripe.SignatureVerificationError):
                     app.refused += 1
                     self.send_response(400)
@@ -57,8 +60,10 @@ class App:
         while len(self.events) < n and time.monotonic() < deadline:
             time.sleep(0.05)
         if len(self.events) < n:
-            raise SystemExit(f"demo: {n} webhook events expected, the app verified "
-                             f"{len(self.events)} (refused {self.refused})")
+            raise SystemExit(
+                f"demo: {n} webhook events expected, the app verified "
+                f"{len(self.events)} (refused {self.refused})"
+            )
         return list(self.events)
 
 
@@ -67,11 +72,15 @@ def _flow(base: str, key: str, ingress: str) -> str:
     client = stripe.StripeClient(key, base_addresses={"api": base}, max_network_retries=0)
     ep = client.v1.webhook_endpoints.create(params={"url": ingress, "enabled_events": ["*"]})
     session = client.v1.financial_connections.sessions.create(params=CREATE)
-    done = requests.post(f"{base}/_simulator/financial_connections/sessions/{session.id}"
-                         "/complete", data={"accounts": "1"}, timeout=30,
-                         headers={"Authorization": f"Bearer {key}"}).json()
-    client.v1.financial_connections.accounts.refresh(done["accounts"]["data"][0]["id"],
-                                                     params={"features": ["balance"]})
+    done = requests.post(
+        f"{base}/_simulator/financial_connections/sessions/{session.id}/complete",
+        data={"accounts": "1"},
+        timeout=30,
+        headers={"Authorization": f"Bearer {key}"},
+    ).json()
+    client.v1.financial_connections.accounts.refresh(
+        done["accounts"]["data"][0]["id"], params={"features": ["balance"]}
+    )
     return ep.secret
 
 
@@ -81,8 +90,10 @@ def run(proxy, seed: str, keys: tuple[str, str], work: Path) -> list[str]:
     app, lines = App(), []
     sim = proxy(["simulate", "--seed", seed], work / "simulate-webhooks.log")
     try:
-        rec = proxy(["record", str(cassette), "--upstream", sim.base, "--webhooks-to",
-                     app.url], work / "record-webhooks.log")
+        rec = proxy(
+            ["record", str(cassette), "--upstream", sim.base, "--webhooks-to", app.url],
+            work / "record-webhooks.log",
+        )
         try:
             endpoint_secret = app.secret = _flow(rec.base, keys[0], rec.base + INGRESS)
             recorded = app.wait(2)
@@ -90,23 +101,38 @@ def run(proxy, seed: str, keys: tuple[str, str], work: Path) -> list[str]:
             rec.stop()
     finally:
         sim.stop()
-    lines += [f"recorded  {e.type} {e.id} (verified by the app with the endpoint's whsec_)"
-              for e in recorded]
+    lines += [
+        f"recorded  {e.type} {e.id} (verified by the app with the endpoint's whsec_)"
+        for e in recorded
+    ]
     app.events, app.secret = [], REPLAY_SECRET
-    rp = proxy(["replay", str(cassette), "--strict", "--webhooks-to", app.url,
-                "--webhook-secret", REPLAY_SECRET], work / "replay-webhooks.log")
+    rp = proxy(
+        [
+            "replay",
+            str(cassette),
+            "--strict",
+            "--webhooks-to",
+            app.url,
+            "--webhook-secret",
+            REPLAY_SECRET,
+        ],
+        work / "replay-webhooks.log",
+    )
     try:
         _flow(rp.base, keys[1], rec.base + INGRESS)  # the same requests, offline
         replayed = app.wait(2)
         status = requests.get(rp.base + "/__fc_cassette__/status", timeout=30).json()
     finally:
         code = rp.stop()
-    lines += [f"replayed  {e.type} {e.id} (re-signed with another secret, verified)"
-              for e in replayed]
+    lines += [
+        f"replayed  {e.type} {e.id} (re-signed with another secret, verified)" for e in replayed
+    ]
     same = [e.id for e in replayed] == [e.id for e in recorded]
     attempts = [d["attempts"] for d in status["webhooks"]["deliveries"]]
-    lines.append(f"same event ids in the same order: {same}; delivery attempts {attempts}; "
-                 f"replay --strict exit {code}")
+    lines.append(
+        f"same event ids in the same order: {same}; delivery attempts {attempts}; "
+        f"replay --strict exit {code}"
+    )
     if not same or code != 0 or endpoint_secret in cassette.read_text():
         raise SystemExit("demo: the webhook step failed; see " + str(work))
     return lines

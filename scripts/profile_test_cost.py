@@ -41,9 +41,11 @@ def _start_stop(tmp: Path, cassette: Path, runs: int) -> dict[str, float]:
             t = time.perf_counter()
             procs.stop(proxy.process, ladder=((sig, 30.0),))
             stops[sig].append(time.perf_counter() - t)
-    return {"start_s": statistics.median(starts),
-            "stop_sigint_s": statistics.median(stops[signal.SIGINT]),
-            "stop_sigkill_s": statistics.median(stops[signal.SIGKILL])}
+    return {
+        "start_s": statistics.median(starts),
+        "stop_sigint_s": statistics.median(stops[signal.SIGINT]),
+        "stop_sigkill_s": statistics.median(stops[signal.SIGKILL]),
+    }
 
 
 def main(rounds: int) -> dict:
@@ -59,8 +61,7 @@ def main(rounds: int) -> dict:
         for i in range(rounds):
             cassette, sid = (a, "fcsess_fakeA") if i % 2 else (b, "fcsess_fakeB")
             t = time.perf_counter()
-            proxy.call("POST", "use", {"cassette": str(cassette), "rewind": True,
-                                       "previous": True})
+            proxy.call("POST", "use", {"cassette": str(cassette), "rewind": True, "previous": True})
             ops["use"].append(time.perf_counter() - t)
             t = time.perf_counter()
             conn.request("GET", f"/v1/financial_connections/sessions/{sid}")
@@ -79,10 +80,13 @@ def main(rounds: int) -> dict:
         conn.close()
         pool.stop_all()
     ms = {k: statistics.median(v) * 1000 for k, v in ops.items()}
-    return {"ms": ms, **res,
-            "overhead_before_ms": ms["use"] + 2 * ms["status"],
-            "overhead_after_ms": ms["use"] + 2 * ms["stat"],
-            "load": os.getloadavg()}
+    return {
+        "ms": ms,
+        **res,
+        "overhead_before_ms": ms["use"] + 2 * ms["status"],
+        "overhead_after_ms": ms["use"] + 2 * ms["stat"],
+        "load": os.getloadavg(),
+    }
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 if [ "${1:-}" = "--quick" ]; then shift; export FC_TEST_QUICK=1; set -- tests/unit "$@"; fi
-# Fail fast on lint, types and structure (see pyproject.toml [tool.ruff], [tool.mypy],
-# scripts/check_structure.py).
+# Fail fast on lint, format, types and structure (see pyproject.toml [tool.ruff],
+# [tool.mypy], scripts/check_structure.py).
 ruff check --quiet addons scripts tests
+ruff format --check --quiet addons scripts tests  # `ruff format addons scripts tests` fixes it
 mypy --no-error-summary  # the package: [tool.mypy] in pyproject.toml
 python scripts/check_structure.py --quiet
 exec python -m pytest "$@"

@@ -46,37 +46,79 @@ def session_with_accounts(sid: str | None = None, **fields) -> dict:
 
 def small_session(sid: str, client_secret: str) -> dict:
     """A minimal valid FC Session body (no accounts)."""
-    return {"id": sid, "object": "financial_connections.session", "livemode": False,
-            "client_secret": client_secret, "permissions": ["balances"],
-            "accounts": {"object": "list", "data": [], "has_more": False,
-                         "url": "/v1/financial_connections/accounts"},
-            "account_holder": {"type": "customer", "customer": "cus_fake1"}}
+    return {
+        "id": sid,
+        "object": "financial_connections.session",
+        "livemode": False,
+        "client_secret": client_secret,
+        "permissions": ["balances"],
+        "accounts": {
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "url": "/v1/financial_connections/accounts",
+        },
+        "account_holder": {"type": "customer", "customer": "cus_fake1"},
+    }
 
 
 # ------------------------------------------------------------ matcher requests/entries
-def match_request(method: str = "POST", path: str = SESSIONS, form=None, query=None,
-                  headers=None, json_body=None, host: str = "api.stripe.com") -> dict:
+def match_request(
+    method: str = "POST",
+    path: str = SESSIONS,
+    form=None,
+    query=None,
+    headers=None,
+    json_body=None,
+    host: str = "api.stripe.com",
+) -> dict:
     """A request as the matcher sees it (form or JSON body, or none)."""
-    body = ({"form": form} if form is not None else
-            {"json": json_body} if json_body is not None else None)
-    return {"method": method, "path": path, "host": host, "query": query or {},
-            "headers": headers or {}, "body": body}
+    body = (
+        {"form": form}
+        if form is not None
+        else {"json": json_body}
+        if json_body is not None
+        else None
+    )
+    return {
+        "method": method,
+        "path": path,
+        "host": host,
+        "query": query or {},
+        "headers": headers or {},
+        "body": body,
+    }
 
 
 def match_entry(seq: int, request: dict, status: int = 200) -> dict:
     """A recorded interaction around ``request`` with an empty response."""
-    return {"seq": seq, "request": request,
-            "response": {"status": status, "headers": {}, "body": None}}
+    return {
+        "seq": seq,
+        "request": request,
+        "response": {"status": status, "headers": {}, "body": None},
+    }
 
 
 def entry(request: dict | None = None, response: dict | None = None, **top) -> dict:
     """A whole cassette entry: a POST to the FC sessions path answered 200 with a small
     session JSON; ``request``/``response`` keys and top-level keys (seq, validation,
     duration_ms...) replace the defaults."""
-    req = {"method": "POST", "scheme": "https", "host": "api.stripe.com", "port": 443,
-           "path": SESSIONS, "query": {}, "headers": {}, "body": None}
-    resp = {"status": 200, "reason": "OK", "headers": {"Content-Type": "application/json"},
-            "body": {"json": {"id": "fcsess_123", "object": "financial_connections.session"}}}
+    req = {
+        "method": "POST",
+        "scheme": "https",
+        "host": "api.stripe.com",
+        "port": 443,
+        "path": SESSIONS,
+        "query": {},
+        "headers": {},
+        "body": None,
+    }
+    resp = {
+        "status": 200,
+        "reason": "OK",
+        "headers": {"Content-Type": "application/json"},
+        "body": {"json": {"id": "fcsess_123", "object": "financial_connections.session"}},
+    }
     req.update(request or {})
     resp.update(response or {})
     return {"seq": 1, "request": req, "response": resp, **top}
@@ -88,8 +130,15 @@ def queries(path) -> list[dict]:
 
 
 # ------------------------------------------------------------------ mitmproxy flows
-def make_flow(method: str, path: str, req_body: bytes = b"", req_headers=None,
-              status: int = 200, resp_body: bytes = b"", resp_headers=None) -> http.HTTPFlow:
+def make_flow(
+    method: str,
+    path: str,
+    req_body: bytes = b"",
+    req_headers=None,
+    status: int = 200,
+    resp_body: bytes = b"",
+    resp_headers=None,
+) -> http.HTTPFlow:
     """A flow with exactly these bytes on the wire (bodies as sent, e.g. gzip-encoded)."""
     req = http.Request.make(method, f"https://api.stripe.com{path}", b"")
     req.raw_content = req_body
@@ -105,9 +154,10 @@ def make_flow(method: str, path: str, req_body: bytes = b"", req_headers=None,
 
 def json_flow(method: str, path: str, status: int, body: bytes, **req_kw) -> http.HTTPFlow:
     """A flow to api.stripe.com answered with ``body`` as application/json."""
-    return tflow.tflow(req=http.Request.make(method, f"https://api.stripe.com{path}", **req_kw),
-                       resp=http.Response.make(status, body,
-                                               {"Content-Type": "application/json"}))
+    return tflow.tflow(
+        req=http.Request.make(method, f"https://api.stripe.com{path}", **req_kw),
+        resp=http.Response.make(status, body, {"Content-Type": "application/json"}),
+    )
 
 
 def session_flow(sid: str, session: dict, n: int) -> http.HTTPFlow:
@@ -150,9 +200,21 @@ def write_cassette(path, sid: str, n: int = 1) -> str:
 
     w = cio.Writer(path, fsync=False)
     for _ in range(n):
-        w.append({"request": {"method": "GET", "path": f"/v1/financial_connections/sessions/{sid}",
-                              "query": {}, "headers": {}, "body": None},
-                  "response": {"status": 200, "headers": {"Content-Type": "application/json"},
-                               "body": {"json": {"id": sid}}}})
+        w.append(
+            {
+                "request": {
+                    "method": "GET",
+                    "path": f"/v1/financial_connections/sessions/{sid}",
+                    "query": {},
+                    "headers": {},
+                    "body": None,
+                },
+                "response": {
+                    "status": 200,
+                    "headers": {"Content-Type": "application/json"},
+                    "body": {"json": {"id": sid}},
+                },
+            }
+        )
     w.close()
     return str(path)

@@ -38,7 +38,20 @@ def simulate(tmp_path):
     yields ``(base_url, proc)``."""
     from support import ANY_CUSTOMER, FC, Proc
 
-    proc = Proc([FC, "simulate", "--seed", "7", "--port", "0", *ANY_CUSTOMER,
-                 "--set", f"confdir={tmp_path / 'simconf'}"], 0, tmp_path / "sim.log")
+    proc = Proc(
+        [
+            FC,
+            "simulate",
+            "--seed",
+            "7",
+            "--port",
+            "0",
+            *ANY_CUSTOMER,
+            "--set",
+            f"confdir={tmp_path / 'simconf'}",
+        ],
+        0,
+        tmp_path / "sim.log",
+    )
     yield f"http://127.0.0.1:{proc.port}", proc
     proc.stop()

@@ -19,8 +19,12 @@ SECRETS = [KEY, BASIC_KEY, CLIENT_SECRET]
 
 
 def session(sid: str, **extra) -> dict:
-    return seed_session(sid, client_secret=CLIENT_SECRET,
-                        return_url=f"https://example.test/return?cs={CLIENT_SECRET}", **extra)
+    return seed_session(
+        sid,
+        client_secret=CLIENT_SECRET,
+        return_url=f"https://example.test/return?cs={CLIENT_SECRET}",
+        **extra,
+    )
 
 
 def with_accounts(sid: str) -> dict:
@@ -34,10 +38,12 @@ def bad_enum(sid: str) -> dict:
     return body
 
 
-def error(status: int, message: str, param: str | None = None, code: str | None = None
-           ) -> dict:
-    err = {"message": message, "type": "invalid_request_error",
-           "request_log_url": "https://dashboard.stripe.com/test/logs/req_fakeInspect1"}
+def error(status: int, message: str, param: str | None = None, code: str | None = None) -> dict:
+    err = {
+        "message": message,
+        "type": "invalid_request_error",
+        "request_log_url": "https://dashboard.stripe.com/test/logs/req_fakeInspect1",
+    }
     if param:
         err["param"] = param
     if code:
@@ -55,22 +61,51 @@ CREATED = session("fcsess_fakeCreated1", brand_new_field={"enabled": True})
 
 ROUTES: dict[tuple[str, str], tuple[int, dict[str, str], bytes]] = {
     ("POST", SESSIONS): (200, {}, json_bytes(CREATED)),
-    ("GET", f"{SESSIONS}/fcsess_fakeWithAccounts1"):
-        (200, {}, json_bytes(with_accounts("fcsess_fakeWithAccounts1"))),
-    ("GET", f"{SESSIONS}/fcsess_fakeGzip1"):
-        (200, {"Content-Encoding": "gzip"},
-         gzip.compress(json_bytes(session("fcsess_fakeGzip1")), mtime=0)),
-    ("GET", f"{SESSIONS}/fcsess_fakeMissing1"):
-        (404, {}, json_bytes(error(404, "No such financialconnections.session: "
-                                          "'fcsess_fakeMissing1'", "session",
-                                     "resource_missing"))),
-    ("GET", f"{SESSIONS}/fcsess_fakeBadEnum1"):
-        (200, {}, json_bytes(bad_enum("fcsess_fakeBadEnum1"))),
+    ("GET", f"{SESSIONS}/fcsess_fakeWithAccounts1"): (
+        200,
+        {},
+        json_bytes(with_accounts("fcsess_fakeWithAccounts1")),
+    ),
+    ("GET", f"{SESSIONS}/fcsess_fakeGzip1"): (
+        200,
+        {"Content-Encoding": "gzip"},
+        gzip.compress(json_bytes(session("fcsess_fakeGzip1")), mtime=0),
+    ),
+    ("GET", f"{SESSIONS}/fcsess_fakeMissing1"): (
+        404,
+        {},
+        json_bytes(
+            error(
+                404,
+                "No such financialconnections.session: 'fcsess_fakeMissing1'",
+                "session",
+                "resource_missing",
+            )
+        ),
+    ),
+    ("GET", f"{SESSIONS}/fcsess_fakeBadEnum1"): (
+        200,
+        {},
+        json_bytes(bad_enum("fcsess_fakeBadEnum1")),
+    ),
     ("GET", f"{SESSIONS}/{CLIENT_SECRET}"):  # a client secret used as an id by mistake
-        (404, {}, json_bytes(error(404, f"No such financialconnections.session: "
-                                          f"'{CLIENT_SECRET}'", "session", "resource_missing"))),
-    ("GET", "/v1/customers/cus_fakeOutOfScope1"):
-        (200, {}, json_bytes({"id": "cus_fakeOutOfScope1", "object": "customer"})),
+    (
+        404,
+        {},
+        json_bytes(
+            error(
+                404,
+                f"No such financialconnections.session: '{CLIENT_SECRET}'",
+                "session",
+                "resource_missing",
+            )
+        ),
+    ),
+    ("GET", "/v1/customers/cus_fakeOutOfScope1"): (
+        200,
+        {},
+        json_bytes({"id": "cus_fakeOutOfScope1", "object": "customer"}),
+    ),
 }
 
 

@@ -80,14 +80,26 @@ class Proc:
     until that port accepts connections.
     """
 
-    def __init__(self, args: list[str], port: int | None, log: Path, env: dict | None = None,
-                 cwd: Path | None = None):
+    def __init__(
+        self,
+        args: list[str],
+        port: int | None,
+        log: Path,
+        env: dict | None = None,
+        cwd: Path | None = None,
+    ):
         self.args, self.port, self.log = args, port, log
         self._fh = open(log, "w")
         full_env = {**os.environ, **(env or {})}
-        self.popen = subprocess.Popen(args, stdout=self._fh, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, env=full_env,
-                                      cwd=cwd or ROOT, start_new_session=True)
+        self.popen = subprocess.Popen(
+            args,
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=full_env,
+            cwd=cwd or ROOT,
+            start_new_session=True,
+        )
         _RUNNING.append(self)
         if port is not None:
             try:
@@ -126,8 +138,14 @@ class Proc:
 ANY_CUSTOMER = ["--set", "fc_accept_unknown_customers=true"]
 
 
-def fc(args: list[str], tmp_path: Path, name: str = "fc", port: int | None = None,
-       env: dict | None = None, known_customers_only: bool = False) -> Proc:
+def fc(
+    args: list[str],
+    tmp_path: Path,
+    name: str = "fc",
+    port: int | None = None,
+    env: dict | None = None,
+    known_customers_only: bool = False,
+) -> Proc:
     """Start ``fc-cassette ARGS --port PORT`` and wait until it listens.
 
     ``port=0`` (the usual choice): the proxy picks a free port; read it as ``.port``.
@@ -140,11 +158,18 @@ def fc(args: list[str], tmp_path: Path, name: str = "fc", port: int | None = Non
     return Proc(full, port, tmp_path / f"{name}.log", env=env)
 
 
-def run_fc(args: list[str], timeout: float = 60.0, cwd: Path | None = None
-           ) -> subprocess.CompletedProcess:
+def run_fc(
+    args: list[str], timeout: float = 60.0, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     """Run an offline fc-cassette command to completion."""
-    return subprocess.run([FC, *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=cwd or ROOT, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [FC, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd or ROOT,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 class Stack:
@@ -161,8 +186,9 @@ class Stack:
     def client(self, key: str, **kw):
         import stripe
 
-        return stripe.StripeClient(key, base_addresses={"api": self.base},
-                                   max_network_retries=0, **kw)
+        return stripe.StripeClient(
+            key, base_addresses={"api": self.base}, max_network_retries=0, **kw
+        )
 
     def complete(self, session_id: str, key: str, accounts: int = 2):
         """The simulator-only flow completion (passes through record proxies unrecorded)."""
@@ -170,17 +196,23 @@ class Stack:
 
         r = requests.post(
             f"{self.base}/_simulator/financial_connections/sessions/{session_id}/complete",
-            data={"accounts": str(accounts)}, headers={"Authorization": f"Bearer {key}"},
-            timeout=10)
+            data={"accounts": str(accounts)},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
         r.raise_for_status()
         return r.json()
 
 
-def start(args: list[str], tmp_path: Path, name: str, env: dict | None = None,
-          known_customers_only: bool = False) -> Stack:
+def start(
+    args: list[str],
+    tmp_path: Path,
+    name: str,
+    env: dict | None = None,
+    known_customers_only: bool = False,
+) -> Stack:
     """Start ``fc-cassette ARGS`` on a port the proxy picks itself (``--port 0``)."""
-    proc = fc(args, tmp_path, name=name, port=0, env=env,
-              known_customers_only=known_customers_only)
+    proc = fc(args, tmp_path, name=name, port=0, env=env, known_customers_only=known_customers_only)
     return Stack(proc, proc.port, tmp_path / "mitmconf")
 
 
@@ -189,9 +221,13 @@ def encoded_forms(secret: str) -> list[str]:
     import base64
     from urllib.parse import quote
 
-    forms = {secret, quote(secret, safe=""), base64.b64encode(secret.encode()).decode(),
-             base64.b64encode(f"{secret}:".encode()).decode().rstrip("="),
-             base64.urlsafe_b64encode(secret.encode()).decode().rstrip("=")}
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        base64.b64encode(secret.encode()).decode(),
+        base64.b64encode(f"{secret}:".encode()).decode().rstrip("="),
+        base64.urlsafe_b64encode(secret.encode()).decode().rstrip("="),
+    }
     # the tail alone (after the prefix) must not appear either
     forms.add(secret.split("_")[-1])
     return sorted(forms)

@@ -34,8 +34,9 @@ class App:
                 body = self.rfile.read(length)
                 with app._lock:
                     status = app.statuses.pop(0) if app.statuses else 200
-                    app.received.append(Received(self.path, dict(self.headers.items()),
-                                                 body, status))
+                    app.received.append(
+                        Received(self.path, dict(self.headers.items()), body, status)
+                    )
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -57,8 +58,10 @@ class App:
             if len(got) >= n:
                 return got
             time.sleep(0.05)
-        raise AssertionError(f"expected {n} deliveries, got {len(self.received)}: "
-                             f"{[r.status for r in self.received]}")
+        raise AssertionError(
+            f"expected {n} deliveries, got {len(self.received)}: "
+            f"{[r.status for r in self.received]}"
+        )
 
     def accepted(self) -> list[Received]:
         with self._lock:

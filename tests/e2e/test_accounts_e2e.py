@@ -20,8 +20,7 @@ CREATE = {
     "account_holder": {"type": "customer", "customer": "cus_fakeAccountsE2E"},
     "permissions": ["balances", "ownership", "transactions", "payment_method"],
 }
-SCOPE = ("scope:\n  paths:\n    - ^/v1/financial_connections/\n"
-         "    - ^/_simulator/\n")
+SCOPE = "scope:\n  paths:\n    - ^/v1/financial_connections/\n    - ^/_simulator/\n"
 
 
 def valid(model, stripe_obj) -> dict:
@@ -94,8 +93,9 @@ def test_lifecycle_recorded_then_replayed_offline_strict(sim, tmp_path: Path):
     config = tmp_path / "scope.yaml"
     config.write_text(SCOPE)
     cassette = tmp_path / "accounts.yaml"
-    rec = start(["record", str(cassette), "--upstream", sim.base, "--config", str(config)],
-                tmp_path, "rec")
+    rec = start(
+        ["record", str(cassette), "--upstream", sim.base, "--config", str(config)], tmp_path, "rec"
+    )
     try:
         recorded = lifecycle(rec.client(KEY), lambda sid: rec.complete(sid, KEY))
     finally:

@@ -18,30 +18,67 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = (
-    "replay_rps", "server_replay_rps", "floor_rps", "replay_vs_server_replay",
-    "replay_vs_floor", "scale_10k_vs_10", "load_10k_s", "load_vs_yaml_parse",
-    "load_10k_peak_mb", "record_vs_passthrough", "record_vs_passthrough_fsync_off",
+    "replay_rps",
+    "server_replay_rps",
+    "floor_rps",
+    "replay_vs_server_replay",
+    "replay_vs_floor",
+    "scale_10k_vs_10",
+    "load_10k_s",
+    "load_vs_yaml_parse",
+    "load_10k_peak_mb",
+    "record_vs_passthrough",
+    "record_vs_passthrough_fsync_off",
     "startup_vs_bare",
     # issue #16: first-use headline, repeats, 32 concurrent clients, mitmdump -w, memory
-    "replay_repeat_vs_floor", "replay_repeat_vs_server_replay", "replay_first_use_rps",
-    "server_replay_first_use_rps", "floor_first_use_rps", "replay_32c_vs_floor",
-    "replay_32c_p50_ms", "replay_32c_p99_ms", "floor_32c_p50_ms", "floor_32c_p99_ms",
-    "record_vs_mitmdump_w", "load_mem_vs_file", "miss_10k_ms",
+    "replay_repeat_vs_floor",
+    "replay_repeat_vs_server_replay",
+    "replay_first_use_rps",
+    "server_replay_first_use_rps",
+    "floor_first_use_rps",
+    "replay_32c_vs_floor",
+    "replay_32c_p50_ms",
+    "replay_32c_p99_ms",
+    "floor_32c_p50_ms",
+    "floor_32c_p99_ms",
+    "record_vs_mitmdump_w",
+    "load_mem_vs_file",
+    "miss_10k_ms",
     # issue #25: the first answer on big cassettes, the suite's shapes, in-process costs
-    "first_answer_10_s", "first_answer_10k_s", "first_answer_100k_s",
-    "first_answer_10k_vs_10", "first_answer_100k_vs_10", "load_100k_peak_mb",
-    "suite_100_s", "suite_per_test_ms", "suite_proxies_peak_mb", "vcr_suite_100_s",
-    "suite_vs_vcr", "suite_1000_s", "vcr_suite_1000_s", "suite_1000_vs_vcr",
-    "suite_xdist_s", "vcr_suite_xdist_s", "suite_xdist_vs_vcr",
-    "miss_40k_ms", "miss_40k_vs_100", "validate_session_us", "redact_entry_ms",
+    "first_answer_10_s",
+    "first_answer_10k_s",
+    "first_answer_100k_s",
+    "first_answer_10k_vs_10",
+    "first_answer_100k_vs_10",
+    "load_100k_peak_mb",
+    "suite_100_s",
+    "suite_per_test_ms",
+    "suite_proxies_peak_mb",
+    "vcr_suite_100_s",
+    "suite_vs_vcr",
+    "suite_1000_s",
+    "vcr_suite_1000_s",
+    "suite_1000_vs_vcr",
+    "suite_xdist_s",
+    "vcr_suite_xdist_s",
+    "suite_xdist_vs_vcr",
+    "miss_40k_ms",
+    "miss_40k_vs_100",
+    "validate_session_us",
+    "redact_entry_ms",
     "redact_pathological_max_s",
 )
 
 
 def test_bench_smoke_runs_and_reports_every_metric():
-    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench.py"), "--smoke"],
-                       capture_output=True, text=True, timeout=1800, cwd=ROOT,
-                       stdin=subprocess.DEVNULL)
+    p = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+    )
     assert p.returncode == 0, f"stdout:\n{p.stdout[-3000:]}\nstderr:\n{p.stderr[-3000:]}"
     lines = p.stdout.strip().splitlines()
     result = json.loads(lines[-1])
@@ -55,9 +92,22 @@ def test_bench_smoke_runs_and_reports_every_metric():
     assert result["suite_xdist_proxies_started"] in (1, 2)  # a worker may get no test
     # the table comes first and names every goal metric
     table = "\n".join(lines[:-1])
-    for key in ("replay_vs_server_replay", "replay_vs_floor", "scale_10k_vs_10",
-                "load_vs_yaml_parse", "record_vs_passthrough", "startup_vs_bare",
-                "replay_32c_vs_floor", "record_vs_mitmdump_w", "load_mem_vs_file",
-                "miss_10k_ms", "first_answer_10k_vs_10", "first_answer_100k_vs_10",
-                "suite_vs_vcr", "suite_1000_vs_vcr", "suite_xdist_vs_vcr", "miss_40k_ms"):
+    for key in (
+        "replay_vs_server_replay",
+        "replay_vs_floor",
+        "scale_10k_vs_10",
+        "load_vs_yaml_parse",
+        "record_vs_passthrough",
+        "startup_vs_bare",
+        "replay_32c_vs_floor",
+        "record_vs_mitmdump_w",
+        "load_mem_vs_file",
+        "miss_10k_ms",
+        "first_answer_10k_vs_10",
+        "first_answer_100k_vs_10",
+        "suite_vs_vcr",
+        "suite_1000_vs_vcr",
+        "suite_xdist_vs_vcr",
+        "miss_40k_ms",
+    ):
         assert key in table

@@ -11,8 +11,14 @@ from mitmproxy.certs import CertStore
 from fc_cassette.mitm import ca
 from support import run_fc
 
-CA_FILES = {"mitmproxy-ca.pem", "mitmproxy-ca.p12", "mitmproxy-ca-cert.pem",
-            "mitmproxy-ca-cert.cer", "mitmproxy-ca-cert.p12", "mitmproxy-dhparam.pem"}
+CA_FILES = {
+    "mitmproxy-ca.pem",
+    "mitmproxy-ca.p12",
+    "mitmproxy-ca-cert.pem",
+    "mitmproxy-ca-cert.cer",
+    "mitmproxy-ca-cert.p12",
+    "mitmproxy-dhparam.pem",
+}
 
 
 def ca_files(confdir: Path) -> set[str]:
@@ -31,8 +37,9 @@ def test_concurrent_starts_create_one_ca(tmp_path):
     n = 6
     mp = multiprocessing.get_context("fork")
     barrier, results = mp.Barrier(n), mp.Queue()
-    procs = [mp.Process(target=_race, args=(str(tmp_path / "conf"), barrier, results))
-             for _ in range(n)]
+    procs = [
+        mp.Process(target=_race, args=(str(tmp_path / "conf"), barrier, results)) for _ in range(n)
+    ]
     for p in procs:
         p.start()
     outcomes = [results.get(timeout=60) for _ in procs]
@@ -50,24 +57,35 @@ def test_cli_reports_a_confdir_it_cannot_create(tmp_path):
     p = run_fc(["simulate", "--port", "0", "--set", f"confdir={confdir}"])
     assert p.returncode == 1 and p.stdout == ""
     assert p.stderr.splitlines() == [
-        f"fc-cassette: cannot create mitmproxy's CA in confdir {confdir}: Not a directory"]
+        f"fc-cassette: cannot create mitmproxy's CA in confdir {confdir}: Not a directory"
+    ]
 
 
 def test_cli_reports_a_key_size_mitmproxy_refuses(tmp_path):
     confdir = tmp_path / "conf"
-    p = run_fc(["simulate", "--port", "0", "--set", f"confdir={confdir}",
-                "--set", "key_size=100"])
+    p = run_fc(["simulate", "--port", "0", "--set", f"confdir={confdir}", "--set", "key_size=100"])
     assert p.returncode == 1 and p.stdout == ""
     assert p.stderr.splitlines() == [
         f"fc-cassette: cannot create mitmproxy's CA in confdir {confdir}: "
-        "key_size must be at least 1024-bits."]
+        "key_size must be at least 1024-bits."
+    ]
 
 
 def test_cli_creates_the_ca_with_the_chosen_key_size(tmp_path):
     """The CA exists before mitmproxy starts; a cassette error still stops the command."""
     confdir = tmp_path / "conf"
-    p = run_fc(["replay", str(tmp_path / "missing.yaml"), "--port", "0",
-                "--set", f"confdir={confdir}", "--set", "key_size=1024"])
+    p = run_fc(
+        [
+            "replay",
+            str(tmp_path / "missing.yaml"),
+            "--port",
+            "0",
+            "--set",
+            f"confdir={confdir}",
+            "--set",
+            "key_size=1024",
+        ]
+    )
     assert p.returncode == 1 and "no such cassette" in p.stderr
     cert = x509.load_pem_x509_certificate((confdir / "mitmproxy-ca-cert.pem").read_bytes())
     assert cert.public_key().key_size == 1024

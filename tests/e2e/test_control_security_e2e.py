@@ -22,8 +22,9 @@ JSON = {"Content-Type": "application/json"}
 BASHRC = "# my shell settings\nexport PATH=$HOME/bin:$PATH\n"
 
 
-def _call(port: int, method: str, action: str, body: bytes | None = None,
-          headers: dict | None = None) -> tuple[int, dict]:
+def _call(
+    port: int, method: str, action: str, body: bytes | None = None, headers: dict | None = None
+) -> tuple[int, dict]:
     """One raw control call: exactly these headers (plus the Host, unless given)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
@@ -51,10 +52,14 @@ def world(tmp_path):
     return root, home, Path(a)
 
 
-def _proxy(tmp_path, args: list[str], cwd: Path, env: dict | None = None,
-           name: str = "fc") -> Proc:
-    return Proc([FC, *args, "--port", "0", "--set", f"confdir={tmp_path / 'conf'}"], 0,
-                tmp_path / f"{name}.log", env=env, cwd=cwd)
+def _proxy(tmp_path, args: list[str], cwd: Path, env: dict | None = None, name: str = "fc") -> Proc:
+    return Proc(
+        [FC, *args, "--port", "0", "--set", f"confdir={tmp_path / 'conf'}"],
+        0,
+        tmp_path / f"{name}.log",
+        env=env,
+        cwd=cwd,
+    )
 
 
 def _use_body(cassette: str, mode: str | None = None) -> bytes:
@@ -68,15 +73,19 @@ def test_browser_style_requests_are_refused_and_change_nothing(world, tmp_path):
         port = proc.port
         evil = str(home / ".bashrc")
         # fetch(url, {method: "POST", mode: "no-cors", body: '{...}'}): text/plain
-        no_cors = {"Content-Type": "text/plain;charset=UTF-8", "Origin": "http://evil.example",
-                   "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}
+        no_cors = {
+            "Content-Type": "text/plain;charset=UTF-8",
+            "Origin": "http://evil.example",
+            "Sec-Fetch-Site": "cross-site",
+            "Sec-Fetch-Mode": "no-cors",
+        }
         assert _call(port, "POST", "use", _use_body(evil, "none"), no_cors)[0] == 403
         # the same without the browser's headers: still text/plain, still refused
-        assert _call(port, "POST", "use", _use_body(str(a)),
-                     {"Content-Type": "text/plain"})[0] == 403
+        assert (
+            _call(port, "POST", "use", _use_body(str(a)), {"Content-Type": "text/plain"})[0] == 403
+        )
         # an HTML form POST
-        form = {"Content-Type": "application/x-www-form-urlencoded",
-                "Origin": "null"}
+        form = {"Content-Type": "application/x-www-form-urlencoded", "Origin": "null"}
         assert _call(port, "POST", "rewind", b"cassette=x", form)[0] == 403
         # a JSON POST from a page: it had to preflight (refused), and its Origin is not ours
         page = {**JSON, "Origin": "http://evil.example"}
@@ -86,12 +95,19 @@ def test_browser_style_requests_are_refused_and_change_nothing(world, tmp_path):
         rebound = {"Host": f"evil.example:{port}"}
         assert _call(port, "GET", "status", None, rebound)[0] == 403
         # ... and switches cassettes (same-origin to the browser: it may set JSON)
-        status, body = _call(port, "POST", "use", _use_body(str(a)),
-                             {**rebound, **JSON, "Origin": f"http://evil.example:{port}"})
+        status, body = _call(
+            port,
+            "POST",
+            "use",
+            _use_body(str(a)),
+            {**rebound, **JSON, "Origin": f"http://evil.example:{port}"},
+        )
         assert status == 403 and "Host" in body["error"]
         # a same-origin fetch from the rebound page without an Origin: Host and fetch metadata
-        assert _call(port, "GET", "status", None,
-                     {**rebound, "Sec-Fetch-Site": "same-origin"})[0] == 403
+        assert (
+            _call(port, "GET", "status", None, {**rebound, "Sec-Fetch-Site": "same-origin"})[0]
+            == 403
+        )
         # the harness's own calls still work: loopback Host, JSON, no Origin
         status, body = _call(port, "GET", "status")
         assert status == 200 and body["served"] == 0 and body["cassette"].endswith("a.yaml")
@@ -112,22 +128,34 @@ def test_the_bashrc_overwrite_is_refused(world, tmp_path, simulate):
     sim, _ = simulate
     bashrc = home / ".bashrc"
     (root / "cassettes" / "link.yaml").symlink_to(bashrc)
-    proc = _proxy(tmp_path, ["record", str(root / "cassettes" / "new.yaml"), "--upstream", sim],
-                  cwd=root, name="rec")
+    proc = _proxy(
+        tmp_path,
+        ["record", str(root / "cassettes" / "new.yaml"), "--upstream", sim],
+        cwd=root,
+        name="rec",
+    )
     try:
         port = proc.port
-        for path in (str(bashrc), "../home/.bashrc", "cassettes/../../home/.bashrc",
-                     "cassettes/link.yaml"):
+        for path in (
+            str(bashrc),
+            "../home/.bashrc",
+            "cassettes/../../home/.bashrc",
+            "cassettes/link.yaml",
+        ):
             status, body = _call(port, "POST", "use", _use_body(path, "all"), JSON)
             assert status == 400, body
             assert body["field"] == "cassette" and "outside the cassette root" in body["error"]
         # the page's second step: an exchange that would land in the cassette in use
-        r = requests.post(f"http://127.0.0.1:{port}{SESSIONS}",
-                          data={"account_holder[type]": "customer",
-                                "account_holder[customer]": "$(touch PWNED)",
-                                "permissions[]": "balances"},
-                          headers={"Authorization": "Bearer sk_test_FakeKeyForSecurity1"},
-                          timeout=30)
+        r = requests.post(
+            f"http://127.0.0.1:{port}{SESSIONS}",
+            data={
+                "account_holder[type]": "customer",
+                "account_holder[customer]": "$(touch PWNED)",
+                "permissions[]": "balances",
+            },
+            headers={"Authorization": "Bearer sk_test_FakeKeyForSecurity1"},
+            timeout=30,
+        )
         assert r.status_code == 400 and "PWNED" in r.text  # recorded (the sim's answer)
     finally:
         proc.stop()
@@ -154,16 +182,19 @@ def test_all_never_replaces_a_file_that_is_not_a_cassette(world, tmp_path, simul
 def test_the_control_token_is_required_when_set(world, tmp_path):
     root, _, a = world
     token = "fake-control-token-for-the-test"
-    proc = _proxy(tmp_path, ["replay", str(a)], cwd=root,
-                  env={"FC_CASSETTE_CONTROL_TOKEN": token})
+    proc = _proxy(tmp_path, ["replay", str(a)], cwd=root, env={"FC_CASSETTE_CONTROL_TOKEN": token})
     try:
         assert _call(proc.port, "GET", "status")[0] == 403
-        assert _call(proc.port, "GET", "status", None,
-                     {"X-FC-Cassette-Token": token[:-1] + "X"})[0] == 403
+        assert (
+            _call(proc.port, "GET", "status", None, {"X-FC-Cassette-Token": token[:-1] + "X"})[0]
+            == 403
+        )
         status, body = _call(proc.port, "GET", "status", None, {"X-FC-Cassette-Token": token})
         assert status == 200 and body["served"] == 0
-        assert _call(proc.port, "POST", "rewind", b"{}",
-                     {**JSON, "X-FC-Cassette-Token": token})[0] == 200
+        assert (
+            _call(proc.port, "POST", "rewind", b"{}", {**JSON, "X-FC-Cassette-Token": token})[0]
+            == 200
+        )
     finally:
         proc.stop()
     assert token not in proc.output()
@@ -177,20 +208,36 @@ def test_a_redirect_into_the_control_endpoint_is_not_followed_into_it(tmp_path):
     root.mkdir()
     c = root / "c.yaml"
     w = cio.Writer(c, fsync=False)
-    w.append({"request": {"method": "POST", "path": SESSIONS, "query": {}, "headers": {},
-                          "body": {"json": {}}},
-              "response": {"status": 307, "headers": {"Location": "/__fc_cassette__/rewind"},
-                           "body": None}})
+    w.append(
+        {
+            "request": {
+                "method": "POST",
+                "path": SESSIONS,
+                "query": {},
+                "headers": {},
+                "body": {"json": {}},
+            },
+            "response": {
+                "status": 307,
+                "headers": {"Location": "/__fc_cassette__/rewind"},
+                "body": None,
+            },
+        }
+    )
     w.close()
     proc = _proxy(tmp_path, ["replay", str(c)], cwd=root)
     try:
         base = f"http://127.0.0.1:{proc.port}"
-        api = {"Authorization": "Bearer sk_test_FakeKeyForRedirects1",
-               "Stripe-Version": "2024-06-20"}
+        api = {
+            "Authorization": "Bearer sk_test_FakeKeyForRedirects1",
+            "Stripe-Version": "2024-06-20",
+        }
         with requests.Session() as http_:  # follows redirects, as the SDKs' clients do
             http_.trust_env = False
-            assert http_.get(f"{base}/v1/charges/ch_missing", headers=api,
-                             timeout=30).status_code == 400  # a miss
+            assert (
+                http_.get(f"{base}/v1/charges/ch_missing", headers=api, timeout=30).status_code
+                == 400
+            )  # a miss
             # JSON, so only the API headers tell the followed redirect from a harness call
             r = http_.post(f"{base}{SESSIONS}", headers=api, json={}, timeout=30)
             assert r.status_code == 403 and r.history and r.history[0].status_code == 307
@@ -221,11 +268,18 @@ def test_reverse_mode_still_sends_the_upstreams_host(world, tmp_path):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoHost)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     up = server.server_address[1]
-    proc = _proxy(tmp_path, ["record", str(root / "h.yaml"), "--upstream",
-                             f"http://127.0.0.1:{up}"], cwd=root, name="rec")
+    proc = _proxy(
+        tmp_path,
+        ["record", str(root / "h.yaml"), "--upstream", f"http://127.0.0.1:{up}"],
+        cwd=root,
+        name="rec",
+    )
     try:
-        r = requests.get(f"http://127.0.0.1:{proc.port}{SESSIONS}/fcsess_fakeHost",
-                         headers={"Host": "client.example"}, timeout=30)
+        r = requests.get(
+            f"http://127.0.0.1:{proc.port}{SESSIONS}/fcsess_fakeHost",
+            headers={"Host": "client.example"},
+            timeout=30,
+        )
         assert r.status_code == 200, r.text
         assert r.json()["host"] == f"127.0.0.1:{up}"
     finally:
@@ -233,8 +287,7 @@ def test_reverse_mode_still_sends_the_upstreams_host(world, tmp_path):
         server.shutdown()
 
 
-@pytest.mark.parametrize("spelling", ["LOCALHOST", "localhost.", "0.0.0.0", "127.1",
-                                      "127.0.0.1"])
+@pytest.mark.parametrize("spelling", ["LOCALHOST", "localhost.", "0.0.0.0", "127.1", "127.0.0.1"])
 def test_record_forward_never_forwards_to_itself(world, tmp_path, spelling):
     root, _, _ = world
     proc = _proxy(tmp_path, ["record", str(root / "f.yaml"), "--forward"], cwd=root)
@@ -242,8 +295,12 @@ def test_record_forward_never_forwards_to_itself(world, tmp_path, spelling):
         proxies = {"http": f"http://127.0.0.1:{proc.port}"}
         with requests.Session() as s:
             s.trust_env = False
-            r = s.get(f"http://{spelling}:{proc.port}/v1/customers/cus_loop", proxies=proxies,
-                      headers={"Authorization": "Bearer sk_test_FakeKeyForLoops1"}, timeout=60)
+            r = s.get(
+                f"http://{spelling}:{proc.port}/v1/customers/cus_loop",
+                proxies=proxies,
+                headers={"Authorization": "Bearer sk_test_FakeKeyForLoops1"},
+                timeout=60,
+            )
         assert r.status_code >= 400
         assert "loop" in r.text or "own listening address" in r.text or r.status_code == 502
     finally:
@@ -255,12 +312,29 @@ def test_record_forward_never_forwards_to_itself(world, tmp_path, spelling):
 def _big_cassette(path: Path, n: int) -> None:
     """A valid cassette of ``n`` interactions, written as text (fast)."""
     header = cio.serialize(cio.new_header(None))
-    one = cio.serialize({"seq": 0, "request": {
-        "method": "GET", "path": f"{SESSIONS}/fcsess_fakeBIG", "query": {"n": "N"},
-        "headers": {}, "body": None}, "response": {
-        "status": 200, "headers": {"Content-Type": "application/json"},
-        "body": {"json": {"id": "fcsess_fakeBIG", "object": "financial_connections.session",
-                          "accounts": {"data": [], "has_more": False}}}}})
+    one = cio.serialize(
+        {
+            "seq": 0,
+            "request": {
+                "method": "GET",
+                "path": f"{SESSIONS}/fcsess_fakeBIG",
+                "query": {"n": "N"},
+                "headers": {},
+                "body": None,
+            },
+            "response": {
+                "status": 200,
+                "headers": {"Content-Type": "application/json"},
+                "body": {
+                    "json": {
+                        "id": "fcsess_fakeBIG",
+                        "object": "financial_connections.session",
+                        "accounts": {"data": [], "has_more": False},
+                    }
+                },
+            },
+        }
+    )
     with open(path, "w") as fh:
         fh.write(header)
         for i in range(1, n + 1):

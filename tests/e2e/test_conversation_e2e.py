@@ -34,23 +34,50 @@ def _objects() -> dict[tuple[str, str], tuple[int, dict]]:
     session = seed_session("fcsess_1FakeConv789", client_secret=FCSESS_SECRET)
     account = session_with_accounts()["accounts"]["data"][0]
     return {
-        ("POST", "/v1/customers"): (200, {"id": "cus_FakeConv1", "object": "customer",
-                                          "created": 1767225600,
-                                          "email": "jenny@example.test", "livemode": False}),
+        ("POST", "/v1/customers"): (
+            200,
+            {
+                "id": "cus_FakeConv1",
+                "object": "customer",
+                "created": 1767225600,
+                "email": "jenny@example.test",
+                "livemode": False,
+            },
+        ),
         ("POST", "/v1/financial_connections/sessions"): (200, session),
         ("GET", f"/v1/financial_connections/accounts/{account['id']}"): (200, account),
-        ("POST", "/v1/payment_intents"): (200, {
-            "id": "pi_3FakeConv123", "object": "payment_intent", "amount": 1099,
-            "amount_capturable": 0, "amount_received": 0, "capture_method": "automatic",
-            "confirmation_method": "automatic", "created": 1767225600, "metadata": {},
-            "payment_method_types": ["us_bank_account"],
-            "currency": "usd", "status": "requires_payment_method",
-            "client_secret": PI_SECRET, "livemode": False}),
-        ("POST", "/v1/setup_intents"): (200, {
-            "id": "seti_1FakeConv456", "object": "setup_intent", "created": 1767225600,
-            "payment_method_types": ["us_bank_account"], "usage": "off_session",
-            "status": "requires_payment_method", "client_secret": SETI_SECRET,
-            "livemode": False}),
+        ("POST", "/v1/payment_intents"): (
+            200,
+            {
+                "id": "pi_3FakeConv123",
+                "object": "payment_intent",
+                "amount": 1099,
+                "amount_capturable": 0,
+                "amount_received": 0,
+                "capture_method": "automatic",
+                "confirmation_method": "automatic",
+                "created": 1767225600,
+                "metadata": {},
+                "payment_method_types": ["us_bank_account"],
+                "currency": "usd",
+                "status": "requires_payment_method",
+                "client_secret": PI_SECRET,
+                "livemode": False,
+            },
+        ),
+        ("POST", "/v1/setup_intents"): (
+            200,
+            {
+                "id": "seti_1FakeConv456",
+                "object": "setup_intent",
+                "created": 1767225600,
+                "payment_method_types": ["us_bank_account"],
+                "usage": "off_session",
+                "status": "requires_payment_method",
+                "client_secret": SETI_SECRET,
+                "livemode": False,
+            },
+        ),
     }
 
 
@@ -62,9 +89,19 @@ class _Stripe(BaseHTTPRequestHandler):
     def _answer(self):
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
-        status, obj = self.objects.get((self.command, self.path.split("?")[0]), (404, {
-            "error": {"type": "invalid_request_error", "code": "resource_missing",
-                      "message": f"No such route {self.path}"}}))
+        status, obj = self.objects.get(
+            (self.command, self.path.split("?")[0]),
+            (
+                404,
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "resource_missing",
+                        "message": f"No such route {self.path}",
+                    }
+                },
+            ),
+        )
         body = json.dumps(obj).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -92,17 +129,25 @@ def upstream():
 def _flow(client: stripe.StripeClient) -> dict:
     v1 = client.v1
     customer = v1.customers.create(params={"email": "jenny@example.test"})
-    session = v1.financial_connections.sessions.create(params={
-        "account_holder": {"type": "customer", "customer": customer.id},
-        "permissions": ["balances", "payment_method"]})
+    session = v1.financial_connections.sessions.create(
+        params={
+            "account_holder": {"type": "customer", "customer": customer.id},
+            "permissions": ["balances", "payment_method"],
+        }
+    )
     account = v1.financial_connections.accounts.retrieve("fca_1ExampleCredit1")
-    pi = v1.payment_intents.create(params={
-        "amount": 1099, "currency": "usd", "customer": customer.id,
-        "payment_method_types": ["us_bank_account"]})
-    seti = v1.setup_intents.create(params={
-        "customer": customer.id, "payment_method_types": ["us_bank_account"]})
-    return {"customer": customer, "session": session, "account": account, "pi": pi,
-            "seti": seti}
+    pi = v1.payment_intents.create(
+        params={
+            "amount": 1099,
+            "currency": "usd",
+            "customer": customer.id,
+            "payment_method_types": ["us_bank_account"],
+        }
+    )
+    seti = v1.setup_intents.create(
+        params={"customer": customer.id, "payment_method_types": ["us_bank_account"]}
+    )
+    return {"customer": customer, "session": session, "account": account, "pi": pi, "seti": seti}
 
 
 def test_the_whole_conversation_is_recorded_redacted_and_replayed_offline(upstream, tmp_path):
@@ -115,9 +160,12 @@ def test_the_whole_conversation_is_recorded_redacted_and_replayed_offline(upstre
 
     c = cio.load(cassette)
     assert [(i["request"]["method"], i["request"]["path"]) for i in c.interactions] == [
-        ("POST", "/v1/customers"), ("POST", "/v1/financial_connections/sessions"),
+        ("POST", "/v1/customers"),
+        ("POST", "/v1/financial_connections/sessions"),
         ("GET", "/v1/financial_connections/accounts/fca_1ExampleCredit1"),
-        ("POST", "/v1/payment_intents"), ("POST", "/v1/setup_intents")]
+        ("POST", "/v1/payment_intents"),
+        ("POST", "/v1/setup_intents"),
+    ]
     customers, session, account, pi, seti = c.interactions
     assert customers["request"]["body"]["form"] == {"email": "jenny@example.test"}
     assert session["validation"]["response"]["valid"] is True  # FC: checked by the models
@@ -148,7 +196,7 @@ def test_the_whole_conversation_is_recorded_redacted_and_replayed_offline(upstre
 
 
 # ------------------------------------------------ the same, through the pytest plugin
-PLUGIN_FLOW = '''
+PLUGIN_FLOW = """
 import pytest
 import requests
 import stripe
@@ -185,9 +233,9 @@ def test_simulated_completion(fc_proxy):
                       headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
     assert r.status_code == 200
     assert len(sessions.retrieve(s.id, params={"expand": ["accounts"]}).accounts.data) == 2
-'''
+"""
 
-PLUGIN_OTHER_HOST = '''
+PLUGIN_OTHER_HOST = """
 import os
 
 import pytest
@@ -199,7 +247,7 @@ def test_calls_another_host(fc_proxy):
     other = os.environ["OTHER_HOST"]
     r = requests.get(f"{other}/weather", proxies={"http": fc_proxy.proxy_url}, timeout=10)
     assert r.status_code == 400 and r.headers["Fc-Cassette-Miss"] == "out_of_scope"
-'''
+"""
 
 
 def _pytest(cwd: Path, *args: str, env: dict | None = None):
@@ -207,9 +255,15 @@ def _pytest(cwd: Path, *args: str, env: dict | None = None):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           *args], cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_the_conversation_through_the_pytest_plugin(upstream, tmp_path):
@@ -217,13 +271,21 @@ def test_the_conversation_through_the_pytest_plugin(upstream, tmp_path):
     completion call against a real simulator, through the proxy), then replayed offline;
     a call to another host is refused in replay and the report names it."""
     (tmp_path / "test_flow.py").write_text(PLUGIN_FLOW)
-    done = _pytest(tmp_path, "test_flow.py::test_conversation", "--fc-record-mode=once",
-                   f"--fc-upstream={upstream}")
+    done = _pytest(
+        tmp_path,
+        "test_flow.py::test_conversation",
+        "--fc-record-mode=once",
+        f"--fc-upstream={upstream}",
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     sim = start(["simulate", "--seed", "3"], tmp_path, "sim")
     try:
-        done = _pytest(tmp_path, "test_flow.py::test_simulated_completion",
-                       "--fc-record-mode=once", f"--fc-upstream={sim.base}")
+        done = _pytest(
+            tmp_path,
+            "test_flow.py::test_simulated_completion",
+            "--fc-record-mode=once",
+            f"--fc-upstream={sim.base}",
+        )
         assert done.returncode == 0, done.stdout + done.stderr
     finally:
         sim.proc.stop()

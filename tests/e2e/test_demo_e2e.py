@@ -18,8 +18,9 @@ def _comparable(c: cio.Cassette) -> list[dict]:
     for it in c.interactions:
         it = {k: v for k, v in it.items() if k != "duration_ms"}
         req = {k: v for k, v in it["request"].items() if k != "port"}
-        req["headers"] = {k: v for k, v in req["headers"].items()
-                          if k.lower() not in CLIENT_ENVIRONMENT}
+        req["headers"] = {
+            k: v for k, v in req["headers"].items() if k.lower() not in CLIENT_ENVIRONMENT
+        }
         it["request"] = req
         out.append(it)
     return out
@@ -27,28 +28,43 @@ def _comparable(c: cio.Cassette) -> list[dict]:
 
 def test_demo_runs_every_step_offline_and_matches_the_bundled_cassette(tmp_path):
     out = tmp_path / "demo"
-    r = subprocess.run(["bash", str(ROOT / "scripts" / "demo.sh"), "--out", str(out)],
-                       capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    r = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "demo.sh"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     text = r.stdout
-    for words in ("[1] fc-cassette simulate", "fc-cassette record", "[2] Simulator stopped",
-                  "served 14, missed 0, unused 0", "upstream connections attempted: 0",
-                  "[3] fc-cassette verify", "0 problem(s)", "[4] fc-cassette show",
-                  "account refresh balance -> balance_refresh pending",
-                  "account retrieve       -> balance_refresh succeeded",
-                  "account disconnect     -> disconnected",
-                  "refresh (disconnected) -> 400 financial_connections_account_inactive",
-                  "[5] The lending flow around FC",
-                  "session (unknown customer) -> 404 resource_missing",
-                  "(end user links a checking account in the simulator)",
-                  "payment intent retrieve -> succeeded after",
-                  "amount_received 250000",
-                  "events list            -> payment_intent.succeeded for pi_",
-                  "lending.yaml: served 14, missed 0, unused 0",
-                  f"The cassettes are {out / 'fc_sessions.yaml'}", "Next commands to try",
-                  "[6] Webhooks", "recorded  financial_connections.account.created",
-                  "replayed  financial_connections.account.refreshed_balance",
-                  "same event ids in the same order: True", "replay --strict exit 0"):
+    for words in (
+        "[1] fc-cassette simulate",
+        "fc-cassette record",
+        "[2] Simulator stopped",
+        "served 14, missed 0, unused 0",
+        "upstream connections attempted: 0",
+        "[3] fc-cassette verify",
+        "0 problem(s)",
+        "[4] fc-cassette show",
+        "account refresh balance -> balance_refresh pending",
+        "account retrieve       -> balance_refresh succeeded",
+        "account disconnect     -> disconnected",
+        "refresh (disconnected) -> 400 financial_connections_account_inactive",
+        "[5] The lending flow around FC",
+        "session (unknown customer) -> 404 resource_missing",
+        "(end user links a checking account in the simulator)",
+        "payment intent retrieve -> succeeded after",
+        "amount_received 250000",
+        "events list            -> payment_intent.succeeded for pi_",
+        "lending.yaml: served 14, missed 0, unused 0",
+        f"The cassettes are {out / 'fc_sessions.yaml'}",
+        "Next commands to try",
+        "[6] Webhooks",
+        "recorded  financial_connections.account.created",
+        "replayed  financial_connections.account.refreshed_balance",
+        "same event ids in the same order: True",
+        "replay --strict exit 0",
+    ):
         assert words in text, words
     fresh = cio.load(out / "fc_sessions.yaml")
     bundled = cio.load(BUNDLED)

@@ -23,7 +23,8 @@ def docs(text: str) -> list[str]:
 
 def test_same_exchanges_with_other_timings_and_creation_time_exit_0(tmp_path):
     b = SOURCE.replace("duration_ms: 4.9", "duration_ms: 99.0").replace(
-        'created: "2026-11-26T10:04:13+00:00"', 'created: "2030-01-01T00:00:00+00:00"')
+        'created: "2026-11-26T10:04:13+00:00"', 'created: "2030-01-01T00:00:00+00:00"'
+    )
     assert b != SOURCE
     r = run_fc(["diff", write(tmp_path, "a.yaml", SOURCE), write(tmp_path, "b.yaml", b)])
     assert r.returncode == 0, r.stdout + r.stderr
@@ -32,19 +33,26 @@ def test_same_exchanges_with_other_timings_and_creation_time_exit_0(tmp_path):
 
 def test_changed_fields_by_path_added_and_removed(tmp_path):
     parts = docs(SOURCE)
-    first = parts[2].replace("return_url: https://example.test/fc/return",
-                             "return_url: https://example.test/fc/other")
+    first = parts[2].replace(
+        "return_url: https://example.test/fc/return", "return_url: https://example.test/fc/other"
+    )
     first = first.replace("has_more: false", "has_more: true")
     b = "---\n".join([parts[0], parts[1], first, *parts[3:7]])  # the last one is gone
     r = run_fc(["diff", write(tmp_path, "a.yaml", SOURCE), write(tmp_path, "b.yaml", b)])
     assert r.returncode == 1, r.stdout + r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == "~ A#1 / B#1 POST /v1/financial_connections/sessions -> 200"
-    assert ('    request.body.form.return_url: "https://example.test/fc/return" -> '
-            '"https://example.test/fc/other"') in lines
+    assert (
+        '    request.body.form.return_url: "https://example.test/fc/return" -> '
+        '"https://example.test/fc/other"'
+    ) in lines
     assert "    response.body.json.accounts.has_more: false -> true" in lines
-    assert any(ln.startswith("- A#6 GET /v1/financial_connections/sessions/fcsess_fakeDoesNot"
-                             "Exist -> 404: only in A") for ln in lines)
+    assert any(
+        ln.startswith(
+            "- A#6 GET /v1/financial_connections/sessions/fcsess_fakeDoesNotExist -> 404: only in A"
+        )
+        for ln in lines
+    )
     assert lines[-1] == "diff: 6 vs 5 interaction(s): 4 same, 1 changed, 1 removed, 0 added"
     # and the other way round: added
     r = run_fc(["diff", str(tmp_path / "b.yaml"), str(tmp_path / "a.yaml"), "--json"])
@@ -52,8 +60,10 @@ def test_changed_fields_by_path_added_and_removed(tmp_path):
     out = json.loads(r.stdout)
     assert [e["n"] for e in out["added"]] == [6] and out["removed"] == []
     assert {f["path"] for f in out["changed"][0]["fields"]} == {
-        "request.body.form.return_url", "response.body.json.return_url",
-        "response.body.json.accounts.has_more"}
+        "request.body.form.return_url",
+        "response.body.json.return_url",
+        "response.body.json.accounts.has_more",
+    }
 
 
 def test_a_new_session_id_pairs_with_the_old_recording(tmp_path):
@@ -61,15 +71,15 @@ def test_a_new_session_id_pairs_with_the_old_recording(tmp_path):
     and a new Date is the same exchange; the id paired consistently is no change."""
     b = SOURCE.replace(SESSION, "fcsess_ReRecorded000000000000")
     assert b != SOURCE
-    r = run_fc(["diff", write(tmp_path, "a.yaml", SOURCE), write(tmp_path, "b.yaml", b),
-                "--json"])
+    r = run_fc(["diff", write(tmp_path, "a.yaml", SOURCE), write(tmp_path, "b.yaml", b), "--json"])
     out = json.loads(r.stdout)
     assert r.returncode == 0 and out["same"] == 6, r.stdout
     # the same id of A against two different ids of B is a real change
     parts = docs(b)
     parts[3] = parts[3].replace("fcsess_ReRecorded000000000000", "fcsess_Another0000000000000")
-    r = run_fc(["diff", str(tmp_path / "a.yaml"),
-                write(tmp_path, "c.yaml", "---\n".join(parts)), "--json"])
+    r = run_fc(
+        ["diff", str(tmp_path / "a.yaml"), write(tmp_path, "c.yaml", "---\n".join(parts)), "--json"]
+    )
     out = json.loads(r.stdout)
     assert r.returncode == 1 and out["added"] == [] and out["removed"] == []
     paths = {f["path"] for c in out["changed"] for f in c["fields"]}
@@ -78,9 +88,11 @@ def test_a_new_session_id_pairs_with_the_old_recording(tmp_path):
 
 def test_schema_drift_added_and_gone(tmp_path):
     parts = docs(SOURCE)
-    first = parts[2].replace("  response:\n    valid: true\n    errors: []\n    drift: []",
-                             "  response:\n    valid: true\n    errors: []\n    drift:\n"
-                             "    - accounts.new_field", 1)
+    first = parts[2].replace(
+        "  response:\n    valid: true\n    errors: []\n    drift: []",
+        "  response:\n    valid: true\n    errors: []\n    drift:\n    - accounts.new_field",
+        1,
+    )
     assert first != parts[2]
     b = "---\n".join([parts[0], parts[1], first, *parts[3:]])
     a, bb = write(tmp_path, "a.yaml", SOURCE), write(tmp_path, "b.yaml", b)

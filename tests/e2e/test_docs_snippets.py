@@ -47,17 +47,33 @@ def test_the_pages_have_runnable_snippets():
 @pytest.fixture(scope="module")
 def simulator(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("docs-sim")
-    proc = Proc([str(Path(sys.executable).parent / "fc-cassette"), "simulate",
-                 "--port", str(SIM_PORT), "--set", f"confdir={tmp / 'conf'}"],
-                SIM_PORT, tmp / "sim.log")
+    proc = Proc(
+        [
+            str(Path(sys.executable).parent / "fc-cassette"),
+            "simulate",
+            "--port",
+            str(SIM_PORT),
+            "--set",
+            f"confdir={tmp / 'conf'}",
+        ],
+        SIM_PORT,
+        tmp / "sim.log",
+    )
     yield proc
     proc.stop()
 
 
 def _run(cmd: list[str], cwd: Path, env: dict, timeout: float) -> subprocess.CompletedProcess:
-    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                         stdin=subprocess.DEVNULL)
+    p = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         out, _ = p.communicate(timeout=timeout)
     finally:
@@ -73,22 +89,27 @@ def test_snippets_run_as_written(page, simulator, tmp_path):
     wait_port(SIM_PORT)
     work = tmp_path / "project"
     work.mkdir()
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
-                                 f"{os.environ.get('PATH', '')}",
-           "HOME": str(tmp_path / "home")}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(tmp_path / "home"),
+    }
     env.pop("PYTEST_ADDOPTS", None)
     for n, (lang, what, text) in enumerate(blocks(page), 1):
         if what.startswith("file="):
-            target = work / what[len("file="):]
+            target = work / what[len("file=") :]
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
             continue
-        cmd = ["bash", "-euo", "pipefail", "-c", text] if lang in ("sh", "bash", "shell") \
+        cmd = (
+            ["bash", "-euo", "pipefail", "-c", text]
+            if lang in ("sh", "bash", "shell")
             else [sys.executable, "-c", text]
+        )
         done = _run(cmd, work, env, timeout=180)
         assert done.returncode == 0, (
-            f"{page.name}: block {n} ({lang}) exited {done.returncode}:\n{text}\n---\n"
-            f"{done.stdout}")
+            f"{page.name}: block {n} ({lang}) exited {done.returncode}:\n{text}\n---\n{done.stdout}"
+        )
 
 
 def test_the_configuration_reference_names_every_key():

@@ -21,10 +21,13 @@ from fc_cassette.cassette import store as cio
 from support import FC, dead_url, run_fc, start, wait_listening
 
 KEY = "sk_test_" + "fakeDurableE2EKey0123456789"
-CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeDur1"},
-          "permissions": ["balances", "ownership", "payment_method"],
-          "prefetch": ["balances"], "filters": {"countries": ["US"]},
-          "return_url": "https://example.test/return"}
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_fakeDur1"},
+    "permissions": ["balances", "ownership", "payment_method"],
+    "prefetch": ["balances"],
+    "filters": {"countries": ["US"]},
+    "return_url": "https://example.test/return",
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +39,16 @@ def sim(tmp_path_factory):
 
 def mount_tmpfs(where: Path, size: str) -> None:
     where.mkdir(exist_ok=True)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+    )
     if r.returncode:
-        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip() or r.returncode}); "
-                    "test_a_file_size_limit_* covers a real failed write without mount")
+        pytest.skip(
+            f"cannot mount a tmpfs here ({r.stderr.strip() or r.returncode}); "
+            "test_a_file_size_limit_* covers a real failed write without mount"
+        )
 
 
 @pytest.fixture
@@ -67,6 +75,7 @@ def hammer(client: stripe.StripeClient, total: int, threads: int = 4):
                 got = (None, e)
             with lock:
                 results.append(got)
+
     pool = [threading.Thread(target=work) for _ in range(threads)]
     for t in pool:
         t.start()
@@ -88,8 +97,10 @@ def assert_acknowledged_is_durable(results, cassette: Path, log: str, extra: int
     assert sorted(recorded) == sorted(ok)  # every 2xx is on disk, and nothing else
     assert "Traceback" not in log
     n = len(failed) + extra
-    assert f"{n} in-scope exchange(s) not recorded ({n} response(s) " \
+    assert (
+        f"{n} in-scope exchange(s) not recorded ({n} response(s) "
         "withheld because they could not be recorded, 0 without a response): exit 1" in log
+    )
     assert KEY not in log
 
 
@@ -98,9 +109,16 @@ def test_a_full_filesystem_never_acknowledges_a_lost_recording(sim, small_fs, tm
     rec = start(["record", str(cassette), "--upstream", sim.base], tmp_path, "rec")
     results = hammer(rec.client(KEY), 160)
     # the error tells clients (whatever their SDK) not to retry: the effect happened
-    r = requests.post(f"{rec.base}/v1/financial_connections/sessions", data={
-        "account_holder[type]": "customer", "account_holder[customer]": "cus_fakeDur2",
-        "permissions[]": "balances"}, headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
+    r = requests.post(
+        f"{rec.base}/v1/financial_connections/sessions",
+        data={
+            "account_holder[type]": "customer",
+            "account_holder[customer]": "cus_fakeDur2",
+            "permissions[]": "balances",
+        },
+        headers={"Authorization": f"Bearer {KEY}"},
+        timeout=10,
+    )
     assert r.status_code == 500 and r.headers["Stripe-Should-Retry"] == "false"
     assert rec.proc.stop() == 1  # like replay --strict: the run lost something
     log = rec.proc.output()
@@ -112,6 +130,7 @@ def _limit_file_size(limit: int):
     def preexec():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     return preexec
 
 
@@ -122,14 +141,28 @@ def test_a_file_size_limit_never_acknowledges_a_lost_recording(sim, tmp_path):
     log_path = tmp_path / "rec.log"
     with open(log_path, "w") as out:
         proc = subprocess.Popen(
-            [FC, "record", str(cassette), "--upstream", sim.base, "--port", "0",
-             "--set", f"confdir={tmp_path / 'mitmconf'}"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            preexec_fn=_limit_file_size(96 << 10), start_new_session=True)
+            [
+                FC,
+                "record",
+                str(cassette),
+                "--upstream",
+                sim.base,
+                "--port",
+                "0",
+                "--set",
+                f"confdir={tmp_path / 'mitmconf'}",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_limit_file_size(96 << 10),
+            start_new_session=True,
+        )
     try:
         port = wait_listening(log_path, proc)
-        client = stripe.StripeClient(KEY, base_addresses={"api": f"http://127.0.0.1:{port}"},
-                                     max_network_retries=2)  # must not retry the error
+        client = stripe.StripeClient(
+            KEY, base_addresses={"api": f"http://127.0.0.1:{port}"}, max_network_retries=2
+        )  # must not retry the error
         results = hammer(client, 80)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 1
@@ -164,16 +197,32 @@ def test_two_recorders_on_hard_links_do_not_both_run(sim, tmp_path):
     rec.client(KEY).v1.financial_connections.sessions.create(params=CREATE)
     assert rec.proc.stop() == 0
     os.link(a, b)
-    first = start(["record", str(a), "--upstream", sim.base, "--record-mode", "new_episodes"],
-                  tmp_path, "first")
-    second = run_fc(["record", str(b), "--upstream", sim.base, "--record-mode", "new_episodes",
-                     "--port", "0", "--set", f"confdir={tmp_path / 'mitmconf'}"])
+    first = start(
+        ["record", str(a), "--upstream", sim.base, "--record-mode", "new_episodes"],
+        tmp_path,
+        "first",
+    )
+    second = run_fc(
+        [
+            "record",
+            str(b),
+            "--upstream",
+            sim.base,
+            "--record-mode",
+            "new_episodes",
+            "--port",
+            "0",
+            "--set",
+            f"confdir={tmp_path / 'mitmconf'}",
+        ]
+    )
     assert second.returncode == 1
     lines = second.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("fc-cassette:"), second.stderr
     assert f"{b}: being recorded by another fc-cassette" in lines[0] and "hard link" in lines[0]
     first.client(KEY).v1.financial_connections.sessions.retrieve(
-        cio.load(a).interactions[0]["response"]["body"]["json"]["id"])
+        cio.load(a).interactions[0]["response"]["body"]["json"]["id"]
+    )
     assert first.proc.stop() == 0
     assert len(cio.load(a).interactions) == 2
 
@@ -189,8 +238,7 @@ def readonly_cassette(sim, tmp_path):
         rec = start(["record", str(cassette), "--upstream", sim.base], tmp_path, "rec")
         sid = rec.client(KEY).v1.financial_connections.sessions.create(params=CREATE).id
         assert rec.proc.stop() == 0
-        r = subprocess.run(["mount", "-o", "remount,ro", str(fs)], capture_output=True,
-                           text=True)
+        r = subprocess.run(["mount", "-o", "remount,ro", str(fs)], capture_output=True, text=True)
         if r.returncode:
             pytest.skip(f"cannot remount the tmpfs read-only: {r.stderr.strip()}")
         yield cassette, sid
@@ -199,24 +247,37 @@ def readonly_cassette(sim, tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["once", "none"])
-def test_a_mode_that_only_replays_works_in_a_read_only_folder(readonly_cassette, tmp_path,
-                                                             mode):
+def test_a_mode_that_only_replays_works_in_a_read_only_folder(readonly_cassette, tmp_path, mode):
     cassette, sid = readonly_cassette
     before = cassette.read_bytes()
     dead = dead_url()  # nothing listens here (a port bound, then closed)
-    rec = start(["record", str(cassette), "--upstream", dead, "--record-mode", mode],
-                tmp_path, f"rec-{mode}")
+    rec = start(
+        ["record", str(cassette), "--upstream", dead, "--record-mode", mode],
+        tmp_path,
+        f"rec-{mode}",
+    )
     assert rec.client(KEY).v1.financial_connections.sessions.create(params=CREATE).id == sid
     assert rec.proc.stop() == 0
     assert cassette.read_bytes() == before
     assert "Traceback" not in rec.proc.output()
 
 
-def test_a_mode_that_writes_refuses_a_read_only_folder_in_one_line(readonly_cassette,
-                                                                  tmp_path):
+def test_a_mode_that_writes_refuses_a_read_only_folder_in_one_line(readonly_cassette, tmp_path):
     cassette, _ = readonly_cassette
-    r = run_fc(["record", str(cassette), "--record-mode", "new_episodes",
-                "--port", "0", "--set", f"confdir={tmp_path / 'mitmconf'}"])
+    r = run_fc(
+        [
+            "record",
+            str(cassette),
+            "--record-mode",
+            "new_episodes",
+            "--port",
+            "0",
+            "--set",
+            f"confdir={tmp_path / 'mitmconf'}",
+        ]
+    )
     assert r.returncode == 1
-    assert r.stderr.strip() == (f"fc-cassette: {cassette}: cannot create the recording lock "
-                                f"{cassette.parent / '.fc.yaml.lock'}: Read-only file system")
+    assert r.stderr.strip() == (
+        f"fc-cassette: {cassette}: cannot create the recording lock "
+        f"{cassette.parent / '.fc.yaml.lock'}: Read-only file system"
+    )

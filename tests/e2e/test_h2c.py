@@ -36,13 +36,18 @@ def test_h2c_preface_is_refused_in_one_line_and_is_not_a_replay_miss(tmp_path):
     # --strict: no miss was counted, but two clients failed (issue #26, item 1): exit 1
     assert stack.proc.stop() == 1
     out = stack.proc.output()
-    assert "fc-cassette --strict: 2 client connection(s) refused (HTTP/2 cleartext): " \
-        "exit 1" in out, out
-    refused = [ln for ln in out.splitlines() if ("h2c" in ln or "HTTP/2" in ln)
-               and "--strict" not in ln]
+    assert (
+        "fc-cassette --strict: 2 client connection(s) refused (HTTP/2 cleartext): exit 1" in out
+    ), out
+    refused = [
+        ln for ln in out.splitlines() if ("h2c" in ln or "HTTP/2" in ln) and "--strict" not in ln
+    ]
     assert len(refused) == 2, out  # one line per connection, nothing else
-    assert all("fc-cassette: refused HTTP/2 cleartext (h2c prior knowledge) from 127.0.0.1:"
-               in ln and "use HTTP/1.1" in ln for ln in refused), refused
+    assert all(
+        "fc-cassette: refused HTTP/2 cleartext (h2c prior knowledge) from 127.0.0.1:" in ln
+        and "use HTTP/1.1" in ln
+        for ln in refused
+    ), refused
     assert "served 0, missed 0, unused 6" in out
     assert "PRI" not in out and "out of scope" not in out and "outside" not in out
 
@@ -60,10 +65,18 @@ def test_h2c_preface_is_not_recorded(tmp_path):
 
 def test_an_h2c_upgrade_offer_goes_on_as_http1(tmp_path):
     import requests
+
     stack = start(["replay", CASSETTE], tmp_path, "replay")
-    r = requests.get(f"{stack.base}{SESSION}", timeout=10, headers={
-        "Authorization": "Bearer sk_test_REDACTED_1", "Upgrade": "h2c",
-        "Connection": "Upgrade, HTTP2-Settings", "HTTP2-Settings": "AAMAAABkAARAAAAAAAIAAAAA"})
+    r = requests.get(
+        f"{stack.base}{SESSION}",
+        timeout=10,
+        headers={
+            "Authorization": "Bearer sk_test_REDACTED_1",
+            "Upgrade": "h2c",
+            "Connection": "Upgrade, HTTP2-Settings",
+            "HTTP2-Settings": "AAMAAABkAARAAAAAAAIAAAAA",
+        },
+    )
     assert r.status_code == 200 and r.raw.version == 11
     assert stack.proc.stop() == 0
     assert "served 1, missed 0" in stack.proc.output()
@@ -73,13 +86,33 @@ def test_an_h2c_upgrade_offer_goes_on_as_http1(tmp_path):
 def test_curl_prior_knowledge_is_refused_and_h2_over_tls_works_in_forward_mode(tmp_path):
     stack = start(["replay", CASSETTE, "--forward"], tmp_path, "fwd")
     auth = ["-H", "Authorization: Bearer sk_test_REDACTED_1"]
-    tls = subprocess.run(["curl", "-sS", "--http2", "-x", stack.base, "--cacert", str(stack.ca),
-                          "-o", "/dev/null", "-w", "%{http_code} %{http_version}",
-                          f"https://api.stripe.com{SESSION}", *auth],
-                         capture_output=True, text=True, timeout=30)
+    tls = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "--http2",
+            "-x",
+            stack.base,
+            "--cacert",
+            str(stack.ca),
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{http_version}",
+            f"https://api.stripe.com{SESSION}",
+            *auth,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert tls.stdout == "200 2", tls.stderr  # HTTP/2 over TLS, answered from the cassette
-    h2c = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", f"{stack.base}{SESSION}",
-                          *auth], capture_output=True, text=True, timeout=30)
+    h2c = subprocess.run(
+        ["curl", "-sS", "--http2-prior-knowledge", f"{stack.base}{SESSION}", *auth],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert h2c.returncode != 0
     assert stack.proc.stop() == 0
     out = stack.proc.output()

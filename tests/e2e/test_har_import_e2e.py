@@ -19,8 +19,11 @@ from fc_cassette.cassette import store as cio
 from support import MITMDUMP, Proc, encoded_forms, run_fc, start
 
 KEY = "sk_test_" + "fakeHarImportKey0123456789"
-CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeHar1"},
-          "permissions": ["balances"], "prefetch": ["balances"]}
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_fakeHar1"},
+    "permissions": ["balances"],
+    "prefetch": ["balances"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -67,27 +70,53 @@ def test_har_export_then_import_replays_strict(sim, tmp_path):
     # import never overwrites
     again = run_fc(["import", str(har), "-o", str(back)])
     assert again.returncode == 2
-    assert again.stderr.strip() == (f"fc-cassette: import: {back} exists; import writes a new "
-                                    "cassette (choose another -o, or remove it first)")
+    assert again.stderr.strip() == (
+        f"fc-cassette: import: {back} exists; import writes a new "
+        "cassette (choose another -o, or remove it first)"
+    )
 
 
 def test_a_mitmdump_capture_with_raw_secrets_imports_with_nothing_raw_on_disk(sim, tmp_path):
     flows = tmp_path / "capture.mitm"
-    dump = Proc([MITMDUMP, "--listen-host", "127.0.0.1", "-p", "0", "--mode",
-                 f"reverse:{sim.base}", "-w", str(flows), "--set",
-                 f"confdir={tmp_path / 'conf'}"], 0, tmp_path / "mitmdump.log")
+    dump = Proc(
+        [
+            MITMDUMP,
+            "--listen-host",
+            "127.0.0.1",
+            "-p",
+            "0",
+            "--mode",
+            f"reverse:{sim.base}",
+            "-w",
+            str(flows),
+            "--set",
+            f"confdir={tmp_path / 'conf'}",
+        ],
+        0,
+        tmp_path / "mitmdump.log",
+    )
     base = f"http://127.0.0.1:{dump.port}"
     auth = {"Authorization": f"Bearer {KEY}"}
-    created = requests.post(f"{base}/v1/financial_connections/sessions", headers=auth,
-                            data={"account_holder[type]": "customer",
-                                  "account_holder[customer]": "cus_fakeHar2",
-                                  "permissions[]": "balances"}, timeout=30).json()
+    created = requests.post(
+        f"{base}/v1/financial_connections/sessions",
+        headers=auth,
+        data={
+            "account_holder[type]": "customer",
+            "account_holder[customer]": "cus_fakeHar2",
+            "permissions[]": "balances",
+        },
+        timeout=30,
+    ).json()
     secret = created["client_secret"]
     assert "_secret_" in secret
     # the app echoes the client secret back in a query, as some do (the simulator
     # refuses the unknown parameter: a 400, recorded as it was answered)
-    echoed = requests.get(f"{base}/v1/financial_connections/sessions/{created['id']}",
-                          headers=auth, params={"client_secret": secret}, timeout=30)
+    echoed = requests.get(
+        f"{base}/v1/financial_connections/sessions/{created['id']}",
+        headers=auth,
+        params={"client_secret": secret},
+        timeout=30,
+    )
     assert echoed.status_code == 400
     requests.get(f"{base}/not-stripe/health", timeout=30)  # outside the scope below
     assert dump.stop(signal.SIGINT) == 0

@@ -21,8 +21,11 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("h2")
 
 KEY = "sk_test_" + "FakeHttp2Key000001"
-FORM = {"account_holder[type]": "customer", "account_holder[customer]": "cus_FakeH2",
-        "permissions[0]": "balances"}
+FORM = {
+    "account_holder[type]": "customer",
+    "account_holder[customer]": "cus_FakeH2",
+    "permissions[0]": "balances",
+}
 URL = "https://api.stripe.com/v1/financial_connections/sessions"
 
 
@@ -35,8 +38,19 @@ def test_http2_only_client_records_and_replays_in_forward_mode(tmp_path: Path):
     cassette = tmp_path / "h2.yaml"
     sim = start(["simulate"], tmp_path, "sim")
     try:
-        rec = start(["record", str(cassette), "--forward", "--set",
-                     f"mode=upstream:{sim.base}", "--set", "ssl_insecure=true"], tmp_path, "rec")
+        rec = start(
+            [
+                "record",
+                str(cassette),
+                "--forward",
+                "--set",
+                f"mode=upstream:{sim.base}",
+                "--set",
+                "ssl_insecure=true",
+            ],
+            tmp_path,
+            "rec",
+        )
         recorded = [post(rec, http1=False, http2=True), post(rec, http2=True)]
         assert [(r.http_version, r.status_code) for r in recorded] == [("HTTP/2", 200)] * 2
         assert rec.proc.stop() == 0, rec.proc.output()
@@ -57,7 +71,6 @@ def test_a_refused_h2c_client_fails_replay_strict(tmp_path: Path):
     rep = start(["replay", str(cassette), "--strict"], tmp_path, "rep")
     with httpx.Client(http1=False, http2=True, timeout=60) as c:  # h2c prior knowledge
         with pytest.raises(httpx.HTTPError):
-            c.post(f"{rep.base}/v1/financial_connections/sessions", data=FORM,
-                   auth=(KEY, ""))
+            c.post(f"{rep.base}/v1/financial_connections/sessions", data=FORM, auth=(KEY, ""))
     assert rep.proc.stop() == 1, rep.proc.output()
     assert "client connection(s) refused (HTTP/2 cleartext): exit 1" in rep.proc.output()

@@ -40,9 +40,18 @@ REPORT_KEYS = {"method", "path", "status", "request_valid", "response_valid", "e
 
 
 # ------------------------------------------------------------------ upstream bodies
-BAD_CREATE = (400, {}, _json_bytes(_error(
-    400, "Invalid permissions[0]: must be one of balances, ownership, payment_method, or "
-         "transactions", "permissions[0]")))
+BAD_CREATE = (
+    400,
+    {},
+    _json_bytes(
+        _error(
+            400,
+            "Invalid permissions[0]: must be one of balances, ownership, payment_method, or "
+            "transactions",
+            "permissions[0]",
+        )
+    ),
+)
 
 
 class Upstream:
@@ -66,7 +75,8 @@ class Upstream:
                 outer.received.append((self.command, self.path, dict(self.headers), body))
                 status, headers, content = ROUTES.get(
                     (self.command, path),
-                    (404, {}, _json_bytes(_error(404, "Unrecognized request URL"))))
+                    (404, {}, _json_bytes(_error(404, "Unrecognized request URL"))),
+                )
                 if self.command == "POST" and b"permissions%5B0%5D=nope" in body:
                     status, headers, content = BAD_CREATE
                 self.send_response(status)
@@ -112,8 +122,11 @@ def test_inspect_passes_bytes_through_and_judges_each_flow(upstream, tmp_path):
     report = tmp_path / "report.jsonl"
     config = tmp_path / "narrow.yaml"  # the scope narrowed back to FC Sessions
     config.write_text(NARROW_SCOPE)
-    insp = start(["inspect", "--upstream", upstream.base, "--report", str(report),
-                  "--config", str(config)], tmp_path, "inspect")
+    insp = start(
+        ["inspect", "--upstream", upstream.base, "--report", str(report), "--config", str(config)],
+        tmp_path,
+        "inspect",
+    )
     got: list[tuple[str, str, int, bytes]] = []
     with requests.Session() as http:
         http.headers["Authorization"] = f"Bearer {KEY}"
@@ -124,22 +137,28 @@ def test_inspect_passes_bytes_through_and_judges_each_flow(upstream, tmp_path):
             got.append((method, path, r.status_code, raw))
             return r
 
-        create_form = {"account_holder[type]": "customer",
-                       "account_holder[customer]": "cus_fakeInspect1",
-                       "permissions[0]": "balances", "permissions[1]": "ownership",
-                       "prefetch[0]": "balances",
-                       "return_url": f"https://example.test/return?cs={CLIENT_SECRET}"}
+        create_form = {
+            "account_holder[type]": "customer",
+            "account_holder[customer]": "cus_fakeInspect1",
+            "permissions[0]": "balances",
+            "permissions[1]": "ownership",
+            "prefetch[0]": "balances",
+            "return_url": f"https://example.test/return?cs={CLIENT_SECRET}",
+        }
         call("POST", SESSIONS, data=create_form)
-        call("GET", f"{SESSIONS}/fcsess_fakeWithAccounts1",
-             params={"expand[0]": "accounts.data.ownership"},
-             auth=(BASIC_KEY, ""))                                     # Basic credentials
+        call(
+            "GET",
+            f"{SESSIONS}/fcsess_fakeWithAccounts1",
+            params={"expand[0]": "accounts.data.ownership"},
+            auth=(BASIC_KEY, ""),
+        )  # Basic credentials
         r = call("GET", f"{SESSIONS}/fcsess_fakeGzip1", headers={"Accept-Encoding": "gzip"})
         assert r.headers["Content-Encoding"] == "gzip"
         call("GET", f"{SESSIONS}/fcsess_fakeMissing1")
         call("GET", f"{SESSIONS}/fcsess_fakeBadEnum1")
         call("POST", SESSIONS, data={**create_form, "permissions[0]": "nope"})
         call("GET", f"{SESSIONS}/{CLIENT_SECRET}")
-        call("GET", "/v1/customers/cus_fakeOutOfScope1")               # out of scope
+        call("GET", "/v1/customers/cus_fakeOutOfScope1")  # out of scope
     assert insp.proc.stop() == 0
     log = insp.proc.output()
 
@@ -200,18 +219,26 @@ def test_inspect_passes_bytes_through_and_judges_each_flow(upstream, tmp_path):
     # 3. one log line per flow (with verdicts and drift), and the shutdown summary
     flow_lines = [ln for ln in log.splitlines() if "fc-cassette inspect: " in ln]
     assert len(flow_lines) == 7, log
-    assert any(f"POST {SESSIONS} 200 fcsess_fakeCreated1 request ✓ response ✓ drift: "
-               "accounts.total_count, brand_new_field" in ln for ln in flow_lines), log
-    assert any(f"GET {SESSIONS}/fcsess_fakeBadEnum1 200 fcsess_fakeBadEnum1 request ✓ "
-               "response ✗" in ln and "accounts.data[1].category" in ln
-               for ln in flow_lines), log
-    assert any(f"GET {SESSIONS}/fcsess_fakeMissing1 404 fcsess_fakeMissing1 request ✓ "
-               "response ✓" in ln for ln in flow_lines), log
-    assert any(f"POST {SESSIONS} 400 request ✗ response ✓" in ln
-               and "permissions[0]" in ln for ln in flow_lines), log
+    assert any(
+        f"POST {SESSIONS} 200 fcsess_fakeCreated1 request ✓ response ✓ drift: "
+        "accounts.total_count, brand_new_field" in ln
+        for ln in flow_lines
+    ), log
+    assert any(
+        f"GET {SESSIONS}/fcsess_fakeBadEnum1 200 fcsess_fakeBadEnum1 request ✓ response ✗" in ln
+        and "accounts.data[1].category" in ln
+        for ln in flow_lines
+    ), log
+    assert any(
+        f"GET {SESSIONS}/fcsess_fakeMissing1 404 fcsess_fakeMissing1 request ✓ response ✓" in ln
+        for ln in flow_lines
+    ), log
+    assert any(
+        f"POST {SESSIONS} 400 request ✗ response ✓" in ln and "permissions[0]" in ln
+        for ln in flow_lines
+    ), log
     assert "cus_fakeOutOfScope1" not in log
-    assert ("summary: flows seen 7, invalid requests 1, invalid responses 1, "
-            "drift fields 2") in log
+    assert ("summary: flows seen 7, invalid requests 1, invalid responses 1, drift fields 2") in log
     assert "drift: accounts.total_count (2x)" in log
     assert "drift: brand_new_field (1x)" in log
 
@@ -225,34 +252,49 @@ def test_report_file_that_cannot_be_written_is_one_line_before_listening(tmp_pat
 
     from support import FC
 
-    p = subprocess.run([FC, "inspect", "--upstream", upstream.base, "--port", "0",
-                        "--report", str(tmp_path / "no" / "such" / "dir" / "r.jsonl"),
-                        "--set", f"confdir={tmp_path / 'conf'}"],
-                       capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    p = subprocess.run(
+        [
+            FC,
+            "inspect",
+            "--upstream",
+            upstream.base,
+            "--port",
+            "0",
+            "--report",
+            str(tmp_path / "no" / "such" / "dir" / "r.jsonl"),
+            "--set",
+            f"confdir={tmp_path / 'conf'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
     assert p.returncode != 0
     out = (p.stdout + p.stderr).strip()
     assert "cannot write the report" in out and "Traceback" not in out, out
 
 
 # ------------------------------------------------------- in front of fc-cassette simulate
-CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeInspectSim1"},
-          "permissions": ["balances", "ownership", "payment_method"],
-          "prefetch": ["balances", "ownership"],
-          "return_url": "https://example.test/return"}
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_fakeInspectSim1"},
+    "permissions": ["balances", "ownership", "payment_method"],
+    "prefetch": ["balances", "ownership"],
+    "return_url": "https://example.test/return",
+}
 
 
 def test_inspect_in_front_of_simulate_with_the_sdk(tmp_path):
     sim = start(["simulate", "--seed", "3"], tmp_path, "sim")
     report = tmp_path / "sim-report.jsonl"
-    insp = start(["inspect", "--upstream", sim.base, "--report", str(report)], tmp_path,
-                 "inspect")
+    insp = start(["inspect", "--upstream", sim.base, "--report", str(report)], tmp_path, "inspect")
     try:
         sessions = insp.client(KEY).v1.financial_connections.sessions
         s = sessions.create(params=CREATE)
         secret = s.client_secret
         assert secret.startswith("fcsess_client_secret_") and "REDACTED" not in secret
         before = sessions.retrieve(s.id)
-        insp.complete(s.id, KEY)                   # /_simulator/: no model applies
+        insp.complete(s.id, KEY)  # /_simulator/: no model applies
         after = sessions.retrieve(s.id, params={"expand": ["accounts"]})
         assert len(before.accounts.data) == 0 and len(after.accounts.data) == 2
         assert [a.category for a in after.accounts.data] == ["cash", "credit"]
@@ -279,27 +321,36 @@ def test_inspect_in_front_of_simulate_with_the_sdk(tmp_path):
     log = insp.proc.output()
 
     lines = read_report(report)
-    got = [(x["method"], x["path"], x["status"], x["request_valid"], x["response_valid"])
-           for x in lines]
+    got = [
+        (x["method"], x["path"], x["status"], x["request_valid"], x["response_valid"])
+        for x in lines
+    ]
     assert got == [
         ("POST", SESSIONS, 200, True, True),
         ("GET", f"{SESSIONS}/{s.id}", 200, True, True),
-        ("POST", f"/_simulator/financial_connections/sessions/{s.id}/complete", 200,
-         None, None),                                    # in scope, but no model applies
+        (
+            "POST",
+            f"/_simulator/financial_connections/sessions/{s.id}/complete",
+            200,
+            None,
+            None,
+        ),  # in scope, but no model applies
         ("GET", f"{SESSIONS}/{s.id}", 200, True, True),
         ("GET", f"{SESSIONS}/fcsess_fakeNope1", 404, True, True),
         ("POST", SESSIONS, 400, False, True),
         ("GET", f"{SESSIONS}/{s.id}", 200, True, True),
     ]
     assert lines[2]["model"] == "none"
-    assert all(x.get("session_id") == s.id for x in lines if x["status"] == 200
-               and x.get("model") != "none")
+    assert all(
+        x.get("session_id") == s.id
+        for x in lines
+        if x["status"] == 200 and x.get("model") != "none"
+    )
     assert lines[4]["session_id"] == "fcsess_fakeNope1"
     assert [e["path"] for e in lines[5]["errors"]] == ["permissions[0]"]
     # the simulator answers exactly the spec's fields: no drift (drift is proven above)
     assert [x["drift"] for x in lines] == [[]] * 7
-    assert "summary: flows seen 7, invalid requests 1, invalid responses 0, drift fields 0" \
-        in log
+    assert "summary: flows seen 7, invalid requests 1, invalid responses 0, drift fields 0" in log
     assert_no_secret(log, [KEY, secret])
     assert_no_secret(report.read_text(), [KEY, secret])
 
@@ -316,8 +367,11 @@ def test_inspect_web_serves_the_ui_and_still_proxies(upstream, tmp_path):
     if int(mitmproxy.version.VERSION.split(".")[0]) >= 12:  # mitmweb 12 asks for a token
         extra = ["--set", "web_password=fake-example-token"]
         auth = {"Authorization": "Bearer fake-example-token"}
-    insp = start(["inspect", "--upstream", upstream.base, "--web",
-                  "--set", f"web_port={web_port}", *extra], tmp_path, "web")
+    insp = start(
+        ["inspect", "--upstream", upstream.base, "--web", "--set", f"web_port={web_port}", *extra],
+        tmp_path,
+        "web",
+    )
     try:
         ui = f"http://127.0.0.1:{web_port}"
         deadline = time.monotonic() + 20
@@ -330,8 +384,11 @@ def test_inspect_web_serves_the_ui_and_still_proxies(upstream, tmp_path):
                     raise
                 time.sleep(0.1)
         assert home.status_code == 200 and "mitmproxy" in home.text.lower()
-        r = requests.get(f"{insp.base}{SESSIONS}/fcsess_fakeBadEnum1",
-                         headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
+        r = requests.get(
+            f"{insp.base}{SESSIONS}/fcsess_fakeBadEnum1",
+            headers={"Authorization": f"Bearer {KEY}"},
+            timeout=10,
+        )
         assert r.status_code == 200
         assert r.content == ROUTES[("GET", f"{SESSIONS}/fcsess_fakeBadEnum1")][2]
         # the flow in mitmweb carries our comment and marker

@@ -23,48 +23,76 @@ from support import encoded_forms, start
 
 REC_KEY = "sk_test_" + "FakeLendingRecord0123456789"
 CI_KEY = "sk_test_" + "FakeLendingReplay9876543210"
-ACCEPTANCE = {"customer_acceptance": {
-    "type": "online", "online": {"ip_address": "203.0.113.7", "user_agent": "lending-app"}}}
+ACCEPTANCE = {
+    "customer_acceptance": {
+        "type": "online",
+        "online": {"ip_address": "203.0.113.7", "user_agent": "lending-app"},
+    }
+}
 POLL_DEADLINE_S = 60.0
 
 
 def lending_flow(client, complete=None) -> dict:
     """The app: what a small lending app does, the same calls every time."""
-    customer = client.v1.customers.create(params={"email": "jenny@example.com",
-                                                  "name": "Jenny Rosen"})
-    session = client.v1.financial_connections.sessions.create(params={
-        "account_holder": {"type": "customer", "customer": customer.id},
-        "permissions": ["payment_method", "balances"]})
+    customer = client.v1.customers.create(
+        params={"email": "jenny@example.com", "name": "Jenny Rosen"}
+    )
+    session = client.v1.financial_connections.sessions.create(
+        params={
+            "account_holder": {"type": "customer", "customer": customer.id},
+            "permissions": ["payment_method", "balances"],
+        }
+    )
     if complete is not None:
         complete(session.id)  # the end user links an account (simulator only)
-    account = client.v1.financial_connections.accounts.list(
-        params={"session": session.id}).data[0]
-    pm = client.v1.payment_methods.create(params={
-        "type": "us_bank_account", "billing_details": {"name": "Jenny Rosen"},
-        "us_bank_account": {"financial_connections_account": account.id}})
+    account = client.v1.financial_connections.accounts.list(params={"session": session.id}).data[0]
+    pm = client.v1.payment_methods.create(
+        params={
+            "type": "us_bank_account",
+            "billing_details": {"name": "Jenny Rosen"},
+            "us_bank_account": {"financial_connections_account": account.id},
+        }
+    )
     client.v1.payment_methods.attach(pm.id, params={"customer": customer.id})
-    pi = client.v1.payment_intents.create(params={
-        "amount": 125000, "currency": "usd", "customer": customer.id,
-        "payment_method": pm.id, "payment_method_types": ["us_bank_account"],
-        "confirm": True, "mandate_data": ACCEPTANCE})
+    pi = client.v1.payment_intents.create(
+        params={
+            "amount": 125000,
+            "currency": "usd",
+            "customer": customer.id,
+            "payment_method": pm.id,
+            "payment_method_types": ["us_bank_account"],
+            "confirm": True,
+            "mandate_data": ACCEPTANCE,
+        }
+    )
     statuses = [pi.status]
     deadline = time.monotonic() + POLL_DEADLINE_S
     while statuses[-1] == "processing" and time.monotonic() < deadline:
         time.sleep(0.5)
         statuses.append(client.v1.payment_intents.retrieve(pi.id).status)
     events = client.v1.events.list(params={"type": "payment_intent.succeeded"})
-    return {"customer": customer.id, "session": session.id, "account": account.id,
-            "pm": pm.id, "pm_customer": pm.customer, "pi": pi.id,
-            "client_secret": pi.client_secret, "statuses": statuses,
-            "event_for": [e.data.object["id"] for e in events.data]}
+    return {
+        "customer": customer.id,
+        "session": session.id,
+        "account": account.id,
+        "pm": pm.id,
+        "pm_customer": pm.customer,
+        "pi": pi.id,
+        "client_secret": pi.client_secret,
+        "statuses": statuses,
+        "event_for": [e.data.object["id"] for e in events.data],
+    }
 
 
 def completer(sim_base: str):
     def complete(session_id: str) -> None:
-        requests.post(f"{sim_base}/_simulator/financial_connections/sessions/{session_id}"
-                      "/complete", data={"accounts": "1"},
-                      headers={"Authorization": f"Bearer {REC_KEY}"}, timeout=30
-                      ).raise_for_status()
+        requests.post(
+            f"{sim_base}/_simulator/financial_connections/sessions/{session_id}/complete",
+            data={"accounts": "1"},
+            headers={"Authorization": f"Bearer {REC_KEY}"},
+            timeout=30,
+        ).raise_for_status()
+
     return complete
 
 
@@ -94,9 +122,11 @@ def test_the_flow_against_the_simulator(recorded):
 def test_recorded_valid_and_redacted(recorded):
     c = cio.load(recorded["cassette"])
     paths = [(i["request"]["method"], i["request"]["path"]) for i in c.interactions]
-    assert paths[:3] == [("POST", "/v1/customers"),
-                         ("POST", "/v1/financial_connections/sessions"),
-                         ("GET", "/v1/financial_connections/accounts")]
+    assert paths[:3] == [
+        ("POST", "/v1/customers"),
+        ("POST", "/v1/financial_connections/sessions"),
+        ("GET", "/v1/financial_connections/accounts"),
+    ]
     for it in c.interactions:  # judged by the models like FC traffic, no drift
         if it["request"]["path"] == "/v1/events":
             continue  # the events API: issue #22's
@@ -121,8 +151,9 @@ def test_replayed_strict_offline_with_another_key(recorded):
         code = rp.proc.stop()
     assert code == 0, rp.proc.output()  # no miss, no upstream
     live = recorded["live"]
-    assert {k: v for k, v in replayed.items() if k != "client_secret"} == \
-        {k: v for k, v in live.items() if k != "client_secret"}
+    assert {k: v for k, v in replayed.items() if k != "client_secret"} == {
+        k: v for k, v in live.items() if k != "client_secret"
+    }
     assert CI_KEY not in rp.proc.output()
 
 
@@ -169,8 +200,12 @@ def _stripe_node(tmp: Path) -> Path | None:
     where = tmp / "node"
     where.mkdir(exist_ok=True)
     try:
-        done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent",
-                               "stripe"], cwd=where, capture_output=True, timeout=300)
+        done = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--silent", "stripe"],
+            cwd=where,
+            capture_output=True,
+            timeout=300,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     ok = done.returncode == 0 and (where / "node_modules" / "stripe").is_dir()
@@ -185,8 +220,13 @@ def test_stripe_node_records_and_replays_the_flow(tmp_path):
     script.write_text(NODE_FLOW)
 
     def node(base: str, key: str, complete: str = "") -> dict:
-        done = subprocess.run(["node", str(script), base, key, complete], cwd=where,
-                              capture_output=True, text=True, timeout=180)
+        done = subprocess.run(
+            ["node", str(script), base, key, complete],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
@@ -195,8 +235,11 @@ def test_stripe_node_records_and_replays_the_flow(tmp_path):
     try:
         rec = start(["record", str(cassette), "--upstream", sim.base], tmp_path, "rec")
         try:
-            live = node(rec.base, REC_KEY, f"{sim.base}/_simulator/financial_connections/"
-                                           "sessions/SESSION/complete")
+            live = node(
+                rec.base,
+                REC_KEY,
+                f"{sim.base}/_simulator/financial_connections/sessions/SESSION/complete",
+            )
         finally:
             assert rec.proc.stop() == 0
     finally:

@@ -21,9 +21,12 @@ from fc_cassette.cassette import store as cio
 from support import FC, encoded_forms, run_fc, start
 
 KEY = "sk_test_" + "fakeMaintainKey0123456789"
-CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeMaintain1"},
-          "permissions": ["balances", "payment_method"], "prefetch": ["balances"],
-          "return_url": "https://example.test/return"}
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_fakeMaintain1"},
+    "permissions": ["balances", "payment_method"],
+    "prefetch": ["balances"],
+    "return_url": "https://example.test/return",
+}
 # Secrets of kinds the rules gained after the cassette was recorded (made up, at run time)
 WHSEC = "whsec_" + "FakeWebhookSecret0123456789abcdef"
 EPHEMERAL = "ek_test_" + "FakeEphemeralKey0123456789abcdef"
@@ -67,8 +70,9 @@ def no_secret_in(*texts: str) -> None:
                 assert form not in text
 
 
-def replay_flow(cassette: Path, tmp: Path, name: str, sid: str, calls: int = 2,
-                extra: list[str] | None = None) -> tuple[int, str]:
+def replay_flow(
+    cassette: Path, tmp: Path, name: str, sid: str, calls: int = 2, extra: list[str] | None = None
+) -> tuple[int, str]:
     rep = start(["replay", str(cassette), "--strict", *(extra or [])], tmp, name)
     sessions = rep.client("sk_test_" + "fakeOtherCiKey42").v1.financial_connections.sessions
     assert sessions.create(params=CREATE).id == sid
@@ -78,8 +82,7 @@ def replay_flow(cassette: Path, tmp: Path, name: str, sid: str, calls: int = 2,
     return code, rep.proc.output()
 
 
-def test_audit_finds_a_later_kind_redact_removes_it_and_replay_still_matches(recorded,
-                                                                             tmp_path):
+def test_audit_finds_a_later_kind_redact_removes_it_and_replay_still_matches(recorded, tmp_path):
     src, sid = recorded
     assert run_fc(["audit", str(src)]).returncode == 0  # recorded today: clean
     cassette = tmp_path / "old.yaml"
@@ -132,8 +135,10 @@ def test_audit_flags_another_api_version_and_age(recorded, tmp_path):
     assert run_fc(["audit", "--api-version", version, str(src)]).returncode == 0
     other = run_fc(["audit", "--api-version", "2020-08-27", str(src)])
     assert other.returncode == 1
-    assert f"api_version (stripe_version): recorded with Stripe API version {version}, " \
+    assert (
+        f"api_version (stripe_version): recorded with Stripe API version {version}, "
         "not 2020-08-27" in other.stdout
+    )
     config = tmp_path / "fc.yaml"
     config.write_text("audit:\n  api_version: '2020-08-27'\n")
     assert run_fc(["audit", "--config", str(config), str(src)]).returncode == 1
@@ -167,13 +172,18 @@ def test_a_partial_replays_usage_prunes_the_cassette_to_what_was_used(recorded, 
     shutil.copy(src, cassette)
     usage = tmp_path / "used.json"
     # a run that only creates and retrieves once: interaction 3 is never served
-    code, log = replay_flow(cassette, tmp_path, "partial", sid, calls=1,
-                            extra=["--usage-out", str(usage)])
+    code, log = replay_flow(
+        cassette, tmp_path, "partial", sid, calls=1, extra=["--usage-out", str(usage)]
+    )
     assert code == 0, log
     data = json.loads(usage.read_text())
-    assert data["cassettes"] == [{"cassette": os.path.realpath(cassette), "used": [1, 2],
-                                  "relative": os.path.relpath(os.path.realpath(cassette),
-                                                              support.ROOT)}]
+    assert data["cassettes"] == [
+        {
+            "cassette": os.path.realpath(cassette),
+            "used": [1, 2],
+            "relative": os.path.relpath(os.path.realpath(cassette), support.ROOT),
+        }
+    ]
 
     r = run_fc(["prune", str(cassette), "--usage", str(usage)])
     assert r.returncode == 0, r.stderr
@@ -203,9 +213,13 @@ def _stopped(pid: int) -> bool:
 def _kill_at(point: str, args: list[str], folder: Path) -> None:
     """Run ``fc-cassette ARGS`` until it stops itself at ``point`` of the atomic
     rewrite, then SIGKILL it there."""
-    proc = subprocess.Popen([FC, *args], env={**os.environ, "FC_CASSETTE_PAUSE_AT": point},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [FC, *args],
+        env={**os.environ, "FC_CASSETTE_PAUSE_AT": point},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while not _stopped(proc.pid):
@@ -239,8 +253,14 @@ def test_prune_killed_mid_write_leaves_the_old_cassette(recorded, tmp_path, poin
     cassette = tmp_path / "flow.yaml"
     shutil.copy(src, cassette)
     usage = tmp_path / "used.json"
-    usage.write_text(json.dumps({"fc_cassette_usage": 1, "cassettes": [
-        {"cassette": os.path.realpath(cassette), "used": [1]}]}))
+    usage.write_text(
+        json.dumps(
+            {
+                "fc_cassette_usage": 1,
+                "cassettes": [{"cassette": os.path.realpath(cassette), "used": [1]}],
+            }
+        )
+    )
     before = cassette.read_bytes()
     _kill_at(point, ["prune", str(cassette), "--usage", str(usage)], tmp_path)
     assert cassette.read_bytes() == before
@@ -255,15 +275,22 @@ def test_a_read_only_cassette_is_one_clear_line(recorded, tmp_path, command):
     with_old_secrets(src, cassette)
     cassette.chmod(0o444)
     usage = tmp_path / "used.json"
-    usage.write_text(json.dumps({"fc_cassette_usage": 1, "cassettes": [
-        {"cassette": os.path.realpath(cassette), "used": [1]}]}))
+    usage.write_text(
+        json.dumps(
+            {
+                "fc_cassette_usage": 1,
+                "cassettes": [{"cassette": os.path.realpath(cassette), "used": [1]}],
+            }
+        )
+    )
     before = cassette.read_bytes()
     args = [command, str(cassette)] + (["--usage", str(usage)] if command == "prune" else [])
     r = run_fc(args)
     assert r.returncode == 2
     assert r.stderr.splitlines()[0] == (
         f"fc-cassette: {'prune: ' if command == 'prune' else ''}{cassette}: the cassette "
-        "is read-only (mode 0444); make it writable to change it; nothing was changed")
+        "is read-only (mode 0444); make it writable to change it; nothing was changed"
+    )
     assert len([ln for ln in r.stderr.splitlines() if ln.startswith("fc-cassette:")]) == 1
     assert cassette.read_bytes() == before
 
@@ -272,23 +299,25 @@ def test_redact_on_a_read_only_filesystem_is_one_clear_line(recorded, tmp_path):
     src, _ = recorded
     fs = tmp_path / "ro"
     fs.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(fs)],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(fs)], capture_output=True, text=True
+    )
     if r.returncode:
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
     try:
         cassette = fs / "old.yaml"
         with_old_secrets(src, cassette)
         before = cassette.read_bytes()
-        r = subprocess.run(["mount", "-o", "remount,ro", str(fs)], capture_output=True,
-                           text=True)
+        r = subprocess.run(["mount", "-o", "remount,ro", str(fs)], capture_output=True, text=True)
         if r.returncode:
             pytest.skip(f"cannot remount the tmpfs read-only: {r.stderr.strip()}")
         r = run_fc(["redact", str(cassette)])
         assert r.returncode == 2
         errors = [ln for ln in r.stderr.splitlines() if ln.startswith("fc-cassette:")]
-        assert errors == [f"fc-cassette: {cassette}: cannot create the recording lock "
-                          f"{fs / '.old.yaml.lock'}: Read-only file system"], r.stderr
+        assert errors == [
+            f"fc-cassette: {cassette}: cannot create the recording lock "
+            f"{fs / '.old.yaml.lock'}: Read-only file system"
+        ], r.stderr
         assert cassette.read_bytes() == before
     finally:
         subprocess.run(["umount", "-l", str(fs)], capture_output=True)

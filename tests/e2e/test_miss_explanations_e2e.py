@@ -12,8 +12,10 @@ from fc_cassette.cassette import store as cio
 from support import start
 
 SESSIONS = "/v1/financial_connections/sessions"
-CREATE = {"account_holder": {"type": "customer", "customer": "cus_1"},
-          "permissions": ["balances", "payment_method"]}
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_1"},
+    "permissions": ["balances", "payment_method"],
+}
 
 
 req = match_request
@@ -23,10 +25,20 @@ req = match_request
 def proxy(tmp_path):
     path = tmp_path / "c.yaml"
     w = cio.Writer(path, fsync=False)
-    for r in (req("GET", f"{SESSIONS}/fcsess_1Abc"),
-              req(form=CREATE, headers={"Stripe-Account": "acct_1"})):
-        w.append({"request": r, "response": {"status": 200, "headers": {
-            "Content-Type": "application/json"}, "body": {"json": {"id": "fcsess_1Abc"}}}})
+    for r in (
+        req("GET", f"{SESSIONS}/fcsess_1Abc"),
+        req(form=CREATE, headers={"Stripe-Account": "acct_1"}),
+    ):
+        w.append(
+            {
+                "request": r,
+                "response": {
+                    "status": 200,
+                    "headers": {"Content-Type": "application/json"},
+                    "body": {"json": {"id": "fcsess_1Abc"}},
+                },
+            }
+        )
     w.close()
     rp = start(["replay", str(path)], tmp_path, "replay")
     yield rp, path
@@ -43,18 +55,30 @@ def test_miss_messages_through_a_real_replay_proxy(proxy):
 
     first, fix = message(requests.get(f"{base}/fcsess_1Abc", params={"foo": "bar"}, timeout=10))
     assert first.endswith("query.foo: recorded nothing, got 'bar'") and "query: " not in first
-    assert fix.startswith(f"To fix: if the new request is intended, re-record: fc-cassette "
-                          f"record --record-mode new_episodes {path} ")
+    assert fix.startswith(
+        f"To fix: if the new request is intended, re-record: fc-cassette "
+        f"record --record-mode new_episodes {path} "
+    )
     assert requests.get(f"{base}/fcsess_1Abc", timeout=10).status_code == 200
     first, fix = message(requests.get(f"{base}/fcsess_1Abc", timeout=10))
     assert first.endswith("this is call 2: interaction 1 was used by the earlier call")
     assert fix.endswith("replay.on_exhausted: repeat_last")
-    form = {"account_holder[type]": "customer", "account_holder[customer]": "cus_1",
-            "permissions[0]": "balances", "permissions[1]": "payment_method"}
+    form = {
+        "account_holder[type]": "customer",
+        "account_holder[customer]": "cus_1",
+        "permissions[0]": "balances",
+        "permissions[1]": "payment_method",
+    }
     first, _ = message(requests.post(base, data=form, timeout=10))
     assert first.endswith("header.stripe-account: recorded 'acct_1', got no header")
-    first, _ = message(requests.post(base, data=json.dumps(CREATE), timeout=10, headers={
-        "Content-Type": "application/json", "Stripe-Account": "acct_1"}))
+    first, _ = message(
+        requests.post(
+            base,
+            data=json.dumps(CREATE),
+            timeout=10,
+            headers={"Content-Type": "application/json", "Stripe-Account": "acct_1"},
+        )
+    )
     assert first.endswith("body: recorded a form body, got a JSON body")
     rp.proc.stop()
     log = rp.proc.output()

@@ -25,8 +25,10 @@ from fc_cassette.cassette import store as cio
 from support import fc, start
 
 KEY = "sk_test_" + "FakeMissHintKey0001"
-CREATE = {"account_holder": {"type": "customer", "customer": "cus_FakeMissHint"},
-          "permissions": ["balances"]}
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_FakeMissHint"},
+    "permissions": ["balances"],
+}
 
 
 def create(client) -> str:
@@ -42,7 +44,7 @@ def grown(client) -> str:
 def hint(message: str) -> str:
     """The CLI command a miss's "To fix" line prints (up to its pytest form)."""
     fix = message.split("To fix: ", 1)[1]
-    return fix[fix.index("fc-cassette record"):fix.index(" (pytest: ")]
+    return fix[fix.index("fc-cassette record") : fix.index(" (pytest: ")]
 
 
 def test_the_printed_fix_records_a_cassette_that_replays(tmp_path: Path):
@@ -63,15 +65,26 @@ def test_the_printed_fix_records_a_cassette_that_replays(tmp_path: Path):
         message = e.value.user_message or str(e.value)
         assert "record the whole test again" in message, message
         cmd = hint(message)
-        assert cmd == (f"fc-cassette record --record-mode all {cassette} "
-                       f"--upstream http://127.0.0.1:{port}"), message
+        assert cmd == (
+            f"fc-cassette record --record-mode all {cassette} --upstream http://127.0.0.1:{port}"
+        ), message
         assert f"--fc-record-mode=all --fc-upstream http://127.0.0.1:{port}" in message
 
         # new_episodes forwards the retrieve alone: the simulator answers 404, which is
         # not kept (the client gets a 500 that says why; the run exits 1)
         before = cassette.read_bytes()
-        epi = start(["record", "--record-mode", "new_episodes", str(cassette),
-                     "--upstream", f"http://127.0.0.1:{port}"], tmp_path, "epi")
+        epi = start(
+            [
+                "record",
+                "--record-mode",
+                "new_episodes",
+                str(cassette),
+                "--upstream",
+                f"http://127.0.0.1:{port}",
+            ],
+            tmp_path,
+            "epi",
+        )
         with pytest.raises(stripe.APIError) as e2:
             grown(epi.client(KEY))
         assert "404" in str(e2.value) and "record the whole test again" in str(e2.value)
@@ -84,8 +97,10 @@ def test_the_printed_fix_records_a_cassette_that_replays(tmp_path: Path):
         fixer = start(argv[1:], tmp_path, "fix")
         grown(fixer.client(KEY))
         assert fixer.proc.stop() == 0, fixer.proc.output()
-        assert [it["request"]["method"] for it in cio.load(cassette).interactions] == \
-            ["POST", "GET"]
+        assert [it["request"]["method"] for it in cio.load(cassette).interactions] == [
+            "POST",
+            "GET",
+        ]
 
         strict = start(["replay", str(cassette), "--strict"], tmp_path, "rep2")
         grown(strict.client("sk_test_" + "FakeOtherCiKey0002"))
@@ -94,7 +109,7 @@ def test_the_printed_fix_records_a_cassette_that_replays(tmp_path: Path):
         sim2.stop()
 
 
-SUITE = '''
+SUITE = """
 import pytest
 
 CREATE = {"account_holder": {"type": "customer", "customer": "cus_FakeMissHint"},
@@ -107,13 +122,19 @@ def test_flow(fc_proxy):
     sid = fc.sessions.create(params=CREATE).id
     if GROWN:
         assert fc.sessions.retrieve(sid).id == sid
-'''
+"""
 
 
 def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           *args], cwd=cwd, capture_output=True, text=True, timeout=300,
-                          stdin=subprocess.DEVNULL, env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ),
+    )
 
 
 def test_the_printed_pytest_options_fix_the_miss(tmp_path: Path):

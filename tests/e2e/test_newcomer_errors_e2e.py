@@ -22,8 +22,10 @@ import stripe
 from support import dead_url, run_fc, start
 
 KEY = "sk_test_" + "FakeNewcomerKey0001"
-CREATE = {"account_holder": {"type": "customer", "customer": "cus_FakeNewcomer"},
-          "permissions": ["balances"]}
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_FakeNewcomer"},
+    "permissions": ["balances"],
+}
 
 
 def test_an_https_upstream_serving_plain_http_is_named_with_its_likely_cause(tmp_path):
@@ -36,8 +38,12 @@ def test_an_https_upstream_serving_plain_http_is_named_with_its_likely_cause(tmp
         message = e.value.user_message or str(e.value)
         assert e.value.http_status == 502
         assert f"upstream {https}" in message and "give an http:// upstream" in message
-        r = requests.post(f"{rec.base}/v1/financial_connections/sessions", timeout=30,
-                          auth=(KEY, ""), data={"permissions[0]": "balances"})
+        r = requests.post(
+            f"{rec.base}/v1/financial_connections/sessions",
+            timeout=30,
+            auth=(KEY, ""),
+            data={"permissions[0]": "balances"},
+        )
         assert r.status_code == 502 and r.headers["Content-Type"] == "application/json"
         assert r.json()["error"]["code"] == "fc_cassette_upstream_failed"
         assert "<html" not in r.text
@@ -59,8 +65,17 @@ def test_an_upstream_where_nothing_listens_is_named(tmp_path):
 
 @pytest.mark.parametrize("strict", [False, True])
 def test_record_that_saw_nothing_says_so(tmp_path, strict):
-    rec = start(["record", str(tmp_path / "c.yaml"), "--upstream", dead_url(),
-                 *(["--strict"] if strict else [])], tmp_path, "rec")
+    rec = start(
+        [
+            "record",
+            str(tmp_path / "c.yaml"),
+            "--upstream",
+            dead_url(),
+            *(["--strict"] if strict else []),
+        ],
+        tmp_path,
+        "rec",
+    )
     code = rec.proc.stop()
     out = rec.proc.output()
     assert "NO request reached the proxy" in out, out
@@ -80,8 +95,13 @@ print("exit", code, "started", started)
 
 
 def _run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", CHECK, *args], capture_output=True,
-                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-c", CHECK, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_a_missing_cassette_is_reported_before_mitmproxy_starts(tmp_path):

@@ -37,7 +37,8 @@ def other_host():
 
 
 def test_forward_mode_logs_and_counts_while_recording_and_refuses_while_replaying(
-        tmp_path, other_host):
+    tmp_path, other_host
+):
     cassette = tmp_path / "fwd.yaml"
     rec = start(["record", str(cassette), "--forward"], tmp_path, "rec")
     proxies = {"http": rec.base, "https": rec.base}

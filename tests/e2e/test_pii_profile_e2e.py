@@ -13,8 +13,10 @@ from support import start
 
 KEY = "sk_test_" + "FakePiiProfileKey1"
 OTHER = "sk_test_" + "FakePiiReplayKey02"
-CREATE = {"account_holder": {"type": "customer", "customer": "cus_FakePii"},
-          "permissions": ["balances", "ownership"]}
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_FakePii"},
+    "permissions": ["balances", "ownership"],
+}
 
 
 def flow(stack) -> list[dict]:
@@ -39,8 +41,11 @@ def test_pii_profile_consistent_placeholders_and_replay(tmp_path: Path):
     cassette = tmp_path / "pii_flow.yaml"
     sim = start(["simulate", "--seed", "11"], tmp_path, "sim")
     try:
-        rec = start(["record", str(cassette), "--upstream", sim.base, "--config", str(config)],
-                    tmp_path, "rec")
+        rec = start(
+            ["record", str(cassette), "--upstream", sim.base, "--config", str(config)],
+            tmp_path,
+            "rec",
+        )
         seen = flow(rec)
         assert rec.proc.stop() == 0, rec.proc.output()
     finally:

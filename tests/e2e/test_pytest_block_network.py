@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-SUITE = '''
+SUITE = """
 import socket
 import pytest
 
@@ -55,9 +55,9 @@ def test_swallowed():
         socket.create_connection(("127.0.0.1", PORT), timeout=5).close()
     except Exception:
         pass  # the application hides the error: the test still fails
-'''
+"""
 
-REMOTE = '''
+REMOTE = """
 import socket
 
 import requests
@@ -69,7 +69,7 @@ def test_create_connection_by_name():
 
 def test_requests_resolves_first():  # urllib3: getaddrinfo, then connect()
     requests.get("https://api.stripe.com/v1/customers", timeout=5)
-'''
+"""
 
 
 @pytest.fixture
@@ -96,12 +96,26 @@ def listener():
     server.close()
 
 
-
 def run_pytest(cwd, *args):
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "-p", "no:randomly", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, stdin=subprocess.DEVNULL,
-                          env={**os.environ, "COLUMNS": "400"})  # whole summary lines
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            *args,
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "COLUMNS": "400"},
+    )  # whole summary lines
 
 
 @pytest.fixture
@@ -110,31 +124,48 @@ def suite(tmp_path, listener, simulate):
     talks only to the recording proxy, the proxy to the simulator)."""
     (tmp_path / "port.txt").write_text(str(listener))
     (tmp_path / "test_app.py").write_text(textwrap.dedent(SUITE))
-    rec = run_pytest(tmp_path, "--fc-record-mode=once", f"--fc-upstream={simulate[0]}",
-                     "--fc-block-network", "test_app.py::test_through_the_proxy")
+    rec = run_pytest(
+        tmp_path,
+        "--fc-record-mode=once",
+        f"--fc-upstream={simulate[0]}",
+        "--fc-block-network",
+        "test_app.py::test_through_the_proxy",
+    )
     assert rec.returncode == 0, rec.stdout + rec.stderr
     assert (tmp_path / "cassettes" / "test_app" / "test_through_the_proxy.yaml").is_file()
     return tmp_path
 
 
 def outcomes(result) -> dict[str, str]:
-    return {name: outcome for outcome, name in
-            re.findall(r"^(PASSED|FAILED|ERROR) test_app\.py::(\w+)", result.stdout, re.M)}
+    return {
+        name: outcome
+        for outcome, name in re.findall(
+            r"^(PASSED|FAILED|ERROR) test_app\.py::(\w+)", result.stdout, re.M
+        )
+    }
 
 
 def test_blocked_connections_fail_and_name_the_address(suite, listener):
     r = run_pytest(suite, "-rA", "--fc-block-network")
     got = outcomes(r)
-    assert got == {"test_through_the_proxy": "PASSED", "test_connect": "FAILED",
-                   "test_create_connection": "FAILED", "test_resolve_then_connect": "FAILED",
-                   "test_connect_ex": "FAILED", "test_swallowed": "FAILED"}, r.stdout + r.stderr
-    refused = (f"fc-cassette: --fc-block-network refused a connection to "
-               f"127.0.0.1:{listener}: a test may reach only the fc-cassette proxy "
-               f"(fc_proxy.url); to allow this address: "
-               f"--fc-allowed-hosts=127.0.0.1:{listener} (ini: fc_allowed_hosts)")
+    assert got == {
+        "test_through_the_proxy": "PASSED",
+        "test_connect": "FAILED",
+        "test_create_connection": "FAILED",
+        "test_resolve_then_connect": "FAILED",
+        "test_connect_ex": "FAILED",
+        "test_swallowed": "FAILED",
+    }, r.stdout + r.stderr
+    refused = (
+        f"fc-cassette: --fc-block-network refused a connection to "
+        f"127.0.0.1:{listener}: a test may reach only the fc-cassette proxy "
+        f"(fc_proxy.url); to allow this address: "
+        f"--fc-allowed-hosts=127.0.0.1:{listener} (ini: fc_allowed_hosts)"
+    )
     assert refused in r.stdout
-    assert (f"fc-cassette: --fc-block-network refused 1 connection(s): 127.0.0.1:{listener}"
-            in r.stdout)  # test_swallowed's report, though its error was swallowed
+    assert (
+        f"fc-cassette: --fc-block-network refused 1 connection(s): 127.0.0.1:{listener}" in r.stdout
+    )  # test_swallowed's report, though its error was swallowed
 
 
 def test_without_the_option_the_same_connections_pass(suite):
@@ -156,7 +187,8 @@ def test_an_allowed_host_passes(suite, listener):
 
 def test_the_ini_options(suite, listener):
     (suite / "pytest.ini").write_text(
-        "[pytest]\nfc_block_network = true\nfc_allowed_hosts = localhost, 127.0.0.1\n")
+        "[pytest]\nfc_block_network = true\nfc_allowed_hosts = localhost, 127.0.0.1\n"
+    )
     r = run_pytest(suite, "-rA")
     assert r.returncode == 0, r.stdout + r.stderr  # 127.0.0.1, any port
     (suite / "pytest.ini").write_text("[pytest]\nfc_block_network = true\n")
@@ -171,9 +203,11 @@ def test_a_remote_host_is_refused_by_name_before_any_dns_query(tmp_path):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "2 failed" in r.stdout, r.stdout
     for test in ("test_create_connection_by_name", "test_requests_resolves_first"):
-        assert (f"FAILED test_remote.py::{test} - fc_cassette.harness.block_network.NetworkBlocked: "
-                f"fc-cassette: --fc-block-network refused a connection to api.stripe.com:443"
-                in r.stdout), r.stdout
+        assert (
+            f"FAILED test_remote.py::{test} - fc_cassette.harness.block_network.NetworkBlocked: "
+            f"fc-cassette: --fc-block-network refused a connection to api.stripe.com:443"
+            in r.stdout
+        ), r.stdout
     assert "--fc-allowed-hosts=api.stripe.com:443" in r.stdout
 
 
@@ -181,6 +215,8 @@ def test_a_bad_allowed_hosts_value_is_a_usage_error(tmp_path):
     (tmp_path / "test_x.py").write_text("def test_x():\n    pass\n")
     r = run_pytest(tmp_path, "--fc-block-network", "--fc-allowed-hosts=localhost:99999")
     assert r.returncode == 4
-    assert r.stderr.strip() == ("ERROR: fc-cassette: --fc-allowed-hosts 'localhost:99999': "
-                                "use HOST or HOST:PORT (port 1-65535), comma-separated, "
-                                "e.g. localhost,127.0.0.1:5432")
+    assert r.stderr.strip() == (
+        "ERROR: fc-cassette: --fc-allowed-hosts 'localhost:99999': "
+        "use HOST or HOST:PORT (port 1-65535), comma-separated, "
+        "e.g. localhost,127.0.0.1:5432"
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from support import dead_url
 
-TESTS = '''
+TESTS = """
 import pytest
 
 
@@ -21,13 +21,19 @@ def test_link(fc_proxy):
     client.v1.financial_connections.sessions.create(params={
         "account_holder": {"type": "customer", "customer": "cus_FakeFolder"},
         "permissions": ["balances"]})
-'''
+"""
 
 
 def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           *args], cwd=cwd, capture_output=True, text=True, timeout=300,
-                          stdin=subprocess.DEVNULL, env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ),
+    )
 
 
 def test_a_folder_that_cannot_be_made_is_one_line(tmp_path):
@@ -36,8 +42,10 @@ def test_a_folder_that_cannot_be_made_is_one_line(tmp_path):
     r = run_pytest(tmp_path, "--fc-record-mode=once", f"--fc-upstream={dead_url()}")
     out = r.stdout + r.stderr
     assert r.returncode == 1, out
-    line = (f"fc-cassette: cannot record {tmp_path}/cassettes/test_app/test_link.yaml: "
-            f"{tmp_path}/cassettes exists and is not a folder")
+    line = (
+        f"fc-cassette: cannot record {tmp_path}/cassettes/test_app/test_link.yaml: "
+        f"{tmp_path}/cassettes exists and is not a folder"
+    )
     assert line in out, out
     assert "Traceback" not in out and "FileExistsError" not in out
     assert "proxy process(es) started" not in out  # said before any proxy started

@@ -12,7 +12,7 @@ import pytest
 from fc_cassette.cassette import store as cio
 from support import dead_url, start
 
-SUITE = '''
+SUITE = """
 import pytest
 import stripe
 
@@ -34,9 +34,9 @@ def test_same_cassette_second_test(fc_proxy):
     # the proxy is shared by both tests and rewound before each
     s = fc_proxy.client(KEY).v1.financial_connections.sessions.create(params=CREATE)
     assert s.client_secret.startswith("fcsess_client_secret_")
-'''
+"""
 
-FORWARD = '''
+FORWARD = """
 import pytest
 import stripe
 
@@ -54,9 +54,9 @@ def test_forward_proxy_to_api_stripe_com(fc_proxy):
         assert client.v1.financial_connections.sessions.create(params=CREATE).id.startswith("fcsess_")
     finally:
         stripe.ca_bundle_path = old
-'''
+"""
 
-CHANGED = '''
+CHANGED = """
 import pytest
 import stripe
 
@@ -76,10 +76,10 @@ def test_app_swallows_the_error(fc_proxy):
         fc_proxy.client(KEY).v1.financial_connections.sessions.create(params=CHANGED)
     except stripe.StripeError:
         pass  # an app that hides errors: the miss must still fail the test
-'''
+"""
 
 
-NEW_EPISODE = '''
+NEW_EPISODE = """
 import pytest
 
 KEY = "sk_test_" + "fakePluginKey0123456789"
@@ -92,10 +92,10 @@ def test_a_new_request(fc_proxy):
                                                    "customer": "cus_fakePlugin2"},
                                 "permissions": ["ownership"]})
     assert s.id.startswith("fcsess_")
-'''
+"""
 
 
-ROBUST = '''
+ROBUST = """
 import os
 import signal
 import time
@@ -130,14 +130,29 @@ def test_the_proxy_dies(fc_proxy):
 @pytest.mark.fc_cassette("cassettes/sessions.yaml")
 def test_later_tests_get_a_new_proxy(fc_proxy):
     assert fc_proxy.client(KEY).v1.financial_connections.sessions.create(params=CREATE).id
-'''
+"""
 
 
 def run_pytest(cwd, *args, env=None):
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "-p", "no:randomly", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, stdin=subprocess.DEVNULL,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            *args,
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture
@@ -159,18 +174,26 @@ def test_record_once_then_replay_offline_then_changed_request_fails(suite, tmp_p
     r = run_pytest(suite, "--fc-record-mode=once", f"--fc-upstream={sim.base}")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "2 passed" in r.stdout
-    assert [i["request"]["method"] for i in cio.load(cassette).interactions] == \
-        ["POST", "GET", "POST"]
+    assert [i["request"]["method"] for i in cio.load(cassette).interactions] == [
+        "POST",
+        "GET",
+        "POST",
+    ]
 
     # 2b. new_episodes: a test with a new request records it and passes (not a miss)
     (suite / "test_new.py").write_text(textwrap.dedent(NEW_EPISODE))
-    r = run_pytest(suite, "test_new.py", "--fc-record-mode=new_episodes",
-                   f"--fc-upstream={sim.base}")
+    r = run_pytest(
+        suite, "test_new.py", "--fc-record-mode=new_episodes", f"--fc-upstream={sim.base}"
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     (suite / "test_new.py").unlink()
     recorded = cio.load(cassette)
-    assert [i["request"]["method"] for i in recorded.interactions] == \
-        ["POST", "GET", "POST", "POST"]
+    assert [i["request"]["method"] for i in recorded.interactions] == [
+        "POST",
+        "GET",
+        "POST",
+        "POST",
+    ]
     assert sim.proc.stop() == 0  # the upstream is gone from here on
 
     # 3. offline replay (the default in CI): both tests pass; the unused recording is listed
@@ -202,6 +225,7 @@ def test_record_once_then_replay_offline_then_changed_request_fails(suite, tmp_p
     assert "ERROR test_robust.py::test_a_teardown_miss" in r.stdout
     assert "replay miss(es) during teardown" in out and "fcsess_fakeLate1" in out
     assert "test_the_proxy_dies" in out and "did not answer" in out
-    left = subprocess.run(["pgrep", "-f", f"fc_cassette replay {cassette}"],
-                          capture_output=True, text=True)
+    left = subprocess.run(
+        ["pgrep", "-f", f"fc_cassette replay {cassette}"], capture_output=True, text=True
+    )
     assert left.stdout.strip() == ""

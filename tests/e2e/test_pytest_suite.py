@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fc_cassette.cassette import store as cio
 
-HELPERS = '''
+HELPERS = """
 KEY = "sk_test_" + "fakeSuiteKey0123456789ab"
 
 
@@ -33,16 +33,19 @@ def create_and_retrieve(fc_proxy, customer, return_url=None):
     assert s.account_holder.customer == customer
     assert sessions.retrieve(s.id).id == s.id
     return s
-'''
+"""
 
-DEFAULTS = "import pytest\nfrom suitehelp import create_and_retrieve\n" + "".join(f'''
+DEFAULTS = "import pytest\nfrom suitehelp import create_and_retrieve\n" + "".join(
+    f"""
 
 @pytest.mark.fc_cassette
 def test_d{i}(fc_proxy):
     create_and_retrieve(fc_proxy, "cus_fakeD{i}")
-''' for i in range(20))
+"""
+    for i in range(20)
+)
 
-PARAMS = '''
+PARAMS = """
 import pytest
 from suitehelp import create_and_retrieve
 
@@ -60,16 +63,19 @@ class TestGrouped:
 
     def test_two(self, fc_proxy):
         create_and_retrieve(fc_proxy, "cus_fakeG2")
-'''
+"""
 
-EXPLICIT = "import pytest\nfrom suitehelp import create_and_retrieve\n" + "".join(f'''
+EXPLICIT = "import pytest\nfrom suitehelp import create_and_retrieve\n" + "".join(
+    f"""
 
 @pytest.mark.fc_cassette("cassettes/explicit/e{i}.yaml")
 def test_e{i}(fc_proxy):
     create_and_retrieve(fc_proxy, "cus_fakeE{i}")
-''' for i in range(18))
+"""
+    for i in range(18)
+)
 
-SHARED = '''
+SHARED = """
 import pytest
 from suitehelp import create_and_retrieve
 
@@ -82,9 +88,9 @@ def test_shared_first(fc_proxy):
 
 def test_shared_second(fc_proxy):
     create_and_retrieve(fc_proxy, "cus_fakeS1")  # rewound: the same recording again
-'''
+"""
 
-MISS_THEN_OK = '''
+MISS_THEN_OK = """
 import pytest
 from suitehelp import create_and_retrieve
 
@@ -97,9 +103,9 @@ def test_a_changed_request(fc_proxy):
 @pytest.mark.fc_cassette("cassettes/explicit/e1.yaml")
 def test_the_next_cassette_is_served(fc_proxy):
     create_and_retrieve(fc_proxy, "cus_fakeE1")
-'''
+"""
 
-RETURN_URL = '''
+RETURN_URL = """
 import time
 
 import pytest
@@ -110,9 +116,9 @@ from suitehelp import create_and_retrieve
 def test_with_a_changing_return_url(fc_proxy):
     create_and_retrieve(fc_proxy, "cus_fakeR1",
                         return_url=f"https://example.com/back?t={time.time_ns()}")
-'''
+"""
 
-RECORDING = '''
+RECORDING = """
 import pytest
 from suitehelp import create_and_retrieve
 
@@ -122,9 +128,9 @@ def test_recording_flag(fc_proxy, request):
     mode = request.config.getoption("--fc-record-mode") or "none"
     assert fc_proxy.recording is (mode != "none")
     create_and_retrieve(fc_proxy, "cus_fakeFlag")
-'''
+"""
 
-OVERRIDE = '''
+OVERRIDE = """
 import time
 
 import pytest
@@ -135,7 +141,7 @@ from suitehelp import create_and_retrieve
 def test_grows(fc_proxy):
     assert fc_proxy.recording
     create_and_retrieve(fc_proxy, f"cus_fakeGrow{time.time_ns()}")  # new on every run
-'''
+"""
 
 PROXY_CMD = re.compile(r"-m\x00fc_cassette\x00(replay|record)\x00")
 
@@ -167,9 +173,23 @@ def children_proxies(ppid: int) -> set[int]:
 def run_counted(cwd: Path, *args: str) -> tuple[subprocess.CompletedProcess, int]:
     """pytest in ``cwd``, and how many fc-cassette proxies it started (sampled)."""
     with open(cwd / "pytest.out", "w") as out:
-        p = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                              "-p", "no:randomly", *args], cwd=cwd, stdout=out,
-                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        p = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:randomly",
+                *args,
+            ],
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         seen: set[int] = set()
         deadline = time.monotonic() + 600
         while p.poll() is None and time.monotonic() < deadline:
@@ -182,9 +202,9 @@ def run_counted(cwd: Path, *args: str) -> tuple[subprocess.CompletedProcess, int
     return subprocess.CompletedProcess(p.args, p.returncode, text, ""), len(seen)
 
 
-
 def test_a_suite_of_53_tests_on_52_cassettes_records_then_replays_with_one_proxy(
-        simulate, tmp_path):
+    simulate, tmp_path
+):
     upstream, sim = simulate
     suite = tmp_path / "suite"
     suite.mkdir()
@@ -193,8 +213,7 @@ def test_a_suite_of_53_tests_on_52_cassettes_records_then_replays_with_one_proxy
     assert r.returncode == 0, r.stdout
     assert "53 passed" in r.stdout and "fc-cassette: 1 proxy process(es) started" in r.stdout
     assert started == 1, r.stdout
-    cassettes = sorted(p.relative_to(suite).as_posix()
-                       for p in suite.glob("cassettes/**/*.yaml"))
+    cassettes = sorted(p.relative_to(suite).as_posix() for p in suite.glob("cassettes/**/*.yaml"))
     assert len(cassettes) == 52
     assert "cassettes/test_defaults/test_d0.yaml" in cassettes
     assert "cassettes/test_params/test_p-cus-3-x.yaml" in cassettes  # filesystem-safe
@@ -242,13 +261,15 @@ def test_fc_config_changes_matching_for_the_suite(simulate, tmp_path):
     r, _ = run_counted(suite)  # the ini option, relative to the ini file
     assert r.returncode == 0, r.stdout
     (suite / "pytest.ini").unlink()
-    (suite / "conftest.py").write_text(textwrap.dedent('''
+    (suite / "conftest.py").write_text(
+        textwrap.dedent("""
         import pytest
 
         @pytest.fixture
         def fc_cassette_config():
             return {"matching": {"ignore_params": ["return_url"]}}
-    '''))
+    """)
+    )
     r, _ = run_counted(suite)  # the overridable fixture, per folder
     assert r.returncode == 0, r.stdout
     r, _ = run_counted(suite, "--fc-config", str(suite / "nope.yaml"))

@@ -14,7 +14,7 @@ from builders import write_cassette
 from fc_cassette.cassette import store as cio
 from support import run_fc
 
-SUITE = '''
+SUITE = """
 import pytest
 
 KEY = "sk_test_" + "fakeUnusedKey0123456789"
@@ -29,13 +29,28 @@ def test_retrieves_once(fc_proxy):
 @pytest.mark.fc_cassette("cassettes/deselected.yaml")
 def test_not_run_here(fc_proxy):
     pass
-'''
+"""
 
 
 def run_pytest(cwd, *args):
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "-p", "no:randomly", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            *args,
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_report_unused_and_usage_out_then_prune(tmp_path):
@@ -48,19 +63,23 @@ def test_report_unused_and_usage_out_then_prune(tmp_path):
     orphan = write_cassette(folder / "old" / "orphan.yaml", "fcsess_fakeOrphan1")
     (folder / "notes.yaml").write_text("not: a cassette\n")
 
-    r = run_pytest(tmp_path, "-k", "retrieves", "--fc-report-unused",
-                   "--fc-usage-out", "usage.json")
+    r = run_pytest(
+        tmp_path, "-k", "retrieves", "--fc-report-unused", "--fc-usage-out", "usage.json"
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
     assert f"fc-cassette: {orphan}: no collected test uses this cassette" in out
     assert "deselected.yaml: no collected test uses" not in out  # collected, deselected
     assert "notes.yaml" not in out  # not a cassette
     assert f"fc-cassette: {used}: interactions no test used: 2, 3" in out
-    assert "fc-cassette: unused: 1 cassette(s) no test uses, 2 interaction(s) no test " \
+    assert (
+        "fc-cassette: unused: 1 cassette(s) no test uses, 2 interaction(s) no test "
         "used in 1 cassette(s)" in out
+    )
     usage = json.loads((tmp_path / "usage.json").read_text())
-    assert usage["cassettes"] == [{"cassette": os.path.realpath(used), "used": [1],
-                                   "relative": "cassettes/used.yaml"}]
+    assert usage["cassettes"] == [
+        {"cassette": os.path.realpath(used), "used": [1], "relative": "cassettes/used.yaml"}
+    ]
 
     r = run_fc(["prune", used, "--usage", str(tmp_path / "usage.json")])
     assert r.returncode == 0, r.stderr

@@ -19,10 +19,25 @@ FORM = "use http://HOST[:PORT] or https://HOST[:PORT]"
 
 
 def run_pytest(cwd, *args):
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "-p", "no:randomly", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, stdin=subprocess.DEVNULL,
-                          env={**os.environ})
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            *args,
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ},
+    )
 
 
 @pytest.fixture
@@ -31,13 +46,20 @@ def module(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("value, reason", [
-    ("127.0.0.1:12111", f"a scheme is required: {FORM}, e.g. http://127.0.0.1:12111"),
-    ("htps://127.0.0.1:12111", f"scheme 'htps' is not supported (did you mean 'https'?): "
-                               f"{FORM}"),
-    ("http://127.0.0.1:12111/v1", "a path, query or fragment is not supported (each request "
-                                  f"keeps its own path): {FORM}"),
-])
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ("127.0.0.1:12111", f"a scheme is required: {FORM}, e.g. http://127.0.0.1:12111"),
+        (
+            "htps://127.0.0.1:12111",
+            f"scheme 'htps' is not supported (did you mean 'https'?): {FORM}",
+        ),
+        (
+            "http://127.0.0.1:12111/v1",
+            f"a path, query or fragment is not supported (each request keeps its own path): {FORM}",
+        ),
+    ],
+)
 def test_a_bad_fc_upstream_is_one_usage_error(module, value, reason):
     r = run_pytest(module, f"--fc-upstream={value}")
     assert r.returncode == 4, r.stdout + r.stderr
@@ -48,8 +70,10 @@ def test_a_bad_ini_fc_upstream_names_the_ini_key(module):
     (module / "pytest.ini").write_text("[pytest]\nfc_upstream = localhost:12111\n")
     r = run_pytest(module)
     assert r.returncode == 4, r.stdout + r.stderr
-    assert r.stderr.strip() == (f"ERROR: fc-cassette: fc_upstream (ini) 'localhost:12111': "
-                                f"a scheme is required: {FORM}, e.g. http://localhost:12111")
+    assert r.stderr.strip() == (
+        f"ERROR: fc-cassette: fc_upstream (ini) 'localhost:12111': "
+        f"a scheme is required: {FORM}, e.g. http://localhost:12111"
+    )
 
 
 def test_a_good_upstream_is_accepted(module):
@@ -57,7 +81,7 @@ def test_a_good_upstream_is_accepted(module):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-CHANGED = '''
+CHANGED = """
 import pytest
 
 KEY = "sk_test_" + "fakeMissKey0123456789"
@@ -73,7 +97,7 @@ def test_changed(fc_proxy):
         pass  # swallowed: the plugin still fails the test
     assert len(fc_proxy.misses) == 1 and "To fix:" in fc_proxy.misses[0], "MISSES WRONG"
     assert fc_proxy.not_recorded == [], "NOT RECORDED WRONG"
-'''
+"""
 
 
 def recorded_cassette(tmp_path):
@@ -82,19 +106,35 @@ def recorded_cassette(tmp_path):
 
     from support import ANY_CUSTOMER, FC, Proc
 
-    sim = Proc([FC, "simulate", "--seed", "7", "--port", "0", *ANY_CUSTOMER,
-                "--set", f"confdir={tmp_path / 'simconf'}"], None, tmp_path / "sim.log")
+    sim = Proc(
+        [
+            FC,
+            "simulate",
+            "--seed",
+            "7",
+            "--port",
+            "0",
+            *ANY_CUSTOMER,
+            "--set",
+            f"confdir={tmp_path / 'simconf'}",
+        ],
+        None,
+        tmp_path / "sim.log",
+    )
     try:
         deadline = time.monotonic() + 60
         while not (m := re.search(r"listening at 127\.0\.0\.1:(\d+)", sim.output())):
             assert sim.popen.poll() is None and time.monotonic() < deadline, sim.output()
             time.sleep(0.05)
-        with fc_cassette.proxy(tmp_path / "c.yaml", "once",
-                               upstream=f"http://127.0.0.1:{m.group(1)}") as p:
-            p.client("sk_test_" + "fakeMissKey0123456789").v1.financial_connections \
-                .sessions.create(params={"account_holder": {"type": "customer",
-                                                            "customer": "cus_fakeMiss1"},
-                                         "permissions": ["balances"]})
+        with fc_cassette.proxy(
+            tmp_path / "c.yaml", "once", upstream=f"http://127.0.0.1:{m.group(1)}"
+        ) as p:
+            p.client("sk_test_" + "fakeMissKey0123456789").v1.financial_connections.sessions.create(
+                params={
+                    "account_holder": {"type": "customer", "customer": "cus_fakeMiss1"},
+                    "permissions": ["balances"],
+                }
+            )
     finally:
         sim.stop()
 
@@ -106,10 +146,9 @@ def test_the_to_fix_line_is_indented_in_the_pytest_report(tmp_path):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "WRONG" not in r.stdout and "1 replay miss(es) against" in r.stdout, r.stdout
     lines = r.stdout.splitlines()
-    miss = next(i for i, ln in enumerate(lines) if ln.startswith("  - ")
-                and "permissions" in ln)
+    miss = next(i for i, ln in enumerate(lines) if ln.startswith("  - ") and "permissions" in ln)
     fix = next(i for i in range(miss + 1, len(lines)) if "To fix:" in lines[i])
-    assert all(ln.startswith("    ") for ln in lines[miss + 1:fix + 1]), lines[miss:fix + 1]
+    assert all(ln.startswith("    ") for ln in lines[miss + 1 : fix + 1]), lines[miss : fix + 1]
     assert lines[fix].startswith("    To fix: ")
 
 
@@ -118,14 +157,29 @@ def test_the_to_fix_line_is_indented_in_the_shutdown_summary(tmp_path):
 
     path = tmp_path / "c.yaml"
     w = cio.Writer(path, fsync=False)
-    w.append({"request": {"method": "POST", "path": "/v1/financial_connections/sessions",
-                          "query": {}, "headers": {},
-                          "body": {"form": {"permissions": ["balances"]}}},
-              "response": {"status": 200, "headers": {}, "body": {"json": {"id": "fcsess_1"}}}})
+    w.append(
+        {
+            "request": {
+                "method": "POST",
+                "path": "/v1/financial_connections/sessions",
+                "query": {},
+                "headers": {},
+                "body": {"form": {"permissions": ["balances"]}},
+            },
+            "response": {"status": 200, "headers": {}, "body": {"json": {"id": "fcsess_1"}}},
+        }
+    )
     w.close()
     pb = Playback(cio.load(path), Settings())
-    got = pb.take({"method": "POST", "path": "/v1/financial_connections/sessions", "query": {},
-                   "headers": {}, "body": {"form": {"permissions": ["ownership"]}}})
+    got = pb.take(
+        {
+            "method": "POST",
+            "path": "/v1/financial_connections/sessions",
+            "query": {},
+            "headers": {},
+            "body": {"form": {"permissions": ["ownership"]}},
+        }
+    )
     pb.refuse(got)
     assert "\nTo fix: " in pb.misses[0]  # the explanation's own continuation line
     text = "\n".join(pb.summary())

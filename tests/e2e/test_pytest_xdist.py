@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("xdist")
 
-HELPERS = '''
+HELPERS = """
 KEY = "sk_test_" + "fakeXdistKey0123456789ab"
 
 
@@ -30,21 +30,28 @@ def create_only(fc_proxy, customer):
     fc_proxy.client(KEY).v1.financial_connections.sessions.create(params={
         "account_holder": {"type": "customer", "customer": customer},
         "permissions": ["balances"]})
-'''
+"""
 
-SUITE = "import pytest\nfrom xdhelp import create_and_retrieve\n" + "".join(f'''
+SUITE = (
+    "import pytest\nfrom xdhelp import create_and_retrieve\n"
+    + "".join(
+        f"""
 
 @pytest.mark.fc_cassette
 def test_x{i}(fc_proxy):
     create_and_retrieve(fc_proxy, "cus_fakeX{i}")
-''' for i in range(6)) + '''
+"""
+        for i in range(6)
+    )
+    + """
 
 @pytest.mark.fc_cassette("cassettes/shared.yaml")
 def test_shared(fc_proxy):
     create_and_retrieve(fc_proxy, "cus_fakeShared")
-'''
+"""
+)
 
-CRASH = '''
+CRASH = """
 import os
 import signal
 
@@ -56,7 +63,7 @@ from xdhelp import create_and_retrieve
 def test_the_worker_dies(fc_proxy):
     create_and_retrieve(fc_proxy, "cus_fakeShared")
     os.kill(os.getpid(), signal.SIGKILL)  # its proxy is orphaned: it must exit by itself
-'''
+"""
 
 
 def run_marked(cwd: Path, *args: str) -> tuple[subprocess.CompletedProcess, str]:
@@ -64,9 +71,25 @@ def run_marked(cwd: Path, *args: str) -> tuple[subprocess.CompletedProcess, str]
     it starts), and that id."""
     run_id = uuid.uuid4().hex
     env = {**os.environ, "FC_XDIST_TEST_RUN": run_id}
-    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                        "-p", "no:randomly", *args], cwd=cwd, capture_output=True, text=True,
-                       timeout=600, stdin=subprocess.DEVNULL, env=env)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            *args,
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
     return r, run_id
 
 
@@ -95,25 +118,25 @@ def assert_none_left(run_id: str) -> None:
     assert alive_of(run_id) == []
 
 
-def test_a_suite_under_xdist_records_replays_reports_and_leaves_no_proxy(simulate,
-                                                                         tmp_path):
+def test_a_suite_under_xdist_records_replays_reports_and_leaves_no_proxy(simulate, tmp_path):
     upstream, sim = simulate
     suite = tmp_path / "suite"
     suite.mkdir()
     (suite / "xdhelp.py").write_text(HELPERS)
     (suite / "test_xd.py").write_text(SUITE)
-    r, run_id = run_marked(suite, "-n", "2", "--fc-record-mode=once",
-                           f"--fc-upstream={upstream}")
+    r, run_id = run_marked(suite, "-n", "2", "--fc-record-mode=once", f"--fc-upstream={upstream}")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "7 passed" in r.stdout
     assert_none_left(run_id)
     assert sim.stop() == 0  # offline from here on
 
     # replayed: the shared cassette's retrieve is left unused
-    (suite / "test_xd.py").write_text(SUITE.replace(
-        'create_and_retrieve(fc_proxy, "cus_fakeShared")',
-        'create_only(fc_proxy, "cus_fakeShared")').replace(
-        "import create_and_retrieve", "import create_and_retrieve, create_only"))
+    (suite / "test_xd.py").write_text(
+        SUITE.replace(
+            'create_and_retrieve(fc_proxy, "cus_fakeShared")',
+            'create_only(fc_proxy, "cus_fakeShared")',
+        ).replace("import create_and_retrieve", "import create_and_retrieve, create_only")
+    )
     r, run_id = run_marked(suite, "-n", "2")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "7 passed" in r.stdout

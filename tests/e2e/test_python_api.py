@@ -12,9 +12,10 @@ import fc_cassette
 from fc_cassette.cassette import store as cio
 
 KEY = "sk_test_" + "fakeApiKey0123456789abc"
-CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeApi1"},
-          "permissions": ["balances", "payment_method"]}
-
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_fakeApi1"},
+    "permissions": ["balances", "payment_method"],
+}
 
 
 @pytest.fixture
@@ -93,14 +94,21 @@ def test_a_config_dict_changes_matching(recorded):
         assert got.id == session_id
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"record_mode": "once", "upstream": "127.0.0.1:12111"},
-     "fc-cassette: upstream= '127.0.0.1:12111': a scheme is required: use "
-     "http://HOST[:PORT] or https://HOST[:PORT], e.g. http://127.0.0.1:12111"),
-    ({"record_mode": "sometimes"},
-     "fc-cassette: record_mode='sometimes': must be one of none, once, new_episodes, all, "
-     "not 'sometimes'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"record_mode": "once", "upstream": "127.0.0.1:12111"},
+            "fc-cassette: upstream= '127.0.0.1:12111': a scheme is required: use "
+            "http://HOST[:PORT] or https://HOST[:PORT], e.g. http://127.0.0.1:12111",
+        ),
+        (
+            {"record_mode": "sometimes"},
+            "fc-cassette: record_mode='sometimes': must be one of none, once, new_episodes, all, "
+            "not 'sometimes'",
+        ),
+    ],
+)
 def test_bad_arguments_are_one_fc_cassette_line(tmp_path, kwargs, message):
     with pytest.raises(ValueError) as info:
         fc_cassette.proxy(tmp_path / "c.yaml", **kwargs)

@@ -19,8 +19,11 @@ from support import start
 
 REC_KEY = "sk_test_" + "fakeRecorderKey0123456789"
 CI_KEY = "sk_test_" + "fakeCiKey9876543210"
-CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeReplay1"},
-          "permissions": ["balances", "payment_method"], "prefetch": ["balances"]}
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_fakeReplay1"},
+    "permissions": ["balances", "payment_method"],
+    "prefetch": ["balances"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +39,10 @@ def recorded(tmp_path_factory):
     truth["before"] = sessions.retrieve(sid)
     rec.complete(sid, REC_KEY)
     truth["after"] = sessions.retrieve(sid, params={"expand": ["accounts"]})
-    for name, call in [("bad", lambda: sessions.create(params={**CREATE, "permissions": ["x"]})),
-                       ("missing", lambda: sessions.retrieve("fcsess_fakeNope1"))]:
+    for name, call in [
+        ("bad", lambda: sessions.create(params={**CREATE, "permissions": ["x"]})),
+        ("missing", lambda: sessions.retrieve("fcsess_fakeNope1")),
+    ]:
         try:
             call()
         except stripe.InvalidRequestError as e:
@@ -46,7 +51,9 @@ def recorded(tmp_path_factory):
     truth["with_secret"] = requests.get(
         f"{rec.base}/v1/financial_connections/sessions/{sid}",
         params={"client_secret": truth["created"].client_secret},
-        headers={"Authorization": f"Bearer {REC_KEY}"}, timeout=10)
+        headers={"Authorization": f"Bearer {REC_KEY}"},
+        timeout=10,
+    )
     assert rec.proc.stop() == 0
     assert sim.proc.stop() == 0
     return cassette, truth
@@ -98,7 +105,9 @@ def replay(tmp_path, cassette, *extra, name="replay"):
 
 def test_replay_gives_the_same_objects_and_errors_with_another_key(recorded, tmp_path, sentinel):
     cassette, truth = recorded
-    rp = replay(tmp_path, cassette, "--strict", "--set", f"mode=reverse:http://127.0.0.1:{sentinel.port}")
+    rp = replay(
+        tmp_path, cassette, "--strict", "--set", f"mode=reverse:http://127.0.0.1:{sentinel.port}"
+    )
     sessions = rp.client(CI_KEY).v1.financial_connections.sessions
     created = sessions.create(params=CREATE)
     assert created.id == truth["created"].id
@@ -115,9 +124,12 @@ def test_replay_gives_the_same_objects_and_errors_with_another_key(recorded, tmp
         sessions.retrieve("fcsess_fakeNope1")
     assert missing.value.http_status == 404 and missing.value.code == "resource_missing"
     # the replayed placeholder secret, sent back, matches the recorded (redacted) request
-    r = requests.get(f"{rp.base}/v1/financial_connections/sessions/{created.id}",
-                     params={"client_secret": created.client_secret},
-                     headers={"Authorization": f"Bearer {CI_KEY}"}, timeout=10)
+    r = requests.get(
+        f"{rp.base}/v1/financial_connections/sessions/{created.id}",
+        params={"client_secret": created.client_secret},
+        headers={"Authorization": f"Bearer {CI_KEY}"},
+        timeout=10,
+    )
     assert r.status_code == truth["with_secret"].status_code
     assert "Fc-Cassette-Miss" not in r.headers
     assert rp.proc.stop() == 0  # --strict and no miss: exit 0
@@ -129,7 +141,9 @@ def test_replay_gives_the_same_objects_and_errors_with_another_key(recorded, tmp
 
 def test_changed_parameter_is_a_miss_that_names_the_difference(recorded, tmp_path, sentinel):
     cassette, truth = recorded
-    rp = replay(tmp_path, cassette, "--strict", "--set", f"mode=reverse:http://127.0.0.1:{sentinel.port}")
+    rp = replay(
+        tmp_path, cassette, "--strict", "--set", f"mode=reverse:http://127.0.0.1:{sentinel.port}"
+    )
     sessions = rp.client(CI_KEY).v1.financial_connections.sessions
     with pytest.raises(stripe.InvalidRequestError) as e:
         sessions.create(params={**CREATE, "permissions": ["balances", "transactions"]})
@@ -163,11 +177,15 @@ def test_replay_is_byte_identical_across_runs(recorded, tmp_path):
             for query in ({}, {"expand[]": "accounts"}):  # curl style; recorded as expand[0]
                 r = s.get(f"{rp.base}/v1/financial_connections/sessions/{sid}", params=query)
                 out.append((r.status_code, sorted(r.headers.items()), r.content))
-            r = s.post(f"{rp.base}/v1/financial_connections/sessions",
-                       data={"account_holder[type]": "customer",
-                             "account_holder[customer]": "cus_fakeReplay1",
-                             "permissions[]": ["balances", "payment_method"],
-                             "prefetch[]": "balances"})
+            r = s.post(
+                f"{rp.base}/v1/financial_connections/sessions",
+                data={
+                    "account_holder[type]": "customer",
+                    "account_holder[customer]": "cus_fakeReplay1",
+                    "permissions[]": ["balances", "payment_method"],
+                    "prefetch[]": "balances",
+                },
+            )
             out.append((r.status_code, sorted(r.headers.items()), r.content))
         assert rp.proc.stop() == 0
         return out
@@ -197,8 +215,9 @@ def test_forward_mode_https_through_connect_with_the_sdk(recorded, tmp_path, sen
     old = stripe.ca_bundle_path
     stripe.ca_bundle_path = str(rp.ca)
     try:
-        client = stripe.StripeClient(CI_KEY, proxy=f"http://127.0.0.1:{rp.port}",
-                                     max_network_retries=0)  # default https://api.stripe.com
+        client = stripe.StripeClient(
+            CI_KEY, proxy=f"http://127.0.0.1:{rp.port}", max_network_retries=0
+        )  # default https://api.stripe.com
         sessions = client.v1.financial_connections.sessions
         created = sessions.create(params=CREATE)
         assert created.id == truth["created"].id
@@ -207,11 +226,18 @@ def test_forward_mode_https_through_connect_with_the_sdk(recorded, tmp_path, sen
         stripe.ca_bundle_path = old
     # out-of-scope traffic through the forward proxy is refused locally, never forwarded
     proxies = {"http": rp.base, "https": rp.base}
-    r = requests.get(f"http://127.0.0.1:{sentinel.port}/v1/financial_connections/sessions/x",
-                     proxies=proxies, timeout=10)
+    r = requests.get(
+        f"http://127.0.0.1:{sentinel.port}/v1/financial_connections/sessions/x",
+        proxies=proxies,
+        timeout=10,
+    )
     assert r.status_code == 400 and r.headers["Fc-Cassette-Miss"] == "out_of_scope"
-    r = requests.get(f"https://127.0.0.1:{sentinel.port}/anything", proxies=proxies,
-                     verify=str(rp.ca), timeout=10)
+    r = requests.get(
+        f"https://127.0.0.1:{sentinel.port}/anything",
+        proxies=proxies,
+        verify=str(rp.ca),
+        timeout=10,
+    )
     assert r.status_code == 400
     assert rp.proc.stop() == 0
     log = rp.proc.output()
@@ -221,6 +247,7 @@ def test_forward_mode_https_through_connect_with_the_sdk(recorded, tmp_path, sen
 
 def test_malformed_cassette_stops_replay_with_one_line(tmp_path):
     from support import run_fc
+
     bad = tmp_path / "bad.yaml"
     bad.write_text("---\nfc_cassette: 1\n...\n---\nseq: [1\n...\n")
     r = run_fc(["replay", str(bad), "--port", "0"])
@@ -244,9 +271,12 @@ def test_truncated_cassette_replays_its_complete_interactions(recorded, tmp_path
 
 def test_unreplayable_body_stops_replay_with_one_line(tmp_path):
     from support import run_fc
+
     bad = tmp_path / "bad_body.yaml"
-    bad.write_text("---\nfc_cassette: 1\n...\n---\nseq: 1\nrequest: {method: GET, path: /x}\n"
-                   "response:\n  status: 200\n  body: {base64: 'abc'}\n...\n")
+    bad.write_text(
+        "---\nfc_cassette: 1\n...\n---\nseq: 1\nrequest: {method: GET, path: /x}\n"
+        "response:\n  status: 200\n  body: {base64: 'abc'}\n...\n"
+    )
     r = run_fc(["replay", str(bad), "--port", "0"])
     assert r.returncode == 1
     err = r.stderr.strip()
@@ -261,8 +291,10 @@ def test_mitmproxys_own_error_lines_are_redacted(recorded, tmp_path):
     cassette, _ = recorded
     key = "sk_test_fake" + "".join(random.Random(3).choices(string.ascii_letters, k=20))
     rp = replay(tmp_path, cassette)
-    for raw in (f"GET /v1/financial_connections/sessions?key={key} HTTP/1.1 junk\r\n\r\n",
-                f"GET / HTTP/1.1\r\nHost: x\r\nBad Header {key}\r\n\r\n"):
+    for raw in (
+        f"GET /v1/financial_connections/sessions?key={key} HTTP/1.1 junk\r\n\r\n",
+        f"GET / HTTP/1.1\r\nHost: x\r\nBad Header {key}\r\n\r\n",
+    ):
         with socket.create_connection(("127.0.0.1", rp.port), timeout=5) as s:
             s.sendall(raw.encode())
             s.recv(65536)
@@ -276,15 +308,22 @@ def test_memoized_match_key_respects_the_content_type(recorded, tmp_path):
     """Same body bytes, different Content-Type: decoded differently, so keyed apart."""
     cassette, truth = recorded
     rp = replay(tmp_path, cassette)
-    body = ("account_holder[type]=customer&account_holder[customer]=cus_fakeReplay1"
-            "&permissions[0]=balances&permissions[1]=payment_method&prefetch[0]=balances")
+    body = (
+        "account_holder[type]=customer&account_holder[customer]=cus_fakeReplay1"
+        "&permissions[0]=balances&permissions[1]=payment_method&prefetch[0]=balances"
+    )
     url = f"{rp.base}/v1/financial_connections/sessions"
     auth = {"Authorization": f"Bearer {CI_KEY}"}
-    as_text = requests.post(url, data=body, timeout=10,
-                            headers={**auth, "Content-Type": "text/plain"})
+    as_text = requests.post(
+        url, data=body, timeout=10, headers={**auth, "Content-Type": "text/plain"}
+    )
     assert as_text.status_code == 400 and as_text.headers["Fc-Cassette-Miss"] == "unmatched"
-    as_form = requests.post(url, data=body, timeout=10, headers={
-        **auth, "Content-Type": "application/x-www-form-urlencoded"})
+    as_form = requests.post(
+        url,
+        data=body,
+        timeout=10,
+        headers={**auth, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert as_form.status_code == 200 and as_form.json()["id"] == truth["created"].id
     assert rp.proc.stop() == 0
 
@@ -292,25 +331,38 @@ def test_memoized_match_key_respects_the_content_type(recorded, tmp_path):
 def test_a_body_that_cannot_be_decoded_is_an_explained_miss(recorded, tmp_path):
     """Its bytes could hide a secret: never quoted, never a crash; later requests work."""
     import gzip
+
     cassette, truth = recorded
     rp = replay(tmp_path, cassette)
     url = f"{rp.base}/v1/financial_connections/sessions"
     secret = "fcsess_client_secret_" + "fakeHiddenInGzip0123"
     with requests.Session() as http:  # closed before the proxy stops (see test_cli)
         for coding in ("compress", "gzip, x-unknown"):
-            r = http.post(url, data=gzip.compress(secret.encode()), timeout=10, headers={
-                "Authorization": f"Bearer {CI_KEY}", "Content-Encoding": coding,
-                "Content-Type": "application/x-www-form-urlencoded"})
+            r = http.post(
+                url,
+                data=gzip.compress(secret.encode()),
+                timeout=10,
+                headers={
+                    "Authorization": f"Bearer {CI_KEY}",
+                    "Content-Encoding": coding,
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+            )
             assert r.status_code == 400 and r.headers["Fc-Cassette-Miss"] == "unmatched"
             assert "cannot be undone, so it cannot be matched" in r.json()["error"]["message"]
-        ok = http.get(f"{url}/{truth['created'].id}", timeout=10,
-                      headers={"Authorization": f"Bearer {CI_KEY}"})
+        ok = http.get(
+            f"{url}/{truth['created'].id}",
+            timeout=10,
+            headers={"Authorization": f"Bearer {CI_KEY}"},
+        )
         assert ok.status_code == 200
     assert rp.proc.stop() == 0
     log = rp.proc.output()
-    assert "fc-cassette replay miss: POST /v1/financial_connections/sessions: " \
-           "Content-Encoding 'compress' cannot be undone" in log
-    tracebacks = log[log.find("Traceback"):] if "Traceback" in log else ""
+    assert (
+        "fc-cassette replay miss: POST /v1/financial_connections/sessions: "
+        "Content-Encoding 'compress' cannot be undone" in log
+    )
+    tracebacks = log[log.find("Traceback") :] if "Traceback" in log else ""
     assert "fc_cassette" not in tracebacks and "H4sI" not in log  # (mitmproxy 11 may print
     # an asyncio CancelledError traceback at shutdown: not ours)
 
@@ -319,8 +371,10 @@ def _connect_then_raw_bytes(proxy_port: int, target_port: int) -> None:
     """CONNECT, then bytes that are neither TLS nor HTTP: mitmproxy would open the
     upstream connection to pass them through, unless something refuses it."""
     with socket.create_connection(("127.0.0.1", proxy_port), timeout=10) as s:
-        s.sendall(f"CONNECT 127.0.0.1:{target_port} HTTP/1.1\r\n"
-                  f"Host: 127.0.0.1:{target_port}\r\n\r\n".encode())
+        s.sendall(
+            f"CONNECT 127.0.0.1:{target_port} HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{target_port}\r\n\r\n".encode()
+        )
         s.recv(4096)
         s.sendall(b"\x00\x01 binary\r\n")
         s.settimeout(2)
@@ -332,15 +386,17 @@ def _connect_then_raw_bytes(proxy_port: int, target_port: int) -> None:
 
 @pytest.mark.parametrize("command", [["replay"], ["record", "--record-mode", "none"]])
 def test_modes_that_only_replay_never_connect_upstream_even_for_raw_bytes(
-        recorded, tmp_path, sentinel, command):
+    recorded, tmp_path, sentinel, command
+):
     cassette, _ = recorded
     rp = start([command[0], str(cassette), *command[1:], "--forward"], tmp_path, "p")
     _connect_then_raw_bytes(rp.port, sentinel.port)
     assert rp.proc.stop() == 0
     assert sentinel.accepted == 0
     log = rp.proc.output()
-    assert ("upstream connections attempted: 1" in log
-            or "upstream connections refused 1" in log), log
+    assert "upstream connections attempted: 1" in log or "upstream connections refused 1" in log, (
+        log
+    )
 
 
 def test_strict_counts_misses_from_before_a_rewind(recorded, tmp_path):
@@ -351,8 +407,10 @@ def test_strict_counts_misses_from_before_a_rewind(recorded, tmp_path):
         miss = http.get(f"{rp.base}/v1/charges", timeout=10)
         assert miss.status_code == 400
         # a control POST is JSON (docs/control-endpoint.md, docs/security.md)
-        assert http.post(f"{rp.base}/__fc_cassette__/rewind", json={},
-                         timeout=10).json()["misses"] == []
+        assert (
+            http.post(f"{rp.base}/__fc_cassette__/rewind", json={}, timeout=10).json()["misses"]
+            == []
+        )
     assert rp.proc.stop() == 1
     assert "missed since start-up 1" in rp.proc.output()
 
@@ -362,9 +420,12 @@ def test_a_deeply_nested_json_body_is_an_explained_miss(recorded, tmp_path):
     cassette, _ = recorded
     rp = replay(tmp_path, cassette)
     with requests.Session() as http:
-        r = http.post(f"{rp.base}/v1/financial_connections/sessions", timeout=30,
-                      data=b"[" * 5000 + b"]" * 5000,
-                      headers={"Content-Type": "application/json"})
+        r = http.post(
+            f"{rp.base}/v1/financial_connections/sessions",
+            timeout=30,
+            data=b"[" * 5000 + b"]" * 5000,
+            headers={"Content-Type": "application/json"},
+        )
         assert r.status_code == 400 and r.headers["Fc-Cassette-Miss"] == "unmatched"
         assert "closest is interaction" in r.json()["error"]["message"]
     assert rp.proc.stop() == 0
@@ -375,17 +436,25 @@ def test_a_compression_bomb_is_refused_quickly(recorded, tmp_path):
     """64 MB of zeros in 64 KB of gzip: stopped at 16 MiB, an explained miss, and the
     proxy keeps serving."""
     import gzip
+
     cassette, truth = recorded
     rp = replay(tmp_path, cassette)
     bomb = gzip.compress(b"0" * (64 << 20), compresslevel=9)
     with requests.Session() as http:
-        r = http.post(f"{rp.base}/v1/financial_connections/sessions", data=bomb, timeout=30,
-                      headers={"Content-Encoding": "gzip",
-                               "Content-Type": "application/x-www-form-urlencoded"})
+        r = http.post(
+            f"{rp.base}/v1/financial_connections/sessions",
+            data=bomb,
+            timeout=30,
+            headers={
+                "Content-Encoding": "gzip",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
         assert r.status_code == 400 and r.headers["Fc-Cassette-Miss"] == "unmatched"
         assert "larger than 16 MiB" in r.json()["error"]["message"]
         assert len(r.content) < 2000
-        ok = http.get(f"{rp.base}/v1/financial_connections/sessions/{truth['created'].id}",
-                      timeout=10)
+        ok = http.get(
+            f"{rp.base}/v1/financial_connections/sessions/{truth['created'].id}", timeout=10
+        )
         assert ok.status_code == 200
     assert rp.proc.stop() == 0

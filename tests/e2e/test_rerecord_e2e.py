@@ -12,9 +12,13 @@ from fc_cassette.cassette import store as cio
 from support import Stack, fc, start
 
 KEY = "sk_test_" + "fakeRerecordKey0123456789"
-CREATE = {"account_holder": {"type": "customer", "customer": "cus_fakeRerec1"},
-          "permissions": ["balances", "ownership"], "prefetch": ["balances"],
-          "filters": {"countries": ["US"]}, "return_url": "https://example.test/return"}
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_fakeRerec1"},
+    "permissions": ["balances", "ownership"],
+    "prefetch": ["balances"],
+    "filters": {"countries": ["US"]},
+    "return_url": "https://example.test/return",
+}
 
 
 # the upstream's port is part of each recorded request: the first simulator picks a free
@@ -28,8 +32,9 @@ def record_sequence(tmp_path, name: str, *extra: str) -> bytes:
     sim = Stack(proc, proc.port, tmp_path / "mitmconf")
     try:
         cassette = tmp_path / f"{name}.yaml"
-        rec = start(["record", str(cassette), "--upstream", sim.base, *extra], tmp_path,
-                    f"rec-{name}")
+        rec = start(
+            ["record", str(cassette), "--upstream", sim.base, *extra], tmp_path, f"rec-{name}"
+        )
         sessions = rec.client(KEY).v1.financial_connections.sessions
         s = sessions.create(params=CREATE)
         sessions.retrieve(s.id)

@@ -18,13 +18,17 @@ KEY = "sk_test_" + "fakeRewriteKey0123456789"
 
 
 def create(customer: str) -> dict:
-    return {"account_holder": {"type": "customer", "customer": customer},
-            "permissions": ["balances"]}
+    return {
+        "account_holder": {"type": "customer", "customer": customer},
+        "permissions": ["balances"],
+    }
 
 
 def customers(cassette) -> list[str]:
-    return [i["request"]["body"]["form"]["account_holder"]["customer"]
-            for i in cio.load(cassette).interactions]
+    return [
+        i["request"]["body"]["form"]["account_holder"]["customer"]
+        for i in cio.load(cassette).interactions
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +39,9 @@ def sim(tmp_path_factory):
 
 
 def record(cassette, sim, tmp_path, name: str, mode: str, *names: str) -> None:
-    rec = start(["record", str(cassette), "--upstream", sim.base, "--record-mode", mode],
-                tmp_path, name)
+    rec = start(
+        ["record", str(cassette), "--upstream", sim.base, "--record-mode", mode], tmp_path, name
+    )
     for customer in names:
         rec.client(KEY).v1.financial_connections.sessions.create(params=create(customer))
     assert rec.proc.stop() == 0, rec.proc.output()
@@ -55,7 +60,7 @@ def test_the_cli_rewrite_replaces_never_appends(sim, tmp_path):
     assert not cassette.exists()
 
 
-SUITE = '''
+SUITE = """
 import pytest
 
 KEY = "sk_test_" + "fakeRewriteKey0123456789"
@@ -73,7 +78,7 @@ def test_by_marker(fc_proxy):
     fc_proxy.client(KEY).v1.financial_connections.sessions.create(params={
         "account_holder": {"type": "customer", "customer": "cus_fakeMarker1"},
         "permissions": ["balances"]})
-'''
+"""
 
 
 def ids(cassette) -> list[str]:
@@ -83,15 +88,32 @@ def ids(cassette) -> list[str]:
 
 
 def run_pytest(cwd, *args):
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "-p", "no:randomly", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            *args,
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_pytest_rewrite_by_option_and_by_marker(sim, tmp_path):
     (tmp_path / "test_app.py").write_text(textwrap.dedent(SUITE))
-    by_option, by_marker = tmp_path / "cassettes" / "by_option.yaml", \
-        tmp_path / "cassettes" / "by_marker.yaml"
+    by_option, by_marker = (
+        tmp_path / "cassettes" / "by_option.yaml",
+        tmp_path / "cassettes" / "by_marker.yaml",
+    )
     r = run_pytest(tmp_path, "--fc-record-mode=new_episodes", f"--fc-upstream={sim.base}")
     assert r.returncode == 0, r.stdout + r.stderr
     before = ids(by_option), ids(by_marker)

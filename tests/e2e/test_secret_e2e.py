@@ -42,8 +42,16 @@ SETI_CS = f"{SETI_ID}_secret_{_rand()}"
 EK = "ek_test_" + _rand()
 WHSEC = "whsec_" + _rand()
 SHAPELESS = _rand(12)  # a client_secret with no known prefix
-ALL = {"key": KEY, "fc": FC_CS, "pi": PI_CS, "seti": SETI_CS, "ek": EK, "whsec": WHSEC,
-       "shapeless": SHAPELESS, "live": LIVE}
+ALL = {
+    "key": KEY,
+    "fc": FC_CS,
+    "pi": PI_CS,
+    "seti": SETI_CS,
+    "ek": EK,
+    "whsec": WHSEC,
+    "shapeless": SHAPELESS,
+    "live": LIVE,
+}
 
 
 class Upstream(BaseHTTPRequestHandler):
@@ -59,18 +67,34 @@ class Upstream(BaseHTTPRequestHandler):
         path, query = urlsplit(self.path).path, parse_qs(urlsplit(self.path).query)
         status, body = 200, None
         if path == "/v1/financial_connections/sessions":
-            body = {"id": FC_ID, "object": "financial_connections.session",
-                    "client_secret": FC_CS, "livemode": False}
+            body = {
+                "id": FC_ID,
+                "object": "financial_connections.session",
+                "client_secret": FC_CS,
+                "livemode": False,
+            }
         elif path == "/v1/payment_intents":
             body = {"id": PI_ID, "object": "payment_intent", "client_secret": PI_CS}
         elif path == f"/v1/payment_intents/{PI_ID}":
             if query.get("client_secret") == [PI_CS]:
-                body = {"id": PI_ID, "object": "payment_intent", "status": "succeeded",
-                        "client_secret": PI_CS, "metadata": {"echo": {"deep": [PI_CS]}}}
+                body = {
+                    "id": PI_ID,
+                    "object": "payment_intent",
+                    "status": "succeeded",
+                    "client_secret": PI_CS,
+                    "metadata": {"echo": {"deep": [PI_CS]}},
+                }
             else:
-                status, body = 400, {"error": {
-                    "type": "invalid_request_error", "code": "resource_missing",
-                    "message": f"The client_secret provided does not match: expected {PI_CS}"}}
+                status, body = (
+                    400,
+                    {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "resource_missing",
+                            "message": f"The client_secret provided does not match: expected {PI_CS}",
+                        }
+                    },
+                )
         elif path == "/v1/setup_intents":
             body = {"id": SETI_ID, "object": "setup_intent", "client_secret": SETI_CS}
         elif path == "/v1/ephemeral_keys":
@@ -80,8 +104,15 @@ class Upstream(BaseHTTPRequestHandler):
         elif path == "/v1/custom_widgets":
             body = {"id": "cw_1", "client_secret": SHAPELESS}
         else:
-            status, body = 404, {"error": {"type": "invalid_request_error",
-                                           "message": f"Unrecognized request URL ({path})"}}
+            status, body = (
+                404,
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": f"Unrecognized request URL ({path})",
+                    }
+                },
+            )
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -107,20 +138,36 @@ def _flow(base: str, key: str, cs: dict[str, str]) -> dict[str, requests.Respons
     """The app's conversation; ``cs`` are the client secrets it learned so far."""
     h = {"Authorization": f"Bearer {key}"}
     out = {}
-    out["fc"] = requests.post(f"{base}/v1/financial_connections/sessions", headers=h,
-                              data={"account_holder[type]": "customer",
-                                    "account_holder[customer]": "cus_fake1",
-                                    "permissions[]": "balances"}, timeout=10)
-    out["pi"] = requests.post(f"{base}/v1/payment_intents", headers=h,
-                              data={"amount": "100", "currency": "usd"}, timeout=10)
+    out["fc"] = requests.post(
+        f"{base}/v1/financial_connections/sessions",
+        headers=h,
+        data={
+            "account_holder[type]": "customer",
+            "account_holder[customer]": "cus_fake1",
+            "permissions[]": "balances",
+        },
+        timeout=10,
+    )
+    out["pi"] = requests.post(
+        f"{base}/v1/payment_intents",
+        headers=h,
+        data={"amount": "100", "currency": "usd"},
+        timeout=10,
+    )
     pi_cs = cs.get("pi") or out["pi"].json()["client_secret"]
-    out["pi_get"] = requests.get(f"{base}/v1/payment_intents/{PI_ID}", headers=h,
-                                 params={"client_secret": pi_cs}, timeout=10)
+    out["pi_get"] = requests.get(
+        f"{base}/v1/payment_intents/{PI_ID}", headers=h, params={"client_secret": pi_cs}, timeout=10
+    )
     out["seti"] = requests.post(f"{base}/v1/setup_intents", headers=h, timeout=10)
-    out["ek"] = requests.post(f"{base}/v1/ephemeral_keys", headers=h,
-                              data={"customer": "cus_fake1"}, timeout=10)
-    out["we"] = requests.post(f"{base}/v1/webhook_endpoints", headers=h,
-                              data={"url": "https://example.test/hook"}, timeout=10)
+    out["ek"] = requests.post(
+        f"{base}/v1/ephemeral_keys", headers=h, data={"customer": "cus_fake1"}, timeout=10
+    )
+    out["we"] = requests.post(
+        f"{base}/v1/webhook_endpoints",
+        headers=h,
+        data={"url": "https://example.test/hook"},
+        timeout=10,
+    )
     out["cw"] = requests.post(f"{base}/v1/custom_widgets", headers=h, timeout=10)
     return out
 
@@ -133,23 +180,43 @@ def _assert_nowhere(text: str, where: str) -> None:
 
 
 def test_client_secrets_of_every_object_never_reach_disk_or_log_and_replay_matches(
-        tmp_path, upstream):
+    tmp_path, upstream
+):
     config = tmp_path / "wide.yaml"
     config.write_text("scope:\n  paths:\n    - '^/v1/'\n")
     cassette = tmp_path / "flow.yaml"
-    rec = start(["record", str(cassette), "--upstream", upstream, "--config", str(config),
-                 "--record-mode", "all"], tmp_path, "rec")
+    rec = start(
+        [
+            "record",
+            str(cassette),
+            "--upstream",
+            upstream,
+            "--config",
+            str(config),
+            "--record-mode",
+            "all",
+        ],
+        tmp_path,
+        "rec",
+    )
     got = _flow(rec.base, KEY, {})
     assert {k: r.status_code for k, r in got.items()} == dict.fromkeys(got, 200)
     assert got["pi"].json()["client_secret"] == PI_CS  # the app sees the real thing
     # an error quoting a client secret, and a secret field sent by the client
-    bad = requests.get(f"{rec.base}/v1/payment_intents/{PI_ID}", params={
-        "client_secret": SHAPELESS}, headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
+    bad = requests.get(
+        f"{rec.base}/v1/payment_intents/{PI_ID}",
+        params={"client_secret": SHAPELESS},
+        headers={"Authorization": f"Bearer {KEY}"},
+        timeout=10,
+    )
     assert bad.status_code == 400 and PI_CS in bad.json()["error"]["message"]
     # a live key behind "Basic<TAB>": refused by the proxy, never forwarded
     n = len(Upstream.seen)
-    live = requests.post(f"{rec.base}/v1/payment_intents", timeout=10, headers={
-        "Authorization": "Basic\t" + base64.b64encode(f"{LIVE}:".encode()).decode()})
+    live = requests.post(
+        f"{rec.base}/v1/payment_intents",
+        timeout=10,
+        headers={"Authorization": "Basic\t" + base64.b64encode(f"{LIVE}:".encode()).decode()},
+    )
     assert live.status_code == 403
     assert live.json()["error"]["code"] == "fc_cassette_live_key_refused"
     assert len(Upstream.seen) == n
@@ -188,8 +255,12 @@ def test_client_secrets_of_every_object_never_reach_disk_or_log_and_replay_match
     assert again["fc"].json()["client_secret"] == f"{FC_ID}_secret_REDACTED_1"
     # a miss whose request carries a real-looking secret does not log it
     wrong = _rand(14)
-    miss = requests.get(f"{rp.base}/v1/payment_intents/{PI_ID}", timeout=10, params={
-        "client_secret": wrong}, headers={"Authorization": f"Bearer {other}"})
+    miss = requests.get(
+        f"{rp.base}/v1/payment_intents/{PI_ID}",
+        timeout=10,
+        params={"client_secret": wrong},
+        headers={"Authorization": f"Bearer {other}"},
+    )
     assert miss.status_code == 400 and wrong not in miss.text
     rp.proc.stop()
     log = rp.proc.output()

@@ -15,8 +15,11 @@ from support import encoded_forms, start
 
 KEY = "sk_test_" + "fakeShutdownKey0123456789"
 SECRET_PARAM = "fcsess_client_secret_" + "fakeShutdownSecret0123"
-FORM = {"account_holder[type]": "customer", "account_holder[customer]": "cus_fakeShut1",
-        "permissions[]": "balances"}
+FORM = {
+    "account_holder[type]": "customer",
+    "account_holder[customer]": "cus_fakeShut1",
+    "permissions[]": "balances",
+}
 PATH = "/v1/financial_connections/sessions"
 
 
@@ -35,8 +38,9 @@ def client_loop(base: str, stop: threading.Event, counts: list, n: int) -> None:
     while not stop.is_set():
         try:
             r = http.post(base + PATH, data=FORM, timeout=10)
-            http.get(f"{base}{PATH}/fcsess_fake{n}", params={"client_secret": SECRET_PARAM},
-                     timeout=10)
+            http.get(
+                f"{base}{PATH}/fcsess_fake{n}", params={"client_secret": SECRET_PARAM}, timeout=10
+            )
             counts.append(r.status_code)
         except requests.RequestException:
             time.sleep(0.01)
@@ -46,21 +50,27 @@ def client_loop(base: str, stop: threading.Event, counts: list, n: int) -> None:
 def test_a_signal_under_load_ends_cleanly(sim, tmp_path, sig):
     cassette = tmp_path / "fc.yaml"
     seed = start(["record", str(cassette), "--upstream", sim.base], tmp_path, "seed")
-    assert requests.post(seed.base + PATH, data=FORM, timeout=10,
-                         headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+    assert (
+        requests.post(
+            seed.base + PATH, data=FORM, timeout=10, headers={"Authorization": f"Bearer {KEY}"}
+        ).status_code
+        == 200
+    )
     assert seed.proc.stop() == 0
     replay = start(["replay", str(cassette)], tmp_path, "replay")
-    rec = start(["record", str(tmp_path / "rec.yaml"), "--upstream", sim.base], tmp_path,
-                "rec")
+    rec = start(["record", str(tmp_path / "rec.yaml"), "--upstream", sim.base], tmp_path, "rec")
     stop, counts = threading.Event(), {replay: [], rec: []}
-    threads = [threading.Thread(target=client_loop, args=(p.base, stop, counts[p], n))
-               for n, p in enumerate([replay, rec] * 4)]
+    threads = [
+        threading.Thread(target=client_loop, args=(p.base, stop, counts[p], n))
+        for n, p in enumerate([replay, rec] * 4)
+    ]
     for t in threads:
         t.start()
     try:
         deadline = time.monotonic() + 30
-        while (min(len(c) for c in counts.values()) < 20
-               and time.monotonic() < deadline):  # both under load
+        while (
+            min(len(c) for c in counts.values()) < 20 and time.monotonic() < deadline
+        ):  # both under load
             time.sleep(0.05)
         codes = {p: p.proc.stop(sig, timeout=30) for p in (replay, rec)}
     finally:
@@ -73,8 +83,10 @@ def test_a_signal_under_load_ends_cleanly(sim, tmp_path, sig):
     # a response still under way when the shutdown closed the cassette is withheld (the
     # client is not told it was recorded), and the run says so with exit 1
     withheld = [ln for ln in rec_out.splitlines() if "NOT recorded" in ln]
-    assert all("fc-cassette was shutting down" in ln or "no response from upstream" in ln
-               for ln in withheld), withheld
+    assert all(
+        "fc-cassette was shutting down" in ln or "no response from upstream" in ln
+        for ln in withheld
+    ), withheld
     assert codes[rec] == (1 if withheld else 0), (codes[rec], withheld)
     for p in (replay, rec):
         out = p.proc.output()
@@ -84,5 +96,4 @@ def test_a_signal_under_load_ends_cleanly(sim, tmp_path, sig):
             assert leaked not in out, leaked
     # every create the recorder acknowledged is on disk
     recorded = cio.load(tmp_path / "rec.yaml").interactions
-    assert sum(1 for i in recorded if i["request"]["method"] == "POST") >= \
-        counts[rec].count(200)
+    assert sum(1 for i in recorded if i["request"]["method"] == "POST") >= counts[rec].count(200)

@@ -14,8 +14,12 @@ from support import FC, Proc
 
 def test_sigint_under_load_prints_no_task_warning(tmp_path):
     a = write_cassette(tmp_path / "a.yaml", "fcsess_fakeA")
-    proc = Proc([FC, "replay", a, "--port", "0", "--set", f"confdir={tmp_path / 'conf'}"], 0,
-                tmp_path / "fc.log", cwd=tmp_path)
+    proc = Proc(
+        [FC, "replay", a, "--port", "0", "--set", f"confdir={tmp_path / 'conf'}"],
+        0,
+        tmp_path / "fc.log",
+        cwd=tmp_path,
+    )
     url = f"http://127.0.0.1:{proc.port}/v1/financial_connections/sessions/fcsess_fakeA"
     stop, answered = threading.Event(), threading.Semaphore(0)
 
@@ -31,6 +35,7 @@ def test_sigint_under_load_prints_no_task_warning(tmp_path):
                 s = requests.Session()
                 s.trust_env = False
         s.close()
+
     threads = [threading.Thread(target=client, daemon=True) for _ in range(24)]
     for t in threads:
         t.start()

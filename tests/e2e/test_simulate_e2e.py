@@ -32,14 +32,15 @@ class Sim:
         self.base = f"http://127.0.0.1:{port}"
 
     def client(self, key: str = KEY) -> stripe.StripeClient:
-        return stripe.StripeClient(key, base_addresses={"api": self.base},
-                                   max_network_retries=0)
+        return stripe.StripeClient(key, base_addresses={"api": self.base}, max_network_retries=0)
 
     def complete(self, sid: str, accounts: str = "2", key: str = KEY) -> requests.Response:
         return requests.post(
             f"{self.base}/_simulator/financial_connections/sessions/{sid}/complete",
-            data={"accounts": accounts}, headers={"Authorization": f"Bearer {key}"},
-            timeout=10)
+            data={"accounts": accounts},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +65,9 @@ def test_sdk_create_and_retrieve(sim):
     assert session.last_response.headers["Request-Id"].startswith("req_")
     assert session.last_response.headers["Stripe-Version"] == "2026-10-28.endive"
 
-    got = client.v1.financial_connections.sessions.retrieve(session.id,
-                                                            params={"expand": ["accounts"]})
+    got = client.v1.financial_connections.sessions.retrieve(
+        session.id, params={"expand": ["accounts"]}
+    )
     assert got.id == session.id
     assert got.to_dict() == session.to_dict()
 
@@ -80,8 +82,7 @@ def test_sdk_errors_map_to_exception_classes(sim):
     assert e.value.request_id.startswith("req_")
 
     with pytest.raises(stripe.InvalidRequestError) as e:
-        sessions.create(params={"account_holder": {"type": "customer",
-                                                   "customer": "cus_fake1"}})
+        sessions.create(params={"account_holder": {"type": "customer", "customer": "cus_fake1"}})
     assert e.value.http_status == 400 and e.value.code == "parameter_missing"
     assert e.value.param == "permissions"
 
@@ -98,8 +99,11 @@ def test_sdk_errors_map_to_exception_classes(sim):
     assert e.value.http_status == 404 and e.value.code == "resource_missing"
     assert e.value.param == "session"
 
-    for bad_key in ("sk_test_" + "fake-bad!key", "sk_live_" + "fakeLiveKey123456",
-                    "pk_test_" + "fakePublishable1234"):
+    for bad_key in (
+        "sk_test_" + "fake-bad!key",
+        "sk_live_" + "fakeLiveKey123456",
+        "pk_test_" + "fakePublishable1234",
+    ):
         with pytest.raises(stripe.AuthenticationError) as e:
             sim.client(bad_key).v1.financial_connections.sessions.create(params=CREATE_PARAMS)
         assert e.value.http_status == 401
@@ -112,15 +116,19 @@ def test_raw_http_errors(sim):
     r = requests.get(f"{sim.base}/v1/foo", headers=AUTH, timeout=10)
     assert r.status_code == 404
     assert r.json()["error"]["message"].startswith("Unrecognized request URL (GET: /v1/foo)")
-    r = requests.delete(f"{sim.base}/v1/financial_connections/sessions/fcsess_fake1",
-                        headers=AUTH, timeout=10)
+    r = requests.delete(
+        f"{sim.base}/v1/financial_connections/sessions/fcsess_fake1", headers=AUTH, timeout=10
+    )
     assert r.status_code == 404
     # curl-style empty brackets and Basic auth (curl -u KEY:)
-    r = requests.post(f"{sim.base}/v1/financial_connections/sessions", auth=(KEY, ""),
-                      data="account_holder[type]=customer&account_holder[customer]=cus_fake1"
-                           "&permissions[]=balances&permissions[]=transactions",
-                      headers={"Content-Type": "application/x-www-form-urlencoded"},
-                      timeout=10)
+    r = requests.post(
+        f"{sim.base}/v1/financial_connections/sessions",
+        auth=(KEY, ""),
+        data="account_holder[type]=customer&account_holder[customer]=cus_fake1"
+        "&permissions[]=balances&permissions[]=transactions",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     assert r.json()["permissions"] == ["balances", "transactions"]
     assert r.headers["Content-Type"] == "application/json"
@@ -138,8 +146,9 @@ def test_flow_completion_links_accounts(sim):
     assert r.status_code == 200, r.text
     assert len(r.json()["accounts"]["data"]) == 2
 
-    after = client.v1.financial_connections.sessions.retrieve(session.id,
-                                                             params={"expand": ["accounts"]})
+    after = client.v1.financial_connections.sessions.retrieve(
+        session.id, params={"expand": ["accounts"]}
+    )
     accounts = after.accounts.data
     assert len(accounts) == 2
     assert all(a.id.startswith("fca_") for a in accounts)
@@ -169,8 +178,10 @@ def test_sdk_idempotency_replay_and_mismatch(sim):
     assert second.last_response.body == first.last_response.body
     assert second.last_response.headers["Original-Request"] == first.last_response.request_id
     with pytest.raises(stripe.IdempotencyError) as e:
-        sessions.create(params={**CREATE_PARAMS, "return_url": "https://example.com/x"},
-                        options={"idempotency_key": key})
+        sessions.create(
+            params={**CREATE_PARAMS, "return_url": "https://example.com/x"},
+            options={"idempotency_key": key},
+        )
     assert e.value.http_status == 400
     assert key in e.value.user_message
 
@@ -187,16 +198,28 @@ def wait_for_ca(confdir: Path) -> Path:
 def test_forward_proxy_https_to_api_stripe_com(sim):
     ca = wait_for_ca(sim.confdir)
     proxies = {"https": f"http://127.0.0.1:{sim.port}"}
-    r = requests.post("https://api.stripe.com/v1/financial_connections/sessions",
-                      proxies=proxies, verify=str(ca), headers=AUTH, timeout=10,
-                      data={"account_holder[type]": "customer",
-                            "account_holder[customer]": "cus_fakeFwd1",
-                            "permissions[0]": "balances"})
+    r = requests.post(
+        "https://api.stripe.com/v1/financial_connections/sessions",
+        proxies=proxies,
+        verify=str(ca),
+        headers=AUTH,
+        timeout=10,
+        data={
+            "account_holder[type]": "customer",
+            "account_holder[customer]": "cus_fakeFwd1",
+            "permissions[0]": "balances",
+        },
+    )
     assert r.status_code == 200, r.text
     sid = r.json()["id"]
-    r = requests.get(f"https://api.stripe.com/v1/financial_connections/sessions/{sid}",
-                     params={"expand[]": "accounts"}, proxies=proxies, verify=str(ca),
-                     headers=AUTH, timeout=10)
+    r = requests.get(
+        f"https://api.stripe.com/v1/financial_connections/sessions/{sid}",
+        params={"expand[]": "accounts"},
+        proxies=proxies,
+        verify=str(ca),
+        headers=AUTH,
+        timeout=10,
+    )
     assert r.status_code == 200 and r.json()["id"] == sid
 
 
@@ -205,8 +228,9 @@ def test_forward_proxy_with_the_sdk(sim):
     saved = stripe.ca_bundle_path
     stripe.ca_bundle_path = str(ca)
     try:
-        client = stripe.StripeClient(KEY, proxy=f"http://127.0.0.1:{sim.port}",
-                                     max_network_retries=0)
+        client = stripe.StripeClient(
+            KEY, proxy=f"http://127.0.0.1:{sim.port}", max_network_retries=0
+        )
         session = client.v1.financial_connections.sessions.create(params=CREATE_PARAMS)
         got = client.v1.financial_connections.sessions.retrieve(session.id)
         assert got.id == session.id
@@ -240,45 +264,110 @@ def drive(port: int) -> list[tuple[int, str, bytes]]:
         out.append((r.status_code, r.headers["Request-Id"], r.content))
         return r
 
-    body = {"account_holder[type]": "customer", "account_holder[customer]": "cus_fakeDet1",
-            "permissions[0]": "balances", "permissions[1]": "ownership",
-            "prefetch[0]": "balances"}
-    s = rec(requests.post(f"{base}/v1/financial_connections/sessions", data=body,
-                          headers={**AUTH, "Idempotency-Key": "fake-det-1"}, timeout=10))
+    body = {
+        "account_holder[type]": "customer",
+        "account_holder[customer]": "cus_fakeDet1",
+        "permissions[0]": "balances",
+        "permissions[1]": "ownership",
+        "prefetch[0]": "balances",
+    }
+    s = rec(
+        requests.post(
+            f"{base}/v1/financial_connections/sessions",
+            data=body,
+            headers={**AUTH, "Idempotency-Key": "fake-det-1"},
+            timeout=10,
+        )
+    )
     sid = s.json()["id"]
-    rec(requests.get(f"{base}/v1/financial_connections/sessions/{sid}", headers=AUTH,
-                     timeout=10))
-    rec(requests.post(f"{base}/_simulator/financial_connections/sessions/{sid}/complete",
-                      data={"accounts": "3"}, headers=AUTH, timeout=10))
-    rec(requests.get(f"{base}/v1/financial_connections/sessions/{sid}?expand%5B0%5D=accounts",
-                     headers=AUTH, timeout=10))
-    rec(requests.post(f"{base}/v1/financial_connections/sessions", data=body,
-                      headers={**AUTH, "Idempotency-Key": "fake-det-1"}, timeout=10))
-    rec(requests.post(f"{base}/v1/financial_connections/sessions", data={"foo": "1"},
-                      headers=AUTH, timeout=10))
+    rec(requests.get(f"{base}/v1/financial_connections/sessions/{sid}", headers=AUTH, timeout=10))
+    rec(
+        requests.post(
+            f"{base}/_simulator/financial_connections/sessions/{sid}/complete",
+            data={"accounts": "3"},
+            headers=AUTH,
+            timeout=10,
+        )
+    )
+    rec(
+        requests.get(
+            f"{base}/v1/financial_connections/sessions/{sid}?expand%5B0%5D=accounts",
+            headers=AUTH,
+            timeout=10,
+        )
+    )
+    rec(
+        requests.post(
+            f"{base}/v1/financial_connections/sessions",
+            data=body,
+            headers={**AUTH, "Idempotency-Key": "fake-det-1"},
+            timeout=10,
+        )
+    )
+    rec(
+        requests.post(
+            f"{base}/v1/financial_connections/sessions", data={"foo": "1"}, headers=AUTH, timeout=10
+        )
+    )
     return out + drive_payment(base, rec)
 
 
 def drive_payment(base: str, rec) -> list:
     """Issue #23's objects: customer, linked account, PaymentMethod, PaymentIntent
     confirmed with a mandate and settled by the simulator-only call."""
-    cus = rec(requests.post(f"{base}/v1/customers", data={"email": "det@example.com"},
-                            headers=AUTH, timeout=10)).json()["id"]
-    s = rec(requests.post(f"{base}/v1/financial_connections/sessions", headers=AUTH, data={
-        "account_holder[type]": "customer", "account_holder[customer]": cus,
-        "permissions[0]": "payment_method"}, timeout=10)).json()["id"]
-    acc = rec(requests.post(f"{base}/_simulator/financial_connections/sessions/{s}/complete",
-                            data={"accounts": "1"}, headers=AUTH, timeout=10)
-              ).json()["accounts"]["data"][0]["id"]
-    pm = rec(requests.post(f"{base}/v1/payment_methods", headers=AUTH, data={
-        "type": "us_bank_account", "billing_details[name]": "Det",
-        "us_bank_account[financial_connections_account]": acc}, timeout=10)).json()["id"]
-    pi = rec(requests.post(f"{base}/v1/payment_intents", headers=AUTH, data={
-        "amount": "5000", "currency": "usd", "customer": cus, "payment_method": pm,
-        "confirm": "true", "mandate_data[customer_acceptance][type]": "offline"},
-        timeout=10)).json()["id"]
-    rec(requests.post(f"{base}/_simulator/payment_intents/{pi}/settle", headers=AUTH,
-                      timeout=10))
+    cus = rec(
+        requests.post(
+            f"{base}/v1/customers", data={"email": "det@example.com"}, headers=AUTH, timeout=10
+        )
+    ).json()["id"]
+    s = rec(
+        requests.post(
+            f"{base}/v1/financial_connections/sessions",
+            headers=AUTH,
+            data={
+                "account_holder[type]": "customer",
+                "account_holder[customer]": cus,
+                "permissions[0]": "payment_method",
+            },
+            timeout=10,
+        )
+    ).json()["id"]
+    acc = rec(
+        requests.post(
+            f"{base}/_simulator/financial_connections/sessions/{s}/complete",
+            data={"accounts": "1"},
+            headers=AUTH,
+            timeout=10,
+        )
+    ).json()["accounts"]["data"][0]["id"]
+    pm = rec(
+        requests.post(
+            f"{base}/v1/payment_methods",
+            headers=AUTH,
+            data={
+                "type": "us_bank_account",
+                "billing_details[name]": "Det",
+                "us_bank_account[financial_connections_account]": acc,
+            },
+            timeout=10,
+        )
+    ).json()["id"]
+    pi = rec(
+        requests.post(
+            f"{base}/v1/payment_intents",
+            headers=AUTH,
+            data={
+                "amount": "5000",
+                "currency": "usd",
+                "customer": cus,
+                "payment_method": pm,
+                "confirm": "true",
+                "mandate_data[customer_acceptance][type]": "offline",
+            },
+            timeout=10,
+        )
+    ).json()["id"]
+    rec(requests.post(f"{base}/_simulator/payment_intents/{pi}/settle", headers=AUTH, timeout=10))
     rec(requests.get(f"{base}/v1/events", headers=AUTH, timeout=10))
     return []
 
@@ -289,8 +378,12 @@ def test_same_seed_byte_identical_different_seed_different_ids(tmp_path):
         (tmp_path / name).mkdir()
         config = tmp_path / name / "no-settle.yaml"  # settled by the call, not by time
         config.write_text("simulate:\n  settle_after_s: null\n")
-        proc = fc(["simulate", "--seed", seed, "--config", str(config)], tmp_path / name,
-                  name=name, port=0)
+        proc = fc(
+            ["simulate", "--seed", seed, "--config", str(config)],
+            tmp_path / name,
+            name=name,
+            port=0,
+        )
         try:
             runs[name] = drive(proc.port)
         finally:

@@ -36,9 +36,14 @@ def node_app(tmp_path_factory) -> Path:
     if not (shutil.which("node") and shutil.which("npm")):
         pytest.skip("node or npm is not installed")
     app = tmp_path_factory.mktemp("node_app")
-    r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "stripe@18",
-                        "https-proxy-agent@7"], cwd=app, capture_output=True, text=True,
-                       timeout=600, stdin=subprocess.DEVNULL)
+    r = subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "stripe@18", "https-proxy-agent@7"],
+        cwd=app,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
     if r.returncode:
         pytest.skip(f"npm install failed (no registry?): {r.stderr.strip()[-200:]}")
     (app / "app.js").write_text(APP)
@@ -48,8 +53,15 @@ def node_app(tmp_path_factory) -> Path:
 def run_app(app: Path, stack) -> dict:
     env = {**os.environ, "KEY": KEY, "PROXY": stack.base, "NODE_EXTRA_CA_CERTS": str(stack.ca)}
     env.pop("HTTPS_PROXY", None)
-    r = subprocess.run(["node", "app.js"], cwd=app, capture_output=True, text=True,
-                       timeout=120, env=env, stdin=subprocess.DEVNULL)
+    r = subprocess.run(
+        ["node", "app.js"],
+        cwd=app,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
@@ -58,15 +70,25 @@ def test_stripe_node_records_and_replays_in_forward_mode(node_app, tmp_path):
     cassette = tmp_path / "node.yaml"
     sim = start(["simulate"], tmp_path, "sim")
     try:
-        rec = start(["record", str(cassette), "--forward", "--set",
-                     f"mode=upstream:{sim.base}", "--set", "ssl_insecure=true"], tmp_path, "rec")
+        rec = start(
+            [
+                "record",
+                str(cassette),
+                "--forward",
+                "--set",
+                f"mode=upstream:{sim.base}",
+                "--set",
+                "ssl_insecure=true",
+            ],
+            tmp_path,
+            "rec",
+        )
         recorded = run_app(node_app, rec)
         assert rec.proc.stop() == 0, rec.proc.output()
     finally:
         sim.proc.stop()
     assert recorded["id"].startswith("fcsess_")
-    assert [it["request"]["host"] for it in cio.load(cassette).interactions] == \
-        ["api.stripe.com"]
+    assert [it["request"]["host"] for it in cio.load(cassette).interactions] == ["api.stripe.com"]
     rep = start(["replay", str(cassette), "--forward", "--strict"], tmp_path, "rep")
     assert run_app(node_app, rep) == recorded
     assert rep.proc.stop() == 0, rep.proc.output()

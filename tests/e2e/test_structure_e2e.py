@@ -11,8 +11,10 @@ import pytest
 
 from fc_cassette.harness import procs
 
-IGNORES_SIGINT = ("import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-                  "print('listening at 127.0.0.1:4321', flush=True); time.sleep(60)")
+IGNORES_SIGINT = (
+    "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "print('listening at 127.0.0.1:4321', flush=True); time.sleep(60)"
+)
 
 
 def test_procs_reads_the_port_and_climbs_the_ladder(tmp_path):
@@ -21,8 +23,9 @@ def test_procs_reads_the_port_and_climbs_the_ladder(tmp_path):
     try:
         assert procs.wait_listening(proc, log, timeout=30) == 4321
         started = time.monotonic()
-        code = procs.stop(proc, ((signal.SIGINT, 0.5), (signal.SIGTERM, 5.0),
-                                 (signal.SIGKILL, 5.0)))
+        code = procs.stop(
+            proc, ((signal.SIGINT, 0.5), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0))
+        )
         assert code == -signal.SIGTERM  # SIGINT ignored, SIGTERM ended it
         assert time.monotonic() - started < 5
     finally:
@@ -33,8 +36,7 @@ def test_procs_reads_the_port_and_climbs_the_ladder(tmp_path):
 
 def test_procs_start_error_carries_the_log(tmp_path):
     log = tmp_path / "p.log"
-    proc = procs.spawn(["-c", "print('boom'); raise SystemExit(3)"], log,
-                       command=[sys.executable])
+    proc = procs.spawn(["-c", "print('boom'); raise SystemExit(3)"], log, command=[sys.executable])
     with pytest.raises(procs.StartError) as e:
         procs.wait_listening(proc, log, timeout=30)
     assert "exited (3)" in str(e.value) and "boom" in e.value.output

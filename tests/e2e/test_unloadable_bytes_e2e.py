@@ -64,9 +64,16 @@ class Upstream:
             variant = next((v for v in VARIANTS if name.startswith(v[0].encode())), None)
             header, reason = (variant[3], variant[4]) if variant else (b"", b"OK")
             body = b'{"id": "cus_fake", "object": "customer"}'
-            conn.sendall(b"HTTP/1.1 200 " + reason + b"\r\nContent-Type: application/json\r\n"
-                         + header + b"Content-Length: " + str(len(body)).encode()
-                         + b"\r\nConnection: close\r\n\r\n" + body)
+            conn.sendall(
+                b"HTTP/1.1 200 "
+                + reason
+                + b"\r\nContent-Type: application/json\r\n"
+                + header
+                + b"Content-Length: "
+                + str(len(body)).encode()
+                + b"\r\nConnection: close\r\n\r\n"
+                + body
+            )
 
     def close(self) -> None:
         self.sock.close()
@@ -75,9 +82,12 @@ class Upstream:
 def _raw(port: int, path: bytes, extra: bytes = b"") -> bytes:
     """One request with exactly these bytes; the whole answer."""
     with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
-        s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                  b"Authorization: Bearer sk_test_FakeKeyForBytes1\r\n" + extra
-                  + b"Connection: close\r\n\r\n")
+        s.sendall(
+            b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Authorization: Bearer sk_test_FakeKeyForBytes1\r\n"
+            + extra
+            + b"Connection: close\r\n\r\n"
+        )
         out = b""
         while chunk := s.recv(65536):
             out += chunk
@@ -92,11 +102,25 @@ def upstream():
 
 
 def test_each_unloadable_byte_is_told_and_the_cassette_keeps_every_earlier_exchange(
-        upstream, tmp_path):
+    upstream, tmp_path
+):
     cassette = tmp_path / "c.yaml"
-    proc = Proc([FC, "record", str(cassette), "--upstream", f"http://127.0.0.1:{upstream.port}",
-                 "--port", "0", "--set", f"confdir={tmp_path / 'conf'}"], 0,
-                tmp_path / "rec.log", cwd=tmp_path)
+    proc = Proc(
+        [
+            FC,
+            "record",
+            str(cassette),
+            "--upstream",
+            f"http://127.0.0.1:{upstream.port}",
+            "--port",
+            "0",
+            "--set",
+            f"confdir={tmp_path / 'conf'}",
+        ],
+        0,
+        tmp_path / "rec.log",
+        cwd=tmp_path,
+    )
     good = 0
     try:
         for n, (name, path, req_header, _, _) in enumerate(VARIANTS):
@@ -117,12 +141,27 @@ def test_each_unloadable_byte_is_told_and_the_cassette_keeps_every_earlier_excha
     verify = run_fc(["verify", str(cassette)])
     assert verify.returncode in (0, 1) and "cannot" not in verify.stderr, verify.stderr
     assert [i["request"]["path"] for i in cio.load(cassette).interactions] == [
-        f"/v1/customers/good-{n}" for n in range(len(VARIANTS))]
+        f"/v1/customers/good-{n}" for n in range(len(VARIANTS))
+    ]
     # and a recorder appends to it (new_episodes loads it first)
-    again = Proc([FC, "record", str(cassette), "--record-mode", "new_episodes", "--upstream",
-                  f"http://127.0.0.1:{upstream.port}", "--port", "0",
-                  "--set", f"confdir={tmp_path / 'conf'}"], 0, tmp_path / "rec2.log",
-                 cwd=tmp_path)
+    again = Proc(
+        [
+            FC,
+            "record",
+            str(cassette),
+            "--record-mode",
+            "new_episodes",
+            "--upstream",
+            f"http://127.0.0.1:{upstream.port}",
+            "--port",
+            "0",
+            "--set",
+            f"confdir={tmp_path / 'conf'}",
+        ],
+        0,
+        tmp_path / "rec2.log",
+        cwd=tmp_path,
+    )
     try:
         assert _raw(again.port, b"/v1/customers/after").startswith(b"HTTP/1.1 200")
     finally:

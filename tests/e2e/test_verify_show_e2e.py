@@ -57,31 +57,64 @@ def _error(message: str, code: str | None = None, param: str | None = None) -> d
 
 
 def _entry(method: str, path: str, status: int, body, *, form=None, query=None) -> dict:
-    req = {"method": method, "scheme": "https", "host": "api.stripe.com", "port": 443,
-           "path": path, "query": query or {}, "headers": dict(AUTH),
-           "body": {"form": form} if form is not None else None}
-    resp = {"status": status, "reason": "", "headers": {"Content-Type": "application/json"},
-            "body": {"json": body}}
+    req = {
+        "method": method,
+        "scheme": "https",
+        "host": "api.stripe.com",
+        "port": 443,
+        "path": path,
+        "query": query or {},
+        "headers": dict(AUTH),
+        "body": {"form": form} if form is not None else None,
+    }
+    resp = {
+        "status": status,
+        "reason": "",
+        "headers": {"Content-Type": "application/json"},
+        "body": {"json": body},
+    }
     return {"request": req, "response": resp}
 
 
-CREATE_FORM = {"account_holder": {"type": "customer", "customer": "cus_fakeVerify1"},
-               "permissions": ["balances", "ownership"], "prefetch": ["balances"]}
+CREATE_FORM = {
+    "account_holder": {"type": "customer", "customer": "cus_fakeVerify1"},
+    "permissions": ["balances", "ownership"],
+    "prefetch": ["balances"],
+}
 
 
 def good_entries() -> list[dict]:
     return [
         _entry("POST", SESSIONS, 200, _session("fcsess_fakeVerify1"), form=CREATE_FORM),
-        _entry("GET", f"{SESSIONS}/fcsess_fakeVerify1", 200,
-               _with_accounts("fcsess_fakeVerify1"), query={"expand": ["accounts"]}),
-        _entry("GET", f"{SESSIONS}/fcsess_fakeMissing1", 404,
-               _error("No such financialconnections.session: 'fcsess_fakeMissing1'",
-                      "resource_missing", "session")),
+        _entry(
+            "GET",
+            f"{SESSIONS}/fcsess_fakeVerify1",
+            200,
+            _with_accounts("fcsess_fakeVerify1"),
+            query={"expand": ["accounts"]},
+        ),
+        _entry(
+            "GET",
+            f"{SESSIONS}/fcsess_fakeMissing1",
+            404,
+            _error(
+                "No such financialconnections.session: 'fcsess_fakeMissing1'",
+                "resource_missing",
+                "session",
+            ),
+        ),
         # an invalid request Stripe refused is an intentional error case, not a problem
-        _entry("POST", SESSIONS, 400,
-               _error("Invalid permissions[0]: must be one of balances, ownership, "
-                      "payment_method, or transactions", param="permissions[0]"),
-               form={**CREATE_FORM, "permissions": ["nope"]}),
+        _entry(
+            "POST",
+            SESSIONS,
+            400,
+            _error(
+                "Invalid permissions[0]: must be one of balances, ownership, "
+                "payment_method, or transactions",
+                param="permissions[0]",
+            ),
+            form={**CREATE_FORM, "permissions": ["nope"]},
+        ),
     ]
 
 
@@ -148,8 +181,10 @@ def test_verify_flags_entries_whose_seq_does_not_increase(good, tmp_path):
     p = run_fc(["verify", str(bad), str(gaps)])
     no_traceback(p)
     assert p.returncode == 1
-    assert lines(p.stdout) == [f"{bad}:entry 2: seq 2 does not follow seq 2 (entries written "
-                               "by two recorders at once, or edited by hand)"]
+    assert lines(p.stdout) == [
+        f"{bad}:entry 2: seq 2 does not follow seq 2 (entries written "
+        "by two recorders at once, or edited by hand)"
+    ]
 
 
 def test_verify_planted_secrets_exit_1_without_printing_them(tmp_path):
@@ -206,8 +241,8 @@ def test_verify_finds_keys_hidden_by_yaml_escapes_or_folding(good, tmp_path):
         no_traceback(p)
         assert p.returncode == 1, (name, p.stdout, p.stderr)
         assert lines(p.stdout)[0].startswith(
-            f"{bad}:entry 1: possible secret (sk_live), written with YAML escapes or line "
-            "folding: "), name
+            f"{bad}:entry 1: possible secret (sk_live), written with YAML escapes or line folding: "
+        ), name
         for leaked in encoded_forms(key):
             assert leaked not in p.stdout + p.stderr
 
@@ -216,41 +251,46 @@ def test_show_json_refuses_values_json_cannot_hold(tmp_path, good):
     """A YAML set is not JSON: the cassette is refused (one line, no secret quoted)."""
     key = runtime_secret("sk_live_", 6)
     bad = tmp_path / "set.yaml"
-    bad.write_text(good.read_text().replace(
-        "stripe_version: 2026-10-28.endive", f"stripe_version: !!set {{{key}: null}}", 1))
+    bad.write_text(
+        good.read_text().replace(
+            "stripe_version: 2026-10-28.endive", f"stripe_version: !!set {{{key}: null}}", 1
+        )
+    )
     p = run_fc(["show", str(bad), "--json"])
     no_traceback(p)
     assert p.returncode == 2 and p.stdout == ""
-    assert lines(p.stderr) == [f"{bad}:5:17: YAML tag '!!set' is not allowed: a cassette "
-                               "holds plain values only"]
+    assert lines(p.stderr) == [
+        f"{bad}:5:17: YAML tag '!!set' is not allowed: a cassette holds plain values only"
+    ]
     assert key[8:] not in p.stdout + p.stderr
 
 
 def test_verify_secret_in_the_header_document(tmp_path):
     key = runtime_secret("sk_test_", 4)
     cassette = write(tmp_path / "hdr.yaml", good_entries()[:1])
-    text = cassette.read_text().replace("stripe_version: 2026-10-28.endive",
-                                        f"stripe_version: 2026-10-28.endive\nnote: {key}", 1)
+    text = cassette.read_text().replace(
+        "stripe_version: 2026-10-28.endive", f"stripe_version: 2026-10-28.endive\nnote: {key}", 1
+    )
     cassette.write_text(text)
     p = run_fc(["verify", str(cassette)])
     assert p.returncode == 1
-    assert lines(p.stdout) == [f"{cassette}:header: possible secret (sk_test): "
-                               f"sk_test_…({len(key)} chars)"]
+    assert lines(p.stdout) == [
+        f"{cassette}:header: possible secret (sk_test): sk_test_…({len(key)} chars)"
+    ]
 
 
 def test_verify_several_files(good, invalid, tmp_path):
     p = run_fc(["verify", str(good), str(invalid)])
     no_traceback(p)
-    assert p.returncode == 1                         # clean + problems -> 1
+    assert p.returncode == 1  # clean + problems -> 1
     assert all(ln.startswith(f"{invalid}:entry 2: ") for ln in lines(p.stdout))
     assert "2 cassette(s), 8 interaction(s), 2 problem(s)" in p.stderr
 
     missing = tmp_path / "nope.yaml"
-    p = run_fc(["verify", str(good), str(invalid), str(MALFORMED / "empty.yaml"),
-                str(missing)])
+    p = run_fc(["verify", str(good), str(invalid), str(MALFORMED / "empty.yaml"), str(missing)])
     no_traceback(p)
-    assert p.returncode == 2                         # any unreadable -> 2
-    assert len(lines(p.stdout)) == 2                 # the readable ones are still checked
+    assert p.returncode == 2  # any unreadable -> 2
+    assert len(lines(p.stdout)) == 2  # the readable ones are still checked
     err = lines(p.stderr)
     assert f"{MALFORMED / 'empty.yaml'}: empty file, not a cassette" in err
     assert f"{missing}: no such cassette" in err
@@ -261,8 +301,10 @@ def test_verify_cut_short_cassette_is_a_problem_and_its_tail_is_scanned(good, tm
     key = runtime_secret("sk_test_", 5)
     torn = tmp_path / "torn.yaml"
     text = good.read_text()
-    torn.write_text(text + f"---\nseq: 5\nrequest:\n  method: GET\n  headers:\n"
-                           f"    Authorization: Bearer {key}\n  pa")
+    torn.write_text(
+        text + f"---\nseq: 5\nrequest:\n  method: GET\n  headers:\n"
+        f"    Authorization: Bearer {key}\n  pa"
+    )
     p = run_fc(["verify", str(torn)])
     no_traceback(p)
     assert p.returncode == 1
@@ -270,7 +312,7 @@ def test_verify_cut_short_cassette_is_a_problem_and_its_tail_is_scanned(good, tm
     assert out[0].startswith(f"{torn}: cassette cut short at byte {len(text.encode())}")
     assert out[1].startswith(f"{torn}:entry 5: possible secret (sk_test): ")
     assert key not in p.stdout + p.stderr
-    s = run_fc(["show", str(torn)])                  # show lists what is complete, warns
+    s = run_fc(["show", str(torn)])  # show lists what is complete, warns
     assert s.returncode == 0 and "cut short" in s.stderr
     assert "4 interaction(s)" in s.stdout
 
@@ -282,7 +324,8 @@ def test_verify_fills_model_defaults_of_a_hand_written_cassette(tmp_path):
     cassette.write_text(
         "---\nfc_cassette: 1\n...\n"
         f"---\nseq: 1\nrequest:\n  method: GET\n  path: {SESSIONS}/fcsess_fakeHand1\n"
-        f"response:\n  status: 200\n  body:\n    json: {body}\n...\n")
+        f"response:\n  status: 200\n  body:\n    json: {body}\n...\n"
+    )
     p = run_fc(["verify", str(cassette)])
     assert p.returncode == 0, p.stdout + p.stderr
 
@@ -311,18 +354,24 @@ def test_verify_refuses_a_fifo_without_blocking(tmp_path):
         p = run_fc([cmd, str(fifo)], timeout=15)
         no_traceback(p)
         assert p.returncode == 2
-        assert lines(p.stderr)[0] == f"{fifo}: not a regular file (a pipe, socket or device), " \
-                                     "not a cassette"
+        assert (
+            lines(p.stderr)[0] == f"{fifo}: not a regular file (a pipe, socket or device), "
+            "not a cassette"
+        )
 
 
 def test_closed_stdout_is_not_a_traceback(tmp_path):
     """``verify big.yaml | head -1``: the reader goes away; no BrokenPipeError traceback."""
     bad = _entry("GET", f"{SESSIONS}/fcsess_fakeMany1", 404, {"error": {"type": "bogus"}})
     cassette = write(tmp_path / "many.yaml", [bad] * 800)  # > 64 KiB of output each
-    for args in (["verify", str(cassette)], ["show", str(cassette)],
-                 ["show", "--json", str(cassette)]):
-        proc = subprocess.Popen([FC, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL)
+    for args in (
+        ["verify", str(cassette)],
+        ["show", str(cassette)],
+        ["show", "--json", str(cassette)],
+    ):
+        proc = subprocess.Popen(
+            [FC, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+        )
         assert proc.stdout.readline()
         proc.stdout.close()
         err = proc.stderr.read().decode()
@@ -337,27 +386,56 @@ def test_show_table_and_json(good, invalid):
     no_traceback(p)
     assert p.returncode == 0
     rows = lines(p.stdout)
-    assert re.split(r"\s{2,}", rows[0]) == ["n", "method", "path", "status", "ids", "request",
-                                            "response"]
+    assert re.split(r"\s{2,}", rows[0]) == [
+        "n",
+        "method",
+        "path",
+        "status",
+        "ids",
+        "request",
+        "response",
+    ]
     assert re.split(r"\s{2,}", rows[1]) == [
-        "1", "POST", SESSIONS, "200", "fcsess_fakeVerify1", "ok",
-        "ok drift: accounts.total_count"]
+        "1",
+        "POST",
+        SESSIONS,
+        "200",
+        "fcsess_fakeVerify1",
+        "ok",
+        "ok drift: accounts.total_count",
+    ]
     assert re.split(r"\s{2,}", rows[2]) == [
-        "2", "GET", f"{SESSIONS}/fcsess_fakeVerify1", "200",
-        "fcsess_fakeVerify1,fca_1ExampleCredit1,fca_1ExampleChecking2", "ok", "ok"]
+        "2",
+        "GET",
+        f"{SESSIONS}/fcsess_fakeVerify1",
+        "200",
+        "fcsess_fakeVerify1,fca_1ExampleCredit1,fca_1ExampleChecking2",
+        "ok",
+        "ok",
+    ]
     assert re.split(r"\s{2,}", rows[3]) == [
-        "3", "GET", f"{SESSIONS}/fcsess_fakeMissing1", "404", "fcsess_fakeMissing1", "ok", "ok"]
+        "3",
+        "GET",
+        f"{SESSIONS}/fcsess_fakeMissing1",
+        "404",
+        "fcsess_fakeMissing1",
+        "ok",
+        "ok",
+    ]
     assert re.split(r"\s{2,}", rows[4]) == ["4", "POST", SESSIONS, "400", "-", "INVALID", "ok"]
-    assert rows[5] == (f"4 interaction(s) in {good} (format v1, fc-cassette "
-                       f"{cio.__version__}, Stripe-Version 2026-10-28.endive)")
+    assert rows[5] == (
+        f"4 interaction(s) in {good} (format v1, fc-cassette "
+        f"{cio.__version__}, Stripe-Version 2026-10-28.endive)"
+    )
 
     bare = good.with_name("no_version.yaml")  # recorded from a client without the header
-    bare.write_text(good.read_text().replace("stripe_version: 2026-10-28.endive",
-                                             "stripe_version: null", 1))
+    bare.write_text(
+        good.read_text().replace("stripe_version: 2026-10-28.endive", "stripe_version: null", 1)
+    )
     assert lines(run_fc(["show", str(bare)]).stdout)[-1].endswith(", Stripe-Version -)")
 
     p = run_fc(["show", str(invalid)])
-    assert p.returncode == 0                          # show lists; verify judges
+    assert p.returncode == 0  # show lists; verify judges
     assert re.split(r"\s{2,}", lines(p.stdout)[2])[-1] == "INVALID"
 
     j = run_fc(["show", str(good), "--json"])
@@ -369,13 +447,19 @@ def test_show_table_and_json(good, invalid):
     assert doc["header"]["stripe_version"] == "2026-10-28.endive"
     got = doc["interactions"]
     assert [(r["n"], r["method"], r["path"], r["status"]) for r in got] == [
-        (1, "POST", SESSIONS, 200), (2, "GET", f"{SESSIONS}/fcsess_fakeVerify1", 200),
-        (3, "GET", f"{SESSIONS}/fcsess_fakeMissing1", 404), (4, "POST", SESSIONS, 400)]
-    assert got[1]["ids"] == ["fcsess_fakeVerify1", "fca_1ExampleCredit1",
-                             "fca_1ExampleChecking2"]
+        (1, "POST", SESSIONS, 200),
+        (2, "GET", f"{SESSIONS}/fcsess_fakeVerify1", 200),
+        (3, "GET", f"{SESSIONS}/fcsess_fakeMissing1", 404),
+        (4, "POST", SESSIONS, 400),
+    ]
+    assert got[1]["ids"] == ["fcsess_fakeVerify1", "fca_1ExampleCredit1", "fca_1ExampleChecking2"]
     assert got[3]["ids"] == []
     assert [(r["request_valid"], r["response_valid"]) for r in got] == [
-        (True, True), (True, True), (True, True), (False, True)]
+        (True, True),
+        (True, True),
+        (True, True),
+        (False, True),
+    ]
     assert got[0]["drift"] == ["accounts.total_count"]
 
 
@@ -389,10 +473,13 @@ def test_record_then_verify_and_show(tmp_path):
     rec = start(["record", str(cassette), "--upstream", sim.base], tmp_path, "rec")
     try:
         sessions = rec.client(key).v1.financial_connections.sessions
-        s = sessions.create(params={"account_holder": {"type": "customer",
-                                                       "customer": "cus_fakeVerifyRec1"},
-                                    "permissions": ["balances", "ownership"],
-                                    "prefetch": ["balances"]})
+        s = sessions.create(
+            params={
+                "account_holder": {"type": "customer", "customer": "cus_fakeVerifyRec1"},
+                "permissions": ["balances", "ownership"],
+                "prefetch": ["balances"],
+            }
+        )
         rec.complete(s.id, key)
         done = sessions.retrieve(s.id, params={"expand": ["accounts"]})
         with pytest.raises(stripe.InvalidRequestError):
@@ -425,7 +512,7 @@ def _check_one_line(name: str, path: Path, err: list[str]) -> None:
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_malformed_verify_and_show(name, tmp_path, monkeypatch, capsys):
     path = MALFORMED / name
-    p = run_fc(["verify", str(path)], cwd=tmp_path, timeout=10)   # the real command
+    p = run_fc(["verify", str(path)], cwd=tmp_path, timeout=10)  # the real command
     no_traceback(p)
     assert p.returncode == 2, (p.stdout, p.stderr)
     assert p.stdout == ""
@@ -462,14 +549,22 @@ def test_unreadable_paths_verify_and_show(kind, tmp_path):
 def test_alias_bomb_and_huge_scalar_finish_quickly(tmp_path):
     huge = tmp_path / "huge.yaml"
     body = _session("fcsess_fakeHuge1")
-    body["return_url"] = "https://example.test/" + "a" * (20 << 20)   # one 20 MB scalar
+    body["return_url"] = "https://example.test/" + "a" * (20 << 20)  # one 20 MB scalar
     write(huge, [_entry("GET", f"{SESSIONS}/fcsess_fakeHuge1", 200, body)])
     assert huge.stat().st_size > 20 << 20
     bomb = str(MALFORMED / "alias_bomb.yaml")
-    expected = {"verify": [f"{huge}:entry 1: response invalid at return_url: "
-                           "String should have at most 5000 characters"]}
-    for args, code in ((["verify", bomb], 2), (["show", bomb], 2),
-                       (["verify", str(huge)], 1), (["show", str(huge)], 0)):
+    expected = {
+        "verify": [
+            f"{huge}:entry 1: response invalid at return_url: "
+            "String should have at most 5000 characters"
+        ]
+    }
+    for args, code in (
+        (["verify", bomb], 2),
+        (["show", bomb], 2),
+        (["verify", str(huge)], 1),
+        (["show", str(huge)], 0),
+    ):
         p = run_fc(args, timeout=60)  # a hang guard (an alias bomb would never end)
         no_traceback(p)
         assert p.returncode == code, (args, p.stderr[:500])
@@ -481,25 +576,40 @@ def test_alias_bomb_and_huge_scalar_finish_quickly(tmp_path):
 # --------------------------------------------------------- malformed corpus: replay
 def _replay(path: Path, tmp_path: Path) -> subprocess.CompletedProcess:
     # the timeout is a hang guard: a refused cassette must end the command by itself
-    return subprocess.run([FC, "replay", str(path), "--port", "0",
-                           "--set", f"confdir={tmp_path / 'conf'}"],
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [FC, "replay", str(path), "--port", "0", "--set", f"confdir={tmp_path / 'conf'}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 # One file per kind of damage named in the issue (each replay start costs about a second
 # of CPU; verify and show, which share replay's loader, take the whole corpus).
-REPLAYED = ["empty.yaml", "binary_gzip.yaml", "syntax_error.yaml", "top_level_list.yaml",
-            "unknown_version.yaml", "python_tag_entry.yaml", "alias_bomb.yaml",
-            "invalid_utf8.yaml", "wrong_field_types.yaml", "missing_response.yaml"]
+REPLAYED = [
+    "empty.yaml",
+    "binary_gzip.yaml",
+    "syntax_error.yaml",
+    "top_level_list.yaml",
+    "unknown_version.yaml",
+    "python_tag_entry.yaml",
+    "alias_bomb.yaml",
+    "invalid_utf8.yaml",
+    "wrong_field_types.yaml",
+    "missing_response.yaml",
+]
 
 
 def test_malformed_replay_refuses_before_listening(tmp_path):
     """Malformed cassettes, a directory, a missing file: one line, exit != 0, no listen."""
     (tmp_path / "adir").mkdir()
-    cases = {**{MALFORMED / n: CORPUS[n] for n in REPLAYED},
-             tmp_path / "adir": "is a directory, not a cassette",
-             tmp_path / "missing.yaml": "no such cassette"}
+    cases = {
+        **{MALFORMED / n: CORPUS[n] for n in REPLAYED},
+        tmp_path / "adir": "is a directory, not a cassette",
+        tmp_path / "missing.yaml": "no such cassette",
+    }
     # Started four at a time on one fresh confdir: this also checks that proxies starting
     # together create mitmproxy's CA once (a torn CA key printed mitmproxy's traceback).
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -518,8 +628,10 @@ def test_malformed_replay_refuses_before_listening(tmp_path):
 
 def test_verify_reports_a_response_replay_cannot_encode(tmp_path):
     bad = tmp_path / "binary_body.yaml"
-    bad.write_text("---\nfc_cassette: 1\n...\n---\nseq: 1\nrequest: {method: GET, path: /x}\n"
-                   "response:\n  status: 200\n  body: {base64: '!!!notbase64'}\n...\n")
+    bad.write_text(
+        "---\nfc_cassette: 1\n...\n---\nseq: 1\nrequest: {method: GET, path: /x}\n"
+        "response:\n  status: 200\n  body: {base64: '!!!notbase64'}\n...\n"
+    )
     p = run_fc(["verify", str(bad)])
     assert p.returncode == 1
     assert f"{bad}:entry 1: the response cannot be replayed" in p.stdout

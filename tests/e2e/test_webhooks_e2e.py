@@ -19,8 +19,10 @@ from webhook_app import App
 KEY = "sk_test_FakeHooksE2E123"
 SECRET = "whsec_FakeHooksE2ESecret"
 ACC = "financial_connections.account."
-CREATE = {"account_holder": {"type": "customer", "customer": "cus_FakeHooks"},
-          "permissions": ["balances", "transactions"]}
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_FakeHooks"},
+    "permissions": ["balances", "transactions"],
+}
 NODE_VERIFY = """
 const Stripe = require('stripe');
 const fs = require('fs');
@@ -37,15 +39,19 @@ def flow(tmp_path_factory):
     """simulate -> session, completion (2 accounts), refresh, then nothing: the events."""
     tmp = tmp_path_factory.mktemp("hooks")
     app = App()
-    stack = start(["simulate", "--seed", "2", "--webhook-url", app.url,
-                   "--webhook-secret", SECRET], tmp, "sim")
+    stack = start(
+        ["simulate", "--seed", "2", "--webhook-url", app.url, "--webhook-secret", SECRET],
+        tmp,
+        "sim",
+    )
     try:
         client = stack.client(KEY)
         session = client.v1.financial_connections.sessions.create(params=CREATE)
         linked = stack.complete(session.id, KEY, accounts=2)
         acc = linked["accounts"]["data"][0]["id"]
         refreshed = client.v1.financial_connections.accounts.refresh(
-            acc, params={"features": ["balance"]})
+            acc, params={"features": ["balance"]}
+        )
         assert refreshed.balance_refresh.status == "pending"
         got = app.wait(3)  # two created, then refreshed_balance with no request after it
         yield {"app": app, "got": got, "acc": acc, "stack": stack, "tmp": tmp}
@@ -58,10 +64,11 @@ def flow(tmp_path_factory):
 
 def test_signed_events_arrive_in_order_and_the_sdk_accepts_them(flow):
     got = flow["got"]
-    events = [stripe.Webhook.construct_event(r.body, r.headers["Stripe-Signature"], SECRET)
-              for r in got[:3]]
-    assert [e.type for e in events] == [ACC + "created", ACC + "created",
-                                        ACC + "refreshed_balance"]
+    events = [
+        stripe.Webhook.construct_event(r.body, r.headers["Stripe-Signature"], SECRET)
+        for r in got[:3]
+    ]
+    assert [e.type for e in events] == [ACC + "created", ACC + "created", ACC + "refreshed_balance"]
     assert events[2].data.object.id == flow["acc"]
     assert events[2].data.object.balance_refresh.status == "succeeded"
     assert events[2].request.id is None
@@ -89,13 +96,15 @@ def test_the_events_api_lists_what_was_delivered(flow):
 def test_webhook_endpoint_created_through_the_api_gets_its_events(flow):
     client = flow["stack"].client(KEY)
     with App() as other:
-        ep = client.v1.webhook_endpoints.create(params={
-            "url": other.url, "enabled_events": [ACC + "disconnected"]})
+        ep = client.v1.webhook_endpoints.create(
+            params={"url": other.url, "enabled_events": [ACC + "disconnected"]}
+        )
         assert ep.secret.startswith("whsec_")
         client.v1.financial_connections.accounts.disconnect(flow["acc"])
         got = other.wait(1)
-        event = stripe.Webhook.construct_event(got[0].body, got[0].headers["Stripe-Signature"],
-                                               ep.secret)
+        event = stripe.Webhook.construct_event(
+            got[0].body, got[0].headers["Stripe-Signature"], ep.secret
+        )
         assert event.type == ACC + "disconnected"
         assert client.v1.webhook_endpoints.delete(ep.id).deleted is True
 
@@ -106,8 +115,12 @@ def _stripe_node(tmp: Path) -> Path | None:
     where = tmp / "node"
     where.mkdir(exist_ok=True)
     try:
-        done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent",
-                               "stripe"], cwd=where, capture_output=True, timeout=300)
+        done = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--silent", "stripe"],
+            cwd=where,
+            capture_output=True,
+            timeout=300,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return where if done.returncode == 0 and (where / "node_modules" / "stripe").is_dir() else None
@@ -124,21 +137,30 @@ def test_stripe_node_accepts_and_rejects_the_same(flow):
 
     def verify(payload: bytes, secret: str) -> str:
         body.write_bytes(payload)
-        return subprocess.run(["node", str(script), str(body), r.headers["Stripe-Signature"],
-                               secret], cwd=where, capture_output=True, text=True,
-                              timeout=60).stdout.strip()
+        return subprocess.run(
+            ["node", str(script), str(body), r.headers["Stripe-Signature"], secret],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.strip()
 
     assert verify(r.body, SECRET) == "ok " + json.loads(r.body)["id"]
     assert verify(r.body, "whsec_FakeOther").startswith("rejected")
     assert verify(r.body + b" ", SECRET).startswith("rejected")
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--webhook-url", "http://127.0.0.1:9/h"], "0 secret(s)"),
-    (["--webhook-url", "http://127.0.0.1:9/h", "--webhook-secret", "sk_test_FakeNope"],
-     "--webhook-secret (hidden): must be a webhook signing secret"),
-    (["--webhook-url", "ftp://x", "--webhook-secret", SECRET], "--webhook-url ftp://x"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--webhook-url", "http://127.0.0.1:9/h"], "0 secret(s)"),
+        (
+            ["--webhook-url", "http://127.0.0.1:9/h", "--webhook-secret", "sk_test_FakeNope"],
+            "--webhook-secret (hidden): must be a webhook signing secret",
+        ),
+        (["--webhook-url", "ftp://x", "--webhook-secret", SECRET], "--webhook-url ftp://x"),
+    ],
+)
 def test_bad_webhook_flags_are_one_line(args, words, tmp_path):
     from support import run_fc
 

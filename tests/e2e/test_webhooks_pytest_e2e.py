@@ -20,7 +20,7 @@ from support import start
 from webhook_app import App
 
 SECRET = "whsec_FakePytestReplay"
-SUITE = '''
+SUITE = """
 import pytest
 import requests
 
@@ -49,14 +49,29 @@ def test_events_reach_the_app(fc_proxy):
     got = fc_proxy.wait_for_webhooks(2, timeout=60)
     assert [d["type"] for d in got] == [ACC + "created", ACC + "refreshed_balance"], got
     assert all(d["delivered"] for d in got), got
-'''
+"""
 
 
 def run_pytest(cwd, *args):
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "-p", "no:randomly", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, stdin=subprocess.DEVNULL,
-                          env={**os.environ})
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            *args,
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -66,46 +81,68 @@ def runs(tmp_path_factory):
     (tmp / "test_hooks.py").write_text(textwrap.dedent(SUITE))
     sim = start(["simulate", "--seed", "5"], tmp / "sim", "sim")
     with App() as first, App() as second:
-        recorded = run_pytest(tmp, "--fc-record-mode=once", f"--fc-upstream={sim.base}",
-                              "-o", f"fc_webhooks_to={first.url}")
+        recorded = run_pytest(
+            tmp,
+            "--fc-record-mode=once",
+            f"--fc-upstream={sim.base}",
+            "-o",
+            f"fc_webhooks_to={first.url}",
+        )
         sim.proc.stop()
-        replayed = run_pytest(tmp, "-o", f"fc_webhooks_to={second.url}",
-                              "-o", f"fc_webhook_secret={SECRET}")
-        yield {"tmp": tmp, "recorded": recorded, "replayed": replayed,
-               "first": list(first.received), "second": list(second.received)}
+        replayed = run_pytest(
+            tmp, "-o", f"fc_webhooks_to={second.url}", "-o", f"fc_webhook_secret={SECRET}"
+        )
+        yield {
+            "tmp": tmp,
+            "recorded": recorded,
+            "replayed": replayed,
+            "first": list(first.received),
+            "second": list(second.received),
+        }
 
 
 def test_the_suite_records_its_webhooks(runs):
     assert runs["recorded"].returncode == 0, runs["recorded"].stdout + runs["recorded"].stderr
     hooks = cio.load(runs["tmp"] / "cassettes" / "hooks.yaml").webhooks
-    assert [d["webhook"]["id"] for d in hooks] == [
-        json.loads(r.body)["id"] for r in runs["first"]]
+    assert [d["webhook"]["id"] for d in hooks] == [json.loads(r.body)["id"] for r in runs["first"]]
 
 
 def test_the_suite_replays_them_offline_signed_with_its_secret(runs):
     assert runs["replayed"].returncode == 0, runs["replayed"].stdout + runs["replayed"].stderr
-    ids = [stripe.Webhook.construct_event(r.body, r.headers["Stripe-Signature"], SECRET).id
-           for r in runs["second"]]
+    ids = [
+        stripe.Webhook.construct_event(r.body, r.headers["Stripe-Signature"], SECRET).id
+        for r in runs["second"]
+    ]
     assert ids == [json.loads(r.body)["id"] for r in runs["first"]] and len(ids) == 2
 
 
 def test_the_python_api_replays_webhooks_too(runs):
     first = [json.loads(r.body)["id"] for r in runs["first"]]
     with App() as app:
-        with fc_cassette.proxy(runs["tmp"] / "cassettes" / "hooks.yaml",
-                       config={"matching": {"ignore_params": ["url"]}},
-                       webhooks_to=app.url) as p:
+        with fc_cassette.proxy(
+            runs["tmp"] / "cassettes" / "hooks.yaml",
+            config={"matching": {"ignore_params": ["url"]}},
+            webhooks_to=app.url,
+        ) as p:
             client = p.client("sk_test_FakePytestHooks123")
-            client.v1.webhook_endpoints.create(params={"url": p.webhook_url,
-                                                       "enabled_events": ["*"]})
+            client.v1.webhook_endpoints.create(
+                params={"url": p.webhook_url, "enabled_events": ["*"]}
+            )
             assert p.wait_for_webhooks(0) == []  # nothing released before the completion
-            session = client.v1.financial_connections.sessions.create(params={
-                "account_holder": {"type": "customer", "customer": "cus_FakePytest"},
-                "permissions": ["balances"]})
+            session = client.v1.financial_connections.sessions.create(
+                params={
+                    "account_holder": {"type": "customer", "customer": "cus_FakePytest"},
+                    "permissions": ["balances"],
+                }
+            )
             import requests
-            requests.post(f"{p.url}/_simulator/financial_connections/sessions/{session.id}"
-                          "/complete", data={"accounts": "1"}, timeout=60,
-                          headers={"Authorization": "Bearer sk_test_FakePytestHooks123"})
+
+            requests.post(
+                f"{p.url}/_simulator/financial_connections/sessions/{session.id}/complete",
+                data={"accounts": "1"},
+                timeout=60,
+                headers={"Authorization": "Bearer sk_test_FakePytestHooks123"},
+            )
             got = p.wait_for_webhooks(1)
             assert [d["event"] for d in got] == first[:1] and got[0]["delivered"]
         assert [json.loads(r.body)["id"] for r in app.received] == first[:1]

@@ -20,13 +20,14 @@ KEY = "sk_test_FakeHooksRec123"
 ACC = "financial_connections.account."
 OTHER_SECRET = "whsec_FakeReplaySecret"
 INGRESS = "/__fc_cassette__/webhooks"
-CREATE = {"account_holder": {"type": "customer", "customer": "cus_FakeHooks"},
-          "permissions": ["balances"]}
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_FakeHooks"},
+    "permissions": ["balances"],
+}
 
 
 def _post(base: str, body: bytes, ctype: str = "application/json") -> requests.Response:
-    return requests.post(base + INGRESS, data=body, headers={"Content-Type": ctype},
-                         timeout=60)
+    return requests.post(base + INGRESS, data=body, headers={"Content-Type": ctype}, timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +39,14 @@ def recorded(tmp_path_factory):
     app = App()
     sim = start(["simulate", "--seed", "4"], tmp / "sim", "sim")
     cassette = tmp / "hooks.yaml"
-    rec = start(["record", str(cassette), "--upstream", sim.base, "--webhooks-to", app.url],
-                tmp, "rec")
+    rec = start(
+        ["record", str(cassette), "--upstream", sim.base, "--webhooks-to", app.url], tmp, "rec"
+    )
     try:
         client = rec.client(KEY)
-        ep = client.v1.webhook_endpoints.create(params={
-            "url": rec.base + INGRESS, "enabled_events": ["*"]})
+        ep = client.v1.webhook_endpoints.create(
+            params={"url": rec.base + INGRESS, "enabled_events": ["*"]}
+        )
         session = client.v1.financial_connections.sessions.create(params=CREATE)
         linked = rec.complete(session.id, KEY, accounts=2)
         acc = linked["accounts"]["data"][0]["id"]
@@ -56,19 +59,41 @@ def recorded(tmp_path_factory):
         rec_code = rec.proc.stop()
         sim.proc.stop()
         app.close()
-    yield {"cassette": cassette, "got": got, "secret": ep.secret, "acc": acc,
-           "session": session, "adversarial": adversarial, "rec_code": rec_code,
-           "rec_out": rec_out, "tmp": tmp, "ingress": rec.base + INGRESS}
+    yield {
+        "cassette": cassette,
+        "got": got,
+        "secret": ep.secret,
+        "acc": acc,
+        "session": session,
+        "adversarial": adversarial,
+        "rec_code": rec_code,
+        "rec_out": rec_out,
+        "tmp": tmp,
+        "ingress": rec.base + INGRESS,
+    }
 
 
 LEAKY_EVENT = {
-    "id": "evt_FakeLeaky1", "object": "event", "api_version": None, "created": 1767225600,
-    "livemode": False, "pending_webhooks": 1, "type": "payment_intent.created",
+    "id": "evt_FakeLeaky1",
+    "object": "event",
+    "api_version": None,
+    "created": 1767225600,
+    "livemode": False,
+    "pending_webhooks": 1,
+    "type": "payment_intent.created",
     "request": {"id": None, "idempotency_key": None},
-    "data": {"object": {"id": "pi_FakePi1", "object": "payment_intent",
-                        "client_secret": "pi_FakePi1_secret_FakeLeakyClientSecret",
-                        "endpoint": {"id": "we_FakeWe1", "object": "webhook_endpoint",
-                                     "secret": "whsec_FakeLeakyEndpointSecret"}}},
+    "data": {
+        "object": {
+            "id": "pi_FakePi1",
+            "object": "payment_intent",
+            "client_secret": "pi_FakePi1_secret_FakeLeakyClientSecret",
+            "endpoint": {
+                "id": "we_FakeWe1",
+                "object": "webhook_endpoint",
+                "secret": "whsec_FakeLeakyEndpointSecret",
+            },
+        }
+    },
 }
 
 
@@ -79,18 +104,22 @@ def _adversarial(base: str) -> dict[str, requests.Response]:
         "huge": _post(base, b'{"x": "' + b"a" * (3 << 20) + b'"}'),
         "form": _post(base, b"a=b", "application/x-www-form-urlencoded"),
         "get": requests.get(base + INGRESS, timeout=60),
-        "leaky": requests.post(base + INGRESS, data=json.dumps(LEAKY_EVENT).encode(),
-                               headers={"Content-Type": "application/json",
-                                        "Stripe-Signature": "t=1,v1=FakeSignatureHex"},
-                               timeout=60),
+        "leaky": requests.post(
+            base + INGRESS,
+            data=json.dumps(LEAKY_EVENT).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Stripe-Signature": "t=1,v1=FakeSignatureHex",
+            },
+            timeout=60,
+        ),
     }
 
 
 def test_record_forwards_verbatim_and_answers_the_apps_status(recorded):
     got = recorded["got"]
     for r in got[:3]:  # the app verifies with the endpoint's secret: forwarded verbatim
-        stripe.Webhook.construct_event(r.body, r.headers["Stripe-Signature"],
-                                       recorded["secret"])
+        stripe.Webhook.construct_event(r.body, r.headers["Stripe-Signature"], recorded["secret"])
     types = [json.loads(r.body)["type"] for r in got[:3]]
     assert types == [ACC + "created", ACC + "created", ACC + "refreshed_balance"]
     assert recorded["rec_code"] == 0, recorded["rec_out"]
@@ -107,8 +136,14 @@ def test_the_cassette_holds_the_webhooks_in_place_and_no_secret(recorded):
     assert [h["app_status"] for h in hooks] == [200, 200, 200, 200]
     assert hooks[3]["id"] == "evt_FakeLeaky1"  # the event posted by hand (see below)
     text = recorded["cassette"].read_text()
-    for secret in (recorded["secret"], "FakeLeakyClientSecret", "whsec_FakeLeakyEndpointSecret",
-                   "FakeSignatureHex", "Stripe-Signature", recorded["session"].client_secret):
+    for secret in (
+        recorded["secret"],
+        "FakeLeakyClientSecret",
+        "whsec_FakeLeakyEndpointSecret",
+        "FakeSignatureHex",
+        "Stripe-Signature",
+        recorded["session"].client_secret,
+    ):
         assert secret not in text, secret
     assert "v1=" not in text
 
@@ -126,18 +161,21 @@ def test_a_bad_body_at_the_ingress_is_a_clear_4xx_and_the_proxy_keeps_serving(re
 
 
 def _replay(recorded, tmp, app_url: str, *extra: str):
-    return start(["replay", str(recorded["cassette"]), "--strict", "--webhooks-to", app_url,
-                  *extra], tmp, "rep")
+    return start(
+        ["replay", str(recorded["cassette"]), "--strict", "--webhooks-to", app_url, *extra],
+        tmp,
+        "rep",
+    )
 
 
 def _drive(stack, recorded) -> None:
     client = stack.client("sk_test_FakeAnotherKey")
-    client.v1.webhook_endpoints.create(params={"url": recorded["ingress"],
-                                               "enabled_events": ["*"]})
+    client.v1.webhook_endpoints.create(params={"url": recorded["ingress"], "enabled_events": ["*"]})
     session = client.v1.financial_connections.sessions.create(params=CREATE)
     stack.complete(session.id, "sk_test_FakeAnotherKey", accounts=2)
-    client.v1.financial_connections.accounts.refresh(recorded["acc"],
-                                                     params={"features": ["balance"]})
+    client.v1.financial_connections.accounts.refresh(
+        recorded["acc"], params={"features": ["balance"]}
+    )
     client.v1.events.list()
 
 
@@ -149,30 +187,37 @@ def test_replay_strict_delivers_the_same_events_in_order_signed_again(recorded, 
         status = requests.get(stack.base + "/__fc_cassette__/status", timeout=60).json()
         code = stack.proc.stop()
     assert code == 0, stack.proc.output()
-    events = [stripe.Webhook.construct_event(r.body, r.headers["Stripe-Signature"],
-                                             OTHER_SECRET) for r in got]
+    events = [
+        stripe.Webhook.construct_event(r.body, r.headers["Stripe-Signature"], OTHER_SECRET)
+        for r in got
+    ]
     recorded_ids = [d["webhook"]["id"] for d in cio.load(recorded["cassette"]).webhooks]
     assert [e.id for e in events] == recorded_ids
-    assert [e.type for e in events][:3] == [ACC + "created", ACC + "created",
-                                            ACC + "refreshed_balance"]
-    assert [(d["event"], d["status"], d["attempts"]) for d in status["webhooks"]["deliveries"]
-            ] == [(i, 200, 1) for i in recorded_ids]
+    assert [e.type for e in events][:3] == [
+        ACC + "created",
+        ACC + "created",
+        ACC + "refreshed_balance",
+    ]
+    assert [(d["event"], d["status"], d["attempts"]) for d in status["webhooks"]["deliveries"]] == [
+        (i, 200, 1) for i in recorded_ids
+    ]
     assert status["webhooks"]["undelivered"] == []
     with pytest.raises(stripe.SignatureVerificationError):
-        stripe.Webhook.construct_event(got[0].body, got[0].headers["Stripe-Signature"],
-                                       recorded["secret"])
+        stripe.Webhook.construct_event(
+            got[0].body, got[0].headers["Stripe-Signature"], recorded["secret"]
+        )
 
 
-def test_replay_strict_fails_when_the_app_answers_500_with_bounded_retries(recorded,
-                                                                           tmp_path):
+def test_replay_strict_fails_when_the_app_answers_500_with_bounded_retries(recorded, tmp_path):
     hooks = [d["webhook"] for d in cio.load(recorded["cassette"]).webhooks]
     freed = [h["id"] for h in hooks if h["after"] <= 3]  # by the completion (#3)
     assert freed
     with App(statuses=[500] * 100) as app:
         stack = _replay(recorded, tmp_path, app.url)
         client = stack.client("sk_test_FakeAnotherKey")
-        client.v1.webhook_endpoints.create(params={"url": recorded["ingress"],
-                                                   "enabled_events": ["*"]})
+        client.v1.webhook_endpoints.create(
+            params={"url": recorded["ingress"], "enabled_events": ["*"]}
+        )
         session = client.v1.financial_connections.sessions.create(params=CREATE)
         stack.complete(session.id, "sk_test_FakeAnotherKey", accounts=2)
         app.wait(5 * len(freed))  # five attempts each
@@ -183,9 +228,10 @@ def test_replay_strict_fails_when_the_app_answers_500_with_bounded_retries(recor
     assert len(app.received) == 5 * len(freed)  # bounded: 5 attempts, then given up
     got = status["webhooks"]
     assert [d["event"] for d in got["deliveries"]] == freed
-    assert all((d["status"], d["attempts"], d["delivered"]) == (500, 5, False)
-               for d in got["deliveries"])
-    assert [u["event"] for u in got["undelivered"]] == [h["id"] for h in hooks[len(freed):]]
+    assert all(
+        (d["status"], d["attempts"], d["delivered"]) == (500, 5, False) for d in got["deliveries"]
+    )
+    assert [u["event"] for u in got["undelivered"]] == [h["id"] for h in hooks[len(freed) :]]
     assert "NOT delivered after 5 attempt(s)" in out and "never delivered" in out
     assert len(cio.load(recorded["cassette"]).webhooks) == len(hooks)  # nothing lost
 
@@ -205,21 +251,24 @@ def test_replay_strict_fails_when_the_app_is_down(recorded, tmp_path):
 def test_record_with_an_app_that_fails_still_records_and_reports(tmp_path):
     cassette = tmp_path / "c.yaml"
     with App(statuses=[500]) as app:
-        rec = start(["record", str(cassette), "--upstream", "http://127.0.0.1:9",
-                     "--webhooks-to", app.url], tmp_path, "rec")
+        rec = start(
+            ["record", str(cassette), "--upstream", "http://127.0.0.1:9", "--webhooks-to", app.url],
+            tmp_path,
+            "rec",
+        )
         event = {**LEAKY_EVENT, "id": "evt_FakeFails1"}
         first = _post(rec.base, json.dumps(event).encode())
         again = _post(rec.base, json.dumps(event).encode())  # a sender's retry
         assert rec.proc.stop() == 0
     assert (first.status_code, again.status_code) == (500, 200)
     hooks = [d["webhook"] for d in cio.load(cassette).webhooks]
-    assert [(h["id"], h["app_status"], h["after"]) for h in hooks] == [
-        ("evt_FakeFails1", 500, 0)]
+    assert [(h["id"], h["app_status"], h["after"]) for h in hooks] == [("evt_FakeFails1", 500, 0)]
 
 
 def test_record_without_webhooks_to_refuses_deliveries(tmp_path):
-    rec = start(["record", str(tmp_path / "c.yaml"), "--upstream", "http://127.0.0.1:9"],
-                tmp_path, "rec")
+    rec = start(
+        ["record", str(tmp_path / "c.yaml"), "--upstream", "http://127.0.0.1:9"], tmp_path, "rec"
+    )
     r = _post(rec.base, json.dumps(LEAKY_EVENT).encode())
     assert rec.proc.stop() == 0
     assert r.status_code == 409 and "--webhooks-to" in r.text

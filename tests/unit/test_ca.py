@@ -9,8 +9,14 @@ from mitmproxy.certs import CertStore
 
 from fc_cassette.mitm import ca
 
-CA_FILES = {"mitmproxy-ca.pem", "mitmproxy-ca.p12", "mitmproxy-ca-cert.pem",
-            "mitmproxy-ca-cert.cer", "mitmproxy-ca-cert.p12", "mitmproxy-dhparam.pem"}
+CA_FILES = {
+    "mitmproxy-ca.pem",
+    "mitmproxy-ca.p12",
+    "mitmproxy-ca-cert.pem",
+    "mitmproxy-ca-cert.cer",
+    "mitmproxy-ca-cert.p12",
+    "mitmproxy-dhparam.pem",
+}
 
 
 def ca_files(confdir: Path) -> set[str]:
@@ -46,6 +52,7 @@ def test_the_key_file_appears_only_when_the_ca_is_complete(tmp_path, monkeypatch
     def spy(path, basename, key_size, *a, **kw):
         real(path, basename, key_size, *a, **kw)
         seen.append(ca_files(tmp_path))  # everything is written, nothing published yet
+
     monkeypatch.setattr(CertStore, "create_store", staticmethod(spy))
     published: list[set[str]] = []
     real_replace = os.replace
@@ -53,6 +60,7 @@ def test_the_key_file_appears_only_when_the_ca_is_complete(tmp_path, monkeypatch
     def replace_spy(src, dst):
         published.append(ca_files(tmp_path))
         real_replace(src, dst)
+
     monkeypatch.setattr(os, "replace", replace_spy)
 
     assert ca.ensure_ca(tmp_path, 1024)
@@ -65,8 +73,7 @@ def test_the_key_file_appears_only_when_the_ca_is_complete(tmp_path, monkeypatch
 
 def test_the_last_set_value_wins():
     from fc_cassette.cli.app import _set_value
+
     args = ["--set", "confdir=/a", "--set", "key_size=4096", "--set", "confdir=/b=c"]
     assert _set_value(args, "confdir") == "/b=c" and _set_value(args, "key_size") == "4096"
     assert _set_value([], "confdir") is None
-
-

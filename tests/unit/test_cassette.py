@@ -4,17 +4,27 @@ import os
 
 import pytest
 
-from fc_cassette.cassette import store as cio, yamlio
+from fc_cassette.cassette import format as cformat, store as cio, yamlio
 
 
 def entry(i: int, note: str = "") -> dict:
     return {
-        "request": {"method": "GET", "scheme": "https", "host": "api.stripe.com", "port": 443,
-                    "path": f"/v1/financial_connections/sessions/fcsess_{i}", "query": {},
-                    "headers": {"Stripe-Version": "2026-10-28.endive"}, "body": None},
-        "response": {"status": 200, "reason": "OK",
-                     "headers": {"Content-Type": "application/json"},
-                     "body": {"json": {"id": f"fcsess_{i}", "note": note or "é ✓ ---\n...\n"}}},
+        "request": {
+            "method": "GET",
+            "scheme": "https",
+            "host": "api.stripe.com",
+            "port": 443,
+            "path": f"/v1/financial_connections/sessions/fcsess_{i}",
+            "query": {},
+            "headers": {"Stripe-Version": "2026-10-28.endive"},
+            "body": None,
+        },
+        "response": {
+            "status": 200,
+            "reason": "OK",
+            "headers": {"Content-Type": "application/json"},
+            "body": {"json": {"id": f"fcsess_{i}", "note": note or "é ✓ ---\n...\n"}},
+        },
     }
 
 
@@ -45,7 +55,7 @@ def test_every_truncation_point_loads_the_complete_interactions(tmp_path):
     write(p, 4)
     raw = p.read_bytes()
     # byte offsets where each document ends (after its "...\n")
-    ends = [i + 5 for i in range(len(raw)) if raw[i:i + 5] == b"\n...\n"]
+    ends = [i + 5 for i in range(len(raw)) if raw[i : i + 5] == b"\n...\n"]
     header_end = ends[0]
     cut_file = tmp_path / "cut.yaml"
     for cut in range(1, len(raw)):
@@ -73,7 +83,7 @@ def test_utf8_cut_in_last_entry_still_loads_earlier_ones(tmp_path):
     write(p, 2)
     raw = p.read_bytes()
     idx = raw.rindex("é".encode())
-    p.write_bytes(raw[:idx + 1])  # cut in the middle of the two-byte é
+    p.write_bytes(raw[: idx + 1])  # cut in the middle of the two-byte é
     # the docs promise a file cut at any byte keeps its complete interactions (#27: it
     # used to refuse the whole file here)
     loaded = cio.load(p)
@@ -139,20 +149,30 @@ def test_check_can_refuse_an_entry_and_nothing_is_written(tmp_path):
     assert [i["seq"] for i in cio.load(p).interactions] == [1, 2]
 
 
-@pytest.mark.parametrize("content, words", [
-    (b"", "empty"),
-    (b"\x00\x01\x02\xff\xfe", "UTF-8"),
-    (b"---\nfc_cassette: 1\n...\n---\nseq: [1\n...\n", ""),
-    (b"- a\n- b\n", "not an fc-cassette"),
-    (b"---\nfc_cassette: 99\n...\n", "unknown cassette format version 99"),
-    (b"---\nfc_cassette: 1\n...\n---\n!!python/object/apply:os.system ['true']\n...\n",
-     "YAML tag '!!python/object/apply:os.system' is not allowed"),
-    (b"---\nfc_cassette: 1\n...\n---\na: &x [1, 2]\nb: *x\n...\n", "aliases"),
-    (b"---\nfc_cassette: 1\n...\n---\nseq: 1\nrequest: {method: GET}\nresponse: {status: 200}\n...\n",
-     "interaction 1: request.path"),
-    (b"---\nfc_cassette: 1\n...\n---\nseq: x\nrequest: {method: GET, path: /}\n"
-     b"response: {status: 200}\n...\n", "interaction 1: seq"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"", "empty"),
+        (b"\x00\x01\x02\xff\xfe", "UTF-8"),
+        (b"---\nfc_cassette: 1\n...\n---\nseq: [1\n...\n", ""),
+        (b"- a\n- b\n", "not an fc-cassette"),
+        (b"---\nfc_cassette: 99\n...\n", "unknown cassette format version 99"),
+        (
+            b"---\nfc_cassette: 1\n...\n---\n!!python/object/apply:os.system ['true']\n...\n",
+            "YAML tag '!!python/object/apply:os.system' is not allowed",
+        ),
+        (b"---\nfc_cassette: 1\n...\n---\na: &x [1, 2]\nb: *x\n...\n", "aliases"),
+        (
+            b"---\nfc_cassette: 1\n...\n---\nseq: 1\nrequest: {method: GET}\nresponse: {status: 200}\n...\n",
+            "interaction 1: request.path",
+        ),
+        (
+            b"---\nfc_cassette: 1\n...\n---\nseq: x\nrequest: {method: GET, path: /}\n"
+            b"response: {status: 200}\n...\n",
+            "interaction 1: seq",
+        ),
+    ],
+)
 def test_malformed_cassettes_give_one_line_errors(tmp_path, content, words):
     p = tmp_path / "bad.yaml"
     p.write_bytes(content)
@@ -185,8 +205,10 @@ def test_error_location_points_at_the_bad_line(tmp_path):
 def test_alias_bomb_is_refused_quickly(tmp_path):
     bomb = ["---\nfc_cassette: 1\n...\n---\na: &a [x, x, x, x, x, x, x, x, x]\n"]
     for i in range(1, 12):
-        bomb.append(f"{chr(97 + i)}: &{chr(97 + i)} [*{chr(96 + i)}, *{chr(96 + i)}, "
-                    f"*{chr(96 + i)}, *{chr(96 + i)}, *{chr(96 + i)}]\n")
+        bomb.append(
+            f"{chr(97 + i)}: &{chr(97 + i)} [*{chr(96 + i)}, *{chr(96 + i)}, "
+            f"*{chr(96 + i)}, *{chr(96 + i)}, *{chr(96 + i)}]\n"
+        )
     p = tmp_path / "bomb.yaml"
     p.write_text("".join(bomb) + "...\n")
     with pytest.raises(cio.CassetteError, match="aliases"):
@@ -283,17 +305,22 @@ def test_appending_to_a_crlf_cassette_keeps_it_loadable(tmp_path, cut_tail):
     assert [i["seq"] for i in c.interactions] == list(range(1, len(c.interactions) + 1))
 
 
-@pytest.mark.parametrize("response, words", [
-    ("{status: 200, headers: {X-A: \"1\\r\\nInjected: 1\"}}", "response.headers"),
-    ("{status: 200, reason: \"OK\\r\\nX: 1\"}", "response.reason"),
-    ("{status: 99999}", "response.status"),
-    ("{status: 42}", "response.status"),
-    ("{status: 200, headers: {\"Bad Name\": x}}", "response.headers"),
-])
+@pytest.mark.parametrize(
+    "response, words",
+    [
+        ('{status: 200, headers: {X-A: "1\\r\\nInjected: 1"}}', "response.headers"),
+        ('{status: 200, reason: "OK\\r\\nX: 1"}', "response.reason"),
+        ("{status: 99999}", "response.status"),
+        ("{status: 42}", "response.status"),
+        ('{status: 200, headers: {"Bad Name": x}}', "response.headers"),
+    ],
+)
 def test_what_replay_would_write_badly_is_refused_at_load(tmp_path, response, words):
     p = tmp_path / "bad.yaml"
-    p.write_text(f"---\nfc_cassette: 1\n...\n---\nseq: 1\nrequest: {{method: GET, path: /x}}\n"
-                 f"response: {response}\n...\n")
+    p.write_text(
+        f"---\nfc_cassette: 1\n...\n---\nseq: 1\nrequest: {{method: GET, path: /x}}\n"
+        f"response: {response}\n...\n"
+    )
     with pytest.raises(cio.CassetteError, match=words.replace(".", r"\.")):
         cio.load(p)
 
@@ -311,14 +338,14 @@ def test_an_append_that_would_outgrow_the_loadable_size_is_refused(tmp_path, mon
     p = tmp_path / "c.yaml"
     write(p, 1)
     size = p.stat().st_size
-    monkeypatch.setattr(cio, "MAX_CASSETTE_BYTES", size + 100)
+    monkeypatch.setattr(cformat, "MAX_CASSETTE_BYTES", size + 100)
     w = cio.Writer(p, existing=cio.load(p))
     with pytest.raises(cio.CassetteFull, match="would grow past"):
         w.append(entry(1))
     w.close()
     assert p.stat().st_size == size and len(cio.load(p).interactions) == 1
     fresh = cio.Writer(tmp_path / "new.yaml")
-    monkeypatch.setattr(cio, "MAX_CASSETTE_BYTES", 100)
+    monkeypatch.setattr(cformat, "MAX_CASSETTE_BYTES", 100)
     with pytest.raises(cio.CassetteFull):
         fresh.append(entry(0))
     assert not (tmp_path / "new.yaml").exists()

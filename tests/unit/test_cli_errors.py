@@ -19,6 +19,7 @@ def test_parse_upstream_is_importable_and_normalizes():
 
 def test_a_good_upstream_still_runs():
     from fc_cassette.cli import app as cli
+
     args = cli.build_parser().parse_args(["record", "c.yaml", "--upstream", "HTTP://h:1/"])
     assert cli.check_upstream(args) is None and args.upstream == "http://h:1"
     assert "mode=reverse:http://h:1" in cli.mitm_arguments(args)

@@ -11,15 +11,15 @@ from fc_cassette.settings.config import ConfigError, check_overrides, load_setti
 
 pytest_plugins = ["pytester"]
 
-CONFTEST = '''
+CONFTEST = """
 import pytest
 
 
 @pytest.fixture
 def fc_cassette_config():
     return {"matching": {"ignore_parms": ["expand"]}}
-'''
-TESTS = '''
+"""
+TESTS = """
 import pytest
 
 
@@ -31,18 +31,21 @@ def test_one(fc_proxy):
 @pytest.mark.fc_cassette
 def test_two(fc_proxy):
     pass
-'''
+"""
 
 
 def test_a_typo_in_the_fixture_names_the_conftest_before_any_proxy_starts(pytester):
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_cfg=TESTS)
-    result = pytester.runpytest("-p", "no:cacheprovider", "--fc-record-mode=once",
-                                "--fc-upstream", "http://127.0.0.1:9")
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "--fc-record-mode=once", "--fc-upstream", "http://127.0.0.1:9"
+    )
     result.assert_outcomes(errors=2)
     out = result.stdout.str()
-    line = ("fc-cassette: the fc_cassette_config fixture (conftest.py:4): "
-            "matching.ignore_parms: unknown key (did you mean 'ignore_params'?)")
+    line = (
+        "fc-cassette: the fc_cassette_config fixture (conftest.py:4): "
+        "matching.ignore_parms: unknown key (did you mean 'ignore_params'?)"
+    )
     assert out.count(line) == 2, out  # once per test, not twice (no chained exception)
     assert "During handling" not in out and "Extra inputs" not in out
     assert "proxy process(es) started" not in out and "config-" not in out

@@ -16,14 +16,17 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCE = (ROOT / "tests" / "data" / "sessions_v1.yaml").read_text()
 
 
-@pytest.mark.parametrize("path", [
-    "/v1/financial_connections/sessions/fcsess_1Abc",
-    "/v1/financial_connections/accounts/fca_2Def/refresh",
-    "/v1/financial_connections/accounts/fca_2Def/owners",
-    "/v1/customers/cus_fake1/payment_methods",
-    "/v1/financial_connections/sessions",
-    "/v1/financial_connections/sessions/fcsess_abc",  # no digit, no capital: not an id
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/financial_connections/sessions/fcsess_1Abc",
+        "/v1/financial_connections/accounts/fca_2Def/refresh",
+        "/v1/financial_connections/accounts/fca_2Def/owners",
+        "/v1/customers/cus_fake1/payment_methods",
+        "/v1/financial_connections/sessions",
+        "/v1/financial_connections/sessions/fcsess_abc",  # no digit, no capital: not an id
+    ],
+)
 def test_diff_and_the_miss_explanations_share_one_id_in_path_rule(path):
     it = {"request": {"method": "get", "path": path}}
     assert diff.shape(it) == f"GET {closest.shape(path)}"
@@ -45,8 +48,9 @@ def test_volatile_headers_are_ignored_unless_kept_and_globs_add_fields(tmp_path)
     kept = diff.compare(a, bb, keep_volatile=True)
     fields = kept["changed"][0]["fields"]
     assert kept["differ"] and fields[0]["path"] == "response.headers.Request-Id"
-    c = SOURCE.replace("return_url: https://example.test/fc/return",
-                       "return_url: https://example.test/fc/other", 1)
+    c = SOURCE.replace(
+        "return_url: https://example.test/fc/return", "return_url: https://example.test/fc/other", 1
+    )
     cc = _load(tmp_path, "c.yaml", c)
     assert diff.compare(a, cc)["differ"]
     assert not diff.compare(a, cc, ignore=("*.return_url",))["differ"]
@@ -55,9 +59,9 @@ def test_volatile_headers_are_ignored_unless_kept_and_globs_add_fields(tmp_path)
 def test_ids_pair_consistently():
     ids = diff.IdPairs()
     assert ids.same("/v1/x/fcsess_1A", "/v1/x/fcsess_2B")
-    assert ids.same("fcsess_1A", "fcsess_2B")            # the same pair again
-    assert not ids.same("fcsess_1A", "fcsess_3C")        # A's id now stands for another
-    assert not ids.same("fca_9Z", "fcsess_4D")           # another kind of object
+    assert ids.same("fcsess_1A", "fcsess_2B")  # the same pair again
+    assert not ids.same("fcsess_1A", "fcsess_3C")  # A's id now stands for another
+    assert not ids.same("fca_9Z", "fcsess_4D")  # another kind of object
     assert not ids.same("/v1/x/fcsess_5E", "/v1/y/fcsess_6F")  # the text around differs
     assert not ids.same(1, "1") and ids.same(1, 1)
 
@@ -73,5 +77,6 @@ def test_verify_takes_a_folder(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
     assert verify.main([str(empty)]) == 2
-    assert capsys.readouterr().err.startswith(f"fc-cassette: verify: no cassette (*.yaml, "
-                                              f"*.yml) under {empty}")
+    assert capsys.readouterr().err.startswith(
+        f"fc-cassette: verify: no cassette (*.yaml, *.yml) under {empty}"
+    )

@@ -43,11 +43,8 @@ def assert_withheld(f: http.HTTPFlow, why: str) -> None:
     assert f.marked == ":no_entry:"
 
 
-
-
 @pytest.mark.parametrize("mode", ["all", "new_episodes"])
-def test_a_cassette_deleted_while_recording_is_not_acknowledged(addons, tmp_path, mode,
-                                                                 caplog):
+def test_a_cassette_deleted_while_recording_is_not_acknowledged(addons, tmp_path, mode, caplog):
     tctx, record = addons
     c = tmp_path / "c.yaml"
     if mode == "new_episodes":
@@ -66,7 +63,8 @@ def test_a_cassette_deleted_while_recording_is_not_acknowledged(addons, tmp_path
     assert len(said) == 1 and str(c) in said[0]
     assert record.not_recorded_total == 2 and len(record.not_recorded) == 2
     assert record.not_recorded[0].startswith(
-        f"GET /v1/financial_connections/sessions/{SID}: {c} was deleted while recording")
+        f"GET /v1/financial_connections/sessions/{SID}: {c} was deleted while recording"
+    )
     record.done()
     assert record.exit_code == 1
 
@@ -120,8 +118,9 @@ def test_a_scanner_refusal_is_not_acknowledged(addons, tmp_path):
 
 def test_a_run_without_failures_exits_0(addons, tmp_path):
     tctx, record = addons
-    tctx.options.update(fc_mode="record", fc_cassette=str(tmp_path / "c.yaml"),
-                        fc_record_mode="all")
+    tctx.options.update(
+        fc_mode="record", fc_cassette=str(tmp_path / "c.yaml"), fc_record_mode="all"
+    )
     record_one(record, 1)
     record.done()
     assert record.exit_code == 0 and record.not_recorded == []
@@ -129,6 +128,7 @@ def test_a_run_without_failures_exits_0(addons, tmp_path):
 
 def test_the_kept_explanations_are_bounded(addons, tmp_path, monkeypatch):
     from fc_cassette.mitm import record as record_mod
+
     monkeypatch.setattr(record_mod, "MAX_KEPT_MISSES", 2)
     tctx, record = addons
     c = tmp_path / "c.yaml"
@@ -203,6 +203,7 @@ def test_what_prints_after_mitmproxys_handlers_is_redacted_and_one_line(capsys):
     import asyncio
 
     from fc_cassette.mitm import core
+
     core.install_log_redaction()
     key = "sk_test_" + "fakeShutdownLeak0123456789"
     asyncio_log = logging.getLogger("asyncio")
@@ -212,32 +213,44 @@ def test_what_prints_after_mitmproxys_handlers_is_redacted_and_one_line(capsys):
             raise exc
         except BaseException:
             import sys
-            rec = asyncio_log.makeRecord("asyncio", logging.ERROR, __file__, 1, text, (),
-                                         sys.exc_info())
+
+            rec = asyncio_log.makeRecord(
+                "asyncio", logging.ERROR, __file__, 1, text, (), sys.exc_info()
+            )
         if asyncio_log.filter(rec):
             logging.lastResort.handle(rec)
+
     report(asyncio.CancelledError(), "Exception in callback StreamReaderProtocol...")
-    report(ConnectionResetError(f"peer sent {key}"), f"Task exception was never retrieved\n"
-                                                     f"future: <Task {key}>")
-    logging.lastResort.handle(logging.getLogger("fc_cassette").makeRecord(
-        "fc_cassette", logging.ERROR, __file__, 1, "late line with %s", (key,), None))
+    report(
+        ConnectionResetError(f"peer sent {key}"),
+        f"Task exception was never retrieved\nfuture: <Task {key}>",
+    )
+    logging.lastResort.handle(
+        logging.getLogger("fc_cassette").makeRecord(
+            "fc_cassette", logging.ERROR, __file__, 1, "late line with %s", (key,), None
+        )
+    )
     err = capsys.readouterr().err
     assert "Traceback" not in err and "CancelledError" not in err and key not in err
     import re
+
     lines = [re.sub(r"sk_test_REDACTED_\d+", "sk_test_REDACTED", ln) for ln in err.splitlines()]
     assert lines == [
-        "Task exception was never retrieved: ConnectionResetError: peer sent "
-        "sk_test_REDACTED", "late line with sk_test_REDACTED"], err
+        "Task exception was never retrieved: ConnectionResetError: peer sent sk_test_REDACTED",
+        "late line with sk_test_REDACTED",
+    ], err
 
 
 def test_an_exchange_without_a_response_is_listed(addons, tmp_path):
     tctx, record = addons
-    tctx.options.update(fc_mode="record", fc_cassette=str(tmp_path / "c.yaml"),
-                        fc_record_mode="all")
+    tctx.options.update(
+        fc_mode="record", fc_cassette=str(tmp_path / "c.yaml"), fc_record_mode="all"
+    )
     f = tflow.tflow(req=flow(1).request, err=True)
     f.response = None
     record.request(f)
     record.error(f)
-    assert record.not_recorded == [f"GET /v1/financial_connections/sessions/{SID}: no response "
-                                   "from upstream: error"]
+    assert record.not_recorded == [
+        f"GET /v1/financial_connections/sessions/{SID}: no response from upstream: error"
+    ]
     assert record.exit_code == 1

@@ -22,16 +22,82 @@ from builders import examples
 from fc_cassette.redact import codecs, fieldshapes, patterns, runs, scanner
 
 PIECES = [
-    "a", "A", "f", "F", "0", "9", "2", "7", "z", "Z", "q", "+", "/", "_", "-", "=", "==",
-    "\\", "\\n", "\\r\\n", "\n", "\r\n", " ", "\t", "  ", ":", ";", ",", ".", "&", "&amp;",
-    "&#115;", "%", "%73", "%2F", "\\u0073", "\\\\u006b", "u", "r", "n", "é", "€", "\x00",
-    "\x1f", "\x7f", "\xff", "K", "ſ", "\u0131",
-    "abcdef0123456789", "ABCDEFGHIJKLMNOP", "abcdefghijklmnop", "2345672345672345",
-    "abcd2345efgh6723", "ABCD2345EFGH6723", "===", "QUJD=", "QQ==QUJD",
-    "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY", "c2tfdGVzdF9hYmMxMjM0NTY3ODkw",
-    "sk_test_", "rk_live_", "whsec_", "fcsess_client_secret_", "pi_3Abc", "_secret_",
-    "REDACTED", "REDACTED_2", "bearer", "BeArEr", "Bearer ", "Authorization: ",
-    "content-disposition", "Content-Disposition", "client_secret", "secret=",
+    "a",
+    "A",
+    "f",
+    "F",
+    "0",
+    "9",
+    "2",
+    "7",
+    "z",
+    "Z",
+    "q",
+    "+",
+    "/",
+    "_",
+    "-",
+    "=",
+    "==",
+    "\\",
+    "\\n",
+    "\\r\\n",
+    "\n",
+    "\r\n",
+    " ",
+    "\t",
+    "  ",
+    ":",
+    ";",
+    ",",
+    ".",
+    "&",
+    "&amp;",
+    "&#115;",
+    "%",
+    "%73",
+    "%2F",
+    "\\u0073",
+    "\\\\u006b",
+    "u",
+    "r",
+    "n",
+    "é",
+    "€",
+    "\x00",
+    "\x1f",
+    "\x7f",
+    "\xff",
+    "K",
+    "ſ",
+    "\u0131",
+    "abcdef0123456789",
+    "ABCDEFGHIJKLMNOP",
+    "abcdefghijklmnop",
+    "2345672345672345",
+    "abcd2345efgh6723",
+    "ABCD2345EFGH6723",
+    "===",
+    "QUJD=",
+    "QQ==QUJD",
+    "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY",
+    "c2tfdGVzdF9hYmMxMjM0NTY3ODkw",
+    "sk_test_",
+    "rk_live_",
+    "whsec_",
+    "fcsess_client_secret_",
+    "pi_3Abc",
+    "_secret_",
+    "REDACTED",
+    "REDACTED_2",
+    "bearer",
+    "BeArEr",
+    "Bearer ",
+    "Authorization: ",
+    "content-disposition",
+    "Content-Disposition",
+    "client_secret",
+    "secret=",
 ]
 TEXT = st.lists(st.sampled_from(PIECES), max_size=60).map("".join)
 # long class runs too: the MIME bound (100) and the hex/base32 minimum (16)
@@ -46,8 +112,7 @@ def spans(matches) -> list[tuple[int, int]]:
 @settings(max_examples=examples(100), deadline=None)
 @given(ANY)
 def test_hex_runs_are_the_hex_regex_matches(text: str) -> None:
-    assert list(runs.hex_runs(runs.as_bytes(text))) == spans(
-        codecs._HEX_RUN.finditer(text))
+    assert list(runs.hex_runs(runs.as_bytes(text))) == spans(codecs._HEX_RUN.finditer(text))
 
 
 @settings(max_examples=examples(100), deadline=None)
@@ -65,19 +130,22 @@ def test_b32_probe_is_true_whenever_the_b32_regex_matches(text: str) -> None:
 @settings(max_examples=examples(150), deadline=None)
 @given(ANY)
 def test_mime_matches_from_the_starts_are_the_mime_regex_matches(text: str) -> None:
-    fast = patterns._matches_from(codecs._MIME_RUN, text,
-                                  runs.mime_starts(runs.as_bytes(text)))
+    fast = patterns._matches_from(codecs._MIME_RUN, text, runs.mime_starts(runs.as_bytes(text)))
     assert spans(fast) == spans(codecs._MIME_RUN.finditer(text))
 
 
 def test_mime_starts_cover_wrapped_base64() -> None:
     """A real wrapped run (76-character lines, as MIME writes them) in YAML shapes."""
     blob = base64.encodebytes(b"sk_test_" + b"x" * 200).decode()
-    for text in (blob, "body: |\n  " + blob.replace("\n", "\n  "),
-                 'body: "' + blob.replace("\n", "\\n") + '"', "k:\n" + blob,
-                 "k:\r\n" + blob.replace("\n", "\r\n"), "k:\\n" + blob.replace("\n", "\\n")):
-        fast = patterns._matches_from(codecs._MIME_RUN, text,
-                                      runs.mime_starts(runs.as_bytes(text)))
+    for text in (
+        blob,
+        "body: |\n  " + blob.replace("\n", "\n  "),
+        'body: "' + blob.replace("\n", "\\n") + '"',
+        "k:\n" + blob,
+        "k:\r\n" + blob.replace("\n", "\r\n"),
+        "k:\\n" + blob.replace("\n", "\\n"),
+    ):
+        fast = patterns._matches_from(codecs._MIME_RUN, text, runs.mime_starts(runs.as_bytes(text)))
         assert spans(fast) == spans(codecs._MIME_RUN.finditer(text)) != []
 
 
@@ -89,8 +157,11 @@ def test_secret_matches_are_the_secret_regex_matches(text: str) -> None:
 
 
 def test_object_secret_after_a_long_id_and_mid_word() -> None:
-    for text in ("x" * 300 + "pi_3" + "A" * 95 + "_secret_abc",
-                 "xpi_3Abc_secret_abc pi_3Abc_secret_def", "-cs_test_a1B_secret_Z9"):
+    for text in (
+        "x" * 300 + "pi_3" + "A" * 95 + "_secret_abc",
+        "xpi_3Abc_secret_abc pi_3Abc_secret_def",
+        "-cs_test_a1B_secret_Z9",
+    ):
         fast = [m.span() for m in patterns._secret_matches(text)]
         assert fast == spans(patterns._SECRET.finditer(text)) != []
 
@@ -100,7 +171,8 @@ def test_object_secret_after_a_long_id_and_mid_word() -> None:
 def test_bearer_probes_are_the_bearer_regex(text: str) -> None:
     assert patterns.has_bearer(text) == bool(patterns._BEARER_QUICK.search(text))
     assert list(patterns.bearer_at(text)) == [
-        m.start() for m in patterns._BEARER_QUICK.finditer(text)]
+        m.start() for m in patterns._BEARER_QUICK.finditer(text)
+    ]
 
 
 @settings(max_examples=examples(100), deadline=None)
@@ -132,9 +204,14 @@ def _windows_reference(run: str) -> tuple:
 B64ISH = st.one_of(
     st.binary(min_size=12, max_size=80).map(lambda b: base64.b64encode(b).decode()),
     st.lists(st.sampled_from(PIECES), max_size=30).map(
-        lambda p: base64.urlsafe_b64encode("".join(p).encode("utf-8", "replace")).decode()),
-    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-",
-            min_size=16, max_size=80))
+        lambda p: base64.urlsafe_b64encode("".join(p).encode("utf-8", "replace")).decode()
+    ),
+    st.text(
+        alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-",
+        min_size=16,
+        max_size=80,
+    ),
+)
 
 
 @settings(max_examples=examples(150), deadline=None)
@@ -145,8 +222,13 @@ def test_window_filter_keeps_every_interesting_window(run: str) -> None:
 
 def test_window_filter_sees_gzip_wide_text_and_entities() -> None:
     import gzip
-    for raw in (gzip.compress(b"sk_test_fakeGzip123456"), "sk_test_fake1234".encode("utf-16-le"),
-                b"&#115;k_test_abcdef123456", b"&#115;&#107;&#95;&#116;&#101;&#115;"):
+
+    for raw in (
+        gzip.compress(b"sk_test_fakeGzip123456"),
+        "sk_test_fake1234".encode("utf-16-le"),
+        b"&#115;k_test_abcdef123456",
+        b"&#115;&#107;&#95;&#116;&#101;&#115;",
+    ):
         run = base64.b64encode(raw).decode()
         assert scanner._b64_interesting(run) == _windows_reference(run) != ()
 
@@ -170,8 +252,7 @@ def test_b64_windows_are_each_alignment_decoded(run: str) -> None:
 
 def _wide_text_reference(raw: bytes) -> str | None:
     """Every wide reading tried (the code before its NUL-count shortcut)."""
-    for codec, width in (("utf-16-le", 2), ("utf-16-be", 2), ("utf-32-le", 4),
-                         ("utf-32-be", 4)):
+    for codec, width in (("utf-16-le", 2), ("utf-16-be", 2), ("utf-32-le", 4), ("utf-32-be", 4)):
         for start in range(width):
             text = raw[start:].decode(codec, "ignore")
             if patterns._INTERESTING.search(text):
@@ -179,8 +260,10 @@ def _wide_text_reference(raw: bytes) -> str | None:
     return None
 
 
-NUL_HEAVY = st.lists(st.sampled_from([b"\x00", b"%", b"4", b"1", b"A", b"\xd8", b"\xff",
-                                      b"\x00\x00", b"s"]), max_size=24).map(b"".join)
+NUL_HEAVY = st.lists(
+    st.sampled_from([b"\x00", b"%", b"4", b"1", b"A", b"\xd8", b"\xff", b"\x00\x00", b"s"]),
+    max_size=24,
+).map(b"".join)
 
 
 @settings(max_examples=examples(200), deadline=None)
@@ -196,9 +279,31 @@ def test_shortest_wide_secrets_are_read() -> None:
             assert scanner._wide_text(raw) == _wide_text_reference(raw) is not None
 
 
-TARGETS = st.lists(st.sampled_from(["/", "//", "/v1", "?", "a=b", "&", "#", "\t", "\r", "\n",
-                                    " ", ":", "x:y", "%2F", "http:", "\x00", "é", ";"]),
-                   max_size=12).map("".join)
+TARGETS = st.lists(
+    st.sampled_from(
+        [
+            "/",
+            "//",
+            "/v1",
+            "?",
+            "a=b",
+            "&",
+            "#",
+            "\t",
+            "\r",
+            "\n",
+            " ",
+            ":",
+            "x:y",
+            "%2F",
+            "http:",
+            "\x00",
+            "é",
+            ";",
+        ]
+    ),
+    max_size=12,
+).map("".join)
 
 
 @settings(max_examples=examples(150), deadline=None)
@@ -207,6 +312,7 @@ def test_split_path_is_urlsplits_path_and_query(path: str) -> None:
     from urllib.parse import urlsplit
 
     from fc_cassette.exchange.interaction import split_path
+
     parts = urlsplit(path)
     assert split_path(path) == (parts.path, parts.query)
 
@@ -216,13 +322,16 @@ def _form_reference(data: bytes) -> dict:
     from urllib.parse import parse_qsl
 
     from fc_cassette.exchange import formcodec
+
     text = data.decode("utf-8")
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict",
-                          separator="&")
+        pairs = parse_qsl(
+            text, keep_blank_values=True, encoding="utf-8", errors="strict", separator="&"
+        )
     except UnicodeDecodeError as e:
-        raise formcodec.FormDecodeError("form data is not valid UTF-8 once percent-decoded "
-                                        f"({e.reason})") from None
+        raise formcodec.FormDecodeError(
+            f"form data is not valid UTF-8 once percent-decoded ({e.reason})"
+        ) from None
     root: dict = {}
     for key, value in pairs:
         if key == "":
@@ -231,9 +340,35 @@ def _form_reference(data: bytes) -> dict:
     return formcodec._finish(root)
 
 
-FORMS = st.lists(st.sampled_from(["a", "b", "=", "&", "&&", "+", "%2B", "%5B", "%5D", "[",
-                                  "]", "[0]", "[]", "[x]", "%C3%A9", "%C3", "%ZZ", "%", "é",
-                                  "cus_1", "==", " "]), max_size=16).map("".join)
+FORMS = st.lists(
+    st.sampled_from(
+        [
+            "a",
+            "b",
+            "=",
+            "&",
+            "&&",
+            "+",
+            "%2B",
+            "%5B",
+            "%5D",
+            "[",
+            "]",
+            "[0]",
+            "[]",
+            "[x]",
+            "%C3%A9",
+            "%C3",
+            "%ZZ",
+            "%",
+            "é",
+            "cus_1",
+            "==",
+            " ",
+        ]
+    ),
+    max_size=16,
+).map("".join)
 
 
 @settings(max_examples=examples(200), deadline=None)
@@ -246,11 +381,13 @@ def test_form_decode_is_the_parse_qsl_decode(text: str) -> None:
             return fn(text.encode("utf-8"))
         except formcodec.FormDecodeError as e:
             return ("error", str(e))
+
     assert outcome(formcodec.decode) == outcome(_form_reference)
 
 
 LONG = st.lists(st.one_of(st.sampled_from(PIECES), B64ISH), max_size=60).map(
-    lambda parts: "z " * 130 + " ".join(parts))  # long enough for the marks
+    lambda parts: "z " * 130 + " ".join(parts)
+)  # long enough for the marks
 
 
 @settings(max_examples=examples(75), deadline=None)
@@ -281,15 +418,19 @@ def test_the_memos_do_not_keep_long_names() -> None:
     from fc_cassette.redact.patterns import _memo_key_role, key_role
 
     long_name = "k" * 5000
-    before = (formcodec._memo_unquote.cache_info().currsize,
-              formcodec._memo_segments.cache_info().currsize,
-              _memo_key_role.cache_info().currsize)
+    before = (
+        formcodec._memo_unquote.cache_info().currsize,
+        formcodec._memo_segments.cache_info().currsize,
+        _memo_key_role.cache_info().currsize,
+    )
     body = f"{long_name}%5Bx%5D=1&{long_name}_client_secret=2".encode()
     assert formcodec.decode(body) == _form_reference(body)
     assert key_role(long_name + "-authorization") == key_role("authorization") != 0
     assert key_role("client_secret") != key_role(long_name)
-    after = (formcodec._memo_unquote.cache_info().currsize,
-             formcodec._memo_segments.cache_info().currsize,
-             _memo_key_role.cache_info().currsize)
+    after = (
+        formcodec._memo_unquote.cache_info().currsize,
+        formcodec._memo_segments.cache_info().currsize,
+        _memo_key_role.cache_info().currsize,
+    )
     assert after[0] == before[0] and after[1] == before[1]
     assert after[2] <= before[2] + 2  # the two short names only

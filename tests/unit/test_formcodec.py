@@ -12,9 +12,11 @@ from fc_cassette.exchange.formcodec import FormDecodeError, canonical, decode, e
 
 
 def test_decodes_stripe_python_create_body():
-    body = ("account_holder[type]=customer&account_holder[customer]=cus_123"
-            "&permissions[0]=balances&permissions[1]=payment_method"
-            "&filters[countries][0]=US&limits[accounts]=&return_url=https%3A%2F%2Fx.test%2Fr")
+    body = (
+        "account_holder[type]=customer&account_holder[customer]=cus_123"
+        "&permissions[0]=balances&permissions[1]=payment_method"
+        "&filters[countries][0]=US&limits[accounts]=&return_url=https%3A%2F%2Fx.test%2Fr"
+    )
     assert decode(body) == {
         "account_holder": {"type": "customer", "customer": "cus_123"},
         "permissions": ["balances", "payment_method"],
@@ -28,13 +30,18 @@ def test_empty_brackets_equal_indexed_and_order_does_not_matter():
     a = decode("permissions[]=balances&permissions[]=payment_method&account_holder[type]=account")
     b = decode("account_holder[type]=account&permissions[1]=payment_method&permissions[0]=balances")
     assert canonical(a) == canonical(b)
-    assert encode(a) == encode(b) == (
-        "account_holder[type]=account&permissions[0]=balances&permissions[1]=payment_method")
+    assert (
+        encode(a)
+        == encode(b)
+        == ("account_holder[type]=account&permissions[0]=balances&permissions[1]=payment_method")
+    )
 
 
 def test_percent_encoded_brackets_utf8_and_plus():
     assert decode("expand%5B0%5D=accounts&name=J%C3%BCrgen+M") == {
-        "expand": ["accounts"], "name": "Jürgen M"}
+        "expand": ["accounts"],
+        "name": "Jürgen M",
+    }
     assert decode(b"a[b]=%E2%9C%93") == {"a": {"b": "✓"}}
 
 
@@ -58,22 +65,25 @@ def test_encode_scalars_like_stripe():
     assert encode({"u": "a b&c=d/é"}) == "u=a%20b%26c%3Dd%2F%C3%A9"
 
 
-@pytest.mark.parametrize("bad, words", [
-    ("a=1&a[b]=2", "both a value and a nested object"),
-    ("a[b]=2&a=1", "both a value and a nested object"),
-    ("a[99999999]=x", "larger than"),
-    ("a[b=1", "unbalanced"),
-    ("a]b[=1", "unbalanced"),
-    ("[a]=1", "unbalanced"),
-    ("=x", "empty parameter name"),
-    ("a[0]=1&a[b]=2", "mixes"),
-    ("a[b]=1&a[0]=2", "mixes"),
-    ("a[b][c]=1&a[b]=2", "both a value"),
-    ("a" + "[x]" * 40 + "=1", "deeper than"),
-    ("%ff=1", "UTF-8"),
-    (b"a=\xff", "UTF-8"),
-    ("&".join(["a=1"] * 20_000), "more than"),
-])
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        ("a=1&a[b]=2", "both a value and a nested object"),
+        ("a[b]=2&a=1", "both a value and a nested object"),
+        ("a[99999999]=x", "larger than"),
+        ("a[b=1", "unbalanced"),
+        ("a]b[=1", "unbalanced"),
+        ("[a]=1", "unbalanced"),
+        ("=x", "empty parameter name"),
+        ("a[0]=1&a[b]=2", "mixes"),
+        ("a[b]=1&a[0]=2", "mixes"),
+        ("a[b][c]=1&a[b]=2", "both a value"),
+        ("a" + "[x]" * 40 + "=1", "deeper than"),
+        ("%ff=1", "UTF-8"),
+        (b"a=\xff", "UTF-8"),
+        ("&".join(["a=1"] * 20_000), "more than"),
+    ],
+)
 def test_malformed_input_gives_clear_error(bad, words):
     with pytest.raises(FormDecodeError) as e:
         decode(bad)
@@ -83,11 +93,11 @@ def test_malformed_input_gives_clear_error(bad, words):
 
 def test_hostile_input_is_bounded_in_time_and_memory():
     hostile = [
-        "a" + "[x]" * 100_000 + "=1",                # deep nesting
+        "a" + "[x]" * 100_000 + "=1",  # deep nesting
         "&".join(f"a[{i}]=x" for i in range(9_000)),  # many list items: fine, linear
-        "a[" * 200_000,                               # unbalanced, huge
+        "a[" * 200_000,  # unbalanced, huge
         "&".join(f"k{i}[{10_000 - i}]=v" for i in range(9_000)),
-        "x=" + "%41" * 300_000,                       # long value
+        "x=" + "%41" * 300_000,  # long value
     ]
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.process_time()

@@ -33,15 +33,45 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "data" / "golden" / "hot_paths.json"
 # all made up for this test (each says Fake)
-SECRETS = ["sk_test_51FakeGoldenKey0123456789abcdef", "rk_live_FakeGoldenRestricted99",
-           "whsec_FakeGoldenSigning0123456789", "ek_test_FakeGoldenEphemeral42",
-           "pi_3FakeGoldenIntent_secret_FakeZx9yW8", "fcsess_client_secret_FakeGoldenAbc123",
-           "seti_1FakeGolden_secret_FakeQq77", "sk_test_1"]
-WORDS = ["fcsess_1Golden0000000042", "cus_Golden123", "/v1/financial_connections/sessions",
-         "Access-Control-Allow-Credentials", "application/json", "permissions[0]",
-         "balances", "return_url", "https://example.test/fc/return", "null", "true",
-         "Stripe-Version: 2026-10-28.endive", "req_Golden77", "x", "  ", "\n", "\\n", "&",
-         "%", "=", "é", "€", "secret", "client_secret", "Bearer", "Basic", ":"]
+SECRETS = [
+    "sk_test_51FakeGoldenKey0123456789abcdef",
+    "rk_live_FakeGoldenRestricted99",
+    "whsec_FakeGoldenSigning0123456789",
+    "ek_test_FakeGoldenEphemeral42",
+    "pi_3FakeGoldenIntent_secret_FakeZx9yW8",
+    "fcsess_client_secret_FakeGoldenAbc123",
+    "seti_1FakeGolden_secret_FakeQq77",
+    "sk_test_1",
+]
+WORDS = [
+    "fcsess_1Golden0000000042",
+    "cus_Golden123",
+    "/v1/financial_connections/sessions",
+    "Access-Control-Allow-Credentials",
+    "application/json",
+    "permissions[0]",
+    "balances",
+    "return_url",
+    "https://example.test/fc/return",
+    "null",
+    "true",
+    "Stripe-Version: 2026-10-28.endive",
+    "req_Golden77",
+    "x",
+    "  ",
+    "\n",
+    "\\n",
+    "&",
+    "%",
+    "=",
+    "é",
+    "€",
+    "secret",
+    "client_secret",
+    "Bearer",
+    "Basic",
+    ":",
+]
 
 
 def _encodings(secret: str, rng: random.Random) -> list[str]:
@@ -49,17 +79,28 @@ def _encodings(secret: str, rng: random.Random) -> list[str]:
     b64 = base64.b64encode(raw).decode()
     pad = base64.b64encode(rng.choice([b"", b"a", b"ab"]) + raw).decode()
     return [
-        secret, quote(secret, safe=""), "".join(f"%{b:02X}" for b in raw),
-        "".join(f"\\u{ord(c):04x}" for c in secret), b64, b64.rstrip("="),
-        base64.urlsafe_b64encode(raw).decode().rstrip("="), pad, raw.hex(),
-        base64.b32encode(raw).decode(), "".join(f"&#{ord(c)};" for c in secret),
-        base64.b64encode(gzip.compress(raw, compresslevel=0, mtime=0)).decode(),  # (stored: no zlib version in it)
+        secret,
+        quote(secret, safe=""),
+        "".join(f"%{b:02X}" for b in raw),
+        "".join(f"\\u{ord(c):04x}" for c in secret),
+        b64,
+        b64.rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        pad,
+        raw.hex(),
+        base64.b32encode(raw).decode(),
+        "".join(f"&#{ord(c)};" for c in secret),
+        base64.b64encode(
+            gzip.compress(raw, compresslevel=0, mtime=0)
+        ).decode(),  # (stored: no zlib version in it)
         base64.b64encode(secret.encode("utf-16-le")).decode(),
         base64.encodebytes(raw * 4).decode().replace("\n", "\\n"),
         base64.encodebytes(raw * 4).decode(),
-        f"Authorization: Bearer {secret}", f"Bearer {secret}",
+        f"Authorization: Bearer {secret}",
+        f"Bearer {secret}",
         "Basic " + base64.b64encode(f"{secret}:".encode()).decode(),
-        f"client_secret={secret}", f'{{"secret": "{secret}"}}',
+        f"client_secret={secret}",
+        f'{{"secret": "{secret}"}}',
         f'"client_secret": "{secret}"',
         f'Content-Disposition: form-data; name="client_secret"\r\n\r\n{secret}\r\n--b',
         f"{secret[:6]}****{secret[-4:]}",
@@ -82,19 +123,35 @@ def texts(n: int = 800) -> list[str]:
 
 def forms(n: int = 300) -> list[str]:
     rng = random.Random(17)
-    keys = ["a", "b[c]", "d[0]", "d[1]", "d[]", "e[f][g]", "account_holder%5Btype%5D",
-            "x+y", "%C3%A9", "k%5B0%5D", "b[c][0]", "", "["]
+    keys = [
+        "a",
+        "b[c]",
+        "d[0]",
+        "d[1]",
+        "d[]",
+        "e[f][g]",
+        "account_holder%5Btype%5D",
+        "x+y",
+        "%C3%A9",
+        "k%5B0%5D",
+        "b[c][0]",
+        "",
+        "[",
+    ]
     values = ["1", "", "cus_1", "a+b", "%2B", "%C3%A9", "x=y", "é", "%C3", "%ZZ"]
     out = []
     for _ in range(n):
-        fields = [rng.choice(keys) + rng.choice(["=", "=", "=", ""]) + rng.choice(values)
-                  for _ in range(rng.randint(0, 6))]
+        fields = [
+            rng.choice(keys) + rng.choice(["=", "=", "=", ""]) + rng.choice(values)
+            for _ in range(rng.randint(0, 6))
+        ]
         out.append(rng.choice(["&", "&", "&&"]).join(fields))
     return out
 
 
 def entries() -> list[tuple[str, list[dict]]]:
     from fc_cassette.cassette import store as cassette
+
     out = []
     for path in sorted([*ROOT.glob("tests/data/**/*.yaml"), *ROOT.glob("cassettes/**/*.yaml")]):
         if "golden" in path.parts:
@@ -151,6 +208,5 @@ def test_the_hot_paths_give_what_the_code_before_them_gave():
 
 if __name__ == "__main__":
     GOLDEN.parent.mkdir(parents=True, exist_ok=True)
-    GOLDEN.write_text(json.dumps(outputs(), ensure_ascii=False, indent=0) + "\n",
-                      encoding="utf-8")
+    GOLDEN.write_text(json.dumps(outputs(), ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
     print(f"wrote {GOLDEN}", file=sys.stderr)

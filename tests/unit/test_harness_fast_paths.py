@@ -28,9 +28,13 @@ SESSIONS = "/v1/financial_connections/sessions"
 
 
 def _control(method: str, action: str, body: dict | None = None) -> http.HTTPFlow:
-    f = tflow.tflow(req=http.Request.make(
-        method, f"http://127.0.0.1:8080/__fc_cassette__/{action}",
-        json.dumps(body).encode() if body is not None else b""))
+    f = tflow.tflow(
+        req=http.Request.make(
+            method,
+            f"http://127.0.0.1:8080/__fc_cassette__/{action}",
+            json.dumps(body).encode() if body is not None else b"",
+        )
+    )
     f.client_conn.proxy_mode = ProxyMode.parse("reverse:http://127.0.0.1:1")
     return f
 
@@ -62,8 +66,9 @@ def test_use_with_previous_answers_the_left_cassettes_status_and_events_mark_new
         assert miss.response.status_code == 400
         assert events.stat().st_size == 1  # written before the answer was given
         expected = _answer(replay, _control("GET", "status"))
-        got = _answer(replay, _control("POST", "use", {"cassette": b, "rewind": True,
-                                                       "previous": True}))
+        got = _answer(
+            replay, _control("POST", "use", {"cassette": b, "rewind": True, "previous": True})
+        )
         assert got.pop("previous") == expected
         assert expected["misses"] and expected["never_used"] == [2]
         assert got == _answer(replay, _control("GET", "status"))
@@ -83,8 +88,9 @@ def test_a_record_mode_miss_and_an_out_of_scope_request_are_news(tmp_path):
     events.write_bytes(b"")
     core, record, *rest = all_addons("record")
     with taddons.context(core, record, *rest) as tctx:
-        tctx.options.update(fc_mode="record", fc_cassette=a, fc_record_mode="none",
-                            fc_events=str(events))
+        tctx.options.update(
+            fc_mode="record", fc_cassette=a, fc_record_mode="none", fc_events=str(events)
+        )
         hit = _get("fcsess_fakeA")
         record.request(hit)
         assert hit.response.status_code == 200 and events.stat().st_size == 0
@@ -116,8 +122,9 @@ def test_session_news_asks_for_the_status_only_when_the_events_file_grew(tmp_pat
     events = tmp_path / "events"
     events.write_bytes(b"")
     proxy = Proxy("replay", 1, tmp_path, _Process(), tmp_path / "log", events)
-    handle = FcProxy(Path("c.yaml"), "none", 1, tmp_path, _Process(), tmp_path / "log",
-                     False, proxy)
+    handle = FcProxy(
+        Path("c.yaml"), "none", 1, tmp_path, _Process(), tmp_path / "log", False, proxy
+    )
     session = Session("https://api.stripe.com", None)
     assert session.news(handle) is None and calls == []
     events.write_bytes(b".")
@@ -131,22 +138,31 @@ def test_session_news_asks_for_the_status_only_when_the_events_file_grew(tmp_pat
 def test_one_wording_for_the_plugin_and_the_python_api():
     status = {"cassette": "c.yaml", "misses": ["a\nTo fix: x", "b"], "not_recorded": ["n"]}
     lines = report.problems(status)
-    assert lines == ["fc-cassette: 2 replay miss(es) against c.yaml:", "  - a\n    To fix: x",
-                     "  - b", "fc-cassette: 1 exchange(s) NOT recorded into c.yaml:", "  - n"]
+    assert lines == [
+        "fc-cassette: 2 replay miss(es) against c.yaml:",
+        "  - a\n    To fix: x",
+        "  - b",
+        "fc-cassette: 1 exchange(s) NOT recorded into c.yaml:",
+        "  - n",
+    ]
     assert str(ReplayMisses(Path("c.yaml"), status["misses"], ["n"])) == "\n".join(lines)
     assert report.problems(status, (2, 1)) == []
     assert report.problems(status, (1, 1), " during teardown") == [
-        "fc-cassette: 1 replay miss(es) during teardown against c.yaml:", "  - b"]
+        "fc-cassette: 1 replay miss(es) during teardown against c.yaml:",
+        "  - b",
+    ]
     assert report.summary({Path("c.yaml"): [3, 4], Path("d.yaml"): []}, 2) == [
         "fc-cassette: c.yaml: interactions no test used: 3, 4",
-        "fc-cassette: 2 proxy process(es) started"]
+        "fc-cassette: 2 proxy process(es) started",
+    ]
 
 
 def _config(tmp_path, args, **option):
     from types import SimpleNamespace
 
-    return SimpleNamespace(args=args, invocation_params=SimpleNamespace(dir=tmp_path),
-                           option=SimpleNamespace(**option))
+    return SimpleNamespace(
+        args=args, invocation_params=SimpleNamespace(dir=tmp_path), option=SimpleNamespace(**option)
+    )
 
 
 def test_the_proxy_is_started_ahead_only_for_runs_whose_tests_use_the_marker(tmp_path):
@@ -155,13 +171,15 @@ def test_the_proxy_is_started_ahead_only_for_runs_whose_tests_use_the_marker(tmp
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "test_plain.py").write_text(
         "# the fc_proxy fixture needs @pytest.mark.fc_cassette (on the test)\n"
-        "def test_x():\n    pass\n")
+        "def test_x():\n    pass\n"
+    )
     assert not _mentions_fc(_config(tmp_path, []))
     (tmp_path / ".venv").mkdir()  # skipped folders
     (tmp_path / ".venv" / "test_v.py").write_text("@pytest.mark.fc_cassette\n")
     assert not _mentions_fc(_config(tmp_path, []))
     (tmp_path / "pkg" / "test_fc.py").write_text(
-        "import pytest\n\npytestmark = pytest.mark.fc_cassette")
+        "import pytest\n\npytestmark = pytest.mark.fc_cassette"
+    )
     assert _mentions_fc(_config(tmp_path, []))
     assert _mentions_fc(_config(tmp_path, ["pkg/test_fc.py::test_y"]))
     assert not _mentions_fc(_config(tmp_path, ["pkg/test_plain.py"]))

@@ -13,15 +13,24 @@ from builders import entry, session_with_accounts
 from fc_cassette.cli import show, verify
 from fc_cassette.stripe_api.models import validate_session
 
-CREATE = {"account_holder": {"type": "customer", "customer": "cus_fake1"},
-          "permissions": ["balances"]}
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_fake1"},
+    "permissions": ["balances"],
+}
 
 
 def _cassette(tmp_path, body):
     c = tmp_path / "mock.yaml"
-    c.write_text("---\nfc_cassette: 1\n...\n---\n" + yaml.safe_dump(
-        {"seq": 1, **entry(request={"body": {"form": CREATE}},
-                           response={"body": {"json": body}})}) + "...\n")
+    c.write_text(
+        "---\nfc_cassette: 1\n...\n---\n"
+        + yaml.safe_dump(
+            {
+                "seq": 1,
+                **entry(request={"body": {"form": CREATE}}, response={"body": {"json": body}}),
+            }
+        )
+        + "...\n"
+    )
     return c
 
 

@@ -31,31 +31,54 @@ def test_flow_gets_comment_and_marker(tmp_path):
     with taddons.context(*addons) as tctx:
         tctx.configure(inspect, fc_mode="inspect", fc_report=str(report))
         auth = {"Authorization": f"Bearer {KEY}"}
-        ok = json_flow("GET", f"{SESSIONS}/fcsess_fakeWithAccounts1", 200,
-                   _json_bytes(_with_accounts("fcsess_fakeWithAccounts1")), headers=auth)
-        drift = json_flow("POST", SESSIONS, 200, _json_bytes(CREATED),
-                      content=b"account_holder[type]=customer&account_holder[customer]=cus_fakeX1"
-                              b"&permissions[0]=balances", headers={
-                          **auth, "Content-Type": "application/x-www-form-urlencoded"})
-        bad = json_flow("GET", f"{SESSIONS}/fcsess_fakeBadEnum1", 200,
-                    _json_bytes(_bad_enum("fcsess_fakeBadEnum1")), headers=auth)
+        ok = json_flow(
+            "GET",
+            f"{SESSIONS}/fcsess_fakeWithAccounts1",
+            200,
+            _json_bytes(_with_accounts("fcsess_fakeWithAccounts1")),
+            headers=auth,
+        )
+        drift = json_flow(
+            "POST",
+            SESSIONS,
+            200,
+            _json_bytes(CREATED),
+            content=b"account_holder[type]=customer&account_holder[customer]=cus_fakeX1"
+            b"&permissions[0]=balances",
+            headers={**auth, "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        bad = json_flow(
+            "GET",
+            f"{SESSIONS}/fcsess_fakeBadEnum1",
+            200,
+            _json_bytes(_bad_enum("fcsess_fakeBadEnum1")),
+            headers=auth,
+        )
         other = json_flow("GET", "/v1/charges/ch_fakeX1", 200, b"{}", headers=auth)
-        before = [(f.request.content, f.response.content, dict(f.response.headers))
-                  for f in (ok, drift, bad, other)]
+        before = [
+            (f.request.content, f.response.content, dict(f.response.headers))
+            for f in (ok, drift, bad, other)
+        ]
         for f in (ok, drift, bad, other):
             inspect.response(f)
-        after = [(f.request.content, f.response.content, dict(f.response.headers))
-                 for f in (ok, drift, bad, other)]
-        assert after == before                       # nothing is changed
+        after = [
+            (f.request.content, f.response.content, dict(f.response.headers))
+            for f in (ok, drift, bad, other)
+        ]
+        assert after == before  # nothing is changed
         assert ok.marked == MARK_OK and drift.marked == MARK_DRIFT and bad.marked == MARK_INVALID
-        assert ok.comment == (f"fc-cassette: GET {SESSIONS}/fcsess_fakeWithAccounts1 200 "
-                              "fcsess_fakeWithAccounts1 request ✓ response ✓")
+        assert ok.comment == (
+            f"fc-cassette: GET {SESSIONS}/fcsess_fakeWithAccounts1 200 "
+            "fcsess_fakeWithAccounts1 request ✓ response ✓"
+        )
         assert drift.comment.endswith("drift: accounts.total_count, brand_new_field")
         assert "response ✗" in bad.comment and "accounts.data[1].category" in bad.comment
-        assert other.marked == ""                    # no model applies: no verdict
+        assert other.marked == ""  # no model applies: no verdict
         assert other.comment == "fc-cassette: GET /v1/charges/ch_fakeX1 200 no model"
-        assert inspect.summary()[0] == ("summary: flows seen 4, invalid requests 0, "
-                                        "invalid responses 1, drift fields 2, no model 1")
+        assert inspect.summary()[0] == (
+            "summary: flows seen 4, invalid requests 0, "
+            "invalid responses 1, drift fields 2, no model 1"
+        )
         inspect.done()
     assert len(read_report(report)) == 4
     assert_no_secret(report.read_text())
@@ -68,17 +91,29 @@ def test_inspect_is_inactive_in_other_modes():
     inspect = next(a for a in addons if isinstance(a, Inspect))
     with taddons.context(*addons) as tctx:
         tctx.configure(inspect, fc_mode="")
-        f = json_flow("GET", f"{SESSIONS}/fcsess_fakeBadEnum1", 200,
-                  _json_bytes(_bad_enum("fcsess_fakeBadEnum1")))
+        f = json_flow(
+            "GET",
+            f"{SESSIONS}/fcsess_fakeBadEnum1",
+            200,
+            _json_bytes(_bad_enum("fcsess_fakeBadEnum1")),
+        )
         inspect.response(f)
         assert f.marked == "" and f.comment == "" and inspect.seen == 0
 
 
 def test_judge_error_envelope_and_non_json_bodies():
-    req = {"method": "GET", "path": f"{SESSIONS}/fcsess_fakeMissing1", "query": {},
-           "headers": {}, "body": None}
-    resp = {"status": 404, "headers": {},
-            "body": {"json": json.loads(ROUTES[("GET", f"{SESSIONS}/fcsess_fakeMissing1")][2])}}
+    req = {
+        "method": "GET",
+        "path": f"{SESSIONS}/fcsess_fakeMissing1",
+        "query": {},
+        "headers": {},
+        "body": None,
+    }
+    resp = {
+        "status": 404,
+        "headers": {},
+        "body": {"json": json.loads(ROUTES[("GET", f"{SESSIONS}/fcsess_fakeMissing1")][2])},
+    }
     rep = judge(req, resp)
     assert rep["response_valid"] is True and rep["session_id"] == "fcsess_fakeMissing1"
     # a 404 whose body is a Session is wrong: the error envelope is required
@@ -105,16 +140,19 @@ def test_a_failure_of_ours_leaves_the_flow_alone_and_logs_one_line(monkeypatch, 
     inspect = next(a for a in addons if isinstance(a, Inspect))
     with taddons.context(*addons) as tctx:
         tctx.configure(inspect, fc_mode="inspect")
-        f = json_flow("GET", f"{SESSIONS}/{CLIENT_SECRET}?expand[0]=accounts", 200,
-                  _json_bytes(CREATED))
+        f = json_flow(
+            "GET", f"{SESSIONS}/{CLIENT_SECRET}?expand[0]=accounts", 200, _json_bytes(CREATED)
+        )
         before = (f.request.content, f.response.content, dict(f.response.headers))
         with caplog.at_level("ERROR", logger="fc_cassette"):
-            inspect.response(f)                       # must not raise
+            inspect.response(f)  # must not raise
         assert (f.request.content, f.response.content, dict(f.response.headers)) == before
         assert inspect.seen == 0
     msgs = [r.getMessage() for r in caplog.records if r.name == "fc_cassette"]
-    assert msgs == [f"fc-cassette inspect: could not judge GET {SESSIONS}/"
-                    "fcsess_client_secret_REDACTED_1: RuntimeError"]
+    assert msgs == [
+        f"fc-cassette inspect: could not judge GET {SESSIONS}/"
+        "fcsess_client_secret_REDACTED_1: RuntimeError"
+    ]
     assert_no_secret("\n".join(msgs))
 
 
@@ -128,9 +166,13 @@ def test_flow_without_response_is_reported(tmp_path):
     report = tmp_path / "r.jsonl"
     with taddons.context(*addons) as tctx:
         tctx.configure(inspect, fc_mode="inspect", fc_report=str(report))
-        f = tflow.tflow(req=http.Request.make(
-            "GET", f"https://api.stripe.com{SESSIONS}/fcsess_fakeDown1",
-            headers={"Authorization": f"Bearer {KEY}"}))
+        f = tflow.tflow(
+            req=http.Request.make(
+                "GET",
+                f"https://api.stripe.com{SESSIONS}/fcsess_fakeDown1",
+                headers={"Authorization": f"Bearer {KEY}"},
+            )
+        )
         f.error = mflow.Error(f"connection refused while sending Bearer {KEY}")
         inspect.error(f)
         assert f.marked == ":x:" and "no response" in f.comment

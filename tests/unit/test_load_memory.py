@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from fc_cassette.cassette import store as cio, stream as cassette_stream
+from fc_cassette.cassette import format as cformat, store as cio, stream as cassette_stream
 from fc_cassette.matching.closest import returned_ids
 from fc_cassette.matching.matcher import prepare, upstream_of
 from fc_cassette.mitm import mitm_compat
@@ -35,29 +35,64 @@ def entry(i: int) -> dict:
     """An interaction shaped like the bench's (a create, or a retrieve of a session)."""
     create = i % 2 == 0
     sid = f"fcsess_1Test{i:010d}"
-    req = {"method": "POST" if create else "GET", "scheme": "https",
-           "host": "api.stripe.com", "port": 443,
-           "path": SESSIONS if create else f"{SESSIONS}/{sid}", "query": {},
-           "headers": {"User-Agent": "Stripe/v1 PythonBindings/16.1.0",
-                       "Stripe-Version": "2026-10-28.endive"},
-           "body": {"form": {"account_holder": {"type": "customer",
-                                                "customer": f"cus_Test{i:010d}"},
-                             "permissions": ["balances", "ownership"]}} if create else None}
-    accounts = [{"id": f"fca_{i}_{n}", "object": "financial_connections.account",
-                 "balance": {"cash": {"available": {"usd": 600012 + n}}},
-                 "display_name": "Checking", "institution_name": "StripeBank",
-                 "permissions": ["balances", "ownership"], "status": "active"}
-                for n in range(3)]
-    resp = {"status": 200, "reason": "OK",
-            "headers": {"Content-Type": "application/json", "Request-Id": f"req_{i}",
-                        "Cache-Control": "no-cache, no-store", "Server": "nginx"},
-            "body": {"json": {"id": sid, "object": "financial_connections.session",
-                              "accounts": {"object": "list", "data": accounts},
-                              "livemode": False, "note": "é ✓"}}}
+    req = {
+        "method": "POST" if create else "GET",
+        "scheme": "https",
+        "host": "api.stripe.com",
+        "port": 443,
+        "path": SESSIONS if create else f"{SESSIONS}/{sid}",
+        "query": {},
+        "headers": {
+            "User-Agent": "Stripe/v1 PythonBindings/16.1.0",
+            "Stripe-Version": "2026-10-28.endive",
+        },
+        "body": {
+            "form": {
+                "account_holder": {"type": "customer", "customer": f"cus_Test{i:010d}"},
+                "permissions": ["balances", "ownership"],
+            }
+        }
+        if create
+        else None,
+    }
+    accounts = [
+        {
+            "id": f"fca_{i}_{n}",
+            "object": "financial_connections.account",
+            "balance": {"cash": {"available": {"usd": 600012 + n}}},
+            "display_name": "Checking",
+            "institution_name": "StripeBank",
+            "permissions": ["balances", "ownership"],
+            "status": "active",
+        }
+        for n in range(3)
+    ]
+    resp = {
+        "status": 200,
+        "reason": "OK",
+        "headers": {
+            "Content-Type": "application/json",
+            "Request-Id": f"req_{i}",
+            "Cache-Control": "no-cache, no-store",
+            "Server": "nginx",
+        },
+        "body": {
+            "json": {
+                "id": sid,
+                "object": "financial_connections.session",
+                "accounts": {"object": "list", "data": accounts},
+                "livemode": False,
+                "note": "é ✓",
+            }
+        },
+    }
     verdict = {"valid": True, "errors": [], "drift": []}
-    return {"request": req, "response": resp,
-            "validation": {"request": dict(verdict), "response": dict(verdict)},
-            "duration_ms": 312.4}
+    return {
+        "request": req,
+        "response": resp,
+        "validation": {"request": dict(verdict), "response": dict(verdict)},
+        "duration_ms": 312.4,
+    }
 
 
 def write(path: Path, n: int) -> Path:
@@ -89,8 +124,11 @@ def projection(full: dict) -> dict:
     out = {}
     for k, v in full.items():
         if k == "request":  # (and the upstream a miss's fix names)
-            v = {"method": v["method"], "path": v["path"],
-                 **({"upstream": up} if (up := upstream_of(v)) else {})}
+            v = {
+                "method": v["method"],
+                "path": v["path"],
+                **({"upstream": up} if (up := upstream_of(v)) else {}),
+            }
         elif k == "response":
             v = {"status": v["status"]}
         out[k] = v
@@ -103,7 +141,10 @@ def assert_same(full, compact) -> None:
         return
     assert not isinstance(compact, str), compact
     assert (compact.header, compact.warnings, compact.complete_bytes) == (
-        full.header, full.warnings, full.complete_bytes)
+        full.header,
+        full.warnings,
+        full.complete_bytes,
+    )
     assert compact.text == ""
     rules = Settings().matching
     assert len(compact.interactions) == len(full.interactions)
@@ -125,8 +166,7 @@ def test_every_corpus_cassette_loads_alike_at_every_chunk_size(monkeypatch, chun
 
 
 @pytest.mark.parametrize("chunk", [1, 5, 13])
-def test_a_bad_byte_anywhere_is_reported_at_the_same_byte_and_line(tmp_path, monkeypatch,
-                                                                  chunk):
+def test_a_bad_byte_anywhere_is_reported_at_the_same_byte_and_line(tmp_path, monkeypatch, chunk):
     monkeypatch.setattr(cassette_stream, "CHUNK", chunk)
     raw = write(tmp_path / "good.yaml", 2).read_bytes()
     p = tmp_path / "c.yaml"
@@ -134,7 +174,7 @@ def test_a_bad_byte_anywhere_is_reported_at_the_same_byte_and_line(tmp_path, mon
     for bad in (b"\xff", b"\xc3", b"\xe2\x9c", b"\xed\xa0\x80"):  # invalid, cut, surrogate
         for n in range(0, len(lines), 3):  # at the start and in the middle of lines
             for at in (0, len(lines[n]) // 2):
-                broken = lines[:n] + [lines[n][:at] + bad + lines[n][at:]] + lines[n + 1:]
+                broken = lines[:n] + [lines[n][:at] + bad + lines[n][at:]] + lines[n + 1 :]
                 p.write_bytes(b"\n".join(broken))
                 full, compact = loads(p)
                 assert isinstance(full, str) and "UTF-8" in full, full
@@ -148,8 +188,18 @@ def test_crlf_and_torn_tails_take_the_whole_file_way_alike(tmp_path, monkeypatch
     p = tmp_path / "c.yaml"
     crlf = raw.replace(b"\n", b"\r\n")
     half = raw.replace(b"\n", b"\r\n", 40)  # partly CRLF (e.g. hand-edited on Windows)
-    cases = [crlf, half, raw[:-1], raw[:-3], raw + b"---\nseq: 4\n", crlf[:-2],
-             raw[:len(raw) // 2], b"", b"\n\n", b"...\n"]
+    cases = [
+        crlf,
+        half,
+        raw[:-1],
+        raw[:-3],
+        raw + b"---\nseq: 4\n",
+        crlf[:-2],
+        raw[: len(raw) // 2],
+        b"",
+        b"\n\n",
+        b"...\n",
+    ]
     for data in cases:
         p.write_bytes(data)
         assert_same(*loads(p))
@@ -161,11 +211,13 @@ def test_crlf_and_torn_tails_take_the_whole_file_way_alike(tmp_path, monkeypatch
 def test_a_bad_entry_is_located_on_the_same_line(tmp_path):
     text = write(tmp_path / "good.yaml", 3).read_text()
     p = tmp_path / "c.yaml"
-    for old, new in (("  status: 200\n", "  status: two hundred\n"),
-                     ("  method: GET\n", "  method: 7\n"),
-                     ("reason: OK\n", "reason: OK\n  reason: OK\n")):  # duplicate key
+    for old, new in (
+        ("  status: 200\n", "  status: two hundred\n"),
+        ("  method: GET\n", "  method: 7\n"),
+        ("reason: OK\n", "reason: OK\n  reason: OK\n"),
+    ):  # duplicate key
         i = text.rindex(old)
-        p.write_text(text[:i] + new + text[i + len(old):])
+        p.write_text(text[:i] + new + text[i + len(old) :])
         full, compact = loads(p)
         assert isinstance(full, str) and f"{p}:" in full, full
         at = text.count("\n", 0, i) + 1  # the changed line (a duplicate: the next one)
@@ -180,7 +232,7 @@ def test_file_errors_are_the_same(tmp_path, monkeypatch):
     for path in (tmp_path / "missing.yaml", tmp_path, fifo):
         full, compact = loads(path)
         assert isinstance(full, str) and compact == full
-    monkeypatch.setattr(cio, "MAX_CASSETTE_BYTES", good.stat().st_size - 1)
+    monkeypatch.setattr(cformat, "MAX_CASSETTE_BYTES", good.stat().st_size - 1)
     monkeypatch.setattr(cassette_stream, "CHUNK", 16)
     full, compact = loads(good)
     assert full == compact == f"{good}: larger than {good.stat().st_size - 1} bytes"

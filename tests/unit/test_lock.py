@@ -19,8 +19,10 @@ def test_second_recorder_is_refused_until_the_first_releases(tmp_path):
     assert path.read_text() == f"{os.getpid()}\n"
     with pytest.raises(CassetteBusy) as e:
         RecordingLock.acquire(cassette)
-    assert str(e.value) == (f"{cassette}: being recorded by another fc-cassette "
-                            f"(pid {os.getpid()}); stop it first (lock file {path})")
+    assert str(e.value) == (
+        f"{cassette}: being recorded by another fc-cassette "
+        f"(pid {os.getpid()}); stop it first (lock file {path})"
+    )
     first.release()
     assert not path.exists() and not first.held
     first.release()  # idempotent
@@ -61,6 +63,7 @@ def test_a_lock_file_released_while_locking_it_is_not_trusted(tmp_path, monkeypa
             if then == "replaced":
                 path.write_text("")
         return real_flock(fd, op)
+
     monkeypatch.setattr(fcntl, "flock", flock)
     b = RecordingLock.acquire(cassette)
     monkeypatch.undo()
@@ -79,12 +82,14 @@ def test_a_lock_file_that_cannot_be_created_is_an_oserror(tmp_path):
 
 def test_without_fcntl_recording_is_not_locked(tmp_path, monkeypatch):
     import builtins
+
     real_import = builtins.__import__
 
     def no_fcntl(name, *a, **kw):
         if name == "fcntl":
             raise ImportError(name)
         return real_import(name, *a, **kw)
+
     monkeypatch.setattr(builtins, "__import__", no_fcntl)
     held = lock_mod.RecordingLock.acquire(tmp_path / "fc.yaml")
     assert not held.held and not lock_path(tmp_path / "fc.yaml").exists()
@@ -122,8 +127,10 @@ def test_a_lock_file_that_is_not_a_regular_file_is_refused(tmp_path):
 
 def test_a_pid_that_cannot_be_written_still_locks(tmp_path, monkeypatch):
     """The pid is for the message; a full disk must not cost the lock or leak the file."""
+
     def full(*_a):
         raise OSError(28, "No space left on device")
+
     monkeypatch.setattr(os, "pwrite", full)
     held = RecordingLock.acquire(tmp_path / "fc.yaml")
     monkeypatch.undo()

@@ -28,14 +28,30 @@ def test_the_recorded_line_is_redacted_where_it_is_made(recorder, caplog):
     """The id, the path and the drift keys of the line all come from the traffic."""
     record, path = recorder
     sid = f"fcsess_{KEY}"
-    session = {"id": sid, "object": "financial_connections.session", "livemode": False,
-               "permissions": ["balances"], KEY: 1,
-               "accounts": {"object": "list", "data": [], "has_more": False,
-                            "url": "/v1/financial_connections/accounts"}}
+    session = {
+        "id": sid,
+        "object": "financial_connections.session",
+        "livemode": False,
+        "permissions": ["balances"],
+        KEY: 1,
+        "accounts": {
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "url": "/v1/financial_connections/accounts",
+        },
+    }
     with caplog.at_level(logging.INFO, logger="fc_cassette"):
-        run(record, make_flow("GET", f"/v1/financial_connections/sessions/{sid}", status=200,
-                              resp_body=json.dumps(session).encode(),
-                              resp_headers={"Content-Type": "application/json"}))
+        run(
+            record,
+            make_flow(
+                "GET",
+                f"/v1/financial_connections/sessions/{sid}",
+                status=200,
+                resp_body=json.dumps(session).encode(),
+                resp_headers={"Content-Type": "application/json"},
+            ),
+        )
     lines = [r for r in caplog.records if r.getMessage().startswith("fc-cassette record: #1")]
     assert len(lines) == 1 and getattr(lines[0], PRE_REDACTED) is True
     text = lines[0].getMessage()
@@ -45,8 +61,9 @@ def test_the_recorded_line_is_redacted_where_it_is_made(recorder, caplog):
 
 
 def test_the_filter_leaves_a_pre_redacted_line_and_redacts_any_other():
-    pre = _record("fc_cassette", "fc-cassette record: %s", "#1 GET /v1/x -> 200",
-                  **{PRE_REDACTED: True})
+    pre = _record(
+        "fc_cassette", "fc-cassette record: %s", "#1 GET /v1/x -> 200", **{PRE_REDACTED: True}
+    )
     other = _record("fc_cassette", "fc-cassette record: %s", f"#1 GET /v1/{KEY} -> 200")
     assert RedactingFilter().filter(pre) and pre.args == ("#1 GET /v1/x -> 200",)
     assert RedactingFilter().filter(other)
@@ -66,4 +83,5 @@ def test_our_records_skip_the_deprecated_add_log_event_and_others_do_not():
             assert not legacy.filter(_record("fc_cassette.sub", "a line"))
         finally:
             legacy.uninstall()
+
     asyncio.run(check())

@@ -24,12 +24,19 @@ EK2 = "ek_test_" + "FakeEphemeralTwo0123456789"
 
 
 def entry(form: dict | None = None, body: dict | None = None, headers=None) -> dict:
-    return {"request": {"method": "POST", "path": "/v1/ephemeral_keys",
-                        "headers": {"Authorization": "Bearer sk_test_REDACTED_1"},
-                        "body": {"form": form} if form else None},
-            "response": {"status": 200,
-                         "headers": headers or {"Content-Type": "application/json"},
-                         "body": {"json": body} if body else None}}
+    return {
+        "request": {
+            "method": "POST",
+            "path": "/v1/ephemeral_keys",
+            "headers": {"Authorization": "Bearer sk_test_REDACTED_1"},
+            "body": {"form": form} if form else None,
+        },
+        "response": {
+            "status": 200,
+            "headers": headers or {"Content-Type": "application/json"},
+            "body": {"json": body} if body else None,
+        },
+    }
 
 
 def write(path, *entries, header=None) -> cio.Cassette:
@@ -40,18 +47,23 @@ def write(path, *entries, header=None) -> cio.Cassette:
 
 
 def test_one_secret_one_placeholder_continuing_the_cassettes_numbers(tmp_path):
-    c = write(tmp_path / "c.yaml",
-              entry(body={"secret_note": "ek_test_REDACTED_1"}),  # redacted before
-              entry(form={"key": EK1}),
-              entry(body={"echo": EK1, "other": EK2}))
+    c = write(
+        tmp_path / "c.yaml",
+        entry(body={"secret_note": "ek_test_REDACTED_1"}),  # redacted before
+        entry(form={"key": EK1}),
+        entry(body={"echo": EK1, "other": EK2}),
+    )
     out = reredact(c, RedactionRules())
     assert not scan(out.text) and out.left == 0 and out.changed == 2
     again = cio.parse(out.text, c.path)
-    assert again.interactions[0]["response"]["body"]["json"]["secret_note"] == \
-        "ek_test_REDACTED_1"  # kept its number
+    assert (
+        again.interactions[0]["response"]["body"]["json"]["secret_note"] == "ek_test_REDACTED_1"
+    )  # kept its number
     assert again.interactions[1]["request"]["body"]["form"]["key"] == "ek_test_REDACTED_2"
     assert again.interactions[2]["response"]["body"]["json"] == {
-        "echo": "ek_test_REDACTED_2", "other": "ek_test_REDACTED_3"}
+        "echo": "ek_test_REDACTED_2",
+        "other": "ek_test_REDACTED_3",
+    }
     assert reredact(again, RedactionRules()).text == out.text  # idempotent
 
 
@@ -60,9 +72,11 @@ def test_encoded_and_escaped_secrets_are_found_and_redacted(tmp_path):
     path = tmp_path / "c.yaml"
     c = write(path, entry(body={"blob": b64}))
     # the same key written with a YAML escape: a text scan does not see it
-    path.write_text(path.read_text().replace(b64, b64) + "---\nseq: 2\nrequest:\n  method: GET"
-                    "\n  path: /v1/x\nresponse:\n  status: 200\n  body:\n    text: \""
-                    "\\x65k_test_FakeEscapedKey0123456789\"\n...\n")
+    path.write_text(
+        path.read_text().replace(b64, b64) + "---\nseq: 2\nrequest:\n  method: GET"
+        '\n  path: /v1/x\nresponse:\n  status: 200\n  body:\n    text: "'
+        '\\x65k_test_FakeEscapedKey0123456789"\n...\n'
+    )
     c = cio.load(path)
     report = audit_mod.audit(c, audit_mod.Context(None, None, dt.datetime.now(dt.UTC)))
     kinds = [(f["category"], f["kind"]) for f in report["findings"]]
@@ -102,14 +116,15 @@ def test_usage_files_merge_and_refuse_what_is_not_one(tmp_path):
     usage.write(target, {"/a.yaml": {1, 3}})
     usage.write(target, {"/a.yaml": {2}, "/b.yaml": set()})
     assert usage.read(target) == {"/a.yaml": {1, 2, 3}, "/b.yaml": set()}
-    assert usage.read(target, relative=True) == {os.path.relpath("/a.yaml"): {1, 2, 3},
-                                                 os.path.relpath("/b.yaml"): set()}
+    assert usage.read(target, relative=True) == {
+        os.path.relpath("/a.yaml"): {1, 2, 3},
+        os.path.relpath("/b.yaml"): set(),
+    }
     target.write_text('{"mine": true}')
     with pytest.raises(usage.UsageError):  # not a usage file: never overwritten
         usage.write(target, {"/a.yaml": {1}})
     assert target.read_text() == '{"mine": true}'
-    for text in ("[]", "{}", '{"fc_cassette_usage": 1, "cassettes": [{"cassette": 1}]}',
-                 "nope"):
+    for text in ("[]", "{}", '{"fc_cassette_usage": 1, "cassettes": [{"cassette": 1}]}', "nope"):
         target.write_text(text)
         with pytest.raises(usage.UsageError, match=str(target)):
             usage.read(target)
@@ -130,15 +145,23 @@ def test_folders_contribute_only_cassettes(tmp_path):
 
 
 def test_audit_versions_and_age(tmp_path):
-    c = write(tmp_path / "c.yaml", entry(headers={"Stripe-Version": "2024-06-20"}),
-              header={"fc_cassette": 1, "stripe_version": "2026-10-28.endive",
-                      "created": "2025-01-01T00:00:00+00:00"})
+    c = write(
+        tmp_path / "c.yaml",
+        entry(headers={"Stripe-Version": "2024-06-20"}),
+        header={
+            "fc_cassette": 1,
+            "stripe_version": "2026-10-28.endive",
+            "created": "2025-01-01T00:00:00+00:00",
+        },
+    )
     assert audit_mod.api_versions(c) == ["2026-10-28.endive", "2024-06-20"]
     now = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
     report = audit_mod.audit(c, audit_mod.Context("2026-10-28.endive", 365, now))
     got = {(f["category"], f["kind"]): f["message"] for f in report["findings"]}
-    assert got[("api_version", "stripe_version")] == \
-        "recorded with Stripe API version 2024-06-20, not 2026-10-28.endive"
+    assert (
+        got[("api_version", "stripe_version")]
+        == "recorded with Stripe API version 2024-06-20, not 2026-10-28.endive"
+    )
     assert got[("age", "created")].startswith("recorded 705 day(s) ago")
     assert report["age_days"] == 705.0 and report["recorded_from"] == "created"
 
@@ -147,8 +170,7 @@ HEX = ("sk_test_" + "FakeHexKey0123456789").encode().hex()  # the scanner reads 
 # redactor cannot rewrite it: left for a human, and never imported
 
 
-def test_a_secret_the_redactor_cannot_rewrite_is_reported_and_never_imported(tmp_path,
-                                                                            capsys):
+def test_a_secret_the_redactor_cannot_rewrite_is_reported_and_never_imported(tmp_path, capsys):
     from fc_cassette import cli
 
     path = tmp_path / "c.yaml"
@@ -165,11 +187,16 @@ def test_a_secret_the_redactor_cannot_rewrite_is_reported_and_never_imported(tmp
     assert cli.main(["export", str(path), "-o", str(har)]) == 1  # nor a hex-encoded one
     capsys.readouterr()
     from fc_cassette.cli.har import har_of
+
     har.write_text(json.dumps(har_of(c)))  # written by hand, as a capture would be
     assert cli.main(["import", str(tmp_path / "c.har"), "-o", str(tmp_path / "in.yaml")]) == 1
     err = capsys.readouterr().err
-    assert "refused POST /v1/ephemeral_keys: the secret scanner found 1 secret(s) left " \
-        "after redaction (sk_test)" in err and HEX not in err
+    assert (
+        "refused POST /v1/ephemeral_keys: the secret scanner found 1 secret(s) left "
+        "after redaction (sk_test)"
+        in err
+        and HEX not in err
+    )
     imported = cio.load(tmp_path / "in.yaml")
     assert [i["response"]["body"]["json"] for i in imported.interactions] == [{"a": "clean"}]
     assert HEX not in (tmp_path / "in.yaml").read_text()
@@ -179,21 +206,33 @@ def test_a_negative_age_is_bad_input(tmp_path, capsys):
     from fc_cassette import cli
 
     assert cli.main(["audit", "--max-age-days", "-1", str(tmp_path)]) == 2
-    assert capsys.readouterr().err.splitlines()[0] == \
-        "fc-cassette: audit: --max-age-days -1: use 0 or more days"
+    assert (
+        capsys.readouterr().err.splitlines()[0]
+        == "fc-cassette: audit: --max-age-days -1: use 0 or more days"
+    )
 
 
-def test_prune_finds_the_cassette_by_its_relative_path_in_another_checkout(tmp_path,
-                                                                          monkeypatch):
+def test_prune_finds_the_cassette_by_its_relative_path_in_another_checkout(tmp_path, monkeypatch):
     from fc_cassette.cli.prune import used_seqs
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "cassettes").mkdir()
     write(tmp_path / "cassettes" / "c.yaml", entry(), entry())
     ci = tmp_path / "ci.json"  # written by a run in /builds/app (CI's checkout)
-    ci.write_text(json.dumps({"fc_cassette_usage": 1, "cassettes": [
-        {"cassette": "/builds/app/cassettes/c.yaml", "relative": "cassettes/c.yaml",
-         "used": [2]}]}))
+    ci.write_text(
+        json.dumps(
+            {
+                "fc_cassette_usage": 1,
+                "cassettes": [
+                    {
+                        "cassette": "/builds/app/cassettes/c.yaml",
+                        "relative": "cassettes/c.yaml",
+                        "used": [2],
+                    }
+                ],
+            }
+        )
+    )
     assert used_seqs("cassettes/c.yaml", [str(ci)]) == {2}
     with pytest.raises(usage.UsageError, match="no usage file names cassettes/x.yaml"):
         used_seqs("cassettes/x.yaml", [str(ci)])

@@ -16,20 +16,28 @@ from fc_cassette.matching.matcher import Matcher, Miss
 from fc_cassette.settings.config import MatchRules
 
 SESSIONS = "/v1/financial_connections/sessions"
-CREATE = {"account_holder": {"type": "customer", "customer": "cus_1"},
-          "permissions": ["balances", "payment_method"]}
+CREATE = {
+    "account_holder": {"type": "customer", "customer": "cus_1"},
+    "permissions": ["balances", "payment_method"],
+}
 # the builders' requests say no scheme, so no recording names its upstream
-RECORD = ("fc-cassette record --record-mode new_episodes c.yaml --upstream URL "
-          "(pytest: --fc-record-mode=new_episodes --fc-upstream URL), URL being the API to "
-          "record from (https://api.stripe.com, or a simulator's http://127.0.0.1:PORT)")
+RECORD = (
+    "fc-cassette record --record-mode new_episodes c.yaml --upstream URL "
+    "(pytest: --fc-record-mode=new_episodes --fc-upstream URL), URL being the API to "
+    "record from (https://api.stripe.com, or a simulator's http://127.0.0.1:PORT)"
+)
 
 
 req, it = match_request, match_entry
 
 
 def matcher(*requests_, rules=None, **kw) -> Matcher:
-    return Matcher([it(i, r) for i, r in enumerate(requests_, start=1)], rules or MatchRules(),
-                   cassette="c.yaml", **kw)
+    return Matcher(
+        [it(i, r) for i, r in enumerate(requests_, start=1)],
+        rules or MatchRules(),
+        cassette="c.yaml",
+        **kw,
+    )
 
 
 def miss(m: Matcher, request) -> list[str]:
@@ -42,19 +50,23 @@ def miss(m: Matcher, request) -> list[str]:
 def test_an_empty_query_against_a_parameter_is_one_true_clause():
     m = matcher(req("GET", f"{SESSIONS}/fcsess_1"))
     first, fix = miss(m, req("GET", f"{SESSIONS}/fcsess_1", query={"foo": "bar"}))
-    assert first.endswith("(GET /v1/financial_connections/sessions/fcsess_1): "
-                          "query.foo: recorded nothing, got 'bar'")
+    assert first.endswith(
+        "(GET /v1/financial_connections/sessions/fcsess_1): query.foo: recorded nothing, got 'bar'"
+    )
     assert "query: recorded" not in first
-    assert fix == (f"To fix: if the new request is intended, re-record: {RECORD}; if the "
-                   "difference does not matter, ignore it in the config: "
-                   "matching.ignore_params: [foo]")
+    assert fix == (
+        f"To fix: if the new request is intended, re-record: {RECORD}; if the "
+        "difference does not matter, ignore it in the config: "
+        "matching.ignore_params: [foo]"
+    )
 
 
 def test_an_empty_nested_mapping_against_a_filled_one():
     m = matcher(req(json_body={"metadata": {}, "a": []}))
     first, _ = miss(m, req(json_body={"metadata": {"k": "v"}}))
-    assert first.endswith("json.a: recorded an empty list, got nothing; "
-                          "json.metadata.k: recorded nothing, got 'v'")
+    assert first.endswith(
+        "json.a: recorded an empty list, got nothing; json.metadata.k: recorded nothing, got 'v'"
+    )
 
 
 def test_a_missing_header_is_no_header_and_the_fix_names_matching_headers():
@@ -71,8 +83,9 @@ def test_a_missing_header_is_no_header_and_the_fix_names_matching_headers():
 def test_a_body_of_another_kind_is_one_clause():
     m = matcher(req(form=CREATE))
     first, fix = miss(m, req(json_body=CREATE))
-    assert first.endswith("(POST /v1/financial_connections/sessions): "
-                          "body: recorded a form body, got a JSON body")
+    assert first.endswith(
+        "(POST /v1/financial_connections/sessions): body: recorded a form body, got a JSON body"
+    )
     assert fix == f"To fix: record this request: {RECORD}"
     first, _ = miss(m, req())
     assert first.endswith("body: recorded a form body, got no body")
@@ -81,27 +94,37 @@ def test_a_body_of_another_kind_is_one_clause():
 def test_json_values_keep_their_type():
     m = matcher(req(json_body={"a": 1, "b": None, "c": True}))
     first, _ = miss(m, req(json_body={"a": "1", "b": "", "c": "true"}))
-    assert first.endswith("json.a: recorded 1, got '1'; json.b: recorded null, got ''; "
-                          "json.c: recorded true, got 'true'")
+    assert first.endswith(
+        "json.a: recorded 1, got '1'; json.b: recorded null, got ''; "
+        "json.c: recorded true, got 'true'"
+    )
 
 
 def test_nested_parameters_are_named_for_ignore_params():
     m = matcher(req(form=CREATE))
-    _, fix = miss(m, req(form={**CREATE, "account_holder": {"type": "customer",
-                                                             "customer": "cus_2"}}))
+    _, fix = miss(
+        m, req(form={**CREATE, "account_holder": {"type": "customer", "customer": "cus_2"}})
+    )
     assert fix.endswith("matching.ignore_params: [account_holder.customer]")
     # the suggestion works: with it, the request matches
-    ignoring = matcher(req(form=CREATE),
-                       rules=MatchRules(ignore_params=["account_holder.customer"]))
-    assert ignoring.take(req(form={**CREATE, "account_holder": {
-        "type": "customer", "customer": "cus_2"}}))["seq"] == 1
+    ignoring = matcher(
+        req(form=CREATE), rules=MatchRules(ignore_params=["account_holder.customer"])
+    )
+    assert (
+        ignoring.take(
+            req(form={**CREATE, "account_holder": {"type": "customer", "customer": "cus_2"}})
+        )["seq"]
+        == 1
+    )
 
 
 def test_another_method_or_path_is_recorded_not_ignored():
     m = matcher(req("GET", f"{SESSIONS}/fcsess_1"))
     first, fix = miss(m, req("GET", "/v1/customers/cus_1"))
-    assert "path: recorded '/v1/financial_connections/sessions/fcsess_1', got " \
-           "'/v1/customers/cus_1'" in first
+    assert (
+        "path: recorded '/v1/financial_connections/sessions/fcsess_1', got "
+        "'/v1/customers/cus_1'" in first
+    )
     assert fix == f"To fix: record this request: {RECORD}"
 
 
@@ -110,20 +133,27 @@ def test_a_used_up_miss_names_the_interactions_and_the_fix():
     m = matcher(get, req(form=CREATE), get)
     m.take(get), m.take(get)
     first, fix = miss(m, get)
-    assert first == ("GET /v1/financial_connections/sessions/fcsess_1 was recorded 2 times, "
-                     "this is call 3: interactions 1, 3 were used by the earlier calls")
-    assert fix == (f"To fix: record the extra call: {RECORD}; or answer it with the last "
-                   "recording: replay.on_exhausted: repeat_last")
+    assert first == (
+        "GET /v1/financial_connections/sessions/fcsess_1 was recorded 2 times, "
+        "this is call 3: interactions 1, 3 were used by the earlier calls"
+    )
+    assert fix == (
+        f"To fix: record the extra call: {RECORD}; or answer it with the last "
+        "recording: replay.on_exhausted: repeat_last"
+    )
     one = matcher(get)
     one.take(get)
-    assert miss(one, get)[0].endswith("recorded 1 time, this is call 2: interaction 1 was "
-                                      "used by the earlier call")
+    assert miss(one, get)[0].endswith(
+        "recorded 1 time, this is call 2: interaction 1 was used by the earlier call"
+    )
 
 
 def test_an_empty_cassette_says_record_it():
     assert miss(matcher(), req()) == [
         "no recorded request matches POST /v1/financial_connections/sessions (the cassette "
-        "is empty)", f"To fix: record it: {RECORD}"]
+        "is empty)",
+        f"To fix: record it: {RECORD}",
+    ]
 
 
 # -------------------------------------------------------------- the bounded search
@@ -143,8 +173,7 @@ def _many(n: int) -> list[dict]:
 def test_path_shape_replaces_ids_only():
     assert closest.shape(f"{SESSIONS}/fcsess_1Abc") == f"{SESSIONS}/{{id}}"
     assert closest.shape(SESSIONS) == SESSIONS
-    assert closest.shape("/v1/customers/cus_9/sources/card_1X") == \
-        "/v1/customers/{id}/sources/{id}"
+    assert closest.shape("/v1/customers/cus_9/sources/card_1X") == "/v1/customers/{id}/sources/{id}"
 
 
 def test_the_closest_recording_is_found_in_a_large_cassette(monkeypatch):
@@ -153,11 +182,16 @@ def test_the_closest_recording_is_found_in_a_large_cassette(monkeypatch):
     real = misses.diff
     monkeypatch.setattr(misses, "diff", lambda *a: compared.append(1) or real(*a))
     # a create that differs from interaction 12346 (customer cus_12344) by one value
-    changed = {**CREATE, "permissions": ["balances", "transactions"],
-               "account_holder": {"type": "customer", "customer": "cus_12344"}}
+    changed = {
+        **CREATE,
+        "permissions": ["balances", "transactions"],
+        "account_holder": {"type": "customer", "customer": "cus_12344"},
+    }
     first, _ = miss(m, req(form=changed))
-    assert "closest is interaction 12345 (POST /v1/financial_connections/sessions): " \
-           "form.permissions[1]: recorded 'payment_method', got 'transactions'" in first
+    assert (
+        "closest is interaction 12345 (POST /v1/financial_connections/sessions): "
+        "form.permissions[1]: recorded 'payment_method', got 'transactions'" in first
+    )
     assert len(compared) <= closest.MAX_CANDIDATES
     compared.clear()
     # a retrieve with a new query parameter: the recording of the same path
@@ -177,8 +211,9 @@ def test_misses_at_40000_interactions_are_explained_like_at_100():
     small, large = Matcher(_many(100), MatchRules()), Matcher(_many(40_000), MatchRules())
     for m, n in ((small, 100), (large, 40_000)):
         for i in range(1, 40, 2):
-            got = m.take(req("GET", f"{SESSIONS}/fcsess_{(i * 7919) % n:07d}Abc",
-                             query={"q": str(i)}))
+            got = m.take(
+                req("GET", f"{SESSIONS}/fcsess_{(i * 7919) % n:07d}Abc", query={"q": str(i)})
+            )
             assert isinstance(got, Miss)
             assert got.message.startswith(f"no recorded request matches GET {SESSIONS}/")
             assert "; closest is interaction " in got.message, got.message
@@ -195,17 +230,25 @@ def test_misses_diff_and_ignore_params_share_one_field_path_notation():
 
     recorded = {**CREATE, "metadata": {"k": {"deep": "1"}}}
     got = {**CREATE, "metadata": {"k": {"deep": "2"}}}
-    (field, _, _), = misses.diff(*(Matcher([], MatchRules()).prepare(req(form=f))[1]
-                                  for f in (recorded, got)))
+    ((field, _, _),) = misses.diff(
+        *(Matcher([], MatchRules()).prepare(req(form=f))[1] for f in (recorded, got))
+    )
     assert field == "form.metadata.k.deep"
     changed = diff.changes(it(1, req(form=recorded)), it(1, req(form=got)))
     assert [c["path"] for c in changed] == ["request.body." + field]
     assert fieldpath.split("request.body." + field) == [
-        "request", "body", "form", "metadata", "k", "deep"]
+        "request",
+        "body",
+        "form",
+        "metadata",
+        "k",
+        "deep",
+    ]
     fix = misses.fix_unmatched([(field, "1", "2")], "c.yaml")
     assert fix.endswith("matching.ignore_params: [metadata.k.deep]")
-    m = Matcher([it(1, req(form=recorded))],
-                MatchRules(ignore_params=[fieldpath.param("metadata.k.deep")]))
+    m = Matcher(
+        [it(1, req(form=recorded))], MatchRules(ignore_params=[fieldpath.param("metadata.k.deep")])
+    )
     assert not isinstance(m.take(req(form=got)), Miss)
     assert fieldpath.param("permissions[1]") == "permissions"
 
@@ -218,28 +261,44 @@ def _full(path: str, method: str = "GET", port: int = 12111, **kw) -> dict:
 def test_the_fix_carries_the_upstream_the_cassette_was_recorded_from():
     m = matcher(_full(SESSIONS, "POST", form=CREATE))
     fix = miss(m, _full(SESSIONS, "POST", form={**CREATE, "filters": {"countries": ["US"]}}))[1]
-    assert ("fc-cassette record --record-mode new_episodes c.yaml --upstream "
-            "http://127.0.0.1:12111 (pytest: --fc-record-mode=new_episodes --fc-upstream "
-            "http://127.0.0.1:12111)") in fix
-    https = Matcher([it(1, {**req("GET", SESSIONS), "scheme": "https", "port": 443})],
-                    MatchRules(), cassette="c.yaml")
+    assert (
+        "fc-cassette record --record-mode new_episodes c.yaml --upstream "
+        "http://127.0.0.1:12111 (pytest: --fc-record-mode=new_episodes --fc-upstream "
+        "http://127.0.0.1:12111)"
+    ) in fix
+    https = Matcher(
+        [it(1, {**req("GET", SESSIONS), "scheme": "https", "port": 443})],
+        MatchRules(),
+        cassette="c.yaml",
+    )
     assert "--upstream https://api.stripe.com (pytest:" in miss(https, req("POST", SESSIONS))[1]
 
 
 def test_a_request_naming_an_id_the_cassette_returned_is_recorded_again_whole():
     created = it(1, _full(SESSIONS, "POST", form=CREATE))
-    created["response"]["body"] = {"json": {"id": "fcsess_1Abc", "accounts": {
-        "data": [{"id": "fca_2Def"}]}}}
+    created["response"]["body"] = {
+        "json": {"id": "fcsess_1Abc", "accounts": {"data": [{"id": "fca_2Def"}]}}
+    }
     m = Matcher([created], MatchRules(), cassette="c.yaml")
     fix = miss(m, _full(f"{SESSIONS}/fcsess_1Abc"))[1]
-    assert fix.startswith("To fix: record the whole test again (this request names "
-                          "fcsess_1Abc, which the cassette's interaction 1 returned; "), fix
-    assert fix.endswith("fc-cassette record --record-mode all c.yaml --upstream "
-                        "http://127.0.0.1:12111 (pytest: --fc-record-mode=all --fc-upstream "
-                        "http://127.0.0.1:12111)"), fix
+    assert fix.startswith(
+        "To fix: record the whole test again (this request names "
+        "fcsess_1Abc, which the cassette's interaction 1 returned; "
+    ), fix
+    assert fix.endswith(
+        "fc-cassette record --record-mode all c.yaml --upstream "
+        "http://127.0.0.1:12111 (pytest: --fc-record-mode=all --fc-upstream "
+        "http://127.0.0.1:12111)"
+    ), fix
     # an id in a body counts too (a nested one: an account of the session)
-    fix = miss(m, _full("/v1/financial_connections/accounts/fca_2Def/refresh", "POST",
-                        form={"features": ["balance"]}))[1]
+    fix = miss(
+        m,
+        _full(
+            "/v1/financial_connections/accounts/fca_2Def/refresh",
+            "POST",
+            form={"features": ["balance"]},
+        ),
+    )[1]
     assert "names fca_2Def" in fix and "--record-mode all" in fix
     body = miss(m, _full(SESSIONS, "POST", form={**CREATE, "account": "fca_2Def"}))[1]
     assert "names fca_2Def" in body and "new_episodes" in body and "--record-mode all" in body

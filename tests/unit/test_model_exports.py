@@ -13,8 +13,7 @@ from fc_cassette.stripe_api.models import exports
 
 def test_the_export_block_is_up_to_date():
     text = exports.INIT.read_text(encoding="utf-8")
-    assert exports.rewritten(text) == text, (
-        "run: python -m fc_cassette.stripe_api.models.exports")
+    assert exports.rewritten(text) == text, "run: python -m fc_cassette.stripe_api.models.exports"
 
 
 def test_every_public_name_of_every_module_is_exported():

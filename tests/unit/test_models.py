@@ -79,7 +79,7 @@ def test_seed_client_secret_is_a_placeholder(seed):
     # the repo's secret scanner only tolerates obviously fake client secrets
     secret = seed["client_secret"]
     assert ID_PATTERNS["client_secret"].match(secret)
-    tail = secret[len("fcsess_client_secret_"):]
+    tail = secret[len("fcsess_client_secret_") :]
     assert "fake" in tail or "example" in tail
 
 
@@ -175,9 +175,20 @@ def test_drift_is_reported_even_when_invalid(seed):
 
 
 # --------------------------------------------------------------------- required/nullable
-@pytest.mark.parametrize("field", ["display_name", "last4", "ownership", "balance",
-                                   "account_numbers", "permissions", "subscriptions",
-                                   "transaction_refresh", "account_holder"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "display_name",
+        "last4",
+        "ownership",
+        "balance",
+        "account_numbers",
+        "permissions",
+        "subscriptions",
+        "transaction_refresh",
+        "account_holder",
+    ],
+)
 def test_optional_nullable_account_fields_accept_null_and_absence(rich, field):
     account = rich["accounts"]["data"][0]
     account[field] = None
@@ -210,9 +221,20 @@ def test_optional_nullable_session_fields(seed, field):
     assert validate_session(seed).valid
 
 
-@pytest.mark.parametrize("field", ["category", "created", "id", "institution_name", "livemode",
-                                   "object", "status", "subcategory",
-                                   "supported_payment_method_types"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "category",
+        "created",
+        "id",
+        "institution_name",
+        "livemode",
+        "object",
+        "status",
+        "subcategory",
+        "supported_payment_method_types",
+    ],
+)
 def test_required_account_fields(rich, field):
     del rich["accounts"]["data"][0][field]
     report = validate_session(rich)
@@ -224,20 +246,26 @@ def test_invalid_enum_has_indexed_path(seed):
     seed["permissions"] = ["balances", "nope"]
     report = validate_session(seed)
     assert report.valid is False
-    assert report.errors == [{
-        "path": "permissions[1]",
-        "message": "Input should be 'balances', 'ownership', 'payment_method' or 'transactions'",
-    }]
+    assert report.errors == [
+        {
+            "path": "permissions[1]",
+            "message": "Input should be 'balances', 'ownership', 'payment_method' or 'transactions'",
+        }
+    ]
 
 
 def test_invalid_nested_enum_keeps_real_indices(rich):
     rich["accounts"]["data"][0]["balance"]["type"] = "debit"
     rich["accounts"]["data"][1]["account_numbers"][0]["supported_networks"] = ["ach", "wire"]
     report = validate_session(rich)
-    assert paths(report) == ["accounts.data[0].balance.type",
-                             "accounts.data[1].account_numbers[0].supported_networks[1]"]
-    assert error_at(report, "accounts.data[0].balance.type")["message"] == \
-        "Input should be 'cash' or 'credit'"
+    assert paths(report) == [
+        "accounts.data[0].balance.type",
+        "accounts.data[1].account_numbers[0].supported_networks[1]",
+    ]
+    assert (
+        error_at(report, "accounts.data[0].balance.type")["message"]
+        == "Input should be 'cash' or 'credit'"
+    )
 
 
 def test_missing_livemode(seed):
@@ -246,21 +274,24 @@ def test_missing_livemode(seed):
     assert report.errors == [{"path": "livemode", "message": "Field required"}]
 
 
-@pytest.mark.parametrize("mutate, path", [
-    (lambda s: s.__setitem__("livemode", "false"), "livemode"),
-    (lambda s: s.__setitem__("livemode", 0), "livemode"),
-    (lambda s: s["accounts"].__setitem__("has_more", "no"), "accounts.has_more"),
-    (lambda s: s["accounts"].__setitem__("data", {}), "accounts.data"),
-    (lambda s: s.__setitem__("permissions", "balances"), "permissions"),
-    (lambda s: s.__setitem__("limits", {"accounts": "5"}), "limits.accounts"),
-    (lambda s: s.__setitem__("limits", {"accounts": True}), "limits.accounts"),
-    (lambda s: s.__setitem__("account_holder", {"type": "company"}), "account_holder.type"),
-    (lambda s: s.__setitem__("account_holder", {"customer": "cus_X"}), "account_holder.type"),
-    (lambda s: s.__setitem__("object", "financial_connections.account"), "object"),
-    (lambda s: s["accounts"].__setitem__("url", "/v1/customers"), "accounts.url"),
-    (lambda s: s["accounts"].__setitem__("object", "search_result"), "accounts.object"),
-    (lambda s: s["filters"].__setitem__("countries", "US"), "filters.countries"),
-])
+@pytest.mark.parametrize(
+    "mutate, path",
+    [
+        (lambda s: s.__setitem__("livemode", "false"), "livemode"),
+        (lambda s: s.__setitem__("livemode", 0), "livemode"),
+        (lambda s: s["accounts"].__setitem__("has_more", "no"), "accounts.has_more"),
+        (lambda s: s["accounts"].__setitem__("data", {}), "accounts.data"),
+        (lambda s: s.__setitem__("permissions", "balances"), "permissions"),
+        (lambda s: s.__setitem__("limits", {"accounts": "5"}), "limits.accounts"),
+        (lambda s: s.__setitem__("limits", {"accounts": True}), "limits.accounts"),
+        (lambda s: s.__setitem__("account_holder", {"type": "company"}), "account_holder.type"),
+        (lambda s: s.__setitem__("account_holder", {"customer": "cus_X"}), "account_holder.type"),
+        (lambda s: s.__setitem__("object", "financial_connections.account"), "object"),
+        (lambda s: s["accounts"].__setitem__("url", "/v1/customers"), "accounts.url"),
+        (lambda s: s["accounts"].__setitem__("object", "search_result"), "accounts.object"),
+        (lambda s: s["filters"].__setitem__("countries", "US"), "filters.countries"),
+    ],
+)
 def test_wrong_values_fail_with_exact_path(seed, mutate, path):
     mutate(seed)
     report = validate_session(seed)
@@ -268,18 +299,37 @@ def test_wrong_values_fail_with_exact_path(seed, mutate, path):
     assert paths(report) == [path]
 
 
-@pytest.mark.parametrize("mutate, path", [
-    (lambda a: a["balance"]["current"].__setitem__("usd", "100"), "accounts.data[0].balance.current.usd"),
-    (lambda a: a["balance"]["current"].__setitem__("usd", 1.5), "accounts.data[0].balance.current.usd"),
-    (lambda a: a["balance"]["credit"].__setitem__("used", []), "accounts.data[0].balance.credit.used"),
-    (lambda a: a.__setitem__("created", "1700000000"), "accounts.data[0].created"),
-    (lambda a: a.__setitem__("ownership", 5), "accounts.data[0].ownership"),
-    (lambda a: a["ownership"]["owners"]["data"][0].__delitem__("name"),
-     "accounts.data[0].ownership.owners.data[0].name"),
-    (lambda a: a["balance_refresh"].__setitem__("status", "done"), "accounts.data[0].balance_refresh.status"),
-    (lambda a: a.__setitem__("status_details", {"active": {"action": "none"}}),
-     "accounts.data[0].status_details.active.cause"),
-])
+@pytest.mark.parametrize(
+    "mutate, path",
+    [
+        (
+            lambda a: a["balance"]["current"].__setitem__("usd", "100"),
+            "accounts.data[0].balance.current.usd",
+        ),
+        (
+            lambda a: a["balance"]["current"].__setitem__("usd", 1.5),
+            "accounts.data[0].balance.current.usd",
+        ),
+        (
+            lambda a: a["balance"]["credit"].__setitem__("used", []),
+            "accounts.data[0].balance.credit.used",
+        ),
+        (lambda a: a.__setitem__("created", "1700000000"), "accounts.data[0].created"),
+        (lambda a: a.__setitem__("ownership", 5), "accounts.data[0].ownership"),
+        (
+            lambda a: a["ownership"]["owners"]["data"][0].__delitem__("name"),
+            "accounts.data[0].ownership.owners.data[0].name",
+        ),
+        (
+            lambda a: a["balance_refresh"].__setitem__("status", "done"),
+            "accounts.data[0].balance_refresh.status",
+        ),
+        (
+            lambda a: a.__setitem__("status_details", {"active": {"action": "none"}}),
+            "accounts.data[0].status_details.active.cause",
+        ),
+    ],
+)
 def test_wrong_account_values_fail_with_exact_path(rich, mutate, path):
     mutate(rich["accounts"]["data"][0])
     report = validate_session(rich)
@@ -290,8 +340,12 @@ def test_wrong_account_values_fail_with_exact_path(rich, mutate, path):
 def test_id_or_object_message_is_human(rich):
     rich["accounts"]["data"][0]["ownership"] = 5
     report = validate_session(rich)
-    assert report.errors == [{"path": "accounts.data[0].ownership",
-                              "message": "Input should be an ID string or an object"}]
+    assert report.errors == [
+        {
+            "path": "accounts.data[0].ownership",
+            "message": "Input should be an ID string or an object",
+        }
+    ]
 
 
 # ----------------------------------------------------------------------------- IDs
@@ -303,19 +357,30 @@ def test_session_id_of_another_shape_is_drift_not_invalid(seed):
     assert "id (not an fcsess_ id)" in report.drift
 
 
-@pytest.mark.parametrize("value", [
-    "fcsess_client_secret_examplefakeAbc123",
-    "fcsess_client_secret_REDACTED_1",
-    "fcsess_client_secret_" + "x" * 300,
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "fcsess_client_secret_examplefakeAbc123",
+        "fcsess_client_secret_REDACTED_1",
+        "fcsess_client_secret_" + "x" * 300,
+    ],
+)
 def test_client_secret_placeholders_validate(seed, value):
     seed["client_secret"] = value
     assert validate_session(seed).valid
 
 
-@pytest.mark.parametrize("value", ["fcsess_1ExampleSessAbc123_secret_456", "fcsess_123_secret_456",
-                                   "fcsess_client_secret_", "cs_fake",
-                                   "fcsess_client_secret_fake-1", ""])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "fcsess_1ExampleSessAbc123_secret_456",
+        "fcsess_123_secret_456",
+        "fcsess_client_secret_",
+        "cs_fake",
+        "fcsess_client_secret_fake-1",
+        "",
+    ],
+)
 def test_client_secret_of_any_shape_is_valid(seed, value):
     """Issue #14: the spec gives no pattern and Stripe's own fixtures write
     ``fcsess_..._secret_...``: a shape mismatch is never invalid (nor drift)."""
@@ -336,25 +401,38 @@ def test_session_ids_have_no_fixed_length(seed, value):
     assert validate_session(seed).valid
 
 
-@pytest.mark.parametrize("value", ["fcsess_", "fcsess_abc\n", " fcsess_abc", "fcsess_abc-def",
-                                   "xfcsess_abc", "fca_abc", ""])
+@pytest.mark.parametrize(
+    "value",
+    ["fcsess_", "fcsess_abc\n", " fcsess_abc", "fcsess_abc-def", "xfcsess_abc", "fca_abc", ""],
+)
 def test_session_id_pattern_is_anchored_and_reports_drift(seed, value):
     seed["id"] = value
     report = validate_session(seed)
     assert report.valid and "id (not an fcsess_ id)" in report.drift, report
 
 
-@pytest.mark.parametrize("mutate, drift", [
-    (lambda a: a.__setitem__("ownership", "fcaown_1NotAnOwnership"),
-     "accounts.data[].ownership (not an fcaowns_ id)"),
-    (lambda a: a["ownership"].__setitem__("id", "fcaown_1Wrong"),
-     "accounts.data[].ownership.id (not an fcaowns_ id)"),
-    (lambda a: a["ownership"].__setitem__("id", ""),  # stripe-mock's expanded ownership
-     "accounts.data[].ownership.id (not an fcaowns_ id)"),
-    (lambda a: a["ownership"]["owners"]["data"][0].__setitem__("id", "fcaowns_1Wrong"),
-     "accounts.data[].ownership.owners.data[].id (not an fcaown_ id)"),
-    (lambda a: a.__setitem__("id", "fcsess_1Wrong"), "accounts.data[].id (not an fca_ id)"),
-])
+@pytest.mark.parametrize(
+    "mutate, drift",
+    [
+        (
+            lambda a: a.__setitem__("ownership", "fcaown_1NotAnOwnership"),
+            "accounts.data[].ownership (not an fcaowns_ id)",
+        ),
+        (
+            lambda a: a["ownership"].__setitem__("id", "fcaown_1Wrong"),
+            "accounts.data[].ownership.id (not an fcaowns_ id)",
+        ),
+        (
+            lambda a: a["ownership"].__setitem__("id", ""),  # stripe-mock's expanded ownership
+            "accounts.data[].ownership.id (not an fcaowns_ id)",
+        ),
+        (
+            lambda a: a["ownership"]["owners"]["data"][0].__setitem__("id", "fcaowns_1Wrong"),
+            "accounts.data[].ownership.owners.data[].id (not an fcaown_ id)",
+        ),
+        (lambda a: a.__setitem__("id", "fcsess_1Wrong"), "accounts.data[].id (not an fca_ id)"),
+    ],
+)
 def test_ids_of_another_shape_are_drift_not_invalid(rich, mutate, drift):
     """Issue #26, item 15: our id patterns are never stricter than Stripe's spec."""
     mutate(rich["accounts"]["data"][0])
@@ -363,15 +441,18 @@ def test_ids_of_another_shape_are_drift_not_invalid(rich, mutate, drift):
     assert report.drift == [drift]
 
 
-@pytest.mark.parametrize("kind, good, bad", [
-    ("session", "fcsess_1Abc", "fcsess_client_secret_abc"),
-    ("client_secret", "fcsess_client_secret_REDACTED_1", "fcsess_1Abc"),
-    ("account", "fca_1Abc", "fcaowns_1Abc"),
-    ("ownership", "fcaowns_1Abc", "fcaown_1Abc"),
-    ("owner", "fcaown_1Abc", "fcaowns_1Abc"),
-    ("customer", "cus_1Abc", "acct_1Abc"),
-    ("stripe_account", "acct_1Abc", "cus_1Abc"),
-])
+@pytest.mark.parametrize(
+    "kind, good, bad",
+    [
+        ("session", "fcsess_1Abc", "fcsess_client_secret_abc"),
+        ("client_secret", "fcsess_client_secret_REDACTED_1", "fcsess_1Abc"),
+        ("account", "fca_1Abc", "fcaowns_1Abc"),
+        ("ownership", "fcaowns_1Abc", "fcaown_1Abc"),
+        ("owner", "fcaown_1Abc", "fcaowns_1Abc"),
+        ("customer", "cus_1Abc", "acct_1Abc"),
+        ("stripe_account", "acct_1Abc", "cus_1Abc"),
+    ],
+)
 def test_exported_id_patterns(kind, good, bad):
     assert ID_PATTERNS[kind].match(good)
     assert not ID_PATTERNS[kind].match(bad)
@@ -422,8 +503,9 @@ def test_create_limits_accounts_int_string_or_empty(value, expected):
 @pytest.mark.parametrize("value", ["5.0", "five", " 5", "true", True, None, ["5"], {}, 5.0])
 def test_create_limits_accounts_rejects_non_integers(value):
     report = validate_create_params(dict(BASE_CREATE, limits={"accounts": value}))
-    assert report.errors == [{"path": "limits.accounts",
-                              "message": "Input should be an integer or an empty string"}]
+    assert report.errors == [
+        {"path": "limits.accounts", "message": "Input should be an integer or an empty string"}
+    ]
 
 
 def test_create_limits_accounts_is_required_inside_limits():
@@ -438,9 +520,11 @@ def test_create_filters_country_single_string_accepted():
 
 def test_create_params_decoded_from_a_real_form_body():
     formcodec = pytest.importorskip("fc_cassette.exchange.formcodec")
-    body = ("account_holder[type]=customer&account_holder[customer]=cus_ExampleCust123"
-            "&permissions[0]=balances&permissions[1]=payment_method"
-            "&filters[countries][]=US&limits[accounts]=5&expand[]=accounts")
+    body = (
+        "account_holder[type]=customer&account_holder[customer]=cus_ExampleCust123"
+        "&permissions[0]=balances&permissions[1]=payment_method"
+        "&filters[countries][]=US&limits[accounts]=5&expand[]=accounts"
+    )
     assert validate_create_params(formcodec.decode(body)).valid
     body_empty_limit = "account_holder[type]=account&account_holder[account]=acct_1Ex&permissions[]=ownership&limits[accounts]="
     assert validate_create_params(formcodec.decode(body_empty_limit)).valid
@@ -456,21 +540,28 @@ def test_create_without_permissions_fails():
     assert report.errors == [{"path": "permissions", "message": "Field required"}]
 
 
-@pytest.mark.parametrize("params, path", [
-    (dict(BASE_CREATE, permissions=["balances", "nope"]), "permissions[1]"),
-    (dict(BASE_CREATE, permissions="balances"), "permissions"),
-    (dict(BASE_CREATE, account_holder={"type": "person"}), "account_holder.type"),
-    (dict(BASE_CREATE, account_holder={"customer": "cus_1"}), "account_holder.type"),
-    (dict(BASE_CREATE, account_holder="cus_1"), "account_holder"),
-    (dict(BASE_CREATE, prefetch=["payment_method"]), "prefetch[0]"),
-    (dict(BASE_CREATE, filters={"account_subcategories": ["checking", "other"]}),
-     "filters.account_subcategories[1]"),
-    (dict(BASE_CREATE, filters={"require_payment_method_support": "true"}),
-     "filters.require_payment_method_support"),
-    (dict(BASE_CREATE, manual_entry={"mode": "enabled"}), "manual_entry.mode"),
-    (dict(BASE_CREATE, return_url=["a", "b"]), "return_url"),
-    (dict(BASE_CREATE, expand="accounts"), "expand"),
-])
+@pytest.mark.parametrize(
+    "params, path",
+    [
+        (dict(BASE_CREATE, permissions=["balances", "nope"]), "permissions[1]"),
+        (dict(BASE_CREATE, permissions="balances"), "permissions"),
+        (dict(BASE_CREATE, account_holder={"type": "person"}), "account_holder.type"),
+        (dict(BASE_CREATE, account_holder={"customer": "cus_1"}), "account_holder.type"),
+        (dict(BASE_CREATE, account_holder="cus_1"), "account_holder"),
+        (dict(BASE_CREATE, prefetch=["payment_method"]), "prefetch[0]"),
+        (
+            dict(BASE_CREATE, filters={"account_subcategories": ["checking", "other"]}),
+            "filters.account_subcategories[1]",
+        ),
+        (
+            dict(BASE_CREATE, filters={"require_payment_method_support": "true"}),
+            "filters.require_payment_method_support",
+        ),
+        (dict(BASE_CREATE, manual_entry={"mode": "enabled"}), "manual_entry.mode"),
+        (dict(BASE_CREATE, return_url=["a", "b"]), "return_url"),
+        (dict(BASE_CREATE, expand="accounts"), "expand"),
+    ],
+)
 def test_create_params_errors_have_exact_paths(params, path):
     report = validate_create_params(params)
     assert report.valid is False
@@ -488,8 +579,11 @@ def test_unknown_top_level_create_param_is_an_error():
 
 
 def test_unknown_nested_create_key_is_drift_not_error():
-    params = dict(BASE_CREATE, filters={"countries": ["US"], "institution": "x"},
-                  account_holder={"type": "customer", "customer": "cus_1", "extra": "1"})
+    params = dict(
+        BASE_CREATE,
+        filters={"countries": ["US"], "institution": "x"},
+        account_holder={"type": "customer", "customer": "cus_1", "extra": "1"},
+    )
     report = validate_create_params(params)
     assert report.valid is True
     assert report.errors == []
@@ -497,8 +591,14 @@ def test_unknown_nested_create_key_is_drift_not_error():
 
 
 # ------------------------------------------------------------------------- retrieve params
-@pytest.mark.parametrize("params", [{}, {"expand": ["accounts"]},
-                                    {"expand": ["accounts.data.ownership", "account_holder.customer"]}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"expand": ["accounts"]},
+        {"expand": ["accounts.data.ownership", "account_holder.customer"]},
+    ],
+)
 def test_retrieve_params_valid(params):
     assert validate_retrieve_params(params).as_dict() == {"valid": True, "errors": [], "drift": []}
 
@@ -526,11 +626,13 @@ def test_error_envelope_failures(api_error):
     bad = copy.deepcopy(api_error)
     bad["error"]["type"] = "oops_error"
     report = validate_error(bad)
-    assert report.errors == [{
-        "path": "error.type",
-        "message": "Input should be 'api_error', 'card_error', 'idempotency_error' or "
-                   "'invalid_request_error'",
-    }]
+    assert report.errors == [
+        {
+            "path": "error.type",
+            "message": "Input should be 'api_error', 'card_error', 'idempotency_error' or "
+            "'invalid_request_error'",
+        }
+    ]
     assert validate_error({}).errors == [{"path": "error", "message": "Field required"}]
     assert paths(validate_error({"error": {"message": "x"}})) == ["error.type"]
     assert paths(validate_error({"error": "boom"})) == ["error"]
@@ -573,7 +675,11 @@ def test_report_is_frozen_plain_data(seed):
 
 def test_report_positional_construction():
     report = Report(False, [{"path": "", "message": "x"}], [])
-    assert report.as_dict() == {"valid": False, "errors": [{"path": "", "message": "x"}], "drift": []}
+    assert report.as_dict() == {
+        "valid": False,
+        "errors": [{"path": "", "message": "x"}],
+        "drift": [],
+    }
 
 
 # ----------------------------------------------------------------------- never raises
@@ -584,15 +690,35 @@ def _deep(n: int):
     return value
 
 
-GARBAGE = [None, [], "x", 5, 5.5, True, {}, b"bytes", object(), {1: 2}, {None: []},
-           {"accounts": {"data": [None, 1, "x", [], {"ownership": {"owners": 7}}]}},
-           {"id": ["fcsess_1"], "accounts": "list", "livemode": {}, "permissions": [[[]]]},
-           {"error": {"type": None, "source": 1}}, _deep(3000), [_deep(50)] * 3,
-           {"limits": {"accounts": float("nan")}, "account_holder": [], "permissions": {}},
-           {"expand": [None, {}, []], "filters": {"countries": [1, {}]}}]
+GARBAGE = [
+    None,
+    [],
+    "x",
+    5,
+    5.5,
+    True,
+    {},
+    b"bytes",
+    object(),
+    {1: 2},
+    {None: []},
+    {"accounts": {"data": [None, 1, "x", [], {"ownership": {"owners": 7}}]}},
+    {"id": ["fcsess_1"], "accounts": "list", "livemode": {}, "permissions": [[[]]]},
+    {"error": {"type": None, "source": 1}},
+    _deep(3000),
+    [_deep(50)] * 3,
+    {"limits": {"accounts": float("nan")}, "account_holder": [], "permissions": {}},
+    {"expand": [None, {}, []], "filters": {"countries": [1, {}]}},
+]
 
-VALIDATORS = [validate_session, validate_error, validate_create_params, validate_retrieve_params,
-              lambda v: validate_response(200, v), lambda v: validate_response(404, v)]
+VALIDATORS = [
+    validate_session,
+    validate_error,
+    validate_create_params,
+    validate_retrieve_params,
+    lambda v: validate_response(200, v),
+    lambda v: validate_response(404, v),
+]
 
 
 @pytest.mark.parametrize("value", GARBAGE, ids=range(len(GARBAGE)))
@@ -622,9 +748,28 @@ def test_validate_response_bad_status_never_raises(seed, status):
 
 # hypothesis: arbitrary JSON-like values, with keys biased towards known field names so the
 # validators and the drift walk reach nested models.
-_KEYS = st.sampled_from(["accounts", "data", "error", "type", "id", "object", "ownership",
-                         "owners", "balance", "current", "permissions", "filters", "country",
-                         "limits", "account_holder", "customer", "expand", "livemode"]) | st.text(max_size=5)
+_KEYS = st.sampled_from(
+    [
+        "accounts",
+        "data",
+        "error",
+        "type",
+        "id",
+        "object",
+        "ownership",
+        "owners",
+        "balance",
+        "current",
+        "permissions",
+        "filters",
+        "country",
+        "limits",
+        "account_holder",
+        "customer",
+        "expand",
+        "livemode",
+    ]
+) | st.text(max_size=5)
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=10),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(_KEYS, children, max_size=5),
@@ -632,8 +777,12 @@ _JSON = st.recursive(
 )
 
 
-@settings(max_examples=examples(300), deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=examples(300),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(value=_JSON, status=st.integers(min_value=100, max_value=599))
 def test_validators_never_raise_hypothesis(value, status):
     for validate in VALIDATORS + [lambda v: validate_response(status, v)]:
@@ -644,15 +793,21 @@ def test_validators_never_raise_hypothesis(value, status):
         json.dumps(report.as_dict())
 
 
-@settings(max_examples=examples(200), deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(200),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_mutated_real_session_never_raises(rich, data):
     """Replace one random subtree of a real session with junk."""
     doc = copy.deepcopy(rich)
     node = doc
     while isinstance(node, (dict, list)) and node:
-        key = data.draw(st.sampled_from(sorted(node) if isinstance(node, dict) else range(len(node))))
+        key = data.draw(
+            st.sampled_from(sorted(node) if isinstance(node, dict) else range(len(node)))
+        )
         if data.draw(st.booleans()) or not isinstance(node[key], (dict, list)) or not node[key]:
             node[key] = data.draw(_JSON)
             break

@@ -26,21 +26,37 @@ def call(sim: Simulator, method: str, path: str, form: str = "") -> dict:
 def objects() -> dict[str, dict]:
     sim = Simulator(seed=2, settle_after_s=None)
     cus = call(sim, "POST", "/v1/customers", "email=a%40example.com")
-    pm = call(sim, "POST", "/v1/payment_methods",
-              "type=us_bank_account&billing_details[name]=A&us_bank_account[account_number]"
-              "=000123456789&us_bank_account[routing_number]=110000000")
-    pi = call(sim, "POST", "/v1/payment_intents",
-              f"amount=5000&currency=usd&customer={cus['id']}&payment_method={pm['id']}"
-              "&confirm=true&mandate_data[customer_acceptance][type]=offline")
-    si = call(sim, "POST", "/v1/setup_intents",
-              f"payment_method={pm['id']}&confirm=true"
-              "&mandate_data[customer_acceptance][type]=offline")
+    pm = call(
+        sim,
+        "POST",
+        "/v1/payment_methods",
+        "type=us_bank_account&billing_details[name]=A&us_bank_account[account_number]"
+        "=000123456789&us_bank_account[routing_number]=110000000",
+    )
+    pi = call(
+        sim,
+        "POST",
+        "/v1/payment_intents",
+        f"amount=5000&currency=usd&customer={cus['id']}&payment_method={pm['id']}"
+        "&confirm=true&mandate_data[customer_acceptance][type]=offline",
+    )
+    si = call(
+        sim,
+        "POST",
+        "/v1/setup_intents",
+        f"payment_method={pm['id']}&confirm=true&mandate_data[customer_acceptance][type]=offline",
+    )
     mandate = call(sim, "GET", f"/v1/mandates/{si['mandate']}")
     return {"customer": cus, "pm": pm, "pi": pi, "si": si, "mandate": mandate}
 
 
-MODELS = [("customer", m.Customer), ("pm", m.PaymentMethod), ("pi", m.PaymentIntent),
-          ("si", m.SetupIntent), ("mandate", m.Mandate)]
+MODELS = [
+    ("customer", m.Customer),
+    ("pm", m.PaymentMethod),
+    ("pi", m.PaymentIntent),
+    ("si", m.SetupIntent),
+    ("mandate", m.Mandate),
+]
 
 
 @pytest.mark.parametrize("name, model", MODELS)
@@ -60,8 +76,7 @@ def test_unknown_fields_are_drift_not_errors(objects, name, model):
 def test_nested_drift_and_errors(objects):
     pm = copy.deepcopy(objects["pm"])
     pm["us_bank_account"]["new_network_field"] = "x"
-    assert m.validate_object(m.PaymentMethod, pm).drift == [
-        "us_bank_account.new_network_field"]
+    assert m.validate_object(m.PaymentMethod, pm).drift == ["us_bank_account.new_network_field"]
     pi = copy.deepcopy(objects["pi"])
     del pi["amount"]
     pi["status"] = "teleported"
@@ -74,9 +89,13 @@ def test_nested_drift_and_errors(objects):
 
 def test_recorded_exchanges_are_judged_by_endpoint(objects):
     pi = objects["pi"]
-    req = {"method": "POST", "path": f"/v1/payment_intents/{pi['id']}/confirm",
-           "body": {"form": {"mandate_data": {"customer_acceptance": {"type": "offline"}},
-                             "surprise": "1"}}}
+    req = {
+        "method": "POST",
+        "path": f"/v1/payment_intents/{pi['id']}/confirm",
+        "body": {
+            "form": {"mandate_data": {"customer_acceptance": {"type": "offline"}}, "surprise": "1"}
+        },
+    }
     reports = interaction.validate(req, {"status": 200, "body": {"json": {**pi, "extra": 1}}})
     assert not reports["request"].valid  # an unknown parameter: Stripe would refuse it
     assert reports["response"].valid and reports["response"].drift == ["extra"]
@@ -93,6 +112,9 @@ def test_every_model_says_where_it_comes_from():
     for module in (customer, payment_method, intents, mandate):
         assert "*SDK*" in module.__doc__
         for name, value in vars(module).items():
-            if isinstance(value, type) and issubclass(value, pydantic.BaseModel) \
-                    and value.__module__ == module.__name__:
+            if (
+                isinstance(value, type)
+                and issubclass(value, pydantic.BaseModel)
+                and value.__module__ == module.__name__
+            ):
                 assert "SDK" in (value.__doc__ or ""), (module.__name__, name)

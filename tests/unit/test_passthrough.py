@@ -39,8 +39,11 @@ def test_each_flow_outside_the_scope_is_logged_counted_and_listed(mode, caplog):
         tracker.request(other)
         tracker.request(_flow(tflow, "https://api.stripe.com/v1/customers"))  # in scope
         tracker.request(_flow(tflow, "https://example.test/api/thing", answered=refused))
-        what = ("refused: outside the scope, replay never forwards" if refused
-                else "passed through, NOT recorded: outside the scope")
+        what = (
+            "refused: outside the scope, replay never forwards"
+            if refused
+            else "passed through, NOT recorded: outside the scope"
+        )
         assert tracker.flows == [f"GET example.test/api/thing ({what})"] * 2
         assert tracker.total == 2
         assert caplog.text.count("GET example.test/api/thing") == 2  # once per flow
@@ -88,8 +91,6 @@ def test_other_modes_and_control_calls_are_not_tracked():
         f.client_conn.sockname = ("127.0.0.1", 8080)
         tracker.request(f)
     assert tracker.total == 0
-
-
 
 
 def test_the_scope_verdict_is_kept_per_flow_until_the_request_or_rules_change():

@@ -86,8 +86,9 @@ def _flow_for(req: dict) -> http.HTTPFlow:
     qs = query if isinstance(query, str) else interaction.formcodec.encode(query, sort=False)
     path = req["path"] + (f"?{qs}" if qs else "")
     headers = [(k.encode(), v.encode()) for k, v in header_items(req.get("headers") or {})]
-    r = http.Request.make(req["method"], f"https://api.stripe.com{path}", body,
-                          http.Headers(headers))
+    r = http.Request.make(
+        req["method"], f"https://api.stripe.com{path}", body, http.Headers(headers)
+    )
     f = tflow.tflow(req=r)
     f.response = None
     return f
@@ -103,8 +104,11 @@ def test_compact_replay_serves_the_same_bytes_and_keys(path):
         assert a.get("seq") == b.get("seq")
         # the key the full path computes from the recorded request, and the prepared one
         assert prepare(a["request"], settings.matching) == done.prepared[id(b)]
-        served = (pb_full.response_for(a), pb_compact.response_for(b),  # the Player's way:
-                  mitm_compat.response(*pb_compact.wire_for(b), 1.0))
+        served = (
+            pb_full.response_for(a),
+            pb_compact.response_for(b),  # the Player's way:
+            mitm_compat.response(*pb_compact.wire_for(b), 1.0),
+        )
         status, reason, headers, body = wire(a["response"])
         checked = http.Response(b"HTTP/1.1", status, reason, headers, body, None, 1.0, 1.0)
         for resp in served:
@@ -117,8 +121,10 @@ def test_compact_replay_serves_the_same_bytes_and_keys(path):
 def _mutations(req: dict) -> list[dict]:
     """Requests that miss: a changed parameter, an extra query, an unknown id."""
     body = req.get("body") or {}
-    out = [{**req, "query": {"expand": ["accounts"], "extra": "1"}},
-           {**req, "method": "GET", "body": None, "path": req["path"] + "_never"}]
+    out = [
+        {**req, "query": {"expand": ["accounts"], "extra": "1"}},
+        {**req, "method": "GET", "body": None, "path": req["path"] + "_never"},
+    ]
     if "form" in body and isinstance(body["form"], dict):
         out.append({**req, "body": {"form": {**body["form"], "permissions": ["nope"]}}})
     return out
@@ -145,10 +151,14 @@ def _reference_match_record(flow, names):
     """match_record as it was: mitmproxy's Headers.get for every header, content_of."""
     req = flow.request
     path, query = interaction.split_path(req.path)
-    return {"method": req.method, "host": req.pretty_host, "path": path,
-            "query": interaction.decode_query(query),
-            "headers": {n: v for n in names if (v := req.headers.get(n)) is not None},
-            "body": decode_body(content_of(req), req.headers.get("content-type", ""))}
+    return {
+        "method": req.method,
+        "host": req.pretty_host,
+        "path": path,
+        "query": interaction.decode_query(query),
+        "headers": {n: v for n in names if (v := req.headers.get(n)) is not None},
+        "body": decode_body(content_of(req), req.headers.get("content-type", "")),
+    }
 
 
 @pytest.mark.parametrize("path", _good(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -164,12 +174,18 @@ def test_live_requests_get_the_same_key_and_redaction(path):
                 fast = match_record(flow, names)
                 assert fast == _reference_match_record(flow, names)
                 ref = Redactor(settings.redaction).redact_entry({"request": fast})
-                assert Redactor(settings.redaction).redact_entry(
-                    {"request": _reference_match_record(flow, names)}) == ref
+                assert (
+                    Redactor(settings.redaction).redact_entry(
+                        {"request": _reference_match_record(flow, names)}
+                    )
+                    == ref
+                )
                 # the Player's key (memoized or not) is the full path's
-                want = player.playback.matcher.prepare(Redactor(settings.redaction).redact_entry(
-                    {"request": _reference_match_record(flow, settings.matching.headers)}
-                )["request"])
+                want = player.playback.matcher.prepare(
+                    Redactor(settings.redaction).redact_entry(
+                        {"request": _reference_match_record(flow, settings.matching.headers)}
+                    )["request"]
+                )
                 assert player.prepared(flow) == want
                 assert player.prepared(flow) == want  # memoized
 
@@ -208,16 +224,22 @@ def test_header_map_answers_like_headers_get(fields):
 
 
 def _request(body: bytes, **headers: str) -> http.Request:
-    return http.Request.make("POST", "https://api.stripe.com/v1/x", body,
-                             http.Headers([(k.replace("_", "-").encode(), v.encode())
-                                           for k, v in headers.items()]))
+    return http.Request.make(
+        "POST",
+        "https://api.stripe.com/v1/x",
+        body,
+        http.Headers([(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]),
+    )
 
 
 CONTENT_CASES = [
     _request(b""),
     _request(b"a=1&b=2", content_type="application/x-www-form-urlencoded"),
-    _request(gzip.compress(b"a=1"), content_type="application/x-www-form-urlencoded",
-             content_encoding="gzip"),
+    _request(
+        gzip.compress(b"a=1"),
+        content_type="application/x-www-form-urlencoded",
+        content_encoding="gzip",
+    ),
     _request(b"a=1", content_encoding="identity"),
     _request(b"a=1", content_encoding="br"),  # not brotli data: refused
     _request(b"{}", content_type="application/json; charset=cp500"),  # refused
@@ -233,5 +255,7 @@ def test_request_content_is_content_of(req):
             return fn()
         except UndecodableBody as e:
             return ("refused", str(e))
-    assert outcome(lambda: request_content(req, header_map(req.headers))) == \
-        outcome(lambda: content_of(req))
+
+    assert outcome(lambda: request_content(req, header_map(req.headers))) == outcome(
+        lambda: content_of(req)
+    )

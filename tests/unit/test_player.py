@@ -34,8 +34,6 @@ def _root(cassette) -> str:
     return os.path.dirname(str(cassette))
 
 
-
-
 def get(path: str, host: str = "api.stripe.com", **kw) -> http.HTTPFlow:
     return tflow.tflow(req=http.Request.make("GET", f"https://{host}{path}", **kw))
 
@@ -47,16 +45,24 @@ def undecodable() -> http.HTTPFlow:
 
 
 def control(method: str, action: str, body=None) -> http.HTTPFlow:
-    raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else b"")
-    f = tflow.tflow(req=http.Request.make(method, f"http://127.0.0.1:8080/__fc_cassette__/"
-                                                  f"{action}", raw, CONTROL_HEADERS))
+    raw = (
+        body
+        if isinstance(body, bytes)
+        else (json.dumps(body).encode() if body is not None else b"")
+    )
+    f = tflow.tflow(
+        req=http.Request.make(
+            method, f"http://127.0.0.1:8080/__fc_cassette__/{action}", raw, CONTROL_HEADERS
+        )
+    )
     f.client_conn.proxy_mode = ProxyMode.parse("reverse:http://127.0.0.1:1")
     return f
 
 
 # ------------------------------------------------------------------ the plan, every case
 EXPECTED = {  # (mode, exists, written) -> (replay, record, append, continues) or refusal
-    ("none", False, False): MissingCassette, ("none", False, True): MissingCassette,
+    ("none", False, False): MissingCassette,
+    ("none", False, True): MissingCassette,
     ("none", True, False): (True, False, False, False),
     ("none", True, True): (True, False, False, False),
     ("once", False, False): (False, True, False, False),
@@ -79,8 +85,14 @@ EXPECTED = {  # (mode, exists, written) -> (replay, record, append, continues) o
 }
 
 
-@pytest.mark.parametrize("mode,exists,written", list(itertools.product(
-    ("none", "once", "new_episodes", "all", "rewrite"), (False, True), (False, True))))
+@pytest.mark.parametrize(
+    "mode,exists,written",
+    list(
+        itertools.product(
+            ("none", "once", "new_episodes", "all", "rewrite"), (False, True), (False, True)
+        )
+    ),
+)
 def test_the_record_plan_over_every_combination(mode, exists, written):
     want = EXPECTED[(mode, exists, written)]
     if want is MissingCassette:
@@ -109,8 +121,7 @@ def ctx():
 
 
 def test_player_hit_miss_out_of_scope_undecodable_and_forward(ctx, tmp_path):
-    player = load_player(write_cassette(tmp_path / "a.yaml", "fcsess_fakeA"), Settings(),
-                         "replay")
+    player = load_player(write_cassette(tmp_path / "a.yaml", "fcsess_fakeA"), Settings(), "replay")
     hit = get(f"{SESSIONS}/fcsess_fakeA")
     assert player.answer(hit) and hit.response.status_code == 200
     assert json.loads(hit.response.content)["id"] == "fcsess_fakeA"
@@ -124,19 +135,18 @@ def test_player_hit_miss_out_of_scope_undecodable_and_forward(ctx, tmp_path):
     assert player.playback.missed == 3 and player.playback.served == 1
     # recording: misses and the rest are left alone (forwarded)
     player.playback.rewind()
-    for f in (get(f"{SESSIONS}/fcsess_other"), get("/v1/x", host="example.com"),
-              undecodable()):
+    for f in (get(f"{SESSIONS}/fcsess_other"), get("/v1/x", host="example.com"), undecodable()):
         assert player.answer(f, forward_misses=True) is False and f.response is None
     assert player.playback.missed == 0
 
 
 def test_player_memoizes_the_request_key(ctx, tmp_path, monkeypatch):
-    player = load_player(write_cassette(tmp_path / "a.yaml", "fcsess_fakeA", 3), Settings(),
-                         "replay")
+    player = load_player(
+        write_cassette(tmp_path / "a.yaml", "fcsess_fakeA", 3), Settings(), "replay"
+    )
     calls = []
     real = player.redactor.redact_entry
-    monkeypatch.setattr(player.redactor, "redact_entry",
-                        lambda e: calls.append(1) or real(e))
+    monkeypatch.setattr(player.redactor, "redact_entry", lambda e: calls.append(1) or real(e))
     for _ in range(3):
         f = get(f"{SESSIONS}/fcsess_fakeA")
         assert player.answer(f) and f.response.status_code == 200
@@ -144,8 +154,7 @@ def test_player_memoizes_the_request_key(ctx, tmp_path, monkeypatch):
 
 
 def test_player_error_fallback_and_offline_guard(ctx, tmp_path):
-    player = load_player(write_cassette(tmp_path / "a.yaml", "fcsess_fakeA"), Settings(),
-                         "replay")
+    player = load_player(write_cassette(tmp_path / "a.yaml", "fcsess_fakeA"), Settings(), "replay")
     f = get(f"{SESSIONS}/fcsess_fakeA")
     try:
         raise RuntimeError("boom")
@@ -157,6 +166,7 @@ def test_player_error_fallback_and_offline_guard(ctx, tmp_path):
     class Data:
         class server:
             error = None
+
     player.refuse_connect(Data)
     assert player.upstream_refused == 1 and "offline" in Data.server.error
 
@@ -214,11 +224,19 @@ def test_replay_switches_cassettes_and_keeps_each_ones_state(replay):
     assert addon.exit_code == 0  # not strict
 
 
-@pytest.mark.parametrize("body,field", [
-    (b"{not json", "body"), ([1], "body"), ({}, "cassette"), ({"cassette": 3}, "cassette"),
-    ({"cassette": "/nonexistent/x.yaml"}, "cassette"),
-    ({"cassette": "x.yaml", "record_mode": "once"}, "record_mode"),
-    ({"cassette": "x.yaml", "rewind": "yes"}, "rewind"), ({"cassette": "x", "y": 1}, "y")])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        (b"{not json", "body"),
+        ([1], "body"),
+        ({}, "cassette"),
+        ({"cassette": 3}, "cassette"),
+        ({"cassette": "/nonexistent/x.yaml"}, "cassette"),
+        ({"cassette": "x.yaml", "record_mode": "once"}, "record_mode"),
+        ({"cassette": "x.yaml", "rewind": "yes"}, "rewind"),
+        ({"cassette": "x", "y": 1}, "y"),
+    ],
+)
 def test_a_bad_use_gets_a_400_naming_the_field(replay, body, field):
     addon, a, _ = replay
     r = ask(addon, control("POST", "use", body))
@@ -235,6 +253,7 @@ def test_strict_counts_misses_on_every_cassette(replay):
     ask(addon, control("POST", "use", {"cassette": a}))
     ask(addon, control("POST", "use", {"cassette": b}))
     from mitmproxy import ctx as mctx
+
     mctx.options.update(fc_strict=True)
     addon.done()
     assert addon.exit_code == 1
@@ -256,8 +275,9 @@ def exchange(sid: str) -> http.HTTPFlow:
 
 
 def respond(f: http.HTTPFlow, sid: str) -> None:
-    f.response = http.Response.make(200, json.dumps({"id": sid}).encode(),
-                                    {"Content-Type": "application/json"})
+    f.response = http.Response.make(
+        200, json.dumps({"id": sid}).encode(), {"Content-Type": "application/json"}
+    )
 
 
 def test_record_replay_only_modes_answer_as_replay_does(record, tmp_path):
@@ -265,23 +285,34 @@ def test_record_replay_only_modes_answer_as_replay_does(record, tmp_path):
     a = write_cassette(tmp_path / "a.yaml", "fcsess_fakeA")
     answers = {}
     for mode in ("none", "once"):
-        tctx.options.update(fc_mode="record", fc_cassette=a, fc_cassette_root=_root(a), fc_record_mode=mode)
+        tctx.options.update(
+            fc_mode="record", fc_cassette=a, fc_cassette_root=_root(a), fc_record_mode=mode
+        )
         assert rec.rewind()  # the same cassette, hence the same (cached) player
-        answers[mode] = [ask(rec, f).response for f in (
-            get(f"{SESSIONS}/fcsess_fakeA"), get(f"{SESSIONS}/nope"),
-            get("/v1/x", host="example.com"))]
+        answers[mode] = [
+            ask(rec, f).response
+            for f in (
+                get(f"{SESSIONS}/fcsess_fakeA"),
+                get(f"{SESSIONS}/nope"),
+                get("/v1/x", host="example.com"),
+            )
+        ]
         assert rec.writer is None and rec.lock is None
     statuses = [[r.status_code for r in rs] for rs in answers.values()]
     assert statuses == [[200, 400, 400]] * 2
-    assert [r.headers.get(MISS_HEADER) for r in answers["none"]] == \
-        [None, "unmatched", "out_of_scope"]
+    assert [r.headers.get(MISS_HEADER) for r in answers["none"]] == [
+        None,
+        "unmatched",
+        "out_of_scope",
+    ]
 
 
-def test_record_use_moves_the_lock_and_never_records_into_the_wrong_cassette(
-        record, tmp_path):
+def test_record_use_moves_the_lock_and_never_records_into_the_wrong_cassette(record, tmp_path):
     tctx, rec = record
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
-    tctx.options.update(fc_mode="record", fc_cassette=str(a), fc_cassette_root=_root(a), fc_record_mode="once")
+    tctx.options.update(
+        fc_mode="record", fc_cassette=str(a), fc_cassette_root=_root(a), fc_record_mode="once"
+    )
     first = exchange("fcsess_fakeA")
     rec.request(first)
     respond(first, "fcsess_fakeA")
@@ -301,10 +332,8 @@ def test_record_use_moves_the_lock_and_never_records_into_the_wrong_cassette(
     rec.request(second)
     respond(second, "fcsess_fakeB")
     rec.response(second)
-    assert [i["request"]["path"] for i in cio.load(a).interactions] == \
-        [f"{SESSIONS}/fcsess_fakeA"]
-    assert [i["request"]["path"] for i in cio.load(b).interactions] == \
-        [f"{SESSIONS}/fcsess_fakeB"]
+    assert [i["request"]["path"] for i in cio.load(a).interactions] == [f"{SESSIONS}/fcsess_fakeA"]
+    assert [i["request"]["path"] for i in cio.load(b).interactions] == [f"{SESSIONS}/fcsess_fakeB"]
     # options re-applied to a (e.g. mitmproxy rolling back a refused change): this run
     # wrote it, so it is continued, not replayed nor started over
     tctx.options.update(fc_cassette=str(a))
@@ -322,7 +351,9 @@ def test_record_use_moves_the_lock_and_never_records_into_the_wrong_cassette(
 def test_record_use_refuses_none_on_a_missing_cassette(record, tmp_path):
     tctx, rec = record
     a = write_cassette(tmp_path / "a.yaml", "fcsess_fakeA")
-    tctx.options.update(fc_mode="record", fc_cassette=a, fc_cassette_root=_root(a), fc_record_mode="none")
+    tctx.options.update(
+        fc_mode="record", fc_cassette=a, fc_cassette_root=_root(a), fc_record_mode="none"
+    )
     r = ask(rec, control("POST", "use", {"cassette": str(tmp_path / "missing.yaml")}))
     assert r.response.status_code == 400
     body = json.loads(r.response.content)
@@ -336,6 +367,7 @@ def test_a_config_change_keeps_the_cassette_chosen_by_use(replay, tmp_path):
     cfg = tmp_path / "fc.yaml"
     cfg.write_text("replay:\n  on_exhausted: repeat_last\n")
     from mitmproxy import ctx as mctx
+
     mctx.options.update(fc_config=str(cfg))
     assert addon.player.path == b and addon.settings.replay.on_exhausted == "repeat_last"
     for _ in range(2):  # the new settings apply: the last recording repeats
@@ -346,7 +378,9 @@ def test_record_a_config_change_keeps_the_cassette_chosen_by_use(record, tmp_pat
     tctx, rec = record
     a = write_cassette(tmp_path / "a.yaml", "fcsess_fakeA")
     b = write_cassette(tmp_path / "b.yaml", "fcsess_fakeB")
-    tctx.options.update(fc_mode="record", fc_cassette=a, fc_cassette_root=_root(a), fc_record_mode="none")
+    tctx.options.update(
+        fc_mode="record", fc_cassette=a, fc_cassette_root=_root(a), fc_record_mode="none"
+    )
     ask(rec, control("POST", "use", {"cassette": b}))
     cfg = tmp_path / "fc.yaml"
     cfg.write_text("record:\n  fsync: false\n")

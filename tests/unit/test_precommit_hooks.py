@@ -35,13 +35,20 @@ def test_each_hook_passes_a_clean_cassette_and_fails_a_raw_secret(tmp_path, caps
     folder = tmp_path / "cassettes"
     folder.mkdir()
     w = cio.Writer(folder / "ok.yaml", fsync=False)  # a path no model covers: no drift
-    w.append({"request": {"method": "GET", "path": "/v1/charges/ch_fakeHook1"},
-              "response": {"status": 200, "body": {"json": {"id": "ch_fakeHook1"}}}})
+    w.append(
+        {
+            "request": {"method": "GET", "path": "/v1/charges/ch_fakeHook1"},
+            "response": {"status": 200, "body": {"json": {"id": "ch_fakeHook1"}}},
+        }
+    )
     w.close()
     clean = str(folder / "ok.yaml")
     dirty = folder / "old.yaml"
-    dirty.write_text(Path(clean).read_text().replace(
-        "id: ch_fakeHook1", "id: ch_fakeHook1\n      note: rk_test_FakeHookKey123456"))
+    dirty.write_text(
+        Path(clean)
+        .read_text()
+        .replace("id: ch_fakeHook1", "id: ch_fakeHook1\n      note: rk_test_FakeHookKey123456")
+    )
     for hook in HOOKS.values():
         args = shlex.split(hook["entry"])[1:] + list(hook.get("args", []))
         assert cli.main([*args, clean]) == 0, hook["id"]

@@ -41,7 +41,7 @@ def fc_proxy(request):
                    True, FakeProxy())
 '''
 
-TESTS = '''
+TESTS = """
 import conftest
 
 
@@ -61,7 +61,7 @@ def test_a_miss(fc_proxy):
 def test_passed_through(fc_proxy):
     conftest.STATUS["passthrough"] = ["GET example.com/v1/x (passed through, NOT recorded: "
                                       "outside the scope)"]
-'''
+"""
 
 
 def test_a_not_recorded_exchange_fails_its_test_only_and_passthrough_warns(pytester):
@@ -69,12 +69,15 @@ def test_a_not_recorded_exchange_fails_its_test_only_and_passthrough_warns(pytes
     pytester.makepyfile(test_it=TESTS)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, failed=2, warnings=1)
-    result.stdout.fnmatch_lines([
-        "*1 exchange(s) NOT recorded into c.yaml:*",
-        "*the secret scanner found 1 secret(s) left after redaction*",
-        "*1 replay miss(es) against c.yaml:*",
-        "*test_passed_through*",
-        "*fc-cassette: 1 request(s) outside the scope, not in c.yaml: GET example.com/v1/x*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*1 exchange(s) NOT recorded into c.yaml:*",
+            "*the secret scanner found 1 secret(s) left after redaction*",
+            "*1 replay miss(es) against c.yaml:*",
+            "*test_passed_through*",
+            "*fc-cassette: 1 request(s) outside the scope, not in c.yaml: GET example.com/v1/x*",
+        ]
+    )
 
 
 def test_an_unknown_ini_record_mode_is_a_usage_error(pytester):
@@ -82,12 +85,17 @@ def test_an_unknown_ini_record_mode_is_a_usage_error(pytester):
     pytester.makepyfile(test_x="def test_x():\n    pass\n")
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*fc-cassette: fc_record_mode: must be one of none, once, "
-                                 "new_episodes, all, rewrite, not 'sometimes'*"])
+    result.stderr.fnmatch_lines(
+        [
+            "*fc-cassette: fc_record_mode: must be one of none, once, "
+            "new_episodes, all, rewrite, not 'sometimes'*"
+        ]
+    )
 
 
 def test_default_cassette_names(pytester):
-    pytester.makepyfile(test_names='''
+    pytester.makepyfile(
+        test_names="""
         import pytest
         from pathlib import Path
         from fc_cassette.harness.pytest_plugin import default_cassette
@@ -104,7 +112,8 @@ def test_default_cassette_names(pytester):
             def test_m(self, request):
                 got = default_cassette(request.node).relative_to(Path(__file__).parent)
                 assert got.as_posix() == "cassettes/test_names/TestC.test_m.yaml"
-    ''')
+    """
+    )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
 
 

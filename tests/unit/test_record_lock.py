@@ -10,7 +10,7 @@ from mitmproxy import exceptions, http
 from mitmproxy.test import taddons
 
 from builders import queries, record_flow, session_flow, small_session
-from fc_cassette.cassette import lock as lock_mod, store as cio
+from fc_cassette.cassette import format as cformat, lock as lock_mod, store as cio
 from fc_cassette.cassette.lock import RecordingLock, lock_path
 from fc_cassette.mitm.addon import all_addons
 
@@ -24,8 +24,6 @@ def flow(n: int) -> http.HTTPFlow:
 
 def record_one(record, n: int) -> None:
     record_flow(record, flow(n))
-
-
 
 
 def test_another_spelling_of_the_same_cassette_keeps_recording(addons, tmp_path, monkeypatch):
@@ -88,10 +86,15 @@ def test_once_decides_after_locking(addons, tmp_path, monkeypatch):
     def acquire(cls, cassette):
         if not c.exists():  # the other recorder's cassette appears, then it releases
             w = cio.Writer(c)
-            w.append({"request": {"method": "GET", "path": "/x", "query": {"n": "0"}},
-                      "response": {"status": 200}})
+            w.append(
+                {
+                    "request": {"method": "GET", "path": "/x", "query": {"n": "0"}},
+                    "response": {"status": 200},
+                }
+            )
             w.close()
         return real(cls, cassette)
+
     monkeypatch.setattr(RecordingLock, "acquire", classmethod(acquire))
     tctx.options.update(fc_mode="record", fc_cassette=str(c), fc_record_mode="once")
     assert record.writer is None and record.lock is None  # replaying only, unlocked
@@ -129,10 +132,11 @@ def test_a_directory_is_not_a_cassette(addons, tmp_path, monkeypatch, name):
 
 def test_a_full_cassette_is_reported_not_written(addons, tmp_path, monkeypatch, caplog):
     import logging
+
     tctx, record = addons
     c = tmp_path / "c.yaml"
     tctx.options.update(fc_mode="record", fc_cassette=str(c), fc_record_mode="all")
-    monkeypatch.setattr(cio, "MAX_CASSETTE_BYTES", 100)
+    monkeypatch.setattr(cformat, "MAX_CASSETTE_BYTES", 100)
     f = flow(1)
     with caplog.at_level(logging.INFO, logger="fc_cassette"):
         record.request(f)
@@ -172,8 +176,12 @@ def test_rewrite_replaces_and_removes_a_cassette_it_records_nothing_into(addons,
     for path in (a, b):
         w = cio.Writer(path, fsync=False)
         for n in (7, 8):
-            w.append({"request": {"method": "GET", "path": "/v1/x", "query": {"n": str(n)}},
-                      "response": {"status": 200}})
+            w.append(
+                {
+                    "request": {"method": "GET", "path": "/v1/x", "query": {"n": str(n)}},
+                    "response": {"status": 200},
+                }
+            )
         w.close()
     tctx.options.update(fc_mode="record", fc_cassette=str(a), fc_record_mode="rewrite")
     record_one(record, 1)

@@ -18,9 +18,15 @@ FORM = b"account_holder[type]=customer&account_holder[customer]=cus_1&permission
 
 
 def _flow(body: bytes = FORM) -> http.HTTPFlow:
-    req = http.Request.make("POST", "https://api.stripe.com/v1/financial_connections/sessions",
-                            body, {"Content-Type": "application/x-www-form-urlencoded",
-                                   "Authorization": "Bearer sk_test_fakePredecodeKey0123456789"})
+    req = http.Request.make(
+        "POST",
+        "https://api.stripe.com/v1/financial_connections/sessions",
+        body,
+        {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": "Bearer sk_test_fakePredecodeKey0123456789",
+        },
+    )
     f = tflow.tflow(req=req)
     f.response = None
     return f
@@ -35,6 +41,7 @@ def _decode_on_a_loop(flow: http.HTTPFlow) -> None:
         _decode_while_forwarded(flow, _active())
         assert PRE_DECODED not in flow.metadata  # scheduled, not done in the hook itself
         await asyncio.sleep(0)  # what mitmproxy does while the upstream answers
+
     asyncio.run(main())
 
 

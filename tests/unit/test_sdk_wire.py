@@ -30,8 +30,14 @@ def capture_server():
     class Handler(BaseHTTPRequestHandler):
         def _answer(self):
             n = int(self.headers.get("Content-Length") or 0)
-            captured.append({"method": self.command, "path": self.path,
-                             "headers": dict(self.headers), "body": self.rfile.read(n)})
+            captured.append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "body": self.rfile.read(n),
+                }
+            )
             body = json.dumps(SEED).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -56,14 +62,16 @@ def capture_server():
 def test_stripe_python_create_body_decodes_and_validates(capture_server):
     url, captured = capture_server
     client = stripe.StripeClient(KEY, base_addresses={"api": url}, max_network_retries=0)
-    session = client.v1.financial_connections.sessions.create(params={
-        "account_holder": {"type": "customer", "customer": "cus_fake123"},
-        "permissions": ["balances", "payment_method"],
-        "filters": {"countries": ["US"]},
-        "prefetch": ["balances"],
-        "limits": {"accounts": 3},
-        "return_url": "https://example.test/return",
-    })
+    session = client.v1.financial_connections.sessions.create(
+        params={
+            "account_holder": {"type": "customer", "customer": "cus_fake123"},
+            "permissions": ["balances", "payment_method"],
+            "filters": {"countries": ["US"]},
+            "prefetch": ["balances"],
+            "limits": {"accounts": 3},
+            "return_url": "https://example.test/return",
+        }
+    )
     assert session.id == SEED["id"]
     req = captured[0]
     assert req["method"] == "POST" and req["path"] == "/v1/financial_connections/sessions"
@@ -83,7 +91,9 @@ def test_stripe_python_create_body_decodes_and_validates(capture_server):
     report = validate_create_params(params)
     assert report.valid, report.errors
     # the same request in curl's empty-bracket style means the same thing
-    curl_style = raw.replace("permissions[0]", "permissions[]").replace("permissions[1]", "permissions[]")
+    curl_style = raw.replace("permissions[0]", "permissions[]").replace(
+        "permissions[1]", "permissions[]"
+    )
     assert canonical(decode(curl_style)) == canonical(params)
 
 

@@ -21,14 +21,22 @@ VALUE = "odd fakeMPSECRET40 value"
 
 
 def _part(disposition: str, value: str = VALUE, br: str = "\r\n") -> str:
-    return (f"--b0{br}Content-Disposition: form-data; {disposition}{br}"
-            f"Content-Type: text/plain{br}{br}{value}{br}"
-            f"--b0{br}Content-Disposition: form-data; name=\"purpose\"{br}{br}x{br}--b0--{br}")
+    return (
+        f"--b0{br}Content-Disposition: form-data; {disposition}{br}"
+        f"Content-Type: text/plain{br}{br}{value}{br}"
+        f'--b0{br}Content-Disposition: form-data; name="purpose"{br}{br}x{br}--b0--{br}'
+    )
 
 
-DISPOSITIONS = ['name="client_secret"', 'name="secret"', "name=client_secret",
-                "name*=UTF-8''client_secret", 'name="intent[client_secret]"',
-                "name*=utf-8''client%5Fsecret", "NAME='secret'"]
+DISPOSITIONS = [
+    'name="client_secret"',
+    'name="secret"',
+    "name=client_secret",
+    "name*=UTF-8''client_secret",
+    'name="intent[client_secret]"',
+    "name*=utf-8''client%5Fsecret",
+    "NAME='secret'",
+]
 
 
 @pytest.mark.parametrize("disposition", DISPOSITIONS)
@@ -38,8 +46,9 @@ def test_a_multipart_part_named_secret_is_redacted_in_a_text_body(disposition):
     out = r.redact_entry({"request": {"body": {"text": body}}})["request"]["body"]["text"]
     assert "MPSECRET40" not in out
     assert out == body.replace(VALUE, "REDACTED_1")  # the rest kept byte for byte
-    assert r.redact_entry({"request": {"body": {"text": out}}})["request"]["body"]["text"] \
-        == out  # idempotent
+    assert (
+        r.redact_entry({"request": {"body": {"text": out}}})["request"]["body"]["text"] == out
+    )  # idempotent
 
 
 @pytest.mark.parametrize("br", ["\r\n", "\n"])
@@ -62,14 +71,17 @@ def test_a_miss_explanation_quoting_a_multipart_body_does_not_show_the_value():
     quoted = f"text: recorded 'x', got {body!r}"
     out = r.redact_text(quoted)
     assert "MPSECRET40" not in out and "REDACTED_1" in out
-    assert "name=\"purpose\"\\r\\n\\r\\nx" in out  # the rest stays readable
+    assert 'name="purpose"\\r\\n\\r\\nx' in out  # the rest stays readable
 
 
 def test_the_same_value_echoed_elsewhere_gets_the_same_placeholder():
     r = Redactor()
-    entry = r.redact_entry({
-        "request": {"body": {"text": _part('name="client_secret"')}},
-        "response": {"body": {"json": {"echo": {"form": VALUE}}}}})
+    entry = r.redact_entry(
+        {
+            "request": {"body": {"text": _part('name="client_secret"')}},
+            "response": {"body": {"json": {"echo": {"form": VALUE}}}},
+        }
+    )
     assert entry["response"]["body"]["json"]["echo"]["form"] == "REDACTED_1"
 
 
@@ -77,12 +89,15 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
-@pytest.mark.parametrize("raw, value", [
-    (b"client_secret=\xff\xfefakeLATIN52", b"\xff\xfefakeLATIN52"),
-    (b"a=1&secret=fake\x00LATIN52&b=\xe9", b"fake\x00LATIN52"),
-    (b"intent[client_secret]=\xfffakeLATIN52&z=1", b"\xfffakeLATIN52"),
-    (b'{"secret": "\xfffake LATIN52 x", "\xfe": 1}', b"\xfffake LATIN52 x"),
-])
+@pytest.mark.parametrize(
+    "raw, value",
+    [
+        (b"client_secret=\xff\xfefakeLATIN52", b"\xff\xfefakeLATIN52"),
+        (b"a=1&secret=fake\x00LATIN52&b=\xe9", b"fake\x00LATIN52"),
+        (b"intent[client_secret]=\xfffakeLATIN52&z=1", b"\xfffakeLATIN52"),
+        (b'{"secret": "\xfffake LATIN52 x", "\xfe": 1}', b"\xfffake LATIN52 x"),
+    ],
+)
 def test_a_secret_field_in_a_binary_body_is_redacted_byte_exactly(raw, value):
     r = Redactor()
     out = r.redact_entry({"request": {"body": {"base64": _b64(raw)}}})
@@ -118,14 +133,15 @@ def test_the_scanner_finds_a_binary_body_value_and_passes_redacted_ones():
     assert [f.kind for f in found] == ["secret_field"]
     assert "LATIN52" not in repr(found) and found[0].encoding == "base64"
     r = Redactor()
-    for body in ({"base64": _b64(raw)}, {"text": _part('name="client_secret"')},
-                 {"base64": _b64(_part("name=secret").encode() + b"\xff")}):
-        red = r.redact_entry({"request": {"method": "POST", "path": "/v1/files",
-                                          "body": body}})
+    for body in (
+        {"base64": _b64(raw)},
+        {"text": _part('name="client_secret"')},
+        {"base64": _b64(_part("name=secret").encode() + b"\xff")},
+    ):
+        red = r.redact_entry({"request": {"method": "POST", "path": "/v1/files", "body": body}})
         assert scan(yamlio.dump(red)) == [], red
     # not findings: a plain part, a placeholder, an empty value
     assert scan(_part('name="purpose"')) == []
     assert scan(_part('name="client_secret"', value="REDACTED_3")) == []
     assert scan(_part('name="client_secret"', value="")) == []
     assert scan(_cassette_text({"base64": _b64(b"client_secret=REDACTED_2&x=\xff")})) == []
-

@@ -52,15 +52,29 @@ EK_LIVE = "ek_live_" + "fakeEphemeral0123"
 TEST = "sk_test_" + "fakeTestKey0123456789"
 
 
-@pytest.mark.parametrize("value", [
-    f"Bearer {LIVE}", f"bearer {LIVE}", f"BEARER\t{LIVE}", f"Bearer \t  {LIVE}",
-    f"Basic {b64(LIVE + ':')}", f"Basic\t{b64(LIVE + ':')}", f"basic {b64(LIVE + ':')}",
-    f"BASIC\t\t {b64(LIVE + ':')}", f"Basic {b64(LIVE + ':').rstrip('=')}",
-    f"Basic {base64.urlsafe_b64encode((LIVE + ':').encode()).decode()}",
-    f"Basic {b64('fakeuser:' + LIVE)}", f"Basic\t{b64('fakeuser:' + RK_LIVE)}",
-    f"Basic {b64(RK_LIVE)}", f"Bearer {EK_LIVE}", LIVE, f"Token {b64(LIVE)}",
-    f"  Basic   {b64(LIVE + ':')}  ",
-], ids=lambda v: repr(v[:14]))
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"Bearer {LIVE}",
+        f"bearer {LIVE}",
+        f"BEARER\t{LIVE}",
+        f"Bearer \t  {LIVE}",
+        f"Basic {b64(LIVE + ':')}",
+        f"Basic\t{b64(LIVE + ':')}",
+        f"basic {b64(LIVE + ':')}",
+        f"BASIC\t\t {b64(LIVE + ':')}",
+        f"Basic {b64(LIVE + ':').rstrip('=')}",
+        f"Basic {base64.urlsafe_b64encode((LIVE + ':').encode()).decode()}",
+        f"Basic {b64('fakeuser:' + LIVE)}",
+        f"Basic\t{b64('fakeuser:' + RK_LIVE)}",
+        f"Basic {b64(RK_LIVE)}",
+        f"Bearer {EK_LIVE}",
+        LIVE,
+        f"Token {b64(LIVE)}",
+        f"  Basic   {b64(LIVE + ':')}  ",
+    ],
+    ids=lambda v: repr(v[:14]),
+)
 def test_every_form_of_a_live_key_is_detected(value):
     assert live_key_in(value)
     flow = tflow.tflow()
@@ -68,10 +82,18 @@ def test_every_form_of_a_live_key_is_detected(value):
     assert uses_live_key(flow)
 
 
-@pytest.mark.parametrize("value", [
-    f"Bearer {TEST}", f"Basic {b64(TEST + ':')}", f"Basic\t{b64('fakeuser:fakepass1')}",
-    "Bearer pk_live_fakePublishable123", "", "Basic", "Basic !!!notbase64",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"Bearer {TEST}",
+        f"Basic {b64(TEST + ':')}",
+        f"Basic\t{b64('fakeuser:fakepass1')}",
+        "Bearer pk_live_fakePublishable123",
+        "",
+        "Basic",
+        "Basic !!!notbase64",
+    ],
+)
 def test_test_keys_and_other_credentials_are_not_live(value):
     assert not live_key_in(value)
 
@@ -83,8 +105,15 @@ def test_a_repeated_authorization_header_is_checked_too():
     assert uses_live_key(flow)
 
 
-@pytest.mark.parametrize("value", [f"Basic\t{b64(LIVE + ':')}", f"bearer\t{RK_LIVE}",
-                                   f"BASIC  {b64('u:' + LIVE)}", f"Bearer {EK_LIVE}"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"Basic\t{b64(LIVE + ':')}",
+        f"bearer\t{RK_LIVE}",
+        f"BASIC  {b64('u:' + LIVE)}",
+        f"Bearer {EK_LIVE}",
+    ],
+)
 def test_record_refuses_each_live_form_and_forwards_nothing(tmp_path, value):
     """Through the real Record addon: the flow is answered locally with 403 (mitmproxy
     does not forward a flow that has a response), nothing is written."""
@@ -93,8 +122,12 @@ def test_record_refuses_each_live_form_and_forwards_nothing(tmp_path, value):
     record = next(a for a in addons if type(a).__name__ == "Record")
     with taddons.context(*addons) as tctx:
         tctx.options.update(fc_mode="record", fc_cassette=str(path), fc_record_mode="all")
-        req = http.Request.make("POST", "https://api.stripe.com/v1/financial_connections/"
-                                "sessions", b"", {"Authorization": value})
+        req = http.Request.make(
+            "POST",
+            "https://api.stripe.com/v1/financial_connections/sessions",
+            b"",
+            {"Authorization": value},
+        )
         flow = tflow.tflow(req=req)
         flow.response = None
         record.request(flow)

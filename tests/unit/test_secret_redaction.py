@@ -60,8 +60,12 @@ def rand_part(value: str) -> str:
 def entry(request: dict | None = None, response: dict | None = None) -> dict:
     return builders.entry(
         {"path": "/v1/payment_intents", **(request or {})},
-        {"body": {"json": {"id": "pi_3FakeExample01", "object": "payment_intent"}},
-         **(response or {})})
+        {
+            "body": {"json": {"id": "pi_3FakeExample01", "object": "payment_intent"}},
+            **(response or {}),
+        },
+    )
+
 
 def assert_clean(data, value: str) -> None:
     for text in (yaml.safe_dump(data, sort_keys=False), yamlio.dump(data)):
@@ -80,15 +84,28 @@ PLACES = {
     "query": lambda v: entry(request={"query": {"a": {"b": [v]}}}),
     "raw_query": lambda v: entry(request={"query": f"a=1&k={v}&%zz"}),
     "form_at_depth": lambda v: entry(request={"body": {"form": {"pm": {"card": [{"x": v}]}}}}),
-    "json_at_depth": lambda v: entry(response={"body": {"json": {
-        "data": [{"nested": {"deeper": [{"value": v}]}}]}}}),
+    "json_at_depth": lambda v: entry(
+        response={"body": {"json": {"data": [{"nested": {"deeper": [{"value": v}]}}]}}}
+    ),
     "json_key": lambda v: entry(response={"body": {"json": {"m": {v: 1}}}}),
-    "error_message": lambda v: entry(response={"status": 400, "body": {"json": {"error": {
-        "type": "invalid_request_error", "message": f"No such object: '{v}'; check it"}}}}),
+    "error_message": lambda v: entry(
+        response={
+            "status": 400,
+            "body": {
+                "json": {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": f"No such object: '{v}'; check it",
+                    }
+                }
+            },
+        }
+    ),
     "text_body": lambda v: entry(response={"body": {"text": f"echo: {v}\n"}}),
     "path": lambda v: entry(request={"path": f"/v1/things/{v}/confirm"}),
-    "json_in_a_string": lambda v: entry(response={"body": {"json": {
-        "payload": json.dumps({"client_id": 1, "inner": v})}}}),
+    "json_in_a_string": lambda v: entry(
+        response={"body": {"json": {"payload": json.dumps({"client_id": 1, "inner": v})}}}
+    ),
 }
 
 
@@ -130,8 +147,10 @@ def test_redact_text_log_lines_and_miss_explanations():
     r = Redactor()
     for name in IDS:
         value, prefix = SECRETS[name]
-        line = (f"fc-cassette replay: miss: no recorded request matches GET /v1/x; closest "
-                f"is interaction 3: query.k: recorded 'a', got '{value}'")
+        line = (
+            f"fc-cassette replay: miss: no recorded request matches GET /v1/x; closest "
+            f"is interaction 3: query.k: recorded 'a', got '{value}'"
+        )
         red = r.redact_text(line)
         assert value not in red and rand_part(value) not in red and f"{prefix}REDACTED_" in red
         assert scan(red) == []
@@ -141,9 +160,15 @@ def test_the_same_secret_is_the_same_placeholder_everywhere():
     value, prefix = SECRETS["pi"]
     r = Redactor()
     resp = r.redact_entry(entry(response={"body": {"json": {"client_secret": value}}}))
-    later = r.redact_entry(entry(request={"method": "GET",
-                                          "path": "/v1/payment_intents/pi_3FakeExample01",
-                                          "query": {"client_secret": value}}))
+    later = r.redact_entry(
+        entry(
+            request={
+                "method": "GET",
+                "path": "/v1/payment_intents/pi_3FakeExample01",
+                "query": {"client_secret": value},
+            }
+        )
+    )
     ph = resp["response"]["body"]["json"]["client_secret"]
     assert ph == f"{prefix}REDACTED_1"
     assert later["request"]["query"]["client_secret"] == ph
@@ -155,26 +180,33 @@ def test_the_same_secret_is_the_same_placeholder_everywhere():
 
 def test_short_keys_keep_their_prefix_in_every_place():
     r = Redactor()
-    out = r.redact_entry(entry(
-        request={"headers": {"Authorization": "Bearer sk_test_123"},
-                 "body": {"form": {"key": "sk_test_123", "other": "rk_test_9"}}}))
+    out = r.redact_entry(
+        entry(
+            request={
+                "headers": {"Authorization": "Bearer sk_test_123"},
+                "body": {"form": {"key": "sk_test_123", "other": "rk_test_9"}},
+            }
+        )
+    )
     assert out["request"]["headers"]["Authorization"] == "Bearer sk_test_REDACTED_1"
-    assert out["request"]["body"]["form"] == {"key": "sk_test_REDACTED_1",
-                                              "other": "rk_test_REDACTED_1"}
+    assert out["request"]["body"]["form"] == {
+        "key": "sk_test_REDACTED_1",
+        "other": "rk_test_REDACTED_1",
+    }
 
 
 # ----------------------------------------------------------------------- by field name
 
 FIELD_PLACES = {
-    "json_at_depth": lambda n, v: entry(response={"body": {"json": {
-        "a": {"b": [{n: v}]}}}}),
+    "json_at_depth": lambda n, v: entry(response={"body": {"json": {"a": {"b": [{n: v}]}}}}),
     "form": lambda n, v: entry(request={"body": {"form": {"payment_intent": {n: v}}}}),
     "query": lambda n, v: entry(request={"method": "GET", "query": {n: v}}),
     "raw_query": lambda n, v: entry(request={"method": "GET", "query": f"{n}={v}&%zz"}),
     "text_json": lambda n, v: entry(response={"body": {"text": json.dumps({n: v})}}),
     "text_form": lambda n, v: entry(request={"body": {"text": f"intent[{n}]={v}&x=1"}}),
-    "error_message": lambda n, v: entry(response={"status": 400, "body": {"json": {"error": {
-        "message": f"Invalid {n}: {v}"}}}}),
+    "error_message": lambda n, v: entry(
+        response={"status": 400, "body": {"json": {"error": {"message": f"Invalid {n}: {v}"}}}}
+    ),
 }
 
 
@@ -194,8 +226,18 @@ def test_a_secret_field_is_redacted_whatever_its_shape(name, place, value):
 
 def test_field_values_that_are_not_secrets_stay():
     r = Redactor()
-    e = entry(response={"body": {"json": {"client_secret": None, "secret": "",
-                                          "has_secret": "keep", "secret_note": "keep1"}}})
+    e = entry(
+        response={
+            "body": {
+                "json": {
+                    "client_secret": None,
+                    "secret": "",
+                    "has_secret": "keep",
+                    "secret_note": "keep1",
+                }
+            }
+        }
+    )
     assert r.redact_entry(e) == e
     text = "client_secret: null; secret=true; client_secret: recorded 'x'"
     assert r.redact_text(text) == text and scan(text) == []
@@ -210,7 +252,7 @@ def _gzip_b64(v: str) -> str:
 
 def _mime(v: str) -> str:
     blob = base64.b64encode(("x" * 50 + f" {v} " + "y" * 80).encode()).decode()
-    return "\n".join(blob[i:i + 76] for i in range(0, len(blob), 76))
+    return "\n".join(blob[i : i + 76] for i in range(0, len(blob), 76))
 
 
 SCANNER_ENCODINGS = {
@@ -233,9 +275,11 @@ def test_the_scanner_reads_more_layers(name, enc):
     value, _ = SECRETS[name]
     encoded = SCANNER_ENCODINGS[enc](value)
     assert value not in encoded
-    for text in (yaml.safe_dump({"body": {"text": f"before {encoded} after"}}),
-                 yamlio.dump({"body": {"text": f"before {encoded} after"}}),
-                 json.dumps({"note": encoded})):
+    for text in (
+        yaml.safe_dump({"body": {"text": f"before {encoded} after"}}),
+        yamlio.dump({"body": {"text": f"before {encoded} after"}}),
+        json.dumps({"note": encoded}),
+    ):
         found = scan(text)
         assert found, (enc, text[:200])
         assert all(rand_part(value) not in f.excerpt for f in found)
@@ -248,9 +292,13 @@ def test_the_recorder_refuses_what_only_the_scanner_can_read(recorder, caplog, e
     record, path = recorder
     value, _ = SECRETS["pi"]
     encoded = SCANNER_ENCODINGS[enc](value)
-    f = make_flow("POST", "/v1/financial_connections/sessions", status=200,
-                  resp_body=json.dumps({"id": "fcsess_1", "note": encoded}).encode(),
-                  resp_headers={"Content-Type": "application/json"})
+    f = make_flow(
+        "POST",
+        "/v1/financial_connections/sessions",
+        status=200,
+        resp_body=json.dumps({"id": "fcsess_1", "note": encoded}).encode(),
+        resp_headers={"Content-Type": "application/json"},
+    )
     with caplog.at_level(logging.INFO, logger="fc_cassette"):
         run(record, f)
     on_disk = path.read_text() if path.exists() else ""
@@ -264,14 +312,18 @@ def test_the_recorder_refuses_what_only_the_scanner_can_read(recorder, caplog, e
 
 
 @pytest.mark.parametrize("charset", ["cp500", "cp1140", "utf-7", "x-unknown-charset"])
-def test_bodies_in_charsets_that_are_not_ascii_compatible_are_refused(recorder, caplog,
-                                                                       charset):
+def test_bodies_in_charsets_that_are_not_ascii_compatible_are_refused(recorder, caplog, charset):
     record, path = recorder
     value, _ = SECRETS["short_sk"]
     codec = {"x-unknown-charset": "utf-8"}.get(charset, charset)
     body = f"note={value}".encode(codec)
-    f = make_flow("POST", "/v1/financial_connections/sessions", status=200,
-                  resp_body=body, resp_headers={"Content-Type": f"text/plain; charset={charset}"})
+    f = make_flow(
+        "POST",
+        "/v1/financial_connections/sessions",
+        status=200,
+        resp_body=body,
+        resp_headers={"Content-Type": f"text/plain; charset={charset}"},
+    )
     with caplog.at_level(logging.INFO, logger="fc_cassette"):
         run(record, f)
     assert not path.exists()
@@ -282,9 +334,13 @@ def test_bodies_in_charsets_that_are_not_ascii_compatible_are_refused(recorder, 
 def test_ascii_compatible_charsets_are_still_recorded(recorder):
     record, path = recorder
     value, _ = SECRETS["short_sk"]
-    f = make_flow("POST", "/v1/financial_connections/sessions", status=200,
-                  resp_body=f"note={value} é".encode("latin-1"),
-                  resp_headers={"Content-Type": "text/plain; charset=ISO-8859-1"})
+    f = make_flow(
+        "POST",
+        "/v1/financial_connections/sessions",
+        status=200,
+        resp_body=f"note={value} é".encode("latin-1"),
+        resp_headers={"Content-Type": "text/plain; charset=ISO-8859-1"},
+    )
     run(record, f)
     assert value not in path.read_text()
     body = cio.load(path).interactions[0]["response"]["body"]
@@ -298,15 +354,24 @@ OPAQUE = "fakeOpaqueT0kenForBearerXYZ"
 
 
 def _echo_forms(cred: str) -> dict[str, str]:
-    return {"raw": cred, "b64": b64(cred), "b64url": base64.urlsafe_b64encode(
-        cred.encode()).decode().rstrip("="), "hex": cred.encode().hex(),
-        "HEX": cred.encode().hex().upper(), "pct": quote(cred, safe="")}
+    return {
+        "raw": cred,
+        "b64": b64(cred),
+        "b64url": base64.urlsafe_b64encode(cred.encode()).decode().rstrip("="),
+        "hex": cred.encode().hex(),
+        "HEX": cred.encode().hex().upper(),
+        "pct": quote(cred, safe=""),
+    }
 
 
-@pytest.mark.parametrize("auth,cred", [
-    (f"Basic {b64(USER + ':' + PASSWORD)}", PASSWORD),
-    (f"Bearer {OPAQUE}", OPAQUE),
-], ids=["basic", "bearer"])
+@pytest.mark.parametrize(
+    "auth,cred",
+    [
+        (f"Basic {b64(USER + ':' + PASSWORD)}", PASSWORD),
+        (f"Bearer {OPAQUE}", OPAQUE),
+    ],
+    ids=["basic", "bearer"],
+)
 def test_learned_credentials_are_chased_in_their_echoed_forms(recorder, auth, cred):
     record, path = recorder
     echoed = {k: f"seen {v}" for k, v in _echo_forms(cred).items()}
@@ -314,11 +379,14 @@ def test_learned_credentials_are_chased_in_their_echoed_forms(recorder, auth, cr
         # secret only the scanner reads since #27: that entry is refused, not written)
         echoed["whole_basic"] = b64(USER + ":" + PASSWORD)
         echoed["whole_hex"] = (USER + ":" + PASSWORD).encode().hex()
-    f = make_flow("GET", "/v1/financial_connections/sessions/fcsess_1",
-                  req_headers={"Authorization": auth}, status=200,
-                  resp_body=json.dumps({"id": "fcsess_1", "echo": echoed}).encode(),
-                  resp_headers={"Content-Type": "application/json",
-                                "X-Echo-Hex": cred.encode().hex()})
+    f = make_flow(
+        "GET",
+        "/v1/financial_connections/sessions/fcsess_1",
+        req_headers={"Authorization": auth},
+        status=200,
+        resp_body=json.dumps({"id": "fcsess_1", "echo": echoed}).encode(),
+        resp_headers={"Content-Type": "application/json", "X-Echo-Hex": cred.encode().hex()},
+    )
     run(record, f)
     assert f.marked != ":no_entry:", f.comment  # redacted, so written
     text = path.read_text()
@@ -340,8 +408,9 @@ def test_html_unescape_is_what_browsers_do():
 
 
 def test_numbering_continues_after_an_existing_cassettes_placeholders():
-    existing = yamlio.dump({"a": "pi_3Old1_secret_REDACTED_4", "b": "whsec_REDACTED_2",
-                            "c": "ek_test_REDACTED_7"})
+    existing = yamlio.dump(
+        {"a": "pi_3Old1_secret_REDACTED_4", "b": "whsec_REDACTED_2", "c": "ek_test_REDACTED_7"}
+    )
     r = Redactor(existing=existing)
     assert r.redact_text(SECRETS["seti"][0]) == "seti_1FakeX_secret_REDACTED_5"
     assert r.redact_text(SECRETS["whsec"][0]) == "whsec_REDACTED_3"
@@ -351,8 +420,10 @@ def test_numbering_continues_after_an_existing_cassettes_placeholders():
 @pytest.mark.parametrize("name", IDS)
 def test_redaction_of_new_kinds_is_idempotent(name):
     value, _ = SECRETS[name]
-    e = entry(request={"query": {"client_secret": value}, "headers": {"X": f"Bearer {value}"}},
-              response={"body": {"json": {"secret": value, "m": f"x {b64(value)} y"}}})
+    e = entry(
+        request={"query": {"client_secret": value}, "headers": {"X": f"Bearer {value}"}},
+        response={"body": {"json": {"secret": value, "m": f"x {b64(value)} y"}}},
+    )
     r = Redactor()
     once = r.redact_entry(e)
     assert r.redact_entry(once) == once

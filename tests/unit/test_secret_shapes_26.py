@@ -21,9 +21,19 @@ KEY_ = "sk_test_FakeKey123_withUnderscore456"
 
 
 def test_a_real_format_ephemeral_key_is_redacted_whole_anywhere():
-    e = entry(request={"headers": {"X-Key": EK}, "query": {"k": EK}},
-              response={"body": {"json": {"object": "ephemeral_key", "note": f"key {EK}.",
-                                          "secret": EK, "associated": [{"id": EK}]}}})
+    e = entry(
+        request={"headers": {"X-Key": EK}, "query": {"k": EK}},
+        response={
+            "body": {
+                "json": {
+                    "object": "ephemeral_key",
+                    "note": f"key {EK}.",
+                    "secret": EK,
+                    "associated": [{"id": EK}],
+                }
+            }
+        },
+    )
     out = Redactor().redact_entry(e)
     text = yaml.safe_dump(out)
     assert "_00FakeTail9" not in text and "YWNjdF8x" not in text, text
@@ -36,9 +46,22 @@ def test_a_real_format_ephemeral_key_is_redacted_whole_anywhere():
 
 def test_verify_flags_an_ephemeral_key_redacted_only_in_part(tmp_path, capsys):
     c = tmp_path / "c.yaml"
-    c.write_text("---\nfc_cassette: 1\n...\n---\n" + yaml.safe_dump({
-        "seq": 1, **entry(response={"body": {"json": {
-            "id": "ephkey_1Fake", "note": "ek_test_REDACTED_1_00abcDEF"}}})}) + "...\n")
+    c.write_text(
+        "---\nfc_cassette: 1\n...\n---\n"
+        + yaml.safe_dump(
+            {
+                "seq": 1,
+                **entry(
+                    response={
+                        "body": {
+                            "json": {"id": "ephkey_1Fake", "note": "ek_test_REDACTED_1_00abcDEF"}
+                        }
+                    }
+                ),
+            }
+        )
+        + "...\n"
+    )
     assert scan("ek_test_REDACTED_1_00abcDEF")[0].kind == "ek_test"
     assert scan("ek_test_REDACTED_1 and sk_test_REDACTED_2rk_test_REDACTED_1") == []
     assert verify.main([str(c)]) == 1
@@ -46,11 +69,19 @@ def test_verify_flags_an_ephemeral_key_redacted_only_in_part(tmp_path, capsys):
 
 
 def test_one_placeholder_per_bearer_token_per_exchange():
-    e = entry(request={"headers": {"Authorization": f"Bearer {KEY_}"}},
-              response={"status": 401, "body": {"json": {"error": {
-                  "message": f"Invalid API Key provided: {KEY_}", "key": KEY_}}}})
+    e = entry(
+        request={"headers": {"Authorization": f"Bearer {KEY_}"}},
+        response={
+            "status": 401,
+            "body": {
+                "json": {"error": {"message": f"Invalid API Key provided: {KEY_}", "key": KEY_}}
+            },
+        },
+    )
     out = Redactor().redact_entry(e)
     assert out["request"]["headers"]["Authorization"] == "Bearer sk_test_REDACTED_1"
     err = out["response"]["body"]["json"]["error"]
-    assert err == {"message": "Invalid API Key provided: sk_test_REDACTED_1",
-                   "key": "sk_test_REDACTED_1"}
+    assert err == {
+        "message": "Invalid API Key provided: sk_test_REDACTED_1",
+        "key": "sk_test_REDACTED_1",
+    }

@@ -16,9 +16,11 @@ from fc_cassette.stripe_api.models import validate_reply
 KEY = "sk_test_" + "fakeAccountsKey123456"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 FC = "/v1/financial_connections"
-ALL_PERMS = ("account_holder[type]=customer&account_holder[customer]=cus_fakeHolder1"
-             "&permissions[0]=balances&permissions[1]=ownership&permissions[2]=transactions"
-             "&permissions[3]=payment_method")
+ALL_PERMS = (
+    "account_holder[type]=customer&account_holder[customer]=cus_fakeHolder1"
+    "&permissions[0]=balances&permissions[1]=ownership&permissions[2]=transactions"
+    "&permissions[3]=payment_method"
+)
 
 
 def checked(method: str, path: str, resp: SimResponse) -> dict:
@@ -48,8 +50,11 @@ class Client:
 
     def linked(self, body: str = ALL_PERMS, n: int = 3) -> tuple[str, list[dict]]:
         s = self.call("POST", f"{FC}/sessions", body)
-        done = self.call("POST", f"/_simulator/financial_connections/sessions/{s['id']}/complete",
-                         {"accounts": str(n)})
+        done = self.call(
+            "POST",
+            f"/_simulator/financial_connections/sessions/{s['id']}/complete",
+            {"accounts": str(n)},
+        )
         return s["id"], done["accounts"]["data"]
 
 
@@ -66,11 +71,9 @@ def test_accounts_listed_by_session_with_pagination(c):
     assert page["url"] == f"{FC}/accounts" and page["object"] == "list"
     first = c.call("GET", f"{FC}/accounts", {"session": sid, "limit": "2"})
     assert [a["id"] for a in first["data"]] == ids[:2] and first["has_more"] is True
-    rest = c.call("GET", f"{FC}/accounts", {"session": sid, "limit": "2",
-                                            "starting_after": ids[1]})
+    rest = c.call("GET", f"{FC}/accounts", {"session": sid, "limit": "2", "starting_after": ids[1]})
     assert [a["id"] for a in rest["data"]] == ids[2:] and rest["has_more"] is False
-    back = c.call("GET", f"{FC}/accounts", {"session": sid, "limit": "1",
-                                            "ending_before": ids[2]})
+    back = c.call("GET", f"{FC}/accounts", {"session": sid, "limit": "1", "ending_before": ids[2]})
     assert [a["id"] for a in back["data"]] == ids[1:2] and back["has_more"] is True
     other_sid, _ = c.linked(n=1)
     assert len(c.call("GET", f"{FC}/accounts", {"session": other_sid})["data"]) == 1
@@ -82,8 +85,12 @@ def test_accounts_listed_by_account_holder(c):
     got = c.call("GET", f"{FC}/accounts", "account_holder%5Bcustomer%5D=cus_fakeHolder1")
     assert [a["id"] for a in got["data"]] == [a["id"] for a in mine]
     assert c.call("GET", f"{FC}/accounts", {"account_holder[customer]": "cus_nobody"})["data"] == []
-    err = c.call("GET", f"{FC}/accounts", {"account_holder[customer]": "cus_fakeHolder1",
-                                           "account_holder[account]": "acct_fake1"}, 400)["error"]
+    err = c.call(
+        "GET",
+        f"{FC}/accounts",
+        {"account_holder[customer]": "cus_fakeHolder1", "account_holder[account]": "acct_fake1"},
+        400,
+    )["error"]
     assert err["type"] == "invalid_request_error" and "only specify one" in err["message"]
 
 
@@ -93,8 +100,11 @@ def test_refresh_balance_is_pending_then_succeeded_as_of_the_clock(c):
     assert acc["balance"] is None and acc["balance_refresh"] is None  # no prefetch
     before = c.sim._clock
     got = c.call("POST", f"{FC}/accounts/{acc['id']}/refresh", {"features[0]": "balance"})
-    assert got["balance_refresh"] == {"last_attempted_at": before,
-                                      "next_refresh_available_at": None, "status": "pending"}
+    assert got["balance_refresh"] == {
+        "last_attempted_at": before,
+        "next_refresh_available_at": None,
+        "status": "pending",
+    }
     assert got["balance"] is None
     now = c.sim._clock
     again = c.call("GET", f"{FC}/accounts/{acc['id']}")
@@ -134,20 +144,28 @@ def test_subscribe_lists_transactions_with_pagination_and_filters(c):
     assert listed["url"] == f"{FC}/transactions"
     times = [t["transacted_at"] for t in listed["data"]]
     assert times == sorted(times, reverse=True)
-    rest = c.call("GET", f"{FC}/transactions", {"account": acc_id, "limit": "3",
-                                                "starting_after": listed["data"][-1]["id"]})
+    rest = c.call(
+        "GET",
+        f"{FC}/transactions",
+        {"account": acc_id, "limit": "3", "starting_after": listed["data"][-1]["id"]},
+    )
     assert rest["data"] and rest["has_more"] is False
     txn = listed["data"][0]
     assert c.call("GET", f"{FC}/transactions/{txn['id']}") == txn
-    exact = c.call("GET", f"{FC}/transactions", {"account": acc_id,
-                                                 "transacted_at": str(txn["transacted_at"])})
+    exact = c.call(
+        "GET", f"{FC}/transactions", {"account": acc_id, "transacted_at": str(txn["transacted_at"])}
+    )
     assert [t["id"] for t in exact["data"]] == [txn["id"]]
-    ranged = c.call("GET", f"{FC}/transactions", {"account": acc_id, "transacted_at[lt]":
-                                                  str(txn["transacted_at"])})
+    ranged = c.call(
+        "GET",
+        f"{FC}/transactions",
+        {"account": acc_id, "transacted_at[lt]": str(txn["transacted_at"])},
+    )
     assert txn["id"] not in [t["id"] for t in ranged["data"]] and ranged["data"]
     c.call("POST", f"{FC}/accounts/{acc_id}/refresh", {"features[0]": "transactions"})
-    newer = c.call("GET", f"{FC}/transactions", {"account": acc_id,
-                                                 "transaction_refresh[after]": first_ref})
+    newer = c.call(
+        "GET", f"{FC}/transactions", {"account": acc_id, "transaction_refresh[after]": first_ref}
+    )
     assert newer["data"] and all(t["transaction_refresh"] != first_ref for t in newer["data"])
     unsub = c.call("POST", f"{FC}/accounts/{acc_id}/unsubscribe", {"features[0]": "transactions"})
     assert unsub["subscriptions"] == []
@@ -160,43 +178,119 @@ def test_disconnect_then_refresh_is_refused(c):
     gone = c.call("POST", f"{FC}/accounts/{acc_id}/disconnect")
     assert gone["status"] == "disconnected" and gone["subscriptions"] == []
     assert c.call("GET", f"{FC}/accounts/{acc_id}")["status"] == "disconnected"
-    err = c.call("POST", f"{FC}/accounts/{acc_id}/refresh", {"features[0]": "balance"},
-                 400)["error"]
+    err = c.call("POST", f"{FC}/accounts/{acc_id}/refresh", {"features[0]": "balance"}, 400)[
+        "error"
+    ]
     assert err["type"] == "invalid_request_error"
     assert err["code"] == "financial_connections_account_inactive"
     assert acc_id in err["message"] and "disconnected" in err["message"]
-    err = c.call("POST", f"{FC}/accounts/{acc_id}/subscribe", {"features[0]": "transactions"},
-                 400)["error"]
+    err = c.call("POST", f"{FC}/accounts/{acc_id}/subscribe", {"features[0]": "transactions"}, 400)[
+        "error"
+    ]
     assert err["code"] == "financial_connections_account_inactive"
     # data refreshed before the disconnection stays readable, as Stripe documents
     assert c.call("GET", f"{FC}/transactions", {"account": acc_id})["data"]
 
 
-@pytest.mark.parametrize("method, path, params, status, code, param, needle", [
-    ("GET", f"{FC}/accounts/fca_fakeMissing", {}, 404, "resource_missing", "account",
-     "No such financialconnections.account: 'fca_fakeMissing'"),
-    ("POST", f"{FC}/accounts/fca_fakeMissing/refresh", {"features[0]": "balance"}, 404,
-     "resource_missing", "account", "No such financialconnections.account"),
-    ("GET", f"{FC}/transactions/fctxn_fakeMissing", {}, 404, "resource_missing",
-     "transaction", "No such financialconnections.transaction"),
-    ("GET", f"{FC}/transactions", {"account": "fca_fakeMissing"}, 404, "resource_missing",
-     "account", "fca_fakeMissing"),
-    ("GET", f"{FC}/accounts", {"session": "fcsess_fakeMissing"}, 404, "resource_missing",
-     "session", "No such financialconnections.session"),
-    ("GET", f"{FC}/transactions", {}, 400, "parameter_missing", "account",
-     "Missing required param: account."),
-    ("GET", f"{FC}/accounts", {"limit": "abc"}, 400, "parameter_invalid_integer", "limit",
-     "Invalid integer: abc"),
-    ("GET", f"{FC}/accounts", {"limit": "0"}, 400, None, "limit", "between 1 and 100"),
-    ("GET", f"{FC}/accounts", {"starting_after": "fca_fakeNope"}, 404, "resource_missing",
-     "starting_after", "fca_fakeNope"),
-    ("GET", f"{FC}/accounts", {"colour": "blue"}, 400, "parameter_unknown", "colour",
-     "Received unknown parameter: colour"),
-    ("GET", f"{FC}/accounts", {"account_holder[nickname]": "x"}, 400, "parameter_unknown",
-     "account_holder[nickname]", "account_holder[nickname]"),
-])
-def test_stripe_shaped_errors_without_an_account(c, method, path, params, status, code,
-                                                 param, needle):
+@pytest.mark.parametrize(
+    "method, path, params, status, code, param, needle",
+    [
+        (
+            "GET",
+            f"{FC}/accounts/fca_fakeMissing",
+            {},
+            404,
+            "resource_missing",
+            "account",
+            "No such financialconnections.account: 'fca_fakeMissing'",
+        ),
+        (
+            "POST",
+            f"{FC}/accounts/fca_fakeMissing/refresh",
+            {"features[0]": "balance"},
+            404,
+            "resource_missing",
+            "account",
+            "No such financialconnections.account",
+        ),
+        (
+            "GET",
+            f"{FC}/transactions/fctxn_fakeMissing",
+            {},
+            404,
+            "resource_missing",
+            "transaction",
+            "No such financialconnections.transaction",
+        ),
+        (
+            "GET",
+            f"{FC}/transactions",
+            {"account": "fca_fakeMissing"},
+            404,
+            "resource_missing",
+            "account",
+            "fca_fakeMissing",
+        ),
+        (
+            "GET",
+            f"{FC}/accounts",
+            {"session": "fcsess_fakeMissing"},
+            404,
+            "resource_missing",
+            "session",
+            "No such financialconnections.session",
+        ),
+        (
+            "GET",
+            f"{FC}/transactions",
+            {},
+            400,
+            "parameter_missing",
+            "account",
+            "Missing required param: account.",
+        ),
+        (
+            "GET",
+            f"{FC}/accounts",
+            {"limit": "abc"},
+            400,
+            "parameter_invalid_integer",
+            "limit",
+            "Invalid integer: abc",
+        ),
+        ("GET", f"{FC}/accounts", {"limit": "0"}, 400, None, "limit", "between 1 and 100"),
+        (
+            "GET",
+            f"{FC}/accounts",
+            {"starting_after": "fca_fakeNope"},
+            404,
+            "resource_missing",
+            "starting_after",
+            "fca_fakeNope",
+        ),
+        (
+            "GET",
+            f"{FC}/accounts",
+            {"colour": "blue"},
+            400,
+            "parameter_unknown",
+            "colour",
+            "Received unknown parameter: colour",
+        ),
+        (
+            "GET",
+            f"{FC}/accounts",
+            {"account_holder[nickname]": "x"},
+            400,
+            "parameter_unknown",
+            "account_holder[nickname]",
+            "account_holder[nickname]",
+        ),
+    ],
+)
+def test_stripe_shaped_errors_without_an_account(
+    c, method, path, params, status, code, param, needle
+):
     err = c.call(method, path, params, status)["error"]
     assert err.get("code") == code and err["param"] == param and needle in err["message"]
     assert err["type"] == "invalid_request_error"
@@ -205,11 +299,13 @@ def test_stripe_shaped_errors_without_an_account(c, method, path, params, status
 def test_stripe_shaped_errors_on_an_account(c):
     _, accounts = c.linked(n=1)
     acc = f"{FC}/accounts/{accounts[0]['id']}"
-    err = c.call("POST", f"{acc}/refresh", {"features[0]": "balance", "features[1]": "cash"},
-                 400)["error"]
+    err = c.call("POST", f"{acc}/refresh", {"features[0]": "balance", "features[1]": "cash"}, 400)[
+        "error"
+    ]
     assert err["param"] == "features[1]" and "code" not in err
-    assert err["message"] == ("Invalid features[1]: must be one of balance, ownership, "
-                              "or transactions")
+    assert err["message"] == (
+        "Invalid features[1]: must be one of balance, ownership, or transactions"
+    )
     err = c.call("POST", f"{acc}/refresh", {}, 400)["error"]
     assert (err["code"], err["param"]) == ("parameter_missing", "features")
     err = c.call("POST", f"{acc}/subscribe", {"features[0]": "balance"}, 400)["error"]
@@ -218,28 +314,35 @@ def test_stripe_shaped_errors_on_an_account(c):
     assert (err["code"], err["param"]) == ("parameter_missing", "ownership")
     err = c.call("GET", f"{acc}/owners", {"ownership": "fcaowns_fakeOther"}, 404)["error"]
     assert (err["code"], err["param"]) == ("resource_missing", "ownership")
-    err = c.call("GET", f"{FC}/transactions", {"account": accounts[0]["id"],
-                                               "transaction_refresh[after]": "fctxnref_nope"},
-                 404)["error"]
+    err = c.call(
+        "GET",
+        f"{FC}/transactions",
+        {"account": accounts[0]["id"], "transaction_refresh[after]": "fctxnref_nope"},
+        404,
+    )["error"]
     assert err["param"] == "transaction_refresh[after]"
     err = c.call("GET", acc, "expand[]=balance", 400)["error"]
     assert err["param"] == "expand[0]" and "cannot be expanded" in err["message"]
 
 
 def test_permissions_govern_what_an_account_exposes(c):
-    body = ("account_holder[type]=account&account_holder[account]=acct_fakeHolder"
-            "&permissions[0]=payment_method")
+    body = (
+        "account_holder[type]=account&account_holder[account]=acct_fakeHolder"
+        "&permissions[0]=payment_method"
+    )
     _, accounts = c.linked(body=body, n=1)
     acc = accounts[0]
     assert acc["balance"] is None and acc["ownership"] is None
     assert acc["account_holder"] == {"account": "acct_fakeHolder", "type": "account"}
     for _i, feature in enumerate(("balance", "ownership", "transactions")):
-        err = c.call("POST", f"{FC}/accounts/{acc['id']}/refresh",
-                     {"features[0]": feature}, 400)["error"]
+        err = c.call("POST", f"{FC}/accounts/{acc['id']}/refresh", {"features[0]": feature}, 400)[
+            "error"
+        ]
         perm = {"balance": "balances"}.get(feature, feature)
         assert err["param"] == "features[0]" and f"{perm} permission" in err["message"]
-    err = c.call("POST", f"{FC}/accounts/{acc['id']}/subscribe",
-                 {"features[0]": "transactions"}, 400)["error"]
+    err = c.call(
+        "POST", f"{FC}/accounts/{acc['id']}/subscribe", {"features[0]": "transactions"}, 400
+    )["error"]
     assert "transactions permission" in err["message"]
     err = c.call("GET", f"{FC}/transactions", {"account": acc["id"]}, 400)["error"]
     assert err["param"] == "account"
@@ -248,8 +351,9 @@ def test_permissions_govern_what_an_account_exposes(c):
 
 
 def test_prefetch_fills_data_at_linking(c):
-    _, accounts = c.linked(body=ALL_PERMS + "&prefetch[0]=balances&prefetch[1]=ownership"
-                                            "&prefetch[2]=transactions", n=1)
+    _, accounts = c.linked(
+        body=ALL_PERMS + "&prefetch[0]=balances&prefetch[1]=ownership&prefetch[2]=transactions", n=1
+    )
     acc = accounts[0]
     assert acc["balance_refresh"]["status"] == "succeeded" and acc["balance"]
     owners = c.call("GET", f"{FC}/accounts/{acc['id']}/owners", {"ownership": acc["ownership"]})
@@ -262,8 +366,11 @@ def script(seed: int) -> list[tuple[int, dict, bytes]]:
     sid, accounts = c.linked(n=2)
     acc = accounts[0]["id"]
     c.call("GET", f"{FC}/accounts", {"session": sid})
-    c.call("POST", f"{FC}/accounts/{acc}/refresh", {"features[0]": "balance",
-                                                    "features[1]": "ownership"})
+    c.call(
+        "POST",
+        f"{FC}/accounts/{acc}/refresh",
+        {"features[0]": "balance", "features[1]": "ownership"},
+    )
     got = c.call("GET", f"{FC}/accounts/{acc}")
     c.call("GET", f"{FC}/accounts/{acc}/owners", {"ownership": got["ownership"]})
     c.call("POST", f"{FC}/accounts/{acc}/subscribe", {"features[0]": "transactions"})
@@ -280,24 +387,59 @@ def test_same_seed_same_requests_byte_identical_responses():
 
 
 @settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(method=st.sampled_from(["GET", "POST"]),
-       tail=st.sampled_from(["", "/refresh", "/disconnect", "/subscribe", "/unsubscribe",
-                             "/owners"]),
-       which=st.sampled_from(["accounts/ACC", "accounts", "transactions", "transactions/x"]),
-       pairs=st.lists(st.tuples(
-           st.sampled_from(["features[0]", "features[]", "features", "limit", "ownership",
-                            "account", "session", "starting_after", "ending_before",
-                            "transacted_at", "transacted_at[gte]", "transaction_refresh[after]",
-                            "account_holder[customer]", "expand[]", "x"]),
-           st.sampled_from(["balance", "ownership", "transactions", "3", "0", "", "x",
-                            "ACC", "OWN", "cus_fakeHolder1", "ownership"])), max_size=5))
+@given(
+    method=st.sampled_from(["GET", "POST"]),
+    tail=st.sampled_from(["", "/refresh", "/disconnect", "/subscribe", "/unsubscribe", "/owners"]),
+    which=st.sampled_from(["accounts/ACC", "accounts", "transactions", "transactions/x"]),
+    pairs=st.lists(
+        st.tuples(
+            st.sampled_from(
+                [
+                    "features[0]",
+                    "features[]",
+                    "features",
+                    "limit",
+                    "ownership",
+                    "account",
+                    "session",
+                    "starting_after",
+                    "ending_before",
+                    "transacted_at",
+                    "transacted_at[gte]",
+                    "transaction_refresh[after]",
+                    "account_holder[customer]",
+                    "expand[]",
+                    "x",
+                ]
+            ),
+            st.sampled_from(
+                [
+                    "balance",
+                    "ownership",
+                    "transactions",
+                    "3",
+                    "0",
+                    "",
+                    "x",
+                    "ACC",
+                    "OWN",
+                    "cus_fakeHolder1",
+                    "ownership",
+                ]
+            ),
+        ),
+        max_size=5,
+    ),
+)
 def test_fuzz_account_endpoints_never_raise_and_always_validate(method, tail, which, pairs):
     c = Client()
     _, accounts = c.linked(n=1)
     acc = accounts[0]
     path = f"{FC}/{which}{tail if which == 'accounts/ACC' else ''}".replace("ACC", acc["id"])
-    data = "&".join(f"{quote(k)}={quote(v.replace('ACC', acc['id']).replace('OWN', acc['ownership']))}"
-                    for k, v in pairs)
+    data = "&".join(
+        f"{quote(k)}={quote(v.replace('ACC', acc['id']).replace('OWN', acc['ownership']))}"
+        for k, v in pairs
+    )
     query, body = (data, b"") if method == "GET" else ("", data.encode())
     resp = c.sim.handle(method, path, query, AUTH, body)
     checked(method, path, resp)

@@ -24,10 +24,12 @@ def test_unset_options_leave_the_settings_alone():
 
 def test_set_options_override_the_config():
     s = Settings()
-    out = with_options(s, {"fc_record_mode": "new_episodes", "fc_allow_live": True,
-                           "fc_seed": 7})
+    out = with_options(s, {"fc_record_mode": "new_episodes", "fc_allow_live": True, "fc_seed": 7})
     assert (out.record.mode, out.record.allow_live_keys, out.simulate.seed) == (
-        "new_episodes", True, 7)
+        "new_episodes",
+        True,
+        7,
+    )
     assert (s.record.mode, s.record.allow_live_keys, s.simulate.seed) == ("once", False, 0)
     assert out.record.fsync == s.record.fsync  # the rest of the section is kept
 
@@ -59,7 +61,9 @@ def test_record_modes_are_one_table_everywhere():
 def test_the_cli_help_of_the_record_modes_is_unchanged():
     from fc_cassette.cli import args as cli_args
 
-    assert cli_args.RECORD_MODE_HELP == """\
+    assert (
+        cli_args.RECORD_MODE_HELP
+        == """\
 record modes (--record-mode, or the config key record.mode):
   once          record when the cassette does not exist yet; if it does, only replay
                 from it (a request it does not hold is a miss). The default.
@@ -69,6 +73,7 @@ record modes (--record-mode, or the config key record.mode):
   none          never forward: replay only, like 'fc-cassette replay'.
   rewrite       pytest-recording's name: the cassette is replaced by what this run
                 records (as all; a cassette it records nothing into is removed)."""
+    )
 
 
 def test_a_record_mode_is_parsed_once_with_one_message():
@@ -78,8 +83,9 @@ def test_a_record_mode_is_parsed_once_with_one_message():
 
     assert vocab.parse_record_mode("all") == "all"
     for bad in ("sometimes", "", None, ["once"], "ONCE"):
-        with pytest.raises(ValueError, match="^must be one of once, new_episodes, all, none, "
-                                             "rewrite, not "):
+        with pytest.raises(
+            ValueError, match="^must be one of once, new_episodes, all, none, rewrite, not "
+        ):
             vocab.parse_record_mode(bad)
     # where the options are folded into the settings, naming the option
     with pytest.raises(ValueError, match="^fc_record_mode must be one of .*, not 'sometimes'$"):
@@ -87,19 +93,29 @@ def test_a_record_mode_is_parsed_once_with_one_message():
     # the control endpoint: only the modes its target accepts
     with pytest.raises(control.Refused, match="must be one of none, not 'once'"):
         control.parse_use(b'{"cassette": "c.yaml", "record_mode": "once"}', ("none",))
-    assert control.parse_use(b'{"cassette": "c.yaml", "record_mode": "all"}',
-                             vocab.RECORD_MODES).record_mode == "all"
+    assert (
+        control.parse_use(
+            b'{"cassette": "c.yaml", "record_mode": "all"}', vocab.RECORD_MODES
+        ).record_mode
+        == "all"
+    )
 
 
 # ----------------------------------------------------------------- Stripe error envelope
 def test_error_body_in_stripes_key_order():
-    body = stripe_errors.body("Missing required param: x.", code="parameter_missing",
-                              param="x", doc_url=True)
+    body = stripe_errors.body(
+        "Missing required param: x.", code="parameter_missing", param="x", doc_url=True
+    )
     assert list(body["error"]) == ["code", "doc_url", "message", "param", "type"]
     assert body["error"]["doc_url"].endswith("/parameter-missing")
     own = stripe_errors.own(stripe_errors.REPLAY_MISS, "m")
-    assert own == {"error": {"code": "fc_cassette_replay_miss", "message": "m",
-                             "type": "invalid_request_error"}}
+    assert own == {
+        "error": {
+            "code": "fc_cassette_replay_miss",
+            "message": "m",
+            "type": "invalid_request_error",
+        }
+    }
     assert json.loads(stripe_errors.encode(own)) == own
 
 
@@ -109,12 +125,15 @@ def test_playback_simulator_and_record_share_the_envelope():
 
     resp = not_recorded_response(200, "why")
     err = json.loads(resp.content)["error"]
-    assert (err["type"], err["code"]) == (stripe_errors.NOT_RECORDED.type,
-                                          stripe_errors.NOT_RECORDED.code)
+    assert (err["type"], err["code"]) == (
+        stripe_errors.NOT_RECORDED.type,
+        stripe_errors.NOT_RECORDED.code,
+    )
     assert resp.headers["Stripe-Should-Retry"] == "false"
     sim = StripeError(404, "No such thing", code="resource_missing", param="id").body()
-    assert sim == stripe_errors.body("No such thing", code="resource_missing", param="id",
-                                     doc_url=True)
+    assert sim == stripe_errors.body(
+        "No such thing", code="resource_missing", param="id", doc_url=True
+    )
 
 
 # ------------------------------------------------------------------------ one verdict
@@ -132,8 +151,7 @@ def test_verdict_reads_both_sides():
     response = {"status": 200, "body": {"json": {"object": "nope"}}}
     v = verdict(request, response)
     assert v.request_valid is False and v.response_valid is False
-    assert v.errors("request") and all(e["in"] in ("request", "response")
-                                       for e in v.errors())
+    assert v.errors("request") and all(e["in"] in ("request", "response") for e in v.errors())
     assert v.summary().startswith("request INVALID response INVALID")
     assert "model" not in v.fields()
 
@@ -142,7 +160,8 @@ def test_verdict_reads_both_sides():
 # ---------------------------------------------------------------- check_structure.py
 def _checker():
     spec = importlib.util.spec_from_file_location(
-        "check_structure", ROOT / "scripts" / "check_structure.py")
+        "check_structure", ROOT / "scripts" / "check_structure.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -155,8 +174,9 @@ def test_check_structure_finds_cycles_long_functions_and_modules(tmp_path, monke
     (pkg / "__init__.py").write_text("")
     (pkg / "a.py").write_text("from . import b\n")
     (pkg / "b.py").write_text("def f():\n    from .a import x\n" + "    y = 1\n" * 60)
-    (pkg / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                              "    from . import d\n" + "\n" * 460)
+    (pkg / "c.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import d\n" + "\n" * 460
+    )
     (pkg / "d.py").write_text("from . import c\n")
     monkeypatch.setattr(mod, "ROOT", tmp_path)
     monkeypatch.setattr(mod, "ADDONS", tmp_path / "addons")
@@ -177,5 +197,9 @@ def test_one_default_upstream():
     from fc_cassette.settings import config
 
     assert config.DEFAULT_UPSTREAM == "https://api.stripe.com"
-    assert (cli_args.DEFAULT_UPSTREAM is api.DEFAULT_UPSTREAM is pytest_plugin.DEFAULT_UPSTREAM
-            is config.DEFAULT_UPSTREAM)
+    assert (
+        cli_args.DEFAULT_UPSTREAM
+        is api.DEFAULT_UPSTREAM
+        is pytest_plugin.DEFAULT_UPSTREAM
+        is config.DEFAULT_UPSTREAM
+    )

@@ -9,31 +9,65 @@ from fc_cassette.cli import diff, show, verify
 from fc_cassette.simulator import Simulator
 
 ACC = "financial_connections.account."
-FORM = {"Authorization": "Bearer sk_test_FakeOffline1",
-        "Content-Type": "application/x-www-form-urlencoded"}
+FORM = {
+    "Authorization": "Bearer sk_test_FakeOffline1",
+    "Content-Type": "application/x-www-form-urlencoded",
+}
 
 
 def _events() -> list[dict]:
     sim = Simulator(accept_unknown_customers=True, seed=8)  # a made-up customer
-    r = sim.handle("POST", "/v1/financial_connections/sessions", "", FORM,
-                   b"account_holder[type]=customer&account_holder[customer]=cus_FakeOff"
-                   b"&permissions[]=balances")
+    r = sim.handle(
+        "POST",
+        "/v1/financial_connections/sessions",
+        "",
+        FORM,
+        b"account_holder[type]=customer&account_holder[customer]=cus_FakeOff"
+        b"&permissions[]=balances",
+    )
     sid = json.loads(r.body)["id"]
-    sim.handle("POST", f"/_simulator/financial_connections/sessions/{sid}/complete", "", FORM,
-               b"accounts=2")
+    sim.handle(
+        "POST",
+        f"/_simulator/financial_connections/sessions/{sid}/complete",
+        "",
+        FORM,
+        b"accounts=2",
+    )
     return sim.events
 
 
 def _cassette(path, events: list[dict], afters: list[int]) -> str:
     w = cio.Writer(path, fsync=False)
     for _ in range(2):  # a path no model covers: never invalid
-        w.append({"request": {"method": "GET", "path": "/v1/charges/ch_FakeOff",
-                              "query": {}, "headers": {}, "body": None},
-                  "response": {"status": 200, "headers": {"Content-Type": "application/json"},
-                               "body": {"json": {"id": "ch_FakeOff"}}}})
+        w.append(
+            {
+                "request": {
+                    "method": "GET",
+                    "path": "/v1/charges/ch_FakeOff",
+                    "query": {},
+                    "headers": {},
+                    "body": None,
+                },
+                "response": {
+                    "status": 200,
+                    "headers": {"Content-Type": "application/json"},
+                    "body": {"json": {"id": "ch_FakeOff"}},
+                },
+            }
+        )
     for event, after in zip(events, afters, strict=True):
-        w.append({"webhook": {"after": after, "id": event["id"], "type": event["type"],
-                              "app_status": 200, "body": {"json": event}}}, numbered=False)
+        w.append(
+            {
+                "webhook": {
+                    "after": after,
+                    "id": event["id"],
+                    "type": event["type"],
+                    "app_status": 200,
+                    "body": {"json": event},
+                }
+            },
+            numbered=False,
+        )
     w.close()
     return str(path)
 
@@ -49,7 +83,9 @@ def test_show_prints_webhooks_in_place_and_in_json(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert [r["n"] for r in data["interactions"]] == [1, 2]
     assert [(w["path"], w["after"], w["response_valid"]) for w in data["webhooks"]] == [
-        (ACC + "created", 1, True), (ACC + "created", 2, True)]
+        (ACC + "created", 1, True),
+        (ACC + "created", 2, True),
+    ]
 
 
 def test_verify_reports_a_bad_event_a_dangling_position_and_a_secret(tmp_path, capsys):

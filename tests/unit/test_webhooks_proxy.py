@@ -12,8 +12,12 @@ from mitmproxy.test import tutils
 from fc_cassette.mitm.webhooks_ingress import MAX_EVENT_BYTES, Refused, parse_event
 from fc_cassette.mitm.webhooks_replay import Pending
 
-EVENT = {"id": "evt_FakeUnit1", "object": "event", "type": "financial_connections.account.created",
-         "data": {"object": {}}}
+EVENT = {
+    "id": "evt_FakeUnit1",
+    "object": "event",
+    "type": "financial_connections.account.created",
+    "data": {"object": {}},
+}
 
 
 def _request(body: bytes, method: str = "POST", ctype: str = "application/json; charset=utf-8"):
@@ -42,8 +46,15 @@ def test_parse_event_takes_a_stripe_event_only():
 
 
 def _doc(i: int, after: int) -> dict:
-    return {"webhook": {"after": after, "id": f"evt_{i}", "type": "t", "app_status": 200,
-                        "body": {"json": {"id": f"evt_{i}"}}}}
+    return {
+        "webhook": {
+            "after": after,
+            "id": f"evt_{i}",
+            "type": "t",
+            "app_status": 200,
+            "body": {"json": {"id": f"evt_{i}"}},
+        }
+    }
 
 
 def test_pending_releases_in_recorded_order_after_the_interaction_followed():
@@ -52,25 +63,35 @@ def test_pending_releases_in_recorded_order_after_the_interaction_followed():
     assert p.release(1) == []  # evt_3 follows #1 but evt_2 (recorded first) waits for #2
     assert [w["id"] for w in p.release(2)] == ["evt_2", "evt_3"]
     assert p.failures() == 1 and p.status()["undelivered"] == [
-        {"event": "evt_4", "type": "t", "after": 3}]
+        {"event": "evt_4", "type": "t", "after": 3}
+    ]
     p.rewind()
     assert [w["id"] for w in p.release(3)] == ["evt_1"] and p.next == 1
-
 
 
 def test_inspect_judges_a_webhook_delivery_passing_through():
     from fc_cassette.mitm.inspector import describe, judge
 
-    event = {**EVENT, "api_version": None, "created": 1, "livemode": False,
-             "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},
-             "new_field": 1}
-    request = {"method": "POST", "path": "/webhooks", "query": {}, "headers": {},
-               "body": {"json": event}}
+    event = {
+        **EVENT,
+        "api_version": None,
+        "created": 1,
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "new_field": 1,
+    }
+    request = {
+        "method": "POST",
+        "path": "/webhooks",
+        "query": {},
+        "headers": {},
+        "body": {"json": event},
+    }
     response = {"status": 200, "headers": {}, "body": None}
     rep = judge(request, response)
     assert rep["event"]["valid"] is False  # data.object {} is not an account
     assert rep["event"]["errors"][0]["path"].startswith("data.object")
     assert rep["event"]["drift"] == ["new_field"]
     assert "event financial_connections.account.created ✗ drift: new_field" in describe(rep)
-    assert "event" not in judge({**request, "body": {"json": {"object": "customer"}}},
-                                response)
+    assert "event" not in judge({**request, "body": {"json": {"object": "customer"}}}, response)

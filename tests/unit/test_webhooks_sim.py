@@ -18,21 +18,33 @@ from webhook_app import App
 KEY = "sk_test_FakeHooksKey123"
 SECRET = "whsec_FakeHooksSecret123"
 FORM = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/x-www-form-urlencoded"}
-CREATE = (b"account_holder[type]=customer&account_holder[customer]=cus_FakeHooks"
-          b"&permissions[]=balances&permissions[]=ownership&permissions[]=transactions")
+CREATE = (
+    b"account_holder[type]=customer&account_holder[customer]=cus_FakeHooks"
+    b"&permissions[]=balances&permissions[]=ownership&permissions[]=transactions"
+)
 ACC = "financial_connections.account."
 
 
-def call(sim: Simulator, method: str, path: str, body: bytes = b"", query: str = "",
-         headers: dict | None = None) -> tuple[int, dict, dict]:
+def call(
+    sim: Simulator,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    query: str = "",
+    headers: dict | None = None,
+) -> tuple[int, dict, dict]:
     r = sim.handle(method, path, query, {**FORM, **(headers or {})}, body)
     return r.status, json.loads(r.body), r.headers
 
 
 def linked(sim: Simulator, n: int = 2) -> list[str]:
     _, session, _ = call(sim, "POST", "/v1/financial_connections/sessions", CREATE)
-    status, done, _ = call(sim, "POST", "/_simulator/financial_connections/sessions/"
-                           f"{session['id']}/complete", f"accounts={n}".encode())
+    status, done, _ = call(
+        sim,
+        "POST",
+        f"/_simulator/financial_connections/sessions/{session['id']}/complete",
+        f"accounts={n}".encode(),
+    )
     assert status == 200
     return [a["id"] for a in done["accounts"]["data"]]
 
@@ -43,7 +55,8 @@ def test_sign_is_what_stripe_python_verifies_and_builds():
     now = int(time.time())
     header = signing.sign(body, SECRET, now)
     assert header == stripe.WebhookSignature.generate_signature_header(
-        body.decode(), SECRET, timestamp=now)
+        body.decode(), SECRET, timestamp=now
+    )
     event = stripe.Webhook.construct_event(body, header, SECRET)
     assert event.id == "evt_1"
     with pytest.raises(stripe.SignatureVerificationError):
@@ -51,7 +64,7 @@ def test_sign_is_what_stripe_python_verifies_and_builds():
     with pytest.raises(stripe.SignatureVerificationError):
         stripe.Webhook.construct_event(body.replace(b"evt_1", b"evt_2"), header, SECRET)
     assert signing.verify(body, header, SECRET, now) == now
-    for bad in (body + b" ", ):
+    for bad in (body + b" ",):
         with pytest.raises(signing.SignatureError):
             signing.verify(bad, header, SECRET, now)
     with pytest.raises(signing.SignatureError):  # too old for the SDKs' tolerance
@@ -64,12 +77,17 @@ def test_sign_is_what_stripe_python_verifies_and_builds():
 def test_completion_emits_one_created_event_per_account_with_its_request():
     sim = Simulator(accept_unknown_customers=True, seed=3)
     _, session, _ = call(sim, "POST", "/v1/financial_connections/sessions", CREATE)
-    _, done, hdrs = call(sim, "POST", "/_simulator/financial_connections/sessions/"
-                         f"{session['id']}/complete", b"accounts=3",
-                         headers={"Idempotency-Key": "fake-idem-1"})
+    _, done, hdrs = call(
+        sim,
+        "POST",
+        f"/_simulator/financial_connections/sessions/{session['id']}/complete",
+        b"accounts=3",
+        headers={"Idempotency-Key": "fake-idem-1"},
+    )
     created = [e for e in sim.events if e["type"] == ACC + "created"]
     assert [e["data"]["object"]["id"] for e in created] == [
-        a["id"] for a in done["accounts"]["data"]]
+        a["id"] for a in done["accounts"]["data"]
+    ]
     for e in created:
         assert e["request"] == {"id": hdrs["Request-Id"], "idempotency_key": "fake-idem-1"}
         report = m.validate_event(e)
@@ -79,8 +97,12 @@ def test_completion_emits_one_created_event_per_account_with_its_request():
 def test_refresh_settles_by_itself_with_no_request():
     sim = Simulator(accept_unknown_customers=True, seed=3)
     acc = linked(sim)[0]
-    _, pending, _ = call(sim, "POST", f"/v1/financial_connections/accounts/{acc}/refresh",
-                         b"features[]=balance&features[]=ownership")
+    _, pending, _ = call(
+        sim,
+        "POST",
+        f"/v1/financial_connections/accounts/{acc}/refresh",
+        b"features[]=balance&features[]=ownership",
+    )
     assert pending["balance_refresh"]["status"] == "pending"
     before = len(sim.events)
     assert sim.next_due() is not None
@@ -107,10 +129,14 @@ def test_a_request_that_touches_the_account_settles_it_first_and_once():
 def _script(sim: Simulator, fire_timers: bool) -> list[bytes]:
     bodies = []
     acc = linked(sim)[0]
-    for path, body in ((f"/v1/financial_connections/accounts/{acc}/refresh",
-                        b"features[]=transactions&features[]=balance"),
-                       (f"/v1/financial_connections/accounts/{acc}", None),
-                       (f"/v1/financial_connections/accounts/{acc}/disconnect", b"")):
+    for path, body in (
+        (
+            f"/v1/financial_connections/accounts/{acc}/refresh",
+            b"features[]=transactions&features[]=balance",
+        ),
+        (f"/v1/financial_connections/accounts/{acc}", None),
+        (f"/v1/financial_connections/accounts/{acc}/disconnect", b""),
+    ):
         r = sim.handle("GET" if body is None else "POST", path, "", FORM, body or b"")
         bodies.append(r.body)
         if fire_timers:
@@ -119,11 +145,17 @@ def _script(sim: Simulator, fire_timers: bool) -> list[bytes]:
 
 
 def test_same_seed_same_answers_and_events_whether_or_not_timers_fired():
-    a, b = Simulator(accept_unknown_customers=True, seed=9), Simulator(accept_unknown_customers=True, seed=9)
+    a, b = (
+        Simulator(accept_unknown_customers=True, seed=9),
+        Simulator(accept_unknown_customers=True, seed=9),
+    )
     assert _script(a, fire_timers=True) == _script(b, fire_timers=False)
     assert json.dumps(a.events) == json.dumps(b.events)
     assert [e["type"] for e in a.events][-3:] == [
-        ACC + "refreshed_balance", ACC + "refreshed_transactions", ACC + "disconnected"]
+        ACC + "refreshed_balance",
+        ACC + "refreshed_transactions",
+        ACC + "disconnected",
+    ]
 
 
 def test_events_list_filters_and_pagination():
@@ -134,8 +166,7 @@ def test_events_list_filters_and_pagination():
     assert page["has_more"] is True and len(page["data"]) == 2
     assert page["data"][0]["type"] == ACC + "disconnected"  # newest first
     assert m.validate_object(m.EventList, page).valid
-    _, rest, _ = call(sim, "GET", "/v1/events",
-                      query=f"starting_after={page['data'][1]['id']}")
+    _, rest, _ = call(sim, "GET", "/v1/events", query=f"starting_after={page['data'][1]['id']}")
     assert len(rest["data"]) == 2 and rest["has_more"] is False
     _, only, _ = call(sim, "GET", "/v1/events", query=f"type={ACC}created")
     assert len(only["data"]) == 3
@@ -143,8 +174,7 @@ def test_events_list_filters_and_pagination():
     assert len(wild["data"]) == 4
     _, some, _ = call(sim, "GET", "/v1/events", query=f"types[]={ACC}disconnected")
     assert len(some["data"]) == 1
-    _, late, _ = call(sim, "GET", "/v1/events",
-                      query=f"created[gt]={sim.events[0]['created']}")
+    _, late, _ = call(sim, "GET", "/v1/events", query=f"created[gt]={sim.events[0]['created']}")
     assert [e["type"] for e in late["data"]] == [ACC + "disconnected"]
     status, err, _ = call(sim, "GET", "/v1/events", query=f"type=x&types[]={ACC}created")
     assert status == 400
@@ -162,16 +192,19 @@ def test_deactivate_and_reactivate_emit_events():
     base = f"/_simulator/financial_connections/accounts/{acc}/"
     status, obj, _ = call(sim, "POST", base + "deactivate")
     assert status == 200 and obj["status"] == "inactive"
-    status, _, _ = call(sim, "POST", f"/v1/financial_connections/accounts/{acc}/refresh",
-                        b"features[]=balance")
+    status, _, _ = call(
+        sim, "POST", f"/v1/financial_connections/accounts/{acc}/refresh", b"features[]=balance"
+    )
     assert status == 400  # an inactive account cannot be refreshed
     status, _, _ = call(sim, "POST", base + "deactivate")
     assert status == 400
     status, obj, _ = call(sim, "POST", base + "reactivate")
     assert status == 200 and obj["status"] == "active"
     kinds = [(e["type"], e["data"].get("previous_attributes")) for e in sim.events[-2:]]
-    assert kinds == [(ACC + "deactivated", {"status": "active"}),
-                     (ACC + "reactivated", {"status": "inactive"})]
+    assert kinds == [
+        (ACC + "deactivated", {"status": "active"}),
+        (ACC + "reactivated", {"status": "inactive"}),
+    ]
     assert all(m.validate_event(e).valid for e in sim.events)
     status, _, _ = call(sim, "POST", "/_simulator/financial_connections/accounts/fca_x/reactivate")
     assert status == 404
@@ -194,13 +227,17 @@ def test_validate_event_checks_the_account_and_reports_drift_inside_it():
 
 # ---------------------------------------------------------------------- webhook endpoints
 def test_webhook_endpoints_api_and_who_gets_what():
-    sim = Simulator(accept_unknown_customers=True, seed=5, webhooks=[Target("http://127.0.0.1:9/cli", SECRET)])
-    status, ep, _ = call(sim, "POST", "/v1/webhook_endpoints",
-                         b"url=http://127.0.0.1:9/api&enabled_events[]=" + ACC.encode()
-                         + b"disconnected")
+    sim = Simulator(
+        accept_unknown_customers=True, seed=5, webhooks=[Target("http://127.0.0.1:9/cli", SECRET)]
+    )
+    status, ep, _ = call(
+        sim,
+        "POST",
+        "/v1/webhook_endpoints",
+        b"url=http://127.0.0.1:9/api&enabled_events[]=" + ACC.encode() + b"disconnected",
+    )
     assert status == 200 and ep["secret"].startswith("whsec_")
-    assert m.validate_webhook_endpoint(ep).as_dict() == {"valid": True, "errors": [],
-                                                        "drift": []}
+    assert m.validate_webhook_endpoint(ep).as_dict() == {"valid": True, "errors": [], "drift": []}
     _, got, _ = call(sim, "GET", f"/v1/webhook_endpoints/{ep['id']}")
     assert "secret" not in got and got["url"] == ep["url"]
     _, listed, _ = call(sim, "GET", "/v1/webhook_endpoints")
@@ -208,9 +245,11 @@ def test_webhook_endpoints_api_and_who_gets_what():
     acc = linked(sim, 1)[0]
     call(sim, "POST", f"/v1/financial_connections/accounts/{acc}/disconnect")
     outs = [(o.target.url, o.event_type) for o in sim.take_deliveries()]
-    assert outs == [("http://127.0.0.1:9/cli", ACC + "created"),
-                    ("http://127.0.0.1:9/cli", ACC + "disconnected"),
-                    ("http://127.0.0.1:9/api", ACC + "disconnected")]
+    assert outs == [
+        ("http://127.0.0.1:9/cli", ACC + "created"),
+        ("http://127.0.0.1:9/cli", ACC + "disconnected"),
+        ("http://127.0.0.1:9/api", ACC + "disconnected"),
+    ]
     assert sim.events[-1]["pending_webhooks"] == 2
     assert sim.take_deliveries() == []
     status, _, _ = call(sim, "POST", f"/v1/webhook_endpoints/{ep['id']}", b"disabled=true")
@@ -219,14 +258,19 @@ def test_webhook_endpoints_api_and_who_gets_what():
     assert gone == {"id": ep["id"], "object": "webhook_endpoint", "deleted": True}
     status, _, _ = call(sim, "GET", f"/v1/webhook_endpoints/{ep['id']}")
     assert status == 404
-    for bad in (b"url=ftp://x&enabled_events[]=*", b"url=http://127.0.0.1:9/",
-                b"enabled_events[]=*"):
+    for bad in (
+        b"url=ftp://x&enabled_events[]=*",
+        b"url=http://127.0.0.1:9/",
+        b"enabled_events[]=*",
+    ):
         status, err, _ = call(sim, "POST", "/v1/webhook_endpoints", bad)
         assert status == 400, err
 
 
 def test_a_delivery_payload_is_the_event_and_secret_is_never_in_repr():
-    sim = Simulator(accept_unknown_customers=True, seed=5, webhooks=[Target("http://127.0.0.1:9/cli", SECRET)])
+    sim = Simulator(
+        accept_unknown_customers=True, seed=5, webhooks=[Target("http://127.0.0.1:9/cli", SECRET)]
+    )
     linked(sim, 1)
     out = sim.take_deliveries()[0]
     assert json.loads(out.payload) == sim.events[0]
@@ -237,8 +281,7 @@ def test_a_delivery_payload_is_the_event_and_secret_is_never_in_repr():
 def test_deliverer_signs_orders_and_retries_bounded():
     with App(statuses=[500, 500]) as app:
         d = Deliverer(backoff=(0.05, 0.05, 0.05))
-        bodies = [json.dumps({"id": f"evt_{i}", "object": "event"}).encode()
-                  for i in range(3)]
+        bodies = [json.dumps({"id": f"evt_{i}", "object": "event"}).encode() for i in range(3)]
         for i, body in enumerate(bodies):
             d.submit(app.url, SECRET, f"evt_{i}", "t", body)
         assert d.wait(3, timeout=60)
@@ -250,7 +293,10 @@ def test_deliverer_signs_orders_and_retries_bounded():
             stripe.Webhook.construct_event(r.body, r.headers["Stripe-Signature"], SECRET)
         results = d.results()
         assert [(x["event"], x["attempts"], x["status"], x["delivered"]) for x in results] == [
-            ("evt_0", 3, 200, True), ("evt_1", 1, 200, True), ("evt_2", 1, 200, True)]
+            ("evt_0", 3, 200, True),
+            ("evt_1", 1, 200, True),
+            ("evt_2", 1, 200, True),
+        ]
         d.close()
 
 
@@ -277,22 +323,27 @@ def test_config_webhooks_are_checked_and_never_quoted(tmp_path):
     from fc_cassette.settings.config import ConfigError, load_settings
 
     good = tmp_path / "good.yaml"
-    good.write_text(f"simulate:\n  webhooks:\n    - url: http://127.0.0.1:9/h\n"
-                    f"      secret: {SECRET}\n")
+    good.write_text(
+        f"simulate:\n  webhooks:\n    - url: http://127.0.0.1:9/h\n      secret: {SECRET}\n"
+    )
     hooks = load_settings(good).simulate.webhooks
     assert [(w.url, w.secret) for w in hooks] == [("http://127.0.0.1:9/h", SECRET)]
     bad = tmp_path / "bad.yaml"
-    bad.write_text("simulate:\n  webhooks:\n    - url: http://127.0.0.1:9/h\n"
-                   "      secret: sk_test_FakeNotAWebhookSecret\n")
+    bad.write_text(
+        "simulate:\n  webhooks:\n    - url: http://127.0.0.1:9/h\n"
+        "      secret: sk_test_FakeNotAWebhookSecret\n"
+    )
     with pytest.raises(ConfigError) as e:
         load_settings(bad)
     assert "whsec_" in str(e.value) and "sk_test_FakeNotAWebhookSecret" not in str(e.value)
 
 
 # ------------------------------------------------------------------------ cassette format
-WEBHOOK_DOC = ("---\nwebhook:\n  after: 1\n  id: evt_FakeDoc1\n  type: " + ACC + "created\n"
-               "  app_status: 200\n  body:\n    json:\n      id: evt_FakeDoc1\n"
-               "      object: event\n...\n")
+WEBHOOK_DOC = (
+    "---\nwebhook:\n  after: 1\n  id: evt_FakeDoc1\n  type: " + ACC + "created\n"
+    "  app_status: 200\n  body:\n    json:\n      id: evt_FakeDoc1\n"
+    "      object: event\n...\n"
+)
 
 
 def test_webhook_documents_load_beside_interactions_and_old_cassettes_still_load(tmp_path):
@@ -306,8 +357,21 @@ def test_webhook_documents_load_beside_interactions_and_old_cassettes_still_load
     old = cio.load(path)
     assert len(old.interactions) == 2 and old.webhooks == []
     w = cio.Writer(path, existing=old, fsync=False)
-    assert w.append({"webhook": {"after": 2, "id": "evt_FakeW", "type": "x", "app_status": None,
-                                 "body": {"json": {"id": "evt_FakeW"}}}}, numbered=False) == 2
+    assert (
+        w.append(
+            {
+                "webhook": {
+                    "after": 2,
+                    "id": "evt_FakeW",
+                    "type": "x",
+                    "app_status": None,
+                    "body": {"json": {"id": "evt_FakeW"}},
+                }
+            },
+            numbered=False,
+        )
+        == 2
+    )
     w.close()
     with open(path, "a") as fh:
         fh.write(WEBHOOK_DOC)
@@ -316,11 +380,14 @@ def test_webhook_documents_load_beside_interactions_and_old_cassettes_still_load
         assert [d["webhook"]["id"] for d in loaded.webhooks] == ["evt_FakeW", "evt_FakeDoc1"]
 
 
-@pytest.mark.parametrize("doc, words", [
-    (WEBHOOK_DOC.replace("after: 1", "after: '1'"), "webhook 2: webhook.after"),
-    (WEBHOOK_DOC.replace("    json:\n", "    text: x\n    jsonx:\n"), "webhook 2"),
-    (WEBHOOK_DOC.replace("  id: evt_FakeDoc1\n", ""), "webhook.id"),
-])
+@pytest.mark.parametrize(
+    "doc, words",
+    [
+        (WEBHOOK_DOC.replace("after: 1", "after: '1'"), "webhook 2: webhook.after"),
+        (WEBHOOK_DOC.replace("    json:\n", "    text: x\n    jsonx:\n"), "webhook 2"),
+        (WEBHOOK_DOC.replace("  id: evt_FakeDoc1\n", ""), "webhook.id"),
+    ],
+)
 def test_a_bad_webhook_document_is_one_line_with_its_place(tmp_path, doc, words):
     from builders import write_cassette
     from fc_cassette.cassette import store as cio

@@ -14,15 +14,26 @@ import pytest
 from fc_cassette.cassette import entries, store as cio, yamlio
 
 SESSIONS = "/v1/financial_connections/sessions"
-GOOD = {"request": {"method": "GET", "path": f"{SESSIONS}/fcsess_fakeA", "query": {},
-                    "headers": {"Accept": "application/json"}, "body": None},
-        "response": {"status": 200, "reason": "OK",
-                     "headers": {"Content-Type": "application/json"},
-                     "body": {"json": {"id": "fcsess_fakeA"}}}}
+GOOD = {
+    "request": {
+        "method": "GET",
+        "path": f"{SESSIONS}/fcsess_fakeA",
+        "query": {},
+        "headers": {"Accept": "application/json"},
+        "body": None,
+    },
+    "response": {
+        "status": 200,
+        "reason": "OK",
+        "headers": {"Content-Type": "application/json"},
+        "body": {"json": {"id": "fcsess_fakeA"}},
+    },
+}
 
 
 def _set(where: str, value):
     """A change to GOOD: the value at the dotted path (``-`` deletes the key)."""
+
     def change(doc: dict) -> None:
         *parents, last = where.split(".")
         node = doc
@@ -32,6 +43,7 @@ def _set(where: str, value):
             del node[last]
         else:
             node[last] = value
+
     return change
 
 
@@ -54,10 +66,14 @@ RULES = [
     ("header-name-control", _set("request.headers", {"X-\x01": "x"})),
     ("header-value-not-a-string", _set("request.headers", {"X-N": 1})),
     ("header-value-list-not-strings", _set("request.headers", {"X-N": ["a", 2]})),
-    *((f"request-header-{ord(c):02x}", _set("request.headers", {"X-Bad": f"a{c}b"}))
-      for c in CONTROLS),
-    *((f"response-header-{ord(c):02x}", _set("response.headers", {"X-Bad": [f"a{c}b"]}))
-      for c in CONTROLS),
+    *(
+        (f"request-header-{ord(c):02x}", _set("request.headers", {"X-Bad": f"a{c}b"}))
+        for c in CONTROLS
+    ),
+    *(
+        (f"response-header-{ord(c):02x}", _set("response.headers", {"X-Bad": [f"a{c}b"]}))
+        for c in CONTROLS
+    ),
     *((f"reason-{ord(c):02x}", _set("response.reason", f"O{c}K")) for c in CONTROLS),
     ("reason-not-a-string", _set("response.reason", 200)),
     ("status-missing", _set("response.status", "-")),
@@ -150,8 +166,7 @@ def test_what_the_writer_writes_loads_back_equal(tmp_path):
 
 
 @pytest.mark.parametrize("compact", [None, lambda doc: doc], ids=["whole", "compact"])
-def test_a_tail_cut_inside_a_multibyte_character_keeps_the_complete_interactions(
-        compact, tmp_path):
+def test_a_tail_cut_inside_a_multibyte_character_keeps_the_complete_interactions(compact, tmp_path):
     """The docs promise a file cut at any byte keeps its complete interactions: a cut
     inside a UTF-8 character (here the 2nd byte of a 3-byte one) too."""
     path = tmp_path / "c.yaml"
@@ -163,7 +178,7 @@ def test_a_tail_cut_inside_a_multibyte_character_keeps_the_complete_interactions
     w.close()
     raw = path.read_bytes()
     euro = raw.rindex("\u20ac".encode())
-    path.write_bytes(raw[:euro + 2])  # inside the last interaction's euro sign
+    path.write_bytes(raw[: euro + 2])  # inside the last interaction's euro sign
     loaded = cio.load(path, compact=compact)
     assert [i["seq"] for i in loaded.interactions] == [1, 2]
     assert loaded.interactions[1]["response"]["body"]["json"]["name"] == "caf\u00e9 \u20ac"
@@ -187,8 +202,11 @@ def test_a_line_longer_than_the_bound_is_one_clear_error(compact, tmp_path, monk
     assert cio.load(path, compact=compact).interactions  # short lines: fine
     for tail in (b"x" * 300_000, b"---\nseq: 2\nnote: " + b"y" * 300_000 + b"\n...\n"):
         path.write_bytes(good + tail)  # one line of 300 KB: more than a chunk
-        with pytest.raises(cio.CassetteError, match=f"line longer than 4096 bytes .from byte "
-                                                    f"{len(good) + tail.find(b'x' if b'x' in tail else b'note')}"):
+        with pytest.raises(
+            cio.CassetteError,
+            match=f"line longer than 4096 bytes .from byte "
+            f"{len(good) + tail.find(b'x' if b'x' in tail else b'note')}",
+        ):
             cio.load(path, compact=compact)
 
 

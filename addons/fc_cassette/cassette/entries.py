@@ -40,8 +40,9 @@ BODY_KINDS = ("form", "json", "text", "base64")
 def _fail(message: str, key: str | None = None) -> PydanticCustomError:
     """An error with ``message`` as is; ``key``: the mapping key it is about (its line)."""
     # pydantic fills in "{name}" only for names in the context: this one never appears
-    return PydanticCustomError("fc_cassette", message,
-                               {"fc_cassette_key": key} if key is not None else None)
+    return PydanticCustomError(
+        "fc_cassette", message, {"fc_cassette_key": key} if key is not None else None
+    )
 
 
 def _char(m: re.Match) -> str:
@@ -52,9 +53,11 @@ def _token(what: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         if not _TOKEN.fullmatch(value):
             bad = _CONTROL_OR_SPACE.search(value)
-            raise _fail(f"{what} {value[:40]!r} is not an HTTP token"
-                        + (f" ({_char(bad)})" if bad else ""))
+            raise _fail(
+                f"{what} {value[:40]!r} is not an HTTP token" + (f" ({_char(bad)})" if bad else "")
+            )
         return value
+
     return check
 
 
@@ -63,6 +66,7 @@ def _text(what: str, bad: re.Pattern[str]) -> Callable[[str], str]:
         if m := bad.search(value):
             raise _fail(f"{_char(m)} in the {what} (HTTP cannot carry it)")
         return value
+
     return check
 
 
@@ -70,12 +74,17 @@ def _headers(value: dict[str, Any]) -> dict[str, Any]:
     for name, v in value.items():
         if not _TOKEN.fullmatch(name):
             bad = _CONTROL_OR_SPACE.search(name)
-            raise _fail(f"header name {name[:40]!r} is not an HTTP token"
-                        + (f" ({_char(bad)})" if bad else ""), name)
+            raise _fail(
+                f"header name {name[:40]!r} is not an HTTP token"
+                + (f" ({_char(bad)})" if bad else ""),
+                name,
+            )
         for x in v if isinstance(v, list) else (v,):
             if not isinstance(x, str):
-                raise _fail(f"a header value is a string (or a list of strings), not "
-                            f"{type(x).__name__}", name)
+                raise _fail(
+                    f"a header value is a string (or a list of strings), not {type(x).__name__}",
+                    name,
+                )
             if m := _CONTROL.search(x):
                 raise _fail(f"{_char(m)} in a header value (HTTP cannot carry it)", name)
     return value
@@ -90,8 +99,7 @@ def _form_leaves(value: Any, where: str) -> None:
         elif isinstance(v, list):
             stack.extend(v)
         elif not isinstance(v, str):
-            raise _fail(f"{where} values are strings, not {type(v).__name__} ({v!r}): "
-                        "quote it")
+            raise _fail(f"{where} values are strings, not {type(v).__name__} ({v!r}): quote it")
 
 
 def _query(value: dict[str, Any] | str) -> dict[str, Any] | str:
@@ -153,8 +161,11 @@ class Interaction(BaseModel):
     response: RecordedResponse
 
 
-_FIELDS = (set(RecordedRequest.model_fields) | set(RecordedResponse.model_fields)
-           | set(Interaction.model_fields))
+_FIELDS = (
+    set(RecordedRequest.model_fields)
+    | set(RecordedResponse.model_fields)
+    | set(Interaction.model_fields)
+)
 
 
 def _data_path(doc: Any, loc: tuple) -> list[str | int]:
@@ -164,7 +175,8 @@ def _data_path(doc: Any, loc: tuple) -> list[str | int]:
     node = doc
     for part in loc:
         if (isinstance(node, dict) and part in node) or (
-                isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             out.append(part)
             node = node[part]
         elif isinstance(node, dict) and part in _FIELDS:

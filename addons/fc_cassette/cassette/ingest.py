@@ -29,13 +29,13 @@ class Refused(Exception):
 def fail_closed(text: str, learned: dict[str, str] | None = None) -> None:
     """The recorder's last check of the exact text about to be written."""
     if learned and learned_pattern(learned).search(text):
-        raise Refused("a credential learned from an Authorization header is left after "
-                      "redaction")
+        raise Refused("a credential learned from an Authorization header is left after redaction")
     findings = scan(text)
     if findings:
         kinds = ", ".join(sorted({f.kind for f in findings}))
-        raise Refused(f"the secret scanner found {len(findings)} secret(s) left after "
-                      f"redaction ({kinds})")
+        raise Refused(
+            f"the secret scanner found {len(findings)} secret(s) left after redaction ({kinds})"
+        )
 
 
 def entry_of(flow: http.HTTPFlow, redactor: Redactor) -> dict[str, Any]:

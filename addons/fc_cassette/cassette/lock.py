@@ -62,8 +62,11 @@ class RecordingLock:
                 holder = _read_pid(fd)
                 os.close(fd)
                 who = f"pid {holder}" if holder else "another process"
-                raise CassetteBusy(cassette, f"being recorded by another fc-cassette "
-                                   f"({who}); stop it first (lock file {path})") from None
+                raise CassetteBusy(
+                    cassette,
+                    f"being recorded by another fc-cassette "
+                    f"({who}); stop it first (lock file {path})",
+                ) from None
             except BaseException:
                 os.close(fd)
                 raise
@@ -89,9 +92,12 @@ class RecordingLock:
             lock = cls(path, fd)
             try:
                 if not lock.cover(cassette):
-                    raise CassetteBusy(cassette, "being recorded by another fc-cassette "
-                                       "through another name of the same file (a hard "
-                                       "link); stop it first")
+                    raise CassetteBusy(
+                        cassette,
+                        "being recorded by another fc-cassette "
+                        "through another name of the same file (a hard "
+                        "link); stop it first",
+                    )
             except BaseException:
                 lock.release()
                 raise

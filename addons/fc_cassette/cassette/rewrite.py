@@ -40,8 +40,7 @@ def _pause(point: str) -> None:
 
 
 def _oserror(path: str | os.PathLike[str], what: str, e: OSError) -> cassette_io.CassetteError:
-    return cassette_io.CassetteError(path, f"{what}: {e.strerror or e}; the cassette is "
-                                           "unchanged")
+    return cassette_io.CassetteError(path, f"{what}: {e.strerror or e}; the cassette is unchanged")
 
 
 def documents(c: cassette_io.Cassette) -> list[str] | None:
@@ -55,7 +54,7 @@ def documents(c: cassette_io.Cassette) -> list[str] | None:
     if len(starts) < 1 + len(c.interactions):
         return None
     bounds = [0]
-    for start in starts[1:1 + len(c.interactions)]:
+    for start in starts[1 : 1 + len(c.interactions)]:
         end = c.text.rfind("\n" + cassette_io.DOC_END, 0, start)
         if end < 0:
             return None
@@ -83,15 +82,19 @@ def editing(path: str | os.PathLike[str]) -> Iterator[cassette_io.Cassette]:
     except OSError:
         st = None  # the loader says what is wrong
     if st is not None and stat.S_ISREG(st.st_mode) and not st.st_mode & 0o222:
-        raise cassette_io.CassetteError(p, f"the cassette is read-only (mode "
-                                           f"{stat.S_IMODE(st.st_mode):04o}); make it "
-                                           "writable to change it; nothing was changed")
+        raise cassette_io.CassetteError(
+            p,
+            f"the cassette is read-only (mode "
+            f"{stat.S_IMODE(st.st_mode):04o}); make it "
+            "writable to change it; nothing was changed",
+        )
     cassette_io.load(p)  # refuses what is not a cassette before any lock file appears
     try:
         lock = RecordingLock.acquire(p)
     except OSError as e:
-        raise cassette_io.CassetteError(p, f"cannot create the recording lock "
-                                           f"{e.filename or ''}: {e.strerror or e}") from None
+        raise cassette_io.CassetteError(
+            p, f"cannot create the recording lock {e.filename or ''}: {e.strerror or e}"
+        ) from None
     try:
         yield cassette_io.load(p)  # again: what a recorder appended before the lock counts
     finally:
@@ -140,7 +143,7 @@ def replace(path: str | os.PathLike[str], text: str, fsync: bool = True) -> None
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _sync_dir(folder: Path) -> None:

@@ -21,97 +21,40 @@ Loading uses libyaml's safe loader with aliases refused (see :mod:`.yamlio`).
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fc_cassette._version import __version__
-from fc_cassette.cassette import entries, stream as cassette_stream, yamlio
+from fc_cassette._version import __version__ as __version__
+from fc_cassette.cassette import entries, format as cformat, stream as cassette_stream, yamlio
+from fc_cassette.cassette.format import (
+    DOC_END as DOC_END,
+    DOC_START as DOC_START,
+    FORMAT_VERSION as FORMAT_VERSION,
+    Cassette as Cassette,
+    CassetteError as CassetteError,
+    CassetteFull as CassetteFull,
+    CassetteGone as CassetteGone,
+    Unloadable as Unloadable,
+    new_header as new_header,
+    serialize as serialize,
+)
 from fc_cassette.cassette.stream import (
     doc_starts as doc_starts,
     entry_line as _entry_line,
     line_at as _line_at,
 )
-
-FORMAT_VERSION = 1
-DOC_START = "---\n"
-DOC_END = "...\n"
-MAX_CASSETTE_BYTES = 512 << 20
-MAX_MESSAGE = 300
-
-
-def _redact_text(text: str) -> str:
-    from fc_cassette.redact import Redactor
-    return Redactor().redact_text(text)
-
-
-class CassetteFull(Exception):
-    """An append would make the cassette too large to load again; nothing was written."""
-
-
-class Unloadable(ValueError):
-    """An entry the loader would refuse: not written (the cassette stays loadable)."""
-
-
-class CassetteGone(Exception):
-    """The cassette file was deleted or replaced while recording: nothing more is
-    written into it (an append would land in an unlinked or foreign file)."""
-
-
-class CassetteError(Exception):
-    """A cassette that cannot be used. ``str()`` is one line: ``file:line:col: problem``."""
-
-    def __init__(self, path: str | os.PathLike, message: str, line: int | None = None,
-                 column: int | None = None):
-        # the message may quote cassette content: never a secret, never a huge line
-        message = " ".join(_redact_text(message).split())
-        if len(message) > MAX_MESSAGE:
-            message = message[:MAX_MESSAGE] + "..."
-        self.path, self.message, self.line, self.column = str(path), message, line, column
-        where = self.path + (f":{line}" if line else "") + (f":{column}" if line and column else "")
-        super().__init__(f"{where}: {message}")
-
+from fc_cassette.cassette.writer import Writer as Writer
 
 # The interaction models live in .entries (strict types, no control characters where
 # replay writes to the wire); re-exported here for code that names them.
-Interaction, RecordedRequest, RecordedResponse = (entries.Interaction, entries.RecordedRequest,
-                                                  entries.RecordedResponse)
-
-
-@dataclass
-class Cassette:
-    path: Path
-    header: dict[str, Any]
-    interactions: list[dict[str, Any]]
-    warnings: list[str] = field(default_factory=list)
-    text: str = ""
-    complete_bytes: int = 0  # bytes of the file that hold complete documents
-    webhooks: list[dict[str, Any]] = field(default_factory=list)  # {"webhook": {...}} docs
-
-
-def new_header(stripe_version: str | None, timing: bool = False) -> dict[str, Any]:
-    """A cassette's header; the creation time only with ``timing`` (config
-    ``record.timing``), so re-recording an unchanged flow gives identical bytes."""
-    import mitmproxy.version
-
-    header = {
-        "fc_cassette": FORMAT_VERSION,
-        "generator": f"fc-cassette {__version__}",
-        "mitmproxy": mitmproxy.version.VERSION,
-        "stripe_version": stripe_version,
-    }
-    if timing:
-        header["created"] = _dt.datetime.now(_dt.UTC).replace(
-            microsecond=0).isoformat()
-    return header
-
-
-def serialize(doc: dict[str, Any]) -> str:
-    return DOC_START + yamlio.dump(doc) + DOC_END
+Interaction, RecordedRequest, RecordedResponse = (
+    entries.Interaction,
+    entries.RecordedRequest,
+    entries.RecordedResponse,
+)
 
 
 Compact = Callable[[dict[str, Any]], dict[str, Any]]
@@ -133,7 +76,7 @@ def load(path: str | os.PathLike, compact: Compact | None = None) -> Cassette:
 
 def _read_raw(p: Path) -> bytes:
     try:
-        return yamlio.read_file(p, "cassette", MAX_CASSETTE_BYTES)
+        return yamlio.read_file(p, "cassette", cformat.MAX_CASSETTE_BYTES)
     except ValueError as e:
         raise CassetteError(p, str(e)) from None
 
@@ -143,9 +86,10 @@ def _text(raw: bytes, p: Path) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
         if _DOC_END_B.search(raw, 0, e.start) and not _DOC_END_B.search(raw, e.start):
-            return _text(raw[:e.start], p)  # a torn tail, cut inside a character
-        raise CassetteError(p, f"not valid UTF-8 (byte {e.start})",
-                            _line_at(raw.decode("latin-1"), e.start)) from None
+            return _text(raw[: e.start], p)  # a torn tail, cut inside a character
+        raise CassetteError(
+            p, f"not valid UTF-8 (byte {e.start})", _line_at(raw.decode("latin-1"), e.start)
+        ) from None
 
 
 def _load_compact(p: Path, compact: Compact) -> Cassette:
@@ -159,7 +103,7 @@ def _load_compact(p: Path, compact: Compact) -> Cassette:
         raise CassetteError(p, str(e)) from None
     with fh:
         try:
-            scan = cassette_stream.scan(fh, MAX_CASSETTE_BYTES)
+            scan = cassette_stream.scan(fh, cformat.MAX_CASSETTE_BYTES)
         except ValueError as e:
             raise CassetteError(p, str(e)) from None
         if scan.bad_utf8 is not None and scan.complete:
@@ -169,8 +113,9 @@ def _load_compact(p: Path, compact: Compact) -> Cassette:
         if scan.crlf or not scan.complete:  # (a torn tail may cut a character)
             return parse(_text(source.whole(), p), p, compact)
         hooks: list[dict[str, Any]] = []
-        header, interactions = _documents(source, p, compact,
-                                          lambda: source.whole().decode("utf-8"), hooks)
+        header, interactions = _documents(
+            source, p, compact, lambda: source.whole().decode("utf-8"), hooks
+        )
     return Cassette(p, header, interactions, [], "", scan.size, hooks)
 
 
@@ -180,7 +125,7 @@ _LAST_DOC_END, _DOC_END_B = re.compile(r"\n\.\.\.\r?\n"), re.compile(rb"\n\.\.\.
 def _complete_bytes(original: str) -> int:
     """Bytes of the file up to its last complete document, whatever its line endings."""
     ends = [m.end() for m in _LAST_DOC_END.finditer(original)]
-    return len(original[:ends[-1]].encode("utf-8")) if ends else 0
+    return len(original[: ends[-1]].encode("utf-8")) if ends else 0
 
 
 def _header(docs: list[Any], path: Path) -> dict[str, Any]:
@@ -188,15 +133,24 @@ def _header(docs: list[Any], path: Path) -> dict[str, Any]:
         raise CassetteError(path, "not an fc-cassette cassette (no 'fc_cassette' header)", 1)
     version = docs[0].get("fc_cassette")
     if type(version) is not int or version != FORMAT_VERSION:  # True == 1 in Python
-        shown = repr(version) if type(version) is int else repr(_redact_text(str(version))[:40])
-        raise CassetteError(path, f"unknown cassette format version {shown} (this "
-                                  f"fc-cassette reads {FORMAT_VERSION})", 1)
+        shown = (
+            repr(version) if type(version) is int else repr(cformat.redact_text(str(version))[:40])
+        )
+        raise CassetteError(
+            path,
+            f"unknown cassette format version {shown} (this fc-cassette reads {FORMAT_VERSION})",
+            1,
+        )
     return docs[0]
 
 
-def _interactions(docs: Iterator[Any], text: Callable[[], str], path: Path,
-                  compact: Compact | None, webhooks: list[dict[str, Any]]
-                  ) -> list[dict[str, Any]]:
+def _interactions(
+    docs: Iterator[Any],
+    text: Callable[[], str],
+    path: Path,
+    compact: Compact | None,
+    webhooks: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
     """The documents after the header, checked (:mod:`.entries`), defaults filled in,
     each passed through ``compact`` as soon as it is parsed; webhook documents go to
     ``webhooks``."""
@@ -207,8 +161,11 @@ def _interactions(docs: Iterator[Any], text: Callable[[], str], path: Path,
         if problem is not None:
             keys, message = problem
             loc = ".".join(str(x) for x in keys) or "(entry)"
-            raise CassetteError(path, f"{'webhook' if is_webhook else 'interaction'} {i}: "
-                                      f"{loc}: {message}", _entry_line(text(), i, keys)) from None
+            raise CassetteError(
+                path,
+                f"{'webhook' if is_webhook else 'interaction'} {i}: {loc}: {message}",
+                _entry_line(text(), i, keys),
+            ) from None
         if is_webhook:
             webhooks.append(doc)
             continue
@@ -222,15 +179,20 @@ def _interactions(docs: Iterator[Any], text: Callable[[], str], path: Path,
             try:
                 doc = compact(doc)
             except (ValueError, TypeError) as e:
-                raise CassetteError(path, f"interaction {doc.get('seq')}: the response "
-                                          f"cannot be replayed: {e}") from None
+                raise CassetteError(
+                    path, f"interaction {doc.get('seq')}: the response cannot be replayed: {e}"
+                ) from None
         out.append(doc)
     return out
 
 
-def _documents(source: str | cassette_stream.Bounded, path: Path, compact: Compact | None,
-               text: Callable[[], str], webhooks: list[dict[str, Any]]
-               ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _documents(
+    source: str | cassette_stream.Bounded,
+    path: Path,
+    compact: Compact | None,
+    text: Callable[[], str],
+    webhooks: list[dict[str, Any]],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The header and the checked interactions of a cassette's complete documents
     (``source``: their text, or a reader of their bytes), parsed one document at a
     time; ``text()`` gives their text for an error's location."""
@@ -255,189 +217,25 @@ def parse(text: str, path: Path, compact: Compact | None = None) -> Cassette:
         cut = text.rfind("\n" + DOC_END)
         complete = cut + 1 + len(DOC_END) if cut >= 0 else 0
         if complete == 0 and text.lstrip().startswith(("---", "fc_cassette")):
-            raise CassetteError(path, "cut short inside its header: no complete document",
-                                _line_at(text, len(text)))
+            raise CassetteError(
+                path, "cut short inside its header: no complete document", _line_at(text, len(text))
+            )
         if complete:
-            warnings.append(f"{path}:{_line_at(text, complete)}: cassette cut short at byte "
-                            f"{complete} of {len(text)}; kept the complete interactions "
-                            f"before the cut")
+            warnings.append(
+                f"{path}:{_line_at(text, complete)}: cassette cut short at byte "
+                f"{complete} of {len(text)}; kept the complete interactions "
+                f"before the cut"
+            )
     body = text[:complete] if complete else text
     hooks: list[dict[str, Any]] = []
     header, interactions = _documents(body, path, compact, lambda: body, hooks)
-    complete_bytes = (_complete_bytes(original) if warnings else len(original)
-                      if original.isascii() else len(original.encode("utf-8")))
-    return Cassette(path, header, interactions, warnings, "" if compact else text,
-                    complete_bytes, hooks)
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    """(st_dev, st_ino) of the file at ``path`` (through symlinks), None if there is none."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return st.st_dev, st.st_ino
-
-
-# fdatasync syncs the data and the size, which is all an append needs; macOS and
-# Windows do not have it.
-def _datasync(fd: int) -> None:
-    getattr(os, "fdatasync", os.fsync)(fd)
-
-
-class Writer:
-    """Appends interactions durably; see the module docstring for the guarantees.
-
-    ``replace=True`` (record mode ``all``, or a new cassette) writes a fresh file that
-    replaces ``path`` on the first append; otherwise interactions are appended to the
-    existing cassette (``existing``: its loaded form, whose torn tail, if any, is cut).
-    """
-
-    def __init__(self, path: str | os.PathLike, *, existing: Cassette | None = None,
-                 fsync: bool = True, timing: bool = False):
-        self.path = Path(path)  # as given (messages)
-        # the file itself: through a symlink, 'all' and a new cassette write the file the
-        # link names (the one the recording lock covers), never replace the link
-        self._file = Path(os.path.realpath(path))
-        self.fsync, self.timing = fsync, timing
-        self.existing = existing
-        self.gone: str | None = None  # why nothing more is written (see CassetteGone)
-        # the file that was loaded: appends go to it and to nothing else
-        self._identity = _identity(self._file) if existing is not None else None
-        # after the highest seq, not the count: an entry pruned by hand leaves a gap
-        self.count = max([len(existing.interactions)] + [
-            i["seq"] for i in existing.interactions if isinstance(i.get("seq"), int)
-        ]) if existing else 0
-        self._fd: int | None = None
-
-    def append(self, entry: dict[str, Any], stripe_version: str | None = None,
-               check: Callable[[str], None] | None = None, numbered: bool = True) -> int:
-        """Write one interaction durably, numbering it; returns its seq (``numbered``
-        False: a webhook document, written as it is; returns the last seq).
-
-        ``check`` sees the exact text about to be written (with the cassette's header
-        when this append creates the file) and may raise to refuse it. A write that
-        fails leaves the file as it was before this append.
-        """
-        if self.gone is None and (self._fd is not None or self.existing is not None):
-            self._check_identity()
-        if self.gone is not None:
-            raise CassetteGone(self.gone)
-        seq = self.count + 1 if numbered else self.count
-        doc = {"seq": seq, **{k: v for k, v in entry.items() if k != "seq"}} if numbered \
-            else entry
-        # the loader's own rules: never a poisoned cassette
-        problem = entries.check(doc) if numbered else entries.check_webhook(doc)
-        if problem is not None:
-            where = ".".join(str(k) for k in problem[0]) or "(entry)"
-            raise Unloadable(f"the cassette would not load with it: {where}: {problem[1]}")
-        try:  # a lone surrogate (bytes that were not UTF-8) cannot be written as text
-            text = serialize(doc)
-        except ValueError as e:
-            raise Unloadable(f"the cassette could not be loaded with it: {e}") from None
-        if self._fd is None and self.existing is None:
-            text = serialize(new_header(stripe_version, self.timing)) + text
-        if check is not None:
-            check(text)
-        data = text.encode("utf-8")
-        if self._size() + len(data) > MAX_CASSETTE_BYTES:
-            raise CassetteFull(f"{self.path} would grow past {MAX_CASSETTE_BYTES >> 20} MiB, "
-                               "the most a cassette may hold to be loaded again")
-        if self._fd is None:
-            self._open(data)
-        else:
-            self._append(self._fd, data)
-        self._check_identity()  # replaced while writing: the entry is not in the cassette
-        if self.gone is not None:
-            raise CassetteGone(self.gone)
-        self.count = seq
-        return seq
-
-    def _check_identity(self) -> None:
-        """Compare the file appended to (or loaded) with the one at the path; on a
-        mismatch set :attr:`gone` (for good: a replaced cassette is someone else's)."""
-        if self._fd is not None:
-            st = os.fstat(self._fd)
-            mine: tuple[int, int] | None = (st.st_dev, st.st_ino)
-        else:
-            mine = self._identity
-        now = _identity(self._file)
-        if now is None:
-            self.gone = f"{self.path} was deleted while recording"
-        elif now != mine:
-            self.gone = f"{self.path} was replaced by another file while recording"
-
-    def _size(self) -> int:
-        if self._fd is not None:
-            return os.fstat(self._fd).st_size
-        if self.existing is not None:
-            return self.existing.complete_bytes
-        return 0
-
-    def _open(self, first: bytes) -> None:
-        if self.existing is not None:
-            fd = os.open(self._file, os.O_RDWR)
-            try:
-                st = os.fstat(fd)
-                if (st.st_dev, st.st_ino) != self._identity:  # swapped since the check
-                    self.gone = f"{self.path} was replaced by another file while recording"
-                    raise CassetteGone(self.gone)
-                size = os.fstat(fd).st_size
-                os.ftruncate(fd, min(size, self.existing.complete_bytes))  # drop a torn tail
-                os.lseek(fd, 0, os.SEEK_END)
-                self._append(fd, first)
-            except BaseException:
-                os.close(fd)
-                raise
-            self._fd = fd
-            return
-        if (os.path.lexists(self._file) and not os.path.isdir(self._file)
-                and not cassette_stream.looks_like_cassette(self._file)):
-            self.gone = (f"{self.path} is not an fc-cassette cassette: the recorder does not "
-                         "replace it")
-            raise CassetteGone(self.gone)
-        self._file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._file.with_name(f".{self._file.name}.{os.getpid()}.recording")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0),
-                     0o644)
-        try:
-            self._write_all(fd, first)
-            os.replace(tmp, self._file)
-        except BaseException:
-            os.close(fd)
-            tmp.unlink(missing_ok=True)
-            raise
-        self._fd = fd  # only once the cassette holds its first interaction
-        self._sync_dir()
-
-    def _append(self, fd: int, data: bytes) -> None:
-        """Append ``data``; on failure (e.g. a full disk) cut the file back as it was."""
-        offset = os.lseek(fd, 0, os.SEEK_END)
-        try:
-            self._write_all(fd, data)
-        except BaseException:
-            os.ftruncate(fd, offset)
-            os.lseek(fd, offset, os.SEEK_SET)
-            raise
-
-    def _write_all(self, fd: int, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        if self.fsync:
-            _datasync(fd)
-
-    def _sync_dir(self) -> None:
-        if not self.fsync:
-            return
-        dfd = os.open(self._file.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+    complete_bytes = (
+        _complete_bytes(original)
+        if warnings
+        else len(original)
+        if original.isascii()
+        else len(original.encode("utf-8"))
+    )
+    return Cassette(
+        path, header, interactions, warnings, "" if compact else text, complete_bytes, hooks
+    )

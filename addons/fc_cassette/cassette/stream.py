@@ -50,13 +50,12 @@ class _Checker:
         if not piece:
             return
         self.crlf = self.crlf or b"\r\n" in piece
-        self.tail = (self.tail + piece[-len(TAIL):])[-len(TAIL):]
+        self.tail = (self.tail + piece[-len(TAIL) :])[-len(TAIL) :]
         if self.bad is None:
             try:
                 piece.decode("utf-8")
             except UnicodeDecodeError as e:
-                self.bad = (self.offset + e.start,
-                            self.lines + piece.count(b"\n", 0, e.start) + 1)
+                self.bad = (self.offset + e.start, self.lines + piece.count(b"\n", 0, e.start) + 1)
             self.lines += piece.count(b"\n")
         self.offset += len(piece)
 
@@ -120,7 +119,7 @@ def looks_like_cassette(path: str | os.PathLike) -> bool:
     if end < 0:
         return False
     try:
-        doc = yamlio.load(text[:end + 1])
+        doc = yamlio.load(text[: end + 1])
     except (yamlio.YamlError, ValueError):
         return False
     return isinstance(doc, dict) and type(doc.get("fc_cassette")) is int
@@ -151,5 +150,5 @@ def entry_line(text: str, i: int, keys: list[str | int]) -> int | None:
         return None
     end = starts[i + 1] if i + 1 < len(starts) else len(text)
     first = line_at(text, starts[i])
-    found = yamlio.line_of(text[starts[i]:end], keys) if keys else None
+    found = yamlio.line_of(text[starts[i] : end], keys) if keys else None
     return first + found - 1 if found else first

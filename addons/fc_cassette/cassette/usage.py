@@ -29,8 +29,10 @@ class UsageError(ValueError):
 
 
 def dump(usage: Mapping[str, Iterable[int]]) -> str:
-    rows = [{"cassette": real, "relative": os.path.relpath(real), "used": sorted(set(used))}
-            for real, used in sorted(usage.items())]
+    rows = [
+        {"cassette": real, "relative": os.path.relpath(real), "used": sorted(set(used))}
+        for real, used in sorted(usage.items())
+    ]
     return json.dumps({"fc_cassette_usage": VERSION, "cassettes": rows}, indent=2) + "\n"
 
 
@@ -60,17 +62,23 @@ def read(path: str | os.PathLike[str], relative: bool = False) -> dict[str, set[
     except (ValueError, UnicodeDecodeError) as e:
         raise UsageError(f"{path}: not a usage file (not JSON: {e})") from None
     if not isinstance(data, dict) or data.get("fc_cassette_usage") != VERSION:
-        raise UsageError(f"{path}: not a usage file (no \"fc_cassette_usage\": {VERSION}); "
-                         "write one with 'fc-cassette replay --usage-out FILE'")
+        raise UsageError(
+            f'{path}: not a usage file (no "fc_cassette_usage": {VERSION}); '
+            "write one with 'fc-cassette replay --usage-out FILE'"
+        )
     out: dict[str, set[int]] = {}
     for i, row in enumerate(data.get("cassettes") or []):
-        ok = (isinstance(row, dict) and isinstance(row.get("cassette"), str)
-              and isinstance(row.get("relative", ""), str)
-              and isinstance(row.get("used"), list)
-              and all(type(s) is int for s in row["used"]))
+        ok = (
+            isinstance(row, dict)
+            and isinstance(row.get("cassette"), str)
+            and isinstance(row.get("relative", ""), str)
+            and isinstance(row.get("used"), list)
+            and all(type(s) is int for s in row["used"])
+        )
         if not ok:
-            raise UsageError(f"{path}: cassettes[{i}]: expected {{\"cassette\": PATH, "
-                             "\"used\": [SEQ, ...]}")
+            raise UsageError(
+                f'{path}: cassettes[{i}]: expected {{"cassette": PATH, "used": [SEQ, ...]}}'
+            )
         key = row.get("relative") if relative else row["cassette"]
         if key:
             out.setdefault(key, set()).update(row["used"])

@@ -137,7 +137,8 @@ class Loader(_BaseLoader):
     def construct_object(self, node: Node, deep: bool = False) -> Any:  # PyYAML hook
         if node in self.constructed_objects:
             raise yaml.constructor.ConstructorError(
-                None, None, "YAML aliases/anchors are not allowed", node.start_mark)
+                None, None, "YAML aliases/anchors are not allowed", node.start_mark
+            )
         return super().construct_object(node, deep)
 
 
@@ -146,8 +147,12 @@ class Loader(_BaseLoader):
 _PRIVATE = "tag:fc-cassette.invalid,2026:"
 _STR, _SEQ, _MAP = _PRIVATE + "str", _PRIVATE + "seq", _PRIVATE + "map"
 _INT, _FLOAT, _BOOL, _NULL = (_PRIVATE + t for t in ("int", "float", "bool", "null"))
-_KEEP = {"tag:yaml.org,2002:int": _INT, "tag:yaml.org,2002:float": _FLOAT,
-         "tag:yaml.org,2002:bool": _BOOL, "tag:yaml.org,2002:null": _NULL}
+_KEEP = {
+    "tag:yaml.org,2002:int": _INT,
+    "tag:yaml.org,2002:float": _FLOAT,
+    "tag:yaml.org,2002:bool": _BOOL,
+    "tag:yaml.org,2002:null": _NULL,
+}
 
 
 # Numbers, booleans and null only as JSON writes them (YAML 1.2's core schema for the
@@ -155,8 +160,7 @@ _KEEP = {"tag:yaml.org,2002:int": _INT, "tag:yaml.org,2002:float": _FLOAT,
 # strings, so "country: no" stays "no".
 _JSON_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _JSON_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
-_BOOLS = {"true": True, "True": True, "TRUE": True,
-          "false": False, "False": False, "FALSE": False}
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 
 
 def _strict_resolvers() -> dict[Any, list[tuple[str, Any]]]:
@@ -169,7 +173,7 @@ def _strict_resolvers() -> dict[Any, list[tuple[str, Any]]]:
 
 
 def _short_tag(tag: str) -> str:
-    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+    return "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
 
 
 def _refuse(problem: str, node: Node) -> yaml.constructor.ConstructorError:
@@ -210,8 +214,9 @@ class StrictLoader(_BaseLoader):
             return _BOOLS.get(node.value, node.value)
         if tag == _NULL:
             return None
-        raise _refuse(f"YAML tag {_short_tag(tag)!r} is not allowed: a cassette holds "
-                      "plain values only", node)
+        raise _refuse(
+            f"YAML tag {_short_tag(tag)!r} is not allowed: a cassette holds plain values only", node
+        )
 
     def _float(self, node: Node) -> float | str:
         text = node.value
@@ -243,10 +248,8 @@ class StrictLoader(_BaseLoader):
             raise _refuse("a key must be a string, not a collection", node)
         key = self._build(node)  # an explicit tag is refused there
         if not isinstance(key, str):
-            kind = ("null" if key is None else "a boolean" if isinstance(key, bool)
-                    else "a number")
-            raise _refuse(f"key {node.value!r} is read as {kind}, not as a string (quote "
-                          "it)", node)
+            kind = "null" if key is None else "a boolean" if isinstance(key, bool) else "a number"
+            raise _refuse(f"key {node.value!r} is read as {kind}, not as a string (quote it)", node)
         return key
 
 
@@ -296,8 +299,7 @@ def load_all(text: Any, strict: bool = False) -> Iterator[Any]:
 _RESOLVER = yaml.resolver.Resolver()
 _MAYBE_TYPED = frozenset("yYnNtTfFoO-+0123456789.<~=")  # first chars of implicit types
 _PLAIN = re.compile(r"[A-Za-z0-9_/(][A-Za-z0-9 _./@+:,()-]*")
-_UNPRINTABLE = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd"
-                          "\U00010000-\U0010ffff]")
+_UNPRINTABLE = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 MAX_SIMPLE_KEY = 1000  # YAML caps implicit keys at 1024 characters
@@ -327,10 +329,16 @@ def _str(s: str) -> str:
 
 
 def _str_written(s: str) -> str:
-    if (s and _PLAIN.fullmatch(s) and s[-1] not in " :" and ": " not in s
-            and (s[0] not in _MAYBE_TYPED
-                 or _RESOLVER.resolve(yaml.ScalarNode, s, (True, False))
-                 == "tag:yaml.org,2002:str")):
+    if (
+        s
+        and _PLAIN.fullmatch(s)
+        and s[-1] not in " :"
+        and ": " not in s
+        and (
+            s[0] not in _MAYBE_TYPED
+            or _RESOLVER.resolve(yaml.ScalarNode, s, (True, False)) == "tag:yaml.org,2002:str"
+        )
+    ):
         return s
     if _SURROGATE.search(s):
         raise ValueError("a lone UTF-16 surrogate cannot be written as YAML")
@@ -392,7 +400,7 @@ def _emit(v: dict | list, indent: int, out: list[str]) -> None:
         if _is_block(x):  # "- " takes the place of the nested block's first indent
             first = len(out)
             _emit(x, indent + 2, out)
-            out[first] = f"{pad}- {out[first][indent + 2:]}"
+            out[first] = f"{pad}- {out[first][indent + 2 :]}"
         else:
             out.append(f"{pad}- {_leaf(x)}\n")
 
@@ -421,8 +429,11 @@ def line_of(text: str, keypath: list[str | int]) -> int | None:
                     break
             else:
                 return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) \
-                and 0 <= key < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(key, int)
+            and 0 <= key < len(node.value)
+        ):
             node = node.value[key]
             line = node.start_mark.line + 1
         else:

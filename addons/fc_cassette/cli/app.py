@@ -37,15 +37,22 @@ if TYPE_CHECKING:
     from mitmproxy.options import Options
 
 # CLI flags that become fc_* options, where the command has them.
-FLAG_OPTIONS = (("config", "fc_config"), ("cassette", "fc_cassette"), ("seed", "fc_seed"),
-                ("record_mode", "fc_record_mode"), ("strict", "fc_strict"),
-                ("report", "fc_report"), ("usage_out", "fc_usage_out"),
-                ("webhooks_to", "fc_webhooks_to"), ("webhook_secret", "fc_webhook_secret"),
-                ("cassette_root", "fc_cassette_root"), ("control_token", "fc_control_token"))
+FLAG_OPTIONS = (
+    ("config", "fc_config"),
+    ("cassette", "fc_cassette"),
+    ("seed", "fc_seed"),
+    ("record_mode", "fc_record_mode"),
+    ("strict", "fc_strict"),
+    ("report", "fc_report"),
+    ("usage_out", "fc_usage_out"),
+    ("webhooks_to", "fc_webhooks_to"),
+    ("webhook_secret", "fc_webhook_secret"),
+    ("cassette_root", "fc_cassette_root"),
+    ("control_token", "fc_control_token"),
+)
 OFFLINE_COMMANDS = ("verify", "show", "diff", "audit", "redact", "prune", "export", "import")
 # Repeatable CLI flags that become sequence fc_* options (one --set per value).
-LIST_FLAG_OPTIONS = (("webhook_urls", "fc_webhook_urls"),
-                     ("webhook_secrets", "fc_webhook_secrets"))
+LIST_FLAG_OPTIONS = (("webhook_urls", "fc_webhook_urls"), ("webhook_secrets", "fc_webhook_secrets"))
 
 
 def mitm_mode(args: argparse.Namespace) -> str:
@@ -65,7 +72,9 @@ def mitm_arguments(args: argparse.Namespace) -> list[str]:
         if value is not None and value is not False:
             fc[name] = "true" if value is True else str(value)
     ours: dict[str, str] = {
-        "mode": mode, "listen_host": args.listen_host, "listen_port": str(args.port),
+        "mode": mode,
+        "listen_host": args.listen_host,
+        "listen_port": str(args.port),
         # lazy: never connect upstream before a request needs it (replay never does)
         "connection_strategy": "lazy",
         **fc,
@@ -98,8 +107,14 @@ def check_fc_options(arguments: list[str], mode: str) -> str | None:
     opts = optmanager.OptManager()
 
     class Loader:
-        def add_option(self, name: str, typespec: type, default: Any, help: str,
-                       choices: Sequence[str] | None = None) -> None:
+        def add_option(
+            self,
+            name: str,
+            typespec: type,
+            default: Any,
+            help: str,
+            choices: Sequence[str] | None = None,
+        ) -> None:
             opts.add_option(name, typespec, default, help, choices)
 
     for addon in all_addons(mode):
@@ -142,7 +157,8 @@ def check_listen(arguments: list[str]) -> str | None:
         return None
     try:
         family, kind, proto, _, addr = socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
         with socket.socket(family, kind, proto) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's server
             s.bind(addr)
@@ -198,8 +214,9 @@ def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
         return {}
 
     try:
-        master = mitm_compat.run(mitm_compat.master_class(web, set_up), make_parser, arguments,
-                                 refuse_unknown_options)
+        master = mitm_compat.run(
+            mitm_compat.master_class(web, set_up), make_parser, arguments, refuse_unknown_options
+        )
     finally:  # a start-up that fails (e.g. port in use) exits without the done hook
         for addon in ours:
             if hasattr(addon, "close"):
@@ -211,15 +228,23 @@ def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
 def _offline(args: argparse.Namespace) -> int:
     if args.command == "verify":
         from fc_cassette.cli.verify import main as verify_main
+
         return verify_main(args.cassettes)
     if args.command == "show":
         from fc_cassette.cli.show import main as show_main
+
         return show_main(args.cassette, as_json=args.json)
     if args.command in MAINTENANCE:
         return _maintenance(args)
     from fc_cassette.cli.diff import main as diff_main
-    return diff_main(args.old, args.new, as_json=args.json, ignore=tuple(args.ignore),
-                     keep_volatile=args.keep_volatile)
+
+    return diff_main(
+        args.old,
+        args.new,
+        as_json=args.json,
+        ignore=tuple(args.ignore),
+        keep_volatile=args.keep_volatile,
+    )
 
 
 MAINTENANCE = ("audit", "redact", "prune", "export", "import")
@@ -229,28 +254,38 @@ def _maintenance(args: argparse.Namespace) -> int:
     """The commands that keep cassettes in shape (docs/maintaining-cassettes.md)."""
     if args.command == "audit":
         from fc_cassette.cli.audit import main as audit_main
-        return audit_main(args.paths, api_version=args.api_version,
-                          max_age_days=args.max_age_days, config=args.config,
-                          as_json=args.json)
+
+        return audit_main(
+            args.paths,
+            api_version=args.api_version,
+            max_age_days=args.max_age_days,
+            config=args.config,
+            as_json=args.json,
+        )
     if args.command == "redact":
         from fc_cassette.cli.redact_cmd import main as redact_main
-        return redact_main(args.paths, check=args.check, config=args.config,
-                           as_json=args.json)
+
+        return redact_main(args.paths, check=args.check, config=args.config, as_json=args.json)
     if args.command == "prune":
         from fc_cassette.cli.prune import main as prune_main
+
         return prune_main(args.cassette, args.usage)
     if args.command == "export":
         from fc_cassette.cli.har import main as export_main
+
         return export_main(args.cassette, args.output)
     from fc_cassette.cli.import_cmd import main as import_main
+
     return import_main(args.source, args.output, config=args.config)
 
 
 def _refusal(args: argparse.Namespace) -> str | None:
     """Why a proxy command's own flags cannot work (checked before mitmproxy's options)."""
     if any(spec.partition("=")[0] == "fc_mode" for spec in args.setoptions):
-        return ("the command sets fc_mode; use 'fc-cassette simulate|record|replay|inspect' "
-                "instead of --set fc_mode")
+        return (
+            "the command sets fc_mode; use 'fc-cassette simulate|record|replay|inspect' "
+            "instead of --set fc_mode"
+        )
     return check_port(args) or check_upstream(args) or check_root(args)
 
 
@@ -259,16 +294,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
     if getattr(args, "forward", False) and getattr(args, "upstream", None) is not None:
-        parser.error("--upstream does not apply with --forward: a forward proxy sends each "
-                     "request to the host the app asked for (to chain to another proxy, "
-                     "e.g. the simulator: --set mode=upstream:URL)")
+        parser.error(
+            "--upstream does not apply with --forward: a forward proxy sends each "
+            "request to the host the app asked for (to chain to another proxy, "
+            "e.g. the simulator: --set mode=upstream:URL)"
+        )
     if args.command in OFFLINE_COMMANDS:
         return _offline(args)
     problem = _refusal(args) or check_cassette(args) or check_config(args)
     arguments = [] if problem else mitm_arguments(args)
     # the cheap checks first: a busy port is said before mitmproxy is even imported
-    problem = problem or (check_listen(arguments) or check_fc_options(arguments, args.command)
-                          or prepare_ca(arguments))
+    problem = problem or (
+        check_listen(arguments)
+        or check_fc_options(arguments, args.command)
+        or prepare_ca(arguments)
+    )
     if problem:
         print(one_line(f"fc-cassette: {problem}"), file=sys.stderr)
         return 1

@@ -63,47 +63,85 @@ def _secrets(c: cassette_io.Cassette, starts: list[int]) -> list[Finding]:
     flagged: set[int] = set()
     for f in scan(c.text):  # the file as written: comments and a torn tail included
         flagged.add(bisect.bisect_right(starts, f.offset) - 1)
-        out.append(Finding(_line_at(c.text, f.offset), "secret", f.kind,
-                           f"possible secret ({f.kind}, {f.encoding})"))
+        out.append(
+            Finding(
+                _line_at(c.text, f.offset),
+                "secret",
+                f.kind,
+                f"possible secret ({f.kind}, {f.encoding})",
+            )
+        )
     # ... and as loaded: YAML escapes and folded lines hide a key from a text scan
     for i, doc in enumerate([c.header, *c.interactions]):
         if i in flagged:
             continue
         for f in scan(json.dumps(doc, ensure_ascii=False, default=str))[:1]:
             line = _line_at(c.text, starts[i]) if i < len(starts) else None
-            out.append(Finding(line, "secret", f.kind, f"possible secret ({f.kind}), "
-                               "written with YAML escapes or line folding"))
+            out.append(
+                Finding(
+                    line,
+                    "secret",
+                    f.kind,
+                    f"possible secret ({f.kind}), written with YAML escapes or line folding",
+                )
+            )
     return out
 
 
 def _exchanges(c: cassette_io.Cassette, starts: list[int]) -> list[Finding]:
-    out: list[Finding] = [Finding(None, "structure", "cut_short", w.split(": ", 1)[-1])
-                          for w in c.warnings]
+    out: list[Finding] = [
+        Finding(None, "structure", "cut_short", w.split(": ", 1)[-1]) for w in c.warnings
+    ]
     previous = 0
     for i, it in enumerate(c.interactions, start=1):
         line = _line_at(c.text, starts[i]) if i < len(starts) else None
         req, resp, seq = it["request"], it["response"], it.get("seq")
         where = f"interaction {seq}"
         if not isinstance(seq, int) or seq <= previous:
-            out.append(Finding(line, "structure", "seq", f"{where}: seq {seq!r} does not "
-                               f"follow seq {previous}"))
+            out.append(
+                Finding(
+                    line, "structure", "seq", f"{where}: seq {seq!r} does not follow seq {previous}"
+                )
+            )
         previous = max(previous, seq) if isinstance(seq, int) else previous
         try:
             wire(resp)
         except WIRE_ERRORS as e:
-            out.append(Finding(line, "structure", "wire",
-                               f"{where}: the response cannot be replayed: {e}"))
+            out.append(
+                Finding(line, "structure", "wire", f"{where}: the response cannot be replayed: {e}")
+            )
             continue
         v = verdict(req, resp)
-        out += [Finding(line, "invalid", "response", f"{where}: response invalid at "
-                        f"{e['path'] or '(root)'}: {e['message']}") for e in v.errors("response")]
+        out += [
+            Finding(
+                line,
+                "invalid",
+                "response",
+                f"{where}: response invalid at {e['path'] or '(root)'}: {e['message']}",
+            )
+            for e in v.errors("response")
+        ]
         if 200 <= int(resp["status"]) < 300:
-            out += [Finding(line, "invalid", "request", f"{where}: request invalid at "
-                            f"{e['path'] or '(root)'}: {e['message']} (yet Stripe answered "
-                            f"{resp['status']})") for e in v.errors("request")]
+            out += [
+                Finding(
+                    line,
+                    "invalid",
+                    "request",
+                    f"{where}: request invalid at "
+                    f"{e['path'] or '(root)'}: {e['message']} (yet Stripe answered "
+                    f"{resp['status']})",
+                )
+                for e in v.errors("request")
+            ]
         if v.drift:
-            out.append(Finding(line, "drift", "response", f"{where}: fields the current "
-                               f"models do not know: {', '.join(v.drift)}"))
+            out.append(
+                Finding(
+                    line,
+                    "drift",
+                    "response",
+                    f"{where}: fields the current models do not know: {', '.join(v.drift)}",
+                )
+            )
     return out
 
 
@@ -128,12 +166,29 @@ def _versions(c: cassette_io.Cassette, ctx: Context) -> list[Finding]:
         return []
     held = api_versions(c)
     if not held:
-        return [Finding(1, "api_version", "unknown", "holds no Stripe API version (no "
-                        f"Stripe-Version header), so it cannot be checked against "
-                        f"{ctx.api_version}")]
+        return [
+            Finding(
+                1,
+                "api_version",
+                "unknown",
+                "holds no Stripe API version (no "
+                f"Stripe-Version header), so it cannot be checked against "
+                f"{ctx.api_version}",
+            )
+        ]
     other = [v for v in held if v != ctx.api_version]
-    return [Finding(1, "api_version", "stripe_version", f"recorded with Stripe API "
-                    f"version {', '.join(other)}, not {ctx.api_version}")] if other else []
+    return (
+        [
+            Finding(
+                1,
+                "api_version",
+                "stripe_version",
+                f"recorded with Stripe API version {', '.join(other)}, not {ctx.api_version}",
+            )
+        ]
+        if other
+        else []
+    )
 
 
 def recorded_at(path: Path, header: dict[str, Any]) -> tuple[dt.datetime | None, str]:
@@ -146,9 +201,14 @@ def recorded_at(path: Path, header: dict[str, Any]) -> tuple[dt.datetime | None,
         except ValueError:
             pass
     try:
-        r = subprocess.run(["git", "log", "-1", "--format=%cI", "--", path.name],
-                           cwd=path.parent or ".", capture_output=True, text=True, timeout=30,
-                           stdin=subprocess.DEVNULL)
+        r = subprocess.run(
+            ["git", "log", "-1", "--format=%cI", "--", path.name],
+            cwd=path.parent or ".",
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
         if r.returncode == 0 and r.stdout.strip():
             return dt.datetime.fromisoformat(r.stdout.strip()), "git"
     except (OSError, subprocess.SubprocessError, ValueError):
@@ -171,20 +231,30 @@ def _age(c: cassette_io.Cassette, ctx: Context, report: dict[str, Any]) -> list[
     report["age_days"] = round(days, 1)
     if ctx.max_age_days is None or days <= ctx.max_age_days:
         return []
-    return [Finding(1, "age", source, f"recorded {int(days)} day(s) ago ({source}: "
-                    f"{when.date().isoformat()}), older than {ctx.max_age_days}")]
+    return [
+        Finding(
+            1,
+            "age",
+            source,
+            f"recorded {int(days)} day(s) ago ({source}: "
+            f"{when.date().isoformat()}), older than {ctx.max_age_days}",
+        )
+    ]
 
 
 def audit(c: cassette_io.Cassette, ctx: Context) -> dict[str, Any]:
     """The report of one loaded cassette: ``findings`` and what they were judged on."""
     starts = cassette_io.doc_starts(c.text)
-    report: dict[str, Any] = {"path": clean(str(c.path)), "interactions": len(c.interactions),
-                              "api_versions": [clean(v, limit=100) for v in api_versions(c)]}
-    found = (_secrets(c, starts) + _exchanges(c, starts) + _versions(c, ctx)
-             + _age(c, ctx, report))
+    report: dict[str, Any] = {
+        "path": clean(str(c.path)),
+        "interactions": len(c.interactions),
+        "api_versions": [clean(v, limit=100) for v in api_versions(c)],
+    }
+    found = _secrets(c, starts) + _exchanges(c, starts) + _versions(c, ctx) + _age(c, ctx, report)
     found.sort(key=lambda f: f.line or 0)
-    report["findings"] = [{k: clean(v) if isinstance(v, str) else v
-                           for k, v in asdict(f).items()} for f in found]
+    report["findings"] = [
+        {k: clean(v) if isinstance(v, str) else v for k, v in asdict(f).items()} for f in found
+    ]
     return report
 
 
@@ -192,8 +262,14 @@ def _settings(config: str | None) -> Settings:
     return load_settings(config)
 
 
-def main(paths: list[str], *, api_version: str | None = None, max_age_days: int | None = None,
-         config: str | None = None, as_json: bool = False) -> int:
+def main(
+    paths: list[str],
+    *,
+    api_version: str | None = None,
+    max_age_days: int | None = None,
+    config: str | None = None,
+    as_json: bool = False,
+) -> int:
     try:
         if max_age_days is not None and max_age_days < 0:
             raise ValueError(f"--max-age-days {max_age_days}: use 0 or more days")
@@ -202,9 +278,12 @@ def main(paths: list[str], *, api_version: str | None = None, max_age_days: int 
     except (ConfigError, MissingPath, ValueError) as e:
         emit(clean(f"fc-cassette: audit: {e}"), sys.stderr)
         return 2
-    ctx = Context(api_version or settings.audit.api_version,
-                  max_age_days if max_age_days is not None else settings.audit.max_age_days,
-                  dt.datetime.now(dt.UTC), want_age=as_json)
+    ctx = Context(
+        api_version or settings.audit.api_version,
+        max_age_days if max_age_days is not None else settings.audit.max_age_days,
+        dt.datetime.now(dt.UTC),
+        want_age=as_json,
+    )
     reports, unreadable = [], 0
     for p in files:
         try:
@@ -216,15 +295,27 @@ def main(paths: list[str], *, api_version: str | None = None, max_age_days: int 
         reports.append(audit(c, ctx))
     found = sum(len(r["findings"]) for r in reports)
     if as_json:
-        emit(json.dumps({"cassettes": reports, "findings": found, "unreadable": unreadable,
-                         "api_version": ctx.api_version, "max_age_days": ctx.max_age_days},
-                        indent=2))
+        emit(
+            json.dumps(
+                {
+                    "cassettes": reports,
+                    "findings": found,
+                    "unreadable": unreadable,
+                    "api_version": ctx.api_version,
+                    "max_age_days": ctx.max_age_days,
+                },
+                indent=2,
+            )
+        )
     else:
         for r in reports:
             for f in r["findings"]:
                 where = f"{r['path']}:{f['line']}" if f["line"] else r["path"]
                 emit(clean(f"{where}: {f['category']} ({f['kind']}): {f['message']}"))
     emit(None)
-    emit(f"audit: {len(files)} cassette(s), {found} finding(s)"
-         + (f", {unreadable} unreadable" if unreadable else ""), sys.stderr)
+    emit(
+        f"audit: {len(files)} cassette(s), {found} finding(s)"
+        + (f", {unreadable} unreadable" if unreadable else ""),
+        sys.stderr,
+    )
     return 2 if unreadable else (1 if found else 0)

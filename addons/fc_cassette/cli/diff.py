@@ -38,11 +38,25 @@ from fc_cassette.redact import Redactor
 
 VOLATILE_HEADER = ("created", "generator", "mitmproxy")
 # HTTP headers that differ on every recording (ignored unless --keep-volatile)
-VOLATILE_HTTP_HEADERS = frozenset({
-    "date", "request-id", "idempotency-key", "original-request", "stripe-request-id",
-    "x-request-id", "cf-ray", "user-agent", "x-stripe-client-user-agent", "content-length",
-    "stripe-should-retry", "x-stripe-priority-routing-enabled",
-    "x-stripe-routing-context-priority-tier", "x-wc", "server-timing"})
+VOLATILE_HTTP_HEADERS = frozenset(
+    {
+        "date",
+        "request-id",
+        "idempotency-key",
+        "original-request",
+        "stripe-request-id",
+        "x-request-id",
+        "cf-ray",
+        "user-agent",
+        "x-stripe-client-user-agent",
+        "content-length",
+        "stripe-should-retry",
+        "x-stripe-priority-routing-enabled",
+        "x-stripe-routing-context-priority-tier",
+        "x-wc",
+        "server-timing",
+    }
+)
 _ID_TOKEN = re.compile(rf"(?<![A-Za-z0-9_])({ID_WORD})(?![A-Za-z0-9_])")
 REQUEST_FIELDS = ("method", "path", "scheme", "host", "port", "query", "headers", "body")
 RESPONSE_FIELDS = ("status", "reason", "headers", "body")
@@ -108,14 +122,22 @@ class IdPairs:
 
 
 def _ignored(path: str, ignore: tuple[str, ...], keep_volatile: bool) -> bool:
-    if not keep_volatile and ".headers." in path and (
-            path.split(".headers.", 1)[1].split("[", 1)[0].lower() in VOLATILE_HTTP_HEADERS):
+    if (
+        not keep_volatile
+        and ".headers." in path
+        and (path.split(".headers.", 1)[1].split("[", 1)[0].lower() in VOLATILE_HTTP_HEADERS)
+    ):
         return True
     return any(fnmatch.fnmatchcase(path, pattern) for pattern in ignore)
 
 
-def changes(a: dict[str, Any], b: dict[str, Any], ids: IdPairs | None = None,
-            ignore: tuple[str, ...] = (), keep_volatile: bool = True) -> list[dict[str, Any]]:
+def changes(
+    a: dict[str, Any],
+    b: dict[str, Any],
+    ids: IdPairs | None = None,
+    ignore: tuple[str, ...] = (),
+    keep_volatile: bool = True,
+) -> list[dict[str, Any]]:
     """Changed fields of a pair, by path: ``{"path", "a", "b"}`` (a side that lacks
     the field has no key). With ``ids``, values that differ only by consistently paired
     ids are the same; paths matching an ``ignore`` glob (and volatile headers, unless
@@ -147,13 +169,16 @@ def _validation(it: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _validity(side: str, ra: dict[str, Any], rb: dict[str, Any]) -> list[dict[str, Any]]:
-    if ra.get("valid") is None or rb.get("valid") is None or bool(ra["valid"]) == bool(
-            rb["valid"]):
+    if ra.get("valid") is None or rb.get("valid") is None or bool(ra["valid"]) == bool(rb["valid"]):
         return []
     errors = rb.get("errors") or ra.get("errors") or []
-    return [{"kind": "now valid" if rb["valid"] else "now invalid", "side": side,
-             "field": "; ".join(f"{e.get('path') or '(root)'}: {e.get('message')}"
-                                for e in errors)}]
+    return [
+        {
+            "kind": "now valid" if rb["valid"] else "now invalid",
+            "side": side,
+            "field": "; ".join(f"{e.get('path') or '(root)'}: {e.get('message')}" for e in errors),
+        }
+    ]
 
 
 def drift_changes(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
@@ -169,19 +194,36 @@ def drift_changes(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _entry(it: dict[str, Any], n: int) -> dict[str, Any]:
-    return {"n": n, "seq": it.get("seq"), "method": it["request"]["method"],
-            "path": it["request"]["path"], "status": it["response"]["status"]}
+    return {
+        "n": n,
+        "seq": it.get("seq"),
+        "method": it["request"]["method"],
+        "path": it["request"]["path"],
+        "status": it["response"]["status"],
+    }
 
 
-def compare(a: cassette_io.Cassette, b: cassette_io.Cassette, ignore: tuple[str, ...] = (),
-            keep_volatile: bool = False) -> dict[str, Any]:
+def compare(
+    a: cassette_io.Cassette,
+    b: cassette_io.Cassette,
+    ignore: tuple[str, ...] = (),
+    keep_volatile: bool = False,
+) -> dict[str, Any]:
     """The differences of two cassettes, as data (what ``--json`` prints)."""
     ids = IdPairs()
     ia, ib = a.interactions, b.interactions
-    matcher = difflib.SequenceMatcher(None, [shape(x) for x in ia], [shape(x) for x in ib],
-                                      autojunk=False)
-    result: dict[str, Any] = {"a": str(a.path), "b": str(b.path), "same": 0, "changed": [],
-                              "removed": [], "added": [], "header": []}
+    matcher = difflib.SequenceMatcher(
+        None, [shape(x) for x in ia], [shape(x) for x in ib], autojunk=False
+    )
+    result: dict[str, Any] = {
+        "a": str(a.path),
+        "b": str(b.path),
+        "same": 0,
+        "changed": [],
+        "removed": [],
+        "added": [],
+        "header": [],
+    }
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
         if op != "equal":
             result["removed"] += [_entry(ia[i], i + 1) for i in range(a0, a1)]
@@ -193,16 +235,26 @@ def compare(a: cassette_io.Cassette, b: cassette_io.Cassette, ignore: tuple[str,
             if not fields and not drift:
                 result["same"] += 1
                 continue
-            result["changed"].append({"a": _entry(ia[i], i + 1), "b": _entry(ib[j], j + 1),
-                                      "fields": fields, "drift": drift})
+            result["changed"].append(
+                {
+                    "a": _entry(ia[i], i + 1),
+                    "b": _entry(ib[j], j + 1),
+                    "fields": fields,
+                    "drift": drift,
+                }
+            )
     for key in sorted((set(a.header) | set(b.header)) - set(VOLATILE_HEADER)):
         if a.header.get(key) != b.header.get(key):
-            result["header"].append({"path": key, "a": a.header.get(key),
-                                     "b": b.header.get(key)})
+            result["header"].append({"path": key, "a": a.header.get(key), "b": b.header.get(key)})
     result["webhooks"] = webhook_entries.compare(a, b)
-    result["differ"] = bool(result["changed"] or result["removed"] or result["added"]
-                            or result["header"] or result["webhooks"]["a"]
-                            or result["webhooks"]["b"])
+    result["differ"] = bool(
+        result["changed"]
+        or result["removed"]
+        or result["added"]
+        or result["header"]
+        or result["webhooks"]["a"]
+        or result["webhooks"]["b"]
+    )
     return result
 
 
@@ -217,13 +269,17 @@ def _label(e: dict[str, Any]) -> str:
 
 
 def text_lines(result: dict[str, Any], redactor: Redactor) -> list[str]:
-    lines = [f"header: {h['path']}: {_value(h, 'a', redactor)} -> {_value(h, 'b', redactor)}"
-             for h in result["header"]]
+    lines = [
+        f"header: {h['path']}: {_value(h, 'a', redactor)} -> {_value(h, 'b', redactor)}"
+        for h in result["header"]
+    ]
     for c in result["changed"]:
         lines.append(f"~ A#{c['a']['n']} / B#{c['b']['n']} {_label(c['b'])}")
         shown = c["fields"][:MAX_TEXT_CHANGES]
-        lines += [f"    {f['path']}: {_value(f, 'a', redactor)} -> {_value(f, 'b', redactor)}"
-                  for f in shown]
+        lines += [
+            f"    {f['path']}: {_value(f, 'a', redactor)} -> {_value(f, 'b', redactor)}"
+            for f in shown
+        ]
         if len(c["fields"]) > len(shown):
             lines.append(f"    ... and {len(c['fields']) - len(shown)} more (--json lists all)")
         lines += [f"    {d['kind']} ({d['side']}): {d['field']}" for d in c["drift"]]
@@ -233,8 +289,13 @@ def text_lines(result: dict[str, Any], redactor: Redactor) -> list[str]:
     return [clean(line, redactor) for line in lines]
 
 
-def main(path_a: str, path_b: str, as_json: bool = False, ignore: tuple[str, ...] = (),
-         keep_volatile: bool = False) -> int:
+def main(
+    path_a: str,
+    path_b: str,
+    as_json: bool = False,
+    ignore: tuple[str, ...] = (),
+    keep_volatile: bool = False,
+) -> int:
     redactor = Redactor()
     loaded = []
     for path in (path_a, path_b):
@@ -248,16 +309,26 @@ def main(path_a: str, path_b: str, as_json: bool = False, ignore: tuple[str, ...
             emit(clean(f"fc-cassette: warning: {w}", redactor), sys.stderr)
     result = compare(loaded[0], loaded[1], ignore=ignore, keep_volatile=keep_volatile)
     if as_json:
-        emit(json.dumps(redactor.redact_value(result), indent=2, ensure_ascii=False,
-                        default=lambda o: redactor.redact_text(str(o))))
+        emit(
+            json.dumps(
+                redactor.redact_value(result),
+                indent=2,
+                ensure_ascii=False,
+                default=lambda o: redactor.redact_text(str(o)),
+            )
+        )
     else:
         for line in text_lines(result, redactor):
             emit(line)
         a, b = loaded
-        emit(clean(f"diff: {len(a.interactions)} vs {len(b.interactions)} interaction(s): "
-                   f"{result['same']} same, {len(result['changed'])} changed, "
-                   f"{len(result['removed'])} removed, {len(result['added'])} added"
-                   + (f", header differs ({len(result['header'])})" if result["header"]
-                      else ""), redactor))
+        emit(
+            clean(
+                f"diff: {len(a.interactions)} vs {len(b.interactions)} interaction(s): "
+                f"{result['same']} same, {len(result['changed'])} changed, "
+                f"{len(result['removed'])} removed, {len(result['added'])} added"
+                + (f", header differs ({len(result['header'])})" if result["header"] else ""),
+                redactor,
+            )
+        )
     emit(None)
     return 1 if result["differ"] else 0

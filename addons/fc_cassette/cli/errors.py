@@ -23,8 +23,7 @@ MAX_HELP = 240  # characters of an option's help quoted in a message
 
 def check_port(args: argparse.Namespace) -> str | None:
     if not 0 <= args.port <= 65535:
-        return (f"--port {args.port}: not a port number: use 0-65535 "
-                "(0: the OS picks a free port)")
+        return f"--port {args.port}: not a port number: use 0-65535 (0: the OS picks a free port)"
     return None
 
 
@@ -41,8 +40,10 @@ def check_root(args: argparse.Namespace) -> str | None:
     except ValueError as e:  # a NUL byte
         return f"--cassette-root {root!r}: {e}"
     if os.path.commonpath([cassette, real]) != real:
-        return (f"{args.cassette}: outside the cassette root {real} (--cassette-root; "
-                "'..' and symlinks resolved)")
+        return (
+            f"{args.cassette}: outside the cassette root {real} (--cassette-root; "
+            "'..' and symlinks resolved)"
+        )
     return None
 
 
@@ -50,8 +51,9 @@ def check_cassette(args: argparse.Namespace) -> str | None:
     """A cassette the command can only read (replay, record --record-mode none) must
     exist and be a file: said before mitmproxy starts (it takes seconds to)."""
     path = getattr(args, "cassette", None)
-    only_reads = args.command == "replay" or (args.command == "record"
-                                              and getattr(args, "record_mode", None) == "none")
+    only_reads = args.command == "replay" or (
+        args.command == "record" and getattr(args, "record_mode", None) == "none"
+    )
     if path is None or not only_reads:
         return None
     from pathlib import Path
@@ -60,10 +62,15 @@ def check_cassette(args: argparse.Namespace) -> str | None:
     if p.is_dir():
         return f"{path}: is a directory, not a cassette file"
     if not p.exists():
-        how = ("replay answers only from an existing cassette" if args.command == "replay"
-               else "record mode 'none' only replays")
-        return (f"{path}: no such cassette ({how}; record it first: fc-cassette record "
-                f"{path} --upstream URL)")
+        how = (
+            "replay answers only from an existing cassette"
+            if args.command == "replay"
+            else "record mode 'none' only replays"
+        )
+        return (
+            f"{path}: no such cassette ({how}; record it first: fc-cassette record "
+            f"{path} --upstream URL)"
+        )
     return None
 
 
@@ -129,9 +136,11 @@ def bad_value(name: str, value: str, opt: Any, error: Exception) -> str:
     text = " ".join(str(error).split())
     hint = " ".join(str(opt.help or "").split())
     if len(hint) > MAX_HELP:
-        hint = hint[:MAX_HELP - 3] + "..."
-    return one_line(f"--set {name}={value}: {text}; {name} takes {allowed_values(opt)}"
-                    + (f" ({hint})" if hint else ""))
+        hint = hint[: MAX_HELP - 3] + "..."
+    return one_line(
+        f"--set {name}={value}: {text}; {name} takes {allowed_values(opt)}"
+        + (f" ({hint})" if hint else "")
+    )
 
 
 def checked_set(opts: Any, original: Callable[..., None]) -> Callable[..., None]:

@@ -46,13 +46,16 @@ def har_of(c: cassette_io.Cassette) -> dict[str, Any]:
     from mitmproxy.addons.savehar import SaveHar
 
     start = _start(c.header)
-    flows = [flow_of(it, start + dt.timedelta(milliseconds=i))
-             for i, it in enumerate(c.interactions)]
+    flows = [
+        flow_of(it, start + dt.timedelta(milliseconds=i)) for i, it in enumerate(c.interactions)
+    ]
     har = SaveHar().make_har(flows)
     for entry, it in zip(har["log"]["entries"], c.interactions, strict=True):
         entry["comment"] = f"fc-cassette interaction {it.get('seq')}"
-    har["log"]["comment"] = (f"exported by fc-cassette from {c.path.name} (Stripe-Version "
-                             f"{c.header.get('stripe_version') or '-'})")
+    har["log"]["comment"] = (
+        f"exported by fc-cassette from {c.path.name} (Stripe-Version "
+        f"{c.header.get('stripe_version') or '-'})"
+    )
     return har
 
 
@@ -67,9 +70,13 @@ def main(cassette: str, output: str) -> int:
     found = scan(text)
     if found:
         kinds = ", ".join(sorted({f.kind for f in found}))
-        emit(clean(f"fc-cassette: export: {cassette} holds {len(found)} secret(s) ({kinds}); "
-                   f"nothing was written: run 'fc-cassette redact {cassette}' first"),
-             sys.stderr)
+        emit(
+            clean(
+                f"fc-cassette: export: {cassette} holds {len(found)} secret(s) ({kinds}); "
+                f"nothing was written: run 'fc-cassette redact {cassette}' first"
+            ),
+            sys.stderr,
+        )
         return 1
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
@@ -77,8 +84,7 @@ def main(cassette: str, output: str) -> int:
         os.replace(tmp, out)
     except OSError as e:
         tmp.unlink(missing_ok=True)
-        emit(clean(f"fc-cassette: export: {output}: cannot write: {e.strerror or e}"),
-             sys.stderr)
+        emit(clean(f"fc-cassette: export: {output}: cannot write: {e.strerror or e}"), sys.stderr)
         return 2
     emit(clean(f"{output}: {len(c.interactions)} interaction(s) of {cassette} as HAR 1.2"))
     emit(None)

@@ -45,8 +45,7 @@ def read_flows(source: str) -> list:
     except OSError as e:
         raise BadInput(f"{source}: cannot read: {e.strerror or e}") from None
     except exceptions.FlowReadException as e:
-        raise BadInput(f"{source}: neither a HAR file nor a mitmdump -w flows file ({e})"
-                       ) from None
+        raise BadInput(f"{source}: neither a HAR file nor a mitmdump -w flows file ({e})") from None
 
 
 def _write(flows: list, out: Path, settings: Settings) -> Counter:
@@ -71,17 +70,18 @@ def _write(flows: list, out: Path, settings: Settings) -> Counter:
     return counts
 
 
-def _one(flow: HTTPFlow, writer: cassette_io.Writer, redactor: Redactor,
-         counts: Counter) -> None:
+def _one(flow: HTTPFlow, writer: cassette_io.Writer, redactor: Redactor, counts: Counter) -> None:
     path = redactor.redact_text(flow.request.path.split("?", 1)[0])
     try:
         entry = entry_of(flow, redactor)
-        writer.append(entry, stripe_version=stripe_version(entry),
-                      check=lambda text: fail_closed(text, redactor.learned))
+        writer.append(
+            entry,
+            stripe_version=stripe_version(entry),
+            check=lambda text: fail_closed(text, redactor.learned),
+        )
     except Refused as e:
         counts["refused"] += 1
-        emit(clean(f"fc-cassette: import: refused {flow.request.method} {path}: {e}"),
-             sys.stderr)
+        emit(clean(f"fc-cassette: import: refused {flow.request.method} {path}: {e}"), sys.stderr)
         return
     counts["imported"] += 1
 
@@ -89,8 +89,9 @@ def _one(flow: HTTPFlow, writer: cassette_io.Writer, redactor: Redactor,
 def _start(source: str, output: str, config: str | None) -> tuple[list, Settings]:
     settings = load_settings(config)
     if os.path.lexists(output):
-        raise BadInput(f"{output} exists; import writes a new cassette (choose another "
-                       "-o, or remove it first)")
+        raise BadInput(
+            f"{output} exists; import writes a new cassette (choose another -o, or remove it first)"
+        )
     return read_flows(source), settings
 
 
@@ -108,18 +109,29 @@ def main(source: str, output: str, config: str | None = None) -> int:
     try:
         counts = _write(flows, out, settings)
     except (OSError, cassette_io.CassetteFull, cassette_io.CassetteGone) as e:
-        emit(clean(f"fc-cassette: import: {output}: cannot write: "
-                   f"{getattr(e, 'strerror', None) or e}"), sys.stderr)
+        emit(
+            clean(
+                f"fc-cassette: import: {output}: cannot write: {getattr(e, 'strerror', None) or e}"
+            ),
+            sys.stderr,
+        )
         return 2
     finally:
         lock.release()
-    skipped = ", ".join(f"{n} {why}" for why, n in counts.items()
-                        if why not in ("imported", "refused"))
-    emit(clean(f"{output}: imported {counts['imported']} exchange(s) from {source}"
-               + (f", refused {counts['refused']}" if counts["refused"] else "")
-               + (f"; skipped {skipped}" if skipped else "")))
+    skipped = ", ".join(
+        f"{n} {why}" for why, n in counts.items() if why not in ("imported", "refused")
+    )
+    emit(
+        clean(
+            f"{output}: imported {counts['imported']} exchange(s) from {source}"
+            + (f", refused {counts['refused']}" if counts["refused"] else "")
+            + (f"; skipped {skipped}" if skipped else "")
+        )
+    )
     if not counts["imported"]:
-        emit(clean(f"fc-cassette: import: no in-scope exchange in {source}: no cassette "
-                   "written"), sys.stderr)
+        emit(
+            clean(f"fc-cassette: import: no in-scope exchange in {source}: no cassette written"),
+            sys.stderr,
+        )
     emit(None)
     return 1 if counts["refused"] or not counts["imported"] else 0

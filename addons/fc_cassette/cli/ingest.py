@@ -30,8 +30,11 @@ def captured_in_scope(flow: http.HTTPFlow, rules: ScopeRules) -> bool:
 
 
 def _url(req: dict[str, Any]) -> str:
-    scheme, host, port = req.get("scheme") or "https", req.get("host") or "api.stripe.com", \
-        req.get("port")
+    scheme, host, port = (
+        req.get("scheme") or "https",
+        req.get("host") or "api.stripe.com",
+        req.get("port"),
+    )
     default = {"http": 80, "https": 443}.get(scheme)
     netloc = f"[{host}]" if ":" in host else host
     if port and port != default:
@@ -47,18 +50,22 @@ def _url(req: dict[str, Any]) -> str:
 def flow_of(it: dict[str, Any], start: dt.datetime) -> http.HTTPFlow:
     """An interaction as a mitmproxy flow (``start``: its request's time)."""
     req = it["request"]
-    client = connection.Client(peername=("127.0.0.1", 0), sockname=("127.0.0.1", 0),
-                               timestamp_start=start.timestamp())
+    client = connection.Client(
+        peername=("127.0.0.1", 0), sockname=("127.0.0.1", 0), timestamp_start=start.timestamp()
+    )
     flow = http.HTTPFlow(client, connection.Server(address=None))
-    headers = [(k.encode("utf-8"), v.encode("utf-8"))
-               for k, v in interaction.header_items(req.get("headers") or {})
-               if k.lower() not in interaction.SKIP_HEADERS]
+    headers = [
+        (k.encode("utf-8"), v.encode("utf-8"))
+        for k, v in interaction.header_items(req.get("headers") or {})
+        if k.lower() not in interaction.SKIP_HEADERS
+    ]
     body = interaction.encode_body(req.get("body"))
     flow.request = http.Request.make(req["method"], _url(req), body, headers)
     status, reason, fields, content = wire(it["response"])
     end = start.timestamp() + float(it.get("duration_ms") or 0) / 1000
     flow.request.timestamp_start = start.timestamp()
     flow.request.timestamp_end = start.timestamp()
-    flow.response = http.Response(b"HTTP/1.1", status, reason, fields, content, None,
-                                  start.timestamp(), end)
+    flow.response = http.Response(
+        b"HTTP/1.1", status, reason, fields, content, None, start.timestamp(), end
+    )
     return flow

@@ -26,14 +26,17 @@ def used_seqs(cassette: str, usage_files: list[str]) -> set[int]:
     """The seqs of ``cassette`` that the usage files name, by its real path, else (a
     usage file written in another checkout, e.g. by CI) by its path relative to here;
     raises UsageError when none of them mentions it."""
-    for relative, key in ((False, os.path.realpath(cassette)),
-                          (True, os.path.relpath(os.path.realpath(cassette)))):
+    for relative, key in (
+        (False, os.path.realpath(cassette)),
+        (True, os.path.relpath(os.path.realpath(cassette))),
+    ):
         found = [cassette_usage.read(f, relative) for f in usage_files]
         if any(key in usage for usage in found):
             return set().union(*(usage.get(key, set()) for usage in found))
     raise cassette_usage.UsageError(
         f"no usage file names {cassette} (by its real path, or its path relative to "
-        "the folder the run ran in); nothing was changed")
+        "the folder the run ran in); nothing was changed"
+    )
 
 
 def pruned(c: cassette_io.Cassette, used: set[int]) -> tuple[str, list[int | None]]:
@@ -54,8 +57,9 @@ def _check(path: Path, text: str, count: int, before: set[str]) -> None:
     again = cassette_io.parse(text, path)
     new = set(problems(again)) - before
     if len(again.interactions) != count or new:
-        raise cassette_io.CassetteError(path, "the pruned cassette would not be as "
-                                              "verify-clean as before; nothing was changed")
+        raise cassette_io.CassetteError(
+            path, "the pruned cassette would not be as verify-clean as before; nothing was changed"
+        )
 
 
 def main(cassette: str, usage_files: list[str]) -> int:
@@ -72,7 +76,10 @@ def main(cassette: str, usage_files: list[str]) -> int:
         emit(clean(f"fc-cassette: prune: {e}"), sys.stderr)
         return 2
     shown = ", ".join(str(s) for s in removed[:20]) + (", ..." if len(removed) > 20 else "")
-    emit(clean(f"{path}: kept {kept}, removed {len(removed)}"
-               + (f" (seq {shown})" if removed else "")))
+    emit(
+        clean(
+            f"{path}: kept {kept}, removed {len(removed)}" + (f" (seq {shown})" if removed else "")
+        )
+    )
     emit(None)
     return 0

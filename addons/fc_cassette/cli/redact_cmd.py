@@ -63,8 +63,10 @@ def _checked(path: Path, text: str, count: int) -> None:
     """Refuse to write a text that would not load as the same cassette (fail closed)."""
     again = cassette_io.parse(text, path)
     if len(again.interactions) != count or again.warnings:
-        raise cassette_io.CassetteError(path, "the redacted cassette would not load as the "
-                                              "same interactions; nothing was changed")
+        raise cassette_io.CassetteError(
+            path,
+            "the redacted cassette would not load as the same interactions; nothing was changed",
+        )
 
 
 def _one(path: Path, rules: RedactionRules, check: bool) -> tuple[bool, int, str]:
@@ -93,8 +95,9 @@ def _what(o: Outcome, done: bool = False) -> str:
     return ", ".join(parts) or ("rewritten" if done else "rewrite")
 
 
-def main(paths: list[str], *, check: bool = False, config: str | None = None,
-         as_json: bool = False) -> int:
+def main(
+    paths: list[str], *, check: bool = False, config: str | None = None, as_json: bool = False
+) -> int:
     try:
         rules = load_settings(config).redaction
         files = cassette_files(paths)
@@ -114,15 +117,25 @@ def main(paths: list[str], *, check: bool = False, config: str | None = None,
         left += remaining
         rows.append({"path": str(p), "changed": did, "secrets_left": remaining})
         if not as_json:
-            emit(clean(line + (f"; {remaining} secret(s) the redactor cannot rewrite are "
-                               "left: edit them by hand (see fc-cassette audit)"
-                               if remaining else "")))
+            emit(
+                clean(
+                    line
+                    + (
+                        f"; {remaining} secret(s) the redactor cannot rewrite are "
+                        "left: edit them by hand (see fc-cassette audit)"
+                        if remaining
+                        else ""
+                    )
+                )
+            )
     if as_json:
         emit(json.dumps({"check": check, "cassettes": rows}, indent=2))
     emit(None)
     verb = "would change" if check else "changed"
-    emit(f"redact: {len(files)} cassette(s), {changed} {verb}"
-         + (f", {bad} refused" if bad else ""), sys.stderr)
+    emit(
+        f"redact: {len(files)} cassette(s), {changed} {verb}" + (f", {bad} refused" if bad else ""),
+        sys.stderr,
+    )
     if bad:
         return 2
     return 1 if left or (check and changed) else 0

@@ -28,8 +28,11 @@ def rows(c: cassette_io.Cassette) -> list[dict[str, Any]]:
         req, resp = it["request"], it["response"]
         body = interaction.body_value(resp.get("body"))
         # the session first (from the path, else the body), then its linked accounts
-        ids = [i for i in dict.fromkeys([interaction.object_id_in_path(req["path"]),
-                                         *_ids(body)]) if i is not None]
+        ids = [
+            i
+            for i in dict.fromkeys([interaction.object_id_in_path(req["path"]), *_ids(body)])
+            if i is not None
+        ]
         row = {
             "n": it.get("seq"),
             "method": req["method"],
@@ -51,8 +54,7 @@ def _ids(body: Any) -> list[str]:
     accounts = body.get("accounts")
     listed = accounts.get("data") if isinstance(accounts, dict) else body.get("data")
     if isinstance(listed, list):
-        found += [a["id"] for a in listed if isinstance(a, dict)
-                  and isinstance(a.get("id"), str)]
+        found += [a["id"] for a in listed if isinstance(a, dict) and isinstance(a.get("id"), str)]
     return found
 
 
@@ -74,27 +76,49 @@ def main(path: str, as_json: bool = False) -> int:
     table = redactor.redact_value(rows(c))
     header = redactor.redact_value(c.header)
     if as_json:
-        emit(json.dumps({"cassette": str(c.path), "header": header,
-                         "interactions": [r for r in table
-                                          if r["method"] != webhook_entries.MARK],
-                         "webhooks": [r for r in table if r["method"] == webhook_entries.MARK]},
-                        indent=2, default=lambda o: redactor.redact_text(str(o))))
+        emit(
+            json.dumps(
+                {
+                    "cassette": str(c.path),
+                    "header": header,
+                    "interactions": [r for r in table if r["method"] != webhook_entries.MARK],
+                    "webhooks": [r for r in table if r["method"] == webhook_entries.MARK],
+                },
+                indent=2,
+                default=lambda o: redactor.redact_text(str(o)),
+            )
+        )
         emit(None)
         return 0
     head = ["n", "method", "path", "status", "ids", "request", "response"]
-    lines = [[clean(x, redactor, CELL) for x in (
-        str(r["n"]), str(r["method"]), str(r["path"]), str(r["status"]),
-        ",".join(r["ids"]) or "-",
-        _mark(r["request_valid"], r), _mark(r["response_valid"], r)
-        + (f" drift: {','.join(r['drift'])}" if r["drift"] else ""))] for r in table]
+    lines = [
+        [
+            clean(x, redactor, CELL)
+            for x in (
+                str(r["n"]),
+                str(r["method"]),
+                str(r["path"]),
+                str(r["status"]),
+                ",".join(r["ids"]) or "-",
+                _mark(r["request_valid"], r),
+                _mark(r["response_valid"], r)
+                + (f" drift: {','.join(r['drift'])}" if r["drift"] else ""),
+            )
+        ]
+        for r in table
+    ]
     widths = [max(len(x) for x in col) for col in zip(head, *lines, strict=True)]
     for line in [head, *lines]:
         emit("  ".join(x.ljust(w) for x, w in zip(line, widths, strict=True)).rstrip())
-    emit(clean(f"{len(c.interactions)} interaction(s)"
-               + (f", {len(c.webhooks)} webhook(s)" if c.webhooks else "")
-               + f" in {c.path} (format v{header['fc_cassette']}, "
-               f"{header.get('generator') or '-'}, "
-               f"Stripe-Version {header.get('stripe_version') or '-'})",
-               redactor))
+    emit(
+        clean(
+            f"{len(c.interactions)} interaction(s)"
+            + (f", {len(c.webhooks)} webhook(s)" if c.webhooks else "")
+            + f" in {c.path} (format v{header['fc_cassette']}, "
+            f"{header.get('generator') or '-'}, "
+            f"Stripe-Version {header.get('stripe_version') or '-'})",
+            redactor,
+        )
+    )
     emit(None)
     return 0

@@ -40,9 +40,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 def clean(text: str, redactor: Redactor | None = None, limit: int = MAX_LINE) -> str:
     """One printable line: secrets redacted, control characters escaped, clipped."""
     text = (redactor or Redactor()).redact_text(text)  # redact first: a cut could split a key
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
-                        else f"\\u{ord(m.group()):04x}", text)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    text = _CONTROL.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def emit(line: str | None, stream: IO[str] | None = None) -> None:
@@ -69,8 +73,10 @@ def problems(c: cassette_io.Cassette) -> list[str]:
         where = f"{c.path}:entry {it.get('seq', i)}"
         seq = it.get("seq")
         if not isinstance(seq, int) or seq <= previous:
-            out.append(f"{where}: seq {seq!r} does not follow seq {previous} (entries "
-                       "written by two recorders at once, or edited by hand)")
+            out.append(
+                f"{where}: seq {seq!r} does not follow seq {previous} (entries "
+                "written by two recorders at once, or edited by hand)"
+            )
         if isinstance(seq, int):
             previous = max(previous, seq)
         try:
@@ -79,11 +85,16 @@ def problems(c: cassette_io.Cassette) -> list[str]:
             out.append(f"{where}: the response cannot be replayed: {e}")
             continue
         v = verdict(req, resp)
-        out += [f"{where}: response invalid at {e['path'] or '(root)'}: {e['message']}"
-                for e in v.errors("response")]
+        out += [
+            f"{where}: response invalid at {e['path'] or '(root)'}: {e['message']}"
+            for e in v.errors("response")
+        ]
         if 200 <= int(resp["status"]) < 300:
-            out += [f"{where}: request invalid at {e['path'] or '(root)'}: {e['message']} "
-                    f"(yet Stripe answered {resp['status']})" for e in v.errors("request")]
+            out += [
+                f"{where}: request invalid at {e['path'] or '(root)'}: {e['message']} "
+                f"(yet Stripe answered {resp['status']})"
+                for e in v.errors("request")
+            ]
     starts = cassette_io.doc_starts(c.text)
     flagged: set[str] = set()
     for f in scan(c.text):  # the file as written: comments and a torn tail included
@@ -93,15 +104,18 @@ def problems(c: cassette_io.Cassette) -> list[str]:
         out.append(f"{c.path}:{label}: possible secret ({f.kind}): {f.excerpt}")
     # ... and as loaded: YAML escapes ("\x73k_live_...") and folded lines hide a key
     # from a scan of the text, not from the loaded value
-    docs = [("header", c.header)] + [(f"entry {i}", it)
-                                     for i, it in enumerate(c.interactions, start=1)]
+    docs = [("header", c.header)] + [
+        (f"entry {i}", it) for i, it in enumerate(c.interactions, start=1)
+    ]
     for label, doc in docs:
         if label in flagged:
             continue
         text = json.dumps(doc, ensure_ascii=False, default=str)
         for f in scan(text):
-            out.append(f"{c.path}:{label}: possible secret ({f.kind}), written with YAML "
-                       f"escapes or line folding: {f.excerpt}")
+            out.append(
+                f"{c.path}:{label}: possible secret ({f.kind}), written with YAML "
+                f"escapes or line folding: {f.excerpt}"
+            )
             break
     return out + webhook_entries.problems(c)
 
@@ -116,8 +130,9 @@ def expand(paths: list[str]) -> list[str]:
     for p in paths:
         folder = Path(p)
         if folder.is_dir():
-            out += sorted(str(f) for f in folder.rglob("*")
-                          if f.suffix in CASSETTE_SUFFIXES and f.is_file())
+            out += sorted(
+                str(f) for f in folder.rglob("*") if f.suffix in CASSETTE_SUFFIXES and f.is_file()
+            )
         else:
             out.append(p)
     return out
@@ -127,8 +142,10 @@ def main(paths: list[str]) -> int:
     unreadable = found = interactions = 0
     given, paths = paths, expand(paths)
     if not paths:
-        emit(clean(f"fc-cassette: verify: no cassette (*.yaml, *.yml) under "
-                   f"{', '.join(given)}"), sys.stderr)
+        emit(
+            clean(f"fc-cassette: verify: no cassette (*.yaml, *.yml) under {', '.join(given)}"),
+            sys.stderr,
+        )
         return 2
     for p in paths:
         try:
@@ -142,6 +159,9 @@ def main(paths: list[str]) -> int:
             emit(clean(line))
             found += 1
     emit(None)
-    emit(f"verify: {len(paths)} cassette(s), {interactions} interaction(s), {found} problem(s)"
-         + (f", {unreadable} unreadable" if unreadable else ""), sys.stderr)
+    emit(
+        f"verify: {len(paths)} cassette(s), {interactions} interaction(s), {found} problem(s)"
+        + (f", {unreadable} unreadable" if unreadable else ""),
+        sys.stderr,
+    )
     return 2 if unreadable else (1 if found else 0)

@@ -30,11 +30,15 @@ def problems(c: cassette_io.Cassette) -> list[str]:
     for w in _hooks(c):
         where = f"{c.path}:webhook {w['id']}"
         report = validate_event(w["body"]["json"])
-        out += [f"{where}: event invalid at {e['path'] or '(root)'}: {e['message']}"
-                for e in report.errors]
+        out += [
+            f"{where}: event invalid at {e['path'] or '(root)'}: {e['message']}"
+            for e in report.errors
+        ]
         if w["after"] not in seqs:
-            out.append(f"{where}: after: {w['after']} names no interaction of the cassette "
-                       "(replay would never deliver it)")
+            out.append(
+                f"{where}: after: {w['after']} names no interaction of the cassette "
+                "(replay would never deliver it)"
+            )
         for f in scan(json.dumps(w, ensure_ascii=False, default=str)):
             out.append(f"{where}: possible secret ({f.kind}): {f.excerpt}")
             break
@@ -43,9 +47,17 @@ def problems(c: cassette_io.Cassette) -> list[str]:
 
 def row(w: dict[str, Any]) -> dict[str, Any]:
     report = validate_event(w["body"]["json"])
-    return {"n": "-", "method": MARK, "path": w["type"], "status": w.get("app_status"),
-            "ids": [w["id"]], "request_valid": None, "response_valid": report.valid,
-            "drift": list(report.drift), "after": w["after"]}
+    return {
+        "n": "-",
+        "method": MARK,
+        "path": w["type"],
+        "status": w.get("app_status"),
+        "ids": [w["id"]],
+        "request_valid": None,
+        "response_valid": report.valid,
+        "drift": list(report.drift),
+        "after": w["after"],
+    }
 
 
 def in_place(c: cassette_io.Cassette, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -70,8 +82,11 @@ def compare(a: cassette_io.Cassette, b: cassette_io.Cassette) -> dict[str, Any]:
     sb = [(w["type"], w["after"]) for w in _hooks(b)]
     if sa == sb:
         return {"same": len(sa), "a": [], "b": []}
-    return {"same": 0, "a": [{"type": t, "after": n} for t, n in sa],
-            "b": [{"type": t, "after": n} for t, n in sb]}
+    return {
+        "same": 0,
+        "a": [{"type": t, "after": n} for t, n in sa],
+        "b": [{"type": t, "after": n} for t, n in sb],
+    }
 
 
 def diff_lines(result: dict[str, Any]) -> list[str]:

@@ -33,7 +33,7 @@ def _inflate(data: bytes, coding: str) -> bytes:
     """gzip (every member) or deflate (zlib or raw), stopping at MAX_BODY: a few
     kilobytes of a compression bomb must not become gigabytes in the proxy."""
     out = b""
-    for wbits in ((31,) if coding == "gzip" else (15, -15)):
+    for wbits in (31,) if coding == "gzip" else (15, -15):
         rest, out = data, b""
         try:
             while rest:
@@ -58,7 +58,7 @@ def _unbrotli(data: bytes) -> bytes:
     d, out = brotli.Decompressor(), bytearray()
     try:
         for i in range(0, len(data), 16):
-            out += d.process(data[i:i + 16])
+            out += d.process(data[i : i + 16])
             if len(out) > MAX_BODY:
                 raise _too_large("the decompressed body")
     except brotli.error as e:
@@ -79,7 +79,8 @@ def _unzstd(data: bytes) -> bytes:
 
     try:
         with zstandard.ZstdDecompressor().stream_reader(
-                io.BytesIO(data), read_across_frames=True) as reader:
+            io.BytesIO(data), read_across_frames=True
+        ) as reader:
             out = reader.read(MAX_BODY + 1)
     except zstandard.ZstdError as e:
         raise ValueError(str(e)) from None
@@ -110,8 +111,12 @@ def _unzstd_pep784(data: bytes) -> bytes:
 
 # Only content codings, each bounded: mitmproxy's generic decoder would also run any
 # Python codec a client names (zlib, bz2, rot13...) without a limit.
-_DECODERS = {"gzip": lambda d: _inflate(d, "gzip"), "deflate": lambda d: _inflate(d, "deflate"),
-             "br": _unbrotli, "zstd": _unzstd}
+_DECODERS = {
+    "gzip": lambda d: _inflate(d, "gzip"),
+    "deflate": lambda d: _inflate(d, "deflate"),
+    "br": _unbrotli,
+    "zstd": _unzstd,
+}
 
 
 _CHARSET = re.compile(r";\s*charset\s*=\s*[\"']?([^\"';\s]+)", re.I)
@@ -164,6 +169,7 @@ def content_of(message: http.Message) -> bytes | None:
         except UndecodableBody:
             raise
         except ValueError:
-            raise UndecodableBody(f"Content-Encoding {', '.join(codings)!r} cannot be "
-                                  "undone") from None
+            raise UndecodableBody(
+                f"Content-Encoding {', '.join(codings)!r} cannot be undone"
+            ) from None
     return data

@@ -67,17 +67,24 @@ def decode(data: str | bytes) -> dict[str, Any]:
     if data.count("&") >= MAX_FIELDS:
         raise FormDecodeError(f"more than {MAX_FIELDS} form fields")
     try:
-        pairs = [(_name(name), _unquote(value) if "%" in value or "+" in value
-                  else value) for name, value in _raw_pairs(data)]
+        pairs = [
+            (_name(name), _unquote(value) if "%" in value or "+" in value else value)
+            for name, value in _raw_pairs(data)
+        ]
     except UnicodeDecodeError as e:
-        raise FormDecodeError("form data is not valid UTF-8 once percent-decoded "
-                              f"({e.reason})") from None
+        raise FormDecodeError(
+            f"form data is not valid UTF-8 once percent-decoded ({e.reason})"
+        ) from None
     root: dict[str, Any] = {}
     for key, value in pairs:
         if key == "":
             raise FormDecodeError("empty parameter name")
-        _assign(root, key, _memo_segments(key) if len(key) <= _MEMO_MAX else
-                tuple(split_key(key)), value)
+        _assign(
+            root,
+            key,
+            _memo_segments(key) if len(key) <= _MEMO_MAX else tuple(split_key(key)),
+            value,
+        )
     return _finish(root)
 
 
@@ -126,7 +133,8 @@ def _assign(root: dict, key: str, segments: tuple[str, ...], value: str) -> None
                 index = int(seg)
                 if index > MAX_LIST_INDEX:
                     raise FormDecodeError(
-                        f"list index {index} in {_short(key)} is larger than {MAX_LIST_INDEX}")
+                        f"list index {index} in {_short(key)} is larger than {MAX_LIST_INDEX}"
+                    )
             else:
                 raise FormDecodeError(f"{_short(key)} mixes list indices and named keys")
             slot, container = index, node.items

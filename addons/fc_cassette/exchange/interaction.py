@@ -36,11 +36,23 @@ if TYPE_CHECKING:
 
 # Not stored: hop-by-hop headers, and headers that describe the wire form of a body
 # we store decoded (its length and compression change on replay).
-SKIP_HEADERS = frozenset({
-    "connection", "keep-alive", "proxy-connection", "proxy-authenticate",
-    "proxy-authorization", "te", "trailer", "trailers", "transfer-encoding", "upgrade",
-    "content-length", "content-encoding", "host",
-})
+SKIP_HEADERS = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "content-encoding",
+        "host",
+    }
+)
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -60,8 +72,16 @@ def session_id_in_path(path: str) -> str | None:
 def object_id_in_path(path: str) -> str | None:
     """The id a known path names (a session, an account, a transaction, a customer, a
     payment method, a payment or setup intent, a mandate), or None."""
-    for kind in ("session", "account", "transaction", "customer", "payment_method",
-                 "payment_intent", "setup_intent", "mandate"):
+    for kind in (
+        "session",
+        "account",
+        "transaction",
+        "customer",
+        "payment_method",
+        "payment_intent",
+        "setup_intent",
+        "mandate",
+    ):
         found = endpoints.id_in_path(path, kind)
         if found is not None:
             return found
@@ -137,8 +157,9 @@ def decode_body(content: bytes | None, content_type: str) -> dict[str, Any] | No
             # JSON nested too deep is kept as text: every walk over it (redaction,
             # matching, the YAML emitter) would overflow the stack. Counting brackets
             # first spares the walk for nearly every body.
-            if (content.count(b"[") + content.count(b"{") <= MAX_JSON_DEPTH
-                    or nested_within(value, MAX_JSON_DEPTH)):
+            if content.count(b"[") + content.count(b"{") <= MAX_JSON_DEPTH or nested_within(
+                value, MAX_JSON_DEPTH
+            ):
                 return {"json": value}
         except (ValueError, UnicodeEncodeError, RecursionError):
             pass
@@ -190,9 +211,13 @@ def decode_query(query: str) -> dict[str, Any] | str:
         return query
 
 
-def request_record(flow: http.HTTPFlow, only: Sequence[str] | None = None, *,
-                   headers: dict[str, str] | None = None,
-                   with_host: bool = True) -> dict[str, Any]:
+def request_record(
+    flow: http.HTTPFlow,
+    only: Sequence[str] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    with_host: bool = True,
+) -> dict[str, Any]:
     """A request as a cassette records it; or, given ``only`` (the header names matched
     on), just the parts matching reads (see :mod:`fc_cassette.matching`): those headers
     (repeats folded), no scheme or port, the host only ``with_host``. One extractor for
@@ -208,8 +233,11 @@ def request_record(flow: http.HTTPFlow, only: Sequence[str] | None = None, *,
     else:
         out["host"] = req.pretty_host if with_host else None  # (read only when matched on)
     out["path"], out["query"] = path, decode_query(query)
-    out["headers"] = headers_record(req.headers) if only is None else {
-        name: v for name in only if (v := headers.get(name.lower())) is not None}
+    out["headers"] = (
+        headers_record(req.headers)
+        if only is None
+        else {name: v for name in only if (v := headers.get(name.lower())) is not None}
+    )
     out["body"] = decode_body(request_content(req, headers), headers.get("content-type", ""))
     return out
 
@@ -231,15 +259,21 @@ def request_content(req: http.Request, headers: dict[str, str]) -> bytes | None:
     bytes when nothing could need undoing or refusing (no Content-Encoding, no declared
     charset, within :data:`MAX_BODY`), else :func:`content_of` itself."""
     raw = req.raw_content
-    if not raw or ("content-encoding" not in headers and len(raw) <= MAX_BODY
-                   and "charset" not in headers.get("content-type", "").lower()):
+    if not raw or (
+        "content-encoding" not in headers
+        and len(raw) <= MAX_BODY
+        and "charset" not in headers.get("content-type", "").lower()
+    ):
         return raw
     return content_of(req)
 
 
-def match_record(flow: http.HTTPFlow, header_names: Sequence[str],
-                 headers: dict[str, str] | None = None,
-                 with_host: bool = True) -> dict[str, Any]:
+def match_record(
+    flow: http.HTTPFlow,
+    header_names: Sequence[str],
+    headers: dict[str, str] | None = None,
+    with_host: bool = True,
+) -> dict[str, Any]:
     """The parts of a request that matching compares: :func:`request_record` with
     ``only`` (cheaper: replay's hot path needs no full record)."""
     return request_record(flow, header_names, headers=headers, with_host=with_host)

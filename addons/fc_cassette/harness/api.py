@@ -32,8 +32,13 @@ class ReplayMisses(AssertionError):
     recording, exchanges that were not recorded (``not_recorded``)."""
 
     def __init__(self, cassette: Path, misses: list[str], not_recorded: list[str]):
-        super().__init__("\n".join(wording.problems(
-            {"cassette": cassette, "misses": misses, "not_recorded": not_recorded})))
+        super().__init__(
+            "\n".join(
+                wording.problems(
+                    {"cassette": cassette, "misses": misses, "not_recorded": not_recorded}
+                )
+            )
+        )
         self.cassette, self.misses, self.not_recorded = cassette, misses, not_recorded
 
 
@@ -53,14 +58,20 @@ class Proxy(FcProxy):
     def __enter__(self) -> Proxy:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         died = self.stop()
         misses, unrecorded = self.misses, self.not_recorded
         error: Exception | None = None
         if died is not None:  # its misses are lost with it: never a silent pass
-            error = ProxyError(f"fc-cassette: the proxy for {self.cassette} exited during "
-                               f"the block; the end of its log:\n{died}")
+            error = ProxyError(
+                f"fc-cassette: the proxy for {self.cassette} exited during "
+                f"the block; the end of its log:\n{died}"
+            )
         elif self.strict and (misses or unrecorded):
             error = ReplayMisses(self.cassette, misses, unrecorded)
         if error is not None:
@@ -95,10 +106,36 @@ def _config(config: str | Path | dict | None) -> tuple[str | None, dict[str, Any
     return str(path.resolve()), {}
 
 
-def proxy(cassette: str | Path, record_mode: str = "none", *,
-          upstream: str = DEFAULT_UPSTREAM, config: str | Path | dict | None = None,
-          strict: bool = True, webhooks_to: str | None = None,
-          webhook_secret: str | None = None) -> Proxy:
+def _checked(cassette: str | Path, record_mode: str, upstream: str) -> tuple[Path, str]:
+    """The cassette's absolute path and the upstream, or a one-line ValueError (or
+    FileNotFoundError for a cassette a replay needs)."""
+    try:
+        offline = vocab.row(vocab.parse_record_mode(record_mode, RECORD_MODES)).offline
+    except ValueError as e:
+        raise ValueError(f"fc-cassette: record_mode={record_mode!r}: {e}") from None
+    try:
+        upstream = parse_upstream(upstream, "upstream=")
+    except ValueError as e:
+        raise ValueError(f"fc-cassette: {e}") from None
+    path = Path(cassette).resolve()
+    if offline and not path.is_file():  # served by a replay process
+        raise FileNotFoundError(
+            f"fc-cassette: {path} does not exist; record it with "
+            f"record_mode='once' (and upstream=URL)"
+        )
+    return path, upstream
+
+
+def proxy(
+    cassette: str | Path,
+    record_mode: str = "none",
+    *,
+    upstream: str = DEFAULT_UPSTREAM,
+    config: str | Path | dict | None = None,
+    strict: bool = True,
+    webhooks_to: str | None = None,
+    webhook_secret: str | None = None,
+) -> Proxy:
     """Start an fc-cassette proxy on ``cassette`` (use it as a context manager).
 
     ``record_mode``: ``none`` (replay only, offline; the cassette must exist), ``once``,
@@ -111,31 +148,32 @@ def proxy(cassette: str | Path, record_mode: str = "none", *,
     ``webhook_secret`` or the documented test secret; record forwards what its ingress
     receives): see ``handle.webhooks`` and ``handle.wait_for_webhooks(n, timeout)``.
     """
-    try:
-        offline = vocab.row(vocab.parse_record_mode(record_mode, RECORD_MODES)).offline
-    except ValueError as e:
-        raise ValueError(f"fc-cassette: record_mode={record_mode!r}: {e}") from None
-    try:
-        upstream = parse_upstream(upstream, "upstream=")
-    except ValueError as e:
-        raise ValueError(f"fc-cassette: {e}") from None
-    path = Path(cassette).resolve()
-    if offline and not path.is_file():  # served by a replay process
-        raise FileNotFoundError(f"fc-cassette: {path} does not exist; record it with "
-                                f"record_mode='once' (and upstream=URL)")
+    path, upstream = _checked(cassette, record_mode, upstream)
     base, overrides = _config(config)
     # its cassette's folder is the cassette root
     session = Session(upstream, base, prefix="fc-cassette-api-", root=path.parent)
     try:
-        opened = session.open(path, record_mode, overrides,
-                              {"webhooks_to": webhooks_to, "webhook_secret": webhook_secret})
+        opened = session.open(
+            path,
+            record_mode,
+            overrides,
+            {"webhooks_to": webhooks_to, "webhook_secret": webhook_secret},
+        )
     except SessionError as e:
         session.stop()
         raise ProxyError(str(e)) from None
     except BaseException:
         session.stop()
         raise
-    handle = Proxy(opened.cassette, record_mode, opened.port, opened.confdir,
-                   opened.process, opened.log, opened.recording, opened._proxy)
+    handle = Proxy(
+        opened.cassette,
+        record_mode,
+        opened.port,
+        opened.confdir,
+        opened.process,
+        opened.log,
+        opened.recording,
+        opened._proxy,
+    )
     handle.strict, handle._session = strict, session
     return handle

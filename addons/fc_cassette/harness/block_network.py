@@ -38,7 +38,8 @@ class NetworkBlocked(RuntimeError):
         super().__init__(
             f"fc-cassette: --fc-block-network refused a connection to {address}: a test may "
             f"reach only the fc-cassette proxy (fc_proxy.url); to allow this address: "
-            + HOW.format(where=address))
+            + HOW.format(where=address)
+        )
         self.address = address
 
 
@@ -57,8 +58,10 @@ def parse_allowed(value: str, what: str = "--fc-allowed-hosts") -> list[tuple[st
         elif entry.count(":") == 1:
             host, port = entry.split(":")
         if not host or (port is not None and not (port.isdigit() and 0 < int(port) < 65536)):
-            raise AllowedHostsError(f"{what} {entry!r}: use HOST or HOST:PORT (port 1-65535), "
-                                "comma-separated, e.g. localhost,127.0.0.1:5432")
+            raise AllowedHostsError(
+                f"{what} {entry!r}: use HOST or HOST:PORT (port 1-65535), "
+                "comma-separated, e.g. localhost,127.0.0.1:5432"
+            )
         allowed.append((host.lower(), int(port) if port is not None else None))
     return allowed
 

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 
-def check_fixture_config(request: pytest.FixtureRequest, base: str | None,
-                          overrides: Any) -> None:
+def check_fixture_config(request: pytest.FixtureRequest, base: str | None, overrides: Any) -> None:
     """A typo in ``fc_cassette_config`` fails the test before a proxy starts, naming the
     fixture where it is defined (the test's conftest.py), not a generated file."""
     if not overrides:
@@ -22,8 +21,10 @@ def check_fixture_config(request: pytest.FixtureRequest, base: str | None,
     except ConfigError as e:  # the --fc-config file itself (checked at start-up too)
         problem = str(e)
     if problem:
-        pytest.fail(f"fc-cassette: the fc_cassette_config fixture "
-                    f"({fixture_where(request)}): {problem}", pytrace=False)
+        pytest.fail(
+            f"fc-cassette: the fc_cassette_config fixture ({fixture_where(request)}): {problem}",
+            pytrace=False,
+        )
 
 
 def fixture_where(request: pytest.FixtureRequest) -> str:

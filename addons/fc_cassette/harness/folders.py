@@ -29,19 +29,23 @@ def make_parent(cassette: Path) -> list[Path]:
         except FileExistsError:
             if not f.is_dir():
                 remove_empty(missing, cassette)
-                raise FolderError(f"cannot record {cassette}: {f} exists and is not a "
-                                  "folder") from None
+                raise FolderError(
+                    f"cannot record {cassette}: {f} exists and is not a folder"
+                ) from None
         except OSError as e:
             remove_empty(missing, cassette)
-            raise FolderError(f"cannot record {cassette}: cannot create the folder {f}: "
-                              f"{e.strerror or e}") from None
+            raise FolderError(
+                f"cannot record {cassette}: cannot create the folder {f}: {e.strerror or e}"
+            ) from None
     parent = cassette.parent
     if not parent.is_dir():
         raise FolderError(f"cannot record {cassette}: {parent} is not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise FolderError(f"cannot record {cassette}: the folder {parent} is not writable "
-                          f"({os.strerror(errno.EACCES)}); make it writable, or record "
-                          "somewhere else (the marker's path)")
+        raise FolderError(
+            f"cannot record {cassette}: the folder {parent} is not writable "
+            f"({os.strerror(errno.EACCES)}); make it writable, or record "
+            "somewhere else (the marker's path)"
+        )
     return missing
 
 

@@ -85,15 +85,19 @@ class ProxyProcess:
 
     def call(self, method: str, action: str, body: dict | None = None) -> dict[str, Any]:
         """A control call; ControlError if refused, OSError/ValueError if unanswered."""
-        data = json.dumps(body).encode() if body is not None else (
-            b"" if method == "POST" else None)
+        data = (
+            json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
+        )
         for attempt in (0, 1):  # a kept-alive connection the proxy closed: once more
             if self._conn is None:
                 self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
             try:
-                self._conn.request(method, f"/__fc_cassette__/{action}", body=data,
-                                   headers={"Content-Type": "application/json",
-                                            TOKEN_HEADER: self.token})
+                self._conn.request(
+                    method,
+                    f"/__fc_cassette__/{action}",
+                    body=data,
+                    headers={"Content-Type": "application/json", TOKEN_HEADER: self.token},
+                )
                 resp = self._conn.getresponse()
                 raw = resp.read()
                 break
@@ -235,8 +239,10 @@ class FcProxy:
             if len(done) >= n:
                 return got
             if time.monotonic() >= deadline:
-                raise AssertionError(f"fc-cassette: {n} webhook deliveries expected within "
-                                     f"{timeout:g} s, {len(done)} finished: {got}")
+                raise AssertionError(
+                    f"fc-cassette: {n} webhook deliveries expected within "
+                    f"{timeout:g} s, {len(done)} finished: {got}"
+                )
             time.sleep(0.05)
 
 
@@ -260,8 +266,7 @@ def config_file(base: str | None, overrides: dict[str, Any], tmp: Path) -> str |
     return str(path)
 
 
-def webhook_args(kind: str, webhooks_to: str | None, webhook_secret: str | None
-                 ) -> tuple[str, ...]:
+def webhook_args(kind: str, webhooks_to: str | None, webhook_secret: str | None) -> tuple[str, ...]:
     """The flags that send a proxy's webhooks to an app (record's ingress forwards to it,
     replay delivers to it; replay signs with ``webhook_secret``)."""
     if not webhooks_to:
@@ -280,20 +285,31 @@ class Pool:
         self.upstream, self.tmp = upstream, tmp
         self.root = root  # --cassette-root (None: the proxy's working directory)
         self.proxies: dict[tuple[str | None, ...], ProxyProcess] = {}
-        self.pending: dict[tuple[str | None, ...],
-                           tuple[subprocess.Popen, Path, Path, str]] = {}
+        self.pending: dict[tuple[str | None, ...], tuple[subprocess.Popen, Path, Path, str]] = {}
         self.started = 0  # proxies that came up for a test (not those started ahead unused)
         self._spawned = 0
 
-    def prestart(self, kind: str, config: str | None, cassette: Path,
-                 record_mode: str = "none", extra: tuple[str, ...] = ()) -> None:
+    def prestart(
+        self,
+        kind: str,
+        config: str | None,
+        cassette: Path,
+        record_mode: str = "none",
+        extra: tuple[str, ...] = (),
+    ) -> None:
         """Start a proxy of ``kind`` for ``config`` now, without waiting for it."""
         key = (kind, config, *extra)
         if key not in self.pending and key not in self.proxies:
             self.pending[key] = self._spawn(kind, config, cassette, record_mode, extra)
 
-    def get(self, kind: str, config: str | None, cassette: Path,
-            record_mode: str, extra: tuple[str, ...] = ()) -> ProxyProcess:
+    def get(
+        self,
+        kind: str,
+        config: str | None,
+        cassette: Path,
+        record_mode: str,
+        extra: tuple[str, ...] = (),
+    ) -> ProxyProcess:
         """A live proxy of ``kind`` for ``config`` (started, on ``cassette``, if none);
         ``extra``: more command-line flags (webhooks: :func:`webhook_args`)."""
         key = (kind, config, *extra)
@@ -302,14 +318,20 @@ class Pool:
             if proxy is not None:
                 proxy.stop()
                 del self.proxies[key]
-            pending = self.pending.pop(key, None) or self._spawn(kind, config, cassette,
-                                                                 record_mode, extra)
+            pending = self.pending.pop(key, None) or self._spawn(
+                kind, config, cassette, record_mode, extra
+            )
             proxy = self.proxies[key] = self._ready(kind, *pending)
         return proxy
 
-    def _spawn(self, kind: str, config: str | None, cassette: Path,
-               record_mode: str, extra: tuple[str, ...] = ()
-               ) -> tuple[subprocess.Popen, Path, Path, str]:
+    def _spawn(
+        self,
+        kind: str,
+        config: str | None,
+        cassette: Path,
+        record_mode: str,
+        extra: tuple[str, ...] = (),
+    ) -> tuple[subprocess.Popen, Path, Path, str]:
         self._spawned += 1
         confdir, log = self.tmp / "mitmproxy", self.tmp / f"proxy-{self._spawned}.log"
         events = self.tmp / f"proxy-{self._spawned}.events"
@@ -317,21 +339,41 @@ class Pool:
         if kind == "replay":
             args = ["replay", str(cassette), "--forward"]
         else:
-            args = ["record", str(cassette), "--record-mode", record_mode,
-                    "--upstream", self.upstream]
+            args = [
+                "record",
+                str(cassette),
+                "--record-mode",
+                record_mode,
+                "--upstream",
+                self.upstream,
+            ]
         if config:
             args += ["--config", config]
         args += list(extra)
         if self.root is not None:
             args += ["--cassette-root", str(self.root)]
         token = secrets.token_urlsafe(32)  # fresh per proxy, passed in its environment
-        proc = procs.spawn([*args, "--port", "0", "--set", f"confdir={confdir}",
-                            "--set", f"fc_events={events}", "--set", "fc_parent_pipe=true"],
-                           log, stdin_pipe=True, env={**os.environ, TOKEN_ENV: token})
+        proc = procs.spawn(
+            [
+                *args,
+                "--port",
+                "0",
+                "--set",
+                f"confdir={confdir}",
+                "--set",
+                f"fc_events={events}",
+                "--set",
+                "fc_parent_pipe=true",
+            ],
+            log,
+            stdin_pipe=True,
+            env={**os.environ, TOKEN_ENV: token},
+        )
         return proc, log, events, token
 
-    def _ready(self, kind: str, proc: subprocess.Popen, log: Path,
-               events: Path, token: str) -> ProxyProcess:
+    def _ready(
+        self, kind: str, proc: subprocess.Popen, log: Path, events: Path, token: str
+    ) -> ProxyProcess:
         self.started += 1
         try:  # ready when it says where it listens: it listens only once loaded
             port = procs.wait_listening(proc, log, START_TIMEOUT, f"fc-cassette {kind} proxy")

@@ -43,31 +43,44 @@ def output(log: Path) -> str:
     return log.read_text(errors="replace") if log.exists() else ""
 
 
-def spawn(args: Sequence[str], log: Path, *, cwd: Path | str | None = None,
-          env: Mapping[str, str] | None = None, command: Sequence[str] = FC,
-          stdin_pipe: bool = False) -> subprocess.Popen:
+def spawn(
+    args: Sequence[str],
+    log: Path,
+    *,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    command: Sequence[str] = FC,
+    stdin_pipe: bool = False,
+) -> subprocess.Popen:
     """Start ``command ARGS`` (``python -m fc_cassette`` by default), output to ``log``.
     ``stdin_pipe``: its stdin is a pipe from this process (``proc.stdin``), which the
     kernel closes when this process exits or dies (see the ``fc_parent_pipe`` option)."""
     with open(log, "w") as fh:
-        return subprocess.Popen([*command, *args], stdout=fh, stderr=subprocess.STDOUT,
-                                stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
-                                cwd=cwd,
-                                env=dict(env) if env is not None else None,
-                                start_new_session=True)
+        return subprocess.Popen(
+            [*command, *args],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+        )
 
 
-def wait_listening(proc: subprocess.Popen, log: Path, timeout: float = START_TIMEOUT,
-                   what: str = "fc-cassette") -> int:
+def wait_listening(
+    proc: subprocess.Popen, log: Path, timeout: float = START_TIMEOUT, what: str = "fc-cassette"
+) -> int:
     """The port ``proc`` says it listens on; :class:`StartError` (the process stopped)
     if it exits first or says nothing within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
             found = LISTENING.search(output(log))  # it may have listened, then stopped
-            raise StartError(f"{what} exited ({proc.returncode})"
-                             + (f" after listening on {found.group(1)}" if found else ""),
-                             output(log))
+            raise StartError(
+                f"{what} exited ({proc.returncode})"
+                + (f" after listening on {found.group(1)}" if found else ""),
+                output(log),
+            )
         found = LISTENING.search(output(log))
         if found:
             return int(found.group(1))
@@ -77,9 +90,15 @@ def wait_listening(proc: subprocess.Popen, log: Path, timeout: float = START_TIM
         time.sleep(0.02)
 
 
-def start(args: Sequence[str], log: Path, *, confdir: Path | None = None,
-          cwd: Path | str | None = None, env: Mapping[str, str] | None = None,
-          timeout: float = START_TIMEOUT) -> tuple[subprocess.Popen, int]:
+def start(
+    args: Sequence[str],
+    log: Path,
+    *,
+    confdir: Path | None = None,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = START_TIMEOUT,
+) -> tuple[subprocess.Popen, int]:
     """``fc-cassette ARGS --port 0 [--set confdir=CONFDIR]``, once it listens: the
     process and its port."""
     extra = ["--port", "0"] + (["--set", f"confdir={confdir}"] if confdir else [])

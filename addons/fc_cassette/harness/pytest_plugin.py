@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from fc_cassette.harness import block_network, fixture_check, report as wording, scan
+from fc_cassette.harness import block_network, fixture_check, options, report as wording, scan
 from fc_cassette.harness.folders import FolderError, make_parent, remove_empty
 from fc_cassette.harness.pool import LIVE_PORTS, ControlError, FcProxy, ProxyError
 from fc_cassette.harness.session import Session, SessionError, tail
@@ -47,46 +47,7 @@ _REPORTED = pytest.StashKey[tuple]()  # (misses, not recorded, passthrough) repo
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("fc-cassette", "Stripe FC Session cassettes (fc-cassette)")
-    group.addoption("--fc-record-mode", choices=RECORD_MODES, default=None,
-                    help=f"{vocab.harness_help()} (ini: fc_record_mode)")
-    group.addoption("--fc-upstream", default=None,
-                    help=f"where record modes forward to (default {DEFAULT_UPSTREAM}; "
-                         "ini: fc_upstream)")
-    group.addoption("--fc-config", default=None, metavar="FILE",
-                    help="fc-cassette's YAML config (scope, matching, redaction, replay), "
-                         "as the CLI's --config (ini: fc_config)")
-    parser.addini("fc_record_mode", f"fc-cassette record mode ({', '.join(RECORD_MODES)})",
-                  default=RECORD_MODES[0])
-    parser.addini("fc_upstream", "where fc-cassette's record modes forward to",
-                  default=DEFAULT_UPSTREAM)
-    parser.addini("fc_config", "fc-cassette's YAML config file (relative to the ini file)",
-                  default="")
-    group.addoption("--fc-block-network", action="store_true", default=None,
-                    help="a test may connect only to the fc-cassette proxies (and "
-                         "--fc-allowed-hosts); any other connection fails it "
-                         "(ini: fc_block_network)")
-    group.addoption("--fc-allowed-hosts", default=None, metavar="HOSTS",
-                    help="with --fc-block-network: hosts a test may also reach, "
-                         "comma-separated HOST or HOST:PORT, e.g. localhost:5432 "
-                         "(ini: fc_allowed_hosts)")
-    parser.addini("fc_block_network", "a test may connect only to the fc-cassette "
-                                      "proxies (and fc_allowed_hosts)", type="bool",
-                  default=False)
-    parser.addini("fc_allowed_hosts", "with fc_block_network: hosts a test may also reach "
-                                      "(HOST or HOST:PORT, comma-separated)", default="")
-    group.addoption("--fc-report-unused", action="store_true", default=False,
-                    help="at the end, list the cassettes no collected test uses and the "
-                         "interactions no test used")
-    group.addoption("--fc-usage-out", default=None, metavar="FILE",
-                    help="at the end, write which interactions of the replayed cassettes "
-                         "tests used (for 'fc-cassette prune')")
-    parser.addini("fc_webhooks_to", "the app URL fc-cassette's webhook events go to (replay "
-                                    "delivers the recorded ones; record forwards its "
-                                    "ingress's)", default="")
-    parser.addini("fc_webhook_secret", "the whsec_ secret replayed webhook events are "
-                                       "signed with (default: the documented test secret)",
-                  default="")
+    options.add(parser)
 
 
 def _option(config: pytest.Config, name: str) -> tuple[str, Path]:
@@ -100,9 +61,12 @@ def _option(config: pytest.Config, name: str) -> tuple[str, Path]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "fc_cassette(path=None, record_mode=None): the "
-                                       "test's fc-cassette cassette (relative to the test "
-                                       "file; default cassettes/<file>/<test>.yaml)")
+    config.addinivalue_line(
+        "markers",
+        "fc_cassette(path=None, record_mode=None): the "
+        "test's fc-cassette cassette (relative to the test "
+        "file; default cassettes/<file>/<test>.yaml)",
+    )
     mode, _ = _option(config, "fc_record_mode")
     try:
         vocab.parse_record_mode(mode, RECORD_MODES)
@@ -136,16 +100,16 @@ def _runs_tests(config: pytest.Config) -> bool:
     return not controller
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
-                                  items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     """The replay proxy started ahead is stopped at once if no collected test replays."""
     fc = config.stash.get(_SESSION, None)
     if fc is None:
         return
     for item in items:
         marker = item.get_closest_marker("fc_cassette")
-        if marker is not None and (marker.kwargs.get("record_mode") or fc.record_mode) \
-                == "none":
+        if marker is not None and (marker.kwargs.get("record_mode") or fc.record_mode) == "none":
             return
     fc.discard_prestarted()
 
@@ -154,8 +118,9 @@ def _upstream(config: pytest.Config) -> str:
     upstream, _ = _option(config, "fc_upstream")
     cmdline = config.getoption("--fc-upstream") is not None
     try:
-        return parse_upstream(upstream or DEFAULT_UPSTREAM,
-                              "--fc-upstream" if cmdline else "fc_upstream (ini)")
+        return parse_upstream(
+            upstream or DEFAULT_UPSTREAM, "--fc-upstream" if cmdline else "fc_upstream (ini)"
+        )
     except UpstreamError as e:
         raise pytest.UsageError(f"fc-cassette: {e}") from None
 
@@ -169,7 +134,8 @@ def _guard(config: pytest.Config) -> block_network.Guard | None:
     what = "--fc-allowed-hosts" if hosts is not None else "fc_allowed_hosts (ini)"
     try:
         allowed = block_network.parse_allowed(
-            hosts if hosts is not None else config.getini("fc_allowed_hosts"), what)
+            hosts if hosts is not None else config.getini("fc_allowed_hosts"), what
+        )
     except block_network.AllowedHostsError as e:
         raise pytest.UsageError(f"fc-cassette: {e}") from None
     return block_network.Guard(allowed, lambda: LIVE_PORTS)
@@ -211,8 +177,9 @@ class _Session(Session):
     """The pytest process's :class:`~fc_cassette.harness.session.Session`, with the
     session's record mode; a failure to use a cassette fails the test."""
 
-    def __init__(self, record_mode: str, upstream: str, config: str | None,
-                 root: Path | None = None) -> None:
+    def __init__(
+        self, record_mode: str, upstream: str, config: str | None, root: Path | None = None
+    ) -> None:
         super().__init__(upstream, config, prefix="fc-cassette-pytest-", root=root)
         self.record_mode = record_mode
         self.named: set[Path] = set()  # cassettes the collected tests' markers name
@@ -226,13 +193,21 @@ class _Session(Session):
             remove_empty(created, cassette)
         self.created.clear()
 
-    def use(self, cassette: Path, mode: str, overrides: dict[str, Any],
-            hooks: dict[str, str | None] | None = None) -> FcProxy:
+    def use(
+        self,
+        cassette: Path,
+        mode: str,
+        overrides: dict[str, Any],
+        hooks: dict[str, str | None] | None = None,
+    ) -> FcProxy:
         """The proxy, switched to ``cassette`` in ``mode`` and rewound (or the test fails)."""
         offline = vocab.row(mode).offline  # served by a replay process
         if offline and not cassette.exists():
-            pytest.fail(f"fc-cassette: {cassette} does not exist; record it with "
-                        f"--fc-record-mode=once (and --fc-upstream URL)", pytrace=False)
+            pytest.fail(
+                f"fc-cassette: {cassette} does not exist; record it with "
+                f"--fc-record-mode=once (and --fc-upstream URL)",
+                pytrace=False,
+            )
         try:
             return self.open(cassette, mode, overrides, hooks)
         except (ProxyError, SessionError) as e:
@@ -260,8 +235,10 @@ def fc_proxy(request: pytest.FixtureRequest, fc_cassette_config: dict[str, Any])
     """The fc-cassette proxy on this test's cassette (``@pytest.mark.fc_cassette``)."""
     marker = request.node.get_closest_marker("fc_cassette")
     if marker is None:
-        pytest.fail("fc_proxy needs @pytest.mark.fc_cassette (on the test, its class or "
-                    "its module)", pytrace=False)
+        pytest.fail(
+            "fc_proxy needs @pytest.mark.fc_cassette (on the test, its class or its module)",
+            pytrace=False,
+        )
     session = request.config.stash[_SESSION]
     mode = marker.kwargs.get("record_mode") or session.record_mode
     try:
@@ -280,8 +257,10 @@ def fc_proxy(request: pytest.FixtureRequest, fc_cassette_config: dict[str, Any])
             pytest.fail(f"fc-cassette: {problem}", pytrace=False)
         session.created.append((created, cassette))  # removed at the end if left empty
     overrides = dict(fc_cassette_config or {})
-    hooks = {key: overrides.pop(key, None) or request.config.getini(f"fc_{key}") or None
-             for key in WEBHOOK_KEYS}  # not config-file keys: command-line flags
+    hooks = {
+        key: overrides.pop(key, None) or request.config.getini(f"fc_{key}") or None
+        for key in WEBHOOK_KEYS
+    }  # not config-file keys: command-line flags
     return session.use(cassette, mode, overrides, hooks)
 
 
@@ -323,14 +302,18 @@ def _report_refused(item: pytest.Item, report: pytest.TestReport) -> None:
     if guard is None or not guard.refused:
         return
     refused, guard.refused = list(dict.fromkeys(guard.refused)), []
-    _fail(report, f"fc-cassette: --fc-block-network refused {len(refused)} connection(s): "
-                  f"{', '.join(refused)}; a test may reach only the fc-cassette proxy; to "
-                  f"allow an address: " + block_network.HOW.format(where=",".join(refused)))
+    _fail(
+        report,
+        f"fc-cassette: --fc-block-network refused {len(refused)} connection(s): "
+        f"{', '.join(refused)}; a test may reach only the fc-cassette proxy; to "
+        f"allow an address: " + block_network.HOW.format(where=",".join(refused)),
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item,
-                              call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
     """After the test's call, and again after its teardown (a fixture's teardown or a
     late thread can still miss): new misses fail the test, with their explanations; so
     does, when recording, an exchange that was not recorded, and (any phase) a
@@ -343,26 +326,35 @@ def pytest_runtest_makereport(item: pytest.Item,
         return
     if proxy.process.poll() is not None:
         if call.when == "call":  # died during the test: its misses are lost with it
-            _fail(report, f"fc-cassette: the proxy for {proxy.cassette} did not answer (it "
-                          f"exited with code {proxy.process.returncode} during the test); "
-                          f"the end of its log:\n{tail(proxy._proxy)}")
+            _fail(
+                report,
+                f"fc-cassette: the proxy for {proxy.cassette} did not answer (it "
+                f"exited with code {proxy.process.returncode} during the test); "
+                f"the end of its log:\n{tail(proxy._proxy)}",
+            )
         return
     try:
         status = item.config.stash[_SESSION].news(proxy)
     except (OSError, ValueError, ControlError) as e:  # hangs: this test's failure
-        _fail(report, f"fc-cassette: the proxy for {proxy.cassette} did not answer "
-                      f"({e}); the end of its log:\n{tail(proxy._proxy)}")
+        _fail(
+            report,
+            f"fc-cassette: the proxy for {proxy.cassette} did not answer "
+            f"({e}); the end of its log:\n{tail(proxy._proxy)}",
+        )
         return
     if status is not None:
         _report_new(item, report, status, "" if call.when == "call" else " during teardown")
 
 
-def _report_new(item: pytest.Item, report: pytest.TestReport, status: dict[str, Any],
-                when: str) -> None:
+def _report_new(
+    item: pytest.Item, report: pytest.TestReport, status: dict[str, Any], when: str
+) -> None:
     seen_misses, seen_unrecorded, seen_passed = item.stash.get(_REPORTED, (0, 0, 0))
-    item.stash[_REPORTED] = (len(status.get("misses", [])),
-                             len(status.get("not_recorded", [])),
-                             len(status.get("passthrough", [])))
+    item.stash[_REPORTED] = (
+        len(status.get("misses", [])),
+        len(status.get("not_recorded", [])),
+        len(status.get("passthrough", [])),
+    )
     lines = wording.problems(status, (seen_misses, seen_unrecorded), when)
     if lines:
         _fail(report, "\n".join(lines))
@@ -391,7 +383,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     fc.stop()
     config.workeroutput["fc_cassette"] = json.dumps(
-        {"started": fc.started, "never_used": {str(k): v for k, v in fc.never_used.items()}})
+        {"started": fc.started, "never_used": {str(k): v for k, v in fc.never_used.items()}}
+    )
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -405,12 +398,14 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     merged["started"] += got["started"]
     for cassette, seqs in got["never_used"].items():  # never used: by any worker
         before = merged["never_used"].get(cassette)
-        merged["never_used"][cassette] = seqs if before is None else \
-            [s for s in before if s in set(seqs)]
+        merged["never_used"][cassette] = (
+            seqs if before is None else [s for s in before if s in set(seqs)]
+        )
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
-                            config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
     session = config.stash.get(_SESSION, None)
     if session is None:
         return
@@ -432,9 +427,11 @@ def _unused(terminalreporter: Any, config: pytest.Config, session: _Session) -> 
 
     target = config.getoption("--fc-usage-out")
     if target:
-        terminalreporter.write_line(pytest_unused.write_usage(
-            str(Path(config.invocation_params.dir) / target), session.never_used))
+        terminalreporter.write_line(
+            pytest_unused.write_usage(
+                str(Path(config.invocation_params.dir) / target), session.never_used
+            )
+        )
     if config.getoption("--fc-report-unused"):
-        for line in pytest_unused.report(session.named, session.test_files,
-                                         session.never_used):
+        for line in pytest_unused.report(session.named, session.test_files, session.never_used):
             terminalreporter.write_line(line)

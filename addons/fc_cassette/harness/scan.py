@@ -40,6 +40,7 @@ def candidate_files(root: Path) -> Iterator[Path]:
     for folder, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
         for name in names:
-            if name.endswith(".py") and (name.startswith("test_") or name == "conftest.py"
-                                         or name.endswith("_test.py")):
+            if name.endswith(".py") and (
+                name.startswith("test_") or name == "conftest.py" or name.endswith("_test.py")
+            ):
                 yield Path(folder, name)

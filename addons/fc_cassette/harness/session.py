@@ -48,8 +48,13 @@ def kind_of(mode: str) -> str:
 
 
 class Session:
-    def __init__(self, upstream: str, config: str | None, prefix: str = "fc-cassette-",
-                 root: Path | None = None) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        config: str | None,
+        prefix: str = "fc-cassette-",
+        root: Path | None = None,
+    ) -> None:
         self.upstream, self.config, self.prefix = upstream, config, prefix
         self.root = root  # the proxies' --cassette-root (pytest: its rootdir)
         self.never_used: dict[Path, list[int]] = {}
@@ -81,8 +86,13 @@ class Session:
         if self._pool is not None:
             self._pool.discard_pending()
 
-    def open(self, cassette: Path, mode: str, overrides: dict[str, Any],
-             hooks: dict[str, str | None] | None = None) -> FcProxy:
+    def open(
+        self,
+        cassette: Path,
+        mode: str,
+        overrides: dict[str, Any],
+        hooks: dict[str, str | None] | None = None,
+    ) -> FcProxy:
         """A proxy switched to ``cassette`` in ``mode`` and rewound; SessionError or
         ProxyError (with the proxy's output) if not. ``hooks``: where its webhooks go
         (``webhooks_to``, ``webhook_secret``: :func:`~fc_cassette.harness.pool.webhook_args`)."""
@@ -93,18 +103,32 @@ class Session:
         pool = self.pool()
         proxy = None
         try:
-            proxy = pool.get(kind, config_file(self.config, overrides, pool.tmp),
-                             cassette, mode, webhook_args(kind, **(hooks or {})))
+            proxy = pool.get(
+                kind,
+                config_file(self.config, overrides, pool.tmp),
+                cassette,
+                mode,
+                webhook_args(kind, **(hooks or {})),
+            )
             status = proxy.call("POST", "use", body)
         except ControlError as e:
             raise SessionError(f"fc-cassette: cannot use {cassette}: {e}") from None
         except (OSError, ValueError) as e:
-            raise SessionError(f"fc-cassette: the proxy did not answer ({e}):\n"
-                               f"{tail(proxy)}") from None
+            raise SessionError(
+                f"fc-cassette: the proxy did not answer ({e}):\n{tail(proxy)}"
+            ) from None
         self._note_never_used(status.pop("previous", None))
         proxy.news()  # what came before this test is not its news
-        return FcProxy(cassette, mode, proxy.port, proxy.confdir, proxy.process, proxy.log,
-                       bool(status.get("recording")), proxy)
+        return FcProxy(
+            cassette,
+            mode,
+            proxy.port,
+            proxy.confdir,
+            proxy.process,
+            proxy.log,
+            bool(status.get("recording")),
+            proxy,
+        )
 
     def news(self, handle: FcProxy) -> dict[str, Any] | None:
         """The handle's status if it got news since the last look, else None (raises

@@ -30,16 +30,19 @@ def orphans(named: Iterable[Path], test_files: Iterable[Path]) -> list[Path]:
     return sorted(set(found) - named)
 
 
-def report(named: Iterable[Path], test_files: Iterable[Path],
-           never_used: Mapping[Path, list[int]]) -> list[str]:
+def report(
+    named: Iterable[Path], test_files: Iterable[Path], never_used: Mapping[Path, list[int]]
+) -> list[str]:
     """The lines ``--fc-report-unused`` prints at the end of the run."""
     lost = orphans(named, test_files)
     lines = [f"fc-cassette: {p}: no collected test uses this cassette" for p in lost]
     unused = {p: seqs for p, seqs in never_used.items() if seqs}
-    lines.append(f"fc-cassette: unused: {len(lost)} cassette(s) no test uses, "
-                 f"{sum(len(s) for s in unused.values())} interaction(s) no test used in "
-                 f"{len(unused)} cassette(s) (prune them with 'fc-cassette prune', see "
-                 "docs/maintaining-cassettes.md)")
+    lines.append(
+        f"fc-cassette: unused: {len(lost)} cassette(s) no test uses, "
+        f"{sum(len(s) for s in unused.values())} interaction(s) no test used in "
+        f"{len(unused)} cassette(s) (prune them with 'fc-cassette prune', see "
+        "docs/maintaining-cassettes.md)"
+    )
     return lines
 
 
@@ -60,6 +63,8 @@ def write_usage(target: str, never_used: Mapping[Path, list[int]]) -> str:
     try:
         cassette_usage.write(target, usage(never_used))
     except (OSError, cassette_usage.UsageError) as e:
-        return (f"fc-cassette: cannot write the usage file {target}: "
-                f"{getattr(e, 'strerror', None) or e}")
+        return (
+            f"fc-cassette: cannot write the usage file {target}: "
+            f"{getattr(e, 'strerror', None) or e}"
+        )
     return f"fc-cassette: usage of {len(never_used)} cassette(s) written to {target}"

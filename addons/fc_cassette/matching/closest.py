@@ -20,9 +20,9 @@ from typing import Any
 from fc_cassette.matching.misses import flat
 
 MAX_CANDIDATES = 32
-RARE_CANDIDATES = 16   # of which at most this many come from shared rare values
-RARE = 64              # a value more recordings share than this singles none out
-MAX_FIELDS = 200       # fields of a request looked up (a form may have thousands)
+RARE_CANDIDATES = 16  # of which at most this many come from shared rare values
+RARE = 64  # a value more recordings share than this singles none out
+MAX_FIELDS = 200  # fields of a request looked up (a form may have thousands)
 
 # THE id rule (miss explanations and ``fc-cassette diff`` share it): a Stripe id is a
 # lowercase prefix, "_", then a part with a digit or an upper-case letter (``fcsess_1Abc``,
@@ -77,9 +77,12 @@ class Nearest:
         """At most :data:`MAX_CANDIDATES` recording indexes, the likeliest first."""
         method, path = norm["method"], norm["path"]
         out = dict.fromkeys(self._sharing_rare_values(norm))
-        for bucket in (self._by_path.get((method, path)),
-                       self._by_shape.get((method, shape(path))),
-                       self._by_method.get(method), self._first):
+        for bucket in (
+            self._by_path.get((method, path)),
+            self._by_shape.get((method, shape(path))),
+            self._by_method.get(method),
+            self._first,
+        ):
             for i in bucket or ():
                 if len(out) >= MAX_CANDIDATES:
                     return list(out)

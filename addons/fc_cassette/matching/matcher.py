@@ -55,14 +55,21 @@ class MatchInputs:
     host: bool  # the host is part of the key
     ignore_params: tuple[str, ...]  # parameters left out (see :func:`_drop`)
 
-    def memo_key(self, method: str, host: str, path: str, body: bytes,
-                 headers: Mapping[str, str]) -> tuple[Any, ...]:
+    def memo_key(
+        self, method: str, host: str, path: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[Any, ...]:
         """A live request's identity for matching: method, the host (only when matched
         on), path with query, body bytes, the headers that decode the body, and the
         headers matched on (``headers``: lower-case names, see ``header_map``)."""
-        return (method, host if self.host else None, path, body,
-                headers.get("content-type"), headers.get("content-encoding"),
-                *(headers.get(h.lower()) for h in self.headers))
+        return (
+            method,
+            host if self.host else None,
+            path,
+            body,
+            headers.get("content-type"),
+            headers.get("content-encoding"),
+            *(headers.get(h.lower()) for h in self.headers),
+        )
 
 
 def match_inputs(rules: MatchRules | MatchInputs) -> MatchInputs:
@@ -139,10 +146,15 @@ class Matcher:
     interactions' keys and normalized forms by ``id()``, when computed while loading
     (:class:`fc_cassette.playback.state.Compactor`, with the same rules)."""
 
-    def __init__(self, interactions: list[dict[str, Any]], rules: MatchRules,
-                 repeat_last: bool = False, cassette: str = "CASSETTE",
-                 prepared: Mapping[int, tuple[str, dict[str, Any]]] | None = None,
-                 returned: Mapping[int, Sequence[str]] | None = None):
+    def __init__(
+        self,
+        interactions: list[dict[str, Any]],
+        rules: MatchRules,
+        repeat_last: bool = False,
+        cassette: str = "CASSETTE",
+        prepared: Mapping[int, tuple[str, dict[str, Any]]] | None = None,
+        returned: Mapping[int, Sequence[str]] | None = None,
+    ):
         self.rules = rules
         self.inputs = match_inputs(rules)
         self.repeat_last = repeat_last
@@ -173,14 +185,14 @@ class Matcher:
             req = it.get("request") or {}
             self.upstream = req.get("upstream") or upstream_of(req)  # (compact, or full)
 
-    def where(self, norm: dict[str, Any], fields: dict[str, Any] | None = None
-              ) -> misses.Where:
+    def where(self, norm: dict[str, Any], fields: dict[str, Any] | None = None) -> misses.Where:
         """What the fix of a miss on ``norm`` needs: the cassette, its upstream, and the
         first id the request names that one of the cassette's responses returned."""
         named = named_ids(norm, fields if fields is not None else misses.flat(norm))
         rid = next((i for i in named if i in self.returned), None)
-        return misses.Where(self.cassette, self.upstream,
-                            None if rid is None else (rid, self.returned[rid]))
+        return misses.Where(
+            self.cassette, self.upstream, None if rid is None else (rid, self.returned[rid])
+        )
 
     def reset(self) -> None:
         """Every recording available again (the keys are computed once, in __init__)."""
@@ -214,11 +226,16 @@ class Matcher:
     def _used_up(self, key: str, norm: dict[str, Any]) -> str:
         seqs, call = self._recorded[key], self._calls[key]
         n = len(seqs)
-        used = (f"interaction {_seqs(seqs)} was used by the earlier call" if n == 1 else
-                f"interactions {_seqs(seqs)} were used by the earlier calls")
-        return (f"{norm['method']} {clip(norm['path'])} was recorded {n} "
-                f"time{'s' if n != 1 else ''}, this is call {call}: {used}\n"
-                f"{misses.fix_exhausted(self.where(norm))}")
+        used = (
+            f"interaction {_seqs(seqs)} was used by the earlier call"
+            if n == 1
+            else f"interactions {_seqs(seqs)} were used by the earlier calls"
+        )
+        return (
+            f"{norm['method']} {clip(norm['path'])} was recorded {n} "
+            f"time{'s' if n != 1 else ''}, this is call {call}: {used}\n"
+            f"{misses.fix_exhausted(self.where(norm))}"
+        )
 
     def explain(self, norm: dict[str, Any]) -> str:
         """Name the closest recording, the fields that differ, and what fixes it.
@@ -226,24 +243,31 @@ class Matcher:
         Compares a bounded set of candidates (:mod:`.closest`), never the whole cassette."""
         path = clip(norm["path"])
         if not self._norms:
-            return (f"no recorded request matches {norm['method']} {path} (the cassette is "
-                    f"empty)\n{misses.fix_empty(self.where(norm))}")
+            return (
+                f"no recorded request matches {norm['method']} {path} (the cassette is "
+                f"empty)\n{misses.fix_empty(self.where(norm))}"
+            )
         got_flat, got_shape = misses.flat(norm), shape(norm["path"])
         best: tuple[int, int, list] | None = None
         for i in self._nearest.candidates(norm):
             rec_norm = self._norms[i][0]
             found = misses.diff(rec_norm, norm, got_flat)
-            score = len(found) + (0 if rec_norm["method"] == norm["method"] else 1000) \
+            score = (
+                len(found)
+                + (0 if rec_norm["method"] == norm["method"] else 1000)
                 + (0 if shape(rec_norm["path"]) == got_shape else 100)
+            )
             if best is None or score < best[0]:
                 best = (score, i, found)
         assert best is not None  # candidates() is never empty for a non-empty cassette
         _, i, found = best
         rec_norm, it = self._norms[i]
-        return (f"no recorded request matches {norm['method']} {path}; closest is "
-                f"interaction {it.get('seq')} ({rec_norm['method']} {clip(rec_norm['path'])})"
-                f": {'; '.join(misses.clauses(found))}\n"
-                f"{misses.fix_unmatched(found, self.where(norm, got_flat))}")
+        return (
+            f"no recorded request matches {norm['method']} {path}; closest is "
+            f"interaction {it.get('seq')} ({rec_norm['method']} {clip(rec_norm['path'])})"
+            f": {'; '.join(misses.clauses(found))}\n"
+            f"{misses.fix_unmatched(found, self.where(norm, got_flat))}"
+        )
 
     def unused(self) -> list[dict[str, Any]]:
         left = [it for q in self._queues.values() for it in q]

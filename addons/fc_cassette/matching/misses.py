@@ -28,10 +28,15 @@ from typing import Any
 from fc_cassette.exchange import fieldpath
 
 BODY_KINDS = ("form", "json", "text", "base64", "none")
-KIND_NAMES = {"form": "a form body", "json": "a JSON body", "text": "a text body",
-              "base64": "a binary body", "none": "no body"}
+KIND_NAMES = {
+    "form": "a form body",
+    "json": "a JSON body",
+    "text": "a text body",
+    "base64": "a binary body",
+    "none": "no body",
+}
 MAX_QUOTED = 200  # characters of a value quoted in a miss explanation
-MAX_NAMED = 3     # parameters or headers named in a fix
+MAX_NAMED = 3  # parameters or headers named in a fix
 
 
 @dataclass(frozen=True)
@@ -89,8 +94,9 @@ def _has_under(fields: dict[str, Any], key: str) -> bool:
     return any(k.startswith((key + ".", key + "[")) for k in fields)
 
 
-def diff(recorded: dict[str, Any], got: dict[str, Any],
-         got_flat: dict[str, Any] | None = None) -> list[tuple[str, Any, Any]]:
+def diff(
+    recorded: dict[str, Any], got: dict[str, Any], got_flat: dict[str, Any] | None = None
+) -> list[tuple[str, Any, Any]]:
     """``(field, recorded value, got value)`` per difference; ``field`` ``body`` with
     the two kinds' names when the bodies are of different kinds. ``got_flat``:
     ``flat(got)`` when already known."""
@@ -107,7 +113,8 @@ def diff(recorded: dict[str, Any], got: dict[str, Any],
             continue
         # an empty container against a filled one: the filled one's fields say it all
         if (va in (EMPTY_MAP, EMPTY_LIST) and vb is NOTHING and _has_under(b, k)) or (
-                vb in (EMPTY_MAP, EMPTY_LIST) and va is NOTHING and _has_under(a, k)):
+            vb in (EMPTY_MAP, EMPTY_LIST) and va is NOTHING and _has_under(a, k)
+        ):
             continue
         out.append((k, va, vb))
     return out
@@ -119,8 +126,9 @@ def clip(text: str) -> str:
 
 def clauses(found: list[tuple[str, Any, Any]], limit: int = 5) -> list[str]:
     """One clause per difference, at most ``limit`` (then ``... and N more``)."""
-    out = [f"{clip(k)}: recorded {clip(repr(va))}, got {clip(repr(vb))}"
-           for k, va, vb in found[:limit]]
+    out = [
+        f"{clip(k)}: recorded {clip(repr(va))}, got {clip(repr(vb))}" for k, va, vb in found[:limit]
+    ]
     if len(found) > limit:
         out.append(f"... and {len(found) - limit} more")
     return out
@@ -152,9 +160,11 @@ def record_command(where: Where | str, mode: str = "new_episodes") -> str:
     up = where.upstream
     cli = f"fc-cassette record --record-mode {mode} {shlex.quote(where.cassette)}"
     if not up:  # an empty cassette: no recording says where it came from
-        return (f"{cli} --upstream URL (pytest: --fc-record-mode={mode} --fc-upstream URL), "
-                "URL being the API to record from (https://api.stripe.com, or a simulator's "
-                "http://127.0.0.1:PORT)")
+        return (
+            f"{cli} --upstream URL (pytest: --fc-record-mode={mode} --fc-upstream URL), "
+            "URL being the API to record from (https://api.stripe.com, or a simulator's "
+            "http://127.0.0.1:PORT)"
+        )
     up = shlex.quote(up)
     return f"{cli} --upstream {up} (pytest: --fc-record-mode={mode} --fc-upstream {up})"
 
@@ -166,9 +176,11 @@ def _rerecord(where: Where) -> str | None:
     if where.recorded_id is None:
         return None
     rid, seq = where.recorded_id
-    return (f"record the whole test again (this request names {clip(rid)}, which the "
-            f"cassette's interaction {seq} returned; new_episodes would forward this request "
-            f"alone, to an upstream that does not know that id): {record_command(where, 'all')}")
+    return (
+        f"record the whole test again (this request names {clip(rid)}, which the "
+        f"cassette's interaction {seq} returned; new_episodes would forward this request "
+        f"alone, to an upstream that does not know that id): {record_command(where, 'all')}"
+    )
 
 
 def _param(key: str) -> str | None:
@@ -205,17 +217,20 @@ def fix_unmatched(found: list[tuple[str, Any, Any]], where: Where | str) -> str:
     if not ways:
         return record
     intended = rerecord or f"re-record: {record_command(where)}"
-    return (f"To fix: if the new request is intended, {intended}; "
-            f"if the difference does not matter, ignore it in the config: "
-            f"{'; '.join(ways)}")
+    return (
+        f"To fix: if the new request is intended, {intended}; "
+        f"if the difference does not matter, ignore it in the config: "
+        f"{'; '.join(ways)}"
+    )
 
 
 def fix_exhausted(where: Where | str) -> str:
     where = Where(where) if isinstance(where, str) else where
     rerecord = _rerecord(where)
     record = rerecord or f"record the extra call: {record_command(where)}"
-    return f"To fix: {record}; or answer it with the last recording: replay.on_exhausted: " \
-           "repeat_last"
+    return (
+        f"To fix: {record}; or answer it with the last recording: replay.on_exhausted: repeat_last"
+    )
 
 
 def fix_empty(where: Where | str) -> str:

@@ -65,8 +65,13 @@ NOTHING = {"error": "no cassette is being played back"}
 TOKENLESS = frozenset({"webhooks"})
 # Headers of a Stripe API request: a control call carrying one is an API request the
 # client was redirected into (a 307 to /__fc_cassette__/rewind), never a harness's call.
-API_HEADERS = ("authorization", "stripe-version", "x-stripe-client-user-agent",
-               "stripe-account", "idempotency-key")
+API_HEADERS = (
+    "authorization",
+    "stripe-version",
+    "x-stripe-client-user-agent",
+    "stripe-account",
+    "idempotency-key",
+)
 
 
 class Refused(Exception):
@@ -131,26 +136,28 @@ def parse_use(raw: bytes, modes: tuple[str, ...]) -> Use:
     except (ValueError, UnicodeDecodeError) as e:
         raise Refused("body", f"not JSON: {e}") from None
     if not isinstance(body, dict):
-        raise Refused("body", "must be a JSON object with a \"cassette\" field")
+        raise Refused("body", 'must be a JSON object with a "cassette" field')
     unknown = sorted(set(body) - {"cassette", "record_mode", "rewind", "previous"})
     if unknown:
         raise Refused(unknown[0], f"unknown field {unknown[0]!r}")
     cassette = body.get("cassette")
     if not isinstance(cassette, str) or not cassette:
-        raise Refused("cassette", "\"cassette\" must be a non-empty string (a path)")
+        raise Refused("cassette", '"cassette" must be a non-empty string (a path)')
     mode = body.get("record_mode")
     if mode is not None:
         try:
             mode = parse_record_mode(mode, modes)
         except ValueError:
-            raise Refused("record_mode", f"\"record_mode\" must be one of {', '.join(modes)}, "
-                                         f"not {_shown(str(mode))}") from None
+            raise Refused(
+                "record_mode",
+                f'"record_mode" must be one of {", ".join(modes)}, not {_shown(str(mode))}',
+            ) from None
     rewind = body.get("rewind", False)
     if not isinstance(rewind, bool):
-        raise Refused("rewind", "\"rewind\" must be true or false")
+        raise Refused("rewind", '"rewind" must be true or false')
     previous = body.get("previous", False)
     if not isinstance(previous, bool):
-        raise Refused("previous", "\"previous\" must be true or false")
+        raise Refused("previous", '"previous" must be true or false')
     return Use(cassette, mode, rewind, previous)
 
 
@@ -160,8 +167,11 @@ def confine(cassette: str) -> None:
     root = str(core.cassette_root())
     real = os.path.realpath(cassette)  # ValueError on a NUL byte: a bad path
     if os.path.commonpath([real, root]) != root:
-        raise Refused("cassette", f"{_shown(cassette)} is outside the cassette root {_shown(root)}"
-                                  " (resolved, symlinks followed; see --cassette-root)")
+        raise Refused(
+            "cassette",
+            f"{_shown(cassette)} is outside the cassette root {_shown(root)}"
+            " (resolved, symlinks followed; see --cassette-root)",
+        )
 
 
 def _use(flow: http.HTTPFlow, target: Target) -> tuple[int, dict[str, Any]]:
@@ -177,9 +187,12 @@ def _use(flow: http.HTTPFlow, target: Target) -> tuple[int, dict[str, Any]]:
     except (OSError, ValueError) as e:  # e.g. a NUL byte or an over-long name in the path
         reason = getattr(e, "strerror", None) or str(e)
         shown = _shown(use.cassette) if use is not None else "the cassette"
-        return 400, {"error": core.shared_redactor().redact_text(
-                         f"{shown}: not a usable cassette path: {reason}"),
-                     "field": "cassette"}
+        return 400, {
+            "error": core.shared_redactor().redact_text(
+                f"{shown}: not a usable cassette path: {reason}"
+            ),
+            "field": "cassette",
+        }
     if use.rewind:
         target.rewind()
         rewind_passthrough()
@@ -221,14 +234,18 @@ def refusal(flow: http.HTTPFlow, action: str) -> str | None:
     docstring and docs/security.md."""
     r = flow.request
     if not _host_ok(flow):
-        return (f"Host {_shown(client_host(flow))} is not a loopback name or address nor the "
-                "proxy's own address (DNS rebinding?)")
+        return (
+            f"Host {_shown(client_host(flow))} is not a loopback name or address nor the "
+            "proxy's own address (DNS rebinding?)"
+        )
     origin = r.headers.get("origin")
     if origin is not None and not _origin_ok(origin):
         return f"Origin {_shown(origin)} is not loopback: a web page may not drive the proxy"
     if r.method not in ("GET", "HEAD") and not _json(r.headers.get("content-type")):
-        return ("a control call needs Content-Type: application/json, not "
-                f"{_shown(r.headers.get('content-type', '(none)'))}")
+        return (
+            "a control call needs Content-Type: application/json, not "
+            f"{_shown(r.headers.get('content-type', '(none)'))}"
+        )
     if action in TOKENLESS:
         return None
     site = r.headers.get("sec-fetch-site")
@@ -236,12 +253,15 @@ def refusal(flow: http.HTTPFlow, action: str) -> str | None:
         return f"a browser request (Sec-Fetch-Site: {_shown(site)}) may not drive the proxy"
     api = next((h for h in API_HEADERS if h in r.headers), None)
     if api is not None:
-        return (f"a Stripe API request (it carries {api}) redirected to the control endpoint "
-                "is not followed into it")
+        return (
+            f"a Stripe API request (it carries {api}) redirected to the control endpoint "
+            "is not followed into it"
+        )
     token = core.control_token()
     if token and not hmac.compare_digest(
-            r.headers.get(core.CONTROL_TOKEN_HEADER, "").encode("utf-8", "surrogateescape"),
-            token.encode("utf-8", "surrogateescape")):
+        r.headers.get(core.CONTROL_TOKEN_HEADER, "").encode("utf-8", "surrogateescape"),
+        token.encode("utf-8", "surrogateescape"),
+    ):
         return f"a control call needs the control token in {core.CONTROL_TOKEN_HEADER}"
     return None
 
@@ -254,11 +274,13 @@ def handle(flow: http.HTTPFlow, target: Target) -> bool:
     if not flow.request.path.startswith(PREFIX) or not addressed_to_proxy(flow):
         return False
     try:
-        why = refusal(flow, flow.request.path[len(PREFIX):].split("?", 1)[0])
+        why = refusal(flow, flow.request.path[len(PREFIX) :].split("?", 1)[0])
         if why is not None:
             log.warning("fc-cassette: refused a control request: %s", why)
-            status, body = 403, {"error": f"fc-cassette refused the control request: {why}",
-                                 "refused": True}
+            status, body = (
+                403,
+                {"error": f"fc-cassette refused the control request: {why}", "refused": True},
+            )
         elif _deferred(flow, target):
             return True
         else:
@@ -271,15 +293,15 @@ def handle(flow: http.HTTPFlow, target: Target) -> bool:
 
 def _failed(e: Exception) -> tuple[int, dict[str, Any]]:
     log.error("fc-cassette: the control request failed: %s: %s", type(e).__name__, e)
-    return 500, {"error": f"fc-cassette could not handle the control request: "
-                          f"{type(e).__name__}"}
+    return 500, {"error": f"fc-cassette could not handle the control request: {type(e).__name__}"}
 
 
 def _respond(flow: http.HTTPFlow, status: int, body: dict[str, Any]) -> None:
     if isinstance(body.get("cassette"), str):  # a key in a path is never echoed
         body = {**body, "cassette": core.shared_redactor().redact_text(body["cassette"])}
-    flow.response = http.Response.make(status, json.dumps(body).encode(),
-                                       {"Content-Type": "application/json"})
+    flow.response = http.Response.make(
+        status, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
 
 
 _PENDING: set[asyncio.Task] = set()  # deferred ``use`` calls (a task needs a reference)
@@ -289,7 +311,7 @@ def _deferred(flow: http.HTTPFlow, target: Target) -> bool:
     """Start a ``use`` whose cassette must be parsed in a worker thread (see
     :func:`handle`); False: answer it now (nothing to parse, a bad body, no loop)."""
     preload = getattr(target, "preload", None)
-    action = flow.request.path[len(PREFIX):].split("?", 1)[0]
+    action = flow.request.path[len(PREFIX) :].split("?", 1)[0]
     if preload is None or flow.request.method != "POST" or action != "use":
         return False
     try:
@@ -319,7 +341,7 @@ async def _finish(flow: http.HTTPFlow, target: Target, job: Callable[[], None]) 
 
 
 def _dispatch(flow: http.HTTPFlow, target: Target) -> tuple[int, dict[str, Any]]:
-    action = flow.request.path[len(PREFIX):].split("?", 1)[0]
+    action = flow.request.path[len(PREFIX) :].split("?", 1)[0]
     method = flow.request.method
     if action == "use" and method == "POST":
         status, body = _use(flow, target)
@@ -332,4 +354,3 @@ def _dispatch(flow: http.HTTPFlow, target: Target) -> tuple[int, dict[str, Any]]
     else:
         status, body = 404, {"error": f"unknown control action {action!r}"}
     return status, body
-

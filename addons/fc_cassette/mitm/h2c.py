@@ -78,8 +78,10 @@ class H2cGuard:
 
     def done(self) -> None:
         if self.exit_code:
-            log.error("fc-cassette --strict: %d client connection(s) refused (HTTP/2 "
-                      "cleartext): exit 1", self.refused)
+            log.error(
+                "fc-cassette --strict: %d client connection(s) refused (HTTP/2 cleartext): exit 1",
+                self.refused,
+            )
 
     def client_disconnected(self, client: Client) -> None:
         self._told.discard(client.id)
@@ -91,6 +93,9 @@ class H2cGuard:
         self.refused += 1
         peer = client.peername
         who = f"{peer[0]}:{peer[1]}" if peer else "a client"
-        log.warning("fc-cassette: refused HTTP/2 cleartext (h2c prior knowledge) from %s: "
-                    "mitmproxy speaks HTTP/2 only over TLS; use HTTP/1.1 (e.g. curl without "
-                    "--http2-prior-knowledge), see docs/cli.md", who)
+        log.warning(
+            "fc-cassette: refused HTTP/2 cleartext (h2c prior knowledge) from %s: "
+            "mitmproxy speaks HTTP/2 only over TLS; use HTTP/1.1 (e.g. curl without "
+            "--http2-prior-knowledge), see docs/cli.md",
+            who,
+        )

@@ -37,9 +37,11 @@ def judge(request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
     """The report object for one exchange (before redaction)."""
     v = verdict(request, response)
     body = interaction.body_value(response.get("body"))
-    session_id = body.get("id") if isinstance(body, dict) and \
-        str(body.get("id", "")).startswith("fcsess_") else \
-        interaction.session_id_in_path(request["path"])
+    session_id = (
+        body.get("id")
+        if isinstance(body, dict) and str(body.get("id", "")).startswith("fcsess_")
+        else interaction.session_id_in_path(request["path"])
+    )
     out: dict[str, Any] = {
         "method": request["method"],
         "path": request["path"],
@@ -57,8 +59,13 @@ def judge(request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
     sent = interaction.body_value(request.get("body"))
     if isinstance(sent, dict) and sent.get("object") == "event":  # a webhook delivery
         report = validate_event(sent)
-        out["event"] = {"id": sent.get("id"), "type": sent.get("type"),
-                        "valid": report.valid, "errors": report.errors, "drift": report.drift}
+        out["event"] = {
+            "id": sent.get("id"),
+            "type": sent.get("type"),
+            "valid": report.valid,
+            "errors": report.errors,
+            "drift": report.drift,
+        }
     return out
 
 
@@ -79,8 +86,9 @@ def describe(rep: dict[str, Any]) -> str:
     if rep["drift"]:
         line += " drift: " + ", ".join(rep["drift"])
     if rep["errors"]:
-        line += " errors: " + "; ".join(f"{e['in']} {e['path'] or '(root)'}: {e['message']}"
-                                        for e in rep["errors"][:5])
+        line += " errors: " + "; ".join(
+            f"{e['in']} {e['path'] or '(root)'}: {e['message']}" for e in rep["errors"][:5]
+        )
     return line
 
 
@@ -97,8 +105,9 @@ class Inspect:
         self.drift: Counter[str] = Counter()
 
     def load(self, loader: Loader) -> None:
-        loader.add_option("fc_report", str, "",
-                          "Inspect: write one JSON object per FC Session flow to this file.")
+        loader.add_option(
+            "fc_report", str, "", "Inspect: write one JSON object per FC Session flow to this file."
+        )
 
     def configure(self, updated: set[str]) -> None:
         settings = core.settings()  # (the core's configure ran first)
@@ -124,13 +133,17 @@ class Inspect:
         try:
             self._inspect(flow)
         except Exception as e:  # a bug of ours must not touch the traffic
-            log.error("fc-cassette inspect: could not judge %s %s: %s", flow.request.method,
-                      self.redactor.redact_text(flow.request.path.split("?", 1)[0]),
-                      type(e).__name__)
+            log.error(
+                "fc-cassette inspect: could not judge %s %s: %s",
+                flow.request.method,
+                self.redactor.redact_text(flow.request.path.split("?", 1)[0]),
+                type(e).__name__,
+            )
 
     def _inspect(self, flow: http.HTTPFlow) -> None:
-        rep = self.redactor.redact_value(judge(interaction.request_record(flow),
-                                               interaction.response_record(flow)))
+        rep = self.redactor.redact_value(
+            judge(interaction.request_record(flow), interaction.response_record(flow))
+        )
         self.seen += 1
         self.invalid_requests += rep["request_valid"] is False
         self.invalid_responses += rep["response_valid"] is False
@@ -148,8 +161,11 @@ class Inspect:
 
     def error(self, flow: http.HTTPFlow) -> None:
         """A flow that ended without a response (upstream unreachable, reset, ...)."""
-        if (not core.active("inspect") or flow.response is not None
-                or not in_scope(flow, self.scope)):
+        if (
+            not core.active("inspect")
+            or flow.response is not None
+            or not in_scope(flow, self.scope)
+        ):
             return
         self.seen += 1
         self.no_response += 1
@@ -160,10 +176,16 @@ class Inspect:
         flow.comment = "fc-cassette: " + line
         log.warning("fc-cassette inspect: %s", line)
         if self.report is not None:
-            rep = {"method": flow.request.method, "path": path, "status": None,
-                   "endpoint": interaction.endpoint(flow.request.method, path),
-                   "request_valid": None, "response_valid": None, "drift": [],
-                   "errors": [{"in": "response", "path": "", "message": reason}]}
+            rep = {
+                "method": flow.request.method,
+                "path": path,
+                "status": None,
+                "endpoint": interaction.endpoint(flow.request.method, path),
+                "request_valid": None,
+                "response_valid": None,
+                "drift": [],
+                "errors": [{"in": "response", "path": "", "message": reason}],
+            }
             self.report.write(json.dumps(rep, ensure_ascii=False, sort_keys=True) + "\n")
             self.report.flush()
 
@@ -174,10 +196,12 @@ class Inspect:
         self._close()
 
     def summary(self) -> list[str]:
-        lines = [f"summary: flows seen {self.seen}, invalid requests {self.invalid_requests}, "
-                 f"invalid responses {self.invalid_responses}, drift fields {len(self.drift)}"
-                 + (f", no response {self.no_response}" if self.no_response else "")
-                 + (f", no model {self.no_model}" if self.no_model else "")]
+        lines = [
+            f"summary: flows seen {self.seen}, invalid requests {self.invalid_requests}, "
+            f"invalid responses {self.invalid_responses}, drift fields {len(self.drift)}"
+            + (f", no response {self.no_response}" if self.no_response else "")
+            + (f", no model {self.no_model}" if self.no_model else "")
+        ]
         lines += [f"  drift: {path} ({n}x)" for path, n in sorted(self.drift.items())]
         return lines
 

@@ -135,8 +135,12 @@ def master_class(web: bool, set_up: Callable[[Any, Any], None]) -> type[Master]:
     return type("Master", (base,), {"__init__": __init__})
 
 
-def run(master_cls: type[Master], make_parser: Callable[..., Any], arguments: list[str],
-        extra: Callable[[Any], dict[str, Any]]) -> Master:
+def run(
+    master_cls: type[Master],
+    make_parser: Callable[..., Any],
+    arguments: list[str],
+    extra: Callable[[Any], dict[str, Any]],
+) -> Master:
     """mitmproxy's own start-up and event loop with ``master_cls``; the master."""
     from mitmproxy.tools import main as mitm_main
 
@@ -153,8 +157,9 @@ def web_parser(opts: Any) -> Any:
     return parser
 
 
-def response(status: int, reason: bytes, fields: tuple[tuple[bytes, bytes], ...],
-             body: bytes, now: float) -> http.Response:
+def response(
+    status: int, reason: bytes, fields: tuple[tuple[bytes, bytes], ...], body: bytes, now: float
+) -> http.Response:
     """``http.Response(b"HTTP/1.1", status, reason, http.Headers(fields), body, None,
     now, now)`` without the check of every field (see above). The Headers around
     ``fields`` is a copy: a tuple of tuples is never changed in place (Headers assigns
@@ -162,9 +167,16 @@ def response(status: int, reason: bytes, fields: tuple[tuple[bytes, bytes], ...]
     headers = _HEADERS.__new__(_HEADERS)
     headers.fields = fields
     data = _RESPONSE_DATA.__new__(_RESPONSE_DATA)
-    data.__dict__.update(http_version=b"HTTP/1.1", status_code=status, reason=reason,
-                         headers=headers, content=body, trailers=None,
-                         timestamp_start=now, timestamp_end=now)
+    data.__dict__.update(
+        http_version=b"HTTP/1.1",
+        status_code=status,
+        reason=reason,
+        headers=headers,
+        content=body,
+        trailers=None,
+        timestamp_start=now,
+        timestamp_end=now,
+    )
     resp = http.Response.__new__(http.Response)
     resp.data = data
     return resp
@@ -208,8 +220,12 @@ def prefer_h2() -> None:
 
     def alpn_select_callback(conn: Any, options: list[bytes]) -> Any:
         data = conn.get_app_data()
-        if (data["client_alpn"] is None and data["server_alpn"] is None and data["http2"]
-                and b"h2" in options):
+        if (
+            data["client_alpn"] is None
+            and data["server_alpn"] is None
+            and data["http2"]
+            and b"h2" in options
+        ):
             return b"h2"
         return original(conn, options)
 

@@ -51,15 +51,19 @@ class Passthrough:
             return  # a control call
         if in_scope(flow, self.scope):
             return
-        what = ("refused: outside the scope, replay never forwards" if flow.response
-                else "passed through, NOT recorded: outside the scope")
+        what = (
+            "refused: outside the scope, replay never forwards"
+            if flow.response
+            else "passed through, NOT recorded: outside the scope"
+        )
         self.note(flow, what)
 
     def note(self, flow: http.HTTPFlow, what: str) -> None:
         r = flow.request
         port = "" if r.port == {"http": 80, "https": 443}.get(r.scheme) else f":{r.port}"
         line = core.shared_redactor().redact_text(
-            f"{r.method} {r.pretty_host}{port}{r.path.split('?', 1)[0]} ({what})")
+            f"{r.method} {r.pretty_host}{port}{r.path.split('?', 1)[0]} ({what})"
+        )
         self.total += 1
         self.distinct[line] = self.distinct.get(line, 0) + 1
         if len(self.flows) < MAX_KEPT:
@@ -70,8 +74,9 @@ class Passthrough:
     def done(self) -> None:
         if ctx.options.fc_mode not in MODES or not self.total:
             return
-        log.warning("fc-cassette: %d request(s) outside the scope (not in the cassette):",
-                    self.total)
+        log.warning(
+            "fc-cassette: %d request(s) outside the scope (not in the cassette):", self.total
+        )
         ranked = sorted(self.distinct.items(), key=lambda kv: (-kv[1], kv[0]))
         for line, n in ranked[:SUMMARY_LINES]:
             log.warning("fc-cassette:   %dx %s", n, line)

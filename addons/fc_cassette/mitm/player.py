@@ -63,17 +63,28 @@ class Player:
             if forward_misses:
                 return False
             r = flow.request
-            return self._refuse(flow, Miss(
-                "out_of_scope", f"{r.method} {r.pretty_host}{r.path} is outside "
-                "fc-cassette's scope; replay never forwards requests"))  # refuse redacts
+            return self._refuse(
+                flow,
+                Miss(
+                    "out_of_scope",
+                    f"{r.method} {r.pretty_host}{r.path} is outside "
+                    "fc-cassette's scope; replay never forwards requests",
+                ),
+            )  # refuse redacts
         try:
             key, req = self.prepared(flow)
         except UndecodableBody as e:
             if forward_misses:
                 return False  # recording: forwarded, and refused in the response hook
-            return self._refuse(flow, Miss("unmatched", f"{flow.request.method} "
-                                           f"{flow.request.path.split('?', 1)[0]}: {e}, "
-                                           "so it cannot be matched"))
+            return self._refuse(
+                flow,
+                Miss(
+                    "unmatched",
+                    f"{flow.request.method} "
+                    f"{flow.request.path.split('?', 1)[0]}: {e}, "
+                    "so it cannot be matched",
+                ),
+            )
         got = pb.take_prepared(key, req)
         if isinstance(got, Miss):
             return False if forward_misses else self._refuse(flow, got)
@@ -83,8 +94,14 @@ class Player:
         # record, even a DEBUG one, through the whole addon chain, which cost more than
         # the rest of a hit. The shutdown summary counts hits anyway.
         if getattr(ctx.options, "termlog_verbosity", "info") == "debug":
-            log.debug("fc-cassette %s: %s %s -> %s (interaction %s)", self.label,
-                      req["method"], req["path"], flow.response.status_code, got.get("seq"))
+            log.debug(
+                "fc-cassette %s: %s %s -> %s (interaction %s)",
+                self.label,
+                req["method"],
+                req["path"],
+                flow.response.status_code,
+                got.get("seq"),
+            )
         return True
 
     def _refuse(self, flow: http.HTTPFlow, miss: Miss) -> bool:
@@ -96,8 +113,11 @@ class Player:
         """The fallback when answering raised: log it (redacted) and answer with an
         explained miss; never let a bug of ours send the request upstream."""
         messages = self.playback.redactor
-        core.log_failure(f"{self.label} failed to answer {flow.request.method} "
-                         f"{messages.redact_text(flow.request.path)}", messages)
+        core.log_failure(
+            f"{self.label} failed to answer {flow.request.method} "
+            f"{messages.redact_text(flow.request.path)}",
+            messages,
+        )
         flow.response = self.playback.error_response(type(exc).__name__)
 
     def prepared(self, flow: http.HTTPFlow) -> tuple[str, dict[str, Any]]:
@@ -117,8 +137,13 @@ class Player:
             hit = self._keys.get(raw)
             if hit is not None:
                 return hit
-        req = self.redactor.redact_entry({"request": request_record(
-            flow, inputs.headers, headers=headers, with_host=inputs.host)})
+        req = self.redactor.redact_entry(
+            {
+                "request": request_record(
+                    flow, inputs.headers, headers=headers, with_host=inputs.host
+                )
+            }
+        )
         hit = self.playback.matcher.prepare(req["request"])
         if raw is not None:
             if len(self._keys) >= KEY_CACHE_SIZE:
@@ -146,6 +171,10 @@ def load_player(path: str, settings: Settings, label: str) -> Player:
     playback = Playback(loaded, settings, Redactor(settings.redaction), compacted)
     player = Player(playback, settings, label)
     player.webhooks = loaded.webhooks  # webhook documents, in recorded order
-    log.info("fc-cassette %s: %d interactions from %s (offline: nothing is forwarded)",
-             label, len(loaded.interactions), loaded.path)
+    log.info(
+        "fc-cassette %s: %d interactions from %s (offline: nothing is forwarded)",
+        label,
+        len(loaded.interactions),
+        loaded.path,
+    )
     return player

@@ -87,6 +87,7 @@ class PlayerCache:
                 self.preloaded[real] = load()
             except Exception as e:  # raised by the get that takes it
                 self.preloaded[real] = e
+
         return job
 
     def _evict(self, keep: str) -> None:
@@ -121,13 +122,12 @@ class PlayerCache:
     def summary(self) -> list[str]:
         """Every cassette's summary lines: those that left the cache, then the others."""
         lines = [ln for summary in self.retired.values() for ln in summary]
-        return lines + [ln for e in self.entries.values()
-                        for ln in e.player.playback.summary()]
+        return lines + [ln for e in self.entries.values() for ln in e.player.playback.summary()]
 
     def missed_total(self) -> int:
-        return self.retired_missed + sum(e.player.playback.missed_total
-                                         for e in self.entries.values())
+        return self.retired_missed + sum(
+            e.player.playback.missed_total for e in self.entries.values()
+        )
 
     def upstream_refused(self) -> int:
-        return self.retired_refused + sum(e.player.upstream_refused
-                                          for e in self.entries.values())
+        return self.retired_refused + sum(e.player.upstream_refused for e in self.entries.values())

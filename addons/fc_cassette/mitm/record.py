@@ -20,10 +20,8 @@ and ``record`` exits 1 at shutdown. See docs/recording.md.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import logging
-from typing import Any
 
 from mitmproxy import ctx, http
 from mitmproxy.addonmanager import Loader
@@ -34,20 +32,28 @@ from fc_cassette.exchange import interaction
 from fc_cassette.mitm import control, core
 from fc_cassette.mitm.players import PlayerCache
 from fc_cassette.mitm.record_plan import Active, named_unknown
+from fc_cassette.mitm.record_steps import (
+    PRE_DECODED as PRE_DECODED,
+    SecretLeft as SecretLeft,
+    _decode_while_forwarded as _decode_while_forwarded,
+    _fail_closed,
+    _header,
+    _request_record as _request_record,
+    _summary_line,
+    entry_of,
+)
 from fc_cassette.mitm.record_switch import ANSWERED, GENERATION, Switching
 from fc_cassette.mitm.scope import in_scope
 from fc_cassette.mitm.webhooks_ingress import WebhookIngress, is_ingress
 from fc_cassette.playback.state import MAX_KEPT_MISSES
-from fc_cassette.redact import Redactor, learned_pattern, scan
+from fc_cassette.redact import Redactor
 from fc_cassette.redact.kinds import uses_live_key
 from fc_cassette.settings import modes as vocab
 from fc_cassette.settings.config import Settings
 from fc_cassette.stripe_api import errors as stripe_errors
-from fc_cassette.stripe_api.validation import Verdict
 
 log = logging.getLogger("fc_cassette")
-OFFLINE = ("fc-cassette record is only replaying (offline): upstream connections are "
-           "refused")
+OFFLINE = "fc-cassette record is only replaying (offline): upstream connections are refused"
 # What a client gets instead of a response that could not be recorded. 500 is what it
 # is: the proxy failed, not the request (stripe-python raises APIError). Every Stripe
 # SDK retries a 5xx (and 409) unless the response says `Stripe-Should-Retry: false`
@@ -58,20 +64,21 @@ NOT_RECORDED_STATUS = 500
 NOT_RECORDED_CODE = stripe_errors.NOT_RECORDED.code
 
 
-class SecretLeft(Exception):
-    """The scanner found a secret in a serialized entry; it must not be written."""
-
-
 def not_recorded_response(upstream_status: int, why: str) -> http.Response:
     """The Stripe-shaped error that replaces a response fc-cassette could not record
     (``why`` already redacted); see NOT_RECORDED_STATUS for the status and header."""
-    body = stripe_errors.own(stripe_errors.NOT_RECORDED,
-                             f"fc-cassette could not record this request, so its response is "
-                             f"withheld: {why}. The upstream already answered {upstream_status}: "
-                             "its effect (e.g. a created session) already happened and is not "
-                             "in the cassette. Fix the cause, then record again.")
-    return http.Response.make(NOT_RECORDED_STATUS, stripe_errors.encode(body),
-                              {**stripe_errors.NO_RETRY, "Fc-Cassette-Not-Recorded": "true"})
+    body = stripe_errors.own(
+        stripe_errors.NOT_RECORDED,
+        f"fc-cassette could not record this request, so its response is "
+        f"withheld: {why}. The upstream already answered {upstream_status}: "
+        "its effect (e.g. a created session) already happened and is not "
+        "in the cassette. Fix the cause, then record again.",
+    )
+    return http.Response.make(
+        NOT_RECORDED_STATUS,
+        stripe_errors.encode(body),
+        {**stripe_errors.NO_RETRY, "Fc-Cassette-Not-Recorded": "true"},
+    )
 
 
 def _refuse_live(flow: http.HTTPFlow) -> None:
@@ -80,9 +87,11 @@ def _refuse_live(flow: http.HTTPFlow) -> None:
         "fc-cassette record refuses requests made with live-mode keys (sk_live_/rk_live_): "
         "nothing was forwarded. To record live traffic, set record.allow_live_keys: true in "
         "the config or --set fc_allow_live=true (pytest: the fc_cassette_config fixture "
-        "{'record': {'allow_live_keys': True}} or an --fc-config file; --set does not apply).")
-    flow.response = http.Response.make(403, stripe_errors.encode(body),
-                                       dict(stripe_errors.NO_RETRY))
+        "{'record': {'allow_live_keys': True}} or an --fc-config file; --set does not apply).",
+    )
+    flow.response = http.Response.make(
+        403, stripe_errors.encode(body), dict(stripe_errors.NO_RETRY)
+    )
 
 
 class Record(Switching):
@@ -115,10 +124,13 @@ class Record(Switching):
         self.addons = [WebhookIngress(self)]  # its request hook runs after this one's
 
     def load(self, loader: Loader) -> None:
-        loader.add_option("fc_record_mode", str, "",
-                          vocab.option_help())
-        loader.add_option("fc_allow_live", bool, False,
-                          "Record: forward and record requests made with live-mode keys.")
+        loader.add_option("fc_record_mode", str, "", vocab.option_help())
+        loader.add_option(
+            "fc_allow_live",
+            bool,
+            False,
+            "Record: forward and record requests made with live-mode keys.",
+        )
 
     def request(self, flow: http.HTTPFlow) -> None:
         if not core.active("record") or flow.response or is_ingress(flow):
@@ -139,9 +151,11 @@ class Record(Switching):
                 replay_only.fail(flow, e)
                 flow.metadata[ANSWERED] = True
             else:
-                core.log_failure(f"record failed on {flow.request.method} "
-                                 f"{self.redactor.redact_text(flow.request.path)}",
-                                 self.redactor)
+                core.log_failure(
+                    f"record failed on {flow.request.method} "
+                    f"{self.redactor.redact_text(flow.request.path)}",
+                    self.redactor,
+                )
         if playback is not None and playback.missed != missed:
             control.note_news()  # a harness asks for the status only on news
 
@@ -153,9 +167,12 @@ class Record(Switching):
         if writing and uses_live_key(flow) and not self.settings.record.allow_live_keys:
             _refuse_live(flow)
             flow.metadata[ANSWERED] = True
-            log.warning("fc-cassette record: refused a request made with a live-mode key "
-                        "(%s %s); nothing was forwarded", flow.request.method,
-                        self.redactor.redact_text(flow.request.path))
+            log.warning(
+                "fc-cassette record: refused a request made with a live-mode key "
+                "(%s %s); nothing was forwarded",
+                flow.request.method,
+                self.redactor.redact_text(flow.request.path),
+            )
             return
         # the same Player as replay: a mode that only replays behaves as replay does;
         # one that writes serves hits and forwards the rest (recorded on the way back)
@@ -167,9 +184,12 @@ class Record(Switching):
     def response(self, flow: http.HTTPFlow) -> None:
         if core.active("record") and self._switched_away(flow):
             return
-        if (not core.active("record") or flow.metadata.get(ANSWERED)
-                or (self.writer is None and not self.stopping)
-                or not in_scope(flow, self.settings.scope)):
+        if (
+            not core.active("record")
+            or flow.metadata.get(ANSWERED)
+            or (self.writer is None and not self.stopping)
+            or not in_scope(flow, self.settings.scope)
+        ):
             return
         if self.writer is None:  # a response still under way when shutdown closed it
             path = self.redactor.redact_text(interaction.split_path(flow.request.path)[0])
@@ -181,8 +201,7 @@ class Record(Switching):
             self.failed += 1
             path = self.redactor.redact_text(interaction.split_path(flow.request.path)[0])
             core.log_failure(f"NOT recorded {flow.request.method} {path}", self.redactor)
-            self._not_recorded(flow, path, f"an internal error ({type(e).__name__}, "
-                                           "see the log)")
+            self._not_recorded(flow, path, f"an internal error ({type(e).__name__}, see the log)")
 
     def _record(self, flow: http.HTTPFlow) -> None:
         # (response() called it with a writer, on a flow with a response)
@@ -195,14 +214,7 @@ class Record(Switching):
             path = self.redactor.redact_text(flow.request.path.split("?", 1)[0])
             self._not_recorded(flow, path, self.redactor.redact_text(str(e)))
             return
-        entry: dict[str, Any] = {"request": request, "response": response}
-        reports = interaction.validate(request, response)
-        if reports is not None:
-            entry["validation"] = {k: r.as_dict() for k, r in reports.items()}
-        if (self.settings.record.timing and flow.response.timestamp_end
-                and flow.request.timestamp_start):
-            entry["duration_ms"] = round(
-                (flow.response.timestamp_end - flow.request.timestamp_start) * 1000, 1)
+        entry, reports = entry_of(flow, request, response, self.settings.record.timing)
         entry = self.redactor.redact_entry(entry)
         unknown = named_unknown(entry, self.active)
         if unknown is not None:  # new_episodes would keep a 404 that replays forever
@@ -213,10 +225,18 @@ class Record(Switching):
         try:
             self._lock_now()  # a cassette in a folder that did not exist: locked now
             seq = self.writer.append(  # the redacted entry's version: it goes in the header
-                entry, stripe_version=_header(entry["request"], "stripe-version"),
-                check=lambda text: _fail_closed(text, self.redactor.learned))
-        except (cassette_io.CassetteFull, cassette_io.CassetteGone, SecretLeft,
-                cassette_io.Unloadable, cassette_io.CassetteError, OSError) as e:
+                entry,
+                stripe_version=_header(entry["request"], "stripe-version"),
+                check=lambda text: _fail_closed(text, self.redactor.learned),
+            )
+        except (
+            cassette_io.CassetteFull,
+            cassette_io.CassetteGone,
+            SecretLeft,
+            cassette_io.Unloadable,
+            cassette_io.CassetteError,
+            OSError,
+        ) as e:
             if isinstance(e, (SecretLeft, cassette_io.Unloadable)):
                 self.refused += 1
             else:
@@ -229,8 +249,11 @@ class Record(Switching):
             self.lock.cover(self.writer.path)  # the file it created: hard links share it
         # every piece of the line is redacted (see _summary_line): the log filter need
         # not redact it again
-        log.info("fc-cassette record: %s", _summary_line(seq, entry, reports, self.redactor),
-                 extra={core.PRE_REDACTED: True})
+        log.info(
+            "fc-cassette record: %s",
+            _summary_line(seq, entry, reports, self.redactor),
+            extra={core.PRE_REDACTED: True},
+        )
 
     def record_webhook(self, event: dict, app_status: int | None) -> str | None:
         """Append a webhook document after the last interaction (see
@@ -243,19 +266,31 @@ class Record(Switching):
             self._webhook_ids = (writer, set())
         if event["id"] in self._webhook_ids[1]:
             return None
-        doc = self.redactor.redact_entry({"webhook": {
-            "after": writer.count, "id": event["id"], "type": event["type"],
-            "app_status": app_status, "body": {"json": event}}})
+        doc = self.redactor.redact_entry(
+            {
+                "webhook": {
+                    "after": writer.count,
+                    "id": event["id"],
+                    "type": event["type"],
+                    "app_status": app_status,
+                    "body": {"json": event},
+                }
+            }
+        )
         created = writer.existing is None and getattr(writer, "_fd", None) is None
         try:
-            writer.append(doc, stripe_version=event.get("api_version"), numbered=False,
-                          check=lambda text: _fail_closed(text, self.redactor.learned))
-        except (cassette_io.CassetteFull, cassette_io.CassetteGone, SecretLeft,
-                OSError) as e:
+            writer.append(
+                doc,
+                stripe_version=event.get("api_version"),
+                numbered=False,
+                check=lambda text: _fail_closed(text, self.redactor.learned),
+            )
+        except (cassette_io.CassetteFull, cassette_io.CassetteGone, SecretLeft, OSError) as e:
             self.refused += isinstance(e, SecretLeft)
             why = self._why(e)
-            self._list_not_recorded(f"webhook {doc['webhook']['id']} "
-                                    f"{doc['webhook']['type']}: {why}")
+            self._list_not_recorded(
+                f"webhook {doc['webhook']['id']} {doc['webhook']['type']}: {why}"
+            )
             return why
         self._webhook_ids[1].add(event["id"])
         self.webhooks_recorded += 1
@@ -263,9 +298,13 @@ class Record(Switching):
             self.written.add(self.state.real)
         if created and self.lock is not None:
             self.lock.cover(writer.path)
-        log.info("fc-cassette record: webhook %s %s after #%d -> app %s",
-                 doc["webhook"]["id"], doc["webhook"]["type"], writer.count,
-                 app_status if app_status is not None else "unreachable")
+        log.info(
+            "fc-cassette record: webhook %s %s after #%d -> app %s",
+            doc["webhook"]["id"],
+            doc["webhook"]["type"],
+            writer.count,
+            app_status if app_status is not None else "unreachable",
+        )
         return None
 
     def _why(self, e: Exception) -> str:
@@ -273,14 +312,18 @@ class Record(Switching):
         if isinstance(e, cassette_io.CassetteGone):
             if self._gone_said is not self.writer:  # once; each flow still gets its line
                 self._gone_said = self.writer
-                log.error("fc-cassette record: %s; nothing more is recorded into it "
-                          "(stop and record again)", self.redactor.redact_text(str(e)))
+                log.error(
+                    "fc-cassette record: %s; nothing more is recorded into it "
+                    "(stop and record again)",
+                    self.redactor.redact_text(str(e)),
+                )
             return self.redactor.redact_text(str(e))
         if isinstance(e, OSError):
             name = errno.errorcode.get(e.errno or 0, "")
             return self.redactor.redact_text(
                 f"cannot write the cassette {self.writer.path if self.writer else ''}: "
-                f"{e.strerror or e}" + (f" ({name})" if name else ""))
+                f"{e.strerror or e}" + (f" ({name})" if name else "")
+            )
         return self.redactor.redact_text(str(e))
 
     def _not_recorded(self, flow: http.HTTPFlow, path: str, why: str) -> None:
@@ -291,8 +334,11 @@ class Record(Switching):
         flow.marked = ":no_entry:"
         flow.comment = f"fc-cassette: NOT recorded: {why}"
         line = f"{flow.request.method} {path}: {why} (upstream answered {status})"
-        log.error("fc-cassette record: NOT recorded %s; the client got a %d error instead",
-                  line, NOT_RECORDED_STATUS)
+        log.error(
+            "fc-cassette record: NOT recorded %s; the client got a %d error instead",
+            line,
+            NOT_RECORDED_STATUS,
+        )
         self._list_not_recorded(line)
         flow.response = not_recorded_response(status, why)
 
@@ -310,22 +356,33 @@ class Record(Switching):
         replay: an upstream connection still tried (e.g. raw bytes through CONNECT,
         or connection_strategy=eager) is refused."""
         active = self.active
-        if (core.active("record") and active is not None and active.writer is None
-                and active.player is not None):
+        if (
+            core.active("record")
+            and active is not None
+            and active.writer is None
+            and active.player is not None
+        ):
             self.upstream_refused += 1
             active.player.refuse_connect(data, OFFLINE)
 
     def error(self, flow: http.HTTPFlow) -> None:
         """A forwarded flow that ended without a response (upstream unreachable, reset):
         nothing to record, and the log says so."""
-        if (not core.active("record") or self.writer is None or flow.response is not None
-                or flow.metadata.get(ANSWERED) or not in_scope(flow, self.settings.scope)):
+        if (
+            not core.active("record")
+            or self.writer is None
+            or flow.response is not None
+            or flow.metadata.get(ANSWERED)
+            or not in_scope(flow, self.settings.scope)
+        ):
             return
         self.no_response += 1
         reason = flow.error.msg if flow.error else "no response"
-        line = (f"{flow.request.method} "
-                f"{self.redactor.redact_text(interaction.split_path(flow.request.path)[0])}: "
-                f"no response from upstream: {self.redactor.redact_text(reason)}")
+        line = (
+            f"{flow.request.method} "
+            f"{self.redactor.redact_text(interaction.split_path(flow.request.path)[0])}: "
+            f"no response from upstream: {self.redactor.redact_text(reason)}"
+        )
         log.warning("fc-cassette record: NOT recorded %s", line)
         self._list_not_recorded(line)  # the cassette lacks it: the test should know
 
@@ -334,15 +391,25 @@ class Record(Switching):
             if self.active is not None:  # the last cassette's own summary
                 self._summarize(self.active)
             replayed = self.playback.served if self.playback else 0
-            log.info("fc-cassette record: recorded %d, replayed %d, refused (fail closed) "
-                     "%d, failed %d, no response %d, upstream connections refused %d",
-                     self.recorded, replayed, self.refused, self.failed, self.no_response,
-                     self.upstream_refused)
+            log.info(
+                "fc-cassette record: recorded %d, replayed %d, refused (fail closed) "
+                "%d, failed %d, no response %d, upstream connections refused %d",
+                self.recorded,
+                replayed,
+                self.refused,
+                self.failed,
+                self.no_response,
+                self.upstream_refused,
+            )
             if self.not_recorded_total:
-                log.error("fc-cassette record: %d in-scope exchange(s) not recorded (%d "
-                          "response(s) withheld because they could not be recorded, %d "
-                          "without a response): exit 1", self.not_recorded_total,
-                          self.not_recorded_total - self.no_response, self.no_response)
+                log.error(
+                    "fc-cassette record: %d in-scope exchange(s) not recorded (%d "
+                    "response(s) withheld because they could not be recorded, %d "
+                    "without a response): exit 1",
+                    self.not_recorded_total,
+                    self.not_recorded_total - self.no_response,
+                    self.no_response,
+                )
             if not self.requests:
                 self._nothing_seen()
             self.stopping = self.writer is not None
@@ -354,12 +421,15 @@ class Record(Switching):
         """No request reached the proxy: the app is not pointed at it. Said loudly (a
         'recorded 0' line reads like success), and exit 1 under --strict."""
         strict = bool(getattr(ctx.options, "fc_strict", False))
-        log.error("fc-cassette record: NO request reached the proxy, so nothing was recorded "
-                  "and no cassette was written. Point the app's Stripe API base at this "
-                  "proxy (stripe-python: StripeClient(..., base_addresses={'api': "
-                  "'http://127.0.0.1:PORT'}); stripe-node: host, port and protocol 'http'), "
-                  "or run with --forward and set HTTPS_PROXY and the CA (docs/forward-mode.md)"
-                  "%s", ": exit 1 (--strict)" if strict else "")
+        log.error(
+            "fc-cassette record: NO request reached the proxy, so nothing was recorded "
+            "and no cassette was written. Point the app's Stripe API base at this "
+            "proxy (stripe-python: StripeClient(..., base_addresses={'api': "
+            "'http://127.0.0.1:PORT'}); stripe-node: host, port and protocol 'http'), "
+            "or run with --forward and set HTTPS_PROXY and the CA (docs/forward-mode.md)"
+            "%s",
+            ": exit 1 (--strict)" if strict else "",
+        )
         if strict:
             self.exit_code = 1
 
@@ -372,77 +442,3 @@ class Record(Switching):
             self.lock.release()
             self.lock = None
         self.state = None
-
-
-PRE_DECODED = "fc-cassette/request-record"  # flow.metadata: (fingerprint, record)
-
-
-def _fingerprint(flow: http.HTTPFlow) -> tuple:
-    """Everything :func:`interaction.request_record` reads from a request."""
-    r = flow.request
-    return (r.method, r.scheme, r.pretty_host, r.port, r.path, r.headers.fields,
-            r.raw_content)
-
-
-def _decode_while_forwarded(flow: http.HTTPFlow, active: Active) -> None:
-    """Decode the request of a flow about to be forwarded (and recorded) while the
-    upstream answers: scheduled on the event loop, it runs once mitmproxy awaits the
-    upstream, off the response's critical path. The response hook uses it only if the
-    request is still exactly what was decoded (:func:`_request_record`). Redaction
-    stays in the response hook: placeholder numbers follow the cassette's order, and
-    credentials learned from the response come first (:meth:`Redactor.redact_entry`)."""
-    def decode() -> None:
-        if flow.response is not None or not in_scope(flow, active.settings.scope):
-            return
-        try:
-            flow.metadata[PRE_DECODED] = (_fingerprint(flow), interaction.request_record(flow))
-        except Exception:  # noqa: BLE001 - decided again (and refused) in the response hook
-            flow.metadata.pop(PRE_DECODED, None)
-    try:
-        asyncio.get_running_loop().call_soon(decode)
-    except RuntimeError:  # no event loop (a unit test calling the hook): nothing to overlap
-        pass
-
-
-def _request_record(flow: http.HTTPFlow) -> dict:
-    """The request's record: decoded while it was forwarded if it has not changed since."""
-    pre = flow.metadata.pop(PRE_DECODED, None)
-    if pre is not None and pre[0] == _fingerprint(flow):
-        return pre[1]  # (popped: used once; redaction makes a copy, never edits it)
-    return interaction.request_record(flow)
-
-
-def _header(record: dict, name: str) -> str | None:
-    for k, v in record["headers"].items():
-        if k.lower() == name:
-            return v if isinstance(v, str) else v[0]
-    return None
-
-
-def _fail_closed(text: str, learned: dict[str, str] | None = None) -> None:
-    findings = scan(text)
-    if learned and learned_pattern(learned).search(text):
-        raise SecretLeft("a credential learned from an Authorization header is left "
-                         "after redaction")
-    if findings:
-        kinds = ", ".join(sorted({f.kind for f in findings}))
-        raise SecretLeft(f"the secret scanner found {len(findings)} secret(s) left after "
-                         f"redaction ({kinds})")
-
-
-def _summary_line(seq: int, entry: dict[str, Any], reports: dict[str, Any] | None,
-                  redactor: Redactor) -> str:
-    """``#3 POST /v1/financial_connections/sessions -> 200 fcsess_… valid``, redacted:
-    method, path and id come from the redacted entry; the verdict's drift paths are the
-    traffic's own keys, which can carry a secret, so it is redacted here. Each piece
-    is redacted alone: our own text stands between any two pieces of the traffic (the
-    status, the verdict's first words), so no secret of the traffic spans two."""
-    req, resp = entry["request"], entry["response"]
-    body = interaction.body_value(resp.get("body"))
-    sid = body.get("id") if isinstance(body, dict) else None
-    parts = [f"#{seq} {req['method']} {req['path']} -> {resp['status']}"]
-    if sid:
-        parts.append(str(sid))
-    if reports:
-        parts.append(redactor.redact_text(Verdict(reports).summary()))
-    return " ".join(parts)

@@ -56,11 +56,18 @@ class Active:
         except FileNotFoundError:
             return
         except OSError as e:
-            log.error("fc-cassette record (rewrite) %s: nothing recorded, and the old "
-                      "cassette cannot be removed: %s", self.path, e.strerror or e)
+            log.error(
+                "fc-cassette record (rewrite) %s: nothing recorded, and the old "
+                "cassette cannot be removed: %s",
+                self.path,
+                e.strerror or e,
+            )
             return
-        log.info("fc-cassette record (rewrite) %s: nothing recorded, so the old cassette "
-                 "is removed (rewrite: the cassette is what this run records)", self.path)
+        log.info(
+            "fc-cassette record (rewrite) %s: nothing recorded, so the old cassette "
+            "is removed (rewrite: the cassette is what this run records)",
+            self.path,
+        )
 
     def release(self, keep: RecordingLock | None = None) -> None:
         """Close the writer (every append was fsynced already), then release the lock
@@ -86,7 +93,9 @@ def named_unknown(entry: dict, active: Active | None) -> str | None:
     if found is None:
         return None
     rid, seq = found
-    return (f"the upstream answered 404 for {rid}, an id the cassette's interaction {seq} "
-            f"returned: it exists only in the cassette, because new_episodes replayed the "
-            f"request that created it; record the whole test again: "
-            f"{record_command(Where(matcher.cassette, matcher.upstream), 'all')}")
+    return (
+        f"the upstream answered 404 for {rid}, an id the cassette's interaction {seq} "
+        f"returned: it exists only in the cassette, because new_episodes replayed the "
+        f"request that created it; record the whole test again: "
+        f"{record_command(Where(matcher.cassette, matcher.upstream), 'all')}"
+    )

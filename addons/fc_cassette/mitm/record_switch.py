@@ -60,6 +60,7 @@ class Switching:
     addons: list[WebhookIngress]  # Record's sub-addons (its webhook ingress)
 
     if TYPE_CHECKING:  # Record's, called back
+
         def close(self) -> None: ...
         def _not_recorded(self, flow: http.HTTPFlow, path: str, why: str) -> None: ...
 
@@ -140,7 +141,8 @@ class Switching:
         except (MissingCassette, cassette_io.CassetteError) as e:
             self._drop(lock)
             raise exceptions.OptionsError(
-                f"{path}: {e}" if isinstance(e, MissingCassette) else str(e)) from None
+                f"{path}: {e}" if isinstance(e, MissingCassette) else str(e)
+            ) from None
         self._drop(lock, keep=active.lock)  # a recorder that only replays needs no lock
         self._retire(keep=active.lock)
         self._generation += 1
@@ -154,22 +156,30 @@ class Switching:
         if lock is not None and lock is not keep and lock is not self.lock:
             lock.release()
 
-    def _open(self, path: Path, real: str, mode: RecordMode, settings: Settings,
-              lock: RecordingLock | None) -> Active:
+    def _open(
+        self,
+        path: Path,
+        real: str,
+        mode: RecordMode,
+        settings: Settings,
+        lock: RecordingLock | None,
+    ) -> Active:
         """What ``mode`` needs for the cassette at ``path`` (see :func:`plan`), opened."""
         p = plan(mode, path.exists(), real in self.written)
-        active = Active(path, real, mode, settings, p, counts=self._counts(),
-                        generation=self._generation + 1)
+        active = Active(
+            path, real, mode, settings, p, counts=self._counts(), generation=self._generation + 1
+        )
         if not p.record:  # replaying only: from the cache (a switch back parses nothing)
-            active.player = self.cache.get(
-                real, lambda: load_player(str(path), settings, "record"))
+            active.player = self.cache.get(real, lambda: load_player(str(path), settings, "record"))
             active.redactor = active.player.playback.redactor
             return active
         existing, active.redactor = None, Redactor(settings.redaction)
         if not p.load and os.path.lexists(real) and not looks_like_cassette(real):
             raise cassette_io.CassetteError(
-                path, f"not an fc-cassette cassette: record mode {mode!r} replaces only "
-                      "cassettes (move the file away or choose another path)")
+                path,
+                f"not an fc-cassette cassette: record mode {mode!r} replaces only "
+                "cassettes (move the file away or choose another path)",
+            )
         if p.load:
             existing = cassette_io.load(path)
             for w in existing.warnings:
@@ -179,23 +189,30 @@ class Switching:
             # the rest of the cassette; nothing of a key is stored, so the numbers cannot
             # tell keys apart across runs); otherwise numbers continue after the file's.
             # One numbering for the entries and the miss explanations.
-            active.redactor = Redactor(settings.redaction, existing=existing.text
-                                       if not p.replay else "")
+            active.redactor = Redactor(
+                settings.redaction, existing=existing.text if not p.replay else ""
+            )
             if p.continues and self.redactor.rules == settings.redaction:
                 active.redactor = self.redactor  # it knows which secret got which number
             if p.replay:
-                active.player = Player(Playback(existing, settings, active.redactor),
-                                       settings, "record")
+                active.player = Player(
+                    Playback(existing, settings, active.redactor), settings, "record"
+                )
         active.lock = lock
         active.lock_later = lock is None and not os.path.isdir(os.path.dirname(real))
-        active.writer = cassette_io.Writer(path, existing=existing if p.append else None,
-                                           fsync=settings.record.fsync)
+        active.writer = cassette_io.Writer(
+            path, existing=existing if p.append else None, fsync=settings.record.fsync
+        )
         return active
 
     def _counts(self) -> dict[str, int]:
-        return {"recorded": self.recorded, "refused": self.refused, "failed": self.failed,
-                "no_response": self.no_response,
-                "not_recorded": len(self.not_recorded)}
+        return {
+            "recorded": self.recorded,
+            "refused": self.refused,
+            "failed": self.failed,
+            "no_response": self.no_response,
+            "not_recorded": len(self.not_recorded),
+        }
 
     def _retire(self, keep: RecordingLock | None = None) -> None:
         """Leave the active cassette: its summary logged, its writer closed and its lock
@@ -209,10 +226,18 @@ class Switching:
         now = self._counts()
         delta = {k: now[k] - active.counts.get(k, 0) for k in now}
         pb = active.player.playback if active.player is not None else None
-        log.info("fc-cassette record (%s) %s: recorded %d, replayed %d, missed %d, refused "
-                 "(fail closed) %d, failed %d, no response %d", active.mode, active.path,
-                 delta["recorded"], pb.served if pb else 0, pb.missed if pb else 0,
-                 delta["refused"], delta["failed"], delta["no_response"])
+        log.info(
+            "fc-cassette record (%s) %s: recorded %d, replayed %d, missed %d, refused "
+            "(fail closed) %d, failed %d, no response %d",
+            active.mode,
+            active.path,
+            delta["recorded"],
+            pb.served if pb else 0,
+            pb.missed if pb else 0,
+            delta["refused"],
+            delta["failed"],
+            delta["no_response"],
+        )
 
     # the control endpoint's target (see control.Target)
     def preload(self, cassette: str, record_mode: RecordMode | None) -> Callable[[], None] | None:
@@ -221,8 +246,9 @@ class Switching:
         settings = self.settings
         real = os.path.realpath(cassette)
         try:
-            if plan(record_mode or settings.record.mode, os.path.isfile(real),
-                    real in self.written).record:
+            if plan(
+                record_mode or settings.record.mode, os.path.isfile(real), real in self.written
+            ).record:
                 return None
         except ValueError:
             return None
@@ -246,22 +272,37 @@ class Switching:
         active = self.active
         if active is None:
             return None
-        status = self.playback.status() if self.playback is not None else {
-            "cassette": str(active.path), "served": 0, "misses": [], "unused": [],
-            "never_used": []}
-        return {**status, "record_mode": active.mode, "recording": active.plan.record,
-                "not_recorded": self.not_recorded[active.counts.get("not_recorded", 0):],
-                "passthrough": control.passthrough(),
-                **({"webhooks": self.addons[0].status()} if getattr(self, "addons", None)
-                   else {})}
+        status = (
+            self.playback.status()
+            if self.playback is not None
+            else {
+                "cassette": str(active.path),
+                "served": 0,
+                "misses": [],
+                "unused": [],
+                "never_used": [],
+            }
+        )
+        return {
+            **status,
+            "record_mode": active.mode,
+            "recording": active.plan.record,
+            "not_recorded": self.not_recorded[active.counts.get("not_recorded", 0) :],
+            "passthrough": control.passthrough(),
+            **({"webhooks": self.addons[0].status()} if getattr(self, "addons", None) else {}),
+        }
 
     def _switched_away(self, flow: http.HTTPFlow) -> bool:
         """A forwarded flow whose cassette is no longer the active one (a ``use`` came
         in between): it is not recorded into the new one; the client gets the explained
         error of a response that could not be recorded, and ``not_recorded`` lists it."""
         arrived = flow.metadata.get(GENERATION)
-        if (arrived is None or flow.metadata.get(ANSWERED) or self.active is None
-                or arrived == self.active.generation):
+        if (
+            arrived is None
+            or flow.metadata.get(ANSWERED)
+            or self.active is None
+            or arrived == self.active.generation
+        ):
             return False
         flow.metadata[ANSWERED] = True
         path = self.redactor.redact_text(flow.request.path.split("?", 1)[0])
@@ -286,7 +327,8 @@ class Switching:
         if not os.path.isdir(os.path.dirname(real)):
             if any(len(os.fsencode(part)) > 255 for part in Path(real).parts):
                 raise exceptions.OptionsError(  # what making its folders would say
-                    f"{path}: not a usable cassette path: {os.strerror(errno.ENAMETOOLONG)}")
+                    f"{path}: not a usable cassette path: {os.strerror(errno.ENAMETOOLONG)}"
+                )
             return None  # nothing there to read or to race for: see _lock_now
         try:
             return RecordingLock.acquire(path)
@@ -294,10 +336,14 @@ class Switching:
             raise exceptions.OptionsError(str(e)) from None
         except OSError as e:
             if path.is_file() and not plan(mode, True, False).record:  # it only replays
-                log.info("fc-cassette record: cannot create the recording lock %s (%s); "
-                         "'%s' on an existing cassette only replays, unlocked",
-                         lock_path(path), e.strerror or e, mode)
+                log.info(
+                    "fc-cassette record: cannot create the recording lock %s (%s); "
+                    "'%s' on an existing cassette only replays, unlocked",
+                    lock_path(path),
+                    e.strerror or e,
+                    mode,
+                )
                 return None
             raise exceptions.OptionsError(
-                f"{path}: cannot create the recording lock {lock_path(path)}: "
-                f"{e.strerror or e}") from None
+                f"{path}: cannot create the recording lock {lock_path(path)}: {e.strerror or e}"
+            ) from None

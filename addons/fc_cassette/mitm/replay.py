@@ -57,9 +57,13 @@ class Replay:
         return self.player.playback if self.player is not None else None
 
     def load(self, loader: Loader) -> None:
-        loader.add_option("fc_usage_out", str, "",
-                          "Replay: at shutdown, write which interactions were served to "
-                          "this file (a usage file for 'fc-cassette prune').")
+        loader.add_option(
+            "fc_usage_out",
+            str,
+            "",
+            "Replay: at shutdown, write which interactions were served to "
+            "this file (a usage file for 'fc-cassette prune').",
+        )
 
     def configure(self, updated: set[str]) -> None:
         if "fc_mode" in updated:
@@ -67,8 +71,7 @@ class Replay:
         if not self.on or not updated & {"fc_mode", "fc_cassette", "fc_config"}:
             return
         # a cassette chosen through the control endpoint stays (unless fc_cassette changes)
-        path = self.path if "fc_cassette" not in updated and self.path else \
-            ctx.options.fc_cassette
+        path = self.path if "fc_cassette" not in updated and self.path else ctx.options.fc_cassette
         if not path:
             raise exceptions.OptionsError("replay needs a cassette: --set fc_cassette=FILE")
         settings = core.settings()
@@ -89,12 +92,14 @@ class Replay:
         core.share_redactor(self.player.playback.redactor)
 
     # the control endpoint's target (see control.Target)
-    def preload(self, cassette: str,
-                record_mode: modes.RecordMode | None) -> Callable[[], None] | None:
+    def preload(
+        self, cassette: str, record_mode: modes.RecordMode | None
+    ) -> Callable[[], None] | None:
         """A job parsing ``cassette`` off the event loop before ``use`` (None: cached)."""
         settings = self.settings
-        return self.cache.preload(os.path.realpath(cassette),
-                                  lambda: load_player(cassette, settings, "replay"))
+        return self.cache.preload(
+            os.path.realpath(cassette), lambda: load_player(cassette, settings, "replay")
+        )
 
     def use(self, cassette: str, record_mode: modes.RecordMode | None) -> None:
         try:
@@ -114,9 +119,14 @@ class Replay:
     def control_status(self) -> dict[str, Any] | None:
         if self.player is None:
             return None
-        return {**self.player.playback.status(), "record_mode": "none", "recording": False,
-                "not_recorded": [], "passthrough": control.passthrough(),
-                "webhooks": self.webhooks.status(self.player)}
+        return {
+            **self.player.playback.status(),
+            "record_mode": "none",
+            "recording": False,
+            "not_recorded": [],
+            "passthrough": control.passthrough(),
+            "webhooks": self.webhooks.status(self.player),
+        }
 
     def request(self, flow: http.HTTPFlow) -> None:
         if not self.on or self.player is None or flow.response:
@@ -165,8 +175,11 @@ class Replay:
         try:
             cassette_usage.write(target, self.cache.usage())
         except (OSError, cassette_usage.UsageError) as e:
-            log.error("fc-cassette replay: cannot write the usage file %s: %s", target,
-                      getattr(e, "strerror", None) or e)
+            log.error(
+                "fc-cassette replay: cannot write the usage file %s: %s",
+                target,
+                getattr(e, "strerror", None) or e,
+            )
             self.exit_code = 1
             return
         log.info("fc-cassette replay: usage written to %s", target)

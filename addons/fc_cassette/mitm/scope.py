@@ -53,7 +53,7 @@ def split_host(hostport: str) -> str:
     """The host of a ``Host`` header value (``h``, ``h:port``, ``[v6]:port``)."""
     value = hostport.strip()
     if value.startswith("["):
-        return value[:value.find("]") + 1] if "]" in value else value
+        return value[: value.find("]") + 1] if "]" in value else value
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
@@ -72,8 +72,11 @@ def own_address(host: str, port: int | None, sockname: tuple[Any, ...] | None) -
     if not sockname or port != sockname[1]:
         return False
     addr = _address(host)
-    return (is_loopback(host) or (addr is not None and addr in _UNSPECIFIED)
-            or same_host(host, str(sockname[0])))
+    return (
+        is_loopback(host)
+        or (addr is not None and addr in _UNSPECIFIED)
+        or same_host(host, str(sockname[0]))
+    )
 
 
 @lru_cache(maxsize=8)
@@ -86,8 +89,9 @@ def addressed_to_proxy(flow: http.HTTPFlow) -> bool:
     mode = flow.client_conn.proxy_mode
     if mode.type_name == "reverse":
         return True
-    return (flow.request.scheme == "http"
-            and own_address(flow.request.host, flow.request.port, flow.client_conn.sockname))
+    return flow.request.scheme == "http" and own_address(
+        flow.request.host, flow.request.port, flow.client_conn.sockname
+    )
 
 
 def client_host(flow: http.HTTPFlow) -> str:

@@ -52,35 +52,63 @@ class Simulate:
         self._timer_due: float | None = None
 
     def load(self, loader: Loader) -> None:
-        loader.add_option("fc_seed", int, USE_CONFIG_SEED,
-                          "Simulate: seed for ids and secrets (-1: the config's simulate.seed).")
-        loader.add_option("fc_webhook_urls", Sequence[str], [],
-                          "Simulate: URLs every event is delivered to (replace the config's "
-                          "simulate.webhooks).")
-        loader.add_option("fc_accept_unknown_customers", bool, False,
-                          "Simulate: accept customer ids never created in the simulator "
-                          "(the config's simulate.accept_unknown_customers).")
-        loader.add_option("fc_webhook_secrets", Sequence[str], [],
-                          "Simulate: the whsec_ secret of each fc_webhook_urls entry (one "
-                          "secret: for every URL).")
+        loader.add_option(
+            "fc_seed",
+            int,
+            USE_CONFIG_SEED,
+            "Simulate: seed for ids and secrets (-1: the config's simulate.seed).",
+        )
+        loader.add_option(
+            "fc_webhook_urls",
+            Sequence[str],
+            [],
+            "Simulate: URLs every event is delivered to (replace the config's simulate.webhooks).",
+        )
+        loader.add_option(
+            "fc_accept_unknown_customers",
+            bool,
+            False,
+            "Simulate: accept customer ids never created in the simulator "
+            "(the config's simulate.accept_unknown_customers).",
+        )
+        loader.add_option(
+            "fc_webhook_secrets",
+            Sequence[str],
+            [],
+            "Simulate: the whsec_ secret of each fc_webhook_urls entry (one "
+            "secret: for every URL).",
+        )
 
     def configure(self, updated: set[str]) -> None:
         if not core.active("simulate"):
             self._stop()
             return
-        if self.simulator is None or updated & {"fc_mode", "fc_seed", "fc_config",
-                                                "fc_webhook_urls", "fc_webhook_secrets",
-                                                "fc_accept_unknown_customers"}:
+        if self.simulator is None or updated & {
+            "fc_mode",
+            "fc_seed",
+            "fc_config",
+            "fc_webhook_urls",
+            "fc_webhook_secrets",
+            "fc_accept_unknown_customers",
+        }:
             sim = core.settings().simulate
             seed = sim.seed  # fc_seed applied (core: config.with_options)
             targets = webhook_targets(sim)
             self._stop()
-            self.simulator = Simulator(seed=seed, clock_start=sim.clock_start,
-                                       webhooks=targets, settle_after_s=sim.settle_after_s,
-                                       accept_unknown_customers=sim.accept_unknown_customers)
+            self.simulator = Simulator(
+                seed=seed,
+                clock_start=sim.clock_start,
+                webhooks=targets,
+                settle_after_s=sim.settle_after_s,
+                accept_unknown_customers=sim.accept_unknown_customers,
+            )
             self.deliverer = Deliverer()
-            log.info("fc-cassette simulate: seed %d, clock starts at %d, %d webhook "
-                     "target(s)", seed, sim.clock_start, len(targets))
+            log.info(
+                "fc-cassette simulate: seed %d, clock starts at %d, %d webhook target(s)",
+                seed,
+                sim.clock_start,
+                len(targets),
+            )
 
     def _stop(self) -> None:
         if self._timer is not None:
@@ -107,9 +135,13 @@ class Simulate:
         flow.response = http.Response.make(resp.status, resp.body, resp.headers)
         self._after()
         # redacted before clipping: a clip through a key would hide it from redaction
-        log.info("simulate: %s %s -> %d %s", req.method,
-                 _clip(self.redactor.redact_text(split.path)), resp.status,
-                 _summary(resp.status, resp.body))
+        log.info(
+            "simulate: %s %s -> %d %s",
+            req.method,
+            _clip(self.redactor.redact_text(split.path)),
+            resp.status,
+            _summary(resp.status, resp.body),
+        )
 
     # ------------------------------------------------------------------- events
     def _after(self) -> None:
@@ -118,8 +150,9 @@ class Simulate:
         if sim is None or deliverer is None:
             return
         for out in sim.take_deliveries():
-            deliverer.submit(out.target.url, out.target.secret, out.event_id,
-                             out.event_type, out.payload)
+            deliverer.submit(
+                out.target.url, out.target.secret, out.event_id, out.event_type, out.payload
+            )
         due = sim.next_due()
         if due is None or (self._timer_due is not None and self._timer_due <= due):
             return
@@ -162,11 +195,14 @@ def webhook_targets(sim: config.SimulatePolicy) -> list[Target]:
     if not urls or len(secrets) != len(urls):
         raise exceptions.OptionsError(
             f"--webhook-url/--webhook-secret: {len(urls)} URL(s) and {len(secrets)} "
-            "secret(s): give one secret for every URL, or one for all")
+            "secret(s): give one secret for every URL, or one for all"
+        )
     out = []
     for url, secret in zip(urls, secrets, strict=True):
-        for what, check, value in (("--webhook-url", config.check_webhook_url, url),
-                                   ("--webhook-secret", config.check_webhook_secret, secret)):
+        for what, check, value in (
+            ("--webhook-url", config.check_webhook_url, url),
+            ("--webhook-secret", config.check_webhook_secret, secret),
+        ):
             try:
                 check(value)
             except ValueError as e:

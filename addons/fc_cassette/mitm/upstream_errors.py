@@ -20,25 +20,35 @@ from mitmproxy.net.http import http1
 from fc_cassette.stripe_api import errors as stripe_errors
 
 _CAUSES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?i)certificate|tls|ssl|handshake|wrong version number"),
-     "the TLS handshake with the upstream failed: if it serves plain HTTP (fc-cassette "
-     "simulate does, and so do most local servers), give an http:// upstream; if it is "
-     "a TLS server with a private CA, trust that CA (--set ssl_verify_upstream_trusted_ca"
-     "=FILE)"),
-    (re.compile(r"(?i)refused|connect call failed|errno 111"),
-     "nothing accepts connections there: is the server (or fc-cassette simulate) running, "
-     "and on that port?"),
-    (re.compile(r"(?i)name or service|nodename|getaddrinfo|resolve|errno -[23]"),
-     "the host name does not resolve (only 127.0.0.1 may be reachable offline)"),
+    (
+        re.compile(r"(?i)certificate|tls|ssl|handshake|wrong version number"),
+        "the TLS handshake with the upstream failed: if it serves plain HTTP (fc-cassette "
+        "simulate does, and so do most local servers), give an http:// upstream; if it is "
+        "a TLS server with a private CA, trust that CA (--set ssl_verify_upstream_trusted_ca"
+        "=FILE)",
+    ),
+    (
+        re.compile(r"(?i)refused|connect call failed|errno 111"),
+        "nothing accepts connections there: is the server (or fc-cassette simulate) running, "
+        "and on that port?",
+    ),
+    (
+        re.compile(r"(?i)name or service|nodename|getaddrinfo|resolve|errno -[23]"),
+        "the host name does not resolve (only 127.0.0.1 may be reachable offline)",
+    ),
     (re.compile(r"(?i)timed? ?out"), "the upstream did not answer in time"),
-    (re.compile(r"(?i)reset|disconnect|closed|eof"),
-     "the upstream closed the connection before it answered"),
+    (
+        re.compile(r"(?i)reset|disconnect|closed|eof"),
+        "the upstream closed the connection before it answered",
+    ),
 )
 
 
 def likely_cause(reason: str) -> str:
-    return next((cause for rx, cause in _CAUSES if rx.search(reason)),
-                "see the proxy's log for the connection error")
+    return next(
+        (cause for rx, cause in _CAUSES if rx.search(reason)),
+        "see the proxy's log for the connection error",
+    )
 
 
 def upstream() -> str:
@@ -56,7 +66,8 @@ def message(reason: str, target: str) -> str:
 
     return Redactor().redact_text(
         f"fc-cassette got no response from the upstream {target}: {reason or 'no reason'}. "
-        f"Likely cause: {likely_cause(reason)}.")
+        f"Likely cause: {likely_cause(reason)}."
+    )
 
 
 def render(status: int, reason: str) -> bytes | None:
@@ -68,9 +79,11 @@ def render(status: int, reason: str) -> bytes | None:
     except Exception:  # noqa: BLE001 - no options (a unit test): say what is known
         target = "(unknown)"
     body = stripe_errors.own(stripe_errors.UPSTREAM_FAILED, message(reason, target))
-    resp = http.Response.make(status, stripe_errors.encode(body),
-                              {**stripe_errors.NO_RETRY, "Connection": "close",
-                               "Fc-Cassette-Upstream-Failed": "true"})
+    resp = http.Response.make(
+        status,
+        stripe_errors.encode(body),
+        {**stripe_errors.NO_RETRY, "Connection": "close", "Fc-Cassette-Upstream-Failed": "true"},
+    )
     return http1.assemble_response(resp)
 
 

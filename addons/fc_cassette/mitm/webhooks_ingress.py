@@ -33,8 +33,20 @@ log = logging.getLogger("fc_cassette")
 INGRESS_PATH = "/__fc_cassette__/webhooks"
 MAX_EVENT_BYTES = 1 << 20
 FORWARD_TIMEOUT_S = 30.0
-_HOP = frozenset({"host", "content-length", "connection", "transfer-encoding", "keep-alive",
-                  "proxy-connection", "te", "trailer", "upgrade", "proxy-authorization"})
+_HOP = frozenset(
+    {
+        "host",
+        "content-length",
+        "connection",
+        "transfer-encoding",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authorization",
+    }
+)
 ANSWERED = "fc_cassette_answered_locally"  # record_switch.ANSWERED: not an interaction
 
 
@@ -45,8 +57,7 @@ class Refused(Exception):
 
 
 def is_ingress(flow: http.HTTPFlow) -> bool:
-    return (flow.request.path.split("?", 1)[0] == INGRESS_PATH
-            and addressed_to_proxy(flow))
+    return flow.request.path.split("?", 1)[0] == INGRESS_PATH and addressed_to_proxy(flow)
 
 
 def parse_event(req: http.Request) -> dict[str, Any]:
@@ -72,8 +83,9 @@ def parse_event(req: http.Request) -> dict[str, Any]:
 
 
 def _answer(flow: http.HTTPFlow, status: int, body: dict[str, Any]) -> None:
-    flow.response = http.Response.make(status, json.dumps(body).encode(),
-                                       {"Content-Type": "application/json"})
+    flow.response = http.Response.make(
+        status, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
 
 
 class WebhookIngress:
@@ -110,19 +122,37 @@ class WebhookIngress:
         hdrs = {k: v for k, v in flow.request.headers.items() if k.lower() not in _HOP}
         try:
             status: int | None = await asyncio.to_thread(
-                delivery.post, app, raw, hdrs, FORWARD_TIMEOUT_S)
+                delivery.post, app, raw, hdrs, FORWARD_TIMEOUT_S
+            )
         except Exception as e:  # noqa: BLE001 - the app is down: recorded all the same
             status = None
-            log.warning("fc-cassette record: webhook %s could not reach the app: %s",
-                        event["id"], self.record.redactor.redact_text(str(e)))
+            log.warning(
+                "fc-cassette record: webhook %s could not reach the app: %s",
+                event["id"],
+                self.record.redactor.redact_text(str(e)),
+            )
         why = self.record.record_webhook(event, status)
         if why is not None:
             _answer(flow, 500, {"error": f"fc-cassette could not record the webhook: {why}"})
             return
         ok = status is not None and 200 <= status < 300
-        self.deliveries.append((self.record._generation, {
-            "event": event["id"], "type": event["type"], "url": app, "status": status,
-            "attempts": 1, "delivered": ok, "error": None if ok else "the app failed",
-            "done": True}))
-        _answer(flow, status if status is not None else 502,
-                {"forwarded_to_app": status is not None, "app_status": status})
+        self.deliveries.append(
+            (
+                self.record._generation,
+                {
+                    "event": event["id"],
+                    "type": event["type"],
+                    "url": app,
+                    "status": status,
+                    "attempts": 1,
+                    "delivered": ok,
+                    "error": None if ok else "the app failed",
+                    "done": True,
+                },
+            )
+        )
+        _answer(
+            flow,
+            status if status is not None else 502,
+            {"forwarded_to_app": status is not None, "app_status": status},
+        )

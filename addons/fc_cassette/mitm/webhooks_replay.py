@@ -58,13 +58,16 @@ class Pending:
         return out
 
     def status(self) -> dict[str, Any]:
-        return {"deliveries": [d.as_dict() for d in self.deliveries],
-                "undelivered": [{"event": w["id"], "type": w["type"], "after": w["after"]}
-                                for w in self.docs[self.next:]]}
+        return {
+            "deliveries": [d.as_dict() for d in self.deliveries],
+            "undelivered": [
+                {"event": w["id"], "type": w["type"], "after": w["after"]}
+                for w in self.docs[self.next :]
+            ],
+        }
 
     def failures(self) -> int:
-        return (sum(1 for d in self.deliveries if not d.delivered)
-                + len(self.docs) - self.next)
+        return sum(1 for d in self.deliveries if not d.delivered) + len(self.docs) - self.next
 
 
 class WebhookReplayer:
@@ -109,8 +112,9 @@ class WebhookReplayer:
         for doc in docs:
             event = doc["body"]["json"]
             payload = json.dumps(event, indent=2).encode("utf-8")
-            state.deliveries.append(self.deliverer.submit(url, secret, doc["id"],
-                                                          doc["type"], payload))
+            state.deliveries.append(
+                self.deliverer.submit(url, secret, doc["id"], doc["type"], payload)
+            )
 
     def rewind(self, player: Player | None) -> None:
         if player is not None and id(player) in self.pending:
@@ -133,12 +137,21 @@ class WebhookReplayer:
             failed += state.failures()
             for d in state.deliveries:
                 if not d.delivered:
-                    log.error("fc-cassette replay: webhook %s %s NOT delivered after %d "
-                              "attempt(s): %s", d.event_id, d.type, d.attempts, d.error)
-            for w in state.docs[state.next:]:
-                log.error("fc-cassette replay: webhook %s %s never delivered: interaction "
-                          "#%d (which it followed) was not served", w["id"], w["type"],
-                          w["after"])
+                    log.error(
+                        "fc-cassette replay: webhook %s %s NOT delivered after %d attempt(s): %s",
+                        d.event_id,
+                        d.type,
+                        d.attempts,
+                        d.error,
+                    )
+            for w in state.docs[state.next :]:
+                log.error(
+                    "fc-cassette replay: webhook %s %s never delivered: interaction "
+                    "#%d (which it followed) was not served",
+                    w["id"],
+                    w["type"],
+                    w["after"],
+                )
         if failed and strict:
             log.error("fc-cassette replay --strict: %d webhook event(s) not delivered", failed)
         return failed

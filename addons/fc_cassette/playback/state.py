@@ -44,9 +44,11 @@ WIRE_ERRORS = (ValueError, TypeError, binascii.Error)  # a body that cannot be e
 def wire(rec: dict[str, Any]) -> Wire:
     """A recorded response as status, reason, headers (Content-Length included) and body."""
     body = encode_body(rec.get("body"))
-    fields = [(k.encode("utf-8"), v.encode("utf-8"))
-              for k, v in header_items(rec.get("headers") or {})
-              if k.lower() not in SKIP_HEADERS]
+    fields = [
+        (k.encode("utf-8"), v.encode("utf-8"))
+        for k, v in header_items(rec.get("headers") or {})
+        if k.lower() not in SKIP_HEADERS
+    ]
     fields.append((b"content-length", str(len(body)).encode()))
     status = int(rec["status"])
     reason = str(rec.get("reason") or status_codes.RESPONSES.get(status, "")).encode("utf-8")
@@ -119,8 +121,13 @@ class Playback:
     """``compacted``: what the :class:`Compactor` that loaded ``cassette`` computed
     (required for a compact load: its interactions keep no request to match on)."""
 
-    def __init__(self, cassette: Cassette, settings: Settings,
-                 redactor: Redactor | None = None, compacted: Compacted | None = None):
+    def __init__(
+        self,
+        cassette: Cassette,
+        settings: Settings,
+        redactor: Redactor | None = None,
+        compacted: Compacted | None = None,
+    ):
         compacted = compacted or Compacted()
         self.path = str(cassette.path)
         self._interactions = cassette.interactions
@@ -130,20 +137,25 @@ class Playback:
         self.redactor = redactor if redactor is not None else Redactor(settings.redaction)
         self.used: set[int] = set()  # seqs served since start-up (across rewinds)
         self.missed_total = 0  # misses since start-up (across rewinds): --strict
-        self.matcher = Matcher(cassette.interactions, settings.matching,
-                               repeat_last=settings.replay.on_exhausted == "repeat_last",
-                               cassette=self.path, prepared=compacted.prepared,
-                               returned=compacted.returned)
+        self.matcher = Matcher(
+            cassette.interactions,
+            settings.matching,
+            repeat_last=settings.replay.on_exhausted == "repeat_last",
+            cassette=self.path,
+            prepared=compacted.prepared,
+            returned=compacted.returned,
+        )
         # Encoded once, here: json.dumps with an indent runs in pure Python, too slow to
         # repeat on the first serving of every interaction (the common case in CI).
         self._wire: dict[int, Kept] = {}
         for it in cassette.interactions:
             try:
-                self._wire[id(it)] = (compacted.wires.get(id(it))
-                                      or kept(wire(it["response"])))
+                self._wire[id(it)] = compacted.wires.get(id(it)) or kept(wire(it["response"]))
             except WIRE_ERRORS as e:
-                raise CassetteError(cassette.path, f"interaction {it.get('seq')}: the "
-                                    f"response cannot be replayed: {e}") from None
+                raise CassetteError(
+                    cassette.path,
+                    f"interaction {it.get('seq')}: the response cannot be replayed: {e}",
+                ) from None
         self.rewind()
 
     def rewind(self) -> None:
@@ -178,16 +190,22 @@ class Playback:
         constructor."""
         status, reason, fields, body = self._wire[id(it)]
         now = time.time()
-        return http.Response(b"HTTP/1.1", status, reason, http.Headers(fields), body, None,
-                             now, now)
+        return http.Response(
+            b"HTTP/1.1", status, reason, http.Headers(fields), body, None, now, now
+        )
 
     def _miss_response(self, reason: str, explanation: str) -> http.Response:
         message = f"fc-cassette replay miss (cassette {self.path}): {explanation}"
         body = stripe_errors.own(stripe_errors.REPLAY_MISS, message)
         return http.Response.make(
-            self.miss_status, stripe_errors.encode(body),
-            {**stripe_errors.NO_RETRY, MISS_HEADER: reason,
-             "Request-Id": f"req_fccassette_miss_{self.missed}"})
+            self.miss_status,
+            stripe_errors.encode(body),
+            {
+                **stripe_errors.NO_RETRY,
+                MISS_HEADER: reason,
+                "Request-Id": f"req_fccassette_miss_{self.missed}",
+            },
+        )
 
     def refuse(self, miss: Miss) -> http.Response:
         """Count a miss and answer it (the explanation redacted once, for every use)."""
@@ -200,26 +218,38 @@ class Playback:
 
     def error_response(self, what: str) -> http.Response:
         """An answer for a request fc-cassette failed to handle: never fall through upstream."""
-        return self.refuse(Miss("internal_error", f"fc-cassette could not answer this "
-                                                  f"request: {what}"))
+        return self.refuse(
+            Miss("internal_error", f"fc-cassette could not answer this request: {what}")
+        )
 
     def status(self) -> dict[str, Any]:
-        return {"cassette": self.path, "served": self.served, "misses": list(self.misses),
-                "unused": [it.get("seq") for it in self.matcher.unused()],
-                "never_used": sorted({it.get("seq", 0) for it in self._interactions}
-                                     - self.used)}
+        return {
+            "cassette": self.path,
+            "served": self.served,
+            "misses": list(self.misses),
+            "unused": [it.get("seq") for it in self.matcher.unused()],
+            "never_used": sorted({it.get("seq", 0) for it in self._interactions} - self.used),
+        }
 
     def summary(self) -> list[str]:
         unused = self.matcher.unused()
-        lines = [f"replay summary for {self.path}: served {self.served}, "
-                 f"missed {self.missed}, unused {len(unused)}"
-                 + (f" (since the last rewind; missed since start-up "
-                    f"{self.missed_total})" if self.missed_total != self.missed else "")]
+        lines = [
+            f"replay summary for {self.path}: served {self.served}, "
+            f"missed {self.missed}, unused {len(unused)}"
+            + (
+                f" (since the last rewind; missed since start-up {self.missed_total})"
+                if self.missed_total != self.missed
+                else ""
+            )
+        ]
         lines += ["  miss: " + m.replace("\n", "\n    ") for m in self.misses]
         if self.missed > len(self.misses):
             lines.append(f"  ... and {self.missed - len(self.misses)} more miss(es)")
         for it in unused:
             r = it["request"]
-            lines.append(self.redactor.redact_text(
-                f"  unused: interaction {it.get('seq')}: {r.get('method')} {r.get('path')}"))
+            lines.append(
+                self.redactor.redact_text(
+                    f"  unused: interaction {it.get('seq')}: {r.get('method')} {r.get('path')}"
+                )
+            )
         return lines

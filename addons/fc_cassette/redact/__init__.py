@@ -34,5 +34,16 @@ from fc_cassette.redact.redactor import Redactor
 from fc_cassette.redact.rules import RedactionRules
 from fc_cassette.redact.scanner import Finding, scan
 
-__all__ = ["REDACTED", "MAX_DEPTH", "RedactionRules", "Redactor", "Finding", "scan", "mask",
-           "learned_pattern", "echo_forms", "MIN_LEARNED", "MAX_LEARNED"]
+__all__ = [
+    "REDACTED",
+    "MAX_DEPTH",
+    "RedactionRules",
+    "Redactor",
+    "Finding",
+    "scan",
+    "mask",
+    "learned_pattern",
+    "echo_forms",
+    "MIN_LEARNED",
+    "MAX_LEARNED",
+]

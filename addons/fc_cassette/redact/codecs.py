@@ -24,8 +24,9 @@ _TO_URL = str.maketrans("+/", "-_")
 _WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
-def _decode_mapped(span: str, token_re: re.Pattern[str],
-                   decode_one: Callable[[str], str]) -> tuple[str, list[int]]:
+def _decode_mapped(
+    span: str, token_re: re.Pattern[str], decode_one: Callable[[str], str]
+) -> tuple[str, list[int]]:
     """Decode ``span`` token by token; ``starts[i]`` is where decoded char i came from."""
     chars: list[str] = []
     starts: list[int] = []
@@ -45,8 +46,7 @@ def _uesc_one(t: str) -> str:
     return chr(int(t[-4:], 16))
 
 
-def _splice(span: str, starts: list[int], text: str, red: str,
-            encode: Callable[[str], str]) -> str:
+def _splice(span: str, starts: list[int], text: str, red: str, encode: Callable[[str], str]) -> str:
     """Put ``red`` (the redacted ``text``) back into the encoded ``span``.
 
     Only the changed middle (widened to whole words, so a placeholder comes out in one
@@ -63,7 +63,7 @@ def _splice(span: str, starts: list[int], text: str, red: str,
         p -= 1
     while q > 0 and text[n - q] in _WORD:
         q -= 1
-    return span[:starts[p]] + encode(red[p:r - q]) + span[starts[n - q]:]
+    return span[: starts[p]] + encode(red[p : r - q]) + span[starts[n - q] :]
 
 
 def _pct_encode(s: str) -> str:
@@ -101,7 +101,7 @@ def _b64_windows(run: str) -> list[tuple[int, str, int]]:
     for k in range(min(4, n - _B64_MIN + 1)):
         used = n - k - ((n - k) % 4 == 1)
         try:
-            raw = binascii.a2b_base64(body[k:k + used] + _PAD[used % 4], strict_mode=True)
+            raw = binascii.a2b_base64(body[k : k + used] + _PAD[used % 4], strict_mode=True)
         except (binascii.Error, ValueError):
             continue
         out.append((k, raw.decode("latin-1"), used))
@@ -119,22 +119,25 @@ def _b64_fragments(needle: bytes) -> tuple[str, ...]:
     return tuple(set(out))
 
 
-
 # --------------------------------------------------------------------------- scanner layers
 # Read by the scanner only: the redactor does not rewrite inside these layers, so an
 # entry with a secret in one of them is refused (not written) rather than redacted.
 
 _HEX_RUN = re.compile(r"[0-9a-fA-F]{16,}")
 _B32_RUN = re.compile(r"[A-Z2-7]{16,}=*|[a-z2-7]{16,}=*")
-_HTML_SPAN = re.compile(r"(?:&#[0-9]{1,7};?|&#[xX][0-9a-fA-F]{1,6};?|&[A-Za-z][A-Za-z0-9]{1,31};?"
-                        r"|[A-Za-z0-9_.~+/=:-])+")
+_HTML_SPAN = re.compile(
+    r"(?:&#[0-9]{1,7};?|&#[xX][0-9a-fA-F]{1,6};?|&[A-Za-z][A-Za-z0-9]{1,31};?"
+    r"|[A-Za-z0-9_.~+/=:-])+"
+)
 # Base64 broken into lines (MIME wraps at 76 characters), as the scanned YAML shows it:
 # real line breaks with indentation (a block scalar), "\n" escapes, folded lines.
 _MIME_SEP = r"(?:(?:\\[rn]|\r?\n|\\\r?\n)[ \t]*)+"
 # Lines of 16 to 100 characters (MIME: 76, PEM: 64), bounded so that a long run costs
 # one attempt, not one per position.
-_MIME_RUN = re.compile(rf"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{{16,100}}"
-                       rf"(?:{_MIME_SEP}[A-Za-z0-9+/]{{4,100}}(?![A-Za-z0-9+/]))+={{0,2}}")
+_MIME_RUN = re.compile(
+    rf"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{{16,100}}"
+    rf"(?:{_MIME_SEP}[A-Za-z0-9+/]{{4,100}}(?![A-Za-z0-9+/]))+={{0,2}}"
+)
 _MIME_STRIP = re.compile(rf"{_MIME_SEP}")
 _GZIP_MAGIC = (b"\x1f\x8b\x08", b"\x78\x9c", b"\x78\x01", b"\x78\xda", b"\x78\x5e")
 _DEFLATE_PROBE = tuple(m.decode("latin-1") for m in _GZIP_MAGIC)
@@ -151,7 +154,7 @@ def hex_windows(run: str) -> Iterator[tuple[int, str]]:
         return
     for k in (0, 1):
         seg = run[k:]
-        seg = seg[:len(seg) // 2 * 2]
+        seg = seg[: len(seg) // 2 * 2]
         if len(seg) >= 16:
             yield k, bytes.fromhex(seg).decode("latin-1")
 
@@ -167,7 +170,7 @@ def base32_windows(run: str) -> Iterator[tuple[int, str]]:
         return
     for k in range(8):
         seg = body[k:]
-        seg = seg[:len(seg) // 8 * 8]
+        seg = seg[: len(seg) // 8 * 8]
         if len(seg) < 16:
             return
         try:

@@ -31,7 +31,9 @@ def _part(br: str, val: str) -> re.Pattern[str]:
         rf"(?i:content-disposition)[ \t]*:{line}*?"
         rf"(?<![A-Za-z0-9_*-])(?i:name)(?P<star>\*?)[ \t]*=[ \t]*(?:\\{{0,3}}[\"'])?"
         r"(?P<name>(?:[A-Za-z0-9_-]*'[A-Za-z-]*')?[^\s;\"'\\]+)"
-        rf"{line}*{br}(?:{line}+{br})*{br}(?P<val>{val})", re.S)
+        rf"{line}*{br}(?:{line}+{br})*{br}(?P<val>{val})",
+        re.S,
+    )
 
 
 # raw: the value may span lines, up to the next "--boundary" line (or the end);
@@ -46,7 +48,8 @@ _BINARY_FIELD = re.compile(
     rf"(?<![A-Za-z0-9_])(?P<name>{_FIELD_NAMES})"
     r"\]?\\{0,3}[\"']?[ \t]*[:=][ \t]*"
     r"(?:\\{0,3}(?P<q>[\"'])(?P<val>(?:(?!\\{0,3}(?P=q))[^\r\n])*)"
-    r"|(?P<bare>[^ \t\r\n&\"';,]+))")
+    r"|(?P<bare>[^ \t\r\n&\"';,]+))"
+)
 _BINARY_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\xff]")
 # A placeholder followed by bytes: the scanner decodes base64 runs joined across lines
 # and at every alignment, so a redacted value can run on into decoded noise.
@@ -90,14 +93,16 @@ def secret_values(text: str) -> Iterator[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     if _has_disposition(text):
         for rx in (_PART_RAW, _PART_ESC):
-            spans += [m.span("val") for m in rx.finditer(text)
-                      if _is_secret_name(m.group("name")) and value_is_secret(m.group("val"))]
+            spans += [
+                m.span("val")
+                for m in rx.finditer(text)
+                if _is_secret_name(m.group("name")) and value_is_secret(m.group("val"))
+            ]
     if _has_binary_char(text):
         for m in _BINARY_FIELD.finditer(text):
             g = "bare" if m.group("bare") is not None else "val"
             v = m.group(g)
-            if (_BINARY_CHAR.search(v) and value_is_secret(v)
-                    and not _LEADING_PLACEHOLDER.match(v)):
+            if _BINARY_CHAR.search(v) and value_is_secret(v) and not _LEADING_PLACEHOLDER.match(v):
                 spans.append(m.span(g))
     end = 0
     for s, e in sorted(spans):

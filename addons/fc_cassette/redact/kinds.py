@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class SecretKind:
-    name: str    # reported by the scanner ("sk_test", "client_secret", ...)
+    name: str  # reported by the scanner ("sk_test", "client_secret", ...)
     prefix: str  # kept in placeholders: "sk_test_REDACTED_1"
     live: bool = False  # refused by record mode unless live keys are allowed
 
@@ -37,9 +37,9 @@ KINDS: tuple[SecretKind, ...] = (
     SecretKind("sk_live", "sk_live_", live=True),
     SecretKind("rk_test", "rk_test_"),
     SecretKind("rk_live", "rk_live_", live=True),
-    SecretKind("ek_test", "ek_test_"),          # ephemeral keys (mobile SDKs)
+    SecretKind("ek_test", "ek_test_"),  # ephemeral keys (mobile SDKs)
     SecretKind("ek_live", "ek_live_", live=True),
-    SecretKind("whsec", "whsec_"),              # webhook signing secrets
+    SecretKind("whsec", "whsec_"),  # webhook signing secrets
     SecretKind("client_secret", "fcsess_client_secret_"),
     SecretKind("client_secret", "src_client_secret_"),  # Sources (legacy)
 )
@@ -49,8 +49,10 @@ KINDS: tuple[SecretKind, ...] = (
 #: least one digit or capital letter (Stripe ids are random base62; this keeps
 #: ``get_client_secret_value`` or ``test_verify_secret_in`` from being one), then
 #: ``_secret_``. Bounded repetitions keep the regex linear on long words.
-OBJECT_SECRET = (r"[a-z]{1,20}(?:_[a-z]{1,20}){0,2}"
-                 r"_(?=[A-Za-z0-9]{0,99}[0-9A-Z])[A-Za-z0-9]{1,100}_secret_")
+OBJECT_SECRET = (
+    r"[a-z]{1,20}(?:_[a-z]{1,20}){0,2}"
+    r"_(?=[A-Za-z0-9]{0,99}[0-9A-Z])[A-Za-z0-9]{1,100}_secret_"
+)
 OBJECT_SECRET_KIND = "client_secret"
 OBJECT_SECRET_ANCHOR = "_secret_"
 #: Field names (JSON at any depth, form, query) whose string values are secrets.
@@ -63,8 +65,9 @@ _BY_PREFIX = {k.prefix: k.name for k in KINDS}
 
 def kind_of(prefix: str) -> str:
     """The kind name of a matched prefix (a literal one, or an object-secret one)."""
-    return _BY_PREFIX.get(prefix) or (OBJECT_SECRET_KIND if prefix.endswith("_secret_")
-                                      else "bearer")
+    return _BY_PREFIX.get(prefix) or (
+        OBJECT_SECRET_KIND if prefix.endswith("_secret_") else "bearer"
+    )
 
 
 def prefix_alternation() -> str:

@@ -96,10 +96,10 @@ def sub_b64(run: str, depth: int, rewrite: Rewrite) -> str:
             enc = binascii.b2a_base64(red.encode("latin-1", "replace"), newline=False).decode()
             if "-" in body or "_" in body:
                 enc = enc.translate(_TO_URL)
-            rest = body[k + used:]
+            rest = body[k + used :]
             if not padded or rest:
                 enc = enc.rstrip("=")
-                rest += run[len(body):]
+                rest += run[len(body) :]
             run = body[:k] + enc + rest
             break
         else:

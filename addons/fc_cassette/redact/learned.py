@@ -23,8 +23,16 @@ def echo_forms(secret: str) -> set[str]:
     raw = secret.encode("utf-8", "replace")
     std = base64.b64encode(raw).decode()
     url = std.translate(_TO_URL)
-    return {secret, quote(secret, safe=""), std, std.rstrip("="), url, url.rstrip("="),
-            raw.hex(), raw.hex().upper()}
+    return {
+        secret,
+        quote(secret, safe=""),
+        std,
+        std.rstrip("="),
+        url,
+        url.rstrip("="),
+        raw.hex(),
+        raw.hex().upper(),
+    }
 
 
 def _token_pattern(forms: Iterable[str]) -> re.Pattern[str]:

@@ -34,7 +34,8 @@ _TAIL_CHAR = rf"(?:(?!{_PREFIX})[A-Za-z0-9])"
 _SECRET = re.compile(
     rf"(?P<prefix>{_PREFIX}|{OBJECT_SECRET})"
     rf"(?:(?P<ph>REDACTED_[0-9]+(?!_{_TAIL_CHAR})|REDACTED(?!_?{_TAIL_CHAR}))"
-    rf"|(?P<tail>{_TAIL_CHAR}+(?:_{_TAIL_CHAR}+)*))")
+    rf"|(?P<tail>{_TAIL_CHAR}+(?:_{_TAIL_CHAR}+)*))"
+)
 # Cheap probe: can a string hold a secret of a known shape at all?
 _SECRET_QUICK = re.compile(f"{_PREFIX}|{OBJECT_SECRET_ANCHOR}")
 # The longest object-secret prefix before "_secret_" (see OBJECT_SECRET's bounds).
@@ -49,7 +50,7 @@ def _secret_matches(text: str) -> Iterator[re.Match[str]]:
     for i in _found(text, OBJECT_SECRET_ANCHOR):
         # the object id before it is made of word characters only: it starts within
         # the run of them that ends at the anchor (read backwards, at C speed)
-        before = text[max(0, i - _OBJECT_REACH):i][::-1]
+        before = text[max(0, i - _OBJECT_REACH) : i][::-1]
         run = _WORD_RUN.match(before)  # it matches the empty run too
         starts.update(range(i - (run.end() if run else 0), i))
     return _matches_from(_SECRET, text, starts)
@@ -66,8 +67,7 @@ def _found(text: str, needle: str) -> Iterator[int]:
         i = text.find(needle, i + 1)
 
 
-def _matches_from(pattern: re.Pattern[str], text: str, starts: set[int]
-                  ) -> Iterator[re.Match[str]]:
+def _matches_from(pattern: re.Pattern[str], text: str, starts: set[int]) -> Iterator[re.Match[str]]:
     """``pattern``'s non-overlapping matches that start at one of ``starts``, in order."""
     end = 0
     for i in sorted(starts):
@@ -81,7 +81,7 @@ def sub_secrets(text: str, repl: Callable[[re.Match[str]], str]) -> str:
     parts: list[str] = []
     last = 0
     for m in _secret_matches(text):
-        parts += [text[last:m.start()], repl(m)]
+        parts += [text[last : m.start()], repl(m)]
         last = m.end()
     return "".join(parts) + text[last:] if parts else text
 
@@ -99,7 +99,8 @@ _ESC_PREFIX = "|".join("".join(_escapable(c) for c in p) for p in PREFIXES)
 _ESC_ALNUM = r"(?:3[0-9]|4[1-9a-fA-F]|5[0-9aA]|6[1-9a-fA-F]|7[0-9aA])"
 _ESC_SECRET = re.compile(
     rf"(?:{_ESC_PREFIX})(?:(?!{_ESC_PREFIX})(?:[A-Za-z0-9]|%{_ESC_ALNUM}"
-    rf"|\\{{1,4}}u00{_ESC_ALNUM}))+")
+    rf"|\\{{1,4}}u00{_ESC_ALNUM}))+"
+)
 _ESC_TOKEN = re.compile(r"%([0-9A-Fa-f]{2})|\\{1,4}u([0-9A-Fa-f]{4})")
 
 
@@ -117,7 +118,8 @@ _MASKED = re.compile(rf"(?P<prefix>{_PREFIX})[A-Za-z0-9]*(?P<stars>\*+)[A-Za-z0-
 _BEARER_TEMPLATE = (
     r"(?P<auth>(?<![A-Za-z0-9_])(?i:authorization)[\"']?{ws}*[:=]{ws}*[\"']?)?"
     r"(?<![A-Za-z0-9_])(?P<scheme>(?i:bearer))(?P<sp>{ws}+)"
-    r"(?=(?P<tok>[A-Za-z0-9\-._~+/=]+))")
+    r"(?=(?P<tok>[A-Za-z0-9\-._~+/=]+))"
+)
 # The token is only looked at, not consumed, so "Bearer Bearer x" and "Bearer word
 # authorization: Bearer x" still see the second scheme. Word boundaries are ASCII-only:
 # a YAML dump may escape a non-ASCII letter and fold the line right after it.
@@ -150,12 +152,16 @@ def bearer_at(text: str) -> Iterator[int]:
 # placeholders like YOUR_SECRET_KEY (Stripe's own 401 message quotes one).
 _PLACEHOLDER_TOKEN = re.compile(
     rf"(?:{_PREFIX}|{OBJECT_SECRET})?REDACTED(?:_[0-9]+)?"
-    r"|pk_(?:test|live)_[A-Za-z0-9]+|[A-Z]+(?:_[A-Z]+)+")
+    r"|pk_(?:test|live)_[A-Za-z0-9]+|[A-Z]+(?:_[A-Z]+)+"
+)
 # Header names and mapping keys whose values are credentials ("Authorization",
 # "X-Authorization", and keys the scanner's strict form would also reach).
 _AUTH_NAME = re.compile(r"(?i)(?<![A-Za-z0-9_])authorization[^A-Za-z0-9_]*$")
-_AUTH_VALUE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)(?P<sp>\s+)"
-                         r"(?P<cred>\S.*)", re.S)
+_AUTH_VALUE = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)(?P<sp>\s+)"
+    r"(?P<cred>\S.*)",
+    re.S,
+)
 # What a key's name makes of its value (see key_role)
 PLAIN_KEY, SECRET_KEY, AUTH_KEY = 0, 1, 2
 
@@ -183,7 +189,8 @@ _FIELD_NAMES = "|".join(sorted(SECRET_FIELDS, key=len, reverse=True))
 _FIELD_TEXT = re.compile(
     rf"(?<![A-Za-z0-9_])(?P<name>{_FIELD_NAMES})"
     r"(?P<sep>\]?\\{0,3}[\"']?[ \t]*[:=][ \t]*\\{0,3}[\"']?)"
-    r"(?P<val>[A-Za-z0-9_\-.~+/%]+=*)")
+    r"(?P<val>[A-Za-z0-9_\-.~+/%]+=*)"
+)
 
 
 def field_matches(text: str) -> Iterator[re.Match[str]]:
@@ -200,15 +207,20 @@ _NOT_A_VALUE = re.compile(r"null|true|false|None|~|-?[0-9]+(?:\.[0-9]+)?|[a-z]{1
 # Anything any layer could act on; strings without a match are returned untouched.
 # (Few alternatives: each costs a step at every position of a long decoded window.
 # "secret" covers the object-secret anchor, the field names and client-secret prefixes.)
-_PROBES = sorted({p[1:] for p in PREFIXES if "secret" not in p} | {"secret"}
-                 | {f for f in SECRET_FIELDS if "secret" not in f})
+_PROBES = sorted(
+    {p[1:] for p in PREFIXES if "secret" not in p}
+    | {"secret"}
+    | {f for f in SECRET_FIELDS if "secret" not in f}
+)
 _INTERESTING = re.compile(
     "|".join(re.escape(p) for p in _PROBES)
-    + r"|(?i:bearer)|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|[A-Za-z0-9+/_-]{16}")
+    + r"|(?i:bearer)|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|[A-Za-z0-9+/_-]{16}"
+)
 
 _PLACEHOLDER_NUM = re.compile(
     rf"(?:(?P<prefix>{_PREFIX}|{OBJECT_SECRET})|(?<![A-Za-z0-9_]))"
-    r"REDACTED_(?P<n>[0-9]+)")
+    r"REDACTED_(?P<n>[0-9]+)"
+)
 
 
 _PLACEHOLDER_B64 = _b64_fragments(b"REDACTED_")
@@ -250,8 +262,7 @@ def _is_placeholder_token(tok: str) -> bool:
 
 def _is_field_value_secret(val: str) -> bool:
     """A value after a secret field's name that must not stay as it is."""
-    return not (_is_placeholder_token(val) or val == REDACTED
-                or _NOT_A_VALUE.fullmatch(val))
+    return not (_is_placeholder_token(val) or val == REDACTED or _NOT_A_VALUE.fullmatch(val))
 
 
 def _token_flagged(tok: str, strict: bool) -> bool:

@@ -51,12 +51,18 @@ _CACHE_MAX_LEN = 512
 _PII_OWNER_OBJECT = "financial_connections.account_owner"
 # the PII profile (redaction.pii): each distinct value gets a numbered placeholder of
 # its own shape, the same within the cassette (so replayed requests still match)
-_PII_SHAPES = {"name": "Redacted Name {n}", "email": "redacted-{n}@example.invalid",
-               "phone": "Redacted Phone {n}", "raw_address": "Redacted Address {n}",
-               "last4": "{n:04d}"}
+_PII_SHAPES = {
+    "name": "Redacted Name {n}",
+    "email": "redacted-{n}@example.invalid",
+    "phone": "Redacted Phone {n}",
+    "raw_address": "Redacted Address {n}",
+    "last4": "{n:04d}",
+}
 _PII_OWNER_FIELDS = ("name", "email", "phone", "raw_address")
-_PII_OURS = re.compile(r"Redacted (?:Name|Address|Phone) [0-9]+"
-                       r"|redacted-[0-9]+@example\.invalid")
+_PII_OURS = re.compile(
+    r"Redacted (?:Name|Address|Phone) [0-9]+"
+    r"|redacted-[0-9]+@example\.invalid"
+)
 # (a last4 is numbered again: four digits cannot say they are a placeholder)
 
 
@@ -75,7 +81,8 @@ class Redactor:
         self._pii_numbers: dict[str, dict[str, int]] = {}  # field -> value -> number
         self._drop = frozenset(self.rules.drop_headers)
         self._blank = frozenset(self.rules.remove_header_values) | frozenset(
-            self.rules.redact_headers)
+            self.rules.redact_headers
+        )
         self._paths = tuple(_parse_path(p) for p in self.rules.paths)
         self._patterns = tuple(re.compile(p) for p in self.rules.patterns)
         # _str is a pure function of the string once its secrets have numbers, so
@@ -163,12 +170,12 @@ class Redactor:
         parts: list[str] = []
         last = 0
         for m in field_matches(s):
-            parts += [s[last:m.start()], self._sub_field(m)]
+            parts += [s[last : m.start()], self._sub_field(m)]
             last = m.end()
         return "".join(parts) + s[last:] if parts else s
 
     def _sub_field(self, m: re.Match[str]) -> str:
-        """"client_secret=abc": the value of a secret field, whatever its shape."""
+        """ "client_secret=abc": the value of a secret field, whatever its shape."""
         val = m.group("val")
         if not _is_field_value_secret(val):
             return m.group(0)
@@ -181,8 +188,10 @@ class Redactor:
         if isinstance(v, (list, tuple)):
             return [self._secret_value(x) for x in v]
         if isinstance(v, Mapping):
-            return {self._str(k) if isinstance(k, str) else k: self._secret_value(x)
-                    for k, x in v.items()}
+            return {
+                self._str(k) if isinstance(k, str) else k: self._secret_value(x)
+                for k, x in v.items()
+            }
         return v
 
     def _sub_learned(self, m: re.Match[str]) -> str:
@@ -204,8 +213,9 @@ class Redactor:
             self._learn(tok, placeholder)
         return placeholder
 
-    def _learn(self, secret: str, replacement: str,
-               encoded: Mapping[str, str] | None = None) -> None:
+    def _learn(
+        self, secret: str, replacement: str, encoded: Mapping[str, str] | None = None
+    ) -> None:
         """Chase ``secret`` from now on in each of its echo forms: the raw one becomes
         ``replacement``, an encoded one becomes ``encoded[form]`` (or ``replacement``)."""
         if secret in self.learned or len(self.learned) >= MAX_LEARNED:
@@ -230,8 +240,15 @@ class Redactor:
         new = binascii.b2a_base64(red.encode("latin-1", "replace"), newline=False).decode()
         if len(text) >= MIN_LEARNED:  # echoed whole: "user:password" in any encoding,
             raw, rb = text.encode("utf-8", "replace"), red.encode("utf-8", "replace")
-            self._learn(text, red, {**_b64_map(text, new),  # whatever the password is
-                                    raw.hex(): rb.hex(), raw.hex().upper(): rb.hex().upper()})
+            self._learn(
+                text,
+                red,
+                {
+                    **_b64_map(text, new),  # whatever the password is
+                    raw.hex(): rb.hex(),
+                    raw.hex().upper(): rb.hex().upper(),
+                },
+            )
         return new
 
     def _auth(self, value: str) -> str:
@@ -270,8 +287,9 @@ class Redactor:
 
     # -- structured values
 
-    def _advance(self, states: tuple[tuple[int, int], ...], key: Any, index: bool
-                 ) -> tuple[tuple[tuple[int, int], ...], bool]:
+    def _advance(
+        self, states: tuple[tuple[int, int], ...], key: Any, index: bool
+    ) -> tuple[tuple[tuple[int, int], ...], bool]:
         nxt: list[tuple[int, int]] = []
         hit = False
         for r, i in states:
@@ -301,8 +319,9 @@ class Redactor:
             return self._str(bytes(obj).decode("latin-1")).encode("latin-1", "replace")
         return obj
 
-    def _mapping(self, obj: Mapping[Any, Any], states: tuple[tuple[int, int], ...]
-                 ) -> dict[Any, Any]:
+    def _mapping(
+        self, obj: Mapping[Any, Any], states: tuple[tuple[int, int], ...]
+    ) -> dict[Any, Any]:
         pii = self.rules.pii
         owner = pii and obj.get("object") == _PII_OWNER_OBJECT
         out: dict[Any, Any] = {}
@@ -372,6 +391,7 @@ class Redactor:
             except (ValueError, RecursionError):
                 return red
             from fc_cassette.exchange.interaction import MAX_JSON_DEPTH, nested_within
+
             if not nested_within(data, MAX_JSON_DEPTH):
                 return red  # too deep to walk (kept as text by the body decoder too)
             new = self.redact_value(data)
@@ -395,7 +415,7 @@ class Redactor:
     def redact_entry(self, entry: Mapping[str, Any]) -> dict[str, Any]:
         """A new, redacted copy of a recorded interaction (the input is not changed)."""
         for part in ("request", "response"):  # learn credentials before walking the
-            msg = entry.get(part)             # query and path, which come first
+            msg = entry.get(part)  # query and path, which come first
             headers = msg.get("headers") if isinstance(msg, Mapping) else None
             if isinstance(headers, Mapping):
                 for name, value in headers.items():

@@ -56,26 +56,31 @@ class RedactionRules(BaseModel):
 
     remove_header_values: list[str] = Field(
         default=["cookie", "set-cookie"],
-        description="Headers (any case) kept with their value replaced by 'REDACTED'.")
+        description="Headers (any case) kept with their value replaced by 'REDACTED'.",
+    )
     drop_headers: list[str] = Field(
         default=["idempotency-key", "x-stripe-client-user-agent", "x-stripe-client-telemetry"],
-        description="Headers (any case) removed from recordings entirely.")
+        description="Headers (any case) removed from recordings entirely.",
+    )
     redact_headers: list[str] = Field(
-        default=[],
-        description="More headers (any case) whose values become 'REDACTED'.")
+        default=[], description="More headers (any case) whose values become 'REDACTED'."
+    )
     paths: list[str] = Field(
         default=[],
         description="Body/query fields whose values become 'REDACTED': dotted keys, '[]' for "
-                    "any list index, '*' for any key, e.g. 'accounts.data[].last4'.")
+        "any list index, '*' for any key, e.g. 'accounts.data[].last4'.",
+    )
     patterns: list[str] = Field(
         default=[],
         description="Regexes (Python syntax); every match in any string of an entry (header "
-                    "names and values, path, query, bodies, keys) becomes 'REDACTED'. Matched "
-                    "on the text as stored, not inside percent/base64 encodings.")
+        "names and values, path, query, bodies, keys) becomes 'REDACTED'. Matched "
+        "on the text as stored, not inside percent/base64 encodings.",
+    )
     pii: bool = Field(
         default=False,
         description="Redact account-owner PII (name, email, phone, raw_address) and "
-                    "replace every last4 with '0000'.")
+        "replace every last4 with '0000'.",
+    )
 
     @field_validator("remove_header_values", "drop_headers", "redact_headers")
     @classmethod

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-_IN = 0x61   # b"a": a character of the class
+_IN = 0x61  # b"a": a character of the class
 _SEP = 0x6E  # b"n": a character a MIME line break starts with
 _OUT = 0x20  # b" ": anything else
 
@@ -28,13 +28,16 @@ def as_bytes(text: str) -> bytes:
 
 
 def _table(chars: str, seps: str = "") -> bytes:
-    return bytes(_IN if chr(i) in chars else _SEP if chr(i) in seps else _OUT
-                 for i in range(256))
+    return bytes(_IN if chr(i) in chars else _SEP if chr(i) in seps else _OUT for i in range(256))
 
 
 _HEX = _table("0123456789abcdefABCDEF")
-_B64 = bytes(0x3D if i == 0x3D else b for i, b in enumerate(_table(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")))
+_B64 = bytes(
+    0x3D if i == 0x3D else b
+    for i, b in enumerate(
+        _table("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
+    )
+)
 # codecs._B64_RUN on the marks: a literal 16-mark prefix, which re finds by a fast scan
 _B64_MARKS = re.compile(rb"aaaaaaaaaaaaaaaaa*={0,2}")
 _B32_UPPER = _table("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
@@ -87,4 +90,3 @@ def mime_starts(raw: bytes) -> set[int]:
         starts.add(max(marks.rfind(b" ", 0, end), marks.rfind(b"n", 0, end)) + 1)
         i = marks.find(needle, end + 1)
     return starts
-

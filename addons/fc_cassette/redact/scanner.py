@@ -102,10 +102,12 @@ _BASIC_PAIR = re.compile(rb"[A-Za-z0-9._~+@-]{1,64}:(?!REDACTED_[0-9])[\x21-\x7e
 
 def _basic_pairs(text: str, raw: bytes) -> Found:
     """Base64 and hex runs that decode, whole, to Basic credentials."""
-    return [("bearer", text[a:b], a, layer)
-            for runs, hexed, layer in ((b64_runs(raw), False, "base64"),
-                                       (hex_runs(raw), True, "hex"))
-            for a, b in runs if _basic_pair(text[a:b], hexed)]
+    return [
+        ("bearer", text[a:b], a, layer)
+        for runs, hexed, layer in ((b64_runs(raw), False, "base64"), (hex_runs(raw), True, "hex"))
+        for a, b in runs
+        if _basic_pair(text[a:b], hexed)
+    ]
 
 
 def _basic_pair(run: str, hexed: bool) -> bool:
@@ -119,8 +121,9 @@ def _basic_pair(run: str, hexed: bool) -> bool:
     return dec is not None and _BASIC_PAIR.fullmatch(dec) is not None
 
 
-def _find_rewritable_layers(text: str, raw: bytes,
-                            nested: Callable[[str, int, str, str], None]) -> None:
+def _find_rewritable_layers(
+    text: str, raw: bytes, nested: Callable[[str, int, str, str], None]
+) -> None:
     """The layers the redactor rewrites too: percent, \\u escapes, base64 (also of
     gzip, and of UTF-16/32 text)."""
     if "%" in text:
@@ -134,16 +137,19 @@ def _find_rewritable_layers(text: str, raw: bytes,
         for m in _UESC_SPAN.finditer(text):
             span = m.group(0)
             if "\\" in span:
-                nested(span, m.start(), _decode_mapped(span, _UESC_TOKEN, _uesc_one)[0],
-                       "unicode-escape")
+                nested(
+                    span,
+                    m.start(),
+                    _decode_mapped(span, _UESC_TOKEN, _uesc_one)[0],
+                    "unicode-escape",
+                )
     for start, end in b64_runs(raw):
         run = text[start:end]
         windows = _b64_interesting_cached(run) if len(run) <= 512 else _b64_interesting(run)
         if windows:
-            basic = text[max(0, start - 6):start].lower() == "basic "
+            basic = text[max(0, start - 6) : start].lower() == "basic "
             for k, dec, layer in windows:
-                nested(run, start + k, dec, layer.replace("base64", "basic") if basic
-                       else layer)
+                nested(run, start + k, dec, layer.replace("base64", "basic") if basic else layer)
 
 
 def _find_raw(text: str, found: Found) -> None:
@@ -158,8 +164,14 @@ def _find_raw(text: str, found: Found) -> None:
             if "%" in t or "\\" in t:
                 for sm in _SECRET.finditer(_unescape(t)):
                     if sm.group("ph") is None:
-                        found.append((kind_of(sm.group("prefix")), sm.group(0), m.start(),
-                                      "percent" if "%" in t else "unicode-escape"))
+                        found.append(
+                            (
+                                kind_of(sm.group("prefix")),
+                                sm.group(0),
+                                m.start(),
+                                "percent" if "%" in t else "unicode-escape",
+                            )
+                        )
     if "secret" in text:
         for m in field_matches(text):
             val = m.group("val")
@@ -175,13 +187,13 @@ def _find_raw(text: str, found: Found) -> None:
         for m in _bearer_scan_matches(text):
             tok = m.group("tok")
             i = bisect.bisect_left(known, m.start("tok"))
-            if (_token_flagged(tok, m.group("auth") is not None)
-                    and not (i < len(known) and known[i] < m.end("tok"))):
+            if _token_flagged(tok, m.group("auth") is not None) and not (
+                i < len(known) and known[i] < m.end("tok")
+            ):
                 found.append(("bearer", tok.rstrip("."), m.start("scheme"), "raw"))
 
 
-def _find_more_layers(text: str, raw: bytes,
-                      nested: Callable[[str, int, str, str], None]) -> None:
+def _find_more_layers(text: str, raw: bytes, nested: Callable[[str, int, str, str], None]) -> None:
     """The layers only the scanner reads: hex, base32, HTML character references,
     line-wrapped (MIME) base64; gzip inside base64 is read with base64."""
     for start, end in hex_runs(raw):
@@ -198,8 +210,9 @@ def _find_more_layers(text: str, raw: bytes,
     if "\n" in text or "\\n" in text:
         for m in _matches_from(_MIME_RUN, text, mime_starts(raw)):
             joined = mime_joined(m.group(0))
-            for _k, dec, layer in (_b64_interesting_cached(joined) if len(joined) <= 512
-                                   else _b64_interesting(joined)):
+            for _k, dec, layer in (
+                _b64_interesting_cached(joined) if len(joined) <= 512 else _b64_interesting(joined)
+            ):
                 nested(m.group(0), m.start(), dec, "mime-" + layer)
 
 
@@ -236,7 +249,8 @@ def _b64_interesting(run: str) -> tuple[tuple[int, str, str], ...]:
 # windows joined by "\x01", which none of these contains (only "x\x01" can appear
 # across a join, and a false hit only costs the closer look).
 _WINDOW_TRIGGER = re.compile(
-    _INTERESTING.pattern + "|&|\x00|" + "|".join(re.escape(p) for p in _DEFLATE_PROBE))
+    _INTERESTING.pattern + "|&|\x00|" + "|".join(re.escape(p) for p in _DEFLATE_PROBE)
+)
 
 
 def _wide_text(raw: bytes) -> str | None:
@@ -247,8 +261,7 @@ def _wide_text(raw: bytes) -> str | None:
         # whatever _INTERESTING matches is 3 ASCII characters at least ("%41"), and
         # each takes a NUL byte in UTF-16 (three in UTF-32): not wide text
         return None
-    for codec, width in (("utf-16-le", 2), ("utf-16-be", 2), ("utf-32-le", 4),
-                         ("utf-32-be", 4)):
+    for codec, width in (("utf-16-le", 2), ("utf-16-be", 2), ("utf-32-le", 4), ("utf-32-be", 4)):
         for start in range(width):
             text = raw[start:].decode(codec, "ignore")
             if _INTERESTING.search(text):

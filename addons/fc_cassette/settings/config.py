@@ -20,6 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from fc_cassette.cassette import yamlio
 from fc_cassette.redact import RedactionRules
 from fc_cassette.settings.modes import RecordMode, parse_record_mode
+from fc_cassette.settings.upstream import (
+    DEFAULT_UPSTREAM as DEFAULT_UPSTREAM,
+    UPSTREAM_FORM as UPSTREAM_FORM,
+    UPSTREAM_SCHEMES as UPSTREAM_SCHEMES,
+    UpstreamError as UpstreamError,
+    parse_upstream as parse_upstream,
+)
 
 # config/default.yaml, reached through the package (a symlink in the checkout, a copy
 # in a built wheel), so a regular install finds it too.
@@ -35,13 +42,18 @@ class ScopeRules(_Strict):
     """Which flows are recorded, replayed and inspected (default: every Stripe API call)."""
 
     hosts: list[str] = Field(
-        default=["api.stripe.com", "files.stripe.com", "connect.stripe.com",
-                 "meter-events.stripe.com"],
+        default=[
+            "api.stripe.com",
+            "files.stripe.com",
+            "connect.stripe.com",
+            "meter-events.stripe.com",
+        ],
         description="Hosts treated as Stripe in forward mode (reverse mode: every request "
-                    "goes to the upstream, so the host is not checked).")
+        "goes to the upstream, so the host is not checked).",
+    )
     paths: list[str] = Field(
-        default=[r"^/"],
-        description="Regexes over the URL path (default '^/': every path).")
+        default=[r"^/"], description="Regexes over the URL path (default '^/': every path)."
+    )
 
     @field_validator("paths")
     @classmethod
@@ -59,13 +71,16 @@ class MatchRules(_Strict):
 
     match_host: bool = Field(
         default=False,
-        description="Make the host part of the key (off: reverse and forward cassettes mix).")
+        description="Make the host part of the key (off: reverse and forward cassettes mix).",
+    )
     headers: list[str] = Field(
         default=["stripe-account"],
-        description="Request headers that are part of the key; every other header is ignored.")
+        description="Request headers that are part of the key; every other header is ignored.",
+    )
     ignore_params: list[str] = Field(
         default=[],
-        description="Dotted query/body parameters left out of the key, e.g. 'return_url'.")
+        description="Dotted query/body parameters left out of the key, e.g. 'return_url'.",
+    )
 
 
 class ReplayPolicy(_Strict):
@@ -74,10 +89,14 @@ class ReplayPolicy(_Strict):
     on_exhausted: Literal["miss", "repeat_last"] = Field(
         default="miss",
         description="When a request's recordings are used up: answer a miss, or repeat "
-                    "the last recording.")
+        "the last recording.",
+    )
     miss_status: int = Field(
-        default=400, ge=400, le=499,
-        description="HTTP status of a miss: a 4xx other than 409, so no SDK retries it.")
+        default=400,
+        ge=400,
+        le=499,
+        description="HTTP status of a miss: a 4xx other than 409, so no SDK retries it.",
+    )
 
     @field_validator("miss_status")
     @classmethod
@@ -91,13 +110,18 @@ class RecordPolicy(_Strict):
     """How record mode writes."""
 
     mode: RecordMode = "once"
-    fsync: bool = Field(default=True, description="fsync each interaction before the client "
-                                                  "gets its response.")
-    allow_live_keys: bool = Field(default=False, description="Forward and record requests "
-                                                            "made with sk_live_/rk_live_ keys.")
-    timing: bool = Field(default=False, description="Keep each interaction's duration_ms and "
-                                                    "the header's creation time (off: "
-                                                    "re-recording gives identical bytes).")
+    fsync: bool = Field(
+        default=True, description="fsync each interaction before the client gets its response."
+    )
+    allow_live_keys: bool = Field(
+        default=False, description="Forward and record requests made with sk_live_/rk_live_ keys."
+    )
+    timing: bool = Field(
+        default=False,
+        description="Keep each interaction's duration_ms and "
+        "the header's creation time (off: "
+        "re-recording gives identical bytes).",
+    )
 
 
 WEBHOOK_SECRET_PREFIX = "whsec_"
@@ -117,8 +141,7 @@ def check_webhook_url(url: str) -> str:
 
 
 def check_webhook_secret(secret: str) -> str:
-    if not secret.startswith(WEBHOOK_SECRET_PREFIX) or len(secret) == len(
-            WEBHOOK_SECRET_PREFIX):
+    if not secret.startswith(WEBHOOK_SECRET_PREFIX) or len(secret) == len(WEBHOOK_SECRET_PREFIX):
         raise ValueError(f"must be a webhook signing secret ({WEBHOOK_SECRET_PREFIX}...)")
     return secret
 
@@ -144,27 +167,37 @@ class SimulatePolicy(_Strict):
     """The local FC Session upstream."""
 
     seed: int = 0
-    clock_start: int = Field(default=1767225600,
-                             description="Unix time of the simulator's fixed clock.")
+    clock_start: int = Field(
+        default=1767225600, description="Unix time of the simulator's fixed clock."
+    )
     webhooks: list[WebhookTarget] = Field(
-        default=[], description="Where the simulator delivers every event ({url, secret}); "
-                                "--webhook-url/--webhook-secret replace this list.")
+        default=[],
+        description="Where the simulator delivers every event ({url, secret}); "
+        "--webhook-url/--webhook-secret replace this list.",
+    )
     settle_after_s: float | None = Field(
-        default=3.0, ge=0, le=86_400,
+        default=3.0,
+        ge=0,
+        le=86_400,
         description="Seconds a processing PaymentIntent takes to settle by itself (null: "
-                    "only the simulator-only settle call settles it).")
+        "only the simulator-only settle call settles it).",
+    )
     accept_unknown_customers: bool = Field(
-        default=False, description="Accept customer ids the simulator never created where "
-                                    "an object names its customer (else 404, as Stripe).")
+        default=False,
+        description="Accept customer ids the simulator never created where "
+        "an object names its customer (else 404, as Stripe).",
+    )
 
 
 class AuditPolicy(_Strict):
     """What ``fc-cassette audit`` holds cassettes against (its flags override these)."""
 
-    api_version: str | None = Field(default=None, description="The Stripe API version "
-                                                              "cassettes should hold.")
-    max_age_days: int | None = Field(default=None, ge=0, description="Oldest a cassette "
-                                                                     "may be, in days.")
+    api_version: str | None = Field(
+        default=None, description="The Stripe API version cassettes should hold."
+    )
+    max_age_days: int | None = Field(
+        default=None, ge=0, description="Oldest a cassette may be, in days."
+    )
 
 
 class ControlPolicy(_Strict):
@@ -173,8 +206,9 @@ class ControlPolicy(_Strict):
     token: str = Field(
         default="",
         description="A token every control call must carry in the X-FC-Cassette-Token "
-                    "header (empty: none needed; --control-token and "
-                    "$FC_CASSETTE_CONTROL_TOKEN take precedence).")
+        "header (empty: none needed; --control-token and "
+        "$FC_CASSETTE_CONTROL_TOKEN take precedence).",
+    )
 
 
 class Settings(_Strict):
@@ -281,8 +315,9 @@ def check_overrides(base: str | Path | None, overrides: dict[str, Any]) -> str |
     return None
 
 
-def load_settings(user_file: str | Path | None = None,
-                  default_file: Path = DEFAULT_CONFIG) -> Settings:
+def load_settings(
+    user_file: str | Path | None = None, default_file: Path = DEFAULT_CONFIG
+) -> Settings:
     """Defaults from ``default_file`` (model defaults if it is absent), then ``user_file``."""
     data: dict[str, Any] = {}
     if default_file.exists():
@@ -326,86 +361,9 @@ def with_options(settings: Settings, options: Mapping[str, Any]) -> Settings:
             updates.setdefault(section, {})[field] = value
     if not updates:
         return settings
-    return settings.model_copy(update={
-        section: getattr(settings, section).model_copy(update=fields)
-        for section, fields in updates.items()})
-
-
-class UpstreamError(ValueError):
-    """An upstream URL that cannot be used; ``str()`` is one line that never quotes
-    the URL's credentials."""
-
-
-UPSTREAM_FORM = "http://HOST[:PORT] or https://HOST[:PORT]"
-DEFAULT_UPSTREAM = "https://api.stripe.com"
-"""Where the record modes (and inspect) forward to unless told: the CLI's ``--upstream``,
-the pytest plugin's ``--fc-upstream`` and ``fc_cassette.proxy(upstream=...)``."""
-UPSTREAM_SCHEMES = ("http", "https")
-_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$|^\[[0-9A-Fa-f:.]+\]$")
-
-
-def _shown(url: str) -> str:
-    """``url`` as an error message may quote it: userinfo masked, secrets redacted."""
-    from fc_cassette.redact import Redactor
-
-    scheme, sep, rest = url.partition("://")
-    netloc, slash, tail = rest.partition("/")
-    if "@" in netloc:
-        netloc = "***@" + netloc.rpartition("@")[2]
-    text = Redactor().redact_text(f"{scheme}{sep}{netloc}{slash}{tail}")
-    return repr(text if len(text) <= 100 else text[:97] + "...")
-
-
-def _upstream_scheme(text: str, bad: str) -> tuple[str, str]:
-    scheme, sep, rest = text.partition("://")
-    if not sep or not scheme:
-        hint = f", e.g. http://{text}" if text and "/" not in text and "@" not in text else ""
-        raise UpstreamError(f"{bad}: a scheme is required: use {UPSTREAM_FORM}{hint}")
-    if scheme.lower() not in UPSTREAM_SCHEMES:
-        near = difflib.get_close_matches(scheme.lower(), UPSTREAM_SCHEMES, n=1)
-        raise UpstreamError(f"{bad}: scheme {scheme!r} is not supported"
-                            + (f" (did you mean {near[0]!r}?)" if near else "")
-                            + f": use {UPSTREAM_FORM}")
-    return scheme.lower(), rest
-
-
-def _upstream_where(scheme: str, rest: str, bad: str) -> tuple[str, int | None]:
-    from urllib.parse import urlsplit
-
-    if "@" in re.split(r"[/?#]", rest, maxsplit=1)[0]:
-        raise UpstreamError(f"{bad}: credentials in the URL are refused (mitmproxy would "
-                            "print them in its log); the client sends its API key in its "
-                            f"Authorization header: use {UPSTREAM_FORM}")
-    bad_port = UpstreamError(f"{bad}: the port must be a number 1-65535: use {UPSTREAM_FORM}")
-    try:
-        parts = urlsplit(f"{scheme}://{rest}")
-        port = parts.port
-    except ValueError:
-        raise bad_port from None
-    if port == 0:
-        raise bad_port
-    host = parts.netloc.rsplit(":", 1)[0] if parts.netloc.endswith(":") or port is not None \
-        else parts.netloc
-    if not host or not _HOST.match(host):
-        raise UpstreamError(f"{bad}: a host is required: use {UPSTREAM_FORM}")
-    if parts.path not in ("", "/") or "?" in rest or "#" in rest:
-        raise UpstreamError(f"{bad}: a path, query or fragment is not supported (each request "
-                            f"keeps its own path): use {UPSTREAM_FORM}")
-    return host, port
-
-
-def parse_upstream(url: str, what: str = "--upstream") -> str:
-    """The upstream base URL ``scheme://host[:port]`` of ``url``, or :class:`UpstreamError`.
-
-    Only ``http`` and ``https`` with a host (and optionally a port) are accepted: no
-    scheme is refused (mitmproxy would silently assume https), and so is any path,
-    query or fragment (a proxied request keeps its own path). Credentials in the URL
-    (``http://user:KEY@host``) are refused without being echoed: mitmproxy prints
-    its mode, URL included, in log lines and errors; the client sends its key itself.
-    ``what`` names the option in the message (e.g. ``--fc-upstream``).
-    """
-    text = str(url).strip()
-    bad = f"{what} {_shown(text)}"
-    scheme, rest = _upstream_scheme(text, bad)
-    host, port = _upstream_where(scheme, rest, bad)
-    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
+    return settings.model_copy(
+        update={
+            section: getattr(settings, section).model_copy(update=fields)
+            for section, fields in updates.items()
+        }
+    )

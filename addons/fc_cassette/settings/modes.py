@@ -87,8 +87,13 @@ def _all(exists: bool, written: bool) -> Plan:
 
 def _rewrite(exists: bool, written: bool) -> Plan:
     again = exists and written
-    return Plan(replay=False, record=True, append=again, continues=again,
-                remove_unrecorded=exists and not again)
+    return Plan(
+        replay=False,
+        record=True,
+        append=again,
+        continues=again,
+        remove_unrecorded=exists and not again,
+    )
 
 
 def _none(exists: bool, written: bool) -> Plan:
@@ -97,25 +102,51 @@ def _none(exists: bool, written: bool) -> Plan:
     return Plan(replay=True, record=False, append=False, continues=False)
 
 
-RECORD_MODE_TABLE: dict[str, RecordModeRow] = {row.name: row for row in (
-    RecordModeRow("once", "record when the cassette does not exist yet; if it does, only "
-                  "replay\nfrom it (a request it does not hold is a miss). The default.",
-                  offline=False, plan=_once),
-    RecordModeRow("new_episodes", "replay what the cassette holds; forward and append "
-                  "what it does not.", offline=False, plan=_new_episodes),
-    RecordModeRow("all", "forward and record everything: re-record the cassette from "
-                  "scratch\n(the old file is replaced once the first new interaction is "
-                  "written).", offline=False, plan=_all),
-    RecordModeRow("none", "never forward: replay only, like 'fc-cassette replay'.",
-                  offline=True, plan=_none),
-    RecordModeRow("rewrite", "pytest-recording's name: the cassette is replaced by what "
-                  "this run\nrecords (as all; a cassette it records nothing into is "
-                  "removed).", offline=False, plan=_rewrite),
-)}
+RECORD_MODE_TABLE: dict[str, RecordModeRow] = {
+    row.name: row
+    for row in (
+        RecordModeRow(
+            "once",
+            "record when the cassette does not exist yet; if it does, only "
+            "replay\nfrom it (a request it does not hold is a miss). The default.",
+            offline=False,
+            plan=_once,
+        ),
+        RecordModeRow(
+            "new_episodes",
+            "replay what the cassette holds; forward and append what it does not.",
+            offline=False,
+            plan=_new_episodes,
+        ),
+        RecordModeRow(
+            "all",
+            "forward and record everything: re-record the cassette from "
+            "scratch\n(the old file is replaced once the first new interaction is "
+            "written).",
+            offline=False,
+            plan=_all,
+        ),
+        RecordModeRow(
+            "none",
+            "never forward: replay only, like 'fc-cassette replay'.",
+            offline=True,
+            plan=_none,
+        ),
+        RecordModeRow(
+            "rewrite",
+            "pytest-recording's name: the cassette is replaced by what "
+            "this run\nrecords (as all; a cassette it records nothing into is "
+            "removed).",
+            offline=False,
+            plan=_rewrite,
+        ),
+    )
+}
 RECORD_MODES: tuple[str, ...] = tuple(RECORD_MODE_TABLE)
 REPLAY_FIRST: tuple[str, ...] = (
     *(m for m in RECORD_MODES if RECORD_MODE_TABLE[m].offline),
-    *(m for m in RECORD_MODES if not RECORD_MODE_TABLE[m].offline))
+    *(m for m in RECORD_MODES if not RECORD_MODE_TABLE[m].offline),
+)
 """The order of the harness (pytest plugin, Python API), whose default is ``none``."""
 OFFLINE_MODES: tuple[str, ...] = tuple(m for m in RECORD_MODES if RECORD_MODE_TABLE[m].offline)
 """What ``fc-cassette replay``'s control endpoint accepts as a record mode."""
@@ -158,8 +189,10 @@ def cli_help() -> str:
 
 def option_help() -> str:
     """The ``fc_record_mode`` option's help (mitmproxy's ``--options``)."""
-    return (f"Record mode: {', '.join(RECORD_MODES[:-1])} or {RECORD_MODES[-1]} (empty: the "
-            "config's record.mode).")
+    return (
+        f"Record mode: {', '.join(RECORD_MODES[:-1])} or {RECORD_MODES[-1]} (empty: the "
+        "config's record.mode)."
+    )
 
 
 def harness_help() -> str:

@@ -38,14 +38,33 @@ from fc_cassette.simulator.sessions import SessionsMixin
 from fc_cassette.simulator.setup_intents import SetupIntentsMixin
 from fc_cassette.simulator.webhooks import Outgoing, Target, WebhooksMixin
 
-__all__ = ["DEFAULT_CLOCK_START", "DEFAULT_SETTLE_AFTER_S", "DEFAULT_STRIPE_VERSION",
-           "Outgoing", "SimResponse",
-           "Simulator", "StripeError", "Target", "bracket_param", "mask_key"]
+__all__ = [
+    "DEFAULT_CLOCK_START",
+    "DEFAULT_SETTLE_AFTER_S",
+    "DEFAULT_STRIPE_VERSION",
+    "Outgoing",
+    "SimResponse",
+    "Simulator",
+    "StripeError",
+    "Target",
+    "bracket_param",
+    "mask_key",
+]
 
 
-class Simulator(SessionsMixin, AccountsMixin, CustomersMixin, PaymentMethodsMixin,
-                MandatesMixin, PaymentIntentsMixin, SetupIntentsMixin, ExpansionMixin,
-                EventsMixin, WebhooksMixin, Engine):
+class Simulator(
+    SessionsMixin,
+    AccountsMixin,
+    CustomersMixin,
+    PaymentMethodsMixin,
+    MandatesMixin,
+    PaymentIntentsMixin,
+    SetupIntentsMixin,
+    ExpansionMixin,
+    EventsMixin,
+    WebhooksMixin,
+    Engine,
+):
     """Stripe's FC API and the objects around it in memory: same seed and request
     sequence, same bytes.
 
@@ -54,13 +73,22 @@ class Simulator(SessionsMixin, AccountsMixin, CustomersMixin, PaymentMethodsMixi
     in :mod:`.webhooks`. A mixin adds routes beyond the FC endpoint table in its
     ``ROUTES`` and lists them here."""
 
-    ROUTES = (AccountsMixin.ROUTES + EventsMixin.ROUTES + WebhooksMixin.ROUTES
-              + PaymentIntentsMixin.ROUTES)
+    ROUTES = (
+        AccountsMixin.ROUTES
+        + EventsMixin.ROUTES
+        + WebhooksMixin.ROUTES
+        + PaymentIntentsMixin.ROUTES
+    )
 
-    def __init__(self, seed: int = 0, clock_start: int = DEFAULT_CLOCK_START,
-                 webhooks: list[Target] | None = None, *,
-                 settle_after_s: float | None = DEFAULT_SETTLE_AFTER_S,
-                 accept_unknown_customers: bool = False) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        clock_start: int = DEFAULT_CLOCK_START,
+        webhooks: list[Target] | None = None,
+        *,
+        settle_after_s: float | None = DEFAULT_SETTLE_AFTER_S,
+        accept_unknown_customers: bool = False,
+    ) -> None:
         """``settle_after_s``: how long a ``processing`` PaymentIntent takes to settle by
         itself (None: only the simulator-only settle call settles it);
         ``accept_unknown_customers``: a customer id never created here is accepted where

@@ -35,15 +35,26 @@ from fc_cassette.simulator.host import Host
 from fc_cassette.simulator.sessions import check_expand
 from fc_cassette.stripe_api import models as m
 
-DISPLAY_NAMES = {"checking": "Checking", "savings": "Savings", "credit_card": "Credit Card",
-                 "line_of_credit": "Line of Credit", "mortgage": "Mortgage"}
-FEATURE_PERMISSION = {"balance": "balances", "ownership": "ownership",
-                      "transactions": "transactions"}
+DISPLAY_NAMES = {
+    "checking": "Checking",
+    "savings": "Savings",
+    "credit_card": "Credit Card",
+    "line_of_credit": "Line of Credit",
+    "mortgage": "Mortgage",
+}
+FEATURE_PERMISSION = {
+    "balance": "balances",
+    "ownership": "ownership",
+    "transactions": "transactions",
+}
 FEATURE_ORDER = ("balance", "ownership", "transactions")
 ACCOUNT_KIND = "financialconnections.account"
 INACTIVE = "financial_connections_account_inactive"
-REFRESH_FIELD = {"balance": "balance_refresh", "ownership": "ownership_refresh",
-                 "transactions": "transaction_refresh"}
+REFRESH_FIELD = {
+    "balance": "balance_refresh",
+    "ownership": "ownership_refresh",
+    "transactions": "transaction_refresh",
+}
 EVENT = "financial_connections.account."
 SETTLE_AFTER_S = 0.5  # a refresh settles by itself this long after it was asked for
 _SIM_ACCOUNT = r"^/_simulator/financial_connections/accounts/([^/?#]+)/"
@@ -63,16 +74,21 @@ class StoredAccount:
 
 def _refresh(now: int, status: str = "succeeded") -> dict[str, Any]:
     pending = status == "pending"
-    return {"last_attempted_at": now,
-            "next_refresh_available_at": None if pending else now + data.REFRESH_INTERVAL,
-            "status": status}
+    return {
+        "last_attempted_at": now,
+        "next_refresh_available_at": None if pending else now + data.REFRESH_INTERVAL,
+        "status": status,
+    }
 
 
 def _permission_error(feature: str, param: str, account: str) -> StripeError:
     perm = FEATURE_PERMISSION[feature]
-    return invalid(param, f"The account {clip(account)} does not have the {perm} permission, "
-                          f"which {feature} requires. Request it in the Financial Connections "
-                          f"Session's permissions[] and have the user link the account again.")
+    return invalid(
+        param,
+        f"The account {clip(account)} does not have the {perm} permission, "
+        f"which {feature} requires. Request it in the Financial Connections "
+        f"Session's permissions[] and have the user link the account again.",
+    )
 
 
 class AccountsMixin(Host):
@@ -89,24 +105,32 @@ class AccountsMixin(Host):
         self._transactions: dict[str, tuple[str, dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ linking
-    def _link_account(self, session: dict[str, Any], subcategory: str,
-                      now: int) -> dict[str, Any]:
+    def _link_account(self, session: dict[str, Any], subcategory: str, now: int) -> dict[str, Any]:
         permissions = list(session["permissions"])
         prefetch = session.get("prefetch") or []
         credit = subcategory in data.CREDIT_SUBCATEGORIES
         acc: dict[str, Any] = {
-            "id": "fca_" + self._token(), "object": "financial_connections.account",
-            "account_holder": dict(session["account_holder"]), "account_numbers": None,
-            "balance": None, "balance_refresh": None,
-            "category": "credit" if credit else "cash", "created": now,
+            "id": "fca_" + self._token(),
+            "object": "financial_connections.account",
+            "account_holder": dict(session["account_holder"]),
+            "account_numbers": None,
+            "balance": None,
+            "balance_refresh": None,
+            "category": "credit" if credit else "cash",
+            "created": now,
             "display_name": DISPLAY_NAMES.get(subcategory, "Account"),
             "institution_name": "StripeBank",
             "last4": "".join(self._rng.choice("0123456789") for _ in range(4)),
-            "livemode": False, "ownership": None, "ownership_refresh": None,
-            "permissions": permissions, "status": "active", "subcategory": subcategory,
+            "livemode": False,
+            "ownership": None,
+            "ownership_refresh": None,
+            "permissions": permissions,
+            "status": "active",
+            "subcategory": subcategory,
             "subscriptions": [],
             "supported_payment_method_types": (
-                ["us_bank_account"] if "payment_method" in permissions and not credit else []),
+                ["us_bank_account"] if "payment_method" in permissions and not credit else []
+            ),
             "transaction_refresh": None,
         }
         stored = StoredAccount(acc, session["id"])
@@ -115,8 +139,10 @@ class AccountsMixin(Host):
             acc["ownership"] = "fcaowns_" + self._token()
             stored.ownership_created = now
         for feature in FEATURE_ORDER:
-            if FEATURE_PERMISSION[feature] in permissions and FEATURE_PERMISSION[
-                    feature] in prefetch:
+            if (
+                FEATURE_PERMISSION[feature] in permissions
+                and FEATURE_PERMISSION[feature] in prefetch
+            ):
                 self._start_refresh(stored, feature, now)
                 self._settle_feature(stored, feature, now)
         return copy.deepcopy(acc)
@@ -160,8 +186,7 @@ class AccountsMixin(Host):
             self.emit_event(EVENT + "refreshed_" + feature, stored.obj, request=NO_REQUEST)
 
     def _schedule_settle(self, stored: StoredAccount) -> None:
-        self.schedule(SETTLE_AFTER_S, lambda: self._settle_pending(stored),
-                      key=stored.obj["id"])
+        self.schedule(SETTLE_AFTER_S, lambda: self._settle_pending(stored), key=stored.obj["id"])
 
     def _account(self, account_id: str, param: str = "account") -> StoredAccount:
         """The stored account, its pending refreshes settled as of the simulated clock."""
@@ -174,19 +199,28 @@ class AccountsMixin(Host):
 
     def _active(self, stored: StoredAccount, what: str) -> None:
         if stored.obj["status"] != "active":
-            raise invalid(None, f"You cannot {what} the account {stored.obj['id']} because its "
-                                f"status is {stored.obj['status']}. Ask the user to link "
-                                "it again through a new Financial Connections Session.",
-                          INACTIVE)
+            raise invalid(
+                None,
+                f"You cannot {what} the account {stored.obj['id']} because its "
+                f"status is {stored.obj['status']}. Ask the user to link "
+                "it again through a new Financial Connections Session.",
+                INACTIVE,
+            )
 
     def _render(self, stored: StoredAccount, expand: list[str], prefix: str = "") -> dict:
         obj = copy.deepcopy(stored.obj)
         if prefix + "ownership" in expand and obj["ownership"] is not None:
             obj["ownership"] = {
-                "id": obj["ownership"], "object": "financial_connections.account_ownership",
+                "id": obj["ownership"],
+                "object": "financial_connections.account_ownership",
                 "created": stored.ownership_created,
-                "owners": data.paginate(stored.owners, {}, self._owners_url(obj["id"]),
-                                        "financialconnections.account_owner")}
+                "owners": data.paginate(
+                    stored.owners,
+                    {},
+                    self._owners_url(obj["id"]),
+                    "financialconnections.account_owner",
+                ),
+            }
         return obj
 
     @staticmethod
@@ -217,9 +251,12 @@ class AccountsMixin(Host):
         session = params.get("session")
         if session is not None:
             self._lookup_session_for_list(session)
-        found = [s for s in self._accounts.values()
-                 if (session is None or s.session == session)
-                 and (holder is None or s.obj["account_holder"].get(holder[0]) == holder[1])]
+        found = [
+            s
+            for s in self._accounts.values()
+            if (session is None or s.session == session)
+            and (holder is None or s.obj["account_holder"].get(holder[0]) == holder[1])
+        ]
         items = [self._render(self._account(s.obj["id"]), expand, "data.") for s in found]
         return data.paginate(items, params, m.ACCOUNTS_URL, ACCOUNT_KIND)
 
@@ -253,8 +290,10 @@ class AccountsMixin(Host):
         stored = self._account(account_id)
         if stored.obj["status"] != "disconnected":
             self._tick()
-            before = {"status": stored.obj["status"],
-                      "subscriptions": list(stored.obj["subscriptions"])}
+            before = {
+                "status": stored.obj["status"],
+                "subscriptions": list(stored.obj["subscriptions"]),
+            }
             stored.obj["status"] = "disconnected"
             stored.obj["subscriptions"] = []
             self.emit_event(EVENT + "disconnected", stored.obj, previous_attributes=before)
@@ -268,9 +307,13 @@ class AccountsMixin(Host):
         status = stored.obj["status"]
         allowed = "active" if want == "inactive" else "inactive"
         if status != allowed:
-            raise invalid(None, f"The simulator can only {'de' if want == 'inactive' else 're'}"
-                                f"activate an account whose status is {allowed}; "
-                                f"{clip(account_id)} is {status}.", INACTIVE)
+            raise invalid(
+                None,
+                f"The simulator can only {'de' if want == 'inactive' else 're'}"
+                f"activate an account whose status is {allowed}; "
+                f"{clip(account_id)} is {status}.",
+                INACTIVE,
+            )
         self._tick()
         stored.obj["status"] = want
         if want == "inactive":
@@ -313,8 +356,12 @@ class AccountsMixin(Host):
             raise missing("ownership")
         if ownership != stored.obj["ownership"]:
             raise no_such("financialconnections.account_ownership", ownership, "ownership")
-        return data.paginate(stored.owners, params, self._owners_url(account_id),
-                             "financialconnections.account_owner")
+        return data.paginate(
+            stored.owners,
+            params,
+            self._owners_url(account_id),
+            "financialconnections.account_owner",
+        )
 
     def _ep_transactions_list(self, _ident: str, params: dict[str, Any]) -> dict:
         check_params(m.TransactionListParams, params)
@@ -328,12 +375,12 @@ class AccountsMixin(Host):
         after = (params.get("transaction_refresh") or {}).get("after")
         if after is not None:
             if after not in stored.refresh_ids:
-                raise no_such("financialconnections.transaction_refresh", after,
-                              "transaction_refresh[after]")
-            later = set(stored.refresh_ids[stored.refresh_ids.index(after) + 1:])
+                raise no_such(
+                    "financialconnections.transaction_refresh", after, "transaction_refresh[after]"
+                )
+            later = set(stored.refresh_ids[stored.refresh_ids.index(after) + 1 :])
             items = [t for t in items if t["transaction_refresh"] in later]
-        return data.paginate(items, params, m.TRANSACTIONS_URL,
-                             "financialconnections.transaction")
+        return data.paginate(items, params, m.TRANSACTIONS_URL, "financialconnections.transaction")
 
     def _ep_transactions_retrieve(self, txn_id: str, params: dict[str, Any]) -> dict:
         check_params(m.TransactionRetrieveParams, params)

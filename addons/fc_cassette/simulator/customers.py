@@ -24,9 +24,21 @@ from fc_cassette.stripe_api import models as m
 
 CUSTOMER_KIND = "customer"
 # What an update may set, and how (Stripe: "" unsets a field).
-_UPDATABLE = ("address", "balance", "business_name", "description", "email",
-              "individual_name", "invoice_prefix", "name", "next_invoice_sequence", "phone",
-              "preferred_locales", "shipping", "tax_exempt")
+_UPDATABLE = (
+    "address",
+    "balance",
+    "business_name",
+    "description",
+    "email",
+    "individual_name",
+    "invoice_prefix",
+    "name",
+    "next_invoice_sequence",
+    "phone",
+    "preferred_locales",
+    "shipping",
+    "tax_exempt",
+)
 _INTS = ("balance", "next_invoice_sequence")
 _EMPTY: dict[str, Any] = {"preferred_locales": [], "tax_exempt": "none"}
 
@@ -83,19 +95,40 @@ class CustomersMixin(Host):
         check_expand(params, ())
         for name in ("payment_method", "source", "test_clock", "tax_id_data", "cash_balance"):
             if params.get(name):
-                raise invalid(name, f"The fc-cassette simulator does not support {name} "
-                                    "on customer create; attach a payment method after.")
+                raise invalid(
+                    name,
+                    f"The fc-cassette simulator does not support {name} "
+                    "on customer create; attach a payment method after.",
+                )
         now = self._tick()
         cid = "cus_" + self._token(14)
         customer: dict[str, Any] = {
-            "id": cid, "object": "customer", "address": None, "balance": 0, "created": now,
-            "currency": None, "default_source": None, "delinquent": False,
-            "description": None, "discount": None, "email": None,
+            "id": cid,
+            "object": "customer",
+            "address": None,
+            "balance": 0,
+            "created": now,
+            "currency": None,
+            "default_source": None,
+            "delinquent": False,
+            "description": None,
+            "discount": None,
+            "email": None,
             "invoice_prefix": self._token(8).upper(),
-            "invoice_settings": {"custom_fields": None, "default_payment_method": None,
-                                 "footer": None, "rendering_options": None},
-            "livemode": False, "metadata": {}, "name": None, "next_invoice_sequence": 1,
-            "phone": None, "preferred_locales": [], "shipping": None, "tax_exempt": "none",
+            "invoice_settings": {
+                "custom_fields": None,
+                "default_payment_method": None,
+                "footer": None,
+                "rendering_options": None,
+            },
+            "livemode": False,
+            "metadata": {},
+            "name": None,
+            "next_invoice_sequence": 1,
+            "phone": None,
+            "preferred_locales": [],
+            "shipping": None,
+            "tax_exempt": "none",
             "test_clock": None,
         }
         for name in _UPDATABLE:
@@ -117,8 +150,9 @@ class CustomersMixin(Host):
         customer = self._customer(customer_id, "id")
         for name in ("source", "default_source", "cash_balance", "tax", "invoice_settings"):
             if params.get(name):
-                raise invalid(name, f"The fc-cassette simulator does not support updating "
-                                    f"{clip(name)}.")
+                raise invalid(
+                    name, f"The fc-cassette simulator does not support updating {clip(name)}."
+                )
         previous: dict[str, Any] = {}
         for name in _UPDATABLE:
             if name in params and customer[name] != _value(name, params[name]):
@@ -149,8 +183,9 @@ class CustomersMixin(Host):
         check_params(m.CustomerListParams, params)
         check_expand(params, ())
         email = params.get("email")
-        items = [c for c in reversed(self._customers.values())
-                 if email is None or c["email"] == email]
+        items = [
+            c for c in reversed(self._customers.values()) if email is None or c["email"] == email
+        ]
         return data.paginate(items, params, m.CUSTOMERS_URL, CUSTOMER_KIND)
 
     def _ep_customers_payment_methods(self, customer_id: str, params: dict[str, Any]) -> dict:
@@ -158,6 +193,7 @@ class CustomersMixin(Host):
         check_expand(params, listed(PM_EXPANDABLE), exact=True)
         self._customer(customer_id, "customer")
         items = self._payment_methods_of(customer_id, params.get("type"))
-        page = data.paginate(items, params, f"{m.CUSTOMERS_URL}/{customer_id}/payment_methods",
-                             "paymentmethod")
+        page = data.paginate(
+            items, params, f"{m.CUSTOMERS_URL}/{customer_id}/payment_methods", "paymentmethod"
+        )
         return self._expanded_list(page, params, PM_EXPANDABLE)

@@ -47,16 +47,24 @@ class Delivery:
     done: bool = False  # delivered or given up
 
     def as_dict(self) -> dict[str, Any]:
-        return {"event": self.event_id, "type": self.type, "url": self.url,
-                "status": self.status, "attempts": self.attempts,
-                "delivered": self.delivered, "error": self.error, "done": self.done}
+        return {
+            "event": self.event_id,
+            "type": self.type,
+            "url": self.url,
+            "status": self.status,
+            "attempts": self.attempts,
+            "delivered": self.delivered,
+            "error": self.error,
+            "done": self.done,
+        }
 
 
 def post(url: str, body: bytes, hdrs: dict[str, str], timeout: float) -> int:
     """POST ``body`` to ``url`` (http or https, never through a proxy); the status."""
     parts = urlsplit(url)
-    conn_cls = (http.client.HTTPSConnection if parts.scheme == "https"
-                else http.client.HTTPConnection)
+    conn_cls = (
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    )
     conn = conn_cls(parts.hostname or "", parts.port, timeout=timeout)
     try:
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -71,9 +79,14 @@ def post(url: str, body: bytes, hdrs: dict[str, str], timeout: float) -> int:
 class Deliverer:
     """Queues deliveries per URL and sends them from worker threads."""
 
-    def __init__(self, *, backoff: tuple[float, ...] = BACKOFF_S, timeout: float = TIMEOUT_S,
-                 clock: Callable[[], float] = time.time,
-                 on_done: Callable[[Delivery], None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        backoff: tuple[float, ...] = BACKOFF_S,
+        timeout: float = TIMEOUT_S,
+        clock: Callable[[], float] = time.time,
+        on_done: Callable[[Delivery], None] | None = None,
+    ) -> None:
         self.backoff = backoff
         self.timeout = timeout
         self.clock = clock
@@ -89,8 +102,9 @@ class Deliverer:
     def max_attempts(self) -> int:
         return len(self.backoff) + 1
 
-    def submit(self, url: str, secret: str, event_id: str, event_type: str,
-               payload: bytes) -> Delivery:
+    def submit(
+        self, url: str, secret: str, event_id: str, event_type: str, payload: bytes
+    ) -> Delivery:
         """Queue one delivery (never blocks); the record its progress is written to."""
         d = Delivery(event_id, event_type, url, payload, secret)
         with self._lock:
@@ -98,8 +112,9 @@ class Deliverer:
             q = self._queues.get(url)
             if q is None:
                 q = self._queues[url] = queue.Queue()
-                t = threading.Thread(target=self._work, args=(q,), daemon=True,
-                                     name="fc-cassette-webhooks")
+                t = threading.Thread(
+                    target=self._work, args=(q,), daemon=True, name="fc-cassette-webhooks"
+                )
                 self._threads.append(t)
                 t.start()
         q.put(d)
@@ -163,9 +178,16 @@ class Deliverer:
         if self.on_done is not None:
             self.on_done(d)
         level = logging.INFO if d.delivered else logging.WARNING
-        log.log(level, "fc-cassette webhooks: %s %s -> %s: %s after %d attempt(s)%s",
-                d.event_id, d.type, d.url, d.status if d.status is not None else "no answer",
-                d.attempts, "" if d.delivered else f" (not delivered: {d.error})")
+        log.log(
+            level,
+            "fc-cassette webhooks: %s %s -> %s: %s after %d attempt(s)%s",
+            d.event_id,
+            d.type,
+            d.url,
+            d.status if d.status is not None else "no answer",
+            d.attempts,
+            "" if d.delivered else f" (not delivered: {d.error})",
+        )
 
     def _attempt(self, d: Delivery) -> bool:
         hdrs = signing.headers(d.payload, d.secret, int(self.clock()))

@@ -30,9 +30,9 @@ DEFAULT_CLOCK_START = 1767225600
 MAX_BODY_BYTES = 1 << 20
 MAX_IDEMPOTENCY_KEY = 255
 COMPLETE = re.compile(
-    "^/_simulator/financial_connections/sessions/" + endpoints.ID_SEGMENT + "/complete$")
-_STRIPE_VERSION = re.compile(
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(\.[a-z]+)?(; *[A-Za-z0-9_.=\-]+)*$")
+    "^/_simulator/financial_connections/sessions/" + endpoints.ID_SEGMENT + "/complete$"
+)
+_STRIPE_VERSION = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(\.[a-z]+)?(; *[A-Za-z0-9_.=\-]+)*$")
 _ALNUM = string.ascii_letters + string.digits
 _TEST_KEY = re.compile(r"^(sk|rk)_test_[A-Za-z0-9_]+$")
 
@@ -40,11 +40,15 @@ MSG_NO_KEY = (
     "You did not provide an API key. You need to provide your API key in the "
     "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
     "YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, "
-    "or we can help at https://support.stripe.com/.")
-MSG_PUBLISHABLE = ("This API call cannot be made with a publishable API key. "
-                   "Please use a secret API key.")
-MSG_LIVE = ("The fc-cassette simulator only accepts test-mode API keys (sk_test_..., "
-            "rk_test_...); it never handles live data. Key provided: {masked}")
+    "or we can help at https://support.stripe.com/."
+)
+MSG_PUBLISHABLE = (
+    "This API call cannot be made with a publishable API key. Please use a secret API key."
+)
+MSG_LIVE = (
+    "The fc-cassette simulator only accepts test-mode API keys (sk_test_..., "
+    "rk_test_...); it never handles live data. Key provided: {masked}"
+)
 _INTERNAL = "An unexpected error occurred in the fc-cassette simulator."
 _NO_KEY_HEADERS = {"WWW-Authenticate": 'Basic realm="Stripe"'}
 
@@ -111,8 +115,9 @@ def authenticate(h: Headers) -> str:
 Route = tuple[str, str, str]  # (method, path regex with at most one id group, handler name)
 
 
-def route(method: str, path: str,
-          extra: tuple[tuple[str, re.Pattern[str], str], ...] = ()) -> tuple[str | None, str]:
+def route(
+    method: str, path: str, extra: tuple[tuple[str, re.Pattern[str], str], ...] = ()
+) -> tuple[str | None, str]:
     """The handler name for ``method path`` and the (unquoted) id in the path; ``extra``:
     the simulator's own routes beyond the FC endpoint table (events, webhook endpoints,
     simulator-only actions), compiled."""
@@ -142,9 +147,12 @@ def post_params(query: str, h: Headers, body: bytes) -> dict[str, Any]:
         raise StripeError(413, f"Request body larger than {MAX_BODY_BYTES} bytes.")
     ctype = (h.get("content-type") or "").split(";")[0].strip().lower()
     if body.strip() and ctype and ctype != "application/x-www-form-urlencoded":
-        raise StripeError(400, f"Invalid request: unsupported Content-Type {clip(ctype)}. "
-                               "Stripe API requests are form-encoded "
-                               "(application/x-www-form-urlencoded).")
+        raise StripeError(
+            400,
+            f"Invalid request: unsupported Content-Type {clip(ctype)}. "
+            "Stripe API requests are form-encoded "
+            "(application/x-www-form-urlencoded).",
+        )
     params = decode(query, what="query") if query else {}
     params.update(decode(body, what="body"))
     return params
@@ -180,8 +188,9 @@ class Engine:
         self._clock += 1
         return now
 
-    def _respond(self, status: int, obj: Any, version: str,
-                 extra: Mapping[str, str] | None = None) -> SimResponse:
+    def _respond(
+        self, status: int, obj: Any, version: str, extra: Mapping[str, str] | None = None
+    ) -> SimResponse:
         body = json.dumps(obj, indent=2).encode("utf-8")
         headers = {
             "Content-Type": "application/json",
@@ -196,8 +205,9 @@ class Engine:
         return self._respond(err.status, err.body(), version, err.headers)
 
     # ------------------------------------------------------------------------ entry
-    def handle(self, method: str, path: str, query: str, headers: Mapping[str, str],
-               body: bytes) -> SimResponse:
+    def handle(
+        self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes
+    ) -> SimResponse:
         """Answer one request; never raises."""
         version = DEFAULT_STRIPE_VERSION
         h = Headers(headers)
@@ -207,8 +217,9 @@ class Engine:
             requested = (h.get("stripe-version") or "").strip()
             if requested and _STRIPE_VERSION.match(requested):
                 version = requested
-            resp = self._handle(str(method).upper(), str(path), str(query or ""), h,
-                                body or b"", requested, version)
+            resp = self._handle(
+                str(method).upper(), str(path), str(query or ""), h, body or b"", requested, version
+            )
             return resp
         except StripeError as e:
             resp = self._error(e, version)
@@ -218,14 +229,27 @@ class Engine:
             try:
                 return self._error(StripeError(500, _INTERNAL, type_="api_error"), version)
             except Exception:
-                return SimResponse(500, dict(stripe_errors.JSON_HEADERS), stripe_errors.encode(
-                    stripe_errors.body(_INTERNAL, type_="api_error")))
+                return SimResponse(
+                    500,
+                    dict(stripe_errors.JSON_HEADERS),
+                    stripe_errors.encode(stripe_errors.body(_INTERNAL, type_="api_error")),
+                )
         finally:
-            self._end_request(resp.headers.get("Request-Id") if resp is not None else None,
-                              h.get("idempotency-key"))
+            self._end_request(
+                resp.headers.get("Request-Id") if resp is not None else None,
+                h.get("idempotency-key"),
+            )
 
-    def _handle(self, method: str, path: str, query: str, h: Headers, body: bytes,
-                requested_version: str, version: str) -> SimResponse:
+    def _handle(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        h: Headers,
+        body: bytes,
+        requested_version: str,
+        version: str,
+    ) -> SimResponse:
         if "?" in path:  # tolerate a path that still carries its query
             path, _, q = path.partition("?")
             query = query or q
@@ -234,25 +258,35 @@ class Engine:
             raise StripeError(400, f"Invalid Stripe API version: {clip(requested_version)}")
         name, ident = route(method, path, self._routes)
         if name is None:
-            raise StripeError(404, f"Unrecognized request URL ({clip(method, 20)}: "
-                                   f"{clip(path, 200)}). Please see https://stripe.com/docs "
-                                   "or we can help at https://support.stripe.com/.")
+            raise StripeError(
+                404,
+                f"Unrecognized request URL ({clip(method, 20)}: "
+                f"{clip(path, 200)}). Please see https://stripe.com/docs "
+                "or we can help at https://support.stripe.com/.",
+            )
         if method == "GET":
             return self._dispatch(name, ident, decode(query, what="query"), version)
         params = post_params(query, h, body)
         idem_key = h.get("idempotency-key")
         if idem_key is None:
             return self._dispatch(name, ident, params, version)
-        return self._idempotent(api_key, idem_key, f"{method} {path}", name, ident, params,
-                                version)
+        return self._idempotent(api_key, idem_key, f"{method} {path}", name, ident, params, version)
 
-    def _idempotent(self, api_key: str, idem_key: str, endpoint: str, name: str,
-                    ident: str, params: dict[str, Any], version: str) -> SimResponse:
+    def _idempotent(
+        self,
+        api_key: str,
+        idem_key: str,
+        endpoint: str,
+        name: str,
+        ident: str,
+        params: dict[str, Any],
+        version: str,
+    ) -> SimResponse:
         if len(idem_key) > MAX_IDEMPOTENCY_KEY:
-            raise StripeError(400, f"Idempotency key must be at most {MAX_IDEMPOTENCY_KEY} "
-                                   "characters long.")
-        scope = (hashlib.sha256(api_key.encode("utf-8", "surrogateescape")).hexdigest(),
-                 idem_key)
+            raise StripeError(
+                400, f"Idempotency key must be at most {MAX_IDEMPOTENCY_KEY} characters long."
+            )
+        scope = (hashlib.sha256(api_key.encode("utf-8", "surrogateescape")).hexdigest(), idem_key)
         fingerprint = json.dumps(formcodec.canonical(params), sort_keys=True)
         stored = self._idempotency.get(scope)
         if stored is not None:
@@ -268,27 +302,32 @@ class Engine:
         self._idempotency[scope] = _Stored(fingerprint, endpoint, resp, rid)
         return resp
 
-    def _replayed(self, stored: _Stored, endpoint: str, fingerprint: str,
-                  idem_key: str) -> SimResponse:
+    def _replayed(
+        self, stored: _Stored, endpoint: str, fingerprint: str, idem_key: str
+    ) -> SimResponse:
         if stored.endpoint != endpoint:
             raise StripeError(
-                400, "Keys for idempotent requests can only be used for the same endpoint "
-                     f"they were first used for ('{stored.endpoint}' vs '{endpoint}'). "
-                     f"Try using a key other than '{idem_key}' if you meant to execute "
-                     "a different request.", type_="idempotency_error")
+                400,
+                "Keys for idempotent requests can only be used for the same endpoint "
+                f"they were first used for ('{stored.endpoint}' vs '{endpoint}'). "
+                f"Try using a key other than '{idem_key}' if you meant to execute "
+                "a different request.",
+                type_="idempotency_error",
+            )
         if stored.fingerprint != fingerprint:
             raise StripeError(
-                400, "Keys for idempotent requests can only be used with the same "
-                     "parameters they were first used with. Try using a key other than "
-                     f"'{idem_key}' if you meant to execute a different request.",
-                type_="idempotency_error")
+                400,
+                "Keys for idempotent requests can only be used with the same "
+                "parameters they were first used with. Try using a key other than "
+                f"'{idem_key}' if you meant to execute a different request.",
+                type_="idempotency_error",
+            )
         headers = dict(stored.response.headers)
         headers["Request-Id"] = "req_" + self._token(14)
         headers["Original-Request"] = stored.request_id
         headers["Idempotent-Replayed"] = "true"
         return SimResponse(stored.response.status, headers, stored.response.body)
 
-    def _dispatch(self, name: str, ident: str, params: dict[str, Any],
-                  version: str) -> SimResponse:
+    def _dispatch(self, name: str, ident: str, params: dict[str, Any], version: str) -> SimResponse:
         handler = getattr(self, "_ep_" + name.replace(".", "_"))
         return self._respond(200, handler(ident, params), version)

@@ -26,17 +26,25 @@ PATTERN_MISMATCH = "string_pattern_mismatch"
 class StripeError(Exception):
     """A Stripe error response, raised inside handlers and turned into a SimResponse."""
 
-    def __init__(self, status: int, message: str, *, type_: str = "invalid_request_error",
-                 code: str | None = None, param: str | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type_: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.type = status, message, type_
         self.code, self.param = code, param
         self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
-        return stripe_errors.body(self.message, type_=self.type, code=self.code,
-                                  param=self.param, doc_url=True)
+        return stripe_errors.body(
+            self.message, type_=self.type, code=self.code, param=self.param, doc_url=True
+        )
 
 
 def clip(text: str, limit: int = ECHO_LIMIT) -> str:
@@ -57,13 +65,15 @@ def unknown(param: str) -> StripeError:
 
 def no_such(kind: str, value: str, param: str, status: int = 404) -> StripeError:
     """Stripe's ``resource_missing``: ``No such financialconnections.account: 'fca_x'``."""
-    return StripeError(status, f"No such {kind}: '{clip(value)}'", code="resource_missing",
-                       param=param)
+    return StripeError(
+        status, f"No such {kind}: '{clip(value)}'", code="resource_missing", param=param
+    )
 
 
 def only_one_of(*params: str) -> StripeError:
-    return invalid(params[-1], "You may only specify one of these parameters: "
-                               f"{', '.join(params)}.")
+    return invalid(
+        params[-1], f"You may only specify one of these parameters: {', '.join(params)}."
+    )
 
 
 def one_of(values: tuple[str, ...]) -> str:
@@ -99,7 +109,7 @@ def loc_param(loc: tuple) -> str:
 def mask_key(key: str) -> str:
     """Never the whole key: a known prefix, ``****`` and at most the last four characters."""
     prefix = next((p for p in _KEY_PREFIXES if key.startswith(p)), "")
-    rest = key[len(prefix):]
+    rest = key[len(prefix) :]
     tail = rest[-4:] if len(rest) >= 8 else ""
     tail = "".join(c if c.isprintable() and c.isascii() else "?" for c in tail)
     return f"{prefix}****{tail}"

@@ -70,9 +70,14 @@ class EventsMixin(Host):
         self._request_events: list[dict[str, Any]] | None = None  # inside a request
 
     # ------------------------------------------------------------------ emitting
-    def emit_event(self, type: str, obj: dict[str, Any], *,  # noqa: A002 - Stripe's name
-                   previous_attributes: dict[str, Any] | None = None,
-                   request: dict[str, Any] | None = None) -> dict[str, Any]:
+    def emit_event(
+        self,
+        type: str,
+        obj: dict[str, Any],
+        *,  # noqa: A002 - Stripe's name
+        previous_attributes: dict[str, Any] | None = None,
+        request: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Record one event about ``obj`` (copied now) and queue its deliveries."""
         event_data: dict[str, Any] = {"object": copy.deepcopy(obj)}
         if previous_attributes is not None:
@@ -100,6 +105,7 @@ class EventsMixin(Host):
 
     def _event_api_version(self) -> str:
         from fc_cassette.simulator.engine import DEFAULT_STRIPE_VERSION
+
         return DEFAULT_STRIPE_VERSION
 
     def _begin_request(self) -> None:
@@ -113,13 +119,15 @@ class EventsMixin(Host):
             self._queue_deliveries(event)
 
     # ---------------------------------------------------------------- scheduling
-    def schedule(self, delay_s: float, callback: Callable[[], None], *,
-                 key: str | None = None) -> int:
+    def schedule(
+        self, delay_s: float, callback: Callable[[], None], *, key: str | None = None
+    ) -> int:
         """Run ``callback()`` after ``delay_s`` seconds, or when ``settle(key)`` is called
         first; returns the task's number."""
         self._task_seq += 1
-        self._tasks.append(_Task(self._task_seq, self.monotonic() + max(0.0, delay_s),
-                                 key, callback))
+        self._tasks.append(
+            _Task(self._task_seq, self.monotonic() + max(0.0, delay_s), key, callback)
+        )
         return self._task_seq
 
     def settle(self, key: str) -> None:
@@ -154,8 +162,11 @@ class EventsMixin(Host):
             raise only_one_of("type", "types")
         wanted = _type_filter(params)
         created = params.get("created")
-        items = [e for e in reversed(self.events)
-                 if wanted(e["type"]) and _created(e["created"], created)]
+        items = [
+            e
+            for e in reversed(self.events)
+            if wanted(e["type"]) and _created(e["created"], created)
+        ]
         return data.paginate(items, params, m.EVENTS_URL, EVENT_KIND)
 
     def _ep_events_retrieve(self, event_id: str, params: dict[str, Any]) -> dict[str, Any]:

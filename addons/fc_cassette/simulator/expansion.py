@@ -31,8 +31,11 @@ class ExpansionMixin(Host):
     """Expands ids into objects; needs the customers, payment methods and mandates."""
 
     def _store_of(self, field: str) -> dict[str, dict[str, Any]]:
-        stores = {"customer": self._customers, "payment_method": self._payment_methods,
-                  "mandate": self._mandates}
+        stores = {
+            "customer": self._customers,
+            "payment_method": self._payment_methods,
+            "mandate": self._mandates,
+        }
         return stores[field]
 
     def _expand_one(self, obj: dict[str, Any], fields: list[str]) -> dict[str, Any]:
@@ -44,16 +47,17 @@ class ExpansionMixin(Host):
                 out[field] = copy.deepcopy(found)
         return out
 
-    def _expanded(self, obj: dict[str, Any], params: dict[str, Any],
-                  fields: tuple[str, ...]) -> dict[str, Any]:
+    def _expanded(
+        self, obj: dict[str, Any], params: dict[str, Any], fields: tuple[str, ...]
+    ) -> dict[str, Any]:
         """``obj`` with the ``expand[]`` of ``params`` applied (checked against ``fields``)."""
         names = check_expand(params, fields, exact=True)
         return self._expand_one(obj, names) if names else obj
 
-    def _expanded_list(self, envelope: dict[str, Any], params: dict[str, Any],
-                       fields: tuple[str, ...]) -> dict[str, Any]:
-        names = [n.removeprefix("data.") for n in check_expand(params, listed(fields),
-                                                                 exact=True)]
+    def _expanded_list(
+        self, envelope: dict[str, Any], params: dict[str, Any], fields: tuple[str, ...]
+    ) -> dict[str, Any]:
+        names = [n.removeprefix("data.") for n in check_expand(params, listed(fields), exact=True)]
         if not names:
             return envelope
         return {**envelope, "data": [self._expand_one(o, names) for o in envelope["data"]]}

@@ -30,11 +30,17 @@ if TYPE_CHECKING:
         def _tick(self) -> int: ...
 
         # EventsMixin (events.py)
-        def emit_event(self, type: str, obj: dict[str, Any], *,  # noqa: A002 - Stripe's name
-                       previous_attributes: dict[str, Any] | None = None,
-                       request: dict[str, Any] | None = None) -> dict[str, Any]: ...
-        def schedule(self, delay_s: float, callback: Callable[[], None], *,
-                     key: str | None = None) -> int: ...
+        def emit_event(
+            self,
+            type: str,
+            obj: dict[str, Any],
+            *,  # noqa: A002 - Stripe's name
+            previous_attributes: dict[str, Any] | None = None,
+            request: dict[str, Any] | None = None,
+        ) -> dict[str, Any]: ...
+        def schedule(
+            self, delay_s: float, callback: Callable[[], None], *, key: str | None = None
+        ) -> int: ...
         def settle(self, key: str) -> None: ...
 
         # WebhooksMixin (webhooks.py)
@@ -46,8 +52,9 @@ if TYPE_CHECKING:
         # AccountsMixin (accounts.py)
         _accounts: dict[str, StoredAccount]
 
-        def _link_account(self, session: dict[str, Any], subcategory: str,
-                          now: int) -> dict[str, Any]: ...
+        def _link_account(
+            self, session: dict[str, Any], subcategory: str, now: int
+        ) -> dict[str, Any]: ...
 
         # CustomersMixin (customers.py)
         _customers: dict[str, dict[str, Any]]
@@ -59,29 +66,34 @@ if TYPE_CHECKING:
         _payment_methods: dict[str, dict[str, Any]]
         _debit_outcome: dict[str, str | None]
 
-        def _build_payment_method(self, given: dict[str, Any],
-                                  prefix: str = "") -> dict[str, Any]: ...
-        def _payment_methods_of(self, customer_id: str | None,
-                                kind: str | None) -> list[dict[str, Any]]: ...
+        def _build_payment_method(
+            self, given: dict[str, Any], prefix: str = ""
+        ) -> dict[str, Any]: ...
+        def _payment_methods_of(
+            self, customer_id: str | None, kind: str | None
+        ) -> list[dict[str, Any]]: ...
         def _attach(self, pm: dict[str, Any], customer_id: str) -> None: ...
-        def _payment_method_for(self, pm_id: str,
-                                customer_id: str | None) -> dict[str, Any]: ...
+        def _payment_method_for(self, pm_id: str, customer_id: str | None) -> dict[str, Any]: ...
 
         # MandatesMixin (mandates.py)
         _mandates: dict[str, dict[str, Any]]
 
-        def _mandate_for(self, params: dict[str, Any], pm: dict[str, Any],
-                         single_use: dict[str, Any] | None) -> dict[str, Any]: ...
+        def _mandate_for(
+            self, params: dict[str, Any], pm: dict[str, Any], single_use: dict[str, Any] | None
+        ) -> dict[str, Any]: ...
         def _deactivate_mandates(self, pm_id: str) -> None: ...
 
         # PaymentIntentsMixin (intents.py)
-        def _intent_payment_method(self, intent: dict[str, Any],
-                                   params: dict[str, Any]) -> None: ...
+        def _intent_payment_method(
+            self, intent: dict[str, Any], params: dict[str, Any]
+        ) -> None: ...
 
         # ExpansionMixin (expansion.py)
-        def _expanded(self, obj: dict[str, Any], params: dict[str, Any],
-                      fields: tuple[str, ...]) -> dict[str, Any]: ...
-        def _expanded_list(self, envelope: dict[str, Any], params: dict[str, Any],
-                           fields: tuple[str, ...]) -> dict[str, Any]: ...
+        def _expanded(
+            self, obj: dict[str, Any], params: dict[str, Any], fields: tuple[str, ...]
+        ) -> dict[str, Any]: ...
+        def _expanded_list(
+            self, envelope: dict[str, Any], params: dict[str, Any], fields: tuple[str, ...]
+        ) -> dict[str, Any]: ...
 else:
     Host = object

@@ -40,24 +40,27 @@ MIN_AMOUNT = 50  # Stripe's minimum charge amount in usd cents
 FAILURE_MESSAGES = {
     "no_account": "The bank account could not be located.",
     "account_closed": "The bank account has been closed.",
-    "insufficient_funds": "The customer's account has insufficient funds to cover this "
-                          "payment.",
+    "insufficient_funds": "The customer's account has insufficient funds to cover this payment.",
     "debit_not_authorized": "The customer has notified their bank that this payment was "
-                            "unauthorized.",
+    "unauthorized.",
     "invalid_currency": "The bank account cannot accept payments in this currency.",
 }
 _SIM_PI = r"^/_simulator/payment_intents/([^/?#]+)/"
 
 
-def unexpected_state(kind: str, verb: str, status: str, allowed: tuple[str, ...],
-                     done: str | None = None) -> StripeError:
+def unexpected_state(
+    kind: str, verb: str, status: str, allowed: tuple[str, ...], done: str | None = None
+) -> StripeError:
     """Stripe's ``payment_intent_unexpected_state`` / ``setup_intent_unexpected_state``
     (``done``: the verb's past participle, ``verb + "ed"`` by default)."""
     noun = "PaymentIntent" if kind == "payment_intent" else "SetupIntent"
-    return invalid(None, f"You cannot {verb} this {noun} because it has a status of {status}. "
-                         f"Only a {noun} with one of the following statuses may be "
-                         f"{done or verb + 'ed'}: {', '.join(allowed)}.",
-                   f"{kind}_unexpected_state")
+    return invalid(
+        None,
+        f"You cannot {verb} this {noun} because it has a status of {status}. "
+        f"Only a {noun} with one of the following statuses may be "
+        f"{done or verb + 'ed'}: {', '.join(allowed)}.",
+        f"{kind}_unexpected_state",
+    )
 
 
 def need_mandate(params: dict[str, Any]) -> None:
@@ -76,12 +79,15 @@ def method_options(params: dict[str, Any], types: list[str]) -> dict[str, Any]:
     fc = given.get("financial_connections") or {}
     permissions = fc.get("permissions") or ["payment_method"]
     if "payment_method" not in permissions:
-        raise invalid("payment_method_options[us_bank_account][financial_connections]"
-                      "[permissions]", "If permissions is passed, the payment_method "
-                                       "permission must be included.")
+        raise invalid(
+            "payment_method_options[us_bank_account][financial_connections][permissions]",
+            "If permissions is passed, the payment_method permission must be included.",
+        )
     options: dict[str, Any] = {
-        "financial_connections": {"permissions": list(permissions),
-                                  "prefetch": list(fc.get("prefetch") or [])},
+        "financial_connections": {
+            "permissions": list(permissions),
+            "prefetch": list(fc.get("prefetch") or []),
+        },
         "mandate_options": {},
         "verification_method": given.get("verification_method", "automatic"),
     }
@@ -119,53 +125,76 @@ class PaymentIntentsMixin(Host):
             pm = self._payment_method_for(params["payment_method"], intent["customer"])
             intent["payment_method"] = pm["id"]
         elif params.get("payment_method_data"):
-            pm = self._build_payment_method(params["payment_method_data"],
-                                            "payment_method_data")
+            pm = self._build_payment_method(params["payment_method_data"], "payment_method_data")
             intent["payment_method"] = pm["id"]
         else:
             return
         if pm["type"] not in intent["payment_method_types"]:
-            raise invalid("payment_method", f"The PaymentMethod provided ({pm['id']}) is of "
-                                            f"type {pm['type']}, which is not in this intent's "
-                                            "payment_method_types.")
+            raise invalid(
+                "payment_method",
+                f"The PaymentMethod provided ({pm['id']}) is of "
+                f"type {pm['type']}, which is not in this intent's "
+                "payment_method_types.",
+            )
 
     # ---------------------------------------------------------------- creating
     def _new_payment_intent(self, params: dict[str, Any]) -> dict[str, Any]:
         amount, currency = int(params["amount"]), params["currency"].lower()
         if amount < MIN_AMOUNT:
-            raise invalid("amount", f"Amount must be at least $0.50 {currency}",
-                          "amount_too_small")
+            raise invalid("amount", f"Amount must be at least $0.50 {currency}", "amount_too_small")
         types = list(params.get("payment_method_types") or ["us_bank_account"])
         if "us_bank_account" in types and currency != "usd":
-            raise invalid("currency", f"The currency provided ({clip(currency)}) is invalid. "
-                                      "Payments with us_bank_account support the following "
-                                      "currencies: usd.")
+            raise invalid(
+                "currency",
+                f"The currency provided ({clip(currency)}) is invalid. "
+                "Payments with us_bank_account support the following "
+                "currencies: usd.",
+            )
         customer = params.get("customer")
         if customer:
             self._customer_ref(customer, "customer")
         now = self._tick()
         pi_id = "pi_" + self._token(24)
         return {
-            "id": pi_id, "object": "payment_intent", "amount": amount, "amount_capturable": 0,
-            "amount_details": {"tip": {}}, "amount_received": 0, "application": None,
-            "application_fee_amount": None, "automatic_payment_methods": None,
-            "canceled_at": None, "cancellation_reason": None,
+            "id": pi_id,
+            "object": "payment_intent",
+            "amount": amount,
+            "amount_capturable": 0,
+            "amount_details": {"tip": {}},
+            "amount_received": 0,
+            "application": None,
+            "application_fee_amount": None,
+            "automatic_payment_methods": None,
+            "canceled_at": None,
+            "cancellation_reason": None,
             "capture_method": params.get("capture_method", "automatic_async"),
             "client_secret": f"{pi_id}_secret_{self._token(25)}",
             "confirmation_method": params.get("confirmation_method", "automatic"),
-            "created": now, "currency": currency, "customer": customer or None,
-            "description": params.get("description") or None, "last_payment_error": None,
-            "latest_charge": None, "livemode": False,
+            "created": now,
+            "currency": currency,
+            "customer": customer or None,
+            "description": params.get("description") or None,
+            "last_payment_error": None,
+            "latest_charge": None,
+            "livemode": False,
             "metadata": {k: str(v) for k, v in (params.get("metadata") or {}).items()},
-            "next_action": None, "on_behalf_of": None, "payment_method": None,
+            "next_action": None,
+            "on_behalf_of": None,
+            "payment_method": None,
             "payment_method_configuration_details": None,
             "payment_method_options": method_options(params, types),
-            "payment_method_types": types, "processing": None,
-            "receipt_email": params.get("receipt_email") or None, "review": None,
+            "payment_method_types": types,
+            "processing": None,
+            "receipt_email": params.get("receipt_email") or None,
+            "review": None,
             "setup_future_usage": params.get("setup_future_usage") or None,
-            "shipping": None, "source": None, "statement_descriptor": None,
-            "statement_descriptor_suffix": None, "status": "requires_payment_method",
-            "transfer_data": None, "transfer_group": None,
+            "shipping": None,
+            "source": None,
+            "statement_descriptor": None,
+            "statement_descriptor_suffix": None,
+            "status": "requires_payment_method",
+            "transfer_data": None,
+            "transfer_group": None,
         }
 
     def _ep_payment_intents_create(self, _ident: str, params: dict[str, Any]) -> dict:
@@ -180,8 +209,9 @@ class PaymentIntentsMixin(Host):
         self._payment_intents[intent["id"]] = intent
         self.emit_event("payment_intent.created", intent)
         if params.get("confirm") in ("true", True):
-            self._confirm_payment(intent, {**params, "payment_method": None,
-                                           "payment_method_data": None})
+            self._confirm_payment(
+                intent, {**params, "payment_method": None, "payment_method_data": None}
+            )
         return self._expanded(intent, params, PI_EXPANDABLE)
 
     # -------------------------------------------------------------- confirming
@@ -191,31 +221,40 @@ class PaymentIntentsMixin(Host):
         need_mandate(params)
         self._intent_payment_method(intent, params)
         if not intent["payment_method"]:
-            raise invalid(None, "You cannot confirm this PaymentIntent because it's missing "
-                                "a payment method. You can either update the PaymentIntent "
-                                "with a payment method and then confirm it again, or confirm "
-                                "it again directly with a payment method.",
-                          "payment_intent_unexpected_state")
+            raise invalid(
+                None,
+                "You cannot confirm this PaymentIntent because it's missing "
+                "a payment method. You can either update the PaymentIntent "
+                "with a payment method and then confirm it again, or confirm "
+                "it again directly with a payment method.",
+                "payment_intent_unexpected_state",
+            )
         if params.get("setup_future_usage"):
             intent["setup_future_usage"] = params["setup_future_usage"]
         pm = self._payment_methods[intent["payment_method"]]
         reuse = intent["setup_future_usage"] or (
-            (intent["payment_method_options"].get("us_bank_account") or {})
-            .get("setup_future_usage") not in (None, "", "none"))
-        single = None if reuse else {"amount": intent["amount"],
-                                     "currency": intent["currency"]}
+            (intent["payment_method_options"].get("us_bank_account") or {}).get(
+                "setup_future_usage"
+            )
+            not in (None, "", "none")
+        )
+        single = None if reuse else {"amount": intent["amount"], "currency": intent["currency"]}
         mandate = self._mandate_for(params, pm, single)
         self._tick()
         if reuse and intent["customer"]:
             self._attach(pm, intent["customer"])
         previous = {"status": intent["status"]}
-        intent.update(status="processing", last_payment_error=None,
-                      latest_charge="py_" + self._token(24))
+        intent.update(
+            status="processing", last_payment_error=None, latest_charge="py_" + self._token(24)
+        )
         self._mandate_of[intent["id"]] = mandate["id"]
         self.emit_event("payment_intent.processing", intent, previous_attributes=previous)
         if self.settle_after_s is not None:
-            self.schedule(self.settle_after_s, lambda: self._settle_payment(intent),
-                          key="settle:" + intent["id"])
+            self.schedule(
+                self.settle_after_s,
+                lambda: self._settle_payment(intent),
+                key="settle:" + intent["id"],
+            )
 
     def _settle_payment(self, intent: dict[str, Any]) -> None:
         """``processing`` -> ``succeeded``, or the payment method's debit failure."""
@@ -226,16 +265,26 @@ class PaymentIntentsMixin(Host):
         failure = self._debit_outcome.get(pm["id"])
         if failure is None:
             intent.update(status="succeeded", amount_received=intent["amount"])
-            self.emit_event("payment_intent.succeeded", intent,
-                            previous_attributes={"status": "processing", "amount_received": 0})
+            self.emit_event(
+                "payment_intent.succeeded",
+                intent,
+                previous_attributes={"status": "processing", "amount_received": 0},
+            )
             return
-        intent.update(status="requires_payment_method", payment_method=None,
-                      last_payment_error={
-                          "code": failure, "doc_url": "https://stripe.com/docs/error-codes/"
-                          + failure.replace("_", "-"), "message": FAILURE_MESSAGES[failure],
-                          "payment_method": copy.deepcopy(pm), "type": "invalid_request_error"})
-        self.emit_event("payment_intent.payment_failed", intent,
-                        previous_attributes={"status": "processing"})
+        intent.update(
+            status="requires_payment_method",
+            payment_method=None,
+            last_payment_error={
+                "code": failure,
+                "doc_url": "https://stripe.com/docs/error-codes/" + failure.replace("_", "-"),
+                "message": FAILURE_MESSAGES[failure],
+                "payment_method": copy.deepcopy(pm),
+                "type": "invalid_request_error",
+            },
+        )
+        self.emit_event(
+            "payment_intent.payment_failed", intent, previous_attributes={"status": "processing"}
+        )
         if failure in ENDS_MANDATE:
             self._deactivate_mandates(pm["id"])
 
@@ -254,8 +303,11 @@ class PaymentIntentsMixin(Host):
             raise unexpected_state(PI_KIND, "cancel", intent["status"], CANCELABLE)
         now = self._tick()
         previous = {"status": intent["status"]}
-        intent.update(status="canceled", canceled_at=now,
-                      cancellation_reason=params.get("cancellation_reason"))
+        intent.update(
+            status="canceled",
+            canceled_at=now,
+            cancellation_reason=params.get("cancellation_reason"),
+        )
         self.emit_event("payment_intent.canceled", intent, previous_attributes=previous)
         return self._expanded(intent, params, PI_EXPANDABLE)
 
@@ -265,26 +317,32 @@ class PaymentIntentsMixin(Host):
         intent = self._payment_intent(pi_id)
         secret = params.get("client_secret")
         if secret is not None and secret != intent["client_secret"]:
-            raise invalid("client_secret", "The client_secret provided does not match the "
-                                           "client_secret associated with the PaymentIntent.")
+            raise invalid(
+                "client_secret",
+                "The client_secret provided does not match the "
+                "client_secret associated with the PaymentIntent.",
+            )
         return self._expanded(intent, params, PI_EXPANDABLE)
 
     def _ep_payment_intents_list(self, _ident: str, params: dict[str, Any]) -> dict:
         check_params(m.PaymentIntentListParams, params)
         check_expand(params, listed(PI_EXPANDABLE), exact=True)
         customer = params.get("customer")
-        items = [pi for pi in reversed(self._payment_intents.values())
-                 if customer is None or pi["customer"] == customer]
-        return self._expanded_list(data.paginate(items, params, m.PAYMENT_INTENTS_URL, PI_KIND),
-                                   params, PI_EXPANDABLE)
+        items = [
+            pi
+            for pi in reversed(self._payment_intents.values())
+            if customer is None or pi["customer"] == customer
+        ]
+        return self._expanded_list(
+            data.paginate(items, params, m.PAYMENT_INTENTS_URL, PI_KIND), params, PI_EXPANDABLE
+        )
 
     def _ep_sim_payment_intents_settle(self, pi_id: str, params: dict[str, Any]) -> dict:
         """Simulator only: settle a ``processing`` PaymentIntent now."""
         check_params(m.TopLevel, params)
         intent = self._payment_intent(pi_id)
         if intent["status"] != "processing":
-            raise unexpected_state(PI_KIND, "settle", intent["status"], ("processing",),
-                                   "settled")
+            raise unexpected_state(PI_KIND, "settle", intent["status"], ("processing",), "settled")
         self.settle("settle:" + pi_id)
         self._settle_payment(intent)  # when no task was scheduled (settle_after_s None)
         return intent

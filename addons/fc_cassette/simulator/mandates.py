@@ -37,20 +37,22 @@ class MandatesMixin(Host):
         if not given:
             raise missing("mandate_data")
         acc = given["customer_acceptance"]
-        out: dict[str, Any] = {"accepted_at": int(acc.get("accepted_at", self._clock)),
-                               "type": acc["type"]}
+        out: dict[str, Any] = {
+            "accepted_at": int(acc.get("accepted_at", self._clock)),
+            "type": acc["type"],
+        }
         if acc["type"] == "online":
             online = acc.get("online")
             if not online:
                 raise missing("mandate_data[customer_acceptance][online]")
-            out["online"] = {"ip_address": online["ip_address"],
-                             "user_agent": online["user_agent"]}
+            out["online"] = {"ip_address": online["ip_address"], "user_agent": online["user_agent"]}
         else:
             out["offline"] = {}
         return out
 
-    def _mandate_for(self, params: dict[str, Any], pm: dict[str, Any],
-                     single_use: dict[str, Any] | None) -> dict[str, Any]:
+    def _mandate_for(
+        self, params: dict[str, Any], pm: dict[str, Any], single_use: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """The mandate a confirm uses: ``mandate=<id>`` (active, same payment method) or a
         new one from ``mandate_data``."""
         if params.get("mandate"):
@@ -58,17 +60,23 @@ class MandatesMixin(Host):
             if found is None:
                 raise no_such(MANDATE_KIND, params["mandate"], "mandate")
             if found["payment_method"] != pm["id"] or found["status"] != "active":
-                raise invalid("mandate", f"The mandate {found['id']} is not an active mandate "
-                                         f"of the PaymentMethod {pm['id']}.")
+                raise invalid(
+                    "mandate",
+                    f"The mandate {found['id']} is not an active mandate "
+                    f"of the PaymentMethod {pm['id']}.",
+                )
             return found
         acceptance = self._acceptance(params)
         mandate: dict[str, Any] = {
-            "id": "mandate_" + self._token(24), "object": "mandate",
-            "customer_acceptance": acceptance, "livemode": False,
+            "id": "mandate_" + self._token(24),
+            "object": "mandate",
+            "customer_acceptance": acceptance,
+            "livemode": False,
             "multi_use": {} if single_use is None else None,
             "payment_method": pm["id"],
             "payment_method_details": {"type": "us_bank_account", "us_bank_account": {}},
-            "single_use": single_use, "status": "active",
+            "single_use": single_use,
+            "status": "active",
             "type": "multi_use" if single_use is None else "single_use",
         }
         self._mandates[mandate["id"]] = mandate
@@ -78,8 +86,9 @@ class MandatesMixin(Host):
         for mandate in self._mandates.values():
             if mandate["payment_method"] == pm_id and mandate["status"] == "active":
                 mandate["status"] = "inactive"
-                self.emit_event("mandate.updated", mandate,
-                                previous_attributes={"status": "active"})
+                self.emit_event(
+                    "mandate.updated", mandate, previous_attributes={"status": "active"}
+                )
 
     def _ep_mandates_retrieve(self, mandate_id: str, params: dict[str, Any]) -> dict:
         check_params(m.MandateRetrieveParams, params)

@@ -27,8 +27,14 @@ from fc_cassette.stripe_api.models import ACCOUNTS_URL, ID_PATTERNS, CreateParam
 DEFAULT_LIMIT_ACCOUNTS = 100
 MAX_LIMIT_ACCOUNTS = 100
 DEFAULT_COMPLETE_ACCOUNTS = 2
-SESSION_EXPANDABLE = ("account_holder", "accounts", "bank_account_token", "filters",
-                      "limits", "manual_entry")
+SESSION_EXPANDABLE = (
+    "account_holder",
+    "accounts",
+    "bank_account_token",
+    "filters",
+    "limits",
+    "manual_entry",
+)
 _INT_DIGITS = frozenset("0123456789")
 
 
@@ -38,8 +44,9 @@ class StoredSession:
     completed: bool = False
 
 
-def check_expand(params: dict[str, Any], expandable: tuple[str, ...],
-                 exact: bool = False) -> list[str]:
+def check_expand(
+    params: dict[str, Any], expandable: tuple[str, ...], exact: bool = False
+) -> list[str]:
     """``expand[]`` names, each of a field the object can expand (Stripe's wording);
     ``exact``: whole names (``data.ownership``), else their first part."""
     expand = params.get("expand") or []
@@ -56,8 +63,10 @@ def _nonempty(holder: dict[str, Any], name: str) -> str | None:
 
 def _customer_holder(holder: dict[str, Any]) -> dict[str, Any]:
     if "account" in holder:
-        raise invalid("account_holder[account]", "You cannot set account_holder[account] "
-                                                 "when account_holder[type] is customer.")
+        raise invalid(
+            "account_holder[account]",
+            "You cannot set account_holder[account] when account_holder[type] is customer.",
+        )
     customer = _nonempty(holder, "customer")
     customer_account = _nonempty(holder, "customer_account")
     if customer is None and customer_account is None:
@@ -76,9 +85,10 @@ def _account_holder(holder: dict[str, Any]) -> dict[str, Any]:
     else:
         for other in ("customer", "customer_account"):
             if other in holder:
-                raise invalid(f"account_holder[{other}]",
-                              f"You cannot set account_holder[{other}] when "
-                              "account_holder[type] is account.")
+                raise invalid(
+                    f"account_holder[{other}]",
+                    f"You cannot set account_holder[{other}] when account_holder[type] is account.",
+                )
         account = _nonempty(holder, "account")
         if account is None:
             raise missing("account_holder[account]")
@@ -95,8 +105,10 @@ def _limit(params: dict[str, Any]) -> int:
         return DEFAULT_LIMIT_ACCOUNTS
     limit = int(raw)
     if not 1 <= limit <= MAX_LIMIT_ACCOUNTS:
-        raise invalid("limits[accounts]", "Invalid limits[accounts]: must be "
-                                          f"between 1 and {MAX_LIMIT_ACCOUNTS}")
+        raise invalid(
+            "limits[accounts]",
+            f"Invalid limits[accounts]: must be between 1 and {MAX_LIMIT_ACCOUNTS}",
+        )
     return limit
 
 
@@ -147,8 +159,7 @@ class SessionsMixin(Host):
         return self._create(params)
 
     def _lookup(self, session_id: str) -> StoredSession:
-        found = (self._sessions.get(session_id)
-                 if ID_PATTERNS["session"].match(session_id) else None)
+        found = self._sessions.get(session_id) if ID_PATTERNS["session"].match(session_id) else None
         if found is None:
             raise no_such("financialconnections.session", session_id, "session")
         return found
@@ -164,8 +175,9 @@ class SessionsMixin(Host):
         if failure is None:
             return None
         if failure not in data.TEST_FAILURES:
-            raise invalid("failure", "Invalid failure: must be one of "
-                                     f"{one_of(data.TEST_FAILURES)}")
+            raise invalid(
+                "failure", f"Invalid failure: must be one of {one_of(data.TEST_FAILURES)}"
+            )
         return str(failure)
 
     def _complete_count(self, params: dict[str, Any]) -> int:
@@ -173,10 +185,15 @@ class SessionsMixin(Host):
             if key not in ("accounts", "failure"):
                 raise unknown(key)
         raw = params.get("accounts", str(DEFAULT_COMPLETE_ACCOUNTS))
-        if not isinstance(raw, str) or not raw.lstrip("-") or \
-                not set(raw.lstrip("-")) <= _INT_DIGITS or len(raw) > 18:
-            raise invalid("accounts", f"Invalid integer: {clip(str(raw))}",
-                          "parameter_invalid_integer")
+        if (
+            not isinstance(raw, str)
+            or not raw.lstrip("-")
+            or not set(raw.lstrip("-")) <= _INT_DIGITS
+            or len(raw) > 18
+        ):
+            raise invalid(
+                "accounts", f"Invalid integer: {clip(str(raw))}", "parameter_invalid_integer"
+            )
         if int(raw) < 1:
             raise invalid("accounts", "Invalid accounts: must be at least 1")
         return int(raw)
@@ -196,15 +213,21 @@ class SessionsMixin(Host):
         stored = self._lookup(session_id)
         session = stored.obj
         if stored.completed:
-            raise StripeError(400, f"The session {session_id} has already been completed: "
-                                   "the simulator links accounts once per session.",
-                              param="session")
+            raise StripeError(
+                400,
+                f"The session {session_id} has already been completed: "
+                "the simulator links accounts once per session.",
+                param="session",
+            )
         n = min(wanted, session.get("limits", {}).get("accounts", DEFAULT_LIMIT_ACCOUNTS))
         now = self._tick()
         subcats = (session.get("filters") or {}).get("account_subcategories") or [
-            "checking", "credit_card"]
-        session["accounts"]["data"] = [self._link_account(session, subcats[i % len(subcats)],
-                                                          now) for i in range(n)]
+            "checking",
+            "credit_card",
+        ]
+        session["accounts"]["data"] = [
+            self._link_account(session, subcats[i % len(subcats)], now) for i in range(n)
+        ]
         stored.completed = True
         if failure is not None:
             self._mark_failing(session["accounts"]["data"], failure)

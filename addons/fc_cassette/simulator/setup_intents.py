@@ -53,18 +53,30 @@ class SetupIntentsMixin(Host):
         now = self._tick()
         si_id = "seti_" + self._token(24)
         intent: dict[str, Any] = {
-            "id": si_id, "object": "setup_intent", "application": None,
-            "automatic_payment_methods": None, "cancellation_reason": None,
-            "client_secret": f"{si_id}_secret_{self._token(25)}", "created": now,
-            "customer": customer or None, "description": params.get("description") or None,
-            "flow_directions": params.get("flow_directions"), "last_setup_error": None,
-            "latest_attempt": None, "livemode": False, "mandate": None,
+            "id": si_id,
+            "object": "setup_intent",
+            "application": None,
+            "automatic_payment_methods": None,
+            "cancellation_reason": None,
+            "client_secret": f"{si_id}_secret_{self._token(25)}",
+            "created": now,
+            "customer": customer or None,
+            "description": params.get("description") or None,
+            "flow_directions": params.get("flow_directions"),
+            "last_setup_error": None,
+            "latest_attempt": None,
+            "livemode": False,
+            "mandate": None,
             "metadata": {k: str(v) for k, v in (params.get("metadata") or {}).items()},
-            "next_action": None, "on_behalf_of": None, "payment_method": None,
+            "next_action": None,
+            "on_behalf_of": None,
+            "payment_method": None,
             "payment_method_configuration_details": None,
             "payment_method_options": method_options(params, types),
-            "payment_method_types": types, "single_use_mandate": None,
-            "status": "requires_payment_method", "usage": params.get("usage", "off_session"),
+            "payment_method_types": types,
+            "single_use_mandate": None,
+            "status": "requires_payment_method",
+            "usage": params.get("usage", "off_session"),
         }
         self._intent_payment_method(intent, params)
         if intent["payment_method"]:
@@ -72,8 +84,9 @@ class SetupIntentsMixin(Host):
         self._setup_intents[si_id] = intent
         self.emit_event("setup_intent.created", intent)
         if params.get("confirm") in ("true", True):
-            self._confirm_setup(intent, {**params, "payment_method": None,
-                                         "payment_method_data": None})
+            self._confirm_setup(
+                intent, {**params, "payment_method": None, "payment_method_data": None}
+            )
         return self._expanded(intent, params, SI_EXPANDABLE)
 
     def _confirm_setup(self, intent: dict[str, Any], params: dict[str, Any]) -> None:
@@ -82,9 +95,13 @@ class SetupIntentsMixin(Host):
         need_mandate(params)
         self._intent_payment_method(intent, params)
         if not intent["payment_method"]:
-            raise invalid(None, "You cannot confirm this SetupIntent because it's missing a "
-                                "payment method. Confirm it again with payment_method or "
-                                "payment_method_data.", "setup_intent_unexpected_state")
+            raise invalid(
+                None,
+                "You cannot confirm this SetupIntent because it's missing a "
+                "payment method. Confirm it again with payment_method or "
+                "payment_method_data.",
+                "setup_intent_unexpected_state",
+            )
         pm = self._payment_methods[intent["payment_method"]]
         mandate = self._mandate_for(params, pm, None)
         self._tick()
@@ -109,8 +126,7 @@ class SetupIntentsMixin(Host):
             raise unexpected_state(SI_KIND, "cancel", intent["status"], CANCELABLE)
         self._tick()
         previous = {"status": intent["status"]}
-        intent.update(status="canceled",
-                      cancellation_reason=params.get("cancellation_reason"))
+        intent.update(status="canceled", cancellation_reason=params.get("cancellation_reason"))
         self.emit_event("setup_intent.canceled", intent, previous_attributes=previous)
         return self._expanded(intent, params, SI_EXPANDABLE)
 

@@ -57,8 +57,11 @@ class Outgoing:
 def check_url(url: str, param: str = "url") -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise invalid(param, f"Invalid URL: {clip(url)}. It must be an absolute http:// or "
-                             "https:// URL.", "url_invalid")
+        raise invalid(
+            param,
+            f"Invalid URL: {clip(url)}. It must be an absolute http:// or https:// URL.",
+            "url_invalid",
+        )
     return url
 
 
@@ -80,8 +83,11 @@ class WebhooksMixin(Host):
 
     # -------------------------------------------------------------------- outbox
     def _all_targets(self) -> list[Target]:
-        api = [Target(ep["url"], ep["secret"], tuple(ep["enabled_events"]), ep["id"])
-               for ep in self._endpoints.values() if ep["status"] == "enabled"]
+        api = [
+            Target(ep["url"], ep["secret"], tuple(ep["enabled_events"]), ep["id"])
+            for ep in self._endpoints.values()
+            if ep["status"] == "enabled"
+        ]
         return self.targets + api
 
     def _queue_deliveries(self, event: dict[str, Any]) -> None:
@@ -119,12 +125,20 @@ class WebhooksMixin(Host):
         enabled = self._enabled_events(params)
         now = self._tick()
         ep: dict[str, Any]
-        ep = {"id": "we_" + self._token(), "object": "webhook_endpoint",
-              "api_version": params.get("api_version"), "application": None,
-              "created": now, "description": params.get("description"),
-              "enabled_events": enabled, "livemode": False,
-              "metadata": dict(params.get("metadata") or {}),
-              "secret": "whsec_" + self._token(32), "status": "enabled", "url": url}
+        ep = {
+            "id": "we_" + self._token(),
+            "object": "webhook_endpoint",
+            "api_version": params.get("api_version"),
+            "application": None,
+            "created": now,
+            "description": params.get("description"),
+            "enabled_events": enabled,
+            "livemode": False,
+            "metadata": dict(params.get("metadata") or {}),
+            "secret": "whsec_" + self._token(32),
+            "status": "enabled",
+            "url": url,
+        }
         self._endpoints[ep["id"]] = ep
         return dict(ep)  # the only answer that shows the secret
 

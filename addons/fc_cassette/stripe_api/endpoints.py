@@ -41,33 +41,91 @@ class Endpoint:
         return self.method == "POST"
 
 
-def _ep(name: str, method: str, path: str, params: type[BaseModel],
-        response: type[BaseModel], id_param: str | None = None) -> Endpoint:
+def _ep(
+    name: str,
+    method: str,
+    path: str,
+    params: type[BaseModel],
+    response: type[BaseModel],
+    id_param: str | None = None,
+) -> Endpoint:
     return Endpoint(name, method, re.compile("^" + path + "$"), params, response, id_param)
 
 
 _ACCOUNT = "/v1/financial_connections/accounts/" + ID_SEGMENT
 ENDPOINTS: tuple[Endpoint, ...] = (
     _ep("create", "POST", "/v1/financial_connections/sessions/?", m.CreateParams, m.Session),
-    _ep("retrieve", "GET", "/v1/financial_connections/sessions/" + ID_SEGMENT, m.RetrieveParams,
-        m.Session, "session"),
-    _ep("accounts.list", "GET", "/v1/financial_connections/accounts", m.AccountListParams,
-        m.AccountList),
+    _ep(
+        "retrieve",
+        "GET",
+        "/v1/financial_connections/sessions/" + ID_SEGMENT,
+        m.RetrieveParams,
+        m.Session,
+        "session",
+    ),
+    _ep(
+        "accounts.list",
+        "GET",
+        "/v1/financial_connections/accounts",
+        m.AccountListParams,
+        m.AccountList,
+    ),
     _ep("accounts.retrieve", "GET", _ACCOUNT, m.AccountRetrieveParams, m.Account, "account"),
-    _ep("accounts.refresh", "POST", _ACCOUNT + "/refresh", m.AccountRefreshParams, m.Account,
-        "account"),
-    _ep("accounts.disconnect", "POST", _ACCOUNT + "/disconnect", m.AccountDisconnectParams,
-        m.Account, "account"),
-    _ep("accounts.subscribe", "POST", _ACCOUNT + "/subscribe", m.AccountSubscribeParams,
-        m.Account, "account"),
-    _ep("accounts.unsubscribe", "POST", _ACCOUNT + "/unsubscribe", m.AccountSubscribeParams,
-        m.Account, "account"),
-    _ep("accounts.owners", "GET", _ACCOUNT + "/owners", m.AccountOwnersParams, m.OwnerList,
-        "account"),
-    _ep("transactions.list", "GET", "/v1/financial_connections/transactions",
-        m.TransactionListParams, m.TransactionList),
-    _ep("transactions.retrieve", "GET", "/v1/financial_connections/transactions/" + ID_SEGMENT,
-        m.TransactionRetrieveParams, m.Transaction, "transaction"),
+    _ep(
+        "accounts.refresh",
+        "POST",
+        _ACCOUNT + "/refresh",
+        m.AccountRefreshParams,
+        m.Account,
+        "account",
+    ),
+    _ep(
+        "accounts.disconnect",
+        "POST",
+        _ACCOUNT + "/disconnect",
+        m.AccountDisconnectParams,
+        m.Account,
+        "account",
+    ),
+    _ep(
+        "accounts.subscribe",
+        "POST",
+        _ACCOUNT + "/subscribe",
+        m.AccountSubscribeParams,
+        m.Account,
+        "account",
+    ),
+    _ep(
+        "accounts.unsubscribe",
+        "POST",
+        _ACCOUNT + "/unsubscribe",
+        m.AccountSubscribeParams,
+        m.Account,
+        "account",
+    ),
+    _ep(
+        "accounts.owners",
+        "GET",
+        _ACCOUNT + "/owners",
+        m.AccountOwnersParams,
+        m.OwnerList,
+        "account",
+    ),
+    _ep(
+        "transactions.list",
+        "GET",
+        "/v1/financial_connections/transactions",
+        m.TransactionListParams,
+        m.TransactionList,
+    ),
+    _ep(
+        "transactions.retrieve",
+        "GET",
+        "/v1/financial_connections/transactions/" + ID_SEGMENT,
+        m.TransactionRetrieveParams,
+        m.Transaction,
+        "transaction",
+    ),
 )
 
 _CUSTOMER = "/v1/customers/" + ID_SEGMENT
@@ -77,50 +135,141 @@ _SI = "/v1/setup_intents/" + ID_SEGMENT
 PAYMENT_ENDPOINTS: tuple[Endpoint, ...] = (
     _ep("customers.create", "POST", "/v1/customers", m.CustomerCreateParams, m.Customer),
     _ep("customers.list", "GET", "/v1/customers", m.CustomerListParams, m.CustomerList),
-    _ep("customers.retrieve", "GET", _CUSTOMER, m.CustomerRetrieveParams, m.Customer,
-        "customer"),
+    _ep("customers.retrieve", "GET", _CUSTOMER, m.CustomerRetrieveParams, m.Customer, "customer"),
     _ep("customers.update", "POST", _CUSTOMER, m.CustomerUpdateParams, m.Customer, "customer"),
-    _ep("customers.delete", "DELETE", _CUSTOMER, m.CustomerDeleteParams, m.DeletedCustomer,
-        "customer"),
-    _ep("customers.payment_methods", "GET", _CUSTOMER + "/payment_methods",
-        m.CustomerPaymentMethodsParams, m.PaymentMethodList, "customer"),
-    _ep("payment_methods.create", "POST", "/v1/payment_methods", m.PaymentMethodCreateParams,
-        m.PaymentMethod),
-    _ep("payment_methods.list", "GET", "/v1/payment_methods", m.PaymentMethodListParams,
-        m.PaymentMethodList),
-    _ep("payment_methods.retrieve", "GET", _PM, m.PaymentMethodRetrieveParams, m.PaymentMethod,
-        "payment_method"),
-    _ep("payment_methods.attach", "POST", _PM + "/attach", m.PaymentMethodAttachParams,
-        m.PaymentMethod, "payment_method"),
-    _ep("payment_methods.detach", "POST", _PM + "/detach", m.PaymentMethodDetachParams,
-        m.PaymentMethod, "payment_method"),
-    _ep("payment_intents.create", "POST", "/v1/payment_intents", m.PaymentIntentCreateParams,
-        m.PaymentIntent),
-    _ep("payment_intents.list", "GET", "/v1/payment_intents", m.PaymentIntentListParams,
-        m.PaymentIntentList),
-    _ep("payment_intents.retrieve", "GET", _PI, m.IntentRetrieveParams, m.PaymentIntent,
-        "payment_intent"),
-    _ep("payment_intents.confirm", "POST", _PI + "/confirm", m.PaymentIntentConfirmParams,
-        m.PaymentIntent, "payment_intent"),
-    _ep("payment_intents.cancel", "POST", _PI + "/cancel", m.PaymentIntentCancelParams,
-        m.PaymentIntent, "payment_intent"),
-    _ep("setup_intents.create", "POST", "/v1/setup_intents", m.SetupIntentCreateParams,
-        m.SetupIntent),
-    _ep("setup_intents.retrieve", "GET", _SI, m.IntentRetrieveParams, m.SetupIntent,
-        "setup_intent"),
-    _ep("setup_intents.confirm", "POST", _SI + "/confirm", m.SetupIntentConfirmParams,
-        m.SetupIntent, "setup_intent"),
-    _ep("setup_intents.cancel", "POST", _SI + "/cancel", m.SetupIntentCancelParams,
-        m.SetupIntent, "setup_intent"),
-    _ep("mandates.retrieve", "GET", "/v1/mandates/" + ID_SEGMENT, m.MandateRetrieveParams,
-        m.Mandate, "mandate"),
+    _ep(
+        "customers.delete",
+        "DELETE",
+        _CUSTOMER,
+        m.CustomerDeleteParams,
+        m.DeletedCustomer,
+        "customer",
+    ),
+    _ep(
+        "customers.payment_methods",
+        "GET",
+        _CUSTOMER + "/payment_methods",
+        m.CustomerPaymentMethodsParams,
+        m.PaymentMethodList,
+        "customer",
+    ),
+    _ep(
+        "payment_methods.create",
+        "POST",
+        "/v1/payment_methods",
+        m.PaymentMethodCreateParams,
+        m.PaymentMethod,
+    ),
+    _ep(
+        "payment_methods.list",
+        "GET",
+        "/v1/payment_methods",
+        m.PaymentMethodListParams,
+        m.PaymentMethodList,
+    ),
+    _ep(
+        "payment_methods.retrieve",
+        "GET",
+        _PM,
+        m.PaymentMethodRetrieveParams,
+        m.PaymentMethod,
+        "payment_method",
+    ),
+    _ep(
+        "payment_methods.attach",
+        "POST",
+        _PM + "/attach",
+        m.PaymentMethodAttachParams,
+        m.PaymentMethod,
+        "payment_method",
+    ),
+    _ep(
+        "payment_methods.detach",
+        "POST",
+        _PM + "/detach",
+        m.PaymentMethodDetachParams,
+        m.PaymentMethod,
+        "payment_method",
+    ),
+    _ep(
+        "payment_intents.create",
+        "POST",
+        "/v1/payment_intents",
+        m.PaymentIntentCreateParams,
+        m.PaymentIntent,
+    ),
+    _ep(
+        "payment_intents.list",
+        "GET",
+        "/v1/payment_intents",
+        m.PaymentIntentListParams,
+        m.PaymentIntentList,
+    ),
+    _ep(
+        "payment_intents.retrieve",
+        "GET",
+        _PI,
+        m.IntentRetrieveParams,
+        m.PaymentIntent,
+        "payment_intent",
+    ),
+    _ep(
+        "payment_intents.confirm",
+        "POST",
+        _PI + "/confirm",
+        m.PaymentIntentConfirmParams,
+        m.PaymentIntent,
+        "payment_intent",
+    ),
+    _ep(
+        "payment_intents.cancel",
+        "POST",
+        _PI + "/cancel",
+        m.PaymentIntentCancelParams,
+        m.PaymentIntent,
+        "payment_intent",
+    ),
+    _ep(
+        "setup_intents.create",
+        "POST",
+        "/v1/setup_intents",
+        m.SetupIntentCreateParams,
+        m.SetupIntent,
+    ),
+    _ep(
+        "setup_intents.retrieve", "GET", _SI, m.IntentRetrieveParams, m.SetupIntent, "setup_intent"
+    ),
+    _ep(
+        "setup_intents.confirm",
+        "POST",
+        _SI + "/confirm",
+        m.SetupIntentConfirmParams,
+        m.SetupIntent,
+        "setup_intent",
+    ),
+    _ep(
+        "setup_intents.cancel",
+        "POST",
+        _SI + "/cancel",
+        m.SetupIntentCancelParams,
+        m.SetupIntent,
+        "setup_intent",
+    ),
+    _ep(
+        "mandates.retrieve",
+        "GET",
+        "/v1/mandates/" + ID_SEGMENT,
+        m.MandateRetrieveParams,
+        m.Mandate,
+        "mandate",
+    ),
 )
 ALL_ENDPOINTS: tuple[Endpoint, ...] = ENDPOINTS + PAYMENT_ENDPOINTS
 
 
 def _resource(path: str) -> str:
     """``customers`` for ``/v1/customers/cus_1``: the key rows are grouped by."""
-    return path[len(API_PREFIX):].partition("/")[0]
+    return path[len(API_PREFIX) :].partition("/")[0]
 
 
 def _grouped() -> dict[str, tuple[Endpoint, ...]]:
@@ -162,5 +311,3 @@ def id_in_path(path: str, id_param: str) -> str | None:
             if found:
                 return found.group(1)
     return None
-
-

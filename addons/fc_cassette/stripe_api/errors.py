@@ -35,8 +35,14 @@ UPSTREAM_FAILED = Kind("api_error", "fc_cassette_upstream_failed")
 KINDS = (REPLAY_MISS, LIVE_KEY_REFUSED, NOT_RECORDED, UPSTREAM_FAILED)
 
 
-def body(message: str, *, type_: str = "invalid_request_error", code: str | None = None,
-         param: str | None = None, doc_url: bool = False) -> dict[str, Any]:
+def body(
+    message: str,
+    *,
+    type_: str = "invalid_request_error",
+    code: str | None = None,
+    param: str | None = None,
+    doc_url: bool = False,
+) -> dict[str, Any]:
     """``{"error": {...}}`` with keys in Stripe's order; ``doc_url`` links the code's
     page on stripe.com (Stripe's own codes only)."""
     err: dict[str, Any] = {}

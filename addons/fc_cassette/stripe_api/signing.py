@@ -57,8 +57,9 @@ def parse(header: str) -> tuple[int, list[str]]:
     return stamp, sigs
 
 
-def verify(payload: bytes, header: str, secret: str, now: int,
-           tolerance: int = DEFAULT_TOLERANCE) -> int:
+def verify(
+    payload: bytes, header: str, secret: str, now: int, tolerance: int = DEFAULT_TOLERANCE
+) -> int:
     """Check ``header`` as the SDKs do; the signed timestamp, or SignatureError."""
     stamp, sigs = parse(header)
     expected = signature(payload, secret, stamp)
@@ -71,5 +72,8 @@ def verify(payload: bytes, header: str, secret: str, now: int,
 
 def headers(payload: bytes, secret: str, timestamp: int) -> dict[str, str]:
     """The headers of a delivery as Stripe sends them."""
-    return {"Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT,
-            HEADER: sign(payload, secret, timestamp)}
+    return {
+        "Content-Type": CONTENT_TYPE,
+        "User-Agent": USER_AGENT,
+        HEADER: sign(payload, secret, timestamp),
+    }

@@ -92,8 +92,11 @@ class Verdict:
     def fields(self) -> dict[str, Any]:
         """The verdict's keys in inspect's report and show's table (``model: none``
         only when no model applies)."""
-        out: dict[str, Any] = {"request_valid": self.request_valid,
-                               "response_valid": self.response_valid, "drift": self.drift}
+        out: dict[str, Any] = {
+            "request_valid": self.request_valid,
+            "response_valid": self.response_valid,
+            "drift": self.drift,
+        }
         if self.no_model:
             out["model"] = NO_MODEL
         return out
@@ -129,8 +132,7 @@ def _request_report(ep: endpoints.Endpoint, request: dict[str, Any]) -> Report:
     return validate_params(ep.params, query)
 
 
-def validate(request: dict[str, Any], response: dict[str, Any] | None
-             ) -> dict[str, Any]:
+def validate(request: dict[str, Any], response: dict[str, Any] | None) -> dict[str, Any]:
     """Model checks of an exchange; ``{"model": NoModel}`` when no model applies."""
     found = endpoints.match(request["method"], request["path"])
     if found is None:

@@ -218,4 +218,3 @@ class TransactionList(Response):
     has_more: bool
     object: Literal["list"]
     url: TransactionsUrl
-

@@ -218,7 +218,8 @@ def _form_int_or_empty(value: Any) -> int | str:
         return _form_int(value)
     except ValueError:
         raise PydanticCustomError(
-            "int_or_empty", "Input should be an integer or an empty string") from None
+            "int_or_empty", "Input should be an integer or an empty string"
+        ) from None
 
 
 def _form_bool(value: Any) -> bool:
@@ -235,8 +236,9 @@ FormBool = Annotated[bool, PlainValidator(_form_bool)]
 FormIntOrEmpty = Annotated[int | Literal[""], PlainValidator(_form_int_or_empty)]
 
 
-def with_fields(base: type[BaseModel], name: str, doc: str, names: tuple[str, ...],
-                kind: Any) -> type[BaseModel]:
+def with_fields(
+    base: type[BaseModel], name: str, doc: str, names: tuple[str, ...], kind: Any
+) -> type[BaseModel]:
     """``base`` plus one optional field of type ``kind`` per name in ``names``: the many
     sibling fields (one per payment method type, say) a resource lists without fc-cassette
     checking their insides. The result is a model like any other (drift, errors)."""
@@ -253,11 +255,14 @@ def list_of(item: Any, url: str, name: str) -> type[BaseModel]:
     # as a type form, and cannot read Literal["list"] there (its string looks like a forward
     # reference).
     fields: dict[str, Any] = {
-        "data": (list[item], ...), "has_more": (bool, ...), "object": (Literal["list"], ...),
-        "url": (Annotated[str, Field(max_length=5000, pattern="^" + url)], ...)}
+        "data": (list[item], ...),
+        "has_more": (bool, ...),
+        "object": (Literal["list"], ...),
+        "url": (Annotated[str, Field(max_length=5000, pattern="^" + url)], ...),
+    }
     model = create_model(
-        name, __base__=LazyResponse, __doc__=f"A list of {url} (*SDK*: ``ListObject``).",
-        **fields)
+        name, __base__=LazyResponse, __doc__=f"A list of {url} (*SDK*: ``ListObject``).", **fields
+    )
     model.__module__ = item.__module__
     return model
 

@@ -165,8 +165,10 @@ class WebhookEndpointListParams(TopLevel):
 
 
 def _prefixed(report: Report, prefix: str) -> tuple[list[dict], list[str]]:
-    errors = [{**e, "path": prefix + e["path"] if e["path"] else prefix.rstrip(".")}
-              for e in report.errors]
+    errors = [
+        {**e, "path": prefix + e["path"] if e["path"] else prefix.rstrip(".")}
+        for e in report.errors
+    ]
     return errors, [prefix + d for d in report.drift]
 
 
@@ -175,8 +177,7 @@ def validate_event(obj: Any) -> Report:
     (its drift and errors under ``data.object.``). Never raises."""
     try:
         envelope = validate_object(Event, obj)
-        if not isinstance(obj, dict) or not str(obj.get("type", "")).startswith(
-                FC_ACCOUNT_EVENT):
+        if not isinstance(obj, dict) or not str(obj.get("type", "")).startswith(FC_ACCOUNT_EVENT):
             return envelope
         data = obj.get("data")
         inner = data.get("object") if isinstance(data, dict) else None
@@ -185,8 +186,9 @@ def validate_event(obj: Any) -> Report:
         errors, drift = _prefixed(validate_object(Account, inner), "data.object.")
         # the envelope's data.object is a free dict: its keys are never drift there
         drift = sorted(set(envelope.drift) | set(drift))
-        return Report(valid=envelope.valid and not errors, errors=envelope.errors + errors,
-                      drift=drift)
+        return Report(
+            valid=envelope.valid and not errors, errors=envelope.errors + errors, drift=drift
+        )
     except Exception as exc:  # never raise
         return Report(valid=False, errors=[_internal_error(exc)], drift=[])
 

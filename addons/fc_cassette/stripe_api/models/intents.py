@@ -37,13 +37,33 @@ from fc_cassette.stripe_api.models.payment_method import (
 
 PAYMENT_INTENTS_URL = "/v1/payment_intents"
 SETUP_INTENTS_URL = "/v1/setup_intents"
-PaymentIntentStatus = Literal["canceled", "processing", "requires_action", "requires_capture",
-                              "requires_confirmation", "requires_payment_method", "succeeded"]
-SetupIntentStatus = Literal["canceled", "processing", "requires_action",
-                            "requires_confirmation", "requires_payment_method", "succeeded"]
-PaymentCancellationReason = Literal["abandoned", "automatic", "duplicate", "expired",
-                                    "failed_invoice", "fraudulent", "requested_by_customer",
-                                    "void_invoice"]
+PaymentIntentStatus = Literal[
+    "canceled",
+    "processing",
+    "requires_action",
+    "requires_capture",
+    "requires_confirmation",
+    "requires_payment_method",
+    "succeeded",
+]
+SetupIntentStatus = Literal[
+    "canceled",
+    "processing",
+    "requires_action",
+    "requires_confirmation",
+    "requires_payment_method",
+    "succeeded",
+]
+PaymentCancellationReason = Literal[
+    "abandoned",
+    "automatic",
+    "duplicate",
+    "expired",
+    "failed_invoice",
+    "fraudulent",
+    "requested_by_customer",
+    "void_invoice",
+]
 SetupCancellationReason = Literal["abandoned", "duplicate", "requested_by_customer"]
 FutureUsage = Literal["off_session", "on_session"]
 _Expandable = Str5000 | ExternalObject | None
@@ -194,9 +214,12 @@ if TYPE_CHECKING:  # what mypy can read of the model with_fields() builds
     PaymentMethodOptionsParams = _MethodOptions
 else:
     PaymentMethodOptionsParams = with_fields(
-        _MethodOptions, "PaymentMethodOptionsParams",
+        _MethodOptions,
+        "PaymentMethodOptionsParams",
         "``payment_method_options[...]`` (*SDK*): us_bank_account modelled, the others opaque.",
-        PAYMENT_METHOD_TYPES_OTHER, Opaque)
+        PAYMENT_METHOD_TYPES_OTHER,
+        Opaque,
+    )
 
 
 class _IntentConfirmFields(TopLevel):
@@ -262,8 +285,9 @@ class PaymentIntentConfirmParams(_PaymentFields):
 class PaymentIntentCancelParams(TopLevel):
     """POST /v1/payment_intents/{intent}/cancel (*SDK*: ``PaymentIntentCancelParams``)."""
 
-    cancellation_reason: Literal["abandoned", "duplicate", "fraudulent",
-                                 "requested_by_customer"] = None
+    cancellation_reason: Literal[
+        "abandoned", "duplicate", "fraudulent", "requested_by_customer"
+    ] = None
     expand: list[Str5000] = None
 
 

@@ -55,9 +55,12 @@ if TYPE_CHECKING:  # what mypy can read of the model with_fields() builds
     MandatePaymentMethodDetails = _MandateMethodDetails
 else:
     MandatePaymentMethodDetails = with_fields(
-        _MandateMethodDetails, "MandatePaymentMethodDetails",
-        "*SDK*: ``Mandate.PaymentMethodDetails``.", PAYMENT_METHOD_TYPES_OTHER,
-        ExternalObject | None)
+        _MandateMethodDetails,
+        "MandatePaymentMethodDetails",
+        "*SDK*: ``Mandate.PaymentMethodDetails``.",
+        PAYMENT_METHOD_TYPES_OTHER,
+        ExternalObject | None,
+    )
 
 
 class SingleUse(Response):

@@ -29,14 +29,64 @@ from fc_cassette.stripe_api.models.common import (
 
 PAYMENT_METHODS_URL = "/v1/payment_methods"
 PAYMENT_METHOD_TYPES_OTHER = (
-    "acss_debit", "affirm", "afterpay_clearpay", "alipay", "alma", "amazon_pay",
-    "au_becs_debit", "bacs_debit", "bancontact", "billie", "bizum", "blik", "boleto", "card",
-    "card_present", "cashapp", "crypto", "custom", "customer_balance", "eps", "fpx", "giropay",
-    "grabpay", "ideal", "interac_present", "kakao_pay", "klarna", "konbini", "kr_card", "link",
-    "mb_way", "mobilepay", "multibanco", "naver_pay", "nz_bank_account", "oxxo", "p24",
-    "pay_by_bank", "payco", "paynow", "paypal", "paypay", "payto", "pix", "promptpay",
-    "revolut_pay", "samsung_pay", "satispay", "scalapay", "sepa_debit", "sequra", "sofort",
-    "sunbit", "swish", "twint", "upi", "wechat_pay", "zip",
+    "acss_debit",
+    "affirm",
+    "afterpay_clearpay",
+    "alipay",
+    "alma",
+    "amazon_pay",
+    "au_becs_debit",
+    "bacs_debit",
+    "bancontact",
+    "billie",
+    "bizum",
+    "blik",
+    "boleto",
+    "card",
+    "card_present",
+    "cashapp",
+    "crypto",
+    "custom",
+    "customer_balance",
+    "eps",
+    "fpx",
+    "giropay",
+    "grabpay",
+    "ideal",
+    "interac_present",
+    "kakao_pay",
+    "klarna",
+    "konbini",
+    "kr_card",
+    "link",
+    "mb_way",
+    "mobilepay",
+    "multibanco",
+    "naver_pay",
+    "nz_bank_account",
+    "oxxo",
+    "p24",
+    "pay_by_bank",
+    "payco",
+    "paynow",
+    "paypal",
+    "paypay",
+    "payto",
+    "pix",
+    "promptpay",
+    "revolut_pay",
+    "samsung_pay",
+    "satispay",
+    "scalapay",
+    "sepa_debit",
+    "sequra",
+    "sofort",
+    "sunbit",
+    "swish",
+    "twint",
+    "upi",
+    "wechat_pay",
+    "zip",
 )
 """Every payment method type of 16.1.0's ``PaymentMethod`` except ``us_bank_account``."""
 
@@ -110,9 +160,12 @@ class _PaymentMethod(Response):
 
 
 PaymentMethod = with_fields(
-    _PaymentMethod, "PaymentMethod",
+    _PaymentMethod,
+    "PaymentMethod",
     "payment_method (*SDK*: ``stripe/_payment_method.py``).",
-    PAYMENT_METHOD_TYPES_OTHER, ExternalObject | None)
+    PAYMENT_METHOD_TYPES_OTHER,
+    ExternalObject | None,
+)
 
 
 PaymentMethodList = list_of(PaymentMethod, "/v1/", "PaymentMethodList")
@@ -152,9 +205,12 @@ class _PaymentMethodData(TopLevel):
 
 
 PaymentMethodCreateParams = with_fields(
-    _PaymentMethodData, "PaymentMethodCreateParams",
+    _PaymentMethodData,
+    "PaymentMethodCreateParams",
     "POST /v1/payment_methods (*SDK*: ``PaymentMethodCreateParams``).",
-    (*PAYMENT_METHOD_TYPES_OTHER, "customer", "expand", "payment_method"), Opaque)
+    (*PAYMENT_METHOD_TYPES_OTHER, "customer", "expand", "payment_method"),
+    Opaque,
+)
 
 
 class PaymentMethodDataParams(Nested):

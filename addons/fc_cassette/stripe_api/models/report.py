@@ -112,8 +112,13 @@ def _join(path: str, key: Any) -> str:
 
 def _walk(value: Any, shape: Any, path: str, out: set[str]) -> None:
     if isinstance(shape, _UnionShape):
-        shape = (shape.for_list if isinstance(value, list) else
-                 shape.for_str if isinstance(value, str) else shape.for_dict)
+        shape = (
+            shape.for_list
+            if isinstance(value, list)
+            else shape.for_str
+            if isinstance(value, str)
+            else shape.for_dict
+        )
     if isinstance(shape, IdShape):
         if isinstance(value, str) and not shape.regex.fullmatch(value):
             out.add(f"{path} (not an {shape.prefix} id)")
@@ -217,8 +222,10 @@ def validate_object(model: type[BaseModel], obj: Any) -> Report:
 def status_error(status: Any) -> Report | None:
     """A Report for a status that is not an integer, else None."""
     if isinstance(status, bool) or not isinstance(status, int):
-        return Report(valid=False, errors=[
-            {"path": ROOT, "message": f"status should be an integer, not {status!r:.40}"}])
+        return Report(
+            valid=False,
+            errors=[{"path": ROOT, "message": f"status should be an integer, not {status!r:.40}"}],
+        )
     return None
 
 
@@ -233,8 +240,9 @@ class ParamError:
     allowed: tuple[str, ...] = ()
 
 
-def param_errors(model: type[BaseModel], params: dict[str, Any]) -> tuple[list[ParamError],
-                                                                          list[str]]:
+def param_errors(
+    model: type[BaseModel], params: dict[str, Any]
+) -> tuple[list[ParamError], list[str]]:
     """The errors (in pydantic's order) and the drift paths (unknown nested keys) of
     ``params``. Raises nothing pydantic would not: callers pass a dict."""
     errors: list[ParamError] = []
@@ -244,8 +252,9 @@ def param_errors(model: type[BaseModel], params: dict[str, Any]) -> tuple[list[P
         for err in exc.errors(include_url=False, include_input=False):
             ctx = err.get("ctx") or {}
             allowed = tuple(m.group(1) for m in _QUOTED.finditer(str(ctx.get("expected", ""))))
-            errors.append(ParamError(_clean_loc(tuple(err.get("loc") or ())),
-                                     str(err.get("type")), allowed))
+            errors.append(
+                ParamError(_clean_loc(tuple(err.get("loc") or ())), str(err.get("type")), allowed)
+            )
     drift = []
     for d in _drift(params, model, top_level_unknown_is_error=True):
         m = _ID_DRIFT.fullmatch(d)

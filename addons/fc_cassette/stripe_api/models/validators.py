@@ -29,9 +29,9 @@ from fc_cassette.stripe_api.models.session import CreateParams, RetrieveParams, 
 Check = Callable[[type[BaseModel], Any], Report]
 
 
-def _named(check: Check, model: type[BaseModel], name: str, doc: str
-           ) -> Callable[[Any], Report]:
+def _named(check: Check, model: type[BaseModel], name: str, doc: str) -> Callable[[Any], Report]:
     """``check`` bound to ``model``, as the named validator ``name``."""
+
     def validate(value: Any) -> Report:
         return check(model, value)
 
@@ -49,25 +49,36 @@ def _object(model: type[BaseModel], name: str, doc: str) -> Callable[[Any], Repo
 
 
 validate_create_params = _params(
-    CreateParams, "validate_create_params",
-    "Form-decoded body of POST /v1/financial_connections/sessions.")
+    CreateParams,
+    "validate_create_params",
+    "Form-decoded body of POST /v1/financial_connections/sessions.",
+)
 validate_retrieve_params = _params(
-    RetrieveParams, "validate_retrieve_params",
-    "Decoded query of GET /v1/financial_connections/sessions/{id}: only ``expand``.")
-validate_session = _object(Session, "validate_session",
-                           "Parsed JSON of a financial_connections.session response.")
-validate_error = _object(ErrorEnvelope, "validate_error", "Parsed JSON of an error response: "
-                         '``{"error": {"type": ..., ...}}``.')
+    RetrieveParams,
+    "validate_retrieve_params",
+    "Decoded query of GET /v1/financial_connections/sessions/{id}: only ``expand``.",
+)
+validate_session = _object(
+    Session, "validate_session", "Parsed JSON of a financial_connections.session response."
+)
+validate_error = _object(
+    ErrorEnvelope,
+    "validate_error",
+    'Parsed JSON of an error response: ``{"error": {"type": ..., ...}}``.',
+)
 validate_account = _object(Account, "validate_account", "A financial_connections.account.")
 validate_account_list = _object(AccountList, "validate_account_list", "A list of accounts.")
 validate_owner = _object(Owner, "validate_owner", "A financial_connections.account_owner.")
 validate_owner_list = _object(OwnerList, "validate_owner_list", "A list of account owners.")
-validate_ownership = _object(Ownership, "validate_ownership",
-                             "A financial_connections.account_ownership.")
-validate_transaction = _object(Transaction, "validate_transaction",
-                               "A financial_connections.transaction.")
-validate_transaction_list = _object(TransactionList, "validate_transaction_list",
-                                    "A list of transactions.")
+validate_ownership = _object(
+    Ownership, "validate_ownership", "A financial_connections.account_ownership."
+)
+validate_transaction = _object(
+    Transaction, "validate_transaction", "A financial_connections.transaction."
+)
+validate_transaction_list = _object(
+    TransactionList, "validate_transaction_list", "A list of transactions."
+)
 
 
 def validate_reply(model: type[BaseModel], status: Any, obj: Any) -> Report:

@@ -1,0 +1,102 @@
+"""The pytest plugin's command-line options and ini keys (``--fc-*``, ``fc_*``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fc_cassette.settings import modes as vocab
+from fc_cassette.settings.config import DEFAULT_UPSTREAM
+
+RECORD_MODES = vocab.REPLAY_FIRST  # none: the default
+
+
+def add(parser: pytest.Parser) -> None:
+    """The pytest options and ini keys of fc-cassette."""
+    group = parser.getgroup("fc-cassette", "Stripe FC Session cassettes (fc-cassette)")
+    group.addoption(
+        "--fc-record-mode",
+        choices=RECORD_MODES,
+        default=None,
+        help=f"{vocab.harness_help()} (ini: fc_record_mode)",
+    )
+    group.addoption(
+        "--fc-upstream",
+        default=None,
+        help=f"where record modes forward to (default {DEFAULT_UPSTREAM}; ini: fc_upstream)",
+    )
+    group.addoption(
+        "--fc-config",
+        default=None,
+        metavar="FILE",
+        help="fc-cassette's YAML config (scope, matching, redaction, replay), "
+        "as the CLI's --config (ini: fc_config)",
+    )
+    parser.addini(
+        "fc_record_mode",
+        f"fc-cassette record mode ({', '.join(RECORD_MODES)})",
+        default=RECORD_MODES[0],
+    )
+    parser.addini(
+        "fc_upstream", "where fc-cassette's record modes forward to", default=DEFAULT_UPSTREAM
+    )
+    parser.addini(
+        "fc_config", "fc-cassette's YAML config file (relative to the ini file)", default=""
+    )
+    _network_and_reports(parser, group)
+
+
+def _network_and_reports(parser: pytest.Parser, group: pytest.OptionGroup) -> None:
+    group.addoption(
+        "--fc-block-network",
+        action="store_true",
+        default=None,
+        help="a test may connect only to the fc-cassette proxies (and "
+        "--fc-allowed-hosts); any other connection fails it "
+        "(ini: fc_block_network)",
+    )
+    group.addoption(
+        "--fc-allowed-hosts",
+        default=None,
+        metavar="HOSTS",
+        help="with --fc-block-network: hosts a test may also reach, "
+        "comma-separated HOST or HOST:PORT, e.g. localhost:5432 "
+        "(ini: fc_allowed_hosts)",
+    )
+    parser.addini(
+        "fc_block_network",
+        "a test may connect only to the fc-cassette proxies (and fc_allowed_hosts)",
+        type="bool",
+        default=False,
+    )
+    parser.addini(
+        "fc_allowed_hosts",
+        "with fc_block_network: hosts a test may also reach (HOST or HOST:PORT, comma-separated)",
+        default="",
+    )
+    group.addoption(
+        "--fc-report-unused",
+        action="store_true",
+        default=False,
+        help="at the end, list the cassettes no collected test uses and the "
+        "interactions no test used",
+    )
+    group.addoption(
+        "--fc-usage-out",
+        default=None,
+        metavar="FILE",
+        help="at the end, write which interactions of the replayed cassettes "
+        "tests used (for 'fc-cassette prune')",
+    )
+    parser.addini(
+        "fc_webhooks_to",
+        "the app URL fc-cassette's webhook events go to (replay "
+        "delivers the recorded ones; record forwards its "
+        "ingress's)",
+        default="",
+    )
+    parser.addini(
+        "fc_webhook_secret",
+        "the whsec_ secret replayed webhook events are "
+        "signed with (default: the documented test secret)",
+        default="",
+    )

@@ -1,0 +1,112 @@
+"""The recorder's steps on one exchange that need none of its state: the request decoded
+while the upstream answers, the fail-closed scan of the exact text written, the
+per-interaction log line."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from mitmproxy import http
+
+from fc_cassette.exchange import interaction
+from fc_cassette.mitm.record_plan import Active
+from fc_cassette.mitm.scope import in_scope
+from fc_cassette.redact import Redactor, learned_pattern, scan
+from fc_cassette.stripe_api.validation import Verdict
+
+
+class SecretLeft(Exception):
+    """The scanner found a secret in a serialized entry; it must not be written."""
+
+
+PRE_DECODED = "fc-cassette/request-record"  # flow.metadata: (fingerprint, record)
+
+
+def _fingerprint(flow: http.HTTPFlow) -> tuple:
+    """Everything :func:`interaction.request_record` reads from a request."""
+    r = flow.request
+    return (r.method, r.scheme, r.pretty_host, r.port, r.path, r.headers.fields, r.raw_content)
+
+
+def _decode_while_forwarded(flow: http.HTTPFlow, active: Active) -> None:
+    """Decode the request of a flow about to be forwarded (and recorded) while the
+    upstream answers: scheduled on the event loop, it runs once mitmproxy awaits the
+    upstream, off the response's critical path. The response hook uses it only if the
+    request is still exactly what was decoded (:func:`_request_record`). Redaction
+    stays in the response hook: placeholder numbers follow the cassette's order, and
+    credentials learned from the response come first (:meth:`Redactor.redact_entry`)."""
+
+    def decode() -> None:
+        if flow.response is not None or not in_scope(flow, active.settings.scope):
+            return
+        try:
+            flow.metadata[PRE_DECODED] = (_fingerprint(flow), interaction.request_record(flow))
+        except Exception:  # noqa: BLE001 - decided again (and refused) in the response hook
+            flow.metadata.pop(PRE_DECODED, None)
+
+    try:
+        asyncio.get_running_loop().call_soon(decode)
+    except RuntimeError:  # no event loop (a unit test calling the hook): nothing to overlap
+        pass
+
+
+def _request_record(flow: http.HTTPFlow) -> dict:
+    """The request's record: decoded while it was forwarded if it has not changed since."""
+    pre = flow.metadata.pop(PRE_DECODED, None)
+    if pre is not None and pre[0] == _fingerprint(flow):
+        return pre[1]  # (popped: used once; redaction makes a copy, never edits it)
+    return interaction.request_record(flow)
+
+
+def _header(record: dict, name: str) -> str | None:
+    for k, v in record["headers"].items():
+        if k.lower() == name:
+            return v if isinstance(v, str) else v[0]
+    return None
+
+
+def _fail_closed(text: str, learned: dict[str, str] | None = None) -> None:
+    findings = scan(text)
+    if learned and learned_pattern(learned).search(text):
+        raise SecretLeft(
+            "a credential learned from an Authorization header is left after redaction"
+        )
+    if findings:
+        kinds = ", ".join(sorted({f.kind for f in findings}))
+        raise SecretLeft(
+            f"the secret scanner found {len(findings)} secret(s) left after redaction ({kinds})"
+        )
+
+
+def _summary_line(
+    seq: int, entry: dict[str, Any], reports: dict[str, Any] | None, redactor: Redactor
+) -> str:
+    """``#3 POST /v1/financial_connections/sessions -> 200 fcsess_… valid``, redacted:
+    method, path and id come from the redacted entry; the verdict's drift paths are the
+    traffic's own keys, which can carry a secret, so it is redacted here. Each piece
+    is redacted alone: our own text stands between any two pieces of the traffic (the
+    status, the verdict's first words), so no secret of the traffic spans two."""
+    req, resp = entry["request"], entry["response"]
+    body = interaction.body_value(resp.get("body"))
+    sid = body.get("id") if isinstance(body, dict) else None
+    parts = [f"#{seq} {req['method']} {req['path']} -> {resp['status']}"]
+    if sid:
+        parts.append(str(sid))
+    if reports:
+        parts.append(redactor.redact_text(Verdict(reports).summary()))
+    return " ".join(parts)
+
+
+def entry_of(
+    flow: http.HTTPFlow, request: dict[str, Any], response: dict[str, Any], timing: bool
+) -> tuple[dict[str, Any], Any]:
+    """The interaction to record (not yet redacted) and its validation reports."""
+    entry: dict[str, Any] = {"request": request, "response": response}
+    reports = interaction.validate(request, response)
+    if reports is not None:
+        entry["validation"] = {k: r.as_dict() for k, r in reports.items()}
+    resp = flow.response
+    if timing and resp is not None and resp.timestamp_end and flow.request.timestamp_start:
+        entry["duration_ms"] = round((resp.timestamp_end - flow.request.timestamp_start) * 1000, 1)
+    return entry, reports
