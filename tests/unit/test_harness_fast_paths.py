@@ -33,6 +33,8 @@ def _control(method: str, action: str, body: dict | None = None) -> http.HTTPFlo
             method,
             f"http://127.0.0.1:8080/__fc_cassette__/{action}",
             json.dumps(body).encode() if body is not None else b"",
+            {"Host": "127.0.0.1:8080"}
+            | ({"Content-Type": "application/json"} if body is not None else {}),
         )
     )
     f.client_conn.proxy_mode = ProxyMode.parse("reverse:http://127.0.0.1:1")
@@ -56,7 +58,9 @@ def test_use_with_previous_answers_the_left_cassettes_status_and_events_mark_new
     events.write_bytes(b"")
     core, replay, *_ = all_addons("replay")
     with taddons.context(core, replay) as tctx:
-        tctx.options.update(fc_mode="replay", fc_cassette=a, fc_events=str(events))
+        tctx.options.update(
+            fc_mode="replay", fc_cassette=a, fc_events=str(events), fc_cassette_root=str(tmp_path)
+        )
         hit = _get("fcsess_fakeA")
         replay.request(hit)
         assert hit.response.status_code == 200
@@ -166,7 +170,8 @@ def _config(tmp_path, args, **option):
 
 
 def test_the_proxy_is_started_ahead_only_for_runs_whose_tests_use_the_marker(tmp_path):
-    from fc_cassette.harness.pytest_plugin import _mentions_fc, _runs_tests
+    from fc_cassette.harness.pytest_plugin import _runs_tests
+    from fc_cassette.harness.scan import mentions_fc as _mentions_fc
 
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "test_plain.py").write_text(
