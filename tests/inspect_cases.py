@@ -1,5 +1,5 @@
 """The inspect tests' shared data: FC bodies with planted secrets, Stripe error bodies,
-the report reader and the no-secret check (tests/unit/test_inspect.py and
+the report reader and the no-secret check (tests/unit/mitm/test_inspect.py and
 tests/e2e/test_inspect_e2e.py)."""
 
 from __future__ import annotations

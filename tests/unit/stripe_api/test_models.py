@@ -27,7 +27,7 @@ from fc_cassette.stripe_api.models import (
     validate_session,
 )
 
-DATA = Path(__file__).parents[1] / "data"
+DATA = Path(__file__).parents[2] / "data"
 
 
 def load(name: str):

@@ -37,7 +37,7 @@ CS2 = "fcsess_client_secret_" + "fakeExampleClientSecretTwo"
 PK = "pk_test_" + "fakeExamplePublishable12345"
 ALL = (SK, SK2, SK3, SKL, RK, RKL, CS, CS2)
 
-DATA = Path(__file__).parents[1] / "data"
+DATA = Path(__file__).parents[2] / "data"
 
 
 def b64(s: str) -> str:

@@ -38,7 +38,7 @@ from fc_cassette.playback.state import Compactor, Playback, wire
 from fc_cassette.redact import Redactor
 from fc_cassette.settings.config import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CORPUS = sorted([*ROOT.glob("tests/data/**/*.yaml"), *ROOT.glob("cassettes/**/*.yaml")])
 
 

@@ -13,7 +13,7 @@ import yaml
 from fc_cassette import cli
 from fc_cassette.cassette import store as cio
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HOOKS = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
 
 

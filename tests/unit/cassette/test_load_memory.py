@@ -26,7 +26,7 @@ from fc_cassette.playback.shared import Sharer
 from fc_cassette.playback.state import Compacted, Compactor, Playback, kept, wire
 from fc_cassette.settings.config import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CORPUS = sorted([*ROOT.glob("tests/data/**/*.yaml"), *ROOT.glob("cassettes/**/*.yaml")])
 SESSIONS = "/v1/financial_connections/sessions"
 

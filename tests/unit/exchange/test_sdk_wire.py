@@ -19,7 +19,7 @@ from fc_cassette.stripe_api.models import (
     validate_session,
 )
 
-SEED = json.loads((Path(__file__).parents[1] / "data" / "seed_session.json").read_text())
+SEED = json.loads((Path(__file__).parents[2] / "data" / "seed_session.json").read_text())
 KEY = "sk_test_" + "fakeWireKey0123456789"
 
 

@@ -12,7 +12,7 @@ from fc_cassette.cassette import store as cio
 from fc_cassette.cli import diff, verify
 from fc_cassette.matching import closest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SOURCE = (ROOT / "tests" / "data" / "sessions_v1.yaml").read_text()
 
 

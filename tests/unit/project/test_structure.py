@@ -12,7 +12,7 @@ from fc_cassette.settings.config import Settings, with_options
 from fc_cassette.stripe_api import errors as stripe_errors
 from fc_cassette.stripe_api.validation import verdict
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 # ----------------------------------------------------------------- options resolved once

@@ -5,7 +5,7 @@ code before them gave.
 ``tests/data/golden/hot_paths.json`` was written by this module's generator run
 against the code before the optimizations (commit 6a47dcf)::
 
-    PYTHONPATH=<checkout of 6a47dcf>/addons:tests python tests/unit/test_golden_hot_paths.py
+    PYTHONPATH=<checkout of 6a47dcf>/addons:tests python tests/unit/redact/test_golden_hot_paths.py
 
 and written again once since, on purpose (issue #26, item 3): a secret's tail now runs
 across single underscores (``ek_test_<base64>_00<tail>``), so 126 of the 800 texts
@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = ROOT / "tests" / "data" / "golden" / "hot_paths.json"
 # all made up for this test (each says Fake)
 SECRETS = [
