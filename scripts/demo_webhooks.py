@@ -88,7 +88,10 @@ def run(proxy, seed: str, keys: tuple[str, str], work: Path) -> list[str]:
     """``proxy(args, log)`` starts fc-cassette (the demo's Proxy); the lines to print."""
     cassette = work / "webhooks.yaml"
     app, lines = App(), []
-    sim = proxy(["simulate", "--seed", seed], work / "simulate-webhooks.log")
+    sim = proxy(  # its session names a made-up customer, as the FC part of the demo does
+        ["simulate", "--seed", seed, "--set", "fc_accept_unknown_customers=true"],
+        work / "simulate-webhooks.log",
+    )
     try:
         rec = proxy(
             ["record", str(cassette), "--upstream", sim.base, "--webhooks-to", app.url],

@@ -72,12 +72,14 @@ def test_cli_reports_a_key_size_mitmproxy_refuses(tmp_path):
 
 
 def test_cli_creates_the_ca_with_the_chosen_key_size(tmp_path):
-    """The CA exists before mitmproxy starts; a cassette error still stops the command."""
+    """The CA exists before mitmproxy starts; a cassette error still stops the command
+    (a cassette that exists but does not load: a missing one is said before the CA)."""
     confdir = tmp_path / "conf"
+    (tmp_path / "broken.yaml").write_text("not: [a cassette\n")
     p = run_fc(
         [
             "replay",
-            str(tmp_path / "missing.yaml"),
+            str(tmp_path / "broken.yaml"),
             "--port",
             "0",
             "--set",
@@ -86,6 +88,6 @@ def test_cli_creates_the_ca_with_the_chosen_key_size(tmp_path):
             "key_size=1024",
         ]
     )
-    assert p.returncode == 1 and "no such cassette" in p.stderr
+    assert p.returncode == 1 and "broken.yaml" in p.stderr, p.stderr
     cert = x509.load_pem_x509_certificate((confdir / "mitmproxy-ca-cert.pem").read_bytes())
     assert cert.public_key().key_size == 1024

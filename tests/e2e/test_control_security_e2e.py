@@ -156,7 +156,7 @@ def test_the_bashrc_overwrite_is_refused(world, tmp_path, simulate):
             headers={"Authorization": "Bearer sk_test_FakeKeyForSecurity1"},
             timeout=30,
         )
-        assert r.status_code == 400 and "PWNED" in r.text  # recorded (the sim's answer)
+        assert r.status_code in (400, 404) and "PWNED" in r.text  # recorded: the sim's answer
     finally:
         proc.stop()
     assert bashrc.read_text() == BASHRC  # untouched

@@ -55,10 +55,13 @@ def test_miss_messages_through_a_real_replay_proxy(proxy):
 
     first, fix = message(requests.get(f"{base}/fcsess_1Abc", params={"foo": "bar"}, timeout=10))
     assert first.endswith("query.foo: recorded nothing, got 'bar'") and "query: " not in first
+    # it names fcsess_1Abc, which the cassette returned: new_episodes would get a 404
+    # upstream, so the fix is recording the whole test again (issue #26, item 6)
     assert fix.startswith(
-        f"To fix: if the new request is intended, re-record: fc-cassette "
-        f"record --record-mode new_episodes {path} "
+        "To fix: if the new request is intended, record the whole test again (this "
+        "request names fcsess_1Abc, which the cassette's interaction"
     )
+    assert f"fc-cassette record --record-mode all {path}" in fix
     assert requests.get(f"{base}/fcsess_1Abc", timeout=10).status_code == 200
     first, fix = message(requests.get(f"{base}/fcsess_1Abc", timeout=10))
     assert first.endswith("this is call 2: interaction 1 was used by the earlier call")

@@ -538,12 +538,19 @@ def test_unreadable_paths_verify_and_show(kind, tmp_path):
     path = tmp_path / ("adir" if kind == "directory" else "missing.yaml")
     if kind == "directory":
         path.mkdir()
-    expected = "is a directory, not a cassette" if kind == "directory" else "no such cassette"
+    expected = {
+        "show": f"{path}: is a directory, not a cassette",
+        # verify takes folders (issue #26): an empty one is bad input too
+        "verify": f"fc-cassette: verify: no cassette (*.yaml, *.yml) under {path}",
+    }
     for cmd in ("verify", "show"):
         p = run_fc([cmd, str(path)])
         no_traceback(p)
         assert p.returncode == 2
-        assert lines(p.stderr)[0] == f"{path}: {expected}"
+        if kind == "directory":
+            assert lines(p.stderr)[0] == expected[cmd]
+        else:
+            assert lines(p.stderr)[0] == f"{path}: no such cassette"
 
 
 def test_alias_bomb_and_huge_scalar_finish_quickly(tmp_path):

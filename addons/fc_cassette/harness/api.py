@@ -150,6 +150,8 @@ def proxy(
     """
     path, upstream = _checked(cassette, record_mode, upstream)
     base, overrides = _config(config)
+    if record_mode != "none":
+        path.parent.mkdir(parents=True, exist_ok=True)  # (asked for: recorded there)
     # its cassette's folder is the cassette root
     session = Session(upstream, base, prefix="fc-cassette-api-", root=path.parent)
     try:
