@@ -105,7 +105,7 @@ def test_a_config_dict_changes_matching(recorded):
         (
             {"record_mode": "sometimes"},
             "fc-cassette: record_mode='sometimes': must be one of none, once, new_episodes, all, "
-            "not 'sometimes'",
+            "rewrite, not 'sometimes'",
         ),
     ],
 )
