@@ -15,5 +15,5 @@ python scripts/check_structure.py --quiet
 # The whole suite (no arguments, as .ci/run calls it) runs on two workers, each test file
 # on one worker (--dist loadfile: only tests/e2e/test_docs_snippets.py listens on fixed
 # ports, the ports its pages name). With arguments, pytest runs exactly what is asked.
-# (serial: a pytester test of the fixture-config check fails under xdist; see the note)
+if [ $# -eq 0 ]; then set -- -n 2 --dist loadfile; fi
 exec python -m pytest "$@"
