@@ -56,7 +56,6 @@ def test_demo_runs_every_step_offline_and_matches_the_bundled_cassette(tmp_path)
         "payment intent retrieve -> succeeded after",
         "amount_received 250000",
         "events list            -> payment_intent.succeeded for pi_",
-        "lending.yaml: served 14, missed 0, unused 0",
         f"The cassettes are {out / 'fc_sessions.yaml'}",
         "Next commands to try",
         "[6] Webhooks",
@@ -72,6 +71,14 @@ def test_demo_runs_every_step_offline_and_matches_the_bundled_cassette(tmp_path)
     assert _comparable(fresh) == _comparable(bundled)
     assert fresh.header["stripe_version"] == bundled.header["stripe_version"]
     lending = cio.load(out / "lending.yaml")  # the lending flow: modelled, valid, redacted
+    # How many times the app polled the processing PaymentIntent depends on the machine's
+    # speed (it settles a few seconds after confirmation): every recording served, once.
+    n = len(lending.interactions)
+    assert f"lending.yaml: served {n}, missed 0, unused 0" in text, text
+    polls = [
+        i for i in lending.interactions if i["request"]["path"].startswith("/v1/payment_intents/")
+    ]
+    assert polls and f"succeeded after {len(polls)} poll(s)" in text, text
     pi = next(i for i in lending.interactions if i["request"]["path"] == "/v1/payment_intents")
     assert pi["response"]["body"]["json"]["status"] == "processing"
     assert "REDACTED" in pi["response"]["body"]["json"]["client_secret"]
