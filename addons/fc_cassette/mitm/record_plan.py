@@ -69,16 +69,23 @@ class Active:
             self.path,
         )
 
-    def release(self, keep: RecordingLock | None = None) -> None:
-        """Close the writer (every append was fsynced already), then release the lock
-        (unless it is ``keep``, the next cassette's)."""
-        self.discard_unrecorded()
+    def close(self, keep: RecordingLock | None = None) -> None:
+        """The one close of a recorder's cassette: the writer closed (every append was
+        fsynced already), then the lock released (unless it is ``keep``, the next
+        cassette's: the same file). Idempotent."""
         if self.writer is not None:
             self.writer.close()
             self.writer = None
         if self.lock is not None and self.lock is not keep:
             self.lock.release()
         self.lock = None
+
+    def lock_now(self) -> None:
+        """A cassette whose folder did not exist at the switch: its folders and its
+        recording lock are made on its first exchange (CassetteBusy or OSError)."""
+        if self.lock_later and self.lock is None:
+            self.lock = RecordingLock.acquire(self.path)
+            self.lock_later = False
 
 
 def named_unknown(entry: dict, active: Active | None) -> str | None:
