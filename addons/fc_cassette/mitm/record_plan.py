@@ -11,15 +11,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fc_cassette.cassette.lock import RecordingLock
-from fc_cassette.cassette.store import Writer
 from fc_cassette.matching.matcher import normalize
 from fc_cassette.matching.misses import Where, record_command
-from fc_cassette.mitm.player import Player
-from fc_cassette.redact import Redactor
-from fc_cassette.settings.config import Settings
+from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings.modes import MissingCassette, Plan, RecordMode, plan
+
+if TYPE_CHECKING:
+    from fc_cassette.cassette.writer import Writer
+    from fc_cassette.mitm.player import Player
+    from fc_cassette.settings.config import Settings
 
 log = logging.getLogger("fc_cassette")
 __all__ = ["Active", "MissingCassette", "Plan", "plan"]

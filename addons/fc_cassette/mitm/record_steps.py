@@ -6,18 +6,20 @@ gets instead of a response (not recorded, a live key refused)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mitmproxy import http
 
 from fc_cassette.exchange import interaction
-from fc_cassette.mitm.record_plan import Active
 from fc_cassette.mitm.scope import in_scope
 from fc_cassette.redact.learned import learned_pattern
 from fc_cassette.redact.redactor import Redactor
 from fc_cassette.redact.scanner import scan
-from fc_cassette.stripe_api import errors as stripe_errors
+from fc_cassette.stripe_api import errors as stripe_errors, validation
 from fc_cassette.stripe_api.validation import Verdict
+
+if TYPE_CHECKING:
+    from fc_cassette.mitm.record_plan import Active
 
 
 class SecretLeft(Exception):
@@ -159,7 +161,7 @@ def entry_of(
 ) -> tuple[dict[str, Any], Any]:
     """The interaction to record (not yet redacted) and its validation reports."""
     entry: dict[str, Any] = {"request": request, "response": response}
-    reports = interaction.validate(request, response)
+    reports = validation.validate(request, response)
     if reports is not None:
         entry["validation"] = {k: r.as_dict() for k, r in reports.items()}
     resp = flow.response

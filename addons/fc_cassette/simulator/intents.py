@@ -25,11 +25,18 @@ from fc_cassette.simulator.errors import (
     missing,
     no_such,
 )
-from fc_cassette.simulator.expansion import PI_EXPANDABLE, listed
+from fc_cassette.simulator.expansion import PI_EXPANDABLE, check_expand, listed
 from fc_cassette.simulator.host import Host
 from fc_cassette.simulator.mandates import ENDS_MANDATE, MANDATE_KIND
-from fc_cassette.simulator.sessions import check_expand
-from fc_cassette.stripe_api import models as m
+from fc_cassette.stripe_api.models.common import TopLevel
+from fc_cassette.stripe_api.models.intents import (
+    PAYMENT_INTENTS_URL,
+    IntentRetrieveParams,
+    PaymentIntentCancelParams,
+    PaymentIntentConfirmParams,
+    PaymentIntentCreateParams,
+    PaymentIntentListParams,
+)
 
 PI_KIND = "payment_intent"
 PI_ERROR_KIND = "payment_intent"
@@ -198,7 +205,7 @@ class PaymentIntentsMixin(Host):
         }
 
     def _ep_payment_intents_create(self, _ident: str, params: dict[str, Any]) -> dict:
-        check_params(m.PaymentIntentCreateParams, params)
+        check_params(PaymentIntentCreateParams, params)
         check_expand(params, PI_EXPANDABLE, exact=True)
         if params.get("confirm") in ("true", True):
             need_mandate(params)  # before anything exists: a failed create creates nothing
@@ -289,14 +296,14 @@ class PaymentIntentsMixin(Host):
             self._deactivate_mandates(pm["id"])
 
     def _ep_payment_intents_confirm(self, pi_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.PaymentIntentConfirmParams, params)
+        check_params(PaymentIntentConfirmParams, params)
         check_expand(params, PI_EXPANDABLE, exact=True)
         intent = self._payment_intent(pi_id)
         self._confirm_payment(intent, params)
         return self._expanded(intent, params, PI_EXPANDABLE)
 
     def _ep_payment_intents_cancel(self, pi_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.PaymentIntentCancelParams, params)
+        check_params(PaymentIntentCancelParams, params)
         check_expand(params, PI_EXPANDABLE, exact=True)
         intent = self._payment_intent(pi_id)
         if intent["status"] not in CANCELABLE:
@@ -312,7 +319,7 @@ class PaymentIntentsMixin(Host):
         return self._expanded(intent, params, PI_EXPANDABLE)
 
     def _ep_payment_intents_retrieve(self, pi_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.IntentRetrieveParams, params)
+        check_params(IntentRetrieveParams, params)
         check_expand(params, PI_EXPANDABLE, exact=True)
         intent = self._payment_intent(pi_id)
         secret = params.get("client_secret")
@@ -325,7 +332,7 @@ class PaymentIntentsMixin(Host):
         return self._expanded(intent, params, PI_EXPANDABLE)
 
     def _ep_payment_intents_list(self, _ident: str, params: dict[str, Any]) -> dict:
-        check_params(m.PaymentIntentListParams, params)
+        check_params(PaymentIntentListParams, params)
         check_expand(params, listed(PI_EXPANDABLE), exact=True)
         customer = params.get("customer")
         items = [
@@ -334,12 +341,12 @@ class PaymentIntentsMixin(Host):
             if customer is None or pi["customer"] == customer
         ]
         return self._expanded_list(
-            data.paginate(items, params, m.PAYMENT_INTENTS_URL, PI_KIND), params, PI_EXPANDABLE
+            data.paginate(items, params, PAYMENT_INTENTS_URL, PI_KIND), params, PI_EXPANDABLE
         )
 
     def _ep_sim_payment_intents_settle(self, pi_id: str, params: dict[str, Any]) -> dict:
         """Simulator only: settle a ``processing`` PaymentIntent now."""
-        check_params(m.TopLevel, params)
+        check_params(TopLevel, params)
         intent = self._payment_intent(pi_id)
         if intent["status"] != "processing":
             raise unexpected_state(PI_KIND, "settle", intent["status"], ("processing",), "settled")
@@ -350,7 +357,7 @@ class PaymentIntentsMixin(Host):
     def _ep_sim_payment_intents_mandate(self, pi_id: str, params: dict[str, Any]) -> dict:
         """Simulator only: the mandate a PaymentIntent's confirm used (Stripe shows it on
         the intent's charge, which the simulator does not model)."""
-        check_params(m.TopLevel, params)
+        check_params(TopLevel, params)
         intent = self._payment_intent(pi_id)
         if intent["id"] not in self._mandate_of:
             raise no_such(MANDATE_KIND, f"(none for {pi_id})", "intent")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from fc_cassette.simulator.errors import check_params, invalid, no_such
-from fc_cassette.simulator.expansion import SI_EXPANDABLE
+from fc_cassette.simulator.expansion import SI_EXPANDABLE, check_expand
 from fc_cassette.simulator.host import Host
 from fc_cassette.simulator.intents import (
     CANCELABLE,
@@ -22,8 +22,12 @@ from fc_cassette.simulator.intents import (
     need_mandate,
     unexpected_state,
 )
-from fc_cassette.simulator.sessions import check_expand
-from fc_cassette.stripe_api import models as m
+from fc_cassette.stripe_api.models.intents import (
+    IntentRetrieveParams,
+    SetupIntentCancelParams,
+    SetupIntentConfirmParams,
+    SetupIntentCreateParams,
+)
 
 SI_KIND = "setup_intent"
 
@@ -42,7 +46,7 @@ class SetupIntentsMixin(Host):
         return found
 
     def _ep_setup_intents_create(self, _ident: str, params: dict[str, Any]) -> dict:
-        check_params(m.SetupIntentCreateParams, params)
+        check_params(SetupIntentCreateParams, params)
         check_expand(params, SI_EXPANDABLE, exact=True)
         customer = params.get("customer")
         if customer:
@@ -112,14 +116,14 @@ class SetupIntentsMixin(Host):
         self.emit_event("setup_intent.succeeded", intent, previous_attributes=previous)
 
     def _ep_setup_intents_confirm(self, si_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.SetupIntentConfirmParams, params)
+        check_params(SetupIntentConfirmParams, params)
         check_expand(params, SI_EXPANDABLE, exact=True)
         intent = self._setup_intent(si_id)
         self._confirm_setup(intent, params)
         return self._expanded(intent, params, SI_EXPANDABLE)
 
     def _ep_setup_intents_cancel(self, si_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.SetupIntentCancelParams, params)
+        check_params(SetupIntentCancelParams, params)
         check_expand(params, SI_EXPANDABLE, exact=True)
         intent = self._setup_intent(si_id)
         if intent["status"] not in CANCELABLE:
@@ -131,7 +135,7 @@ class SetupIntentsMixin(Host):
         return self._expanded(intent, params, SI_EXPANDABLE)
 
     def _ep_setup_intents_retrieve(self, si_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.IntentRetrieveParams, params)
+        check_params(IntentRetrieveParams, params)
         check_expand(params, SI_EXPANDABLE, exact=True)
         intent = self._setup_intent(si_id)
         secret = params.get("client_secret")

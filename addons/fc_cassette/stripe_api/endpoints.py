@@ -2,7 +2,7 @@
 
 The Financial Connections API, and the objects an FC integration touches around it
 (customers, payment methods, payment and setup intents, mandates). Shared by
-validation (``interaction.validate``), inspect/show (endpoint names, ids in paths) and
+validation (``validation.validate``), inspect/show (endpoint names, ids in paths) and
 the simulator (routing: ``fc_cassette.simulator.routes`` gives every row its handler,
 and a test ties each row to one). Names of the two Session endpoints stay ``create``
 and ``retrieve`` (they are part of the inspect report); the others are dotted
@@ -20,7 +20,15 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from fc_cassette.stripe_api import models as m
+from fc_cassette.stripe_api.models import (
+    account,
+    customer,
+    intents,
+    mandate,
+    params,
+    payment_method,
+    session,
+)
 
 FC_PREFIX = "/v1/financial_connections/"
 API_PREFIX = "/v1/"
@@ -54,76 +62,89 @@ def _ep(
 
 _ACCOUNT = "/v1/financial_connections/accounts/" + ID_SEGMENT
 ENDPOINTS: tuple[Endpoint, ...] = (
-    _ep("create", "POST", "/v1/financial_connections/sessions/?", m.CreateParams, m.Session),
+    _ep(
+        "create",
+        "POST",
+        "/v1/financial_connections/sessions/?",
+        session.CreateParams,
+        session.Session,
+    ),
     _ep(
         "retrieve",
         "GET",
         "/v1/financial_connections/sessions/" + ID_SEGMENT,
-        m.RetrieveParams,
-        m.Session,
+        session.RetrieveParams,
+        session.Session,
         "session",
     ),
     _ep(
         "accounts.list",
         "GET",
         "/v1/financial_connections/accounts",
-        m.AccountListParams,
-        m.AccountList,
+        params.AccountListParams,
+        account.AccountList,
     ),
-    _ep("accounts.retrieve", "GET", _ACCOUNT, m.AccountRetrieveParams, m.Account, "account"),
+    _ep(
+        "accounts.retrieve",
+        "GET",
+        _ACCOUNT,
+        params.AccountRetrieveParams,
+        account.Account,
+        "account",
+    ),
     _ep(
         "accounts.refresh",
         "POST",
         _ACCOUNT + "/refresh",
-        m.AccountRefreshParams,
-        m.Account,
+        params.AccountRefreshParams,
+        account.Account,
         "account",
     ),
     _ep(
         "accounts.disconnect",
         "POST",
         _ACCOUNT + "/disconnect",
-        m.AccountDisconnectParams,
-        m.Account,
+        params.AccountDisconnectParams,
+        account.Account,
         "account",
     ),
     _ep(
         "accounts.subscribe",
         "POST",
         _ACCOUNT + "/subscribe",
-        m.AccountSubscribeParams,
-        m.Account,
+        params.AccountSubscribeParams,
+        account.Account,
         "account",
     ),
     _ep(
         "accounts.unsubscribe",
         "POST",
         _ACCOUNT + "/unsubscribe",
-        m.AccountSubscribeParams,
-        m.Account,
+        params.AccountSubscribeParams,
+        account.Account,
         "account",
     ),
     _ep(
         "accounts.owners",
         "GET",
         _ACCOUNT + "/owners",
-        m.AccountOwnersParams,
-        m.OwnerList,
+        params.AccountOwnersParams,
+        account.OwnerList,
         "account",
     ),
     _ep(
         "transactions.list",
         "GET",
         "/v1/financial_connections/transactions",
-        m.TransactionListParams,
-        m.TransactionList,
+        params.TransactionListParams,
+        account.TransactionList,
     ),
     _ep(
         "transactions.retrieve",
         "GET",
         "/v1/financial_connections/transactions/" + ID_SEGMENT,
-        m.TransactionRetrieveParams,
-        m.Transaction,
+        params.TransactionRetrieveParams,
+        account.Transaction,
         "transaction",
     ),
 )
@@ -133,134 +154,161 @@ _PM = "/v1/payment_methods/" + ID_SEGMENT
 _PI = "/v1/payment_intents/" + ID_SEGMENT
 _SI = "/v1/setup_intents/" + ID_SEGMENT
 PAYMENT_ENDPOINTS: tuple[Endpoint, ...] = (
-    _ep("customers.create", "POST", "/v1/customers", m.CustomerCreateParams, m.Customer),
-    _ep("customers.list", "GET", "/v1/customers", m.CustomerListParams, m.CustomerList),
-    _ep("customers.retrieve", "GET", _CUSTOMER, m.CustomerRetrieveParams, m.Customer, "customer"),
-    _ep("customers.update", "POST", _CUSTOMER, m.CustomerUpdateParams, m.Customer, "customer"),
+    _ep(
+        "customers.create",
+        "POST",
+        "/v1/customers",
+        customer.CustomerCreateParams,
+        customer.Customer,
+    ),
+    _ep(
+        "customers.list", "GET", "/v1/customers", customer.CustomerListParams, customer.CustomerList
+    ),
+    _ep(
+        "customers.retrieve",
+        "GET",
+        _CUSTOMER,
+        customer.CustomerRetrieveParams,
+        customer.Customer,
+        "customer",
+    ),
+    _ep(
+        "customers.update",
+        "POST",
+        _CUSTOMER,
+        customer.CustomerUpdateParams,
+        customer.Customer,
+        "customer",
+    ),
     _ep(
         "customers.delete",
         "DELETE",
         _CUSTOMER,
-        m.CustomerDeleteParams,
-        m.DeletedCustomer,
+        customer.CustomerDeleteParams,
+        customer.DeletedCustomer,
         "customer",
     ),
     _ep(
         "customers.payment_methods",
         "GET",
         _CUSTOMER + "/payment_methods",
-        m.CustomerPaymentMethodsParams,
-        m.PaymentMethodList,
+        payment_method.CustomerPaymentMethodsParams,
+        payment_method.PaymentMethodList,
         "customer",
     ),
     _ep(
         "payment_methods.create",
         "POST",
         "/v1/payment_methods",
-        m.PaymentMethodCreateParams,
-        m.PaymentMethod,
+        payment_method.PaymentMethodCreateParams,
+        payment_method.PaymentMethod,
     ),
     _ep(
         "payment_methods.list",
         "GET",
         "/v1/payment_methods",
-        m.PaymentMethodListParams,
-        m.PaymentMethodList,
+        payment_method.PaymentMethodListParams,
+        payment_method.PaymentMethodList,
     ),
     _ep(
         "payment_methods.retrieve",
         "GET",
         _PM,
-        m.PaymentMethodRetrieveParams,
-        m.PaymentMethod,
+        payment_method.PaymentMethodRetrieveParams,
+        payment_method.PaymentMethod,
         "payment_method",
     ),
     _ep(
         "payment_methods.attach",
         "POST",
         _PM + "/attach",
-        m.PaymentMethodAttachParams,
-        m.PaymentMethod,
+        payment_method.PaymentMethodAttachParams,
+        payment_method.PaymentMethod,
         "payment_method",
     ),
     _ep(
         "payment_methods.detach",
         "POST",
         _PM + "/detach",
-        m.PaymentMethodDetachParams,
-        m.PaymentMethod,
+        payment_method.PaymentMethodDetachParams,
+        payment_method.PaymentMethod,
         "payment_method",
     ),
     _ep(
         "payment_intents.create",
         "POST",
         "/v1/payment_intents",
-        m.PaymentIntentCreateParams,
-        m.PaymentIntent,
+        intents.PaymentIntentCreateParams,
+        intents.PaymentIntent,
     ),
     _ep(
         "payment_intents.list",
         "GET",
         "/v1/payment_intents",
-        m.PaymentIntentListParams,
-        m.PaymentIntentList,
+        intents.PaymentIntentListParams,
+        intents.PaymentIntentList,
     ),
     _ep(
         "payment_intents.retrieve",
         "GET",
         _PI,
-        m.IntentRetrieveParams,
-        m.PaymentIntent,
+        intents.IntentRetrieveParams,
+        intents.PaymentIntent,
         "payment_intent",
     ),
     _ep(
         "payment_intents.confirm",
         "POST",
         _PI + "/confirm",
-        m.PaymentIntentConfirmParams,
-        m.PaymentIntent,
+        intents.PaymentIntentConfirmParams,
+        intents.PaymentIntent,
         "payment_intent",
     ),
     _ep(
         "payment_intents.cancel",
         "POST",
         _PI + "/cancel",
-        m.PaymentIntentCancelParams,
-        m.PaymentIntent,
+        intents.PaymentIntentCancelParams,
+        intents.PaymentIntent,
         "payment_intent",
     ),
     _ep(
         "setup_intents.create",
         "POST",
         "/v1/setup_intents",
-        m.SetupIntentCreateParams,
-        m.SetupIntent,
+        intents.SetupIntentCreateParams,
+        intents.SetupIntent,
     ),
     _ep(
-        "setup_intents.retrieve", "GET", _SI, m.IntentRetrieveParams, m.SetupIntent, "setup_intent"
+        "setup_intents.retrieve",
+        "GET",
+        _SI,
+        intents.IntentRetrieveParams,
+        intents.SetupIntent,
+        "setup_intent",
     ),
     _ep(
         "setup_intents.confirm",
         "POST",
         _SI + "/confirm",
-        m.SetupIntentConfirmParams,
-        m.SetupIntent,
+        intents.SetupIntentConfirmParams,
+        intents.SetupIntent,
         "setup_intent",
     ),
     _ep(
         "setup_intents.cancel",
         "POST",
         _SI + "/cancel",
-        m.SetupIntentCancelParams,
-        m.SetupIntent,
+        intents.SetupIntentCancelParams,
+        intents.SetupIntent,
         "setup_intent",
     ),
     _ep(
         "mandates.retrieve",
         "GET",
         "/v1/mandates/" + ID_SEGMENT,
-        m.MandateRetrieveParams,
-        m.Mandate,
+        mandate.MandateRetrieveParams,
+        mandate.Mandate,
         "mandate",
     ),
 )
@@ -310,4 +358,30 @@ def id_in_path(path: str, id_param: str) -> str | None:
             found = ep.pattern.match(path)
             if found:
                 return found.group(1)
+    return None
+
+
+def name_of(method: str, path: str) -> str | None:
+    """The FC endpoint's name (``"create"``, ``"retrieve"`` for sessions, dotted names
+    such as ``"accounts.refresh"`` for the others; see the rows above) or None."""
+    found = match(method, path)
+    return found[0].name if found else None
+
+
+def object_id_in_path(path: str) -> str | None:
+    """The id a known path names (a session, an account, a transaction, a customer, a
+    payment method, a payment or setup intent, a mandate), or None."""
+    for kind in (
+        "session",
+        "account",
+        "transaction",
+        "customer",
+        "payment_method",
+        "payment_intent",
+        "setup_intent",
+        "mandate",
+    ):
+        found = id_in_path(path, kind)
+        if found is not None:
+            return found
     return None

@@ -187,6 +187,24 @@ def test_check_structure_finds_cycles_long_functions_and_modules(tmp_path, monke
     assert not any("fc_cassette.c" in f and "cycle" in f for f in found)  # TYPE_CHECKING
 
 
+def test_check_structure_holds_the_import_depth(tmp_path, monkeypatch):
+    mod = _checker()
+    pkg = tmp_path / "addons" / "fc_cassette"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from . import b\n")
+    (pkg / "b.py").write_text("def f():\n    from . import c\n")  # counted: it runs
+    (pkg / "c.py").write_text("")
+    monkeypatch.setattr(mod, "ROOT", tmp_path)
+    monkeypatch.setattr(mod, "ADDONS", tmp_path / "addons")
+    monkeypatch.setattr(mod, "MAX_DEPTH", 3)
+    assert mod.check() == []
+    monkeypatch.setattr(mod, "MAX_DEPTH", 2)
+    assert mod.check() == [
+        "import depth: 3 modules (limit 2): fc_cassette.a -> fc_cassette.b -> fc_cassette.c"
+    ]
+
+
 def test_the_package_passes_check_structure():
     assert _checker().check() == []
 
