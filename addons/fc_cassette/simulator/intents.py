@@ -14,6 +14,7 @@ Events: ``payment_intent.created``, ``.processing``, ``.succeeded``, ``.payment_
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from fc_cassette.simulator import data
@@ -103,6 +104,38 @@ def method_options(params: dict[str, Any], types: list[str]) -> dict[str, Any]:
     if given.get("setup_future_usage"):
         options["setup_future_usage"] = given["setup_future_usage"]
     return {"us_bank_account": options}
+
+
+def open_intent(
+    host: Host,
+    intent: dict[str, Any],
+    params: dict[str, Any],
+    store: dict[str, dict[str, Any]],
+    confirm: Callable[[dict[str, Any], dict[str, Any]], None],
+) -> None:
+    """A payment or setup intent just built: its payment method (then it
+    ``requires_confirmation``), kept in ``store``, its ``.created`` event, then the
+    confirmation a create call with ``confirm`` asks for (its payment method set)."""
+    host._intent_payment_method(intent, params)
+    if intent["payment_method"]:
+        intent["status"] = "requires_confirmation"
+    store[intent["id"]] = intent
+    host.emit_event(f"{intent['object']}.created", intent)
+    if params.get("confirm") in ("true", True):
+        confirm(intent, {**params, "payment_method": None, "payment_method_data": None})
+
+
+def cancel_intent(host: Host, intent: dict[str, Any], params: dict[str, Any]) -> None:
+    """Cancel a payment or setup intent (``canceled_at`` set where the object has it)."""
+    kind = intent["object"]
+    if intent["status"] not in CANCELABLE:
+        raise unexpected_state(kind, "cancel", intent["status"], CANCELABLE)
+    now = host._tick()
+    previous = {"status": intent["status"]}
+    intent.update(status="canceled", cancellation_reason=params.get("cancellation_reason"))
+    if "canceled_at" in intent:
+        intent["canceled_at"] = now
+    host.emit_event(f"{kind}.canceled", intent, previous_attributes=previous)
 
 
 class PaymentIntentsMixin(Host):
@@ -210,15 +243,7 @@ class PaymentIntentsMixin(Host):
         if params.get("confirm") in ("true", True):
             need_mandate(params)  # before anything exists: a failed create creates nothing
         intent = self._new_payment_intent(params)
-        self._intent_payment_method(intent, params)
-        if intent["payment_method"]:
-            intent["status"] = "requires_confirmation"
-        self._payment_intents[intent["id"]] = intent
-        self.emit_event("payment_intent.created", intent)
-        if params.get("confirm") in ("true", True):
-            self._confirm_payment(
-                intent, {**params, "payment_method": None, "payment_method_data": None}
-            )
+        open_intent(self, intent, params, self._payment_intents, self._confirm_payment)
         return self._expanded(intent, params, PI_EXPANDABLE)
 
     # -------------------------------------------------------------- confirming
@@ -306,16 +331,7 @@ class PaymentIntentsMixin(Host):
         check_params(PaymentIntentCancelParams, params)
         check_expand(params, PI_EXPANDABLE, exact=True)
         intent = self._payment_intent(pi_id)
-        if intent["status"] not in CANCELABLE:
-            raise unexpected_state(PI_KIND, "cancel", intent["status"], CANCELABLE)
-        now = self._tick()
-        previous = {"status": intent["status"]}
-        intent.update(
-            status="canceled",
-            canceled_at=now,
-            cancellation_reason=params.get("cancellation_reason"),
-        )
-        self.emit_event("payment_intent.canceled", intent, previous_attributes=previous)
+        cancel_intent(self, intent, params)
         return self._expanded(intent, params, PI_EXPANDABLE)
 
     def _ep_payment_intents_retrieve(self, pi_id: str, params: dict[str, Any]) -> dict:

@@ -167,19 +167,30 @@ def _checker():
     return mod
 
 
-def test_check_structure_finds_cycles_long_functions_and_modules(tmp_path, monkeypatch):
+def _checker_of(tmp_path, monkeypatch, modules: dict[str, str]):
+    """The checker, run over a package ``fc_cassette`` of ``modules`` (name: text)."""
     mod = _checker()
     pkg = tmp_path / "addons" / "fc_cassette"
     pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text("")
-    (pkg / "a.py").write_text("from . import b\n")
-    (pkg / "b.py").write_text("def f():\n    from .a import x\n" + "    y = 1\n" * 60)
-    (pkg / "c.py").write_text(
-        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import d\n" + "\n" * 460
-    )
-    (pkg / "d.py").write_text("from . import c\n")
+    for name, text in {"__init__": "", **modules}.items():
+        (pkg / f"{name}.py").write_text(text)
     monkeypatch.setattr(mod, "ROOT", tmp_path)
     monkeypatch.setattr(mod, "ADDONS", tmp_path / "addons")
+    return mod
+
+
+def test_check_structure_finds_cycles_long_functions_and_modules(tmp_path, monkeypatch):
+    mod = _checker_of(
+        tmp_path,
+        monkeypatch,
+        {
+            "a": "from . import b\n",
+            "b": "def f():\n    from .a import x\n" + "    y = 1\n" * 60,
+            "c": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import d\n"
+            + "\n" * 460,
+            "d": "from . import c\n",
+        },
+    )
     found = mod.check()
     assert "import cycle: fc_cassette.a -> fc_cassette.b" in found
     assert any("function f is 62 lines" in f for f in found)
@@ -188,15 +199,12 @@ def test_check_structure_finds_cycles_long_functions_and_modules(tmp_path, monke
 
 
 def test_check_structure_holds_the_import_depth(tmp_path, monkeypatch):
-    mod = _checker()
-    pkg = tmp_path / "addons" / "fc_cassette"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text("")
-    (pkg / "a.py").write_text("from . import b\n")
-    (pkg / "b.py").write_text("def f():\n    from . import c\n")  # counted: it runs
-    (pkg / "c.py").write_text("")
-    monkeypatch.setattr(mod, "ROOT", tmp_path)
-    monkeypatch.setattr(mod, "ADDONS", tmp_path / "addons")
+    mod = _checker_of(
+        tmp_path,
+        monkeypatch,
+        # b's import inside a function counts: it runs
+        {"a": "from . import b\n", "b": "def f():\n    from . import c\n", "c": ""},
+    )
     monkeypatch.setattr(mod, "MAX_DEPTH", 3)
     assert mod.check() == []
     monkeypatch.setattr(mod, "MAX_DEPTH", 2)
