@@ -436,6 +436,7 @@ def recorded_templates() -> dict[bool, str]:
 
     from fc_cassette.exchange import interaction
     from fc_cassette.redact import Redactor
+    from fc_cassette.stripe_api import validation
 
     out = {}
     for create in (True, False):
@@ -447,7 +448,7 @@ def recorded_templates() -> dict[bool, str]:
         request = interaction.request_record(flow)
         response = interaction.response_record(flow)
         entry: dict[str, Any] = {"request": request, "response": response}
-        reports = interaction.validate(request, response)
+        reports = validation.validate(request, response)
         if reports is not None:
             entry["validation"] = {k: r.as_dict() for k, r in reports.items()}
         entry["duration_ms"] = 312.4

@@ -11,6 +11,7 @@ from typing import Any
 
 from fc_cassette._version import __version__
 from fc_cassette.cassette import yamlio
+from fc_cassette.redact.redactor import Redactor
 
 FORMAT_VERSION = 1
 DOC_START = "---\n"
@@ -20,8 +21,6 @@ MAX_MESSAGE = 300
 
 
 def redact_text(text: str) -> str:
-    from fc_cassette.redact import Redactor
-
     return Redactor().redact_text(text)
 
 

@@ -16,7 +16,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fc_cassette.exchange import interaction
-from fc_cassette.redact import Redactor, learned_pattern, scan
+from fc_cassette.redact.learned import learned_pattern
+from fc_cassette.redact.redactor import Redactor
+from fc_cassette.redact.scanner import scan
+from fc_cassette.stripe_api import validation
 
 if TYPE_CHECKING:
     from mitmproxy import http
@@ -46,7 +49,7 @@ def entry_of(flow: http.HTTPFlow, redactor: Redactor) -> dict[str, Any]:
     except interaction.UndecodableBody as e:
         raise Refused(redactor.redact_text(str(e))) from None
     entry: dict[str, Any] = {"request": request, "response": response}
-    reports = interaction.validate(request, response)
+    reports = validation.validate(request, response)
     if reports is not None:
         entry["validation"] = {k: r.as_dict() for k, r in reports.items()}
     return redactor.redact_entry(entry)

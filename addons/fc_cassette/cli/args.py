@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from fc_cassette.cli.lines import clean
 from fc_cassette.settings import modes
 from fc_cassette.settings.config import DEFAULT_UPSTREAM
 from fc_cassette.settings.modes import RECORD_MODES
@@ -86,8 +87,6 @@ DESCRIPTIONS = {
 
 def one_line(text: str) -> str:
     """A message as printed: secrets redacted (an argument may quote a key), one line."""
-    from fc_cassette.cli.verify import clean
-
     return clean(text)
 
 

@@ -35,9 +35,9 @@ from typing import Any
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.cassette.files import MissingPath, cassette_files
 from fc_cassette.cassette.stream import line_at as _line_at
-from fc_cassette.cli.verify import clean, emit
+from fc_cassette.cli.lines import clean, emit
 from fc_cassette.playback.state import WIRE_ERRORS, wire
-from fc_cassette.redact import scan
+from fc_cassette.redact.scanner import scan
 from fc_cassette.settings.config import ConfigError, Settings, load_settings
 from fc_cassette.stripe_api.validation import verdict
 

@@ -17,7 +17,7 @@ written). The header's ``stripe_version`` is compared.
 
 Exit 0 when both hold the same exchanges, 1 when they differ, 2 when either cannot be
 read (one ``fc-cassette:`` line on stderr). Every printed value is redacted and one
-line (see :func:`fc_cassette.verify.clean`).
+line (see :func:`fc_cassette.cli.lines.clean`).
 """
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ from typing import Any
 
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.cli import webhook_entries
-from fc_cassette.cli.verify import clean, emit
-from fc_cassette.exchange import fieldpath, interaction
+from fc_cassette.cli.lines import clean, emit
+from fc_cassette.exchange import fieldpath
 from fc_cassette.matching.closest import ID_WORD, shape as path_shape
-from fc_cassette.redact import Redactor
+from fc_cassette.redact.redactor import Redactor
+from fc_cassette.stripe_api import validation
 
 VOLATILE_HEADER = ("created", "generator", "mitmproxy")
 # HTTP headers that differ on every recording (ignored unless --keep-volatile)
@@ -164,7 +165,7 @@ def _validation(it: dict[str, Any]) -> dict[str, dict[str, Any]]:
     stored = it.get("validation")
     if isinstance(stored, dict):
         return {k: v for k, v in stored.items() if isinstance(v, dict)}
-    reports = interaction.validate(it["request"], it["response"]) or {}
+    reports = validation.validate(it["request"], it["response"]) or {}
     return {k: r.as_dict() for k, r in reports.items()}
 
 

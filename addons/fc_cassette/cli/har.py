@@ -27,8 +27,8 @@ from typing import Any
 
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.cli.ingest import flow_of
-from fc_cassette.cli.verify import clean, emit
-from fc_cassette.redact import scan
+from fc_cassette.cli.lines import clean, emit
+from fc_cassette.redact.scanner import scan
 
 
 def _start(header: dict[str, Any]) -> dt.datetime:

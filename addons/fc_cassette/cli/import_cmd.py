@@ -27,8 +27,8 @@ from fc_cassette.cassette import store as cassette_io
 from fc_cassette.cassette.ingest import Refused, entry_of, fail_closed, stripe_version
 from fc_cassette.cassette.lock import RecordingLock
 from fc_cassette.cli.ingest import captured_in_scope
-from fc_cassette.cli.verify import clean, emit
-from fc_cassette.redact import Redactor
+from fc_cassette.cli.lines import clean, emit
+from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings.config import ConfigError, Settings, load_settings
 
 

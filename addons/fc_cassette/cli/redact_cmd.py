@@ -28,8 +28,10 @@ from pathlib import Path
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.cassette.files import MissingPath, cassette_files
 from fc_cassette.cassette.rewrite import documents, editing, replace
-from fc_cassette.cli.verify import clean, emit
-from fc_cassette.redact import RedactionRules, Redactor, scan
+from fc_cassette.cli.lines import clean, emit
+from fc_cassette.redact.redactor import Redactor
+from fc_cassette.redact.rules import RedactionRules
+from fc_cassette.redact.scanner import scan
 from fc_cassette.settings.config import ConfigError, load_settings
 
 

@@ -14,9 +14,10 @@ from typing import Any
 
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.cli import webhook_entries
-from fc_cassette.cli.verify import clean, emit
+from fc_cassette.cli.lines import clean, emit
 from fc_cassette.exchange import interaction
-from fc_cassette.redact import Redactor
+from fc_cassette.redact.redactor import Redactor
+from fc_cassette.stripe_api import endpoints
 from fc_cassette.stripe_api.validation import NO_MODEL, verdict
 
 CELL = 120  # widest table cell; --json keeps whole values
@@ -30,7 +31,7 @@ def rows(c: cassette_io.Cassette) -> list[dict[str, Any]]:
         # the session first (from the path, else the body), then its linked accounts
         ids = [
             i
-            for i in dict.fromkeys([interaction.object_id_in_path(req["path"]), *_ids(body)])
+            for i in dict.fromkeys([endpoints.object_id_in_path(req["path"]), *_ids(body)])
             if i is not None
         ]
         row = {

@@ -21,48 +21,15 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
-import re
 import sys
 from pathlib import Path
-from typing import IO
 
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.cli import webhook_entries
+from fc_cassette.cli.lines import MAX_LINE as MAX_LINE, clean as clean, emit as emit
 from fc_cassette.playback.state import WIRE_ERRORS, wire
-from fc_cassette.redact import Redactor, scan
+from fc_cassette.redact.scanner import scan
 from fc_cassette.stripe_api.validation import verdict
-
-MAX_LINE = 1000
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
-
-
-def clean(text: str, redactor: Redactor | None = None, limit: int = MAX_LINE) -> str:
-    """One printable line: secrets redacted, control characters escaped, clipped."""
-    text = (redactor or Redactor()).redact_text(text)  # redact first: a cut could split a key
-    text = _CONTROL.sub(
-        lambda m: (
-            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}"
-        ),
-        text,
-    )
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def emit(line: str | None, stream: IO[str] | None = None) -> None:
-    """print() (None: flush only), except that a reader who went away (``| head``)
-    silences the rest of the output instead of raising."""
-    stream = stream if stream is not None else sys.stdout
-    try:
-        if line is not None:
-            print(line, file=stream)
-        else:
-            stream.flush()
-    except BrokenPipeError:
-        try:  # later writes and the final flush go nowhere instead of raising again
-            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
-        except (OSError, ValueError):
-            pass
 
 
 def problems(c: cassette_io.Cassette) -> list[str]:

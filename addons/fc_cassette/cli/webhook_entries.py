@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from fc_cassette.cassette import store as cassette_io
-from fc_cassette.redact import scan
+from fc_cassette.redact.scanner import scan
 from fc_cassette.stripe_api.models import validate_event
 
 MARK = "webhook"  # show's "method" column for a webhook row

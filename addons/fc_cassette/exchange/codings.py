@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import re
 import zlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mitmproxy import http
@@ -173,3 +173,18 @@ def content_of(message: http.Message) -> bytes | None:
                 f"Content-Encoding {', '.join(codings)!r} cannot be undone"
             ) from None
     return data
+
+
+MAX_JSON_DEPTH = 64  # Stripe objects nest a handful of levels
+
+
+def nested_within(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests no deeper than ``limit`` (iteratively: any depth)."""
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, (dict, list)):
+            if depth > limit:
+                return False
+            stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return True

@@ -3,9 +3,10 @@
 ``request_record`` / ``response_record`` turn a mitmproxy flow into dicts; bodies are
 stored decompressed and decoded by content type (form -> mapping via the codec, JSON
 -> value, other text -> text, binary -> base64); :func:`encode_body` turns them back
-into bytes. :func:`validate` checks an exchange against the Stripe models, and
-:func:`endpoint` names the FC endpoint a request is for (see :mod:`.validation`,
-:mod:`.endpoints`).
+into bytes. What Stripe makes of an exchange is not this module's business: the
+endpoint a request is for and the ids in its path are
+:mod:`fc_cassette.stripe_api.endpoints`' (``name_of``, ``object_id_in_path``), the
+check against the models :func:`fc_cassette.stripe_api.validation.validate`.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from fc_cassette.exchange import formcodec
 # Re-exported (``X as X``): part of this module's interface.
 from fc_cassette.exchange.codings import (
     MAX_BODY as MAX_BODY,
+    MAX_JSON_DEPTH as MAX_JSON_DEPTH,
     UndecodableBody as UndecodableBody,
     charset_refusal as charset_refusal,
     content_of as content_of,
+    nested_within as nested_within,
 )
-from fc_cassette.stripe_api import endpoints
-from fc_cassette.stripe_api.validation import validate as validate
 
 if TYPE_CHECKING:
     from mitmproxy import http
@@ -58,36 +59,6 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def endpoint(method: str, path: str) -> str | None:
-    """The FC endpoint's name (``"create"``, ``"retrieve"`` for sessions, dotted names
-    such as ``"accounts.refresh"`` for the others; see :mod:`.endpoints`) or None."""
-    found = endpoints.match(method, path)
-    return found[0].name if found else None
-
-
-def session_id_in_path(path: str) -> str | None:
-    return endpoints.id_in_path(path, "session")
-
-
-def object_id_in_path(path: str) -> str | None:
-    """The id a known path names (a session, an account, a transaction, a customer, a
-    payment method, a payment or setup intent, a mandate), or None."""
-    for kind in (
-        "session",
-        "account",
-        "transaction",
-        "customer",
-        "payment_method",
-        "payment_intent",
-        "setup_intent",
-        "mandate",
-    ):
-        found = endpoints.id_in_path(path, kind)
-        if found is not None:
-            return found
-    return None
-
-
 def headers_record(headers: Headers) -> dict[str, Any]:
     """mitmproxy Headers -> ``{name: value}`` (a list when a header repeats)."""
     out: dict[str, Any] = {}
@@ -111,21 +82,6 @@ def header_items(headers: dict[str, Any]) -> list[tuple[str, str]]:
         for v in value if isinstance(value, list) else [value]:
             items.append((str(name), str(v)))
     return items
-
-
-MAX_JSON_DEPTH = 64  # Stripe objects nest a handful of levels
-
-
-def nested_within(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests no deeper than ``limit`` (iteratively: any depth)."""
-    stack = [(value, 1)]
-    while stack:
-        v, depth = stack.pop()
-        if isinstance(v, (dict, list)):
-            if depth > limit:
-                return False
-            stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
-    return True
 
 
 def _not_json(name: str) -> Any:

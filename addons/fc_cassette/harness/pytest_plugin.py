@@ -150,7 +150,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def _safe(name: str) -> str:
     """A test name (parametrized ids included) as a file name: ``test_x[a/b c]`` ->
     ``test_x-a-b-c``; a secret in it (a key as a parameter id) is redacted first."""
-    from fc_cassette.redact import Redactor
+    from fc_cassette.redact.redactor import Redactor
 
     name = Redactor().redact_text(name)
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "test"

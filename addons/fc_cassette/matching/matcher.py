@@ -18,13 +18,15 @@ import json
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fc_cassette.exchange import fieldpath, formcodec
 from fc_cassette.matching import misses
 from fc_cassette.matching.closest import Nearest, named_ids, returned_ids, shape
 from fc_cassette.matching.misses import clip
-from fc_cassette.settings.config import MatchRules
+
+if TYPE_CHECKING:
+    from fc_cassette.settings.config import MatchRules
 
 
 def _drop(data: Any, dotted: str) -> Any:

@@ -39,7 +39,7 @@ from fc_cassette.mitm.logs import (
     share_redactor as share_redactor,
     shared_redactor as shared_redactor,
 )
-from fc_cassette.redact import Redactor
+from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings.config import (
     OPTION_OVERRIDES,
     OPTION_PARSERS,

@@ -24,8 +24,9 @@ from mitmproxy.addonmanager import Loader
 from fc_cassette.exchange import interaction
 from fc_cassette.mitm import core
 from fc_cassette.mitm.scope import in_scope
-from fc_cassette.redact import Redactor
+from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings.config import Settings
+from fc_cassette.stripe_api import endpoints
 from fc_cassette.stripe_api.models import validate_event
 from fc_cassette.stripe_api.validation import NO_MODEL, verdict
 
@@ -40,13 +41,13 @@ def judge(request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
     session_id = (
         body.get("id")
         if isinstance(body, dict) and str(body.get("id", "")).startswith("fcsess_")
-        else interaction.session_id_in_path(request["path"])
+        else endpoints.id_in_path(request["path"], "session")
     )
     out: dict[str, Any] = {
         "method": request["method"],
         "path": request["path"],
         "status": response["status"],
-        "endpoint": interaction.endpoint(request["method"], request["path"]),
+        "endpoint": endpoints.name_of(request["method"], request["path"]),
         "request_valid": v.request_valid,
         "response_valid": v.response_valid,
         "errors": v.errors(),
@@ -180,7 +181,7 @@ class Inspect:
                 "method": flow.request.method,
                 "path": path,
                 "status": None,
-                "endpoint": interaction.endpoint(flow.request.method, path),
+                "endpoint": endpoints.name_of(flow.request.method, path),
                 "request_valid": None,
                 "response_valid": None,
                 "drift": [],

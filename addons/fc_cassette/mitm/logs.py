@@ -12,7 +12,7 @@ from mitmproxy import ctx
 from mitmproxy.log import MitmLogHandler
 
 from fc_cassette.mitm import mitm_compat
-from fc_cassette.redact import Redactor
+from fc_cassette.redact.redactor import Redactor
 
 log = logging.getLogger("fc_cassette")
 

@@ -24,7 +24,7 @@ from fc_cassette.matching.matcher import Miss, match_inputs
 from fc_cassette.mitm import core, mitm_compat
 from fc_cassette.mitm.scope import in_scope
 from fc_cassette.playback.state import Compactor, Playback
-from fc_cassette.redact import Redactor
+from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings.config import Settings
 
 log = logging.getLogger("fc_cassette")

@@ -14,8 +14,10 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from fc_cassette.mitm.player import Player
+if TYPE_CHECKING:
+    from fc_cassette.mitm.player import Player
 
 COST_FACTOR = 4  # bytes in memory per byte of YAML, roughly: an upper bound (measured
 # since issue #16: about 1.5 for the bench's 10k cassette, 2.5 to 4 for small ones)

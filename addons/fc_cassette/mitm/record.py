@@ -16,112 +16,91 @@ Acknowledged means durable: an in-scope response whose interaction cannot be wri
 refusal, a body that cannot be decoded) is not released to the client; the client
 gets :func:`not_recorded_response` instead, the run lists it in ``not_recorded``
 and ``record`` exits 1 at shutdown. See docs/recording.md.
+
+The addon owns two objects and passes them what they need: its :class:`Switch`
+(:mod:`.record_switch`: the active cassette and moving it) and its :class:`Tally`
+(:mod:`.record_tally`: the run's counters, the exchanges not recorded, the exit code).
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from mitmproxy import ctx, http
+from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.exchange import interaction
 from fc_cassette.mitm import control, core
-from fc_cassette.mitm.players import PlayerCache
 from fc_cassette.mitm.record_plan import Active, named_unknown
 from fc_cassette.mitm.record_steps import (
+    NOT_RECORDED_CODE as NOT_RECORDED_CODE,
+    NOT_RECORDED_STATUS as NOT_RECORDED_STATUS,
+    OFFLINE as OFFLINE,
     PRE_DECODED as PRE_DECODED,
     SecretLeft as SecretLeft,
     _decode_while_forwarded as _decode_while_forwarded,
     _fail_closed,
     _header,
+    _refuse_live as _refuse_live,
     _request_record as _request_record,
     _summary_line,
     entry_of,
+    not_recorded_response as not_recorded_response,
+    webhook_doc,
 )
-from fc_cassette.mitm.record_switch import ANSWERED, GENERATION, Switching
+from fc_cassette.mitm.record_switch import Refused, Switch
+from fc_cassette.mitm.record_tally import Tally
 from fc_cassette.mitm.scope import in_scope
 from fc_cassette.mitm.webhooks_ingress import WebhookIngress, is_ingress
-from fc_cassette.playback.state import MAX_KEPT_MISSES
-from fc_cassette.redact import Redactor
 from fc_cassette.redact.kinds import uses_live_key
+from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings import modes as vocab
 from fc_cassette.settings.config import Settings
-from fc_cassette.stripe_api import errors as stripe_errors
+from fc_cassette.settings.modes import RecordMode
 
 log = logging.getLogger("fc_cassette")
-OFFLINE = "fc-cassette record is only replaying (offline): upstream connections are refused"
-# What a client gets instead of a response that could not be recorded. 500 is what it
-# is: the proxy failed, not the request (stripe-python raises APIError). Every Stripe
-# SDK retries a 5xx (and 409) unless the response says `Stripe-Should-Retry: false`
-# (stripe-python 16: _http_client._should_retry reads that header first): a retry
-# would repeat an effect that already happened upstream (a second session), so the
-# header says false. It is not a 4xx either: the request itself was fine.
-NOT_RECORDED_STATUS = 500
-NOT_RECORDED_CODE = stripe_errors.NOT_RECORDED.code
+ANSWERED = "fc_cassette_answered_locally"  # replayed, missed or refused: not recorded
+GENERATION = "fc_cassette_generation"  # which switch of the cassette a flow arrived on
 
 
-def not_recorded_response(upstream_status: int, why: str) -> http.Response:
-    """The Stripe-shaped error that replaces a response fc-cassette could not record
-    (``why`` already redacted); see NOT_RECORDED_STATUS for the status and header."""
-    body = stripe_errors.own(
-        stripe_errors.NOT_RECORDED,
-        f"fc-cassette could not record this request, so its response is "
-        f"withheld: {why}. The upstream already answered {upstream_status}: "
-        "its effect (e.g. a created session) already happened and is not "
-        "in the cassette. Fix the cause, then record again.",
-    )
-    return http.Response.make(
-        NOT_RECORDED_STATUS,
-        stripe_errors.encode(body),
-        {**stripe_errors.NO_RETRY, "Fc-Cassette-Not-Recorded": "true"},
-    )
+class Record:
+    """The record addon. Its :class:`~.record_switch.Switch` holds the cassette it is on
+    (and moves it); this class carries out the recording itself (the response side)."""
 
-
-def _refuse_live(flow: http.HTTPFlow) -> None:
-    body = stripe_errors.own(
-        stripe_errors.LIVE_KEY_REFUSED,
-        "fc-cassette record refuses requests made with live-mode keys (sk_live_/rk_live_): "
-        "nothing was forwarded. To record live traffic, set record.allow_live_keys: true in "
-        "the config or --set fc_allow_live=true (pytest: the fc_cassette_config fixture "
-        "{'record': {'allow_live_keys': True}} or an --fc-config file; --set does not apply).",
-    )
-    flow.response = http.Response.make(
-        403, stripe_errors.encode(body), dict(stripe_errors.NO_RETRY)
-    )
-
-
-class Record(Switching):
     record_modes = vocab.RECORD_MODES  # what the control endpoint's ``use`` accepts
 
     def __init__(self) -> None:
-        self.active: Active | None = None  # the cassette in effect and what it holds
-        self.written: set[str] = set()  # real paths of the cassettes this run appended to
-        self.cache = PlayerCache()  # players of the cassettes a mode only replays
-        self.redactor = Redactor()
-        self.settings = Settings()  # the core's, read in configure (see Switching)
-        self._settings: object = None  # the settings the cached players were built on
-        self._generation = 0  # one per switch: a flow knows which cassette it arrived on
-        self.requests = 0  # every request but the control endpoint's: 0 = the app never came
-        self.recorded = 0
-        self.refused = 0
-        self.failed = 0
-        self.no_response = 0
-        self.upstream_refused = 0
-        # one redacted line per in-scope exchange missing from the cassette (a response
-        # withheld because it could not be written, or no response from upstream); the
-        # first MAX_KEPT_MISSES, all counted: the control endpoint and the pytest plugin
-        self.not_recorded: list[str] = []
-        self.not_recorded_total = 0
-        self.exit_code = 0
+        self.switch = Switch()  # the active cassette, and moving it
+        self.settings = Settings()  # the core's, read in configure
+        self.tally = Tally()  # what the run counted, and its exit code
         self._gone_said: cassette_io.Writer | None = None
         self.stopping = False  # done() closed a cassette it was recording into
-        self.webhooks_recorded = 0
         self._webhook_ids: tuple[object, set[str]] = (None, set())  # (writer, event ids)
-        self.addons = [WebhookIngress(self)]  # its request hook runs after this one's
+        # a sub-addon: its request hook runs after this one's
+        self.addons = [WebhookIngress(self.switch, self.record_webhook)]
+
+    # the switch's, read-only: what the response side reads of the active cassette
+    @property
+    def active(self) -> Active | None:
+        return self.switch.active
+
+    @property
+    def writer(self) -> cassette_io.Writer | None:
+        return self.switch.writer
+
+    @property
+    def redactor(self) -> Redactor:
+        return self.switch.redactor
+
+    @property
+    def exit_code(self) -> int:  # what the CLI exits with (read from every addon)
+        return self.tally.exit_code
 
     def load(self, loader: Loader) -> None:
         loader.add_option("fc_record_mode", str, "", vocab.option_help())
@@ -132,13 +111,65 @@ class Record(Switching):
             "Record: forward and record requests made with live-mode keys.",
         )
 
+    def configure(self, updated: set[str]) -> None:
+        # the core's (its configure ran first): what every flow reads, read here once
+        self.settings = settings = core.settings()
+        if not updated & {"fc_mode", "fc_cassette", "fc_config", "fc_record_mode"}:
+            return
+        if not core.active("record"):
+            if "fc_mode" in updated:  # switched to another mode: stop recording
+                self.close()
+            return
+        mode = settings.record.mode  # fc_record_mode applied and checked (config.with_options)
+        path = ctx.options.fc_cassette
+        if self.active is not None and "fc_cassette" not in updated:
+            # a cassette chosen through the control endpoint stays (the options are not
+            # written back by ``use``: an options update costs as much as a switch)
+            path = str(self.active.path)
+            if "fc_record_mode" not in updated:
+                mode = self.active.mode
+        if not path:
+            raise exceptions.OptionsError("record needs a cassette: --set fc_cassette=FILE")
+        try:
+            self._switch(Path(path), mode, settings)
+        except Refused as e:
+            raise exceptions.OptionsError(str(e)) from None
+
+    def _switch(self, path: Path, mode: RecordMode, settings: Settings) -> None:
+        if self.switch.switch(path, mode, settings, self.tally.counts()):
+            core.share_redactor(self.redactor)  # mitmproxy's own log lines too
+
+    # the control endpoint's target (see control.Target)
+    def preload(self, cassette: str, record_mode: RecordMode | None) -> Callable[[], None] | None:
+        return self.switch.preload(cassette, record_mode, self.settings)
+
+    def use(self, cassette: str, record_mode: RecordMode | None) -> None:
+        try:
+            self._switch(Path(cassette), record_mode or self.settings.record.mode, self.settings)
+        except Refused as e:
+            raise control.Refused("cassette", str(e)) from None
+
+    def rewind(self) -> bool:
+        return self.switch.rewind()
+
+    def control_status(self) -> dict[str, Any] | None:
+        status = self.switch.status()
+        if status is None or self.active is None:
+            return None
+        return {
+            **status,
+            "not_recorded": self.tally.not_recorded[self.active.counts.get("not_recorded", 0) :],
+            "passthrough": control.passthrough(),
+            "webhooks": self.addons[0].status(),
+        }
+
     def request(self, flow: http.HTTPFlow) -> None:
         if not core.active("record") or flow.response or is_ingress(flow):
             return  # (the webhook ingress, a sub-addon, takes its flows)
         if control.handle(flow, self):
             flow.metadata[ANSWERED] = True
             return
-        self.requests += 1
+        self.tally.requests += 1
         active = self.active  # answered from, or recorded into, this cassette only
         flow.metadata[GENERATION] = active.generation if active is not None else 0
         replay_only = active.player if active is not None and active.writer is None else None
@@ -198,33 +229,35 @@ class Record(Switching):
         try:
             self._record(flow)
         except Exception as e:  # a bug: say so with the traceback, and withhold it
-            self.failed += 1
+            self.tally.failed += 1
             path = self.redactor.redact_text(interaction.split_path(flow.request.path)[0])
             core.log_failure(f"NOT recorded {flow.request.method} {path}", self.redactor)
             self._not_recorded(flow, path, f"an internal error ({type(e).__name__}, see the log)")
 
     def _record(self, flow: http.HTTPFlow) -> None:
         # (response() called it with a writer, on a flow with a response)
-        assert self.active is not None and self.writer is not None and flow.response
+        active = self.active
+        assert active is not None and active.writer is not None and flow.response
+        writer = active.writer
         try:
             request = _request_record(flow)
             response = interaction.response_record(flow)
         except interaction.UndecodableBody as e:  # fail closed: bytes we cannot redact
-            self.refused += 1
+            self.tally.refused += 1
             path = self.redactor.redact_text(flow.request.path.split("?", 1)[0])
             self._not_recorded(flow, path, self.redactor.redact_text(str(e)))
             return
         entry, reports = entry_of(flow, request, response, self.settings.record.timing)
         entry = self.redactor.redact_entry(entry)
-        unknown = named_unknown(entry, self.active)
+        unknown = named_unknown(entry, active)
         if unknown is not None:  # new_episodes would keep a 404 that replays forever
-            self.refused += 1
+            self.tally.refused += 1
             self._not_recorded(flow, entry["request"]["path"], unknown)
             return
-        self.writer.timing = self.settings.record.timing  # the header's creation time
+        writer.timing = self.settings.record.timing  # the header's creation time
         try:
-            self._lock_now()  # a cassette in a folder that did not exist: locked now
-            seq = self.writer.append(  # the redacted entry's version: it goes in the header
+            active.lock_now()  # a cassette in a folder that did not exist: locked now
+            seq = writer.append(  # the redacted entry's version: it goes in the header
                 entry,
                 stripe_version=_header(entry["request"], "stripe-version"),
                 check=lambda text: _fail_closed(text, self.redactor.learned),
@@ -238,15 +271,15 @@ class Record(Switching):
             OSError,
         ) as e:
             if isinstance(e, (SecretLeft, cassette_io.Unloadable)):
-                self.refused += 1
+                self.tally.refused += 1
             else:
-                self.failed += 1
+                self.tally.failed += 1
             self._not_recorded(flow, entry["request"]["path"], self._why(e))
             return
-        self.recorded += 1
-        self.written.add(self.active.real)  # its real path
-        if self.lock is not None and seq == 1 and self.writer.existing is None:
-            self.lock.cover(self.writer.path)  # the file it created: hard links share it
+        self.tally.recorded += 1
+        self.switch.wrote()
+        if active.lock is not None and seq == 1 and writer.existing is None:
+            active.lock.cover(writer.path)  # the file it created: hard links share it
         # every piece of the line is redacted (see _summary_line): the log filter need
         # not redact it again
         log.info(
@@ -266,17 +299,7 @@ class Record(Switching):
             self._webhook_ids = (writer, set())
         if event["id"] in self._webhook_ids[1]:
             return None
-        doc = self.redactor.redact_entry(
-            {
-                "webhook": {
-                    "after": writer.count,
-                    "id": event["id"],
-                    "type": event["type"],
-                    "app_status": app_status,
-                    "body": {"json": event},
-                }
-            }
-        )
+        doc = self.redactor.redact_entry(webhook_doc(event, app_status, writer.count))
         created = writer.existing is None and getattr(writer, "_fd", None) is None
         try:
             writer.append(
@@ -286,18 +309,16 @@ class Record(Switching):
                 check=lambda text: _fail_closed(text, self.redactor.learned),
             )
         except (cassette_io.CassetteFull, cassette_io.CassetteGone, SecretLeft, OSError) as e:
-            self.refused += isinstance(e, SecretLeft)
+            self.tally.refused += isinstance(e, SecretLeft)
             why = self._why(e)
-            self._list_not_recorded(
-                f"webhook {doc['webhook']['id']} {doc['webhook']['type']}: {why}"
-            )
+            self.tally.missing(f"webhook {doc['webhook']['id']} {doc['webhook']['type']}: {why}")
             return why
         self._webhook_ids[1].add(event["id"])
-        self.webhooks_recorded += 1
-        if self.state is not None:
-            self.written.add(self.state.real)
-        if created and self.lock is not None:
-            self.lock.cover(writer.path)
+        self.tally.webhooks_recorded += 1
+        self.switch.wrote()
+        lock = self.switch.lock
+        if created and lock is not None:
+            lock.cover(writer.path)
         log.info(
             "fc-cassette record: webhook %s %s after #%d -> app %s",
             doc["webhook"]["id"],
@@ -339,17 +360,8 @@ class Record(Switching):
             line,
             NOT_RECORDED_STATUS,
         )
-        self._list_not_recorded(line)
+        self.tally.missing(line)
         flow.response = not_recorded_response(status, why)
-
-    def _list_not_recorded(self, line: str) -> None:
-        """Count an in-scope exchange missing from the cassette and keep its (redacted)
-        line for the status and the pytest plugin; the run then exits 1."""
-        self.not_recorded_total += 1
-        self.exit_code = 1  # like replay --strict: the run lost something
-        if len(self.not_recorded) < MAX_KEPT_MISSES:
-            self.not_recorded.append(line)
-        control.note_news()  # before the client gets its answer
 
     def server_connect(self, data: ServerConnectionHookData) -> None:
         """A mode that only replays (none, or once on a cassette) is offline like
@@ -362,7 +374,7 @@ class Record(Switching):
             and active.writer is None
             and active.player is not None
         ):
-            self.upstream_refused += 1
+            self.tally.upstream_refused += 1
             active.player.refuse_connect(data, OFFLINE)
 
     def error(self, flow: http.HTTPFlow) -> None:
@@ -376,7 +388,7 @@ class Record(Switching):
             or not in_scope(flow, self.settings.scope)
         ):
             return
-        self.no_response += 1
+        self.tally.no_response += 1
         reason = flow.error.msg if flow.error else "no response"
         line = (
             f"{flow.request.method} "
@@ -384,61 +396,33 @@ class Record(Switching):
             f"no response from upstream: {self.redactor.redact_text(reason)}"
         )
         log.warning("fc-cassette record: NOT recorded %s", line)
-        self._list_not_recorded(line)  # the cassette lacks it: the test should know
+        self.tally.missing(line)  # the cassette lacks it: the test should know
+
+    def _switched_away(self, flow: http.HTTPFlow) -> bool:
+        """A forwarded flow whose cassette is no longer the active one (a ``use`` came
+        in between): it is not recorded into the new one; the client gets the explained
+        error of a response that could not be recorded, and ``not_recorded`` lists it."""
+        if flow.metadata.get(ANSWERED) or not self.switch.moved_since(
+            flow.metadata.get(GENERATION)
+        ):
+            return False
+        flow.metadata[ANSWERED] = True
+        path = self.redactor.redact_text(flow.request.path.split("?", 1)[0])
+        self._not_recorded(flow, path, "the active cassette changed while it was in flight")
+        return True
 
     def done(self) -> None:
-        if core.active("record"):
-            if self.active is not None:  # the last cassette's own summary
-                self._summarize(self.active)
-            replayed = self.playback.served if self.playback else 0
-            log.info(
-                "fc-cassette record: recorded %d, replayed %d, refused (fail closed) "
-                "%d, failed %d, no response %d, upstream connections refused %d",
-                self.recorded,
-                replayed,
-                self.refused,
-                self.failed,
-                self.no_response,
-                self.upstream_refused,
-            )
-            if self.not_recorded_total:
-                log.error(
-                    "fc-cassette record: %d in-scope exchange(s) not recorded (%d "
-                    "response(s) withheld because they could not be recorded, %d "
-                    "without a response): exit 1",
-                    self.not_recorded_total,
-                    self.not_recorded_total - self.no_response,
-                    self.no_response,
-                )
-            if not self.requests:
-                self._nothing_seen()
+        finished = core.active("record")
+        if finished:
+            self.switch.summarize(self.tally.counts())  # the last cassette's own summary
+            playback = self.switch.playback
+            strict = bool(getattr(ctx.options, "fc_strict", False))
+            self.tally.report(playback.served if playback else 0, strict)
             self.stopping = self.writer is not None
-            if self.active is not None:  # rewrite, nothing recorded: the old one goes
-                self.active.discard_unrecorded()  # (a run that never started keeps it)
-        self.close()
-
-    def _nothing_seen(self) -> None:
-        """No request reached the proxy: the app is not pointed at it. Said loudly (a
-        'recorded 0' line reads like success), and exit 1 under --strict."""
-        strict = bool(getattr(ctx.options, "fc_strict", False))
-        log.error(
-            "fc-cassette record: NO request reached the proxy, so nothing was recorded "
-            "and no cassette was written. Point the app's Stripe API base at this "
-            "proxy (stripe-python: StripeClient(..., base_addresses={'api': "
-            "'http://127.0.0.1:PORT'}); stripe-node: host, port and protocol 'http'), "
-            "or run with --forward and set HTTPS_PROXY and the CA (docs/forward-mode.md)"
-            "%s",
-            ": exit 1 (--strict)" if strict else "",
-        )
-        if strict:
-            self.exit_code = 1
+        # rewrite, nothing recorded: the old one goes (a run that never started keeps it)
+        self.switch.close(finished=finished)
 
     def close(self) -> None:
-        """Close the cassette and release its lock (idempotent)."""
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-        if self.lock is not None:
-            self.lock.release()
-            self.lock = None
-        self.state = None
+        """Leave the cassette: its writer closed and its lock released (idempotent; the
+        CLI calls it when a start-up fails before ``done``)."""
+        self.switch.close()

@@ -11,15 +11,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fc_cassette.cassette.lock import RecordingLock
-from fc_cassette.cassette.store import Writer
 from fc_cassette.matching.matcher import normalize
 from fc_cassette.matching.misses import Where, record_command
-from fc_cassette.mitm.player import Player
-from fc_cassette.redact import Redactor
-from fc_cassette.settings.config import Settings
+from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings.modes import MissingCassette, Plan, RecordMode, plan
+
+if TYPE_CHECKING:
+    from fc_cassette.cassette.writer import Writer
+    from fc_cassette.mitm.player import Player
+    from fc_cassette.settings.config import Settings
 
 log = logging.getLogger("fc_cassette")
 __all__ = ["Active", "MissingCassette", "Plan", "plan"]
@@ -69,16 +72,23 @@ class Active:
             self.path,
         )
 
-    def release(self, keep: RecordingLock | None = None) -> None:
-        """Close the writer (every append was fsynced already), then release the lock
-        (unless it is ``keep``, the next cassette's)."""
-        self.discard_unrecorded()
+    def close(self, keep: RecordingLock | None = None) -> None:
+        """The one close of a recorder's cassette: the writer closed (every append was
+        fsynced already), then the lock released (unless it is ``keep``, the next
+        cassette's: the same file). Idempotent."""
         if self.writer is not None:
             self.writer.close()
             self.writer = None
         if self.lock is not None and self.lock is not keep:
             self.lock.release()
         self.lock = None
+
+    def lock_now(self) -> None:
+        """A cassette whose folder did not exist at the switch: its folders and its
+        recording lock are made on its first exchange (CassetteBusy or OSError)."""
+        if self.lock_later and self.lock is None:
+            self.lock = RecordingLock.acquire(self.path)
+            self.lock_later = False
 
 
 def named_unknown(entry: dict, active: Active | None) -> str | None:

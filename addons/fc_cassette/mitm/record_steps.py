@@ -1,19 +1,25 @@
 """The recorder's steps on one exchange that need none of its state: the request decoded
 while the upstream answers, the fail-closed scan of the exact text written, the
-per-interaction log line."""
+per-interaction log line, the webhook document, and the Stripe-shaped answers a client
+gets instead of a response (not recorded, a live key refused)."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mitmproxy import http
 
 from fc_cassette.exchange import interaction
-from fc_cassette.mitm.record_plan import Active
 from fc_cassette.mitm.scope import in_scope
-from fc_cassette.redact import Redactor, learned_pattern, scan
+from fc_cassette.redact.learned import learned_pattern
+from fc_cassette.redact.redactor import Redactor
+from fc_cassette.redact.scanner import scan
+from fc_cassette.stripe_api import errors as stripe_errors, validation
 from fc_cassette.stripe_api.validation import Verdict
+
+if TYPE_CHECKING:
+    from fc_cassette.mitm.record_plan import Active
 
 
 class SecretLeft(Exception):
@@ -21,6 +27,58 @@ class SecretLeft(Exception):
 
 
 PRE_DECODED = "fc-cassette/request-record"  # flow.metadata: (fingerprint, record)
+OFFLINE = "fc-cassette record is only replaying (offline): upstream connections are refused"
+# What a client gets instead of a response that could not be recorded. 500 is what it
+# is: the proxy failed, not the request (stripe-python raises APIError). Every Stripe
+# SDK retries a 5xx (and 409) unless the response says `Stripe-Should-Retry: false`
+# (stripe-python 16: _http_client._should_retry reads that header first): a retry
+# would repeat an effect that already happened upstream (a second session), so the
+# header says false. It is not a 4xx either: the request itself was fine.
+NOT_RECORDED_STATUS = 500
+NOT_RECORDED_CODE = stripe_errors.NOT_RECORDED.code
+
+
+def not_recorded_response(upstream_status: int, why: str) -> http.Response:
+    """The Stripe-shaped error that replaces a response fc-cassette could not record
+    (``why`` already redacted); see NOT_RECORDED_STATUS for the status and header."""
+    body = stripe_errors.own(
+        stripe_errors.NOT_RECORDED,
+        f"fc-cassette could not record this request, so its response is "
+        f"withheld: {why}. The upstream already answered {upstream_status}: "
+        "its effect (e.g. a created session) already happened and is not "
+        "in the cassette. Fix the cause, then record again.",
+    )
+    return http.Response.make(
+        NOT_RECORDED_STATUS,
+        stripe_errors.encode(body),
+        {**stripe_errors.NO_RETRY, "Fc-Cassette-Not-Recorded": "true"},
+    )
+
+
+def _refuse_live(flow: http.HTTPFlow) -> None:
+    body = stripe_errors.own(
+        stripe_errors.LIVE_KEY_REFUSED,
+        "fc-cassette record refuses requests made with live-mode keys (sk_live_/rk_live_): "
+        "nothing was forwarded. To record live traffic, set record.allow_live_keys: true in "
+        "the config or --set fc_allow_live=true (pytest: the fc_cassette_config fixture "
+        "{'record': {'allow_live_keys': True}} or an --fc-config file; --set does not apply).",
+    )
+    flow.response = http.Response.make(
+        403, stripe_errors.encode(body), dict(stripe_errors.NO_RETRY)
+    )
+
+
+def webhook_doc(event: dict[str, Any], app_status: int | None, after: int) -> dict[str, Any]:
+    """The webhook document appended after interaction ``after`` (not yet redacted)."""
+    return {
+        "webhook": {
+            "after": after,
+            "id": event["id"],
+            "type": event["type"],
+            "app_status": app_status,
+            "body": {"json": event},
+        }
+    }
 
 
 def _fingerprint(flow: http.HTTPFlow) -> tuple:
@@ -103,7 +161,7 @@ def entry_of(
 ) -> tuple[dict[str, Any], Any]:
     """The interaction to record (not yet redacted) and its validation reports."""
     entry: dict[str, Any] = {"request": request, "response": response}
-    reports = interaction.validate(request, response)
+    reports = validation.validate(request, response)
     if reports is not None:
         entry["validation"] = {k: r.as_dict() for k, r in reports.items()}
     resp = flow.response

@@ -11,12 +11,14 @@ import ipaddress
 import re
 import socket
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mitmproxy import http
 
 from fc_cassette.exchange.interaction import split_path
-from fc_cassette.settings.config import ScopeRules
+
+if TYPE_CHECKING:
+    from fc_cassette.settings.config import ScopeRules
 
 _UNSPECIFIED = (ipaddress.ip_address("0.0.0.0"), ipaddress.ip_address("::"))
 CLIENT_HOST = "fc-cassette/client-host"  # flow.metadata: the Host the client sent

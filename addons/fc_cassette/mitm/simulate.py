@@ -33,7 +33,7 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from fc_cassette.mitm import core
-from fc_cassette.redact import Redactor
+from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings import config
 from fc_cassette.simulator import Simulator, Target
 from fc_cassette.simulator.delivery import Deliverer

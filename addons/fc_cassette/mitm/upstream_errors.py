@@ -62,7 +62,7 @@ def upstream() -> str:
 
 
 def message(reason: str, target: str) -> str:
-    from fc_cassette.redact import Redactor
+    from fc_cassette.redact.redactor import Redactor
 
     return Redactor().redact_text(
         f"fc-cassette got no response from the upstream {target}: {reason or 'no reason'}. "

@@ -21,13 +21,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from mitmproxy import ctx, http
 
 from fc_cassette.mitm import core
 from fc_cassette.mitm.scope import addressed_to_proxy
 from fc_cassette.simulator import delivery
+
+if TYPE_CHECKING:
+    from fc_cassette.mitm.record_switch import Switch
 
 log = logging.getLogger("fc_cassette")
 INGRESS_PATH = "/__fc_cassette__/webhooks"
@@ -47,7 +51,7 @@ _HOP = frozenset(
         "proxy-authorization",
     }
 )
-ANSWERED = "fc_cassette_answered_locally"  # record_switch.ANSWERED: not an interaction
+ANSWERED = "fc_cassette_answered_locally"  # record.ANSWERED: not an interaction
 
 
 class Refused(Exception):
@@ -89,15 +93,20 @@ def _answer(flow: http.HTTPFlow, status: int, body: dict[str, Any]) -> None:
 
 
 class WebhookIngress:
-    """A sub-addon of Record (its hooks run after Record's, which leaves the flow to it)."""
+    """A sub-addon of Record (its hooks run after Record's, which leaves the flow to it).
+    ``switch`` is the recorder's (which cassette, its redactor); ``record`` appends an
+    event to the cassette and says why not (Record.record_webhook)."""
 
-    def __init__(self, record: Any) -> None:
+    def __init__(
+        self, switch: Switch, record: Callable[[dict[str, Any], int | None], str | None]
+    ) -> None:
+        self.switch = switch
         self.record = record
         self.deliveries: list[tuple[int, dict[str, Any]]] = []  # (cassette generation, ..)
 
     def status(self) -> dict[str, Any]:
         """The deliveries received for the active cassette (the control ``status``)."""
-        now = self.record._generation
+        now = self.switch.generation
         del self.deliveries[:-1000]  # bounded: the newest thousand
         return {"deliveries": [d for g, d in self.deliveries if g == now], "undelivered": []}
 
@@ -110,7 +119,7 @@ class WebhookIngress:
         except Refused as e:
             _answer(flow, e.status, {"error": str(e)})
         except Exception:  # a bug: never crash the proxy, never forward it upstream
-            core.log_failure("the webhook ingress failed", self.record.redactor)
+            core.log_failure("the webhook ingress failed", self.switch.redactor)
             _answer(flow, 500, {"error": "fc-cassette could not handle the delivery"})
 
     async def _ingress(self, flow: http.HTTPFlow) -> None:
@@ -129,16 +138,16 @@ class WebhookIngress:
             log.warning(
                 "fc-cassette record: webhook %s could not reach the app: %s",
                 event["id"],
-                self.record.redactor.redact_text(str(e)),
+                self.switch.redactor.redact_text(str(e)),
             )
-        why = self.record.record_webhook(event, status)
+        why = self.record(event, status)
         if why is not None:
             _answer(flow, 500, {"error": f"fc-cassette could not record the webhook: {why}"})
             return
         ok = status is not None and 200 <= status < 300
         self.deliveries.append(
             (
-                self.record._generation,
+                self.switch.generation,
                 {
                     "event": event["id"],
                     "type": event["type"],

@@ -17,7 +17,7 @@ from typing import Any
 from mitmproxy import http
 from mitmproxy.net.http import status_codes
 
-from fc_cassette.cassette.store import Cassette, CassetteError
+from fc_cassette.cassette.format import Cassette, CassetteError
 from fc_cassette.exchange.interaction import SKIP_HEADERS, encode_body, header_items
 from fc_cassette.matching.closest import returned_ids
 from fc_cassette.matching.matcher import (
@@ -29,7 +29,7 @@ from fc_cassette.matching.matcher import (
     upstream_of,
 )
 from fc_cassette.playback.shared import Sharer
-from fc_cassette.redact import Redactor
+from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings.config import MatchRules, Settings
 from fc_cassette.stripe_api import errors as stripe_errors
 

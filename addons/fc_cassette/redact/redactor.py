@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from fc_cassette.exchange.codings import MAX_JSON_DEPTH, nested_within
 from fc_cassette.redact import layers
 from fc_cassette.redact.codecs import _B64_CRED, _PCT_SPAN, _UESC_SPAN, _b64_decode
 from fc_cassette.redact.fieldshapes import sub_values
@@ -390,8 +391,6 @@ class Redactor:
                 data = json.loads(red)
             except (ValueError, RecursionError):
                 return red
-            from fc_cassette.exchange.interaction import MAX_JSON_DEPTH, nested_within
-
             if not nested_within(data, MAX_JSON_DEPTH):
                 return red  # too deep to walk (kept as text by the body decoder too)
             new = self.redact_value(data)

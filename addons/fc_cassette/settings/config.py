@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from fc_cassette.cassette import yamlio
-from fc_cassette.redact import RedactionRules
+from fc_cassette.redact.rules import RedactionRules
 from fc_cassette.settings.modes import RecordMode, parse_record_mode
 from fc_cassette.settings.upstream import (
     DEFAULT_UPSTREAM as DEFAULT_UPSTREAM,

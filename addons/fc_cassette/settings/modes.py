@@ -10,7 +10,7 @@ pytest plugin's ``--fc-record-mode`` and marker, ``fc_cassette.proxy(record_mode
 :data:`RecordMode`, and one :class:`RecordModeRow` in :data:`RECORD_MODE_TABLE` with its
 help text, whether it is ``offline`` and its plan function (what it does with a
 cassette that exists or not, and that this run wrote or not; see :class:`Plan`).
-The recorder (``mitm/record_switch.py``) only carries out a :class:`Plan`.
+The recorder's switch (``mitm/record_switch.py``) only carries out a :class:`Plan`.
 Endpoint paths live in :mod:`fc_cassette.stripe_api.endpoints`, secret kinds in
 :mod:`fc_cassette.redact.kinds`.
 """

@@ -7,6 +7,8 @@ import difflib
 import re
 from urllib.parse import urlsplit
 
+from fc_cassette.redact.redactor import Redactor
+
 
 class UpstreamError(ValueError):
     """An upstream URL that cannot be used; ``str()`` is one line that never quotes
@@ -23,8 +25,6 @@ _HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$|^\[
 
 def _shown(url: str) -> str:
     """``url`` as an error message may quote it: userinfo masked, secrets redacted."""
-    from fc_cassette.redact import Redactor
-
     scheme, sep, rest = url.partition("://")
     netloc, slash, tail = rest.partition("/")
     if "@" in netloc:

@@ -31,9 +31,19 @@ from fc_cassette.simulator.errors import (
     unknown,
 )
 from fc_cassette.simulator.events import NO_REQUEST
+from fc_cassette.simulator.expansion import check_expand
 from fc_cassette.simulator.host import Host
-from fc_cassette.simulator.sessions import check_expand
-from fc_cassette.stripe_api import models as m
+from fc_cassette.stripe_api.models.account import ACCOUNTS_URL, TRANSACTIONS_URL
+from fc_cassette.stripe_api.models.params import (
+    AccountDisconnectParams,
+    AccountListParams,
+    AccountOwnersParams,
+    AccountRefreshParams,
+    AccountRetrieveParams,
+    AccountSubscribeParams,
+    TransactionListParams,
+    TransactionRetrieveParams,
+)
 
 DISPLAY_NAMES = {
     "checking": "Checking",
@@ -225,11 +235,11 @@ class AccountsMixin(Host):
 
     @staticmethod
     def _owners_url(account_id: str) -> str:
-        return f"{m.ACCOUNTS_URL}/{account_id}/owners"
+        return f"{ACCOUNTS_URL}/{account_id}/owners"
 
     # ---------------------------------------------------------------- endpoints
     def _ep_accounts_retrieve(self, account_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.AccountRetrieveParams, params)
+        check_params(AccountRetrieveParams, params)
         expand = check_expand(params, ("ownership",), exact=True)
         return self._render(self._account(account_id), expand)
 
@@ -245,7 +255,7 @@ class AccountsMixin(Host):
         return given[0], holder[given[0]]
 
     def _ep_accounts_list(self, _ident: str, params: dict[str, Any]) -> dict[str, Any]:
-        check_params(m.AccountListParams, params)
+        check_params(AccountListParams, params)
         expand = check_expand(params, ("data.ownership",), exact=True)
         holder = self._holder_filter(params)
         session = params.get("session")
@@ -258,7 +268,7 @@ class AccountsMixin(Host):
             and (holder is None or s.obj["account_holder"].get(holder[0]) == holder[1])
         ]
         items = [self._render(self._account(s.obj["id"]), expand, "data.") for s in found]
-        return data.paginate(items, params, m.ACCOUNTS_URL, ACCOUNT_KIND)
+        return data.paginate(items, params, ACCOUNTS_URL, ACCOUNT_KIND)
 
     def _lookup_session_for_list(self, session_id: str) -> None:
         if session_id not in self._sessions:
@@ -272,7 +282,7 @@ class AccountsMixin(Host):
         return list(dict.fromkeys(params["features"]))
 
     def _ep_accounts_refresh(self, account_id: str, params: dict[str, Any]) -> dict:
-        features = self._features(m.AccountRefreshParams, params)
+        features = self._features(AccountRefreshParams, params)
         stored = self._account(account_id)
         self._active(stored, "refresh")
         for i, feature in enumerate(params["features"]):
@@ -285,7 +295,7 @@ class AccountsMixin(Host):
         return self._render(stored, params.get("expand") or [])
 
     def _ep_accounts_disconnect(self, account_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.AccountDisconnectParams, params)
+        check_params(AccountDisconnectParams, params)
         expand = check_expand(params, ("ownership",), exact=True)
         stored = self._account(account_id)
         if stored.obj["status"] != "disconnected":
@@ -329,7 +339,7 @@ class AccountsMixin(Host):
         return self._set_status(account_id, params, "active")
 
     def _subscription(self, account_id: str, params: dict[str, Any], on: bool) -> dict:
-        self._features(m.AccountSubscribeParams, params)
+        self._features(AccountSubscribeParams, params)
         stored = self._account(account_id)
         self._active(stored, "subscribe" if on else "unsubscribe")
         if "transactions" not in stored.obj["permissions"]:
@@ -348,7 +358,7 @@ class AccountsMixin(Host):
         return self._subscription(account_id, params, False)
 
     def _ep_accounts_owners(self, account_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.AccountOwnersParams, params)
+        check_params(AccountOwnersParams, params)
         check_expand(params, ())
         stored = self._account(account_id)
         ownership = params["ownership"]
@@ -364,7 +374,7 @@ class AccountsMixin(Host):
         )
 
     def _ep_transactions_list(self, _ident: str, params: dict[str, Any]) -> dict:
-        check_params(m.TransactionListParams, params)
+        check_params(TransactionListParams, params)
         check_expand(params, ())
         if not params["account"]:
             raise missing("account")
@@ -380,10 +390,10 @@ class AccountsMixin(Host):
                 )
             later = set(stored.refresh_ids[stored.refresh_ids.index(after) + 1 :])
             items = [t for t in items if t["transaction_refresh"] in later]
-        return data.paginate(items, params, m.TRANSACTIONS_URL, "financialconnections.transaction")
+        return data.paginate(items, params, TRANSACTIONS_URL, "financialconnections.transaction")
 
     def _ep_transactions_retrieve(self, txn_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.TransactionRetrieveParams, params)
+        check_params(TransactionRetrieveParams, params)
         check_expand(params, ())
         found = self._transactions.get(txn_id)
         if found is None:

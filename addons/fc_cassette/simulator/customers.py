@@ -17,10 +17,18 @@ from typing import Any
 
 from fc_cassette.simulator import data
 from fc_cassette.simulator.errors import check_params, clip, invalid, no_such
-from fc_cassette.simulator.expansion import PM_EXPANDABLE, listed
+from fc_cassette.simulator.expansion import PM_EXPANDABLE, check_expand, listed
 from fc_cassette.simulator.host import Host
-from fc_cassette.simulator.sessions import check_expand
-from fc_cassette.stripe_api import models as m
+from fc_cassette.stripe_api.models.common import ID_PATTERNS
+from fc_cassette.stripe_api.models.customer import (
+    CUSTOMERS_URL,
+    CustomerCreateParams,
+    CustomerDeleteParams,
+    CustomerListParams,
+    CustomerRetrieveParams,
+    CustomerUpdateParams,
+)
+from fc_cassette.stripe_api.models.payment_method import CustomerPaymentMethodsParams
 
 CUSTOMER_KIND = "customer"
 # What an update may set, and how (Stripe: "" unsets a field).
@@ -85,13 +93,13 @@ class CustomersMixin(Host):
         ``accept_unknown_customers`` merely have a customer's shape."""
         if customer_id in self._customers:
             return customer_id
-        if self.accept_unknown_customers and m.ID_PATTERNS["customer"].match(customer_id):
+        if self.accept_unknown_customers and ID_PATTERNS["customer"].match(customer_id):
             return customer_id
         raise no_such(CUSTOMER_KIND, customer_id, param)
 
     # ---------------------------------------------------------------- endpoints
     def _ep_customers_create(self, _ident: str, params: dict[str, Any]) -> dict[str, Any]:
-        check_params(m.CustomerCreateParams, params)
+        check_params(CustomerCreateParams, params)
         check_expand(params, ())
         for name in ("payment_method", "source", "test_clock", "tax_id_data", "cash_balance"):
             if params.get(name):
@@ -140,12 +148,12 @@ class CustomersMixin(Host):
         return customer
 
     def _ep_customers_retrieve(self, customer_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.CustomerRetrieveParams, params)
+        check_params(CustomerRetrieveParams, params)
         check_expand(params, ())
         return self._customer(customer_id, "id")
 
     def _ep_customers_update(self, customer_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.CustomerUpdateParams, params)
+        check_params(CustomerUpdateParams, params)
         check_expand(params, ())
         customer = self._customer(customer_id, "id")
         for name in ("source", "default_source", "cash_balance", "tax", "invoice_settings"):
@@ -169,7 +177,7 @@ class CustomersMixin(Host):
         return customer
 
     def _ep_customers_delete(self, customer_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.CustomerDeleteParams, params)
+        check_params(CustomerDeleteParams, params)
         customer = self._customer(customer_id, "id")
         self._tick()
         del self._customers[customer_id]
@@ -180,20 +188,20 @@ class CustomersMixin(Host):
         return {"id": customer_id, "object": "customer", "deleted": True}
 
     def _ep_customers_list(self, _ident: str, params: dict[str, Any]) -> dict[str, Any]:
-        check_params(m.CustomerListParams, params)
+        check_params(CustomerListParams, params)
         check_expand(params, ())
         email = params.get("email")
         items = [
             c for c in reversed(self._customers.values()) if email is None or c["email"] == email
         ]
-        return data.paginate(items, params, m.CUSTOMERS_URL, CUSTOMER_KIND)
+        return data.paginate(items, params, CUSTOMERS_URL, CUSTOMER_KIND)
 
     def _ep_customers_payment_methods(self, customer_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.CustomerPaymentMethodsParams, params)
+        check_params(CustomerPaymentMethodsParams, params)
         check_expand(params, listed(PM_EXPANDABLE), exact=True)
         self._customer(customer_id, "customer")
         items = self._payment_methods_of(customer_id, params.get("type"))
         page = data.paginate(
-            items, params, f"{m.CUSTOMERS_URL}/{customer_id}/payment_methods", "paymentmethod"
+            items, params, f"{CUSTOMERS_URL}/{customer_id}/payment_methods", "paymentmethod"
         )
         return self._expanded_list(page, params, PM_EXPANDABLE)

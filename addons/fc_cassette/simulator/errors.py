@@ -15,7 +15,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from fc_cassette.stripe_api import errors as stripe_errors
-from fc_cassette.stripe_api.models import FORM_INT_ERRORS, ParamError, param_errors
+from fc_cassette.stripe_api.models.common import FORM_INT_ERRORS
+from fc_cassette.stripe_api.models.report import ParamError, param_errors
 
 ECHO_LIMIT = 100  # longest user-supplied text echoed inside an error message
 MAX_STRING = 5000

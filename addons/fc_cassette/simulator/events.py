@@ -35,11 +35,16 @@ from typing import Any
 from fc_cassette.simulator import data
 from fc_cassette.simulator.errors import check_params, invalid, no_such, only_one_of
 from fc_cassette.simulator.host import Host
-from fc_cassette.stripe_api import models as m
+from fc_cassette.stripe_api.models.event import (
+    EVENT_ID_PATTERN,
+    EVENTS_URL,
+    EventListParams,
+    EventRetrieveParams,
+)
 
 MAX_EVENTS = 10_000  # the log keeps the newest (Stripe keeps 30 days)
 EVENT_KIND = "event"
-EVENT_ID = re.compile(m.EVENT_ID_PATTERN)
+EVENT_ID = re.compile(EVENT_ID_PATTERN)
 NO_REQUEST: dict[str, Any] = {"id": None, "idempotency_key": None}
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -157,7 +162,7 @@ class EventsMixin(Host):
 
     # ----------------------------------------------------------------- endpoints
     def _ep_events_list(self, _ident: str, params: dict[str, Any]) -> dict[str, Any]:
-        check_params(m.EventListParams, params)
+        check_params(EventListParams, params)
         if params.get("type") is not None and params.get("types") is not None:
             raise only_one_of("type", "types")
         wanted = _type_filter(params)
@@ -167,10 +172,10 @@ class EventsMixin(Host):
             for e in reversed(self.events)
             if wanted(e["type"]) and _created(e["created"], created)
         ]
-        return data.paginate(items, params, m.EVENTS_URL, EVENT_KIND)
+        return data.paginate(items, params, EVENTS_URL, EVENT_KIND)
 
     def _ep_events_retrieve(self, event_id: str, params: dict[str, Any]) -> dict[str, Any]:
-        check_params(m.EventRetrieveParams, params)
+        check_params(EventRetrieveParams, params)
         event = self._events_by_id.get(event_id) if EVENT_ID.match(event_id) else None
         if event is None:
             raise no_such(EVENT_KIND, event_id, "id")

@@ -12,14 +12,26 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from fc_cassette.simulator.errors import clip, invalid
 from fc_cassette.simulator.host import Host
-from fc_cassette.simulator.sessions import check_expand
 
 PI_EXPANDABLE = ("customer", "payment_method")
 SI_EXPANDABLE = ("customer", "mandate", "payment_method")
 PM_EXPANDABLE = ("customer",)
 MANDATE_EXPANDABLE = ("payment_method",)
 NONE: tuple[str, ...] = ()
+
+
+def check_expand(
+    params: dict[str, Any], expandable: tuple[str, ...], exact: bool = False
+) -> list[str]:
+    """``expand[]`` names, each of a field the object can expand (Stripe's wording);
+    ``exact``: whole names (``data.ownership``), else their first part."""
+    expand = params.get("expand") or []
+    for i, item in enumerate(expand):
+        if (item if exact else item.split(".")[0]) not in expandable:
+            raise invalid(f"expand[{i}]", f"This property cannot be expanded ({clip(item)}).")
+    return list(expand)
 
 
 def listed(fields: tuple[str, ...]) -> tuple[str, ...]:

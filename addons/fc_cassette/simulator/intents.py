@@ -14,6 +14,7 @@ Events: ``payment_intent.created``, ``.processing``, ``.succeeded``, ``.payment_
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from fc_cassette.simulator import data
@@ -25,11 +26,18 @@ from fc_cassette.simulator.errors import (
     missing,
     no_such,
 )
-from fc_cassette.simulator.expansion import PI_EXPANDABLE, listed
+from fc_cassette.simulator.expansion import PI_EXPANDABLE, check_expand, listed
 from fc_cassette.simulator.host import Host
 from fc_cassette.simulator.mandates import ENDS_MANDATE, MANDATE_KIND
-from fc_cassette.simulator.sessions import check_expand
-from fc_cassette.stripe_api import models as m
+from fc_cassette.stripe_api.models.common import TopLevel
+from fc_cassette.stripe_api.models.intents import (
+    PAYMENT_INTENTS_URL,
+    IntentRetrieveParams,
+    PaymentIntentCancelParams,
+    PaymentIntentConfirmParams,
+    PaymentIntentCreateParams,
+    PaymentIntentListParams,
+)
 
 PI_KIND = "payment_intent"
 PI_ERROR_KIND = "payment_intent"
@@ -96,6 +104,38 @@ def method_options(params: dict[str, Any], types: list[str]) -> dict[str, Any]:
     if given.get("setup_future_usage"):
         options["setup_future_usage"] = given["setup_future_usage"]
     return {"us_bank_account": options}
+
+
+def open_intent(
+    host: Host,
+    intent: dict[str, Any],
+    params: dict[str, Any],
+    store: dict[str, dict[str, Any]],
+    confirm: Callable[[dict[str, Any], dict[str, Any]], None],
+) -> None:
+    """A payment or setup intent just built: its payment method (then it
+    ``requires_confirmation``), kept in ``store``, its ``.created`` event, then the
+    confirmation a create call with ``confirm`` asks for (its payment method set)."""
+    host._intent_payment_method(intent, params)
+    if intent["payment_method"]:
+        intent["status"] = "requires_confirmation"
+    store[intent["id"]] = intent
+    host.emit_event(f"{intent['object']}.created", intent)
+    if params.get("confirm") in ("true", True):
+        confirm(intent, {**params, "payment_method": None, "payment_method_data": None})
+
+
+def cancel_intent(host: Host, intent: dict[str, Any], params: dict[str, Any]) -> None:
+    """Cancel a payment or setup intent (``canceled_at`` set where the object has it)."""
+    kind = intent["object"]
+    if intent["status"] not in CANCELABLE:
+        raise unexpected_state(kind, "cancel", intent["status"], CANCELABLE)
+    now = host._tick()
+    previous = {"status": intent["status"]}
+    intent.update(status="canceled", cancellation_reason=params.get("cancellation_reason"))
+    if "canceled_at" in intent:
+        intent["canceled_at"] = now
+    host.emit_event(f"{kind}.canceled", intent, previous_attributes=previous)
 
 
 class PaymentIntentsMixin(Host):
@@ -198,20 +238,12 @@ class PaymentIntentsMixin(Host):
         }
 
     def _ep_payment_intents_create(self, _ident: str, params: dict[str, Any]) -> dict:
-        check_params(m.PaymentIntentCreateParams, params)
+        check_params(PaymentIntentCreateParams, params)
         check_expand(params, PI_EXPANDABLE, exact=True)
         if params.get("confirm") in ("true", True):
             need_mandate(params)  # before anything exists: a failed create creates nothing
         intent = self._new_payment_intent(params)
-        self._intent_payment_method(intent, params)
-        if intent["payment_method"]:
-            intent["status"] = "requires_confirmation"
-        self._payment_intents[intent["id"]] = intent
-        self.emit_event("payment_intent.created", intent)
-        if params.get("confirm") in ("true", True):
-            self._confirm_payment(
-                intent, {**params, "payment_method": None, "payment_method_data": None}
-            )
+        open_intent(self, intent, params, self._payment_intents, self._confirm_payment)
         return self._expanded(intent, params, PI_EXPANDABLE)
 
     # -------------------------------------------------------------- confirming
@@ -289,30 +321,21 @@ class PaymentIntentsMixin(Host):
             self._deactivate_mandates(pm["id"])
 
     def _ep_payment_intents_confirm(self, pi_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.PaymentIntentConfirmParams, params)
+        check_params(PaymentIntentConfirmParams, params)
         check_expand(params, PI_EXPANDABLE, exact=True)
         intent = self._payment_intent(pi_id)
         self._confirm_payment(intent, params)
         return self._expanded(intent, params, PI_EXPANDABLE)
 
     def _ep_payment_intents_cancel(self, pi_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.PaymentIntentCancelParams, params)
+        check_params(PaymentIntentCancelParams, params)
         check_expand(params, PI_EXPANDABLE, exact=True)
         intent = self._payment_intent(pi_id)
-        if intent["status"] not in CANCELABLE:
-            raise unexpected_state(PI_KIND, "cancel", intent["status"], CANCELABLE)
-        now = self._tick()
-        previous = {"status": intent["status"]}
-        intent.update(
-            status="canceled",
-            canceled_at=now,
-            cancellation_reason=params.get("cancellation_reason"),
-        )
-        self.emit_event("payment_intent.canceled", intent, previous_attributes=previous)
+        cancel_intent(self, intent, params)
         return self._expanded(intent, params, PI_EXPANDABLE)
 
     def _ep_payment_intents_retrieve(self, pi_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.IntentRetrieveParams, params)
+        check_params(IntentRetrieveParams, params)
         check_expand(params, PI_EXPANDABLE, exact=True)
         intent = self._payment_intent(pi_id)
         secret = params.get("client_secret")
@@ -325,7 +348,7 @@ class PaymentIntentsMixin(Host):
         return self._expanded(intent, params, PI_EXPANDABLE)
 
     def _ep_payment_intents_list(self, _ident: str, params: dict[str, Any]) -> dict:
-        check_params(m.PaymentIntentListParams, params)
+        check_params(PaymentIntentListParams, params)
         check_expand(params, listed(PI_EXPANDABLE), exact=True)
         customer = params.get("customer")
         items = [
@@ -334,12 +357,12 @@ class PaymentIntentsMixin(Host):
             if customer is None or pi["customer"] == customer
         ]
         return self._expanded_list(
-            data.paginate(items, params, m.PAYMENT_INTENTS_URL, PI_KIND), params, PI_EXPANDABLE
+            data.paginate(items, params, PAYMENT_INTENTS_URL, PI_KIND), params, PI_EXPANDABLE
         )
 
     def _ep_sim_payment_intents_settle(self, pi_id: str, params: dict[str, Any]) -> dict:
         """Simulator only: settle a ``processing`` PaymentIntent now."""
-        check_params(m.TopLevel, params)
+        check_params(TopLevel, params)
         intent = self._payment_intent(pi_id)
         if intent["status"] != "processing":
             raise unexpected_state(PI_KIND, "settle", intent["status"], ("processing",), "settled")
@@ -350,7 +373,7 @@ class PaymentIntentsMixin(Host):
     def _ep_sim_payment_intents_mandate(self, pi_id: str, params: dict[str, Any]) -> dict:
         """Simulator only: the mandate a PaymentIntent's confirm used (Stripe shows it on
         the intent's charge, which the simulator does not model)."""
-        check_params(m.TopLevel, params)
+        check_params(TopLevel, params)
         intent = self._payment_intent(pi_id)
         if intent["id"] not in self._mandate_of:
             raise no_such(MANDATE_KIND, f"(none for {pi_id})", "intent")

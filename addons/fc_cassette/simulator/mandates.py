@@ -14,10 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from fc_cassette.simulator.errors import check_params, invalid, missing, no_such
-from fc_cassette.simulator.expansion import MANDATE_EXPANDABLE
+from fc_cassette.simulator.expansion import MANDATE_EXPANDABLE, check_expand
 from fc_cassette.simulator.host import Host
-from fc_cassette.simulator.sessions import check_expand
-from fc_cassette.stripe_api import models as m
+from fc_cassette.stripe_api.models.mandate import MandateRetrieveParams
 
 MANDATE_KIND = "mandate"
 # Debit failures that end the authorization (the mandate becomes inactive).
@@ -91,7 +90,7 @@ class MandatesMixin(Host):
                 )
 
     def _ep_mandates_retrieve(self, mandate_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.MandateRetrieveParams, params)
+        check_params(MandateRetrieveParams, params)
         check_expand(params, MANDATE_EXPANDABLE, exact=True)
         found = self._mandates.get(mandate_id)
         if found is None:

@@ -17,10 +17,16 @@ from typing import Any
 
 from fc_cassette.simulator import data
 from fc_cassette.simulator.errors import StripeError, check_params, clip, invalid, missing, no_such
-from fc_cassette.simulator.expansion import PM_EXPANDABLE, listed
+from fc_cassette.simulator.expansion import PM_EXPANDABLE, check_expand, listed
 from fc_cassette.simulator.host import Host
-from fc_cassette.simulator.sessions import check_expand
-from fc_cassette.stripe_api import models as m
+from fc_cassette.stripe_api.models.payment_method import (
+    PAYMENT_METHODS_URL,
+    PaymentMethodAttachParams,
+    PaymentMethodCreateParams,
+    PaymentMethodDetachParams,
+    PaymentMethodListParams,
+    PaymentMethodRetrieveParams,
+)
 
 PM_KIND = "paymentmethod"
 PM_ERROR_KIND = "PaymentMethod"
@@ -197,7 +203,7 @@ class PaymentMethodsMixin(Host):
 
     # ---------------------------------------------------------------- endpoints
     def _ep_payment_methods_create(self, _ident: str, params: dict[str, Any]) -> dict:
-        check_params(m.PaymentMethodCreateParams, params)
+        check_params(PaymentMethodCreateParams, params)
         check_expand(params, PM_EXPANDABLE, exact=True)
         if params.get("customer") or params.get("payment_method"):
             raise invalid(
@@ -208,12 +214,12 @@ class PaymentMethodsMixin(Host):
         return self._expanded(self._build_payment_method(params), params, PM_EXPANDABLE)
 
     def _ep_payment_methods_retrieve(self, pm_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.PaymentMethodRetrieveParams, params)
+        check_params(PaymentMethodRetrieveParams, params)
         check_expand(params, PM_EXPANDABLE, exact=True)
         return self._expanded(self._payment_method(pm_id), params, PM_EXPANDABLE)
 
     def _ep_payment_methods_attach(self, pm_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.PaymentMethodAttachParams, params)
+        check_params(PaymentMethodAttachParams, params)
         check_expand(params, PM_EXPANDABLE, exact=True)
         if not params.get("customer"):
             raise missing("customer")
@@ -224,7 +230,7 @@ class PaymentMethodsMixin(Host):
         return self._expanded(pm, params, PM_EXPANDABLE)
 
     def _ep_payment_methods_detach(self, pm_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.PaymentMethodDetachParams, params)
+        check_params(PaymentMethodDetachParams, params)
         check_expand(params, PM_EXPANDABLE, exact=True)
         pm = self._payment_method(pm_id)
         if pm["customer"] is None:
@@ -241,14 +247,14 @@ class PaymentMethodsMixin(Host):
         return self._expanded(pm, params, PM_EXPANDABLE)
 
     def _ep_payment_methods_list(self, _ident: str, params: dict[str, Any]) -> dict:
-        check_params(m.PaymentMethodListParams, params)
+        check_params(PaymentMethodListParams, params)
         check_expand(params, listed(PM_EXPANDABLE), exact=True)
         customer = params.get("customer")
         if customer is not None:
             self._customer(customer, "customer")
         items = self._payment_methods_of(customer, params.get("type"))
         return self._expanded_list(
-            data.paginate(items, params, m.PAYMENT_METHODS_URL, PM_KIND), params, PM_EXPANDABLE
+            data.paginate(items, params, PAYMENT_METHODS_URL, PM_KIND), params, PM_EXPANDABLE
         )
 
     def _payment_method_for(self, pm_id: str, customer_id: str | None) -> dict[str, Any]:

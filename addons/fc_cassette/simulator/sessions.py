@@ -21,8 +21,11 @@ from fc_cassette.simulator.errors import (
     one_of,
     unknown,
 )
+from fc_cassette.simulator.expansion import check_expand as check_expand
 from fc_cassette.simulator.host import Host
-from fc_cassette.stripe_api.models import ACCOUNTS_URL, ID_PATTERNS, CreateParams, RetrieveParams
+from fc_cassette.stripe_api.models.account import ACCOUNTS_URL
+from fc_cassette.stripe_api.models.common import ID_PATTERNS
+from fc_cassette.stripe_api.models.session import CreateParams, RetrieveParams
 
 DEFAULT_LIMIT_ACCOUNTS = 100
 MAX_LIMIT_ACCOUNTS = 100
@@ -42,18 +45,6 @@ _INT_DIGITS = frozenset("0123456789")
 class StoredSession:
     obj: dict[str, Any]
     completed: bool = False
-
-
-def check_expand(
-    params: dict[str, Any], expandable: tuple[str, ...], exact: bool = False
-) -> list[str]:
-    """``expand[]`` names, each of a field the object can expand (Stripe's wording);
-    ``exact``: whole names (``data.ownership``), else their first part."""
-    expand = params.get("expand") or []
-    for i, item in enumerate(expand):
-        if (item if exact else item.split(".")[0]) not in expandable:
-            raise invalid(f"expand[{i}]", f"This property cannot be expanded ({clip(item)}).")
-    return list(expand)
 
 
 def _nonempty(holder: dict[str, Any], name: str) -> str | None:

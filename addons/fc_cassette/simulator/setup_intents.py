@@ -13,17 +13,22 @@ from __future__ import annotations
 from typing import Any
 
 from fc_cassette.simulator.errors import check_params, invalid, no_such
-from fc_cassette.simulator.expansion import SI_EXPANDABLE
+from fc_cassette.simulator.expansion import SI_EXPANDABLE, check_expand
 from fc_cassette.simulator.host import Host
 from fc_cassette.simulator.intents import (
-    CANCELABLE,
     CONFIRMABLE,
+    cancel_intent,
     method_options,
     need_mandate,
+    open_intent,
     unexpected_state,
 )
-from fc_cassette.simulator.sessions import check_expand
-from fc_cassette.stripe_api import models as m
+from fc_cassette.stripe_api.models.intents import (
+    IntentRetrieveParams,
+    SetupIntentCancelParams,
+    SetupIntentConfirmParams,
+    SetupIntentCreateParams,
+)
 
 SI_KIND = "setup_intent"
 
@@ -42,7 +47,7 @@ class SetupIntentsMixin(Host):
         return found
 
     def _ep_setup_intents_create(self, _ident: str, params: dict[str, Any]) -> dict:
-        check_params(m.SetupIntentCreateParams, params)
+        check_params(SetupIntentCreateParams, params)
         check_expand(params, SI_EXPANDABLE, exact=True)
         customer = params.get("customer")
         if customer:
@@ -78,15 +83,7 @@ class SetupIntentsMixin(Host):
             "status": "requires_payment_method",
             "usage": params.get("usage", "off_session"),
         }
-        self._intent_payment_method(intent, params)
-        if intent["payment_method"]:
-            intent["status"] = "requires_confirmation"
-        self._setup_intents[si_id] = intent
-        self.emit_event("setup_intent.created", intent)
-        if params.get("confirm") in ("true", True):
-            self._confirm_setup(
-                intent, {**params, "payment_method": None, "payment_method_data": None}
-            )
+        open_intent(self, intent, params, self._setup_intents, self._confirm_setup)
         return self._expanded(intent, params, SI_EXPANDABLE)
 
     def _confirm_setup(self, intent: dict[str, Any], params: dict[str, Any]) -> None:
@@ -112,26 +109,21 @@ class SetupIntentsMixin(Host):
         self.emit_event("setup_intent.succeeded", intent, previous_attributes=previous)
 
     def _ep_setup_intents_confirm(self, si_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.SetupIntentConfirmParams, params)
+        check_params(SetupIntentConfirmParams, params)
         check_expand(params, SI_EXPANDABLE, exact=True)
         intent = self._setup_intent(si_id)
         self._confirm_setup(intent, params)
         return self._expanded(intent, params, SI_EXPANDABLE)
 
     def _ep_setup_intents_cancel(self, si_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.SetupIntentCancelParams, params)
+        check_params(SetupIntentCancelParams, params)
         check_expand(params, SI_EXPANDABLE, exact=True)
         intent = self._setup_intent(si_id)
-        if intent["status"] not in CANCELABLE:
-            raise unexpected_state(SI_KIND, "cancel", intent["status"], CANCELABLE)
-        self._tick()
-        previous = {"status": intent["status"]}
-        intent.update(status="canceled", cancellation_reason=params.get("cancellation_reason"))
-        self.emit_event("setup_intent.canceled", intent, previous_attributes=previous)
+        cancel_intent(self, intent, params)
         return self._expanded(intent, params, SI_EXPANDABLE)
 
     def _ep_setup_intents_retrieve(self, si_id: str, params: dict[str, Any]) -> dict:
-        check_params(m.IntentRetrieveParams, params)
+        check_params(IntentRetrieveParams, params)
         check_expand(params, SI_EXPANDABLE, exact=True)
         intent = self._setup_intent(si_id)
         secret = params.get("client_secret")

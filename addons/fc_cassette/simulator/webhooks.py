@@ -21,10 +21,16 @@ from urllib.parse import urlsplit
 from fc_cassette.simulator import data
 from fc_cassette.simulator.errors import check_params, clip, invalid, missing, no_such, unknown
 from fc_cassette.simulator.host import Host
-from fc_cassette.stripe_api import models as m
+from fc_cassette.stripe_api.models.event import (
+    WEBHOOK_ENDPOINT_ID_PATTERN,
+    WEBHOOK_ENDPOINTS_URL,
+    EventRetrieveParams,
+    WebhookEndpointCreateParams,
+    WebhookEndpointListParams,
+)
 
 ENDPOINT_KIND = "webhook_endpoint"
-ENDPOINT_ID = re.compile(m.WEBHOOK_ENDPOINT_ID_PATTERN)
+ENDPOINT_ID = re.compile(WEBHOOK_ENDPOINT_ID_PATTERN)
 _EP = r"^/v1/webhook_endpoints/([^/?#]+)$"
 
 
@@ -120,7 +126,7 @@ class WebhooksMixin(Host):
         return list(dict.fromkeys(events))
 
     def _ep_webhook_endpoints_create(self, _ident: str, params: dict[str, Any]) -> dict:
-        check_params(m.WebhookEndpointCreateParams, params)
+        check_params(WebhookEndpointCreateParams, params)
         url = check_url(params["url"])
         enabled = self._enabled_events(params)
         now = self._tick()
@@ -143,12 +149,12 @@ class WebhooksMixin(Host):
         return dict(ep)  # the only answer that shows the secret
 
     def _ep_webhook_endpoints_list(self, _ident: str, params: dict[str, Any]) -> dict:
-        check_params(m.WebhookEndpointListParams, params)
+        check_params(WebhookEndpointListParams, params)
         items = [self._public(ep) for ep in reversed(self._endpoints.values())]
-        return data.paginate(items, params, m.WEBHOOK_ENDPOINTS_URL, ENDPOINT_KIND)
+        return data.paginate(items, params, WEBHOOK_ENDPOINTS_URL, ENDPOINT_KIND)
 
     def _ep_webhook_endpoints_retrieve(self, ident: str, params: dict[str, Any]) -> dict:
-        check_params(m.EventRetrieveParams, params)  # only expand[]
+        check_params(EventRetrieveParams, params)  # only expand[]
         return self._public(self._endpoint(ident))
 
     def _ep_webhook_endpoints_update(self, ident: str, params: dict[str, Any]) -> dict:

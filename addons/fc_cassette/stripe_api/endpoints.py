@@ -2,7 +2,7 @@
 
 The Financial Connections API, and the objects an FC integration touches around it
 (customers, payment methods, payment and setup intents, mandates). Shared by
-validation (``interaction.validate``), inspect/show (endpoint names, ids in paths) and
+validation (``validation.validate``), inspect/show (endpoint names, ids in paths) and
 the simulator (routing: ``fc_cassette.simulator.routes`` gives every row its handler,
 and a test ties each row to one). Names of the two Session endpoints stay ``create``
 and ``retrieve`` (they are part of the inspect report); the others are dotted
@@ -20,7 +20,58 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from fc_cassette.stripe_api import models as m
+from fc_cassette.stripe_api.models.account import (
+    Account,
+    AccountList,
+    OwnerList,
+    Transaction,
+    TransactionList,
+)
+from fc_cassette.stripe_api.models.customer import (
+    Customer,
+    CustomerCreateParams,
+    CustomerDeleteParams,
+    CustomerList,
+    CustomerListParams,
+    CustomerRetrieveParams,
+    CustomerUpdateParams,
+    DeletedCustomer,
+)
+from fc_cassette.stripe_api.models.intents import (
+    IntentRetrieveParams,
+    PaymentIntent,
+    PaymentIntentCancelParams,
+    PaymentIntentConfirmParams,
+    PaymentIntentCreateParams,
+    PaymentIntentList,
+    PaymentIntentListParams,
+    SetupIntent,
+    SetupIntentCancelParams,
+    SetupIntentConfirmParams,
+    SetupIntentCreateParams,
+)
+from fc_cassette.stripe_api.models.mandate import Mandate, MandateRetrieveParams
+from fc_cassette.stripe_api.models.params import (
+    AccountDisconnectParams,
+    AccountListParams,
+    AccountOwnersParams,
+    AccountRefreshParams,
+    AccountRetrieveParams,
+    AccountSubscribeParams,
+    TransactionListParams,
+    TransactionRetrieveParams,
+)
+from fc_cassette.stripe_api.models.payment_method import (
+    CustomerPaymentMethodsParams,
+    PaymentMethod,
+    PaymentMethodAttachParams,
+    PaymentMethodCreateParams,
+    PaymentMethodDetachParams,
+    PaymentMethodList,
+    PaymentMethodListParams,
+    PaymentMethodRetrieveParams,
+)
+from fc_cassette.stripe_api.models.session import CreateParams, RetrieveParams, Session
 
 FC_PREFIX = "/v1/financial_connections/"
 API_PREFIX = "/v1/"
@@ -54,76 +105,76 @@ def _ep(
 
 _ACCOUNT = "/v1/financial_connections/accounts/" + ID_SEGMENT
 ENDPOINTS: tuple[Endpoint, ...] = (
-    _ep("create", "POST", "/v1/financial_connections/sessions/?", m.CreateParams, m.Session),
+    _ep("create", "POST", "/v1/financial_connections/sessions/?", CreateParams, Session),
     _ep(
         "retrieve",
         "GET",
         "/v1/financial_connections/sessions/" + ID_SEGMENT,
-        m.RetrieveParams,
-        m.Session,
+        RetrieveParams,
+        Session,
         "session",
     ),
     _ep(
         "accounts.list",
         "GET",
         "/v1/financial_connections/accounts",
-        m.AccountListParams,
-        m.AccountList,
+        AccountListParams,
+        AccountList,
     ),
-    _ep("accounts.retrieve", "GET", _ACCOUNT, m.AccountRetrieveParams, m.Account, "account"),
+    _ep("accounts.retrieve", "GET", _ACCOUNT, AccountRetrieveParams, Account, "account"),
     _ep(
         "accounts.refresh",
         "POST",
         _ACCOUNT + "/refresh",
-        m.AccountRefreshParams,
-        m.Account,
+        AccountRefreshParams,
+        Account,
         "account",
     ),
     _ep(
         "accounts.disconnect",
         "POST",
         _ACCOUNT + "/disconnect",
-        m.AccountDisconnectParams,
-        m.Account,
+        AccountDisconnectParams,
+        Account,
         "account",
     ),
     _ep(
         "accounts.subscribe",
         "POST",
         _ACCOUNT + "/subscribe",
-        m.AccountSubscribeParams,
-        m.Account,
+        AccountSubscribeParams,
+        Account,
         "account",
     ),
     _ep(
         "accounts.unsubscribe",
         "POST",
         _ACCOUNT + "/unsubscribe",
-        m.AccountSubscribeParams,
-        m.Account,
+        AccountSubscribeParams,
+        Account,
         "account",
     ),
     _ep(
         "accounts.owners",
         "GET",
         _ACCOUNT + "/owners",
-        m.AccountOwnersParams,
-        m.OwnerList,
+        AccountOwnersParams,
+        OwnerList,
         "account",
     ),
     _ep(
         "transactions.list",
         "GET",
         "/v1/financial_connections/transactions",
-        m.TransactionListParams,
-        m.TransactionList,
+        TransactionListParams,
+        TransactionList,
     ),
     _ep(
         "transactions.retrieve",
         "GET",
         "/v1/financial_connections/transactions/" + ID_SEGMENT,
-        m.TransactionRetrieveParams,
-        m.Transaction,
+        TransactionRetrieveParams,
+        Transaction,
         "transaction",
     ),
 )
@@ -133,134 +184,132 @@ _PM = "/v1/payment_methods/" + ID_SEGMENT
 _PI = "/v1/payment_intents/" + ID_SEGMENT
 _SI = "/v1/setup_intents/" + ID_SEGMENT
 PAYMENT_ENDPOINTS: tuple[Endpoint, ...] = (
-    _ep("customers.create", "POST", "/v1/customers", m.CustomerCreateParams, m.Customer),
-    _ep("customers.list", "GET", "/v1/customers", m.CustomerListParams, m.CustomerList),
-    _ep("customers.retrieve", "GET", _CUSTOMER, m.CustomerRetrieveParams, m.Customer, "customer"),
-    _ep("customers.update", "POST", _CUSTOMER, m.CustomerUpdateParams, m.Customer, "customer"),
+    _ep("customers.create", "POST", "/v1/customers", CustomerCreateParams, Customer),
+    _ep("customers.list", "GET", "/v1/customers", CustomerListParams, CustomerList),
+    _ep("customers.retrieve", "GET", _CUSTOMER, CustomerRetrieveParams, Customer, "customer"),
+    _ep("customers.update", "POST", _CUSTOMER, CustomerUpdateParams, Customer, "customer"),
     _ep(
         "customers.delete",
         "DELETE",
         _CUSTOMER,
-        m.CustomerDeleteParams,
-        m.DeletedCustomer,
+        CustomerDeleteParams,
+        DeletedCustomer,
         "customer",
     ),
     _ep(
         "customers.payment_methods",
         "GET",
         _CUSTOMER + "/payment_methods",
-        m.CustomerPaymentMethodsParams,
-        m.PaymentMethodList,
+        CustomerPaymentMethodsParams,
+        PaymentMethodList,
         "customer",
     ),
     _ep(
         "payment_methods.create",
         "POST",
         "/v1/payment_methods",
-        m.PaymentMethodCreateParams,
-        m.PaymentMethod,
+        PaymentMethodCreateParams,
+        PaymentMethod,
     ),
     _ep(
         "payment_methods.list",
         "GET",
         "/v1/payment_methods",
-        m.PaymentMethodListParams,
-        m.PaymentMethodList,
+        PaymentMethodListParams,
+        PaymentMethodList,
     ),
     _ep(
         "payment_methods.retrieve",
         "GET",
         _PM,
-        m.PaymentMethodRetrieveParams,
-        m.PaymentMethod,
+        PaymentMethodRetrieveParams,
+        PaymentMethod,
         "payment_method",
     ),
     _ep(
         "payment_methods.attach",
         "POST",
         _PM + "/attach",
-        m.PaymentMethodAttachParams,
-        m.PaymentMethod,
+        PaymentMethodAttachParams,
+        PaymentMethod,
         "payment_method",
     ),
     _ep(
         "payment_methods.detach",
         "POST",
         _PM + "/detach",
-        m.PaymentMethodDetachParams,
-        m.PaymentMethod,
+        PaymentMethodDetachParams,
+        PaymentMethod,
         "payment_method",
     ),
     _ep(
         "payment_intents.create",
         "POST",
         "/v1/payment_intents",
-        m.PaymentIntentCreateParams,
-        m.PaymentIntent,
+        PaymentIntentCreateParams,
+        PaymentIntent,
     ),
     _ep(
         "payment_intents.list",
         "GET",
         "/v1/payment_intents",
-        m.PaymentIntentListParams,
-        m.PaymentIntentList,
+        PaymentIntentListParams,
+        PaymentIntentList,
     ),
     _ep(
         "payment_intents.retrieve",
         "GET",
         _PI,
-        m.IntentRetrieveParams,
-        m.PaymentIntent,
+        IntentRetrieveParams,
+        PaymentIntent,
         "payment_intent",
     ),
     _ep(
         "payment_intents.confirm",
         "POST",
         _PI + "/confirm",
-        m.PaymentIntentConfirmParams,
-        m.PaymentIntent,
+        PaymentIntentConfirmParams,
+        PaymentIntent,
         "payment_intent",
     ),
     _ep(
         "payment_intents.cancel",
         "POST",
         _PI + "/cancel",
-        m.PaymentIntentCancelParams,
-        m.PaymentIntent,
+        PaymentIntentCancelParams,
+        PaymentIntent,
         "payment_intent",
     ),
     _ep(
         "setup_intents.create",
         "POST",
         "/v1/setup_intents",
-        m.SetupIntentCreateParams,
-        m.SetupIntent,
+        SetupIntentCreateParams,
+        SetupIntent,
     ),
-    _ep(
-        "setup_intents.retrieve", "GET", _SI, m.IntentRetrieveParams, m.SetupIntent, "setup_intent"
-    ),
+    _ep("setup_intents.retrieve", "GET", _SI, IntentRetrieveParams, SetupIntent, "setup_intent"),
     _ep(
         "setup_intents.confirm",
         "POST",
         _SI + "/confirm",
-        m.SetupIntentConfirmParams,
-        m.SetupIntent,
+        SetupIntentConfirmParams,
+        SetupIntent,
         "setup_intent",
     ),
     _ep(
         "setup_intents.cancel",
         "POST",
         _SI + "/cancel",
-        m.SetupIntentCancelParams,
-        m.SetupIntent,
+        SetupIntentCancelParams,
+        SetupIntent,
         "setup_intent",
     ),
     _ep(
         "mandates.retrieve",
         "GET",
         "/v1/mandates/" + ID_SEGMENT,
-        m.MandateRetrieveParams,
-        m.Mandate,
+        MandateRetrieveParams,
+        Mandate,
         "mandate",
     ),
 )
@@ -310,4 +359,30 @@ def id_in_path(path: str, id_param: str) -> str | None:
             found = ep.pattern.match(path)
             if found:
                 return found.group(1)
+    return None
+
+
+def name_of(method: str, path: str) -> str | None:
+    """The FC endpoint's name (``"create"``, ``"retrieve"`` for sessions, dotted names
+    such as ``"accounts.refresh"`` for the others; see the rows above) or None."""
+    found = match(method, path)
+    return found[0].name if found else None
+
+
+def object_id_in_path(path: str) -> str | None:
+    """The id a known path names (a session, an account, a transaction, a customer, a
+    payment method, a payment or setup intent, a mandate), or None."""
+    for kind in (
+        "session",
+        "account",
+        "transaction",
+        "customer",
+        "payment_method",
+        "payment_intent",
+        "setup_intent",
+        "mandate",
+    ):
+        found = id_in_path(path, kind)
+        if found is not None:
+            return found
     return None

@@ -1,4 +1,4 @@
-"""Model checks of a recorded exchange, routed by endpoint (``interaction.validate``).
+"""Model checks of a recorded exchange, routed by endpoint (``validation.validate``).
 
 An FC endpoint's request parameters (form body for POST, query for GET) and its
 response (2xx: the endpoint's object; otherwise Stripe's error envelope) give a
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from fc_cassette.stripe_api import endpoints
-from fc_cassette.stripe_api.models import ROOT, Report, validate_params, validate_reply
+from fc_cassette.stripe_api.models.common import ROOT
+from fc_cassette.stripe_api.models.report import Report, validate_params
+from fc_cassette.stripe_api.models.validators import validate_reply
 
 NO_MODEL = "none"
 

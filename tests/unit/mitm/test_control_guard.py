@@ -214,6 +214,6 @@ def test_use_creates_no_folder_nor_lock_before_the_first_exchange(tmp_path):
         )
         assert f.response.status_code == 200, f.response.text
         assert new.is_file() and lock_path(new).exists()  # made by the first exchange
-        assert addon.lock is not None and addon.lock.held
+        assert addon.switch.lock is not None and addon.switch.lock.held
         addon.done()
     assert not lock_path(new).exists()  # released (and removed) at the end

@@ -61,8 +61,8 @@ def test_a_cassette_deleted_while_recording_is_not_acknowledged(addons, tmp_path
     assert not c.exists()
     said = [r.getMessage() for r in caplog.records if "nothing more is recorded" in r.getMessage()]
     assert len(said) == 1 and str(c) in said[0]
-    assert record.not_recorded_total == 2 and len(record.not_recorded) == 2
-    assert record.not_recorded[0].startswith(
+    assert record.tally.not_recorded_total == 2 and len(record.tally.not_recorded) == 2
+    assert record.tally.not_recorded[0].startswith(
         f"GET /v1/financial_connections/sessions/{SID}: {c} was deleted while recording"
     )
     record.done()
@@ -80,7 +80,7 @@ def test_a_cassette_replaced_while_recording_is_left_alone(addons, tmp_path):
     f = record_one(record, 3)
     assert_withheld(f, "was replaced by another file while recording")
     assert c.read_text() == "someone else's file\n"
-    assert record.recorded == 2 and record.failed == 1
+    assert record.tally.recorded == 2 and record.tally.failed == 1
     record.done()
     assert record.exit_code == 1
 
@@ -106,13 +106,13 @@ def test_a_scanner_refusal_is_not_acknowledged(addons, tmp_path):
     c = tmp_path / "c.yaml"
     tctx.options.update(fc_mode="record", fc_cassette=str(c), fc_record_mode="all")
     record_one(record, 1)
-    record.redactor.redact_entry = lambda entry: entry  # a redaction bug
+    record.switch.redactor.redact_entry = lambda entry: entry  # a redaction bug
     f = flow(2)
     f.response.content = json.dumps({**SESSION, "note": "sk_test_" + "fakeLeft" * 4}).encode()
     record.request(f)
     record.response(f)
     assert_withheld(f, "the secret scanner found")
-    assert queries(c) == [{"n": "1"}] and record.refused == 1
+    assert queries(c) == [{"n": "1"}] and record.tally.refused == 1
     assert "sk_test_fakeLeft" not in f.response.text
 
 
@@ -123,11 +123,11 @@ def test_a_run_without_failures_exits_0(addons, tmp_path):
     )
     record_one(record, 1)
     record.done()
-    assert record.exit_code == 0 and record.not_recorded == []
+    assert record.exit_code == 0 and record.tally.not_recorded == []
 
 
 def test_the_kept_explanations_are_bounded(addons, tmp_path, monkeypatch):
-    from fc_cassette.mitm import record as record_mod
+    from fc_cassette.mitm import record_tally as record_mod
 
     monkeypatch.setattr(record_mod, "MAX_KEPT_MISSES", 2)
     tctx, record = addons
@@ -137,7 +137,7 @@ def test_the_kept_explanations_are_bounded(addons, tmp_path, monkeypatch):
     c.unlink()
     for n in range(2, 7):
         record_one(record, n)
-    assert record.not_recorded_total == 5 and len(record.not_recorded) == 2
+    assert record.tally.not_recorded_total == 5 and len(record.tally.not_recorded) == 2
 
 
 def test_hard_links_to_one_cassette_share_its_lock(tmp_path):
@@ -250,7 +250,7 @@ def test_an_exchange_without_a_response_is_listed(addons, tmp_path):
     f.response = None
     record.request(f)
     record.error(f)
-    assert record.not_recorded == [
+    assert record.tally.not_recorded == [
         f"GET /v1/financial_connections/sessions/{SID}: no response from upstream: error"
     ]
     assert record.exit_code == 1

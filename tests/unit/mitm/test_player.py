@@ -297,7 +297,7 @@ def test_record_replay_only_modes_answer_as_replay_does(record, tmp_path):
                 get("/v1/x", host="example.com"),
             )
         ]
-        assert rec.writer is None and rec.lock is None
+        assert rec.writer is None and rec.switch.lock is None
     statuses = [[r.status_code for r in rs] for rs in answers.values()]
     assert statuses == [[200, 400, 400]] * 2
     assert [r.headers.get(MISS_HEADER) for r in answers["none"]] == [
@@ -317,7 +317,7 @@ def test_record_use_moves_the_lock_and_never_records_into_the_wrong_cassette(rec
     rec.request(first)
     respond(first, "fcsess_fakeA")
     rec.response(first)
-    assert rec.lock is not None and rec.lock.held
+    assert rec.switch.lock is not None and rec.switch.lock.held
     in_flight = exchange("fcsess_fakeLate")
     rec.request(in_flight)  # arrives while a is active...
     r = ask(rec, control("POST", "use", {"cassette": str(b), "record_mode": "once"}))
@@ -327,7 +327,7 @@ def test_record_use_moves_the_lock_and_never_records_into_the_wrong_cassette(rec
     rec.response(in_flight)  # ...and is answered after the switch: refused, explained
     assert in_flight.response.status_code == 500  # withheld, as any unrecorded response
     assert "changed while it was in flight" in in_flight.response.text
-    assert len(rec.not_recorded) == 1 and "fcsess_fakeLate" in rec.not_recorded[0]
+    assert len(rec.tally.not_recorded) == 1 and "fcsess_fakeLate" in rec.tally.not_recorded[0]
     second = exchange("fcsess_fakeB")
     rec.request(second)
     respond(second, "fcsess_fakeB")
@@ -345,7 +345,7 @@ def test_record_use_moves_the_lock_and_never_records_into_the_wrong_cassette(rec
     ask(rec, control("POST", "use", {"cassette": str(b)}))
     RecordingLock.acquire(a).release()
     r = ask(rec, control("POST", "use", {"cassette": str(a), "rewind": True}))
-    assert json.loads(r.response.content)["recording"] is True and rec.lock.held
+    assert json.loads(r.response.content)["recording"] is True and rec.switch.lock.held
 
 
 def test_record_use_refuses_none_on_a_missing_cassette(record, tmp_path):

@@ -454,7 +454,7 @@ def test_a_learned_credential_left_in_an_entry_is_refused(recorder, caplog):
     class Leaky(_NoRedaction):
         learned = {token: "REDACTED_1"}
 
-    record.redactor = Leaky()
+    record.switch.redactor = Leaky()
     f = make_flow(
         "GET",
         "/v1/financial_connections/sessions/fcsess_fake1",
@@ -481,7 +481,7 @@ def test_scanner_refuses_an_entry_redaction_missed(recorder, caplog):
         resp_headers={"Content-Type": "application/json"},
     )
     run(record, good)
-    record.redactor = _NoRedaction()  # simulate a redaction bug
+    record.switch.redactor = _NoRedaction()  # simulate a redaction bug
     bad = make_flow(
         "GET",
         "/v1/financial_connections/sessions/fcsess_fake2",
@@ -496,7 +496,7 @@ def test_scanner_refuses_an_entry_redaction_missed(recorder, caplog):
     assert key not in path.read_text()
     assert bad.marked and "NOT recorded" in bad.comment
     assert "NOT recorded" in caplog.text and key not in caplog.text
-    assert record.refused == 1
+    assert record.tally.refused == 1
 
 
 json_values = st.recursive(

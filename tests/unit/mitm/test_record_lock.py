@@ -33,10 +33,10 @@ def test_another_spelling_of_the_same_cassette_keeps_recording(addons, tmp_path,
     os.symlink(tmp_path / "c.yaml", tmp_path / "alias.yaml")
     tctx.options.update(fc_mode="record", fc_cassette="c.yaml", fc_record_mode="all")
     record_one(record, 1)
-    held = record.lock
+    held = record.switch.lock
     for spelling in (str(tmp_path / "c.yaml"), "sub/../c.yaml", "alias.yaml"):
         tctx.options.update(fc_cassette=spelling)  # not "being recorded by" itself
-        assert record.lock is held and held.held
+        assert record.switch.lock is held and held.held
     record_one(record, 2)
     assert queries(tmp_path / "c.yaml") == [{"n": "1"}, {"n": "2"}]
 
@@ -56,7 +56,7 @@ def test_a_refused_switch_keeps_the_current_recording(addons, tmp_path, mode):
             tctx.options.update(fc_cassette=str(b))
     finally:
         other.release()
-    assert tctx.options.fc_cassette == str(a) and record.lock.held
+    assert tctx.options.fc_cassette == str(a) and record.switch.lock.held
     record_one(record, 3)
     assert queries(a) == [{"n": "1"}, {"n": "2"}, {"n": "3"}]
     with pytest.raises(lock_mod.CassetteBusy):  # still ours
@@ -97,7 +97,7 @@ def test_once_decides_after_locking(addons, tmp_path, monkeypatch):
 
     monkeypatch.setattr(RecordingLock, "acquire", classmethod(acquire))
     tctx.options.update(fc_mode="record", fc_cassette=str(c), fc_record_mode="once")
-    assert record.writer is None and record.lock is None  # replaying only, unlocked
+    assert record.writer is None and record.switch.lock is None  # replaying only, unlocked
     assert not lock_path(c).exists()
     assert queries(c) == [{"n": "0"}]
 
@@ -111,10 +111,10 @@ def test_switching_to_another_mode_releases_the_cassette(tmp_path):
         record_one(record, 1)
         assert lock_path(c).exists()
         tctx.options.update(fc_mode="replay")
-        assert record.lock is None and record.writer is None and not lock_path(c).exists()
+        assert record.switch.lock is None and record.writer is None and not lock_path(c).exists()
         RecordingLock.acquire(c).release()
         tctx.options.update(fc_mode="record", fc_record_mode="new_episodes")
-        assert record.lock.held
+        assert record.switch.lock.held
         for a in addons:
             if hasattr(a, "done"):
                 a.done()
@@ -141,7 +141,7 @@ def test_a_full_cassette_is_reported_not_written(addons, tmp_path, monkeypatch, 
     with caplog.at_level(logging.INFO, logger="fc_cassette"):
         record.request(f)
         record.response(f)
-    assert not c.exists() and record.failed == 1 and f.marked == ":no_entry:"
+    assert not c.exists() and record.tally.failed == 1 and f.marked == ":no_entry:"
     assert "would grow past" in f.comment and "Traceback" not in caplog.text
 
 

@@ -167,24 +167,50 @@ def _checker():
     return mod
 
 
-def test_check_structure_finds_cycles_long_functions_and_modules(tmp_path, monkeypatch):
+def _checker_of(tmp_path, monkeypatch, modules: dict[str, str]):
+    """The checker, run over a package ``fc_cassette`` of ``modules`` (name: text)."""
     mod = _checker()
     pkg = tmp_path / "addons" / "fc_cassette"
     pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text("")
-    (pkg / "a.py").write_text("from . import b\n")
-    (pkg / "b.py").write_text("def f():\n    from .a import x\n" + "    y = 1\n" * 60)
-    (pkg / "c.py").write_text(
-        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import d\n" + "\n" * 460
-    )
-    (pkg / "d.py").write_text("from . import c\n")
+    for name, text in {"__init__": "", **modules}.items():
+        (pkg / f"{name}.py").write_text(text)
     monkeypatch.setattr(mod, "ROOT", tmp_path)
     monkeypatch.setattr(mod, "ADDONS", tmp_path / "addons")
+    return mod
+
+
+def test_check_structure_finds_cycles_long_functions_and_modules(tmp_path, monkeypatch):
+    mod = _checker_of(
+        tmp_path,
+        monkeypatch,
+        {
+            "a": "from . import b\n",
+            "b": "def f():\n    from .a import x\n" + "    y = 1\n" * 60,
+            "c": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import d\n"
+            + "\n" * 460,
+            "d": "from . import c\n",
+        },
+    )
     found = mod.check()
     assert "import cycle: fc_cassette.a -> fc_cassette.b" in found
     assert any("function f is 62 lines" in f for f in found)
     assert any(f.startswith("addons/fc_cassette/c.py: 46") for f in found)
     assert not any("fc_cassette.c" in f and "cycle" in f for f in found)  # TYPE_CHECKING
+
+
+def test_check_structure_holds_the_import_depth(tmp_path, monkeypatch):
+    mod = _checker_of(
+        tmp_path,
+        monkeypatch,
+        # b's import inside a function counts: it runs
+        {"a": "from . import b\n", "b": "def f():\n    from . import c\n", "c": ""},
+    )
+    monkeypatch.setattr(mod, "MAX_DEPTH", 3)
+    assert mod.check() == []
+    monkeypatch.setattr(mod, "MAX_DEPTH", 2)
+    assert mod.check() == [
+        "import depth: 3 modules (limit 2): fc_cassette.a -> fc_cassette.b -> fc_cassette.c"
+    ]
 
 
 def test_the_package_passes_check_structure():

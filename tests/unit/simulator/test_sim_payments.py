@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from fc_cassette.exchange import interaction
 from fc_cassette.simulator import Simulator
+from fc_cassette.stripe_api import validation
 
 KEY = "sk_test_" + "FakePaymentsKey123456"
 ACCEPTANCE = {
@@ -43,7 +43,7 @@ class Api:
             "query": _nested(params) if method == "GET" else {},
             "body": {} if method == "GET" else {"form": _nested(params)},
         }
-        reports = interaction.validate(req, {"status": resp.status, "body": {"json": obj}})
+        reports = validation.validate(req, {"status": resp.status, "body": {"json": obj}})
         if "model" not in reports:  # a known endpoint: valid, no drift (the request too,
             for side, report in reports.items():  # when the simulator accepted it)
                 if side == "response" or resp.status == 200:
@@ -106,7 +106,7 @@ class Api:
 
 
 def _nested(flat: dict) -> dict:
-    """The form as the codec decodes it (what interaction.validate sees)."""
+    """The form as the codec decodes it (what validation.validate sees)."""
     from fc_cassette.exchange import formcodec
 
     return formcodec.decode(urlencode(flat))

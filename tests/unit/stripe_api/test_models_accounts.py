@@ -1,5 +1,5 @@
 """Validation of hand-made FC account, owner, ownership, refresh and transaction objects,
-their endpoints' parameters, and the routing of ``interaction.validate``."""
+their endpoints' parameters, and the routing of ``validation.validate``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import copy
 
 import pytest
 
-from fc_cassette.exchange import interaction
-from fc_cassette.stripe_api import models
+from fc_cassette.stripe_api import endpoints, models, validation
 from fc_cassette.stripe_api.validation import NoModel, verdicts
 
 NOW = 1_800_000_000
@@ -279,7 +278,7 @@ def _resp(status: int, obj) -> dict:
 
 def test_interaction_validate_routes_account_endpoints():
     acc = account()
-    r = interaction.validate(
+    r = validation.validate(
         _req(
             "POST",
             "/v1/financial_connections/accounts/fca_1/refresh",
@@ -290,22 +289,20 @@ def test_interaction_validate_routes_account_endpoints():
     assert r["request"].valid and r["response"].valid
     bad = copy.deepcopy(acc)
     bad["status"] = "gone"
-    r = interaction.validate(
+    r = validation.validate(
         _req("GET", "/v1/financial_connections/accounts/fca_1"), _resp(200, bad)
     )
     assert not r["response"].valid and verdicts(r) == "request ok response INVALID"
-    r = interaction.validate(
+    r = validation.validate(
         _req("GET", "/v1/financial_connections/transactions", query={"limit": "2"}),
         _resp(400, {"error": {"type": "invalid_request_error"}}),
     )
     assert not r["request"].valid and r["response"].valid  # an error envelope
     assert (
-        interaction.endpoint("GET", "/v1/financial_connections/accounts/fca_1/owners")
+        endpoints.name_of("GET", "/v1/financial_connections/accounts/fca_1/owners")
         == "accounts.owners"
     )
-    assert (
-        interaction.object_id_in_path("/v1/financial_connections/accounts/fca_9/owners") == "fca_9"
-    )
+    assert endpoints.object_id_in_path("/v1/financial_connections/accounts/fca_9/owners") == "fca_9"
 
 
 @pytest.mark.parametrize(
@@ -318,7 +315,7 @@ def test_interaction_validate_routes_account_endpoints():
     ],
 )
 def test_paths_no_model_covers_say_so(method, path):
-    r = interaction.validate(_req(method, path), _resp(200, {"id": "x"}))
+    r = validation.validate(_req(method, path), _resp(200, {"id": "x"}))
     assert list(r) == ["model"] and isinstance(r["model"], NoModel)
     assert r["model"].valid is None and {k: v.as_dict() for k, v in r.items()} == {"model": "none"}
     assert verdicts(r) == "no model"

@@ -9,9 +9,8 @@ import json
 
 import pytest
 
-from fc_cassette.exchange import interaction
 from fc_cassette.simulator import Simulator
-from fc_cassette.stripe_api import models as m
+from fc_cassette.stripe_api import endpoints, models as m, validation
 
 KEY = {"Authorization": "Bearer sk_test_" + "FakeModelsKey000111"}
 
@@ -96,11 +95,11 @@ def test_recorded_exchanges_are_judged_by_endpoint(objects):
             "form": {"mandate_data": {"customer_acceptance": {"type": "offline"}}, "surprise": "1"}
         },
     }
-    reports = interaction.validate(req, {"status": 200, "body": {"json": {**pi, "extra": 1}}})
+    reports = validation.validate(req, {"status": 200, "body": {"json": {**pi, "extra": 1}}})
     assert not reports["request"].valid  # an unknown parameter: Stripe would refuse it
     assert reports["response"].valid and reports["response"].drift == ["extra"]
-    assert interaction.endpoint("GET", "/v1/mandates/mandate_1") == "mandates.retrieve"
-    assert interaction.object_id_in_path("/v1/payment_intents/pi_9/cancel") == "pi_9"
+    assert endpoints.name_of("GET", "/v1/mandates/mandate_1") == "mandates.retrieve"
+    assert endpoints.object_id_in_path("/v1/payment_intents/pi_9/cancel") == "pi_9"
 
 
 def test_every_model_says_where_it_comes_from():
