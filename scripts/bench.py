@@ -1240,6 +1240,17 @@ def bench_first_answer(
     }
 
 
+def only_first_answer(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
+    """``--only first_answer``: :func:`bench_first_answer` alone, on its own cassettes."""
+    templates = recorded_templates()
+    small_path, large_path = tmp / "small.yaml", tmp / "large.yaml"
+    write_cassette(small_path, sizes.small, templates)
+    write_cassette(large_path, sizes.large, templates)
+    return bench_first_answer(
+        sizes, tmp, procs, templates, small_path, large_path, tmp / "mitmconf"
+    )
+
+
 def bench_first_use(
     sizes: Sizes,
     tmp: Path,
@@ -1400,6 +1411,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes: proves it works (CI)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, cassettes)")
+    ap.add_argument(
+        "--only",
+        choices=["first_answer"],
+        help="run one section only (first_answer: the first_answer_* and load_100k_peak_mb "
+        "keys); prints that section's JSON keys, no goal count",
+    )
     ap.add_argument("--_upstream", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--_load", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -1424,6 +1441,25 @@ def main(argv: list[str] | None = None) -> int:
     procs = Procs(tmp)
     t0 = time.perf_counter()
     ok = False
+    if args.only:
+        try:
+            res = only_first_answer(sizes, tmp, procs)
+            ok = True
+        except BenchError as e:
+            print(f"bench failed: {e}", file=sys.stderr)
+            return 1
+        finally:
+            procs.stop_all()
+            if ok and not args.keep:
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                note(f"kept {tmp}")
+        print(
+            json.dumps(
+                {k: float(f"{v:.6g}") if isinstance(v, float) else v for k, v in res.items()}
+            )
+        )
+        return 0
     try:
         res = bench(sizes, tmp, procs)
         note("in-process costs (bench_micro) ...")

@@ -18,7 +18,7 @@ from typing import Any
 from mitmproxy import ctx, http
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
-from fc_cassette.cassette import store as cassette_io
+from fc_cassette.cassette import lazy
 from fc_cassette.exchange.interaction import UndecodableBody, header_map, request_record
 from fc_cassette.matching.matcher import Miss, match_inputs
 from fc_cassette.mitm import core, mitm_compat
@@ -159,22 +159,26 @@ class Player:
 
 
 def load_player(path: str, settings: Settings, label: str) -> Player:
-    """Load ``path`` into a Player (CassetteError if it cannot be replayed)."""
+    """Load ``path`` into a Player (CassetteError if it cannot be replayed): the
+    whole-file checks, the header and the first :data:`.lazy.SYNC_BYTES` (most
+    cassettes whole) now, the rest in a background thread (:mod:`.cassette.lazy`)."""
     # what replay keeps of each interaction, made as it is parsed (see Compactor)
     compactor = Compactor(settings.matching)
-    loaded = cassette_io.load(path, compactor)
-    compacted = compactor.done
-    del compactor  # its sharer holds every value it saw
+    progress = lazy.open_progressive(path, compactor)
+    loaded = progress.cassette
     for w in loaded.warnings:
         log.warning("fc-cassette: %s", w)
     # messages and log lines (ours and mitmproxy's) share the playback's numbering
-    playback = Playback(loaded, settings, Redactor(settings.redaction), compacted)
+    playback = Playback(loaded, settings, Redactor(settings.redaction), compactor.done, progress)
     player = Player(playback, settings, label)
     player.webhooks = loaded.webhooks  # webhook documents, in recorded order
     log.info(
-        "fc-cassette %s: %d interactions from %s (offline: nothing is forwarded)",
+        "fc-cassette %s: %s from %s (offline: nothing is forwarded)",
         label,
-        len(loaded.interactions),
+        f"{len(loaded.interactions)} interactions"
+        if progress.finished
+        else f"{len(loaded.interactions)} interactions so far, the rest loading",
         loaded.path,
     )
+    progress.start()
     return player

@@ -135,6 +135,8 @@ class Replay:
             return
         player = self.player  # the cassette active when the request arrived
         missed = player.playback.missed
+        if self.webhooks.on:  # releasing webhooks needs all of the cassette's
+            player.playback.complete()
         try:
             player.answer(flow)
         except Exception as e:  # never let a bug of ours send the request upstream
@@ -161,6 +163,9 @@ class Replay:
         attempts = self.upstream_attempts + self.cache.upstream_refused()
         log.info("fc-cassette replay: upstream connections attempted: %d", attempts)
         self._write_usage()
+        for error in self.cache.failed_loads():  # today's start-up refusal, found late
+            log.error("fc-cassette: %s", error)
+            self.exit_code = 1
         missed = self.cache.missed_total()
         if ctx.options.fc_strict and missed:  # rewinds and every cassette included
             log.error("fc-cassette replay --strict: %d miss(es)", missed)
