@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 from fc_cassette.cassette import store, stream as cassette_stream
 from fc_cassette.cassette.format import Cassette, CassetteError
 
-SYNC_BYTES = 4 << 20  # parsed before open_progressive returns (the whole of most cassettes)
+SYNC_BYTES = 256 << 10  # parsed before open_progressive returns (the whole of most cassettes)
 BATCH = 256  # interactions handed to the sink at a time
 
 CHANGED = "changed on disk while it was being loaded: use it again to load the new version"

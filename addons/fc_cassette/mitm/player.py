@@ -158,10 +158,12 @@ class Player:
         data.server.error = reason
 
 
-def load_player(path: str, settings: Settings, label: str) -> Player:
+def load_player(path: str, settings: Settings, label: str, start: bool = True) -> Player:
     """Load ``path`` into a Player (CassetteError if it cannot be replayed): the
     whole-file checks, the header and the first :data:`.lazy.SYNC_BYTES` (most
-    cassettes whole) now, the rest in a background thread (:mod:`.cassette.lazy`)."""
+    cassettes whole) now, the rest in a background thread (:mod:`.cassette.lazy`),
+    started now or (``start=False``) by :meth:`Playback.start_loading`: replay starts it
+    once the proxy listens, so mitmproxy's start-up does not share the GIL with it."""
     # what replay keeps of each interaction, made as it is parsed (see Compactor)
     compactor = Compactor(settings.matching)
     progress = lazy.open_progressive(path, compactor)
@@ -180,5 +182,6 @@ def load_player(path: str, settings: Settings, label: str) -> Player:
         else f"{len(loaded.interactions)} interactions so far, the rest loading",
         loaded.path,
     )
-    progress.start()
+    if start:
+        progress.start()
     return player

@@ -178,6 +178,11 @@ class Playback:
         """Why the progressive load failed (None: it did not, or is not over)."""
         return self.progress.error if self.progress is not None else None
 
+    def start_loading(self) -> None:
+        """Parse the rest of the cassette in the background (if a load is under way)."""
+        if self.progress is not None:
+            self.progress.start()
+
     def complete(self) -> None:
         """Until the whole cassette is indexed (at once unless a load is under way)."""
         if self.progress is not None:
