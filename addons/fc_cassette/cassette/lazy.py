@@ -164,7 +164,7 @@ def open_progressive(
     source = got.source
     assert isinstance(source, Watched)
     limit = SYNC_BYTES if sync_bytes is None else sync_bytes
-    while source.consumed < limit and prog.pump():
+    while source.consumed < limit and prog.pump(16):
         pass
     if prog.error is not None:
         raise prog.error
