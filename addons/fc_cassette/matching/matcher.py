@@ -135,7 +135,7 @@ def _seqs(seqs: list[Any], limit: int = 10) -> str:
 
 @dataclass
 class Miss:
-    reason: str  # "unmatched", "exhausted", "out_of_scope" or "internal_error"
+    reason: str  # "unmatched", "exhausted", "out_of_scope", "internal_error", "cassette_error"
     message: str
 
 
