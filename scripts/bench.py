@@ -556,10 +556,28 @@ class Proc:
                 )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
+                    break
             except OSError:
                 time.sleep(0.02)
-        raise BenchError(f"{self.name}: nothing listening on {self.port} after {timeout}s")
+        else:
+            raise BenchError(f"{self.name}: nothing listening on {self.port} after {timeout}s")
+        if self.args[:2] == [FC, "replay"]:
+            self.wait_loaded(timeout)
+
+    def wait_loaded(self, timeout: float) -> None:
+        """Until a replay proxy has parsed all of its cassette: a big one is parsed in
+        the background after it listens (the progressive load), and the throughput
+        sections measure the steady state, as before it (the first_answer section does
+        not wait). The control endpoint's status waits for the whole load."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request("GET", "/__fc_cassette__/status")
+            r = conn.getresponse()
+            r.read()
+        finally:
+            conn.close()
+        if r.status != 200:
+            raise BenchError(f"{self.name}: status answered {r.status}:\n{self.tail()}")
 
     def stop(self, timeout: float = 15.0) -> None:
         from fc_cassette.harness import procs
