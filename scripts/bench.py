@@ -568,16 +568,22 @@ class Proc:
         """Until a replay proxy has parsed all of its cassette: a big one is parsed in
         the background after it listens (the progressive load), and the throughput
         sections measure the steady state, as before it (the first_answer section does
-        not wait). The control endpoint's status waits for the whole load."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.request("GET", "/__fc_cassette__/status")
-            r = conn.getresponse()
-            r.read()
-        finally:
-            conn.close()
-        if r.status != 200:
-            raise BenchError(f"{self.name}: status answered {r.status}:\n{self.tail()}")
+        not wait). The control endpoint's status waits for the whole load; it answers 403
+        until the proxy has finished starting (it keeps the client's Host from then)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+            try:
+                conn.request("GET", "/__fc_cassette__/status")
+                r = conn.getresponse()
+                r.read()
+            finally:
+                conn.close()
+            if r.status == 200:
+                return
+            if r.status != 403 or time.monotonic() > deadline:
+                raise BenchError(f"{self.name}: status answered {r.status}:\n{self.tail()}")
+            time.sleep(0.05)
 
     def stop(self, timeout: float = 15.0) -> None:
         from fc_cassette.harness import procs
