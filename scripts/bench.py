@@ -557,10 +557,34 @@ class Proc:
                 )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
+                    break
             except OSError:
                 time.sleep(0.02)
-        raise BenchError(f"{self.name}: nothing listening on {self.port} after {timeout}s")
+        else:
+            raise BenchError(f"{self.name}: nothing listening on {self.port} after {timeout}s")
+        if self.args[:2] == [FC, "replay"]:
+            self.wait_loaded(timeout)
+
+    def wait_loaded(self, timeout: float) -> None:
+        """Until a replay proxy has parsed all of its cassette: a big one is parsed in
+        the background after it listens (the progressive load), and the throughput
+        sections measure the steady state, as before it (the first_answer section does
+        not wait). The control endpoint's status waits for the whole load; it answers 403
+        until the proxy has finished starting (it keeps the client's Host from then)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+            try:
+                conn.request("GET", "/__fc_cassette__/status")
+                r = conn.getresponse()
+                r.read()
+            finally:
+                conn.close()
+            if r.status == 200:
+                return
+            if r.status != 403 or time.monotonic() > deadline:
+                raise BenchError(f"{self.name}: status answered {r.status}:\n{self.tail()}")
+            time.sleep(0.05)
 
     def stop(self, timeout: float = 15.0) -> None:
         from fc_cassette.harness import procs
@@ -1241,6 +1265,17 @@ def bench_first_answer(
     }
 
 
+def only_first_answer(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
+    """``--only first_answer``: :func:`bench_first_answer` alone, on its own cassettes."""
+    templates = recorded_templates()
+    small_path, large_path = tmp / "small.yaml", tmp / "large.yaml"
+    write_cassette(small_path, sizes.small, templates)
+    write_cassette(large_path, sizes.large, templates)
+    return bench_first_answer(
+        sizes, tmp, procs, templates, small_path, large_path, tmp / "mitmconf"
+    )
+
+
 def bench_first_use(
     sizes: Sizes,
     tmp: Path,
@@ -1401,6 +1436,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes: proves it works (CI)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, cassettes)")
+    ap.add_argument(
+        "--only",
+        choices=["first_answer"],
+        help="run one section only (first_answer: the first_answer_* and load_100k_peak_mb "
+        "keys); prints that section's JSON keys, no goal count",
+    )
     ap.add_argument("--_upstream", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--_load", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -1425,6 +1466,25 @@ def main(argv: list[str] | None = None) -> int:
     procs = Procs(tmp)
     t0 = time.perf_counter()
     ok = False
+    if args.only:
+        try:
+            res = only_first_answer(sizes, tmp, procs)
+            ok = True
+        except BenchError as e:
+            print(f"bench failed: {e}", file=sys.stderr)
+            return 1
+        finally:
+            procs.stop_all()
+            if ok and not args.keep:
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                note(f"kept {tmp}")
+        print(
+            json.dumps(
+                {k: float(f"{v:.6g}") if isinstance(v, float) else v for k, v in res.items()}
+            )
+        )
+        return 0
     try:
         res = bench(sizes, tmp, procs)
         note("in-process costs (bench_micro) ...")

@@ -24,11 +24,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from fc_cassette._version import __version__ as __version__
-from fc_cassette.cassette import entries, format as cformat, stream as cassette_stream, yamlio
+from fc_cassette.cassette import entries, format as cformat, lazy, stream as cassette_stream, yamlio
 from fc_cassette.cassette.format import (
     DOC_END as DOC_END,
     DOC_START as DOC_START,
@@ -97,26 +98,53 @@ def _load_compact(p: Path, compact: Compact) -> Cassette:
     its bytes nor its text are ever held whole (:mod:`.cassette_stream` makes the
     whole-file checks first, in chunks). A file with CRLF line ends or a torn tail
     takes :func:`parse`'s way."""
+    fh = open_cassette(p)
+    with fh:
+        got = start_compact(p, fh, compact, cassette_stream.Bounded)
+        if isinstance(got, Cassette):
+            return got
+        got.cassette.interactions.extend(got.rest)
+    return got.cassette
+
+
+@dataclass
+class Streaming:
+    """A compact load under way: ``cassette`` (header checked, no interactions yet) and
+    ``rest``, its checked interactions (compacted) as they are parsed; iterating it
+    appends webhook documents to ``cassette.webhooks`` and raises
+    :class:`CassetteError` where the whole load would."""
+
+    cassette: Cassette
+    rest: Iterator[dict[str, Any]]
+    source: cassette_stream.Bounded
+
+
+def open_cassette(p: Path) -> BinaryIO:
     try:
-        fh = yamlio.open_file(p, "cassette")
+        return yamlio.open_file(p, "cassette")
     except ValueError as e:
         raise CassetteError(p, str(e)) from None
-    with fh:
-        try:
-            scan = cassette_stream.scan(fh, cformat.MAX_CASSETTE_BYTES)
-        except ValueError as e:
-            raise CassetteError(p, str(e)) from None
-        if scan.bad_utf8 is not None and scan.complete:
-            byte, line = scan.bad_utf8
-            raise CassetteError(p, f"not valid UTF-8 (byte {byte})", line)
-        source = cassette_stream.Bounded(fh, scan.size)
-        if scan.crlf or not scan.complete:  # (a torn tail may cut a character)
-            return parse(_text(source.whole(), p), p, compact)
-        hooks: list[dict[str, Any]] = []
-        header, interactions = _documents(
-            source, p, compact, lambda: source.whole().decode("utf-8"), hooks
-        )
-    return Cassette(p, header, interactions, [], "", scan.size, hooks)
+
+
+def start_compact(
+    p: Path, fh: BinaryIO, compact: Compact, reader: type[cassette_stream.Bounded]
+) -> Cassette | Streaming:
+    """The whole-file byte checks (:func:`.cassette_stream.scan`) and the header of
+    the open cassette ``fh``; then the whole load (a file with CRLF line ends or a torn
+    tail) or a :class:`Streaming` reading the rest through ``reader``."""
+    try:
+        scan = cassette_stream.scan(fh, cformat.MAX_CASSETTE_BYTES)
+    except ValueError as e:
+        raise CassetteError(p, str(e)) from None
+    if scan.bad_utf8 is not None and scan.complete:
+        byte, line = scan.bad_utf8
+        raise CassetteError(p, f"not valid UTF-8 (byte {byte})", line)
+    source = reader(fh, scan.size)
+    if scan.crlf or not scan.complete:  # (a torn tail may cut a character)
+        return parse(_text(source.whole(), p), p, compact)
+    hooks: list[dict[str, Any]] = []
+    header, rest = _stream(source, p, compact, lambda: source.whole().decode("utf-8"), hooks)
+    return Streaming(Cassette(p, header, [], [], "", scan.size, hooks), rest, source)
 
 
 _LAST_DOC_END, _DOC_END_B = re.compile(r"\n\.\.\.\r?\n"), re.compile(rb"\n\.\.\.\r?\n")
@@ -144,17 +172,16 @@ def _header(docs: list[Any], path: Path) -> dict[str, Any]:
     return docs[0]
 
 
-def _interactions(
+def _checked(
     docs: Iterator[Any],
     text: Callable[[], str],
     path: Path,
     compact: Compact | None,
     webhooks: list[dict[str, Any]],
-) -> list[dict[str, Any]]:
+) -> Iterator[dict[str, Any]]:
     """The documents after the header, checked (:mod:`.entries`), defaults filled in,
     each passed through ``compact`` as soon as it is parsed; webhook documents go to
     ``webhooks``."""
-    out: list[dict[str, Any]] = []
     for i, doc in enumerate(docs, start=1):
         is_webhook = entries.is_webhook(doc)
         problem = entries.check_webhook(doc) if is_webhook else entries.check(doc)
@@ -182,8 +209,34 @@ def _interactions(
                 raise CassetteError(
                     path, f"interaction {doc.get('seq')}: the response cannot be replayed: {e}"
                 ) from None
-        out.append(doc)
-    return out
+        yield doc
+
+
+def _yaml_errors(docs: Iterator[dict[str, Any]], path: Path) -> Iterator[dict[str, Any]]:
+    try:
+        yield from docs
+    except yamlio.YamlError as e:
+        raise CassetteError(path, e.message, e.line, e.column) from None
+
+
+def _stream(
+    source: str | cassette_stream.Bounded,
+    path: Path,
+    compact: Compact | None,
+    text: Callable[[], str],
+    webhooks: list[dict[str, Any]],
+) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """The header of a cassette's complete documents (``source``: their text, or a
+    reader of their bytes) and an iterator of its checked interactions, parsed one
+    document at a time as it is advanced; ``text()`` gives their text for an error's
+    location."""
+    docs = yamlio.load_all(source, strict=True)
+    try:
+        first = next(docs, None)
+        header = _header([] if first is None else [first], path)
+    except yamlio.YamlError as e:
+        raise CassetteError(path, e.message, e.line, e.column) from None
+    return header, _yaml_errors(_checked(docs, text, path, compact, webhooks), path)
 
 
 def _documents(
@@ -194,15 +247,9 @@ def _documents(
     webhooks: list[dict[str, Any]],
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The header and the checked interactions of a cassette's complete documents
-    (``source``: their text, or a reader of their bytes), parsed one document at a
-    time; ``text()`` gives their text for an error's location."""
-    docs = yamlio.load_all(source, strict=True)
-    try:
-        first = next(docs, None)
-        header = _header([] if first is None else [first], path)
-        return header, _interactions(docs, text, path, compact, webhooks)
-    except yamlio.YamlError as e:
-        raise CassetteError(path, e.message, e.line, e.column) from None
+    (see :func:`_stream`), parsed one document at a time."""
+    header, rest = _stream(source, path, compact, text, webhooks)
+    return header, list(rest)
 
 
 def parse(text: str, path: Path, compact: Compact | None = None) -> Cassette:
@@ -239,3 +286,30 @@ def parse(text: str, path: Path, compact: Compact | None = None) -> Cassette:
     return Cassette(
         path, header, interactions, warnings, "" if compact else text, complete_bytes, hooks
     )
+
+
+def open_progressive(
+    path: str | os.PathLike, compact: Compact, sync_bytes: int | None = None
+) -> lazy.Progressive:
+    """Check and start loading the cassette at ``path`` (see the module); raises
+    :class:`CassetteError` for what the whole load refuses in the file's bytes, its
+    header or its first ``sync_bytes`` bytes."""
+    p = Path(path)
+    fh = open_cassette(p)
+    try:
+        got = start_compact(p, fh, compact, lazy.Watched)
+    except BaseException:
+        fh.close()
+        raise
+    if isinstance(got, Cassette):  # the whole load's way (CRLF, a torn tail)
+        fh.close()
+        return lazy.Progressive(p, got)
+    prog = lazy.Progressive(p, got.cassette, got.rest, fh)
+    source = got.source
+    assert isinstance(source, lazy.Watched)
+    limit = lazy.SYNC_BYTES if sync_bytes is None else sync_bytes
+    while source.consumed < limit and prog.pump(16):
+        pass
+    if prog.error is not None:
+        raise prog.error
+    return prog

@@ -137,7 +137,7 @@ def _seqs(seqs: list[Any], limit: int = 10) -> str:
 
 @dataclass
 class Miss:
-    reason: str  # "unmatched", "exhausted", "out_of_scope" or "internal_error"
+    reason: str  # "unmatched", "exhausted", "out_of_scope", "internal_error", "cassette_error"
     message: str
 
 
@@ -146,7 +146,13 @@ class Matcher:
 
     ``cassette`` is the name the fixes in miss explanations use; ``prepared``: the
     interactions' keys and normalized forms by ``id()``, when computed while loading
-    (:class:`fc_cassette.playback.state.Compactor`, with the same rules)."""
+    (:class:`fc_cassette.playback.state.Compactor`, with the same rules).
+
+    ``complete=False``: ``interactions`` is the first part of the cassette (a
+    progressive load); :meth:`add` indexes the next parts as they are parsed and
+    :meth:`finish` is called after the last one. Until then only a request with an
+    unused recording indexed (:meth:`ready`) may be taken: its answer is the one the
+    whole index gives, since recordings of one key are handed out in recorded order."""
 
     def __init__(
         self,
@@ -156,6 +162,7 @@ class Matcher:
         cassette: str = "CASSETTE",
         prepared: Mapping[int, tuple[str, dict[str, Any]]] | None = None,
         returned: Mapping[int, Sequence[str]] | None = None,
+        complete: bool = True,
     ):
         self.rules = rules
         self.inputs = match_inputs(rules)
@@ -166,16 +173,31 @@ class Matcher:
         self._recorded: dict[str, list[Any]] = {}  # key -> the seqs recorded for it
         self.returned: dict[str, Any] = {}  # id -> the seq of the first response with it
         self.upstream: str | None = None  # where the first recording went (for the fixes)
-        prepared = prepared or {}
-        returned = returned or {}
+        self._prepared = prepared if prepared is not None else {}  # (may grow: shared)
+        self._returned = returned if returned is not None else {}
+        self._nearest: Nearest | None = None
+        self.reset()
+        self.add(interactions)
+        if complete:
+            self.finish()
+
+    def add(self, interactions: list[dict[str, Any]]) -> None:
+        """Index the next recordings (in recorded order), available from now on."""
         for it in interactions:
-            self._index_ids(it, returned.get(id(it)))
-            key, norm = prepared.get(id(it)) or prepare(it["request"], self.inputs)
+            self._index_ids(it, self._returned.get(id(it)))
+            key, norm = self._prepared.get(id(it)) or prepare(it["request"], self.inputs)
             self._norms.append((norm, it))
             self._keys.append(key)
             self._recorded.setdefault(key, []).append(it.get("seq"))
+            self._queues.setdefault(key, deque()).append(it)
+
+    def finish(self) -> None:
+        """Every recording is indexed: build the search for misses' closest recording."""
         self._nearest = Nearest([norm for norm, _ in self._norms])
-        self.reset()
+
+    def ready(self, key: str) -> bool:
+        """An unused recording of ``key`` is indexed (what :meth:`take_prepared` hands out)."""
+        return bool(self._queues.get(key))
 
     def _index_ids(self, it: dict[str, Any], ids: Sequence[str] | None) -> None:
         """``ids``: the ids its response returned, if computed while loading."""
@@ -251,6 +273,7 @@ class Matcher:
             )
         got_flat, got_shape = misses.flat(norm), shape(norm["path"])
         best: tuple[int, int, list] | None = None
+        assert self._nearest is not None, "explain() before finish()"
         for i in self._nearest.candidates(norm):
             rec_norm = self._norms[i][0]
             found = misses.diff(rec_norm, norm, got_flat)

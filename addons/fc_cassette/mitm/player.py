@@ -158,23 +158,30 @@ class Player:
         data.server.error = reason
 
 
-def load_player(path: str, settings: Settings, label: str) -> Player:
-    """Load ``path`` into a Player (CassetteError if it cannot be replayed)."""
+def load_player(path: str, settings: Settings, label: str, start: bool = True) -> Player:
+    """Load ``path`` into a Player (CassetteError if it cannot be replayed): the
+    whole-file checks, the header and the first :data:`.lazy.SYNC_BYTES` (most
+    cassettes whole) now, the rest in a background thread (:mod:`.cassette.lazy`),
+    started now or (``start=False``) by :meth:`Playback.start_loading`: replay starts it
+    once the proxy listens, so mitmproxy's start-up does not share the GIL with it."""
     # what replay keeps of each interaction, made as it is parsed (see Compactor)
     compactor = Compactor(settings.matching)
-    loaded = cassette_io.load(path, compactor)
-    compacted = compactor.done
-    del compactor  # its sharer holds every value it saw
+    progress = cassette_io.open_progressive(path, compactor)
+    loaded = progress.cassette
     for w in loaded.warnings:
         log.warning("fc-cassette: %s", w)
     # messages and log lines (ours and mitmproxy's) share the playback's numbering
-    playback = Playback(loaded, settings, Redactor(settings.redaction), compacted)
+    playback = Playback(loaded, settings, Redactor(settings.redaction), compactor.done, progress)
     player = Player(playback, settings, label)
     player.webhooks = loaded.webhooks  # webhook documents, in recorded order
     log.info(
-        "fc-cassette %s: %d interactions from %s (offline: nothing is forwarded)",
+        "fc-cassette %s: %s from %s (offline: nothing is forwarded)",
         label,
-        len(loaded.interactions),
+        f"{len(loaded.interactions)} interactions"
+        if progress.finished
+        else f"{len(loaded.interactions)} interactions so far, the rest loading",
         loaded.path,
     )
+    if start:
+        progress.start()
     return player

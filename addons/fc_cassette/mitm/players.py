@@ -2,7 +2,7 @@
 
 One proxy serves many cassettes (the control endpoint's ``use``): switching back to a
 cassette already loaded costs no parsing. A cassette changed on disk since it was
-loaded (its size or modification time) is loaded again. The cost of an entry is
+loaded (its size, modification time or inode: replaced) is loaded again. The cost of an entry is
 estimated from its file size (the parsed interactions and their encoded responses
 take a few times the YAML's bytes); the least recently used players are dropped past
 the bound, their per-cassette summary kept for the shutdown report.
@@ -26,14 +26,14 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 @dataclass
 class Entry:
-    stamp: tuple[int, int]  # (st_mtime_ns, st_size) when loaded
+    stamp: tuple[int, int, int, int]  # (st_dev, st_ino, st_mtime_ns, st_size) when loaded
     player: Player
     cost: int
 
 
-def stamp_of(real: str) -> tuple[int, int]:
+def stamp_of(real: str) -> tuple[int, int, int, int]:
     st = os.stat(real)
-    return st.st_mtime_ns, st.st_size
+    return st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size
 
 
 class PlayerCache:
@@ -45,6 +45,7 @@ class PlayerCache:
         self.retired_refused = 0  # their refused upstream connections
         self.loads = 0  # cassettes parsed (a cache hit parses nothing)
         self.retired_used: dict[str, set[int]] = {}  # their served seqs (usage files)
+        self.load_errors: list[Exception] = []  # of retired players loaded progressively
         # players (or the error) loaded off the event loop for a coming get (preload)
         self.preloaded: dict[str, Player | Exception] = {}
 
@@ -58,8 +59,12 @@ class PlayerCache:
         stamp = stamp_of(real)
         entry = self.entries.get(real)
         if entry is not None and entry.stamp == stamp:
-            self.entries.move_to_end(real)
-            return entry.player
+            error = entry.player.playback.load_error
+            if error is None:
+                self.entries.move_to_end(real)
+                return entry.player
+            self._retire(real, self.entries.pop(real))  # its load failed late: refused
+            raise error
         if entry is not None:  # changed on disk: its counts so far go to the report
             self._retire(real, self.entries.pop(real))
         pre = self.preloaded.pop(real, None)
@@ -67,7 +72,7 @@ class PlayerCache:
             raise pre
         player = pre if pre is not None else load()
         self.loads += 1
-        self.entries[real] = Entry(stamp, player, max(1, stamp[1]) * COST_FACTOR)
+        self.entries[real] = Entry(stamp, player, max(1, stamp[3]) * COST_FACTOR)
         self._evict(keep=real)
         return player
 
@@ -104,6 +109,8 @@ class PlayerCache:
 
     def _retire(self, real: str, entry: Entry) -> None:
         pb = entry.player.playback
+        if pb.load_error is not None:
+            self.load_errors.append(pb.load_error)
         self.retired[real] = self.retired.get(real, []) + pb.summary()
         self.retired_missed += pb.missed_total
         self.retired_refused += entry.player.upstream_refused
@@ -130,6 +137,11 @@ class PlayerCache:
         return self.retired_missed + sum(
             e.player.playback.missed_total for e in self.entries.values()
         )
+
+    def failed_loads(self) -> list[str]:
+        """The errors of progressive loads that failed (after their first answers)."""
+        live = [e.player.playback.load_error for e in self.entries.values()]
+        return [str(e) for e in self.load_errors + [e for e in live if e is not None]]
 
     def upstream_refused(self) -> int:
         return self.retired_refused + sum(e.player.upstream_refused for e in self.entries.values())

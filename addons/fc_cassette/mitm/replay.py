@@ -48,6 +48,7 @@ class Replay:
         self.upstream_attempts = 0  # before any cassette was loaded (none are then)
         self.exit_code = 0
         self.on = False  # fc_mode == "replay"; kept here: the hot path asks per request
+        self.started = False  # the proxy listens: a big cassette's rest loads at once
         self.settings = Settings()
         self.webhooks = WebhookReplayer()
         self.addons = [self.webhooks]  # its response hook hands released events on
@@ -87,9 +88,18 @@ class Replay:
         real = os.path.realpath(path)
         if not os.path.isfile(real):  # cassette_io.load says what it is instead
             load_player(path, self.settings, "replay")
-        self.player = self.cache.get(real, lambda: load_player(path, self.settings, "replay"))
+        self.player = self.cache.get(
+            real, lambda: load_player(path, self.settings, "replay", start=self.started)
+        )
         self.path = path
         core.share_redactor(self.player.playback.redactor)
+
+    def running(self) -> None:
+        """The proxy listens: the rest of the cassettes loaded so far is parsed now (a
+        background thread; before, it would slow mitmproxy's start-up down)."""
+        self.started = True
+        for entry in self.cache.entries.values():
+            entry.player.playback.start_loading()
 
     # the control endpoint's target (see control.Target)
     def preload(
@@ -135,6 +145,8 @@ class Replay:
             return
         player = self.player  # the cassette active when the request arrived
         missed = player.playback.missed
+        if self.webhooks.on:  # releasing webhooks needs all of the cassette's
+            player.playback.complete()
         try:
             player.answer(flow)
         except Exception as e:  # never let a bug of ours send the request upstream
@@ -161,6 +173,9 @@ class Replay:
         attempts = self.upstream_attempts + self.cache.upstream_refused()
         log.info("fc-cassette replay: upstream connections attempted: %d", attempts)
         self._write_usage()
+        for error in self.cache.failed_loads():  # today's start-up refusal, found late
+            log.error("fc-cassette: %s", error)
+            self.exit_code = 1
         missed = self.cache.missed_total()
         if ctx.options.fc_strict and missed:  # rewinds and every cassette included
             log.error("fc-cassette replay --strict: %d miss(es)", missed)

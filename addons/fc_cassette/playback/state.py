@@ -10,9 +10,10 @@ whose message names the cassette and the closest recording's differing fields.
 from __future__ import annotations
 
 import binascii
+import contextlib
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mitmproxy import http
 from mitmproxy.net.http import status_codes
@@ -32,6 +33,9 @@ from fc_cassette.playback.shared import Sharer
 from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings.config import MatchRules, Settings
 from fc_cassette.stripe_api import errors as stripe_errors
+
+if TYPE_CHECKING:
+    from fc_cassette.cassette.lazy import Progressive
 
 MISS_HEADER = "Fc-Cassette-Miss"
 MAX_KEPT_MISSES = 1000  # explanations kept per rewind (for the status and the summary)
@@ -119,7 +123,13 @@ class Compactor:
 
 class Playback:
     """``compacted``: what the :class:`Compactor` that loaded ``cassette`` computed
-    (required for a compact load: its interactions keep no request to match on)."""
+    (required for a compact load: its interactions keep no request to match on).
+
+    ``progress``: the load under way (:mod:`fc_cassette.cassette.lazy`), whose
+    ``cassette`` this is; its next interactions are indexed as they are parsed. A
+    request is answered as soon as the recording the whole index would give is
+    indexed; anything else (a miss, a used-up request, the status, the summary) waits
+    until the load has finished, and once it failed every request gets its error."""
 
     def __init__(
         self,
@@ -127,6 +137,7 @@ class Playback:
         settings: Settings,
         redactor: Redactor | None = None,
         compacted: Compacted | None = None,
+        progress: Progressive | None = None,
     ):
         compacted = compacted or Compacted()
         self.path = str(cassette.path)
@@ -137,6 +148,7 @@ class Playback:
         self.redactor = redactor if redactor is not None else Redactor(settings.redaction)
         self.used: set[int] = set()  # seqs served since start-up (across rewinds)
         self.missed_total = 0  # misses since start-up (across rewinds): --strict
+        self.progress = progress
         self.matcher = Matcher(
             cassette.interactions,
             settings.matching,
@@ -144,23 +156,48 @@ class Playback:
             cassette=self.path,
             prepared=compacted.prepared,
             returned=compacted.returned,
+            complete=progress is None or progress.finished,
         )
-        # Encoded once, here: json.dumps with an indent runs in pure Python, too slow to
-        # repeat on the first serving of every interaction (the common case in CI).
-        self._wire: dict[int, Kept] = {}
+        # Encoded once, at load: json.dumps with an indent runs in pure Python, too slow
+        # to repeat on the first serving of every interaction (the common case in CI).
+        self._wire = compacted.wires  # (a compact load's, by id(); shared, grows with it)
         for it in cassette.interactions:
+            if id(it) in self._wire:
+                continue
             try:
-                self._wire[id(it)] = compacted.wires.get(id(it)) or kept(wire(it["response"]))
+                self._wire[id(it)] = kept(wire(it["response"]))
             except WIRE_ERRORS as e:
                 raise CassetteError(
                     cassette.path,
                     f"interaction {it.get('seq')}: the response cannot be replayed: {e}",
                 ) from None
         self.rewind()
+        if progress is not None and not progress.finished:
+            progress.sink, progress.on_finish = self.matcher.add, self.matcher.finish
+
+    @property
+    def load_error(self) -> CassetteError | None:
+        """Why the progressive load failed (None: it did not, or is not over)."""
+        return self.progress.error if self.progress is not None else None
+
+    def start_loading(self) -> None:
+        """Parse the rest of the cassette in the background (if a load is under way)."""
+        if self.progress is not None:
+            self.progress.start()
+
+    def complete(self) -> None:
+        """Until the whole cassette is indexed (at once unless a load is under way)."""
+        if self.progress is not None:
+            self.progress.complete()
+
+    def _locked(self) -> Any:
+        """The load's lock (the index grows under it), if one is under way."""
+        return self.progress.cond if self.progress is not None else contextlib.nullcontext()
 
     def rewind(self) -> None:
         """Start over: every recording available again, counts reset (e.g. per test)."""
-        self.matcher.reset()
+        with self._locked():
+            self.matcher.reset()
         self.served = 0
         self.misses: list[str] = []  # explanations, redacted (the first MAX_KEPT_MISSES)
         self.missed = 0
@@ -172,6 +209,12 @@ class Playback:
     def take_prepared(self, key: str, norm: dict[str, Any]) -> dict[str, Any] | Miss:
         """The next recording, or a Miss; a miss counts only once answered (:meth:`refuse`),
         since record's new_episodes forwards it instead."""
+        prog = self.progress
+        if prog is not None:
+            if not prog.finished:
+                prog.wait_until(lambda: self.matcher.ready(key))
+            if prog.error is not None:
+                return Miss("cassette_error", f"the cassette cannot be loaded: {prog.error}")
         got = self.matcher.take_prepared(key, norm)
         if not isinstance(got, Miss):
             self.served += 1
@@ -223,6 +266,7 @@ class Playback:
         )
 
     def status(self) -> dict[str, Any]:
+        self.complete()
         return {
             "cassette": self.path,
             "served": self.served,
@@ -232,7 +276,8 @@ class Playback:
         }
 
     def summary(self) -> list[str]:
-        unused = self.matcher.unused()
+        with self._locked():
+            unused = self.matcher.unused()
         lines = [
             f"replay summary for {self.path}: served {self.served}, "
             f"missed {self.missed}, unused {len(unused)}"
@@ -242,6 +287,13 @@ class Playback:
                 else ""
             )
         ]
+        if self.progress is not None and not self.progress.finished:  # (shutdown does not wait)
+            lines.append(
+                f"  the cassette was still loading: unused counts the "
+                f"{len(self._interactions)} interactions loaded"
+            )
+        elif self.load_error is not None:
+            lines.append(f"  the cassette cannot be loaded: {self.load_error}")
         lines += ["  miss: " + m.replace("\n", "\n    ") for m in self.misses]
         if self.missed > len(self.misses):
             lines.append(f"  ... and {self.missed - len(self.misses)} more miss(es)")

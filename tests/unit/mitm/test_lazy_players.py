@@ -1,0 +1,112 @@
+"""Players over a progressive load (cassette.lazy, ``SYNC_BYTES`` set to 0 here so that
+even a small cassette is parsed in the background): a cassette edited on disk is never
+served stale, between two uses nor while it is being loaded; a load that fails late
+refuses the cassette's next ``use`` with the whole load's error."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from mitmproxy import http
+from mitmproxy.test import taddons, tflow
+
+from fc_cassette.cassette import lazy, store as cio
+from fc_cassette.mitm.player import load_player
+from fc_cassette.mitm.players import PlayerCache
+from fc_cassette.settings.config import Settings
+
+SESSIONS = "/v1/financial_connections/sessions"
+
+
+@pytest.fixture
+def ctx(monkeypatch):
+    monkeypatch.setattr(lazy, "SYNC_BYTES", 0)
+    with taddons.context() as tctx:
+        yield tctx
+
+
+def _write(path, sid: str, n: int, bad_at: int | None = None) -> str:
+    docs = [cio.new_header(None)]
+    for i in range(n):
+        docs.append(
+            {
+                "seq": i + 1,
+                "request": {"method": "GET", "path": f"{SESSIONS}/{sid}_{i}"},
+                "response": {"status": 200, "body": {"json": {"id": sid, "i": i}}},
+            }
+        )
+    text = [cio.serialize(d) for d in docs]
+    if bad_at is not None:
+        text[bad_at] = "---\nseq: 0\nrequest: [unclosed\n...\n"
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as fh:
+        fh.write("".join(text))
+    os.replace(tmp, path)  # a new inode, as the recorder writes
+    return str(path)
+
+
+def _ask(player, path: str) -> http.Response:
+    flow = tflow.tflow(req=http.Request.make("GET", f"https://api.stripe.com{path}"))
+    flow.response = None
+    player.answer(flow)
+    assert flow.response is not None
+    return flow.response
+
+
+def _load(path: str):
+    return lambda: load_player(path, Settings(), "replay")
+
+
+def test_an_edit_between_two_uses_is_served(ctx, tmp_path):
+    path = _write(tmp_path / "c.yaml", "fcsess_old", 300)
+    cache = PlayerCache()
+    first = cache.get(path, _load(path))
+    assert _ask(first, f"{SESSIONS}/fcsess_old_0").status_code == 200
+    first.playback.complete()
+    _write(tmp_path / "c.yaml", "fcsess_new", 300)
+    second = cache.get(path, _load(path))
+    assert second is not first
+    assert _ask(second, f"{SESSIONS}/fcsess_new_299").status_code == 200
+    assert _ask(second, f"{SESSIONS}/fcsess_old_1").status_code == 400  # a miss
+
+
+@pytest.mark.parametrize("how", ["replaced", "in_place"])
+def test_an_edit_while_it_loads_is_served_on_the_next_use(ctx, tmp_path, how):
+    path = _write(tmp_path / "c.yaml", "fcsess_old", 600)
+    cache = PlayerCache()
+    first = cache.get(path, _load(path))
+    if how == "replaced":
+        _write(tmp_path / "c.yaml", "fcsess_new", 600)
+    else:
+        new = _write(tmp_path / "n.yaml", "fcsess_new", 600)
+        with open(path, "r+b") as fh:
+            fh.write(open(new, "rb").read())
+            fh.truncate()
+    first.playback.complete()
+    # whichever way the race went, the first player served one version only...
+    error = first.playback.load_error
+    assert error is None or lazy.CHANGED in str(error)
+    last = _ask(first, f"{SESSIONS}/fcsess_old_599")
+    assert last.status_code == (200 if error is None else 400)
+    # ... and the next use loads the new one
+    second = cache.get(path, _load(path))
+    assert second is not first and second.playback.load_error is None
+    assert _ask(second, f"{SESSIONS}/fcsess_new_599").status_code == 200
+
+
+def test_a_late_error_answers_with_it_and_refuses_the_next_use(ctx, tmp_path):
+    path = _write(tmp_path / "c.yaml", "fcsess_a", 300, bad_at=250)
+    with pytest.raises(cio.CassetteError) as whole:
+        cio.load(path)
+    cache = PlayerCache()
+    player = cache.get(path, _load(path))
+    got = _ask(player, f"{SESSIONS}/fcsess_a_280")  # recorded after the error
+    assert got.status_code == 400 and str(whole.value) in got.text
+    assert got.headers["Fc-Cassette-Miss"] == "cassette_error"
+    assert _ask(player, f"{SESSIONS}/fcsess_a_0").status_code == 400  # after: refused too
+    assert cache.failed_loads() == [str(whole.value)]
+    with pytest.raises(cio.CassetteError) as again:
+        cache.get(path, _load(path))
+    assert str(again.value) == str(whole.value)
+    assert cache.failed_loads() == [str(whole.value)]  # kept for the shutdown report
