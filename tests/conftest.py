@@ -32,13 +32,10 @@ def recorder(tmp_path):
         record.done()
 
 
-@pytest.fixture
-def simulate(tmp_path):
-    """A real ``fc-cassette simulate --seed 7`` on a port it chose itself (``--port 0``):
-    yields ``(base_url, proc)``."""
+def _simulator(folder):
     from support import ANY_CUSTOMER, FC, Proc
 
-    proc = Proc(
+    return Proc(
         [
             FC,
             "simulate",
@@ -48,10 +45,26 @@ def simulate(tmp_path):
             "0",
             *ANY_CUSTOMER,
             "--set",
-            f"confdir={tmp_path / 'simconf'}",
+            f"confdir={folder / 'simconf'}",
         ],
         0,
-        tmp_path / "sim.log",
+        folder / "sim.log",
     )
+
+
+@pytest.fixture
+def simulate(tmp_path):
+    """A real ``fc-cassette simulate --seed 7`` on a port it chose itself (``--port 0``):
+    yields ``(base_url, proc)``."""
+    proc = _simulator(tmp_path)
+    yield f"http://127.0.0.1:{proc.port}", proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def module_simulate(tmp_path_factory):
+    """``simulate`` shared by a module's tests (for tests that only need a simulator to
+    record against, whatever it served before): yields ``(base_url, proc)``."""
+    proc = _simulator(tmp_path_factory.mktemp("sim"))
     yield f"http://127.0.0.1:{proc.port}", proc
     proc.stop()

@@ -4,9 +4,6 @@ shutdown summary."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -14,30 +11,9 @@ import pytest
 import fc_cassette
 from fc_cassette.playback.state import Playback
 from fc_cassette.settings.config import Settings
+from support import run_pytest
 
 FORM = "use http://HOST[:PORT] or https://HOST[:PORT]"
-
-
-def run_pytest(cwd, *args):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            *args,
-        ],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ},
-    )
 
 
 @pytest.fixture
