@@ -32,31 +32,13 @@ def recorder(tmp_path):
         record.done()
 
 
-def _simulator(folder):
-    from support import ANY_CUSTOMER, FC, Proc
-
-    return Proc(
-        [
-            FC,
-            "simulate",
-            "--seed",
-            "7",
-            "--port",
-            "0",
-            *ANY_CUSTOMER,
-            "--set",
-            f"confdir={folder / 'simconf'}",
-        ],
-        0,
-        folder / "sim.log",
-    )
-
-
 @pytest.fixture
 def simulate(tmp_path):
     """A real ``fc-cassette simulate --seed 7`` on a port it chose itself (``--port 0``):
     yields ``(base_url, proc)``."""
-    proc = _simulator(tmp_path)
+    from support import simulator
+
+    proc = simulator(tmp_path)
     yield f"http://127.0.0.1:{proc.port}", proc
     proc.stop()
 
@@ -65,6 +47,8 @@ def simulate(tmp_path):
 def module_simulate(tmp_path_factory):
     """``simulate`` shared by a module's tests (for tests that only need a simulator to
     record against, whatever it served before): yields ``(base_url, proc)``."""
-    proc = _simulator(tmp_path_factory.mktemp("sim"))
+    from support import simulator
+
+    proc = simulator(tmp_path_factory.mktemp("sim"))
     yield f"http://127.0.0.1:{proc.port}", proc
     proc.stop()

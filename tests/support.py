@@ -182,6 +182,13 @@ def _zygote():
     return _ZYGOTE[0]
 
 
+def simulator(folder: Path, seed: int = 7) -> Proc:
+    """A real ``fc-cassette simulate --seed SEED`` (made-up customers accepted) on a port
+    it chose itself, listening; its log and confdir in ``folder``."""
+    args = [FC, "simulate", "--seed", str(seed), "--port", "0", *ANY_CUSTOMER]
+    return Proc([*args, "--set", f"confdir={folder / 'simconf'}"], 0, folder / "sim.log")
+
+
 def run_fc(
     args: list[str], timeout: float = 60.0, cwd: Path | None = None
 ) -> subprocess.CompletedProcess:
@@ -232,23 +239,17 @@ def run_mitmdump(tmp_path: Path, *sets: str, timeout: float = 60) -> subprocess.
     )
 
 
+# pytest on a sample suite: quiet, no cache folder, the suite's own order
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+
+
 def run_pytest(
     cwd: Path, *args: str, env: dict | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess:
     """A real ``pytest -q`` process in ``cwd`` (a sample project), without the cache and
     random-order plugins, its whole summary lines kept (``COLUMNS=400``)."""
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            *args,
-        ],
+        [*PYTEST, *args],
         cwd=cwd,
         capture_output=True,
         text=True,

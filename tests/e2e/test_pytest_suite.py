@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 from fc_cassette.cassette import store as cio
-from support import run_pytest
+from support import PYTEST, run_pytest
 
 HELPERS = """
 KEY = "sk_test_" + "fakeSuiteKey0123456789ab"
@@ -179,17 +178,7 @@ def run_counted(cwd: Path, *args: str) -> tuple[subprocess.CompletedProcess, int
     """pytest in ``cwd``, and how many fc-cassette proxies it started (sampled)."""
     with open(cwd / "pytest.out", "w") as out:
         p = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "-p",
-                "no:randomly",
-                *args,
-            ],
+            [*PYTEST, *args],
             cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT,
