@@ -36,22 +36,19 @@ def recorder(tmp_path):
 def simulate(tmp_path):
     """A real ``fc-cassette simulate --seed 7`` on a port it chose itself (``--port 0``):
     yields ``(base_url, proc)``."""
-    from support import ANY_CUSTOMER, FC, Proc
+    from support import simulator
 
-    proc = Proc(
-        [
-            FC,
-            "simulate",
-            "--seed",
-            "7",
-            "--port",
-            "0",
-            *ANY_CUSTOMER,
-            "--set",
-            f"confdir={tmp_path / 'simconf'}",
-        ],
-        0,
-        tmp_path / "sim.log",
-    )
+    proc = simulator(tmp_path)
+    yield f"http://127.0.0.1:{proc.port}", proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def module_simulate(tmp_path_factory):
+    """``simulate`` shared by a module's tests (for tests that only need a simulator to
+    record against, whatever it served before): yields ``(base_url, proc)``."""
+    from support import simulator
+
+    proc = simulator(tmp_path_factory.mktemp("sim"))
     yield f"http://127.0.0.1:{proc.port}", proc
     proc.stop()

@@ -75,6 +75,10 @@ def _stop_leftovers() -> None:
 class Proc:
     """A background process whose combined output is kept in a file.
 
+    An ``fc-cassette`` command is forked from the process that has imported the package
+    (as ``run_fc`` runs them; ``FC_TEST_EXEC=1`` starts the installed script instead):
+    ``popen`` is then a ``cli_forks.Forked``, with Popen's pid, poll, wait and signals.
+
     ``port``: None = do not wait; 0 = the process was started with ``--port 0``: wait
     for its "listening at" log line and set ``self.port`` to the port it bound; else wait
     until that port accepts connections.
@@ -91,15 +95,21 @@ class Proc:
         self.args, self.port, self.log = args, port, log
         self._fh = open(log, "w")
         full_env = {**os.environ, **(env or {})}
-        self.popen = subprocess.Popen(
-            args,
-            stdout=self._fh,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=full_env,
-            cwd=cwd or ROOT,
-            start_new_session=True,
-        )
+        if args[0] == FC and os.environ.get("FC_TEST_EXEC") != "1":
+            # forked from the process that has imported the package (see run_fc)
+            self.popen = _zygote().spawn(
+                FC, [str(a) for a in args[1:]], cwd or ROOT, full_env, self._fh.fileno(), True
+            )
+        else:
+            self.popen = subprocess.Popen(
+                args,
+                stdout=self._fh,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=full_env,
+                cwd=cwd or ROOT,
+                start_new_session=True,
+            )
         _RUNNING.append(self)
         if port is not None:
             try:
@@ -158,10 +168,42 @@ def fc(
     return Proc(full, port, tmp_path / f"{name}.log", env=env)
 
 
+_ZYGOTE: list = []  # the fork server (cli_forks.Zygote), started on first use
+
+
+def _zygote():
+    import tempfile
+
+    from cli_forks import Zygote
+
+    if not _ZYGOTE:
+        _ZYGOTE.append(Zygote(Path(tempfile.mkdtemp(prefix="fc-zygote-"))))
+        atexit.register(_ZYGOTE[0].stop)
+    return _ZYGOTE[0]
+
+
+def simulator(folder: Path, seed: int = 7) -> Proc:
+    """A real ``fc-cassette simulate --seed SEED`` (made-up customers accepted) on a port
+    it chose itself, listening; its log and confdir in ``folder``."""
+    args = [FC, "simulate", "--seed", str(seed), "--port", "0", *ANY_CUSTOMER]
+    return Proc([*args, "--set", f"confdir={folder / 'simconf'}"], 0, folder / "sim.log")
+
+
 def run_fc(
     args: list[str], timeout: float = 60.0, cwd: Path | None = None
 ) -> subprocess.CompletedProcess:
-    """Run an offline fc-cassette command to completion."""
+    """Run an offline fc-cassette command to completion: its own process, stdout and
+    stderr captured as text, stdin /dev/null.
+
+    The process is forked from one that has imported the package already (cli_forks.py:
+    the same code, arguments, folder and exit code, without the ~0.8 s of imports);
+    ``FC_TEST_EXEC=1``, or an environment changed since that fork server started (but
+    for pytest's PYTEST_CURRENT_TEST), runs the installed ``fc-cassette`` script itself.
+    """
+    if os.environ.get("FC_TEST_EXEC") != "1":
+        zygote = _zygote()
+        if zygote.same_env(os.environ):
+            return zygote.run(FC, [str(a) for a in args], timeout, cwd or ROOT)
     return subprocess.run(
         [FC, *args],
         capture_output=True,
@@ -169,6 +211,51 @@ def run_fc(
         timeout=timeout,
         cwd=cwd or ROOT,
         stdin=subprocess.DEVNULL,
+    )
+
+
+def mitmdump_args(tmp_path: Path, *sets: str) -> list[str]:
+    """Raw ``mitmdump -s mitmdump_script.py`` on 127.0.0.1, port 0, its own confdir, with
+    ``--set`` for each of ``sets`` (``"fc_mode=simulate"``, ...)."""
+    args = [MITMDUMP, "-s", SCRIPT, "--listen-host", "127.0.0.1", "-p", "0"]
+    for spec in (f"confdir={tmp_path / 'conf'}", *sets):
+        args += ["--set", spec]
+    return args
+
+
+def raw_mitmdump(tmp_path: Path, *sets: str, name: str = "raw") -> Proc:
+    """Start raw mitmdump with the script (``mitmdump_args``) and wait until it listens."""
+    return Proc(mitmdump_args(tmp_path, *sets), 0, tmp_path / f"{name}.log")
+
+
+def run_mitmdump(tmp_path: Path, *sets: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run raw mitmdump with the script to completion (a start-up that must fail)."""
+    return subprocess.run(
+        mitmdump_args(tmp_path, *sets),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+# pytest on a sample suite: quiet, no cache folder, the suite's own order
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+
+
+def run_pytest(
+    cwd: Path, *args: str, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """A real ``pytest -q`` process in ``cwd`` (a sample project), without the cache and
+    random-order plugins, its whole summary lines kept (``COLUMNS=400``)."""
+    return subprocess.run(
+        [*PYTEST, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "COLUMNS": "400", **(env or {})},
     )
 
 

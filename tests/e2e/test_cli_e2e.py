@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 
 import pytest
 import requests
 
 from builders import mitm_options as mitm
-from support import MITMDUMP, ROOT, SCRIPT, Proc, run_fc, start
+from support import ROOT, raw_mitmdump, run_fc, run_mitmdump, start
 
 DEMO = ROOT / "cassettes" / "fc_sessions.yaml"  # a cassette that exists
 
@@ -111,25 +110,7 @@ def test_listens_on_loopback_and_stops_cleanly(tmp_path, sig):
 
 
 def test_raw_mitmdump_script_runs_the_same_addon(tmp_path):
-    proc = Proc(
-        [
-            MITMDUMP,
-            "-s",
-            SCRIPT,
-            "--listen-host",
-            "127.0.0.1",
-            "-p",
-            "0",
-            "--set",
-            "fc_mode=simulate",
-            "--set",
-            "fc_seed=4",
-            "--set",
-            f"confdir={tmp_path / 'conf'}",
-        ],
-        0,
-        tmp_path / "raw.log",
-    )
+    proc = raw_mitmdump(tmp_path, "fc_mode=simulate", "fc_seed=4")
     r = requests.get(
         f"http://127.0.0.1:{proc.port}/v1/financial_connections/sessions/fcsess_x",
         headers={"Authorization": f"Bearer {KEY}"},
@@ -142,29 +123,12 @@ def test_raw_mitmdump_script_runs_the_same_addon(tmp_path):
 def test_raw_mitmdump_refuses_bad_fc_options(tmp_path):
     for bad, words in (
         (
-            ["--set", "fc_mode=bogus"],
+            "fc_mode=bogus",
             "fc-cassette: --set fc_mode=bogus: must be one of simulate, record, replay, inspect",
         ),
-        (["--set", "fc_modee=simulate"], "unknown option(s): fc_modee"),
+        ("fc_modee=simulate", "unknown option(s): fc_modee"),
     ):
-        r = subprocess.run(
-            [
-                MITMDUMP,
-                "-s",
-                SCRIPT,
-                "--listen-host",
-                "127.0.0.1",
-                "-p",
-                "0",
-                "--set",
-                f"confdir={tmp_path / 'conf'}",
-                *bad,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
+        r = run_mitmdump(tmp_path, bad)
         assert r.returncode == 1, bad
         assert words in r.stdout + r.stderr
         assert "Traceback" not in r.stdout + r.stderr
@@ -184,29 +148,7 @@ def test_raw_mitmdump_bad_fc_value_is_an_error_not_a_plain_proxy(tmp_path, bad, 
     used to leave fc_mode unset, silently (a replay proxy forwarding upstream)."""
     cassette = tmp_path / "c.yaml"
     cassette.write_text("---\nfc_cassette: 1\n...\n")
-    r = subprocess.run(
-        [
-            MITMDUMP,
-            "-s",
-            SCRIPT,
-            "--listen-host",
-            "127.0.0.1",
-            "-p",
-            "0",
-            "--set",
-            f"confdir={tmp_path / 'conf'}",
-            "--set",
-            "fc_mode=replay",
-            "--set",
-            f"fc_cassette={cassette}",
-            "--set",
-            bad,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    r = run_mitmdump(tmp_path, "fc_mode=replay", f"fc_cassette={cassette}", bad)
     out = r.stdout + r.stderr
     assert r.returncode == 1, out
     line = next(ln for ln in out.splitlines() if f"fc-cassette: --set {bad}: " in ln)

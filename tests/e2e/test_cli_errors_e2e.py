@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from support import MITMDUMP, SCRIPT, encoded_forms, run_fc
+from support import FC, encoded_forms, raw_mitmdump, run_fc
 
 CASSETTE = "cassettes/fc_sessions.yaml"
 SECRET = "sk_test_" + "upstreamUserinfo0123456789"
@@ -95,7 +95,7 @@ def test_port_0_lets_the_os_pick(tmp_path):
 
     proc = Proc(
         [
-            str(MITMDUMP).replace("mitmdump", "fc-cassette"),
+            FC,
             "replay",
             CASSETTE,
             "--port",
@@ -182,45 +182,13 @@ def test_did_you_mean(argv, code, words):
 
 
 def test_raw_mitmdump_without_fc_mode_warns_once_that_it_is_inactive(tmp_path):
-    from support import Proc
-
-    proc = Proc(
-        [
-            MITMDUMP,
-            "-s",
-            SCRIPT,
-            "--listen-host",
-            "127.0.0.1",
-            "-p",
-            "0",
-            "--set",
-            f"confdir={tmp_path / 'conf'}",
-        ],
-        0,
-        tmp_path / "raw.log",
-    )
+    proc = raw_mitmdump(tmp_path)
     assert proc.stop() == 0
     lines = [ln for ln in proc.output().splitlines() if "inactive" in ln]
     assert len(lines) == 1, proc.output()
     assert "fc-cassette: inactive: fc_mode is not set" in lines[0]
     assert "--set fc_mode=simulate|record|replay|inspect" in lines[0]
-    proc = Proc(
-        [
-            MITMDUMP,
-            "-s",
-            SCRIPT,
-            "--listen-host",
-            "127.0.0.1",
-            "-p",
-            "0",
-            "--set",
-            f"confdir={tmp_path / 'conf'}",
-            "--set",
-            "fc_mode=simulate",
-        ],
-        0,
-        tmp_path / "sim.log",
-    )
+    proc = raw_mitmdump(tmp_path, "fc_mode=simulate", name="sim")
     assert proc.stop() == 0
     assert "inactive" not in proc.output()
 

@@ -251,19 +251,9 @@ def test_calls_another_host(fc_proxy):
 
 
 def _pytest(cwd: Path, *args: str, env: dict | None = None):
-    import os
-    import subprocess
-    import sys
+    from support import run_pytest
 
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-        stdin=subprocess.DEVNULL,
-    )
+    return run_pytest(cwd, *args, env=env)
 
 
 def test_the_conversation_through_the_pytest_plugin(upstream, tmp_path):

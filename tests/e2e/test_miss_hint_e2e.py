@@ -11,18 +11,15 @@ replays the grown flow under ``--strict``.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import stripe
 
 from fc_cassette.cassette import store as cio
-from support import fc, start
+from support import fc, run_pytest, start
 
 KEY = "sk_test_" + "FakeMissHintKey0001"
 CREATE = {
@@ -123,18 +120,6 @@ def test_flow(fc_proxy):
     if GROWN:
         assert fc.sessions.retrieve(sid).id == sid
 """
-
-
-def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        env=dict(os.environ),
-    )
 
 
 def test_the_printed_pytest_options_fix_the_miss(tmp_path: Path):

@@ -3,15 +3,16 @@ user allows). Real pytest runs on a sample suite, a real simulator and real sock
 
 from __future__ import annotations
 
-import os
 import re
+import shutil
 import socket
-import subprocess
-import sys
 import textwrap
 import threading
+from pathlib import Path
 
 import pytest
+
+from support import run_pytest
 
 SUITE = """
 import socket
@@ -72,7 +73,7 @@ def test_requests_resolves_first():  # urllib3: getaddrinfo, then connect()
 """
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def listener():
     """A real listening socket on 127.0.0.1: without the block, connecting succeeds."""
     server = socket.socket()
@@ -96,44 +97,29 @@ def listener():
     server.close()
 
 
-def run_pytest(cwd, *args):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            *args,
-        ],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "COLUMNS": "400"},
-    )  # whole summary lines
-
-
-@pytest.fixture
-def suite(tmp_path, listener, simulate):
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory, listener, module_simulate):
     """The suite, its cassette recorded (with the network blocked: the test process
-    talks only to the recording proxy, the proxy to the simulator)."""
-    (tmp_path / "port.txt").write_text(str(listener))
-    (tmp_path / "test_app.py").write_text(textwrap.dedent(SUITE))
+    talks only to the recording proxy, the proxy to the simulator); once a module."""
+    folder = tmp_path_factory.mktemp("recorded")
+    (folder / "port.txt").write_text(str(listener))
+    (folder / "test_app.py").write_text(textwrap.dedent(SUITE))
     rec = run_pytest(
-        tmp_path,
+        folder,
         "--fc-record-mode=once",
-        f"--fc-upstream={simulate[0]}",
+        f"--fc-upstream={module_simulate[0]}",
         "--fc-block-network",
         "test_app.py::test_through_the_proxy",
     )
     assert rec.returncode == 0, rec.stdout + rec.stderr
-    assert (tmp_path / "cassettes" / "test_app" / "test_through_the_proxy.yaml").is_file()
-    return tmp_path
+    assert (folder / "cassettes" / "test_app" / "test_through_the_proxy.yaml").is_file()
+    return folder
+
+
+@pytest.fixture
+def suite(tmp_path, recorded):
+    """A test's own copy of the recorded suite (a test may add a pytest.ini)."""
+    return Path(shutil.copytree(recorded, tmp_path / "suite"))
 
 
 def outcomes(result) -> dict[str, str]:

@@ -4,12 +4,7 @@ leaves no empty per-test folder behind. Real pytest runs, real proxies."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-from support import dead_url
+from support import dead_url, run_pytest
 
 TESTS = """
 import pytest
@@ -22,18 +17,6 @@ def test_link(fc_proxy):
         "account_holder": {"type": "customer", "customer": "cus_FakeFolder"},
         "permissions": ["balances"]})
 """
-
-
-def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        env=dict(os.environ),
-    )
 
 
 def test_a_folder_that_cannot_be_made_is_one_line(tmp_path):

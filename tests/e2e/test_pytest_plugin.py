@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import textwrap
 
 import pytest
 
 from fc_cassette.cassette import store as cio
-from support import dead_url, start
+from support import dead_url, run_pytest, start
 
 SUITE = """
 import pytest
@@ -131,28 +129,6 @@ def test_the_proxy_dies(fc_proxy):
 def test_later_tests_get_a_new_proxy(fc_proxy):
     assert fc_proxy.client(KEY).v1.financial_connections.sessions.create(params=CREATE).id
 """
-
-
-def run_pytest(cwd, *args, env=None):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            *args,
-        ],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
-    )
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 from fc_cassette.cassette import store as cio
+from support import PYTEST, run_pytest
 
 HELPERS = """
 KEY = "sk_test_" + "fakeSuiteKey0123456789ab"
@@ -156,16 +156,20 @@ def write_suite(root: Path) -> None:
 
 
 def children_proxies(ppid: int) -> set[int]:
+    """The fc-cassette proxies whose parent is ``ppid`` (a command line is read only for
+    a child: this runs every 20 ms while a sample suite runs)."""
     found = set()
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) != ppid:
+                continue
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
         except OSError:
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == ppid and PROXY_CMD.search(cmdline):
+        if PROXY_CMD.search(cmdline):
             found.add(int(pid))
     return found
 
@@ -174,17 +178,7 @@ def run_counted(cwd: Path, *args: str) -> tuple[subprocess.CompletedProcess, int
     """pytest in ``cwd``, and how many fc-cassette proxies it started (sampled)."""
     with open(cwd / "pytest.out", "w") as out:
         p = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "-p",
-                "no:randomly",
-                *args,
-            ],
+            [*PYTEST, *args],
             cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -251,14 +245,14 @@ def test_fc_config_changes_matching_for_the_suite(simulate, tmp_path):
     (suite / "test_url.py").write_text(textwrap.dedent(RETURN_URL))
     cfg = suite / "fc.yaml"
     cfg.write_text("matching:\n  ignore_params: [return_url]\n")
-    r, _ = run_counted(suite, "--fc-record-mode=once", f"--fc-upstream={upstream}")
+    r = run_pytest(suite, "--fc-record-mode=once", f"--fc-upstream={upstream}")
     assert r.returncode == 0, r.stdout
-    r, _ = run_counted(suite)  # the return_url differs on every run: a miss...
+    r = run_pytest(suite)  # the return_url differs on every run: a miss...
     assert r.returncode == 1 and "return_url" in r.stdout, r.stdout
-    r, _ = run_counted(suite, "--fc-config", str(cfg))  # ...unless matching ignores it
+    r = run_pytest(suite, "--fc-config", str(cfg))  # ...unless matching ignores it
     assert r.returncode == 0, r.stdout
     (suite / "pytest.ini").write_text("[pytest]\nfc_config = fc.yaml\n")
-    r, _ = run_counted(suite)  # the ini option, relative to the ini file
+    r = run_pytest(suite)  # the ini option, relative to the ini file
     assert r.returncode == 0, r.stdout
     (suite / "pytest.ini").unlink()
     (suite / "conftest.py").write_text(
@@ -270,9 +264,9 @@ def test_fc_config_changes_matching_for_the_suite(simulate, tmp_path):
             return {"matching": {"ignore_params": ["return_url"]}}
     """)
     )
-    r, _ = run_counted(suite)  # the overridable fixture, per folder
+    r = run_pytest(suite)  # the overridable fixture, per folder
     assert r.returncode == 0, r.stdout
-    r, _ = run_counted(suite, "--fc-config", str(suite / "nope.yaml"))
+    r = run_pytest(suite, "--fc-config", str(suite / "nope.yaml"))
     assert r.returncode != 0 and "fc-cassette: --fc-config" in r.stdout + r.stderr
 
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 from builders import write_cassette
 from fc_cassette.cassette import store as cio
-from support import run_fc
+from support import run_fc, run_pytest
 
 SUITE = """
 import pytest
@@ -30,27 +28,6 @@ def test_retrieves_once(fc_proxy):
 def test_not_run_here(fc_proxy):
     pass
 """
-
-
-def run_pytest(cwd, *args):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            *args,
-        ],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def test_report_unused_and_usage_out_then_prune(tmp_path):

@@ -4,9 +4,6 @@ shutdown summary."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -14,30 +11,9 @@ import pytest
 import fc_cassette
 from fc_cassette.playback.state import Playback
 from fc_cassette.settings.config import Settings
+from support import run_pytest
 
 FORM = "use http://HOST[:PORT] or https://HOST[:PORT]"
-
-
-def run_pytest(cwd, *args):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            *args,
-        ],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ},
-    )
 
 
 @pytest.fixture
@@ -101,33 +77,12 @@ def test_changed(fc_proxy):
 
 
 def recorded_cassette(tmp_path):
-    import re
-    import time
+    from support import simulator
 
-    from support import ANY_CUSTOMER, FC, Proc
-
-    sim = Proc(
-        [
-            FC,
-            "simulate",
-            "--seed",
-            "7",
-            "--port",
-            "0",
-            *ANY_CUSTOMER,
-            "--set",
-            f"confdir={tmp_path / 'simconf'}",
-        ],
-        None,
-        tmp_path / "sim.log",
-    )
+    sim = simulator(tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while not (m := re.search(r"listening at 127\.0\.0\.1:(\d+)", sim.output())):
-            assert sim.popen.poll() is None and time.monotonic() < deadline, sim.output()
-            time.sleep(0.05)
         with fc_cassette.proxy(
-            tmp_path / "c.yaml", "once", upstream=f"http://127.0.0.1:{m.group(1)}"
+            tmp_path / "c.yaml", "once", upstream=f"http://127.0.0.1:{sim.port}"
         ) as p:
             p.client("sk_test_" + "fakeMissKey0123456789").v1.financial_connections.sessions.create(
                 params={

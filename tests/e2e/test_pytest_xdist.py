@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+
+from support import run_pytest
 
 pytest.importorskip("xdist")
 
@@ -70,26 +71,7 @@ def run_marked(cwd: Path, *args: str) -> tuple[subprocess.CompletedProcess, str]
     """pytest in ``cwd`` with a run id in its environment (inherited by every process
     it starts), and that id."""
     run_id = uuid.uuid4().hex
-    env = {**os.environ, "FC_XDIST_TEST_RUN": run_id}
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            *args,
-        ],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
+    r = run_pytest(cwd, *args, env={"FC_XDIST_TEST_RUN": run_id}, timeout=600)
     return r, run_id
 
 

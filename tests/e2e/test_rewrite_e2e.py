@@ -5,14 +5,12 @@ is removed."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
 from fc_cassette.cassette import store as cio
-from support import start
+from support import run_pytest, start
 
 KEY = "sk_test_" + "fakeRewriteKey0123456789"
 
@@ -85,27 +83,6 @@ def ids(cassette) -> list[str]:
     """The recorded session ids: the simulator makes a new one per create, so a new id
     means recorded again, the same id replayed (or kept)."""
     return [i["response"]["body"]["json"]["id"] for i in cio.load(cassette).interactions]
-
-
-def run_pytest(cwd, *args):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            *args,
-        ],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def test_pytest_rewrite_by_option_and_by_marker(sim, tmp_path):

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from corpus import CORPUS, LOCATED, MALFORMED
-from support import FC
+from support import run_fc
 
 STRICT_CASES = [
     "binary_method.yaml",
@@ -35,7 +35,6 @@ COMMANDS = {
 
 def _run(command: str, path: Path, tmp_path: Path) -> subprocess.CompletedProcess:
     args = [
-        FC,
         command.split("-")[0],
         str(path),
         *COMMANDS[command],
@@ -46,9 +45,7 @@ def _run(command: str, path: Path, tmp_path: Path) -> subprocess.CompletedProces
     ]
     if command.startswith("record"):
         args += ["--upstream", "http://127.0.0.1:9"]  # never reached: refused before
-    return subprocess.run(
-        args, capture_output=True, text=True, timeout=60, cwd=tmp_path, stdin=subprocess.DEVNULL
-    )  # timeout: a hang guard
+    return run_fc(args, timeout=60, cwd=tmp_path)  # timeout: a hang guard
 
 
 RECORDED = [

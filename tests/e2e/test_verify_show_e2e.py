@@ -583,18 +583,15 @@ def test_alias_bomb_and_huge_scalar_finish_quickly(tmp_path):
 # --------------------------------------------------------- malformed corpus: replay
 def _replay(path: Path, tmp_path: Path) -> subprocess.CompletedProcess:
     # the timeout is a hang guard: a refused cassette must end the command by itself
-    return subprocess.run(
-        [FC, "replay", str(path), "--port", "0", "--set", f"confdir={tmp_path / 'conf'}"],
-        capture_output=True,
-        text=True,
+    return run_fc(
+        ["replay", str(path), "--port", "0", "--set", f"confdir={tmp_path / 'conf'}"],
         timeout=60,
         cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
     )
 
 
-# One file per kind of damage named in the issue (each replay start costs about a second
-# of CPU; verify and show, which share replay's loader, take the whole corpus).
+# One file per kind of damage named in the issue (verify and show, which share replay's
+# loader, take the whole corpus).
 REPLAYED = [
     "empty.yaml",
     "binary_gzip.yaml",

@@ -6,9 +6,6 @@ them. ``fc_cassette.proxy(..., webhooks_to=...)`` does the same outside pytest."
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -16,7 +13,7 @@ import stripe
 
 import fc_cassette
 from fc_cassette.cassette import store as cio
-from support import start
+from support import run_pytest, start
 from webhook_app import App
 
 SECRET = "whsec_FakePytestReplay"
@@ -50,28 +47,6 @@ def test_events_reach_the_app(fc_proxy):
     assert [d["type"] for d in got] == [ACC + "created", ACC + "refreshed_balance"], got
     assert all(d["delivered"] for d in got), got
 """
-
-
-def run_pytest(cwd, *args):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            *args,
-        ],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ},
-    )
 
 
 @pytest.fixture(scope="module")
