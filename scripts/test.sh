@@ -14,6 +14,7 @@ mypy --no-error-summary  # the package: [tool.mypy] in pyproject.toml
 python scripts/check_structure.py --quiet
 # The whole suite (no arguments, as .ci/run calls it) runs on two workers, each test file
 # on one worker (--dist loadfile: only tests/e2e/test_docs_snippets.py listens on fixed
-# ports, the ports its pages name). With arguments, pytest runs exactly what is asked.
-if [ $# -eq 0 ]; then set -- -n 2 --dist loadfile; fi
+# ports, the ports its pages name) and ends with the 20 slowest tests. With arguments,
+# pytest runs exactly what is asked.
+if [ $# -eq 0 ]; then set -- -n 2 --dist loadfile --durations=20; fi
 exec python -m pytest "$@"
