@@ -104,3 +104,47 @@ def test_a_broken_late_document_gets_the_whole_loads_error(tmp_path):
     out = stack.proc.output()
     assert code == 1, out
     assert f"fc-cassette: {error}" in out
+
+
+def test_a_late_error_fails_the_run_even_when_no_request_reached_it(tmp_path):
+    """The app asks for the first recording only and stops: whether or not the load had
+    reached the broken document by then, the end of the run finishes the load and fails
+    the run with the whole load's error (which would have refused it at start)."""
+    path = tmp_path / "broken.yaml"
+    docs = _write(path, bad_at=N - 2)
+    try:
+        cio.load(path)
+        raise AssertionError("the whole load should refuse it")
+    except cio.CassetteError as e:
+        error = str(e)
+    stack = start(["replay", str(path)], tmp_path, "replay")
+    try:
+        got = requests.get(_url(stack, docs[0]["request"]), timeout=60)
+        assert got.status_code == 200 or error in got.json()["error"]["message"]
+    finally:
+        code = stack.proc.stop()
+    out = stack.proc.output()
+    assert code == 1, out
+    assert out.count(f"fc-cassette: {error}") == 1, out
+
+
+def test_a_use_through_the_control_endpoint_is_refused_as_the_whole_load_refuses(tmp_path):
+    """The pytest plugin's and the Python API's way: `use` answers once the cassette is
+    parsed whole (in a worker thread), so a test's cassette with a late error is refused
+    before the test's first request, with the whole load's words."""
+    good, broken = tmp_path / "good.yaml", tmp_path / "broken.yaml"
+    _write(good)
+    _write(broken, bad_at=N - 2)
+    try:
+        cio.load(broken)
+        raise AssertionError("the whole load should refuse it")
+    except cio.CassetteError as e:
+        error = str(e)
+    stack = start(["replay", str(good), "--cassette-root", str(tmp_path)], tmp_path, "replay")
+    try:
+        r = requests.post(f"{stack.base}/__fc_cassette__/use", json={"cassette": str(broken)})
+        assert r.status_code >= 400 and error in r.text, r.text
+        r = requests.post(f"{stack.base}/__fc_cassette__/use", json={"cassette": str(good)})
+        assert r.status_code == 200, r.text
+    finally:
+        stack.proc.stop()

@@ -158,12 +158,17 @@ class Player:
         data.server.error = reason
 
 
-def load_player(path: str, settings: Settings, label: str, start: bool = True) -> Player:
+def load_player(
+    path: str, settings: Settings, label: str, start: bool = True, whole: bool = False
+) -> Player:
     """Load ``path`` into a Player (CassetteError if it cannot be replayed): the
     whole-file checks, the header and the first :data:`.lazy.SYNC_BYTES` (most
     cassettes whole) now, the rest in a background thread (:mod:`.cassette.lazy`),
     started now or (``start=False``) by :meth:`Playback.start_loading`: replay starts it
-    once the proxy listens, so mitmproxy's start-up does not share the GIL with it."""
+    once the proxy listens, so mitmproxy's start-up does not share the GIL with it.
+    ``whole``: the rest parsed here too, before it returns (the control endpoint's
+    ``use``, in a worker thread: a test's cassette is refused as the whole load refuses
+    it, before the test's first request)."""
     # what replay keeps of each interaction, made as it is parsed (see Compactor)
     compactor = Compactor(settings.matching)
     progress = cassette_io.open_progressive(path, compactor)
@@ -182,6 +187,10 @@ def load_player(path: str, settings: Settings, label: str, start: bool = True) -
         else f"{len(loaded.interactions)} interactions so far, the rest loading",
         loaded.path,
     )
-    if start:
+    if whole:
+        playback.complete()  # parsed here: no thread was started
+        if playback.load_error is not None:
+            raise playback.load_error
+    elif start:
         progress.start()
     return player

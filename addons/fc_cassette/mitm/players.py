@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fc_cassette.mitm.player import Player
+    from fc_cassette.playback.state import Playback
 
 COST_FACTOR = 4  # bytes in memory per byte of YAML, roughly: an upper bound (measured
 # since issue #16: about 1.5 for the bench's 10k cassette, 2.5 to 4 for small ones)
@@ -45,6 +46,8 @@ class PlayerCache:
         self.retired_refused = 0  # their refused upstream connections
         self.loads = 0  # cassettes parsed (a cache hit parses nothing)
         self.retired_used: dict[str, set[int]] = {}  # their served seqs (usage files)
+        # retired players whose progressive load had not finished (checked at the end)
+        self.retired_loads: list[Playback] = []
         self.load_errors: list[Exception] = []  # of retired players loaded progressively
         # players (or the error) loaded off the event loop for a coming get (preload)
         self.preloaded: dict[str, Player | Exception] = {}
@@ -111,6 +114,8 @@ class PlayerCache:
         pb = entry.player.playback
         if pb.load_error is not None:
             self.load_errors.append(pb.load_error)
+        elif pb.progress is not None and not pb.progress.finished:
+            self.retired_loads.append(pb)  # its error, if any, is still ahead of it
         self.retired[real] = self.retired.get(real, []) + pb.summary()
         self.retired_missed += pb.missed_total
         self.retired_refused += entry.player.upstream_refused
@@ -138,10 +143,21 @@ class PlayerCache:
             e.player.playback.missed_total for e in self.entries.values()
         )
 
+    def finish_loads(self) -> None:
+        """Wait until every progressive load under way (cached or retired) has finished:
+        at the end of a run, so that an error still ahead of a loader when the app stopped
+        is found, as the whole load would have found it at start."""
+        for pb in [*self.retired_loads, *(e.player.playback for e in self.entries.values())]:
+            pb.complete()
+
     def failed_loads(self) -> list[str]:
-        """The errors of progressive loads that failed (after their first answers)."""
+        """The errors of progressive loads that failed (after their first answers), once
+        every load has finished (:meth:`finish_loads`); each error once."""
+        self.finish_loads()
         live = [e.player.playback.load_error for e in self.entries.values()]
-        return [str(e) for e in self.load_errors + [e for e in live if e is not None]]
+        late = [pb.load_error for pb in self.retired_loads]
+        found = self.load_errors + [e for e in live + late if e is not None]
+        return list(dict.fromkeys(str(e) for e in found))
 
     def upstream_refused(self) -> int:
         return self.retired_refused + sum(e.player.upstream_refused for e in self.entries.values())

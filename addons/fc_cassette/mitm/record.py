@@ -418,6 +418,9 @@ class Record:
             playback = self.switch.playback
             strict = bool(getattr(ctx.options, "fc_strict", False))
             self.tally.report(playback.served if playback else 0, strict)
+            for error in self.switch.cache.failed_loads():  # as replay: found late
+                log.error("fc-cassette: %s", error)
+                self.tally.exit_code = 1
             self.stopping = self.writer is not None
         # rewrite, nothing recorded: the old one goes (a run that never started keeps it)
         self.switch.close(finished=finished)

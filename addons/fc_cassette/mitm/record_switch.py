@@ -218,7 +218,9 @@ class Switch:
                 return None
         except ValueError:
             return None
-        return self.cache.preload(real, lambda: load_player(cassette, settings, "record"))
+        return self.cache.preload(
+            real, lambda: load_player(cassette, settings, "record", whole=True)
+        )
 
     def rewind(self) -> bool:
         if self.playback is None:

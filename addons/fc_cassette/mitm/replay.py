@@ -108,7 +108,8 @@ class Replay:
         """A job parsing ``cassette`` off the event loop before ``use`` (None: cached)."""
         settings = self.settings
         return self.cache.preload(
-            os.path.realpath(cassette), lambda: load_player(cassette, settings, "replay")
+            os.path.realpath(cassette),
+            lambda: load_player(cassette, settings, "replay", whole=True),
         )
 
     def use(self, cassette: str, record_mode: modes.RecordMode | None) -> None:
@@ -168,6 +169,7 @@ class Replay:
     def done(self) -> None:
         if not self.on or self.player is None:
             return
+        self.cache.finish_loads()  # the summary and the verdict of whole cassettes
         for line in self.cache.summary():
             log.info("fc-cassette %s", line)
         attempts = self.upstream_attempts + self.cache.upstream_refused()

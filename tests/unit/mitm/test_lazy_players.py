@@ -110,3 +110,26 @@ def test_a_late_error_answers_with_it_and_refuses_the_next_use(ctx, tmp_path):
         cache.get(path, _load(path))
     assert str(again.value) == str(whole.value)
     assert cache.failed_loads() == [str(whole.value)]  # kept for the shutdown report
+
+
+def _unstarted(path: str):  # the rest parsed only when something waits for it
+    return lambda: load_player(path, Settings(), "replay", start=False)
+
+
+@pytest.mark.parametrize("retired", [False, True])
+def test_an_error_still_ahead_of_the_load_when_the_run_ends_is_reported(ctx, tmp_path, retired):
+    """The app asked only for early recordings and stopped before the load reached the
+    broken document: the end of the run finishes the load, and reports the error the
+    whole load would have refused the cassette with at start (once), also for a player
+    that left the cache meanwhile."""
+    path = _write(tmp_path / "c.yaml", "fcsess_a", 2 * lazy.BATCH + 100, bad_at=2 * lazy.BATCH)
+    with pytest.raises(cio.CassetteError) as whole:
+        cio.load(path)
+    cache = PlayerCache()
+    player = cache.get(path, _unstarted(path))
+    assert _ask(player, f"{SESSIONS}/fcsess_a_0").status_code == 200
+    assert player.playback.load_error is None and not player.playback.progress.finished
+    if retired:
+        cache.clear()
+    assert cache.failed_loads() == [str(whole.value)]
+    assert cache.failed_loads() == [str(whole.value)]  # asked again: still once
