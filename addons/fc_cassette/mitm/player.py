@@ -179,6 +179,10 @@ def load_player(
     playback = Playback(loaded, settings, Redactor(settings.redaction), compactor.done, progress)
     player = Player(playback, settings, label)
     player.webhooks = loaded.webhooks  # webhook documents, in recorded order
+    if whole:
+        playback.complete()  # parsed here: no thread was started
+        if playback.load_error is not None:
+            raise playback.load_error
     log.info(
         "fc-cassette %s: %s from %s (offline: nothing is forwarded)",
         label,
@@ -187,10 +191,6 @@ def load_player(
         else f"{len(loaded.interactions)} interactions so far, the rest loading",
         loaded.path,
     )
-    if whole:
-        playback.complete()  # parsed here: no thread was started
-        if playback.load_error is not None:
-            raise playback.load_error
-    elif start:
+    if start and not whole:
         progress.start()
     return player
