@@ -33,7 +33,7 @@ def _start_stop(tmp: Path, cassette: Path, runs: int) -> dict[str, float]:
     stops: dict[int, list[float]] = {signal.SIGINT: [], signal.SIGKILL: []}
     for _ in range(runs):
         for sig in (signal.SIGINT, signal.SIGKILL):
-            pool = Pool("https://api.stripe.com", tmp)
+            pool = Pool("https://api.stripe.com", tmp, root=tmp)
             t = time.perf_counter()
             proxy = pool.get("replay", None, cassette, "none")
             starts.append(time.perf_counter() - t)
@@ -53,7 +53,7 @@ def main(rounds: int) -> dict:
     a = Path(write_cassette(tmp / "a.yaml", "fcsess_fakeA", n=2))
     b = Path(write_cassette(tmp / "b.yaml", "fcsess_fakeB", n=2))
     res = _start_stop(tmp, a, 4)
-    pool = Pool("https://api.stripe.com", tmp)
+    pool = Pool("https://api.stripe.com", tmp, root=tmp)
     proxy = pool.get("replay", None, a, "none")
     conn = http.client.HTTPConnection("127.0.0.1", proxy.port)
     ops: dict[str, list[float]] = {"use": [], "request": [], "status": [], "stat": []}
