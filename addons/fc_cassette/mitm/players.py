@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 COST_FACTOR = 4  # bytes in memory per byte of YAML, roughly: an upper bound (measured
 # since issue #16: about 1.5 for the bench's 10k cassette, 2.5 to 4 for small ones)
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+# A cassette up to this size is parsed at once by :meth:`PlayerCache.preload` (on the
+# event loop): a test's few interactions parse in about a millisecond, less than the
+# hop to a worker thread and back (issue #25); a bigger one is parsed in a worker.
+INLINE_BYTES = 64 * 1024
 
 
 @dataclass
@@ -51,10 +55,20 @@ class PlayerCache:
         self.load_errors: list[Exception] = []  # of retired players loaded progressively
         # players (or the error) loaded off the event loop for a coming get (preload)
         self.preloaded: dict[str, Player | Exception] = {}
+        self._size = 0  # the summed cost of the entries
 
     @property
     def size(self) -> int:
-        return sum(e.cost for e in self.entries.values())
+        return self._size
+
+    def _put(self, real: str, entry: Entry) -> None:
+        self.entries[real] = entry
+        self._size += entry.cost
+
+    def _pop(self, real: str) -> Entry:
+        entry = self.entries.pop(real)
+        self._size -= entry.cost
+        return entry
 
     def get(self, real: str, load: Callable[[], Player]) -> Player:
         """The player for the cassette at real path ``real``: cached, or ``load()``-ed
@@ -66,28 +80,30 @@ class PlayerCache:
             if error is None:
                 self.entries.move_to_end(real)
                 return entry.player
-            self._retire(real, self.entries.pop(real))  # its load failed late: refused
+            self._retire(real, self._pop(real))  # its load failed late: refused
             raise error
         if entry is not None:  # changed on disk: its counts so far go to the report
-            self._retire(real, self.entries.pop(real))
+            self._retire(real, self._pop(real))
         pre = self.preloaded.pop(real, None)
         if isinstance(pre, Exception):
             raise pre
         player = pre if pre is not None else load()
         self.loads += 1
-        self.entries[real] = Entry(stamp, player, max(1, stamp[3]) * COST_FACTOR)
+        self._put(real, Entry(stamp, player, max(1, stamp[3]) * COST_FACTOR))
         self._evict(keep=real)
         return player
 
     def preload(self, real: str, load: Callable[[], Player]) -> Callable[[], None] | None:
         """A job that runs ``load()`` (in a worker thread: a large cassette takes
         seconds) and keeps its player, or its error, for the next :meth:`get` of
-        ``real``; None when ``real`` is cached and unchanged, or is not a file."""
+        ``real``; None when ``real`` is cached and unchanged, or is not a file, or when
+        it is small enough (:data:`INLINE_BYTES`) that it was just parsed, here."""
         try:
             if not os.path.isfile(real):
                 return None
             entry = self.entries.get(real)
-            if entry is not None and entry.stamp == stamp_of(real):
+            stamp = stamp_of(real)
+            if entry is not None and entry.stamp == stamp:
                 return None
         except (OSError, ValueError):
             return None
@@ -98,17 +114,19 @@ class PlayerCache:
             except Exception as e:  # raised by the get that takes it
                 self.preloaded[real] = e
 
+        if stamp[3] <= INLINE_BYTES:
+            job()
+            return None
         return job
 
     def _evict(self, keep: str) -> None:
-        total = self.size
+        if self._size <= self.max_bytes:
+            return
         for real in list(self.entries):
-            if total <= self.max_bytes:
+            if self._size <= self.max_bytes:
                 return
             if real != keep:
-                entry = self.entries.pop(real)
-                total -= entry.cost
-                self._retire(real, entry)
+                self._retire(real, self._pop(real))
 
     def _retire(self, real: str, entry: Entry) -> None:
         pb = entry.player.playback
@@ -132,6 +150,7 @@ class PlayerCache:
         for real, entry in self.entries.items():
             self._retire(real, entry)
         self.entries.clear()
+        self._size = 0
 
     def summary(self) -> list[str]:
         """Every cassette's summary lines: those that left the cache, then the others."""

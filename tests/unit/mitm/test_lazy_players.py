@@ -133,3 +133,51 @@ def test_an_error_still_ahead_of_the_load_when_the_run_ends_is_reported(ctx, tmp
         cache.clear()
     assert cache.failed_loads() == [str(whole.value)]
     assert cache.failed_loads() == [str(whole.value)]  # asked again: still once
+
+
+def test_a_small_cassette_is_parsed_by_preload_itself_a_big_one_by_the_job(ctx, tmp_path):
+    """A ``use`` of a small cassette is parsed at once (no hop to a worker thread): the
+    next get takes that player, or that error, and parses nothing again; a cassette
+    over INLINE_BYTES comes back as a job, parsed only when the job runs."""
+    from fc_cassette.mitm import players
+
+    cache = PlayerCache()
+    small = _write(tmp_path / "small.yaml", "fcsess_fakeS", 2)
+    assert os.path.getsize(small) <= players.INLINE_BYTES
+    assert cache.preload(small, _load(small)) is None
+    player = cache.get(small, lambda: pytest.fail("parsed again"))
+    assert _ask(player, f"{SESSIONS}/fcsess_fakeS_1").status_code == 200
+    assert cache.preload(small, _load(small)) is None  # cached: nothing to do
+
+    bad = _write(tmp_path / "bad.yaml", "fcsess_fakeX", 3, bad_at=2)
+    assert cache.preload(bad, lambda: load_player(bad, Settings(), "replay", whole=True)) is None
+    with pytest.raises(cio.CassetteError, match="bad.yaml"):
+        cache.get(bad, lambda: pytest.fail("parsed again"))
+
+    big = _write(tmp_path / "big.yaml", "fcsess_fakeB", 400)
+    assert os.path.getsize(big) > players.INLINE_BYTES
+    job = cache.preload(big, _load(big))
+    assert job is not None and big not in cache.preloaded
+    job()
+    assert cache.get(big, lambda: pytest.fail("parsed again")) is not None
+
+
+def test_the_cache_size_is_the_sum_of_its_entries_through_every_change(ctx, tmp_path):
+    """The running total the eviction reads stays the sum of the entries' costs through
+    loads, reloads of a changed file, evictions and clear."""
+    paths = [_write(tmp_path / f"c{i}.yaml", f"fcsess_fake{i}", 2 + i) for i in range(5)]
+    cache = PlayerCache(max_bytes=os.path.getsize(paths[4]) * 4 * 3)
+
+    def check() -> None:
+        assert cache.size == sum(e.cost for e in cache.entries.values())
+        assert cache.size <= cache.max_bytes or len(cache.entries) == 1
+
+    for p in paths + paths[:2]:
+        cache.get(p, _load(p))
+        check()
+    _write(tmp_path / "c1.yaml", "fcsess_fake1", 30)  # changed on disk: reloaded
+    cache.get(paths[1], _load(paths[1]))
+    check()
+    assert len(cache.entries) < 5  # the bound evicted some
+    cache.clear()
+    assert cache.size == 0 and not cache.entries
