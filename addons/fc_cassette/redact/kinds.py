@@ -75,6 +75,28 @@ def prefix_alternation() -> str:
     return "|".join(re.escape(p) for p in sorted(PREFIXES, key=len, reverse=True))
 
 
+def field_alternation() -> str:
+    """A regex alternation of the secret field names (longest first)."""
+    return "|".join(sorted(SECRET_FIELDS, key=len, reverse=True))
+
+
+# --------------------------------------------------------------------------- placeholders
+
+#: What a secret is replaced with, after its kind's prefix and before its number
+#: (``sk_test_REDACTED_1``); a configured path or pattern is replaced by the word alone.
+REDACTED = "REDACTED"
+# Tokens that are not credentials: our placeholders, publishable keys, and doc
+# placeholders like YOUR_SECRET_KEY (Stripe's own 401 message quotes one).
+_PLACEHOLDER_TOKEN = re.compile(
+    rf"(?:{prefix_alternation()}|{OBJECT_SECRET})?{REDACTED}(?:_[0-9]+)?"
+    r"|pk_(?:test|live)_[A-Za-z0-9]+|[A-Z]+(?:_[A-Z]+)+"
+)
+
+
+def _is_placeholder_token(tok: str) -> bool:
+    return _PLACEHOLDER_TOKEN.fullmatch(tok.rstrip(".")) is not None
+
+
 # --------------------------------------------------------------------------- live keys
 
 _LIVE = re.compile(f"(?:{'|'.join(re.escape(p) for p in LIVE_PREFIXES)})[A-Za-z0-9]")
