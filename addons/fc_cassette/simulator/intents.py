@@ -18,17 +18,11 @@ from collections.abc import Callable
 from typing import Any
 
 from fc_cassette.simulator import data
-from fc_cassette.simulator.errors import (
-    StripeError,
-    check_params,
-    clip,
-    invalid,
-    missing,
-    no_such,
-)
+from fc_cassette.simulator.errors import StripeError, clip, invalid, missing, no_such
 from fc_cassette.simulator.expansion import PI_EXPANDABLE, check_expand, listed
 from fc_cassette.simulator.host import Host
 from fc_cassette.simulator.mandates import ENDS_MANDATE, MANDATE_KIND
+from fc_cassette.simulator.params import check_params
 from fc_cassette.stripe_api.models.common import TopLevel
 from fc_cassette.stripe_api.models.intents import (
     PAYMENT_INTENTS_URL,

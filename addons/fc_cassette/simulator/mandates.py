@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fc_cassette.simulator.errors import check_params, invalid, missing, no_such
+from fc_cassette.simulator.errors import invalid, missing, no_such
 from fc_cassette.simulator.expansion import MANDATE_EXPANDABLE, check_expand
 from fc_cassette.simulator.host import Host
+from fc_cassette.simulator.params import check_params
 from fc_cassette.stripe_api.models.mandate import MandateRetrieveParams
 
 MANDATE_KIND = "mandate"
