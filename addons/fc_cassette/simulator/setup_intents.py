@@ -15,7 +15,7 @@ from typing import Any
 from fc_cassette.simulator.errors import invalid, no_such
 from fc_cassette.simulator.expansion import SI_EXPANDABLE, check_expand
 from fc_cassette.simulator.host import Host
-from fc_cassette.simulator.intents import (
+from fc_cassette.simulator.intent_steps import (
     CONFIRMABLE,
     cancel_intent,
     method_options,
