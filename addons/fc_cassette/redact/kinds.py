@@ -1,4 +1,5 @@
-"""The one table of Stripe secret kinds, and the live-key check derived from it.
+"""The one table of Stripe secret kinds, the live-key check derived from it, and what a
+placeholder (a secret redacted) looks like.
 
 Every place that recognises a credential (the redactor, the fail-closed scanner, the
 record mode's live-key guard, ``mask``) derives its patterns from :data:`KINDS`,
