@@ -1,27 +1,21 @@
-"""The cassette format's fixed parts: its constants, its errors, its in-memory form, the
-header and how one document is written (the format itself: :mod:`.store`)."""
+"""The cassette format's fixed parts: its constants, the writer's errors, its in-memory
+form, the header and how one document is written (the format itself: :mod:`.store`; a
+cassette that cannot be used: :mod:`.errors`, which redacts what it quotes)."""
 
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fc_cassette._version import __version__
 from fc_cassette.cassette import yamlio
-from fc_cassette.redact.redactor import Redactor
 
 FORMAT_VERSION = 1
 DOC_START = "---\n"
 DOC_END = "...\n"
 MAX_CASSETTE_BYTES = 512 << 20
-MAX_MESSAGE = 300
-
-
-def redact_text(text: str) -> str:
-    return Redactor().redact_text(text)
 
 
 class CassetteFull(Exception):
@@ -35,25 +29,6 @@ class Unloadable(ValueError):
 class CassetteGone(Exception):
     """The cassette file was deleted or replaced while recording: nothing more is
     written into it (an append would land in an unlinked or foreign file)."""
-
-
-class CassetteError(Exception):
-    """A cassette that cannot be used. ``str()`` is one line: ``file:line:col: problem``."""
-
-    def __init__(
-        self,
-        path: str | os.PathLike,
-        message: str,
-        line: int | None = None,
-        column: int | None = None,
-    ):
-        # the message may quote cassette content: never a secret, never a huge line
-        message = " ".join(redact_text(message).split())
-        if len(message) > MAX_MESSAGE:
-            message = message[:MAX_MESSAGE] + "..."
-        self.path, self.message, self.line, self.column = str(path), message, line, column
-        where = self.path + (f":{line}" if line else "") + (f":{column}" if line and column else "")
-        super().__init__(f"{where}: {message}")
 
 
 @dataclass

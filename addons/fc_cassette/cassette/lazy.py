@@ -11,7 +11,9 @@ handed to :attr:`Progressive.sink` (replay's match index) under :attr:`Progressi
 A cassette of at most :data:`SYNC_BYTES` bytes is therefore loaded whole before
 anything is answered, as before; so is a file with CRLF line ends or a torn tail
 (the whole load's way). A YAML or entry error found later ends the load with the
-:class:`.format.CassetteError` the whole load raises (:attr:`Progressive.error`).
+:class:`.errors.CassetteError` the whole load raises (:attr:`Progressive.error`): the
+store hands that class to :class:`Progressive`, which raises and catches it without
+carrying the redactor its messages go through.
 
 The file is read through its open descriptor; a read after which the file's size,
 modification time or inode differ from the scan's ends the load with an error (the
@@ -25,10 +27,13 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from fc_cassette.cassette import stream as cassette_stream
-from fc_cassette.cassette.format import Cassette, CassetteError
+from fc_cassette.cassette.format import Cassette
+
+if TYPE_CHECKING:
+    from fc_cassette.cassette.errors import CassetteError
 
 SYNC_BYTES = 256 << 10  # parsed before store.open_progressive returns (the whole of most cassettes)
 BATCH = 256  # interactions handed to the sink at a time
@@ -57,7 +62,7 @@ class Watched(cassette_stream.Bounded):
         data = super().read(n)
         if _stamp(self._fh) != self._stamp:
             self.changed = True
-            raise OSError(CHANGED)  # (turned into a CassetteError by Progressive)
+            raise OSError(CHANGED)  # (turned into the load's error by Progressive)
         return data
 
 
@@ -68,10 +73,21 @@ class Progressive:
     """A cassette's interactions, parsed in order, in batches (:meth:`pump`), by a
     background thread once :meth:`start`-ed. ``cassette.interactions`` and
     ``cassette.webhooks`` grow as it goes; :attr:`finished` once all are parsed or
-    :attr:`error` is set."""
+    :attr:`error` is set. ``error`` is the load's exception class (the store's
+    :class:`~.errors.CassetteError`): the checks ``rest`` runs raise it, and a read or
+    parse failure of the load's own becomes one."""
 
-    def __init__(self, path: Path, cassette: Cassette, rest: Any = (), fh: BinaryIO | None = None):
+    def __init__(
+        self,
+        path: Path,
+        cassette: Cassette,
+        rest: Any = (),
+        fh: BinaryIO | None = None,
+        *,
+        error: type[CassetteError],
+    ):
         self.path = path
+        self._error_type = error
         self.cassette = cassette
         self._rest = iter(rest)
         self._fh = fh
@@ -91,10 +107,11 @@ class Progressive:
         try:
             batch.extend(itertools.islice(self._rest, n))
             more = len(batch) == n
-        except CassetteError as e:
+        except self._error_type as e:
             error = e
         except OSError as e:  # the file changed, or could not be read
-            error = CassetteError(self.path, str(e) if str(e) == CHANGED else f"cannot read: {e}")
+            msg = str(e) if str(e) == CHANGED else f"cannot read: {e}"
+            error = self._error_type(self.path, msg)
         with self.cond:
             self.cassette.interactions.extend(batch)
             self.sink(batch)
@@ -126,7 +143,7 @@ class Progressive:
                 with self.cond:
                     self.cond.notify_all()
         except Exception as e:  # a bug of ours: the load ends, requests get the error
-            self._end(CassetteError(self.path, f"cannot be loaded: {type(e).__name__}: {e}"))
+            self._end(self._error_type(self.path, f"cannot be loaded: {type(e).__name__}: {e}"))
 
     def wait_until(self, ready: Callable[[], bool]) -> None:
         """Until ``ready()`` (asked under :attr:`cond`) or the load has finished; without

@@ -23,7 +23,7 @@ import os
 import stat
 from pathlib import Path
 
-from fc_cassette.cassette.format import CassetteError
+from fc_cassette.cassette.errors import CassetteError
 
 
 class CassetteBusy(CassetteError):

@@ -29,13 +29,20 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from fc_cassette._version import __version__ as __version__
-from fc_cassette.cassette import entries, format as cformat, lazy, stream as cassette_stream, yamlio
+from fc_cassette.cassette import (
+    entries,
+    errors,
+    format as cformat,
+    lazy,
+    stream as cassette_stream,
+    yamlio,
+)
+from fc_cassette.cassette.errors import CassetteError as CassetteError
 from fc_cassette.cassette.format import (
     DOC_END as DOC_END,
     DOC_START as DOC_START,
     FORMAT_VERSION as FORMAT_VERSION,
     Cassette as Cassette,
-    CassetteError as CassetteError,
     CassetteFull as CassetteFull,
     CassetteGone as CassetteGone,
     Unloadable as Unloadable,
@@ -162,7 +169,7 @@ def _header(docs: list[Any], path: Path) -> dict[str, Any]:
     version = docs[0].get("fc_cassette")
     if type(version) is not int or version != FORMAT_VERSION:  # True == 1 in Python
         shown = (
-            repr(version) if type(version) is int else repr(cformat.redact_text(str(version))[:40])
+            repr(version) if type(version) is int else repr(errors.redact_text(str(version))[:40])
         )
         raise CassetteError(
             path,
@@ -303,8 +310,8 @@ def open_progressive(
         raise
     if isinstance(got, Cassette):  # the whole load's way (CRLF, a torn tail)
         fh.close()
-        return lazy.Progressive(p, got)
-    prog = lazy.Progressive(p, got.cassette, got.rest, fh)
+        return lazy.Progressive(p, got, error=CassetteError)
+    prog = lazy.Progressive(p, got.cassette, got.rest, fh, error=CassetteError)
     source = got.source
     assert isinstance(source, lazy.Watched)
     limit = lazy.SYNC_BYTES if sync_bytes is None else sync_bytes

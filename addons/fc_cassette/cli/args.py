@@ -16,8 +16,8 @@ from typing import NoReturn
 
 from fc_cassette.cli.lines import clean
 from fc_cassette.settings import modes
-from fc_cassette.settings.config import DEFAULT_UPSTREAM
 from fc_cassette.settings.modes import RECORD_MODES
+from fc_cassette.settings.upstream import DEFAULT_UPSTREAM
 
 _EXAMPLES = {
     "simulate": "fc-cassette simulate --port 12111 --seed 7\n"

@@ -16,7 +16,7 @@ from typing import Any
 
 from fc_cassette.cli.args import one_line
 from fc_cassette.mitm import mitm_compat
-from fc_cassette.settings.config import UpstreamError, parse_upstream
+from fc_cassette.settings.upstream import UpstreamError, parse_upstream
 
 MAX_HELP = 240  # characters of an option's help quoted in a message
 

@@ -20,7 +20,7 @@ from fc_cassette.harness import report as wording
 from fc_cassette.harness.pool import ControlError, FcProxy, ProxyError
 from fc_cassette.harness.session import Session, SessionError, tail
 from fc_cassette.settings import modes as vocab
-from fc_cassette.settings.config import DEFAULT_UPSTREAM, parse_upstream
+from fc_cassette.settings.upstream import DEFAULT_UPSTREAM, parse_upstream
 
 RECORD_MODES = vocab.REPLAY_FIRST  # none: the default
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fc_cassette.settings import modes as vocab
-from fc_cassette.settings.config import DEFAULT_UPSTREAM
+from fc_cassette.settings.upstream import DEFAULT_UPSTREAM
 
 RECORD_MODES = vocab.REPLAY_FIRST  # none: the default
 

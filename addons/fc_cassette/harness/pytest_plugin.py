@@ -38,7 +38,7 @@ from fc_cassette.harness.folders import FolderError, make_parent, remove_empty
 from fc_cassette.harness.pool import LIVE_PORTS, ControlError, FcProxy, ProxyError
 from fc_cassette.harness.session import Session, SessionError, tail
 from fc_cassette.settings import modes as vocab
-from fc_cassette.settings.config import DEFAULT_UPSTREAM, UpstreamError, parse_upstream
+from fc_cassette.settings.upstream import DEFAULT_UPSTREAM, UpstreamError, parse_upstream
 
 __all__ = ["FcProxy", "default_cassette", "cassette_of"]
 

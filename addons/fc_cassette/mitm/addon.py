@@ -9,14 +9,25 @@ loads every mode addon; each acts only when ``fc_mode`` names it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 
-def mode_addons() -> dict[str, type]:
+
+def mode_addons() -> dict[str, Callable[[], Any]]:
+    """Each mode's addon factory. The recorder is handed its switch (the active cassette
+    and moving it) here, by its owner, rather than importing the player's chain."""
     from fc_cassette.mitm.inspector import Inspect
     from fc_cassette.mitm.record import Record
+    from fc_cassette.mitm.record_switch import Switch
     from fc_cassette.mitm.replay import Replay
     from fc_cassette.mitm.simulate import Simulate
 
-    return {"simulate": Simulate, "record": Record, "replay": Replay, "inspect": Inspect}
+    return {
+        "simulate": Simulate,
+        "record": lambda: Record(Switch()),
+        "replay": Replay,
+        "inspect": Inspect,
+    }
 
 
 def all_addons(mode: str | None = None) -> list:
@@ -32,4 +43,4 @@ def all_addons(mode: str | None = None) -> list:
     modes = mode_addons()
     if mode in modes:  # the tracker after the mode addon: it sees what that one refused
         return [core, modes[mode](), *([Passthrough()] if mode in TRACKED else [])]
-    return [core, *(cls() for cls in modes.values()), Passthrough(), DeferredOptionsCheck()]
+    return [core, *(make() for make in modes.values()), Passthrough(), DeferredOptionsCheck()]

@@ -18,8 +18,10 @@ gets :func:`not_recorded_response` instead, the run lists it in ``not_recorded``
 and ``record`` exits 1 at shutdown. See docs/recording.md.
 
 The addon owns two objects and passes them what they need: its :class:`Switch`
-(:mod:`.record_switch`: the active cassette and moving it) and its :class:`Tally`
-(:mod:`.record_tally`: the run's counters, the exchanges not recorded, the exit code).
+(:mod:`.record_switch`: the active cassette and moving it; handed to it by its owner,
+:func:`.addon.mode_addons`, so this module does not import the player's chain) and its
+:class:`Tally` (:mod:`.record_tally`: the run's counters, the exchanges not recorded,
+the exit code).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import errno
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
@@ -37,7 +39,7 @@ from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.exchange import interaction
 from fc_cassette.mitm import control, core
-from fc_cassette.mitm.record_plan import Active, named_unknown
+from fc_cassette.mitm.record_plan import Active, Refused, named_unknown
 from fc_cassette.mitm.record_steps import (
     NOT_RECORDED_CODE as NOT_RECORDED_CODE,
     NOT_RECORDED_STATUS as NOT_RECORDED_STATUS,
@@ -54,7 +56,6 @@ from fc_cassette.mitm.record_steps import (
     not_recorded_response as not_recorded_response,
     webhook_doc,
 )
-from fc_cassette.mitm.record_switch import Refused, Switch
 from fc_cassette.mitm.record_tally import Tally
 from fc_cassette.mitm.scope import in_scope
 from fc_cassette.mitm.webhooks_ingress import WebhookIngress, is_ingress
@@ -63,6 +64,9 @@ from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings import modes as vocab
 from fc_cassette.settings.config import Settings
 from fc_cassette.settings.modes import RecordMode
+
+if TYPE_CHECKING:
+    from fc_cassette.mitm.record_switch import Switch
 
 log = logging.getLogger("fc_cassette")
 ANSWERED = "fc_cassette_answered_locally"  # replayed, missed or refused: not recorded
@@ -75,10 +79,10 @@ class Record:
 
     record_modes = vocab.RECORD_MODES  # what the control endpoint's ``use`` accepts
 
-    def __init__(self) -> None:
-        self.switch = Switch()  # the active cassette, and moving it
+    def __init__(self, switch: Switch) -> None:
+        self.switch = switch  # the active cassette, and moving it (a new Switch)
         self.settings = Settings()  # the core's, read in configure
-        self.tally = Tally()  # what the run counted, and its exit code
+        self.tally = Tally(control.note_news)  # what the run counted, and its exit code
         self._gone_said: cassette_io.Writer | None = None
         self.stopping = False  # done() closed a cassette it was recording into
         self._webhook_ids: tuple[object, set[str]] = (None, set())  # (writer, event ids)

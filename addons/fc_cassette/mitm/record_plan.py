@@ -25,7 +25,12 @@ if TYPE_CHECKING:
     from fc_cassette.settings.config import Settings
 
 log = logging.getLogger("fc_cassette")
-__all__ = ["Active", "MissingCassette", "Plan", "plan"]
+__all__ = ["Active", "MissingCassette", "Plan", "Refused", "plan"]
+
+
+class Refused(Exception):
+    """The recorder's switch cannot move to a cassette; ``str()`` is one line naming it
+    and why (the recorder turns it into an ``OptionsError`` or a control refusal)."""
 
 
 @dataclass

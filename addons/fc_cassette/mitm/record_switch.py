@@ -7,8 +7,8 @@ answer; what the switch opened for it (lock, writer, player, redactor) is one
 (:class:`~fc_cassette.mitm.record.Record`) owns one :class:`Switch`: it passes what the
 switch needs with each call (the settings, its own counters) and reads what the switch
 returns. The switch never calls back into the recorder and raises one error of its own,
-:class:`Refused`, which the recorder turns into mitmproxy's ``OptionsError`` (options) or
-the control endpoint's refusal (``use``).
+:class:`~fc_cassette.mitm.record_plan.Refused`, which the recorder turns into
+mitmproxy's ``OptionsError`` (options) or the control endpoint's refusal (``use``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from fc_cassette.cassette.lock import RecordingLock, lock_path
 from fc_cassette.cassette.stream import looks_like_cassette
 from fc_cassette.mitm.player import Player, load_player
 from fc_cassette.mitm.players import PlayerCache
-from fc_cassette.mitm.record_plan import Active, MissingCassette, plan
+from fc_cassette.mitm.record_plan import Active, MissingCassette, Refused, plan
 from fc_cassette.playback.state import Playback
 from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings import modes
@@ -33,10 +33,6 @@ from fc_cassette.settings.config import Settings
 from fc_cassette.settings.modes import RecordMode
 
 log = logging.getLogger("fc_cassette")
-
-
-class Refused(Exception):
-    """The switch cannot move to a cassette; ``str()`` is one line naming it and why."""
 
 
 class Switch:

@@ -4,9 +4,9 @@ run's closing report (the exit code of ``fc-cassette record``)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from fc_cassette.mitm import control
 from fc_cassette.playback.state import MAX_KEPT_MISSES
 
 log = logging.getLogger("fc_cassette")
@@ -14,6 +14,7 @@ log = logging.getLogger("fc_cassette")
 
 @dataclass
 class Tally:
+    news: Callable[[], None]  # told when the status has news (the recorder's: control's)
     requests: int = 0  # every request but the control endpoint's: 0 = the app never came
     recorded: int = 0
     refused: int = 0  # fail closed: the scanner, an entry the loader would refuse
@@ -45,7 +46,7 @@ class Tally:
         self.exit_code = 1  # like replay --strict: the run lost something
         if len(self.not_recorded) < MAX_KEPT_MISSES:
             self.not_recorded.append(line)
-        control.note_news()  # before the client gets its answer
+        self.news()  # before the client gets its answer
 
     def report(self, replayed: int, strict: bool) -> None:
         """The run's closing lines (and exit 1 under ``strict`` when no request came)."""

@@ -27,7 +27,7 @@ from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from fc_cassette.cassette import store as cassette_io, usage as cassette_usage
 from fc_cassette.mitm import control, core
-from fc_cassette.mitm.player import Player, load_player
+from fc_cassette.mitm.player import SERVED_SEQ, Player, load_player
 from fc_cassette.mitm.players import PlayerCache
 from fc_cassette.mitm.webhooks_replay import WebhookReplayer
 from fc_cassette.playback.state import Playback
@@ -155,7 +155,7 @@ class Replay:
         if player.playback.missed != missed:
             control.note_news()  # a harness asks for the status only on news
         if player.webhooks:
-            self.webhooks.answered(player, flow)
+            self.webhooks.answered(player, flow, flow.metadata.get(SERVED_SEQ))
 
     def server_connect(self, data: ServerConnectionHookData) -> None:
         if not self.on:

@@ -22,13 +22,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mitmproxy import ctx, http
 
-from fc_cassette.mitm.player import SERVED_SEQ, Player
 from fc_cassette.simulator.delivery import Deliverer, Delivery
 from fc_cassette.stripe_api import signing
+
+if TYPE_CHECKING:
+    from fc_cassette.mitm.player import Player
 
 log = logging.getLogger("fc_cassette")
 RELEASED = "fc_cassette_webhooks_released"  # flow.metadata: the events its response frees
@@ -88,10 +90,12 @@ class WebhookReplayer:
             found = self.pending[id(player)] = (player, Pending(player.webhooks))
         return found[1]
 
-    def answered(self, player: Player, flow: http.HTTPFlow) -> None:
+    def answered(self, player: Player, flow: http.HTTPFlow, seq: int | None) -> None:
+        """``player`` answered ``flow`` with its interaction ``seq`` (the replay addon
+        reads it from the flow): the webhooks that follow it are released."""
         if not player.webhooks or not self.on:
             return
-        ready = self.of(player).release(flow.metadata.get(SERVED_SEQ))
+        ready = self.of(player).release(seq)
         if ready:
             flow.metadata[RELEASED] = (self.of(player), ready)
 

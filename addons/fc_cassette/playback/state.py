@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from mitmproxy import http
 from mitmproxy.net.http import status_codes
 
-from fc_cassette.cassette.format import Cassette, CassetteError
+from fc_cassette.cassette.errors import CassetteError
+from fc_cassette.cassette.format import Cassette
 from fc_cassette.exchange.interaction import SKIP_HEADERS, encode_body, header_items
 from fc_cassette.matching.closest import returned_ids
 from fc_cassette.matching.matcher import (

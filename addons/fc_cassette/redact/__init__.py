@@ -28,8 +28,9 @@ encrypt a key before sending it). The package:
 What is and is not covered: docs/security.md.
 """
 
+from fc_cassette.redact.kinds import REDACTED
 from fc_cassette.redact.learned import MAX_LEARNED, MIN_LEARNED, echo_forms, learned_pattern
-from fc_cassette.redact.patterns import MAX_DEPTH, REDACTED, mask
+from fc_cassette.redact.patterns import MAX_DEPTH, mask
 from fc_cassette.redact.redactor import Redactor
 from fc_cassette.redact.rules import RedactionRules
 from fc_cassette.redact.scanner import Finding, scan

@@ -46,6 +46,14 @@ def _uesc_one(t: str) -> str:
     return chr(int(t[-4:], 16))
 
 
+_ESC_TOKEN = re.compile(r"%([0-9A-Fa-f]{2})|\\{1,4}u([0-9A-Fa-f]{4})")
+
+
+def _unescape(s: str) -> str:
+    """Every percent-escape and ``\\uXXXX`` escape of ``s`` decoded, in one pass."""
+    return _ESC_TOKEN.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), s)
+
+
 def _splice(span: str, starts: list[int], text: str, red: str, encode: Callable[[str], str]) -> str:
     """Put ``red`` (the redacted ``text``) back into the encoded ``span``.
 

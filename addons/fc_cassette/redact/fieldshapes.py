@@ -17,8 +17,12 @@ import re
 from collections.abc import Callable, Iterator
 from urllib.parse import unquote
 
-from fc_cassette.redact.kinds import SECRET_FIELDS
-from fc_cassette.redact.patterns import _FIELD_NAMES, REDACTED, _is_placeholder_token
+from fc_cassette.redact.kinds import (
+    REDACTED,
+    SECRET_FIELDS,
+    _is_placeholder_token,
+    field_alternation,
+)
 from fc_cassette.redact.runs import as_bytes
 
 _BR_RAW = r"\r?\n"
@@ -45,7 +49,7 @@ _DISPOSITION = re.compile(r"(?i)content-disposition")
 # a quoted value runs to its closing quote, an unquoted one to "&", a space, a quote,
 # ";" or ","
 _BINARY_FIELD = re.compile(
-    rf"(?<![A-Za-z0-9_])(?P<name>{_FIELD_NAMES})"
+    rf"(?<![A-Za-z0-9_])(?P<name>{field_alternation()})"
     r"\]?\\{0,3}[\"']?[ \t]*[:=][ \t]*"
     r"(?:\\{0,3}(?P<q>[\"'])(?P<val>(?:(?!\\{0,3}(?P=q))[^\r\n])*)"
     r"|(?P<bare>[^ \t\r\n&\"';,]+))"

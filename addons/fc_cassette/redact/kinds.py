@@ -1,4 +1,5 @@
-"""The one table of Stripe secret kinds, and the live-key check derived from it.
+"""The one table of Stripe secret kinds, the live-key check derived from it, and what a
+placeholder (a secret redacted) looks like.
 
 Every place that recognises a credential (the redactor, the fail-closed scanner, the
 record mode's live-key guard, ``mask``) derives its patterns from :data:`KINDS`,
@@ -73,6 +74,28 @@ def kind_of(prefix: str) -> str:
 def prefix_alternation() -> str:
     """A regex alternation of the literal prefixes (longest first)."""
     return "|".join(re.escape(p) for p in sorted(PREFIXES, key=len, reverse=True))
+
+
+def field_alternation() -> str:
+    """A regex alternation of the secret field names (longest first)."""
+    return "|".join(sorted(SECRET_FIELDS, key=len, reverse=True))
+
+
+# --------------------------------------------------------------------------- placeholders
+
+#: What a secret is replaced with, after its kind's prefix and before its number
+#: (``sk_test_REDACTED_1``); a configured path or pattern is replaced by the word alone.
+REDACTED = "REDACTED"
+# Tokens that are not credentials: our placeholders, publishable keys, and doc
+# placeholders like YOUR_SECRET_KEY (Stripe's own 401 message quotes one).
+_PLACEHOLDER_TOKEN = re.compile(
+    rf"(?:{prefix_alternation()}|{OBJECT_SECRET})?{REDACTED}(?:_[0-9]+)?"
+    r"|pk_(?:test|live)_[A-Za-z0-9]+|[A-Z]+(?:_[A-Z]+)+"
+)
+
+
+def _is_placeholder_token(tok: str) -> bool:
+    return _PLACEHOLDER_TOKEN.fullmatch(tok.rstrip(".")) is not None
 
 
 # --------------------------------------------------------------------------- live keys

@@ -7,17 +7,19 @@ import functools
 import re
 from collections.abc import Callable, Iterator
 
-from fc_cassette.redact.codecs import _B64_RUN, _b64_fragments, _b64_windows
+from fc_cassette.redact.codecs import _B64_RUN, _b64_fragments, _b64_windows, _unescape
 from fc_cassette.redact.kinds import (
     OBJECT_SECRET,
     OBJECT_SECRET_ANCHOR,
     PREFIXES,
+    REDACTED,
     SECRET_FIELDS,
+    _is_placeholder_token,
+    field_alternation,
     kind_of,
     prefix_alternation,
 )
 
-REDACTED = "REDACTED"
 #: How many encoding layers (percent, ``\\uXXXX``, base64, in any mix) are looked through.
 MAX_DEPTH = 4
 
@@ -101,11 +103,17 @@ _ESC_SECRET = re.compile(
     rf"(?:{_ESC_PREFIX})(?:(?!{_ESC_PREFIX})(?:[A-Za-z0-9]|%{_ESC_ALNUM}"
     rf"|\\{{1,4}}u00{_ESC_ALNUM}))+"
 )
-_ESC_TOKEN = re.compile(r"%([0-9A-Fa-f]{2})|\\{1,4}u([0-9A-Fa-f]{4})")
 
 
-def _unescape(s: str) -> str:
-    return _ESC_TOKEN.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), s)
+def sub_escaped_secret(m: re.Match[str], sub_secret: Callable[[re.Match[str]], str]) -> str:
+    """A secret with some of its characters percent- or ``\\u``-escaped (a match of
+    ``_ESC_SECRET``): replaced, unescaped, by its placeholder."""
+    t = m.group(0)
+    if "%" not in t and "\\" not in t:
+        return t  # a plain secret: the raw rule takes it
+    dec = _unescape(t)
+    red = _SECRET.sub(sub_secret, dec)
+    return t if red == dec else red
 
 
 # Stripe's own masked form in error messages ("sk_test_********1234"): the visible
@@ -148,12 +156,6 @@ def bearer_at(text: str) -> Iterator[int]:
         i = low.find("bearer", i + 6)
 
 
-# Tokens that are not credentials: our placeholders, publishable keys, and doc
-# placeholders like YOUR_SECRET_KEY (Stripe's own 401 message quotes one).
-_PLACEHOLDER_TOKEN = re.compile(
-    rf"(?:{_PREFIX}|{OBJECT_SECRET})?REDACTED(?:_[0-9]+)?"
-    r"|pk_(?:test|live)_[A-Za-z0-9]+|[A-Z]+(?:_[A-Z]+)+"
-)
 # Header names and mapping keys whose values are credentials ("Authorization",
 # "X-Authorization", and keys the scanner's strict form would also reach).
 _AUTH_NAME = re.compile(r"(?i)(?<![A-Za-z0-9_])authorization[^A-Za-z0-9_]*$")
@@ -185,9 +187,8 @@ _memo_key_role = functools.lru_cache(maxsize=4096)(_key_role)
 
 # A secret field where its name is visible in text: "client_secret=abc" (a query or a
 # form), '"secret": "abc"' (JSON text, a log line), "payment_intent[client_secret]=abc".
-_FIELD_NAMES = "|".join(sorted(SECRET_FIELDS, key=len, reverse=True))
 _FIELD_TEXT = re.compile(
-    rf"(?<![A-Za-z0-9_])(?P<name>{_FIELD_NAMES})"
+    rf"(?<![A-Za-z0-9_])(?P<name>{field_alternation()})"
     r"(?P<sep>\]?\\{0,3}[\"']?[ \t]*[:=][ \t]*\\{0,3}[\"']?)"
     r"(?P<val>[A-Za-z0-9_\-.~+/%]+=*)"
 )
@@ -254,10 +255,6 @@ def mask(secret: str) -> str:
     if m:
         return f"{secret.split('_', 1)[0]}_…_secret_…({len(secret)} chars)"
     return f"…({len(secret)} chars)"
-
-
-def _is_placeholder_token(tok: str) -> bool:
-    return _PLACEHOLDER_TOKEN.fullmatch(tok.rstrip(".")) is not None
 
 
 def _is_field_value_secret(val: str) -> bool:

@@ -14,7 +14,7 @@ from fc_cassette.exchange.codings import MAX_JSON_DEPTH, nested_within
 from fc_cassette.redact import layers
 from fc_cassette.redact.codecs import _B64_CRED, _PCT_SPAN, _UESC_SPAN, _b64_decode
 from fc_cassette.redact.fieldshapes import sub_values
-from fc_cassette.redact.kinds import kind_of
+from fc_cassette.redact.kinds import REDACTED, _is_placeholder_token, kind_of
 from fc_cassette.redact.learned import (
     _PLAIN_WORD,
     MAX_LEARNED,
@@ -35,14 +35,13 @@ from fc_cassette.redact.patterns import (
     AUTH_KEY,
     MAX_DEPTH,
     PLAIN_KEY,
-    REDACTED,
     SECRET_KEY,
     _is_field_value_secret,
-    _is_placeholder_token,
     _token_flagged,
     field_matches,
     key_role,
     last_placeholder_numbers,
+    sub_escaped_secret,
     sub_secrets,
 )
 from fc_cassette.redact.rules import RedactionRules, _parse_path
@@ -134,13 +133,13 @@ class Redactor:
         if not _INTERESTING.search(s):
             return s
         if "%" in s or "\\" in s:
-            s = _ESC_SECRET.sub(lambda m: layers.sub_escaped_secret(m, self._sub_secret), s)
+            s = _ESC_SECRET.sub(lambda m: sub_escaped_secret(m, self._sub_secret), s)
         if depth < MAX_DEPTH:
             if "%" in s:
                 s = _PCT_SPAN.sub(lambda m: layers.sub_pct(m, depth, self._rewrite), s)
             if "\\" in s:
                 s = _UESC_SPAN.sub(lambda m: layers.sub_uesc(m, depth, self._rewrite), s)
-            s = layers.sub_b64_runs(s, depth, self._rewrite)
+            s = layers.sub_b64_runs(s, depth, self._rewrite, _INTERESTING)
         if _SECRET_QUICK.search(s):
             if "*" in s:  # first: "sk_test_abc***1234" must not keep its last four
                 s = _MASKED.sub(lambda m: m.group("prefix") + m.group("stars"), s)

@@ -20,13 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from fc_cassette.cassette import yamlio
 from fc_cassette.redact.rules import RedactionRules
 from fc_cassette.settings.modes import RecordMode, parse_record_mode
-from fc_cassette.settings.upstream import (
-    DEFAULT_UPSTREAM as DEFAULT_UPSTREAM,
-    UPSTREAM_FORM as UPSTREAM_FORM,
-    UPSTREAM_SCHEMES as UPSTREAM_SCHEMES,
-    UpstreamError as UpstreamError,
-    parse_upstream as parse_upstream,
-)
 
 # config/default.yaml, reached through the package (a symlink in the checkout, a copy
 # in a built wheel), so a regular install finds it too.

@@ -5,8 +5,8 @@ a :class:`SimResponse`. :mod:`fc_cassette.simulate` wires it into mitmproxy. The
 contract (endpoints, errors, determinism) is documented in ``docs/simulator.md``.
 
 Modules: :mod:`.engine` (auth, versions, routing, idempotency, response bytes),
-:mod:`.errors` (Stripe's error envelope and the parameter checks derived from the
-request models), :mod:`.sessions` (create, retrieve, complete), :mod:`.accounts`
+:mod:`.errors` (Stripe's error envelope), :mod:`.params` (the parameter checks derived
+from the request models), :mod:`.sessions` (create, retrieve, complete), :mod:`.accounts`
 (accounts, refreshes, owners, transactions), :mod:`.data` (generated data, pagination),
 :mod:`.events` (event log, ``emit_event``, the scheduler, ``/v1/events``),
 :mod:`.webhooks` (webhook endpoints, the outbox), :mod:`.delivery` (signed deliveries
@@ -14,7 +14,7 @@ over HTTP, in threads: used by the proxy's addons, never by the engine),
 :mod:`.customers`, :mod:`.payment_methods` (``us_bank_account``), :mod:`.intents`
 (PaymentIntents: the ACH lifecycle), :mod:`.setup_intents`, :mod:`.mandates`;
 :mod:`.host` declares, for the type checker, what the mixins use of the Engine and of
-one another.
+one another (a mixin calls another through it, never by importing it).
 ``tests/unit/test_sim_routes.py`` ties every endpoint row and route to its handler.
 """
 

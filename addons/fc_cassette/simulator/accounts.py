@@ -22,7 +22,6 @@ from pydantic import BaseModel
 from fc_cassette.simulator import data
 from fc_cassette.simulator.errors import (
     StripeError,
-    check_params,
     clip,
     invalid,
     missing,
@@ -30,9 +29,9 @@ from fc_cassette.simulator.errors import (
     only_one_of,
     unknown,
 )
-from fc_cassette.simulator.events import NO_REQUEST
 from fc_cassette.simulator.expansion import check_expand
-from fc_cassette.simulator.host import Host
+from fc_cassette.simulator.host import NO_REQUEST, Host
+from fc_cassette.simulator.params import check_params
 from fc_cassette.stripe_api.models.account import ACCOUNTS_URL, TRANSACTIONS_URL
 from fc_cassette.stripe_api.models.params import (
     AccountDisconnectParams,

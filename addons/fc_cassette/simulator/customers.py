@@ -16,9 +16,10 @@ import copy
 from typing import Any
 
 from fc_cassette.simulator import data
-from fc_cassette.simulator.errors import check_params, clip, invalid, no_such
+from fc_cassette.simulator.errors import clip, invalid, no_such
 from fc_cassette.simulator.expansion import PM_EXPANDABLE, check_expand, listed
 from fc_cassette.simulator.host import Host
+from fc_cassette.simulator.params import check_params
 from fc_cassette.stripe_api.models.common import ID_PATTERNS
 from fc_cassette.stripe_api.models.customer import (
     CUSTOMERS_URL,

@@ -166,6 +166,10 @@ class Engine:
 
     ROUTES: tuple[Route, ...] = ()
 
+    def _event_api_version(self) -> str:
+        """The API version an event is rendered in (the events mixin's ``api_version``)."""
+        return DEFAULT_STRIPE_VERSION
+
     def __init__(self, seed: int = 0, clock_start: int = DEFAULT_CLOCK_START) -> None:
         self.seed = seed
         self._rng = random.Random(seed)

@@ -24,7 +24,6 @@ answer's bytes).
 from __future__ import annotations
 
 import copy
-import json
 import random
 import re
 import time
@@ -33,8 +32,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from fc_cassette.simulator import data
-from fc_cassette.simulator.errors import check_params, invalid, no_such, only_one_of
-from fc_cassette.simulator.host import Host
+from fc_cassette.simulator.errors import invalid, no_such, only_one_of
+from fc_cassette.simulator.host import NO_REQUEST, Host
+from fc_cassette.simulator.params import check_params
 from fc_cassette.stripe_api.models.event import (
     EVENT_ID_PATTERN,
     EVENTS_URL,
@@ -45,7 +45,6 @@ from fc_cassette.stripe_api.models.event import (
 MAX_EVENTS = 10_000  # the log keeps the newest (Stripe keeps 30 days)
 EVENT_KIND = "event"
 EVENT_ID = re.compile(EVENT_ID_PATTERN)
-NO_REQUEST: dict[str, Any] = {"id": None, "idempotency_key": None}
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -107,11 +106,6 @@ class EventsMixin(Host):
         else:
             self._queue_deliveries(event)
         return event
-
-    def _event_api_version(self) -> str:
-        from fc_cassette.simulator.engine import DEFAULT_STRIPE_VERSION
-
-        return DEFAULT_STRIPE_VERSION
 
     def _begin_request(self) -> None:
         self._request_events = []
@@ -205,8 +199,3 @@ def _created(at: int, rule: Any) -> bool:
         return at == int(rule)
     checks = {"gt": at.__gt__, "gte": at.__ge__, "lt": at.__lt__, "lte": at.__le__}
     return all(checks[k](int(v)) for k, v in rule.items())
-
-
-def payload(event: dict[str, Any]) -> bytes:
-    """The bytes a delivery carries: the event as Stripe sends it (indented JSON)."""
-    return json.dumps(event, indent=2).encode("utf-8")

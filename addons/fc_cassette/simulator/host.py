@@ -10,12 +10,15 @@ bases list gives. A mixin that starts using another's attribute declares it here
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+#: ``emit_event(..., request=NO_REQUEST)``: an event no API request caused (an
+#: asynchronous refresh), unlike the default (the request being answered).
+NO_REQUEST: dict[str, Any] = {"id": None, "idempotency_key": None}
 
 if TYPE_CHECKING:
     import random
     from collections.abc import Callable
-    from typing import Any
 
     from fc_cassette.simulator.accounts import StoredAccount
     from fc_cassette.simulator.sessions import StoredSession
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
 
         def _token(self, n: int = 24) -> str: ...
         def _tick(self) -> int: ...
+
+        def _event_api_version(self) -> str: ...
 
         # EventsMixin (events.py)
         def emit_event(
@@ -82,6 +87,10 @@ if TYPE_CHECKING:
             self, params: dict[str, Any], pm: dict[str, Any], single_use: dict[str, Any] | None
         ) -> dict[str, Any]: ...
         def _deactivate_mandates(self, pm_id: str) -> None: ...
+        def _debit_failed(self, pm_id: str, failure: str) -> None: ...
+        def _mandate(
+            self, mandate_id: str | None, param: str, shown: str | None = None
+        ) -> dict[str, Any]: ...
 
         # PaymentIntentsMixin (intents.py)
         def _intent_payment_method(

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fc_cassette.simulator.errors import check_params, invalid, missing, no_such
+from fc_cassette.simulator.errors import invalid, missing, no_such
 from fc_cassette.simulator.expansion import MANDATE_EXPANDABLE, check_expand
 from fc_cassette.simulator.host import Host
+from fc_cassette.simulator.params import check_params
 from fc_cassette.stripe_api.models.mandate import MandateRetrieveParams
 
 MANDATE_KIND = "mandate"
@@ -55,9 +56,7 @@ class MandatesMixin(Host):
         """The mandate a confirm uses: ``mandate=<id>`` (active, same payment method) or a
         new one from ``mandate_data``."""
         if params.get("mandate"):
-            found = self._mandates.get(params["mandate"])
-            if found is None:
-                raise no_such(MANDATE_KIND, params["mandate"], "mandate")
+            found = self._mandate(params["mandate"], "mandate")
             if found["payment_method"] != pm["id"] or found["status"] != "active":
                 raise invalid(
                     "mandate",
@@ -81,6 +80,20 @@ class MandatesMixin(Host):
         self._mandates[mandate["id"]] = mandate
         return mandate
 
+    def _mandate(self, mandate_id: str | None, param: str, shown: str | None = None) -> dict:
+        """The mandate ``mandate_id``, or Stripe's ``resource_missing`` naming ``param``
+        (and ``shown``, what the request named, when not the id itself)."""
+        found = self._mandates.get(mandate_id) if mandate_id else None
+        if found is None:
+            raise no_such(MANDATE_KIND, shown or str(mandate_id), param)
+        return found
+
+    def _debit_failed(self, pm_id: str, failure: str) -> None:
+        """A debit from ``pm_id`` failed with ``failure``: the failures that end a
+        mandate (:data:`ENDS_MANDATE`) deactivate its mandates."""
+        if failure in ENDS_MANDATE:
+            self._deactivate_mandates(pm_id)
+
     def _deactivate_mandates(self, pm_id: str) -> None:
         for mandate in self._mandates.values():
             if mandate["payment_method"] == pm_id and mandate["status"] == "active":
@@ -92,7 +105,4 @@ class MandatesMixin(Host):
     def _ep_mandates_retrieve(self, mandate_id: str, params: dict[str, Any]) -> dict:
         check_params(MandateRetrieveParams, params)
         check_expand(params, MANDATE_EXPANDABLE, exact=True)
-        found = self._mandates.get(mandate_id)
-        if found is None:
-            raise no_such(MANDATE_KIND, mandate_id, "mandate")
-        return self._expanded(found, params, MANDATE_EXPANDABLE)
+        return self._expanded(self._mandate(mandate_id, "mandate"), params, MANDATE_EXPANDABLE)

@@ -16,9 +16,10 @@ import hashlib
 from typing import Any
 
 from fc_cassette.simulator import data
-from fc_cassette.simulator.errors import StripeError, check_params, clip, invalid, missing, no_such
+from fc_cassette.simulator.errors import StripeError, clip, invalid, missing, no_such
 from fc_cassette.simulator.expansion import PM_EXPANDABLE, check_expand, listed
 from fc_cassette.simulator.host import Host
+from fc_cassette.simulator.params import check_params
 from fc_cassette.stripe_api.models.payment_method import (
     PAYMENT_METHODS_URL,
     PaymentMethodAttachParams,

@@ -13,7 +13,6 @@ from typing import Any
 from fc_cassette.simulator import data
 from fc_cassette.simulator.errors import (
     StripeError,
-    check_params,
     clip,
     invalid,
     missing,
@@ -23,6 +22,7 @@ from fc_cassette.simulator.errors import (
 )
 from fc_cassette.simulator.expansion import check_expand as check_expand
 from fc_cassette.simulator.host import Host
+from fc_cassette.simulator.params import check_params
 from fc_cassette.stripe_api.models.account import ACCOUNTS_URL
 from fc_cassette.stripe_api.models.common import ID_PATTERNS
 from fc_cassette.stripe_api.models.session import CreateParams, RetrieveParams

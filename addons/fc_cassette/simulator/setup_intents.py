@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fc_cassette.simulator.errors import check_params, invalid, no_such
+from fc_cassette.simulator.errors import invalid, no_such
 from fc_cassette.simulator.expansion import SI_EXPANDABLE, check_expand
 from fc_cassette.simulator.host import Host
-from fc_cassette.simulator.intents import (
+from fc_cassette.simulator.intent_steps import (
     CONFIRMABLE,
     cancel_intent,
     method_options,
@@ -23,6 +23,7 @@ from fc_cassette.simulator.intents import (
     open_intent,
     unexpected_state,
 )
+from fc_cassette.simulator.params import check_params
 from fc_cassette.stripe_api.models.intents import (
     IntentRetrieveParams,
     SetupIntentCancelParams,

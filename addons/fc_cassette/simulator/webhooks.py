@@ -13,14 +13,16 @@ timestamp: :mod:`.delivery`). :meth:`WebhooksMixin.take_deliveries` hands them o
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from fc_cassette.simulator import data
-from fc_cassette.simulator.errors import check_params, clip, invalid, missing, no_such, unknown
+from fc_cassette.simulator.errors import clip, invalid, missing, no_such, unknown
 from fc_cassette.simulator.host import Host
+from fc_cassette.simulator.params import check_params
 from fc_cassette.stripe_api.models.event import (
     WEBHOOK_ENDPOINT_ID_PATTERN,
     WEBHOOK_ENDPOINTS_URL,
@@ -97,8 +99,6 @@ class WebhooksMixin(Host):
         return self.targets + api
 
     def _queue_deliveries(self, event: dict[str, Any]) -> None:
-        from fc_cassette.simulator.events import payload
-
         wanted = [t for t in self._all_targets() if t.wants(event["type"])]
         event["pending_webhooks"] = len(wanted)
         body = payload(event)
@@ -179,3 +179,8 @@ class WebhooksMixin(Host):
         ep = self._endpoint(ident)
         del self._endpoints[ep["id"]]
         return {"id": ep["id"], "object": ENDPOINT_KIND, "deleted": True}
+
+
+def payload(event: dict[str, Any]) -> bytes:
+    """The bytes a delivery carries: the event as Stripe sends it (indented JSON)."""
+    return json.dumps(event, indent=2).encode("utf-8")

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 DOCS = "https://stripe.com/docs/error-codes/"
-# The error types Stripe answers with (the models' ApiError.type).
-ErrorType = Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"]
 JSON_HEADERS = {"Content-Type": "application/json"}
 NO_RETRY = {**JSON_HEADERS, "Stripe-Should-Retry": "false"}
 

@@ -104,3 +104,29 @@ def test_what_the_whole_load_refuses_in_the_bytes_is_refused_at_once(tmp_path):
     with pytest.raises(cassette_io.CassetteError) as whole:
         cassette_io.load(path, keep)
     assert str(got.value) == str(whole.value) and "not valid UTF-8" in str(got.value)
+
+
+SECRET = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc"
+
+
+def test_a_failure_of_the_background_load_is_a_redacted_cassette_error(tmp_path):
+    """The load's own failures (a bug, a read error) are the store's CassetteError,
+    handed to the progressive load: one line, any secret it quotes redacted."""
+    path = tmp_path / "c.yaml"
+    _write(path, 400)
+    seen = 0
+
+    def explode(doc: dict[str, Any]) -> dict[str, Any]:
+        nonlocal seen
+        seen += 1
+        if seen > 50:
+            raise RuntimeError(f"boom near Authorization: Bearer {SECRET}")
+        return doc
+
+    prog = cassette_io.open_progressive(path, explode, sync_bytes=0)
+    prog.start()
+    prog.complete()
+    assert isinstance(prog.error, cassette_io.CassetteError)
+    assert "cannot be loaded: RuntimeError" in str(prog.error)
+    assert SECRET not in str(prog.error) and "REDACTED" in str(prog.error)
+    assert "\n" not in str(prog.error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fc_cassette.settings.config import UpstreamError, parse_upstream
+from fc_cassette.settings.upstream import UpstreamError, parse_upstream
 
 
 def test_parse_upstream_is_importable_and_normalizes():

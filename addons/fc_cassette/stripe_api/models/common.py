@@ -33,10 +33,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from fc_cassette.stripe_api.errors import ErrorType
-
 ROOT = ""
 """The error path used when the whole value is wrong (e.g. a list where an object belongs)."""
+# The error types Stripe answers with (ApiError.type; the envelope: stripe_api.errors).
+ErrorType = Literal["api_error", "card_error", "idempotency_error", "invalid_request_error"]
 
 # --------------------------------------------------------------------------- ID patterns
 # Anchored prefix patterns, never fixed lengths (Stripe does not promise ID lengths).
