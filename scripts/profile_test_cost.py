@@ -5,7 +5,11 @@ rounds, and the proxy's start and stop.
     .venv/bin/python scripts/profile_test_cost.py [ROUNDS]
 
 A test costs, besides its own requests: before issue #25 a ``use`` and two ``status``
-calls; since, a ``use`` and two stats of the events file. Prints one JSON line.
+calls; since, a ``use`` and two stats of the events file. Two shapes: two cassettes
+used in turn (``ms``: each ``use`` finds its cassette cached), and ``distinct``: as a
+suite runs, each test on a cassette of its own, used once (each ``use`` parses it),
+with the proxy's CPU per test (user + system, from /proc: on a busy machine the CPU is
+steadier than the latency). Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -48,6 +52,44 @@ def _start_stop(tmp: Path, cassette: Path, runs: int) -> dict[str, float]:
     }
 
 
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _distinct(tmp: Path, tests: int) -> dict[str, float]:
+    """Each test: a ``use`` of a cassette never used before, then its two requests."""
+    folder = tmp / "distinct"
+    folder.mkdir()
+    paths = [
+        Path(write_cassette(folder / f"t{i}.yaml", f"fcsess_fakeD{i}", n=2)) for i in range(tests)
+    ]
+    pool = Pool("https://api.stripe.com", tmp, root=tmp)
+    proxy = pool.get("replay", None, paths[0], "none")
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.port)
+    use: list[float] = []
+    try:
+        cpu = _cpu_s(proxy.process.pid)
+        for i, path in enumerate(paths):
+            t = time.perf_counter()
+            proxy.call("POST", "use", {"cassette": str(path), "rewind": True, "previous": True})
+            use.append(time.perf_counter() - t)
+            for _ in range(2):
+                conn.request("GET", f"/v1/financial_connections/sessions/fcsess_fakeD{i}")
+                answer = conn.getresponse()
+                answer.read()
+                if answer.status != 200:
+                    raise RuntimeError(f"profile: {answer.status} for fcsess_fakeD{i}")
+        cpu = _cpu_s(proxy.process.pid) - cpu
+    finally:
+        conn.close()
+        pool.stop_all()
+    return {
+        "use_new_cassette_ms": statistics.median(use) * 1000,
+        "proxy_cpu_per_test_ms": cpu * 1000 / tests,
+    }
+
+
 def main(rounds: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="fc-profile-"))
     a = Path(write_cassette(tmp / "a.yaml", "fcsess_fakeA", n=2))
@@ -82,6 +124,7 @@ def main(rounds: int) -> dict:
     ms = {k: statistics.median(v) * 1000 for k, v in ops.items()}
     return {
         "ms": ms,
+        "distinct": _distinct(tmp, rounds),
         **res,
         "overhead_before_ms": ms["use"] + 2 * ms["status"],
         "overhead_after_ms": ms["use"] + 2 * ms["stat"],
