@@ -211,6 +211,9 @@ class Sizes:
     concurrent_rounds: int
     huge: int = 100_000  # interactions in the "100k" cassette (first answer)
     answer_runs: int = 3  # first-answer starts per small/10k cassette (100k: one)
+    # --smoke only: one proxy serves both large-cassette throughput contenders, and the
+    # 100k first answer is not paired with a start of its own on the small cassette
+    shared: bool = False
 
 
 FULL = Sizes(
@@ -250,6 +253,7 @@ SMOKE = Sizes(
     concurrent_rounds=1,
     huge=200,
     answer_runs=1,
+    shared=True,
 )
 
 
@@ -938,6 +942,10 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
         k: free_port()
         for k in ("replay", "server_replay", "floor", "replay_large", "replay_large_first_use")
     }
+    large_names = ["replay_large", "replay_large_first_use"]
+    if sizes.shared:
+        ports["replay_large_first_use"] = ports["replay_large"]
+        large_names.pop()
     started = [
         procs.start(
             "replay",
@@ -1003,7 +1011,7 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
                 ],
                 ports[name],
             )
-            for name in ("replay_large", "replay_large_first_use")
+            for name in large_names
         ),
     ]
     for p in started:
@@ -1248,7 +1256,8 @@ def bench_first_answer(
     for _ in range(sizes.answer_runs):
         one("small", small_path)
         one("large", large_path)
-    one("small", small_path)
+    if not sizes.shared:
+        one("small", small_path)
     one("huge", huge_path)
     small = statistics.median(times["small"])
     huge_mb = huge_path.stat().st_size / 1e6

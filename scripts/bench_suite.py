@@ -15,7 +15,10 @@ Two more shapes, measured the same way: ``suite_1000_*`` (its own 1,000-test sui
 serial: the per-test cost dominates) and ``suite_xdist_*`` (the 100-test suite with
 ``-n 2`` on both sides, pytest-xdist; ``suite_xdist_proxies_started`` counts the
 workers' proxies). ``--smoke``: one 5-test suite, its serial figures standing for the
-1,000 shape too.
+1,000 shape too; its pytest processes (both sides) skip the hypothesis and anyio plugins
+that this project's virtualenv installs (seconds of imports per process and xdist worker,
+nothing a suite here uses) and /proc is sampled every 100 ms (a sample costs ~8 ms of CPU;
+a proxy lives for the whole run, so it is still seen).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,19 @@ GOALS = {
     "suite_xdist_vs_vcr": ("<=", 1.5),
 }
 REPEATS = 3
+
+
+@dataclass(frozen=True)
+class Runs:
+    """How the suites' pytest processes run: the /proc sampling period while one runs,
+    extra pytest arguments (the same on both sides)."""
+
+    every: float = 0.01
+    args: tuple[str, ...] = ()
+
+
+FULL_RUNS = Runs()
+SMOKE_RUNS = Runs(0.1, ("-p", "no:hypothesispytest", "-p", "no:anyio"))
 FC = str(Path(sys.executable).parent / "fc-cassette")
 PROXY = re.compile(rb"-m\x00fc_cassette\x00(replay|record)\x00")
 
@@ -179,11 +196,13 @@ def sample_proxies(parent: int, seen: set[str]) -> int:
     return total
 
 
-def run_pytest(cwd: Path, upstream: str, *args: str) -> tuple[float, int, float]:
+def run_pytest(
+    cwd: Path, upstream: str, *args: str, how: Runs = FULL_RUNS
+) -> tuple[float, int, float]:
     """Seconds from spawn to exit, the proxies it started and their peak summed RSS (MB),
-    sampled from /proc every 10 ms."""
+    sampled from /proc every ``how.every`` seconds (10 ms; ``--smoke``: 100 ms)."""
     env = {**os.environ, "BENCH_UPSTREAM": upstream}
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *how.args, *args]
     seen: set[str] = set()
     peak = 0
     out = cwd / "pytest.out"
@@ -195,7 +214,7 @@ def run_pytest(cwd: Path, upstream: str, *args: str) -> tuple[float, int, float]
         deadline = time.monotonic() + 1200
         while p.poll() is None and time.monotonic() < deadline:
             peak = max(peak, sample_proxies(p.pid, seen))
-            time.sleep(0.01)
+            time.sleep(how.every)
         if p.poll() is None:
             p.kill()
         p.wait()
@@ -207,29 +226,33 @@ def run_pytest(cwd: Path, upstream: str, *args: str) -> tuple[float, int, float]
     return dt, len(seen), peak / 1024
 
 
-def _record(root: Path, n: int) -> tuple[Path, Path, str]:
+def _record(root: Path, n: int, how: Runs = FULL_RUNS) -> tuple[Path, Path, str]:
     """Write a suite of ``n`` tests both ways and record both from one simulator (then
     stopped: the replays are offline)."""
     ours, theirs = write_suites(root, n)
     sim, upstream = start_simulate(root)
     try:
-        run_pytest(ours, upstream, "--fc-record-mode=once", f"--fc-upstream={upstream}")
-        run_pytest(theirs, upstream, "--record-mode=once")
+        run_pytest(ours, upstream, "--fc-record-mode=once", f"--fc-upstream={upstream}", how=how)
+        run_pytest(theirs, upstream, "--record-mode=once", how=how)
     finally:
         stop(sim)
     shutil.rmtree(root / "suite-mitm", ignore_errors=True)
     return ours, theirs, upstream
 
 
-def _replay(suites: tuple[Path, Path, str], repeats: int, *extra: str) -> dict[str, Any]:
+def _replay(
+    suites: tuple[Path, Path, str], repeats: int, *extra: str, how: Runs = FULL_RUNS
+) -> dict[str, Any]:
     """Each suite replayed ``repeats`` times, alternated (a loaded machine shifts single
     runs by seconds: medians), each without the other's plugin, as its users run it."""
     ours, theirs, upstream = suites
     runs: dict[str, list[tuple[float, int, float]]] = {"ours": [], "theirs": []}
     for _ in range(repeats):
-        runs["ours"].append(run_pytest(ours, upstream, "-p", "no:recording", *extra))
+        runs["ours"].append(run_pytest(ours, upstream, "-p", "no:recording", *extra, how=how))
         runs["theirs"].append(
-            run_pytest(theirs, upstream, "--record-mode=none", "-p", "no:fc_cassette", *extra)
+            run_pytest(
+                theirs, upstream, "--record-mode=none", "-p", "no:fc_cassette", *extra, how=how
+            )
         )
     return {
         "ours_s": statistics.median(r[0] for r in runs["ours"]),
@@ -244,8 +267,9 @@ def bench_suite(smoke: bool, tmp: Path) -> dict[str, Any]:
     5-test suite, replayed once serially (also standing for the 1,000 shape) and once
     with -n 2."""
     n, repeats = (5, 1) if smoke else (100, REPEATS)
-    small = _record(tmp / "suite", n)
-    one = _replay(small, repeats)
+    how = SMOKE_RUNS if smoke else FULL_RUNS
+    small = _record(tmp / "suite", n, how)
+    one = _replay(small, repeats, how=how)
     res: dict[str, Any] = {
         "suite_tests": n,
         "suite_100_s": one["ours_s"],
@@ -255,7 +279,7 @@ def bench_suite(smoke: bool, tmp: Path) -> dict[str, Any]:
         "vcr_suite_100_s": one["theirs_s"],
         "suite_vs_vcr": one["ours_s"] / one["theirs_s"],
     }
-    xd = _replay(small, repeats, "-n", "2")
+    xd = _replay(small, repeats, "-n", "2", how=how)
     big = n if smoke else 1000
     many = one if smoke else _replay(_record(tmp / "suite_1000", big), repeats)
     res.update(

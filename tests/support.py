@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -239,15 +240,21 @@ def run_mitmdump(tmp_path: Path, *sets: str, timeout: float = 60) -> subprocess.
     )
 
 
-# pytest on a sample suite: quiet, no cache folder, the suite's own order
-PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+# pytest on a sample suite: quiet, no cache folder, the suite's own order, and without the
+# plugins of this project's own test tools that no sample suite uses (hypothesis's costs
+# about a second of imports per process and per xdist worker; anyio's a tenth)
+PYTEST = [
+    *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"),
+    *("-p", "no:hypothesispytest", "-p", "no:anyio"),
+]
 
 
 def run_pytest(
     cwd: Path, *args: str, env: dict | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess:
-    """A real ``pytest -q`` process in ``cwd`` (a sample project), without the cache and
-    random-order plugins, its whole summary lines kept (``COLUMNS=400``)."""
+    """A real ``pytest -q`` process in ``cwd`` (a sample project), without the cache,
+    random-order, hypothesis and anyio plugins, its whole summary lines kept
+    (``COLUMNS=400``)."""
     return subprocess.run(
         [*PYTEST, *args],
         cwd=cwd,
@@ -257,6 +264,59 @@ def run_pytest(
         stdin=subprocess.DEVNULL,
         env={**os.environ, "COLUMNS": "400", **(env or {})},
     )
+
+
+PROXY_CMD = re.compile(rb"-m\x00fc_cassette\x00(replay|record)\x00")
+
+
+def children_proxies(ppid: int) -> set[int]:
+    """The fc-cassette proxies whose parent is ``ppid`` (a command line is read only for
+    a child; plain ``os.read``: this runs every 20 ms while a sample suite runs)."""
+    found = set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if int(_read(f"/proc/{pid}/stat").rsplit(b")", 1)[1].split()[1]) != ppid:
+                continue
+            cmdline = _read(f"/proc/{pid}/cmdline")
+        except (OSError, IndexError, ValueError):
+            continue
+        if PROXY_CMD.search(cmdline):
+            found.add(int(pid))
+    return found
+
+
+def _read(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 65536)
+    finally:
+        os.close(fd)
+
+
+def run_counted(cwd: Path, *args: str) -> tuple[subprocess.CompletedProcess, int]:
+    """pytest in ``cwd`` (the :data:`PYTEST` command line, its output in
+    ``cwd/pytest.out``), and how many fc-cassette proxies it started (its children,
+    sampled every 20 ms)."""
+    with open(cwd / "pytest.out", "w") as out:
+        p = subprocess.Popen(
+            [*PYTEST, *args],
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        seen: set[int] = set()
+        deadline = time.monotonic() + 600
+        while p.poll() is None and time.monotonic() < deadline:
+            seen |= children_proxies(p.pid)
+            time.sleep(0.02)
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+    text = (cwd / "pytest.out").read_text()
+    return subprocess.CompletedProcess(p.args, p.returncode, text, ""), len(seen)
 
 
 class Stack:

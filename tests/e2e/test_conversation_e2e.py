@@ -282,16 +282,17 @@ def test_the_conversation_through_the_pytest_plugin(upstream, tmp_path):
     recorded = cio.load(tmp_path / "cassettes" / "test_flow" / "test_simulated_completion.yaml")
     assert any("/_simulator/" in i["request"]["path"] for i in recorded.interactions)
 
-    done = _pytest(tmp_path, "test_flow.py")  # replay only: no upstream runs now
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "2 passed" in done.stdout
-
+    # replay only (no upstream runs now): the flow passes; a call to another host (its
+    # own file, the same pytest run) is a miss, so that test fails
     with _other_host() as other:
         (tmp_path / "test_other.py").write_text(PLUGIN_OTHER_HOST)
-        done = _pytest(tmp_path, "test_other.py", env={"OTHER_HOST": other})
+        done = _pytest(tmp_path, "test_flow.py", "test_other.py", env={"OTHER_HOST": other})
     host = other.removeprefix("http://")
     out = done.stdout
-    assert done.returncode == 1, out  # a refused request is a miss: the test fails
+    assert done.returncode == 1 and "1 failed, 2 passed" in out, out + done.stderr
+    assert [ln.split()[1] for ln in out.splitlines() if ln.startswith(("FAILED", "ERROR"))] == [
+        "test_other.py::test_calls_another_host"
+    ], out
     assert "GET 127.0.0.1/weather is outside fc-cassette's scope" in out  # the miss
     assert f"GET {host}/weather (refused: outside the scope" in out  # the warning
 

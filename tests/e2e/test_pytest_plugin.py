@@ -179,25 +179,28 @@ def test_record_once_then_replay_offline_then_changed_request_fails(suite, tmp_p
     assert "3 passed" in r.stdout
     assert f"fc-cassette: {cassette}: interactions no test used: 3, 4" in r.stdout
 
-    # 4. a changed request fails, and the report shows the field-level difference
+    # 4. a changed request fails, and the report shows the field-level difference;
+    # 5. a miss in a fixture's teardown fails its test; a proxy that dies fails only its
+    # own test (no INTERNALERROR, later tests get a new proxy, none is left running);
+    # HTTP(S)_PROXY in the environment diverts neither the plugin nor fc_proxy.client().
+    # One pytest run for both files (test_changed.py's two tests run first).
     (suite / "test_changed.py").write_text(textwrap.dedent(CHANGED))
-    r = run_pytest(suite, "test_changed.py")
-    assert r.returncode == 1
-    assert "2 failed" in r.stdout
+    (suite / "test_robust.py").write_text(textwrap.dedent(ROBUST))
+    dead = dead_url()  # nothing listens here (a port bound, then closed)
+    r = run_pytest(
+        suite, "test_changed.py", "test_robust.py", env={"HTTP_PROXY": dead, "http_proxy": dead}
+    )
+    out = r.stdout + r.stderr
+    assert r.returncode == 1 and "INTERNALERROR" not in out, out
+    assert "3 failed, 2 passed, 1 error" in r.stdout, out
+    assert sorted(ln.split()[1] for ln in r.stdout.splitlines() if ln.startswith("FAILED")) == [
+        "test_changed.py::test_app_swallows_the_error",
+        "test_changed.py::test_changed_request",
+        "test_robust.py::test_the_proxy_dies",
+    ], out
     assert "form.permissions[1]: recorded 'payment_method', got 'transactions'" in r.stdout
     assert "test_app_swallows_the_error" in r.stdout and "replay miss" in r.stdout
     assert cio.load(cassette).interactions == recorded.interactions  # CI never records
-
-    # 5. a miss in a fixture's teardown fails its test; a proxy that dies fails only its
-    # own test (no INTERNALERROR, later tests get a new proxy, none is left running);
-    # HTTP(S)_PROXY in the environment diverts neither the plugin nor fc_proxy.client()
-    (suite / "test_robust.py").write_text(textwrap.dedent(ROBUST))
-    dead = dead_url()  # nothing listens here (a port bound, then closed)
-    r = run_pytest(suite, "test_robust.py", env={"HTTP_PROXY": dead, "http_proxy": dead})
-    out = r.stdout + r.stderr
-    assert r.returncode == 1 and "INTERNALERROR" not in out, out
-    assert "1 failed, 2 passed, 1 error" in r.stdout, out
-    assert "FAILED test_robust.py::test_the_proxy_dies" in r.stdout
     assert "ERROR test_robust.py::test_a_teardown_miss" in r.stdout
     assert "replay miss(es) during teardown" in out and "fcsess_fakeLate1" in out
     assert "test_the_proxy_dies" in out and "did not answer" in out

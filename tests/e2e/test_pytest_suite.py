@@ -9,15 +9,11 @@ starts are counted from /proc while it runs.
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
 import textwrap
-import time
 from pathlib import Path
 
 from fc_cassette.cassette import store as cio
-from support import PYTEST, run_pytest
+from support import run_counted
 
 HELPERS = """
 KEY = "sk_test_" + "fakeSuiteKey0123456789ab"
@@ -105,19 +101,6 @@ def test_the_next_cassette_is_served(fc_proxy):
     create_and_retrieve(fc_proxy, "cus_fakeE1")
 """
 
-RETURN_URL = """
-import time
-
-import pytest
-from suitehelp import create_and_retrieve
-
-
-@pytest.mark.fc_cassette
-def test_with_a_changing_return_url(fc_proxy):
-    create_and_retrieve(fc_proxy, "cus_fakeR1",
-                        return_url=f"https://example.com/back?t={time.time_ns()}")
-"""
-
 RECORDING = """
 import pytest
 from suitehelp import create_and_retrieve
@@ -143,8 +126,6 @@ def test_grows(fc_proxy):
     create_and_retrieve(fc_proxy, f"cus_fakeGrow{time.time_ns()}")  # new on every run
 """
 
-PROXY_CMD = re.compile(r"-m\x00fc_cassette\x00(replay|record)\x00")
-
 
 def write_suite(root: Path) -> None:
     (root / "suitehelp.py").write_text(HELPERS)
@@ -153,47 +134,6 @@ def write_suite(root: Path) -> None:
     (root / "test_explicit.py").write_text(EXPLICIT)
     (root / "test_shared.py").write_text(textwrap.dedent(SHARED))
     (root / "test_recording.py").write_text(RECORDING)
-
-
-def children_proxies(ppid: int) -> set[int]:
-    """The fc-cassette proxies whose parent is ``ppid`` (a command line is read only for
-    a child: this runs every 20 ms while a sample suite runs)."""
-    found = set()
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            if int(stat.rsplit(")", 1)[1].split()[1]) != ppid:
-                continue
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if PROXY_CMD.search(cmdline):
-            found.add(int(pid))
-    return found
-
-
-def run_counted(cwd: Path, *args: str) -> tuple[subprocess.CompletedProcess, int]:
-    """pytest in ``cwd``, and how many fc-cassette proxies it started (sampled)."""
-    with open(cwd / "pytest.out", "w") as out:
-        p = subprocess.Popen(
-            [*PYTEST, *args],
-            cwd=cwd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        seen: set[int] = set()
-        deadline = time.monotonic() + 600
-        while p.poll() is None and time.monotonic() < deadline:
-            seen |= children_proxies(p.pid)
-            time.sleep(0.02)
-        if p.poll() is None:
-            p.kill()
-        p.wait()
-    text = (cwd / "pytest.out").read_text()
-    return subprocess.CompletedProcess(p.args, p.returncode, text, ""), len(seen)
 
 
 def test_a_suite_of_53_tests_on_52_cassettes_records_then_replays_with_one_proxy(
@@ -235,39 +175,6 @@ def test_a_suite_of_53_tests_on_52_cassettes_records_then_replays_with_one_proxy
     assert "PASSED test_zmiss.py::test_the_next_cassette_is_served" in r.stdout
     assert "cus_fakeChanged" in r.stdout and "e0.yaml" in r.stdout
     assert r.stdout.count("replay miss(es) against") == 1
-
-
-def test_fc_config_changes_matching_for_the_suite(simulate, tmp_path):
-    upstream, _ = simulate
-    suite = tmp_path / "suite"
-    suite.mkdir()
-    (suite / "suitehelp.py").write_text(HELPERS)
-    (suite / "test_url.py").write_text(textwrap.dedent(RETURN_URL))
-    cfg = suite / "fc.yaml"
-    cfg.write_text("matching:\n  ignore_params: [return_url]\n")
-    r = run_pytest(suite, "--fc-record-mode=once", f"--fc-upstream={upstream}")
-    assert r.returncode == 0, r.stdout
-    r = run_pytest(suite)  # the return_url differs on every run: a miss...
-    assert r.returncode == 1 and "return_url" in r.stdout, r.stdout
-    r = run_pytest(suite, "--fc-config", str(cfg))  # ...unless matching ignores it
-    assert r.returncode == 0, r.stdout
-    (suite / "pytest.ini").write_text("[pytest]\nfc_config = fc.yaml\n")
-    r = run_pytest(suite)  # the ini option, relative to the ini file
-    assert r.returncode == 0, r.stdout
-    (suite / "pytest.ini").unlink()
-    (suite / "conftest.py").write_text(
-        textwrap.dedent("""
-        import pytest
-
-        @pytest.fixture
-        def fc_cassette_config():
-            return {"matching": {"ignore_params": ["return_url"]}}
-    """)
-    )
-    r = run_pytest(suite)  # the overridable fixture, per folder
-    assert r.returncode == 0, r.stdout
-    r = run_pytest(suite, "--fc-config", str(suite / "nope.yaml"))
-    assert r.returncode != 0 and "fc-cassette: --fc-config" in r.stdout + r.stderr
 
 
 def test_a_marker_record_mode_overrides_the_session(simulate, tmp_path):

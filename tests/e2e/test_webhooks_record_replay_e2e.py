@@ -179,6 +179,22 @@ def _drive(stack, recorded) -> None:
     client.v1.events.list()
 
 
+@pytest.fixture(scope="module")
+def app_down(recorded, tmp_path_factory):
+    """``replay --strict`` with nothing listening at ``--webhooks-to``, driven at once:
+    each of its four events is retried for 7.5 s (0.5 + 1 + 2 + 4, one event at a time,
+    not configurable), so the replay tests before the one that checks it (the last of
+    this file) request it too: that half minute of waiting goes by while they run."""
+    dead = App()
+    url = dead.url
+    dead.close()
+    stack = _replay(recorded, tmp_path_factory.mktemp("down"), url)
+    _drive(stack, recorded)
+    yield stack
+    stack.proc.stop(timeout=180)  # nothing to do once the test stopped it
+
+
+@pytest.mark.usefixtures("app_down")  # its retries go by meanwhile
 def test_replay_strict_delivers_the_same_events_in_order_signed_again(recorded, tmp_path):
     with App() as app:
         stack = _replay(recorded, tmp_path, app.url, "--webhook-secret", OTHER_SECRET)
@@ -208,6 +224,7 @@ def test_replay_strict_delivers_the_same_events_in_order_signed_again(recorded, 
         )
 
 
+@pytest.mark.usefixtures("app_down")  # its retries go by meanwhile
 def test_replay_strict_fails_when_the_app_answers_500_with_bounded_retries(recorded, tmp_path):
     hooks = [d["webhook"] for d in cio.load(recorded["cassette"]).webhooks]
     freed = [h["id"] for h in hooks if h["after"] <= 3]  # by the completion (#3)
@@ -236,18 +253,6 @@ def test_replay_strict_fails_when_the_app_answers_500_with_bounded_retries(recor
     assert len(cio.load(recorded["cassette"]).webhooks) == len(hooks)  # nothing lost
 
 
-def test_replay_strict_fails_when_the_app_is_down(recorded, tmp_path):
-    dead = App()
-    url = dead.url
-    dead.close()
-    stack = _replay(recorded, tmp_path, url)
-    _drive(stack, recorded)
-    code = stack.proc.stop(timeout=180)
-    out = stack.proc.output()
-    assert code == 1, out
-    assert out.count("NOT delivered after") == 4 and "Connection refused" in out
-
-
 def test_record_with_an_app_that_fails_still_records_and_reports(tmp_path):
     cassette = tmp_path / "c.yaml"
     with App(statuses=[500]) as app:
@@ -272,3 +277,10 @@ def test_record_without_webhooks_to_refuses_deliveries(tmp_path):
     r = _post(rec.base, json.dumps(LEAKY_EVENT).encode())
     assert rec.proc.stop() == 0
     assert r.status_code == 409 and "--webhooks-to" in r.text
+
+
+def test_replay_strict_fails_when_the_app_is_down(app_down):
+    code = app_down.proc.stop(timeout=180)
+    out = app_down.proc.output()
+    assert code == 1, out
+    assert out.count("NOT delivered after") == 4 and "Connection refused" in out
