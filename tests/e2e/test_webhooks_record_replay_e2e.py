@@ -7,6 +7,7 @@ body at the ingress, secrets inside event payloads, an app that is down or answe
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 import requests
@@ -185,13 +186,18 @@ def app_down(recorded, tmp_path_factory):
     each of its four events is retried for 7.5 s (0.5 + 1 + 2 + 4, one event at a time,
     not configurable), so the replay tests before the one that checks it (the last of
     this file) request it too: that half minute of waiting goes by while they run."""
-    dead = App()
-    url = dead.url
-    dead.close()
-    stack = _replay(recorded, tmp_path_factory.mktemp("down"), url)
-    _drive(stack, recorded)
-    yield stack
-    stack.proc.stop(timeout=180)  # nothing to do once the test stopped it
+    # a port bound and never listened on, held for the whole module: a connection to it
+    # is refused, and no App started meanwhile can be given it (a closed port could be)
+    hold = socket.socket()
+    hold.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{hold.getsockname()[1]}"
+    try:
+        stack = _replay(recorded, tmp_path_factory.mktemp("down"), url)
+        _drive(stack, recorded)
+        yield stack
+        stack.proc.stop(timeout=180)  # nothing to do once the test stopped it
+    finally:
+        hold.close()
 
 
 @pytest.mark.usefixtures("app_down")  # its retries go by meanwhile
