@@ -243,6 +243,25 @@ def run_mitmdump(tmp_path: Path, *sets: str, timeout: float = 60) -> subprocess.
 # pytest on a sample suite: quiet, no cache folder, the suite's own order, and without the
 # plugins of this project's own test tools that no sample suite uses (hypothesis's costs
 # about a second of imports per process and per xdist worker; anyio's a tenth)
+# The helper module (suitehelp.py) of the generated sample suites of test_pytest_suite.py
+# and test_pytest_fc_config_e2e.py: a create and a retrieve through the fc_proxy fixture.
+SUITE_HELPERS = """
+KEY = "sk_test_" + "fakeSuiteKey0123456789ab"
+
+
+def create_and_retrieve(fc_proxy, customer, return_url=None):
+    sessions = fc_proxy.client(KEY).v1.financial_connections.sessions
+    params = {"account_holder": {"type": "customer", "customer": customer},
+              "permissions": ["balances"]}
+    if return_url:
+        params["return_url"] = return_url
+    s = sessions.create(params=params)
+    assert s.account_holder.customer == customer
+    assert sessions.retrieve(s.id).id == s.id
+    return s
+"""
+
+
 PYTEST = [
     *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"),
     *("-p", "no:hypothesispytest", "-p", "no:anyio"),

@@ -8,23 +8,7 @@ from __future__ import annotations
 
 import textwrap
 
-from support import run_pytest
-
-HELPERS = """
-KEY = "sk_test_" + "fakeSuiteKey0123456789ab"
-
-
-def create_and_retrieve(fc_proxy, customer, return_url=None):
-    sessions = fc_proxy.client(KEY).v1.financial_connections.sessions
-    params = {"account_holder": {"type": "customer", "customer": customer},
-              "permissions": ["balances"]}
-    if return_url:
-        params["return_url"] = return_url
-    s = sessions.create(params=params)
-    assert s.account_holder.customer == customer
-    assert sessions.retrieve(s.id).id == s.id
-    return s
-"""
+from support import SUITE_HELPERS as HELPERS, run_pytest
 
 RETURN_URL = """
 import time
