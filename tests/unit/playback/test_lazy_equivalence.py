@@ -198,11 +198,17 @@ def test_corpus_answers_equal_the_whole_load(path, config, step):
 GENERATED = ["mixed", "torn", "crlf", "late_yaml", "late_entry", "late_tag", "late_utf8"]
 
 
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> dict[str, Path]:
+    """The generated cassettes, written once a module: the tests only read them."""
+    return _generated(tmp_path_factory.mktemp("generated"))
+
+
 @pytest.mark.parametrize("step", [0, 1, 5])
 @pytest.mark.parametrize("config", list(SETTINGS))
 @pytest.mark.parametrize("name", GENERATED)
-def test_generated_answers_equal_the_whole_load(tmp_path, name, config, step):
-    _compare(_generated(tmp_path)[name], SETTINGS[config], step)
+def test_generated_answers_equal_the_whole_load(generated, name, config, step):
+    _compare(generated[name], SETTINGS[config], step)
 
 
 def test_the_generated_cassettes_cover_late_errors_and_the_whole_loads_way(tmp_path):
