@@ -17,6 +17,7 @@ and to one over a progressive load whose parse is advanced a little between requ
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +111,18 @@ def _progressive(path: Path, settings: Settings, sync_bytes: int = 0) -> Playbac
     return Playback(prog.cassette, settings, Redactor(settings.redaction), compactor.done, prog)
 
 
+_REQUESTS: dict[Path, list[dict[str, Any]]] = {}
+
+
 def _requests(path: Path) -> list[dict[str, Any]]:
-    """Every recorded request (of the file's valid documents), then misses."""
+    """Every recorded request (of the file's valid documents), then misses: parsed once
+    a file (every test only reads its file), a copy of its own for each caller."""
+    if path not in _REQUESTS:
+        _REQUESTS[path] = _parse_requests(path)
+    return copy.deepcopy(_REQUESTS[path])
+
+
+def _parse_requests(path: Path) -> list[dict[str, Any]]:
     text = path.read_bytes().decode("utf-8", "replace").replace("\r\n", "\n")
     header = cassette_io.serialize(cassette_io.new_header(None))
     reqs = []
