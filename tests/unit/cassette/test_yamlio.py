@@ -104,7 +104,9 @@ TRICKY = [
 ]
 
 
-@settings(max_examples=examples(400), derandomize=True, deadline=None)
+# 200 derandomized documents (400 took 2-9 s of tests/unit, issue #25); the strings a
+# YAML emitter gets wrong are TRICKY below, each checked on its own.
+@settings(max_examples=examples(200), derandomize=True, deadline=None)
 @given(data)
 def test_round_trip_of_arbitrary_json_like_data(value):
     assert yamlio.load(yamlio.dump(value)) == value

@@ -10,6 +10,8 @@ interactions.
 
 from __future__ import annotations
 
+import pytest
+
 from builders import match_entry, match_request
 from fc_cassette.matching import closest, misses
 from fc_cassette.matching.matcher import Matcher, Miss
@@ -176,8 +178,22 @@ def test_path_shape_replaces_ids_only():
     assert closest.shape("/v1/customers/cus_9/sources/card_1X") == "/v1/customers/{id}/sources/{id}"
 
 
-def test_the_closest_recording_is_found_in_a_large_cassette(monkeypatch):
-    m = Matcher(_many(20_000), MatchRules(), cassette="c.yaml")
+@pytest.fixture(scope="module")
+def _built_40k() -> Matcher:
+    """A matcher of ``_many(40_000)`` (about 3 s to build, so once a module)."""
+    return Matcher(_many(40_000), MatchRules(), cassette="c.yaml")
+
+
+@pytest.fixture
+def large(_built_40k: Matcher) -> Matcher:
+    """The 40,000-interaction matcher, every recording available and no call counted
+    (``reset()``: the state a test's ``take`` changes)."""
+    _built_40k.reset()
+    return _built_40k
+
+
+def test_the_closest_recording_is_found_in_a_large_cassette(monkeypatch, large):
+    m = large
     compared = []
     real = misses.diff
     monkeypatch.setattr(misses, "diff", lambda *a: compared.append(1) or real(*a))
@@ -204,11 +220,11 @@ def test_the_closest_recording_is_found_in_a_large_cassette(monkeypatch):
     assert len(compared) <= 2 * closest.MAX_CANDIDATES
 
 
-def test_misses_at_40000_interactions_are_explained_like_at_100():
+def test_misses_at_40000_interactions_are_explained_like_at_100(large):
     """The cost of a miss at 40,000 vs 100 interactions is measured by the bench
     (scripts/bench_micro.py: ``miss_40k_ms``, ``miss_40k_vs_100``), not asserted here;
     the bounded work is (``compared`` above). Here: the answers are the same kind."""
-    small, large = Matcher(_many(100), MatchRules()), Matcher(_many(40_000), MatchRules())
+    small = Matcher(_many(100), MatchRules())
     for m, n in ((small, 100), (large, 40_000)):
         for i in range(1, 40, 2):
             got = m.take(

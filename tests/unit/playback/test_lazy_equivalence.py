@@ -17,6 +17,7 @@ and to one over a progressive load whose parse is advanced a little between requ
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +111,18 @@ def _progressive(path: Path, settings: Settings, sync_bytes: int = 0) -> Playbac
     return Playback(prog.cassette, settings, Redactor(settings.redaction), compactor.done, prog)
 
 
+_REQUESTS: dict[Path, list[dict[str, Any]]] = {}
+
+
 def _requests(path: Path) -> list[dict[str, Any]]:
-    """Every recorded request (of the file's valid documents), then misses."""
+    """Every recorded request (of the file's valid documents), then misses: parsed once
+    a file (every test only reads its file), a copy of its own for each caller."""
+    if path not in _REQUESTS:
+        _REQUESTS[path] = _parse_requests(path)
+    return copy.deepcopy(_REQUESTS[path])
+
+
+def _parse_requests(path: Path) -> list[dict[str, Any]]:
     text = path.read_bytes().decode("utf-8", "replace").replace("\r\n", "\n")
     header = cassette_io.serialize(cassette_io.new_header(None))
     reqs = []
@@ -198,11 +209,17 @@ def test_corpus_answers_equal_the_whole_load(path, config, step):
 GENERATED = ["mixed", "torn", "crlf", "late_yaml", "late_entry", "late_tag", "late_utf8"]
 
 
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> dict[str, Path]:
+    """The generated cassettes, written once a module: the tests only read them."""
+    return _generated(tmp_path_factory.mktemp("generated"))
+
+
 @pytest.mark.parametrize("step", [0, 1, 5])
 @pytest.mark.parametrize("config", list(SETTINGS))
 @pytest.mark.parametrize("name", GENERATED)
-def test_generated_answers_equal_the_whole_load(tmp_path, name, config, step):
-    _compare(_generated(tmp_path)[name], SETTINGS[config], step)
+def test_generated_answers_equal_the_whole_load(generated, name, config, step):
+    _compare(generated[name], SETTINGS[config], step)
 
 
 def test_the_generated_cassettes_cover_late_errors_and_the_whole_loads_way(tmp_path):
