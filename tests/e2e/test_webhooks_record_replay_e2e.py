@@ -169,6 +169,14 @@ def _replay(recorded, tmp, app_url: str, *extra: str):
     )
 
 
+def _short_retries(tmp, waits: int) -> str:
+    """A config with ``waits`` waits of 0.1 s between delivery attempts (the default:
+    0.5, 1, 2 and 4 s, five attempts in 7.5 s per event)."""
+    path = tmp / "short-retries.yaml"
+    path.write_text(f"webhooks:\n  retry_after_s: {[0.1] * waits}\n")
+    return str(path)
+
+
 def _drive(stack, recorded) -> None:
     client = stack.client("sk_test_FakeAnotherKey")
     client.v1.webhook_endpoints.create(params={"url": recorded["ingress"], "enabled_events": ["*"]})
@@ -183,16 +191,18 @@ def _drive(stack, recorded) -> None:
 @pytest.fixture(scope="module")
 def app_down(recorded, tmp_path_factory):
     """``replay --strict`` with nothing listening at ``--webhooks-to``, driven at once:
-    each of its four events is retried for 7.5 s (0.5 + 1 + 2 + 4, one event at a time,
-    not configurable), so the replay tests before the one that checks it (the last of
-    this file) request it too: that half minute of waiting goes by while they run."""
+    each of its four events is tried five times (four waits of 0.1 s: the config's
+    ``webhooks.retry_after_s``; by default 7.5 s per event, one event at a time), and the
+    replay tests before the one that checks it (the last of this file) request it too,
+    so that its waits go by while they run."""
     # a port bound and never listened on, held for the whole module: a connection to it
     # is refused, and no App started meanwhile can be given it (a closed port could be)
     hold = socket.socket()
     hold.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{hold.getsockname()[1]}"
     try:
-        stack = _replay(recorded, tmp_path_factory.mktemp("down"), url)
+        tmp = tmp_path_factory.mktemp("down")
+        stack = _replay(recorded, tmp, url, "--config", _short_retries(tmp, 4))
         _drive(stack, recorded)
         yield stack
         stack.proc.stop(timeout=180)  # nothing to do once the test stopped it
@@ -236,26 +246,26 @@ def test_replay_strict_fails_when_the_app_answers_500_with_bounded_retries(recor
     freed = [h["id"] for h in hooks if h["after"] <= 3]  # by the completion (#3)
     assert freed
     with App(statuses=[500] * 100) as app:
-        stack = _replay(recorded, tmp_path, app.url)
+        stack = _replay(recorded, tmp_path, app.url, "--config", _short_retries(tmp_path, 2))
         client = stack.client("sk_test_FakeAnotherKey")
         client.v1.webhook_endpoints.create(
             params={"url": recorded["ingress"], "enabled_events": ["*"]}
         )
         session = client.v1.financial_connections.sessions.create(params=CREATE)
         stack.complete(session.id, "sk_test_FakeAnotherKey", accounts=2)
-        app.wait(5 * len(freed))  # five attempts each
+        app.wait(3 * len(freed))  # three attempts each: the config's two waits
         status = requests.get(stack.base + "/__fc_cassette__/status", timeout=60).json()
         code = stack.proc.stop(timeout=120)
         out = stack.proc.output()
     assert code == 1, out
-    assert len(app.received) == 5 * len(freed)  # bounded: 5 attempts, then given up
+    assert len(app.received) == 3 * len(freed)  # bounded: 3 attempts, then given up
     got = status["webhooks"]
     assert [d["event"] for d in got["deliveries"]] == freed
     assert all(
-        (d["status"], d["attempts"], d["delivered"]) == (500, 5, False) for d in got["deliveries"]
+        (d["status"], d["attempts"], d["delivered"]) == (500, 3, False) for d in got["deliveries"]
     )
     assert [u["event"] for u in got["undelivered"]] == [h["id"] for h in hooks[len(freed) :]]
-    assert "NOT delivered after 5 attempt(s)" in out and "never delivered" in out
+    assert "NOT delivered after 3 attempt(s)" in out and "never delivered" in out
     assert len(cio.load(recorded["cassette"]).webhooks) == len(hooks)  # nothing lost
 
 

@@ -91,7 +91,8 @@ class Simulate:
             "fc_webhook_secrets",
             "fc_accept_unknown_customers",
         }:
-            sim = core.settings().simulate
+            settings = core.settings()
+            sim = settings.simulate
             seed = sim.seed  # fc_seed applied (core: config.with_options)
             targets = webhook_targets(sim)
             self._stop()
@@ -102,7 +103,7 @@ class Simulate:
                 settle_after_s=sim.settle_after_s,
                 accept_unknown_customers=sim.accept_unknown_customers,
             )
-            self.deliverer = Deliverer()
+            self.deliverer = Deliverer(backoff=tuple(settings.webhooks.retry_after_s))
             log.info(
                 "fc-cassette simulate: seed %d, clock starts at %d, %d webhook target(s)",
                 seed,

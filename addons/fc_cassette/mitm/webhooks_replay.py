@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from mitmproxy import ctx, http
 
+from fc_cassette.mitm import core
 from fc_cassette.simulator.delivery import Deliverer, Delivery
 from fc_cassette.stripe_api import signing
 
@@ -110,7 +111,7 @@ class WebhookReplayer:
 
     def _submit(self, state: Pending, docs: list[dict[str, Any]]) -> None:
         if self.deliverer is None:
-            self.deliverer = Deliverer()
+            self.deliverer = Deliverer(backoff=tuple(core.settings().webhooks.retry_after_s))
         url = ctx.options.fc_webhooks_to
         secret = ctx.options.fc_webhook_secret or signing.TEST_SECRET
         for doc in docs:

@@ -182,6 +182,26 @@ class SimulatePolicy(_Strict):
     )
 
 
+class WebhookPolicy(_Strict):
+    """How the proxy delivers webhook events to the app (simulate, replay --webhooks-to)."""
+
+    retry_after_s: list[float] = Field(
+        default=[0.5, 1.0, 2.0, 4.0],
+        max_length=20,
+        description="Seconds between the attempts to deliver one event: a non-2xx answer, "
+        "a timeout or a refused connection is retried after each, then given up (one "
+        "attempt more than the list is long; [] : one attempt only).",
+    )
+
+    @field_validator("retry_after_s")
+    @classmethod
+    def _waits(cls, v: list[float]) -> list[float]:
+        for wait in v:
+            if not 0 <= wait <= 3600 or wait != wait:
+                raise ValueError("each wait must be between 0 and 3600 seconds")
+        return v
+
+
 class AuditPolicy(_Strict):
     """What ``fc-cassette audit`` holds cassettes against (its flags override these)."""
 
@@ -211,6 +231,7 @@ class Settings(_Strict):
     replay: ReplayPolicy = ReplayPolicy()
     record: RecordPolicy = RecordPolicy()
     simulate: SimulatePolicy = SimulatePolicy()
+    webhooks: WebhookPolicy = WebhookPolicy()
     audit: AuditPolicy = AuditPolicy()
     control: ControlPolicy = ControlPolicy()
 

@@ -38,6 +38,9 @@ def test_user_file_overrides_key_by_key(tmp_path):
         ("- a\n", ":1:", "must be a mapping"),
         ("replay: [\n", ":2:", ""),
         ("a: !!python/object/apply:os.system ['true']\n", ":1:", "constructor"),
+        ("webhooks:\n  retry_after_s: [1, -2]\n", ":2: webhooks.retry_after_s:", "between 0"),
+        ("webhooks:\n  retry_after_s: [.nan]\n", ":2: webhooks.retry_after_s:", ""),
+        ("webhooks:\n  retry_after_s: 3\n", ":2: webhooks.retry_after_s:", "list"),
     ],
 )
 def test_bad_config_is_one_line_with_file_line_and_key(tmp_path, text, where, words):
