@@ -51,6 +51,7 @@ REGEX_OPTIONS = {"ignore_hosts", "allow_hosts", "tcp_hosts", "udp_hosts"}
 log = logging.getLogger("fc_cassette")
 TOKEN_ENV = "FC_CASSETTE_CONTROL_TOKEN"
 CONTROL_TOKEN_HEADER = "X-FC-Cassette-Token"
+SERVED_SEQ = "fc_cassette_served_seq"  # flow.metadata: the seq of the interaction served
 START_DIR = os.getcwd()  # the directory the proxy was started in: the default cassette root
 SELF_FORWARD = (
     "fc-cassette does not forward a request to its own listening address "
