@@ -262,7 +262,7 @@ class Record:
             return
         writer.timing = self.settings.record.timing  # the header's creation time
         try:
-            active.lock_now()  # a cassette in a folder that did not exist: locked now
+            self.switch.lock_now()  # a cassette in a folder that did not exist: locked now
             seq = writer.append(  # the redacted entry's version: it goes in the header
                 entry,
                 stripe_version=_header(entry["request"], "stripe-version"),

@@ -130,6 +130,14 @@ class Switch:
             and generation != self.active.generation
         )
 
+    def lock_now(self) -> None:
+        """The active cassette's folder did not exist at the switch: its folders and its
+        recording lock are made on its first exchange (CassetteBusy or OSError)."""
+        active = self.active
+        if active is not None and active.lock_later and active.lock is None:
+            active.lock = RecordingLock.acquire(active.path)
+            active.lock_later = False
+
     def _drop(self, lock: RecordingLock | None, keep: RecordingLock | None = None) -> None:
         """Release a lock just taken, unless it is kept or is the active cassette's."""
         if lock is not None and lock is not keep and lock is not self.lock:
@@ -260,7 +268,7 @@ class Switch:
                 raise Refused(  # what making its folders would say
                     f"{path}: not a usable cassette path: {os.strerror(errno.ENAMETOOLONG)}"
                 )
-            return None  # nothing there to read or to race for: see Active.lock_now
+            return None  # nothing there to read or to race for: see lock_now
         try:
             return RecordingLock.acquire(path)
         except cassette_io.CassetteError as e:
