@@ -31,10 +31,9 @@ PACKAGE = "fc_cassette"
 MAX_MODULE_LINES = 450
 MAX_FUNCTION_LINES = 60
 MAX_TOP_LEVEL = 12
-# The longest import chain: 22 modules before issue #21's depth work, 13 before its last
-# step, 10 now (the issue's goal: 9). Lower it as chains shorten; never raise it to let
-# one grow.
-MAX_DEPTH = 10
+# The longest import chain: 22 modules before issue #21's depth work, then 13, then 10,
+# 9 now (the issue's goal). Lower it as chains shorten; never raise it to let one grow.
+MAX_DEPTH = 9
 # The rooms, lowest first (docs/structure.md says what each holds).
 LAYERS = (
     "_version",

@@ -20,7 +20,7 @@ from pathlib import Path
 from fc_cassette.cassette import store as cassette_io, usage as cassette_usage
 from fc_cassette.cassette.rewrite import documents, editing, replace
 from fc_cassette.cli.lines import clean, emit
-from fc_cassette.cli.verify import problems
+from fc_cassette.cli.problems import problems
 
 
 def used_seqs(cassette: str, usage_files: list[str]) -> set[int]:

@@ -1,18 +1,15 @@
-"""Webhook documents in the offline commands: ``verify``'s problems, ``show``'s rows (in
-place, after the interaction each one followed) and ``diff``'s comparison.
-
-A webhook document (docs/cassette-format.md) carries an event; its verdict is
-:func:`fc_cassette.stripe_api.models.validate_event` (the envelope, and ``data.object``
+"""Webhook documents in the offline commands: ``show``'s rows (in place, after the
+interaction each one followed) and ``diff``'s comparison. What ``verify`` says of them
+is in :mod:`.problems` (their verdict is
+:func:`fc_cassette.stripe_api.models.validate_event`: the envelope, and ``data.object``
 of an FC account event as an Account; unknown fields are drift, never a problem).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fc_cassette.cassette import store as cassette_io
-from fc_cassette.redact.scanner import scan
 from fc_cassette.stripe_api.models import validate_event
 
 MARK = "webhook"  # show's "method" column for a webhook row
@@ -20,29 +17,6 @@ MARK = "webhook"  # show's "method" column for a webhook row
 
 def _hooks(c: cassette_io.Cassette) -> list[dict[str, Any]]:
     return [d["webhook"] for d in c.webhooks]
-
-
-def problems(c: cassette_io.Cassette) -> list[str]:
-    """verify: an event the models reject, an ``after`` naming no interaction, a secret
-    in a loaded event (YAML escapes hide it from the scan of the text)."""
-    seqs = {it.get("seq") for it in c.interactions} | {0}
-    out = []
-    for w in _hooks(c):
-        where = f"{c.path}:webhook {w['id']}"
-        report = validate_event(w["body"]["json"])
-        out += [
-            f"{where}: event invalid at {e['path'] or '(root)'}: {e['message']}"
-            for e in report.errors
-        ]
-        if w["after"] not in seqs:
-            out.append(
-                f"{where}: after: {w['after']} names no interaction of the cassette "
-                "(replay would never deliver it)"
-            )
-        for f in scan(json.dumps(w, ensure_ascii=False, default=str)):
-            out.append(f"{where}: possible secret ({f.kind}): {f.excerpt}")
-            break
-    return out
 
 
 def row(w: dict[str, Any]) -> dict[str, Any]:

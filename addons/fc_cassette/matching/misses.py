@@ -37,6 +37,9 @@ KIND_NAMES = {
 }
 MAX_QUOTED = 200  # characters of a value quoted in a miss explanation
 MAX_NAMED = 3  # parameters or headers named in a fix
+# explanations a run keeps (per rewind in replay, per run in record) for the control
+# endpoint's status and the summary; the rest are counted, not kept
+MAX_KEPT_MISSES = 1000
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,10 @@ from typing import Any
 
 def mode_addons() -> dict[str, Callable[[], Any]]:
     """Each mode's addon factory. The recorder is handed its switch (the active cassette
-    and moving it) here, by its owner, rather than importing the player's chain."""
+    and moving it), and replay and the switch how players are loaded and made, here, by
+    their owner, rather than importing the player's chain."""
     from fc_cassette.mitm.inspector import Inspect
+    from fc_cassette.mitm.player import Player, load_player
     from fc_cassette.mitm.record import Record
     from fc_cassette.mitm.record_switch import Switch
     from fc_cassette.mitm.replay import Replay
@@ -24,8 +26,8 @@ def mode_addons() -> dict[str, Callable[[], Any]]:
 
     return {
         "simulate": Simulate,
-        "record": lambda: Record(Switch()),
-        "replay": Replay,
+        "record": lambda: Record(Switch(load_player, Player)),
+        "replay": lambda: Replay(load_player),
         "inspect": Inspect,
     }
 

@@ -32,12 +32,9 @@ from fc_cassette.mitm.logs import (
     PRE_REDACTED as PRE_REDACTED,
     AsyncioReportFilter as AsyncioReportFilter,
     ConnectionLinesFilter as ConnectionLinesFilter,
-    RedactingFilter as RedactingFilter,
     ReplayListenLine as ReplayListenLine,
-    install_log_redaction as install_log_redaction,
+    install_filters,
     quiet_connection_lines as quiet_connection_lines,
-    share_redactor as share_redactor,
-    shared_redactor as shared_redactor,
 )
 from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings.config import (
@@ -54,11 +51,61 @@ REGEX_OPTIONS = {"ignore_hosts", "allow_hosts", "tcp_hosts", "udp_hosts"}
 log = logging.getLogger("fc_cassette")
 TOKEN_ENV = "FC_CASSETTE_CONTROL_TOKEN"
 CONTROL_TOKEN_HEADER = "X-FC-Cassette-Token"
+SERVED_SEQ = "fc_cassette_served_seq"  # flow.metadata: the seq of the interaction served
 START_DIR = os.getcwd()  # the directory the proxy was started in: the default cassette root
 SELF_FORWARD = (
     "fc-cassette does not forward a request to its own listening address "
     "(it would loop through itself)"
 )
+
+
+# log redaction: the one redactor of the log lines and of the upstream failures' bodies
+_shared: list[Redactor] = []  # the active mode's redactor (see share_redactor)
+
+
+def share_redactor(redactor: Redactor) -> None:
+    """Number secrets in mitmproxy's own log lines as the active mode numbers them in
+    its cassette and its own lines (``sk_test_REDACTED_2`` is one key everywhere)."""
+    _shared[:] = [redactor]
+
+
+def shared_redactor() -> Redactor:
+    """The active mode's redactor (a fresh one before any mode shared its own)."""
+    if not _shared:
+        _shared.append(Redactor())
+    return _shared[0]
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts every record mitmproxy's handlers print, ours and mitmproxy's own
+    (e.g. "Bad HTTP request line: b'GET /...?key=sk_test_...'"), tracebacks included."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.redactor = Redactor()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, PRE_REDACTED, False) and not record.exc_info:
+            return True  # redacted by its caller with the same rules (a hot-path line)
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+            record.exc_info, record.exc_text = None, None
+        redacted = (_shared[0] if _shared else self.redactor).redact_text(text)
+        if redacted != record.msg or record.args:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def install_log_redaction() -> None:
+    """A :class:`RedactingFilter` on every handler that prints (see :mod:`.logs`)."""
+    install_filters(RedactingFilter)
+
+
+def redact_line(text: str) -> str:
+    """``text`` redacted as the active mode redacts (what core hands the modules that
+    write text for people without holding a redactor: upstream failures' bodies)."""
+    return shared_redactor().redact_text(text)
 
 
 class FcCore:
@@ -96,7 +143,7 @@ class FcCore:
             install,  # an upstream failure: Stripe-shaped JSON
         )
 
-        install()
+        install(redact_line)
         mitm_compat.prefer_h2()  # HTTP/2 for clients that offer it second (httpx)
         loader.add_option(
             "fc_mode",

@@ -1,6 +1,7 @@
-"""fc-cassette's log lines and mitmproxy's: redacted at the handler (one numbering with
-the active mode's cassette), mitmproxy's connection chatter quieted, asyncio's shutdown
-reports filtered."""
+"""fc-cassette's log lines and mitmproxy's: redacted at the handler (by the filter
+:mod:`.core` hands :func:`install_filters`: it holds the active mode's redactor, one
+numbering with the mode's cassette), mitmproxy's connection chatter quieted, asyncio's
+shutdown reports filtered."""
 
 from __future__ import annotations
 
@@ -12,46 +13,8 @@ from mitmproxy import ctx
 from mitmproxy.log import MitmLogHandler
 
 from fc_cassette.mitm import mitm_compat
-from fc_cassette.redact.redactor import Redactor
 
 log = logging.getLogger("fc_cassette")
-
-_shared: list[Redactor] = []  # the active mode's redactor (see share_redactor)
-
-
-def share_redactor(redactor: Redactor) -> None:
-    """Number secrets in mitmproxy's own log lines as the active mode numbers them in
-    its cassette and its own lines (``sk_test_REDACTED_2`` is one key everywhere)."""
-    _shared[:] = [redactor]
-
-
-def shared_redactor() -> Redactor:
-    """The active mode's redactor (a fresh one before any mode shared its own)."""
-    if not _shared:
-        _shared.append(Redactor())
-    return _shared[0]
-
-
-class RedactingFilter(logging.Filter):
-    """Redacts every record mitmproxy's handlers print, ours and mitmproxy's own
-    (e.g. "Bad HTTP request line: b'GET /...?key=sk_test_...'"), tracebacks included."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.redactor = Redactor()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, PRE_REDACTED, False) and not record.exc_info:
-            return True  # redacted by its caller with the same rules (a hot-path line)
-        text = record.getMessage()
-        if record.exc_info:
-            text += "\n" + logging.Formatter().formatException(record.exc_info)
-            record.exc_info, record.exc_text = None, None
-        redacted = (_shared[0] if _shared else self.redactor).redact_text(text)
-        if redacted != record.msg or record.args:
-            record.msg, record.args = redacted, ()
-        return True
-
 
 # ``extra={PRE_REDACTED: True}``: the caller built the record's message from pieces it
 # redacted itself, with the active mode's redactor (see record's per-interaction line)
@@ -132,19 +95,19 @@ def quiet_connection_lines() -> None:
             logger.addFilter(kind())
 
 
-def install_log_redaction() -> None:
-    """Put a :class:`RedactingFilter` on each of mitmproxy's log handlers and on
-    logging's last-resort handler, which prints once mitmproxy removed its handlers at
-    shutdown (once each); asyncio's reports get :class:`AsyncioReportFilter`; our own
-    records skip the deprecated ``add_log`` event."""
+def install_filters(redacting: type[logging.Filter]) -> None:
+    """Put a ``redacting`` filter (core's, which holds the redactor) on each of
+    mitmproxy's log handlers and on logging's last-resort handler, which prints once
+    mitmproxy removed its handlers at shutdown (once each); asyncio's reports get
+    :class:`AsyncioReportFilter`; our own records skip the deprecated ``add_log`` event."""
     handlers: list[logging.Handler] = [
         h for h in logging.getLogger().handlers if isinstance(h, MitmLogHandler)
     ]
     if logging.lastResort is not None:
         handlers.append(logging.lastResort)
     for handler in handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+        if not any(isinstance(f, redacting) for f in handler.filters):
+            handler.addFilter(redacting())
         # fc-cassette's records (a line per recorded interaction) are not turned into
         # mitmproxy's deprecated add_log event: it went through every addon, per line
         if mitm_compat.is_legacy_log_handler(handler) and _not_ours not in handler.filters:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from mitmproxy import ctx, http
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
@@ -31,7 +31,6 @@ log = logging.getLogger("fc_cassette")
 KEY_CACHE_SIZE = 1024  # per cassette (one process may hold many players)
 KEY_CACHE_MAX_BODY = 16 * 1024
 OFFLINE = "fc-cassette is only replaying (offline): upstream connections are refused"
-SERVED_SEQ = "fc_cassette_served_seq"  # flow.metadata: the seq of the interaction served
 
 
 class Player:
@@ -89,7 +88,7 @@ class Player:
         if isinstance(got, Miss):
             return False if forward_misses else self._refuse(flow, got)
         flow.response = mitm_compat.response(*pb.wire_for(got), time.time())
-        flow.metadata[SERVED_SEQ] = got.get("seq")  # replay's webhooks follow it
+        flow.metadata[core.SERVED_SEQ] = got.get("seq")  # replay's webhooks follow it
         # Only when asked for (--set termlog_verbosity=debug): mitmproxy sends every log
         # record, even a DEBUG one, through the whole addon chain, which cost more than
         # the rest of a hit. The shutdown summary counts hits anyway.
@@ -156,6 +155,15 @@ class Player:
         CONNECT, connection_strategy=eager) is refused and counted."""
         self.upstream_refused += 1
         data.server.error = reason
+
+
+class LoadPlayer(Protocol):
+    """:func:`load_player`'s signature: what :mod:`.addon` hands the modes that load
+    players (replay, the recorder's switch), so none of them imports this module."""
+
+    def __call__(
+        self, path: str, settings: Settings, label: str, start: bool = True, whole: bool = False
+    ) -> Player: ...
 
 
 def load_player(

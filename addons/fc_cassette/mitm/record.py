@@ -64,6 +64,7 @@ from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings import modes as vocab
 from fc_cassette.settings.config import Settings
 from fc_cassette.settings.modes import RecordMode
+from fc_cassette.stripe_api.validation import verdict
 
 if TYPE_CHECKING:
     from fc_cassette.mitm.record_switch import Switch
@@ -251,7 +252,8 @@ class Record:
             path = self.redactor.redact_text(flow.request.path.split("?", 1)[0])
             self._not_recorded(flow, path, self.redactor.redact_text(str(e)))
             return
-        entry, reports = entry_of(flow, request, response, self.settings.record.timing)
+        checked = verdict(request, response)  # the models' word, in the entry and the line
+        entry = entry_of(flow, request, response, self.settings.record.timing, checked)
         entry = self.redactor.redact_entry(entry)
         unknown = named_unknown(entry, active)
         if unknown is not None:  # new_episodes would keep a 404 that replays forever
@@ -260,7 +262,7 @@ class Record:
             return
         writer.timing = self.settings.record.timing  # the header's creation time
         try:
-            active.lock_now()  # a cassette in a folder that did not exist: locked now
+            self.switch.lock_now()  # a cassette in a folder that did not exist: locked now
             seq = writer.append(  # the redacted entry's version: it goes in the header
                 entry,
                 stripe_version=_header(entry["request"], "stripe-version"),
@@ -288,7 +290,7 @@ class Record:
         # not redact it again
         log.info(
             "fc-cassette record: %s",
-            _summary_line(seq, entry, reports, self.redactor),
+            _summary_line(seq, entry, checked, self.redactor),
             extra={core.PRE_REDACTED: True},
         )
 

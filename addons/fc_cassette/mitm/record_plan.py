@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fc_cassette.cassette.lock import RecordingLock
 from fc_cassette.matching.matcher import normalize
 from fc_cassette.matching.misses import Where, record_command
 from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings.modes import MissingCassette, Plan, RecordMode, plan
 
 if TYPE_CHECKING:
+    from fc_cassette.cassette.lock import RecordingLock
     from fc_cassette.cassette.writer import Writer
     from fc_cassette.mitm.player import Player
     from fc_cassette.settings.config import Settings
@@ -49,6 +49,7 @@ class Active:
     generation: int = 0  # the recorder's switch count when this became active
     counts: dict[str, int] = field(default_factory=dict)  # the recorder's, at the switch
     lock_later: bool = False  # its folder did not exist: locked on the first exchange
+    # (by Switch.lock_now: the switch takes every recording lock)
 
     def same(self, real: str, mode: RecordMode, settings: Settings) -> bool:
         return (self.real, self.mode, self.settings) == (real, mode, settings)
@@ -87,13 +88,6 @@ class Active:
         if self.lock is not None and self.lock is not keep:
             self.lock.release()
         self.lock = None
-
-    def lock_now(self) -> None:
-        """A cassette whose folder did not exist at the switch: its folders and its
-        recording lock are made on its first exchange (CassetteBusy or OSError)."""
-        if self.lock_later and self.lock is None:
-            self.lock = RecordingLock.acquire(self.path)
-            self.lock_later = False
 
 
 def named_unknown(entry: dict, active: Active | None) -> str | None:

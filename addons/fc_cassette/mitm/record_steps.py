@@ -15,11 +15,11 @@ from fc_cassette.mitm.scope import in_scope
 from fc_cassette.redact.learned import learned_pattern
 from fc_cassette.redact.redactor import Redactor
 from fc_cassette.redact.scanner import scan
-from fc_cassette.stripe_api import errors as stripe_errors, validation
-from fc_cassette.stripe_api.validation import Verdict
+from fc_cassette.stripe_api import errors as stripe_errors
 
 if TYPE_CHECKING:
     from fc_cassette.mitm.record_plan import Active
+    from fc_cassette.stripe_api.validation import Verdict
 
 
 class SecretLeft(Exception):
@@ -137,9 +137,7 @@ def _fail_closed(text: str, learned: dict[str, str] | None = None) -> None:
         )
 
 
-def _summary_line(
-    seq: int, entry: dict[str, Any], reports: dict[str, Any] | None, redactor: Redactor
-) -> str:
+def _summary_line(seq: int, entry: dict[str, Any], checked: Verdict, redactor: Redactor) -> str:
     """``#3 POST /v1/financial_connections/sessions -> 200 fcsess_… valid``, redacted:
     method, path and id come from the redacted entry; the verdict's drift paths are the
     traffic's own keys, which can carry a secret, so it is redacted here. Each piece
@@ -151,20 +149,23 @@ def _summary_line(
     parts = [f"#{seq} {req['method']} {req['path']} -> {resp['status']}"]
     if sid:
         parts.append(str(sid))
-    if reports:
-        parts.append(redactor.redact_text(Verdict(reports).summary()))
+    if checked.reports:
+        parts.append(redactor.redact_text(checked.summary()))
     return " ".join(parts)
 
 
 def entry_of(
-    flow: http.HTTPFlow, request: dict[str, Any], response: dict[str, Any], timing: bool
-) -> tuple[dict[str, Any], Any]:
-    """The interaction to record (not yet redacted) and its validation reports."""
+    flow: http.HTTPFlow,
+    request: dict[str, Any],
+    response: dict[str, Any],
+    timing: bool,
+    checked: Verdict,
+) -> dict[str, Any]:
+    """The interaction to record (not yet redacted), with ``checked``, the models' verdict
+    of it (the recorder's: :func:`fc_cassette.stripe_api.validation.verdict`)."""
     entry: dict[str, Any] = {"request": request, "response": response}
-    reports = validation.validate(request, response)
-    if reports is not None:
-        entry["validation"] = {k: r.as_dict() for k, r in reports.items()}
+    entry["validation"] = {k: r.as_dict() for k, r in checked.reports.items()}
     resp = flow.response
     if timing and resp is not None and resp.timestamp_end and flow.request.timestamp_start:
         entry["duration_ms"] = round((resp.timestamp_end - flow.request.timestamp_start) * 1000, 1)
-    return entry, reports
+    return entry

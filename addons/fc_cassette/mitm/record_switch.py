@@ -18,12 +18,11 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fc_cassette.cassette import store as cassette_io
 from fc_cassette.cassette.lock import RecordingLock, lock_path
 from fc_cassette.cassette.stream import looks_like_cassette
-from fc_cassette.mitm.player import Player, load_player
 from fc_cassette.mitm.players import PlayerCache
 from fc_cassette.mitm.record_plan import Active, MissingCassette, Refused, plan
 from fc_cassette.playback.state import Playback
@@ -32,6 +31,9 @@ from fc_cassette.settings import modes
 from fc_cassette.settings.config import Settings
 from fc_cassette.settings.modes import RecordMode
 
+if TYPE_CHECKING:
+    from fc_cassette.mitm.player import LoadPlayer, Player
+
 log = logging.getLogger("fc_cassette")
 
 
@@ -39,7 +41,9 @@ class Switch:
     """The cassette a recorder is on (one :class:`Active`) and the players of the
     cassettes it only replays; moved by :meth:`switch`, left by :meth:`close`."""
 
-    def __init__(self) -> None:
+    def __init__(self, load: LoadPlayer, new: type[Player]) -> None:
+        """``load``, ``new``: how players are loaded and made (handed by :mod:`.addon`)."""
+        self.load_player, self.new_player = load, new
         self.active: Active | None = None  # the cassette in effect and what it holds
         self.written: set[str] = set()  # real paths of the cassettes this run appended to
         self.cache = PlayerCache()  # players of the cassettes a mode only replays
@@ -126,6 +130,14 @@ class Switch:
             and generation != self.active.generation
         )
 
+    def lock_now(self) -> None:
+        """The active cassette's folder did not exist at the switch: its folders and its
+        recording lock are made on its first exchange (CassetteBusy or OSError)."""
+        active = self.active
+        if active is not None and active.lock_later and active.lock is None:
+            active.lock = RecordingLock.acquire(active.path)
+            active.lock_later = False
+
     def _drop(self, lock: RecordingLock | None, keep: RecordingLock | None = None) -> None:
         """Release a lock just taken, unless it is kept or is the active cassette's."""
         if lock is not None and lock is not keep and lock is not self.lock:
@@ -146,7 +158,9 @@ class Switch:
             path, real, mode, settings, p, counts=dict(counts), generation=self.generation + 1
         )
         if not p.record:  # replaying only: from the cache (a switch back parses nothing)
-            active.player = self.cache.get(real, lambda: load_player(str(path), settings, "record"))
+            active.player = self.cache.get(
+                real, lambda: self.load_player(str(path), settings, "record")
+            )
             active.redactor = active.player.playback.redactor
             return active
         existing, active.redactor = None, Redactor(settings.redaction)
@@ -171,7 +185,7 @@ class Switch:
             if p.continues and self.redactor.rules == settings.redaction:
                 active.redactor = self.redactor  # it knows which secret got which number
             if p.replay:
-                active.player = Player(
+                active.player = self.new_player(
                     Playback(existing, settings, active.redactor), settings, "record"
                 )
         active.lock = lock
@@ -215,7 +229,7 @@ class Switch:
         except ValueError:
             return None
         return self.cache.preload(
-            real, lambda: load_player(cassette, settings, "record", whole=True)
+            real, lambda: self.load_player(cassette, settings, "record", whole=True)
         )
 
     def rewind(self) -> bool:
@@ -254,7 +268,7 @@ class Switch:
                 raise Refused(  # what making its folders would say
                     f"{path}: not a usable cassette path: {os.strerror(errno.ENAMETOOLONG)}"
                 )
-            return None  # nothing there to read or to race for: see Active.lock_now
+            return None  # nothing there to read or to race for: see lock_now
         try:
             return RecordingLock.acquire(path)
         except cassette_io.CassetteError as e:

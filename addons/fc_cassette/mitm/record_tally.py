@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from fc_cassette.playback.state import MAX_KEPT_MISSES
+from fc_cassette.matching.misses import MAX_KEPT_MISSES
 
 log = logging.getLogger("fc_cassette")
 

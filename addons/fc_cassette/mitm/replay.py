@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
@@ -27,12 +27,14 @@ from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from fc_cassette.cassette import store as cassette_io, usage as cassette_usage
 from fc_cassette.mitm import control, core
-from fc_cassette.mitm.player import SERVED_SEQ, Player, load_player
 from fc_cassette.mitm.players import PlayerCache
 from fc_cassette.mitm.webhooks_replay import WebhookReplayer
 from fc_cassette.playback.state import Playback
 from fc_cassette.settings import modes
 from fc_cassette.settings.config import Settings
+
+if TYPE_CHECKING:
+    from fc_cassette.mitm.player import LoadPlayer, Player
 
 log = logging.getLogger("fc_cassette")
 OFFLINE = "fc-cassette replay is offline: upstream connections are refused"
@@ -41,7 +43,8 @@ OFFLINE = "fc-cassette replay is offline: upstream connections are refused"
 class Replay:
     record_modes = modes.OFFLINE_MODES  # what the control endpoint's ``use`` accepts
 
-    def __init__(self) -> None:
+    def __init__(self, load: LoadPlayer) -> None:
+        self.load_player = load  # handed by the addon chain (see .addon)
         self.player: Player | None = None
         self.path = ""  # the active cassette, as given (the option, or a ``use``)
         self.cache = PlayerCache()
@@ -87,9 +90,9 @@ class Replay:
     def _switch(self, path: str) -> None:
         real = os.path.realpath(path)
         if not os.path.isfile(real):  # cassette_io.load says what it is instead
-            load_player(path, self.settings, "replay")
+            self.load_player(path, self.settings, "replay")
         self.player = self.cache.get(
-            real, lambda: load_player(path, self.settings, "replay", start=self.started)
+            real, lambda: self.load_player(path, self.settings, "replay", start=self.started)
         )
         self.path = path
         core.share_redactor(self.player.playback.redactor)
@@ -109,7 +112,7 @@ class Replay:
         settings = self.settings
         return self.cache.preload(
             os.path.realpath(cassette),
-            lambda: load_player(cassette, settings, "replay", whole=True),
+            lambda: self.load_player(cassette, settings, "replay", whole=True),
         )
 
     def use(self, cassette: str, record_mode: modes.RecordMode | None) -> None:
@@ -155,7 +158,7 @@ class Replay:
         if player.playback.missed != missed:
             control.note_news()  # a harness asks for the status only on news
         if player.webhooks:
-            self.webhooks.answered(player, flow, flow.metadata.get(SERVED_SEQ))
+            self.webhooks.answered(player, flow, flow.metadata.get(core.SERVED_SEQ))
 
     def server_connect(self, data: ServerConnectionHookData) -> None:
         if not self.on:

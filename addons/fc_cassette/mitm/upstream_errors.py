@@ -7,12 +7,14 @@ Stripe SDK reports as an unparseable response. fc-cassette answers instead with
 ...}}`` (status 502, ``Stripe-Should-Retry: false``) whose message names the upstream,
 mitmproxy's reason and the likely cause, e.g. an ``https://`` upstream that serves
 plain HTTP (``fc-cassette simulate`` does). Installed by :func:`install` (the core's
-``load``) through :func:`fc_cassette.mitm_compat.error_pages`.
+``load``, which hands it the redaction) through :func:`fc_cassette.mitm_compat.error_pages`.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 
 from mitmproxy import ctx, http
 from mitmproxy.net.http import http1
@@ -61,16 +63,15 @@ def upstream() -> str:
     return "the request's host (forward mode)"
 
 
-def message(reason: str, target: str) -> str:
-    from fc_cassette.redact.redactor import Redactor
-
-    return Redactor().redact_text(
+def message(reason: str, target: str, redact: Callable[[str], str]) -> str:
+    """The error's message, redacted (mitmproxy's reason can quote the request)."""
+    return redact(
         f"fc-cassette got no response from the upstream {target}: {reason or 'no reason'}. "
         f"Likely cause: {likely_cause(reason)}."
     )
 
 
-def render(status: int, reason: str) -> bytes | None:
+def render(status: int, reason: str, redact: Callable[[str], str]) -> bytes | None:
     """A 502's response as Stripe-shaped JSON (other statuses: mitmproxy's own)."""
     if status != 502:
         return None
@@ -78,7 +79,7 @@ def render(status: int, reason: str) -> bytes | None:
         target = upstream()
     except Exception:  # noqa: BLE001 - no options (a unit test): say what is known
         target = "(unknown)"
-    body = stripe_errors.own(stripe_errors.UPSTREAM_FAILED, message(reason, target))
+    body = stripe_errors.own(stripe_errors.UPSTREAM_FAILED, message(reason, target, redact))
     resp = http.Response.make(
         status,
         stripe_errors.encode(body),
@@ -87,7 +88,9 @@ def render(status: int, reason: str) -> bytes | None:
     return http1.assemble_response(resp)
 
 
-def install() -> None:
+def install(redact: Callable[[str], str]) -> None:
+    """Answer upstream failures with :func:`render`; ``redact`` is core's (the active
+    mode's redactor)."""
     from fc_cassette.mitm.mitm_compat import error_pages
 
-    error_pages(render)
+    error_pages(functools.partial(render, redact=redact))

@@ -30,6 +30,7 @@ from fc_cassette.matching.matcher import (
     normalize,
     upstream_of,
 )
+from fc_cassette.matching.misses import MAX_KEPT_MISSES
 from fc_cassette.playback.shared import Sharer
 from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings.config import MatchRules, Settings
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from fc_cassette.cassette.lazy import Progressive
 
 MISS_HEADER = "Fc-Cassette-Miss"
-MAX_KEPT_MISSES = 1000  # explanations kept per rewind (for the status and the summary)
 
 
 Wire = tuple[int, bytes, http.Headers, bytes]

@@ -37,6 +37,7 @@ from fc_cassette.simulator.payment_methods import PaymentMethodsMixin
 from fc_cassette.simulator.sessions import SessionsMixin
 from fc_cassette.simulator.setup_intents import SetupIntentsMixin
 from fc_cassette.simulator.webhooks import Outgoing, Target, WebhooksMixin
+from fc_cassette.stripe_api import endpoints
 
 __all__ = [
     "DEFAULT_CLOCK_START",
@@ -74,7 +75,8 @@ class Simulator(
     ``ROUTES`` and lists them here."""
 
     ROUTES = (
-        AccountsMixin.ROUTES
+        SessionsMixin.ROUTES
+        + AccountsMixin.ROUTES
         + EventsMixin.ROUTES
         + WebhooksMixin.ROUTES
         + PaymentIntentsMixin.ROUTES
@@ -93,7 +95,7 @@ class Simulator(
         itself (None: only the simulator-only settle call settles it);
         ``accept_unknown_customers``: a customer id never created here is accepted where
         an object names its customer (see :mod:`.customers`)."""
-        super().__init__(seed, clock_start)
+        super().__init__(endpoints.match, seed, clock_start)
         self.settle_after_s = settle_after_s
         self.accept_unknown_customers = accept_unknown_customers
         self._init_events()

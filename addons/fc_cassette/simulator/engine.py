@@ -14,14 +14,17 @@ import logging
 import random
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from fc_cassette.exchange import formcodec
 from fc_cassette.simulator.errors import StripeError, clip, mask_key
-from fc_cassette.stripe_api import endpoints, errors as stripe_errors
+from fc_cassette.stripe_api import errors as stripe_errors
+
+if TYPE_CHECKING:
+    from fc_cassette.stripe_api.endpoints import Endpoint
 
 log = logging.getLogger("fc_cassette")
 
@@ -29,9 +32,6 @@ DEFAULT_STRIPE_VERSION = "2026-10-28.endive"
 DEFAULT_CLOCK_START = 1767225600
 MAX_BODY_BYTES = 1 << 20
 MAX_IDEMPOTENCY_KEY = 255
-COMPLETE = re.compile(
-    "^/_simulator/financial_connections/sessions/" + endpoints.ID_SEGMENT + "/complete$"
-)
 _STRIPE_VERSION = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(\.[a-z]+)?(; *[A-Za-z0-9_.=\-]+)*$")
 _ALNUM = string.ascii_letters + string.digits
 _TEST_KEY = re.compile(r"^(sk|rk)_test_[A-Za-z0-9_]+$")
@@ -115,19 +115,24 @@ def authenticate(h: Headers) -> str:
 Route = tuple[str, str, str]  # (method, path regex with at most one id group, handler name)
 
 
+# the endpoint table's lookup (``fc_cassette.stripe_api.endpoints.match``): the endpoint
+# of ``method path`` (its handler is ``_ep_<name>``) and the id in its path, or None
+FindEndpoint = Callable[[str, str], "tuple[Endpoint, str | None] | None"]
+
+
 def route(
-    method: str, path: str, extra: tuple[tuple[str, re.Pattern[str], str], ...] = ()
+    method: str,
+    path: str,
+    find: FindEndpoint,
+    extra: tuple[tuple[str, re.Pattern[str], str], ...] = (),
 ) -> tuple[str | None, str]:
-    """The handler name for ``method path`` and the (unquoted) id in the path; ``extra``:
-    the simulator's own routes beyond the FC endpoint table (events, webhook endpoints,
-    simulator-only actions), compiled."""
-    found = endpoints.match(method, path) if not path.endswith("/") else None
+    """The handler name for ``method path`` and the (unquoted) id in the path: the FC
+    endpoint table's (``find``), or ``extra``'s: the simulator's own routes beyond the
+    table (events, webhook endpoints, simulator-only actions), compiled."""
+    found = find(method, path) if not path.endswith("/") else None
     if found is not None:
         ep, ident = found
         return ep.name, unquote(ident, errors="replace") if ident is not None else ""
-    m = COMPLETE.match(path)
-    if m and method == "POST":
-        return "complete", unquote(m.group(1), errors="replace")
     for verb, pattern, name in extra:
         m = pattern.match(path) if verb == method else None
         if m:
@@ -170,7 +175,10 @@ class Engine:
         """The API version an event is rendered in (the events mixin's ``api_version``)."""
         return DEFAULT_STRIPE_VERSION
 
-    def __init__(self, seed: int = 0, clock_start: int = DEFAULT_CLOCK_START) -> None:
+    def __init__(self, find: FindEndpoint, seed: int = 0, clock_start: int = DEFAULT_CLOCK_START):
+        """``find``: the endpoint table's lookup, handed by the :class:`Simulator` (the
+        engine routes; the table, with its models, is the Simulator's to know)."""
+        self.find = find
         self.seed = seed
         self._rng = random.Random(seed)
         self._clock = int(clock_start)
@@ -260,7 +268,7 @@ class Engine:
         api_key = authenticate(h)
         if requested_version and not _STRIPE_VERSION.match(requested_version):
             raise StripeError(400, f"Invalid Stripe API version: {clip(requested_version)}")
-        name, ident = route(method, path, self._routes)
+        name, ident = route(method, path, self.find, self._routes)
         if name is None:
             raise StripeError(
                 404,

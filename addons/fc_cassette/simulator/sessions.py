@@ -106,6 +106,12 @@ def _limit(params: dict[str, Any]) -> int:
 class SessionsMixin(Host):
     """``create``, ``retrieve`` and ``complete``; needs the Engine and AccountsMixin."""
 
+    # the simulator-only completion of a session (the id: one path segment, as the
+    # endpoint table's ``ID_SEGMENT``)
+    ROUTES: tuple[tuple[str, str, str], ...] = (
+        ("POST", r"^/_simulator/financial_connections/sessions/([^/?#]+)/complete$", "complete"),
+    )
+
     def _init_sessions(self) -> None:
         self._sessions: dict[str, StoredSession] = {}
 

@@ -16,9 +16,9 @@ def handler_name(name: str) -> str:
 
 def rows() -> list[tuple[str, str, str]]:
     """(method, path pattern, handler name) of every row: the endpoint table's and the
-    simulator's own routes (the session completion is routed by the engine itself)."""
+    simulator's own routes (the session completion among them)."""
     table = [(ep.method, ep.pattern.pattern, ep.name) for ep in endpoints.ALL_ENDPOINTS]
-    return [*table, *Simulator.ROUTES, ("POST", "/_simulator/.../complete", "complete")]
+    return [*table, *Simulator.ROUTES]
 
 
 def test_every_row_has_a_handler():
