@@ -88,8 +88,8 @@ import sys
 from fc_cassette.cli import main
 code = main(sys.argv[1:])
 # neither mitmproxy's start-up nor our addons (importing them is most of the seconds)
-started = [m for m in ("mitmproxy.tools.main", "mitmproxy.proxy.server", "fc_cassette.addon",
-                       "fc_cassette.replay", "fc_cassette.record") if m in sys.modules]
+started = [m for m in ("mitmproxy.tools.main", "mitmproxy.proxy.server", "fc_cassette.mitm.addon",
+                       "fc_cassette.mitm.replay", "fc_cassette.mitm.record") if m in sys.modules]
 print("exit", code, "started", started)
 """
 
@@ -125,3 +125,36 @@ def test_a_busy_port_is_reported_before_mitmproxy_starts(tmp_path):
     assert r.stdout.strip() == "exit 1 started []", r.stdout + r.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in r.stderr, r.stderr
     assert r.stderr.count("\n") == 1
+
+
+IMPORTS = """
+import sys
+from fc_cassette.cli import app
+from fc_cassette.mitm.addon import all_addons
+all_addons(sys.argv[1])
+heavy = ("fc_cassette.simulator", "fc_cassette.stripe_api.models", "fc_cassette.mitm.inspector")
+print(sorted(m for m in heavy if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("replay", []),
+        ("simulate", ["fc_cassette.simulator", "fc_cassette.stripe_api.models"]),
+        ("inspect", ["fc_cassette.mitm.inspector", "fc_cassette.stripe_api.models"]),
+    ],
+)
+def test_a_proxy_imports_only_its_own_modes_modules(mode, expected):
+    """A replay proxy (what the pytest plugin starts for each run) imports neither the
+    simulator nor the models the inspector and the recorder check traffic with: about a
+    third of the package's import time (issue #25); the other modes still get theirs."""
+    r = subprocess.run(
+        [sys.executable, "-c", IMPORTS, mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(sorted(expected)), r.stdout

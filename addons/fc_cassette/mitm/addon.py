@@ -13,23 +13,41 @@ from collections.abc import Callable
 from typing import Any
 
 
-def mode_addons() -> dict[str, Callable[[], Any]]:
-    """Each mode's addon factory. The recorder is handed its switch (the active cassette
-    and moving it), and replay and the switch how players are loaded and made, here, by
-    their owner, rather than importing the player's chain."""
-    from fc_cassette.mitm.inspector import Inspect
+def _simulate() -> Any:
+    from fc_cassette.mitm.simulate import Simulate
+
+    return Simulate()
+
+
+def _record() -> Any:
+    """The recorder is handed its switch (the active cassette and moving it), and the
+    switch how players are loaded and made, here, by their owner, rather than importing
+    the player's chain."""
     from fc_cassette.mitm.player import Player, load_player
     from fc_cassette.mitm.record import Record
     from fc_cassette.mitm.record_switch import Switch
-    from fc_cassette.mitm.replay import Replay
-    from fc_cassette.mitm.simulate import Simulate
 
-    return {
-        "simulate": Simulate,
-        "record": lambda: Record(Switch(load_player, Player)),
-        "replay": lambda: Replay(load_player),
-        "inspect": Inspect,
-    }
+    return Record(Switch(load_player, Player))
+
+
+def _replay() -> Any:
+    from fc_cassette.mitm.player import load_player
+    from fc_cassette.mitm.replay import Replay
+
+    return Replay(load_player)
+
+
+def _inspect() -> Any:
+    from fc_cassette.mitm.inspector import Inspect
+
+    return Inspect()
+
+
+def mode_addons() -> dict[str, Callable[[], Any]]:
+    """Each mode's addon factory; a factory imports only its own mode's modules, so a
+    replay proxy does not import the simulator nor the models the inspector and the
+    recorder check traffic with (a start-up cost: issue #25)."""
+    return {"simulate": _simulate, "record": _record, "replay": _replay, "inspect": _inspect}
 
 
 def all_addons(mode: str | None = None) -> list:

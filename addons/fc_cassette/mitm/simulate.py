@@ -12,7 +12,7 @@ One INFO line per request: method, path (no query), status, and the object id or
 error type. Never a key, a client secret, or a request body.
 
 Events (docs/webhooks.md): after each request, the deliveries the simulator queued go to
-a :class:`~.simulator.delivery.Deliverer` (worker threads: a delivery never delays an
+a :class:`~.delivery.Deliverer` (worker threads: a delivery never delays an
 answer), and a timer on mitmproxy's event loop runs the simulator's scheduled tasks
 (refreshes settling by themselves) when they fall due. Targets: ``fc_webhook_urls`` with
 ``fc_webhook_secrets`` (the CLI's ``--webhook-url``/``--webhook-secret``), else the
@@ -33,10 +33,10 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from fc_cassette.mitm import core
+from fc_cassette.mitm.delivery import Deliverer
 from fc_cassette.redact.redactor import Redactor
 from fc_cassette.settings import config
 from fc_cassette.simulator import Simulator, Target
-from fc_cassette.simulator.delivery import Deliverer
 
 log = logging.getLogger("fc_cassette")
 NO_UPSTREAM = "fc-cassette simulate never connects upstream"

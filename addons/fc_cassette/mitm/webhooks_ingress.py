@@ -26,9 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from mitmproxy import ctx, http
 
-from fc_cassette.mitm import core
+from fc_cassette.mitm import core, delivery
 from fc_cassette.mitm.scope import addressed_to_proxy
-from fc_cassette.simulator import delivery
 
 if TYPE_CHECKING:
     from fc_cassette.mitm.record_switch import Switch

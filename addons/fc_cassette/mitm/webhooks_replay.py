@@ -6,7 +6,7 @@ response of the interaction it followed, in recorded order, signed again.
 :data:`fc_cassette.stripe_api.signing.TEST_SECRET`). A webhook document recorded with
 ``after: N`` is released once interaction ``N`` has been served (``after: 0``: with the
 first answer), and never before the webhooks recorded ahead of it. Released events are
-handed to a :class:`~fc_cassette.simulator.delivery.Deliverer` from the ``response``
+handed to a :class:`~fc_cassette.mitm.delivery.Deliverer` from the ``response``
 hook's next loop turn (the response goes out first; a delivery never holds it), which
 signs each attempt with a fresh timestamp and retries with bounded backoff.
 
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from mitmproxy import ctx, http
 
 from fc_cassette.mitm import core
-from fc_cassette.simulator.delivery import Deliverer, Delivery
+from fc_cassette.mitm.delivery import Deliverer, Delivery
 from fc_cassette.stripe_api import signing
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ Modules: :mod:`.engine` (auth, versions, routing, idempotency, response bytes),
 from the request models), :mod:`.sessions` (create, retrieve, complete), :mod:`.accounts`
 (accounts, refreshes, owners, transactions), :mod:`.data` (generated data, pagination),
 :mod:`.events` (event log, ``emit_event``, the scheduler, ``/v1/events``),
-:mod:`.webhooks` (webhook endpoints, the outbox), :mod:`.delivery` (signed deliveries
-over HTTP, in threads: used by the proxy's addons, never by the engine),
+:mod:`.webhooks` (webhook endpoints, the outbox; the proxy's addons deliver it through
+:mod:`fc_cassette.mitm.delivery`),
 :mod:`.customers`, :mod:`.payment_methods` (``us_bank_account``), :mod:`.intents`
 (PaymentIntents: the ACH lifecycle), :mod:`.setup_intents`, :mod:`.mandates`;
 :mod:`.host` declares, for the type checker, what the mixins use of the Engine and of

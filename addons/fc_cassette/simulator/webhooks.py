@@ -8,7 +8,7 @@ Targets given on the command line (``--webhook-url``/``--webhook-secret``, confi
 
 Each event is queued once per endpoint that wants it, in emission order, as
 :class:`Outgoing` (the payload bytes; signing happens at each attempt, with a fresh
-timestamp: :mod:`.delivery`). :meth:`WebhooksMixin.take_deliveries` hands them out.
+timestamp: :mod:`fc_cassette.mitm.delivery`). :meth:`WebhooksMixin.take_deliveries` hands them out.
 """
 
 from __future__ import annotations

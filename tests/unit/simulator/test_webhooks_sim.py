@@ -10,8 +10,8 @@ import time
 import pytest
 import stripe
 
+from fc_cassette.mitm.delivery import Deliverer
 from fc_cassette.simulator import Simulator, Target
-from fc_cassette.simulator.delivery import Deliverer
 from fc_cassette.stripe_api import models as m, signing
 from webhook_app import App
 
