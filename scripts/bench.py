@@ -1447,9 +1447,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, cassettes)")
     ap.add_argument(
         "--only",
-        choices=["first_answer"],
+        choices=["first_answer", "suite"],
         help="run one section only (first_answer: the first_answer_* and load_100k_peak_mb "
-        "keys); prints that section's JSON keys, no goal count",
+        "keys; suite: the suite_* and vcr_* keys); prints that section's JSON keys, no "
+        "goal count",
     )
     ap.add_argument("--_upstream", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--_load", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
@@ -1477,9 +1478,12 @@ def main(argv: list[str] | None = None) -> int:
     ok = False
     if args.only:
         try:
-            res = only_first_answer(sizes, tmp, procs)
+            if args.only == "suite":
+                res = bench_suite.bench_suite(args.smoke, tmp)
+            else:
+                res = only_first_answer(sizes, tmp, procs)
             ok = True
-        except BenchError as e:
+        except (BenchError, bench_suite.SuiteError) as e:
             print(f"bench failed: {e}", file=sys.stderr)
             return 1
         finally:

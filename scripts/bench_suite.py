@@ -5,8 +5,10 @@ pytest-recording.
 Both suites are recorded from one ``fc-cassette simulate`` (ours with
 ``--fc-record-mode=once --fc-upstream URL``, theirs with ``--record-mode=once``), the
 simulator is stopped, and each suite is replayed offline in a fresh pytest process,
-timed from spawn to exit (alternated, the median of three). While ours runs, /proc is
-sampled for fc-cassette processes (how many were started, and their summed RSS).
+timed from spawn to exit (alternated, the median of three). While each runs, /proc is
+sampled every 100 ms for fc-cassette processes (how many were started, and their summed
+RSS; until issue #25's third session every 10 ms, which took most of a core from the
+timed runs: a sample costs ~8 ms of CPU).
 Keys: ``suite_100_s``,
 ``suite_per_test_ms``, ``suite_proxies_started``, ``suite_proxies_peak_mb``,
 ``vcr_suite_100_s``, ``suite_vs_vcr`` (ours / theirs).
@@ -17,8 +19,7 @@ serial: the per-test cost dominates) and ``suite_xdist_*`` (the 100-test suite w
 workers' proxies). ``--smoke``: one 5-test suite, its serial figures standing for the
 1,000 shape too; its pytest processes (both sides) skip the hypothesis and anyio plugins
 that this project's virtualenv installs (seconds of imports per process and xdist worker,
-nothing a suite here uses) and /proc is sampled every 100 ms (a sample costs ~8 ms of CPU;
-a proxy lives for the whole run, so it is still seen).
+nothing a suite here uses).
 """
 
 from __future__ import annotations
@@ -49,12 +50,16 @@ class Runs:
     """How the suites' pytest processes run: the /proc sampling period while one runs,
     extra pytest arguments (the same on both sides)."""
 
-    every: float = 0.01
+    # 100 ms: a sample costs about 8 ms of CPU (every process's /proc entries), so at
+    # the 10 ms of before it took most of a core from the timed runs on a 2-core machine
+    # (more from ours: pytest and its proxy share the cores with it; VCR.py's one pytest
+    # process less so). A proxy lives for the whole run: 100 ms still sees every one.
+    every: float = 0.1
     args: tuple[str, ...] = ()
 
 
 FULL_RUNS = Runs()
-SMOKE_RUNS = Runs(0.1, ("-p", "no:hypothesispytest", "-p", "no:anyio"))
+SMOKE_RUNS = Runs(args=("-p", "no:hypothesispytest", "-p", "no:anyio"))
 FC = str(Path(sys.executable).parent / "fc-cassette")
 PROXY = re.compile(rb"-m\x00fc_cassette\x00(replay|record)\x00")
 
@@ -200,7 +205,7 @@ def run_pytest(
     cwd: Path, upstream: str, *args: str, how: Runs = FULL_RUNS
 ) -> tuple[float, int, float]:
     """Seconds from spawn to exit, the proxies it started and their peak summed RSS (MB),
-    sampled from /proc every ``how.every`` seconds (10 ms; ``--smoke``: 100 ms)."""
+    sampled from /proc every ``how.every`` seconds (100 ms)."""
     env = {**os.environ, "BENCH_UPSTREAM": upstream}
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *how.args, *args]
     seen: set[str] = set()
