@@ -158,3 +158,31 @@ def test_a_proxy_imports_only_its_own_modes_modules(mode, expected):
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == str(sorted(expected)), r.stdout
+
+
+def test_the_pytest_plugin_imports_little():
+    """The pytest plugin is imported by every pytest process (and xdist worker) of a
+    project that installs fc-cassette, whether its tests use it or not: it imports
+    neither mitmproxy nor the redactor nor pydantic (the redactor only when an upstream
+    URL is shown in an error)."""
+    code = (
+        "import sys, fc_cassette.harness.pytest_plugin\n"
+        "heavy = ('mitmproxy', 'pydantic', 'yaml', 'fc_cassette.redact.redactor')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "from fc_cassette.settings.upstream import UpstreamError, parse_upstream\n"
+        "try:\n"
+        "    parse_upstream('ftp://user:sk_test_" + "51SecretKeyInTheUrl00@example.com/x')\n"
+        "except UpstreamError as e:\n"
+        "    print(e)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode == 0, r.stderr
+    first, error = r.stdout.splitlines()[:2]
+    assert first == "[]", r.stdout
+    assert "SecretKeyInTheUrl" not in error and "***@example.com" in error, error

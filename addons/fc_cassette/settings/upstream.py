@@ -7,8 +7,6 @@ import difflib
 import re
 from urllib.parse import urlsplit
 
-from fc_cassette.redact.redactor import Redactor
-
 
 class UpstreamError(ValueError):
     """An upstream URL that cannot be used; ``str()`` is one line that never quotes
@@ -25,6 +23,11 @@ _HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$|^\[
 
 def _shown(url: str) -> str:
     """``url`` as an error message may quote it: userinfo masked, secrets redacted."""
+    # imported here, for the error only: this module is imported by the pytest plugin in
+    # every pytest process of a project that installs fc-cassette, and the redactor's
+    # rules are a fifth of a second of imports (issue #25)
+    from fc_cassette.redact.redactor import Redactor
+
     scheme, sep, rest = url.partition("://")
     netloc, slash, tail = rest.partition("/")
     if "@" in netloc:
