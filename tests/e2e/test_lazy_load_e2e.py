@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
 import requests
 
 from fc_cassette.cassette import lazy, store as cio
@@ -84,14 +85,17 @@ def test_a_big_cassette_answers_as_the_whole_load(tmp_path):
     assert f"served {whole.served}, missed {whole.missed}" in out and whole.missed >= 3
 
 
+def _whole_load_error(path) -> str:
+    """The error the whole load (cio.load) refuses ``path`` with."""
+    with pytest.raises(cio.CassetteError) as e:
+        cio.load(path)
+    return str(e.value)
+
+
 def test_a_broken_late_document_gets_the_whole_loads_error(tmp_path):
     path = tmp_path / "broken.yaml"
     docs = _write(path, bad_at=500)
-    try:
-        cio.load(path)
-        raise AssertionError("the whole load should refuse it")
-    except cio.CassetteError as e:
-        error = str(e)
+    error = _whole_load_error(path)
     stack = start(["replay", str(path)], tmp_path, "replay")
     try:
         got = requests.get(_url(stack, docs[550]["request"]), timeout=60)  # after the error
@@ -112,11 +116,7 @@ def test_a_late_error_fails_the_run_even_when_no_request_reached_it(tmp_path):
     the run with the whole load's error (which would have refused it at start)."""
     path = tmp_path / "broken.yaml"
     docs = _write(path, bad_at=N - 2)
-    try:
-        cio.load(path)
-        raise AssertionError("the whole load should refuse it")
-    except cio.CassetteError as e:
-        error = str(e)
+    error = _whole_load_error(path)
     stack = start(["replay", str(path)], tmp_path, "replay")
     try:
         got = requests.get(_url(stack, docs[0]["request"]), timeout=60)
@@ -135,11 +135,7 @@ def test_a_use_through_the_control_endpoint_is_refused_as_the_whole_load_refuses
     good, broken = tmp_path / "good.yaml", tmp_path / "broken.yaml"
     _write(good)
     _write(broken, bad_at=N - 2)
-    try:
-        cio.load(broken)
-        raise AssertionError("the whole load should refuse it")
-    except cio.CassetteError as e:
-        error = str(e)
+    error = _whole_load_error(broken)
     stack = start(["replay", str(good), "--cassette-root", str(tmp_path)], tmp_path, "replay")
     try:
         r = requests.post(f"{stack.base}/__fc_cassette__/use", json={"cassette": str(broken)})

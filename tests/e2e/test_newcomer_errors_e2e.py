@@ -94,14 +94,19 @@ print("exit", code, "started", started)
 """
 
 
-def _run_cli(*args: str) -> subprocess.CompletedProcess:
+def _python(code: str, *args: str) -> subprocess.CompletedProcess:
+    """A fresh interpreter running ``code`` (what it imports is what a start imports)."""
     return subprocess.run(
-        [sys.executable, "-c", CHECK, *args],
+        [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         timeout=120,
         stdin=subprocess.DEVNULL,
     )
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess:
+    return _python(CHECK, *args)
 
 
 def test_a_missing_cassette_is_reported_before_mitmproxy_starts(tmp_path):
@@ -149,13 +154,7 @@ def test_a_proxy_imports_only_its_own_modes_modules(mode, expected):
     """A replay proxy (what the pytest plugin starts for each run) imports neither the
     simulator nor the models the inspector and the recorder check traffic with: about a
     third of the package's import time (issue #25); the other modes still get theirs."""
-    r = subprocess.run(
-        [sys.executable, "-c", IMPORTS, mode],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    r = _python(IMPORTS, mode)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == str(sorted(expected)), r.stdout
 
@@ -175,13 +174,7 @@ def test_the_pytest_plugin_imports_little():
         "except UpstreamError as e:\n"
         "    print(e)\n"
     )
-    r = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    r = _python(code)
     assert r.returncode == 0, r.stderr
     first, error = r.stdout.splitlines()[:2]
     assert first == "[]", r.stdout
