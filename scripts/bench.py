@@ -109,6 +109,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import http.client
 import json
 import math
@@ -1471,6 +1472,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     sizes = SMOKE if args.smoke else FULL
+    # the package's bytecode, as a user's install has it (the VCR.py side's packages have
+    # theirs from pip): with PYTHONDONTWRITEBYTECODE set, each process started would
+    # compile the package from source (scripts/_venv.sh does this too)
+    compileall.compile_dir(str(ROOT / "addons" / "fc_cassette"), quiet=1)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tmp = Path(tempfile.mkdtemp(prefix="fc-bench-"))
     procs = Procs(tmp)

@@ -162,13 +162,16 @@ def test_a_proxy_imports_only_its_own_modes_modules(mode, expected):
 def test_the_pytest_plugin_imports_little():
     """The pytest plugin is imported by every pytest process (and xdist worker) of a
     project that installs fc-cassette, whether its tests use it or not: it imports
-    neither mitmproxy nor the redactor nor pydantic (the redactor only when an upstream
-    URL is shown in an error)."""
+    neither mitmproxy nor the redactor nor pydantic, and checking a good upstream URL
+    (as every run does) does not either: the redactor only when a URL is shown in an
+    error."""
     code = (
         "import sys, fc_cassette.harness.pytest_plugin\n"
         "heavy = ('mitmproxy', 'pydantic', 'yaml', 'fc_cassette.redact.redactor')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
         "from fc_cassette.settings.upstream import UpstreamError, parse_upstream\n"
+        "parse_upstream('https://api.stripe.com')\n"  # what pytest_configure checks
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
         "try:\n"
         "    parse_upstream('ftp://user:sk_test_" + "51SecretKeyInTheUrl00@example.com/x')\n"
         "except UpstreamError as e:\n"
@@ -176,6 +179,6 @@ def test_the_pytest_plugin_imports_little():
     )
     r = _python(code)
     assert r.returncode == 0, r.stderr
-    first, error = r.stdout.splitlines()[:2]
-    assert first == "[]", r.stdout
+    first, checked, error = r.stdout.splitlines()[:3]
+    assert first == "[]" and checked == "[]", r.stdout
     assert "SecretKeyInTheUrl" not in error and "***@example.com" in error, error

@@ -423,15 +423,18 @@ def pytest_terminal_summary(
 
 def _unused(terminalreporter: Any, config: pytest.Config, session: _Session) -> None:
     """--fc-usage-out and --fc-report-unused (:mod:`fc_cassette.harness.unused`)."""
+    target = config.getoption("--fc-usage-out")
+    report = config.getoption("--fc-report-unused")
+    if not (target or report):  # (its import, the cassette store's, only when asked)
+        return
     from fc_cassette.harness import unused as pytest_unused
 
-    target = config.getoption("--fc-usage-out")
     if target:
         terminalreporter.write_line(
             pytest_unused.write_usage(
                 str(Path(config.invocation_params.dir) / target), session.never_used
             )
         )
-    if config.getoption("--fc-report-unused"):
+    if report:
         for line in pytest_unused.report(session.named, session.test_files, session.never_used):
             terminalreporter.write_line(line)

@@ -36,30 +36,29 @@ def _shown(url: str) -> str:
     return repr(text if len(text) <= 100 else text[:97] + "...")
 
 
-def _upstream_scheme(text: str, bad: str) -> tuple[str, str]:
+def _upstream_scheme(text: str) -> tuple[str, str]:
     scheme, sep, rest = text.partition("://")
     if not sep or not scheme:
         hint = f", e.g. http://{text}" if text and "/" not in text and "@" not in text else ""
-        raise UpstreamError(f"{bad}: a scheme is required: use {UPSTREAM_FORM}{hint}")
+        raise UpstreamError(f"a scheme is required: use {UPSTREAM_FORM}{hint}")
     if scheme.lower() not in UPSTREAM_SCHEMES:
         near = difflib.get_close_matches(scheme.lower(), UPSTREAM_SCHEMES, n=1)
         raise UpstreamError(
-            f"{bad}: scheme {scheme!r} is not supported"
+            f"scheme {scheme!r} is not supported"
             + (f" (did you mean {near[0]!r}?)" if near else "")
             + f": use {UPSTREAM_FORM}"
         )
     return scheme.lower(), rest
 
 
-def _upstream_where(scheme: str, rest: str, bad: str) -> tuple[str, int | None]:
-
+def _upstream_where(scheme: str, rest: str) -> tuple[str, int | None]:
     if "@" in re.split(r"[/?#]", rest, maxsplit=1)[0]:
         raise UpstreamError(
-            f"{bad}: credentials in the URL are refused (mitmproxy would "
+            f"credentials in the URL are refused (mitmproxy would "
             "print them in its log); the client sends its API key in its "
             f"Authorization header: use {UPSTREAM_FORM}"
         )
-    bad_port = UpstreamError(f"{bad}: the port must be a number 1-65535: use {UPSTREAM_FORM}")
+    bad_port = UpstreamError(f"the port must be a number 1-65535: use {UPSTREAM_FORM}")
     try:
         parts = urlsplit(f"{scheme}://{rest}")
         port = parts.port
@@ -73,10 +72,10 @@ def _upstream_where(scheme: str, rest: str, bad: str) -> tuple[str, int | None]:
         else parts.netloc
     )
     if not host or not _HOST.match(host):
-        raise UpstreamError(f"{bad}: a host is required: use {UPSTREAM_FORM}")
+        raise UpstreamError(f"a host is required: use {UPSTREAM_FORM}")
     if parts.path not in ("", "/") or "?" in rest or "#" in rest:
         raise UpstreamError(
-            f"{bad}: a path, query or fragment is not supported (each request "
+            f"a path, query or fragment is not supported (each request "
             f"keeps its own path): use {UPSTREAM_FORM}"
         )
     return host, port
@@ -93,7 +92,9 @@ def parse_upstream(url: str, what: str = "--upstream") -> str:
     ``what`` names the option in the message (e.g. ``--fc-upstream``).
     """
     text = str(url).strip()
-    bad = f"{what} {_shown(text)}"
-    scheme, rest = _upstream_scheme(text, bad)
-    host, port = _upstream_where(scheme, rest, bad)
+    try:
+        scheme, rest = _upstream_scheme(text)
+        host, port = _upstream_where(scheme, rest)
+    except UpstreamError as e:  # the URL shown (redacted) only when it is refused
+        raise UpstreamError(f"{what} {_shown(text)}: {e}") from None
     return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
