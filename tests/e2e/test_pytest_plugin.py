@@ -208,3 +208,82 @@ def test_record_once_then_replay_offline_then_changed_request_fails(suite, tmp_p
         ["pgrep", "-f", f"fc_cassette replay {cassette}"], capture_output=True, text=True
     )
     assert left.stdout.strip() == ""
+
+
+EDITED_NEXT = """
+import os
+import time
+import urllib.request
+
+import pytest
+
+SESSIONS = "/v1/financial_connections/sessions"
+
+
+def get(fc_proxy, sid):
+    try:
+        with urllib.request.urlopen(f"{fc_proxy.url}{SESSIONS}/{sid}", timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def parsed(fc_proxy, name):
+    return f"interactions from {os.path.abspath(name)}" in fc_proxy.output()
+
+
+@pytest.fixture
+def rewrites_the_next_cassettes(fc_proxy):
+    yield  # after this test's call, when the proxy was told the next cassette
+    deadline = time.monotonic() + 60
+    while not parsed(fc_proxy, "b.yaml"):  # parsed ahead (it says so in its log)
+        assert time.monotonic() < deadline, fc_proxy.output()
+        time.sleep(0.05)
+    for name, how in (("b.yaml", "replaced"), ("c.yaml", "in_place")):
+        text = open(name).read().replace("fcsess_fakeOLD", "fcsess_fakeNEW")
+        if how == "replaced":
+            with open(name + ".tmp", "w") as fh:
+                fh.write(text)
+            os.replace(name + ".tmp", name)
+        else:
+            with open(name, "r+") as fh:
+                fh.write(text)
+            st = os.stat(name)
+            os.utime(name, ns=(st.st_atime_ns, st.st_mtime_ns + 1000))
+
+
+@pytest.mark.fc_cassette("a.yaml")
+def test_a(fc_proxy, rewrites_the_next_cassettes):
+    assert get(fc_proxy, "fcsess_fakeA") == 200
+    fc_proxy._proxy.token = "not-the-token"  # its HTTP endpoint would now refuse us
+    assert fc_proxy.status()["served"] == 1  # the harness calls it on its parent pipe
+
+
+@pytest.mark.fc_cassette("b.yaml")
+def test_b(fc_proxy):
+    assert get(fc_proxy, "fcsess_fakeNEW") == 200  # the edited cassette is served
+
+
+@pytest.mark.fc_cassette("c.yaml")
+def test_c(fc_proxy):
+    assert get(fc_proxy, "fcsess_fakeNEW") == 200  # (c was not told ahead: parsed once)
+    # b was parsed twice: ahead of its test, then, edited, at its use
+    log = fc_proxy.output()
+    assert log.count(f"interactions from {os.path.abspath('b.yaml')}") == 2, log
+"""
+
+
+def test_a_cassette_edited_after_the_proxy_parsed_it_ahead_is_served_as_edited(tmp_path):
+    """The plugin tells its replay proxy the next test's cassette when a test's call
+    ends, and the proxy parses it ahead (issue #25): a cassette edited after that (by
+    the test's teardown: replaced, or in place with the same size) is served as
+    edited, never the copy parsed ahead; the plugin's control calls go on the proxy's
+    parent pipe, not through its HTTP endpoint."""
+    from builders import write_cassette
+
+    for name, sid in (("a", "fcsess_fakeA"), ("b", "fcsess_fakeOLD"), ("c", "fcsess_fakeOLD")):
+        write_cassette(tmp_path / f"{name}.yaml", sid)
+    (tmp_path / "test_edits.py").write_text(EDITED_NEXT)
+    r = run_pytest(tmp_path, "test_edits.py", "-p", "no:randomly")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "3 passed" in r.stdout

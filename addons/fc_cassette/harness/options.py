@@ -1,11 +1,16 @@
-"""The pytest plugin's command-line options and ini keys (``--fc-*``, ``fc_*``)."""
+"""The pytest plugin's command-line options and ini keys (``--fc-*``, ``fc_*``), and
+reading them (the command line's value, else the ini's)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from fc_cassette.harness import block_network
+from fc_cassette.harness.pool import LIVE_PORTS
 from fc_cassette.settings import modes as vocab
-from fc_cassette.settings.upstream import DEFAULT_UPSTREAM
+from fc_cassette.settings.upstream import DEFAULT_UPSTREAM, UpstreamError, parse_upstream
 
 RECORD_MODES = vocab.REPLAY_FIRST  # none: the default
 
@@ -100,3 +105,41 @@ def _network_and_reports(parser: pytest.Parser, group: pytest.OptionGroup) -> No
         "signed with (default: the documented test secret)",
         default="",
     )
+
+
+def value(config: pytest.Config, name: str) -> tuple[str, Path]:
+    """An option's value (the command line's, else the ini's) and the folder a relative
+    path in it is relative to."""
+    given = config.getoption(f"--{name.replace('_', '-')}")
+    if given is not None:
+        return given, Path(config.invocation_params.dir)
+    base = Path(config.inipath).parent if config.inipath else Path(config.rootpath)
+    return str(config.getini(name) or ""), base
+
+
+def upstream(config: pytest.Config) -> str:
+    """The upstream record modes forward to (checked: a bad one is a usage error)."""
+    url, _ = value(config, "fc_upstream")
+    cmdline = config.getoption("--fc-upstream") is not None
+    try:
+        return parse_upstream(
+            url or DEFAULT_UPSTREAM, "--fc-upstream" if cmdline else "fc_upstream (ini)"
+        )
+    except UpstreamError as e:
+        raise pytest.UsageError(f"fc-cassette: {e}") from None
+
+
+def guard(config: pytest.Config) -> block_network.Guard | None:
+    """--fc-block-network's guard (None: the network is not blocked)."""
+    on = config.getoption("--fc-block-network")
+    if not (on if on is not None else config.getini("fc_block_network")):
+        return None
+    hosts = config.getoption("--fc-allowed-hosts")
+    what = "--fc-allowed-hosts" if hosts is not None else "fc_allowed_hosts (ini)"
+    try:
+        allowed = block_network.parse_allowed(
+            hosts if hosts is not None else config.getini("fc_allowed_hosts"), what
+        )
+    except block_network.AllowedHostsError as e:
+        raise pytest.UsageError(f"fc-cassette: {e}") from None
+    return block_network.Guard(allowed, lambda: LIVE_PORTS)

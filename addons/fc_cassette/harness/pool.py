@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fc_cassette.harness import procs
+from fc_cassette.harness.channel import Channel
 from fc_cassette.settings.modes import row
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class ProxyProcess:
     _seen: int = field(default=0, repr=False)  # the events file's size last seen
     _signalled: bool = field(default=False, repr=False)
     token: str = field(default="", repr=False)  # the control token it was started with
+    _channel: Channel | None = field(default=None, repr=False)  # its parent pipe
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -84,7 +86,15 @@ class ProxyProcess:
         return news
 
     def call(self, method: str, action: str, body: dict | None = None) -> dict[str, Any]:
-        """A control call; ControlError if refused, OSError/ValueError if unanswered."""
+        """A control call; ControlError if refused, OSError/ValueError if unanswered. A
+        replay proxy is called on its parent pipe (no HTTP round trip through mitmproxy:
+        :func:`fc_cassette.mitm.control.parent_call`), a recording one on its endpoint."""
+        channel = self._pipe() if self.kind == "replay" else None
+        if channel is not None:
+            status, answer = channel.call(action, body)
+            if status != 200:
+                raise ControlError(status, answer)
+            return answer
         data = (
             json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
         )
@@ -110,6 +120,21 @@ class ProxyProcess:
         if resp.status != 200:
             raise ControlError(resp.status, answer)
         return answer
+
+    def _pipe(self) -> Channel | None:
+        """The parent pipe's channel (None: its stdin is not one)."""
+        if self._channel is None and self.process.stdin is not None:
+            self._channel = Channel(self.process.stdin.fileno())
+        return self._channel
+
+    def hint(self, cassette: Path) -> None:
+        """Tell a replay proxy the cassette the next test will use (:meth:`Channel.hint`)."""
+        channel = self._pipe() if self.kind == "replay" and self.alive() else None
+        if channel is not None:
+            try:
+                channel.hint(cassette)
+            except ValueError:  # (closed meanwhile)
+                pass
 
     def signal_stop(self) -> None:
         """Begin stopping (see :meth:`stop`) without waiting (once)."""

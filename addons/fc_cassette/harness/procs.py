@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -53,18 +54,33 @@ def spawn(
     stdin_pipe: bool = False,
 ) -> subprocess.Popen:
     """Start ``command ARGS`` (``python -m fc_cassette`` by default), output to ``log``.
-    ``stdin_pipe``: its stdin is a pipe from this process (``proc.stdin``), which the
-    kernel closes when this process exits or dies (see the ``fc_parent_pipe`` option)."""
-    with open(log, "w") as fh:
-        return subprocess.Popen(
-            [*command, *args],
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            start_new_session=True,
-        )
+    ``stdin_pipe``: its stdin is one end of a socket pair whose other end is
+    ``proc.stdin`` here (written and read: hints, control calls and their answers), which
+    the kernel closes when this process exits or dies (see the ``fc_parent_pipe``
+    option)."""
+    mine, theirs = socket.socketpair() if stdin_pipe else (None, None)
+    try:
+        with open(log, "w") as fh:
+            proc = subprocess.Popen(
+                [*command, *args],
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                stdin=theirs.fileno() if theirs is not None else subprocess.DEVNULL,
+                cwd=cwd,
+                env=dict(env) if env is not None else None,
+                start_new_session=True,
+            )
+    except BaseException:
+        if mine is not None:
+            mine.close()
+        raise
+    finally:
+        if theirs is not None:
+            theirs.close()
+    if mine is not None:
+        proc.stdin = mine.makefile("rwb", buffering=0)  # type: ignore[assignment]
+        mine.close()  # (the file keeps the socket open until it is closed)
+    return proc
 
 
 def wait_listening(

@@ -35,10 +35,9 @@ import pytest
 
 from fc_cassette.harness import block_network, fixture_check, options, report as wording, scan
 from fc_cassette.harness.folders import FolderError, make_parent, remove_empty
-from fc_cassette.harness.pool import LIVE_PORTS, ControlError, FcProxy, ProxyError
+from fc_cassette.harness.pool import ControlError, FcProxy, ProxyError
 from fc_cassette.harness.session import Session, SessionError, tail
 from fc_cassette.settings import modes as vocab
-from fc_cassette.settings.upstream import DEFAULT_UPSTREAM, UpstreamError, parse_upstream
 
 __all__ = ["FcProxy", "default_cassette", "cassette_of"]
 
@@ -50,16 +49,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.add(parser)
 
 
-def _option(config: pytest.Config, name: str) -> tuple[str, Path]:
-    """An option's value (the command line's, else the ini's) and the folder a relative
-    path in it is relative to."""
-    value = config.getoption(f"--{name.replace('_', '-')}")
-    if value is not None:
-        return value, Path(config.invocation_params.dir)
-    base = Path(config.inipath).parent if config.inipath else Path(config.rootpath)
-    return str(config.getini(name) or ""), base
-
-
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -67,12 +56,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "test's fc-cassette cassette (relative to the test "
         "file; default cassettes/<file>/<test>.yaml)",
     )
-    mode, _ = _option(config, "fc_record_mode")
+    mode, _ = options.value(config, "fc_record_mode")
     try:
         vocab.parse_record_mode(mode, RECORD_MODES)
     except ValueError as e:
         raise pytest.UsageError(f"fc-cassette: fc_record_mode: {e}") from None
-    cfg, base = _option(config, "fc_config")
+    cfg, base = options.value(config, "fc_config")
     path = str((base / cfg).resolve()) if cfg else None
     if path and not Path(path).is_file():
         raise pytest.UsageError(f"fc-cassette: --fc-config {cfg}: no such file")
@@ -83,9 +72,9 @@ def pytest_configure(config: pytest.Config) -> None:
             load_settings(path)
         except ConfigError as e:
             raise pytest.UsageError(f"fc-cassette: {e}") from None
-    session = _Session(mode, _upstream(config), path, Path(config.rootpath))
+    session = _Session(mode, options.upstream(config), path, Path(config.rootpath))
     config.stash[_SESSION] = session
-    config.stash[_GUARD] = _guard(config)
+    config.stash[_GUARD] = options.guard(config)
     if mode == "none" and _runs_tests(config) and scan.mentions_fc(config):
         session.prestart()  # while pytest collects; stopped if no test needs it
 
@@ -112,33 +101,6 @@ def pytest_collection_modifyitems(
         if marker is not None and (marker.kwargs.get("record_mode") or fc.record_mode) == "none":
             return
     fc.discard_prestarted()
-
-
-def _upstream(config: pytest.Config) -> str:
-    upstream, _ = _option(config, "fc_upstream")
-    cmdline = config.getoption("--fc-upstream") is not None
-    try:
-        return parse_upstream(
-            upstream or DEFAULT_UPSTREAM, "--fc-upstream" if cmdline else "fc_upstream (ini)"
-        )
-    except UpstreamError as e:
-        raise pytest.UsageError(f"fc-cassette: {e}") from None
-
-
-def _guard(config: pytest.Config) -> block_network.Guard | None:
-    """--fc-block-network's guard (None: the network is not blocked)."""
-    on = config.getoption("--fc-block-network")
-    if not (on if on is not None else config.getini("fc_block_network")):
-        return None
-    hosts = config.getoption("--fc-allowed-hosts")
-    what = "--fc-allowed-hosts" if hosts is not None else "fc_allowed_hosts (ini)"
-    try:
-        allowed = block_network.parse_allowed(
-            hosts if hosts is not None else config.getini("fc_allowed_hosts"), what
-        )
-    except block_network.AllowedHostsError as e:
-        raise pytest.UsageError(f"fc-cassette: {e}") from None
-    return block_network.Guard(allowed, lambda: LIVE_PORTS)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -287,12 +249,39 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     with _blocked(item):
         yield
+    _hint_next(item, item.stash.get(_NEXT, None))
+
+
+_NEXT = pytest.StashKey["pytest.Item | None"]()  # the test pytest runs after this one
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    item.stash[_NEXT] = nextitem
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
     with _blocked(item):
         yield
+
+
+def _hint_next(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """The test's call is over: its replay proxy is told the next test's cassette, to
+    parse while pytest tears this test down, reports it and sets the next one up
+    (issue #25)."""
+    proxy = getattr(item, "funcargs", {}).get("fc_proxy")
+    if nextitem is None or not isinstance(proxy, FcProxy) or proxy._proxy is None:
+        return
+    marker = nextitem.get_closest_marker("fc_cassette")
+    if marker is None:
+        return
+    session = item.config.stash[_SESSION]
+    try:
+        if vocab.row(marker.kwargs.get("record_mode") or session.record_mode).offline:
+            proxy._proxy.hint(cassette_of(nextitem, marker))
+    except Exception:  # a bad marker fails that test, in its own setup
+        pass
 
 
 def _report_refused(item: pytest.Item, report: pytest.TestReport) -> None:

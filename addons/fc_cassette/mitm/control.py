@@ -174,11 +174,11 @@ def confine(cassette: str) -> None:
         )
 
 
-def _use(flow: http.HTTPFlow, target: Target) -> tuple[int, dict[str, Any]]:
+def _use(raw: bytes, target: Target) -> tuple[int, dict[str, Any]]:
     use = None
     before: dict[str, Any] | None = None
     try:
-        use = parse_use(flow.request.raw_content or b"", target.record_modes)
+        use = parse_use(raw, target.record_modes)
         confine(use.cassette)
         before = target.control_status() if use.previous else None
         target.use(use.cassette, use.record_mode)
@@ -296,55 +296,116 @@ def _failed(e: Exception) -> tuple[int, dict[str, Any]]:
     return 500, {"error": f"fc-cassette could not handle the control request: {type(e).__name__}"}
 
 
-def _respond(flow: http.HTTPFlow, status: int, body: dict[str, Any]) -> None:
+def _shown_body(body: dict[str, Any]) -> dict[str, Any]:
     if isinstance(body.get("cassette"), str):  # a key in a path is never echoed
         body = {**body, "cassette": core.shared_redactor().redact_text(body["cassette"])}
+    return body
+
+
+def _respond(flow: http.HTTPFlow, status: int, body: dict[str, Any]) -> None:
     flow.response = http.Response.make(
-        status, json.dumps(body).encode(), {"Content-Type": "application/json"}
+        status, json.dumps(_shown_body(body)).encode(), {"Content-Type": "application/json"}
     )
 
 
 _PENDING: set[asyncio.Task] = set()  # deferred ``use`` calls (a task needs a reference)
 
 
-def _deferred(flow: http.HTTPFlow, target: Target) -> bool:
-    """Start a ``use`` whose cassette must be parsed in a worker thread (see
-    :func:`handle`); False: answer it now (nothing to parse, a bad body, no loop)."""
+def _action(flow: http.HTTPFlow) -> str:
+    return flow.request.path[len(PREFIX) :].split("?", 1)[0]
+
+
+def _ahead(action: str, method: str, raw: bytes, target: Target) -> Callable[[], None] | None:
+    """The job parsing a ``use``'s cassette in a worker thread first (None: answer the
+    call now: nothing to parse, a bad body, not a ``use``)."""
     preload = getattr(target, "preload", None)
-    action = flow.request.path[len(PREFIX) :].split("?", 1)[0]
-    if preload is None or flow.request.method != "POST" or action != "use":
-        return False
+    if preload is None or method != "POST" or action != "use":
+        return None
     try:
-        use = parse_use(flow.request.raw_content or b"", target.record_modes)
+        use = parse_use(raw, target.record_modes)
         confine(use.cassette)
-        job = preload(use.cassette, use.record_mode)
+        job: Callable[[], None] | None = preload(use.cassette, use.record_mode)
+        return job
+    except (Refused, OSError, ValueError):
+        return None  # answered now: the same checks give their 400
+
+
+def _later(job: Callable[[], None], then: Callable[[], None]) -> bool:
+    """Run ``job`` in a worker thread, then ``then`` on the event loop; False if there
+    is no running loop."""
+    try:
         loop = asyncio.get_running_loop()
-    except (Refused, OSError, ValueError, RuntimeError):
-        return False  # answered now: the same checks give their 400
-    if job is None:
+    except RuntimeError:
         return False
-    flow.intercept()
-    task = loop.create_task(_finish(flow, target, job))
+
+    async def run() -> None:
+        try:
+            await asyncio.to_thread(job)
+        except Exception:  # (the job keeps its own errors: see PlayerCache.preload)
+            log.debug("fc-cassette: a cassette's parse ahead failed", exc_info=True)
+        then()  # answers, whatever happened
+
+    task = loop.create_task(run())
     _PENDING.add(task)
     task.add_done_callback(_PENDING.discard)
     return True
 
 
-async def _finish(flow: http.HTTPFlow, target: Target, job: Callable[[], None]) -> None:
-    try:
-        await asyncio.to_thread(job)
-        status, body = _dispatch(flow, target)  # the parsed player is taken from the cache
-    except Exception as e:
-        status, body = _failed(e)
-    _respond(flow, status, body)
-    flow.resume()
+def _deferred(flow: http.HTTPFlow, target: Target) -> bool:
+    """Start a ``use`` whose cassette must be parsed in a worker thread (see
+    :func:`handle`); False: answer it now (nothing to parse, a bad body, no loop)."""
+    action, raw = _action(flow), flow.request.raw_content or b""
+    job = _ahead(action, flow.request.method, raw, target)
+
+    def finish() -> None:
+        try:  # the parsed player is taken from the cache
+            status, body = dispatch(action, flow.request.method, raw, target)
+        except Exception as e:
+            status, body = _failed(e)
+        _respond(flow, status, body)
+        flow.resume()
+
+    if job is None or not _later(job, finish):
+        return False
+    flow.intercept()
+    return True
+
+
+def parent_call(message: dict[str, Any], target: Target, reply: Callable[[bytes], None]) -> None:
+    """A control call on the parent pipe (:func:`.core.watch_parent`): ``{"call":
+    ACTION, "id": N, "body": {...}}``, the endpoint's actions (``use``, ``rewind``,
+    ``status``) answered on the pipe as ``{"id": N, "status": HTTP_STATUS, "body":
+    {...}}`` by the same code as the endpoint's. The pytest plugin calls its replay
+    proxies this way (issue #25: no HTTP round trip through mitmproxy per test). Only
+    the process that started the proxy holds the pipe: the endpoint's checks against
+    web pages and other local processes (Host, Origin, the token) have nothing to
+    check here (docs/security.md)."""
+    ident, action = message.get("id"), message.get("call")
+    method = "GET" if action == "status" else "POST"
+    raw = json.dumps(message["body"]).encode() if "body" in message else b""
+
+    def answer(status: int, body: dict[str, Any]) -> None:
+        reply(json.dumps({"id": ident, "status": status, "body": _shown_body(body)}).encode())
+
+    def finish() -> None:
+        try:
+            answer(*dispatch(str(action), method, raw, target))
+        except Exception as e:  # a control call never breaks the proxy
+            answer(*_failed(e))
+
+    job = _ahead(str(action), method, raw, target) if isinstance(action, str) else None
+    if job is None or not _later(job, finish):
+        finish()
 
 
 def _dispatch(flow: http.HTTPFlow, target: Target) -> tuple[int, dict[str, Any]]:
-    action = flow.request.path[len(PREFIX) :].split("?", 1)[0]
-    method = flow.request.method
+    return dispatch(_action(flow), flow.request.method, flow.request.raw_content or b"", target)
+
+
+def dispatch(action: str, method: str, raw: bytes, target: Target) -> tuple[int, dict[str, Any]]:
+    """A control call's answer (HTTP status, JSON body), whichever way it came."""
     if action == "use" and method == "POST":
-        status, body = _use(flow, target)
+        status, body = _use(raw, target)
     elif (action, method) == ("rewind", "POST"):
         rewound = target.rewind()
         rewind_passthrough()

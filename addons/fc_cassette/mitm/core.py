@@ -18,6 +18,7 @@ import re
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -330,20 +331,53 @@ def _check_webhook_options(updated: set[str]) -> None:
                 raise exceptions.OptionsError(f"{flag} {shown}: {e}") from None
 
 
+PARENT_LINE_MAX = 8192  # a longer line on the parent pipe is dropped
+PARENT_LINES: list[Callable[[bytes], None]] = []
+"""What a line the harness writes on the parent pipe goes to (on the event loop): the
+replay addon's preload hints and control calls (:meth:`.replay.Replay.parent_line`)."""
+
+
+def _deliver(line: bytes) -> None:
+    for listener in list(PARENT_LINES):
+        try:
+            listener(line)
+        except Exception:  # a hint is only a hint: it never stops the proxy
+            log.debug("fc-cassette: a line from the parent pipe failed", exc_info=True)
+
+
+def reply_to_parent(data: bytes) -> None:
+    """Write one line (``data`` and a newline) back to the harness on stdin: a socket
+    pair's end when the pytest plugin started this proxy (on a plain pipe it cannot be
+    written: the line is dropped)."""
+    out = memoryview(data + b"\n")
+    try:
+        while out:
+            out = out[os.write(0, out) :]
+    except OSError as e:
+        log.debug("fc-cassette: cannot answer on the parent pipe: %s", e)
+
+
 def watch_parent(loop: asyncio.AbstractEventLoop) -> None:
     """Shut down when stdin (a pipe from the harness that started this process) reaches
     its end: the harness closed it, exited or was killed; no proxy outlives its pytest
-    worker (a daemon thread: it blocks in read)."""
+    worker (a daemon thread: it blocks in read). Each whole line read before that goes
+    to :data:`PARENT_LINES` (only the harness holds the pipe's other end)."""
     master = ctx.master
 
     def wait() -> None:
+        whole = True  # the line read is the start of a line (not a too-long one's rest)
         try:
-            while sys.stdin.buffer.read(4096):
-                pass
-        except (OSError, ValueError, AttributeError):
-            pass
+            while line := sys.stdin.buffer.readline(PARENT_LINE_MAX):
+                if whole and line.endswith(b"\n"):
+                    loop.call_soon_threadsafe(_deliver, line)
+                whole = line.endswith(b"\n")
+        except (OSError, ValueError, AttributeError, RuntimeError):
+            pass  # (RuntimeError: the loop closed)
         log.info("fc-cassette: the process that started this proxy is gone: shutting down")
-        loop.call_soon_threadsafe(master.shutdown)
+        try:
+            loop.call_soon_threadsafe(master.shutdown)
+        except RuntimeError:  # the loop closed: shut down already
+            pass
 
     threading.Thread(target=wait, name="fc-parent-pipe", daemon=True).start()
 

@@ -27,6 +27,7 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 # event loop): a test's few interactions parse in about a millisecond, less than the
 # hop to a worker thread and back (issue #25); a bigger one is parsed in a worker.
 INLINE_BYTES = 64 * 1024
+HINTS_KEPT = 4  # hinted players waiting for their use (see PlayerCache.hint)
 
 
 @dataclass
@@ -53,9 +54,11 @@ class PlayerCache:
         # retired players whose progressive load had not finished (checked at the end)
         self.retired_loads: list[Playback] = []
         self.load_errors: list[Exception] = []  # of retired players loaded progressively
-        # players (or the error) loaded off the event loop for a coming get (preload)
-        self.preloaded: dict[str, Player | Exception] = {}
+        # players (or the error) loaded ahead for a coming get (preload, hint), with the
+        # file's stamp from before the load: a get takes one only if the file is unchanged
+        self.preloaded: dict[str, tuple[tuple[int, int, int, int], Player | Exception]] = {}
         self._size = 0  # the summed cost of the entries
+        self._hinted: list[str] = []  # preloaded by hints, oldest first
 
     @property
     def size(self) -> int:
@@ -84,7 +87,8 @@ class PlayerCache:
             raise error
         if entry is not None:  # changed on disk: its counts so far go to the report
             self._retire(real, self._pop(real))
-        pre = self.preloaded.pop(real, None)
+        ahead = self.preloaded.pop(real, None)
+        pre = ahead[1] if ahead is not None and ahead[0] == stamp else None  # else: stale
         if isinstance(pre, Exception):
             raise pre
         player = pre if pre is not None else load()
@@ -105,19 +109,42 @@ class PlayerCache:
             stamp = stamp_of(real)
             if entry is not None and entry.stamp == stamp:
                 return None
+            ahead = self.preloaded.get(real)
+            if ahead is not None and ahead[0] == stamp:  # parsed ahead, still current
+                return None
         except (OSError, ValueError):
             return None
 
         def job() -> None:
             try:
-                self.preloaded[real] = load()
+                self.preloaded[real] = (stamp, load())
             except Exception as e:  # raised by the get that takes it
-                self.preloaded[real] = e
+                self.preloaded[real] = (stamp, e)
 
         if stamp[3] <= INLINE_BYTES:
             job()
             return None
         return job
+
+    def hint(self, real: str, load: Callable[[], Player]) -> bool:
+        """Parse ``real`` now, ahead of its ``use`` (a harness's hint: the cassette its
+        next test will use), if it is small (:data:`INLINE_BYTES`), not cached and not
+        parsed ahead already; True if it was. Only the last :data:`HINTS_KEPT` hinted
+        players wait for their ``use`` (a hint is a guess: the next test may not run)."""
+        try:
+            if os.stat(real).st_size > INLINE_BYTES:
+                return False
+        except (OSError, ValueError):
+            return False
+        before = self.preloaded.get(real)
+        if self.preload(real, load) is not None:  # (not reached: small ones parse inline)
+            return False
+        if real not in self.preloaded or self.preloaded[real] is before:
+            return False  # cached, or parsed ahead already
+        self._hinted = [h for h in self._hinted if h != real and h in self.preloaded] + [real]
+        while len(self._hinted) > HINTS_KEPT:
+            self.preloaded.pop(self._hinted.pop(0), None)
+        return True
 
     def _evict(self, keep: str) -> None:
         if self._size <= self.max_bytes:
@@ -150,6 +177,7 @@ class PlayerCache:
         for real, entry in self.entries.items():
             self._retire(real, entry)
         self.entries.clear()
+        self.preloaded.clear()  # (built on the settings being replaced)
         self._size = 0
 
     def summary(self) -> list[str]:

@@ -16,6 +16,7 @@ shutdown the summary lists, per cassette, served, missed and unused interactions
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -101,6 +102,7 @@ class Replay:
         """The proxy listens: the rest of the cassettes loaded so far is parsed now (a
         background thread; before, it would slow mitmproxy's start-up down)."""
         self.started = True
+        core.PARENT_LINES.append(self.parent_line)
         for entry in self.cache.entries.values():
             entry.player.playback.start_loading()
 
@@ -113,6 +115,36 @@ class Replay:
         return self.cache.preload(
             os.path.realpath(cassette),
             lambda: self.load_player(cassette, settings, "replay", whole=True),
+        )
+
+    def parent_line(self, line: bytes) -> None:
+        """A line from the harness on the parent pipe (issue #25): a control call
+        (:func:`.control.parent_call`), or ``{"preload": PATH}``, a hint at the cassette
+        its next test will use, parsed now, while the proxy waits for that test (its
+        ``use`` then finds it parsed). Only a small cassette inside the cassette root;
+        anything else is ignored. Nothing changes for the clients: the cassette in use
+        stays, and a ``use`` takes the parsed cassette only if the file is unchanged
+        since."""
+        try:
+            hint = json.loads(line)
+        except ValueError:
+            return
+        if not self.on or not isinstance(hint, dict):
+            return
+        if "call" in hint:
+            control.parent_call(hint, self, core.reply_to_parent)
+            return
+        path = hint.get("preload")
+        if not isinstance(path, str):
+            return
+        try:
+            control.confine(path)
+        except (control.Refused, OSError, ValueError):
+            return
+        settings = self.settings
+        self.cache.hint(
+            os.path.realpath(path),
+            lambda: self.load_player(path, settings, "replay", whole=True),
         )
 
     def use(self, cassette: str, record_mode: modes.RecordMode | None) -> None:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from mitmproxy import http
@@ -216,3 +217,60 @@ def test_fc_cassette_proxy_stays_the_python_api_when_every_room_is_imported(tmp_
         fc_cassette.proxy(tmp_path / "missing.yaml")
     with pytest.raises(ValueError, match="record_mode='sometimes'"):
         fc_cassette.proxy(tmp_path / "c.yaml", record_mode="sometimes")
+
+
+def test_a_call_on_the_parent_pipe_answers_as_the_endpoint_does(tmp_path, monkeypatch):
+    """The pytest plugin calls its replay proxies on their parent pipe (issue #25): the
+    same actions, answered by the same code as the HTTP endpoint (statuses, bodies,
+    refusals naming the field, the cassette root), each answer one line with the
+    call's id; a preload hint parses the next cassette ahead and answers nothing."""
+    from fc_cassette.mitm import core as mitm_core
+
+    a = write_cassette(tmp_path / "a.yaml", "fcsess_fakeA", n=2)
+    b = write_cassette(tmp_path / "b.yaml", "fcsess_fakeB")
+    outside = write_cassette(tmp_path.parent / f"{tmp_path.name}-out.yaml", "fcsess_fakeO")
+    lines: list[bytes] = []
+
+    def pipe(message: dict) -> dict:
+        replay.parent_line(json.dumps(message).encode() + b"\n")
+        answer = json.loads(lines.pop())
+        assert answer["id"] == message["id"] and not lines
+        return answer
+
+    core, replay, *_ = all_addons("replay")
+    with taddons.context(core, replay) as tctx:
+        tctx.options.update(fc_mode="replay", fc_cassette=a, fc_cassette_root=str(tmp_path))
+        replay.request(_get("fcsess_fakeNope"))  # a miss, in both statuses
+        monkeypatch.setattr(mitm_core, "reply_to_parent", lines.append)
+        status = pipe({"call": "status", "id": 1})
+        assert status == {
+            "id": 1,
+            "status": 200,
+            "body": _answer(replay, _control("GET", "status")),
+        }
+        replay.parent_line(json.dumps({"preload": b}).encode() + b"\n")  # a hint
+        assert lines == [] and os.path.realpath(b) in replay.cache.preloaded
+        used = pipe(
+            {"call": "use", "id": 2, "body": {"cassette": b, "rewind": True, "previous": True}}
+        )
+        assert used["status"] == 200 and used["body"]["cassette"] == b
+        assert used["body"]["previous"]["misses"] == status["body"]["misses"] != []
+        assert os.path.realpath(b) not in replay.cache.preloaded  # taken by the use
+        for body, field in (
+            ({"cassette": b, "previous": "yes"}, "previous"),
+            ({"cassette": outside}, "cassette"),
+            ({"cassete": b}, "cassete"),
+        ):
+            refused = pipe({"call": "use", "id": 3, "body": body})
+            http_flow = _control("POST", "use", body)
+            replay.request(http_flow)
+            assert refused["status"] == http_flow.response.status_code == 400
+            assert refused["body"] == json.loads(http_flow.response.content)
+            assert refused["body"]["field"] == field
+        rewound = pipe({"call": "rewind", "id": 4})
+        assert rewound["status"] == 200 and rewound["body"]["cassette"] == b
+        assert pipe({"call": "nope", "id": 5})["status"] == 404
+        # a hint outside the cassette root parses nothing
+        replay.parent_line(json.dumps({"preload": outside}).encode() + b"\n")
+        replay.parent_line(b"not json\n")
+        assert lines == [] and os.path.realpath(outside) not in replay.cache.preloaded

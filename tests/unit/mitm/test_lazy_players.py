@@ -181,3 +181,46 @@ def test_the_cache_size_is_the_sum_of_its_entries_through_every_change(ctx, tmp_
     assert len(cache.entries) < 5  # the bound evicted some
     cache.clear()
     assert cache.size == 0 and not cache.entries
+
+
+def test_a_cassette_edited_after_its_hint_is_parsed_again_never_served_stale(ctx, tmp_path):
+    """A harness's hint parses the next test's cassette ahead (issue #25); a ``use``
+    takes that player only if the file is unchanged since: an edit in between (the
+    test before rewrote it, in place or replaced, same size) is what gets served."""
+    cache = PlayerCache()
+    path = _write(tmp_path / "c.yaml", "fcsess_old", 2)
+    assert cache.hint(path, _load(path)) is True
+    assert cache.hint(path, lambda: pytest.fail("parsed again")) is False  # parsed ahead
+    assert os.path.getsize(_write(tmp_path / "c.yaml", "fcsess_new", 2)) == os.path.getsize(path)
+    player = cache.get(path, _load(path))
+    assert _ask(player, f"{SESSIONS}/fcsess_new_1").status_code == 200
+    assert _ask(player, f"{SESSIONS}/fcsess_old_0").status_code == 400
+    # in place, mtime only: the same
+    other = _write(tmp_path / "d.yaml", "fcsess_aaa", 2)
+    assert cache.hint(other, _load(other)) is True
+    text = open(other).read().replace("fcsess_aaa", "fcsess_bbb")
+    with open(other, "w") as fh:
+        fh.write(text)
+    st = os.stat(other)
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000))
+    assert _ask(cache.get(other, _load(other)), f"{SESSIONS}/fcsess_bbb_0").status_code == 200
+
+
+def test_hints_keep_a_few_players_and_skip_big_cassettes_and_go_with_the_settings(ctx, tmp_path):
+    from fc_cassette.mitm import players
+
+    cache = PlayerCache()
+    paths = [_write(tmp_path / f"c{i}.yaml", f"fcsess_fake{i}", 2) for i in range(7)]
+    for p in paths:
+        assert cache.hint(p, _load(p)) is True
+    assert list(cache.preloaded) == paths[-players.HINTS_KEPT :]  # the last ones wait
+    big = _write(tmp_path / "big.yaml", "fcsess_fakeB", 400)
+    assert cache.hint(big, lambda: pytest.fail("a big cassette is parsed at its use")) is False
+    assert cache.hint(str(tmp_path / "nope.yaml"), _load(paths[0])) is False
+    # a bad cassette's hint keeps its error for the use, as the use's own parse would
+    bad = _write(tmp_path / "bad.yaml", "fcsess_fakeX", 3, bad_at=2)
+    assert cache.hint(bad, lambda: load_player(bad, Settings(), "replay", whole=True)) is True
+    with pytest.raises(cio.CassetteError, match="bad.yaml"):
+        cache.get(bad, lambda: pytest.fail("parsed again"))
+    cache.clear()  # (a new config: the players built on the old one go, hinted too)
+    assert cache.preloaded == {}

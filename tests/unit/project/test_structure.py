@@ -219,13 +219,13 @@ def test_the_package_passes_check_structure():
 
 def test_one_default_upstream():
     from fc_cassette.cli import args as cli_args
-    from fc_cassette.harness import api, pytest_plugin
+    from fc_cassette.harness import api, options
     from fc_cassette.settings import upstream
 
     assert upstream.DEFAULT_UPSTREAM == "https://api.stripe.com"
     assert (
         cli_args.DEFAULT_UPSTREAM
         is api.DEFAULT_UPSTREAM
-        is pytest_plugin.DEFAULT_UPSTREAM
+        is options.DEFAULT_UPSTREAM
         is upstream.DEFAULT_UPSTREAM
     )
