@@ -65,18 +65,18 @@ def pytest_configure(config: pytest.Config) -> None:
     path = str((base / cfg).resolve()) if cfg else None
     if path and not Path(path).is_file():
         raise pytest.UsageError(f"fc-cassette: --fc-config {cfg}: no such file")
-    if path:  # said once, before any proxy starts (each would say it again)
-        from fc_cassette.settings.config import ConfigError, load_settings
-
-        try:
-            load_settings(path)
-        except ConfigError as e:
-            raise pytest.UsageError(f"fc-cassette: {e}") from None
     session = _Session(mode, options.upstream(config), path, Path(config.rootpath))
     config.stash[_SESSION] = session
     config.stash[_GUARD] = options.guard(config)
     if mode == "none" and _runs_tests(config) and scan.mentions_fc(config):
         session.prestart()  # while pytest collects; stopped if no test needs it
+    if path:  # said once here (each proxy would say it again), while the proxy starts
+        from fc_cassette.settings.config import ConfigError, load_settings
+
+        try:
+            load_settings(path)
+        except ConfigError as e:  # (pytest_unconfigure stops the proxy started ahead)
+            raise pytest.UsageError(f"fc-cassette: {e}") from None
 
 
 def _runs_tests(config: pytest.Config) -> bool:

@@ -1,13 +1,17 @@
 """Issue #26, item 12: config typos are said early, once, in our words, and a typo in
 the ``fc_cassette_config`` fixture names the conftest.py that defines it.
 
-pytester runs the real plugin in-process; the checks fail the test before any proxy
-process starts (the run's summary would otherwise say "N proxy process(es) started").
+pytester runs the real plugin in-process; the checks fail the test before any test
+uses a proxy (the run's summary would otherwise say "N proxy process(es) started"); the
+replay proxy started ahead while a config file is checked is stopped with the run.
 """
 
 from __future__ import annotations
 
+import os
+
 from fc_cassette.settings.config import ConfigError, check_overrides, load_settings
+from support import children_proxies
 
 pytest_plugins = ["pytester"]
 
@@ -62,6 +66,8 @@ def test_a_typo_in_the_config_file_is_a_usage_error_at_start(pytester):
     err = result.stderr.str()
     assert f"fc-cassette: {cfg}:1: recrod: unknown key (did you mean 'record'?)" in err, err
     assert err.count("recrod") == 1
+    # the replay proxy started ahead while the file was checked is gone with the run
+    assert children_proxies(os.getpid()) == set()
 
 
 def test_check_overrides_and_the_file_errors_speak_our_words(tmp_path):
