@@ -5,11 +5,14 @@ rounds, and the proxy's start and stop.
     .venv/bin/python scripts/profile_test_cost.py [ROUNDS]
 
 A test costs, besides its own requests: before issue #25 a ``use`` and two ``status``
-calls; since, a ``use`` and two stats of the events file. Two shapes: two cassettes
-used in turn (``ms``: each ``use`` finds its cassette cached), and ``distinct``: as a
-suite runs, each test on a cassette of its own, used once (each ``use`` parses it),
-with the proxy's CPU per test (user + system, from /proc: on a busy machine the CPU is
-steadier than the latency). Prints one JSON line.
+calls; since, a ``use`` and two stats of the events file; since its fourth session,
+control calls go on the proxy's parent pipe (what ``ProxyProcess.call`` does). Shapes:
+two cassettes used in turn (``ms``: each ``use`` finds its cassette cached), and
+``distinct``: as a suite runs, each test on a cassette of its own, used once (each
+``use`` parses it; ``distinct_hinted``: the proxy is told the next cassette when a
+test's call ends, as the plugin does), with the proxy's CPU per test (user + system,
+from /proc: on a busy machine the CPU is steadier than the latency). Prints one JSON
+line.
 """
 
 from __future__ import annotations
@@ -57,9 +60,14 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _distinct(tmp: Path, tests: int) -> dict[str, float]:
-    """Each test: a ``use`` of a cassette never used before, then its two requests."""
-    folder = tmp / "distinct"
+GAP_S = 0.002  # pytest's own work between two tests' calls (reports, teardown, setup)
+
+
+def _distinct(tmp: Path, tests: int, hint: bool = False) -> dict[str, float]:
+    """Each test: a ``use`` of a cassette never used before, then its two requests, then
+    pytest's gap between tests; ``hint``: as the pytest plugin does since issue #25's
+    fourth session, the proxy is told the next cassette when the test's call ends."""
+    folder = tmp / ("hinted" if hint else "distinct")
     folder.mkdir()
     paths = [
         Path(write_cassette(folder / f"t{i}.yaml", f"fcsess_fakeD{i}", n=2)) for i in range(tests)
@@ -80,6 +88,9 @@ def _distinct(tmp: Path, tests: int) -> dict[str, float]:
                 answer.read()
                 if answer.status != 200:
                     raise RuntimeError(f"profile: {answer.status} for fcsess_fakeD{i}")
+            if hint and i + 1 < len(paths):
+                proxy.hint(paths[i + 1])
+            time.sleep(GAP_S)
         cpu = _cpu_s(proxy.process.pid) - cpu
     finally:
         conn.close()
@@ -125,6 +136,7 @@ def main(rounds: int) -> dict:
     return {
         "ms": ms,
         "distinct": _distinct(tmp, rounds),
+        "distinct_hinted": _distinct(tmp, rounds, hint=True),
         **res,
         "overhead_before_ms": ms["use"] + 2 * ms["status"],
         "overhead_after_ms": ms["use"] + 2 * ms["stat"],
