@@ -128,11 +128,20 @@ def default_cassette(item: pytest.Item) -> Path:
     return path.parent / "cassettes" / path.stem / f"{name}.yaml"
 
 
+_CASSETTE = pytest.StashKey[tuple]()  # (marker, its cassette): computed once per test
+
+
 def cassette_of(item: pytest.Item, marker: pytest.Mark) -> Path:
+    """The cassette ``marker`` names for ``item`` (resolved), or its default."""
+    known = item.stash.get(_CASSETTE, None)
+    if known is not None and known[0] is marker:  # (asked at collection, setup, hint)
+        return known[1]
     path = marker.args[0] if marker.args else marker.kwargs.get("path")
-    if not path:
-        return default_cassette(item).resolve()
-    return (Path(item.path).parent / path).resolve()
+    cassette = (
+        default_cassette(item).resolve() if not path else (Path(item.path).parent / path).resolve()
+    )
+    item.stash[_CASSETTE] = (marker, cassette)
+    return cassette
 
 
 class _Session(Session):
