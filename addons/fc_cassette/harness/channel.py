@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-CALL_TIMEOUT = 10.0  # seconds a call may take (as the endpoint's HTTP timeout)
+CALL_TIMEOUT = 30.0  # seconds a call may take, but a use...
+USE_TIMEOUT = 600.0  # ... which parses its cassette first (a 100k one: minutes, loaded);
+# a proxy that exits meanwhile is seen at once (its end of the pipe closes)
 PIPE_BUF = 4096  # a write up to this size is whole or nothing
 
 
@@ -34,26 +36,27 @@ class Channel:
         message: dict[str, Any] = {"call": action, "id": self._calls}
         if body is not None:
             message["body"] = body
-        deadline = time.monotonic() + CALL_TIMEOUT
+        timeout = USE_TIMEOUT if action == "use" else CALL_TIMEOUT
+        deadline = time.monotonic() + timeout
         out = memoryview(json.dumps(message).encode() + b"\n")
         while out:
-            _wait(self.fd, "w", deadline)
+            _wait(self.fd, "w", deadline, timeout)
             try:
                 out = out[os.write(self.fd, out) :]
             except BlockingIOError:
                 continue
         while True:
-            answer = json.loads(self._line(deadline))
+            answer = json.loads(self._line(deadline, timeout))
             if answer.get("id") == self._calls:  # (an earlier call's late answer: skipped)
                 return int(answer.get("status") or 500), answer.get("body") or {}
 
-    def _line(self, deadline: float) -> bytes:
+    def _line(self, deadline: float, timeout: float) -> bytes:
         while True:
             line, nl, rest = self._read.partition(b"\n")
             if nl:
                 self._read = rest
                 return line
-            _wait(self.fd, "r", deadline)
+            _wait(self.fd, "r", deadline, timeout)
             try:
                 got = os.read(self.fd, 65536)
             except BlockingIOError:
@@ -75,7 +78,7 @@ class Channel:
             pass
 
 
-def _wait(fd: int, how: str, deadline: float) -> None:
+def _wait(fd: int, how: str, deadline: float, timeout: float) -> None:
     """Wait until ``fd`` is readable (``how`` "r") or writable ("w"); TimeoutError
     past ``deadline``."""
     left = max(0.0, deadline - time.monotonic())
@@ -83,4 +86,4 @@ def _wait(fd: int, how: str, deadline: float) -> None:
         [fd] if how == "r" else [], [fd] if how == "w" else [], [], left
     )
     if not (readable or writable):
-        raise TimeoutError(f"the proxy did not answer within {CALL_TIMEOUT:g}s")
+        raise TimeoutError(f"the proxy did not answer within {timeout:g}s")
