@@ -143,3 +143,30 @@ def guard(config: pytest.Config) -> block_network.Guard | None:
     except block_network.AllowedHostsError as e:
         raise pytest.UsageError(f"fc-cassette: {e}") from None
     return block_network.Guard(allowed, lambda: LIVE_PORTS)
+
+
+def early_replay_config(config: pytest.Config) -> tuple[str | None] | None:
+    """Before pytest imports the conftest.py files (``pytest_load_initial_conftests``,
+    where only the options parsed so far are known): ``(config file or None,)`` for a
+    run that will replay in this process, so that its proxy can start now; None when
+    that is not certain yet (``pytest_configure`` decides then, as before): a record
+    mode other than ``none``, ``-n`` (xdist: the controller runs no test; its workers,
+    which parse the same arguments, start theirs in ``pytest_configure``),
+    ``--collect-only``, ``--help``, ``--version``, a config file that does not exist
+    (its usage error comes later)."""
+    ns = config.known_args_namespace
+    quiet = any(getattr(ns, flag, False) for flag in ("collectonly", "help", "version"))
+    if quiet or getattr(ns, "numprocesses", None):
+        return None
+    mode = getattr(ns, "fc_record_mode", None) or config.getini("fc_record_mode") or "none"
+    if mode != "none":
+        return None
+    cfg = getattr(ns, "fc_config", None)
+    base = Path(config.invocation_params.dir)
+    if cfg is None:
+        cfg = str(config.getini("fc_config") or "")
+        base = Path(config.inipath).parent if config.inipath else Path(config.rootpath)
+    if not cfg:
+        return (None,)
+    path = (base / cfg).resolve()
+    return (str(path),) if path.is_file() else None

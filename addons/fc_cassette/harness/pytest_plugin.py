@@ -25,7 +25,6 @@ was not recorded) fails it, with the explanation in the report. ``--fc-block-net
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Generator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -35,9 +34,11 @@ import pytest
 
 from fc_cassette.harness import block_network, fixture_check, options, report as wording, scan
 from fc_cassette.harness.folders import FolderError, make_parent, remove_empty
+from fc_cassette.harness.paths import cassette_of, default_cassette
 from fc_cassette.harness.pool import ControlError, FcProxy, ProxyError
 from fc_cassette.harness.session import Session, SessionError, tail
 from fc_cassette.settings import modes as vocab
+from fc_cassette.settings.upstream import DEFAULT_UPSTREAM
 
 __all__ = ["FcProxy", "default_cassette", "cassette_of"]
 
@@ -66,9 +67,16 @@ def pytest_configure(config: pytest.Config) -> None:
     if path and not Path(path).is_file():
         raise pytest.UsageError(f"fc-cassette: --fc-config {cfg}: no such file")
     session = _Session(mode, options.upstream(config), path, Path(config.rootpath))
+    early = config.stash.get(_SESSION, None)  # started before the conftest.py files
+    replays = mode == "none" and _runs_tests(config)
+    if early is not None and replays and (early.config, early.root) == (path, session.root):
+        early.retarget(session.upstream)  # (it was started before the options were read)
+        session = early
+    elif early is not None:
+        early.stop()
     config.stash[_SESSION] = session
     config.stash[_GUARD] = options.guard(config)
-    if mode == "none" and _runs_tests(config) and scan.mentions_fc(config):
+    if session is not early and replays and scan.mentions_fc(config):
         session.prestart()  # while pytest collects; stopped if no test needs it
     if path:  # said once here (each proxy would say it again), while the proxy starts
         from fc_cassette.settings.config import ConfigError, load_settings
@@ -77,6 +85,21 @@ def pytest_configure(config: pytest.Config) -> None:
             load_settings(path)
         except ConfigError as e:  # (pytest_unconfigure stops the proxy started ahead)
             raise pytest.UsageError(f"fc-cassette: {e}") from None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """The replay proxy is started even before pytest imports the conftest.py files (a
+    project's conftest often imports its application) when the options parsed so far
+    already say this process will replay (:func:`.options.early_replay_config`) and a
+    test file uses the marker; ``pytest_configure`` takes it over, or stops it."""
+    known = options.early_replay_config(early_config)
+    ns = early_config.known_args_namespace
+    if known is None or not scan.mentions_fc(early_config, list(ns.file_or_dir or [])):
+        return
+    session = _Session("none", DEFAULT_UPSTREAM, known[0], Path(early_config.rootpath))
+    early_config.stash[_SESSION] = session  # (stopped at unconfigure, whatever happens)
+    session.prestart()
 
 
 def _runs_tests(config: pytest.Config) -> bool:
@@ -107,41 +130,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(_SESSION, None)
     if session is not None:
         session.stop()
-
-
-def _safe(name: str) -> str:
-    """A test name (parametrized ids included) as a file name: ``test_x[a/b c]`` ->
-    ``test_x-a-b-c``; a secret in it (a key as a parameter id) is redacted first."""
-    from fc_cassette.redact.redactor import Redactor
-
-    name = Redactor().redact_text(name)
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "test"
-
-
-def default_cassette(item: pytest.Item) -> Path:
-    """pytest-recording's default: ``cassettes/<file stem>/<[Class.]test>.yaml``."""
-    name = _safe(item.name)
-    cls = getattr(item, "cls", None)
-    if cls is not None:
-        name = f"{cls.__name__}.{name}"
-    path = Path(item.path)
-    return path.parent / "cassettes" / path.stem / f"{name}.yaml"
-
-
-_CASSETTE = pytest.StashKey[tuple]()  # (marker, its cassette): computed once per test
-
-
-def cassette_of(item: pytest.Item, marker: pytest.Mark) -> Path:
-    """The cassette ``marker`` names for ``item`` (resolved), or its default."""
-    known = item.stash.get(_CASSETTE, None)
-    if known is not None and known[0] is marker:  # (asked at collection, setup, hint)
-        return known[1]
-    path = marker.args[0] if marker.args else marker.kwargs.get("path")
-    cassette = (
-        default_cassette(item).resolve() if not path else (Path(item.path).parent / path).resolve()
-    )
-    item.stash[_CASSETTE] = (marker, cassette)
-    return cassette
 
 
 class _Session(Session):

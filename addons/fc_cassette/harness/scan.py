@@ -16,12 +16,12 @@ _MARKER = re.compile(rb"mark\.fc_cassette(?:\(|[ \t]*(?:[\r\n,\])]|$))")
 _SKIP_DIRS = {"node_modules", "__pycache__", "site-packages", "venv", ".venv", ".git"}
 
 
-def mentions_fc(config: pytest.Config) -> bool:
+def mentions_fc(config: pytest.Config, args: list[str] | None = None) -> bool:
     """Whether a test file (or conftest.py) of this run uses the fc_cassette marker: a
-    quick scan of the paths pytest was given, to start the proxy ahead only when a test
-    is likely to use it."""
+    quick scan of the paths pytest was given (``args``, else ``config.args``), to start
+    the proxy ahead only when a test is likely to use it."""
     budget = SCAN_BUDGET
-    for arg in config.args or [str(config.invocation_params.dir)]:
+    for arg in (config.args if args is None else args) or [str(config.invocation_params.dir)]:
         root = Path(config.invocation_params.dir, arg.split("::", 1)[0])
         files = [root] if root.is_file() else candidate_files(root)
         for path in files:

@@ -73,6 +73,12 @@ class Session:
             self._pool = Pool(self.upstream, self._tmp, self.root)
         return self._pool
 
+    def retarget(self, upstream: str) -> None:
+        """The upstream the recording proxies started from now on forward to."""
+        self.upstream = upstream
+        if self._pool is not None:
+            self._pool.upstream = upstream
+
     def prestart(self) -> None:
         """Start the replay proxy for the session's config now, idle until a ``use``."""
         pool = self.pool()

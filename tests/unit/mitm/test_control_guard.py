@@ -11,7 +11,7 @@ from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmproxy.test import taddons, tflow
 
 from builders import write_cassette
-from fc_cassette.harness.pytest_plugin import _safe
+from fc_cassette.harness.paths import _safe
 from fc_cassette.mitm import scope
 from fc_cassette.mitm.addon import all_addons
 
