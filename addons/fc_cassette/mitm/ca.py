@@ -61,6 +61,8 @@ def ensure_ca(confdir: str | os.PathLike[str] = CONF_DIR, key_size: int = KEY_SI
         staging = Path(tempfile.mkdtemp(prefix=".fc-cassette-ca-", dir=path))
         try:
             mitm_compat.create_ca(staging, CONF_BASENAME, key_size)
+            # made here, this moment: mitmproxy need not check the key when it loads it
+            mitm_compat.trust_created_ca(key_file(staging).read_bytes())
             created = sorted(staging.iterdir(), key=lambda f: f.name == key_file(path).name)
             for f in created:  # the key file last: its presence means "complete"
                 os.replace(f, path / f.name)

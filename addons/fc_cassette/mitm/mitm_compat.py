@@ -22,6 +22,10 @@ workaround below is a small function, so a mitmproxy upgrade is checked here (an
   guard takes its place (see :mod:`.h2c`).
 - :func:`create_ca` — ``CertStore.create_store``: create the CA before mitmproxy starts,
   under a lock (see :mod:`.ca`).
+- :func:`trust_created_ca` — ``certs.load_pem_private_key`` (the module global
+  ``CertStore.from_files`` calls): the CA just created is loaded without
+  cryptography's RSA key check (~0.1 s of each fresh proxy's start); other keys are
+  checked as before.
 - :func:`run` — ``mitmproxy.tools.main.run`` with our master class and an extra hook:
   mitmproxy's own start-up (its argument parsing, option errors) with our addons in.
 - :func:`master_class` — a subclass of mitmdump's (or mitmweb's) master: ``run``
@@ -120,6 +124,34 @@ def create_ca(directory: Path, basename: str, key_size: int) -> None:
     from mitmproxy.certs import CertStore
 
     CertStore.create_store(directory, basename, key_size)
+
+
+def trust_created_ca(made: bytes) -> None:
+    """Load the CA file whose bytes are ``made`` without cryptography's RSA key check.
+
+    mitmproxy checks its CA's private key each time it loads it (about 0.1 s of a
+    proxy's start: cryptography's check of the RSA parameters, meant for keys from
+    elsewhere). The CA :func:`fc_cassette.mitm.ca.ensure_ca` has just generated in this
+    process is valid by construction: a file holding exactly those bytes is loaded
+    without the check; any other key (an existing confdir's, a user's CA, a file changed
+    since) is loaded by mitmproxy's own function, checked."""
+    from cryptography.hazmat.primitives import serialization
+    from mitmproxy import certs
+
+    checked = getattr(certs, "_fc_checked_key_load", certs.load_pem_private_key)
+
+    def load_pem_private_key(data: bytes, password: bytes | None) -> Any:
+        if data == made and password is None:
+            try:
+                return serialization.load_pem_private_key(
+                    data, None, unsafe_skip_rsa_key_validation=True
+                )
+            except TypeError:  # a cryptography before 39: it always checks
+                pass
+        return checked(data, password)
+
+    certs._fc_checked_key_load = checked  # type: ignore[attr-defined]
+    certs.load_pem_private_key = load_pem_private_key
 
 
 def master_class(web: bool, set_up: Callable[[Any, Any], None]) -> type[Master]:

@@ -77,3 +77,41 @@ def test_the_last_set_value_wins():
     args = ["--set", "confdir=/a", "--set", "key_size=4096", "--set", "confdir=/b=c"]
     assert _set_value(args, "confdir") == "/b=c" and _set_value(args, "key_size") == "4096"
     assert _set_value([], "confdir") is None
+
+
+def test_the_ca_made_here_is_loaded_unchecked_any_other_key_checked(tmp_path, monkeypatch):
+    """A proxy's start loads the CA it has just created without cryptography's RSA key
+    check (~0.1 s, issue #25): only a file holding the very bytes made then; an existing
+    CA, or the file changed since, goes through mitmproxy's checked load."""
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from mitmproxy import certs
+
+    checked: list[bytes] = []
+    original = certs.load_pem_private_key
+
+    def counting(data, password):
+        checked.append(data)
+        return original(data, password)
+
+    monkeypatch.setattr(certs, "load_pem_private_key", counting)
+    monkeypatch.setattr(certs, "_fc_checked_key_load", counting, raising=False)
+    fresh = tmp_path / "fresh"
+    assert ca.ensure_ca(fresh, 2048) is True
+    store = CertStore.from_store(fresh, "mitmproxy", 2048)
+    assert checked == []
+    # the key works: a leaf certificate it signs verifies against the CA's public key
+    leaf = store.get_cert("api.stripe.com", [], None).cert._cert
+    store.default_ca._cert.public_key().verify(
+        leaf.signature,
+        leaf.tbs_certificate_bytes,
+        padding.PKCS1v15(),
+        leaf.signature_hash_algorithm,
+    )
+    other = tmp_path / "other"
+    CertStore.create_store(other, "mitmproxy", 2048)  # someone else's CA: checked
+    CertStore.from_store(other, "mitmproxy", 2048)
+    assert checked == [(other / "mitmproxy-ca.pem").read_bytes()]
+    # the fresh confdir's key replaced by another one: checked too
+    (fresh / "mitmproxy-ca.pem").write_bytes((other / "mitmproxy-ca.pem").read_bytes())
+    CertStore.from_store(fresh, "mitmproxy", 2048)
+    assert len(checked) == 2
