@@ -185,6 +185,15 @@ def _whole(path: Path, config: str) -> str | tuple:
     return _WHOLE[key]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _forget_the_module_caches():
+    """The cached scripts and whole loads are dropped with the module: the garbage
+    collector would walk them again in every later test's full collection."""
+    yield
+    _WHOLE.clear()
+    _REQUESTS.clear()
+
+
 def _compare(path: Path, config: str, step: int) -> None:
     whole, lazy_pb = _whole(path, config), _progressive(path, SETTINGS[config])
     if isinstance(whole, str):
