@@ -127,6 +127,14 @@ def loads_compact(path: Path) -> object:
 _DONE: dict[int, Compacted] = {}  # a compact load's Compactor's results, by id(cassette)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _forget_the_compact_loads():
+    """``_DONE`` is dropped with the module: the garbage collector would walk what it
+    holds again in every later test's full collection."""
+    yield
+    _DONE.clear()
+
+
 def projection(full: dict) -> dict:
     """What the compact load keeps of a full load's interaction (as it did before)."""
     out = {}
