@@ -160,22 +160,53 @@ def _script(pb: Playback, reqs: list[dict[str, Any]], step: int) -> list[tuple]:
     return out
 
 
-def _compare(path: Path, settings: Settings, step: int) -> None:
-    full, lazy_pb = _full(path, settings), _progressive(path, settings)
-    default = _progressive(path, settings, sync_bytes=lazy.SYNC_BYTES)
-    if isinstance(full, str):
-        assert default == full  # a small cassette: refused at once, the same words
+_WHOLE: dict[tuple[Path, str], str | tuple] = {}
+
+
+def _whole(path: Path, config: str) -> str | tuple:
+    """The whole load of ``path`` under ``config``: its one-line error, or its answers to
+    the file's script with its status and summary after it; and the default progressive
+    load (``SYNC_BYTES``: a small file is loaded whole at once) checked against it. None
+    of it depends on the step, so it is computed once a (file, config), not once a test
+    (every test compares a progressive load of its own with it)."""
+    key = (path, config)
+    if key not in _WHOLE:
+        settings = SETTINGS[config]
+        full = _full(path, settings)
+        default = _progressive(path, settings, sync_bytes=lazy.SYNC_BYTES)
+        if isinstance(full, str):
+            assert default == full  # a small cassette: refused at once, the same words
+            _WHOLE[key] = full
+        else:
+            assert not isinstance(default, str), default
+            assert default.progress is not None and default.progress.finished  # whole, at once
+            answers = _script(full, _requests(path), 0)
+            _WHOLE[key] = (answers, full.status(), full.summary())
+    return _WHOLE[key]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_the_module_caches():
+    """The cached scripts and whole loads are dropped with the module: the garbage
+    collector would walk them again in every later test's full collection."""
+    yield
+    _WHOLE.clear()
+    _REQUESTS.clear()
+
+
+def _compare(path: Path, config: str, step: int) -> None:
+    whole, lazy_pb = _whole(path, config), _progressive(path, SETTINGS[config])
+    if isinstance(whole, str):
         if isinstance(lazy_pb, str):
-            assert lazy_pb == full
+            assert lazy_pb == whole
             return
-        _compare_late_error(full, lazy_pb, _requests(path), step)
+        _compare_late_error(whole, lazy_pb, _requests(path), step)
         return
-    assert not isinstance(lazy_pb, str) and not isinstance(default, str), lazy_pb
-    assert default.progress is not None and default.progress.finished  # whole, at once
-    reqs = _requests(path)
-    assert _script(lazy_pb, reqs, step) == _script(full, reqs, 0)
-    assert lazy_pb.status() == full.status()
-    assert lazy_pb.summary() == full.summary()
+    assert not isinstance(lazy_pb, str), lazy_pb
+    answers, status, summary = whole
+    assert _script(lazy_pb, _requests(path), step) == answers
+    assert lazy_pb.status() == status
+    assert lazy_pb.summary() == summary
     assert lazy_pb.load_error is None
 
 
@@ -203,7 +234,7 @@ def _compare_late_error(full: str, pb: Playback, reqs: list[dict[str, Any]], ste
 @pytest.mark.parametrize("config", list(SETTINGS))
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_corpus_answers_equal_the_whole_load(path, config, step):
-    _compare(path, SETTINGS[config], step)
+    _compare(path, config, step)
 
 
 GENERATED = ["mixed", "torn", "crlf", "late_yaml", "late_entry", "late_tag", "late_utf8"]
@@ -219,11 +250,11 @@ def generated(tmp_path_factory) -> dict[str, Path]:
 @pytest.mark.parametrize("config", list(SETTINGS))
 @pytest.mark.parametrize("name", GENERATED)
 def test_generated_answers_equal_the_whole_load(generated, name, config, step):
-    _compare(generated[name], SETTINGS[config], step)
+    _compare(generated[name], config, step)
 
 
-def test_the_generated_cassettes_cover_late_errors_and_the_whole_loads_way(tmp_path):
-    files = _generated(tmp_path)
+def test_the_generated_cassettes_cover_late_errors_and_the_whole_loads_way(generated):
+    files = generated
     for name in ("late_yaml", "late_entry", "late_tag"):
         assert isinstance(_full(files[name], Settings()), str)
         pb = _progressive(files[name], Settings())

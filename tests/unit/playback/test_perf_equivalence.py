@@ -58,6 +58,14 @@ def _loads(path: Path):
 _DONE: dict = {}  # a compact load's Compactor's results (wire forms, keys), by id(cassette)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _forget_the_compact_loads():
+    """``_DONE`` is dropped with the module: the garbage collector would walk what it
+    holds again in every later test's full collection."""
+    yield
+    _DONE.clear()
+
+
 def _good() -> list[Path]:
     return [p for p in CORPUS if not isinstance(_loads(p)[0], str)]
 

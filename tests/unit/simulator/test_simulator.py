@@ -727,8 +727,9 @@ def test_garbage_bodies_never_raise(client, body):
     assert resp.status in (200, 400, 404, 413)
 
 
-# 150 requests (300 took 2.5 s of tests/unit, issue #25)
-@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 100 requests a run (300 took 2.5 s of tests/unit, 150 took 0.8 s; issue #25), random
+# each run (not derandomized): CI runs keep drawing new ones
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     method=st.sampled_from(["GET", "POST", "DELETE", "get", "PATCH", "\x00"]),
     path=st.one_of(
@@ -768,7 +769,8 @@ def test_fuzz_handle_never_raises_and_always_validates(method, path, query, body
         pytest.fail(json.dumps(obj))
 
 
-@settings(max_examples=examples(200), deadline=None)
+# 100 parameter lists a run (200 took 0.7 s of tests/unit, issue #25), random each run
+@settings(max_examples=examples(100), deadline=None)
 @given(
     pairs=st.lists(
         st.tuples(

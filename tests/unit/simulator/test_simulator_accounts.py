@@ -386,7 +386,9 @@ def test_same_seed_same_requests_byte_identical_responses():
     assert [x[2] for x in a] != [x[2] for x in other]
 
 
-@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 100 requests a run (200 took 1.1 s of tests/unit, issue #25), random each run (not
+# derandomized): CI runs keep drawing new ones
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     method=st.sampled_from(["GET", "POST"]),
     tail=st.sampled_from(["", "/refresh", "/disconnect", "/subscribe", "/unsubscribe", "/owners"]),
