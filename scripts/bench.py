@@ -212,8 +212,11 @@ class Sizes:
     concurrent_rounds: int
     huge: int = 100_000  # interactions in the "100k" cassette (first answer)
     answer_runs: int = 3  # first-answer starts per small/10k cassette (100k: one)
-    # --smoke only: one proxy serves both large-cassette throughput contenders, and the
-    # 100k first answer is not paired with a start of its own on the small cassette
+    # --smoke only: one proxy serves both large-cassette throughput contenders, the 100k
+    # first answer is not paired with a start of its own on the small cassette, and the
+    # floor process that generates the CA stays up as the floor contender of the
+    # throughput, first-use and 32-client sections (a floor answers a constant: nothing
+    # in it is memoized or used first; the startup section still spawns its own)
     shared: bool = False
 
 
@@ -605,15 +608,22 @@ class Procs:
     def __init__(self, logdir: Path):
         self.logdir = logdir
         self.live: list[Proc] = []
+        self.kept: Proc | None = None  # --smoke: the shared floor (stop_all spares it)
 
     def start(self, name: str, args: list[str], port: int | None) -> Proc:
         p = Proc(name, args, port, self.logdir)
         self.live.append(p)
         return p
 
-    def stop_all(self) -> None:
-        while self.live:
-            self.live.pop().stop()
+    def stop_all(self, everything: bool = False) -> None:
+        """Stop every live process (the newest first) but :attr:`kept`, unless
+        ``everything``."""
+        while True:
+            p = next((p for p in reversed(self.live) if everything or p is not self.kept), None)
+            if p is None:
+                return
+            self.live.remove(p)
+            p.stop()
 
 
 # --------------------------------------------------------------------------- client
@@ -923,7 +933,7 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
 
     # mitmproxy generates its CA on first start: do it once, outside any timing
     port = free_port()
-    procs.start(
+    ca = procs.start(
         "ca",
         [
             MITMDUMP,
@@ -934,7 +944,10 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
             *mitm_common(port, confdir),
         ],
         port,
-    ).wait_port()
+    )
+    ca.wait_port()
+    if sizes.shared:  # --smoke: this floor serves the next three sections (Sizes.shared)
+        procs.kept = ca
     procs.stop_all()
 
     # -- replay throughput: replay, server replay, floor, replay of the large cassette
@@ -947,6 +960,7 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
     if sizes.shared:
         ports["replay_large_first_use"] = ports["replay_large"]
         large_names.pop()
+        ports["floor"] = ca.port
     started = [
         procs.start(
             "replay",
@@ -984,17 +998,23 @@ def bench(sizes: Sizes, tmp: Path, procs: Procs) -> dict[str, Any]:
             ],
             ports["server_replay"],
         ),
-        procs.start(
-            "floor",
-            [
-                MITMDUMP,
-                "-q",
-                *floor_args,
-                "--mode",
-                "reverse:http://127.0.0.1:1",
-                *mitm_common(ports["floor"], confdir),
-            ],
-            ports["floor"],
+        *(
+            [ca]
+            if sizes.shared
+            else [
+                procs.start(
+                    "floor",
+                    [
+                        MITMDUMP,
+                        "-q",
+                        *floor_args,
+                        "--mode",
+                        "reverse:http://127.0.0.1:1",
+                        *mitm_common(ports["floor"], confdir),
+                    ],
+                    ports["floor"],
+                )
+            ]
         ),
         *(
             procs.start(
@@ -1330,8 +1350,16 @@ def bench_first_use(
         ],
         "floor": lambda port: [MITMDUMP, "-q", *floor_args, *reverse, *mitm_common(port, confdir)],
     }
+    running = {"floor": procs.kept} if procs.kept else {}  # --smoke: the shared floor
     rounds = bench_workloads.first_use(
-        contenders, procs.start, procs.stop_all, free_port, warm, timed, sizes.first_use_rounds
+        contenders,
+        procs.start,
+        procs.stop_all,
+        free_port,
+        warm,
+        timed,
+        sizes.first_use_rounds,
+        running,
     )
     sec = {n: statistics.median(v) for n, v in rounds.items()}
     res: dict[str, Any] = {
@@ -1355,9 +1383,15 @@ def bench_first_use(
             "replay_32c",
             [*contenders["replay"](ports["replay"]), "--config", str(repeat_cfg)],
             ports["replay"],
-        ),
-        procs.start("floor_32c", contenders["floor"](ports["floor"]), ports["floor"]),
+        )
     ]
+    if procs.kept:  # --smoke: the shared floor, stopped from here on
+        ports["floor"] = procs.kept.port
+        procs.kept = None
+    else:
+        started.append(
+            procs.start("floor_32c", contenders["floor"](ports["floor"]), ports["floor"])
+        )
     try:
         for p in started:
             p.wait_port()
@@ -1492,7 +1526,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench failed: {e}", file=sys.stderr)
             return 1
         finally:
-            procs.stop_all()
+            procs.stop_all(everything=True)
             if ok and not args.keep:
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
@@ -1513,7 +1547,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench failed: {e}", file=sys.stderr)
         return 1
     finally:
-        procs.stop_all()
+        procs.stop_all(everything=True)
         if args.keep or not ok:
             note(f"kept {tmp}")
         else:

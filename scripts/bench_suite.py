@@ -169,13 +169,16 @@ def _ppid(pid: str) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
-def sample_proxies(parent: int, seen: set[str]) -> int:
+def sample_proxies(parent: int, seen: set[str], outside: set[str]) -> int:
     """Summed RSS (kB) of the fc-cassette proxies ``parent`` runs now, itself or through
     its children (xdist's workers) (added to seen); other processes on the machine
-    (another run's proxies) are not counted."""
+    (another run's proxies) are not counted. ``outside``, kept by the caller from one
+    sample to the next: the processes found not to descend from ``parent``, not read
+    again (a process never moves under one that did not start it; a number is reused
+    only after the kernel has handed out the others)."""
     parents: dict[str, int] = {}
     for pid in os.listdir("/proc"):
-        if pid.isdigit():
+        if pid.isdigit() and pid not in outside:
             try:
                 parents[pid] = _ppid(pid)
             except (OSError, IndexError, ValueError):
@@ -188,6 +191,7 @@ def sample_proxies(parent: int, seen: set[str]) -> int:
             if ppid in tree and int(pid) not in tree:
                 tree.add(int(pid))
                 grew = True
+    outside.update(pid for pid in parents if int(pid) not in tree)
     total = 0
     for pid, ppid in parents.items():
         if ppid not in tree:
@@ -209,6 +213,7 @@ def run_pytest(
     env = {**os.environ, "BENCH_UPSTREAM": upstream}
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *how.args, *args]
     seen: set[str] = set()
+    outside: set[str] = set()
     peak = 0
     out = cwd / "pytest.out"
     t0 = time.perf_counter()
@@ -218,7 +223,7 @@ def run_pytest(
         )
         deadline = time.monotonic() + 1200
         while p.poll() is None and time.monotonic() < deadline:
-            peak = max(peak, sample_proxies(p.pid, seen))
+            peak = max(peak, sample_proxies(p.pid, seen, outside))
             time.sleep(how.every)
         if p.poll() is None:
             p.kill()

@@ -60,6 +60,7 @@ def first_use(
     warm: list[Req],
     timed: list[Req],
     rounds: int,
+    running: dict[str, Any] | None = None,
 ) -> dict[str, list[float]]:
     """Seconds per request of each contender, one figure per round (in round order).
 
@@ -69,14 +70,22 @@ def first_use(
     costs), then the ``timed`` ones, each once, in blocks of :data:`BLOCK`: one block
     to each contender in turn (the order rotating every round), over one keep-alive
     connection per contender. Interleaved blocks put the contenders side by side in
-    time, so a busy moment of the machine falls on all of them."""
+    time, so a busy moment of the machine falls on all of them. ``running``: contenders
+    already listening (name -> proc), used as they are in every round (``--smoke``: the
+    floor, whose constant answers have no first use), not started or stopped here."""
     names = list(contenders)
     per_req: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
         order = names[r % len(names) :] + names[: r % len(names)]
         ports = {n: free_port() for n in order}
-        procs = {n: start(f"first_use_{n}_{r}", contenders[n](ports[n]), ports[n]) for n in order}
-        conns = {n: http.client.HTTPConnection("127.0.0.1", ports[n], timeout=60) for n in order}
+        procs = {
+            n: (running or {}).get(n)
+            or start(f"first_use_{n}_{r}", contenders[n](ports[n]), ports[n])
+            for n in order
+        }
+        conns = {
+            n: http.client.HTTPConnection("127.0.0.1", procs[n].port, timeout=60) for n in order
+        }
         try:
             for n in order:
                 procs[n].wait_port()
