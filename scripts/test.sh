@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Create/refresh .venv, then run the test suite. Extra arguments go to pytest.
-# Inner loop: `scripts/test.sh tests/unit` (in-process tests only), or `scripts/test.sh
-# --quick` = tests/unit with a tenth of each property test's examples (tests/README.md).
+# Inner loop: `scripts/test.sh --unit` = tests/unit on two workers (each test file on one:
+# module fixtures are built once), `scripts/test.sh tests/unit` the same in one process,
+# `scripts/test.sh --quick` = --unit with a tenth of each property test's examples
+# (tests/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
@@ -10,7 +12,8 @@ source scripts/_venv.sh
 # instead of compiling every module again in each (PYTHONDONTWRITEBYTECODE=1 on this
 # project's machines: collecting tests/unit took 6.7 s without the cache, 3.0 s with it).
 unset PYTHONDONTWRITEBYTECODE
-if [ "${1:-}" = "--quick" ]; then shift; export FC_TEST_QUICK=1; set -- tests/unit "$@"; fi
+if [ "${1:-}" = "--quick" ]; then shift; export FC_TEST_QUICK=1; set -- --unit "$@"; fi
+if [ "${1:-}" = "--unit" ]; then shift; set -- tests/unit -n 2 --dist loadfile "$@"; fi
 # Fail fast on lint, format, types and structure (see pyproject.toml [tool.ruff],
 # [tool.mypy], scripts/check_structure.py).
 ruff check --quiet addons scripts tests
