@@ -4,6 +4,7 @@ reading them (the command line's value, else the ini's)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,14 +108,23 @@ def _network_and_reports(parser: pytest.Parser, group: pytest.OptionGroup) -> No
     )
 
 
-def value(config: pytest.Config, name: str) -> tuple[str, Path]:
+def value(config: pytest.Config, name: str, parsed: Any = None) -> tuple[str, Path]:
     """An option's value (the command line's, else the ini's) and the folder a relative
-    path in it is relative to."""
-    given = config.getoption(f"--{name.replace('_', '-')}")
+    path in it is relative to; ``parsed``: the command line as parsed so far (before
+    pytest_configure, ``config.known_args_namespace``), else ``config``'s options."""
+    flag = f"--{name.replace('_', '-')}"
+    given = getattr(parsed, name, None) if parsed is not None else config.getoption(flag)
     if given is not None:
         return given, Path(config.invocation_params.dir)
     base = Path(config.inipath).parent if config.inipath else Path(config.rootpath)
     return str(config.getini(name) or ""), base
+
+
+def config_path(config: pytest.Config, parsed: Any = None) -> tuple[str, str | None]:
+    """``--fc-config`` (else the ini's ``fc_config``) as given, and resolved (None: none
+    is given); ``parsed`` as for :func:`value`."""
+    cfg, base = value(config, "fc_config", parsed)
+    return cfg, str((base / cfg).resolve()) if cfg else None
 
 
 def upstream(config: pytest.Config) -> str:
@@ -158,15 +168,7 @@ def early_replay_config(config: pytest.Config) -> tuple[str | None] | None:
     quiet = any(getattr(ns, flag, False) for flag in ("collectonly", "help", "version"))
     if quiet or getattr(ns, "numprocesses", None):
         return None
-    mode = getattr(ns, "fc_record_mode", None) or config.getini("fc_record_mode") or "none"
-    if mode != "none":
+    if (value(config, "fc_record_mode", ns)[0] or "none") != "none":
         return None
-    cfg = getattr(ns, "fc_config", None)
-    base = Path(config.invocation_params.dir)
-    if cfg is None:
-        cfg = str(config.getini("fc_config") or "")
-        base = Path(config.inipath).parent if config.inipath else Path(config.rootpath)
-    if not cfg:
-        return (None,)
-    path = (base / cfg).resolve()
-    return (str(path),) if path.is_file() else None
+    _, path = config_path(config, ns)
+    return (path,) if path is None or Path(path).is_file() else None

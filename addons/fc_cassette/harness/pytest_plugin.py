@@ -62,8 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
         vocab.parse_record_mode(mode, RECORD_MODES)
     except ValueError as e:
         raise pytest.UsageError(f"fc-cassette: fc_record_mode: {e}") from None
-    cfg, base = options.value(config, "fc_config")
-    path = str((base / cfg).resolve()) if cfg else None
+    cfg, path = options.config_path(config)
     if path and not Path(path).is_file():
         raise pytest.UsageError(f"fc-cassette: --fc-config {cfg}: no such file")
     session = _Session(mode, options.upstream(config), path, Path(config.rootpath))
