@@ -140,6 +140,22 @@ def test_bad_set_value_names_the_option_and_what_it_takes(spec, words):
 
 
 @pytest.mark.parametrize(
+    "argv, words",
+    [
+        (
+            ["replay", CASSETTE, "--lean", "--set", "anticache=true"],
+            ["unknown option(s): anticache", "drop --lean to set the other addons' options"],
+        ),
+        (["inspect", "--web", "--lean"], ["--lean does not apply with --web"]),
+    ],
+)
+def test_lean_refuses_what_it_does_not_load(argv, words):
+    """``--lean`` (the pytest plugin's proxies) has only the mitmproxy addons a proxy
+    needs: another addon's option is refused in one line that says so, not ignored."""
+    one_line(run_fc([*argv, "--port", "0"]), 1, *words)
+
+
+@pytest.mark.parametrize(
     "argv, code, words",
     [
         (

@@ -81,7 +81,8 @@ def mitm_arguments(args: argparse.Namespace) -> list[str]:
     }
     if args.command == "inspect" and args.web:
         ours.update(web_open_browser="false", web_host="127.0.0.1")
-    else:  # mitmdump's own per-flow lines could print secrets in URLs: we log our own
+    elif not getattr(args, "lean", False):  # (lean: no flow printer at all)
+        # mitmdump's own per-flow lines could print secrets in URLs: we log our own
         ours["flow_detail"] = "0"
     # The user's --set replaces ours for the same name (mitmproxy refuses a repeated
     # scalar option); a repeated sequence option (e.g. mode) keeps all the user's values.
@@ -186,13 +187,19 @@ def prepare_ca(arguments: list[str]) -> str | None:
     return None
 
 
-def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
+def _run_mitmproxy(arguments: list[str], mode: str, web: bool, lean: bool = False) -> int:
     from mitmproxy import ctx, exceptions
-    from mitmproxy.tools import cmdline
 
     from fc_cassette.mitm.addon import all_addons
 
-    make_parser = mitm_compat.web_parser if web else cmdline.mitmdump
+    if lean:
+        make_parser = mitm_compat.lean_parser
+    elif web:
+        make_parser = mitm_compat.web_parser
+    else:
+        from mitmproxy.tools import cmdline
+
+        make_parser = cmdline.mitmdump
     ours: list[Any] = []
 
     def set_up(master: Master, opts: Options) -> None:
@@ -210,13 +217,20 @@ def _run_mitmproxy(arguments: list[str], mode: str, web: bool) -> int:
     def refuse_unknown_options(_args: argparse.Namespace) -> dict[str, Any]:
         unknown = sorted(mitm_compat.deferred(ctx.options))
         if unknown:
-            raise exceptions.OptionsError(unknown_options(unknown, sorted(ctx.options.keys())))
+            message = unknown_options(unknown, sorted(ctx.options.keys()))
+            if lean:
+                message += (
+                    " (--lean loads only the mitmproxy addons a proxy needs: drop --lean "
+                    "to set the other addons' options)"
+                )
+            raise exceptions.OptionsError(message)
         return {}
 
     try:
-        master = mitm_compat.run(
-            mitm_compat.master_class(web, set_up), make_parser, arguments, refuse_unknown_options
+        master_cls = (
+            mitm_compat.lean_master_class(set_up) if lean else mitm_compat.master_class(web, set_up)
         )
+        master = mitm_compat.run(master_cls, make_parser, arguments, refuse_unknown_options)
     finally:  # a start-up that fails (e.g. port in use) exits without the done hook
         for addon in ours:
             if hasattr(addon, "close"):
@@ -286,6 +300,8 @@ def _refusal(args: argparse.Namespace) -> str | None:
             "the command sets fc_mode; use 'fc-cassette simulate|record|replay|inspect' "
             "instead of --set fc_mode"
         )
+    if getattr(args, "lean", False) and getattr(args, "web", False):
+        return "--lean does not apply with --web (mitmweb needs its own addons)"
     return check_port(args) or check_upstream(args) or check_root(args)
 
 
@@ -303,6 +319,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _offline(args)
     problem = _refusal(args) or check_cassette(args) or check_config(args)
     arguments = [] if problem else mitm_arguments(args)
+    if args.lean and not problem:
+        mitm_compat.lean_imports()  # before anything imports mitmproxy's addons
     # the cheap checks first: a busy port is said before mitmproxy is even imported
     problem = problem or (
         check_listen(arguments)
@@ -312,7 +330,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(one_line(f"fc-cassette: {problem}"), file=sys.stderr)
         return 1
-    return _run_mitmproxy(arguments, args.command, web=args.command == "inspect" and args.web)
+    return _run_mitmproxy(
+        arguments, args.command, web=args.command == "inspect" and args.web, lean=args.lean
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,6 +38,13 @@ workaround below is a small function, so a mitmproxy upgrade is checked here (an
   time in the proxy (issue #25). The same handlers run in the same order, with the same
   error handling; an addon with nested ``addons`` (a script loader) takes mitmproxy's
   own path.
+- :func:`lean_imports`, :func:`lean_master_class`, :func:`lean_parser` — a proxy with
+  only the mitmproxy addons a proxy command needs (``--lean``; the pytest plugin's
+  proxies): ``mitmproxy.addons`` is put in ``sys.modules`` without running its
+  ``__init__`` (which imports all ~35 default addons and flask, passlib, ldap3 with
+  them: about half a second of each start), a master built on ``mitmproxy.master.Master``
+  with :data:`LEAN_ADDONS`, and a parser of ``--set`` alone (``mitm_arguments`` passes
+  nothing else).
 - :func:`web_parser` — mitmweb's parser plus ``filter_args`` (``run`` reads it; only
   mitmdump's parser defines it).
 - :func:`response` — ``http.Response`` built through ``__new__`` and ``__dict__``: the
@@ -173,6 +180,91 @@ def master_class(web: bool, set_up: Callable[[Any, Any], None]) -> type[Master]:
         set_up(self, opts)
 
     return type("Master", (base,), {"__init__": __init__})
+
+
+# mitmdump's addons that a proxy command uses, in mitmdump's order: the options and
+# commands (core), refusing clients from public addresses (block), listening
+# (proxyserver), choosing each connection's layers (next_layer), TLS (tlsconfig), and
+# exiting on a start-up error, e.g. a port taken (errorcheck). mitmproxy's h2c guard
+# (disable_h2c) is left out: fc-cassette's own takes its place (see .h2c).
+LEAN_ADDONS = (
+    ("core", "Core"),
+    ("block", "Block"),
+    ("proxyserver", "Proxyserver"),
+    ("next_layer", "NextLayer"),
+    ("tlsconfig", "TlsConfig"),
+    ("errorcheck", "ErrorCheck"),
+)
+
+
+def lean_imports() -> bool:
+    """Make ``mitmproxy.addons`` a package whose ``__init__`` has not run, so that
+    importing one of its addons imports that one only; its ``default_addons`` (the one
+    name ``__init__`` defines) still works, running ``__init__`` on first use. False
+    (nothing done) when the package is imported already."""
+    import importlib.util
+    import sys
+
+    if "mitmproxy.addons" in sys.modules:
+        return False
+    spec = importlib.util.find_spec("mitmproxy.addons")
+    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+        return False
+    package = importlib.util.module_from_spec(spec)
+    loader = spec.loader
+
+    def __getattr__(name: str) -> Any:
+        # only for default_addons: importlib's ``from mitmproxy.addons import X`` asks
+        # hasattr(package, X) first, and must then import the submodule X alone
+        if name == "default_addons":
+            loader.exec_module(package)  # every default addon, as an import would
+            return package.__dict__[name]
+        raise AttributeError(f"module 'mitmproxy.addons' has no attribute {name!r}")
+
+    package.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules["mitmproxy.addons"] = package
+    import mitmproxy
+
+    mitmproxy.addons = package
+    return True
+
+
+def lean_master_class(set_up: Callable[[Any, Any], None]) -> type[Master]:
+    """A master with mitmproxy's :data:`LEAN_ADDONS` and its log (what mitmdump's
+    master has, minus the addons no proxy command uses and its flow printer), whose
+    constructor then calls ``set_up(master, opts)``."""
+    import importlib
+
+    from mitmproxy.master import Master
+
+    def __init__(self: Any, opts: Any, *a: Any, **kw: Any) -> None:
+        Master.__init__(self, opts, with_termlog=True)
+        self.addons.add(
+            *(
+                getattr(importlib.import_module(f"mitmproxy.addons.{module}"), name)()
+                for module, name in LEAN_ADDONS
+            )
+        )
+        skip_idle_addons(self.addons)
+        set_up(self, opts)
+
+    return type("Master", (Master,), {"__init__": __init__})
+
+
+def lean_parser(opts: Any) -> Any:
+    """A parser of ``--set NAME=VALUE`` alone, with the other attributes :func:`run`
+    reads at mitmdump's defaults (mitmdump's parser declares a flag for each of the
+    default addons' options, which a lean master does not have)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(usage="%(prog)s [--set option[=value]] ...")
+    parser.add_argument(
+        "--set", type=str, dest="setoptions", default=[], action="append", metavar="option[=value]"
+    )
+    parser.set_defaults(
+        version=False, quiet=False, options=False, commands=False, verbose=False, filter_args=None
+    )
+    return parser
 
 
 def skip_idle_addons(addons: Any) -> None:

@@ -43,6 +43,8 @@ def test_mitm_arguments_modes_and_defaults():
     )
     assert user["flow_detail"] == ["2"] and user["confdir"] == ["/x"]
     assert user["mode"] == ["reverse:http://x", "regular@9000"]
+    # --lean has no flow printer (mitmdump's Dumper): its flow_detail is not set
+    assert "flow_detail" not in mitm("replay", "c.yaml", "--lean")
 
 
 def test_no_module_shadows_the_standard_library():

@@ -1,0 +1,122 @@
+"""``--lean`` (the pytest plugin's proxies): mitmproxy's addons package without its
+``__init__`` (only the addons a proxy uses are imported), a master with only those
+addons, and a parser of ``--set`` alone; every option a proxy command passes exists
+there (mitm_compat.lean_imports, lean_master_class, lean_parser)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+
+import pytest
+from mitmproxy import options
+
+from builders import mitm_options
+from fc_cassette.cli.app import check_fc_options
+from fc_cassette.mitm import mitm_compat
+from fc_cassette.mitm.addon import all_addons
+
+FRESH = """
+import json, sys
+from fc_cassette.mitm import mitm_compat
+installed = mitm_compat.lean_imports()
+again = mitm_compat.lean_imports()
+from mitmproxy import master  # imports mitmproxy.addons.termlog
+from mitmproxy.addons import proxyserver, tlsconfig
+before = sorted(m for m in sys.modules if m.startswith("mitmproxy.addons."))
+heavy = [m for m in ("flask", "passlib", "ldap3") if m in sys.modules]
+import mitmproxy.addons
+names = [type(a).__name__ for a in mitmproxy.addons.default_addons()]
+print(json.dumps([installed, again, before, heavy, names]))
+"""
+
+
+def test_the_addons_package_without_its_init():
+    out = subprocess.run(
+        [sys.executable, "-c", FRESH], capture_output=True, text=True, timeout=120, check=True
+    )
+    installed, again, before, heavy, names = json.loads(out.stdout)
+    assert installed is True and again is False  # once; never over a real import
+    assert before == [
+        "mitmproxy.addons.proxyserver",
+        "mitmproxy.addons.termlog",
+        "mitmproxy.addons.tlsconfig",
+    ]
+    assert heavy == []  # flask (onboarding), passlib and ldap3 (proxyauth) never imported
+    # default_addons still works, as the real package's: every default addon
+    assert "ProxyAuth" in names and "Onboarding" in names and names[0] == "Core"
+    assert len(names) > 25
+
+
+def _lean_master():
+    set_up: list[object] = []
+    master_cls = mitm_compat.lean_master_class(lambda master, opts: set_up.append(master))
+
+    async def make():
+        return master_cls(options.Options())
+
+    master = asyncio.run(make())
+    assert set_up == [master]
+    return master
+
+
+def test_the_lean_master_has_only_the_proxy_addons_and_our_dispatch():
+    master = _lean_master()
+    names = [type(a).__name__ for a in master.addons.chain]
+    assert names == ["TermLog", *(name for _, name in mitm_compat.LEAN_ADDONS)]
+    assert master.addons.trigger_event.__qualname__.startswith("skip_idle_addons")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["replay", "c.yaml", "--lean", "--forward"],
+        [
+            "replay",
+            "c.yaml",
+            "--lean",
+            "--strict",
+            "--usage-out",
+            "u.json",
+            "--webhooks-to",
+            "http://127.0.0.1:9/h",
+            "--cassette-root",
+            ".",
+        ],
+        ["record", "c.yaml", "--lean", "--record-mode", "all", "--upstream", "http://x:1"],
+        ["simulate", "--lean", "--seed", "3"],
+        ["inspect", "--lean", "--report", "r.jsonl"],
+    ],
+)
+def test_every_option_a_lean_command_passes_exists(argv):
+    """What ``mitm_arguments`` passes a lean proxy is declared by the lean master and
+    our addons (else mitmproxy would refuse it as unknown at start-up)."""
+    master = _lean_master()
+    for addon in all_addons(argv[0]):
+        master.addons.register(addon)
+    declared = set(master.options.keys())
+    assert set(mitm_options(*argv)) - declared == set()
+    assert (
+        check_fc_options(
+            [a for n, vs in mitm_options(*argv).items() for v in vs for a in ("--set", f"{n}={v}")],
+            argv[0],
+        )
+        is None
+    )
+
+
+def test_the_lean_parser_reads_set_alone_as_mitmdumps_would():
+    args = mitm_compat.lean_parser(options.Options()).parse_args(
+        ["--set", "listen_port=0", "--set", "mode=regular"]
+    )
+    assert args.setoptions == ["listen_port=0", "mode=regular"]
+    assert (args.version, args.quiet, args.options, args.commands, args.verbose) == (
+        False,
+        False,
+        False,
+        False,
+        False,
+    )
+    assert args.filter_args is None
