@@ -51,6 +51,11 @@ def recorded(tmp_path_factory):
         session = client.v1.financial_connections.sessions.create(params=CREATE)
         linked = rec.complete(session.id, KEY, accounts=2)
         acc = linked["accounts"]["data"][0]["id"]
+        # Deliveries are asynchronous (as Stripe's): the completion's two events are
+        # waited for before the refresh, so that each lands after the interaction that
+        # caused it whatever the machine's load (an app that refreshed at once could see
+        # them after the refresh, and the cassette would say so).
+        app.wait(2)
         client.v1.financial_connections.accounts.refresh(acc, params={"features": ["balance"]})
         got = app.wait(3)
         adversarial = _adversarial(rec.base)
