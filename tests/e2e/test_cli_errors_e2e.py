@@ -155,6 +155,36 @@ def test_lean_refuses_what_it_does_not_load(argv, words):
     one_line(run_fc([*argv, "--port", "0"]), 1, *words)
 
 
+def test_another_addons_option_starts_the_whole_mitmdump(tmp_path):
+    """Without --lean, a --set of an option only another mitmproxy addon declares
+    (anticache) starts mitmdump's whole set of addons instead: it listens, and answers."""
+    import re
+    import time
+    import urllib.request
+
+    from support import Proc
+
+    proc = Proc(
+        [FC, "replay", CASSETTE, "--port", "0", "--set", f"confdir={tmp_path / 'conf'}"]
+        + ["--set", "anticache=true"],
+        None,
+        tmp_path / "full.log",
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not re.search(r"listening at \S+:\d+", proc.output()):
+        time.sleep(0.1)
+    port = int(re.search(r"listening at 127\.0\.0\.1:(\d+)", proc.output()).group(1))
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/customers/cus_FakeNone")
+    try:
+        urllib.request.urlopen(req, timeout=60)
+        status = 200
+    except urllib.error.HTTPError as e:
+        status = e.code  # a miss, answered by the replay
+        assert e.headers["Fc-Cassette-Miss"], e.headers
+    assert status == 400
+    assert proc.stop() == 0
+
+
 @pytest.mark.parametrize(
     "argv, code, words",
     [

@@ -15,6 +15,7 @@ read, or a bad command line (argparse; one ``fc-cassette:`` line, see :mod:`.cli
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -63,8 +64,11 @@ def mitm_mode(args: argparse.Namespace) -> str:
     return f"reverse:{args.upstream or DEFAULT_UPSTREAM}"
 
 
-def mitm_arguments(args: argparse.Namespace) -> list[str]:
-    """The mitmproxy ``--set`` options equivalent to a proxy command's flags."""
+def mitm_arguments(args: argparse.Namespace, lean: bool | None = None) -> list[str]:
+    """The mitmproxy ``--set`` options equivalent to a proxy command's flags, for a
+    lean proxy (see :func:`choose_lean`; default: as ``--lean`` says) or not."""
+    if lean is None:
+        lean = bool(getattr(args, "lean", False))
     mode = mitm_mode(args)
     fc: dict[str, str] = {"fc_mode": args.command}
     for attr, name in FLAG_OPTIONS:
@@ -81,7 +85,7 @@ def mitm_arguments(args: argparse.Namespace) -> list[str]:
     }
     if args.command == "inspect" and args.web:
         ours.update(web_open_browser="false", web_host="127.0.0.1")
-    elif not getattr(args, "lean", False):  # (lean: no flow printer at all)
+    elif not lean:  # (lean: no flow printer at all)
         # mitmdump's own per-flow lines could print secrets in URLs: we log our own
         ours["flow_detail"] = "0"
     # The user's --set replaces ours for the same name (mitmproxy refuses a repeated
@@ -187,7 +191,9 @@ def prepare_ca(arguments: list[str]) -> str | None:
     return None
 
 
-def _run_mitmproxy(arguments: list[str], mode: str, web: bool, lean: bool = False) -> int:
+def _run_mitmproxy(
+    arguments: list[str], mode: str, web: bool, lean: bool = False, forced: bool = False
+) -> int:
     from mitmproxy import ctx, exceptions
 
     from fc_cassette.mitm.addon import all_addons
@@ -218,7 +224,7 @@ def _run_mitmproxy(arguments: list[str], mode: str, web: bool, lean: bool = Fals
         unknown = sorted(mitm_compat.deferred(ctx.options))
         if unknown:
             message = unknown_options(unknown, sorted(ctx.options.keys()))
-            if lean:
+            if forced:
                 message += (
                     " (--lean loads only the mitmproxy addons a proxy needs: drop --lean "
                     "to set the other addons' options)"
@@ -305,6 +311,32 @@ def _refusal(args: argparse.Namespace) -> str | None:
     return check_port(args) or check_upstream(args) or check_root(args)
 
 
+def choose_lean(args: argparse.Namespace) -> bool:
+    """Whether the proxy runs lean, with only the mitmproxy addons a proxy needs
+    (:func:`fc_cassette.mitm.mitm_compat.lean_imports`): with ``--lean``, and otherwise
+    whenever nothing asks for another addon: no ``--set`` of an option only the others
+    declare, no mitmproxy ``config.yaml`` in the confdir (it may set one). Never for
+    ``inspect --web`` (mitmweb's master)."""
+    if args.command == "inspect" and args.web:
+        return False
+    if not args.lean:
+        from fc_cassette.mitm.ca import CONF_DIR
+
+        confdir = CONF_DIR
+        for spec in args.setoptions:
+            name, _, value = spec.partition("=")
+            if name == "confdir":
+                confdir = value
+        home = os.path.expanduser(confdir)
+        if any(os.path.exists(os.path.join(home, f)) for f in ("config.yaml", "config.yml")):
+            return False
+    mitm_compat.lean_imports()  # before anything imports mitmproxy's addons
+    if args.lean:
+        return True
+    names = {spec.partition("=")[0] for spec in args.setoptions}
+    return all(n.startswith("fc_") for n in names - mitm_compat.lean_option_names())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     sys.argv[0] = "fc-cassette"
     parser = build_parser()
@@ -318,9 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in OFFLINE_COMMANDS:
         return _offline(args)
     problem = _refusal(args) or check_cassette(args) or check_config(args)
-    arguments = [] if problem else mitm_arguments(args)
-    if args.lean and not problem:
-        mitm_compat.lean_imports()  # before anything imports mitmproxy's addons
+    lean = not problem and choose_lean(args)
+    arguments = [] if problem else mitm_arguments(args, lean)
     # the cheap checks first: a busy port is said before mitmproxy is even imported
     problem = problem or (
         check_listen(arguments)
@@ -331,7 +362,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(one_line(f"fc-cassette: {problem}"), file=sys.stderr)
         return 1
     return _run_mitmproxy(
-        arguments, args.command, web=args.command == "inspect" and args.web, lean=args.lean
+        arguments,
+        args.command,
+        web=args.command == "inspect" and args.web,
+        lean=lean,
+        forced=args.lean,
     )
 
 

@@ -193,9 +193,9 @@ def _proxy_parser(sub: argparse._SubParsersAction[Parser], name: str) -> argpars
     p.add_argument(
         "--lean",
         action="store_true",
-        help="start only the mitmproxy addons the proxy needs (about half a second "
-        "sooner, less work per request; the pytest plugin's proxies run so): --set of "
-        "another addon's option (e.g. anticache, scripts) is refused",
+        help="only the mitmproxy addons a proxy needs, always: a --set of another "
+        "addon's option (e.g. anticache, scripts) is refused instead of starting "
+        "mitmdump's whole set for it (a proxy is lean unless asked: docs/cli.md)",
     )
     return p
 

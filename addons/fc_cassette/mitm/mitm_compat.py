@@ -38,9 +38,10 @@ workaround below is a small function, so a mitmproxy upgrade is checked here (an
   time in the proxy (issue #25). The same handlers run in the same order, with the same
   error handling; an addon with nested ``addons`` (a script loader) takes mitmproxy's
   own path.
-- :func:`lean_imports`, :func:`lean_master_class`, :func:`lean_parser` — a proxy with
-  only the mitmproxy addons a proxy command needs (``--lean``; the pytest plugin's
-  proxies): ``mitmproxy.addons`` is put in ``sys.modules`` without running its
+- :func:`lean_imports`, :func:`lean_option_names`, :func:`lean_master_class`,
+  :func:`lean_parser` — a proxy with only the mitmproxy addons a proxy command needs
+  (the default, see ``cli.app.choose_lean``; always with ``--lean``, as the pytest
+  plugin's proxies run): ``mitmproxy.addons`` is put in ``sys.modules`` without running its
   ``__init__`` (which imports all ~35 default addons and flask, passlib, ldap3 with
   them: about half a second of each start), a master built on ``mitmproxy.master.Master``
   with :data:`LEAN_ADDONS`, and a parser of ``--set`` alone (``mitm_arguments`` passes
@@ -227,6 +228,30 @@ def lean_imports() -> bool:
 
     mitmproxy.addons = package
     return True
+
+
+def lean_option_names() -> frozenset[str]:
+    """The mitmproxy options a lean master declares: mitmproxy's own (``Options``), its
+    log's and :data:`LEAN_ADDONS`' (each addon's ``load`` run on a bare instance: some
+    constructors install log handlers). A test checks them against a real lean master."""
+    import importlib
+
+    from mitmproxy.options import Options
+
+    names = set(Options().keys()) | {"termlog_verbosity"}
+
+    class Loader:
+        def add_option(self, name: str, *args: Any, **kwargs: Any) -> None:
+            names.add(name)
+
+        def add_command(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    for module, name in LEAN_ADDONS:
+        cls = getattr(importlib.import_module(f"mitmproxy.addons.{module}"), name)
+        if hasattr(cls, "load"):
+            cls.load(cls.__new__(cls), Loader())
+    return frozenset(names)
 
 
 def lean_master_class(set_up: Callable[[Any, Any], None]) -> type[Master]:

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 
+import mitmproxy.addons  # noqa: F401 (the real package here: lean_imports leaves it)
 import pytest
 from mitmproxy import options
 
@@ -120,3 +121,40 @@ def test_the_lean_parser_reads_set_alone_as_mitmdumps_would():
         False,
     )
     assert args.filter_args is None
+
+
+def test_the_lean_option_names_are_a_lean_masters():
+    """What :func:`choose_lean` checks a command line against is exactly what a lean
+    master declares (before fc-cassette's own options)."""
+    assert set(_lean_master().options.keys()) == mitm_compat.lean_option_names()
+
+
+@pytest.mark.parametrize(
+    "argv, lean",
+    [
+        (["replay", "c.yaml"], True),
+        (
+            ["replay", "c.yaml", "--set", "termlog_verbosity=debug", "--set", "ssl_insecure=true"],
+            True,
+        ),
+        (
+            ["record", "c.yaml", "--set", "fc_strict=true", "--set", "connection_strategy=eager"],
+            True,
+        ),
+        (["simulate", "--set", "block_global=false"], True),
+        (["replay", "c.yaml", "--set", "anticache=true"], False),  # mitmproxy's AntiCache
+        (["replay", "c.yaml", "--set", "flow_detail=2"], False),  # mitmdump's flow printer
+        (["inspect", "--set", "scripts=x.py"], False),
+        (["inspect", "--web"], False),  # mitmweb's master
+    ],
+)
+def test_a_proxy_is_lean_unless_something_asks_for_another_addon(argv, lean, tmp_path):
+    from builders import cli_args
+    from fc_cassette.cli.app import choose_lean
+
+    conf = ["--set", f"confdir={tmp_path}"]
+    assert choose_lean(cli_args(*argv, *conf)) is lean
+    if lean:  # mitmproxy's config.yaml in the confdir may set any option: not lean
+        (tmp_path / "config.yaml").write_text("anticache: true\n")
+        assert choose_lean(cli_args(*argv, *conf)) is False
+        assert choose_lean(cli_args(*argv, *conf, "--lean")) is True  # unless forced
