@@ -350,14 +350,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in OFFLINE_COMMANDS:
         return _offline(args)
     problem = _refusal(args) or check_cassette(args) or check_config(args)
-    lean = not problem and choose_lean(args)
-    arguments = [] if problem else mitm_arguments(args, lean)
     # the cheap checks first: a busy port is said before mitmproxy is even imported
-    problem = problem or (
-        check_listen(arguments)
-        or check_fc_options(arguments, args.command)
-        or prepare_ca(arguments)
-    )
+    problem = problem or check_listen(mitm_arguments(args))
+    lean = not problem and choose_lean(args)  # (imports mitmproxy's proxy server)
+    arguments = [] if problem else mitm_arguments(args, lean)
+    problem = problem or check_fc_options(arguments, args.command) or prepare_ca(arguments)
     if problem:
         print(one_line(f"fc-cassette: {problem}"), file=sys.stderr)
         return 1
