@@ -71,6 +71,15 @@ def _chain(calls: list[str]) -> list[object]:
 
 def _run(fast: bool, caplog) -> tuple[list[str], list[str]]:
     calls: list[str] = []
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    try:
+        return _run_in(fast, caplog, calls)
+    finally:  # the master's log handlers (bound to its loop, closed with it; mitmproxy
+        root.handlers[:] = handlers  # 12 leaves them installed) leave with it
+
+
+def _run_in(fast: bool, caplog, calls: list[str]) -> tuple[list[str], list[str]]:
     with taddons.context() as tctx:
         manager = AddonManager(tctx.master)
         manager.chain = _chain(calls)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import subprocess
 import sys
 
@@ -58,7 +59,12 @@ def _lean_master():
     async def make():
         return master_cls(options.Options())
 
-    master = asyncio.run(make())
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    try:
+        master = asyncio.run(make())
+    finally:  # its log handlers (bound to a loop now closed) leave with it
+        root.handlers[:] = handlers
     assert set_up == [master]
     return master
 
