@@ -159,6 +159,40 @@ def test_a_proxy_imports_only_its_own_modes_modules(mode, expected):
     assert r.stdout.strip() == str(sorted(expected)), r.stdout
 
 
+CASSETTE = str(Path(__file__).resolve().parents[2] / "cassettes" / "fc_sessions.yaml")
+OFFLINE = """
+import contextlib, io, sys
+from fc_cassette.cli import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    try:
+        main(sys.argv[1:])
+    except SystemExit:  # --version, --help, a usage error
+        pass
+heavy = ("mitmproxy", "pydantic", "fc_cassette.redact.redactor")
+print(sorted(m for m in heavy if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--version"], []),
+        (["replay", "--help"], []),
+        # a usage error is redacted (a secret may be in any argument): the redactor
+        (["show", "--jsn"], ["fc_cassette.redact.redactor", "pydantic"]),
+        (["show", CASSETTE], ["fc_cassette.redact.redactor", "pydantic"]),
+        (["diff", CASSETTE, CASSETTE], ["fc_cassette.redact.redactor", "pydantic"]),
+    ],
+)
+def test_the_cli_imports_mitmproxy_only_for_what_needs_it(argv, expected):
+    """``--version`` and ``--help`` import neither mitmproxy nor the redactor (with its
+    models): 0.1 s, not a second; a usage error, ``show`` and ``diff`` go without
+    mitmproxy."""
+    r = _python(OFFLINE, *argv)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(sorted(expected)), r.stdout
+
+
 def test_the_pytest_plugin_imports_little():
     """The pytest plugin is imported by every pytest process (and xdist worker) of a
     project that installs fc-cassette, whether its tests use it or not: it imports

@@ -31,7 +31,6 @@ from fc_cassette.cli.errors import (
     checked_set,
     unknown_options,
 )
-from fc_cassette.mitm import mitm_compat
 
 if TYPE_CHECKING:
     from mitmproxy.master import Master
@@ -107,6 +106,7 @@ def check_fc_options(arguments: list[str], mode: str) -> str | None:
     (mitmproxy's own message for ``--set fc_seed=abc`` is only "Not an integer: abc")."""
     from mitmproxy import exceptions, optmanager
 
+    from fc_cassette.mitm import mitm_compat
     from fc_cassette.mitm.addon import all_addons
 
     opts = optmanager.OptManager()
@@ -196,6 +196,7 @@ def _run_mitmproxy(
 ) -> int:
     from mitmproxy import ctx, exceptions
 
+    from fc_cassette.mitm import mitm_compat
     from fc_cassette.mitm.addon import all_addons
 
     if lean:
@@ -330,6 +331,8 @@ def choose_lean(args: argparse.Namespace) -> bool:
         home = os.path.expanduser(confdir)
         if any(os.path.exists(os.path.join(home, f)) for f in ("config.yaml", "config.yml")):
             return False
+    from fc_cassette.mitm import mitm_compat
+
     mitm_compat.lean_imports()  # before anything imports mitmproxy's addons
     if args.lean:
         return True

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 from fc_cassette.cli.args import one_line
-from fc_cassette.mitm import mitm_compat
 from fc_cassette.settings.upstream import UpstreamError, parse_upstream
 
 MAX_HELP = 240  # characters of an option's help quoted in a message
@@ -142,6 +141,8 @@ def checked_set(opts: Any, original: Callable[..., None]) -> Callable[..., None]
     """``opts.set`` that first parses each known option's value, so a bad one is
     reported naming the option and what it takes."""
     from mitmproxy import exceptions
+
+    from fc_cassette.mitm import mitm_compat  # (a proxy command: mitmproxy is loaded)
 
     def set_(*specs: str, defer: bool = False) -> None:
         for spec in specs:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from fc_cassette.redact.redactor import Redactor
+if TYPE_CHECKING:  # imported by clean(): --help, --version and usage errors go without it
+    from fc_cassette.redact.redactor import Redactor
 
 MAX_LINE = 1000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
@@ -16,7 +17,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 def clean(text: str, redactor: Redactor | None = None, limit: int = MAX_LINE) -> str:
     """One printable line: secrets redacted, control characters escaped, clipped."""
-    text = (redactor or Redactor()).redact_text(text)  # redact first: a cut could split a key
+    if redactor is None:
+        from fc_cassette.redact.redactor import Redactor
+
+        redactor = Redactor()
+    text = redactor.redact_text(text)  # redact first: a cut could split a key
     text = _CONTROL.sub(
         lambda m: (
             f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}"
