@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -65,8 +66,9 @@ def test_the_key_file_appears_only_when_the_ca_is_complete(tmp_path, monkeypatch
 
     assert ca.ensure_ca(tmp_path, 1024)
     assert seen == [set()]
-    assert len(published) == len(CA_FILES)
+    assert len(published) == len(CA_FILES) + 1  # (+ the note of its key's SHA-256)
     assert all("mitmproxy-ca.pem" not in names for names in published)
+    assert (tmp_path / ca.TRUST_NAME).exists()
     assert published[-1] == CA_FILES - {"mitmproxy-ca.pem"}
     assert ca_files(tmp_path) == CA_FILES
 
@@ -115,3 +117,47 @@ def test_the_ca_made_here_is_loaded_unchecked_any_other_key_checked(tmp_path, mo
     (fresh / "mitmproxy-ca.pem").write_bytes((other / "mitmproxy-ca.pem").read_bytes())
     CertStore.from_store(fresh, "mitmproxy", 2048)
     assert len(checked) == 2
+
+
+def test_a_ca_created_here_is_loaded_unchecked_by_the_next_proxies_too(tmp_path, monkeypatch):
+    """The next proxies on a confdir whose CA fc-cassette created (the pytest plugin's
+    later proxies, a user's ~/.mitmproxy made by fc-cassette) load it unchecked too (its
+    SHA-256 noted beside it: 60 ms, twice a start); a note that does not match the key
+    (the key replaced, the note forged or garbled) leaves the checked load."""
+    from mitmproxy import certs
+
+    checked: list[bytes] = []
+    original = certs.load_pem_private_key
+
+    def counting(data, password):
+        checked.append(data)
+        return original(data, password)
+
+    conf = tmp_path / "conf"
+    assert ca.ensure_ca(conf, 2048) is True
+    note = conf / ca.TRUST_NAME
+    key = (conf / "mitmproxy-ca.pem").read_bytes()
+    assert note.read_text().strip() == hashlib.sha256(key).hexdigest()
+    for name in (ca.TRUST_NAME, ca.LOCK_NAME, "mitmproxy-ca.pem"):
+        assert (conf / name).exists()
+
+    def next_start() -> int:  # a fresh process: nothing trusted yet
+        monkeypatch.setattr(certs, "load_pem_private_key", counting)
+        monkeypatch.setattr(certs, "_fc_checked_key_load", counting, raising=False)
+        before = len(checked)
+        assert ca.ensure_ca(conf, 2048) is False
+        CertStore.from_store(conf, "mitmproxy", 2048)
+        return len(checked) - before
+
+    assert next_start() == 0
+    other = tmp_path / "other"
+    CertStore.create_store(other, "mitmproxy", 2048)
+    (conf / "mitmproxy-ca.pem").write_bytes((other / "mitmproxy-ca.pem").read_bytes())
+    assert next_start() == 1  # the key replaced: the note no longer matches
+    for forged in ("0" * 64, "not a digest", ""):
+        note.write_text(forged)
+        assert next_start() == 1
+    note.write_bytes(b"\xff\xfe")
+    assert next_start() == 1
+    note.unlink()
+    assert next_start() == 1
