@@ -206,6 +206,8 @@ def test_the_pytest_plugin_imports_little():
         "from fc_cassette.settings.upstream import UpstreamError, parse_upstream\n"
         "parse_upstream('https://api.stripe.com')\n"  # what pytest_configure checks
         "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "from fc_cassette.harness.paths import _safe\n"  # each collected test's cassette name
+        "print(_safe('test_create_session'), sorted(m for m in heavy if m in sys.modules))\n"
         "try:\n"
         "    parse_upstream('ftp://user:sk_test_" + "51SecretKeyInTheUrl00@example.com/x')\n"
         "except UpstreamError as e:\n"
@@ -213,6 +215,7 @@ def test_the_pytest_plugin_imports_little():
     )
     r = _python(code)
     assert r.returncode == 0, r.stderr
-    first, checked, error = r.stdout.splitlines()[:3]
+    first, checked, named, error = r.stdout.splitlines()[:4]
     assert first == "[]" and checked == "[]", r.stdout
+    assert named == "test_create_session []", r.stdout  # (with parameters: redacted)
     assert "SecretKeyInTheUrl" not in error and "***@example.com" in error, error
