@@ -29,6 +29,34 @@ if TYPE_CHECKING:
 # bound later could be taken meanwhile by another worker's proxy (pytest-xdist), whose
 # socket would then pass for this one (see procs.wait_listening).
 START_TIMEOUT = procs.START_TIMEOUT
+
+
+def shared_confdir() -> Path | None:
+    """The pytest plugin's mitmproxy confdir, kept from run to run: ``fc-cassette/mitmproxy``
+    in the user's cache folder (``$XDG_CACHE_HOME``, else ``~/.cache``), so that its CA is
+    made once (an RSA key: 50-200 ms of each run's first proxy start) and then loaded
+    unchecked (see :mod:`fc_cassette.mitm.ca`). None (the run's own temporary folder
+    instead) where it cannot be made, or is not a folder of this user's that only this
+    user can open (a symlink, another owner, group or world access)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return None  # (XDG: a relative path is to be ignored; ~ unresolved)
+    folder = Path(base) / "fc-cassette" / "mitmproxy"
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder.mkdir(exist_ok=True, mode=0o700)
+        st = os.lstat(folder)
+    except OSError:
+        return None
+    import stat
+
+    if not stat.S_ISDIR(st.st_mode) or st.st_mode & 0o077:
+        return None
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return None
+    return folder
+
+
 # The ports of the fc-cassette proxies this process started and has not stopped: what
 # --fc-block-network lets a test connect to (see :mod:`.block_network`).
 LIVE_PORTS: set[int] = set()
@@ -313,6 +341,7 @@ class Pool:
         self.pending: dict[tuple[str | None, ...], tuple[subprocess.Popen, Path, Path, str]] = {}
         self.started = 0  # proxies that came up for a test (not those started ahead unused)
         self._spawned = 0
+        self.confdir = shared_confdir() or tmp / "mitmproxy"  # (its CA: see shared_confdir)
 
     def prestart(
         self,
@@ -358,7 +387,7 @@ class Pool:
         extra: tuple[str, ...] = (),
     ) -> tuple[subprocess.Popen, Path, Path, str]:
         self._spawned += 1
-        confdir, log = self.tmp / "mitmproxy", self.tmp / f"proxy-{self._spawned}.log"
+        confdir, log = self.confdir, self.tmp / f"proxy-{self._spawned}.log"
         events = self.tmp / f"proxy-{self._spawned}.events"
         events.write_bytes(b"")
         # --lean: only the mitmproxy addons a proxy needs (about half a second of each
@@ -409,7 +438,7 @@ class Pool:
             _close_pipe(proc)
             raise ProxyError(str(e)) from None
         LIVE_PORTS.add(port)
-        return ProxyProcess(kind, port, self.tmp / "mitmproxy", proc, log, events, token=token)
+        return ProxyProcess(kind, port, self.confdir, proc, log, events, token=token)
 
     def discard_pending(self) -> None:
         """Stop the proxies started ahead that no test asked for."""
