@@ -1,5 +1,6 @@
 """The folders a test's cassette needs: made before a recording, said in one line when
-they cannot be, and removed again when the test recorded nothing into them."""
+they cannot be, and removed again when the test recorded nothing into them; and the
+folder the plugin's proxies keep mitmproxy's CA in (:func:`shared_confdir`)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,29 @@ def remove_empty(created: list[Path], cassette: Path) -> None:
             f.rmdir()  # only an empty folder
         except OSError:
             return
+
+
+def shared_confdir() -> Path | None:
+    """The pytest plugin's mitmproxy confdir, kept from run to run: ``fc-cassette/mitmproxy``
+    in the user's cache folder (``$XDG_CACHE_HOME``, else ``~/.cache``), so that its CA is
+    made once (an RSA key: 50-200 ms of each run's first proxy start) and then loaded
+    unchecked (see :mod:`fc_cassette.mitm.ca`). None (the run's own temporary folder
+    instead) where it cannot be made, or is not a folder of this user's that only this
+    user can open (a symlink, another owner, group or world access)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return None  # (XDG: a relative path is to be ignored; ~ unresolved)
+    folder = Path(base) / "fc-cassette" / "mitmproxy"
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder.mkdir(exist_ok=True, mode=0o700)
+        st = os.lstat(folder)
+    except OSError:
+        return None
+    import stat
+
+    if not stat.S_ISDIR(st.st_mode) or st.st_mode & 0o077:
+        return None
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return None
+    return folder

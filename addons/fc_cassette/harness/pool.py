@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from fc_cassette.harness import procs
 from fc_cassette.harness.channel import Channel
+from fc_cassette.harness.folders import shared_confdir
 from fc_cassette.settings.modes import row
 
 if TYPE_CHECKING:
@@ -29,32 +30,6 @@ if TYPE_CHECKING:
 # bound later could be taken meanwhile by another worker's proxy (pytest-xdist), whose
 # socket would then pass for this one (see procs.wait_listening).
 START_TIMEOUT = procs.START_TIMEOUT
-
-
-def shared_confdir() -> Path | None:
-    """The pytest plugin's mitmproxy confdir, kept from run to run: ``fc-cassette/mitmproxy``
-    in the user's cache folder (``$XDG_CACHE_HOME``, else ``~/.cache``), so that its CA is
-    made once (an RSA key: 50-200 ms of each run's first proxy start) and then loaded
-    unchecked (see :mod:`fc_cassette.mitm.ca`). None (the run's own temporary folder
-    instead) where it cannot be made, or is not a folder of this user's that only this
-    user can open (a symlink, another owner, group or world access)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    if not os.path.isabs(base):
-        return None  # (XDG: a relative path is to be ignored; ~ unresolved)
-    folder = Path(base) / "fc-cassette" / "mitmproxy"
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        folder.mkdir(exist_ok=True, mode=0o700)
-        st = os.lstat(folder)
-    except OSError:
-        return None
-    import stat
-
-    if not stat.S_ISDIR(st.st_mode) or st.st_mode & 0o077:
-        return None
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        return None
-    return folder
 
 
 # The ports of the fc-cassette proxies this process started and has not stopped: what

@@ -1,6 +1,6 @@
 """The pytest plugin's mitmproxy confdir is kept from run to run in the user's cache
 folder (its CA made once, then loaded unchecked), only where that folder is this
-user's alone; the run's temporary folder otherwise (harness.pool.shared_confdir)."""
+user's alone; the run's temporary folder otherwise (harness.folders.shared_confdir)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import os
 
 import pytest
 
-from fc_cassette.harness import pool
+from fc_cassette.harness import folders, pool
 
 
 def test_the_users_cache_folder_is_used_and_kept_private(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    got = pool.shared_confdir()
+    got = folders.shared_confdir()
     assert got == tmp_path / "fc-cassette" / "mitmproxy"
     for folder in (got, got.parent):
         assert os.stat(folder).st_mode & 0o777 == 0o700
-    assert pool.shared_confdir() == got  # the same one next run
+    assert folders.shared_confdir() == got  # the same one next run
     assert pool.Pool("https://api.stripe.com", tmp_path / "run").confdir == got
 
 
@@ -45,6 +45,6 @@ def test_anything_but_a_private_folder_of_ours_is_refused(how, tmp_path, monkeyp
         else:
             base.chmod(0o500)
     monkeypatch.setenv("XDG_CACHE_HOME", str(base))
-    assert pool.shared_confdir() is None
+    assert folders.shared_confdir() is None
     run = tmp_path / "run"
     assert pool.Pool("https://api.stripe.com", run).confdir == run / "mitmproxy"
