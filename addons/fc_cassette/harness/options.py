@@ -155,7 +155,29 @@ def guard(config: pytest.Config) -> block_network.Guard | None:
     return block_network.Guard(allowed, lambda: LIVE_PORTS)
 
 
-def early_replay_config(config: pytest.Config) -> tuple[str | None] | None:
+def complete_args(config: pytest.Config, parser: pytest.Parser) -> Any:
+    """While pytest still loads its plugins (this one's ``pytest_addoption``): the whole
+    command line (``$PYTEST_ADDOPTS``, the ini's ``addopts``, the arguments, as pytest
+    puts them together) parsed with the options registered so far; None if an argument
+    is not known yet (a plugin loaded later may own it, e.g. xdist's ``-n``) or the
+    ini's ``addopts`` cannot be read yet."""
+    import copy
+    import os
+    import shlex
+
+    try:
+        args = [
+            *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
+            *config.getini("addopts"),
+            *config.invocation_params.args,
+        ]
+        ns, unknown = parser.parse_known_and_unknown_args(args, namespace=copy.copy(config.option))
+    except (ValueError, SystemExit):  # (a bad line: pytest itself says so, later)
+        return None
+    return None if unknown else ns
+
+
+def early_replay_config(config: pytest.Config, ns: Any = None) -> tuple[str | None] | None:
     """Before pytest imports the conftest.py files (``pytest_load_initial_conftests``,
     where only the options parsed so far are known): ``(config file or None,)`` for a
     run that will replay in this process, so that its proxy can start now; None when
@@ -163,8 +185,9 @@ def early_replay_config(config: pytest.Config) -> tuple[str | None] | None:
     mode other than ``none``, ``-n`` (xdist: the controller runs no test; its workers,
     which parse the same arguments, start theirs in ``pytest_configure``),
     ``--collect-only``, ``--help``, ``--version``, a config file that does not exist
-    (its usage error comes later)."""
-    ns = config.known_args_namespace
+    (its usage error comes later). ``ns``: the command line as parsed so far (default
+    ``config.known_args_namespace``)."""
+    ns = config.known_args_namespace if ns is None else ns
     quiet = any(getattr(ns, flag, False) for flag in ("collectonly", "help", "version"))
     if quiet or getattr(ns, "numprocesses", None):
         return None

@@ -46,8 +46,15 @@ RECORD_MODES = vocab.REPLAY_FIRST  # none: the default
 _REPORTED = pytest.StashKey[tuple]()  # (misses, not recorded, passthrough) reported
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     options.add(parser)
+    # (issue #25) called as this plugin is registered, while pytest still imports the
+    # other plugins: the replay proxy can start now if the whole command line is known
+    config = pluginmanager.get_plugin("pytestconfig")
+    if isinstance(config, pytest.Config):
+        ns = options.complete_args(config, parser)
+        if ns is not None:
+            _start_early(config, ns)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -88,16 +95,24 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
-    """The replay proxy is started even before pytest imports the conftest.py files (a
+    """Unless started already (when the plugin registered), the replay proxy is started
+    here, still before pytest imports the conftest.py files (a
     project's conftest often imports its application) when the options parsed so far
     already say this process will replay (:func:`.options.early_replay_config`) and a
     test file uses the marker; ``pytest_configure`` takes it over, or stops it."""
-    known = options.early_replay_config(early_config)
-    ns = early_config.known_args_namespace
-    if known is None or not scan.mentions_fc(early_config, list(ns.file_or_dir or [])):
+    if _SESSION not in early_config.stash:  # (else started when the plugin registered)
+        _start_early(early_config, early_config.known_args_namespace)
+
+
+def _start_early(config: pytest.Config, ns: Any) -> None:
+    """Start the replay proxy now if ``ns`` (the command line as parsed so far) says
+    this process will replay (:func:`.options.early_replay_config`) and a test file uses
+    the marker; ``pytest_configure`` takes it over, or stops it."""
+    known = options.early_replay_config(config, ns)
+    if known is None or not scan.mentions_fc(config, list(ns.file_or_dir or [])):
         return
-    session = _Session("none", DEFAULT_UPSTREAM, known[0], Path(early_config.rootpath))
-    early_config.stash[_SESSION] = session  # (stopped at unconfigure, whatever happens)
+    session = _Session("none", DEFAULT_UPSTREAM, known[0], Path(config.rootpath))
+    config.stash[_SESSION] = session  # (stopped at unconfigure, whatever happens)
     session.prestart()
 
 

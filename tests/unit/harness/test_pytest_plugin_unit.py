@@ -122,3 +122,31 @@ def test_the_marker_needs_a_marker(pytester):
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fc_proxy needs @pytest.mark.fc_cassette*"])
+
+
+@pytest.mark.parametrize(
+    "argv, addopts, env, expected",
+    [
+        (["--fc-record-mode=none", "tests"], "", "", ("none", ["tests"])),
+        (["tests"], "--fc-record-mode=once", "", ("once", ["tests"])),  # the ini's addopts
+        (["tests"], "", "--fc-record-mode=all", ("all", ["tests"])),  # $PYTEST_ADDOPTS
+        (["--no-such-option-yet", "tests"], "", "", None),  # a later plugin's, maybe: wait
+    ],
+)
+def test_the_whole_command_line_is_read_when_the_plugin_registers(
+    pytester, monkeypatch, argv, addopts, env, expected
+):
+    """What the plugin reads to start its proxy while pytest still loads plugins: the
+    arguments with the ini's addopts and $PYTEST_ADDOPTS, as pytest puts them together;
+    nothing if an argument is not known yet (e.g. xdist's -n before xdist loads)."""
+    from fc_cassette.harness import options
+
+    pytester.makeini(f"[pytest]\naddopts = {addopts}\n")
+    monkeypatch.setenv("PYTEST_ADDOPTS", env)
+    config = pytester.parseconfig(*[a for a in argv if a != "--no-such-option-yet"])
+    config.invocation_params = type(config.invocation_params)(
+        args=argv, plugins=None, dir=config.invocation_params.dir
+    )
+    ns = options.complete_args(config, config._parser)
+    got = None if ns is None else (ns.fc_record_mode, ns.file_or_dir)
+    assert got == expected
