@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 # bound later could be taken meanwhile by another worker's proxy (pytest-xdist), whose
 # socket would then pass for this one (see procs.wait_listening).
 START_TIMEOUT = procs.START_TIMEOUT
-
-
 # The ports of the fc-cassette proxies this process started and has not stopped: what
 # --fc-block-network lets a test connect to (see :mod:`.block_network`).
 LIVE_PORTS: set[int] = set()
