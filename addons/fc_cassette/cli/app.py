@@ -323,12 +323,7 @@ def choose_lean(args: argparse.Namespace) -> bool:
     if not args.lean:
         from fc_cassette.mitm.ca import CONF_DIR
 
-        confdir = CONF_DIR
-        for spec in args.setoptions:
-            name, _, value = spec.partition("=")
-            if name == "confdir":
-                confdir = value
-        home = os.path.expanduser(confdir)
+        home = os.path.expanduser(_set_value(mitm_arguments(args), "confdir") or CONF_DIR)
         if any(os.path.exists(os.path.join(home, f)) for f in ("config.yaml", "config.yml")):
             return False
     from fc_cassette.mitm import mitm_compat
