@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -96,10 +97,10 @@ class Proc:
         self.args, self.port, self.log = args, port, log
         self._fh = open(log, "w")
         full_env = {**os.environ, **(env or {})}
-        if args[0] == FC and os.environ.get("FC_TEST_EXEC") != "1":
+        if args[0] in (FC, MITMDUMP) and os.environ.get("FC_TEST_EXEC") != "1":
             # forked from the process that has imported the package (see run_fc)
-            self.popen = _zygote().spawn(
-                FC, [str(a) for a in args[1:]], cwd or ROOT, full_env, self._fh.fileno(), True
+            self.popen = _zygote(args[0]).spawn(
+                args[0], [str(a) for a in args[1:]], cwd or ROOT, full_env, self._fh.fileno(), True
             )
         else:
             self.popen = subprocess.Popen(
@@ -169,18 +170,19 @@ def fc(
     return Proc(full, port, tmp_path / f"{name}.log", env=env)
 
 
-_ZYGOTE: list = []  # the fork server (cli_forks.Zygote), started on first use
+_ZYGOTES: dict = {}  # the fork servers (cli_forks.Zygote) by script, started on first use
 
 
-def _zygote():
+def _zygote(script: str = FC):
     import tempfile
 
     from cli_forks import Zygote
 
-    if not _ZYGOTE:
-        _ZYGOTE.append(Zygote(Path(tempfile.mkdtemp(prefix="fc-zygote-"))))
-        atexit.register(_ZYGOTE[0].stop)
-    return _ZYGOTE[0]
+    if script not in _ZYGOTES:
+        kind = "mitmdump" if script == MITMDUMP else "fc"
+        _ZYGOTES[script] = Zygote(Path(tempfile.mkdtemp(prefix="fc-zygote-")), kind)
+        atexit.register(_ZYGOTES[script].stop)
+    return _ZYGOTES[script]
 
 
 def simulator(folder: Path, seed: int = 7) -> Proc:
@@ -230,9 +232,15 @@ def raw_mitmdump(tmp_path: Path, *sets: str, name: str = "raw") -> Proc:
 
 
 def run_mitmdump(tmp_path: Path, *sets: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run raw mitmdump with the script to completion (a start-up that must fail)."""
+    """Run raw mitmdump with the script to completion (a start-up that must fail); forked
+    from a process that has imported mitmdump as ``run_fc`` forks fc-cassette commands."""
+    args = mitmdump_args(tmp_path, *sets)
+    if os.environ.get("FC_TEST_EXEC") != "1":
+        zygote = _zygote(MITMDUMP)
+        if zygote.same_env(os.environ):
+            return zygote.run(MITMDUMP, args[1:], timeout, ROOT)
     return subprocess.run(
-        mitmdump_args(tmp_path, *sets),
+        args,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -407,3 +415,51 @@ def encoded_forms(secret: str) -> list[str]:
     # the tail alone (after the prefix) must not appear either
     forms.add(secret.split("_")[-1])
     return sorted(forms)
+
+
+# The npm packages the stripe-node tests use: the SDK (its newest release, as a new app
+# gets it) and https-proxy-agent (stripe-node ignores HTTPS_PROXY: forward mode needs an
+# agent, docs/forward-mode.md).
+NODE_PACKAGES = ("stripe", "https-proxy-agent@7")
+
+
+def stripe_node(tmp_path_factory) -> dict[str, str]:
+    """The environment that runs ``node`` with stripe-node: ``NODE_PATH`` set to one
+    ``npm install`` of :data:`NODE_PACKAGES` made once per test run and shared by the
+    xdist workers (a lock file in the run's temporary folder; it took ~4 s of wall and CPU
+    per install, three times a run). Skips the test when node or npm is absent or the
+    install failed (no registry): the tests that need stripe-node say so."""
+    import fcntl
+
+    import pytest
+
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node or npm is not installed")
+    base = tmp_path_factory.getbasetemp()
+    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    where = run / "stripe-node"
+    where.mkdir(exist_ok=True)
+    with open(run / "stripe-node.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        failed = where / "npm-failed.txt"
+        if not (where / "npm-done").exists() and not failed.exists():
+            try:
+                done = subprocess.run(
+                    ["npm", "install", "--no-audit", "--no-fund", "--silent", *NODE_PACKAGES],
+                    cwd=where,
+                    capture_output=True,
+                    text=True,
+                    timeout=600,
+                    stdin=subprocess.DEVNULL,
+                )
+                ok = done.returncode == 0 and (where / "node_modules" / "stripe").is_dir()
+                why = done.stderr.strip()[-300:]
+            except (OSError, subprocess.TimeoutExpired) as e:
+                ok, why = False, str(e)
+            if ok:
+                (where / "npm-done").touch()
+            else:
+                failed.write_text(why or "npm install failed")
+        if failed.exists():
+            pytest.skip(f"npm install failed (no registry?): {failed.read_text()}")
+    return {**os.environ, "NODE_PATH": str(where / "node_modules")}

@@ -9,7 +9,6 @@ stripe-node too when node and npm (and the registry) are there, else that test s
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ import requests
 
 from fc_cassette.cassette import store as cio
 from fc_cassette.redact import scan
-from support import encoded_forms, start
+from support import encoded_forms, start, stripe_node
 
 REC_KEY = "sk_test_" + "FakeLendingRecord0123456789"
 CI_KEY = "sk_test_" + "FakeLendingReplay9876543210"
@@ -30,10 +29,15 @@ ACCEPTANCE = {
     }
 }
 POLL_DEADLINE_S = 60.0
+# The simulator settles a processing PaymentIntent after this many seconds (its default
+# is 3: docs/configuration.md); the app polls every POLL_S while recording. A replay
+# polls without waiting: its answers come from the cassette, in the recorded order.
+SETTLE_S, POLL_S = 1, 0.25
 
 
-def lending_flow(client, complete=None) -> dict:
-    """The app: what a small lending app does, the same calls every time."""
+def lending_flow(client, complete=None, every: float = POLL_S) -> dict:
+    """The app: what a small lending app does, the same calls every time (``every``: the
+    seconds between two polls of the PaymentIntent)."""
     customer = client.v1.customers.create(
         params={"email": "jenny@example.com", "name": "Jenny Rosen"}
     )
@@ -68,7 +72,7 @@ def lending_flow(client, complete=None) -> dict:
     statuses = [pi.status]
     deadline = time.monotonic() + POLL_DEADLINE_S
     while statuses[-1] == "processing" and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(every)
         statuses.append(client.v1.payment_intents.retrieve(pi.id).status)
     events = client.v1.events.list(params={"type": "payment_intent.succeeded"})
     return {
@@ -82,6 +86,16 @@ def lending_flow(client, complete=None) -> dict:
         "statuses": statuses,
         "event_for": [e.data.object["id"] for e in events.data],
     }
+
+
+def simulate(seed: str, tmp: Path):
+    """``fc-cassette simulate`` as the lending app needs it: customers must exist, and a
+    PaymentIntent settles :data:`SETTLE_S` seconds after its confirm."""
+    config = tmp / "lending-config.yaml"
+    config.write_text(f"simulate:\n  settle_after_s: {SETTLE_S}\n")
+    return start(
+        ["simulate", "--seed", seed, "--config", str(config)], tmp, "sim", known_customers_only=True
+    )
 
 
 def completer(sim_base: str):
@@ -100,7 +114,7 @@ def completer(sim_base: str):
 def recorded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lending")
     cassette = tmp / "lending.yaml"
-    sim = start(["simulate", "--seed", "23"], tmp, "sim", known_customers_only=True)
+    sim = simulate("23", tmp)
     try:
         rec = start(["record", str(cassette), "--upstream", sim.base], tmp, "rec")
         try:
@@ -146,7 +160,7 @@ def test_replayed_strict_offline_with_another_key(recorded):
     tmp = recorded["tmp"]
     rp = start(["replay", str(recorded["cassette"]), "--strict"], tmp, "rp")
     try:
-        replayed = lending_flow(rp.client(CI_KEY))
+        replayed = lending_flow(rp.client(CI_KEY), every=0)
     finally:
         code = rp.proc.stop()
     assert code == 0, rp.proc.output()  # no miss, no upstream
@@ -160,7 +174,7 @@ def test_replayed_strict_offline_with_another_key(recorded):
 # --------------------------------------------------------------------------- stripe-node
 NODE_FLOW = r"""
 const Stripe = require('stripe');
-const [base, key, completeUrl] = process.argv.slice(2);
+const [base, key, every, completeUrl] = process.argv.slice(2);
 const u = new URL(base);
 const stripe = Stripe(key, {host: u.hostname, port: u.port, protocol: 'http',
                             maxNetworkRetries: 0});
@@ -185,7 +199,7 @@ const stripe = Stripe(key, {host: u.hostname, port: u.port, protocol: 'http',
   const statuses = [pi.status];
   const deadline = Date.now() + 60000;
   while (pi.status === 'processing' && Date.now() < deadline) {
-    await new Promise((ok) => setTimeout(ok, 500));
+    await new Promise((ok) => setTimeout(ok, Number(every)));
     pi = await stripe.paymentIntents.retrieve(pi.id);
     statuses.push(pi.status);
   }
@@ -194,35 +208,17 @@ const stripe = Stripe(key, {host: u.hostname, port: u.port, protocol: 'http',
 """
 
 
-def _stripe_node(tmp: Path) -> Path | None:
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        return None
-    where = tmp / "node"
-    where.mkdir(exist_ok=True)
-    try:
-        done = subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--silent", "stripe"],
-            cwd=where,
-            capture_output=True,
-            timeout=300,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    ok = done.returncode == 0 and (where / "node_modules" / "stripe").is_dir()
-    return where if ok else None
-
-
-def test_stripe_node_records_and_replays_the_flow(tmp_path):
-    where = _stripe_node(tmp_path)
-    if where is None:
-        pytest.skip("node/npm or the npm registry is not available")
+def test_stripe_node_records_and_replays_the_flow(tmp_path_factory, tmp_path):
+    env = stripe_node(tmp_path_factory)
+    where = tmp_path
     script = where / "flow.js"
     script.write_text(NODE_FLOW)
 
-    def node(base: str, key: str, complete: str = "") -> dict:
+    def node(base: str, key: str, every_ms: int, complete: str = "") -> dict:
         done = subprocess.run(
-            ["node", str(script), base, key, complete],
+            ["node", str(script), base, key, str(every_ms), complete],
             cwd=where,
+            env=env,
             capture_output=True,
             text=True,
             timeout=180,
@@ -231,13 +227,14 @@ def test_stripe_node_records_and_replays_the_flow(tmp_path):
         return json.loads(done.stdout)
 
     cassette = tmp_path / "node.yaml"
-    sim = start(["simulate", "--seed", "24"], tmp_path, "sim", known_customers_only=True)
+    sim = simulate("24", tmp_path)
     try:
         rec = start(["record", str(cassette), "--upstream", sim.base], tmp_path, "rec")
         try:
             live = node(
                 rec.base,
                 REC_KEY,
+                int(POLL_S * 1000),
                 f"{sim.base}/_simulator/financial_connections/sessions/SESSION/complete",
             )
         finally:
@@ -247,7 +244,7 @@ def test_stripe_node_records_and_replays_the_flow(tmp_path):
     assert live["statuses"][0] == "processing" and live["statuses"][-1] == "succeeded"
     rp = start(["replay", str(cassette), "--strict"], tmp_path, "rp")
     try:
-        replayed = node(rp.base, CI_KEY)
+        replayed = node(rp.base, CI_KEY, 0)
     finally:
         assert rp.proc.stop() == 0, rp.proc.output()
     assert replayed == live

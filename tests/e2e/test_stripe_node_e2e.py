@@ -7,15 +7,13 @@ or npm is absent, or the npm registry cannot be reached."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from fc_cassette.cassette import store as cio
-from support import start
+from support import start, stripe_node
 
 KEY = "sk_test_" + "FakeNodeKey0000001"
 APP = """
@@ -32,26 +30,15 @@ stripe.financialConnections.sessions.create({
 
 
 @pytest.fixture(scope="module")
-def node_app(tmp_path_factory) -> Path:
-    if not (shutil.which("node") and shutil.which("npm")):
-        pytest.skip("node or npm is not installed")
+def node_app(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     app = tmp_path_factory.mktemp("node_app")
-    r = subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "stripe@18", "https-proxy-agent@7"],
-        cwd=app,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
-    if r.returncode:
-        pytest.skip(f"npm install failed (no registry?): {r.stderr.strip()[-200:]}")
     (app / "app.js").write_text(APP)
-    return app
+    return app, stripe_node(tmp_path_factory)
 
 
-def run_app(app: Path, stack) -> dict:
-    env = {**os.environ, "KEY": KEY, "PROXY": stack.base, "NODE_EXTRA_CA_CERTS": str(stack.ca)}
+def run_app(node_app: tuple[Path, dict[str, str]], stack) -> dict:
+    app, node_env = node_app
+    env = {**node_env, "KEY": KEY, "PROXY": stack.base, "NODE_EXTRA_CA_CERTS": str(stack.ca)}
     env.pop("HTTPS_PROXY", None)
     r = subprocess.run(
         ["node", "app.js"],

@@ -6,14 +6,12 @@ reject them with a wrong one or a tampered body; a refresh settles by itself."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import stripe
 
-from support import start
+from support import start, stripe_node
 from webhook_app import App
 
 KEY = "sk_test_FakeHooksE2E123"
@@ -109,27 +107,9 @@ def test_webhook_endpoint_created_through_the_api_gets_its_events(flow):
         assert client.v1.webhook_endpoints.delete(ep.id).deleted is True
 
 
-def _stripe_node(tmp: Path) -> Path | None:
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        return None
-    where = tmp / "node"
-    where.mkdir(exist_ok=True)
-    try:
-        done = subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--silent", "stripe"],
-            cwd=where,
-            capture_output=True,
-            timeout=300,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return where if done.returncode == 0 and (where / "node_modules" / "stripe").is_dir() else None
-
-
-def test_stripe_node_accepts_and_rejects_the_same(flow):
-    where = _stripe_node(flow["tmp"])
-    if where is None:
-        pytest.skip("node/npm or the npm registry is not available")
+def test_stripe_node_accepts_and_rejects_the_same(flow, tmp_path_factory, tmp_path):
+    env = stripe_node(tmp_path_factory)
+    where = tmp_path
     script = where / "verify.js"
     script.write_text(NODE_VERIFY)
     r = flow["got"][0]
@@ -140,6 +120,7 @@ def test_stripe_node_accepts_and_rejects_the_same(flow):
         return subprocess.run(
             ["node", str(script), str(body), r.headers["Stripe-Signature"], secret],
             cwd=where,
+            env=env,
             capture_output=True,
             text=True,
             timeout=60,
