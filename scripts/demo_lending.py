@@ -6,7 +6,9 @@ a us_bank_account PaymentMethod from the linked account -> a PaymentIntent confi
 with a mandate -> ``processing`` -> ``succeeded`` by itself a few seconds later (the
 simulator's ``simulate.settle_after_s``) -> the ``payment_intent.succeeded`` event.
 Recorded through ``fc-cassette record`` and replayed ``--strict`` offline with another
-key, like the FC part of the demo.
+key, like the FC part of the demo. The replay polls the PaymentIntent without waiting
+between polls: its answers come from the cassette in the recorded order, so waiting as
+the recording did would only slow the replay down (what a CI replay is for).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import stripe
 LEND_SEED = "23"
 AMOUNT = 250_000  # $2,500.00: a loan repayment
 POLL_DEADLINE_S = 60.0
+POLL_S = 0.5  # between two polls of a processing PaymentIntent, while recording
 MANDATE = {
     "customer_acceptance": {
         "type": "online",
@@ -68,10 +71,10 @@ def lend(base: str, key: str, complete: Callable[[str], None] | None = None) -> 
         f"payment method         -> {pm.id} us_bank_account ****"
         f"{pm.us_bank_account.last4} from {acc.id}, attached to {cus.id}"
     )
-    return out + _pay(client, cus.id, pm.id)
+    return out + _pay(client, cus.id, pm.id, POLL_S if complete is not None else 0.0)
 
 
-def _pay(client: Any, customer: str, pm: str) -> list[str]:
+def _pay(client: Any, customer: str, pm: str, every: float) -> list[str]:
     pi = client.v1.payment_intents.create(
         params={
             "amount": AMOUNT,
@@ -87,7 +90,7 @@ def _pay(client: Any, customer: str, pm: str) -> list[str]:
     polls = 0
     deadline = time.monotonic() + POLL_DEADLINE_S
     while pi.status == "processing" and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(every)
         pi = client.v1.payment_intents.retrieve(pi.id)
         polls += 1
     out.append(
