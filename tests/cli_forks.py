@@ -1,5 +1,6 @@
-"""``fc-cassette`` commands run as real processes, forked from one that has already
-imported the package (a "zygote"), instead of a fresh interpreter each time.
+"""``fc-cassette`` commands (and raw ``mitmdump -s`` runs) as real processes, forked from
+one that has already imported the package (a "zygote"), instead of a fresh interpreter
+each time.
 
 An offline command (verify, show, an argument error, --help ...) costs about 0.8 s of CPU
 in a fresh interpreter, nearly all of it imports (mitmproxy's); the e2e tests run a few
@@ -10,8 +11,14 @@ code, as subprocess does), running the console script's code (``sys.exit(main())
 imports. ``support.run_fc`` uses it when the test process's environment is still the one
 the zygote started with (else, and with ``FC_TEST_EXEC=1``, it runs the real script).
 
-Run as a script: ``python cli_forks.py SOCKET`` serves forks on that unix socket until
-its stdin closes (its parent, the test process, exited).
+Raw mitmdump (``support.raw_mitmdump``/``run_mitmdump``) has a zygote of its own, which
+has imported mitmdump's whole set of addons and fc-cassette's addon module, as mitmdump
+running the script imports them: about 1.8 s of CPU per start in a fresh interpreter,
+0.3 s forked. (A separate one: the fc-cassette zygote must not have imported mitmdump's
+addons, which ``fc-cassette``'s lean proxies leave out.)
+
+Run as a script: ``python cli_forks.py SOCKET [fc|mitmdump]`` serves forks on that unix
+socket until its stdin closes (its parent, the test process, exited).
 """
 
 from __future__ import annotations
@@ -79,7 +86,10 @@ def _run_command(req: dict, fds: list[int]) -> None:
     sys.argv = [script, *argv]
     code: int = 1
     try:
-        from fc_cassette.cli import main
+        if os.path.basename(script) == "mitmdump":  # what the console script runs
+            from mitmproxy.tools.main import mitmdump as main
+        else:
+            from fc_cassette.cli import main
 
         sys.exit(main())
     except SystemExit as e:
@@ -122,16 +132,22 @@ def _serve_one(conn: socket.socket, listener: socket.socket) -> None:
     conn.close()
 
 
-def serve(path: str) -> None:
+def serve(path: str, kind: str = "fc") -> None:
     # the point: imported once, before any fork (what the commands import lazily too)
-    import mitmproxy.master  # noqa: F401
-    import mitmproxy.options  # noqa: F401
-    import mitmproxy.tools.cmdline  # noqa: F401
+    if kind == "mitmdump":
+        import mitmproxy.tools.dump  # noqa: F401  (and with it every default addon)
+        import mitmproxy.tools.main  # noqa: F401
 
-    import fc_cassette.cli  # noqa: F401
-    import fc_cassette.cli.app  # noqa: F401
-    import fc_cassette.mitm.addon  # noqa: F401
-    from fc_cassette.cli import diff, show, verify  # noqa: F401
+        import fc_cassette.mitm.addon  # noqa: F401  (what the -s script imports)
+    else:
+        import mitmproxy.master  # noqa: F401
+        import mitmproxy.options  # noqa: F401
+        import mitmproxy.tools.cmdline  # noqa: F401
+
+        import fc_cassette.cli  # noqa: F401
+        import fc_cassette.cli.app  # noqa: F401
+        import fc_cassette.mitm.addon  # noqa: F401
+        from fc_cassette.cli import diff, show, verify  # noqa: F401
 
     def reap() -> None:  # waited for, their CPU time counts in the test process's
         try:
@@ -213,13 +229,14 @@ class Forked:
 
 
 class Zygote:
-    """One fork server per test process (started on first use)."""
+    """One fork server per test process and kind (started on first use): ``fc`` for
+    ``fc-cassette`` commands, ``mitmdump`` for raw mitmdump."""
 
-    def __init__(self, tmpdir: Path):
-        self.path = str(tmpdir / "zygote.sock")
+    def __init__(self, tmpdir: Path, kind: str = "fc"):
+        self.path = str(tmpdir / f"zygote-{kind}.sock")
         self.env = dict(os.environ)
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, self.path],
+            [sys.executable, __file__, self.path, kind],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -321,4 +338,4 @@ class Zygote:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    serve(*sys.argv[1:3])
