@@ -36,7 +36,7 @@ from fc_cassette.cassette import store as cassette_io
 from fc_cassette.cassette.files import MissingPath, cassette_files
 from fc_cassette.cassette.stream import line_at as _line_at
 from fc_cassette.cli.lines import clean, emit
-from fc_cassette.playback.state import WIRE_ERRORS, wire
+from fc_cassette.exchange.wire import WIRE_ERRORS, wire_fields
 from fc_cassette.redact.scanner import scan
 from fc_cassette.settings.config import ConfigError, Settings, load_settings
 from fc_cassette.stripe_api.validation import verdict
@@ -105,7 +105,7 @@ def _exchanges(c: cassette_io.Cassette, starts: list[int]) -> list[Finding]:
             )
         previous = max(previous, seq) if isinstance(seq, int) else previous
         try:
-            wire(resp)
+            wire_fields(resp)
         except WIRE_ERRORS as e:
             out.append(
                 Finding(line, "structure", "wire", f"{where}: the response cannot be replayed: {e}")

@@ -14,7 +14,7 @@ import bisect
 import json
 
 from fc_cassette.cassette import store as cassette_io
-from fc_cassette.playback.state import WIRE_ERRORS, wire
+from fc_cassette.exchange.wire import WIRE_ERRORS, wire_fields
 from fc_cassette.redact.scanner import scan
 from fc_cassette.stripe_api.models import validate_event
 from fc_cassette.stripe_api.validation import verdict
@@ -35,7 +35,7 @@ def problems(c: cassette_io.Cassette) -> list[str]:
         if isinstance(seq, int):
             previous = max(previous, seq)
         try:
-            wire(resp)  # exactly what replay does with it at start-up
+            wire_fields(resp)  # exactly what replay does with it at start-up
         except WIRE_ERRORS as e:
             out.append(f"{where}: the response cannot be replayed: {e}")
             continue

@@ -9,18 +9,16 @@ whose message names the cassette and the closest recording's differing fields.
 
 from __future__ import annotations
 
-import binascii
 import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mitmproxy import http
-from mitmproxy.net.http import status_codes
 
 from fc_cassette.cassette.errors import CassetteError
 from fc_cassette.cassette.format import Cassette
-from fc_cassette.exchange.interaction import SKIP_HEADERS, encode_body, header_items
+from fc_cassette.exchange.wire import WIRE_ERRORS, wire_fields
 from fc_cassette.matching.closest import returned_ids
 from fc_cassette.matching.matcher import (
     Matcher,
@@ -43,20 +41,12 @@ MISS_HEADER = "Fc-Cassette-Miss"
 
 
 Wire = tuple[int, bytes, http.Headers, bytes]
-WIRE_ERRORS = (ValueError, TypeError, binascii.Error)  # a body that cannot be encoded
 
 
 def wire(rec: dict[str, Any]) -> Wire:
-    """A recorded response as status, reason, headers (Content-Length included) and body."""
-    body = encode_body(rec.get("body"))
-    fields = [
-        (k.encode("utf-8"), v.encode("utf-8"))
-        for k, v in header_items(rec.get("headers") or {})
-        if k.lower() not in SKIP_HEADERS
-    ]
-    fields.append((b"content-length", str(len(body)).encode()))
-    status = int(rec["status"])
-    reason = str(rec.get("reason") or status_codes.RESPONSES.get(status, "")).encode("utf-8")
+    """A recorded response as status, reason, headers (Content-Length included) and body
+    (:func:`fc_cassette.exchange.wire.wire_fields`; raises :data:`WIRE_ERRORS`)."""
+    status, reason, fields, body = wire_fields(rec)
     return status, reason, http.Headers(fields), body
 
 
