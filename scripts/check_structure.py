@@ -4,7 +4,9 @@
 - no module in ``addons/`` longer than 450 lines,
 - no function or method longer than 60 lines (decorators to the last line of its body),
 - no import cycle between the modules of ``addons/fc_cassette`` (imports at module level
-  and inside functions both count; ``if TYPE_CHECKING:`` imports do not),
+  and inside functions both count; ``if TYPE_CHECKING:`` imports do not; an import of
+  ``a.b.c`` from outside package ``a.b`` counts as an import of ``a/b/__init__.py`` too,
+  which Python runs first),
 - the rooms (subpackages) in layers: a module imports only modules of its own room or of a
   room below it in ``LAYERS`` (lowest first); the package's top level holds at most
   ``MAX_TOP_LEVEL`` modules, facades that may import any room and that no room imports
@@ -110,6 +112,24 @@ def imported_modules(tree: ast.AST, name: str, is_package: bool, known: set[str]
                 target = target.rpartition(".")[0]
             if target and target != name and target.split(".")[0] == PACKAGE:
                 out.add(target)
+    return out
+
+
+def with_package_inits(graph: dict[str, set[str]], packages: set[str]) -> dict[str, set[str]]:
+    """``graph`` plus the edges Python adds: importing ``a.b.c`` from outside package
+    ``a.b`` runs ``a/b/__init__.py`` first (a module's own packages are initialised
+    already; the package root's ``__init__`` imports nothing eagerly). The cycle and layer
+    checks use it (an ``__init__`` that imports a higher room, or closes a cycle, is
+    reached by every import of its submodules); the depth metric keeps the direct edges."""
+    out = {}
+    for module, targets in graph.items():
+        parts = module.split(".")
+        own = {".".join(parts[:i]) for i in range(1, len(parts) + (module in packages))}
+        more = set()
+        for target in targets:
+            tparts = target.split(".")
+            more |= {".".join(tparts[:i]) for i in range(2, len(tparts))}
+        out[module] = targets | {p for p in more & packages if p not in own and p != module}
     return out
 
 
@@ -235,9 +255,11 @@ def check() -> list[str]:
         module_name(p): imported_modules(t, module_name(p), p.name == "__init__.py", known)
         for p, t in trees.items()
     }
-    for component in cycles(graph):
+    packages = {module_name(p) for p in files if p.name == "__init__.py"}
+    runs = with_package_inits(graph, packages)
+    for component in cycles(runs):
         problems.append("import cycle: " + " -> ".join(component))
-    problems += layer_problems(graph)
+    problems += layer_problems(runs)
     chain = longest_chain(graph)
     if len(chain) > MAX_DEPTH:
         problems.append(

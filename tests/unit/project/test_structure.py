@@ -173,6 +173,7 @@ def _checker_of(tmp_path, monkeypatch, modules: dict[str, str]):
     pkg = tmp_path / "addons" / "fc_cassette"
     pkg.mkdir(parents=True)
     for name, text in {"__init__": "", **modules}.items():
+        (pkg / f"{name}.py").parent.mkdir(parents=True, exist_ok=True)
         (pkg / f"{name}.py").write_text(text)
     monkeypatch.setattr(mod, "ROOT", tmp_path)
     monkeypatch.setattr(mod, "ADDONS", tmp_path / "addons")
@@ -211,6 +212,27 @@ def test_check_structure_holds_the_import_depth(tmp_path, monkeypatch):
     assert mod.check() == [
         "import depth: 3 modules (limit 2): fc_cassette.a -> fc_cassette.b -> fc_cassette.c"
     ]
+
+
+def test_check_structure_sees_the_package_inits_an_import_runs(tmp_path, monkeypatch):
+    """Importing stripe_api.models.session from stripe_api.validation runs
+    stripe_api/models/__init__.py first: an __init__ that imports validation back closes
+    a cycle that Python hits (a partly initialised module), though no module imports
+    another in a circle; the module's own packages are initialised already."""
+    modules = {
+        "stripe_api/__init__": "",
+        "stripe_api/validation": "from fc_cassette.stripe_api.models.session import S\n",
+        "stripe_api/models/__init__": "from fc_cassette.stripe_api import validation\n",
+        "stripe_api/models/session": "from fc_cassette.stripe_api.models import common\n",
+        "stripe_api/models/common": "",
+    }
+    mod = _checker_of(tmp_path, monkeypatch, modules)
+    assert mod.check() == [
+        "import cycle: fc_cassette.stripe_api.models -> fc_cassette.stripe_api.validation"
+    ]
+    modules["stripe_api/models/__init__"] = ""  # session's import of its sibling: no cycle
+    mod = _checker_of(tmp_path / "again", monkeypatch, modules)
+    assert mod.check() == []
 
 
 def test_the_package_passes_check_structure():
