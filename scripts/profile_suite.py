@@ -36,9 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 ACCT = struct.Struct("<BBHIIIIIIf8H16s")
 HOOK = """
 import atexit, os, sys
+_FC_PROFILE_TEST = os.environ.get("PYTEST_CURRENT_TEST", "")  # the test that started it
 def _fc_profile_log():
-    with open({log!r}, "a") as fh:
-        test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+    with open({log!r}, "a") as fh:  # (a fork's environment is set after the fork: read it now)
+        test = (os.environ.get("PYTEST_CURRENT_TEST") or _FC_PROFILE_TEST).split(" ")[0]
         args = " ".join(sys.argv)[:300].replace("\\t", " ").replace("\\n", " ")
         worker = os.environ.get("PYTEST_XDIST_WORKER", "")
         fh.write(f"{{os.getpid()}}\\t{{test}}\\t{{args}}\\t{{worker}}\\n")
@@ -64,8 +65,8 @@ def records(path: Path) -> dict[int, dict]:
 def kind(args: str, forked: bool, comm: str) -> str:
     """A process's kind, from its arguments (empty: no Python hook ran)."""
     words = args.split()
-    if not words:
-        return f"({comm})"
+    if not words:  # no exit hook ran: killed (the plugin's replay proxies), os._exit
+        return f"({comm}: no exit hook)"
     first, command = words[0], next((w for w in words[1:] if not w.startswith("-")), "")
     head = first.rsplit("/", 1)[-1]
     if first.endswith("fc_cassette/__main__.py"):  # python -m fc_cassette
@@ -116,7 +117,9 @@ def main(argv: list[str]) -> int:
             p = procs[p]["ppid"]
         if p != root:
             continue  # another process on the machine
-        test = next((logged[c][0] for c in chain if logged.get(c, ("",))[0]), "")
+        # the outermost test: the project's test that started a sample pytest run, not the
+        # sample test that started the plugin's proxy inside it
+        test = next((logged[c][0] for c in reversed(chain) if logged.get(c, ("",))[0]), "")
         parent = procs.get(rec["ppid"], {})
         forked = parent.get("comm", "").startswith("python") and rec["ppid"] not in logged
         args, worker = logged.get(pid, ("", "", ""))[1:]
@@ -124,6 +127,8 @@ def main(argv: list[str]) -> int:
             k = "the run's pytest (without xdist: the tests in-process too)"
         elif rec["ppid"] == root and worker:
             k = "the run's xdist workers (the tests in-process, collection)"
+        elif not args and "pytest" in logged.get(rec["ppid"], ("", ""))[1][:120]:
+            k = "fc-cassette replay (the plugin's, killed: no exit hook)"
         else:
             k = kind(args, forked, rec["comm"])
         kinds[k] += rec["cpu"]
