@@ -37,11 +37,12 @@ ACCT = struct.Struct("<BBHIIIIIIf8H16s")
 HOOK = """
 import atexit, os, sys
 _FC_PROFILE_TEST = os.environ.get("PYTEST_CURRENT_TEST", "")  # the test that started it
+_FC_PROFILE_INHERITED = "PYTEST_XDIST_WORKER" in os.environ  # (a worker sets it itself)
 def _fc_profile_log():
     with open({log!r}, "a") as fh:  # (a fork's environment is set after the fork: read it now)
         test = (os.environ.get("PYTEST_CURRENT_TEST") or _FC_PROFILE_TEST).split(" ")[0]
         args = " ".join(sys.argv)[:300].replace("\\t", " ").replace("\\n", " ")
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+        worker = "" if _FC_PROFILE_INHERITED else os.environ.get("PYTEST_XDIST_WORKER", "")
         fh.write(f"{{os.getpid()}}\\t{{test}}\\t{{args}}\\t{{worker}}\\n")
 atexit.register(_fc_profile_log)
 """
@@ -96,6 +97,8 @@ def main(argv: list[str]) -> int:
         return 2
     path = os.pathsep.join(filter(None, [str(work), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": path, "FC_PROFILE_SUITE": "1"}
+    for name in [n for n in env if n.startswith(("PYTEST_XDIST_", "PYTEST_CURRENT_TEST"))]:
+        del env[name]  # run as a fresh pytest, also when started from inside a test
     try:
         code = subprocess.call([sys.executable, "-m", "pytest", "-q", *args], cwd=ROOT, env=env)
     finally:
