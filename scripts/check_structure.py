@@ -129,7 +129,7 @@ def with_package_inits(graph: dict[str, set[str]], packages: set[str]) -> dict[s
         for target in targets:
             tparts = target.split(".")
             more |= {".".join(tparts[:i]) for i in range(2, len(tparts))}
-        out[module] = targets | {p for p in more & packages if p not in own and p != module}
+        out[module] = targets | (more & packages) - own
     return out
 
 

@@ -88,7 +88,7 @@ def lending_flow(client, complete=None, every: float = POLL_S) -> dict:
     }
 
 
-def simulate(seed: str, tmp: Path):
+def lending_simulator(seed: str, tmp: Path):
     """``fc-cassette simulate`` as the lending app needs it: customers must exist, and a
     PaymentIntent settles :data:`SETTLE_S` seconds after its confirm."""
     config = tmp / "lending-config.yaml"
@@ -114,7 +114,7 @@ def completer(sim_base: str):
 def recorded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lending")
     cassette = tmp / "lending.yaml"
-    sim = simulate("23", tmp)
+    sim = lending_simulator("23", tmp)
     try:
         rec = start(["record", str(cassette), "--upstream", sim.base], tmp, "rec")
         try:
@@ -227,7 +227,7 @@ def test_stripe_node_records_and_replays_the_flow(tmp_path_factory, tmp_path):
         return json.loads(done.stdout)
 
     cassette = tmp_path / "node.yaml"
-    sim = simulate("24", tmp_path)
+    sim = lending_simulator("24", tmp_path)
     try:
         rec = start(["record", str(cassette), "--upstream", sim.base], tmp_path, "rec")
         try:
